@@ -1,0 +1,1 @@
+"""The crawl: spiders, the Tor transport, extractors and the items they yield."""

@@ -1,0 +1,1 @@
+"""Extractors: pure functions from page text/HTML to identifiers, listings and vendors."""

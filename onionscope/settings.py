@@ -1,0 +1,319 @@
+"""Every onionscope setting, its default, and how it is loaded and validated.
+
+This module owns the one table of defaults (:data:`DEFAULTS`).  Values are
+layered, later wins:
+
+1. :data:`DEFAULTS` below;
+2. the YAML file ``config/onionscope.yml`` (or the path in ``ONIONSCOPE_CONFIG``),
+   optional;
+3. environment variables ``ONIONSCOPE_<KEY in upper case>`` (for example
+   ``ONIONSCOPE_ES_URL``, ``ONIONSCOPE_TOR_SOCKS``).
+
+Public API:
+
+* :func:`load_settings` -> :class:`Settings` (validated, typed, read-only);
+* :class:`ConfigError` -- raised for an unknown key or a bad value; its message
+  names the file (or environment variable) and the key.
+
+Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from onionscope.errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Pinned once, used by the local node (onionscope.services) and docker-compose.yml.
+ELASTICSEARCH_VERSION = "9.2.4"
+
+
+class ConfigError(UserError):
+    """A configuration file, variable or value is wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its default, its parser and a one-line description."""
+
+    default: Any
+    parse: Callable[[str, Any], Any]
+    help: str
+
+
+def _str(key: str, value: Any) -> str:
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return str(value)
+
+
+def _opt_str(key: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return _str(key, value)
+
+
+def _int(minimum: int, maximum: int) -> Callable[[str, Any], int]:
+    def parse(key: str, value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number, got a boolean")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise ValueError(f"{number} is outside {minimum}..{maximum}")
+        return number
+
+    return parse
+
+
+def _float(minimum: float, maximum: float) -> Callable[[str, Any], float]:
+    def parse(key: str, value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("expected a number, got a boolean")
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise ValueError(f"{number} is outside {minimum}..{maximum}")
+        return number
+
+    return parse
+
+
+def _bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _host_port(key: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = _str(key, value)
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, got {text!r}")
+    return text
+
+
+def _url(key: str, value: Any) -> str:
+    text = _str(key, value).rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def _path(key: str, value: Any) -> Path:
+    path = Path(_str(key, value)).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _opt_path(key: str, value: Any) -> Path | None:
+    if value is None or value == "":
+        return None
+    return _path(key, value)
+
+
+def _index_prefix(key: str, value: Any) -> str:
+    text = _str(key, value)
+    if not text or text != text.lower() or not all(c.isalnum() or c in "-_" for c in text):
+        raise ValueError(f"expected lower-case letters, digits, '-' or '_', got {text!r}")
+    return text
+
+
+def _str_list(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [part.strip() for part in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        items = [_str(key, part).strip() for part in value]
+    else:
+        raise ValueError(f"expected a list, got {type(value).__name__}")
+    return tuple(item.lower() for item in items if item)
+
+
+# The one table of defaults.  Keys are also the YAML keys; the environment
+# variable is ONIONSCOPE_<KEY upper-cased>.
+DEFAULTS: dict[str, Setting] = {
+    # --- where things live
+    "var_dir": Setting("var", _path, "Runtime state: logs, data, spools, the testnet."),
+    "config_dir": Setting("config", _path, "Data-only configuration: markets, lexicon, index templates."),
+    # --- Elasticsearch
+    "es_url": Setting("http://127.0.0.1:9200", _url, "Elasticsearch URL; set it to use your own cluster."),
+    "es_username": Setting(None, _opt_str, "Elasticsearch basic-auth user (optional)."),
+    "es_password": Setting(None, _opt_str, "Elasticsearch basic-auth password (optional)."),
+    "es_ca_certs": Setting(None, _opt_path, "CA bundle to verify an https Elasticsearch (TLS is always verified)."),
+    "es_timeout": Setting(30.0, _float(1, 600), "Seconds before an Elasticsearch request times out."),
+    "index_prefix": Setting("onionscope", _index_prefix, "Prefix of every index and alias onionscope creates."),
+    "es_java_home": Setting("/usr/lib/jvm/temurin-25-jdk-amd64", _path, "JDK (21+) for the local node."),
+    "es_heap": Setting("512m", _str, "Heap of the local node (-Xms and -Xmx)."),
+    "es_port": Setting(9200, _int(1024, 65535), "HTTP port of the local node on 127.0.0.1."),
+    "es_user": Setting("onionscope-es", _str, "System user the local node runs as (it refuses root)."),
+    # --- Tor (attach mode)
+    "tor_socks": Setting(None, _host_port, "SOCKS5 host:port of the tor to use; default: the testnet's first client."),
+    "tor_control": Setting(None, _host_port, "ControlPort host:port of that tor; default: the testnet's first client."),
+    "tor_cookie": Setting(None, _opt_path, "Control cookie file (cookie authentication)."),
+    "tor_password": Setting(None, _opt_str, "Control password (HashedControlPassword authentication)."),
+    "tor_extra_socks": Setting((), _str_list, "More SOCKS host:port of further tor clients; hosts stick to one each."),
+    "tor_bootstrap_timeout": Setting(120.0, _float(1, 3600), "Seconds to wait for tor to bootstrap."),
+    # --- private test network
+    "testnet_dir": Setting("var/testnet", _path, "Folder of the private Tor network (torrcs, data, manifest)."),
+    "testnet_base_port": Setting(15000, _int(1024, 60000), "First port of the private Tor network's port block."),
+    "testnet_relays": Setting(3, _int(2, 20), "Non-authority relays in the private network (exits among them)."),
+    "testnet_clients": Setting(1, _int(1, 8), "Tor clients in the private network."),
+    # --- demo sites
+    "demo_dir": Setting("var/demo", _path, "Where the demo site generator writes sites and ground truth."),
+    "demo_seed": Setting(1337, _int(0, 2**31), "Seed of the demo site generator."),
+    # --- crawling
+    "crawl_depth": Setting(5, _int(0, 100), "Links followed from a seed."),
+    "crawl_concurrency": Setting(64, _int(1, 1024), "Requests in flight in total."),
+    "crawl_concurrency_per_host": Setting(16, _int(1, 256), "Requests in flight per onion host."),
+    "download_timeout": Setting(60.0, _float(1, 600), "Seconds before a fetch through Tor is given up."),
+    "download_maxsize": Setting(5 * 1024 * 1024, _int(1024, 512 * 1024 * 1024), "Largest response body kept (bytes)."),
+    "retry_times": Setting(2, _int(0, 20), "Retries of a failed fetch (SOCKS errors and timeouts included)."),
+    "follow_offsite": Setting(False, _bool, "Follow links to onion hosts other than the seeds'."),
+    "allowed_content_types": Setting(
+        ("text/html", "application/xhtml+xml", "text/plain"),
+        _str_list,
+        "Only these content types are downloaded; media is never fetched.",
+    ),
+    "page_text_max_chars": Setting(200_000, _int(1000, 10_000_000), "Visible text kept per page (characters)."),
+    "user_agent": Setting(
+        "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0",
+        _str,
+        "User-Agent sent to sites (Tor Browser's, so the crawler blends in).",
+    ),
+    # --- indexing
+    "bulk_batch_size": Setting(200, _int(1, 10_000), "Documents per bulk request."),
+    "bulk_max_retries": Setting(5, _int(0, 50), "Retries of a failed bulk item before it is spooled."),
+    "bulk_backoff_seconds": Setting(0.5, _float(0, 60), "First backoff between bulk retries (doubles each time)."),
+    # --- search service
+    "serve_host": Setting("127.0.0.1", _str, "Address the API and web UI listen on."),
+    "serve_port": Setting(8088, _int(1, 65535), "Port the API and web UI listen on."),
+}
+
+
+class Settings(Mapping[str, Any]):
+    """Validated, read-only settings; read them as attributes or by key."""
+
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str]):
+        self._values = dict(values)
+        self._sources = dict(sources)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def source(self, key: str) -> str:
+        """Where a value came from: 'default', a file path or an environment variable."""
+        return self._sources[key]
+
+    def replace(self, **overrides: Any) -> "Settings":
+        """A copy with some values replaced (each is parsed and validated)."""
+        values = dict(self._values)
+        sources = dict(self._sources)
+        for key, value in overrides.items():
+            values[key] = _parse(key, value, "override")
+            sources[key] = "override"
+        return Settings(values, sources)
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets ``key``."""
+    return "ONIONSCOPE_" + key.upper()
+
+
+def _parse(key: str, value: Any, where: str) -> Any:
+    setting = DEFAULTS.get(key)
+    if setting is None:
+        hint = _closest(key)
+        raise ConfigError(f"{where}: unknown setting {key!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+    try:
+        return setting.parse(key, value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: setting {key!r}: {exc}") from None
+
+
+def _closest(key: str) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(key, DEFAULTS.keys(), n=1)
+    return matches[0] if matches else None
+
+
+def default_config_file() -> Path:
+    return PROJECT_ROOT / "config" / "onionscope.yml"
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load defaults, then the YAML file, then ``ONIONSCOPE_*`` variables.
+
+    Returns a :class:`Settings`.  Raises :class:`ConfigError` naming the file
+    (or variable) and the key for an unknown key, a bad value or unreadable
+    YAML.  A missing default config file is fine; a missing file that was
+    asked for explicitly is an error.
+    """
+    environ = os.environ if environ is None else environ
+    values = {key: setting.parse(key, setting.default) if setting.default is not None else None
+              for key, setting in DEFAULTS.items()}
+    sources = {key: "default" for key in DEFAULTS}
+
+    explicit = config_file is not None or "ONIONSCOPE_CONFIG" in environ
+    path = Path(config_file or environ.get("ONIONSCOPE_CONFIG") or default_config_file())
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
+        for key, value in data.items():
+            values[str(key)] = _parse(str(key), value, str(path))
+            sources[str(key)] = str(path)
+    elif explicit:
+        raise ConfigError(f"{path}: configuration file not found")
+
+    known = {env_name(key): key for key in DEFAULTS}
+    for name, value in environ.items():
+        if not name.startswith("ONIONSCOPE_") or name == "ONIONSCOPE_CONFIG":
+            continue
+        key = known.get(name)
+        if key is None:
+            hint = _closest(name[len("ONIONSCOPE_"):].lower())
+            raise ConfigError(
+                f"environment variable {name}: unknown setting"
+                + (f" (did you mean {env_name(hint)}?)" if hint else "")
+            )
+        values[key] = _parse(key, value, f"environment variable {name}")
+        sources[key] = f"environment variable {name}"
+    return Settings(values, sources)

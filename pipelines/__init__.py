@@ -1,0 +1,1 @@
+"""Item pipelines: validate, then deduplicate, then bulk-index into Elasticsearch."""

@@ -1,0 +1,1 @@
+"""Search: the query language, the HTTP API and web UI, CLI output and exports."""
