@@ -1,0 +1,6 @@
+"""Shared pytest set-up: fixtures for the real services live in tests/fixtures/."""
+
+pytest_plugins = [
+    "tests.fixtures.elasticsearch",
+    "tests.fixtures.testnet",
+]
