@@ -1,0 +1,89 @@
+"""Page basics from HTML: title, visible text, outgoing links and onion links.
+
+:func:`parse_html_page` returns an :class:`HtmlPage`.  It never raises on
+malformed HTML (lxml recovers); text is capped at ``max_text_chars`` and the
+link lists at ``max_links`` so a hostile page cannot blow up memory.  Links are
+absolute, fragment-free http(s) URLs; ``javascript:``, ``data:`` and
+``mailto:`` links are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector
+
+from crawler.urls import onion_host
+
+_WHITESPACE = re.compile(r"\s+")
+# Text inside these elements is never shown to a reader of the page.
+_INVISIBLE = "script|style|noscript|template|head|svg"
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    title: str
+    text: str
+    links: list[str] = field(default_factory=list)
+    onion_links: list[str] = field(default_factory=list)
+    hrefs: list[str] = field(default_factory=list)
+
+
+def parse_html_page(
+    html: str | bytes,
+    url: str,
+    max_text_chars: int = 200_000,
+    max_links: int = 5_000,
+    max_title_chars: int = 1_000,
+) -> HtmlPage:
+    """Parse ``html`` fetched from ``url``.
+
+    ``links`` are every distinct absolute http(s) link (in page order);
+    ``onion_links`` the subset whose host is an onion service; ``hrefs`` the raw
+    href values (for identifier extraction from ``bitcoin:`` and similar URIs).
+    """
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", errors="replace")
+    selector = Selector(text=html or "<html></html>", base_url=url)
+    title = _clean(" ".join(selector.xpath("//title//text()").getall()))[:max_title_chars]
+    text_nodes = selector.xpath(
+        f"//body//text()[not(ancestor::*[re:test(local-name(), '^({_INVISIBLE})$')])]"
+    ).getall()
+    if not text_nodes:  # documents without <body> (fragments, text/plain wrapped by lxml)
+        text_nodes = selector.xpath(
+            f"//text()[not(ancestor::*[re:test(local-name(), '^({_INVISIBLE})$')])]"
+        ).getall()
+    text = _clean(" ".join(text_nodes))[:max_text_chars]
+
+    hrefs: list[str] = []
+    links: list[str] = []
+    seen: set[str] = set()
+    for raw in selector.xpath("//a/@href | //area/@href").getall():
+        raw = raw.strip()
+        if len(hrefs) < max_links:
+            hrefs.append(raw[:2048])
+        absolute = _absolute(url, raw)
+        if absolute and absolute not in seen and len(links) < max_links:
+            seen.add(absolute)
+            links.append(absolute)
+    onion_links = [link for link in links if onion_host(link)]
+    return HtmlPage(title=title, text=text, links=links, onion_links=onion_links, hrefs=hrefs)
+
+
+def _clean(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _absolute(base: str, href: str) -> str | None:
+    if not href or len(href) > 2048:
+        return None
+    try:
+        absolute = urljoin(base, href)
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return absolute.split("#", 1)[0]
