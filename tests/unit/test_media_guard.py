@@ -4,20 +4,16 @@ import pytest
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Headers, Request
 from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.media_guard import MediaGuardMiddleware
 
 HOST = "http://" + "d" * 56 + ".onion"
 
 
-class _Crawler:
-    def __init__(self) -> None:
-        self.stats = MemoryStatsCollector(self)  # type: ignore[arg-type]
-        self.settings = None
-
-
 def _guard() -> MediaGuardMiddleware:
-    return MediaGuardMiddleware(("text/html", "text/plain"), stats=MemoryStatsCollector(_Crawler()))  # type: ignore[arg-type]
+    stats = MemoryStatsCollector(get_crawler())
+    return MediaGuardMiddleware(("text/html", "text/plain"), stats=stats)
 
 
 @pytest.mark.parametrize("path", ["/img/a.png", "/v/clip.MP4", "/files/pack.zip", "/x.jpeg?size=2"])
