@@ -1,0 +1,59 @@
+"""``onionscope services up|down|status``: the local Elasticsearch node.
+
+``up`` starts the node (harmless when it already runs) and waits until cluster
+health answers; ``down`` stops only the node ``up`` started; ``status`` prints
+whether it runs, its version and health.  When ``es_url`` points somewhere
+else, the local node is not needed and ``up`` says so and does nothing.
+Returns 0 on success, 1 when ``status`` finds no node; raises
+:class:`onionscope.services.elasticsearch_node.NodeError` for a failed start.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from onionscope.services import elasticsearch_node
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start the local Elasticsearch node and wait until it answers")
+    up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
+    up.add_argument(
+        "--force", action="store_true",
+        help="start the local node even though es_url points at another Elasticsearch",
+    )
+    actions.add_parser("down", help="stop the node `up` started (never anything else)")
+    actions.add_parser("status", help="show whether the local node runs, its version and health")
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    if args.action == "up":
+        if not elasticsearch_node.es_url_is_local_node(settings) and not args.force:
+            print(f"es_url is {settings.es_url}, not the local node; nothing to start (use --force to start it anyway)")
+            return 0
+        result = elasticsearch_node.start(settings, timeout=args.timeout)
+        if result.already_running:
+            print(f"Elasticsearch already running at {result.url} (pid {result.pid})")
+        else:
+            print(f"Elasticsearch started at {result.url} (pid {result.pid}) in {result.seconds:.1f}s")
+        return 0
+    if args.action == "down":
+        if elasticsearch_node.stop(settings):
+            print("Elasticsearch stopped")
+        else:
+            print("no Elasticsearch started by onionscope is running")
+        return 0
+    node = elasticsearch_node.status(settings)
+    if node.running:
+        print(f"Elasticsearch running at {node.url} (pid {node.pid}), version {node.version}, health {node.health}")
+        return 0
+    if node.foreign:
+        print(f"an Elasticsearch not started by onionscope answers at {node.url}: "
+              f"version {node.version}, health {node.health}")
+        return 0
+    print(f"Elasticsearch is not running at {node.url}")
+    if not elasticsearch_node.es_url_is_local_node(settings):
+        print(f"(es_url is {settings.es_url}; the local node is not used)")
+    return 1
