@@ -1,0 +1,293 @@
+"""Scrapy download handler that carries every http and https request through tor's SOCKS5 port.
+
+Public API:
+
+* :class:`TorDownloadHandler` -- the handler for the ``http`` and ``https`` schemes.  It is
+  Scrapy's ``HTTP11DownloadHandler`` with one change: the Twisted ``Agent`` it builds gets its
+  connections from :class:`~crawler.tor.socks5.SocksClientEndpoint` (SOCKS5 to tor, the host
+  name sent to tor, TLS inside the tunnel for https) instead of a direct TCP connection.
+  Response reading, DOWNLOAD_MAXSIZE/WARNSIZE, DOWNLOAD_TIMEOUT and data-loss handling stay
+  Scrapy's own.
+* :class:`TorTransportGuard` -- a Scrapy extension that stops the crawl at start-up (instead
+  of failing request by request) when the transport is not configured or when some handler
+  could open a direct connection.
+* :func:`transport_settings` -- the Scrapy settings that switch all of this on.
+
+Scrapy settings read:
+
+* ``TOR_SOCKS_ENDPOINTS`` -- list of ``"ip:port"`` SocksPorts, one per tor client (required);
+* ``TOR_SOCKS_TIMEOUT`` -- optional seconds for tor to answer the SOCKS CONNECT (circuit and
+  onion-service set-up); unset, only ``DOWNLOAD_TIMEOUT`` applies;
+* Scrapy's own ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE``, ``DOWNLOAD_WARNSIZE``,
+  ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
+  host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
+
+Fails closed: with no endpoint the handler raises :class:`TorTransportNotConfigured` (never
+``NotConfigured``, which would only disable the scheme quietly); a request with
+``meta["proxy"]`` is refused; an unreachable tor fails the request with
+:class:`TorUnreachableError`.  Every transport error is counted in the crawl stats as
+``tor/socks_error/<stats_key>``.
+
+Scrapy internals this module relies on (checked by tests/unit/test_download_handler.py so an
+upgrade breaks loudly): ``HTTP11DownloadHandler.__init__`` setting ``_pool``,
+``_contextFactory``, ``_default_maxsize``, ``_default_warnsize``, ``_fail_on_dataloss``,
+``_tls_verbose_logging``; ``_ScrapyAgent(**keywords)`` and its ``_get_agent(request, timeout)``
+hook; ``scrapy.utils._download_handlers.wrap_twisted_exceptions``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Sequence
+
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
+from scrapy.exceptions import ResponseDataLossError
+from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
+from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web.error import SchemeNotSupported
+from twisted.web.iweb import IAgentEndpointFactory
+from zope.interface import implementer
+
+from crawler.tor.errors import RETRY_EXCEPTION_PATHS, TorTransportError, TorTransportNotConfigured
+from crawler.tor.isolation import HostIsolation
+from crawler.tor.socks5 import SocksAddress, SocksClientEndpoint, SocksCredentials
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.settings import BaseSettings
+    from twisted.web.client import URI
+
+logger = logging.getLogger(__name__)
+
+HANDLER_PATH = "crawler.tor.download_handler.TorDownloadHandler"
+GUARD_PATH = "crawler.tor.download_handler.TorTransportGuard"
+
+# Schemes whose stock handlers never open a network connection.
+_OFFLINE_SCHEMES = {"data", "file"}
+
+
+def parse_socks_endpoints(values: Sequence[str]) -> list[SocksAddress]:
+    """The SocksPorts in ``TOR_SOCKS_ENDPOINTS``; raises TorTransportNotConfigured when empty or bad."""
+    addresses = [SocksAddress.parse(value) for value in values if str(value).strip()]
+    if not addresses:
+        raise TorTransportNotConfigured(
+            "no tor SOCKS endpoint is configured (Scrapy setting TOR_SOCKS_ENDPOINTS is empty); "
+            "set ONIONSCOPE_TOR_SOCKS or run `onionscope testnet up`. "
+            "onionscope never connects to a site without tor."
+        )
+    return list(dict.fromkeys(addresses))
+
+
+def transport_settings(
+    socks_endpoints: Sequence[str],
+    *,
+    socks_timeout: float | None = None,
+    verify_certificates: bool = False,
+) -> dict[str, Any]:
+    """Scrapy settings that route every request through tor at ``socks_endpoints``.
+
+    Merge the result into the crawler's settings.  It selects :class:`TorDownloadHandler`
+    for http and https, disables the ftp and s3 handlers (they would connect directly),
+    enables :class:`TorTransportGuard`, adds the retryable tor errors to
+    ``RETRY_EXCEPTIONS`` and turns off ``HttpProxyMiddleware`` (an ``http_proxy`` variable
+    must not redirect requests).
+
+    ``verify_certificates`` is False by default because an onion address is the service's
+    public key: tor already authenticates the far end, and onion https sites almost always
+    use self-signed certificates that CA verification would reject.  Set it when crawling
+    clearnet sites through tor.
+    """
+    from scrapy.settings.default_settings import RETRY_EXCEPTIONS
+
+    return {
+        "TOR_SOCKS_ENDPOINTS": list(socks_endpoints),
+        "TOR_SOCKS_TIMEOUT": socks_timeout,
+        "DOWNLOAD_HANDLERS": {"http": HANDLER_PATH, "https": HANDLER_PATH, "ftp": None, "s3": None},
+        "DOWNLOAD_VERIFY_CERTIFICATES": verify_certificates,
+        "RETRY_EXCEPTIONS": [*RETRY_EXCEPTIONS, *RETRY_EXCEPTION_PATHS],
+        "EXTENSIONS": {GUARD_PATH: 0},
+        "HTTPPROXY_ENABLED": False,
+    }
+
+
+def check_transport_settings(settings: "BaseSettings") -> list[SocksAddress]:
+    """Verify that every scheme either goes through tor or never touches the network.
+
+    Returns the SOCKS endpoints.  Raises :class:`TorTransportNotConfigured` naming the
+    setting to fix.
+    """
+    addresses = parse_socks_endpoints(settings.getlist("TOR_SOCKS_ENDPOINTS"))
+    handlers = settings.getwithbase("DOWNLOAD_HANDLERS")
+    for scheme in ("http", "https"):
+        path = handlers.get(scheme)
+        handler_class = load_object(path) if path else None
+        if not (isinstance(handler_class, type) and issubclass(handler_class, TorDownloadHandler)):
+            raise TorTransportNotConfigured(
+                f"DOWNLOAD_HANDLERS[{scheme!r}] is {path!r}, not {HANDLER_PATH}: requests would not go through tor"
+            )
+    for scheme, path in handlers.items():
+        if not path or scheme in ("http", "https"):
+            continue
+        handler_class = load_object(path)
+        if isinstance(handler_class, type) and issubclass(handler_class, TorDownloadHandler):
+            continue
+        if scheme not in _OFFLINE_SCHEMES:
+            raise TorTransportNotConfigured(
+                f"DOWNLOAD_HANDLERS[{scheme!r}] is {path!r}, which would connect without tor; set it to None"
+            )
+    return addresses
+
+
+@implementer(IAgentEndpointFactory)
+class TorEndpointFactory:
+    """Builds the SOCKS endpoint for one request's URI (isolation chosen by the handler)."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        socks_address: SocksAddress,
+        credentials: SocksCredentials,
+        tls_policy: Any,
+        *,
+        connect_timeout: float,
+        handshake_timeout: float | None,
+    ):
+        self._reactor = reactor
+        self._socks_address = socks_address
+        self._credentials = credentials
+        self._tls_policy = tls_policy
+        self._connect_timeout = connect_timeout
+        self._handshake_timeout = handshake_timeout
+
+    def endpointForURI(self, uri: "URI") -> SocksClientEndpoint:
+        if uri.scheme == b"https":
+            tls_creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
+        elif uri.scheme == b"http":
+            tls_creator = None
+        else:
+            raise SchemeNotSupported(f"the tor transport handles http and https, not {uri.scheme!r}")
+        return SocksClientEndpoint(
+            self._reactor,
+            self._socks_address,
+            uri.host.decode("ascii"),
+            uri.port,
+            self._credentials,
+            tls_creator=tls_creator,
+            connect_timeout=self._connect_timeout,
+            handshake_timeout=self._handshake_timeout,
+        )
+
+
+class TorConnectionPool(HTTPConnectionPool):
+    """An HTTP connection pool that reuses a connection only for the same tor client and credentials.
+
+    Twisted keys connections by (scheme, host, port); the SOCKS address and the isolation
+    credentials are added so a kept-alive connection can never carry a request of another
+    isolation class.
+    """
+
+    def getConnection(self, key: Any, endpoint: Any) -> Any:
+        if isinstance(endpoint, SocksClientEndpoint):
+            key = (*key, str(endpoint.socks_address), endpoint.credentials)
+        return super().getConnection(key, endpoint)
+
+
+class _TorScrapyAgent(_ScrapyAgent):
+    """Scrapy's agent wrapper, building a SOCKS-backed Twisted Agent for every request."""
+
+    def __init__(self, *, isolation: HostIsolation, socks_timeout: float | None, **keywords: Any):
+        super().__init__(**keywords)
+        self._isolation = isolation
+        self._socks_timeout = socks_timeout
+
+    def _get_agent(self, request: "Request", timeout: float) -> Agent:
+        from twisted.internet import reactor
+
+        host = urlparse_cached(request).hostname
+        if not host:
+            raise TorTransportError(f"{request.url} has no host name")
+        endpoint_factory = TorEndpointFactory(
+            reactor,
+            self._isolation.client_for(host),
+            self._isolation.credentials_for(host),
+            self._contextFactory,
+            connect_timeout=timeout,
+            handshake_timeout=self._socks_timeout,
+        )
+        return Agent.usingEndpointFactory(reactor, endpoint_factory, pool=self._pool)
+
+
+class TorDownloadHandler(HTTP11DownloadHandler):
+    """http/https download handler that only ever connects to tor's SocksPort."""
+
+    # Built when the crawl starts, so a configuration error shows before the first request.
+    lazy = False
+
+    def __init__(self, crawler: "Crawler"):
+        socks_addresses = parse_socks_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS"))
+        super().__init__(crawler)
+        from twisted.internet import reactor
+
+        stock_pool = self._pool
+        self._pool = TorConnectionPool(reactor, persistent=True)
+        self._pool.maxPersistentPerHost = stock_pool.maxPersistentPerHost
+        self._pool._factory = stock_pool._factory  # Scrapy's lenient HTTP/1.1 protocol factory
+        socks_timeout = crawler.settings.get("TOR_SOCKS_TIMEOUT")
+        self._socks_timeout: float | None = float(socks_timeout) if socks_timeout not in (None, "") else None
+        self.isolation = HostIsolation(socks_addresses)
+        self._stats = crawler.stats
+        logger.info("tor transport: SOCKS endpoints %s", ", ".join(map(str, socks_addresses)))
+
+    async def download_request(self, request: "Request") -> "Response":
+        if request.meta.get("proxy"):
+            raise TorTransportNotConfigured(
+                f"{request.url} has meta['proxy']={request.meta['proxy']!r}; onionscope sends every request "
+                "through tor and refuses other proxies (disable HttpProxyMiddleware)"
+            )
+        agent = _TorScrapyAgent(
+            isolation=self.isolation,
+            socks_timeout=self._socks_timeout,
+            contextFactory=self._contextFactory,
+            pool=self._pool,
+            maxsize=self._default_maxsize,
+            warnsize=self._default_warnsize,
+            fail_on_dataloss=self._fail_on_dataloss,
+            crawler=self._crawler,
+            tls_verbose_logging=self._tls_verbose_logging,
+        )
+        self._inc_stat("tor/requests")
+        try:
+            with wrap_twisted_exceptions():
+                return await maybe_deferred_to_future(agent.download_request(request))
+        except TorTransportError as exc:
+            self._inc_stat(f"tor/socks_error/{exc.stats_key}")
+            raise
+        except ResponseDataLossError:
+            if not self._fail_on_dataloss_warned:
+                logger.warning(get_dataloss_msg(request.url))
+                self._fail_on_dataloss_warned = True
+            raise
+
+    def _inc_stat(self, key: str) -> None:
+        if self._stats is not None:
+            self._stats.inc_value(key)
+
+
+class TorTransportGuard:
+    """Extension that refuses to start a crawl whose requests could bypass tor.
+
+    Scrapy logs a download handler's start-up error and then fails each request of that
+    scheme; this guard raises instead, so a misconfigured crawl stops before it begins.
+    """
+
+    def __init__(self, socks_addresses: list[SocksAddress]):
+        self.socks_addresses = socks_addresses
+
+    @classmethod
+    def from_crawler(cls, crawler: "Crawler") -> "TorTransportGuard":
+        return cls(check_transport_settings(crawler.settings))
