@@ -536,7 +536,7 @@ def make_address(coin: str, kind: str, payload: bytes, network: str = "mainnet")
     Payload sizes: 20 bytes for hash-based kinds (p2pkh, p2sh, p2wpkh,
     cashaddr-*, eoa, tron), 32 for p2wsh and p2tr, 64 (spend + view key) for
     Monero standard/subaddress and 72 (+ payment id) for integrated.  Network
-    is mainnet or testnet (Monero also stagenet; Tron mainnet only).  The
+    is mainnet or testnet (Monero also stagenet; Tron and Ethereum mainnet only).  The
     EVM form is EIP-55 checksummed.  Raises ValueError for an unknown
     combination or a payload of the wrong size.
     """
@@ -552,6 +552,10 @@ def make_address(coin: str, kind: str, payload: bytes, network: str = "mainnet")
             raise ValueError(f"Monero {kind} payload is {expected} bytes")
         return monero_encode(network_byte, payload[:32], payload[32:64], payload[64:] or None)
     if coin == "ethereum":
+        # An EVM address is the same on every chain and test network, so there
+        # is no testnet form a page could show differently.
+        if network != "mainnet":
+            raise ValueError("EVM addresses have no testnet form; use network='mainnet'")
         if len(payload) != 20:
             raise ValueError("an EVM address payload is 20 bytes")
         return eip55_checksum(payload.hex())

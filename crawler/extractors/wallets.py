@@ -1,0 +1,314 @@
+"""Find cryptocurrency wallet addresses in page text and links, exactly.
+
+* :func:`find_wallets` ``(text, hrefs=()) -> list[WalletHit]`` -- every
+  address in ``text`` (and in the page's link targets) whose checksum
+  validates, in order of appearance (text first, then hrefs).
+* :class:`WalletHit` -- one occurrence: coin, network, address type, the
+  canonical form, position, surrounding text and where it came from.
+
+How it decides.  One compiled regular expression finds candidates on word
+boundaries (base58 runs, bech32 strings with a known human-readable part,
+CashAddr strings, ``0x`` + 40 hex digits); each candidate is then decoded
+with :mod:`crawler.extractors.wallet_codecs` and reported only if its
+checksum validates.  The coin is never guessed from the first character:
+base58check addresses are identified by their version byte(s), segwit
+addresses by their hrp, Monero addresses by their network byte.
+
+Where the version bytes are shared by several coins the hit names the coin
+whose address it most commonly is and lists the others in ``also_valid_for``:
+
+* version 0x00 / 0x05 (``1...`` / ``3...``): ``bitcoin``, also valid for
+  ``bitcoin-cash`` (legacy format) and, for 0x05, ``litecoin`` (its legacy
+  P2SH version);
+* testnet 0x6f / 0xc4 (``m``/``n`` / ``2``): ``bitcoin`` testnet, also
+  ``bitcoin-cash``, ``litecoin`` and (0xc4) ``dogecoin`` testnets;
+* ``0x`` addresses are reported as ``ethereum``; the same address is valid on
+  every EVM chain, which ``also_valid_for`` says as ``("evm",)``.
+
+EVM addresses: a mixed-case address must match its EIP-55 checksum or it is
+dropped; all-lower and all-upper addresses carry no checksum, so they are
+reported with ``checksummed=False`` (unless their EIP-55 form happens to be
+all one case).  Every other hit has ``checksummed=True``.
+
+Sources: ``"text"`` for the page text; ``"uri"`` for a payment URI
+(``bitcoin:``, ``monero:``, ``litecoin:``, ``ethereum:`` ...) in the text or
+in an href; ``"href"`` for an address inside any other link target (for
+example a block-explorer URL).  For href hits ``start``/``end`` index into
+that href and ``context`` is the href.
+
+Pure functions, no I/O; cost is one regex pass plus a decode per candidate.
+Raises nothing on any input text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+from crawler.extractors import wallet_codecs as codecs
+
+#: characters of surrounding text kept on each side of a hit.
+CONTEXT_CHARS = 80
+#: longest href examined (longer link targets are truncated, not skipped).
+MAX_HREF_CHARS = 4096
+#: at most this many hits per page; a page of nothing but addresses is capped.
+MAX_HITS = 10_000
+
+PAYMENT_URI_SCHEMES = frozenset(
+    {
+        "bitcoin",
+        "bitcoincash",
+        "bchtest",
+        "litecoin",
+        "dogecoin",
+        "dash",
+        "zcash",
+        "monero",
+        "ethereum",
+        "tron",
+    }
+)
+
+
+@dataclass(frozen=True)
+class WalletHit:
+    """One wallet address found on a page."""
+
+    address: str
+    normalized: str
+    coin: str
+    network: str
+    address_type: str
+    checksummed: bool
+    start: int
+    end: int
+    context: str
+    source: str
+    also_valid_for: tuple[str, ...] = ()
+    payment_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists) for ``Page.wallets``."""
+        data = asdict(self)
+        data["also_valid_for"] = list(self.also_valid_for)
+        return data
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    normalized: str
+    coin: str
+    network: str
+    address_type: str
+    checksummed: bool = True
+    also_valid_for: tuple[str, ...] = ()
+    payment_id: str | None = None
+
+
+# version bytes -> (coin, network, address type, also valid for)
+_BASE58_VERSIONS: dict[bytes, tuple[str, str, str, tuple[str, ...]]] = {
+    b"\x00": ("bitcoin", "mainnet", "p2pkh", ("bitcoin-cash",)),
+    b"\x05": ("bitcoin", "mainnet", "p2sh", ("bitcoin-cash", "litecoin")),
+    b"\x6f": ("bitcoin", "testnet", "p2pkh", ("bitcoin-cash", "litecoin")),
+    b"\xc4": ("bitcoin", "testnet", "p2sh", ("bitcoin-cash", "litecoin", "dogecoin")),
+    b"\x30": ("litecoin", "mainnet", "p2pkh", ()),
+    b"\x32": ("litecoin", "mainnet", "p2sh", ()),
+    b"\x3a": ("litecoin", "testnet", "p2sh", ()),
+    b"\x1e": ("dogecoin", "mainnet", "p2pkh", ()),
+    b"\x16": ("dogecoin", "mainnet", "p2sh", ()),
+    b"\x71": ("dogecoin", "testnet", "p2pkh", ()),
+    b"\x4c": ("dash", "mainnet", "p2pkh", ()),
+    b"\x10": ("dash", "mainnet", "p2sh", ()),
+    b"\x8c": ("dash", "testnet", "p2pkh", ()),
+    b"\x13": ("dash", "testnet", "p2sh", ()),
+    b"\x41": ("tron", "mainnet", "p2pkh", ()),
+    b"\x1c\xb8": ("zcash", "mainnet", "p2pkh", ()),
+    b"\x1c\xbd": ("zcash", "mainnet", "p2sh", ()),
+    b"\x1d\x25": ("zcash", "testnet", "p2pkh", ()),
+    b"\x1c\xba": ("zcash", "testnet", "p2sh", ()),
+}
+
+_SEGWIT_HRPS = {
+    hrp: (coin, network) for (coin, network), hrp in codecs.SEGWIT_HRPS.items()
+}
+_CASHADDR_NETWORKS = {prefix: network for network, prefix in codecs.CASHADDR_PREFIXES.items()}
+
+_B58 = "1-9A-HJ-NP-Za-km-z"
+# One pass finds every kind of candidate.  The look-behind keeps the scan
+# from starting inside a word (which is also what makes it cheap: most
+# positions fail on the look-behind before trying any alternative).
+_CANDIDATE = re.compile(
+    rf"""
+    (?<![0-9A-Za-z])
+    (?:
+        (?P<evm>0[xX][0-9a-fA-F]{{40}})
+      | (?P<segwit>(?:[bB][cC]|[tT][bB]|[lL][tT][cC]|[tT][lL][tT][cC])1[0-9A-Za-z]{{6,87}})
+      | (?P<cashaddr>(?:[bB][iI][tT][cC][oO][iI][nN][cC][aA][sS][hH]|[bB][cC][hH][tT][eE][sS][tT]):[0-9A-Za-z]{{42,120}}
+                    | [qpQP][0-9A-Za-z]{{41}})
+      | (?P<base58>[{_B58}]{{25,110}})
+    )
+    (?![0-9A-Za-z])
+    """,
+    re.VERBOSE,
+)
+_SCHEME_BEFORE = re.compile(r"([A-Za-z]{3,12}):/{0,2}\Z")
+
+
+def _decode_base58(token: str) -> _Decoded | None:
+    if len(token) in (95, 106):
+        return _decode_monero(token)
+    if len(token) > 36:
+        return None
+    try:
+        raw = codecs.base58_decode(token)
+    except ValueError:
+        return None
+    if len(raw) == 25:
+        version_length = 1
+    elif len(raw) == 26:
+        version_length = 2
+    else:
+        return None
+    try:
+        codecs.base58check_decode(token)
+    except ValueError:
+        return None
+    entry = _BASE58_VERSIONS.get(raw[:version_length])
+    if entry is None:
+        return None
+    coin, network, address_type, also = entry
+    return _Decoded(token, coin, network, address_type, True, also)
+
+
+def _decode_monero(token: str) -> _Decoded | None:
+    try:
+        network_byte, _spend, _view, payment_id = codecs.monero_decode(token)
+    except ValueError:
+        return None
+    entry = codecs.MONERO_NETWORK_BYTES.get(network_byte)
+    if entry is None:
+        return None
+    network, address_type = entry
+    return _Decoded(
+        token, "monero", network, address_type, True, (),
+        payment_id.hex() if payment_id is not None else None,
+    )
+
+
+def _decode_segwit(token: str) -> _Decoded | None:
+    try:
+        hrp, witver, program = codecs.segwit_decode(None, token)
+    except ValueError:
+        return None
+    coin_network = _SEGWIT_HRPS.get(hrp)
+    if coin_network is None:
+        return None
+    if witver == 0:
+        address_type = "p2wpkh" if len(program) == 20 else "p2wsh"
+    elif witver == 1 and len(program) == 32:
+        address_type = "p2tr"
+    else:
+        address_type = "witness_unknown"
+    return _Decoded(token.lower(), coin_network[0], coin_network[1], address_type)
+
+
+def _decode_cashaddr(token: str) -> _Decoded | None:
+    if ":" in token:
+        candidates = [None]
+    else:
+        # The checksum covers the prefix, so trying each network's prefix
+        # cannot make a wrong one pass: at most one validates.
+        candidates = list(_CASHADDR_NETWORKS)
+    for default_prefix in candidates:
+        try:
+            prefix, kind, _hash = codecs.cashaddr_decode(token, default_prefix or "bitcoincash")
+        except ValueError:
+            continue
+        network = _CASHADDR_NETWORKS.get(prefix)
+        if network is None:
+            return None
+        payload = token.rpartition(":")[2].lower()
+        return _Decoded(f"{prefix}:{payload}", "bitcoin-cash", network, f"cashaddr-{kind}")
+    return None
+
+
+def _decode_evm(token: str) -> _Decoded | None:
+    hex_part = token[2:]
+    checksum_form = codecs.eip55_checksum(hex_part)
+    has_letters = any(char.isalpha() for char in hex_part)
+    if hex_part == checksum_form[2:]:
+        checksummed = has_letters
+    elif hex_part in (hex_part.lower(), hex_part.upper()):
+        checksummed = False
+    else:
+        return None  # mixed case that fails EIP-55: a typo, not an address
+    return _Decoded(checksum_form, "ethereum", "mainnet", "eoa", checksummed, ("evm",))
+
+
+_DECODERS = {
+    "evm": _decode_evm,
+    "segwit": _decode_segwit,
+    "cashaddr": _decode_cashaddr,
+    "base58": _decode_base58,
+}
+
+
+def decode_candidate(kind: str, token: str) -> _Decoded | None:
+    """Decode one regex candidate of ``kind``; None if it is not a valid address."""
+    return _DECODERS[kind](token)
+
+
+def _context(text: str, start: int, end: int) -> str:
+    window = text[max(0, start - CONTEXT_CHARS) : end + CONTEXT_CHARS]
+    return " ".join(window.split())
+
+
+def _scan(text: str, source_for: str, hits: list[WalletHit], whole_context: str | None) -> None:
+    for match in _CANDIDATE.finditer(text):
+        if len(hits) >= MAX_HITS:
+            return
+        kind = match.lastgroup
+        token = match.group(kind)
+        decoded = _DECODERS[kind](token)
+        if decoded is None:
+            continue
+        start, end = match.span()
+        source = source_for
+        scheme = _SCHEME_BEFORE.search(text, max(0, start - 16), start)
+        if scheme and scheme.group(1).lower() in PAYMENT_URI_SCHEMES:
+            source = "uri"
+        hits.append(
+            WalletHit(
+                address=token,
+                normalized=decoded.normalized,
+                coin=decoded.coin,
+                network=decoded.network,
+                address_type=decoded.address_type,
+                checksummed=decoded.checksummed,
+                start=start,
+                end=end,
+                context=whole_context if whole_context is not None else _context(text, start, end),
+                source=source,
+                also_valid_for=decoded.also_valid_for,
+                payment_id=decoded.payment_id,
+            )
+        )
+
+
+def find_wallets(text: str, hrefs: Iterable[str] = ()) -> list[WalletHit]:
+    """Every checksum-valid wallet address in ``text`` and ``hrefs``.
+
+    Each occurrence is a separate hit (deduplicate on ``normalized`` if you
+    need distinct addresses).  An href whose scheme is a payment scheme
+    (``bitcoin:...``) gives ``source="uri"``; any other href ``"href"``.
+    Never raises on arbitrary text.
+    """
+    hits: list[WalletHit] = []
+    _scan(text, "text", hits, None)
+    for href in hrefs:
+        href = href[:MAX_HREF_CHARS]
+        scheme = href.partition(":")[0].lower() if ":" in href else ""
+        source = "uri" if scheme in PAYMENT_URI_SCHEMES else "href"
+        _scan(href, source, hits, " ".join(href[:2 * CONTEXT_CHARS].split()))
+    return hits
