@@ -1,0 +1,124 @@
+"""Find onion service addresses in page text and links, validated.
+
+* :func:`find_onions` ``(text, hrefs=()) -> list[OnionHit]`` -- every v3
+  onion address whose checksum and version validate, and every legacy v2
+  address (flagged ``legacy=True, valid=False``), in order of appearance.
+* :func:`is_valid_v3_onion` ``(host) -> bool`` -- check one host name.
+* :class:`OnionHit` -- one occurrence.
+
+A v3 address is 56 base32 characters encoding ``pubkey (32) || checksum (2)
+|| version (1)`` where ``checksum = SHA3-256(".onion checksum" || pubkey ||
+version)[:2]`` and ``version = 3`` (Tor's rend-spec-v3).  A 56-character
+label that fails either check is not reported.  v2 addresses (16
+characters) were retired by Tor in 2021; they are recognised so an analyst
+sees them, but are never valid or reachable.
+
+Matching is case-insensitive; ``host`` is lower-case ``<label>.onion``
+(subdomains dropped).  Never raises on arbitrary text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+CONTEXT_CHARS = 80
+MAX_HREF_CHARS = 4096
+MAX_HITS = 10_000
+
+_ONION = re.compile(
+    r"(?<![A-Za-z0-9])(?P<label>[A-Za-z2-7]{56}|[A-Za-z2-7]{16})\.onion(?![A-Za-z0-9-])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class OnionHit:
+    """One onion address found on a page."""
+
+    address: str
+    host: str
+    version: int
+    valid: bool
+    legacy: bool
+    start: int
+    end: int
+    context: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def is_valid_v3_onion(host: str) -> bool:
+    """True if ``host`` (with or without ``.onion``) is a v3 address whose checksum validates."""
+    label = host.lower().removesuffix(".onion").rsplit(".", 1)[-1]
+    if len(label) != 56:
+        return False
+    try:
+        raw = base64.b32decode(label.upper())
+    except (ValueError, base64.binascii.Error):
+        return False
+    pubkey, checksum, version = raw[:32], raw[32:34], raw[34:]
+    if version != b"\x03":
+        return False
+    expected = hashlib.sha3_256(b".onion checksum" + pubkey + version).digest()[:2]
+    return checksum == expected
+
+
+def v3_onion_from_pubkey(pubkey: bytes) -> str:
+    """The ``<56 chars>.onion`` host of a 32-byte ed25519 public key (for tests and demo data)."""
+    if len(pubkey) != 32:
+        raise ValueError("an onion service public key is 32 bytes")
+    version = b"\x03"
+    checksum = hashlib.sha3_256(b".onion checksum" + pubkey + version).digest()[:2]
+    return base64.b32encode(pubkey + checksum + version).decode("ascii").lower() + ".onion"
+
+
+def _scan(text: str, source: str, hits: list[OnionHit], fixed_context: str | None) -> None:
+    for match in _ONION.finditer(text):
+        if len(hits) >= MAX_HITS:
+            return
+        label = match.group("label").lower()
+        if len(label) == 56:
+            if not is_valid_v3_onion(label):
+                continue
+            version, valid, legacy = 3, True, False
+        else:
+            version, valid, legacy = 2, False, True
+        start, end = match.span()
+        if fixed_context is None:
+            window = text[max(0, start - CONTEXT_CHARS) : end + CONTEXT_CHARS]
+            context = " ".join(window.split())
+        else:
+            context = fixed_context
+        hits.append(
+            OnionHit(
+                address=match.group(0),
+                host=label + ".onion",
+                version=version,
+                valid=valid,
+                legacy=legacy,
+                start=start,
+                end=end,
+                context=context,
+                source=source,
+            )
+        )
+
+
+def find_onions(text: str, hrefs: Iterable[str] = ()) -> list[OnionHit]:
+    """Every v3 onion address (validated) and legacy v2 address (flagged) in text and hrefs.
+
+    Text hits have ``source="text"``; hits inside link targets ``"href"``
+    (positions index into that href, and the context is the href).
+    """
+    hits: list[OnionHit] = []
+    _scan(text, "text", hits, None)
+    for href in hrefs:
+        href = href[:MAX_HREF_CHARS]
+        _scan(href, "href", hits, " ".join(href[: 2 * CONTEXT_CHARS].split()))
+    return hits
