@@ -1,0 +1,93 @@
+"""The Elasticsearch client every onionscope part uses, built from settings.
+
+Public API:
+
+* :func:`make_client` (settings) -> ``elasticsearch.Elasticsearch``.  Touches no
+  network.  Basic auth from ``es_username``/``es_password``; for an https URL
+  the certificate is always verified (against ``es_ca_certs`` when given,
+  else the system store) -- there is no switch to turn verification off.
+* :func:`ensure_reachable` (client, settings) -> the cluster health dict.
+  Raises :class:`onionscope.errors.UserError` saying what is wrong and what to
+  do: not reachable, credentials refused, certificate not trusted.
+* :func:`describe_error` (exc, settings) -> the one-line human message for a
+  transport error, shared by the pipelines and the CLI.
+
+Note for callers: the local integ-test-zip node has no handler for ``GET /``,
+so ``client.info()`` answers 405 there; ask ``cluster.health()`` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, TlsError, TransportError
+from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
+
+from onionscope.errors import UserError
+
+USER_AGENT = "onionscope"
+
+
+def make_client(settings: Any) -> Elasticsearch:
+    """A client for ``settings.es_url``; no request is made here."""
+    options: dict[str, Any] = {
+        "hosts": [settings.es_url],
+        "request_timeout": float(settings.es_timeout),
+        # The bulk pipeline does its own retries with backoff; the client must
+        # not hide failures by retrying silently underneath it.
+        "max_retries": 0,
+        "retry_on_timeout": False,
+        "headers": {"user-agent": USER_AGENT},
+    }
+    if settings.es_username or settings.es_password:
+        options["basic_auth"] = (settings.es_username or "", settings.es_password or "")
+    if str(settings.es_url).startswith("https://"):
+        options["verify_certs"] = True
+        if settings.es_ca_certs is not None:
+            options["ca_certs"] = str(settings.es_ca_certs)
+    return Elasticsearch(**options)
+
+
+def _start_hint(settings: Any) -> str:
+    port = int(getattr(settings, "es_port", 9200))
+    if str(settings.es_url).rstrip("/") in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        return "start it with `make services`"
+    return "check ONIONSCOPE_ES_URL (es_url) and that the cluster is up"
+
+
+def describe_error(exc: BaseException, settings: Any) -> str:
+    """One line for a person: what failed at which URL, and what to do."""
+    url = settings.es_url
+    if isinstance(exc, TlsError):
+        return (f"Elasticsearch at {url}: TLS certificate verification failed ({_first_line(exc)}); "
+                "set es_ca_certs (ONIONSCOPE_ES_CA_CERTS) to the CA bundle that signed it")
+    if isinstance(exc, ConnectionTimeout):
+        return f"Elasticsearch at {url} is not reachable (timed out after {settings.es_timeout:.0f}s); {_start_hint(settings)}"
+    if isinstance(exc, TransportConnectionError):
+        detail = str(getattr(exc, "message", "") or exc)
+        reason = "connection refused" if "refused" in detail.lower() else _first_line(exc)
+        return f"Elasticsearch at {url} is not reachable ({reason}); {_start_hint(settings)}"
+    if isinstance(exc, AuthenticationException):
+        return (f"Elasticsearch at {url} refused the credentials; "
+                "set es_username and es_password (ONIONSCOPE_ES_USERNAME / ONIONSCOPE_ES_PASSWORD)")
+    if isinstance(exc, AuthorizationException):
+        return f"Elasticsearch at {url}: the user {settings.es_username!r} lacks a privilege ({_first_line(exc)})"
+    if isinstance(exc, ApiError):
+        return f"Elasticsearch at {url} answered {exc.status_code}: {_first_line(exc)}"
+    return f"Elasticsearch at {url}: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    # Transport errors keep the useful part in .message; str() is just "Connection error".
+    text = str(getattr(exc, "message", "") or exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def ensure_reachable(client: Elasticsearch, settings: Any) -> dict[str, Any]:
+    """Ask for cluster health; returns it, or raises UserError with the reason and the fix."""
+    try:
+        response = client.cluster.health()
+    except (TransportError, ApiError) as exc:
+        raise UserError(describe_error(exc, settings)) from None
+    return dict(response.body if hasattr(response, "body") else response)

@@ -1,0 +1,348 @@
+"""Index templates, versioned indices behind aliases, and migrations between versions.
+
+Every document kind lives in a versioned index ``<prefix>-<kind>-v<N>`` that
+clients reach only through the alias ``<prefix>-<kind>``.  The mapping of
+each kind is data, in ``config/index_templates/<kind>.json``; it is installed
+as the composable index template ``<prefix>-<kind>`` matching
+``<prefix>-<kind>-v*``, so any new version picks it up.
+
+Public API:
+
+* :data:`KINDS` -- the document kinds;
+* :func:`alias_name`, :func:`versioned_index_name` -- the naming rules;
+* :func:`load_template` (kind) -> :class:`IndexTemplate` (raises UserError for a
+  missing or malformed template file);
+* :func:`ensure_indices` (client, prefix) -> ``{kind: index}``; idempotent and
+  safe to run from several processes at once;
+* :func:`current_index` (client, prefix, kind) -> the index behind the alias, or None;
+* :func:`migrate` (client, prefix, kind) -> :class:`MigrationReport`: new
+  versioned index from the current template, copy by point-in-time +
+  ``search_after`` and bulk (the local node has no reindex module), then one
+  atomic alias swap.  The old index is write-blocked during the copy (writers
+  get errors, which the bulk pipeline retries and spools, so nothing is lost)
+  and kept afterwards unless ``delete_old``.  Raises UserError when the copy
+  is incomplete; the alias then still points at the old index.
+* :func:`index_status` (client, prefix) -> one :class:`KindStatus` per kind.
+
+Elasticsearch transport errors propagate to the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
+
+from onionscope.errors import UserError
+from onionscope.settings import PROJECT_ROOT
+
+KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens")
+DEFAULT_TEMPLATES_DIR = PROJECT_ROOT / "config" / "index_templates"
+# Above Elasticsearch's built-in templates (priority 100 and below) so ours always win.
+TEMPLATE_PRIORITY = 500
+COPY_BATCH_SIZE = 500
+POINT_IN_TIME_KEEP_ALIVE = "5m"
+
+
+@dataclass(frozen=True)
+class IndexTemplate:
+    kind: str
+    schema_version: int
+    settings: dict[str, Any]
+    mappings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    kind: str
+    alias: str
+    source_index: str
+    target_index: str
+    source_docs: int
+    copied_docs: int
+    target_docs: int
+    seconds: float
+    old_index_deleted: bool
+
+
+@dataclass(frozen=True)
+class KindStatus:
+    kind: str
+    alias: str
+    index: str | None
+    docs: int | None
+    index_schema_version: int | None
+    template_schema_version: int
+
+    @property
+    def needs_migration(self) -> bool:
+        return self.index is not None and self.index_schema_version != self.template_schema_version
+
+
+def alias_name(prefix: str, kind: str) -> str:
+    """``<prefix>-<kind>``: the name every reader and writer uses."""
+    _check_kind(kind)
+    return f"{prefix}-{kind}"
+
+
+def versioned_index_name(prefix: str, kind: str, version: int) -> str:
+    """``<prefix>-<kind>-v<version>``: the concrete index behind the alias."""
+    return f"{alias_name(prefix, kind)}-v{version}"
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise UserError(f"unknown index kind {kind!r}; choose one of: {', '.join(KINDS)}")
+
+
+def load_template(kind: str, templates_dir: Path | None = None) -> IndexTemplate:
+    """Read ``<templates_dir>/<kind>.json``; raises UserError naming the file when it is wrong."""
+    _check_kind(kind)
+    path = (templates_dir or DEFAULT_TEMPLATES_DIR) / f"{kind}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: index template missing; restore it from the repository") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    try:
+        version = int(data["schema_version"])
+        settings = dict(data["settings"])
+        mappings = dict(data["mappings"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: expected schema_version, settings and mappings ({exc})") from None
+    return IndexTemplate(kind, version, settings, mappings)
+
+
+def _template_body(prefix: str, template: IndexTemplate, shards: int | None, replicas: int | None) -> dict[str, Any]:
+    settings = dict(template.settings)
+    if shards is not None:
+        settings["number_of_shards"] = shards
+    if replicas is not None:
+        settings["number_of_replicas"] = replicas
+    return {
+        "index_patterns": [f"{alias_name(prefix, template.kind)}-v*"],
+        "priority": TEMPLATE_PRIORITY,
+        "version": template.schema_version,
+        "template": {"settings": settings, "mappings": template.mappings},
+        "_meta": {"managed_by": "onionscope", "kind": template.kind},
+    }
+
+
+def put_template(
+    client: Elasticsearch, prefix: str, kind: str, *, templates_dir: Path | None = None,
+    shards: int | None = None, replicas: int | None = None,
+) -> IndexTemplate:
+    """Install (or overwrite) the index template of ``kind``; returns what was installed."""
+    template = load_template(kind, templates_dir)
+    client.indices.put_index_template(
+        name=alias_name(prefix, kind), **_template_body(prefix, template, shards, replicas)
+    )
+    return template
+
+
+def current_index(client: Elasticsearch, prefix: str, kind: str) -> str | None:
+    """The concrete index the alias points at, or None when there is no alias."""
+    try:
+        response = client.indices.get_alias(name=alias_name(prefix, kind))
+    except NotFoundError:
+        return None
+    indices = sorted(response.body)
+    if len(indices) != 1:
+        raise UserError(
+            f"alias {alias_name(prefix, kind)} points at {len(indices)} indices ({', '.join(indices)}); "
+            "it must point at exactly one -- remove the extra ones with the _aliases API"
+        )
+    return indices[0]
+
+
+def _existing_versions(client: Elasticsearch, prefix: str, kind: str) -> list[int]:
+    pattern = re.compile(re.escape(alias_name(prefix, kind)) + r"-v([0-9]+)$")
+    response = client.indices.get(index=f"{alias_name(prefix, kind)}-v*", expand_wildcards="all", allow_no_indices=True)
+    return sorted(int(match.group(1)) for name in response.body if (match := pattern.match(name)))
+
+
+def _concrete_index_exists(client: Elasticsearch, name: str) -> bool:
+    try:
+        response = client.indices.get(index=name)
+    except NotFoundError:
+        return False
+    # Asking for an alias returns the index behind it; only a same-named key is a concrete index.
+    return name in response.body
+
+
+def _create_index(client: Elasticsearch, name: str) -> bool:
+    """Create ``name`` (the template supplies settings and mappings); False if it already existed."""
+    try:
+        client.indices.create(index=name)
+    except ApiError as exc:
+        if exc.error == "resource_already_exists_exception":
+            return False
+        raise
+    return True
+
+
+def ensure_indices(
+    client: Elasticsearch, prefix: str, *, kinds: tuple[str, ...] = KINDS, templates_dir: Path | None = None,
+    shards: int | None = None, replicas: int | None = None,
+) -> dict[str, str]:
+    """Install every template and make sure every alias points at a versioned index.
+
+    Idempotent: existing aliases are left where they point (a template change
+    reaches them only through :func:`migrate`).  An index squatting on an
+    alias name (auto-created by a write before setup) is adopted: copied into
+    ``-v1`` and replaced by the alias.  Returns ``{kind: concrete index}``.
+    """
+    result: dict[str, str] = {}
+    for kind in kinds:
+        put_template(client, prefix, kind, templates_dir=templates_dir, shards=shards, replicas=replicas)
+        alias = alias_name(prefix, kind)
+        index = current_index(client, prefix, kind)
+        if index is not None:
+            result[kind] = index
+            continue
+        if _concrete_index_exists(client, alias):
+            result[kind] = _adopt_squatter(client, prefix, kind)
+            continue
+        versions = _existing_versions(client, prefix, kind)
+        # A crash between create and alias leaves an unaliased index: reuse it.
+        target = versioned_index_name(prefix, kind, versions[-1] if versions else 1)
+        _create_index(client, target)
+        client.indices.update_aliases(actions=[{"add": {"index": target, "alias": alias}}])
+        result[kind] = current_index(client, prefix, kind) or target
+    return result
+
+
+def _adopt_squatter(client: Elasticsearch, prefix: str, kind: str) -> str:
+    alias = alias_name(prefix, kind)
+    versions = _existing_versions(client, prefix, kind)
+    target = versioned_index_name(prefix, kind, (versions[-1] + 1) if versions else 1)
+    _create_index(client, target)
+    client.indices.add_block(index=alias, block="write")
+    copied = _copy_documents(client, alias, target, COPY_BATCH_SIZE)
+    client.indices.refresh(index=target)
+    if _count(client, target) < copied:
+        raise UserError(f"adopting index {alias}: copy into {target} incomplete; nothing was changed")
+    client.indices.update_aliases(actions=[
+        {"remove_index": {"index": alias}},
+        {"add": {"index": target, "alias": alias}},
+    ])
+    return target
+
+
+def _count(client: Elasticsearch, index: str) -> int:
+    return int(client.count(index=index).body["count"])
+
+
+def _scan_point_in_time(client: Elasticsearch, index: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+    """Yield batches of hits (``_id`` and ``_source``) of ``index``, in a consistent snapshot."""
+    pit_id = client.open_point_in_time(index=index, keep_alive=POINT_IN_TIME_KEEP_ALIVE).body["id"]
+    try:
+        search_after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "size": batch_size,
+                "pit": {"id": pit_id, "keep_alive": POINT_IN_TIME_KEEP_ALIVE},
+                "sort": [{"_shard_doc": "asc"}],
+                "track_total_hits": False,
+            }
+            if search_after is not None:
+                body["search_after"] = search_after
+            response = client.search(**body).body
+            pit_id = response.get("pit_id", pit_id)
+            hits = response["hits"]["hits"]
+            if not hits:
+                return
+            yield hits
+            search_after = hits[-1]["sort"]
+    finally:
+        client.close_point_in_time(id=pit_id)
+
+
+def _copy_documents(client: Elasticsearch, source: str, target: str, batch_size: int) -> int:
+    copied = 0
+    for hits in _scan_point_in_time(client, source, batch_size):
+        actions = [{"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": hit["_source"]} for hit in hits]
+        succeeded, errors = helpers.bulk(client, actions, raise_on_error=False, stats_only=False)
+        if errors:
+            first = json.dumps(errors[0])[:500]
+            raise UserError(f"copying {source} into {target}: {len(errors)} documents were rejected; first: {first}")
+        copied += succeeded
+    return copied
+
+
+def migrate(
+    client: Elasticsearch, prefix: str, kind: str, *, templates_dir: Path | None = None,
+    batch_size: int = COPY_BATCH_SIZE, delete_old: bool = False,
+    shards: int | None = None, replicas: int | None = None,
+) -> MigrationReport:
+    """Move ``kind`` to a new versioned index built from the current template.
+
+    Cost: reads and rewrites every document of the kind.  Writers to the alias
+    get write-block errors until the alias moves (the bulk pipeline retries,
+    then spools; replay the spool afterwards).  Raises UserError (alias left in
+    place, old index writable again) when the new index holds fewer documents.
+    """
+    began = time.monotonic()
+    alias = alias_name(prefix, kind)
+    put_template(client, prefix, kind, templates_dir=templates_dir, shards=shards, replicas=replicas)
+    source = current_index(client, prefix, kind)
+    if source is None:
+        ensure_indices(client, prefix, kinds=(kind,), templates_dir=templates_dir, shards=shards, replicas=replicas)
+        source = current_index(client, prefix, kind)
+        assert source is not None
+    versions = _existing_versions(client, prefix, kind)
+    target = versioned_index_name(prefix, kind, (versions[-1] if versions else 0) + 1)
+    if not _create_index(client, target):
+        raise UserError(f"index {target} already exists; delete it or migrate again")
+    client.indices.add_block(index=source, block="write")
+    try:
+        client.indices.refresh(index=source)
+        source_docs = _count(client, source)
+        copied = _copy_documents(client, source, target, batch_size)
+        client.indices.refresh(index=target)
+        target_docs = _count(client, target)
+        if target_docs != source_docs:
+            raise UserError(
+                f"migration of {alias}: {source} holds {source_docs} documents but {target} only {target_docs}; "
+                f"the alias still points at {source}; delete {target} and retry"
+            )
+        client.indices.update_aliases(actions=[
+            {"remove": {"index": source, "alias": alias}},
+            {"add": {"index": target, "alias": alias}},
+        ])
+    except BaseException:
+        _unblock_writes(client, source)
+        raise
+    # The old index stays read-only as a rollback point until it is deleted.
+    if delete_old:
+        client.indices.delete(index=source)
+    return MigrationReport(
+        kind, alias, source, target, source_docs, copied, target_docs, time.monotonic() - began, delete_old
+    )
+
+
+def _unblock_writes(client: Elasticsearch, index: str) -> None:
+    client.indices.put_settings(index=index, settings={"index.blocks.write": False})
+
+
+def index_status(client: Elasticsearch, prefix: str, templates_dir: Path | None = None) -> list[KindStatus]:
+    """Per kind: alias, index behind it, document count and schema versions (index vs template)."""
+    rows: list[KindStatus] = []
+    for kind in KINDS:
+        template = load_template(kind, templates_dir)
+        index = current_index(client, prefix, kind)
+        docs: int | None = None
+        index_version: int | None = None
+        if index is not None:
+            docs = _count(client, index)
+            mapping = client.indices.get_mapping(index=index).body[index]["mappings"]
+            meta_version = (mapping.get("_meta") or {}).get("schema_version")
+            index_version = int(meta_version) if meta_version is not None else None
+        rows.append(KindStatus(kind, alias_name(prefix, kind), index, docs, index_version, template.schema_version))
+    return rows
