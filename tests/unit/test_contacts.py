@@ -1,0 +1,90 @@
+"""Unit tests for crawler.extractors.contacts."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extractors.contacts import find_contacts, find_emails
+
+
+def emails(text: str, hrefs=()) -> list[str]:
+    return [hit.address for hit in find_emails(text, hrefs)]
+
+
+def test_plain_emails_are_found_lower_cased_with_positions():
+    text = "Contact Support@Market-One.org or vendor.bob+drugs@mail2tor.onion today."
+    hits = find_emails(text)
+    assert [hit.address for hit in hits] == ["support@market-one.org", "vendor.bob+drugs@mail2tor.onion"]
+    assert text[hits[0].start : hits[0].end] == "Support@Market-One.org"
+    assert not any(hit.obfuscated for hit in hits)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("mail: bob [at] protonmail [dot] com", "bob@protonmail.com"),
+        ("mail: bob(at)protonmail(dot)com", "bob@protonmail.com"),
+        ("mail: bob {at} cock.li", "bob@cock.li"),
+        ("mail: BOB [AT] Secure [DOT] Example [DOT] org", "bob@secure.example.org"),
+    ],
+)
+def test_bracketed_obfuscations_are_decoded_and_flagged(text, expected):
+    (hit,) = find_emails(text)
+    assert hit.address == expected
+    assert hit.obfuscated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meet me at home dot com",  # bare "at"/"dot" is prose, not an address
+        "price 5@10 units",
+        "user@localhost",
+        "@@@@ a@b",
+        "name@domain.c",  # one-letter TLD
+        "x" * 70 + "@example.org",  # local part over 64 characters
+    ],
+)
+def test_non_addresses_are_not_reported(text):
+    assert emails(text) == []
+
+
+def test_mailto_href_counts_as_href():
+    (hit,) = find_emails("", ["mailto:Orders@Example.org?subject=hi"])
+    assert (hit.address, hit.source) == ("orders@example.org", "href")
+
+
+def test_labelled_jabber_id_is_xmpp_not_email():
+    text = "Jabber: dealer@jabber.calyxinstitute.org | email: dealer@proton.me | xmpp:bob@xmpp.jp"
+    contacts = find_contacts(text)
+    assert [(hit.kind, hit.value) for hit in contacts] == [
+        ("xmpp", "dealer@jabber.calyxinstitute.org"),
+        ("xmpp", "bob@xmpp.jp"),
+    ]
+    assert emails(text) == ["dealer@proton.me"]
+
+
+def test_telegram_links_handles_and_invites():
+    text = (
+        "Channel: https://t.me/DrugMarket_Official, backup telegram.me/market_news2 "
+        "invite t.me/+AbCdEfGhIjKl and t.me/joinchat/AAAAAEdkZ0123456 "
+        "Telegram: @Vendor_Bob  tg://resolve?domain=vendorbob2"
+    )
+    found = [(hit.kind, hit.value) for hit in find_contacts(text)]
+    assert found == [
+        ("telegram", "drugmarket_official"),
+        ("telegram", "market_news2"),
+        ("telegram-invite", "+AbCdEfGhIjKl"),
+        ("telegram-invite", "joinchat/AAAAAEdkZ0123456"),
+        ("telegram", "vendor_bob"),
+        ("telegram", "vendorbob2"),
+    ]
+
+
+def test_bare_at_handles_and_short_names_are_not_telegram():
+    assert find_contacts("follow @vendor_bob on twitter; t.me/abc") == []
+
+
+def test_contacts_in_hrefs_are_tagged_href():
+    (hit,) = find_contacts("", ["https://t.me/some_channel"])
+    assert (hit.kind, hit.value, hit.source) == ("telegram", "some_channel", "href")
