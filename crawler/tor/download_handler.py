@@ -41,7 +41,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Sequence
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
-from scrapy.exceptions import ResponseDataLossError
+from scrapy.exceptions import NotConfigured, ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -230,7 +230,10 @@ class TorDownloadHandler(HTTP11DownloadHandler):
 
     def __init__(self, crawler: "Crawler"):
         socks_addresses = parse_socks_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS"))
-        super().__init__(crawler)
+        try:
+            super().__init__(crawler)
+        except NotConfigured as exc:  # would only disable the scheme; say it loudly instead
+            raise TorTransportNotConfigured(f"the tor transport cannot start: {exc}") from None
         from twisted.internet import reactor
 
         stock_pool = self._pool

@@ -1,0 +1,386 @@
+"""Control of a tor process through stem: launch (private networks only), attach, bootstrap, health, NEWNYM.
+
+Public API:
+
+* :func:`check_private_network_torrc(text)` -- raises :class:`TorControlError` unless the
+  torrc has ``TestingTorNetwork 1``, its own ``DirAuthority`` lines (all on loopback) and
+  ``UseDefaultFallbackDirs 0``; this code path never starts a tor that could reach the
+  public network.
+* :func:`launch_tor(torrc_path, ...)` -> :class:`LaunchedTor` -- starts
+  ``tor --defaults-torrc <empty> -f <torrc>`` and waits (with a deadline) until its
+  ControlPort accepts connections.  Raises TorControlError when tor exits or the deadline passes.
+* :func:`attach(control, cookie_path=None, password=None)` -> ``stem.control.Controller``,
+  authenticated by password, by the given cookie file, or by whatever tor offers.
+* :func:`bootstrap_status(controller)` -> :class:`BootstrapStatus`;
+  :func:`wait_for_bootstrap(controller, timeout, progress=None)` polls until 100 %,
+  calling ``progress(percent, summary)`` on every change; raises TorControlError at the deadline.
+* :func:`health(controller)` -> :class:`TorHealth` (version, bootstrap, circuits
+  established, SOCKS listeners, built circuits).
+* :func:`newnym(controller, max_wait=...)` -> :class:`NewnymResult` -- respects tor's
+  NEWNYM rate limit: waits up to ``max_wait`` seconds for it, else reports the wait.
+* :func:`list_circuits(controller)` -> list of :class:`CircuitSummary`.
+
+Every function that talks to tor raises :class:`TorControlError` (a UserError) with a
+message saying what to do; stem's exceptions do not escape.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import stem
+import stem.connection
+import stem.control
+from stem import Signal
+
+from onionscope.errors import UserError
+
+HostPort = tuple[str, int]
+ProgressCallback = Callable[[int, str], None]
+
+
+class TorControlError(UserError):
+    """tor's ControlPort could not be reached, refused us, or tor did not do what was asked."""
+
+
+# --- launch (private networks only)
+
+
+def parse_torrc(text: str) -> dict[str, list[str]]:
+    """Option name (lower case) -> values, in order; comments and blank lines skipped."""
+    options: dict[str, list[str]] = {}
+    for raw_line in text.splitlines():
+        line = raw_line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, value = line.partition(" ")
+        options.setdefault(name.lower(), []).append(value.strip())
+    return options
+
+
+_DIR_AUTHORITY_ADDRESS = re.compile(r"(?:^|\s)(\d{1,3}(?:\.\d{1,3}){3}):\d+(?:\s|$)")
+
+
+def check_private_network_torrc(text: str) -> dict[str, list[str]]:
+    """Return the parsed torrc if it belongs to a private test network; raise TorControlError if not.
+
+    Required: ``TestingTorNetwork 1``, ``UseDefaultFallbackDirs 0``, at least one
+    ``DirAuthority`` and every DirAuthority address on 127.0.0.0/8, no ``Bridge``/``UseBridges``.
+    """
+    options = parse_torrc(text)
+    problems = []
+    if options.get("testingtornetwork", [""])[-1] != "1":
+        problems.append("it lacks `TestingTorNetwork 1`")
+    if options.get("usedefaultfallbackdirs", [""])[-1] != "0":
+        problems.append("it lacks `UseDefaultFallbackDirs 0`")
+    authorities = options.get("dirauthority", [])
+    if not authorities:
+        problems.append("it has no `DirAuthority` lines of its own (tor would use the public authorities)")
+    for line in authorities:
+        match = _DIR_AUTHORITY_ADDRESS.search(line)
+        if match is None or not match.group(1).startswith("127."):
+            problems.append(f"DirAuthority {line!r} is not on 127.0.0.0/8")
+    if "bridge" in options or options.get("usebridges", ["0"])[-1] != "0":
+        problems.append("it uses bridges")
+    if problems:
+        raise TorControlError(
+            "refusing to launch tor: this torrc could contact the public Tor network ("
+            + "; ".join(problems)
+            + "). Only private test networks are launched from onionscope; attach to your own tor instead."
+        )
+    return options
+
+
+@dataclass
+class LaunchedTor:
+    """A tor process this code started; :meth:`stop` ends it (and only it)."""
+
+    process: subprocess.Popen[bytes]
+    torrc_path: Path
+    control: HostPort
+    socks: HostPort | None
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the process (SIGTERM, then SIGKILL after ``timeout``) and wait for it."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
+def _first_port(values: list[str]) -> HostPort | None:
+    for value in values:
+        address = value.split()[0] if value else ""
+        if address.isdigit() and address != "0":
+            return "127.0.0.1", int(address)
+        host, sep, port = address.rpartition(":")
+        if sep and port.isdigit():
+            return host or "127.0.0.1", int(port)
+    return None
+
+
+def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 60.0) -> LaunchedTor:
+    """Start tor on a private-network torrc and wait until its ControlPort answers.
+
+    Raises TorControlError if the torrc is not a private-network one, has no numeric
+    ControlPort, tor exits early (the message carries the end of its log) or the
+    ControlPort does not open within ``timeout`` seconds (tor is then stopped).
+    """
+    torrc_path = Path(torrc_path).resolve()
+    options = check_private_network_torrc(torrc_path.read_text(encoding="utf-8"))
+    control = _first_port(options.get("controlport", []))
+    if control is None:
+        raise TorControlError(f"{torrc_path} has no numeric `ControlPort`; onionscope needs one to watch tor")
+    socks = _first_port(options.get("socksport", []))
+    empty_defaults = torrc_path.with_name(torrc_path.name + ".defaults")
+    empty_defaults.write_text("", encoding="utf-8")
+    log_path = torrc_path.with_name(torrc_path.name + ".stdout.log")
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            [tor_command, "--defaults-torrc", str(empty_defaults), "-f", str(torrc_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C in the terminal is handled by us, not sent to tor
+        )
+    launched = LaunchedTor(process, torrc_path, control, socks, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise TorControlError(
+                f"tor exited with status {process.returncode} while starting from {torrc_path}:\n"
+                + _tail(log_path)
+            )
+        if _port_open(control):
+            return launched
+        time.sleep(0.1)
+    launched.stop()
+    raise TorControlError(f"tor's ControlPort {control[0]}:{control[1]} did not open within {timeout:g} s:\n" + _tail(log_path))
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _port_open(address: HostPort) -> bool:
+    try:
+        with socket.create_connection(address, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# --- attach
+
+
+def attach(control: HostPort, *, cookie_path: Path | None = None, password: str | None = None) -> stem.control.Controller:
+    """An authenticated controller for the ControlPort at ``control``.
+
+    Authentication: ``password`` if given, else the cookie at ``cookie_path`` if given,
+    else whatever tor offers (its own cookie path, or no auth).  Raises TorControlError.
+    """
+    host, port = control
+    try:
+        controller = stem.control.Controller.from_port(address=host, port=port)
+    except stem.SocketError as exc:
+        raise TorControlError(
+            f"tor ControlPort {host}:{port} could not be reached ({exc}); start tor or set ONIONSCOPE_TOR_CONTROL"
+        ) from None
+    try:
+        if password is not None:
+            controller.authenticate(password=password)
+        elif cookie_path is not None:
+            stem.connection.authenticate_cookie(controller, str(cookie_path))
+        else:
+            controller.authenticate()
+    except (stem.connection.AuthenticationFailure, OSError) as exc:
+        controller.close()
+        hint = (
+            "check ONIONSCOPE_TOR_PASSWORD"
+            if password is not None
+            else f"check that {cookie_path} is tor's control cookie and readable"
+            if cookie_path is not None
+            else "set ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD"
+        )
+        raise TorControlError(f"tor ControlPort {host}:{port} refused authentication ({exc}); {hint}") from None
+    return controller
+
+
+# --- bootstrap
+
+
+@dataclass(frozen=True)
+class BootstrapStatus:
+    percent: int
+    tag: str
+    summary: str
+    warning: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.percent >= 100
+
+
+_PHASE_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+def parse_bootstrap_phase(line: str) -> BootstrapStatus:
+    """Parse ``GETINFO status/bootstrap-phase`` (``NOTICE BOOTSTRAP PROGRESS=100 TAG=done SUMMARY="Done"``)."""
+    fields = {key.upper(): value.strip('"') for key, value in _PHASE_FIELD.findall(line)}
+    try:
+        percent = int(fields.get("PROGRESS", "0"))
+    except ValueError:
+        percent = 0
+    warning = fields.get("WARNING") if line.split(" ", 1)[0].upper() == "WARN" else None
+    return BootstrapStatus(percent, fields.get("TAG", ""), fields.get("SUMMARY", ""), warning)
+
+
+def bootstrap_status(controller: stem.control.Controller) -> BootstrapStatus:
+    """tor's current bootstrap phase.  Raises TorControlError."""
+    return parse_bootstrap_phase(_getinfo(controller, "status/bootstrap-phase"))
+
+
+def wait_for_bootstrap(
+    controller: stem.control.Controller, timeout: float, progress: ProgressCallback | None = None
+) -> BootstrapStatus:
+    """Poll until tor reports 100 %; call ``progress(percent, summary)`` whenever it changes.
+
+    Returns the final status.  Raises TorControlError after ``timeout`` seconds, naming the
+    phase tor is stuck in (and its warning, if any).
+    """
+    deadline = time.monotonic() + timeout
+    last: BootstrapStatus | None = None
+    while True:
+        status = bootstrap_status(controller)
+        if progress is not None and (last is None or (status.percent, status.summary) != (last.percent, last.summary)):
+            progress(status.percent, status.summary)
+        last = status
+        if status.done:
+            return status
+        if time.monotonic() >= deadline:
+            detail = f"; tor warns: {status.warning}" if status.warning else ""
+            raise TorControlError(
+                f"tor did not bootstrap within {timeout:g} s: stuck at {status.percent}% ({status.summary}){detail}"
+            )
+        time.sleep(0.2)
+
+
+# --- health, circuits, NEWNYM
+
+
+@dataclass(frozen=True)
+class CircuitSummary:
+    circuit_id: str
+    status: str
+    purpose: str
+    path: tuple[str, ...]
+    hs_state: str | None
+    onion_host: str | None
+
+
+@dataclass(frozen=True)
+class TorHealth:
+    version: str
+    bootstrap: BootstrapStatus
+    circuits_established: bool
+    socks_listeners: tuple[str, ...]
+    built_circuits: int
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def _getinfo(controller: stem.control.Controller, key: str) -> str:
+    try:
+        return controller.get_info(key)
+    except (stem.ControllerError, stem.SocketError) as exc:
+        raise TorControlError(f"tor did not answer GETINFO {key} ({exc}); is the ControlPort still up?") from None
+
+
+def list_circuits(controller: stem.control.Controller) -> list[CircuitSummary]:
+    """Every circuit tor has, with its relays' nicknames.  Raises TorControlError."""
+    try:
+        circuits = controller.get_circuits()
+    except (stem.ControllerError, stem.SocketError) as exc:
+        raise TorControlError(f"tor did not list its circuits ({exc})") from None
+    return [
+        CircuitSummary(
+            circuit_id=circuit.id,
+            status=circuit.status,
+            purpose=circuit.purpose or "",
+            path=tuple(nickname or fingerprint[:8] for fingerprint, nickname in circuit.path),
+            hs_state=circuit.hs_state,
+            onion_host=f"{circuit.rend_query}.onion" if circuit.rend_query else None,
+        )
+        for circuit in circuits
+    ]
+
+
+def health(controller: stem.control.Controller) -> TorHealth:
+    """Version, bootstrap, ``status/circuit-established``, SOCKS listeners and built circuits.
+
+    ``healthy`` is True when bootstrap is at 100 % and circuits are established.
+    Raises TorControlError when tor does not answer.
+    """
+    version = str(controller.get_version())
+    bootstrap = bootstrap_status(controller)
+    established = _getinfo(controller, "status/circuit-established").strip() == "1"
+    listeners = tuple(
+        value.strip('"') for value in _getinfo(controller, "net/listeners/socks").split() if value.strip('"')
+    )
+    built = sum(1 for circuit in list_circuits(controller) if circuit.status == "BUILT")
+    problems = []
+    if not bootstrap.done:
+        problems.append(f"bootstrap at {bootstrap.percent}% ({bootstrap.summary})")
+    if not established:
+        problems.append("no circuit established")
+    return TorHealth(version, bootstrap, established, listeners, built, tuple(problems))
+
+
+@dataclass(frozen=True)
+class NewnymResult:
+    sent: bool
+    waited_seconds: float
+    wait_seconds_left: float
+
+
+def newnym(controller: stem.control.Controller, *, max_wait: float = 15.0) -> NewnymResult:
+    """Send SIGNAL NEWNYM once tor's rate limit allows it.
+
+    Waits up to ``max_wait`` seconds for the limit (tor allows one NEWNYM per ~10 s);
+    if the wait is longer, sends nothing and reports ``wait_seconds_left``.
+    Raises TorControlError when tor refuses the signal.
+    """
+    waited = 0.0
+    wait = controller.get_newnym_wait() if not controller.is_newnym_available() else 0.0
+    if wait > max_wait:
+        return NewnymResult(sent=False, waited_seconds=0.0, wait_seconds_left=wait)
+    if wait > 0:
+        # tor's rate limit is a fixed interval with nothing to poll, so sleeping it out is the contract.
+        time.sleep(wait)
+        waited = wait
+    try:
+        controller.signal(Signal.NEWNYM)
+    except (stem.ControllerError, stem.SocketError) as exc:
+        raise TorControlError(f"tor refused NEWNYM ({exc})") from None
+    return NewnymResult(sent=True, waited_seconds=waited, wait_seconds_left=0.0)

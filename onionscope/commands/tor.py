@@ -1,0 +1,115 @@
+"""``onionscope tor status|wait|newnym|circuits|probe``: look at and steer the tor onionscope uses.
+
+Which tor: :func:`crawler.tor.endpoints.resolve_tor_endpoints` (ONIONSCOPE_TOR_* settings,
+else the private testnet's first client).  ``status`` and ``wait`` exit 0 only when tor is
+bootstrapped with circuits established; every tor failure is a UserError (status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="tor_action", metavar="ACTION", required=True)
+    status = actions.add_parser("status", help="bootstrap, circuits, SOCKS port and version of tor")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    wait = actions.add_parser("wait", help="wait until tor has bootstrapped, showing progress")
+    wait.add_argument("--timeout", type=float, default=None, help="seconds (default: tor_bootstrap_timeout)")
+    newnym = actions.add_parser("newnym", help="ask tor for new circuits (respects its rate limit)")
+    newnym.add_argument("--max-wait", type=float, default=15.0, help="longest wait for tor's rate limit (s)")
+    actions.add_parser("circuits", help="list tor's circuits")
+    probe = actions.add_parser("probe", help="fetch a URL's status line through tor (blocking probe)")
+    probe.add_argument("url")
+    probe.add_argument("--timeout", type=float, default=30.0)
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    endpoints = resolve_tor_endpoints(settings)
+    if args.tor_action == "probe":
+        return _probe(args, endpoints)
+
+    from crawler.tor import control
+
+    host_port = endpoints.require_control()
+    controller = control.attach(host_port, cookie_path=endpoints.cookie_path, password=endpoints.password)
+    try:
+        if args.tor_action == "status":
+            return _status(controller, endpoints, as_json=args.json)
+        if args.tor_action == "wait":
+            timeout = args.timeout if args.timeout is not None else float(settings["tor_bootstrap_timeout"])
+            control.wait_for_bootstrap(controller, timeout, progress=_print_progress)
+            health = control.health(controller)
+            print(f"tor is ready: circuits {'established' if health.circuits_established else 'NOT established'}")
+            return 0 if health.healthy else 1
+        if args.tor_action == "newnym":
+            result = control.newnym(controller, max_wait=args.max_wait)
+            if result.sent:
+                print("NEWNYM sent" + (f" after waiting {result.waited_seconds:.1f} s for tor's rate limit" if result.waited_seconds else ""))
+                return 0
+            print(f"NEWNYM not sent: tor's rate limit allows the next one in {result.wait_seconds_left:.1f} s")
+            return 1
+        if args.tor_action == "circuits":
+            circuits = control.list_circuits(controller)
+            for circuit in circuits:
+                onion = f" {circuit.onion_host}" if circuit.onion_host else ""
+                state = f" {circuit.hs_state}" if circuit.hs_state else ""
+                print(f"{circuit.circuit_id:>5} {circuit.status:<9} {circuit.purpose:<18} {' > '.join(circuit.path)}{state}{onion}")
+            print(f"{len(circuits)} circuits")
+            return 0
+    finally:
+        controller.close()
+    raise AssertionError(f"unhandled tor action {args.tor_action!r}")  # argparse restricts the choices
+
+
+def _print_progress(percent: int, summary: str) -> None:
+    print(f"bootstrap {percent:3d}%  {summary}", flush=True)
+
+
+def _status(controller: Any, endpoints: TorEndpoints, *, as_json: bool) -> int:
+    from crawler.tor import control
+
+    health = control.health(controller)
+    control_address = f"{endpoints.control[0]}:{endpoints.control[1]}" if endpoints.control else None
+    if as_json:
+        json.dump(
+            {
+                "version": health.version,
+                "bootstrap_percent": health.bootstrap.percent,
+                "bootstrap_summary": health.bootstrap.summary,
+                "circuits_established": health.circuits_established,
+                "built_circuits": health.built_circuits,
+                "socks_configured": endpoints.socks_strings(),
+                "socks_listeners": list(health.socks_listeners),
+                "control": control_address,
+                "source": endpoints.source,
+                "healthy": health.healthy,
+                "problems": list(health.problems),
+            },
+            sys.stdout,
+            indent=2,
+        )
+        print()
+    else:
+        print(f"tor {health.version} at ControlPort {control_address} ({endpoints.source})")
+        print(f"bootstrap: {health.bootstrap.percent}% ({health.bootstrap.summary})")
+        established = "established" if health.circuits_established else "NOT established"
+        print(f"circuits: {established}, {health.built_circuits} built")
+        configured = ", ".join(endpoints.socks_strings()) or "(none configured)"
+        print(f"SOCKS: {configured}; tor listens on {', '.join(health.socks_listeners) or '(no SocksPort)'}")
+        print("healthy" if health.healthy else "NOT healthy: " + "; ".join(health.problems))
+    return 0 if health.healthy else 1
+
+
+def _probe(args: argparse.Namespace, endpoints: TorEndpoints) -> int:
+    from crawler.tor.probe import probe_url
+
+    host, port = endpoints.require_socks()[0]
+    status, seconds = probe_url(args.url, host, port, args.timeout)
+    print(f"{status} in {seconds:.2f} s via tor at {host}:{port}")
+    return 0

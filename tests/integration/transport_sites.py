@@ -1,0 +1,116 @@
+"""Test web sites for the transport tests: HTTP and HTTPS on one port, every peer recorded.
+
+:class:`RecordingSite` listens on 127.0.0.1 (port 0, read back), answers plain HTTP or TLS on
+the same port (it peeks at the first byte: 0x16 starts a TLS handshake), serves
+``/page/<n>`` (a small HTML page naming the site and ``n``) and ``/slow`` (answers after
+``slow_seconds``), and records the address of every connection in ``peers``.
+:func:`self_signed_certificate` writes a throw-away key and certificate, like most onion
+https sites use.
+"""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def self_signed_certificate(directory: Path, common_name: str = "onionscope-test.onion") -> tuple[Path, Path]:
+    """Write ``key.pem`` and ``cert.pem`` (self-signed, EC P-256) into ``directory``; return their paths."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = directory / "key.pem", directory / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        self.server.site.record(self.client_address, self.request)
+        first = self.request.recv(1, socket.MSG_PEEK)
+        if first == b"\x16" and self.server.site.tls_context is not None:
+            self.request = self.server.site.tls_context.wrap_socket(self.request, server_side=True)
+            self.server.site.tls_connections += 1
+        super().setup()
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        site = self.server.site
+        if self.path.startswith("/slow"):
+            time.sleep(site.slow_seconds)
+        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
+        body = (
+            f"<html><head><title>{site.name} {self.path}</title></head>"
+            f"<body><p>site={site.name} path={self.path} scheme={scheme}</p></body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    site: "RecordingSite"
+
+
+class RecordingSite:
+    """One test site on 127.0.0.1; ``peers`` lists every connecting address."""
+
+    def __init__(self, name: str, cert_files: tuple[Path, Path] | None = None, slow_seconds: float = 0.0):
+        self.name = name
+        self.slow_seconds = slow_seconds
+        self.peers: list[str] = []
+        self.tls_connections = 0
+        self._lock = threading.Lock()
+        self.tls_context: ssl.SSLContext | None = None
+        if cert_files is not None:
+            self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls_context.load_cert_chain(certfile=str(cert_files[1]), keyfile=str(cert_files[0]))
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.site = self
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"site-{name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def record(self, client_address: tuple[str, int], connection: socket.socket) -> None:
+        with self._lock:
+            self.peers.append(client_address[0])
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
