@@ -63,9 +63,7 @@ _BLOCK = re.compile(
     r"-----BEGIN PGP PUBLIC KEY BLOCK-----(?P<body>.{0,%d}?)-----END PGP PUBLIC KEY BLOCK-----" % MAX_BLOCK_CHARS,
     re.DOTALL,
 )
-_ARMOR_HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
 _CRC_TOKEN = re.compile(r"^=[A-Za-z0-9+/]{4}$")
-_BASE64_CHARS = re.compile(r"[^A-Za-z0-9+/=]")
 
 TAG_PUBLIC_KEY = 6
 TAG_USER_ID = 13
@@ -123,29 +121,36 @@ def crc24(data: bytes) -> int:
     return crc & 0xFFFFFF
 
 
-def _dearmor(body: str) -> tuple[bytes, bool | None]:
-    """Decode the text between the armor lines; return (data, checksum ok or None)."""
-    lines = body.splitlines()
-    # Armor headers ("Version: ...", "Comment: ...") come first; pages that
-    # lost the blank line after them are common, so do not require it.
-    index = 0
-    while index < len(lines) and (not lines[index].strip() or _ARMOR_HEADER.match(lines[index].strip())):
-        index += 1
-    tokens = " ".join(lines[index:]).split()
-    checksum_text = None
+_BASE64_TOKEN = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+# How many leading tokens of the base64-looking tail may still be armor
+# header values ("Version: GnuPG v2" flattened onto one line).
+_MAX_HEADER_VALUE_TOKENS = 8
+
+
+def _dearmor_candidates(body: str) -> tuple[list[bytes], int | None]:
+    """Possible decodings of the text between the armor lines, and the CRC if present.
+
+    Pages often lose the armor's line structure (HTML-to-text joins every
+    line with a space), so the header/body boundary is not trusted: the body
+    is the longest tail of base64 tokens, and the first few tokens of that
+    tail may still be header values.  The caller keeps the first candidate
+    that passes the CRC (when present) and parses.
+    """
+    tokens = body.split()
+    checksum = None
     if tokens and _CRC_TOKEN.match(tokens[-1]):
-        checksum_text = tokens.pop()[1:]
-    payload = _BASE64_CHARS.sub("", "".join(tokens))
-    if not payload:
-        raise PgpParseError("the armored block has no data")
-    try:
-        data = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise PgpParseError(f"armor is not valid base64 ({error})") from None
-    if checksum_text is None:
-        return data, None
-    expected = int.from_bytes(base64.b64decode(checksum_text), "big")
-    return data, crc24(data) == expected
+        checksum = int.from_bytes(base64.b64decode(tokens.pop()[1:]), "big")
+    first_body_token = len(tokens)
+    while first_body_token > 0 and _BASE64_TOKEN.match(tokens[first_body_token - 1]):
+        first_body_token -= 1
+    candidates = []
+    for offset in range(first_body_token, min(first_body_token + _MAX_HEADER_VALUE_TOKENS, len(tokens))):
+        payload = "".join(tokens[offset:])
+        try:
+            candidates.append(base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    return candidates, checksum
 
 
 def _packets(data: bytes):
@@ -293,14 +298,26 @@ def parse_armored_block(body: str) -> list[PgpKeyBlock]:
     if len(body) > MAX_BLOCK_CHARS:
         return [PgpKeyBlock(error=f"armored block longer than {MAX_BLOCK_CHARS} characters")]
     try:
-        data, checksum_ok = _dearmor(body)
-        if checksum_ok is False:
-            return [PgpKeyBlock(armor_checksum_ok=False, error="armor checksum (CRC24) mismatch")]
-        return parse_packets(data, checksum_ok)
-    except PgpParseError as error:
-        return [PgpKeyBlock(error=str(error))]
-    except (ValueError, IndexError, OverflowError) as error:
-        return [PgpKeyBlock(error=f"unreadable key data ({error})")]
+        candidates, checksum = _dearmor_candidates(body)
+    except (binascii.Error, ValueError) as error:
+        return [PgpKeyBlock(error=f"unreadable armor ({error})")]
+    if not candidates:
+        return [PgpKeyBlock(error="the armored block holds no base64 data")]
+    first_error = None
+    checksum_failures = 0
+    for data in candidates:
+        if checksum is not None and crc24(data) != checksum:
+            checksum_failures += 1
+            continue
+        try:
+            return parse_packets(data, None if checksum is None else True)
+        except PgpParseError as error:
+            first_error = first_error or str(error)
+        except (ValueError, IndexError, OverflowError) as error:
+            first_error = first_error or f"unreadable key data ({error})"
+    if checksum_failures == len(candidates):
+        return [PgpKeyBlock(armor_checksum_ok=False, error="armor checksum (CRC24) mismatch")]
+    return [PgpKeyBlock(error=first_error)]
 
 
 def find_pgp_keys(text: str) -> list[PgpKeyBlock]:

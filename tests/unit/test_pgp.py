@@ -112,3 +112,18 @@ def test_truncated_real_key_is_an_error_not_a_crash():
 
 def test_text_without_blocks_yields_nothing():
     assert find_pgp_keys("no keys here -----BEGIN PGP SIGNATURE-----") == []
+
+
+@pytest.mark.parametrize("vector", [V6["armor"], GPG["armor"]], ids=["v6", "gpg"])
+def test_armor_flattened_to_one_line_with_headers_still_parses(vector):
+    lines = armor_lines(vector)
+    body = [line for line in lines[1:-1] if line]
+    flattened = " ".join(
+        [lines[0], "Version: GnuPG v2", "Comment: https://keys.example.org/ vendor key"]
+        + body
+        + [lines[-1]]
+    )
+    keys = find_pgp_keys("Our key: " + flattened + " end.")
+    assert all(key.error is None for key in keys)
+    expected = [V6["fingerprint"]] if vector is V6["armor"] else [k["fingerprint"] for k in GPG["keys"]]
+    assert [key.fingerprint for key in keys] == expected
