@@ -1,0 +1,397 @@
+"""The whole extraction for one page: page basics, identifiers, listings, vendors, wallets.
+
+Public API:
+
+* :func:`extract_document` ``(html, url, fetched_at, job_id, profiles=None,
+  market=None) -> ExtractedDocument`` -- what the spider calls per response and
+  what ``onionscope extract`` calls on a saved page.
+* :class:`ExtractedDocument` -- the :class:`crawler.items.Page`, the
+  :class:`~crawler.items.Listing`, :class:`~crawler.items.Vendor` and
+  :class:`~crawler.items.WalletMention` items, the page's market, page type and
+  language, and the problems a crawl must report:
+
+  - ``drift`` -- :class:`DriftEvent` per expected profile field that matched
+    nothing on a page of the profile's own market (stats key
+    ``extract/drift/<market>/<field>``);
+  - ``rejected`` -- :class:`RejectedItem` per listing or vendor dropped because
+    it had no title / name (stats key ``extract/empty/<market>/<kind>``).
+
+  :meth:`ExtractedDocument.items` lists what to index;
+  :meth:`ExtractedDocument.stats` the counters to add to the crawl stats;
+  :meth:`ExtractedDocument.log_problems` logs one WARNING per drift event and
+  rejected item, naming market, field and URL.
+
+Which extractor runs: the profile named by ``market`` (``--market``), else the
+profile :meth:`MarketProfiles.match` finds for the page (host, host pattern,
+site marker), else the generic extractor (JSON-LD, microdata, labels).
+
+Raises :class:`onionscope.errors.UserError` only for a ``market`` that no
+profile has (or ``market`` without ``profiles``).  Never raises on hostile or
+malformed HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from parsel import Selector
+
+from crawler.extractors.contacts import find_contacts, find_emails
+from crawler.extractors.generic_listing import extract_generic
+from crawler.extractors.html_page import parse_html_page
+from crawler.extractors.identifiers import Identifiers, find_identifiers
+from crawler.extractors.language import LanguageGuess, detect_language
+from crawler.extractors.market_profiles import MarketProfile, MarketProfiles
+from crawler.extractors.pgp import find_pgp_keys
+from crawler.extractors.prices import Price
+from crawler.extractors.substances import SubstanceLexicon, default_lexicon
+from crawler.extractors.wallets import find_wallets
+from crawler.items import Listing, Page, Vendor, WalletMention, stable_id
+from crawler.urls import canonical_url, onion_host
+from onionscope.errors import UserError
+
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_MAX_TEXT_CHARS = 200_000
+MAX_HTML_BYTES = 10 * 1024 * 1024
+MAX_DESCRIPTION_CHARS = 20_000
+
+Item = Union[Page, Listing, Vendor, WalletMention]
+
+
+@dataclass(frozen=True)
+class DriftEvent:
+    """A profile field that matched nothing on a page of the profile's own market."""
+
+    market: str
+    field: str
+    url: str
+    page_type: str
+
+    @property
+    def stat_key(self) -> str:
+        return f"extract/drift/{self.market}/{self.field}"
+
+    def message(self) -> str:
+        return (
+            f"profile drift: market {self.market!r} field {self.field!r} matched nothing "
+            f"on {self.page_type} page {self.url}"
+        )
+
+
+@dataclass(frozen=True)
+class RejectedItem:
+    """A listing or vendor that was not emitted, and why."""
+
+    kind: str  # "listing" or "vendor"
+    market: str
+    url: str
+    reason: str
+
+    @property
+    def stat_key(self) -> str:
+        return f"extract/empty/{self.market}/{self.kind}"
+
+    def message(self) -> str:
+        return f"empty {self.kind} not indexed: market {self.market!r} {self.reason} on {self.url}"
+
+
+@dataclass
+class ExtractedDocument:
+    page: Page
+    listings: list[Listing] = field(default_factory=list)
+    vendors: list[Vendor] = field(default_factory=list)
+    wallet_mentions: list[WalletMention] = field(default_factory=list)
+    identifiers: Identifiers = field(default_factory=Identifiers)
+    market: str | None = None
+    page_type: str | None = None
+    extractor: str | None = None  # "profile", "generic" or None (a plain page)
+    language: LanguageGuess = field(default_factory=lambda: LanguageGuess(None, 0.0))
+    drift: list[DriftEvent] = field(default_factory=list)
+    rejected: list[RejectedItem] = field(default_factory=list)
+
+    def items(self) -> list[Item]:
+        """The page first, then listings, vendors and wallet mentions: what the pipelines index."""
+        return [self.page, *self.listings, *self.vendors, *self.wallet_mentions]
+
+    def stats(self) -> dict[str, int]:
+        """Counters to add to the crawl stats (``extract/...`` keys)."""
+        counts: dict[str, int] = {}
+
+        def bump(key: str) -> None:
+            counts[key] = counts.get(key, 0) + 1
+
+        bump(f"extract/pages/{self.extractor or 'plain'}")
+        for listing in self.listings:
+            bump(f"extract/listings/{listing.market}")
+        for vendor in self.vendors:
+            bump(f"extract/vendors/{vendor.market}")
+        if self.wallet_mentions:
+            counts["extract/wallet_mentions"] = len(self.wallet_mentions)
+        for event in self.drift:
+            bump(event.stat_key)
+        for rejected in self.rejected:
+            bump(rejected.stat_key)
+        return counts
+
+    def log_problems(self, logger: logging.Logger = LOG) -> None:
+        """One WARNING per drift event and per rejected item."""
+        for event in self.drift:
+            logger.warning(event.message())
+        for rejected in self.rejected:
+            logger.warning(rejected.message())
+
+
+def _decode(html: bytes | str) -> tuple[str, bytes]:
+    if isinstance(html, str):
+        raw = html.encode("utf-8", errors="replace")
+        return html, raw
+    raw = bytes(html[:MAX_HTML_BYTES])
+    return raw.decode("utf-8", errors="replace"), raw
+
+
+def extract_document(
+    html: bytes | str,
+    url: str,
+    fetched_at: str,
+    job_id: str,
+    profiles: MarketProfiles | None = None,
+    market: str | None = None,
+    *,
+    status: int = 200,
+    content_type: str = "text/html",
+    depth: int = 0,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    lexicon: SubstanceLexicon | None = None,
+) -> ExtractedDocument:
+    """Run the full extraction on one page (see the module docstring)."""
+    forced_profile: MarketProfile | None = None
+    if market is not None:
+        if profiles is None:
+            raise UserError(f"market {market!r} was asked for but no market profiles are loaded")
+        forced_profile = profiles.get(market)
+
+    text_html, raw = _decode(html)
+    basics = parse_html_page(text_html, url, max_text_chars=max_text_chars)
+    selector = Selector(text=text_html or "<html></html>", base_url=url)
+    host = onion_host(url) or ""
+    language = detect_language(basics.text)
+    identifiers = find_identifiers(basics.text, list(basics.hrefs))
+    page_fields = identifiers.page_fields()
+
+    page = Page(
+        url=url,
+        canonical_url=canonical_url(url),
+        onion_host=host,
+        status=status,
+        content_type=content_type,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        fetched_at=fetched_at,
+        job_id=job_id,
+        title=basics.title,
+        text=basics.text,
+        links=list(basics.links),
+        onion_links=list(basics.onion_links),
+        depth=depth,
+        language=language.code,
+        wallets=page_fields.get("wallets", []),
+        emails=page_fields.get("emails", []),
+        pgp_fingerprints=page_fields.get("pgp_fingerprints", []),
+        contacts=page_fields.get("contacts", []),
+    )
+    document = ExtractedDocument(page=page, identifiers=identifiers, language=language)
+
+    profile = forced_profile or (profiles.match(host, selector) if profiles is not None else None)
+    builder = _ItemBuilder(
+        url=url, host=host, fetched_at=fetched_at, job_id=job_id, language=language.code,
+        identifiers=identifiers, lexicon=lexicon or default_lexicon(),
+    )
+    if profile is not None:
+        extraction = profile.extract(selector, url)
+        document.market, document.page_type, document.extractor = profile.name, extraction.page_type, "profile"
+        if extraction.page_type in ("listing", "vendor"):
+            document.drift = [
+                DriftEvent(profile.name, name, url, extraction.page_type) for name in extraction.missing
+            ]
+        if extraction.page_type == "listing":
+            builder.add_listing(document, profile.name, extraction.values, "profile")
+        elif extraction.page_type == "vendor":
+            builder.add_vendor(document, profile.name, extraction.values, "profile")
+    else:
+        generic = extract_generic(selector, url)
+        market_name = host or "unknown"
+        document.page_type = generic.page_type
+        if generic.page_type is not None:
+            document.market, document.extractor = market_name, "generic"
+        if generic.page_type == "listing":
+            builder.add_listing(document, market_name, generic.values, "generic")
+        elif generic.page_type == "vendor":
+            builder.add_vendor(document, market_name, generic.values, "generic")
+    page.market, page.page_type = document.market, document.page_type
+    builder.add_wallet_mentions(document)
+    return document
+
+
+@dataclass
+class _ItemBuilder:
+    url: str
+    host: str
+    fetched_at: str
+    job_id: str
+    language: str | None
+    identifiers: Identifiers
+    lexicon: SubstanceLexicon
+
+    def _page_wallets(self) -> list[str]:
+        return list(dict.fromkeys(hit.normalized for hit in self.identifiers.wallets))
+
+    def add_listing(self, document: ExtractedDocument, market: str, values: dict[str, Any], extractor: str) -> None:
+        title = _text_value(values.get("title"))
+        if not title:
+            document.rejected.append(RejectedItem("listing", market, self.url, "no title"))
+            return
+        listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(self.url))[:16]
+        price = values.get("price")
+        crypto_prices: dict[str, float] = {}
+        for extra in values.get("crypto_prices") or []:
+            if isinstance(extra, Price) and extra.is_crypto:
+                crypto_prices.setdefault(extra.currency, extra.amount)
+        price_amount = price.amount if isinstance(price, Price) else None
+        price_currency = price.currency if isinstance(price, Price) else None
+        if isinstance(values.get("currency"), str):
+            price_currency = values["currency"]
+        if isinstance(price, Price) and price.is_crypto:
+            crypto_prices.setdefault(price.currency, price.amount)
+        description = (_text_value(values.get("description")) or "")[:MAX_DESCRIPTION_CHARS]
+        category = _text_value(values.get("category"))
+        substances, classes = self.lexicon.tag(title, category, description)
+        document.listings.append(
+            Listing(
+                market=market,
+                listing_id=listing_id,
+                url=self.url,
+                title=title,
+                fetched_at=self.fetched_at,
+                job_id=self.job_id,
+                onion_host=self.host,
+                description=description,
+                price_amount=price_amount,
+                price_currency=price_currency,
+                crypto_prices=crypto_prices,
+                vendor=_text_value(values.get("vendor")),
+                category=category,
+                ships_from=_list_value(values.get("ships_from")),
+                ships_to=_list_value(values.get("ships_to")),
+                escrow=values.get("escrow") if isinstance(values.get("escrow"), bool) else None,
+                finalize_early=values.get("finalize_early") if isinstance(values.get("finalize_early"), bool) else None,
+                stock=values.get("stock") if isinstance(values.get("stock"), int) else None,
+                sales=values.get("sales") if isinstance(values.get("sales"), int) else None,
+                rating=float(values["rating"]) if isinstance(values.get("rating"), (int, float)) else None,
+                substances=substances,
+                substance_classes=classes,
+                wallets=self._page_wallets(),
+                language=self.language,
+                extractor=extractor,
+            )
+        )
+
+    def add_vendor(self, document: ExtractedDocument, market: str, values: dict[str, Any], extractor: str) -> None:
+        name = _text_value(values.get("name"))
+        if not name:
+            document.rejected.append(RejectedItem("vendor", market, self.url, "no name"))
+            return
+        fingerprints: list[str] = []
+        pgp_text = values.get("pgp")
+        if isinstance(pgp_text, str):
+            fingerprints = [key.fingerprint for key in find_pgp_keys(pgp_text) if key.fingerprint]
+        if not fingerprints:
+            fingerprints = [key.fingerprint for key in self.identifiers.pgp_keys if key.fingerprint]
+        wallets = self._field_wallets(values.get("wallets")) or self._page_wallets()
+        contacts = self._field_contacts(values.get("contacts"))
+        if not contacts:
+            contacts = self.identifiers.page_fields()["contacts"] + [
+                {"kind": "email", "value": hit.address, "source": hit.source} for hit in self.identifiers.emails
+            ]
+        document.vendors.append(
+            Vendor(
+                market=market,
+                name=name,
+                fetched_at=self.fetched_at,
+                job_id=self.job_id,
+                profile_url=self.url,
+                onion_host=self.host,
+                pgp_fingerprints=list(dict.fromkeys(fingerprints)),
+                wallets=wallets,
+                contacts=contacts,
+                rating=float(values["rating"]) if isinstance(values.get("rating"), (int, float)) else None,
+                sales=values.get("sales") if isinstance(values.get("sales"), int) else None,
+                joined=_text_value(values.get("joined")),
+                extractor=extractor,
+            )
+        )
+
+    def _field_wallets(self, raw: Any) -> list[str]:
+        """Only checksum-valid addresses from a profile's wallets field."""
+        texts = raw if isinstance(raw, list) else [raw] if isinstance(raw, str) else []
+        if not texts:
+            return []
+        return list(dict.fromkeys(hit.normalized for hit in find_wallets("\n".join(map(str, texts)))))
+
+    def _field_contacts(self, raw: Any) -> list[dict[str, Any]]:
+        texts = raw if isinstance(raw, list) else [raw] if isinstance(raw, str) else []
+        if not texts:
+            return []
+        joined = "\n".join(map(str, texts))
+        contacts = [{"kind": hit.kind, "value": hit.value, "source": "profile"} for hit in find_contacts(joined)]
+        contacts += [{"kind": "email", "value": hit.address, "source": "profile"} for hit in find_emails(joined)]
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for contact in contacts:
+            unique.setdefault((contact["kind"], contact["value"]), contact)
+        return list(unique.values())
+
+    def add_wallet_mentions(self, document: ExtractedDocument) -> None:
+        listing = document.listings[0] if document.listings else None
+        vendor_name = listing.vendor if listing else (document.vendors[0].name if document.vendors else None)
+        seen: set[tuple[str, str]] = set()
+        for hit in self.identifiers.wallets:
+            key = (hit.coin, hit.normalized)
+            if key in seen:
+                continue
+            seen.add(key)
+            document.wallet_mentions.append(
+                WalletMention(
+                    address=hit.normalized,
+                    coin=hit.coin,
+                    network=hit.network,
+                    address_type=hit.address_type,
+                    page_url=self.url,
+                    onion_host=self.host,
+                    fetched_at=self.fetched_at,
+                    job_id=self.job_id,
+                    market=document.market,
+                    listing_id=listing.listing_id if listing else None,
+                    vendor=vendor_name,
+                    source=hit.source,
+                )
+            )
+
+
+def _text_value(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _list_value(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [str(value)]

@@ -1,0 +1,385 @@
+"""Listings and vendors on sites that have no market profile.
+
+Public API:
+
+* :func:`extract_generic` -> :class:`GenericExtraction`: the page type it
+  guessed (``"listing"``, ``"vendor"`` or None) and field values keyed like a
+  profile's (``title``, ``price``, ``vendor``, ``ships_to``... for listings;
+  ``name``, ``pgp``, ``rating``, ``sales``, ``joined`` for vendors).
+
+Evidence, strongest first (a later source only fills fields still empty):
+
+1. schema.org JSON-LD (``Product`` with ``offers``), the way shops publish
+   structured data;
+2. schema.org microdata (``itemtype=".../Product"`` with ``itemprop``);
+3. labelled values: ``<dt>Vendor</dt><dd>x</dd>``, ``<th>Price</th><td>x</td>``,
+   ``<b>Sold by:</b> x``, ``Ships from: x`` lines -- English and Russian labels;
+4. the page's ``<h1>`` (or ``<title>``) as the title, and the first price in an
+   element whose class or id says "price".
+
+A page counts as a listing only when it has a title and a price or a vendor
+(structured data or labels); anything less is a plain page, because guessing
+listings on forum posts and link lists costs investigators more than a miss.
+Never raises on malformed HTML or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector
+
+from crawler.extractors.market_profiles import NormaliseContext, apply_normalisers
+from crawler.extractors.prices import Price, find_prices, normalise_currency, parse_amount
+
+_WHITESPACE = re.compile(r"\s+")
+_MAX_JSON_CHARS = 200_000
+_MAX_LABEL_ELEMENTS = 3_000
+
+# Field -> labels that introduce it (compared case-folded, without a trailing colon).
+LISTING_LABELS: dict[str, tuple[str, ...]] = {
+    "vendor": ("vendor", "sold by", "seller", "merchant", "shop", "store", "продавец", "магазин", "verkäufer"),
+    "price": ("price", "cost", "цена", "стоимость", "preis", "prix"),
+    "ships_from": ("ships from", "shipping from", "ship from", "origin", "sent from", "country of origin",
+                   "отправка из", "откуда", "страна отправки", "versand aus"),
+    "ships_to": ("ships to", "shipping to", "ship to", "destination", "destinations", "delivers to",
+                 "доставка в", "куда", "доставка", "versand nach"),
+    "category": ("category", "categories", "категория", "kategorie"),
+    "escrow": ("escrow", "эскроу", "гарант"),
+    "finalize_early": ("finalize early", "finalise early", "fe", "early finalization", "early finalisation"),
+    "stock": ("stock", "in stock", "quantity", "quantity available", "available", "в наличии", "наличие"),
+    "sales": ("sales", "sold", "orders", "продажи", "продаж"),
+    "rating": ("rating", "vendor rating", "feedback", "рейтинг"),
+}
+VENDOR_LABELS: dict[str, tuple[str, ...]] = {
+    "joined": ("joined", "member since", "registered", "since", "дата регистрации", "на сайте с"),
+    "rating": ("rating", "feedback", "рейтинг"),
+    "sales": ("sales", "total sales", "orders", "продажи", "продаж"),
+}
+_LISTING_NORMALISERS: dict[str, tuple[str, ...]] = {
+    "vendor": ("strip",), "price": ("price",), "ships_from": ("countries",), "ships_to": ("countries",),
+    "category": ("strip",), "escrow": ("bool",), "finalize_early": ("bool",), "stock": ("int",),
+    "sales": ("int",), "rating": ("float",), "joined": ("date",),
+}
+_PGP_BLOCK = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----.+?-----END PGP PUBLIC KEY BLOCK-----", re.S)
+_LABEL_TAGS = {"dt", "th", "td", "b", "strong", "label", "span", "div", "li", "p", "em", "h3", "h4", "h5", "h6", "small"}
+
+
+@dataclass
+class GenericExtraction:
+    page_type: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)
+
+
+def _clean(text: str | None) -> str:
+    return _WHITESPACE.sub(" ", text or "").strip()
+
+
+# --- JSON-LD --------------------------------------------------------------------------
+
+
+def _json_ld_objects(selector: Selector) -> Iterator[dict[str, Any]]:
+    for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall()[:20]:
+        try:
+            data = json.loads(raw[:_MAX_JSON_CHARS])
+        except ValueError:
+            continue
+        stack = [data]
+        seen = 0
+        while stack and seen < 500:
+            item = stack.pop()
+            seen += 1
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                yield item
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(graph)
+
+
+def _types(item: dict[str, Any]) -> set[str]:
+    raw = item.get("@type")
+    values = raw if isinstance(raw, list) else [raw]
+    return {str(value).rsplit("/", 1)[-1] for value in values if value}
+
+
+def _name_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return _clean(str(value)) if isinstance(value, (str, int, float)) and str(value).strip() else None
+
+
+def _offers(product: dict[str, Any]) -> list[dict[str, Any]]:
+    offers = product.get("offers")
+    if isinstance(offers, dict):
+        nested = offers.get("offers")
+        return [offers] + ([o for o in nested if isinstance(o, dict)] if isinstance(nested, list) else [])
+    if isinstance(offers, list):
+        return [offer for offer in offers if isinstance(offer, dict)]
+    return []
+
+
+def _regions(value: Any) -> str | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    names = [_name_of(item) for item in items]
+    return ", ".join(name for name in names if name) or None
+
+
+def _from_json_ld(selector: Selector) -> dict[str, Any]:
+    for item in _json_ld_objects(selector):
+        if "Product" not in _types(item):
+            continue
+        values: dict[str, Any] = {}
+        if _name_of(item.get("name")):
+            values["title"] = _name_of(item.get("name"))
+        if isinstance(item.get("description"), str):
+            values["description"] = _clean(item["description"])[:20_000]
+        for key in ("sku", "productID", "mpn"):
+            if _name_of(item.get(key)):
+                values["listing_id"] = _name_of(item.get(key))
+                break
+        if _name_of(item.get("category")):
+            values["category"] = _name_of(item.get("category"))
+        rating = item.get("aggregateRating")
+        if isinstance(rating, dict) and rating.get("ratingValue") is not None:
+            values["rating"] = str(rating["ratingValue"])
+        crypto: list[Price] = []
+        for offer in _offers(item):
+            amount = offer.get("price", offer.get("lowPrice"))
+            currency = normalise_currency(str(offer.get("priceCurrency") or ""))
+            number = amount if isinstance(amount, (int, float)) and not isinstance(amount, bool) else parse_amount(str(amount or ""))
+            if number is not None and currency:
+                price = Price(float(number), currency)
+                if "price" not in values:
+                    values["price"] = price
+                elif price.is_crypto:
+                    crypto.append(price)
+            for seller_key in ("seller", "offeredBy"):
+                if "vendor" not in values and _name_of(offer.get(seller_key)):
+                    values["vendor"] = _name_of(offer.get(seller_key))
+            if "ships_to" not in values and _regions(offer.get("eligibleRegion") or offer.get("areaServed")):
+                values["ships_to"] = _regions(offer.get("eligibleRegion") or offer.get("areaServed"))
+            if "ships_from" not in values and _regions(offer.get("availableAtOrFrom")):
+                values["ships_from"] = _regions(offer.get("availableAtOrFrom"))
+            level = offer.get("inventoryLevel")
+            if "stock" not in values and level is not None:
+                values["stock"] = str(level.get("value") if isinstance(level, dict) else level)
+        if crypto:
+            values["crypto_prices"] = crypto
+        if "vendor" not in values:
+            for key in ("brand", "manufacturer"):
+                if _name_of(item.get(key)):
+                    values["vendor"] = _name_of(item.get(key))
+                    break
+        return values
+    return {}
+
+
+# --- microdata ------------------------------------------------------------------------
+
+
+def _from_microdata(selector: Selector) -> dict[str, Any]:
+    product = selector.xpath('//*[@itemscope and contains(@itemtype, "schema.org/Product")]')
+    if not product:
+        return {}
+    scope = product[0]
+
+    def prop(name: str, within: Selector = scope) -> str | None:
+        for node in within.xpath(f'.//*[@itemprop="{name}"]'):
+            value = node.attrib.get("content") or node.attrib.get("value")
+            if value is None:
+                value = " ".join(node.xpath(".//text()").getall())
+            if _clean(value):
+                return _clean(value)
+        return None
+
+    values: dict[str, Any] = {}
+    for key, name in (("title", "name"), ("description", "description"), ("category", "category"),
+                      ("listing_id", "sku"), ("rating", "ratingValue")):
+        found = prop(name)
+        if found:
+            values[key] = found
+    if "listing_id" not in values and prop("productID"):
+        values["listing_id"] = prop("productID")
+    amount, currency = prop("price"), prop("priceCurrency")
+    if amount:
+        number = parse_amount(amount)
+        code = normalise_currency(currency or "")
+        if number is not None and code:
+            values["price"] = Price(number, code)
+        elif find_prices(amount):
+            values["price"] = find_prices(amount)[0]
+    seller = scope.xpath('.//*[@itemprop="seller" or @itemprop="offeredBy"]')
+    if seller:
+        name = prop("name", seller[0]) or _clean(" ".join(seller[0].xpath(".//text()").getall()))
+        if name:
+            values["vendor"] = name
+    return values
+
+
+# --- labels ---------------------------------------------------------------------------
+
+
+def _label_key(text: str) -> str:
+    return _clean(text).rstrip(":：").strip().casefold()
+
+
+def _labelled_values(selector: Selector, labels: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Field -> the text next to its label ("Vendor: x", dt/dd, th/td, <b>x:</b> y)."""
+    label_to_field = {label: name for name, options in labels.items() for label in options}
+    found: dict[str, str] = {}
+    root = selector.root
+    if not hasattr(root, "iter"):
+        return found
+    for count, element in enumerate(root.iter()):
+        if count > 50_000:
+            break
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag not in _LABEL_TAGS:
+            continue
+        own_text = element.text or ""
+        if len(element) == 0:
+            key = _label_key(own_text)
+        else:
+            key = _label_key("".join(element.itertext())) if len(element) <= 2 else ""
+        value: str | None = None
+        field_name = label_to_field.get(key)
+        if field_name is None:
+            # "Ships from: Germany" inside one element.
+            head, sep, tail = _clean("".join(element.itertext()) if len(element) <= 3 else own_text).partition(":")
+            field_name = label_to_field.get(head.strip().casefold()) if sep else None
+            if field_name and tail.strip():
+                value = tail.strip()
+        if field_name is None or field_name in found:
+            continue
+        if value is None:
+            value = _clean(element.tail)
+            if not value:
+                sibling = element.getnext()
+                while sibling is not None and not isinstance(sibling.tag, str):
+                    sibling = sibling.getnext()
+                if sibling is not None:
+                    value = _clean(" ".join(sibling.itertext()))
+        if value and value.strip(":-– "):
+            found[field_name] = value.strip(":-– ")[:2_000]
+    return found
+
+
+def _page_title(selector: Selector) -> str | None:
+    for query in ("//h1", "//meta[@property='og:title']/@content", "//title"):
+        nodes = selector.xpath(query)
+        if nodes:
+            node = nodes[0]
+            text = node.root if isinstance(node.root, str) else " ".join(node.xpath(".//text()").getall())
+            if _clean(text):
+                return _clean(text)[:1_000]
+    return None
+
+
+def _price_from_price_elements(selector: Selector) -> Price | None:
+    for node in selector.xpath(
+        '//*[contains(translate(@class, "PRICE", "price"), "price") or contains(translate(@id, "PRICE", "price"), "price")]'
+    )[:20]:
+        prices = find_prices(_clean(" ".join(node.xpath(".//text()").getall())))
+        if prices:
+            return prices[0]
+    return None
+
+
+def _listing_id_from_url(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    query_id = re.search(r"(?:^|&)(?:id|item|listing|product|pid)=([\w-]{1,64})", parts.query)
+    if query_id:
+        return query_id.group(1)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    for segment in reversed(segments):
+        if re.search(r"\d", segment) and len(segment) <= 80:
+            return re.sub(r"\.(?:html?|php)$", "", segment)
+    return None
+
+
+def extract_generic(selector: Selector, url: str) -> GenericExtraction:
+    """Guess whether the page is a listing or a vendor profile, and read its fields."""
+    context = NormaliseContext(page_url=url, default_currency=None)
+    evidence: list[str] = []
+    values: dict[str, Any] = {}
+    for name, source in (("json-ld", _from_json_ld), ("microdata", _from_microdata)):
+        found = source(selector)
+        if found:
+            evidence.append(name)
+            for key, value in found.items():
+                values.setdefault(key, value)
+    labelled = _labelled_values(selector, LISTING_LABELS)
+    if labelled:
+        evidence.append("labels")
+        for key, value in labelled.items():
+            values.setdefault(key, value)
+
+    normalised: dict[str, Any] = {}
+    for key, value in values.items():
+        chain = _LISTING_NORMALISERS.get(key, ("strip",))
+        if key == "crypto_prices" or isinstance(value, Price):
+            normalised[key] = value
+            continue
+        result = apply_normalisers(value, chain, context)
+        if result is not None:
+            normalised[key] = result
+    if "price" not in normalised:
+        price = _price_from_price_elements(selector)
+        if price is not None:
+            normalised["price"] = price
+            evidence.append("price-element")
+    if "title" not in normalised:
+        title = _page_title(selector)
+        if title:
+            normalised["title"] = title
+    if "vendor" in normalised:
+        link = selector.xpath(
+            '//a[normalize-space(.)=$name]/@href', name=normalised["vendor"]
+        ).get()
+        if link:
+            normalised["vendor_url"] = urljoin(url, link)
+
+    structured = any(source in evidence for source in ("json-ld", "microdata"))
+    if normalised.get("title") and (structured or "price" in normalised and ("vendor" in normalised or "labels" in evidence)):
+        if "vendor" in normalised or "price" in normalised:
+            normalised.setdefault("listing_id", _listing_id_from_url(url))
+            return GenericExtraction("listing", normalised, evidence)
+
+    vendor = _generic_vendor(selector, url, context)
+    if vendor is not None:
+        return GenericExtraction("vendor", vendor, ["vendor-labels"])
+    return GenericExtraction(None, {}, evidence)
+
+
+def _generic_vendor(selector: Selector, url: str, context: NormaliseContext) -> dict[str, Any] | None:
+    """A vendor profile: a name heading plus a join date or a PGP key, and no price."""
+    labelled = _labelled_values(selector, VENDOR_LABELS)
+    text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])
+    pgp = _PGP_BLOCK.search(text)
+    if "joined" not in labelled and pgp is None:
+        return None
+    name = _page_title(selector)
+    if not name:
+        return None
+    values: dict[str, Any] = {"name": re.sub(r"^(?:vendor|seller|продавец)\s*[:\-]?\s*", "", name, flags=re.I)}
+    for key, value in labelled.items():
+        result = apply_normalisers(value, _LISTING_NORMALISERS.get(key, ("strip",)), context)
+        if result is not None:
+            values[key] = result
+    if pgp is not None:
+        values["pgp"] = pgp.group()
+    return values
