@@ -1,0 +1,85 @@
+"""``onionscope search "QUERY"``: ranked hits with highlighted snippets, onion host and fetch time.
+
+``--json`` and ``--csv`` are the machine outputs; ``--kind`` picks pages
+(default), listings, vendors or wallets.  Every search is written to the
+audit index as the local user (channel ``cli``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from onionscope.errors import UserError
+
+KINDS = ("pages", "listings", "vendors", "wallets")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", help='query, e.g. \'fentanyl market:alpha coin:xmr "next day"\'')
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the result as JSON")
+    output.add_argument("--csv", action="store_true", help="print the hits as CSV")
+    parser.add_argument("--limit", type=int, default=10, help="hits to show (1-100, default 10)")
+    parser.add_argument("--kind", choices=KINDS, default="pages", help="what to search (default: pages)")
+    parser.add_argument("--sort", choices=("relevance", "date"), default="relevance")
+    parser.add_argument("--cursor", help="continue after a previous result (printed as 'more: --cursor ...')")
+
+
+def local_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def es_user_error(exc: BaseException, settings: Any) -> UserError:
+    """A transport or API error from Elasticsearch as a one-line UserError."""
+    from elasticsearch import NotFoundError
+
+    from pipelines.es_client import describe_error
+
+    if isinstance(exc, NotFoundError) and "index_not_found" in str(exc):
+        return UserError(
+            f"the indices under prefix {settings.index_prefix!r} are not set up; run `onionscope index setup` or crawl first"
+        )
+    return UserError(describe_error(exc, settings))
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from search.audit import record_search
+    from search.auth import load_session_secret
+    from search.cli_output import render_csv, render_hits, render_json
+    from search.connection import connect
+    from search.results import search
+
+    client = connect(settings)
+    try:
+        result = search(
+            client,
+            settings.index_prefix,
+            args.query,
+            kind=args.kind,
+            sort=args.sort,
+            limit=args.limit,
+            cursor=args.cursor,
+            cursor_secret=load_session_secret(settings),
+        )
+        record_search(
+            client, settings.index_prefix, actor_id="cli", actor_name=local_actor(), role="local",
+            query=args.query, kind=args.kind, result_count=result.total, channel="cli",
+        )
+    except (TransportError, ApiError) as exc:
+        raise es_user_error(exc, settings) from None
+    if args.json:
+        sys.stdout.write(render_json(result))
+    elif args.csv:
+        sys.stdout.write(render_csv(result))
+    else:
+        sys.stdout.write(render_hits(result, color=sys.stdout.isatty()))
+    return 0

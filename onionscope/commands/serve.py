@@ -1,0 +1,60 @@
+"""``onionscope serve [--host H] [--port P]``: the HTTP API and web UI under uvicorn.
+
+Binds the socket itself so ``--port 0`` works: the line
+``onionscope: serving on http://HOST:PORT`` on stdout gives the real port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+from typing import Any
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default: serve_host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: serve_port, 8088; 0 picks a free one)")
+    parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    import uvicorn
+
+    from onionscope.errors import UserError
+    from search.api import create_app
+
+    host = args.host or settings.serve_host
+    port = settings.serve_port if args.port is None else args.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
+    listener.listen(512)
+    actual_port = listener.getsockname()[1]
+    if not _is_loopback(host):
+        print(f"onionscope: warning: listening on {host}, reachable from other machines; "
+              "tokens travel in clear text without a TLS proxy in front", file=sys.stderr)
+    app = create_app(settings)
+    config = uvicorn.Config(app, fd=listener.fileno(), log_level=args.log_level, access_log=False,
+                            proxy_headers=False, server_header=False)
+    server = uvicorn.Server(config)
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"onionscope: serving on http://{shown_host}:{actual_port}", flush=True)
+    try:
+        server.run()
+    finally:
+        listener.close()
+    return 0

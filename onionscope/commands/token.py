@@ -1,0 +1,51 @@
+"""``onionscope token create|revoke|list``: API tokens for the HTTP API and web UI.
+
+``create --role viewer|admin [--name N]`` prints the new token on its last
+line (it is stored only as a hash and cannot be shown again);
+``revoke TOKEN_OR_ID`` withdraws one at once; ``list`` shows ids, names, roles.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = sub.add_parser("create", help="make a new token (printed on the last line)")
+    create.add_argument("--role", choices=("viewer", "admin"), required=True)
+    create.add_argument("--name", help="who or what the token is for (shown in the audit log)")
+    revoke = sub.add_parser("revoke", help="withdraw a token, given the token or its id")
+    revoke.add_argument("token_or_id")
+    sub.add_parser("list", help="list tokens (ids, names, roles, state)")
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from onionscope.commands.search import es_user_error
+    from search.auth import create_token, list_tokens, revoke_token
+    from search.connection import connect
+
+    client = connect(settings)
+    prefix = settings.index_prefix
+    try:
+        if args.token_command == "create":
+            token, record = create_token(client, prefix, args.role, args.name)
+            print(f"created {record.role} token {record.token_id} ({record.name}); it is shown once, keep it safe:")
+            print(token)
+        elif args.token_command == "revoke":
+            record = revoke_token(client, prefix, args.token_or_id)
+            print(f"revoked {record.role} token {record.token_id} ({record.name}) at {record.revoked_at}")
+        else:
+            records = list_tokens(client, prefix)
+            if not records:
+                print("no tokens; make one with `onionscope token create --role viewer`")
+            for record in records:
+                state = f"revoked {record.revoked_at}" if record.revoked_at else "active"
+                print(f"{record.token_id}  {record.role:<6}  {state:<28}  created {record.created_at}  {record.name}")
+    except (TransportError, ApiError) as exc:
+        raise es_user_error(exc, settings) from None
+    return 0

@@ -1,0 +1,158 @@
+"""The HTTP API and server-rendered web UI: one FastAPI app, one router per resource.
+
+Public API: :func:`create_app` (settings, client=None) -> ``FastAPI``.
+
+Routes (every HTML page has a JSON twin at the same URL, answered to
+``Accept: application/json`` or ``?format=json``):
+
+* ``/search`` -- query, facets, highlights, cursors (search.api.search_routes)
+* ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
+* ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
+* ``/login`` and ``/logout`` (UI session), ``/auth/tokens`` (admin)
+* ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere)
+
+Errors are answered, never leaked: a malformed query is a 400 with the
+parser's message, Elasticsearch unreachable or not set up is a 503,
+any other Elasticsearch refusal a 502, a bug a bare 500 -- no stack traces.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from onionscope import __version__
+from search.api.context import (
+    SECURITY_HEADERS,
+    AppContext,
+    Forbidden,
+    Unauthorized,
+    build_templates,
+    render_html,
+    wants_json,
+)
+from search.auth import load_session_secret
+from search.query import QueryError
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def _error(request: Request, status: int, message: str, extra: dict[str, Any] | None = None) -> Response:
+    payload = {"error": message, "status": status, **(extra or {})}
+    if wants_json(request):
+        headers = dict(SECURITY_HEADERS)
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(payload, status_code=status, headers=headers)
+    template = "login.html" if status == 401 else "error.html"
+    next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render_html(request, template, {"error": message, "status": status, "next": next_path}, status)
+
+
+def _install_error_handlers(app: FastAPI, context: AppContext) -> None:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError, NotFoundError
+
+    from pipelines.es_client import describe_error
+
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, exc: QueryError) -> Response:
+        return _error(request, 400, str(exc), {"column": exc.column})
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> Response:
+        return _error(request, 401, "a valid token is needed: send `Authorization: Bearer <token>` or log in")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error(request, 403, "this needs an admin token")
+
+    @app.exception_handler(TransportError)
+    async def es_down(request: Request, exc: TransportError) -> Response:
+        # Connection refused, timed out, TLS: the cluster cannot be used now.
+        message = describe_error(exc, context.settings)
+        log.warning("%s", message)
+        return _error(request, 503, message)
+
+    @app.exception_handler(ApiError)
+    async def es_refused(request: Request, exc: ApiError) -> Response:
+        error_type = ""
+        try:
+            error_type = exc.body["error"]["type"]  # type: ignore[index]
+        except (TypeError, KeyError):
+            error_type = str(getattr(exc, "error", ""))
+        log.warning("Elasticsearch refused a request: %s %s", exc.meta.status if exc.meta else "?", error_type)
+        if isinstance(exc, NotFoundError) and "index_not_found" in error_type:
+            return _error(request, 503, "the search indices are not set up yet; run `onionscope index setup` or crawl first")
+        status = exc.meta.status if exc.meta else 0
+        if status in (429, 503):
+            return _error(request, 503, "Elasticsearch is overloaded or not ready; try again shortly")
+        return _error(request, 502, f"Elasticsearch could not answer this request ({error_type or status})")
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', ())[1:]) or 'request'}: {error.get('msg')}"
+            for error in exc.errors()
+        )
+        return _error(request, 400, f"bad parameters: {problems}")
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return _error(request, 500, "internal error; the server log has the details")
+
+
+def create_app(settings: Any, client: Any = None) -> FastAPI:
+    """Build the app over ``settings`` (and ``client``, or one built from settings).
+
+    Touches no network until a request arrives; reads or creates the session
+    secret file (see :func:`search.auth.load_session_secret`).
+    """
+    from search.api import (
+        auth_routes,
+        docs_routes,
+        exports_routes,
+        listings,
+        onions,
+        search_routes,
+        stats,
+        vendors,
+        wallets,
+    )
+    from search.connection import connect
+
+    app = FastAPI(
+        title="onionscope",
+        version=__version__,
+        description="Search and pivot over crawled onion services.",
+        # The stock docs pages load their scripts from a CDN; /docs is ours.
+        docs_url=None,
+        redoc_url=None,
+    )
+    context = AppContext(
+        settings=settings,
+        client=client if client is not None else connect(settings),
+        index_prefix=settings["index_prefix"],
+        secret=load_session_secret(settings),
+        templates=build_templates(),
+        es_url=settings["es_url"],
+    )
+    app.state.context = context
+    _install_error_handlers(app, context)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/search", status_code=303)
+
+    for module in (search_routes, listings, vendors, wallets, onions, stats, exports_routes, auth_routes, docs_routes):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,93 @@
+"""``GET /search``: the search page and its JSON twin; every search is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from search.api.context import context_of, respond, viewer, wants_json
+from search.audit import record_search
+from search.auth import TokenRecord
+from search.query import FACETS, KINDS, QueryError, field_values, parse, quote_value
+from search.results import MAX_LIMIT, SORTS, search
+
+router = APIRouter(tags=["search"])
+
+FACET_QUERY_FIELD = {"market": "market", "vendor": "vendor", "coin": "coin", "substance": "substance",
+                     "country": "country", "language": "lang"}
+
+
+def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each facet value with the query that narrows to it (or widens back, if already chosen)."""
+    try:
+        node = parse(query_text)
+    except QueryError:
+        return {}
+    linked: dict[str, list[dict[str, Any]]] = {}
+    for name, buckets in facets.items():
+        field = FACET_QUERY_FIELD[name]
+        chosen = {value.lower() for value in field_values(node, field)}
+        entries = []
+        for bucket in buckets:
+            clause = f"{field}:{quote_value(bucket['value'])}"
+            selected = bucket["value"].lower() in chosen
+            narrowed = query_text if selected else (f"{query_text} {clause}".strip())
+            entries.append({**bucket, "query": narrowed, "selected": selected})
+        linked[name] = entries
+    return linked
+
+
+@router.get("/search", summary="Search pages, listings, vendors or wallets")
+def search_page(
+    request: Request,
+    q: str = Query("", max_length=2000, description="query in the onionscope query language"),
+    kind: str = Query("listings", description="pages, listings, vendors or wallets"),
+    sort: str = Query("relevance", description="relevance or date"),
+    limit: int = Query(20, ge=1, le=MAX_LIMIT),
+    cursor: str | None = Query(None, max_length=4000, description="next_cursor of the previous page"),
+    who: TokenRecord = Depends(viewer),
+) -> Response:
+    context = context_of(request)
+    channel = "api" if wants_json(request) else "ui"
+    if kind not in KINDS:
+        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})", 1)
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})", 1)
+    result = search(
+        context.client,
+        context.index_prefix,
+        q,
+        kind=kind,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        cursor_secret=context.secret,
+    )
+    record_search(
+        context.client,
+        context.index_prefix,
+        actor_id=who.token_id,
+        actor_name=who.name,
+        role=who.role,
+        query=q,
+        kind=kind,
+        result_count=result.total,
+        channel=channel,
+    )
+    data = result.to_json()
+    if wants_json(request):
+        return respond(request, "search.html", data)
+    return respond(
+        request,
+        "search.html",
+        {
+            **data,
+            "facet_links": facet_links(q, result.facets),
+            "kinds": list(KINDS),
+            "sorts": list(SORTS),
+            "limit": limit,
+            "facet_names": list(FACETS),
+        },
+    )

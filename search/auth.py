@@ -1,0 +1,265 @@
+"""API tokens and UI sessions: create, verify, revoke, list; sign session cookies.
+
+A token is ``osk_`` + 43 random URL-safe characters, shown once.  Only its
+sha256 is stored: the document ``_id`` in ``<index_prefix>-tokens`` is the
+hex digest, so verifying is one real-time GET and nothing stored can be
+turned back into a token.  The short ``token_id`` (the first 16 hex digits
+of the digest) names a token in lists, the audit log and ``token revoke``.
+
+Public API:
+
+* :func:`create_token` (client, prefix, role, name) -> (token, :class:`TokenRecord`)
+* :func:`verify_token` (client, prefix, token) -> :class:`TokenRecord` or None
+* :func:`record_for_hash` (client, prefix, token_hash) -> :class:`TokenRecord` or None
+* :func:`revoke_token` (client, prefix, token_or_id) -> :class:`TokenRecord`;
+  raises :class:`onionscope.errors.UserError` when nothing matches
+* :func:`list_tokens` (client, prefix) -> list of :class:`TokenRecord`
+* :func:`load_session_secret` (settings) -> bytes (created 0600 on first use)
+* :func:`make_session_cookie` / :func:`read_session_cookie` -- the UI's
+  session: the token's digest and an expiry, HMAC-signed with the secret.
+
+Roles: ``viewer`` (search, entities, exports) and ``admin`` (also token
+management).  Elasticsearch errors propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from onionscope.errors import UserError
+
+ROLES = ("viewer", "admin")
+TOKEN_PREFIX = "osk_"
+TOKEN_ID_CHARS = 16
+MAX_NAME_CHARS = 100
+SESSION_LIFETIME_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    token_id: str
+    name: str
+    role: str
+    created_at: str
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def tokens_index(prefix: str) -> str:
+    return f"{prefix}-tokens"
+
+
+def hash_token(token: str) -> str:
+    """sha256 hex of the token: the stored form and the document ``_id``."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def clean_name(name: str | None) -> str:
+    """A token name without control characters, capped in length."""
+    text = "".join(char for char in (name or "") if unicodedata.category(char)[0] != "C")
+    return text.strip()[:MAX_NAME_CHARS]
+
+
+def _ensure_indices(client: Any, prefix: str) -> None:
+    # Writing to a missing alias would create a plain index in its place and
+    # block the versioned index set-up; so set the indices up first.
+    try:
+        from pipelines.indices import ensure_indices
+    except ImportError:  # the index module has not landed in this tree
+        return
+    ensure_indices(client, prefix)
+
+
+def create_token(client: Any, prefix: str, role: str, name: str | None = None) -> tuple[str, TokenRecord]:
+    """Make a new token with ``role``; returns the token (shown once) and its record."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    _ensure_indices(client, prefix)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_hash = hash_token(token)
+    record = TokenRecord(
+        token_id=token_hash[:TOKEN_ID_CHARS],
+        name=clean_name(name) or f"{role} token",
+        role=role,
+        created_at=_now(),
+    )
+    client.index(index=tokens_index(prefix), id=token_hash, document=record.to_json(), refresh="wait_for")
+    return token, record
+
+
+def _record(source: dict[str, Any]) -> TokenRecord | None:
+    try:
+        role = source["role"]
+        if role not in ROLES:
+            return None
+        return TokenRecord(
+            token_id=str(source["token_id"]),
+            name=str(source.get("name") or ""),
+            role=role,
+            created_at=str(source.get("created_at") or ""),
+            revoked_at=source.get("revoked_at"),
+        )
+    except (KeyError, TypeError):
+        return None
+
+
+def record_for_hash(client: Any, prefix: str, token_hash: str) -> TokenRecord | None:
+    """The active token whose digest is ``token_hash``, or None."""
+    if len(token_hash) != 64 or any(char not in "0123456789abcdef" for char in token_hash):
+        return None
+    from elasticsearch import NotFoundError
+
+    try:
+        response = client.get(index=tokens_index(prefix), id=token_hash)
+    except NotFoundError:
+        # Unknown token, or no token index yet (no token was ever made).
+        return None
+    record = _record(response["_source"])
+    return record if record is not None and record.active else None
+
+
+def verify_token(client: Any, prefix: str, token: str) -> TokenRecord | None:
+    """The active token record for ``token``, or None (unknown, malformed or revoked)."""
+    token = token.strip()
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return record_for_hash(client, prefix, hash_token(token))
+
+
+def _find(client: Any, prefix: str, token_or_id: str) -> tuple[str, dict[str, Any]] | None:
+    from elasticsearch import NotFoundError
+
+    text = token_or_id.strip()
+    if text.startswith(TOKEN_PREFIX):
+        try:
+            response = client.get(index=tokens_index(prefix), id=hash_token(text))
+        except NotFoundError:
+            return None
+        return response["_id"], response["_source"]
+    if not 4 <= len(text) <= TOKEN_ID_CHARS or any(char not in "0123456789abcdef" for char in text.lower()):
+        return None
+    try:
+        client.indices.refresh(index=tokens_index(prefix))
+        response = client.search(
+            index=tokens_index(prefix),
+            body={"query": {"prefix": {"token_id": text.lower()}}, "size": 2},
+        )
+    except NotFoundError:
+        return None
+    hits = response["hits"]["hits"]
+    if len(hits) > 1:
+        raise UserError(f"token id {text!r} is ambiguous; give more of it (ids have {TOKEN_ID_CHARS} characters)")
+    return (hits[0]["_id"], hits[0]["_source"]) if hits else None
+
+
+def revoke_token(client: Any, prefix: str, token_or_id: str) -> TokenRecord:
+    """Withdraw a token given itself or its id; it stops working at once."""
+    found = _find(client, prefix, token_or_id)
+    if found is None:
+        raise UserError(f"no token matches {token_or_id[:24]!r}; `onionscope token list` shows the ids")
+    doc_id, source = found
+    revoked_at = source.get("revoked_at") or _now()
+    client.update(
+        index=tokens_index(prefix), id=doc_id, doc={"revoked_at": revoked_at}, refresh="wait_for"
+    )
+    record = _record({**source, "revoked_at": revoked_at})
+    if record is None:
+        raise UserError(f"token {token_or_id[:24]!r} has a damaged record; delete it from {tokens_index(prefix)}")
+    return record
+
+
+def list_tokens(client: Any, prefix: str) -> list[TokenRecord]:
+    """Every token record, newest first (at most 1000)."""
+    from elasticsearch import NotFoundError
+
+    try:
+        client.indices.refresh(index=tokens_index(prefix))
+        response = client.search(index=tokens_index(prefix), body={"query": {"match_all": {}}, "size": 1000})
+    except NotFoundError:
+        return []
+    records = [_record(hit["_source"]) for hit in response["hits"]["hits"]]
+    return sorted((record for record in records if record), key=lambda record: record.created_at, reverse=True)
+
+
+# --- UI sessions -----------------------------------------------------------------
+
+
+def session_secret_path(settings: Any) -> Path:
+    """Where the session secret lives: setting ``session_secret_file``, else ``<var_dir>/session_secret``."""
+    configured = settings.get("session_secret_file") if hasattr(settings, "get") else None
+    if configured:
+        return Path(configured)
+    return Path(settings["var_dir"]) / "session_secret"
+
+
+def load_session_secret(settings: Any) -> bytes:
+    """The secret that signs session cookies and cursors; made (0600) on first use."""
+    path = session_secret_path(settings)
+    try:
+        data = path.read_bytes().strip()
+        if len(data) >= 32:
+            return data
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32).encode()
+    # O_EXCL: if two servers start at once, one wins and both read its secret.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(secret)
+    return secret
+
+
+def _session_key(secret: bytes) -> bytes:
+    return hashlib.sha256(b"onionscope-session\0" + secret).digest()
+
+
+def make_session_cookie(secret: bytes, token_hash: str, lifetime: int = SESSION_LIFETIME_SECONDS) -> str:
+    """A signed cookie value naming the token (by digest) until ``lifetime`` seconds from now."""
+    payload = json.dumps({"h": token_hash, "e": int(time.time()) + lifetime}, separators=(",", ":")).encode()
+    signature = hmac.new(_session_key(secret), payload, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + base64.urlsafe_b64encode(
+        signature
+    ).decode().rstrip("=")
+
+
+def read_session_cookie(secret: bytes, value: str) -> str | None:
+    """The token digest in a valid, unexpired cookie; None otherwise."""
+    try:
+        payload_text, signature_text = value.split(".", 1)
+        payload = base64.urlsafe_b64decode(payload_text + "=" * (-len(payload_text) % 4))
+        signature = base64.urlsafe_b64decode(signature_text + "=" * (-len(signature_text) % 4))
+    except (ValueError, TypeError):
+        return None
+    expected = hmac.new(_session_key(secret), payload, hashlib.sha256).digest()
+    if not hmac.compare_digest(signature, expected):
+        return None
+    data = json.loads(payload)
+    if not isinstance(data, dict) or int(data.get("e", 0)) < time.time():
+        return None
+    token_hash = data.get("h")
+    return token_hash if isinstance(token_hash, str) else None

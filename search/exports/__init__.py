@@ -1,0 +1,213 @@
+"""Exports of a result set or an entity: CSV, JSON, STIX 2.1 and MISP event JSON.
+
+An :class:`ExportSet` is what gets exported: the records (listings, vendors,
+pages, wallets as found in the index) and the identifiers gathered from them
+(wallet addresses with their coin, onion hosts, PGP fingerprints, e-mails).
+
+Public API:
+
+* :func:`collect_search` (client, prefix, query, kind, limit) -> ExportSet
+* :func:`collect_wallet` / :func:`collect_vendor` / :func:`collect_onion`
+  (client, prefix, key) -> ExportSet; raise :class:`onionscope.errors.UserError`
+  when the entity does not exist
+* :func:`export_set_from_records` (title, records) -> ExportSet (pure)
+* :func:`render` (export_set, format) -> (text, media type, file suffix);
+  ``format`` is one of :data:`FORMATS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from onionscope.errors import UserError
+
+FORMATS = ("csv", "json", "stix", "misp")
+EXPORT_MAX_RECORDS = 1000
+
+
+@dataclass
+class ExportSet:
+    title: str
+    generated_at: str
+    records: list[dict[str, Any]]
+    wallets: dict[str, str | None] = field(default_factory=dict)
+    onions: set[str] = field(default_factory=set)
+    pgp_fingerprints: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    # identifier -> where it was seen: [{"kind", "id", "market", "title"}]
+    sightings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Only used to label an address whose coin the index does not know.
+_COIN_SHAPES = (
+    (re.compile(r"(bc1|tb1)[02-9ac-hj-np-z]{8,87}", re.I), "btc"),
+    (re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}"), "btc"),
+    (re.compile(r"[48][1-9A-HJ-NP-Za-km-z]{94}([1-9A-HJ-NP-Za-km-z]{11})?"), "xmr"),
+    (re.compile(r"0x[0-9a-fA-F]{40}"), "eth"),
+    (re.compile(r"(ltc1)[02-9ac-hj-np-z]{8,87}|[LM][1-9A-HJ-NP-Za-km-z]{26,33}"), "ltc"),
+    (re.compile(r"X[1-9A-HJ-NP-Za-km-z]{33}"), "dash"),
+)
+
+
+def guess_coin(address: str) -> str | None:
+    for pattern, coin in _COIN_SHAPES:
+        if pattern.fullmatch(address):
+            return coin
+    return None
+
+
+def _sighting(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": record.get("kind"),
+        "id": record.get("id"),
+        "market": record.get("market"),
+        "title": record.get("title") or record.get("name") or record.get("url") or record.get("address"),
+        "fetched_at": record.get("fetched_at") or record.get("last_seen"),
+    }
+
+
+def export_set_from_records(title: str, records: list[dict[str, Any]]) -> ExportSet:
+    """Gather identifiers from records (each a source document plus ``kind`` and ``id``)."""
+    export_set = ExportSet(title=title, generated_at=utc_now(), records=records)
+
+    def seen(identifier: str, record: dict[str, Any]) -> None:
+        export_set.sightings.setdefault(identifier, []).append(_sighting(record))
+
+    for record in records:
+        if record.get("kind") == "wallets" and record.get("address"):
+            address = str(record["address"])
+            export_set.wallets[address] = record.get("coin") or export_set.wallets.get(address)
+            seen(address, record)
+        for wallet in record.get("wallets") or []:
+            if isinstance(wallet, dict):
+                address, coin = str(wallet.get("address") or ""), wallet.get("coin")
+            else:
+                address, coin = str(wallet), None
+            if address:
+                export_set.wallets[address] = coin or export_set.wallets.get(address)
+                seen(address, record)
+        host = record.get("onion_host") or (record.get("host") if record.get("kind") == "onions" else None)
+        if host:
+            export_set.onions.add(str(host))
+            seen(str(host), record)
+        for fingerprint in record.get("pgp_fingerprints") or []:
+            export_set.pgp_fingerprints.add(str(fingerprint))
+            seen(str(fingerprint), record)
+        for email in record.get("emails") or []:
+            export_set.emails.add(str(email))
+    for address, coin in list(export_set.wallets.items()):
+        if not coin:
+            export_set.wallets[address] = guess_coin(address)
+    return export_set
+
+
+def _resolve_coins(client: Any, prefix: str, export_set: ExportSet) -> None:
+    unknown = [address for address, coin in export_set.wallets.items() if not coin][:1000]
+    if not unknown:
+        return
+    response = client.search(
+        index=f"{prefix}-wallets",
+        body={"query": {"terms": {"address": unknown}}, "size": len(unknown), "_source": ["address", "coin"]},
+        ignore_unavailable=True,
+        allow_no_indices=True,
+    )
+    for hit in response["hits"]["hits"]:
+        source = hit["_source"]
+        if source.get("address") in export_set.wallets and source.get("coin"):
+            export_set.wallets[source["address"]] = source["coin"]
+
+
+def collect_search(client: Any, prefix: str, query: str, kind: str, limit: int = EXPORT_MAX_RECORDS) -> ExportSet:
+    """Up to ``limit`` hits of a search (raises QueryError for a bad query)."""
+    from search.results import MAX_LIMIT, search
+
+    limit = max(1, min(limit, EXPORT_MAX_RECORDS))
+    records: list[dict[str, Any]] = []
+    cursor = None
+    secret = b"export"
+    while len(records) < limit:
+        result = search(
+            client, prefix, query, kind=kind, limit=min(MAX_LIMIT, limit - len(records)), cursor=cursor,
+            cursor_secret=secret, with_facets=False, with_highlights=False,
+        )
+        records.extend({"kind": hit.kind, "id": hit.id, **hit.source} for hit in result.hits)
+        if not result.next_cursor:
+            break
+        cursor = result.next_cursor
+    export_set = export_set_from_records(f"onionscope search ({kind}): {query}", records)
+    _resolve_coins(client, prefix, export_set)
+    return export_set
+
+
+def collect_wallet(client: Any, prefix: str, address: str) -> ExportSet:
+    from search.pivots import wallet_detail
+
+    detail = wallet_detail(client, prefix, address)
+    if detail is None:
+        raise UserError(f"wallet {address[:120]!r} was not seen in the index")
+    records = [{"kind": "wallets", "id": address, "address": address, "coin": detail["coin"],
+                **({"first_seen": detail["entity"].get("first_seen"), "last_seen": detail["entity"].get("last_seen")}
+                   if detail["entity"] else {})}]
+    records += [{"kind": "listings", **listing} for listing in detail["listings"]]
+    records += [{"kind": "vendors", **vendor} for vendor in detail["vendors"]]
+    records += [{"kind": "pages", **page} for page in detail["pages"]]
+    export_set = export_set_from_records(f"onionscope wallet {address}", records)
+    _resolve_coins(client, prefix, export_set)
+    return export_set
+
+
+def collect_vendor(client: Any, prefix: str, vendor_doc_id: str) -> ExportSet:
+    from search.pivots import vendor_detail
+
+    detail = vendor_detail(client, prefix, vendor_doc_id)
+    if detail is None:
+        raise UserError(f"no vendor with id {vendor_doc_id[:80]!r}; vendor ids are shown on vendor pages and in --json output")
+    vendor = detail["vendor"]
+    records = [{"kind": "vendors", **vendor}]
+    records += [{"kind": "listings", **listing} for listing in detail["listings"]]
+    export_set = export_set_from_records(f"onionscope vendor {vendor.get('name')} on {vendor.get('market')}", records)
+    _resolve_coins(client, prefix, export_set)
+    return export_set
+
+
+def collect_onion(client: Any, prefix: str, host: str) -> ExportSet:
+    from search.pivots import onion_detail
+
+    detail = onion_detail(client, prefix, host)
+    if detail is None:
+        raise UserError(f"onion host {host[:80]!r} was not crawled")
+    records = [{"kind": "onions", "id": detail["host"], "host": detail["host"], **detail["liveness"]}]
+    records += [{"kind": "pages", "onion_host": detail["host"], **page} for page in detail["pages"]]
+    return export_set_from_records(f"onionscope onion {detail['host']}", records)
+
+
+def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
+    """The export as text, its media type and the file suffix."""
+    if format == "csv":
+        from search.exports.csv_export import to_csv
+
+        return to_csv(export_set), "text/csv; charset=utf-8", "csv"
+    if format == "json":
+        from search.exports.json_export import to_json
+
+        return to_json(export_set), "application/json", "json"
+    if format == "stix":
+        import json
+
+        from search.exports.stix import to_stix_bundle
+
+        return json.dumps(to_stix_bundle(export_set), indent=2, ensure_ascii=False), "application/stix+json;version=2.1", "stix.json"
+    if format == "misp":
+        import json
+
+        from search.exports.misp import to_misp_event
+
+        return json.dumps(to_misp_event(export_set), indent=2, ensure_ascii=False), "application/json", "misp.json"
+    raise UserError(f"unknown export format {format!r}; choose one of: {', '.join(FORMATS)}")

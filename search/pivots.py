@@ -1,0 +1,264 @@
+"""Entity pages and pivots: listing, vendor, wallet, onion and index statistics.
+
+Each function reads the aliases ``<index_prefix>-<kind>`` and returns plain
+dicts (the JSON twin of an entity page is exactly this).  They return None
+when the entity does not exist, and let Elasticsearch errors through.
+
+Public API:
+
+* :func:`listing_detail` (client, prefix, listing_id) -> dict | None
+* :func:`vendor_detail` (client, prefix, vendor_id) -> dict | None -- with
+  ``same_vendor_elsewhere``: vendors on other markets sharing a PGP
+  fingerprint or a wallet, each with the reasons for the link
+* :func:`wallet_detail` (client, prefix, address) -> dict | None -- the
+  listings, vendors, pages and markets that use the address
+* :func:`onion_detail` (client, prefix, host) -> dict | None -- liveness and pages
+* :func:`index_stats` (client, prefix) -> dict -- document counts and top markets
+* :func:`vendor_id` (market, name) -> str -- the vendor ``_id`` rule of crawler.items
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.items import stable_id
+from search.query import _onion as normalise_onion
+
+PIVOT_LIMIT = 100
+SOURCE_EXCLUDES = ["text", "links", "onion_links"]
+
+
+def vendor_id(market: str, name: str) -> str:
+    return stable_id(market, name.casefold())
+
+
+def _body(response: Any) -> dict[str, Any]:
+    return response.body if hasattr(response, "body") else response
+
+
+def _search(client: Any, index: str, body: dict[str, Any]) -> dict[str, Any]:
+    # A kind that was never indexed (no alias yet) is just empty here.
+    return _body(client.search(index=index, body=body, ignore_unavailable=True, allow_no_indices=True))
+
+
+def _get(client: Any, index: str, doc_id: str) -> dict[str, Any] | None:
+    from elasticsearch import NotFoundError
+
+    try:
+        response = _body(client.get(index=index, id=doc_id, source_excludes=SOURCE_EXCLUDES))
+    except NotFoundError:
+        return None
+    return {"id": response["_id"], **response["_source"]}
+
+
+def _hits(response: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"id": hit["_id"], **hit["_source"]} for hit in response["hits"]["hits"]]
+
+
+def _any_term(fields: list[str], value: Any, case_insensitive: bool = False) -> dict[str, Any]:
+    clauses = []
+    for name in fields:
+        term: dict[str, Any] = {"value": value}
+        if case_insensitive:
+            term["case_insensitive"] = True
+        clauses.append({"term": {name: term}})
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def listing_detail(client: Any, prefix: str, listing_id: str) -> dict[str, Any] | None:
+    listing = _get(client, f"{prefix}-listings", listing_id)
+    if listing is None:
+        return None
+    vendor_name = listing.get("vendor")
+    return {
+        "listing": listing,
+        "vendor_id": vendor_id(listing["market"], vendor_name) if vendor_name and listing.get("market") else None,
+    }
+
+
+def _vendor_listings(client: Any, prefix: str, market: str, name: str) -> list[dict[str, Any]]:
+    response = _search(
+        client,
+        f"{prefix}-listings",
+        {
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"market": {"value": market, "case_insensitive": True}}},
+                        {"term": {"vendor": {"value": name, "case_insensitive": True}}},
+                    ]
+                }
+            },
+            "size": PIVOT_LIMIT,
+            "_source": {"excludes": ["description"]},
+            "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
+        },
+    )
+    return _hits(response)
+
+
+def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any] | None:
+    vendor = _get(client, f"{prefix}-vendors", vendor_doc_id)
+    if vendor is None:
+        return None
+    fingerprints = [str(value) for value in vendor.get("pgp_fingerprints") or []]
+    wallets = [str(value) for value in vendor.get("wallets") or []]
+    elsewhere: list[dict[str, Any]] = []
+    if fingerprints or wallets:
+        should: list[dict[str, Any]] = []
+        if fingerprints:
+            should.append({"terms": {"pgp_fingerprints": fingerprints}})
+        if wallets:
+            should.append({"terms": {"wallets": wallets}})
+        response = _search(
+            client,
+            f"{prefix}-vendors",
+            {
+                "query": {"bool": {"should": should, "minimum_should_match": 1, "must_not": [{"ids": {"values": [vendor["id"]]}}]}},
+                "size": PIVOT_LIMIT,
+            },
+        )
+        mine_fingerprints = set(fingerprints)
+        mine_wallets = set(wallets)
+        for other in _hits(response):
+            reasons = [
+                {"kind": "pgp", "value": value}
+                for value in sorted(mine_fingerprints & set(other.get("pgp_fingerprints") or []))
+            ] + [{"kind": "wallet", "value": value} for value in sorted(mine_wallets & set(other.get("wallets") or []))]
+            elsewhere.append(
+                {
+                    "id": other["id"],
+                    "market": other.get("market"),
+                    "name": other.get("name"),
+                    "same_market": other.get("market") == vendor.get("market"),
+                    "reasons": reasons,
+                }
+            )
+    return {
+        "vendor": vendor,
+        "listings": _vendor_listings(client, prefix, vendor.get("market", ""), vendor.get("name", "")),
+        "same_vendor_elsewhere": elsewhere,
+    }
+
+
+def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | None:
+    address = address.strip()
+    # One document per (coin, address); an address is almost always one coin.
+    entity_response = _search(
+        client, f"{prefix}-wallets", {"query": _any_term(["address"], address), "size": 1}
+    )
+    entity_hits = _hits(entity_response)
+    entity = entity_hits[0] if entity_hits else None
+    listings = _hits(
+        _search(
+            client,
+            f"{prefix}-listings",
+            {
+                "query": {"bool": {"filter": [_any_term(["wallets"], address)]}},
+                "size": PIVOT_LIMIT,
+                "_source": {"excludes": ["description"]},
+                "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
+            },
+        )
+    )
+    vendors = _hits(
+        _search(client, f"{prefix}-vendors", {"query": {"bool": {"filter": [_any_term(["wallets"], address)]}}, "size": PIVOT_LIMIT})
+    )
+    pages = _hits(
+        _search(
+            client,
+            f"{prefix}-pages",
+            {
+                "query": {"bool": {"filter": [_any_term(["wallets.address"], address)]}},
+                "size": PIVOT_LIMIT,
+                "_source": {"includes": ["url", "title", "onion_host", "fetched_at", "market"]},
+                "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
+            },
+        )
+    )
+    if entity is None and not (listings or vendors or pages):
+        return None
+    markets: dict[str, int] = {}
+    for document in (*listings, *vendors, *pages):
+        market = document.get("market")
+        if market:
+            markets[market] = markets.get(market, 0) + 1
+    for vendor in vendors:
+        vendor["vendor_id"] = vendor["id"]
+    coin = (entity or {}).get("coin")
+    if coin is None:
+        for page in pages:
+            for mention in page.get("wallets") or []:
+                if isinstance(mention, dict) and mention.get("address") == address:
+                    coin = mention.get("coin")
+    return {
+        "address": address,
+        "coin": coin,
+        "entity": entity,
+        "listings": listings,
+        "vendors": vendors,
+        "pages": pages,
+        "markets": [{"market": name, "count": count} for name, count in sorted(markets.items(), key=lambda item: -item[1])],
+    }
+
+
+def onion_detail(client: Any, prefix: str, host: str) -> dict[str, Any] | None:
+    host = normalise_onion(host)
+    entity = _get(client, f"{prefix}-onions", host)
+    response = _search(
+        client,
+        f"{prefix}-pages",
+        {
+            "query": {"bool": {"filter": [{"term": {"onion_host": host}}]}},
+            "size": PIVOT_LIMIT,
+            "_source": {"includes": ["url", "title", "status", "fetched_at", "page_type", "market"]},
+            "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
+            "track_total_hits": True,
+        },
+    )
+    pages = _hits(response)
+    if entity is None and not pages:
+        return None
+    last_page = pages[0] if pages else {}
+    liveness = {
+        "last_status": (entity or {}).get("last_status", last_page.get("status")),
+        "last_seen": (entity or {}).get("last_seen", last_page.get("fetched_at")),
+        "first_seen": (entity or {}).get("first_seen"),
+        "up": (entity or {}).get("up"),
+    }
+    return {
+        "host": host,
+        "entity": entity,
+        "liveness": liveness,
+        "page_count": response["hits"]["total"]["value"],
+        "pages": pages,
+    }
+
+
+def index_stats(client: Any, prefix: str) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for kind in ("pages", "listings", "vendors", "wallets", "onions"):
+        response = _body(
+            client.count(index=f"{prefix}-{kind}", ignore_unavailable=True, allow_no_indices=True)
+        )
+        counts[kind] = int(response.get("count", 0))
+    markets_response = _search(
+        client,
+        f"{prefix}-listings",
+        {
+            "size": 0,
+            "aggs": {
+                "markets": {"terms": {"field": "market", "size": 50}},
+                "last_fetch": {"max": {"field": "fetched_at"}},
+            },
+        },
+    )
+    aggregations = markets_response.get("aggregations") or {}
+    return {
+        "counts": counts,
+        "listings_per_market": [
+            {"market": bucket["key"], "count": bucket["doc_count"]}
+            for bucket in (aggregations.get("markets") or {}).get("buckets", [])
+        ],
+        "last_listing_fetched_at": (aggregations.get("last_fetch") or {}).get("value_as_string"),
+    }

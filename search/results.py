@@ -1,0 +1,292 @@
+"""Running a search and shaping what comes back: hits, highlights, facets, cursors.
+
+Public API:
+
+* :func:`search` (client, index_prefix, query_text, kind, ...) -> :class:`SearchResult`;
+  raises :class:`search.query.QueryError` for a bad query or cursor and lets
+  the Elasticsearch client's errors through (the API maps them to 503/502).
+* :func:`build_search_body` -- the request body alone (the benchmark sends it
+  straight to Elasticsearch to compare).
+* :func:`encode_cursor` / :func:`decode_cursor` -- opaque, HMAC-signed
+  ``search_after`` cursors bound to the query, kind and sort they came from.
+* :func:`snippet_segments` -- a highlighted fragment as ``[{"text", "hit"}]``
+  segments, so no crawled text is ever treated as markup by any renderer.
+
+Highlights use private-use characters as tags rather than HTML: the renderer
+escapes every segment and adds its own ``<mark>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from search.query import FACETS, KINDS, Node, QueryError, build_query, parse
+
+HIGHLIGHT_PRE = "\ue000"
+HIGHLIGHT_POST = "\ue001"
+SORTS = ("relevance", "date")
+MAX_LIMIT = 100
+FACET_SIZE = 10
+SNIPPET_CHARS = 180
+# Fields too large to ship with every hit; highlights carry the relevant part.
+HEAVY_FIELDS = ("text", "links", "onion_links", "contacts")
+# A unique, sortable keyword per kind, so search_after never skips or repeats
+# hits that tie on score and date.
+TIEBREAK_FIELDS: dict[str, tuple[str, ...]] = {
+    "pages": ("canonical_url",),
+    "listings": ("market", "listing_id"),
+    "vendors": ("market", "name"),
+    "wallets": ("address", "coin"),
+}
+TITLE_FIELDS = {"pages": "title", "listings": "title", "vendors": "name", "wallets": "address"}
+# The highlight field that carries the title (vendors highlight the text subfield of name).
+TITLE_HIGHLIGHTS = {"pages": "title", "listings": "title", "vendors": "name.text", "wallets": "address"}
+
+
+@dataclass
+class Hit:
+    id: str
+    kind: str
+    title: str
+    score: float | None
+    source: dict[str, Any]
+    snippets: list[list[dict[str, Any]]]
+
+
+@dataclass
+class SearchResult:
+    query: str
+    kind: str
+    sort: str
+    total: int
+    total_is_exact: bool
+    hits: list[Hit]
+    facets: dict[str, list[dict[str, Any]]]
+    next_cursor: str | None
+    took_ms: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "kind": self.kind,
+            "sort": self.sort,
+            "total": self.total,
+            "total_is_exact": self.total_is_exact,
+            "took_ms": self.took_ms,
+            "next_cursor": self.next_cursor,
+            "facets": self.facets,
+            "hits": [
+                {
+                    "id": hit.id,
+                    "kind": hit.kind,
+                    "title": hit.title,
+                    "score": hit.score,
+                    "snippets": hit.snippets,
+                    "source": hit.source,
+                }
+                for hit in self.hits
+            ],
+        }
+
+
+def _sort_clause(kind: str, sort: str) -> list[dict[str, Any]]:
+    date_field = KINDS[kind].date_field
+    by_date = {date_field: {"order": "desc", "missing": "_last", "unmapped_type": "date"}}
+    tiebreak = [
+        {name: {"order": "asc", "missing": "_last", "unmapped_type": "keyword"}} for name in TIEBREAK_FIELDS[kind]
+    ]
+    if sort == "date":
+        return [by_date, *tiebreak]
+    return [{"_score": {"order": "desc"}}, by_date, *tiebreak]
+
+
+def build_search_body(
+    node: Node,
+    kind: str,
+    *,
+    sort: str = "relevance",
+    limit: int = 20,
+    search_after: list[Any] | None = None,
+    with_facets: bool = True,
+    with_highlights: bool = True,
+) -> dict[str, Any]:
+    """The body of one Elasticsearch ``_search`` for ``node`` over ``kind``."""
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})", 1)
+    body: dict[str, Any] = {
+        "query": build_query(node, kind),
+        "size": max(0, min(limit, MAX_LIMIT)),
+        "sort": _sort_clause(kind, sort),
+        "_source": {"excludes": list(HEAVY_FIELDS)},
+        "track_total_hits": 10_000,
+    }
+    if search_after is not None:
+        body["search_after"] = search_after
+    if with_highlights:
+        body["highlight"] = {
+            "pre_tags": [HIGHLIGHT_PRE],
+            "post_tags": [HIGHLIGHT_POST],
+            "fragment_size": SNIPPET_CHARS,
+            "number_of_fragments": 2,
+            "no_match_size": SNIPPET_CHARS,
+            # Pages keep up to 200k characters; bound the highlighter's work.
+            "max_analyzed_offset": 100_000,
+            "fields": {name: {} for name in KINDS[kind].highlight_fields},
+        }
+    if with_facets:
+        body["aggs"] = {
+            name: {"terms": {"field": per_kind[kind], "size": FACET_SIZE}}
+            for name, per_kind in FACETS.items()
+            if kind in per_kind
+        }
+    return body
+
+
+def snippet_segments(fragment: str) -> list[dict[str, Any]]:
+    """Split a highlighted fragment into plain and highlighted segments.
+
+    Stray markers (crawled text may contain the private-use characters too)
+    only toggle highlighting; they can never produce markup.
+    """
+    segments: list[dict[str, Any]] = []
+    highlighted = False
+    current: list[str] = []
+    for char in fragment:
+        if char in (HIGHLIGHT_PRE, HIGHLIGHT_POST):
+            if current:
+                segments.append({"text": "".join(current), "hit": highlighted})
+                current = []
+            highlighted = char == HIGHLIGHT_PRE
+            continue
+        current.append(char)
+    if current:
+        segments.append({"text": "".join(current), "hit": highlighted})
+    return segments
+
+
+def _cursor_key(secret: bytes) -> bytes:
+    return hashlib.sha256(b"onionscope-cursor\0" + secret).digest()
+
+
+def _query_fingerprint(query_text: str, kind: str, sort: str) -> str:
+    return hashlib.sha256("\0".join((query_text, kind, sort)).encode()).hexdigest()[:24]
+
+
+def encode_cursor(secret: bytes, query_text: str, kind: str, sort: str, sort_values: list[Any]) -> str:
+    """An opaque cursor for the page after the hit whose sort values are given."""
+    payload = json.dumps(
+        {"q": _query_fingerprint(query_text, kind, sort), "a": sort_values}, separators=(",", ":")
+    ).encode()
+    signature = hmac.new(_cursor_key(secret), payload, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
+
+
+def decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: str) -> list[Any]:
+    """The ``search_after`` values in ``cursor``; raises QueryError if it was altered or is for another query."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (ValueError, TypeError):
+        raise QueryError("the cursor is not valid; start the search again", 1) from None
+    signature, payload = raw[:16], raw[16:]
+    expected = hmac.new(_cursor_key(secret), payload, hashlib.sha256).digest()[:16]
+    if len(raw) <= 16 or not hmac.compare_digest(signature, expected):
+        raise QueryError("the cursor is not valid; start the search again", 1)
+    data = json.loads(payload)
+    if data.get("q") != _query_fingerprint(query_text, kind, sort):
+        raise QueryError("the cursor belongs to another query; start the search again", 1)
+    values = data.get("a")
+    if not isinstance(values, list):
+        raise QueryError("the cursor is not valid; start the search again", 1)
+    return values
+
+
+def _facets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: [{"value": str(bucket["key"]), "count": bucket["doc_count"]} for bucket in agg.get("buckets", [])]
+        for name, agg in aggregations.items()
+    }
+
+
+def shape_hit(raw_hit: dict[str, Any], kind: str) -> Hit:
+    """One Elasticsearch hit as a :class:`Hit` with segment snippets."""
+    source = dict(raw_hit.get("_source") or {})
+    highlight = raw_hit.get("highlight") or {}
+    snippets: list[list[dict[str, Any]]] = []
+    title_field = TITLE_FIELDS[kind]
+    for name in KINDS[kind].highlight_fields:
+        if name == TITLE_HIGHLIGHTS[kind]:
+            continue
+        for fragment in highlight.get(name, []):
+            snippets.append(snippet_segments(fragment))
+    title_fragments = highlight.get(TITLE_HIGHLIGHTS[kind])
+    title = str(source.get(title_field) or "")
+    if title_fragments and any(HIGHLIGHT_PRE in fragment for fragment in title_fragments):
+        source["_title_segments"] = snippet_segments(title_fragments[0])
+    return Hit(
+        id=str(raw_hit.get("_id")),
+        kind=kind,
+        title=title,
+        score=raw_hit.get("_score"),
+        source=source,
+        snippets=snippets,
+    )
+
+
+def search(
+    client: Any,
+    index_prefix: str,
+    query_text: str,
+    *,
+    kind: str = "pages",
+    sort: str = "relevance",
+    limit: int = 20,
+    cursor: str | None = None,
+    cursor_secret: bytes = b"",
+    with_facets: bool = True,
+    with_highlights: bool = True,
+) -> SearchResult:
+    """Parse ``query_text``, run it against ``<index_prefix>-<kind>`` and shape the answer.
+
+    Raises :class:`QueryError` for a malformed query, unknown kind or sort, or
+    a cursor that was altered or belongs to another query.  Elasticsearch
+    errors (unreachable, missing index) propagate unchanged.
+    """
+    if kind not in KINDS:
+        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})", 1)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}", 1)
+    node = parse(query_text)
+    search_after = decode_cursor(cursor_secret, cursor, query_text, kind, sort) if cursor else None
+    body = build_search_body(
+        node,
+        kind,
+        sort=sort,
+        limit=limit,
+        search_after=search_after,
+        with_facets=with_facets,
+        with_highlights=with_highlights,
+    )
+    response = client.search(index=f"{index_prefix}-{kind}", body=body)
+    raw = response.body if hasattr(response, "body") else response
+    raw_hits = raw["hits"]["hits"]
+    total = raw["hits"]["total"]
+    next_cursor = None
+    if len(raw_hits) == body["size"] and raw_hits:
+        next_cursor = encode_cursor(cursor_secret, query_text, kind, sort, raw_hits[-1]["sort"])
+    return SearchResult(
+        query=query_text,
+        kind=kind,
+        sort=sort,
+        total=int(total["value"]),
+        total_is_exact=total.get("relation") == "eq",
+        hits=[shape_hit(raw_hit, kind) for raw_hit in raw_hits],
+        facets=_facets(raw.get("aggregations") or {}),
+        next_cursor=next_cursor,
+        took_ms=int(raw.get("took", 0)),
+    )
