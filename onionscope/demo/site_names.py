@@ -1,0 +1,17 @@
+"""The names of the demo sites (the keys of every ``onion_hosts`` mapping).
+
+* :data:`SITE_NAMES` -- every site, markets first, then the forum;
+* :data:`MARKET_NAMES` and :data:`FORUM_NAME`.
+
+Constants only.
+"""
+
+from __future__ import annotations
+
+OLD_BAZAAR = "old-bazaar"  # table-based, PHP-style query URLs, prices in USD
+NEBULA = "nebula-market"  # cards and grids, JSON-LD and microdata, prices in EUR
+TUNDRA = "tundra-shop"  # definition lists with odd labels, Cyrillic, prices in XMR/BTC
+FORUM_NAME = "hush-forum"  # boards, threads, bare onion addresses in text
+
+MARKET_NAMES: tuple[str, ...] = (OLD_BAZAAR, NEBULA, TUNDRA)
+SITE_NAMES: tuple[str, ...] = (*MARKET_NAMES, FORUM_NAME)
