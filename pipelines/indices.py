@@ -346,3 +346,24 @@ def index_status(client: Elasticsearch, prefix: str, templates_dir: Path | None 
             index_version = int(meta_version) if meta_version is not None else None
         rows.append(KindStatus(kind, alias_name(prefix, kind), index, docs, index_version, template.schema_version))
     return rows
+
+
+def delete_prefix(client: Elasticsearch, prefix: str) -> list[str]:
+    """Delete every index and template of ``prefix``, naming each index (wildcard deletes are refused).
+
+    For tests and for starting over; returns the deleted index names.
+    """
+    deleted: list[str] = []
+    for kind in KINDS:
+        pattern = f"{alias_name(prefix, kind)}*"
+        names = sorted(client.indices.get(index=pattern, expand_wildcards="all", allow_no_indices=True).body)
+        for name in names:
+            # The pattern also matches longer kinds of a longer prefix; keep to ours.
+            if name == alias_name(prefix, kind) or re.fullmatch(re.escape(alias_name(prefix, kind)) + r"-v[0-9]+", name):
+                client.indices.delete(index=name)
+                deleted.append(name)
+        try:
+            client.indices.delete_index_template(name=alias_name(prefix, kind))
+        except NotFoundError:
+            pass
+    return deleted

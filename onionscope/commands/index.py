@@ -1,0 +1,72 @@
+"""``onionscope index setup|migrate KIND|replay-spool|status``: the Elasticsearch indices.
+
+* ``setup`` installs the templates and points every alias at a versioned index (idempotent);
+* ``migrate KIND`` copies KIND into a new versioned index from the current template
+  and moves the alias (``--delete-old`` drops the previous index afterwards);
+* ``replay-spool`` retries what the bulk pipeline spooled under ``<var_dir>/spool``;
+* ``status`` lists alias -> index, document counts and schema versions.
+
+Returns 0 on success; 1 when ``replay-spool`` leaves records behind or
+``status`` finds a kind that needs a migration.  Raises UserError (printed
+as one line) when Elasticsearch is unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pipelines import indices
+from pipelines.elasticsearch_bulk import replay_spool
+from pipelines.es_client import ensure_reachable, make_client
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("setup", help="install templates and aliases (safe to repeat)")
+    migrate = actions.add_parser("migrate", help="copy one kind into a new versioned index and move its alias")
+    migrate.add_argument("kind", choices=indices.KINDS)
+    migrate.add_argument("--delete-old", action="store_true", help="delete the previous index after the move")
+    migrate.add_argument("--batch-size", type=int, default=indices.COPY_BATCH_SIZE, help="documents per copy batch")
+    replay = actions.add_parser("replay-spool", help="index what the bulk pipeline could not, from var/spool")
+    replay.add_argument("--spool-dir", type=Path, help="spool folder (default: <var_dir>/spool)")
+    actions.add_parser("status", help="aliases, indices, document counts, schema versions")
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    client = make_client(settings)
+    ensure_reachable(client, settings)
+    prefix = settings.index_prefix
+    if args.action == "setup":
+        for kind, index in indices.ensure_indices(client, prefix).items():
+            print(f"{indices.alias_name(prefix, kind)} -> {index}")
+        return 0
+    if args.action == "migrate":
+        report = indices.migrate(client, prefix, args.kind, batch_size=args.batch_size, delete_old=args.delete_old)
+        print(f"{report.alias}: {report.source_index} -> {report.target_index}; "
+              f"{report.source_docs} documents before, {report.copied_docs} copied, {report.target_docs} after, "
+              f"{report.seconds:.1f}s")
+        print(f"{report.source_index} deleted" if report.old_index_deleted
+              else f"{report.source_index} kept read-only; delete it when satisfied")
+        return 0
+    if args.action == "replay-spool":
+        spool_dir = args.spool_dir or Path(settings.var_dir) / "spool"
+        report = replay_spool(client, spool_dir, prefix, max_retries=settings.bulk_max_retries,
+                              backoff_seconds=settings.bulk_backoff_seconds)
+        print(f"{report.files} spool files, {report.records} records: {report.replayed} indexed, "
+              f"{report.still_failing} still failing"
+              + (f"; {report.busy_files} files skipped (a crawl is still writing them)" if report.busy_files else ""))
+        return 0 if report.still_failing == 0 else 1
+    needs_migration = False
+    for row in indices.index_status(client, prefix):
+        if row.index is None:
+            print(f"{row.alias}: missing (run `onionscope index setup`)")
+            continue
+        note = ""
+        if row.needs_migration:
+            needs_migration = True
+            note = f"  schema {row.index_schema_version}, template {row.template_schema_version}: " \
+                   f"run `onionscope index migrate {row.kind}`"
+        print(f"{row.alias} -> {row.index}: {row.docs} documents{note}")
+    return 1 if needs_migration else 0

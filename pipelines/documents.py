@@ -1,0 +1,89 @@
+"""How a crawled item becomes an Elasticsearch document and a bulk action.
+
+Public API:
+
+* :func:`document_for` (item) -> dict: the item's fields, normalised where the
+  index layout says so (onion hosts, coins, e-mails lower-case; PGP
+  fingerprints upper-case without spaces) plus derived fields (``coins`` on
+  listings, ``name_folded`` on vendors);
+* :func:`upsert_action` (item, index) -> one bulk ``update`` action whose
+  ``doc`` moves ``last_seen`` and whose ``upsert`` also sets ``first_seen``,
+  so re-crawls keep first_seen without a script;
+* :data:`DOCUMENT_KINDS` -- the item kinds stored as documents of their own
+  (WalletMention is folded into the wallet entity instead).
+
+Pure functions; nothing here talks to Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crawler.items import Listing, Page, Vendor
+
+DOCUMENT_KINDS = ("pages", "listings", "vendors")
+# Tickers that make a listing's own price_currency a coin worth faceting on.
+CRYPTO_TICKERS = frozenset({"btc", "xmr", "ltc", "eth", "bch", "zec", "dash", "doge", "usdt", "usdc", "trx", "sol"})
+# A concurrent update of the same _id (two pipelines, or a crawl and a replay)
+# is retried inside Elasticsearch; a partial doc needs no script for that.
+RETRY_ON_CONFLICT = 3
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_fingerprint(value: str) -> str:
+    return _SPACES.sub("", value).upper().removeprefix("0X")
+
+
+def _normalise_common(document: dict[str, Any]) -> None:
+    if document.get("onion_host"):
+        document["onion_host"] = str(document["onion_host"]).lower()
+    if "pgp_fingerprints" in document:
+        document["pgp_fingerprints"] = sorted({normalise_fingerprint(str(v)) for v in document["pgp_fingerprints"] if v})
+    if "language" in document and document["language"]:
+        document["language"] = str(document["language"]).lower()
+
+
+def document_for(item: Any) -> dict[str, Any]:
+    """The document stored for ``item`` (Page, Listing or Vendor); raises TypeError for others."""
+    if not isinstance(item, (Page, Listing, Vendor)):
+        raise TypeError(f"{type(item).__name__} is not stored as a document of its own")
+    document = item.to_doc()
+    _normalise_common(document)
+    if isinstance(item, Page):
+        document["emails"] = sorted({str(email).lower() for email in document["emails"] if email})
+        wallets = []
+        for wallet in document["wallets"]:
+            wallet = dict(wallet)
+            for key in ("coin", "network"):
+                if isinstance(wallet.get(key), str):
+                    wallet[key] = wallet[key].lower()
+            wallets.append(wallet)
+        document["wallets"] = wallets
+    elif isinstance(item, Listing):
+        document["crypto_prices"] = {str(coin).lower(): float(price) for coin, price in document["crypto_prices"].items()}
+        if document.get("price_currency"):
+            document["price_currency"] = str(document["price_currency"]).upper()
+        coins = set(document["crypto_prices"])
+        currency = (document.get("price_currency") or "").lower()
+        if currency in CRYPTO_TICKERS:
+            coins.add(currency)
+        document["coins"] = sorted(coins)
+    elif isinstance(item, Vendor):
+        document["name_folded"] = item.name.casefold()
+    return document
+
+
+def upsert_action(item: Any, index: str) -> dict[str, Any]:
+    """A bulk update: ``doc`` refreshes every field and last_seen; ``upsert`` adds first_seen once."""
+    document = document_for(item)
+    seen_at = document["fetched_at"]
+    changes = {**document, "last_seen": seen_at}
+    return {
+        "_op_type": "update",
+        "_index": index,
+        "_id": item.doc_id(),
+        "retry_on_conflict": RETRY_ON_CONFLICT,
+        "doc": changes,
+        "upsert": {**changes, "first_seen": seen_at},
+    }

@@ -1,0 +1,209 @@
+"""Entity documents (one per wallet address, one per onion host) and how sightings merge into them.
+
+Pure functions, no Elasticsearch: the bulk pipeline reads the current
+documents, calls these, and writes the result back with optimistic
+concurrency (``if_seq_no``/``if_primary_term``), because the local node has
+no painless for scripted upserts.
+
+Public API:
+
+* :class:`WalletSighting`, :class:`OnionSighting` -- one observation each;
+* :func:`wallet_sightings_from_item` (item) -> sightings from a
+  :class:`~crawler.items.WalletMention` or from a Page's ``wallets``;
+* :func:`onion_sighting_from_page` (page) -> :class:`OnionSighting`;
+* :func:`merge_wallet` (existing or None, sightings) -> document;
+* :func:`merge_onion` (existing or None, sightings, new_pages) -> document;
+* :func:`wallet_doc_id`, :func:`onion_doc_id` -- the ``_id`` rules.
+
+Merging is commutative in its sets and keeps first_seen as the minimum and
+last_seen as the maximum, so replaying a sighting twice changes nothing but
+``mention_count``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from crawler.items import Page, WalletMention, stable_id
+
+# Each reference list of a wallet is capped so a wallet pasted on every page
+# of a forum cannot grow one document without bound.
+MAX_REFERENCES = 1000
+MAX_JOB_IDS = 50
+REFERENCE_FIELDS = {
+    "pages": "page_count",
+    "listings": "listing_count",
+    "vendors": "vendor_count",
+    "markets": "market_count",
+    "onion_hosts": "onion_count",
+}
+
+
+@dataclass(frozen=True)
+class WalletSighting:
+    address: str
+    coin: str
+    network: str
+    address_type: str
+    seen_at: str
+    job_id: str
+    page_url: str | None = None
+    onion_host: str | None = None
+    market: str | None = None
+    listing_doc_id: str | None = None
+    vendor: str | None = None
+    source: str = "text"
+
+
+@dataclass(frozen=True)
+class OnionSighting:
+    onion_host: str
+    seen_at: str
+    status: int
+    url: str
+    title: str
+    job_id: str
+    market: str | None = None
+
+
+def wallet_doc_id(coin: str, address: str) -> str:
+    """:meth:`WalletMention.doc_id` with the coin lower-cased (so BTC and btc are one wallet)."""
+    return stable_id(coin.lower(), address)
+
+
+def onion_doc_id(onion_host: str) -> str:
+    return onion_host.lower()
+
+
+def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
+    """Sightings a WalletMention or a Page carries; other items carry none we can key.
+
+    A Listing's or Vendor's ``wallets`` holds bare addresses without a coin, so
+    it cannot name a wallet document; the spider's WalletMention items do.
+    """
+    if isinstance(item, WalletMention):
+        # Same rule as Listing.doc_id(), so the wallet links to the listing document.
+        listing_doc_id = stable_id(item.market, item.listing_id) if item.market and item.listing_id else None
+        return [WalletSighting(
+            address=item.address, coin=item.coin.lower(), network=item.network.lower(),
+            address_type=item.address_type, seen_at=item.fetched_at, job_id=item.job_id,
+            page_url=item.page_url, onion_host=item.onion_host.lower() or None, market=item.market,
+            listing_doc_id=listing_doc_id, vendor=item.vendor, source=item.source,
+        )]
+    if isinstance(item, Page):
+        sightings = []
+        for wallet in item.wallets:
+            address = str(wallet.get("address") or "")
+            coin = str(wallet.get("coin") or "").lower()
+            if not address or not coin:
+                continue
+            sightings.append(WalletSighting(
+                address=address, coin=coin, network=str(wallet.get("network") or "mainnet").lower(),
+                address_type=str(wallet.get("address_type") or wallet.get("type") or ""),
+                seen_at=item.fetched_at, job_id=item.job_id, page_url=item.canonical_url,
+                onion_host=item.onion_host.lower() or None, market=item.market, source="page",
+            ))
+        return sightings
+    return []
+
+
+def onion_sighting_from_page(page: Page) -> OnionSighting:
+    return OnionSighting(
+        onion_host=page.onion_host.lower(), seen_at=page.fetched_at, status=page.status,
+        url=page.canonical_url, title=page.title, job_id=page.job_id, market=page.market,
+    )
+
+
+def _earliest(*dates: str | None) -> str | None:
+    # ISO-8601 UTC strings of one format sort chronologically as text.
+    present = [date for date in dates if date]
+    return min(present) if present else None
+
+
+def _latest(*dates: str | None) -> str | None:
+    present = [date for date in dates if date]
+    return max(present) if present else None
+
+
+def _add_references(existing: list[str], new: Iterable[str | None], cap: int) -> tuple[list[str], bool]:
+    merged = list(existing)
+    seen = set(merged)
+    truncated = False
+    for value in new:
+        if not value or value in seen:
+            continue
+        if len(merged) >= cap:
+            truncated = True
+            continue
+        merged.append(value)
+        seen.add(value)
+    return merged, truncated
+
+
+def _recent_jobs(existing: list[str], new: Iterable[str]) -> list[str]:
+    jobs = [job for job in existing if job]
+    for job in new:
+        if job and job not in jobs:
+            jobs.append(job)
+    return jobs[-MAX_JOB_IDS:]
+
+
+def merge_wallet(existing: dict[str, Any] | None, sightings: list[WalletSighting]) -> dict[str, Any]:
+    """The wallet document after ``sightings`` (all of one coin and address)."""
+    if not sightings:
+        raise ValueError("merge_wallet needs at least one sighting")
+    first = sightings[0]
+    if any((s.coin, s.address) != (first.coin, first.address) for s in sightings):
+        raise ValueError("sightings of different wallets cannot merge into one document")
+    document = dict(existing or {})
+    document["address"] = first.address
+    document["coin"] = first.coin
+    document["network"] = document.get("network") or first.network
+    document["address_type"] = document.get("address_type") or next(
+        (s.address_type for s in sightings if s.address_type), "")
+    document["first_seen"] = _earliest(document.get("first_seen"), *(s.seen_at for s in sightings))
+    document["last_seen"] = _latest(document.get("last_seen"), *(s.seen_at for s in sightings))
+    truncated = bool(document.get("refs_truncated"))
+    per_field = {
+        "pages": [s.page_url for s in sightings],
+        "listings": [s.listing_doc_id for s in sightings],
+        "vendors": [s.vendor for s in sightings],
+        "markets": [s.market for s in sightings],
+        "onion_hosts": [s.onion_host for s in sightings],
+    }
+    for field_name, count_name in REFERENCE_FIELDS.items():
+        merged, cut = _add_references(list(document.get(field_name) or []), per_field[field_name], MAX_REFERENCES)
+        document[field_name] = merged
+        document[count_name] = len(merged)
+        truncated = truncated or cut
+    document["refs_truncated"] = truncated
+    document["sources"], _ = _add_references(list(document.get("sources") or []), (s.source for s in sightings), 32)
+    document["mention_count"] = int(document.get("mention_count") or 0) + len(sightings)
+    document["job_ids"] = _recent_jobs(list(document.get("job_ids") or []), (s.job_id for s in sightings))
+    return document
+
+
+def merge_onion(existing: dict[str, Any] | None, sightings: list[OnionSighting], new_pages: int = 0) -> dict[str, Any]:
+    """The onion document after ``sightings`` of one host; ``new_pages`` = page documents just created."""
+    if not sightings:
+        raise ValueError("merge_onion needs at least one sighting")
+    host = sightings[0].onion_host
+    if any(s.onion_host != host for s in sightings):
+        raise ValueError("sightings of different onion hosts cannot merge into one document")
+    document = dict(existing or {})
+    document["onion_host"] = host
+    document["first_seen"] = _earliest(document.get("first_seen"), *(s.seen_at for s in sightings))
+    previous_last = document.get("last_seen")
+    newest = max(sightings, key=lambda s: s.seen_at)
+    if previous_last is None or newest.seen_at >= previous_last:
+        # Liveness follows the latest fetch only; an older sighting replayed later must not revive a dead host.
+        document["last_status"] = newest.status
+        document["up"] = 0 < newest.status < 500
+        document["last_url"] = newest.url
+        document["last_title"] = newest.title
+    document["last_seen"] = _latest(previous_last, newest.seen_at)
+    document["page_count"] = int(document.get("page_count") or 0) + max(0, new_pages)
+    document["markets"], _ = _add_references(list(document.get("markets") or []), (s.market for s in sightings), 100)
+    document["job_ids"] = _recent_jobs(list(document.get("job_ids") or []), (s.job_id for s in sightings))
+    return document
