@@ -1,0 +1,50 @@
+"""Session cookies and token helpers (the pure parts; tests/integration/test_api.py covers the index)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+
+from search.auth import (
+    clean_name,
+    hash_token,
+    load_session_secret,
+    make_session_cookie,
+    read_session_cookie,
+)
+
+SECRET = b"k" * 64
+
+
+def test_session_cookie_round_trip_and_rejections():
+    digest = hash_token("osk_example")
+    cookie = make_session_cookie(SECRET, digest)
+    assert read_session_cookie(SECRET, cookie) == digest
+    assert read_session_cookie(b"other" * 10, cookie) is None
+    assert read_session_cookie(SECRET, make_session_cookie(SECRET, digest, lifetime=-1)) is None
+    payload, signature = cookie.split(".")
+    forged = base64.urlsafe_b64encode(json.dumps({"h": "0" * 64, "e": 2**40}).encode()).decode().rstrip("=")
+    assert read_session_cookie(SECRET, forged + "." + signature) is None
+    for junk in ("", ".", "a.b", "%%%.%%%", cookie + "x"):
+        assert read_session_cookie(SECRET, junk) is None
+
+
+def test_cookie_never_contains_the_token():
+    token = "osk_" + "z" * 43
+    cookie = make_session_cookie(SECRET, hash_token(token))
+    decoded = base64.urlsafe_b64decode(cookie.split(".")[0] + "==")
+    assert token.encode() not in decoded
+
+
+def test_clean_name_drops_controls_and_caps():
+    assert clean_name("ana\x1b[31m\n") == "ana[31m"
+    assert len(clean_name("x" * 500)) == 100
+
+
+def test_session_secret_is_created_private_and_stable(tmp_path):
+    settings = {"var_dir": tmp_path}
+    first = load_session_secret(settings)
+    path = tmp_path / "session_secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_session_secret(settings) == first and len(first) >= 32

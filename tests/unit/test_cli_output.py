@@ -1,0 +1,60 @@
+"""Terminal output: hostile crawled text is neutralised; hits show host, time and highlights."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from search.cli_output import escape_terminal, render_csv, render_hits, render_json
+from search.results import Hit, SearchResult
+
+
+def result_with(title: str, snippet_text: str) -> SearchResult:
+    hit = Hit(
+        id="abc",
+        kind="pages",
+        title=title,
+        score=1.5,
+        source={"onion_host": "x" * 56 + ".onion", "fetched_at": "2026-01-05T10:00:00Z", "url": "http://x.onion/a",
+                "market": "alpha"},
+        snippets=[[{"text": "before ", "hit": False}, {"text": "fentanyl", "hit": True},
+                   {"text": snippet_text, "hit": False}]],
+    )
+    return SearchResult(query="fentanyl", kind="pages", sort="relevance", total=1, total_is_exact=True, hits=[hit],
+                        facets={}, next_cursor="CUR")
+
+
+def test_escape_terminal_makes_controls_visible():
+    assert escape_terminal("a\x1b[2Jb") == "a\\x1b[2Jb"
+    assert escape_terminal("evil\u202egnp.exe") == "evil\\u202egnp.exe"
+    assert escape_terminal("bell\x07") == "bell\\x07"
+    assert escape_terminal("line\nbreak\ttab") == "line break tab"
+    assert escape_terminal("c1\x9b31m") == "c1\\x9b31m"
+    assert escape_terminal("plain ünïcode") == "plain ünïcode"
+
+
+def test_render_hits_contains_no_raw_escape_from_crawled_text():
+    text = render_hits(result_with("title\x1b]0;pwned\x07", " after\x1b[31m red"), color=False)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;pwned\\x07" in text
+    assert "[fentanyl]" in text
+    assert "x" * 56 + ".onion" in text
+    assert "fetched 2026-01-05T10:00:00Z" in text
+    assert "--cursor CUR" in text
+
+
+def test_render_hits_color_only_adds_our_own_sequences():
+    text = render_hits(result_with("t", " after\x1b[31m"), color=True)
+    # Ours: bold/yellow/reset/dim; theirs would be [31m preceded by a raw ESC.
+    assert "\x1b[31m" not in text
+    assert "\x1b[1;33mfentanyl\x1b[0m" in text
+
+
+def test_json_and_csv_outputs():
+    result = result_with("=cmd|' /C calc'!A0", " x")
+    document = json.loads(render_json(result))
+    assert document["hits"][0]["id"] == "abc"
+    rows = list(csv.DictReader(io.StringIO(render_csv(result))))
+    assert rows[0]["title"].startswith("'=")
+    assert rows[0]["onion_host"].endswith(".onion")

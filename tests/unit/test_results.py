@@ -1,0 +1,66 @@
+"""Result shaping: highlight segments, signed cursors, the request body."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.query import QueryError, parse
+from search.results import (
+    HIGHLIGHT_POST,
+    HIGHLIGHT_PRE,
+    build_search_body,
+    decode_cursor,
+    encode_cursor,
+    shape_hit,
+    snippet_segments,
+)
+
+SECRET = b"s" * 32
+
+
+def test_segments_split_on_markers_and_never_make_markup():
+    fragment = f"a <b>{HIGHLIGHT_PRE}fentanyl{HIGHLIGHT_POST} c"
+    assert snippet_segments(fragment) == [
+        {"text": "a <b>", "hit": False},
+        {"text": "fentanyl", "hit": True},
+        {"text": " c", "hit": False},
+    ]
+    # A stray marker planted in crawled text only toggles highlighting.
+    assert snippet_segments(f"x{HIGHLIGHT_POST}y") == [{"text": "x", "hit": False}, {"text": "y", "hit": False}]
+
+
+def test_cursor_round_trip_and_tamper_detection():
+    cursor = encode_cursor(SECRET, "q", "pages", "relevance", [1.5, "2026-01-01", "u"])
+    assert decode_cursor(SECRET, cursor, "q", "pages", "relevance") == [1.5, "2026-01-01", "u"]
+    with pytest.raises(QueryError, match="another query"):
+        decode_cursor(SECRET, cursor, "other", "pages", "relevance")
+    with pytest.raises(QueryError, match="not valid"):
+        decode_cursor(b"t" * 32, cursor, "q", "pages", "relevance")
+    tampered = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+    with pytest.raises(QueryError):
+        decode_cursor(SECRET, tampered, "q", "pages", "relevance")
+    for junk in ("", "!!!", "a", "AAAA" * 10):
+        with pytest.raises(QueryError):
+            decode_cursor(SECRET, junk, "q", "pages", "relevance")
+
+
+def test_body_has_facets_highlights_sort_and_bounds():
+    body = build_search_body(parse("fentanyl"), "listings", sort="date", limit=500, search_after=["x"])
+    assert body["size"] == 100
+    assert body["search_after"] == ["x"]
+    assert set(body["aggs"]) == {"market", "vendor", "coin", "substance", "country", "language"}
+    assert body["highlight"]["pre_tags"] == [HIGHLIGHT_PRE]
+    assert "fetched_at" in body["sort"][0]
+    assert "text" in body["_source"]["excludes"]
+    with pytest.raises(QueryError, match="unknown sort"):
+        build_search_body(parse("a"), "pages", sort="random")
+
+
+def test_shape_hit_title_segments_and_snippets():
+    raw = {"_id": "1", "_score": 2.0, "_source": {"title": "<script>x</script> fentanyl"},
+           "highlight": {"title": [f"<script>x</script> {HIGHLIGHT_PRE}fentanyl{HIGHLIGHT_POST}"],
+                         "description": [f"pure {HIGHLIGHT_PRE}fentanyl{HIGHLIGHT_POST}"]}}
+    hit = shape_hit(raw, "listings")
+    assert hit.title == "<script>x</script> fentanyl"
+    assert hit.source["_title_segments"][1] == {"text": "fentanyl", "hit": True}
+    assert hit.snippets == [[{"text": "pure ", "hit": False}, {"text": "fentanyl", "hit": True}]]
