@@ -141,8 +141,9 @@ def _first_number(value: Any) -> str | None:
         return str(value)
     if not isinstance(value, str):
         return None
-    match = _NUMBER.search(value)
-    return match.group() if match else None
+    match = _NUMBER.search(value[:1_000])
+    # Counts, stock and ratings are short; a 40-digit run is an ID or noise.
+    return match.group() if match and len(match.group()) <= 20 else None
 
 
 def _int(value: Any) -> int | None:

@@ -1,0 +1,185 @@
+"""``onionscope extract PAGE.html``: the full extraction on a page saved to disk.
+
+Prints what the crawl would index for that page -- the page's identifiers,
+listings, vendors and wallet mentions, its market, page type and language --
+readably by default, or as one JSON object with ``--json``.  Profile drift and
+empty items are reported on stderr as warnings.
+
+``configure(parser)`` adds the arguments; ``run(args, settings) -> int``
+returns 0, or raises :class:`onionscope.errors.UserError` (a missing or
+unreadable file, a bad ``--url``, an unknown ``--market``, an invalid market
+profile), which the command prints as one line with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from onionscope.errors import UserError
+
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+OFFLINE_JOB_ID = "offline-extract"
+# Shown text comes from hostile pages: control characters (terminal escapes) go.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("page", metavar="PAGE.html", help="a saved HTML page")
+    parser.add_argument(
+        "--url",
+        help="the URL the page was saved from (decides the market and page type; default: the file's path)",
+    )
+    parser.add_argument("--market", help="use this market profile (by name) instead of detecting it")
+    parser.add_argument(
+        "--profiles",
+        metavar="DIR",
+        help="folder of market profiles (default: <config_dir>/markets)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def _read_page(path_text: str) -> bytes:
+    path = Path(path_text)
+    if not path.exists():
+        raise UserError(f"{path}: no such file; give the path of a saved HTML page")
+    if not path.is_file():
+        raise UserError(f"{path}: not a file; give the path of a saved HTML page")
+    size = path.stat().st_size
+    if size > MAX_PAGE_BYTES:
+        raise UserError(
+            f"{path}: {size / 1_048_576:.1f} MB is larger than the {MAX_PAGE_BYTES // 1_048_576} MB a page may be"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def _page_url(args: argparse.Namespace) -> str:
+    if args.url is None:
+        return Path(args.page).resolve().as_uri()
+    try:
+        parts = urlsplit(args.url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"--url {args.url!r}: expected an http:// URL such as http://<56 characters>.onion/listing/1")
+    return args.url
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    from crawler.extractors.document import extract_document
+    from crawler.extractors.market_profiles import MarketProfiles
+
+    html = _read_page(args.page)
+    url = _page_url(args)
+    profile_dir = Path(args.profiles) if args.profiles else Path(settings.config_dir) / "markets"
+    if profile_dir.is_dir():
+        profiles = MarketProfiles.load(profile_dir)
+    elif args.profiles or args.market:
+        raise UserError(f"{profile_dir}: market profile folder not found; pass --profiles DIR")
+    else:
+        profiles = MarketProfiles()
+    fetched_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document = extract_document(
+        html, url, fetched_at, OFFLINE_JOB_ID, profiles=profiles, market=args.market,
+        max_text_chars=int(getattr(settings, "page_text_max_chars", 200_000)),
+    )
+    for event in document.drift:
+        print(f"warning: {_safe(event.message())}", file=sys.stderr)
+    for rejected in document.rejected:
+        print(f"warning: {_safe(rejected.message())}", file=sys.stderr)
+    try:
+        if args.json:
+            json.dump(document_as_json(document), sys.stdout, ensure_ascii=False, indent=2, sort_keys=False)
+            sys.stdout.write("\n")
+        else:
+            print_human(document, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `onionscope extract page.html | head` closed the pipe: not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+    return 0
+
+
+def document_as_json(document: Any) -> dict[str, Any]:
+    """The machine-readable form printed by ``--json``."""
+    return {
+        "market": document.market,
+        "page_type": document.page_type,
+        "extractor": document.extractor,
+        "language": {"code": document.language.code, "confidence": document.language.confidence},
+        "page": document.page.to_doc(),
+        "listings": [listing.to_doc() for listing in document.listings],
+        "vendors": [vendor.to_doc() for vendor in document.vendors],
+        "wallet_mentions": [mention.to_doc() for mention in document.wallet_mentions],
+        "drift": [asdict(event) for event in document.drift],
+        "rejected": [asdict(rejected) for rejected in document.rejected],
+    }
+
+
+def _safe(value: Any, limit: int = 300) -> str:
+    text = _CONTROL.sub(" ", str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _line(out: TextIO, label: str, value: Any) -> None:
+    if value is None or value == [] or value == {} or value == "":
+        return
+    if isinstance(value, list):
+        value = ", ".join(str(item) for item in value)
+    elif isinstance(value, dict):
+        value = ", ".join(f"{amount} {currency}" for currency, amount in value.items())
+    out.write(f"  {label:<15} {_safe(value)}\n")
+
+
+def print_human(document: Any, out: TextIO) -> None:
+    page = document.page
+    out.write(f"page       {_safe(page.url)}\n")
+    _line(out, "title", page.title)
+    _line(out, "market", document.market)
+    _line(out, "page type", document.page_type)
+    _line(out, "extractor", document.extractor)
+    if document.language.code:
+        _line(out, "language", f"{document.language.code} ({document.language.confidence:.2f})")
+    _line(out, "onion links", len(page.onion_links) or None)
+    _line(out, "emails", page.emails)
+    _line(out, "pgp", page.pgp_fingerprints)
+    _line(out, "contacts", [f"{c['kind']}:{c['value']}" for c in page.contacts])
+    for listing in document.listings:
+        out.write(f"listing    {_safe(listing.listing_id)}\n")
+        _line(out, "title", listing.title)
+        if listing.price_amount is not None:
+            _line(out, "price", f"{listing.price_amount:g} {listing.price_currency or ''}".strip())
+        _line(out, "crypto prices", listing.crypto_prices)
+        _line(out, "vendor", listing.vendor)
+        _line(out, "category", listing.category)
+        _line(out, "ships from", listing.ships_from)
+        _line(out, "ships to", listing.ships_to)
+        _line(out, "escrow", listing.escrow)
+        _line(out, "finalize early", listing.finalize_early)
+        _line(out, "stock", listing.stock)
+        _line(out, "sales", listing.sales)
+        _line(out, "rating", listing.rating)
+        _line(out, "substances", listing.substances)
+        _line(out, "classes", listing.substance_classes)
+    for vendor in document.vendors:
+        out.write(f"vendor     {_safe(vendor.name)}\n")
+        _line(out, "pgp", vendor.pgp_fingerprints)
+        _line(out, "wallets", vendor.wallets)
+        _line(out, "contacts", [f"{c['kind']}:{c['value']}" for c in vendor.contacts])
+        _line(out, "rating", vendor.rating)
+        _line(out, "sales", vendor.sales)
+        _line(out, "joined", vendor.joined)
+    for mention in document.wallet_mentions:
+        out.write(f"wallet     {_safe(mention.address)}  {mention.coin} {mention.network} {mention.address_type}\n")
+    if not (document.listings or document.vendors or document.wallet_mentions):
+        out.write("  (no listing, vendor or wallet on this page)\n")

@@ -1,0 +1,131 @@
+"""Generic listing extraction: JSON-LD, microdata, labels; plain pages stay plain."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings, strategies as st
+from parsel import Selector
+
+from crawler.extractors.generic_listing import extract_generic
+from crawler.extractors.prices import Price
+
+URL = "http://" + "a" * 56 + ".onion/item/17"
+
+
+def run(html: str, url: str = URL):  # type: ignore[no-untyped-def]
+    return extract_generic(Selector(text=html), url)
+
+
+def test_json_ld_product_with_offer() -> None:
+    data = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Shop"},
+            {
+                "@type": "Product",
+                "name": "MDMA crystals 5g",
+                "sku": "A-99",
+                "category": "Stimulants",
+                "aggregateRating": {"@type": "AggregateRating", "ratingValue": "4.7"},
+                "offers": [
+                    {"@type": "Offer", "price": "95.00", "priceCurrency": "EUR",
+                     "seller": {"@type": "Organization", "name": "CandyMan"},
+                     "eligibleRegion": [{"@type": "Country", "name": "Germany"}, "Austria"],
+                     "availableAtOrFrom": {"@type": "Place", "name": "Netherlands"}},
+                    {"@type": "Offer", "price": 0.0015, "priceCurrency": "BTC"},
+                ],
+            },
+        ],
+    }
+    html = f'<html><head><script type="application/ld+json">{json.dumps(data)}</script></head><body><h1>other</h1></body></html>'
+    result = run(html)
+    assert result.page_type == "listing"
+    assert "json-ld" in result.evidence
+    values = result.values
+    assert values["title"] == "MDMA crystals 5g"
+    assert values["listing_id"] == "A-99"
+    assert values["price"] == Price(95.0, "EUR")
+    assert values["crypto_prices"] == [Price(0.0015, "BTC")]
+    assert values["vendor"] == "CandyMan"
+    assert values["ships_to"] == ["DE", "AT"]
+    assert values["ships_from"] == ["NL"]
+    assert values["rating"] == 4.7
+    assert values["category"] == "Stimulants"
+
+
+def test_microdata_product() -> None:
+    html = """<html><body><div itemscope itemtype="https://schema.org/Product">
+      <h2 itemprop="name">Ketamine 1g</h2><span itemprop="sku">K1</span>
+      <div itemprop="offers" itemscope itemtype="https://schema.org/Offer">
+        <span itemprop="price" content="0.01">0.01</span><meta itemprop="priceCurrency" content="BTC">
+        <div itemprop="seller" itemscope itemtype="https://schema.org/Person"><span itemprop="name">kman</span></div>
+      </div></div></body></html>"""
+    result = run(html)
+    assert result.page_type == "listing"
+    assert result.values["title"] == "Ketamine 1g"
+    assert result.values["price"] == Price(0.01, "BTC")
+    assert result.values["vendor"] == "kman"
+    assert result.values["listing_id"] == "K1"
+
+
+def test_labels_in_definition_lists_tables_and_bold_text() -> None:
+    html = """<html><body><h1>Cocaine 1g</h1>
+      <dl><dt>Sold by</dt><dd><a href="/v/bob">bob</a></dd><dt>Price:</dt><dd>$95.00</dd></dl>
+      <table><tr><th>Ships from</th><td>Netherlands</td></tr><tr><th>Stock</th><td>12 left</td></tr></table>
+      <p><b>Ships to:</b> Worldwide</p><div>Escrow: yes</div></body></html>"""
+    values = run(html).values
+    assert values["title"] == "Cocaine 1g"
+    assert values["vendor"] == "bob"
+    assert values["vendor_url"] == "http://" + "a" * 56 + ".onion/v/bob"
+    assert values["price"] == Price(95.0, "USD")
+    assert values["ships_from"] == ["NL"]
+    assert values["ships_to"] == ["XW"]
+    assert values["stock"] == 12
+    assert values["escrow"] is True
+    assert values["listing_id"] == "17"
+
+
+def test_cyrillic_labels() -> None:
+    html = """<html><body><h1>Мефедрон 1г</h1><dl><dt>Продавец</dt><dd>ХимикДилер</dd>
+      <dt>Цена</dt><dd>3 500 ₽</dd><dt>Отправка из</dt><dd>Россия</dd></dl></body></html>"""
+    values = run(html).values
+    assert values["vendor"] == "ХимикДилер"
+    assert values["price"] == Price(3500.0, "RUB")
+    assert values["ships_from"] == ["RU"]
+
+
+def test_price_element_without_label() -> None:
+    html = """<html><body><h1>Xanax bars x10</h1><span class="item-price">€ 40</span>
+      <span>Vendor: benzoqueen</span></body></html>"""
+    values = run(html).values
+    assert values["price"] == Price(40.0, "EUR")
+    assert values["vendor"] == "benzoqueen"
+
+
+def test_plain_pages_are_not_listings() -> None:
+    for html in (
+        "<html><body><h1>Welcome to the forum</h1><p>Read the rules.</p></body></html>",
+        "<html><body><h1>Prices went up</h1><p>Everything costs $20 more now.</p></body></html>",
+        "<html><head><script type='application/ld+json'>{not json</script></head><body>x</body></html>",
+        "",
+    ):
+        assert run(html).page_type is None
+
+
+def test_vendor_profile_page() -> None:
+    html = """<html><body><h1>Vendor: DutchMagic</h1><p>Member since: 2023-04-05</p>
+      <p>Sales: 1,204</p><p>Rating: 4.9</p></body></html>"""
+    result = run(html, "http://" + "a" * 56 + ".onion/vendor/dutchmagic")
+    assert result.page_type == "vendor"
+    assert result.values["name"] == "DutchMagic"
+    assert result.values["joined"] == "2023-04-05"
+    assert result.values["sales"] == 1204
+    assert result.values["rating"] == 4.9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=600))
+def test_arbitrary_markup_never_crashes(body: str) -> None:
+    result = run(f"<html><body>{body}</body></html>")
+    assert result.page_type in (None, "listing", "vendor")
