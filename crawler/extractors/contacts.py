@@ -51,19 +51,22 @@ _DOT_WORD = re.compile(_DOT, re.IGNORECASE)
 # Cheap gate: the obfuscated pattern is only run on text that has a bracketed "at".
 _BRACKETED_AT = re.compile(r"[\[({]\s*at\s*[\])}]", re.IGNORECASE)
 
-_XMPP_URI = re.compile(rf"(?i)\bxmpp:(?://)?(?P<jid>{_LOCAL}@{_DOMAIN})(?![A-Za-z0-9-])")
-_XMPP_LABELLED = re.compile(
-    rf"(?i)\b(?:jabber|xmpp|jid)(?:\s*(?:id|address))?\s*[:=-]?\s*(?P<jid>{_LOCAL}@{_DOMAIN})(?![A-Za-z0-9-])"
+# XMPP ids are e-mail-shaped; one is an XMPP id when an "xmpp:" URI scheme or a
+# Jabber/XMPP/JID label comes right before it.
+_XMPP_LABEL_BEFORE = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(?:jabber|xmpp|jid)(?:\s*(?:id|address))?\s*(?:[:=-]\s*)?(?://)?\Z"
 )
 _TELEGRAM_NAME = r"[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9]"
-_TELEGRAM_LINK = re.compile(
-    rf"(?i)(?<![A-Za-z0-9.])(?:https?://)?(?:www\.)?(?:t|telegram)\.me/"
-    rf"(?:(?P<invite>\+[A-Za-z0-9_-]{{10,64}}|joinchat/[A-Za-z0-9_-]{{10,64}})|(?P<name>{_TELEGRAM_NAME}))(?![A-Za-z0-9_])"
+# Telegram links are found by their ".me/" (a cheap scan), then the host
+# before it is checked.
+_TELEGRAM_PATH = re.compile(
+    rf"[.][mM][eE]/(?:(?P<invite>\+[A-Za-z0-9_-]{{10,64}}|joinchat/[A-Za-z0-9_-]{{10,64}})|(?P<name>{_TELEGRAM_NAME}))(?![A-Za-z0-9_])"
 )
+_TELEGRAM_HOST_BEFORE = re.compile(r"(?i)(?<![A-Za-z0-9.])(?:https?://)?(?:www\.)?(?:t|telegram)\Z")
 _TELEGRAM_RESOLVE = re.compile(rf"(?i)\btg://resolve\?domain=(?P<name>{_TELEGRAM_NAME})(?![A-Za-z0-9_])")
-_TELEGRAM_LABELLED = re.compile(
-    rf"(?i)\b(?:telegram|tg)\s*[:=-]?\s*@(?P<name>{_TELEGRAM_NAME})(?![A-Za-z0-9_])"
-)
+_TELEGRAM_HANDLE = re.compile(rf"@(?P<name>{_TELEGRAM_NAME})(?![A-Za-z0-9_])")
+_TELEGRAM_LABEL_BEFORE = re.compile(r"(?i)(?<![A-Za-z0-9])(?:telegram|tg)\s*[:=-]?\s*\Z")
+_LABEL_WINDOW = 32
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,32 @@ def _sources(text: str, hrefs: Iterable[str]):
         yield href[:MAX_HREF_CHARS], "href"
 
 
-def _labelled_jid_spans(text: str) -> list[tuple[int, int]]:
-    spans = [match.span("jid") for match in _XMPP_LABELLED.finditer(text)]
-    spans += [match.span("jid") for match in _XMPP_URI.finditer(text)]
-    return spans
+def _is_xmpp(text: str, start: int) -> bool:
+    return _XMPP_LABEL_BEFORE.search(text, max(0, start - _LABEL_WINDOW), start) is not None
+
+
+_AT_SIGN = re.compile(r"@")
+# Longest possible e-mail around an "@": 64 before, 8 labels of 63 + a TLD after.
+_EMAIL_WINDOW_BEFORE = 66
+_EMAIL_WINDOW_AFTER = 8 * 64 + 26
+
+
+def _plain_emails(text: str):
+    """Matches of the e-mail pattern, looked for only around each "@" (fast on long text)."""
+    seen: set[tuple[int, int]] = set()
+    for at_sign in _AT_SIGN.finditer(text):
+        position = at_sign.start()
+        # Lookbehind sees before ``pos``, and the window end cannot cut a
+        # domain short because it is longer than any domain the pattern takes.
+        match = _EMAIL.search(
+            text, max(0, position - _EMAIL_WINDOW_BEFORE), position + _EMAIL_WINDOW_AFTER
+        )
+        while match is not None and match.end("local") < position:
+            match = _EMAIL.search(text, match.end(), position + _EMAIL_WINDOW_AFTER)
+        if match is None or match.end("local") != position or match.span() in seen:
+            continue
+        seen.add(match.span())
+        yield match
 
 
 def find_emails(text: str, hrefs: Iterable[str] = ()) -> list[EmailHit]:
@@ -115,30 +140,31 @@ def find_emails(text: str, hrefs: Iterable[str] = ()) -> list[EmailHit]:
     hits: list[EmailHit] = []
     for source_text, source in _sources(text, hrefs):
         has_at_sign = "@" in source_text
-        has_bracketed_at = _BRACKETED_AT.search(source_text) is not None
+        lowered = source_text.lower()
+        has_bracketed_at = ("at]" in lowered or "at)" in lowered or "at}" in lowered) and (
+            _BRACKETED_AT.search(source_text) is not None
+        )
         if not has_at_sign and not has_bracketed_at:
             continue
-        jid_spans = set(_labelled_jid_spans(source_text))
         taken: list[tuple[int, int]] = []
-        if has_at_sign:
-            for match in _EMAIL.finditer(source_text):
-                if len(hits) >= MAX_HITS:
-                    return hits
-                if match.span() in jid_spans:
-                    continue
-                start, end = match.span()
-                taken.append((start, end))
-                hits.append(
-                    EmailHit(
-                        address=match.group(0).lower(),
-                        raw=match.group(0),
-                        obfuscated=False,
-                        start=start,
-                        end=end,
-                        context=_context(source_text, start, end),
-                        source=source,
-                    )
+        for match in _plain_emails(source_text) if has_at_sign else ():
+            if len(hits) >= MAX_HITS:
+                return hits
+            start, end = match.span()
+            taken.append((start, end))
+            if _is_xmpp(source_text, start):
+                continue  # a labelled XMPP id: reported by find_contacts
+            hits.append(
+                EmailHit(
+                    address=match.group(0).lower(),
+                    raw=match.group(0),
+                    obfuscated=False,
+                    start=start,
+                    end=end,
+                    context=_context(source_text, start, end),
+                    source=source,
                 )
+            )
         for match in _OBFUSCATED_EMAIL.finditer(source_text) if has_bracketed_at else ():
             if len(hits) >= MAX_HITS:
                 return hits
@@ -162,29 +188,51 @@ def find_emails(text: str, hrefs: Iterable[str] = ()) -> list[EmailHit]:
 
 
 def find_contacts(text: str, hrefs: Iterable[str] = ()) -> list[ContactHit]:
-    """XMPP ids and Telegram handles/links in text and hrefs, in order of appearance."""
+    """XMPP ids and Telegram handles/links in text and hrefs, in order of appearance.
+
+    Each pattern runs only on text that contains its keyword (checked with a
+    plain substring search first), so ordinary pages cost a few scans.
+    """
     hits: list[ContactHit] = []
     for source_text, source in _sources(text, hrefs):
         found: list[ContactHit] = []
-        seen_jids: set[tuple[int, int]] = set()
         lowered = source_text.lower()
-        if "@" in source_text and ("xmpp" in lowered or "jabber" in lowered or "jid" in lowered):
-            for pattern in (_XMPP_URI, _XMPP_LABELLED):
-                for match in pattern.finditer(source_text):
-                    span = match.span("jid")
-                    if span in seen_jids:
-                        continue
-                    seen_jids.add(span)
-                    found.append(_contact("xmpp", match.group("jid").lower(), source_text, match, source))
-        if "t.me" in lowered or "telegram" in lowered or "tg" in lowered:
-            for match in _TELEGRAM_LINK.finditer(source_text):
+        if "@" in source_text:
+            for match in _plain_emails(source_text):
+                if _is_xmpp(source_text, match.start()):
+                    label = _XMPP_LABEL_BEFORE.search(
+                        source_text, max(0, match.start() - _LABEL_WINDOW), match.start()
+                    )
+                    found.append(
+                        _contact("xmpp", match.group(0).lower(), source_text, match, source, label.start())
+                    )
+            if "telegram" in lowered or "tg" in lowered:
+                for match in _TELEGRAM_HANDLE.finditer(source_text):
+                    label = _TELEGRAM_LABEL_BEFORE.search(
+                        source_text, max(0, match.start() - _LABEL_WINDOW), match.start()
+                    )
+                    if label:
+                        found.append(
+                            _contact("telegram", match.group("name").lower(), source_text, match, source, label.start())
+                        )
+        if ".me/" in lowered:
+            for match in _TELEGRAM_PATH.finditer(source_text):
+                host = _TELEGRAM_HOST_BEFORE.search(
+                    source_text, max(0, match.start() - _LABEL_WINDOW), match.start()
+                )
+                if host is None:
+                    continue
                 if match.group("invite"):
-                    found.append(_contact("telegram-invite", match.group("invite"), source_text, match, source))
+                    found.append(
+                        _contact("telegram-invite", match.group("invite"), source_text, match, source, host.start())
+                    )
                 else:
-                    found.append(_contact("telegram", match.group("name").lower(), source_text, match, source))
-            for pattern in (_TELEGRAM_RESOLVE, _TELEGRAM_LABELLED):
-                for match in pattern.finditer(source_text):
-                    found.append(_contact("telegram", match.group("name").lower(), source_text, match, source))
+                    found.append(
+                        _contact("telegram", match.group("name").lower(), source_text, match, source, host.start())
+                    )
+        if "tg://" in lowered:
+            for match in _TELEGRAM_RESOLVE.finditer(source_text):
+                found.append(_contact("telegram", match.group("name").lower(), source_text, match, source))
         found.sort(key=lambda hit: hit.start)
         hits.extend(found[: MAX_HITS - len(hits)])
         if len(hits) >= MAX_HITS:
@@ -192,12 +240,16 @@ def find_contacts(text: str, hrefs: Iterable[str] = ()) -> list[ContactHit]:
     return hits
 
 
-def _contact(kind: str, value: str, text: str, match: re.Match[str], source: str) -> ContactHit:
-    start, end = match.span()
+def _contact(
+    kind: str, value: str, text: str, match: re.Match[str], source: str, start: int | None = None
+) -> ContactHit:
+    """A hit spanning ``start`` (default: the match start; labels and hosts extend it) to the match end."""
+    start = match.start() if start is None else start
+    end = match.end()
     return ContactHit(
         kind=kind,
         value=value,
-        raw=match.group(0),
+        raw=text[start:end],
         start=start,
         end=end,
         context=_context(text, start, end),

@@ -56,12 +56,13 @@ def base58_encode(data: bytes) -> str:
 
 def base58_decode(text: str) -> bytes:
     """Decode base58 text; raises ValueError on a character outside the alphabet."""
+    index = _BASE58_INDEX
     number = 0
-    for char in text:
-        digit = _BASE58_INDEX.get(char)
-        if digit is None:
-            raise ValueError(f"invalid base58 character {char!r}")
-        number = number * 58 + digit
+    try:
+        for char in text:
+            number = number * 58 + index[char]
+    except KeyError as error:
+        raise ValueError(f"invalid base58 character {error.args[0]!r}") from None
     leading_zeros = len(text) - len(text.lstrip("1"))
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     return b"\0" * leading_zeros + body
@@ -83,13 +84,19 @@ def base58check_decode(text: str) -> tuple[bytes, bytes]:
     Raises ValueError when the text is not base58, is too short, or the
     checksum does not match.
     """
+    body = base58check_body(text)
+    return body[:1], body[1:]
+
+
+def base58check_body(text: str) -> bytes:
+    """The checksum-verified bytes (version bytes + payload); raises ValueError otherwise."""
     raw = base58_decode(text)
     if len(raw) < 5:
         raise ValueError("base58check data shorter than version + checksum")
     body, checksum = raw[:-4], raw[-4:]
     if _double_sha256(body)[:4] != checksum:
         raise ValueError("base58check checksum mismatch")
-    return body[:1], body[1:]
+    return body
 
 
 # ---------------------------------------------------------------------------
@@ -103,14 +110,26 @@ _BECH32_CONSTANTS = {BECH32: 1, BECH32M: 0x2BC830A3}
 _BECH32_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 
 
-def _bech32_polymod(values: Iterable[int]) -> int:
-    checksum = 1
-    for value in values:
-        top = checksum >> 25
-        checksum = (checksum & 0x1FFFFFF) << 5 ^ value
+def _generator_table(generator: tuple[int, ...]) -> tuple[int, ...]:
+    """XOR of the generator terms selected by each 5-bit value (the checksums are linear)."""
+    table = []
+    for top in range(32):
+        term = 0
         for bit in range(5):
             if (top >> bit) & 1:
-                checksum ^= _BECH32_GENERATOR[bit]
+                term ^= generator[bit]
+        table.append(term)
+    return tuple(table)
+
+
+_BECH32_TABLE = _generator_table(_BECH32_GENERATOR)
+
+
+def _bech32_polymod(values: Iterable[int]) -> int:
+    checksum = 1
+    table = _BECH32_TABLE
+    for value in values:
+        checksum = ((checksum & 0x1FFFFFF) << 5) ^ value ^ table[checksum >> 25]
     return checksum
 
 
@@ -133,7 +152,7 @@ def bech32_decode(text: str) -> tuple[str, list[int], str]:
     Enforces BIP-173's rules: printable ASCII, no mixed case, at most 90
     characters, a non-empty hrp, and six checksum characters.
     """
-    if any(ord(char) < 33 or ord(char) > 126 for char in text):
+    if not (text.isascii() and text.isprintable()) or " " in text:
         raise ValueError("bech32 string has a character outside printable ASCII")
     if text.lower() != text and text.upper() != text:
         raise ValueError("bech32 string mixes upper and lower case")
@@ -213,11 +232,22 @@ def segwit_decode(hrp_expected: str | None, addr: str) -> tuple[str, int, bytes]
     witver = data[0]
     if witver > 16:
         raise ValueError(f"witness version {witver} is above 16")
-    program = bytes(convert_bits(data[1:], 5, 8, False))
+    program = _five_bit_to_bytes(data[1:])
     _check_witness_program(witver, program)
     if (witver == 0) != (variant == BECH32):
         raise ValueError(f"witness version {witver} must not use the {variant} checksum")
     return hrp, witver, program
+
+
+def _five_bit_to_bytes(values: list[int]) -> bytes:
+    """5-bit groups to bytes with BIP-173's padding rule (< 5 zero bits); raises ValueError."""
+    number = 0
+    for value in values:
+        number = (number << 5) | value
+    padding = (5 * len(values)) % 8
+    if padding >= 5 or number & ((1 << padding) - 1):
+        raise ValueError("invalid padding in bit conversion")
+    return (number >> padding).to_bytes((5 * len(values)) // 8, "big")
 
 
 def _check_witness_program(witver: int, program: bytes) -> None:
@@ -240,14 +270,14 @@ CASHADDR_KINDS = {0: "p2pkh", 1: "p2sh", 2: "p2pkh-token", 3: "p2sh-token"}
 _CASHADDR_KIND_BITS = {name: bits for bits, name in CASHADDR_KINDS.items()}
 
 
+_CASHADDR_TABLE = _generator_table(_CASHADDR_GENERATOR)
+
+
 def _cashaddr_polymod(values: Iterable[int]) -> int:
     checksum = 1
+    table = _CASHADDR_TABLE
     for value in values:
-        top = checksum >> 35
-        checksum = ((checksum & 0x07FFFFFFFF) << 5) ^ value
-        for bit in range(5):
-            if (top >> bit) & 1:
-                checksum ^= _CASHADDR_GENERATOR[bit]
+        checksum = ((checksum & 0x07FFFFFFFF) << 5) ^ value ^ table[checksum >> 35]
     return checksum ^ 1
 
 
@@ -298,7 +328,9 @@ def cashaddr_decode(addr: str, default_prefix: str = "bitcoincash") -> tuple[str
         raise ValueError("CashAddr payload too short")
     if _cashaddr_polymod(_cashaddr_prefix_values(prefix) + data) != 0:
         raise ValueError("CashAddr checksum mismatch")
-    raw = bytes(convert_bits(data[:-8], 5, 8, False))
+    raw = _five_bit_to_bytes(data[:-8])
+    if not raw:
+        raise ValueError("CashAddr payload is empty")
     version, hash_bytes = raw[0], raw[1:]
     if version & 0x80:
         raise ValueError("CashAddr version byte has its reserved bit set")

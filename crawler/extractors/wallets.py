@@ -6,9 +6,10 @@
 * :class:`WalletHit` -- one occurrence: coin, network, address type, the
   canonical form, position, surrounding text and where it came from.
 
-How it decides.  One compiled regular expression finds candidates on word
-boundaries (base58 runs, bech32 strings with a known human-readable part,
-CashAddr strings, ``0x`` + 40 hex digits); each candidate is then decoded
+How it decides.  One compiled regular expression finds every run of 14 or
+more ASCII letters and digits on word boundaries; runs are sorted by shape
+(``0x`` + 40 hex digits, a known bech32 human-readable part, CashAddr with or
+without its prefix, base58 of an address length); each candidate is decoded
 with :mod:`crawler.extractors.wallet_codecs` and reported only if its
 checksum validates.  The coin is never guessed from the first character:
 base58check addresses are identified by their version byte(s), segwit
@@ -134,24 +135,17 @@ _SEGWIT_HRPS = {
 }
 _CASHADDR_NETWORKS = {prefix: network for network, prefix in codecs.CASHADDR_PREFIXES.items()}
 
-_B58 = "1-9A-HJ-NP-Za-km-z"
-# One pass finds every kind of candidate.  The look-behind keeps the scan
-# from starting inside a word (which is also what makes it cheap: most
-# positions fail on the look-behind before trying any alternative).
-_CANDIDATE = re.compile(
-    rf"""
-    (?<![0-9A-Za-z])
-    (?:
-        (?P<evm>0[xX][0-9a-fA-F]{{40}})
-      | (?P<segwit>(?:[bB][cC]|[tT][bB]|[lL][tT][cC]|[tT][lL][tT][cC])1[0-9A-Za-z]{{6,87}})
-      | (?P<cashaddr>(?:[bB][iI][tT][cC][oO][iI][nN][cC][aA][sS][hH]|[bB][cC][hH][tT][eE][sS][tT]):[0-9A-Za-z]{{42,120}}
-                    | [qpQP][0-9A-Za-z]{{41}})
-      | (?P<base58>[{_B58}]{{25,110}})
-    )
-    (?![0-9A-Za-z])
-    """,
-    re.VERBOSE,
-)
+# Candidate scan.  Every address format here is a run of at least 14 ASCII
+# letters/digits (CashAddr's "prefix:" is looked up just before the run).
+# The pattern starts with a negated class so the regex engine skips ahead to
+# the next non-alphanumeric character and tries a match only at word starts:
+# each word is read once, which is what keeps this pass faster than a plain
+# base58 finditer.  The text is scanned with one leading space prepended.
+_RUN = re.compile(r"[^0-9A-Za-z]([0-9A-Za-z]{14,})")
+_BASE58_RUN = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_SEGWIT_PREFIXES = ("bc1", "tb1", "ltc1", "tltc1")
+_CASHADDR_PREFIX_BEFORE = re.compile(r"(?i)(bitcoincash|bchtest):\Z")
 _SCHEME_BEFORE = re.compile(r"([A-Za-z]{3,12}):/{0,2}\Z")
 
 
@@ -161,20 +155,17 @@ def _decode_base58(token: str) -> _Decoded | None:
     if len(token) > 36:
         return None
     try:
-        raw = codecs.base58_decode(token)
+        body = codecs.base58check_body(token)
     except ValueError:
         return None
-    if len(raw) == 25:
-        version_length = 1
-    elif len(raw) == 26:
-        version_length = 2
+    # 20-byte hash after a 1-byte version, or after Zcash's 2-byte version.
+    if len(body) == 21:
+        version = body[:1]
+    elif len(body) == 22:
+        version = body[:2]
     else:
         return None
-    try:
-        codecs.base58check_decode(token)
-    except ValueError:
-        return None
-    entry = _BASE58_VERSIONS.get(raw[:version_length])
+    entry = _BASE58_VERSIONS.get(version)
     if entry is None:
         return None
     coin, network, address_type, also = entry
@@ -264,16 +255,43 @@ def _context(text: str, start: int, end: int) -> str:
     return " ".join(window.split())
 
 
+def _candidates(text: str):
+    """Yield (kind, token, start, end) for every run that could be an address."""
+    padded = " " + text
+    for match in _RUN.finditer(padded):
+        token = match.group(1)
+        start = match.start(1) - 1
+        end = start + len(token)
+        length = len(token)
+        first = token[0]
+        if length == 42 and first == "0" and token[1] in "xX":
+            if _HEX_DIGITS.issuperset(token[2:]):
+                yield "evm", token, start, end
+            continue
+        if first in "bBtTlL" and token[:5].lower().startswith(_SEGWIT_PREFIXES):
+            yield "segwit", token, start, end
+        if 42 <= length <= 120 and start > 0 and text[start - 1] == ":":
+            prefix = _CASHADDR_PREFIX_BEFORE.search(text, max(0, start - 12), start)
+            if prefix:
+                yield "cashaddr", text[prefix.start() : end], prefix.start(), end
+                continue
+        if length == 42 and first in "qpQP":
+            yield "cashaddr", token, start, end
+        elif (25 <= length <= 35 or length in (95, 106)) and _BASE58_RUN.fullmatch(token):
+            yield "base58", token, start, end
+
+
 def _scan(text: str, source_for: str, hits: list[WalletHit], whole_context: str | None) -> None:
-    for match in _CANDIDATE.finditer(text):
+    reported_end = -1
+    for kind, token, start, end in _candidates(text):
         if len(hits) >= MAX_HITS:
             return
-        kind = match.lastgroup
-        token = match.group(kind)
+        if end == reported_end:
+            continue  # the same run already decoded as another kind
         decoded = _DECODERS[kind](token)
         if decoded is None:
             continue
-        start, end = match.span()
+        reported_end = end
         source = source_for
         scheme = _SCHEME_BEFORE.search(text, max(0, start - 16), start)
         if scheme and scheme.group(1).lower() in PAYMENT_URI_SCHEMES:
