@@ -304,6 +304,12 @@ MARKET_SPECS: dict[str, MarketSpec] = {
 # Classes whose substances every market must carry (the NPS the issue asks for).
 _NPS_FOCUS = ("synthetic cathinone", "fentanyl analogue", "nitazene", "synthetic cannabinoid")
 
+# Cyrillic street names that must appear on Tundra whatever the seed: (substance, term).
+_FORCED_CYRILLIC = {
+    TUNDRA: (("mephedrone", "мефедрон"), ("alpha-pvp", "соль"), ("mdmb-4en-pinaca", "спайс"),
+             ("isotonitazene", "изотонитазен")),
+}
+
 # Listing titles that are HTML-injection attempts: pages must escape them and the UI
 # must show them as text.
 HTML_TRAP_TITLES = {
@@ -501,14 +507,14 @@ def _format_quantity(quantity: float) -> str:
 
 def _listing_text(
     rand: random.Random, spec: MarketSpec, substance: Substance, quantity: float, form: str,
-    ships_from: Country, use_cyrillic: bool,
+    ships_from: Country, use_cyrillic: bool, forced_term: str | None = None,
 ) -> tuple[str, str, list[str]]:
     """Title, description and the substance terms they use."""
     amount = _format_quantity(quantity)
     unit = substance.unit
     terms: list[str] = []
     if use_cyrillic:
-        term = rand.choice(substance.cyrillic)
+        term = forced_term or rand.choice(substance.cyrillic)
         unit_ru = {"g": "г", "tab": " таб", "blotter": " марок"}.get(unit, unit)
         title = rand.choice([
             f"{term.capitalize()} {amount}{unit_ru} ({form})",
@@ -629,9 +635,15 @@ def _build_market(
     picks: list[Substance] = []
     for substance_class in _NPS_FOCUS:
         picks.extend(rand.sample(substances_by_class[substance_class], k=min(2, len(substances_by_class[substance_class]))))
-    while len(picks) < spec.listing_count:
+    while len(picks) < spec.listing_count - len(_FORCED_CYRILLIC.get(spec.site, ())):
         picks.append(rand.choice(data.substances))
     rand.shuffle(picks)
+    # Street names the substance lexicon must know appear on every seed.
+    by_name = {substance.name: substance for substance in data.substances}
+    forced_terms: dict[int, str] = {}
+    for substance_name, term in _FORCED_CYRILLIC.get(spec.site, ()):
+        forced_terms[len(picks)] = term
+        picks.append(by_name[substance_name])
 
     listing_ids = _listing_ids(rand, spec.site, spec.listing_count)
     trap_title = HTML_TRAP_TITLES.get(spec.site)
@@ -641,8 +653,10 @@ def _build_market(
         ships_from = data.countries[rand.choice(spec.ships_from_pool)]
         quantity = rand.choice(substance.quantities)
         form = rand.choice(substance.forms)
-        use_cyrillic = rand.random() < spec.cyrillic_share
-        title, description, terms = _listing_text(rand, spec, substance, quantity, form, ships_from, use_cyrillic)
+        use_cyrillic = rand.random() < spec.cyrillic_share or index in forced_terms
+        title, description, terms = _listing_text(
+            rand, spec, substance, quantity, form, ships_from, use_cyrillic, forced_terms.get(index)
+        )
         amount, currency, crypto = _price(rand, spec, substance, quantity)
         shows = spec.shows
         escrow: bool | None = None

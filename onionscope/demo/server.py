@@ -1,0 +1,470 @@
+"""The demo sites' HTTP server: one 127.0.0.1 port per site, every request logged.
+
+Each demo site gets its own threaded HTTP/1.1 server on loopback; the private
+Tor network points one onion service at each port.  Files are read from
+``<out_dir>/sites/<site>/`` at request time, so the server can start (and its
+ports be known) before the generator has written anything.
+
+Every request is appended to a JSONL *peer log* -- ``{"time", "site",
+"local_port", "peer_ip", "peer_port", "method", "target", "status"}`` -- so tests
+can assert that every peer was a Tor exit's bind address (no direct connection
+from the crawler) and that no media file was ever requested.
+
+Public API:
+
+* :class:`DemoServer` ``(out_dir, peer_log=None, ports=None)`` with
+  :meth:`~DemoServer.start` ``-> dict[site, port]`` and :meth:`~DemoServer.stop`;
+  also a context manager;
+* :func:`read_peer_log` ``(path) -> list[dict]``;
+* :func:`ensure_demo_sites_running` ``(demo_dir, ...) -> dict[site, port]`` --
+  start the server as a detached process (``python -m onionscope.demo.server``)
+  unless one from the same pidfile is already serving; :func:`stop_demo_sites`
+  ``(demo_dir) -> bool`` stops it by its pidfile;
+* the command ``python -m onionscope.demo.server --dir D [--ports-file F]
+  [--pidfile P] [--peer-log L] [--port SITE=PORT ...] [--daemon]``; it writes
+  the chosen ports to F as JSON once every site is listening, and stops
+  cleanly on SIGTERM/SIGINT.
+
+Request handling: GET and HEAD only (405 otherwise); the target maps to a file
+by :func:`onionscope.demo.paths.file_for_target`, which refuses dot segments,
+percent-escapes that decode to separators, and anything outside a short
+character set; the resolved file must lie inside the site directory (no
+symlink escapes).  Anything else is 404.  Raises :class:`UserError` when a
+port is taken or the bind address is not loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
+
+from onionscope.demo.paths import file_for_target
+from onionscope.demo.site_names import SITE_NAMES
+from onionscope.errors import UserError
+
+PIDFILE_NAME = "server.pid"
+PORTS_FILE_NAME = "server-ports.json"
+PEER_LOG_NAME = "peer-log.jsonl"
+SERVER_LOG_NAME = "server.log"
+
+_MAX_TARGET = 2048
+_CONTENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "htm": "text/html; charset=utf-8",
+    "php": "text/html; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "asc": "text/plain; charset=utf-8",
+    "json": "application/json",
+    "css": "text/css",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "zip": "application/zip",
+}
+
+
+def content_type_for(relative_file: str) -> str:
+    """Content type by the extension of the file name (a ``?query`` suffix ignored)."""
+    name = relative_file.rsplit("/", 1)[-1].split("?", 1)[0]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return _CONTENT_TYPES.get(extension, "application/octet-stream")
+
+
+class PeerLog:
+    """Append-only JSONL log shared by every site's handler threads."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stream: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._stream = path.open("a", encoding="utf-8")
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if self._stream is None:
+            return
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+        with self._lock:
+            self._stream.write(line)
+            self._stream.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+
+
+def read_peer_log(path: Path) -> list[dict[str, Any]]:
+    """Every entry of a peer log (an absent file is an empty log)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _handler_for(site: str, site_root: Path, peer_log: PeerLog) -> type[BaseHTTPRequestHandler]:
+    class DemoSiteHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "nginx"
+        sys_version = ""
+        timeout = 30  # an idle keep-alive connection must not pin a thread forever
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._serve(send_body=True)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._serve(send_body=False)
+
+        def _refuse(self) -> None:
+            self._respond(405, b"method not allowed\n", "text/plain; charset=utf-8", True, {"Allow": "GET, HEAD"})
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse  # noqa: N815
+
+        def _serve(self, send_body: bool) -> None:
+            body_file = self._resolve(self.path)
+            if body_file is None:
+                self._respond(404, b"not found\n", "text/plain; charset=utf-8", send_body)
+                return
+            path, relative = body_file
+            try:
+                data = path.read_bytes()
+            except OSError:
+                self._respond(404, b"not found\n", "text/plain; charset=utf-8", send_body)
+                return
+            self._respond(200, data, content_type_for(relative), send_body)
+
+        def _resolve(self, target: str) -> tuple[Path, str] | None:
+            if len(target) > _MAX_TARGET:
+                return None
+            if target.startswith(("http://", "https://")):  # absolute-form request target
+                parts = urlsplit(target)
+            else:
+                parts = urlsplit("http://placeholder" + (target if target.startswith("/") else "/" + target))
+            relative = file_for_target(unquote(parts.path), parts.query)
+            if relative is None:
+                return None
+            root = site_root.resolve()
+            candidate = (site_root / relative).resolve()
+            if not candidate.is_relative_to(root) or not candidate.is_file():
+                return None
+            return candidate, relative
+
+        def _respond(
+            self, status: int, body: bytes, content_type: str, send_body: bool,
+            extra_headers: dict[str, str] | None = None,
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (extra_headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+            self._log(status)
+
+        def _log(self, status: int) -> None:
+            peer_ip, peer_port = self.client_address[:2]
+            peer_log.record({
+                "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+                "site": site,
+                "local_port": self.server.server_address[1],
+                "peer_ip": peer_ip,
+                "peer_port": peer_port,
+                "method": self.command,
+                "target": self.path[:_MAX_TARGET],
+                "status": status,
+            })
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # the peer log is the record; stderr stays quiet
+
+    return DemoSiteHandler
+
+
+class _SiteServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class DemoServer:
+    """Serve every demo site from ``out_dir/sites/<site>/`` on its own loopback port."""
+
+    def __init__(
+        self, out_dir: Path, peer_log: Path | None = None, ports: dict[str, int] | None = None,
+        bind_address: str = "127.0.0.1",
+    ) -> None:
+        if not bind_address.startswith("127."):
+            raise UserError(f"the demo server binds to loopback only; {bind_address!r} is not a 127.x address")
+        unknown = set(ports or {}) - set(SITE_NAMES)
+        if unknown:
+            raise UserError(f"unknown demo site(s) {', '.join(sorted(unknown))}; the sites are {', '.join(SITE_NAMES)}")
+        self.out_dir = Path(out_dir)
+        self.peer_log_path = peer_log
+        self.requested_ports = dict(ports or {})
+        self.bind_address = bind_address
+        self._servers: dict[str, _SiteServer] = {}
+        self._threads: list[threading.Thread] = []
+        self._peer_log: PeerLog | None = None
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {site: server.server_address[1] for site, server in self._servers.items()}
+
+    def start(self) -> dict[str, int]:
+        """Bind every site and serve in background threads; returns ``{site: port}``."""
+        if self._servers:
+            return self.ports
+        self._peer_log = PeerLog(self.peer_log_path)
+        try:
+            for site in SITE_NAMES:
+                port = self.requested_ports.get(site, 0)
+                handler = _handler_for(site, self.out_dir / "sites" / site, self._peer_log)
+                try:
+                    self._servers[site] = _SiteServer((self.bind_address, port), handler)
+                except OSError as error:
+                    if error.errno == errno.EADDRINUSE:
+                        raise UserError(
+                            f"port {port} for demo site {site} is in use; stop what holds it "
+                            "or let the OS choose (port 0)"
+                        ) from error
+                    raise
+        except BaseException:
+            self.stop()
+            raise
+        for site, server in self._servers.items():
+            thread = threading.Thread(target=server.serve_forever, name=f"demo-{site}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self.ports
+
+    def stop(self) -> None:
+        """Stop serving and close every socket and the peer log (safe to call twice)."""
+        for server in self._servers.values():
+            if self._threads:
+                server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+        self._threads.clear()
+        if self._peer_log is not None:
+            self._peer_log.close()
+            self._peer_log = None
+
+    def __enter__(self) -> DemoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- process helpers
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _server_pid(pidfile: Path) -> int | None:
+    """The PID in ``pidfile`` if that process is alive and is a demo server."""
+    try:
+        pid = int(pidfile.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    # A recycled PID belongs to something else: never signal it.
+    return pid if b"onionscope.demo.server" in command_line else None
+
+
+def _ports_answer(ports: dict[str, int], bind_address: str = "127.0.0.1") -> bool:
+    for port in ports.values():
+        try:
+            with socket.create_connection((bind_address, port), timeout=1):
+                pass
+        except OSError:
+            return False
+    return True
+
+
+def ensure_demo_sites_running(
+    demo_dir: Path, peer_log: Path | None = None, ports: dict[str, int] | None = None,
+    timeout: float = 20.0, python: str = sys.executable,
+) -> dict[str, int]:
+    """Return ``{site: port}`` of a running demo server for ``demo_dir``, starting one if needed.
+
+    The server runs detached (its own session) and outlives the caller; stop it
+    with :func:`stop_demo_sites`.  A restart reuses the previous ports when
+    they are free, so onion services that point at them stay valid.  Raises
+    UserError if it does not answer within ``timeout`` seconds (its log is
+    ``<demo_dir>/server.log``).
+    """
+    demo_dir = Path(demo_dir).resolve()
+    pidfile = demo_dir / PIDFILE_NAME
+    ports_file = demo_dir / PORTS_FILE_NAME
+    known = _read_json(ports_file)
+    if _server_pid(pidfile) and isinstance(known, dict) and _ports_answer(known):
+        return {site: int(port) for site, port in known.items()}
+    wanted = dict(ports or (known if isinstance(known, dict) else {}))
+    if wanted and not ports:
+        # Previous ports are a wish, not a must: drop any that something else now holds.
+        wanted = {site: port for site, port in wanted.items() if site in SITE_NAMES and _port_free(int(port))}
+    ports_file.unlink(missing_ok=True)
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        python, "-m", "onionscope.demo.server", "--dir", str(demo_dir),
+        "--ports-file", str(ports_file), "--pidfile", str(pidfile),
+        "--peer-log", str(peer_log or demo_dir / PEER_LOG_NAME),
+    ]
+    for site, port in sorted(wanted.items()):
+        command += ["--port", f"{site}={int(port)}"]
+    from onionscope.settings import PROJECT_ROOT
+
+    with (demo_dir / SERVER_LOG_NAME).open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = _read_json(ports_file)
+        if isinstance(started, dict) and _ports_answer(started):
+            return {site: int(port) for site, port in started.items()}
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=5)
+    raise UserError(
+        f"the demo server did not start within {timeout:.0f} s; see {demo_dir / SERVER_LOG_NAME}"
+    )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def stop_demo_sites(demo_dir: Path, timeout: float = 10.0) -> bool:
+    """Stop the demo server whose pidfile is in ``demo_dir``; True if one was stopped."""
+    pidfile = Path(demo_dir) / PIDFILE_NAME
+    pid = _server_pid(pidfile)
+    if pid is None:
+        pidfile.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _server_pid(pidfile) == pid:
+        time.sleep(0.05)
+    if _server_pid(pidfile) == pid:
+        os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    return True
+
+
+# --------------------------------------------------------------------------- command
+
+
+def _parse_ports(values: list[str]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for value in values:
+        site, separator, port = value.partition("=")
+        if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise UserError(f"--port wants SITE=PORT (for example old-bazaar=8081), got {value!r}")
+        ports[site] = int(port)
+    return ports
+
+
+def _daemonize() -> None:
+    """Detach twice so the server is adopted by init and has no terminal."""
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(devnull, descriptor)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m onionscope.demo.server", description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", required=True, type=Path, help="demo directory (sites/ lives here)")
+    parser.add_argument("--ports-file", type=Path, help="write {site: port} JSON here once listening")
+    parser.add_argument("--pidfile", type=Path, help="write this process's PID here")
+    parser.add_argument("--peer-log", type=Path, help="JSONL log of every request (default DIR/peer-log.jsonl)")
+    parser.add_argument("--port", action="append", default=[], metavar="SITE=PORT", help="fixed port for a site")
+    parser.add_argument("--daemon", action="store_true", help="detach from the terminal (default: foreground)")
+    args = parser.parse_args(argv)
+    try:
+        ports = _parse_ports(args.port)
+        if args.daemon:
+            _daemonize()
+        server = DemoServer(args.dir, peer_log=args.peer_log or args.dir / PEER_LOG_NAME, ports=ports)
+        chosen = server.start()
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    if args.pidfile:
+        _write_atomically(args.pidfile, f"{os.getpid()}\n")
+    if args.ports_file:
+        _write_atomically(args.ports_file, json.dumps(chosen, sort_keys=True) + "\n")
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        server.stop()
+        if args.pidfile and _read_pid(args.pidfile) == os.getpid():
+            args.pidfile.unlink(missing_ok=True)
+    return 0
+
+
+def _read_pid(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
