@@ -215,3 +215,33 @@ def test_to_dict_is_json_ready():
     data = hit.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["also_valid_for"] == ["bitcoin-cash", "litecoin"]
+
+
+# --- Bitcoin Core's key_io_valid.json ---------------------------------------------
+
+KEY_IO = json.loads((VECTORS / "bitcoin_core_key_io.json").read_text())
+
+
+def script_of(hit: WalletHit) -> str:
+    if hit.address_type in ("p2wpkh", "p2wsh", "p2tr", "witness_unknown"):
+        _, witver, program = codecs.segwit_decode(None, hit.address)
+        return (bytes([witver + 0x50 if witver else 0, len(program)]) + program).hex()
+    version, payload = codecs.base58check_decode(hit.address)
+    if hit.address_type == "p2pkh":
+        return "76a914" + payload.hex() + "88ac"
+    return "a914" + payload.hex() + "87"
+
+
+@pytest.mark.parametrize("row", KEY_IO["addresses"], ids=lambda row: row["address"][:16])
+def test_bitcoin_core_valid_addresses_are_found_with_the_right_script(row):
+    for variant in {row["address"], row["address"].upper() if row["address"][:2] in ("bc", "tb") else row["address"]}:
+        hit = only_hit(embed(variant))
+        assert hit.coin == "bitcoin"
+        assert hit.network == ("mainnet" if row["chain"] == "main" else "testnet")
+        assert script_of(hit) == row["script"]
+
+
+@pytest.mark.parametrize("private_key", KEY_IO["private_keys"])
+def test_wif_private_keys_are_not_reported_as_addresses(private_key):
+    codecs.base58check_decode(private_key)  # a valid base58check string...
+    assert find_wallets(embed(private_key)) == []  # ...but not an address
