@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 
 from search.exports.csv_export import safe_cell
@@ -56,7 +57,8 @@ def _snippet(segments: list[dict], color: bool) -> str:
     used = 0
     for segment in segments:
         text = escape_terminal(segment["text"])
-        text = " ".join(text.split()) if not segment["hit"] else text
+        # Collapse runs of spaces but keep the ones that separate words from highlights.
+        text = re.sub(r"\s+", " ", text)
         remaining = MAX_SNIPPET_CHARS - used
         if remaining <= 0:
             break

@@ -38,7 +38,7 @@ def test_render_hits_contains_no_raw_escape_from_crawled_text():
     text = render_hits(result_with("title\x1b]0;pwned\x07", " after\x1b[31m red"), color=False)
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b]0;pwned\\x07" in text
-    assert "[fentanyl]" in text
+    assert "before [fentanyl] after" in text
     assert "x" * 56 + ".onion" in text
     assert "fetched 2026-01-05T10:00:00Z" in text
     assert "--cursor CUR" in text

@@ -1,0 +1,304 @@
+"""The search API and UI against the real Elasticsearch node: auth, search, pivots, exports, audit, errors.
+
+In-process (FastAPI's TestClient) for speed; tests/integration/test_browser.py
+starts the real server.  One world is seeded per module under a unique prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search.api import create_app
+from search.auth import create_token, revoke_token
+from tests.integration.search_world import (
+    ALPHA_HOST,
+    ALPHA_ONLY_XMR,
+    FINGERPRINT,
+    GAMMA_HOST,
+    SHARED_BTC,
+    XSS_TITLE,
+    search_es,  # noqa: F401 -- fixture
+    seed_world,
+)
+from tests.unit.test_exports import validate_bundle
+
+pytestmark = pytest.mark.integration
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+JSON = {"accept": "application/json"}
+HTML = {"accept": "text/html,application/xhtml+xml"}
+
+
+@pytest.fixture(scope="module")
+def env(search_es, tmp_path_factory):
+    client, prefix, settings = search_es
+    world = seed_world(client, prefix)
+    settings = settings.replace(var_dir=str(tmp_path_factory.mktemp("var")))
+    app = create_app(settings, client)
+    viewer_token, viewer = create_token(client, prefix, "viewer", "analyst one")
+    admin_token, admin = create_token(client, prefix, "admin", "lead")
+    http = TestClient(app)
+    return {
+        "client": client, "prefix": prefix, "settings": settings, "world": world, "http": http,
+        "viewer": viewer_token, "viewer_record": viewer, "admin": admin_token,
+    }
+
+
+def auth(token: str, accept: dict[str, str] = JSON) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}", **accept}
+
+
+def test_without_a_valid_token_every_route_is_401(env):
+    http = env["http"]
+    for path in ("/search?q=fentanyl", "/stats", f"/wallets/{SHARED_BTC}", "/export?format=json&q=x"):
+        response = http.get(path, headers=JSON)
+        assert response.status_code == 401, path
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert http.get(path, headers=auth("osk_not-a-real-token")).status_code == 401
+    page = http.get("/search?q=x", headers=HTML)
+    assert page.status_code == 401 and "<form" in page.text and 'name="token"' in page.text
+
+
+def test_search_json_has_hits_facets_and_highlights(env):
+    response = env["http"].get("/search", params={"q": "fentanyl", "kind": "listings"}, headers=auth(env["viewer"]))
+    assert response.status_code == 200
+    data = response.json()
+    titles = {hit["title"] for hit in data["hits"]}
+    assert "Fentanyl powder 99% pure" in titles and "Fentanyl patches" in titles
+    assert data["total"] == 3  # a1, b1 and the script-titled g1
+    markets = {bucket["value"]: bucket["count"] for bucket in data["facets"]["market"]}
+    assert markets["alpha"] == 1 and markets["beta"] == 1 and markets["gamma"] == 1
+    assert {bucket["value"] for bucket in data["facets"]["coin"]} >= {"btc", "xmr"}
+    highlighted = [segment["text"].lower() for hit in data["hits"] for snippet in hit["snippets"]
+                   for segment in snippet if segment["hit"]]
+    assert "fentanyl" in highlighted
+
+
+def test_filters_by_market_and_coin(env):
+    http, token = env["http"], env["viewer"]
+    data = http.get("/search", params={"q": "fentanyl market:beta", "kind": "listings"}, headers=auth(token)).json()
+    assert [hit["source"]["market"] for hit in data["hits"]] == ["beta"]
+    data = http.get("/search", params={"q": "coin:xmr", "kind": "listings"}, headers=auth(token)).json()
+    assert {hit["source"]["listing_id"] for hit in data["hits"]} == {"a1", "a2"}
+    data = http.get("/search", params={"q": "substance:fentanyl -country:nl", "kind": "listings"},
+                    headers=auth(token)).json()
+    assert {hit["source"]["listing_id"] for hit in data["hits"]} == {"b1", "g1"}
+    data = http.get("/search", params={"q": "date:2026-01-14..2026-01-15", "kind": "listings"},
+                    headers=auth(token)).json()
+    assert {hit["source"]["listing_id"] for hit in data["hits"]} == {"b1", "g1"}
+
+
+def test_malformed_query_is_a_400_with_the_position(env):
+    response = env["http"].get("/search", params={"q": "vendr:x"}, headers=auth(env["viewer"]))
+    assert response.status_code == 400
+    assert response.json()["error"] == "unknown field 'vendr' at column 1; did you mean 'vendor'?"
+    html = env["http"].get("/search", params={"q": "(fentanyl"}, headers=auth(env["viewer"], HTML))
+    assert html.status_code == 400 and "unclosed &#39;(&#39; at column 1" in html.text
+    for bad in ({"kind": "nope"}, {"sort": "random"}, {"limit": "0"}, {"cursor": "garbage"}):
+        response = env["http"].get("/search", params={"q": "x", **bad}, headers=auth(env["viewer"]))
+        assert response.status_code == 400, bad
+        assert "Traceback" not in response.text
+
+
+def test_search_after_walks_every_hit_once_in_date_order(env):
+    http, token = env["http"], env["viewer"]
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"q": "", "kind": "listings", "sort": "date", "limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        data = http.get("/search", params=params, headers=auth(token)).json()
+        seen += [(hit["source"]["fetched_at"], hit["id"]) for hit in data["hits"]]
+        cursor = data["next_cursor"]
+        pages += 1
+        if not cursor:
+            break
+        assert pages < 10
+    assert len(seen) == 4 and len({doc_id for _, doc_id in seen}) == 4
+    assert [fetched for fetched, _ in seen] == sorted((fetched for fetched, _ in seen), reverse=True)
+    # A cursor is bound to its query.
+    first = http.get("/search", params={"q": "", "kind": "listings", "sort": "date", "limit": 1},
+                     headers=auth(token)).json()
+    other = http.get("/search", params={"q": "fentanyl", "kind": "listings", "sort": "date", "limit": 1,
+                                        "cursor": first["next_cursor"]}, headers=auth(token))
+    assert other.status_code == 400 and "another query" in other.json()["error"]
+
+
+def test_every_search_is_audited_without_the_token(env):
+    from search.audit import recent_searches
+
+    marker = "auditmarker" + os.urandom(4).hex()
+    env["http"].get("/search", params={"q": marker}, headers=auth(env["viewer"]))
+    entries = [entry for entry in recent_searches(env["client"], env["prefix"], 200) if entry["query"] == marker]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["actor_id"] == env["viewer_record"].token_id
+    assert entry["actor_name"] == "analyst one" and entry["result_count"] == 0 and entry["channel"] == "api"
+    assert env["viewer"] not in json.dumps(entry)
+
+
+def test_wallet_pivot(env):
+    data = env["http"].get(f"/wallets/{SHARED_BTC}", headers=auth(env["viewer"])).json()
+    assert data["coin"] == "btc"
+    assert {listing["listing_id"] for listing in data["listings"]} == {"a1", "b1"}
+    assert {(vendor["market"], vendor["name"]) for vendor in data["vendors"]} == {("alpha", "DrGreen"), ("beta", "Dr_Green")}
+    assert {market["market"] for market in data["markets"]} == {"alpha", "beta"}
+    assert data["entity"]["listing_count"] == 2
+    page = env["http"].get(f"/wallets/{SHARED_BTC}", headers=auth(env["viewer"], HTML))
+    assert page.status_code == 200 and "Fentanyl patches" in page.text
+    assert env["http"].get("/wallets/1NotSeenAnywhere", headers=auth(env["viewer"])).status_code == 404
+
+
+def test_vendor_pivot_explains_the_link(env):
+    world = env["world"]
+    data = env["http"].get(f"/vendors/{world.vendor_ids['alpha/DrGreen']}", headers=auth(env["viewer"])).json()
+    assert {listing["listing_id"] for listing in data["listings"]} == {"a1", "a2"}
+    [other] = data["same_vendor_elsewhere"]
+    assert other["id"] == world.vendor_ids["beta/Dr_Green"] and other["market"] == "beta"
+    assert {"kind": "pgp", "value": FINGERPRINT} in other["reasons"]
+    assert {"kind": "wallet", "value": SHARED_BTC} in other["reasons"]
+    assert ALPHA_ONLY_XMR not in json.dumps(other["reasons"])
+    loner = env["http"].get(f"/vendors/{world.vendor_ids['gamma/Loner']}", headers=auth(env["viewer"])).json()
+    assert loner["same_vendor_elsewhere"] == []
+
+
+def test_onion_page_shows_liveness_and_pages(env):
+    data = env["http"].get(f"/onions/{GAMMA_HOST}", headers=auth(env["viewer"])).json()
+    assert data["liveness"]["last_status"] == 503 and data["entity"]["up"] is False
+    alpha = env["http"].get(f"/onions/{ALPHA_HOST}", headers=auth(env["viewer"])).json()
+    assert alpha["page_count"] == 2 and {page["title"] for page in alpha["pages"]} == {"Alpha Market home", "Rules"}
+
+
+def test_html_twin_and_escaping(env):
+    http, token = env["http"], env["viewer"]
+    listing_id = env["world"].listing_ids["gamma/g1"]
+    as_json = http.get(f"/listings/{listing_id}", headers=auth(token)).json()
+    assert as_json["listing"]["title"].startswith(XSS_TITLE)
+    page = http.get(f"/listings/{listing_id}", headers=auth(token, HTML))
+    assert page.headers["content-type"].startswith("text/html")
+    assert XSS_TITLE not in page.text
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none' forbids scripts
+    results = http.get("/search", params={"q": "script", "kind": "pages"}, headers=auth(token, HTML))
+    assert results.status_code == 200 and "<script>window" not in results.text
+
+
+def test_login_sets_a_strict_httponly_session(env):
+    http = TestClient(create_app(env["settings"], env["client"]))
+    refused = http.post("/login", data={"token": "osk_wrong", "next": "/stats"}, follow_redirects=False)
+    assert refused.status_code == 401
+    response = http.post("/login", data={"token": env["viewer"], "next": "//evil.example/x"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/search"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert env["viewer"] not in cookie
+    assert http.get("/stats", headers=JSON).status_code == 200
+    http.post("/logout", follow_redirects=False)
+    assert http.get("/stats", headers=JSON).status_code == 401
+
+
+def test_revoked_token_stops_working_and_roles_are_enforced(env):
+    client, prefix, http = env["client"], env["prefix"], env["http"]
+    token, record = create_token(client, prefix, "viewer", "temp")
+    assert http.get("/stats", headers=auth(token)).status_code == 200
+    assert http.get("/auth/tokens", headers=auth(token)).status_code == 403
+    revoke_token(client, prefix, record.token_id)
+    assert http.get("/stats", headers=auth(token)).status_code == 401
+    listed = http.get("/auth/tokens", headers=auth(env["admin"])).json()["tokens"]
+    assert any(item["token_id"] == record.token_id and item["revoked_at"] for item in listed)
+    created = http.post("/auth/tokens", json={"role": "viewer", "name": "via api"}, headers=auth(env["admin"]))
+    assert created.status_code == 201 and created.json()["token"].startswith("osk_")
+    new_token = created.json()["token"]
+    assert http.get("/stats", headers=auth(new_token)).status_code == 200
+    assert http.delete(f"/auth/tokens/{created.json()['token_id']}", headers=auth(env["admin"])).status_code == 200
+    assert http.get("/stats", headers=auth(new_token)).status_code == 401
+
+
+def test_exports(env):
+    http, token = env["http"], env["viewer"]
+    stix = http.get("/export", params={"format": "stix", "wallet": SHARED_BTC}, headers=auth(token))
+    assert stix.status_code == 200 and "attachment" in stix.headers["content-disposition"]
+    objects = validate_bundle(stix.json())
+    patterns = {obj["pattern"] for obj in objects.values() if obj["type"] == "indicator"}
+    assert f"[cryptocurrency-wallet:value = '{SHARED_BTC}']" in patterns
+    assert f"[domain-name:value = '{ALPHA_HOST}']" in patterns
+    misp = http.get("/export", params={"format": "misp", "q": "fentanyl market:alpha"}, headers=auth(token)).json()
+    types = {(attribute["type"], attribute["value"]) for attribute in misp["Event"]["Attribute"]}
+    assert ("btc", SHARED_BTC) in types and ("domain", ALPHA_HOST) in types
+    csv_text = http.get("/export", params={"format": "csv", "onion": ALPHA_HOST}, headers=auth(token)).text
+    assert csv_text.splitlines()[0].startswith("kind,id,title") and "Alpha Market home" in csv_text
+    assert http.get("/export", params={"format": "stix"}, headers=auth(token)).status_code == 400
+    assert http.get("/export", params={"format": "xml", "q": "x"}, headers=auth(token)).status_code == 400
+
+
+def test_stats_and_docs(env):
+    stats = env["http"].get("/stats", headers=auth(env["viewer"])).json()
+    assert stats["counts"]["listings"] == 4 and stats["counts"]["wallets"] == 2
+    docs = env["http"].get("/docs")
+    assert docs.status_code == 200 and "/wallets/{address}" in docs.text
+    assert "cdn" not in docs.text.lower() and "<script" not in docs.text
+    assert "/search" in env["http"].get("/openapi.json").json()["paths"]
+
+
+def _closed_port() -> int:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def test_elasticsearch_down_is_a_503_with_a_clear_message(env, tmp_path):
+    settings = env["settings"].replace(es_url=f"http://127.0.0.1:{_closed_port()}", es_timeout=2)
+    http = TestClient(create_app(settings))
+    response = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"]))
+    assert response.status_code == 503
+    assert "not reachable" in response.json()["error"] and "Traceback" not in response.text
+    page = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"], HTML))
+    assert page.status_code == 503 and "not reachable" in page.text
+
+
+def _cli(env, *args: str) -> subprocess.CompletedProcess:
+    environment = dict(os.environ)
+    environment.update({
+        "ONIONSCOPE_ES_URL": env["settings"].es_url,
+        "ONIONSCOPE_INDEX_PREFIX": env["prefix"],
+        "ONIONSCOPE_VAR_DIR": str(env["settings"].var_dir),
+    })
+    return subprocess.run([sys.executable, "-m", "onionscope.cli", *args], capture_output=True, text=True,
+                          env=environment, cwd=PROJECT_ROOT, timeout=120)
+
+
+def test_cli_token_search_and_export(env, tmp_path):
+    created = _cli(env, "token", "create", "--role", "viewer", "--name", "cli test")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"osk_[A-Za-z0-9_-]{43}", token)
+    assert env["http"].get("/stats", headers=auth(token)).status_code == 200
+
+    found = _cli(env, "search", "Escrow is mandatory", "--json")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)["hits"]
+    assert hits[0]["source"]["url"] == f"http://{ALPHA_HOST}/rules"
+    text = _cli(env, "search", '"escrow is mandatory"')
+    assert ALPHA_HOST in text.stdout and "fetched 2026-01-11T12:00:00Z" in text.stdout and "[Escrow is mandatory]" in text.stdout
+    bad = _cli(env, "search", "vendr:x")
+    assert bad.returncode == 1 and "unknown field 'vendr' at column 1" in bad.stderr and "Traceback" not in bad.stderr
+
+    output = tmp_path / "bundle.json"
+    exported = _cli(env, "export", "--format", "stix", "--vendor", env["world"].vendor_ids["alpha/DrGreen"],
+                    "-o", str(output))
+    assert exported.returncode == 0, exported.stderr
+    validate_bundle(json.loads(output.read_text()))
+
+    revoked = _cli(env, "token", "revoke", token)
+    assert revoked.returncode == 0, revoked.stderr
+    assert env["http"].get("/stats", headers=auth(token)).status_code == 401
