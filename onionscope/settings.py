@@ -215,6 +215,8 @@ class Settings(Mapping[str, Any]):
         self._sources = dict(sources)
 
     def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):  # copy/pickle probe dunders before __init__ ran
+            raise AttributeError(key)
         try:
             return self._values[key]
         except KeyError:

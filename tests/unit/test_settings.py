@@ -64,3 +64,11 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     config.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(config, environ={})
+
+
+def test_settings_survive_deepcopy() -> None:
+    import copy
+
+    settings = load_settings(None, environ={"ONIONSCOPE_CRAWL_DEPTH": "2"})
+    clone = copy.deepcopy(settings)
+    assert clone.crawl_depth == 2 and dict(clone) == dict(settings)

@@ -1,0 +1,139 @@
+"""The ``onion`` spider: crawls onion sites from seed URLs, one Page item per URL.
+
+Arguments (``-a name=value`` with ``scrapy crawl``, or keyword arguments):
+
+* ``seeds`` -- seed URLs separated by commas or white space;
+* ``seeds_file`` -- a file with one seed URL per line (``#`` starts a comment);
+* ``job`` -- the crawl job id stored on every document (default: generated);
+* ``follow_offsite`` -- ``true`` to follow links to onion hosts other than the seeds';
+* ``follow_links`` -- ``false`` to fetch only the seeds (benchmarks, re-checks);
+* ``markets_dir`` -- folder of market profiles (default ``config/markets``).
+
+The crawl stays within the seed hosts by default (``allowed_domains``), never
+requests media (:mod:`crawler.middlewares.media_guard`), and stops at
+``DEPTH_LIMIT``.  Every response with an allowed content type yields a
+:class:`crawler.items.Page` plus the listings, vendors and wallet mentions the
+extractors find.  Raises :class:`ValueError` for a seed that is not an
+absolute http(s) URL, before anything is fetched.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+
+from crawler.extractors.document import extract_document
+from crawler.extractors.market_profiles import MarketProfiles
+from crawler.urls import is_media_url
+from onionscope.settings import PROJECT_ROOT
+
+
+def new_job_id(name: str | None = None) -> str:
+    """``<name or 'crawl'>-<UTC timestamp>-<random>``: unique per run, sortable by time."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{name or 'crawl'}-{stamp}-{secrets.token_hex(3)}"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_seeds(seeds: str | Iterable[str] | None = None, seeds_file: str | Path | None = None) -> list[str]:
+    """Seed URLs from a string/list and a file, validated, de-duplicated, in order.
+
+    Raises ValueError naming the bad seed (and the file and line for a file).
+    """
+    found: list[tuple[str, str]] = []
+    if isinstance(seeds, str):
+        found.extend((part, "seed") for part in seeds.replace(",", " ").split())
+    elif seeds:
+        found.extend((str(part).strip(), "seed") for part in seeds if str(part).strip())
+    if seeds_file:
+        path = Path(seeds_file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"seeds file {path}: {exc.strerror or exc}") from None
+        for number, line in enumerate(lines, 1):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                found.append((line, f"{path}:{number}"))
+    seeds_out: list[str] = []
+    for url, where in found:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{where}: {url!r} is not an absolute http:// or https:// URL")
+        if url not in seeds_out:
+            seeds_out.append(url)
+    if not seeds_out:
+        raise ValueError("no seed URLs given")
+    return seeds_out
+
+
+def _flag(value: str | bool) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class OnionSpider(scrapy.Spider):
+    """Breadth-first crawl of onion sites; see the module docstring for arguments."""
+
+    name = "onion"
+
+    def __init__(
+        self,
+        seeds: str | Iterable[str] | None = None,
+        seeds_file: str | None = None,
+        job: str | None = None,
+        follow_offsite: str | bool = False,
+        follow_links: str | bool = True,
+        markets_dir: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.seed_urls = parse_seeds(seeds, seeds_file)
+        self.job_id = job or new_job_id()
+        self.follow_offsite = _flag(follow_offsite)
+        self.follow_links = _flag(follow_links)
+        self.profiles = MarketProfiles.load(markets_dir or PROJECT_ROOT / "config" / "markets")
+        hosts = [urlsplit(url).hostname or "" for url in self.seed_urls]
+        # Scrapy's OffsiteMiddleware reads allowed_domains; None means anywhere.
+        self.allowed_domains = None if self.follow_offsite else sorted({h.lower() for h in hosts})
+
+    async def start(self):  # type: ignore[no-untyped-def]
+        for url in self.seed_urls:
+            yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("onionscope/non_text_responses")
+            return
+        self.crawler.stats.inc_value("onionscope/pages")
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        document = extract_document(
+            response.body,
+            response.url,
+            fetched_at=utc_now(),
+            job_id=self.job_id,
+            profiles=self.profiles,
+            status=response.status,
+            content_type=content_type.split(";", 1)[0].strip().lower() or "text/html",
+            depth=int(response.meta.get("depth", 0)),
+            max_text_chars=self.crawler.settings.getint("PAGE_TEXT_MAX_CHARS", 200_000),
+        )
+        for key, count in document.stats().items():
+            self.crawler.stats.inc_value(key, count)
+        document.log_problems(self.logger.logger)
+        yield from document.items()
+        if not self.follow_links:
+            return
+        for link in document.page.links:
+            if is_media_url(link):
+                self.crawler.stats.inc_value("onionscope/media_links_skipped")
+                continue
+            yield response.follow(link, callback=self.parse)

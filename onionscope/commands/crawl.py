@@ -1,0 +1,119 @@
+"""``onionscope crawl``: crawl onion sites through Tor into Elasticsearch.
+
+Runs the ``onion`` spider in this process with the Scrapy settings from
+:func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
+items indexed, errors, spooled failures).  Exit status 0 when the crawl ran
+and nothing was lost; 1 when items were spooled or nothing could be fetched.
+Raises :class:`onionscope.errors.UserError` for bad seeds, or when neither
+Tor nor Elasticsearch can be reached (checked before the crawl starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from onionscope.errors import UserError
+from onionscope.settings import Settings
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", action="append", default=[], metavar="URL", help="seed URL (repeatable)")
+    parser.add_argument("--seeds-file", metavar="FILE", help="file with one seed URL per line")
+    parser.add_argument("--depth", type=int, metavar="N", help="links followed from a seed (default: crawl_depth)")
+    parser.add_argument("--job", metavar="NAME", help="crawl job id stored on every document")
+    parser.add_argument("--follow-offsite", action="store_true", help="also crawl onion hosts other than the seeds'")
+    parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from crawler.spiders.onion import new_job_id, parse_seeds
+
+    try:
+        seeds = parse_seeds(args.seed, args.seeds_file)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    overrides: dict[str, Any] = {}
+    if args.depth is not None:
+        overrides["crawl_depth"] = args.depth
+    if args.concurrency is not None:
+        overrides["crawl_concurrency"] = args.concurrency
+    if overrides:
+        settings = settings.replace(**overrides)
+    job_id = args.job or new_job_id()
+    stats = run_crawl(settings, seeds, job_id, follow_offsite=args.follow_offsite, quiet=args.quiet)
+    summary = summarize(job_id, stats)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        print(format_summary(summary))
+    lost = summary["items_spooled"] > 0
+    return 1 if lost or summary["pages"] == 0 else 0
+
+
+def run_crawl(
+    settings: Settings,
+    seeds: list[str],
+    job_id: str,
+    follow_offsite: bool = False,
+    quiet: bool = False,
+    extra_scrapy_settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run one crawl to completion in this process; returns Scrapy's final stats."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.settings import scrapy_settings
+    from crawler.spiders.onion import OnionSpider
+    from crawler.tor.endpoints import resolve_tor_endpoints
+    from pipelines.es_client import ensure_reachable, make_client
+
+    endpoints = resolve_tor_endpoints(settings)
+    client = make_client(settings)
+    try:
+        ensure_reachable(client, settings)
+    finally:
+        client.close()
+
+    scrapy_values = scrapy_settings(settings, list(endpoints.socks_strings()) if endpoints.require_socks() else [])
+    if quiet:
+        scrapy_values["LOG_LEVEL"] = "WARNING"
+    scrapy_values.update(extra_scrapy_settings or {})
+    process = CrawlerProcess(scrapy_values, install_root_handler=True)
+    crawler = process.create_crawler(OnionSpider)
+    process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite)
+    process.start()
+    return dict(crawler.stats.get_stats())
+
+
+def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
+    """The figures an investigator wants after a crawl, from Scrapy's stats."""
+    errors = {key.split("/", 1)[1]: value for key, value in stats.items() if key.startswith("tor/socks_error/")}
+    return {
+        "job_id": job_id,
+        "pages": int(stats.get("onionscope/pages", stats.get("response_received_count", 0))),
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "items_indexed": int(stats.get("elasticsearch/indexed", 0)),
+        "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
+        "items_dropped_invalid": int(stats.get("validate/dropped", 0)),
+        "media_blocked": int(stats.get("media_guard/blocked_url", 0)) + int(stats.get("media_guard/blocked_content_type", 0)),
+        "socks_errors": errors,
+        "dns_lookups_refused": int(stats.get("tor/dns_lookups_refused", 0)),
+        "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [
+        f"crawl {summary['job_id']}: {summary['pages']} pages in {summary['elapsed_seconds']} s",
+        f"  indexed {summary['items_indexed']} documents; spooled {summary['items_spooled']}; "
+        f"dropped as invalid {summary['items_dropped_invalid']}",
+        f"  media never fetched: {summary['media_blocked']} blocked",
+    ]
+    if summary["socks_errors"]:
+        lines.append("  Tor errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["socks_errors"].items())))
+    if summary["items_spooled"]:
+        lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.spiders.onion import OnionSpider, new_job_id, parse_seeds
+
+A = "http://" + "a" * 56 + ".onion/"
+B = "http://" + "b" * 56 + ".onion/forum"
+
+
+def test_seeds_from_string_list_and_file(tmp_path: Path) -> None:
+    seeds_file = tmp_path / "seeds.txt"
+    seeds_file.write_text(f"# markets\n{A}\n\n{B}  # the forum\n{A}\n")
+    assert parse_seeds(f"{A},{B}") == [A, B]
+    assert parse_seeds([B]) == [B]
+    assert parse_seeds(None, seeds_file) == [A, B]
+
+
+def test_bad_seed_names_file_and_line(tmp_path: Path) -> None:
+    seeds_file = tmp_path / "seeds.txt"
+    seeds_file.write_text(f"{A}\nftp://x.onion/\n")
+    with pytest.raises(ValueError, match=r"seeds.txt:2: 'ftp://x.onion/'"):
+        parse_seeds(None, seeds_file)
+    with pytest.raises(ValueError, match="no seed"):
+        parse_seeds("")
+    with pytest.raises(ValueError, match="seeds file"):
+        parse_seeds(None, tmp_path / "absent.txt")
+
+
+def test_spider_stays_on_seed_hosts_unless_told() -> None:
+    spider = OnionSpider(seeds=[A, B])
+    assert spider.allowed_domains == sorted({"a" * 56 + ".onion", "b" * 56 + ".onion"})
+    assert OnionSpider(seeds=[A], follow_offsite="true").allowed_domains is None
+
+
+def test_job_ids_are_unique_and_named() -> None:
+    first, second = new_job_id("nightly"), new_job_id("nightly")
+    assert first.startswith("nightly-") and first != second
