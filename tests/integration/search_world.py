@@ -117,26 +117,19 @@ def vendor_id(market: str, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def search_es(request):
-    """(client, unique index prefix, settings) on the local node; the prefix's indices are deleted after."""
-    from onionscope.settings import load_settings
-    from pipelines.es_client import ensure_reachable
-    from search.connection import connect
+def search_es(es_node):
+    """(client, unique index prefix, settings) on the node of ``es_node``, for a whole module.
 
-    settings = load_settings()
-    client = connect(settings)
-    ensure_reachable(client, settings)
+    Module-scoped (the shared ``es`` fixture is per test) so one seeded world
+    serves every test of a module; the prefix is deleted afterwards.
+    """
+    from pipelines.es_client import make_client
+    from pipelines.indices import delete_prefix
+
+    client = make_client(es_node.settings)
     prefix = f"test-search-{uuid.uuid4().hex[:10]}"
-    yield client, prefix, settings.replace(index_prefix=prefix)
-    drop_prefix(client, prefix)
-
-
-def drop_prefix(client: Any, prefix: str) -> None:
-    """Delete every index and template under ``prefix`` (by name: the node refuses wildcard deletes)."""
-    quiet = client.options(ignore_status=404)
-    names = list(quiet.indices.get(index=f"{prefix}-*", expand_wildcards="all").body or {})
-    for name in names:
-        quiet.indices.delete(index=name)
-    templates = quiet.indices.get_index_template(name=f"{prefix}-*").body or {}
-    for template in templates.get("index_templates", []):
-        quiet.indices.delete_index_template(name=template["name"])
+    try:
+        yield client, prefix, es_node.settings.replace(index_prefix=prefix)
+    finally:
+        delete_prefix(client, prefix)
+        client.close()
