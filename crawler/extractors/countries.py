@@ -6,7 +6,7 @@ Public API:
   market writes it ("Germany", "DEU", "de", "Deutschland", "Германия", "🇩🇪").
 * :func:`parse_countries` -> ["NL", "DE"]: a list as a "Ships to" field
   writes it ("Netherlands, Germany & EU", "Worldwide except USA").
-* :data:`WORLDWIDE` ("XW") and :data:`EUROPEAN_UNION` ("EU").
+* :data:`WORLDWIDE` ("WW") and :data:`EUROPEAN_UNION` ("EU").
 * :func:`load_country_table` -> the spelling table from ``config/countries.yml``.
 
 Decisions (also in the YAML's header):
@@ -14,8 +14,9 @@ Decisions (also in the YAML's header):
 * "EU", "Europe", "Schengen" -> ``EU``, ISO 3166-1's exceptionally reserved code
   for the European Union; it is not expanded to member states, so a search for
   ``ships_to:EU`` finds exactly the listings that said so.
-* "Worldwide", "World", "Anywhere", "International" -> ``XW``, a code from ISO
-  3166-1's user-assigned range, so it never collides with a real country.
+* "Worldwide", "World", "Anywhere", "International" -> ``WW``.  ISO 3166-1 has
+  no code for the world; WW is what shipping data (and the demo ground truth)
+  use, and ISO has never assigned it to a country.
 * Exclusions ("Worldwide except USA") keep only what precedes "except" /
   "excluding" / "but not": the field records where a vendor ships to, and an
   exclusion is not a destination.
@@ -35,7 +36,7 @@ import yaml
 
 from onionscope.errors import UserError
 
-WORLDWIDE = "XW"
+WORLDWIDE = "WW"
 EUROPEAN_UNION = "EU"
 DEFAULT_TABLE = Path(__file__).resolve().parents[2] / "config" / "countries.yml"
 
@@ -84,7 +85,7 @@ def _flag_code(text: str) -> str | None:
 
 
 def normalise_country(text: str | None) -> str | None:
-    """The alpha-2 code of one country (or ``EU`` / ``XW``); None if unknown."""
+    """The alpha-2 code of one country (or ``EU`` / ``WW``); None if unknown."""
     if not text:
         return None
     stripped = _LABEL_NOISE.sub("", text.strip())[:80]

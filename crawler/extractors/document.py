@@ -257,15 +257,14 @@ class _ItemBuilder:
         listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(self.url))[:16]
         price = values.get("price")
         crypto_prices: dict[str, float] = {}
+        # crypto_prices are the crypto equivalents shown beside the price, not the price itself.
         for extra in values.get("crypto_prices") or []:
-            if isinstance(extra, Price) and extra.is_crypto:
+            if isinstance(extra, Price) and extra.is_crypto and not (isinstance(price, Price) and extra == price):
                 crypto_prices.setdefault(extra.currency, extra.amount)
         price_amount = price.amount if isinstance(price, Price) else None
         price_currency = price.currency if isinstance(price, Price) else None
         if isinstance(values.get("currency"), str):
             price_currency = values["currency"]
-        if isinstance(price, Price) and price.is_crypto:
-            crypto_prices.setdefault(price.currency, price.amount)
         description = (_text_value(values.get("description")) or "")[:MAX_DESCRIPTION_CHARS]
         category = _text_value(values.get("category"))
         substances, classes = self.lexicon.tag(title, category, description)

@@ -42,31 +42,45 @@ _MAX_LABEL_ELEMENTS = 3_000
 
 # Field -> labels that introduce it (compared case-folded, without a trailing colon).
 LISTING_LABELS: dict[str, tuple[str, ...]] = {
-    "vendor": ("vendor", "sold by", "seller", "merchant", "shop", "store", "продавец", "магазин", "verkäufer"),
+    "vendor": ("vendor", "sold by", "seller", "merchant", "продавец", "verkäufer"),
     "price": ("price", "cost", "цена", "стоимость", "preis", "prix"),
     "ships_from": ("ships from", "shipping from", "ship from", "origin", "sent from", "country of origin",
                    "отправка из", "откуда", "страна отправки", "versand aus"),
     "ships_to": ("ships to", "shipping to", "ship to", "destination", "destinations", "delivers to",
                  "доставка в", "куда", "доставка", "versand nach"),
-    "category": ("category", "categories", "категория", "kategorie"),
+    "category": ("category", "categories", "section", "категория", "раздел", "kategorie"),
     "escrow": ("escrow", "эскроу", "гарант"),
     "finalize_early": ("finalize early", "finalise early", "fe", "early finalization", "early finalisation"),
-    "stock": ("stock", "in stock", "quantity", "quantity available", "available", "в наличии", "наличие"),
-    "sales": ("sales", "sold", "orders", "продажи", "продаж"),
-    "rating": ("rating", "vendor rating", "feedback", "рейтинг"),
+    # "Payment: Escrow" / "Protection: FE" name the payment model; escrow and FE are read from it.
+    "payment": ("payment", "payment type", "protection", "оплата заказа", "защита", "тип оплаты"),
+    "stock": ("stock", "in stock", "quantity", "quantity available", "available", "left", "в наличии",
+              "наличие", "остаток"),
+    "sales": ("sales", "sold", "orders", "deals", "продажи", "продаж", "сделок", "сделки"),
+    "rating": ("rating", "vendor rating", "score", "рейтинг", "оценка"),
+    "description": ("description", "описание", "beschreibung"),
 }
 VENDOR_LABELS: dict[str, tuple[str, ...]] = {
-    "joined": ("joined", "member since", "registered", "since", "дата регистрации", "на сайте с"),
-    "rating": ("rating", "feedback", "рейтинг"),
-    "sales": ("sales", "total sales", "orders", "продажи", "продаж"),
+    "joined": ("joined", "member since", "registered", "since", "дата регистрации", "на сайте с", "с нами с"),
+    "rating": ("rating", "feedback", "score", "рейтинг", "оценка"),
+    "sales": ("sales", "total sales", "orders", "deals", "продажи", "продаж", "сделок", "сделки"),
 }
 _LISTING_NORMALISERS: dict[str, tuple[str, ...]] = {
     "vendor": ("strip",), "price": ("price",), "ships_from": ("countries",), "ships_to": ("countries",),
     "category": ("strip",), "escrow": ("bool",), "finalize_early": ("bool",), "stock": ("int",),
-    "sales": ("int",), "rating": ("float",), "joined": ("date",),
+    "sales": ("int",), "rating": ("float",), "joined": ("date",), "description": ("strip",),
 }
+# Free-text facts for pages that state them without labels ("142 in stock · 882 sold").
+_FREE_TEXT_FACTS: dict[str, re.Pattern[str]] = {
+    "stock": re.compile(r"\b(\d[\d,]*)\s+(?:in stock|left|available)\b", re.I),
+    "sales": re.compile(r"\b(\d[\d,]*)\s+(?:sold|sales)\b", re.I),
+    "joined": re.compile(r"\b(?:joined|member since|since)\s*:?\s*(\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4})", re.I),
+    "rating": re.compile(r"(?:★|rating:?)\s*(\d(?:\.\d{1,2})?)\b", re.I),
+}
+# "≈ 0.0012 BTC" / "(~ 0.001 BTC)": the crypto equivalent markets show beside a fiat price.
+_APPROXIMATE_PRICE = re.compile(r"[≈~]\s*(\d[\d.,]*\s*(?:BTC|XMR|LTC|ETH|BCH))\b")
+_VENDOR_NAME_PREFIX = re.compile(r"^(?:vendor|seller|shop|store|продавец|магазин)\s*[:\-]?\s+", re.I)
 _PGP_BLOCK = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----.+?-----END PGP PUBLIC KEY BLOCK-----", re.S)
-_LABEL_TAGS = {"dt", "th", "td", "b", "strong", "label", "span", "div", "li", "p", "em", "h3", "h4", "h5", "h6", "small"}
+_LABEL_TAGS = {"dt", "th", "td", "b", "strong", "label", "span", "div", "li", "p", "em", "h2", "h3", "h4", "h5", "h6", "small"}
 
 
 @dataclass
@@ -136,9 +150,10 @@ def _regions(value: Any) -> str | None:
 
 
 def _from_json_ld(selector: Selector) -> dict[str, Any]:
-    for item in _json_ld_objects(selector):
-        if "Product" not in _types(item):
-            continue
+    products = [item for item in _json_ld_objects(selector) if "Product" in _types(item)]
+    if len(products) != 1:  # an ItemList of products is a category page
+        return {}
+    for item in products:
         values: dict[str, Any] = {}
         if _name_of(item.get("name")):
             values["title"] = _name_of(item.get("name"))
@@ -189,10 +204,14 @@ def _from_json_ld(selector: Selector) -> dict[str, Any]:
 
 
 def _from_microdata(selector: Selector) -> dict[str, Any]:
-    product = selector.xpath('//*[@itemscope and contains(@itemtype, "schema.org/Product")]')
-    if not product:
+    products = selector.xpath('//*[@itemscope and contains(@itemtype, "schema.org/Product")]')
+    # Several products are a category grid or a vendor's shop window, not one listing;
+    # so is one product card beside a page heading it does not contain.
+    if len(products) != 1:
         return {}
-    scope = product[0]
+    scope = products[0]
+    if selector.xpath("//h1") and not scope.xpath(".//h1"):
+        return {}
 
     def prop(name: str, within: Selector = scope) -> str | None:
         for node in within.xpath(f'.//*[@itemprop="{name}"]'):
@@ -234,6 +253,44 @@ def _label_key(text: str) -> str:
     return _clean(text).rstrip(":：").strip().casefold()
 
 
+def _field_for_label(label_to_field: dict[str, str], text: str) -> str | None:
+    """The field a label names; bilingual labels ("Продавец / Merchant") try each half."""
+    key = _label_key(text)
+    if not key or len(key) > 60:
+        return None
+    if key in label_to_field:
+        return label_to_field[key]
+    for part in re.split(r"\s*/\s*", key):
+        if part in label_to_field:
+            return label_to_field[part]
+    return None
+
+
+def _sibling_value(element: Any, field_name: str) -> str:
+    """The text of the element after a label, skipping <br>; a link's text for a vendor."""
+    sibling = element.getnext()
+    while sibling is not None and (not isinstance(sibling.tag, str) or sibling.tag == "br"):
+        sibling = sibling.getnext()
+    if sibling is None:
+        return ""
+    if field_name == "vendor":
+        links = [_clean(" ".join(link.itertext())) for link in sibling.iter("a")]
+        if links and links[0]:
+            return links[0]
+    parts = [_clean(text) for text in sibling.itertext()]
+    parts = [part for part in parts if part]
+    # List items are separate values ("BE", "IT") that a space would glue together.
+    separator = ", " if any(child.tag == "li" for child in sibling.iter() if isinstance(child.tag, str)) else " "
+    return separator.join(parts)
+
+
+_BLOCK_TAGS = {"table", "tr", "td", "th", "div", "ul", "ol", "li", "dl", "dt", "dd", "p", "section", "article", "br"}
+
+
+def _has_block_children(element: Any) -> bool:
+    return any(isinstance(child.tag, str) and child.tag in _BLOCK_TAGS for child in element.iterdescendants())
+
+
 def _labelled_values(selector: Selector, labels: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Field -> the text next to its label ("Vendor: x", dt/dd, th/td, <b>x:</b> y)."""
     label_to_field = {label: name for name, options in labels.items() for label in options}
@@ -242,47 +299,42 @@ def _labelled_values(selector: Selector, labels: dict[str, tuple[str, ...]]) -> 
     if not hasattr(root, "iter"):
         return found
     for count, element in enumerate(root.iter()):
-        if count > 50_000:
+        if count > _MAX_LABEL_ELEMENTS * 20:
             break
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag not in _LABEL_TAGS:
             continue
         own_text = element.text or ""
-        if len(element) == 0:
-            key = _label_key(own_text)
-        else:
-            key = _label_key("".join(element.itertext())) if len(element) <= 2 else ""
+        whole_text = "".join(element.itertext()) if len(element) <= 3 else own_text
+        field_name = _field_for_label(label_to_field, own_text if len(element) == 0 else whole_text)
         value: str | None = None
-        field_name = label_to_field.get(key)
-        if field_name is None:
-            # "Ships from: Germany" inside one element.
-            head, sep, tail = _clean("".join(element.itertext()) if len(element) <= 3 else own_text).partition(":")
-            field_name = label_to_field.get(head.strip().casefold()) if sep else None
+        if field_name is None and not _has_block_children(element):
+            # "Ships from: Germany" inside one element (not inside a table or list it contains).
+            head, sep, tail = _clean(whole_text).partition(":")
+            field_name = _field_for_label(label_to_field, head) if sep else None
             if field_name and tail.strip():
                 value = tail.strip()
         if field_name is None or field_name in found:
             continue
         if value is None:
-            value = _clean(element.tail)
-            if not value:
-                sibling = element.getnext()
-                while sibling is not None and not isinstance(sibling.tag, str):
-                    sibling = sibling.getnext()
-                if sibling is not None:
-                    value = _clean(" ".join(sibling.itertext()))
+            value = _clean(element.tail) or _sibling_value(element, field_name)
         if value and value.strip(":-– "):
             found[field_name] = value.strip(":-– ")[:2_000]
     return found
 
 
 def _page_title(selector: Selector) -> str | None:
-    for query in ("//h1", "//meta[@property='og:title']/@content", "//title"):
+    """The first h1 (else h2), og:title, or <title> without its " - Site name" suffix."""
+    for query in ("//h1", "//h2", "//meta[@property='og:title']/@content", "//title"):
         nodes = selector.xpath(query)
         if nodes:
             node = nodes[0]
             text = node.root if isinstance(node.root, str) else " ".join(node.xpath(".//text()").getall())
-            if _clean(text):
-                return _clean(text)[:1_000]
+            text = _clean(text)
+            if query == "//title":
+                text = re.sub(r"\s+[-|–—]\s+[^-|–—]{1,40}$", "", text)
+            if text:
+                return text[:1_000]
     return None
 
 
@@ -311,6 +363,10 @@ def _listing_id_from_url(url: str) -> str | None:
     return None
 
 
+def _page_text(selector: Selector) -> str:
+    return _clean(" ".join(selector.xpath("//body//text()[not(ancestor::script or ancestor::style)]").getall()[:5_000]))
+
+
 def extract_generic(selector: Selector, url: str) -> GenericExtraction:
     """Guess whether the page is a listing or a vendor profile, and read its fields."""
     context = NormaliseContext(page_url=url, default_currency=None)
@@ -325,6 +381,20 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
     labelled = _labelled_values(selector, LISTING_LABELS)
     if labelled:
         evidence.append("labels")
+        payment = labelled.pop("payment", None)
+        if payment is not None:
+            labelled.setdefault("escrow", "yes" if re.search(r"(?i)escrow|гарант", payment) else "no")
+            labelled.setdefault(
+                "finalize_early", "yes" if re.search(r"(?i)finali[sz]e early|\bFE\b|финализ", payment) else "no"
+            )
+        price_text = labelled.pop("price", None)
+        if price_text is not None and "price" not in values:
+            prices = find_prices(price_text)
+            if prices:
+                values["price"] = prices[0]
+                extra = [price for price in prices[1:] if price.is_crypto and price.currency != prices[0].currency]
+                if extra and "crypto_prices" not in values:
+                    values["crypto_prices"] = extra
         for key, value in labelled.items():
             values.setdefault(key, value)
 
@@ -347,17 +417,31 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
         if title:
             normalised["title"] = title
     if "vendor" in normalised:
-        link = selector.xpath(
-            '//a[normalize-space(.)=$name]/@href', name=normalised["vendor"]
-        ).get()
+        link = selector.xpath('//a[normalize-space(.)=$name]/@href', name=normalised["vendor"]).get()
         if link:
             normalised["vendor_url"] = urljoin(url, link)
 
     structured = any(source in evidence for source in ("json-ld", "microdata"))
-    if normalised.get("title") and (structured or "price" in normalised and ("vendor" in normalised or "labels" in evidence)):
-        if "vendor" in normalised or "price" in normalised:
-            normalised.setdefault("listing_id", _listing_id_from_url(url))
-            return GenericExtraction("listing", normalised, evidence)
+    has_trade_facts = "price" in normalised and ("vendor" in normalised or "labels" in evidence)
+    if normalised.get("title") and (structured or has_trade_facts) and ("vendor" in normalised or "price" in normalised):
+        text = _page_text(selector)
+        primary = normalised.get("price")
+        if "crypto_prices" not in normalised:
+            approximate = [price for price in find_prices(" ".join(_APPROXIMATE_PRICE.findall(text)))
+                           if price.is_crypto and not (isinstance(primary, Price) and price.currency == primary.currency)]
+            if approximate:
+                normalised["crypto_prices"] = approximate[:1]
+        for key in ("stock", "sales", "rating"):
+            if key not in normalised:
+                match = _FREE_TEXT_FACTS[key].search(text)
+                if match:
+                    value = apply_normalisers(match.group(1), _LISTING_NORMALISERS[key], context)
+                    if value is not None:
+                        normalised[key] = value
+        if "escrow" not in normalised and selector.xpath('//*[contains(@class, "escrow")]'):
+            normalised["escrow"] = True
+        normalised.setdefault("listing_id", _listing_id_from_url(url))
+        return GenericExtraction("listing", normalised, evidence)
 
     vendor = _generic_vendor(selector, url, context)
     if vendor is not None:
@@ -368,18 +452,27 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
 def _generic_vendor(selector: Selector, url: str, context: NormaliseContext) -> dict[str, Any] | None:
     """A vendor profile: a name heading plus a join date or a PGP key, and no price."""
     labelled = _labelled_values(selector, VENDOR_LABELS)
-    text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])
-    pgp = _PGP_BLOCK.search(text)
-    if "joined" not in labelled and pgp is None:
+    raw_text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])
+    pgp = _PGP_BLOCK.search(raw_text)
+    text = _clean(raw_text)
+    joined_in_text = _FREE_TEXT_FACTS["joined"].search(text)
+    if "joined" not in labelled and pgp is None and joined_in_text is None:
         return None
     name = _page_title(selector)
     if not name:
         return None
-    values: dict[str, Any] = {"name": re.sub(r"^(?:vendor|seller|продавец)\s*[:\-]?\s*", "", name, flags=re.I)}
+    values: dict[str, Any] = {"name": _VENDOR_NAME_PREFIX.sub("", name).strip() or name}
     for key, value in labelled.items():
         result = apply_normalisers(value, _LISTING_NORMALISERS.get(key, ("strip",)), context)
         if result is not None:
             values[key] = result
+    for key in ("joined", "sales", "rating"):
+        if key not in values:
+            match = _FREE_TEXT_FACTS[key].search(text)
+            if match:
+                result = apply_normalisers(match.group(1), _LISTING_NORMALISERS[key], context)
+                if result is not None:
+                    values[key] = result
     if pgp is not None:
         values["pgp"] = pgp.group()
     return values

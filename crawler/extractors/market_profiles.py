@@ -48,7 +48,9 @@ Profile YAML (every key is checked; unknown keys are errors)::
 
 A field is ``{css: ...}`` or ``{xpath: ...}`` with optional ``attr`` (read an
 attribute instead of the text), ``all`` (keep every match as a list),
-``normalise`` (a name or a list applied in order; default per field below)
+``normalise`` (a name or a list applied in order: the names in
+:data:`NORMALISERS`, ``{regex: 'pattern', group: 1}`` to keep one group, or
+``{matches: 'pattern'}`` for True/False; default per field below)
 and ``optional`` (missing on a page is normal, so it is not drift).
 """
 
@@ -59,7 +61,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Union
 from urllib.parse import urljoin, urlsplit
 
 import yaml
@@ -236,6 +238,20 @@ class NormaliseContext:
 
 
 @dataclass(frozen=True)
+class MatchesNormaliser:
+    """``{matches: 'Escrow'}``: True when the text matches the regex, else False.
+
+    For yes/no facts a page shows as a word in a longer text ("Payment:
+    Finalize Early (FE) - 100%").
+    """
+
+    pattern: re.Pattern[str]
+
+    def __call__(self, value: Any) -> bool | None:
+        return bool(self.pattern.search(value)) if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
 class RegexNormaliser:
     pattern: re.Pattern[str]
     group: int | str
@@ -267,12 +283,15 @@ NORMALISERS: dict[str, tuple[Callable[..., Any], bool]] = {
 }
 
 
-def apply_normalisers(value: Any, chain: Iterable[str | RegexNormaliser], context: NormaliseContext) -> Any:
+Normaliser = Union[str, RegexNormaliser, MatchesNormaliser]
+
+
+def apply_normalisers(value: Any, chain: Iterable[Normaliser], context: NormaliseContext) -> Any:
     """Run ``value`` through ``chain``; None (or an empty string/list) stops it."""
     for step in chain:
         if value is None or value == "" or value == []:
             return None
-        if isinstance(step, RegexNormaliser):
+        if isinstance(step, (RegexNormaliser, MatchesNormaliser)):
             value = step(value)
             continue
         function, needs_context = NORMALISERS[step]
@@ -294,7 +313,7 @@ class FieldSelector:
     xpath: str | None
     attr: str | None
     take_all: bool
-    normalisers: tuple[str | RegexNormaliser, ...]
+    normalisers: tuple[Normaliser, ...]
     optional: bool
 
     def raw_values(self, selector: Selector) -> list[str]:
@@ -642,9 +661,9 @@ def _marker(located: _Located, key_path: tuple[str, ...], spec: Any) -> SiteMark
     return SiteMarker(css, xpath, spec.get("attr"), spec.get("contains"), spec.get("equals"), regex)
 
 
-def _normalisers(located: _Located, key_path: tuple[str, ...], spec: Any) -> tuple[str | RegexNormaliser, ...]:
+def _normalisers(located: _Located, key_path: tuple[str, ...], spec: Any) -> tuple[Normaliser, ...]:
     steps = spec if isinstance(spec, list) else [spec]
-    chain: list[str | RegexNormaliser] = []
+    chain: list[Normaliser] = []
     for index, step in enumerate(steps):
         step_path = key_path if not isinstance(spec, list) else key_path + (str(index),)
         if isinstance(step, str):
@@ -658,6 +677,9 @@ def _normalisers(located: _Located, key_path: tuple[str, ...], spec: Any) -> tup
             if step == "regex":
                 raise located.error(step_path, "write the regex normaliser as {regex: 'pattern', group: 1}")
             chain.append(step)
+        elif isinstance(step, dict) and "matches" in step:
+            _check_keys(located, step_path, step, ("matches",), "{matches: 'pattern'}")
+            chain.append(MatchesNormaliser(_regex(located, step_path + ("matches",), step["matches"])))
         elif isinstance(step, dict):
             _check_keys(located, step_path, step, ("regex", "group"), "{regex: 'pattern', group: 1}")
             pattern = _regex(located, step_path + ("regex",), step.get("regex"))
@@ -670,7 +692,7 @@ def _normalisers(located: _Located, key_path: tuple[str, ...], spec: Any) -> tup
                 raise located.error(step_path + ("group",), f"the regex has no group named {group!r}")
             chain.append(RegexNormaliser(pattern, group))
         else:
-            raise located.error(step_path, "expected a normaliser name or {regex: ...}")
+            raise located.error(step_path, "expected a normaliser name, {regex: ...} or {matches: ...}")
     return tuple(chain)
 
 

@@ -7,7 +7,8 @@ Public API:
   :class:`onionscope.errors.UserError` naming the file and the key),
   :meth:`SubstanceLexicon.find` -> list of :class:`SubstanceMatch`,
   :meth:`SubstanceLexicon.tag` -> (substance ids, class ids), both in order of
-  first appearance and without repeats.
+  first appearance and without repeats; an umbrella term ("spice") gives way
+  to a specific substance of its class named in the same texts.
 * :func:`default_lexicon` -> the lexicon of the project's config (loaded once).
 
 Names match as whole words, case-insensitively, in any script: "4-MMC",
@@ -76,9 +77,16 @@ class SubstanceLexicon:
     look-up per word of text rather than a regex alternation of every name.
     """
 
-    def __init__(self, classes: dict[str, SubstanceClass], names: dict[str, str], substance_class: dict[str, str]):
+    def __init__(
+        self,
+        classes: dict[str, SubstanceClass],
+        names: dict[str, str],
+        substance_class: dict[str, str],
+        umbrella: frozenset[str] = frozenset(),
+    ):
         self.classes = classes
         self.substance_class = substance_class
+        self.umbrella = umbrella
         # token tuple -> substance; stems keep their last token as a stem.
         self._exact: dict[tuple[str, ...], str] = {}
         self._stems: dict[tuple[str, ...], str] = {}
@@ -122,6 +130,7 @@ class SubstanceLexicon:
             classes[str(class_id)] = SubstanceClass(str(class_id), spec["label"], str(spec.get("group", "")))
         names: dict[str, str] = {}
         substance_class: dict[str, str] = {}
+        umbrella: set[str] = set()
         for substance, spec in raw_substances.items():
             substance = str(substance)
             if not isinstance(spec, dict):
@@ -133,6 +142,13 @@ class SubstanceLexicon:
             if not isinstance(spec_names, list) or not spec_names:
                 raise UserError(f"{source}: substances.{substance}.names: expected a non-empty list")
             substance_class[substance] = class_id
+            if spec.get("umbrella", False) not in (True, False):
+                raise UserError(f"{source}: substances.{substance}.umbrella: expected true or false")
+            if spec.get("umbrella"):
+                umbrella.add(substance)
+            unknown = set(spec) - {"class", "names", "umbrella"}
+            if unknown:
+                raise UserError(f"{source}: substances.{substance}: unknown key {sorted(unknown)[0]!r}")
             for name in spec_names:
                 name = str(name).strip()
                 if len(name.rstrip("~")) < 2:
@@ -143,7 +159,7 @@ class SubstanceLexicon:
                         f"{source}: substances.{substance}.names: {name!r} is already a name of {names[key]!r}"
                     )
                 names[key] = substance
-        return cls(classes, names, substance_class)
+        return cls(classes, names, substance_class, frozenset(umbrella))
 
     def find(self, text: str | None) -> list[SubstanceMatch]:
         """Every name occurrence in ``text`` (first 200,000 characters), longest name first."""
@@ -205,15 +221,25 @@ class SubstanceLexicon:
         return candidates
 
     def tag(self, *texts: str | None) -> tuple[list[str], list[str]]:
-        """(substance ids, class ids) named in ``texts``, in order of first appearance."""
+        """(substance ids, class ids) named in ``texts``, in order of first appearance.
+
+        An umbrella term ("spice", "nitazene") is dropped when a specific
+        substance of its class is named too: "MDMB-4en-PINACA (spice)" is one
+        substance, not two.
+        """
         substances: list[str] = []
-        classes: list[str] = []
         for text in texts:
             for match in self.find(text):
                 if match.substance not in substances:
                     substances.append(match.substance)
-                if match.substance_class not in classes:
-                    classes.append(match.substance_class)
+        specific_classes = {self.substance_class[s] for s in substances if s not in self.umbrella}
+        substances = [
+            s for s in substances if s not in self.umbrella or self.substance_class[s] not in specific_classes
+        ]
+        classes: list[str] = []
+        for substance in substances:
+            if self.substance_class[substance] not in classes:
+                classes.append(self.substance_class[substance])
         return substances, classes
 
 

@@ -44,6 +44,6 @@ def test_parse_countries_lists_and_exclusions() -> None:
 def test_table_covers_every_iso_country_once() -> None:
     table = load_country_table()
     codes = set(table.values())
-    # 249 officially assigned alpha-2 codes plus EU and XW.
+    # 249 officially assigned alpha-2 codes plus EU and WW.
     assert len(codes) == 251
     assert all(len(code) == 2 and code.isupper() for code in codes)

@@ -80,7 +80,7 @@ def test_labels_in_definition_lists_tables_and_bold_text() -> None:
     assert values["vendor_url"] == "http://" + "a" * 56 + ".onion/v/bob"
     assert values["price"] == Price(95.0, "USD")
     assert values["ships_from"] == ["NL"]
-    assert values["ships_to"] == ["XW"]
+    assert values["ships_to"] == ["WW"]
     assert values["stock"] == 12
     assert values["escrow"] is True
     assert values["listing_id"] == "17"

@@ -121,3 +121,18 @@ def test_find_never_crashes_and_spans_are_consistent(text: str) -> None:
     for match in lexicon.find(text):
         assert text[match.start:match.end] == match.matched_text
         assert match.substance in lexicon.substance_class
+
+
+def test_umbrella_term_gives_way_to_a_specific_substance(lexicon: SubstanceLexicon) -> None:
+    assert lexicon.tag("MDMB-4en-PINACA (spice) 5g") == (["mdmb-4en-pinaca"], ["synthetic_cannabinoids"])
+    assert lexicon.tag("Спайс 1г", "ADB-BUTINACA") == (["adb-butinaca"], ["synthetic_cannabinoids"])
+    # Alone, or beside a substance of another class, the umbrella term stays.
+    assert lexicon.tag("spice gold") == (["spice"], ["synthetic_cannabinoids"])
+    assert lexicon.tag("spice and ketamine")[0] == ["spice", "ketamine"]
+    assert "spice" in lexicon.umbrella
+
+
+def test_unknown_substance_key_is_rejected() -> None:
+    data = {"classes": {"a": {"label": "A"}}, "substances": {"x": {"class": "a", "names": ["xx"], "umbrela": True}}}
+    with pytest.raises(UserError, match=r"substances\.x: unknown key 'umbrela'"):
+        SubstanceLexicon.from_mapping(data, "lexicon.yml")
