@@ -125,6 +125,10 @@ def _handler_for(site: str, site_root: Path, peer_log: PeerLog) -> type[BaseHTTP
         server_version = "nginx"
         sys_version = ""
         timeout = 30  # an idle keep-alive connection must not pin a thread forever
+        # Headers and body leave in one write (handle_one_request flushes), and
+        # without Nagle: two small writes would wait on the peer's delayed ACK.
+        wbufsize = 256 * 1024
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             self._serve(send_body=True)
