@@ -1,0 +1,253 @@
+"""Indices, migrations and the bulk pipeline against the real Elasticsearch node."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from scrapy.utils.test import get_crawler
+
+from crawler.items import Listing, Page, Vendor, WalletMention
+from onionscope.errors import UserError
+from pipelines import entities, indices, spool
+from pipelines.elasticsearch_bulk import BulkIndexer, ElasticsearchBulkPipeline, replay_spool
+from pipelines.es_client import ensure_reachable, make_client
+
+pytestmark = pytest.mark.integration
+
+HOST = "x" * 52 + "abcd.onion"
+BTC_ADDRESS = "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"
+# Only what a batch writes: every index costs cluster-state updates on a busy node.
+CRAWL_KINDS = ("pages", "listings", "vendors", "wallets", "onions")
+
+
+def make_page(number: int, fetched_at: str = "2026-11-28T10:00:00Z", content_hash: str = "h", **extra: Any) -> Page:
+    url = f"http://{HOST}/page/{number}"
+    return Page(url=url, canonical_url=url, onion_host=HOST, status=200, content_type="text/html",
+                content_hash=content_hash, fetched_at=fetched_at, job_id="job-1",
+                title=f"Page {number}", text=f"body of page {number} mephedrone", **extra)
+
+
+def refreshed_count(client: Any, index: str) -> int:
+    client.indices.refresh(index=index)
+    return int(client.count(index=index)["count"])
+
+
+def test_ensure_indices_is_idempotent(es: tuple[Any, str]) -> None:
+    client, prefix = es
+    first = indices.ensure_indices(client, prefix)
+    second = indices.ensure_indices(client, prefix)
+    assert first == second
+    assert set(first) == set(indices.KINDS)
+    for kind, index in first.items():
+        assert index == indices.versioned_index_name(prefix, kind, 1)
+        assert list(client.indices.get_alias(name=indices.alias_name(prefix, kind)).body) == [index]
+    mapping = client.indices.get_mapping(index=first["pages"]).body[first["pages"]]["mappings"]
+    assert mapping["dynamic"] == "strict"
+    assert mapping["properties"]["fetched_at"]["type"] == "date"
+    settings = client.indices.get_settings(index=first["pages"]).body[first["pages"]]["settings"]["index"]
+    assert (settings["number_of_shards"], settings["number_of_replicas"]) == ("1", "0")
+
+
+def test_index_written_before_setup_is_adopted_behind_the_alias(es: tuple[Any, str]) -> None:
+    client, prefix = es
+    squatter = indices.alias_name(prefix, "audit")
+    client.index(index=squatter, id="a1", document={"at": "2026-11-28T10:00:00Z", "query": "x"}, refresh=True)
+    result = indices.ensure_indices(client, prefix, kinds=("audit",))
+    assert result["audit"] == indices.versioned_index_name(prefix, "audit", 1)
+    assert client.get(index=squatter, id="a1")["_source"]["query"] == "x"
+    assert indices.current_index(client, prefix, "audit") == result["audit"]
+
+
+def test_migration_moves_alias_and_keeps_every_document(es: tuple[Any, str]) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=("pages",))
+    indexer = BulkIndexer(client, prefix, None, max_retries=0)
+    indexer.index_items([make_page(number) for number in range(1234)])
+    alias = indices.alias_name(prefix, "pages")
+    client.indices.refresh(index=alias)
+    before_ids = {hit["_id"] for hit in client.search(index=alias, size=2000, _source=False)["hits"]["hits"]}
+
+    report = indices.migrate(client, prefix, "pages", batch_size=500)
+
+    assert report.source_index.endswith("-v1") and report.target_index.endswith("-v2")
+    assert report.source_docs == report.copied_docs == report.target_docs == 1234
+    assert indices.current_index(client, prefix, "pages") == report.target_index
+    after_ids = {hit["_id"] for hit in client.search(index=alias, size=2000, _source=False)["hits"]["hits"]}
+    assert after_ids == before_ids
+    # The old index is kept as a read-only rollback point.
+    old_settings = client.indices.get_settings(index=report.source_index).body[report.source_index]["settings"]
+    assert old_settings["index"]["blocks"]["write"] == "true"
+    second = indices.migrate(client, prefix, "pages", delete_old=True)
+    assert second.target_index.endswith("-v3") and second.target_docs == 1234
+    assert not client.indices.exists(index=second.source_index)
+
+
+def test_reindexing_the_same_page_updates_instead_of_duplicating(es: tuple[Any, str]) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0)
+    first = indexer.index_items([make_page(1, "2026-11-28T10:00:00Z"), make_page(2, "2026-11-28T10:00:00Z")])
+    second = indexer.index_items([make_page(1, "2026-11-29T10:00:00Z")])
+    assert first.created["pages"] == 2 and second.created["pages"] == 0 and second.indexed["pages"] == 1
+    alias = indices.alias_name(prefix, "pages")
+    assert refreshed_count(client, alias) == 2
+    source = client.get(index=alias, id=make_page(1).doc_id())["_source"]
+    assert (source["first_seen"], source["last_seen"]) == ("2026-11-28T10:00:00Z", "2026-11-29T10:00:00Z")
+    onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
+    assert onion["page_count"] == 2
+    assert (onion["first_seen"], onion["last_seen"], onion["up"]) == ("2026-11-28T10:00:00Z", "2026-11-29T10:00:00Z", True)
+
+
+def test_wallet_entity_collects_pages_listings_vendors_and_markets(es: tuple[Any, str]) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0)
+    mentions = [
+        WalletMention(address=BTC_ADDRESS, coin="btc", network="mainnet", address_type="p2pkh",
+                      page_url=f"http://{HOST}/listing/{market}", onion_host=HOST,
+                      fetched_at=f"2026-11-2{day}T10:00:00Z", job_id="job-1", market=market,
+                      listing_id="L1", vendor="ChemKing", source="listing")
+        for day, market in ((5, "market-a"), (8, "market-b"))
+    ]
+    listing = Listing(market="market-a", listing_id="L1", url=f"http://{HOST}/listing/L1", title="4-MMC 10g",
+                      fetched_at="2026-11-25T10:00:00Z", job_id="job-1", crypto_prices={"BTC": 0.002},
+                      price_currency="usd", vendor="ChemKing", wallets=[BTC_ADDRESS])
+    vendor = Vendor(market="market-b", name="ChemKing", fetched_at="2026-11-28T10:00:00Z", job_id="job-1",
+                    pgp_fingerprints=["abcd 1234"], wallets=[BTC_ADDRESS])
+    outcome = indexer.index_items([*mentions, listing, vendor])
+    assert outcome.failed == 0 and outcome.entities["wallets"] == 1
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"),
+                        id=entities.wallet_doc_id("btc", BTC_ADDRESS))["_source"]
+    assert wallet["markets"] == ["market-a", "market-b"] and wallet["market_count"] == 2
+    assert wallet["listings"] == [listing.doc_id(), Listing(market="market-b", listing_id="L1", url="", title="",
+                                                            fetched_at="", job_id="").doc_id()]
+    assert (wallet["first_seen"], wallet["last_seen"]) == ("2026-11-25T10:00:00Z", "2026-11-28T10:00:00Z")
+    stored_listing = client.get(index=indices.alias_name(prefix, "listings"), id=listing.doc_id())["_source"]
+    assert stored_listing["coins"] == ["btc"] and stored_listing["crypto_prices"] == {"btc": 0.002}
+    stored_vendor = client.get(index=indices.alias_name(prefix, "vendors"), id=vendor.doc_id())["_source"]
+    assert stored_vendor["pgp_fingerprints"] == ["ABCD1234"] and stored_vendor["name_folded"] == "chemking"
+    client.indices.refresh(index=indices.alias_name(prefix, "wallets"))
+    hits = client.search(index=indices.alias_name(prefix, "wallets"),
+                         query={"term": {"address": BTC_ADDRESS}})["hits"]["hits"]
+    assert len(hits) == 1
+
+
+def test_concurrent_writers_lose_no_wallet_sighting(es: tuple[Any, str]) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    writers, rounds = 4, 15
+
+    def write(worker: int) -> None:
+        indexer = BulkIndexer(make_client_like(client), prefix, None, max_retries=3, backoff_seconds=0.01)
+        for number in range(rounds):
+            page = make_page(worker * 1000 + number, fetched_at=f"2026-11-28T10:{number:02d}:00Z",
+                             wallets=[{"address": BTC_ADDRESS, "coin": "btc"}])
+            outcome = indexer.index_items([page])
+            assert outcome.failed == 0
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"),
+                        id=entities.wallet_doc_id("btc", BTC_ADDRESS))["_source"]
+    assert wallet["mention_count"] == writers * rounds
+    assert wallet["page_count"] == writers * rounds
+
+
+def make_client_like(client: Any) -> Any:
+    # One client per thread, as the crawl and a replay would each have.
+    return client.options()
+
+
+def test_mapping_violation_is_spooled_and_counted_not_dropped(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    writer = spool.SpoolWriter(tmp_path / "spool")
+    indexer = BulkIndexer(client, prefix, writer, max_retries=2, backoff_seconds=0.01)
+    broken = make_page(7)
+    broken.depth = "deep"  # type: ignore[assignment]  # an integer field: the strict mapping refuses it
+    outcome = indexer.index_items([broken, make_page(8)])
+    writer.close()
+    assert outcome.indexed["pages"] == 1 and outcome.failed == 1 and outcome.spooled == 1
+    assert outcome.retries == 0  # a mapping error is final: no pointless retries
+    [path] = spool.spool_files(tmp_path / "spool")
+    with spool.claim(path) as records:
+        assert records is not None
+        assert [record["id"] for record in records] == [broken.doc_id()]
+        assert "400" in records[0]["error"] and "depth" in records[0]["error"]
+
+
+def test_write_block_is_retried_then_spooled_and_replay_indexes_it(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    created = indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    client.indices.add_block(index=created["pages"], block="write")
+    client.indices.add_block(index=created["onions"], block="write")
+    writer = spool.SpoolWriter(tmp_path / "spool")
+    sleeps: list[float] = []
+    indexer = BulkIndexer(client, prefix, writer, max_retries=3, backoff_seconds=0.01, sleep=sleeps.append)
+    outcome = indexer.index_items([make_page(1), make_page(2)])
+    writer.close()
+    assert outcome.indexed["pages"] == 0 and outcome.spooled == 3  # two pages and the onion entity
+    assert sleeps[:3] == [0.01, 0.02, 0.04]  # exponential backoff between the retries
+
+    busy = spool.SpoolWriter(tmp_path / "spool")
+    busy.write({"record": "document", "kind": "pages", "id": "held-by-a-running-crawl"})
+    client.indices.put_settings(index=created["pages"], settings={"index.blocks.write": False})
+    client.indices.put_settings(index=created["onions"], settings={"index.blocks.write": False})
+    report = replay_spool(client, tmp_path / "spool", prefix, max_retries=0)
+    busy.close()
+    assert (report.replayed, report.still_failing, report.busy_files) == (3, 0, 1)
+    assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 2
+    onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
+    assert onion["last_status"] == 200
+    assert spool.spool_files(tmp_path / "spool") == [busy.path]
+
+
+def test_unreachable_elasticsearch_is_retried_then_spooled(es_settings: Any, tmp_path: Path) -> None:
+    dead = es_settings.replace(es_url="http://127.0.0.1:9")
+    client = make_client(dead)
+    writer = spool.SpoolWriter(tmp_path / "spool")
+    sleeps: list[float] = []
+    indexer = BulkIndexer(client, es_settings.index_prefix, writer, max_retries=2, backoff_seconds=0.5,
+                          sleep=sleeps.append)
+    outcome = indexer.index_items([make_page(1)])
+    writer.close()
+    assert outcome.spooled == 2 and outcome.failed == 2  # the page and its onion entity
+    assert sleeps == [0.5, 1.0, 0.5, 1.0]
+    with pytest.raises(UserError, match="not reachable"):
+        ensure_reachable(client, dead)
+
+
+def test_scrapy_pipeline_indexes_flushes_on_close_and_records_the_crawl_run(
+    es_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The way `scrapy crawl` runs it: settings come from ONIONSCOPE_* variables.
+    for key in ("es_url", "index_prefix", "var_dir", "bulk_batch_size"):
+        monkeypatch.setenv(f"ONIONSCOPE_{key.upper()}", str(es_settings[key] if key != "bulk_batch_size" else 3))
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = ElasticsearchBulkPipeline.from_crawler(crawler)
+    assert pipeline.batch_size == 3 and pipeline.index_prefix == es_settings.index_prefix
+    client = pipeline.client
+    prefix = es_settings.index_prefix
+
+    async def crawl() -> None:
+        pipeline.open_spider()
+        for number in range(7):  # two full batches and a remainder flushed on close
+            await pipeline.process_item(make_page(number))
+        await pipeline.close_spider()
+
+    asyncio.run(crawl())
+    spider = SimpleNamespace(name="onion", job_id="job-42", seeds=[f"http://{HOST}/"])
+    pipeline.spider_closed(spider, "finished")
+    assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 7
+    assert crawler.stats.get_value("elasticsearch/indexed/pages") == 7
+    run = client.get(index=indices.alias_name(prefix, "crawl-runs"), id="job-42")["_source"]
+    assert run["pages_indexed"] == 7 and run["finish_reason"] == "finished" and run["seeds"] == [f"http://{HOST}/"]
