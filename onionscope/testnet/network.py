@@ -10,13 +10,14 @@ Public API::
     net.status()   # -> dict: every node's state, clients' bootstrap, consensus size
     net.down()     # -> list of PIDs stopped (only this network's, verified)
     load_manifest(directory)  # -> dict | None
+    free_base_port(start)     # -> a base port whose whole port block is free
 
 :meth:`TestNetwork.up` starts 3 directory authorities that also relay, the
 relays (every one an exit to 127.0.0.0/8 only), an onion-service host when
 services are given, and the clients (SocksPort, ControlPort with cookie
 authentication).  It returns once every client reports bootstrap 100 % and
-fetched ``GET /`` from every onion service through its SOCKS port, and writes
-the manifest (see :mod:`onionscope.testnet.manifest`) as it goes, so every PID
+fetched ``GET /`` from every onion service passed in this call through its
+SOCKS port (any HTTP status counts: the service answered), and writes the manifest (see :mod:`onionscope.testnet.manifest`) as it goes, so every PID
 it started is on disk even if it fails half-way.
 
 Telling tor traffic apart at a target: tor 0.4.9 binds no
@@ -42,7 +43,9 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -57,6 +60,7 @@ from onionscope.testnet.layout import (
     Node,
     OnionServiceSpec,
     plan_nodes,
+    port_block_size,
 )
 from onionscope.testnet.manifest import load_manifest, manifest_path, recorded_processes, write_manifest
 from onionscope.testnet.readiness import bootstrap_phase, http_status_via_socks, read_consensus
@@ -64,7 +68,7 @@ from onionscope.testnet.tor_process import TorStartError, is_our_tor, start_tor_
 from onionscope.testnet.torrc import NetworkParameters, dir_authority_line, onion_service_dir, render_torrc
 from onionscope.testnet.torrc import voting_start_offset as compute_voting_start_offset
 
-__all__ = ["TestNetwork", "OnionServiceSpec", "NetworkNotReady", "load_manifest"]
+__all__ = ["TestNetwork", "OnionServiceSpec", "NetworkNotReady", "load_manifest", "free_base_port"]
 
 Progress = Callable[[str], Any]
 
@@ -108,6 +112,10 @@ class TestNetwork:
         deadline = time.monotonic() + timeout
         started_at = time.monotonic()
         requested = _unique_services(onion_services)
+        timings: dict[str, float] = {}
+
+        def lap(phase: str) -> None:
+            timings[phase] = round(time.monotonic() - started_at, 2)
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock():
             existing = load_manifest(self.directory)
@@ -123,10 +131,16 @@ class TestNetwork:
                         self._stop_all(existing, say)
                     services = requested
                     manifest = self._new_manifest_after_keys()
+                    lap("keys_and_torrcs")
                     self._start_relays(manifest, say, deadline)
+                    lap("consensus")
                 self._ensure_onion_host(manifest, services, say)
                 self._wait_clients_ready(manifest, say, deadline)
-                self._wait_onion_services_answer(manifest, say, deadline)
+                lap("clients_bootstrapped")
+                # Only the services asked for now: ones published by earlier calls may
+                # front servers that are gone, which is their callers' business.
+                self._wait_onion_services_answer(manifest, {spec.name for spec in requested}, say, deadline)
+                lap("onion_services_answer")
             except BaseException:
                 if manifest.get("state") != "ready":
                     self._stop_all(manifest, say)
@@ -134,6 +148,8 @@ class TestNetwork:
             manifest["state"] = "ready"
             if manifest.get("ready_seconds") is None:
                 manifest["ready_seconds"] = round(time.monotonic() - started_at, 1)
+            # Seconds from the start of this `up` call at the end of each phase.
+            manifest["last_up_timings"] = timings
             write_manifest(self.directory, manifest)
         say(f"private Tor network ready in {time.monotonic() - started_at:.1f} s; manifest: {manifest_path(self.directory)}")
         return manifest
@@ -192,14 +208,17 @@ class TestNetwork:
         for node in self.nodes:
             node.data_dir(self.directory).mkdir(mode=0o700, parents=True, exist_ok=True)
             node.data_dir(self.directory).chmod(0o700)
-        identities = [
-            ensure_authority_keys(node.data_dir(self.directory), node.name, node.or_port, node.dir_port,
-                                  self.empty_file)
-            for node in self.nodes if node.role == ROLE_AUTHORITY
-        ]
+        authorities = [node for node in self.nodes if node.role == ROLE_AUTHORITY]
+        # RSA key generation dominates a cold start; the three run side by side.
+        with ThreadPoolExecutor(max_workers=len(authorities)) as pool:
+            identities = list(pool.map(
+                lambda node: ensure_authority_keys(node.data_dir(self.directory), node.name, node.or_port,
+                                                   node.dir_port, self.empty_file),
+                authorities,
+            ))
         authority_lines = [
             dir_authority_line(identity.nickname, node.or_port, node.dir_port, identity.v3ident, identity.fingerprint)
-            for identity, node in zip(identities, (n for n in self.nodes if n.role == ROLE_AUTHORITY))
+            for identity, node in zip(identities, authorities)
         ]
         self._authority_lines = authority_lines
         manifest = self._new_manifest()
@@ -374,7 +393,9 @@ class TestNetwork:
                     )
                 time.sleep(POLL_SECONDS)
 
-    def _wait_onion_services_answer(self, manifest: dict[str, Any], say: Progress, deadline: float) -> None:
+    def _wait_onion_services_answer(self, manifest: dict[str, Any], probe_names: set[str], say: Progress,
+                                    deadline: float) -> None:
+        """Read every service's onion host, then fetch ``GET /`` from those in ``probe_names``."""
         host_node = next(node for node in self.nodes if node.role == ROLE_ONION_HOST)
         for service in manifest["onion_services"]:
             hostname_file = onion_service_dir(self.directory, host_node, service["name"]) / "hostname"
@@ -385,11 +406,12 @@ class TestNetwork:
                 time.sleep(POLL_SECONDS)
             service["onion_host"] = hostname_file.read_text().strip()
         write_manifest(self.directory, manifest)
-        if not manifest["onion_services"]:
+        to_probe = [service for service in manifest["onion_services"] if service["name"] in probe_names]
+        if not to_probe:
             return
         # Every service through the first client, and one service through every other client.
-        probes = [(manifest["clients"][0], service) for service in manifest["onion_services"]]
-        probes += [(client, manifest["onion_services"][0]) for client in manifest["clients"][1:]]
+        probes = [(manifest["clients"][0], service) for service in to_probe]
+        probes += [(client, to_probe[0]) for client in manifest["clients"][1:]]
         for client, service in probes:
             attempts = 0
             while True:
@@ -472,6 +494,32 @@ class TestNetwork:
                 yield
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def free_base_port(start: int, relays: int = 3, clients: int = 1, step: int = 500, tries: int = 40) -> int:
+    """The first base port from ``start`` (in steps of ``step``) whose whole port block is free on 127.0.0.1.
+
+    For tests and benchmarks that run a network beside the default one.
+    Raises :class:`UserError` if none of ``tries`` candidates is free.  The
+    block may still be taken between this check and tor binding it; tor then
+    fails with a clear error.
+    """
+    size = port_block_size(relays, clients)
+    for base_port in range(start, start + step * tries, step):
+        if base_port + size > 65535:
+            break
+        if all(_port_free(port) for port in range(base_port, base_port + size + 1)):
+            return base_port
+    raise UserError(f"no free block of {size} ports on 127.0.0.1 from {start}; stop other networks or pick a base port")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _unique_services(specs: Sequence[OnionServiceSpec]) -> list[OnionServiceSpec]:

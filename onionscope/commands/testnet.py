@@ -1,0 +1,86 @@
+"""``onionscope testnet up|down|status``: the private Tor network on 127.0.0.1.
+
+* ``up`` starts the network in ``testnet_dir`` on ports from
+  ``testnet_base_port`` (or reuses a healthy one), prints progress, and
+  returns 0 once a client has bootstrapped (and reached every onion service);
+* ``down`` stops only the tor processes listed in that network's manifest;
+* ``status`` prints each node's state; exit status 0 when every node runs,
+  1 when the network is down or degraded.  ``--json`` prints the raw report.
+
+Errors (a port in use, tor missing, the deadline passed) are
+:class:`~onionscope.errors.UserError` with what to do next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from onionscope.testnet.network import TestNetwork
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="testnet_action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start the network (harmless when it already runs)")
+    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness (default 120)")
+    actions.add_parser("down", help="stop the network's tor processes")
+    status = actions.add_parser("status", help="show each node's state")
+    status.add_argument("--json", action="store_true", help="print the status report as JSON")
+
+
+def network_from_settings(settings: Any) -> TestNetwork:
+    """The :class:`TestNetwork` the settings describe (folder, base port, relays, clients)."""
+    return TestNetwork(
+        settings.testnet_dir,
+        settings.testnet_base_port,
+        relays=settings.testnet_relays,
+        clients=settings.testnet_clients,
+    )
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    network = network_from_settings(settings)
+    if args.testnet_action == "up":
+        manifest = network.up(timeout=args.timeout, progress=lambda message: print(message, flush=True))
+        for client in manifest["clients"]:
+            print(f"{client['name']}: SOCKS 127.0.0.1:{client['socks_port']}  "
+                  f"ControlPort 127.0.0.1:{client['control_port']}  cookie {client['cookie_path']}")
+        for service in manifest["onion_services"]:
+            print(f"{service['name']}: http://{service['onion_host']}:{service['virtual_port']} -> {service['target']}")
+        return 0
+    if args.testnet_action == "down":
+        stopped = network.down(progress=lambda message: print(message, flush=True))
+        if not stopped:
+            print(f"no tor process of the private network in {network.directory} was running")
+        return 0
+    report = network.status()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_status(report))
+    return 0 if report["state"] == "running" else 1
+
+
+def format_status(report: dict[str, Any]) -> str:
+    """Human-readable lines for :meth:`TestNetwork.status`."""
+    if report["state"] == "down":
+        return f"private Tor network in {report['directory']}: down (start it with `onionscope testnet up`)"
+    lines = [
+        f"private Tor network in {report['directory']}: {report['state']}, "
+        f"consensus lists {report.get('consensus_relays', 0)} relays"
+    ]
+    for node in report["nodes"]:
+        if not node.get("pid"):
+            continue
+        ports = [f"{label} {node[key]}" for label, key in
+                 (("OR", "or_port"), ("control", "control_port"), ("SOCKS", "socks_port")) if node.get(key)]
+        state = "running" if node["running"] else "NOT RUNNING"
+        if "bootstrap" in node:
+            state += f", bootstrap {node['bootstrap']}% ({node.get('bootstrap_summary', '')})"
+        elif "bootstrap_error" in node:
+            state += f", control port: {node['bootstrap_error']}"
+        lines.append(f"  {node['name']:<11} {node['role']:<10} pid {node['pid']:<7} {state}; {', '.join(ports)}")
+    for service in report.get("onion_services", []):
+        lines.append(f"  onion {service['name']}: {service.get('onion_host')} -> {service['target']}")
+    return "\n".join(lines)
