@@ -49,7 +49,9 @@ class RefusingResolver:
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> "RefusingResolver":
-        return cls(reactor, crawler.stats)
+        # Scrapy builds the resolver from the CrawlerProcess, which has no stats;
+        # a single Crawler does.
+        return cls(reactor, getattr(crawler, "stats", None))
 
     def install_on_reactor(self) -> None:
         self.reactor.installResolver(self)

@@ -81,7 +81,7 @@ def run_crawl(
     if quiet:
         scrapy_values["LOG_LEVEL"] = "WARNING"
     scrapy_values.update(extra_scrapy_settings or {})
-    process = CrawlerProcess(scrapy_values, install_root_handler=True)
+    process = CrawlerProcess(scrapy_values)
     crawler = process.create_crawler(OnionSpider)
     process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite)
     process.start()
@@ -90,28 +90,39 @@ def run_crawl(
 
 def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
     """The figures an investigator wants after a crawl, from Scrapy's stats."""
-    errors = {key.split("/", 1)[1]: value for key, value in stats.items() if key.startswith("tor/socks_error/")}
+    errors = {key.rsplit("/", 1)[1]: value for key, value in stats.items() if key.startswith("tor/socks_error/")}
     return {
         "job_id": job_id,
         "pages": int(stats.get("onionscope/pages", stats.get("response_received_count", 0))),
         "requests": int(stats.get("downloader/request_count", 0)),
-        "items_indexed": int(stats.get("elasticsearch/indexed", 0)),
+        "items_indexed": _total(stats, "elasticsearch/indexed/"),
+        "indexed_by_kind": {key.rsplit("/", 1)[1]: value for key, value in stats.items()
+                            if key.startswith("elasticsearch/indexed/")},
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
-        "items_dropped_invalid": int(stats.get("validate/dropped", 0)),
-        "media_blocked": int(stats.get("media_guard/blocked_url", 0)) + int(stats.get("media_guard/blocked_content_type", 0)),
+        "items_dropped_invalid": _total(stats, "validate/dropped/"),
+        "media_blocked": _total(stats, "media_guard/"),
+        "profile_drift": _total(stats, "extract/drift/"),
         "socks_errors": errors,
         "dns_lookups_refused": int(stats.get("tor/dns_lookups_refused", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
     }
 
 
+def _total(stats: dict[str, Any], prefix: str) -> int:
+    return sum(int(value) for key, value in stats.items() if key.startswith(prefix))
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     lines = [
         f"crawl {summary['job_id']}: {summary['pages']} pages in {summary['elapsed_seconds']} s",
-        f"  indexed {summary['items_indexed']} documents; spooled {summary['items_spooled']}; "
+        f"  indexed {summary['items_indexed']} documents "
+        f"({', '.join(f'{n} {k}' for k, n in sorted(summary['indexed_by_kind'].items())) or 'none'}); "
+        f"spooled {summary['items_spooled']}; "
         f"dropped as invalid {summary['items_dropped_invalid']}",
         f"  media never fetched: {summary['media_blocked']} blocked",
     ]
+    if summary["profile_drift"]:
+        lines.append(f"  market profile drift: {summary['profile_drift']} fields matched nothing (see the log)")
     if summary["socks_errors"]:
         lines.append("  Tor errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["socks_errors"].items())))
     if summary["items_spooled"]:

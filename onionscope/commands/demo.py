@@ -1,0 +1,165 @@
+"""``onionscope demo [up|down]``: the whole product on one machine, in the private Tor world.
+
+``up`` (the default, run by ``make demo``):
+
+1. starts the local Elasticsearch node (``onionscope services up``);
+2. starts the demo sites' server, the private Tor network with one onion
+   service per site, and generates the sites (:mod:`onionscope.demo_world`);
+3. sets up the indices and crawls every demo site through Tor;
+4. starts the API and web UI in the background, creates a viewer token, runs
+   a few searches, and prints where the UI is and how to log in.
+
+Each step reuses what already runs, so ``up`` twice is harmless (the crawl
+runs again and updates the same documents).  ``down`` stops the UI, the
+private network and the demo server; the Elasticsearch node keeps its data
+(``onionscope services down`` stops it).  Raises UserError when a step fails,
+naming the step and the log to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from onionscope.errors import UserError
+from onionscope.settings import Settings
+
+DEMO_QUERIES = ('"3-MMC"', "fentanyl OR nitazene", "coin:xmr")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", choices=("up", "down"), default="up")
+    parser.add_argument("--no-serve", action="store_true", help="do not start the web UI")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "down":
+        return _down(settings)
+    return _up(settings, serve=not args.no_serve)
+
+
+def _say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def _up(settings: Settings, serve: bool) -> int:
+    from onionscope.demo_world import bring_up_demo_world
+    from onionscope.services import elasticsearch_node
+    from pipelines.es_client import make_client
+    from pipelines.indices import ensure_indices
+
+    _say("1/4 Elasticsearch")
+    if elasticsearch_node.es_url_is_local_node(settings):
+        elasticsearch_node.start(settings)
+    _say("2/4 private Tor network and demo sites")
+    world = bring_up_demo_world(settings, progress=_say)
+    client = make_client(settings)
+    try:
+        ensure_indices(client, settings.index_prefix)
+    finally:
+        client.close()
+
+    _say(f"3/4 crawling {len(world.seeds)} demo sites through Tor")
+    crawl = _onionscope(["crawl", "--job", "demo", "--quiet", *sum((["--seed", seed] for seed in world.seeds), [])],
+                        settings, world.socks_endpoints)
+    if crawl.returncode != 0:
+        raise UserError("the demo crawl failed; its output is above")
+
+    _say("4/4 searching what was crawled")
+    for query in DEMO_QUERIES:
+        print(f"\n$ onionscope search {query!r} --limit 3", flush=True)
+        _onionscope(["search", query, "--limit", "3"], settings, world.socks_endpoints)
+    if serve:
+        url = _ensure_serving(settings)
+        token = _demo_token(settings)
+        print(
+            f"\nThe web UI and API are at {url}/ (API docs: {url}/docs).\n"
+            f"Log in with this viewer token (also saved in {_token_file(settings)}):\n{token}\n"
+            "Stop the demo with `.venv/bin/onionscope demo down`.",
+            flush=True,
+        )
+    return 0
+
+
+def _down(settings: Settings) -> int:
+    from onionscope.demo_world import tear_down_demo_world
+
+    pid = _serve_pid(settings)
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        _say(f"stopped the web UI (pid {pid})")
+    tear_down_demo_world(settings, progress=_say)
+    return 0
+
+
+def _onionscope(arguments: list[str], settings: Settings, socks: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run an onionscope subcommand in its own process (Scrapy's reactor runs once per process)."""
+    environment = dict(os.environ)
+    environment["ONIONSCOPE_TOR_SOCKS"] = socks[0]  # the demo world lives on the private network only
+    return subprocess.run([sys.executable, "-m", "onionscope.cli", *arguments], env=environment, check=False)
+
+
+def _var(settings: Settings, name: str) -> Path:
+    path = Path(settings.var_dir) / "serve"
+    path.mkdir(parents=True, exist_ok=True)
+    return path / name
+
+
+def _token_file(settings: Settings) -> Path:
+    return _var(settings, "demo-token")
+
+
+def _serve_pid(settings: Settings) -> int | None:
+    try:
+        pid = int(_var(settings, "serve.pid").read_text().strip())
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"onionscope" in command_line and b"serve" in command_line else None
+
+
+def _ensure_serving(settings: Settings, timeout: float = 30.0) -> str:
+    url = f"http://{settings.serve_host}:{settings.serve_port}"
+    if _serve_pid(settings) is None:
+        log = _var(settings, "serve.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "onionscope.cli", "serve"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        _var(settings, "serve.pid").write_text(str(process.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/stats", timeout=2)
+            return url
+        except urllib.error.HTTPError:
+            return url  # it answers (401 without a token): it is up
+        except OSError:
+            time.sleep(0.2)
+    raise UserError(f"the web UI did not answer at {url} within {timeout:.0f} s; see {_var(settings, 'serve.log')}")
+
+
+def _demo_token(settings: Settings) -> str:
+    from pipelines.es_client import make_client
+    from search.auth import create_token, verify_token
+
+    path = _token_file(settings)
+    client = make_client(settings)
+    try:
+        if path.exists():
+            token = path.read_text().strip()
+            if verify_token(client, settings.index_prefix, token) is not None:
+                return token
+        token, _record = create_token(client, settings.index_prefix, "viewer", name="demo")
+    finally:
+        client.close()
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token

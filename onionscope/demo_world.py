@@ -1,0 +1,131 @@
+"""The demo world: demo sites behind onion services of the private Tor network.
+
+One place puts the three parts together, in the only order that works:
+
+1. the demo server listens on one 127.0.0.1 port per site (content is read at
+   request time, so it can start empty);
+2. the private Tor network starts with one onion service per site port, which
+   tells us each site's onion host;
+3. the seeded generator writes every site and ``ground_truth.json`` for those
+   hosts.
+
+Public API:
+
+* :func:`publish_demo_sites` ``(network, demo_dir, ports, seed) -> DemoWorld`` --
+  steps 2 and 3 for a demo server someone already started (tests run it
+  in-process);
+* :func:`bring_up_demo_world` ``(settings) -> DemoWorld`` -- all three steps as
+  long-lived background processes (``onionscope demo``), idempotent;
+* :func:`tear_down_demo_world` ``(settings)`` -- stops what the previous call started.
+
+Raises :class:`onionscope.errors.UserError` (tor, ports, timeouts) with a
+message saying what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from onionscope.demo.generator import generate_world, seed_urls
+from onionscope.demo.server import PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
+from onionscope.settings import Settings
+from onionscope.testnet.layout import OnionServiceSpec
+from onionscope.testnet.network import TestNetwork
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """What a crawl of the demo world needs, and what tests compare against."""
+
+    manifest: dict[str, Any]
+    ground_truth: dict[str, Any]
+    onion_hosts: dict[str, str]
+    seeds: list[str]
+    demo_dir: Path
+    peer_log: Path
+
+    @property
+    def socks_endpoints(self) -> list[str]:
+        return [f"127.0.0.1:{client['socks_port']}" for client in self.manifest["clients"]]
+
+
+def publish_demo_sites(
+    network: TestNetwork,
+    demo_dir: Path,
+    ports: dict[str, int],
+    seed: int,
+    peer_log: Path | None = None,
+    progress: Progress | None = print,
+    timeout: float = 180.0,
+) -> DemoWorld:
+    """Start (or reuse) ``network`` with an onion service per site port, then generate the sites.
+
+    Regenerates the content only when the ground truth is missing or was made
+    for other onion hosts or another seed, so a second call changes nothing.
+    """
+    services = [OnionServiceSpec(name=site, target=f"127.0.0.1:{port}") for site, port in sorted(ports.items())]
+    manifest = network.up(onion_services=services, timeout=timeout, progress=progress)
+    onion_hosts = {
+        service["name"]: service["onion_host"]
+        for service in manifest["onion_services"]
+        if service["name"] in ports
+    }
+    missing = sorted(set(ports) - set(onion_hosts))
+    if missing:
+        raise RuntimeError(f"the private Tor network published no onion service for {', '.join(missing)}")
+    truth_file = Path(demo_dir) / "ground_truth.json"
+    truth = _read_json(truth_file)
+    if not truth or truth.get("seed") != seed or _hosts_of(truth) != onion_hosts:
+        if progress:
+            progress(f"generating the demo sites (seed {seed}) in {demo_dir}")
+        truth = generate_world(seed, onion_hosts, Path(demo_dir))
+    return DemoWorld(
+        manifest=manifest,
+        ground_truth=truth,
+        onion_hosts=onion_hosts,
+        seeds=seed_urls(onion_hosts),
+        demo_dir=Path(demo_dir),
+        peer_log=Path(peer_log or Path(demo_dir) / PEER_LOG_NAME),
+    )
+
+
+def bring_up_demo_world(settings: Settings, progress: Progress | None = print) -> DemoWorld:
+    """Demo server (detached), private network and generated sites; reuses what already runs."""
+    demo_dir = Path(settings.demo_dir)
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    if progress:
+        progress(f"starting the demo sites' server ({demo_dir})")
+    ports = ensure_demo_sites_running(demo_dir)
+    network = TestNetwork(
+        settings.testnet_dir, settings.testnet_base_port, relays=settings.testnet_relays, clients=settings.testnet_clients
+    )
+    return publish_demo_sites(network, demo_dir, ports, settings.demo_seed, progress=progress)
+
+
+def tear_down_demo_world(settings: Settings, progress: Progress | None = print) -> None:
+    """Stop the private network and the demo server that :func:`bring_up_demo_world` started."""
+    network = TestNetwork(
+        settings.testnet_dir, settings.testnet_base_port, relays=settings.testnet_relays, clients=settings.testnet_clients
+    )
+    stopped = network.down(progress=progress)
+    if progress:
+        progress(f"stopped {len(stopped)} tor processes")
+    if stop_demo_sites(Path(settings.demo_dir)) and progress:
+        progress("stopped the demo sites' server")
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _hosts_of(truth: dict[str, Any]) -> dict[str, str]:
+    return {name: site.get("onion_host") for name, site in (truth.get("sites") or {}).items()}
