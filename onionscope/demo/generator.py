@@ -17,7 +17,9 @@ Public API:
 * :func:`seed_urls` ``(onion_hosts) -> list[str]`` -- the home page of each site;
 * :func:`placeholder_onion_hosts` ``(seed) -> dict[str, str]`` -- valid-format v3
   hosts for unit tests and offline use;
-* :func:`site_directory` ``(out_dir, site) -> Path`` -- where a site's files live.
+* :func:`site_directory` ``(out_dir, site) -> Path`` -- where a site's files live;
+* :func:`generator_version` ``() -> str`` -- hash of the generator's code and data
+  (also in the ground truth): callers that reuse generated sites compare it.
 
 Files: a URL path maps to a file by :func:`onionscope.demo.paths.file_for_target`
 (``/a/`` -> ``a/index.html``; a query string becomes part of the file name:
@@ -26,7 +28,8 @@ Files: a URL path maps to a file by :func:`onionscope.demo.paths.file_for_target
 Ground truth schema (``ground_truth.json``; lists sorted, URLs canonical
 ``http://<host>.onion/path`` as :func:`crawler.urls.canonical_url` makes them)::
 
-  schema_version: 1, seed: int
+  schema_version: 1, seed: int,
+  generator_version: str   # hash of this package's code and config/demo/ data: regenerate when it changes
   sites: {name: {onion_host, kind: market|forum, structure: str, home_url,
                  pages: [url...],            # every page reachable from home_url (same host, no media)
                  page_types: {url: home|category|listing|listing-reviews|vendor|vendor-reviews|
@@ -62,6 +65,7 @@ self-certification; gpg imports them.  Wallets are generated with
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -78,12 +82,12 @@ from onionscope.demo.markets import RENDERERS
 from onionscope.demo.markets.markup import RenderedSite
 from onionscope.demo.media import media_bytes
 from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES, SITE_NAMES
-from onionscope.demo.world import MARKET_SPECS, HTML_TRAP_TITLES, Wallet, World, build_world
+from onionscope.demo.world import DEMO_DATA_DIR, HTML_TRAP_TITLES, MARKET_SPECS, Wallet, World, build_world
 from onionscope.errors import UserError
 
 __all__ = [
     "SITE_NAMES", "generate_world", "placeholder_onion_hosts", "seed_urls", "site_directory",
-    "GROUND_TRUTH_FILE",
+    "GROUND_TRUTH_FILE", "generator_version",
 ]
 
 GROUND_TRUTH_FILE = "ground_truth.json"
@@ -102,6 +106,15 @@ _ONION_V3 = re.compile(r"\b[a-z2-7]{56}\.onion\b")
 _ONION_V2 = re.compile(r"(?<![a-z2-7])[a-z2-7]{16}\.onion\b")
 _TELEGRAM = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}\b")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def generator_version() -> str:
+    """A short hash of the generator's code and data; equal versions and inputs give equal output."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.rglob("*.py"), *DEMO_DATA_DIR.glob("*.yml")]):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def placeholder_onion_hosts(seed: int) -> dict[str, str]:
@@ -429,6 +442,7 @@ def _ground_truth(world: World, rendered: dict[str, RenderedSite]) -> dict[str, 
     return {
         "schema_version": SCHEMA_VERSION,
         "seed": world.seed,
+        "generator_version": generator_version(),
         "sites": sites,
         "listings": sorted(listings, key=lambda item: (item["market"], item["listing_id"])),
         "vendors": sorted(vendors, key=lambda item: (item["market"], item["name"].casefold())),

@@ -18,7 +18,8 @@ import pytest
 from crawler.extractors import wallet_codecs
 from crawler.urls import canonical_url, is_media_url
 from onionscope.demo.generator import (
-    GROUND_TRUTH_FILE, SITE_NAMES, generate_world, placeholder_onion_hosts, seed_urls, site_directory,
+    GROUND_TRUTH_FILE, SITE_NAMES, generate_world, generator_version, placeholder_onion_hosts, seed_urls,
+    site_directory,
 )
 from onionscope.demo.hosts import encode_v3_onion_host, is_valid_v3_onion_host
 from onionscope.demo.openpgp import armor, crc24, make_public_key
@@ -195,6 +196,8 @@ def test_seed_urls_are_home_pages_of_every_site() -> None:
 def test_ground_truth_file_equals_returned_dict(demo: tuple[Path, dict[str, Any]]) -> None:
     out_dir, truth = demo
     assert json.loads((out_dir / GROUND_TRUTH_FILE).read_text(encoding="utf-8")) == truth
+    assert truth["seed"] == SEED and truth["schema_version"] == 1
+    assert truth["generator_version"] == generator_version() and len(truth["generator_version"]) == 16
 
 
 def test_sites_structure_and_size(demo: tuple[Path, dict[str, Any]]) -> None:
