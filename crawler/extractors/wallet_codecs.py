@@ -40,7 +40,6 @@ from Crypto.Hash import keccak
 # base58 / base58check
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_BASE58_INDEX = {char: index for index, char in enumerate(BASE58_ALPHABET)}
 
 
 def base58_encode(data: bytes) -> str:
@@ -54,15 +53,32 @@ def base58_encode(data: bytes) -> str:
     return "1" * leading_zeros + "".join(reversed(digits))
 
 
+def _digit_table(alphabet: str) -> dict[int, int]:
+    """str.translate table: alphabet characters to their values, everything else to 255."""
+    table = {code: 255 for code in range(256)}
+    table.update({ord(char): value for value, char in enumerate(alphabet)})
+    return table
+
+
+_BASE58_DIGITS = _digit_table(BASE58_ALPHABET)
+
+
+def _digits(text: str, table: dict[int, int], what: str) -> bytes:
+    """Map each character to its digit value in C (translate), rejecting any outsider."""
+    if not text.isascii():
+        raise ValueError(f"{what} text has a non-ASCII character")
+    digits = text.translate(table).encode("latin-1")
+    if b"\xff" in digits:
+        bad = text[digits.index(b"\xff")]
+        raise ValueError(f"invalid {what} character {bad!r}")
+    return digits
+
+
 def base58_decode(text: str) -> bytes:
     """Decode base58 text; raises ValueError on a character outside the alphabet."""
-    index = _BASE58_INDEX
     number = 0
-    try:
-        for char in text:
-            number = number * 58 + index[char]
-    except KeyError as error:
-        raise ValueError(f"invalid base58 character {error.args[0]!r}") from None
+    for digit in _digits(text, _BASE58_DIGITS, "base58"):
+        number = number * 58 + digit
     leading_zeros = len(text) - len(text.lstrip("1"))
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     return b"\0" * leading_zeros + body
@@ -103,7 +119,7 @@ def base58check_body(text: str) -> bytes:
 # bech32 / bech32m (BIP-173, BIP-350)
 
 BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_BECH32_INDEX = {char: index for index, char in enumerate(BECH32_CHARSET)}
+_BECH32_DIGITS = _digit_table(BECH32_CHARSET)
 BECH32 = "bech32"
 BECH32M = "bech32m"
 _BECH32_CONSTANTS = {BECH32: 1, BECH32M: 0x2BC830A3}
@@ -165,10 +181,7 @@ def bech32_decode(text: str) -> tuple[str, list[int], str]:
     if separator + 7 > len(text):
         raise ValueError("bech32 checksum shorter than 6 characters")
     hrp = text[:separator]
-    try:
-        data = [_BECH32_INDEX[char] for char in text[separator + 1 :]]
-    except KeyError as error:
-        raise ValueError(f"invalid bech32 data character {error.args[0]!r}") from None
+    data = list(_digits(text[separator + 1 :], _BECH32_DIGITS, "bech32 data"))
     polymod = _bech32_polymod(_bech32_hrp_expand(hrp) + data)
     for variant, constant in _BECH32_CONSTANTS.items():
         if polymod == constant:
@@ -320,10 +333,7 @@ def cashaddr_decode(addr: str, default_prefix: str = "bitcoincash") -> tuple[str
         prefix, payload = default_prefix.lower(), addr
     if not prefix or not payload:
         raise ValueError("CashAddr has an empty prefix or payload")
-    try:
-        data = [_BECH32_INDEX[char] for char in payload]
-    except KeyError as error:
-        raise ValueError(f"invalid CashAddr character {error.args[0]!r}") from None
+    data = list(_digits(payload, _BECH32_DIGITS, "CashAddr"))
     if len(data) < 8 + 2:
         raise ValueError("CashAddr payload too short")
     if _cashaddr_polymod(_cashaddr_prefix_values(prefix) + data) != 0:
@@ -364,8 +374,11 @@ def eip55_checksum(address_hex_40: str) -> str:
         raise ValueError("an EVM address is 40 hexadecimal digits")
     lower = hex_part.lower()
     digest = keccak256(lower.encode("ascii")).hex()
+    upper = lower.upper()
+    # A letter is upper-cased where the hash nibble at its position is >= 8.
     return "0x" + "".join(
-        char.upper() if int(nibble, 16) >= 8 else char for char, nibble in zip(lower, digest)
+        upper_char if nibble in "89abcdef" else char
+        for char, upper_char, nibble in zip(lower, upper, digest)
     )
 
 
@@ -389,6 +402,7 @@ is_checksummed = is_eip55_checksummed
 # CryptoNote base58 encodes 8-byte blocks as 11 characters, and a final short
 # block of n bytes as _MONERO_ENCODED_BLOCK_SIZES[n] characters.
 _MONERO_ENCODED_BLOCK_SIZES = (0, 2, 3, 5, 6, 7, 9, 10, 11)
+_MONERO_DECODED_BLOCK_SIZES = {width: size for size, width in enumerate(_MONERO_ENCODED_BLOCK_SIZES)}
 _MONERO_FULL_BLOCK = 8
 _MONERO_FULL_ENCODED = 11
 MONERO_PAYMENT_ID_SIZE = 8
@@ -413,15 +427,13 @@ def monero_base58_decode(text: str) -> bytes:
     """Inverse of :func:`monero_base58_encode`; raises ValueError on bad length or overflow."""
     if len(text) % _MONERO_FULL_ENCODED not in _MONERO_ENCODED_BLOCK_SIZES:
         raise ValueError("Monero base58 text has an impossible length")
+    digits = _digits(text, _BASE58_DIGITS, "base58")
     result = bytearray()
-    for start in range(0, len(text), _MONERO_FULL_ENCODED):
-        chunk = text[start : start + _MONERO_FULL_ENCODED]
-        size = _MONERO_ENCODED_BLOCK_SIZES.index(len(chunk))
+    for start in range(0, len(digits), _MONERO_FULL_ENCODED):
+        chunk = digits[start : start + _MONERO_FULL_ENCODED]
+        size = _MONERO_DECODED_BLOCK_SIZES[len(chunk)]
         number = 0
-        for char in chunk:
-            digit = _BASE58_INDEX.get(char)
-            if digit is None:
-                raise ValueError(f"invalid base58 character {char!r}")
+        for digit in chunk:
             number = number * 58 + digit
         if number >> (8 * size):
             raise ValueError("Monero base58 block overflows its byte width")

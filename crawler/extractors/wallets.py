@@ -43,6 +43,7 @@ Raises nothing on any input text.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
@@ -137,10 +138,8 @@ _CASHADDR_NETWORKS = {prefix: network for network, prefix in codecs.CASHADDR_PRE
 
 # Candidate scan.  Every address format here is a run of at least 14 ASCII
 # letters/digits (CashAddr's "prefix:" is looked up just before the run).
-# The pattern starts with a negated class so the regex engine skips ahead to
-# the next non-alphanumeric character and tries a match only at word starts:
-# each word is read once, which is what keeps this pass faster than a plain
-# base58 finditer.  The text is scanned with one leading space prepended.
+# Within a whitespace-separated piece, runs are found with this pattern; it
+# starts with a negated class so the regex engine only tries word starts.
 _RUN = re.compile(r"[^0-9A-Za-z]([0-9A-Za-z]{14,})")
 _BASE58_RUN = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
@@ -227,7 +226,7 @@ def _decode_cashaddr(token: str) -> _Decoded | None:
 def _decode_evm(token: str) -> _Decoded | None:
     hex_part = token[2:]
     checksum_form = codecs.eip55_checksum(hex_part)
-    has_letters = any(char.isalpha() for char in hex_part)
+    has_letters = not hex_part.isdigit()
     if hex_part == checksum_form[2:]:
         checksummed = has_letters
     elif hex_part in (hex_part.lower(), hex_part.upper()):
@@ -245,9 +244,19 @@ _DECODERS = {
 }
 
 
-def decode_candidate(kind: str, token: str) -> _Decoded | None:
-    """Decode one regex candidate of ``kind``; None if it is not a valid address."""
+@functools.lru_cache(maxsize=16_384)
+def _decode_candidate(kind: str, token: str) -> _Decoded | None:
+    """Decode one candidate of ``kind``; None if it is not a valid address.
+
+    Cached: a crawl sees the same vendor addresses on page after page, and
+    decoding (bignum base58, Keccak, BCH checksums) is the costly step.
+    """
     return _DECODERS[kind](token)
+
+
+def clear_decode_cache() -> None:
+    """Forget cached decodings (benchmarks call this so repeats measure real work)."""
+    _decode_candidate.cache_clear()
 
 
 def _context(text: str, start: int, end: int) -> str:
@@ -255,30 +264,47 @@ def _context(text: str, start: int, end: int) -> str:
     return " ".join(window.split())
 
 
-def _candidates(text: str):
-    """Yield (kind, token, start, end) for every run that could be an address."""
-    padded = " " + text
-    for match in _RUN.finditer(padded):
-        token = match.group(1)
-        start = match.start(1) - 1
-        end = start + len(token)
-        length = len(token)
-        first = token[0]
-        if length == 42 and first == "0" and token[1] in "xX":
-            if _HEX_DIGITS.issuperset(token[2:]):
-                yield "evm", token, start, end
-            continue
-        if first in "bBtTlL" and token[:5].lower().startswith(_SEGWIT_PREFIXES):
-            yield "segwit", token, start, end
-        if 42 <= length <= 120 and start > 0 and text[start - 1] == ":":
-            prefix = _CASHADDR_PREFIX_BEFORE.search(text, max(0, start - 12), start)
-            if prefix:
-                yield "cashaddr", text[prefix.start() : end], prefix.start(), end
+def _candidates(text: str) -> list[tuple[str, str, int, int]]:
+    """(kind, token, start, end) for every alphanumeric run that could be an address.
+
+    ``str.split`` (C speed) cuts the text at whitespace; only the few
+    whitespace-separated pieces long enough to hold an address are looked at
+    again, so ordinary prose costs one split.  Runs are then sorted by shape;
+    the decoders decide.
+    """
+    candidates = []
+    cursor = 0
+    find = text.find
+    for piece in [piece for piece in text.split() if len(piece) >= 14]:
+        position = find(piece, cursor)
+        cursor = position + len(piece)
+        if piece.isascii() and piece.isalnum():
+            runs: Iterable[tuple[str, int]] = ((piece, position),)
+        else:
+            runs = [
+                (match.group(1), position + match.start(1) - 1)
+                for match in _RUN.finditer(" " + piece)
+            ]
+        for token, start in runs:
+            length = len(token)
+            end = start + length
+            first = token[0]
+            if length == 42 and first == "0" and token[1] in "xX":
+                if _HEX_DIGITS.issuperset(token[2:]):
+                    candidates.append(("evm", token, start, end))
                 continue
-        if length == 42 and first in "qpQP":
-            yield "cashaddr", token, start, end
-        elif (25 <= length <= 35 or length in (95, 106)) and _BASE58_RUN.fullmatch(token):
-            yield "base58", token, start, end
+            if first in "bBtTlL" and token[:5].lower().startswith(_SEGWIT_PREFIXES):
+                candidates.append(("segwit", token, start, end))
+            if 42 <= length <= 120 and start > 0 and text[start - 1] == ":":
+                prefix = _CASHADDR_PREFIX_BEFORE.search(text, max(0, start - 12), start)
+                if prefix:
+                    candidates.append(("cashaddr", text[prefix.start() : end], prefix.start(), end))
+                    continue
+            if length == 42 and first in "qpQP":
+                candidates.append(("cashaddr", token, start, end))
+            elif (25 <= length <= 35 or length == 95 or length == 106) and _BASE58_RUN.fullmatch(token):
+                candidates.append(("base58", token, start, end))
+    return candidates
 
 
 def _scan(text: str, source_for: str, hits: list[WalletHit], whole_context: str | None) -> None:
@@ -288,7 +314,7 @@ def _scan(text: str, source_for: str, hits: list[WalletHit], whole_context: str 
             return
         if end == reported_end:
             continue  # the same run already decoded as another kind
-        decoded = _DECODERS[kind](token)
+        decoded = _decode_candidate(kind, token)
         if decoded is None:
             continue
         reported_end = end
