@@ -58,6 +58,9 @@ Ground truth schema (``ground_truth.json``; lists sorted, URLs canonical
   cross_market_vendors: [{name, pgp_fingerprint, shared_wallets, appearances: [{site, name, profile_url}]}]
   html_traps: [{url, text}]                                       # injection strings shown as text
 
+Raises RuntimeError if the generated world is not closed (a link to a page that
+was not rendered, an unreachable page): a generator bug, never bad input.
+
 Notes: PGP keys are Ed25519 (legacy EdDSA, algorithm 22) v4 keys with a valid
 self-certification; gpg imports them.  Wallets are generated with
 :mod:`crawler.extractors.wallet_codecs` from seeded bytes: nobody holds their keys.
@@ -65,6 +68,7 @@ self-certification; gpg imports them.  Wallets are generated with
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
 import json
@@ -242,7 +246,7 @@ def _link_graph(world: World, rendered: dict[str, RenderedSite]) -> dict[str, di
                 if target in media_sets[target_site]:
                     continue
                 if target not in url_sets[target_site]:
-                    raise AssertionError(f"demo page {page_url} links to missing {target}")
+                    raise RuntimeError(f"generator bug: demo page {page_url} links to missing {target}")
                 if target_site == site:
                     targets.append(target)
             outgoing[page_url] = targets
@@ -259,7 +263,7 @@ def _link_graph(world: World, rendered: dict[str, RenderedSite]) -> dict[str, di
                     queue.append(target)
         unreachable = url_sets[site] - set(seen)
         if unreachable:
-            raise AssertionError(f"demo pages not reachable from the home page: {sorted(unreachable)[:5]}")
+            raise RuntimeError(f"generator bug: pages not reachable from the home page: {sorted(unreachable)[:5]}")
         depths[site] = seen
     return depths
 
@@ -287,7 +291,7 @@ def _wallet_entries(world: World, raw_pages: dict[str, str]) -> list[dict[str, A
     for address, wallet in sorted(wallets.items()):
         pages = _pages_containing(raw_pages, wallet.written_as)
         if not pages:
-            raise AssertionError(f"wallet {address} is on no page")
+            raise RuntimeError(f"generator bug: wallet {address} is on no page")
         entry: dict[str, Any] = {
             "address": address,
             "coin": wallet.coin,
@@ -479,6 +483,4 @@ def _ground_truth(world: World, rendered: dict[str, RenderedSite]) -> dict[str, 
 
 
 def _iso_time(unix_time: int) -> str:
-    import datetime as _datetime
-
-    return _datetime.datetime.fromtimestamp(unix_time, _datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.fromtimestamp(unix_time, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -21,6 +21,7 @@ Raises :class:`onionscope.errors.UserError` if the data files in
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import random
 import re
@@ -423,10 +424,8 @@ class _WalletMaker:
 
 
 def _iso_date(seed_random: random.Random, earliest_days: int, latest_days: int) -> str:
-    import datetime as _datetime
-
     moment = WORLD_EPOCH - seed_random.randint(latest_days, earliest_days) * 86_400
-    return _datetime.datetime.fromtimestamp(moment, _datetime.timezone.utc).strftime("%Y-%m-%d")
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
 def _handle(rand: random.Random, names: dict[str, tuple[str, ...]], taken: set[str]) -> str:
