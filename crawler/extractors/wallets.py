@@ -6,8 +6,9 @@
 * :class:`WalletHit` -- one occurrence: coin, network, address type, the
   canonical form, position, surrounding text and where it came from.
 
-How it decides.  One compiled regular expression finds every run of 14 or
-more ASCII letters and digits on word boundaries; runs are sorted by shape
+How it decides.  The text is split at whitespace (in C); each piece of 14
+or more characters is cut into runs of ASCII letters and digits, and the
+runs are sorted by shape
 (``0x`` + 40 hex digits, a known bech32 human-readable part, CashAddr with or
 without its prefix, base58 of an address length); each candidate is decoded
 with :mod:`crawler.extractors.wallet_codecs` and reported only if its
@@ -37,8 +38,13 @@ in an href; ``"href"`` for an address inside any other link target (for
 example a block-explorer URL).  For href hits ``start``/``end`` index into
 that href and ``context`` is the href.
 
-Pure functions, no I/O; cost is one regex pass plus a decode per candidate.
-Raises nothing on any input text.
+Bitcoin regtest (``bcrt1``/``bchreg:``) and other networks are not reported.
+A base58check string that is not an address (a WIF private key, for one)
+has the wrong length and is not reported either.
+
+Pure functions, no I/O; cost is one split plus a decode per candidate (decodes
+are cached, since crawls see the same addresses again and again).  Raises
+nothing on any input text.
 """
 
 from __future__ import annotations
