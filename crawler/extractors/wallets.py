@@ -325,9 +325,10 @@ def _scan(text: str, source_for: str, hits: list[WalletHit], whole_context: str 
             continue
         reported_end = end
         source = source_for
-        scheme = _SCHEME_BEFORE.search(text, max(0, start - 16), start)
-        if scheme and scheme.group(1).lower() in PAYMENT_URI_SCHEMES:
-            source = "uri"
+        if start > 0 and text[start - 1] in ":/":
+            scheme = _SCHEME_BEFORE.search(text, max(0, start - 16), start)
+            if scheme and scheme.group(1).lower() in PAYMENT_URI_SCHEMES:
+                source = "uri"
         hits.append(
             WalletHit(
                 address=token,
