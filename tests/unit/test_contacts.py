@@ -88,3 +88,10 @@ def test_bare_at_handles_and_short_names_are_not_telegram():
 def test_contacts_in_hrefs_are_tagged_href():
     (hit,) = find_contacts("", ["https://t.me/some_channel"])
     assert (hit.kind, hit.value, hit.source) == ("telegram", "some_channel", "href")
+
+
+def test_xmpp_uri_in_an_href_is_xmpp_and_not_email():
+    hrefs = ["xmpp:Vendor@Jabber.Example.org?message"]
+    (hit,) = find_contacts("", hrefs)
+    assert (hit.kind, hit.value, hit.source) == ("xmpp", "vendor@jabber.example.org", "href")
+    assert find_emails("", hrefs) == []
