@@ -108,7 +108,7 @@ class TestNetwork:
     def up(self, onion_services: Sequence[OnionServiceSpec] = (), timeout: float = 120,
            progress: Progress | None = print) -> dict[str, Any]:
         """Start the network (or reuse a healthy one), wait until usable, return the manifest."""
-        say = progress or (lambda message: None)
+        say = _tolerant(progress)
         deadline = time.monotonic() + timeout
         started_at = time.monotonic()
         requested = _unique_services(onion_services)
@@ -156,7 +156,7 @@ class TestNetwork:
 
     def down(self, progress: Progress | None = None) -> list[int]:
         """Stop every tor this network started (verified by PID and torrc); returns their PIDs."""
-        say = progress or (lambda message: None)
+        say = _tolerant(progress)
         if not self.directory.exists():
             return []
         with self._lock():
@@ -200,6 +200,15 @@ class TestNetwork:
 
     def _new_manifest_after_keys(self) -> dict[str, Any]:
         """Prepare folders, authority keys and torrcs; returns the new manifest (already on disk)."""
+        taken = [port for node in self.nodes
+                 for port in (node.or_port, node.dir_port, node.control_port, node.socks_port)
+                 if port and not _port_free(port)]
+        if taken:
+            raise UserError(
+                f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use, so the private Tor network "
+                f"cannot start on base port {self.base_port}; stop what uses them or choose another base port "
+                f"(setting testnet_base_port)"
+            )
         (self.directory / "nodes").mkdir(exist_ok=True)
         (self.directory / "torrc").mkdir(exist_ok=True)
         self.empty_file.write_text("")
@@ -288,7 +297,7 @@ class TestNetwork:
         except TorStartError as exc:
             self._record_pids(manifest, getattr(exc, "started", {}))
             raise TorStartError(
-                f"{exc}. Is another program using ports {self.base_port}..? "
+                f"{exc}; is another program using ports {self.base_port}..? "
                 f"Choose another base port (setting testnet_base_port) or run `onionscope testnet down`."
             ) from None
         self._record_pids(manifest, started)
@@ -515,11 +524,26 @@ def free_base_port(start: int, relays: int = 3, clients: int = 1, step: int = 50
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As tor does for its listeners: a port in TIME_WAIT is free to listen on.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def _tolerant(progress: Progress | None) -> Progress:
+    """``progress`` that cannot abort a start or a teardown (a closed stdout, for one)."""
+    def say(message: str) -> None:
+        if progress is None:
+            return
+        try:
+            progress(message)
+        except OSError:
+            pass
+
+    return say
 
 
 def _unique_services(specs: Sequence[OnionServiceSpec]) -> list[OnionServiceSpec]:

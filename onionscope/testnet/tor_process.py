@@ -123,9 +123,16 @@ def _read_pid(pid_file: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _last_lines(text: str, count: int = 4) -> str:
+# Warnings every private-network tor prints; they never explain a failure.
+_EXPECTED_WARNINGS = ("DirAuthority or AlternateDirAuthority", "TestingTorNetwork is set", "running Tor as root",
+                      "V3AuthVotingInterval is very low", "SafeLogging")
+
+
+def _last_lines(text: str, count: int = 3) -> str:
     lines = [line for line in (text or "").splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) or "(no output)"
+    complaints = [line for line in lines if ("[warn]" in line or "[err]" in line)
+                  and not any(expected in line for expected in _EXPECTED_WARNINGS)]
+    return " | ".join((complaints or lines)[-count:]) or "(no output)"
 
 
 def is_our_tor(pid: int, torrc: Path) -> bool:

@@ -1,0 +1,49 @@
+"""TestNetwork decisions that need no tor: busy ports, service merging, duplicate names."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from onionscope.errors import UserError
+from onionscope.testnet.layout import OnionServiceSpec
+from onionscope.testnet.network import TestNetwork, _merge_services, _unique_services, free_base_port
+
+
+def test_up_refuses_a_busy_port_block_before_starting_anything(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        network = TestNetwork(tmp_path / "net", base_port=busy - 1, relays=2, clients=1)  # auth0's ORPort
+        with pytest.raises(UserError, match=f"port\\(s\\) {busy} on 127.0.0.1 are in use"):
+            network.up(timeout=5, progress=None)
+    assert not (tmp_path / "net" / "manifest.json").exists()
+    assert not (tmp_path / "net" / "nodes" / "auth0" / "keys").exists()
+
+
+def test_free_base_port_skips_a_block_with_a_busy_port():
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        start = busy - 5
+        assert free_base_port(start, relays=2, clients=1, step=500) != start
+
+
+def test_services_are_added_and_retargeted_by_name():
+    current = [OnionServiceSpec("a", "127.0.0.1:1000"), OnionServiceSpec("b", "127.0.0.1:2000")]
+    merged = _merge_services(current, [OnionServiceSpec("b", "127.0.0.1:2001"), OnionServiceSpec("c", "127.0.0.1:3000")])
+    assert [(spec.name, spec.target) for spec in merged] == [
+        ("a", "127.0.0.1:1000"), ("b", "127.0.0.1:2001"), ("c", "127.0.0.1:3000"),
+    ]
+
+
+def test_duplicate_service_names_are_refused():
+    with pytest.raises(UserError, match="repeated: a"):
+        _unique_services([OnionServiceSpec("a", "127.0.0.1:1"), OnionServiceSpec("a", "127.0.0.1:2")])
+
+
+def test_the_class_is_not_collected_as_a_test():
+    assert TestNetwork.__test__ is False
