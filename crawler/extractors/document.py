@@ -268,6 +268,9 @@ class _ItemBuilder:
         description = (_text_value(values.get("description")) or "")[:MAX_DESCRIPTION_CHARS]
         category = _text_value(values.get("category"))
         substances, classes = self.lexicon.tag(title, category, description)
+        # A listing's language is its own text's, not the page's: an English listing on a
+        # market with Russian menus is English.
+        listing_language = detect_language(f"{title}\n{description}").code or self.language
         document.listings.append(
             Listing(
                 market=market,
@@ -293,7 +296,7 @@ class _ItemBuilder:
                 substances=substances,
                 substance_classes=classes,
                 wallets=self._page_wallets(),
-                language=self.language,
+                language=listing_language,
                 extractor=extractor,
             )
         )

@@ -18,8 +18,10 @@ Evidence, strongest first (a later source only fills fields still empty):
    element whose class or id says "price".
 
 A page counts as a listing only when it has a title and a price or a vendor
-(structured data or labels); anything less is a plain page, because guessing
-listings on forum posts and link lists costs investigators more than a miss.
+(structured data or labels), and as a vendor profile only when it has a name
+heading, a join date or PGP key, and a sales count (a forum member page has
+the first two); anything less is a plain page, because guessing listings on
+forum posts and link lists costs investigators more than a miss.
 Never raises on malformed HTML or JSON.
 """
 
@@ -90,8 +92,12 @@ class GenericExtraction:
     evidence: list[str] = field(default_factory=list)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _clean(text: str | None) -> str:
-    return _WHITESPACE.sub(" ", text or "").strip()
+    """Whitespace collapsed and control characters (terminal escapes in hostile pages) dropped."""
+    return _WHITESPACE.sub(" ", _CONTROL.sub("", text or "")).strip()
 
 
 # --- JSON-LD --------------------------------------------------------------------------
@@ -417,9 +423,11 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
         if title:
             normalised["title"] = title
     if "vendor" in normalised:
-        link = selector.xpath('//a[normalize-space(.)=$name]/@href', name=normalised["vendor"]).get()
-        if link:
-            normalised["vendor_url"] = urljoin(url, link)
+        # Compared in Python: an XPath variable rejects the control characters hostile pages carry.
+        for anchor in selector.xpath("//a[@href]")[:2_000]:
+            if _clean(" ".join(anchor.xpath(".//text()").getall())) == normalised["vendor"]:
+                normalised["vendor_url"] = urljoin(url, anchor.attrib["href"])
+                break
 
     structured = any(source in evidence for source in ("json-ld", "microdata"))
     has_trade_facts = "price" in normalised and ("vendor" in normalised or "labels" in evidence)
@@ -450,13 +458,16 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
 
 
 def _generic_vendor(selector: Selector, url: str, context: NormaliseContext) -> dict[str, Any] | None:
-    """A vendor profile: a name heading plus a join date or a PGP key, and no price."""
+    """A vendor profile: a name heading, a join date or a PGP key, and a sales count."""
     labelled = _labelled_values(selector, VENDOR_LABELS)
     raw_text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])
     pgp = _PGP_BLOCK.search(raw_text)
     text = _clean(raw_text)
     joined_in_text = _FREE_TEXT_FACTS["joined"].search(text)
     if "joined" not in labelled and pgp is None and joined_in_text is None:
+        return None
+    # A forum member page also has a join date and a key; a vendor is someone with sales.
+    if "sales" not in labelled and _FREE_TEXT_FACTS["sales"].search(text) is None:
         return None
     name = _page_title(selector)
     if not name:

@@ -126,15 +126,19 @@ class ProfileError(UserError):
 # --- value normalisers ---------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _strip(value: Any) -> Any:
-    return _WHITESPACE.sub(" ", value).strip() if isinstance(value, str) else value
+    """Whitespace collapsed; control characters (terminal escapes in hostile pages) dropped."""
+    return _WHITESPACE.sub(" ", _CONTROL.sub("", value)).strip() if isinstance(value, str) else value
 
 
 def _text(value: Any) -> Any:
     """Keep line breaks (PGP blocks need them) but trim every line."""
     if not isinstance(value, str):
         return value
-    lines = [line.strip() for line in value.replace("\r\n", "\n").split("\n")]
+    lines = [line.strip() for line in _CONTROL.sub("", value.replace("\r\n", "\n")).split("\n")]
     return "\n".join(lines).strip()
 
 

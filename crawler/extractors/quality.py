@@ -36,7 +36,7 @@ from crawler.urls import canonical_url
 
 LISTING_FIELDS = (
     "item", "title", "price", "crypto_prices", "vendor", "category", "description", "ships_from", "ships_to",
-    "escrow", "finalize_early", "stock", "sales", "rating", "substances", "wallets",
+    "escrow", "finalize_early", "stock", "sales", "rating", "substances", "wallets", "language",
 )
 VENDOR_FIELDS = ("item", "name", "pgp_fingerprints", "wallets", "contacts", "rating", "sales", "joined")
 _SET_FIELDS = {"ships_from", "ships_to", "substances", "wallets", "pgp_fingerprints", "contacts", "crypto_prices"}

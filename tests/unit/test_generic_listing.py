@@ -129,3 +129,17 @@ def test_vendor_profile_page() -> None:
 def test_arbitrary_markup_never_crashes(body: str) -> None:
     result = run(f"<html><body>{body}</body></html>")
     assert result.page_type in (None, "listing", "vendor")
+
+
+def test_forum_member_page_is_not_a_vendor() -> None:
+    html = """<html><body><h1>dark_pilot</h1><p>joined 2023-11-27</p>
+      <pre>-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----</pre></body></html>"""
+    assert run(html, "http://" + "a" * 56 + ".onion/user/dark_pilot/").page_type is None
+
+
+def test_control_characters_never_reach_values() -> None:
+    html = "<html><body><h1>Coke \x1b[2J 1g</h1><dl><dt>Vendor</dt><dd><a href='/v/x'>ev\x1b[31mil</a></dd><dt>Price</dt><dd>$10</dd></dl></body></html>"
+    values = run(html).values
+    assert values["title"] == "Coke [2J 1g"
+    assert values["vendor"] == "ev[31mil"
+    assert values["vendor_url"].endswith("/v/x")

@@ -1,0 +1,202 @@
+"""The whole page extraction, checked against the demo generator's ground truth.
+
+A demo world is generated once per module into a temporary folder; every
+expectation below comes from its ground_truth.json, none is written by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from crawler.extractors.document import extract_document
+from crawler.extractors.market_profiles import MarketProfiles
+from crawler.extractors.quality import evaluate_market
+from crawler.items import Listing, Page, Vendor, WalletMention
+from onionscope.demo.generator import generate_world, placeholder_onion_hosts, site_directory
+from onionscope.demo.paths import file_for_target
+from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES
+from onionscope.errors import UserError
+from onionscope.settings import PROJECT_ROOT
+
+SEED = 4242
+PROFILE_DIR = PROJECT_ROOT / "config" / "markets"
+FETCHED_AT = "2025-12-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out_dir = tmp_path_factory.mktemp("world")
+    return out_dir, generate_world(SEED, placeholder_onion_hosts(SEED), out_dir)
+
+
+@pytest.fixture()
+def profiles() -> MarketProfiles:
+    return MarketProfiles.load(PROFILE_DIR)
+
+
+def pages_of(world: tuple[Path, dict[str, Any]], site: str, page_type: str | None = None) -> Iterator[tuple[str, bytes]]:
+    out_dir, truth = world
+    info = truth["sites"][site]
+    for url in info["pages"]:
+        if page_type is not None and info["page_types"][url] != page_type:
+            continue
+        parts = urlsplit(url)
+        relative = file_for_target(parts.path or "/", parts.query)
+        assert relative is not None
+        yield url, (site_directory(out_dir, site) / relative).read_bytes()
+
+
+def first_page(world: tuple[Path, dict[str, Any]], site: str, page_type: str) -> tuple[str, bytes]:
+    return next(pages_of(world, site, page_type))
+
+
+@pytest.mark.parametrize("market", MARKET_NAMES)
+def test_profiles_reach_the_ground_truth(world: tuple[Path, dict[str, Any]], profiles: MarketProfiles, market: str) -> None:
+    scores = evaluate_market(market, pages_of(world, market), world[1], profiles)
+    assert scores.drift_events == 0
+    assert scores.rejected_items == 0
+    for field in ("item", "title", "price", "vendor", "ships_from", "ships_to", "category", "language"):
+        score = scores.listings[field]
+        assert score.precision >= 0.9 and score.recall >= 0.9, (market, field, score)
+    for field in ("item", "name", "pgp_fingerprints", "wallets", "joined"):
+        score = scores.vendors[field]
+        assert score.precision >= 0.9 and score.recall >= 0.9, (market, field, score)
+
+
+@pytest.mark.parametrize("market", MARKET_NAMES)
+def test_generic_extractor_finds_listings_without_profiles(world: tuple[Path, dict[str, Any]], market: str) -> None:
+    scores = evaluate_market(market, pages_of(world, market), world[1], profiles=None)
+    for field in ("item", "title", "price"):
+        score = scores.listings[field]
+        assert score.precision >= 0.9 and score.recall >= 0.9, (market, field, score)
+
+
+def test_forum_pages_yield_no_listings_or_vendors(world: tuple[Path, dict[str, Any]], profiles: MarketProfiles) -> None:
+    for url, html in pages_of(world, FORUM_NAME):
+        document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles)
+        assert document.listings == [] and document.vendors == [], url
+
+
+def test_listing_items_carry_page_wallets_and_mentions(world: tuple[Path, dict[str, Any]], profiles: MarketProfiles) -> None:
+    truth = world[1]
+    with_wallets = [record for record in truth["listings"] if record["wallets"]]
+    assert with_wallets, "the demo world should have listings with payment addresses"
+    record = with_wallets[0]
+    site_pages = dict(pages_of(world, record["market"], "listing"))
+    document = extract_document(site_pages[record["url"]], record["url"], FETCHED_AT, "job-1", profiles=profiles)
+    listing = document.listings[0]
+    assert set(record["wallets"]) <= set(listing.wallets)
+    mentions = {mention.address: mention for mention in document.wallet_mentions}
+    for address in record["wallets"]:
+        mention = mentions[address]
+        assert (mention.market, mention.listing_id, mention.vendor) == (record["market"], record["listing_id"], record["vendor"])
+        assert mention.page_url == record["url"] and mention.job_id == "job-1" and mention.fetched_at == FETCHED_AT
+    items = document.items()
+    assert isinstance(items[0], Page) and items[0].market == record["market"] and items[0].page_type == "listing"
+    assert all(isinstance(item, (Page, Listing, Vendor, WalletMention)) for item in items)
+
+
+def test_vendor_page_item(world: tuple[Path, dict[str, Any]], profiles: MarketProfiles) -> None:
+    record = world[1]["vendors"][0]
+    site_pages = dict(pages_of(world, record["market"], "vendor"))
+    document = extract_document(site_pages[record["profile_url"]], record["profile_url"], FETCHED_AT, "job", profiles=profiles)
+    (vendor,) = document.vendors
+    assert vendor.name == record["name"]
+    assert vendor.pgp_fingerprints == record["pgp_fingerprints"]
+    assert set(vendor.wallets) == set(record["wallets"])
+    assert vendor.joined == record["joined"]
+    assert vendor.doc_id() != ""
+
+
+def broken_profiles(tmp_path: Path, market: str, field: str, selector: str) -> MarketProfiles:
+    """The project's profiles with one listing field's selector pointing at nothing."""
+    import yaml
+
+    for path in PROFILE_DIR.glob("*.yml"):
+        shutil.copy(path, tmp_path / path.name)
+    path = tmp_path / f"{market}.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["pages"]["listing"]["fields"][field] = {"css": selector}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return MarketProfiles.load(tmp_path)
+
+
+@pytest.mark.parametrize("market", MARKET_NAMES)
+def test_drift_is_counted_and_logged_per_field(
+    world: tuple[Path, dict[str, Any]], tmp_path: Path, market: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    profiles = broken_profiles(tmp_path, market, "vendor", "span.renamed-vendor-class")
+    url, html = first_page(world, market, "listing")
+    document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles)
+    assert [(event.market, event.field, event.url) for event in document.drift] == [(market, "vendor", url)]
+    assert document.stats()[f"extract/drift/{market}/vendor"] == 1
+    assert document.listings and document.listings[0].vendor is None  # the rest is still indexed
+    with caplog.at_level(logging.WARNING):
+        document.log_problems(logging.getLogger("test"))
+    assert any(market in r.message and "'vendor'" in r.message and url in r.message for r in caplog.records)
+
+
+def test_listing_without_title_is_counted_not_indexed(
+    world: tuple[Path, dict[str, Any]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    market = MARKET_NAMES[0]
+    profiles = broken_profiles(tmp_path, market, "title", "h1.nothing-here")
+    url, html = first_page(world, market, "listing")
+    document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles)
+    assert document.listings == []
+    assert [(r.kind, r.market, r.url) for r in document.rejected] == [("listing", market, url)]
+    stats = document.stats()
+    assert stats[f"extract/empty/{market}/listing"] == 1
+    assert stats[f"extract/drift/{market}/title"] == 1
+    with caplog.at_level(logging.WARNING):
+        document.log_problems(logging.getLogger("test"))
+    assert any("empty listing not indexed" in r.message and url in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize("market", MARKET_NAMES)
+def test_forced_market_on_a_saved_page_uses_the_page_marker(
+    world: tuple[Path, dict[str, Any]], profiles: MarketProfiles, market: str
+) -> None:
+    url, html = first_page(world, market, "listing")
+    record = next(r for r in world[1]["listings"] if r["url"] == url)
+    document = extract_document(html, "file:///saved/page.html", FETCHED_AT, "job", profiles=profiles, market=market)
+    assert document.market == market and document.page_type == "listing"
+    assert document.listings[0].title == record["title"]
+    assert document.listings[0].vendor == record["vendor"]
+
+
+def test_unknown_market_is_a_user_error(profiles: MarketProfiles) -> None:
+    with pytest.raises(UserError, match="no market profile named 'nope'"):
+        extract_document("<html></html>", "http://x.onion/", FETCHED_AT, "job", profiles=profiles, market="nope")
+    with pytest.raises(UserError, match="no market profiles are loaded"):
+        extract_document("<html></html>", "http://x.onion/", FETCHED_AT, "job", market="old-bazaar")
+
+
+def test_page_item_basics(world: tuple[Path, dict[str, Any]], profiles: MarketProfiles) -> None:
+    url, html = first_page(world, MARKET_NAMES[0], "listing")
+    document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles, status=200, depth=3)
+    page = document.page
+    assert page.url == url and page.canonical_url == url and page.depth == 3
+    assert page.onion_host == world[1]["sites"][MARKET_NAMES[0]]["onion_host"]
+    assert len(page.content_hash) == 64 and page.title and page.text
+    assert page.language == document.language.code == "en"
+
+
+_PROFILES_FOR_FUZZING = MarketProfiles.load(PROFILE_DIR)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=2_000))
+def test_arbitrary_bytes_never_crash(data: bytes) -> None:
+    url = "http://" + "a" * 56 + ".onion/item/T1.html"
+    document = extract_document(data, url, FETCHED_AT, "job", profiles=_PROFILES_FOR_FUZZING)
+    assert document.page.content_hash
+    for listing in document.listings:
+        assert listing.title
