@@ -7,7 +7,9 @@ layered, later wins:
 2. the YAML file ``config/onionscope.yml`` (or the path in ``ONIONSCOPE_CONFIG``),
    optional;
 3. environment variables ``ONIONSCOPE_<KEY in upper case>`` (for example
-   ``ONIONSCOPE_ES_URL``, ``ONIONSCOPE_TOR_SOCKS``).
+   ``ONIONSCOPE_ES_URL``, ``ONIONSCOPE_TOR_SOCKS``).  An unknown
+   ``ONIONSCOPE_*`` variable is an error; ``ONIONSCOPE_TEST_*`` are left to
+   the test suite.
 
 Public API:
 
@@ -307,7 +309,8 @@ def load_settings(
 
     known = {env_name(key): key for key in DEFAULTS}
     for name, value in environ.items():
-        if not name.startswith("ONIONSCOPE_") or name == "ONIONSCOPE_CONFIG":
+        # ONIONSCOPE_TEST_* belong to the test suite, not to the settings.
+        if not name.startswith("ONIONSCOPE_") or name == "ONIONSCOPE_CONFIG" or name.startswith("ONIONSCOPE_TEST_"):
             continue
         key = known.get(name)
         if key is None:

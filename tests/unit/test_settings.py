@@ -72,3 +72,8 @@ def test_settings_survive_deepcopy() -> None:
     settings = load_settings(None, environ={"ONIONSCOPE_CRAWL_DEPTH": "2"})
     clone = copy.deepcopy(settings)
     assert clone.crawl_depth == 2 and dict(clone) == dict(settings)
+
+
+def test_test_suite_variables_are_not_settings() -> None:
+    settings = load_settings(None, environ={"ONIONSCOPE_TEST_TESTNET_DIR": "/tmp/x"})
+    assert "test_testnet_dir" not in settings
