@@ -337,12 +337,27 @@ def _is_our_node(pid: int, layout: NodeLayout) -> bool:
     return any(MAIN_CLASS in part for part in arguments) and home_flag in arguments
 
 
+def _pids_of_our_node(layout: NodeLayout) -> list[int]:
+    # A node whose es.path.home is our own distribution folder was started from
+    # this var dir, even before (or without) its pidfile: e.g. a start that timed out.
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _is_our_node(int(entry.name), layout):
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
 def running_pid(layout: NodeLayout) -> int | None:
-    """PID of the node this layout started, or None (a stale pidfile counts as None)."""
+    """PID of the node started from this layout, or None.
+
+    The pidfile is checked against /proc/<pid>/cmdline (main class and our
+    es.path.home), so a stale pidfile naming some other process counts as None.
+    """
     pid = _read_pid(layout)
     if pid is not None and _is_our_node(pid, layout):
         return pid
-    return None
+    pids = _pids_of_our_node(layout)
+    return pids[0] if pids else None
 
 
 def _http_json(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -451,25 +466,53 @@ def start(settings: Any, timeout: float = 180.0) -> StartResult:
             print(f"note: gave others search permission (o+x) on {directory} so user "
                   f"{layout.user!r} can reach {layout.home}")
         layout.pidfile.unlink(missing_ok=True)
-        with open(layout.launcher_output, "w") as output:
-            try:
-                launched = subprocess.run(
-                    _launch_command(layout), stdout=output, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, timeout=timeout, check=False,
-                )
-            except subprocess.TimeoutExpired:
-                raise NodeError(
-                    f"Elasticsearch did not daemonize within {timeout:.0f}s\n{_log_tail(layout)}"
-                ) from None
-        if launched.returncode != 0:
-            raise NodeError(
-                f"Elasticsearch failed to start (launcher exit status {launched.returncode})\n{_log_tail(layout)}"
-            )
-        pid = _read_pid(layout)
-        if pid is None:
-            raise NodeError(f"Elasticsearch wrote no pidfile at {layout.pidfile}\n{_log_tail(layout)}")
-        _wait_for_health(layout, pid, began + timeout)
+        try:
+            pid = _launch(layout, began + timeout)
+            _wait_for_health(layout, pid, began + timeout)
+        except BaseException:
+            # Never leave a half-started node behind.
+            _kill_our_node(layout)
+            raise
         return StartResult(pid, time.monotonic() - began, False, layout.url)
+
+
+def _launch(layout: NodeLayout, deadline: float) -> int:
+    """Run the launcher with -d (it detaches once the node is up); returns the node's PID."""
+    with open(layout.launcher_output, "w") as output:
+        launcher = subprocess.Popen(
+            _launch_command(layout), stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        while launcher.poll() is None:
+            # A node that answers is good enough, even while the launcher is still busy detaching.
+            if _health(layout.url) is not None and running_pid(layout) is not None:
+                break
+            if time.monotonic() >= deadline:
+                raise NodeError(f"Elasticsearch did not start before the deadline\n{_log_tail(layout)}")
+            time.sleep(0.5)
+        if launcher.poll() is None:
+            # The node answers; the launcher exits once it has detached from it.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launcher.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    if launcher.returncode not in (None, 0):
+        raise NodeError(
+            f"Elasticsearch failed to start (launcher exit status {launcher.returncode})\n{_log_tail(layout)}"
+        )
+    pid = running_pid(layout)
+    if pid is None:
+        raise NodeError(f"Elasticsearch exited right after starting\n{_log_tail(layout)}")
+    return pid
+
+
+def _kill_our_node(layout: NodeLayout) -> None:
+    for pid in _pids_of_our_node(layout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _wait_for_health(layout: NodeLayout, pid: int, deadline: float) -> None:

@@ -1,0 +1,97 @@
+"""`onionscope services` against the real local Elasticsearch node."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from onionscope.services import elasticsearch_node
+from onionscope.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "onionscope.cli", *args],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, timeout=300,
+    )
+
+
+def test_services_up_twice_is_harmless(es_node) -> None:  # type: ignore[no-untyped-def]
+    if es_node.url != elasticsearch_node.local_url(es_node.settings):
+        pytest.skip("ONIONSCOPE_ES_URL points at another cluster; the local node is not managed here")
+    before = elasticsearch_node.status(es_node.settings)
+    first = run_cli("services", "up")
+    second = run_cli("services", "up")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    after = elasticsearch_node.status(es_node.settings)
+    if before.running:
+        # Our node: both calls find it and neither starts another.
+        assert "already running" in first.stdout and "already running" in second.stdout
+        assert after.pid == before.pid
+    else:
+        # A node someone else started answers on the port: `up` refuses to start a second one.
+        assert after.pid is None
+    status = run_cli("services", "status")
+    assert status.returncode == 0
+    assert ELASTICSEARCH_VERSION in status.stdout and "health" in status.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def scratch_var() -> Iterator[Path]:
+    # Under the project, not /tmp/pytest-of-root (mode 0700, which the node's user cannot enter).
+    path = PROJECT_ROOT / "var" / f"test-services-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_fresh_node_starts_stops_and_down_touches_nothing_else(es_node, scratch_var: Path) -> None:  # type: ignore[no-untyped-def]
+    """A second node in a fresh var dir (as on a fresh clone): unpack, start, answer, stop; the shared node keeps running."""
+    port = free_port()
+    settings = load_settings(environ={}).replace(var_dir=str(scratch_var), es_port=port,
+                                                 es_url=f"http://127.0.0.1:{port}", es_heap="256m")
+    shared_before = elasticsearch_node.status(es_node.settings)
+    try:
+        # A generous deadline: on an idle 2-core machine this takes about 20 s.
+        result = elasticsearch_node.start(settings, timeout=600)
+        assert not result.already_running
+        status = elasticsearch_node.status(settings)
+        assert status.running and status.pid == result.pid and status.health in ("green", "yellow")
+        assert status.version == ELASTICSEARCH_VERSION
+        config = (scratch_var / "elasticsearch" / "config" / "elasticsearch.yml").read_text()
+        assert "network.host: 127.0.0.1" in config and f"http.port: {port}" in config
+        assert elasticsearch_node.start(settings).already_running
+    finally:
+        stopped = elasticsearch_node.stop(settings)
+    assert stopped
+    assert not elasticsearch_node.status(settings).running
+    assert elasticsearch_node.stop(settings) is False
+    shared_after = elasticsearch_node.status(es_node.settings)
+    assert shared_after.health is not None and shared_after.pid == shared_before.pid
+
+
+def test_down_ignores_a_pidfile_that_names_another_process(scratch_var: Path) -> None:
+    settings = load_settings(environ={}).replace(var_dir=str(scratch_var), es_port=free_port())
+    layout = elasticsearch_node.NodeLayout.from_settings(settings)
+    layout.run_dir.mkdir(parents=True)
+    layout.pidfile.write_text(str(os.getpid()))
+    assert elasticsearch_node.running_pid(layout) is None
+    assert elasticsearch_node.stop(settings) is False  # and this test process is still alive to say so
