@@ -2,8 +2,9 @@
 
 Run as ``.venv/bin/python -m bench.testnet_startup [--runs N] [--relays R] [--settle S]``.
 
-Each run brings up a fresh network (new folder, new authority keys, a free
-port block beside the default one) with one onion service in front of a
+Each run brings up a fresh network (new folder, a free port block beside the
+default one; run 1 generates the authority keys, later runs reuse them from a
+key cache as the test fixture does) with one onion service in front of a
 tiny HTTP server on 127.0.0.1, and prints:
 
 * seconds at the end of each phase (keys and torrcs, consensus listing every
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import shutil
 import statistics
 import tempfile
 import threading
@@ -49,11 +51,12 @@ class _Quiet(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def run_once(relays: int, settle: float) -> dict[str, float]:
+def run_once(relays: int, settle: float, key_cache: Path) -> dict[str, float]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory(prefix="onionscope-bench-testnet-") as folder:
-        network = TestNetwork(Path(folder), free_base_port(31000, relays=relays), relays=relays)
+        network = TestNetwork(Path(folder), free_base_port(31000, relays=relays), relays=relays,
+                              authority_key_cache=key_cache)
         try:
             manifest = network.up([OnionServiceSpec("bench", f"127.0.0.1:{server.server_address[1]}")],
                                   timeout=180, progress=None)
@@ -78,17 +81,20 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=30.0, help="idle seconds before the second RSS reading")
     args = parser.parse_args()
     results = []
+    key_cache = Path(tempfile.mkdtemp(prefix="onionscope-bench-keys-"))
     for run in range(1, args.runs + 1):
-        figures = run_once(args.relays, args.settle)
+        # Run 1 makes the authority keys (cold, as a first `testnet up`); later runs reuse them (as tests do).
+        figures = run_once(args.relays, args.settle, key_cache)
         results.append(figures)
         print(
-            f"run {run}: keys {figures['keys_and_torrcs']:.1f} s, consensus {figures['consensus']:.1f} s, "
+            f"run {run} ({'new keys' if run == 1 else 'cached keys'}): keys {figures['keys_and_torrcs']:.1f} s, consensus {figures['consensus']:.1f} s, "
             f"bootstrapped {figures['clients_bootstrapped']:.1f} s, onion answers (ready) "
             f"{figures['onion_services_answer']:.1f} s; {figures['processes']} tor processes, "
             f"RSS {figures['rss_ready_mb']:.0f} MB ready, {figures['rss_settled_mb']:.0f} MB after "
             f"{args.settle:.0f} s; survivors after down: {figures['survivors']}",
             flush=True,
         )
+    shutil.rmtree(key_cache, ignore_errors=True)
     ready = [figures["onion_services_answer"] for figures in results]
     settled = [figures["rss_settled_mb"] for figures in results]
     print(f"ready: median {statistics.median(ready):.1f} s (target ~20 s, ratio "

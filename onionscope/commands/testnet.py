@@ -36,6 +36,7 @@ def network_from_settings(settings: Any) -> TestNetwork:
         settings.testnet_base_port,
         relays=settings.testnet_relays,
         clients=settings.testnet_clients,
+        authority_key_cache=settings.var_dir / "cache" / "testnet-authority-keys",
     )
 
 

@@ -6,7 +6,8 @@ Public API:
   and ``fingerprint`` (the relay identity) of one authority;
 * :func:`ensure_authority_keys` -> :class:`AuthorityIdentity`; creates the keys
   with ``tor-gencert`` and ``tor --list-fingerprint`` the first time and reuses
-  them afterwards, so a network keeps its identities across restarts;
+  them afterwards, so a network keeps its identities across restarts (and,
+  with a key cache folder, so new networks skip the slow RSA generation);
 * :func:`relay_fingerprint` -> the relay identity of any node's data folder;
 * :class:`AuthorityKeyError` (a :class:`~onionscope.errors.UserError`) when
   a tool is missing or fails; the message carries tor's own output.
@@ -17,10 +18,13 @@ tor is given an empty defaults file and a private-network torrc).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from onionscope.errors import UserError
@@ -28,6 +32,7 @@ from onionscope.errors import UserError
 TOR_BINARY = "tor"
 TOR_GENCERT_BINARY = "tor-gencert"
 CERTIFICATE_MONTHS = 12
+TOOL_TIMEOUT_SECONDS = 300.0
 
 # tor --list-fingerprint refuses TestingTorNetwork without custom authorities;
 # this placeholder never carries traffic (the torrc only lists a fingerprint).
@@ -47,25 +52,33 @@ class AuthorityIdentity:
     fingerprint: str
 
 
-def ensure_authority_keys(data_dir: Path, nickname: str, or_port: int, dir_port: int,
-                          empty_defaults: Path) -> AuthorityIdentity:
+def ensure_authority_keys(data_dir: Path, nickname: str, or_port: int, empty_defaults: Path,
+                          key_cache: Path | None = None) -> AuthorityIdentity:
     """Create (once) and read the keys of an authority whose DataDirectory is ``data_dir``.
 
+    With ``key_cache``, keys made once are copied from ``key_cache/<nickname>``
+    instead of generated again (RSA-3072 generation takes seconds, minutes on
+    a busy machine), and freshly made keys are stored there.  The keys name no
+    address or port, so any network may reuse them.
+
     Returns the identity.  Raises :class:`AuthorityKeyError` when tor-gencert
-    or tor is missing or fails.
+    or tor is missing, fails or takes longer than :data:`TOOL_TIMEOUT_SECONDS`.
     """
     keys_dir = data_dir / "keys"
     keys_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     certificate = keys_dir / "authority_certificate"
-    if not certificate.exists() or f"dir-address 127.0.0.1:{dir_port}\n" not in certificate.read_text():
+    cached = key_cache / nickname if key_cache is not None else None
+    if not _usable_keys(keys_dir) and cached is not None and _usable_keys(cached):
+        shutil.copytree(cached, keys_dir, dirs_exist_ok=True)
+    if not certificate.exists() or _expires_soon(certificate.read_text()):
+        # No -a: the certificate then names no directory address and stays valid on any port.
         _run(
             [
                 _binary(TOR_GENCERT_BINARY),
                 "--create-identity-key",
                 "--passphrase-fd", "0",
                 "-m", str(CERTIFICATE_MONTHS),
-                "-a", f"127.0.0.1:{dir_port}",
                 "-i", str(keys_dir / "authority_identity_key"),
                 "-s", str(keys_dir / "authority_signing_key"),
                 "-c", str(certificate),
@@ -74,7 +87,48 @@ def ensure_authority_keys(data_dir: Path, nickname: str, or_port: int, dir_port:
         )
     v3ident = read_v3ident(certificate.read_text())
     fingerprint = relay_fingerprint(data_dir, nickname, or_port, empty_defaults)
+    if cached is not None and not _usable_keys(cached):
+        _store_in_cache(keys_dir, cached)
     return AuthorityIdentity(nickname, v3ident, fingerprint)
+
+
+def _usable_keys(keys_dir: Path) -> bool:
+    certificate = keys_dir / "authority_certificate"
+    return (
+        certificate.exists()
+        and (keys_dir / "secret_id_key").exists()
+        and (keys_dir / "authority_signing_key").exists()
+        and not _expires_soon(certificate.read_text())
+    )
+
+
+def _expires_soon(certificate_text: str, margin_days: int = 30) -> bool:
+    """True when the certificate's ``dir-key-expires`` is missing or within ``margin_days``."""
+    match = re.search(r"^dir-key-expires (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$", certificate_text, re.MULTILINE)
+    if not match:
+        return True
+    expires = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    return expires - datetime.now(timezone.utc) < timedelta(days=margin_days)
+
+
+def _store_in_cache(keys_dir: Path, cached: Path) -> None:
+    # Copy then rename, so a network starting at the same moment never reads half a key set.
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{cached.name}-", dir=cached.parent))
+    try:
+        for name in ("authority_certificate", "authority_identity_key", "authority_signing_key",
+                     "secret_id_key", "ed25519_master_id_public_key", "ed25519_master_id_secret_key",
+                     "ed25519_signing_cert", "ed25519_signing_secret_key"):
+            if (keys_dir / name).exists():
+                shutil.copy2(keys_dir / name, staging / name)
+        staging.chmod(0o700)
+        if cached.exists():
+            shutil.rmtree(cached, ignore_errors=True)
+        os.rename(staging, cached)
+    except OSError:
+        pass  # another network stored its keys first; ours stay in the data folder
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def read_v3ident(certificate_text: str) -> str:
@@ -127,7 +181,13 @@ def _binary(name: str) -> str:
 
 
 def _run(command: list[str], stdin_text: str = "") -> str:
-    completed = subprocess.run(command, input=stdin_text, capture_output=True, text=True, timeout=60)
+    try:
+        completed = subprocess.run(command, input=stdin_text, capture_output=True, text=True,
+                                   timeout=TOOL_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise AuthorityKeyError(
+            f"{Path(command[0]).name} took longer than {TOOL_TIMEOUT_SECONDS:.0f} s; the machine is too busy, retry"
+        ) from None
     if completed.returncode != 0:
         raise AuthorityKeyError(
             f"{Path(command[0]).name} failed (exit {completed.returncode}): "

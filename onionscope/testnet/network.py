@@ -4,7 +4,8 @@ Public API::
 
     from onionscope.testnet.network import TestNetwork, OnionServiceSpec, load_manifest
 
-    net = TestNetwork(directory, base_port, relays=3, clients=1)
+    net = TestNetwork(directory, base_port, relays=3, clients=1,
+                      authority_key_cache=None)  # a folder: reuse authority keys across networks
     manifest = net.up(onion_services=[OnionServiceSpec("market-a", "127.0.0.1:41234")],
                       timeout=120, progress=print)
     net.status()   # -> dict: every node's state, clients' bootstrap, consensus size
@@ -89,13 +90,16 @@ class TestNetwork:
     __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, directory: Path | str, base_port: int, relays: int = 3, clients: int = 1,
-                 voting_interval: int = 10, exit_bind_address: str = "127.0.0.2"):
+                 voting_interval: int = 10, exit_bind_address: str = "127.0.0.2",
+                 authority_key_cache: Path | str | None = None):
         self.directory = Path(directory).expanduser().resolve()
         self.base_port = int(base_port)
         self.relays = int(relays)
         self.clients = int(clients)
         self.voting_interval = int(voting_interval)
         self.exit_bind_address = exit_bind_address
+        # Folder of authority keys shared by networks (tests, benchmarks); None: always generate.
+        self.authority_key_cache = Path(authority_key_cache).expanduser() if authority_key_cache else None
         try:
             self.nodes = plan_nodes(self.base_port, self.relays, self.clients)
         except ValueError as exc:
@@ -222,7 +226,7 @@ class TestNetwork:
         with ThreadPoolExecutor(max_workers=len(authorities)) as pool:
             identities = list(pool.map(
                 lambda node: ensure_authority_keys(node.data_dir(self.directory), node.name, node.or_port,
-                                                   node.dir_port, self.empty_file),
+                                                   self.empty_file, key_cache=self.authority_key_cache),
                 authorities,
             ))
         authority_lines = [

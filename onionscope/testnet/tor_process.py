@@ -29,7 +29,9 @@ from typing import Iterable
 from onionscope.errors import UserError
 
 START_TIMEOUT_SECONDS = 60.0
-STOP_GRACE_SECONDS = 10.0
+# tor exits at once on SIGTERM, unless a busy worker thread (consensus compression
+# on a loaded machine) holds it; the network keeps nothing worth a longer wait.
+STOP_GRACE_SECONDS = 5.0
 PID_FILE_TIMEOUT_SECONDS = 10.0
 
 

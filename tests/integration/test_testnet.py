@@ -161,9 +161,11 @@ def test_up_again_is_harmless(published: dict, testnet_network: TestNetwork):
     assert again["onion_services"] == published["onion_services"]
 
 
-def test_second_network_runs_beside_and_teardown_stops_only_its_pids(published: dict, tmp_path: Path):
+def test_second_network_runs_beside_and_teardown_stops_only_its_pids(published: dict, testnet_network: TestNetwork,
+                                                                      tmp_path: Path):
     base_port = free_base_port(published["base_port"] + 500, relays=2, clients=1)
-    second = TestNetwork(tmp_path / "second", base_port, relays=2, clients=1)
+    second = TestNetwork(tmp_path / "second", base_port, relays=2, clients=1,
+                         authority_key_cache=testnet_network.authority_key_cache)
     try:
         manifest = second.up(timeout=180, progress=None)
         assert second.status()["state"] == "running"
@@ -179,3 +181,18 @@ def test_second_network_runs_beside_and_teardown_stops_only_its_pids(published: 
         if node["pid"]:
             assert is_our_tor(node["pid"], Path(node["torrc"]))
     assert bootstrap_phase(published["clients"][0]["control_port"])[0] == 100
+
+
+def test_authority_keys_are_made_once_and_reused_from_the_cache(tmp_path: Path):
+    from onionscope.testnet.authorities import ensure_authority_keys
+
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    cache = tmp_path / "cache"
+    first = ensure_authority_keys(tmp_path / "one" / "auth0", "auth0", 40001, empty, key_cache=cache)
+    assert (cache / "auth0" / "authority_certificate").exists()
+    second = ensure_authority_keys(tmp_path / "two" / "auth0", "auth0", 41001, empty, key_cache=cache)
+    assert second == first
+    # Without the cache, new keys: a different identity.
+    third = ensure_authority_keys(tmp_path / "three" / "auth0", "auth0", 42001, empty)
+    assert third.v3ident != first.v3ident and third.fingerprint != first.fingerprint

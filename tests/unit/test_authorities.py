@@ -20,3 +20,17 @@ def test_fingerprint_from_list_fingerprint_output():
     assert parse_list_fingerprint(output, "auth0") == "E60A87F287F1FCE2EA149CE420C127CADC29E051"
     with pytest.raises(AuthorityKeyError, match="auth1"):
         parse_list_fingerprint(output, "auth1")
+
+
+def test_certificates_close_to_expiry_are_renewed():
+    from datetime import datetime, timedelta, timezone
+
+    from onionscope.testnet.authorities import _expires_soon
+
+    def certificate(days: int) -> str:
+        moment = datetime.now(timezone.utc) + timedelta(days=days)
+        return f"dir-key-expires {moment:%Y-%m-%d %H:%M:%S}\n"
+
+    assert not _expires_soon(certificate(200))
+    assert _expires_soon(certificate(10))
+    assert _expires_soon("no expiry line\n")
