@@ -143,6 +143,8 @@ def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 6
     """
     torrc_path = Path(torrc_path).resolve()
     options = check_private_network_torrc(torrc_path.read_text(encoding="utf-8"))
+    if options.get("runasdaemon", ["0"])[-1] == "1":
+        raise TorControlError(f"{torrc_path} sets `RunAsDaemon 1`; onionscope launches tor in the foreground to watch it")
     control = _first_port(options.get("controlport", []))
     if control is None:
         raise TorControlError(f"{torrc_path} has no numeric `ControlPort`; onionscope needs one to watch tor")

@@ -38,6 +38,7 @@ hook; ``scrapy.utils._download_handlers.wrap_twisted_exceptions``.
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any, Sequence
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
@@ -222,6 +223,10 @@ class _TorScrapyAgent(_ScrapyAgent):
         return Agent.usingEndpointFactory(reactor, endpoint_factory, pool=self._pool)
 
 
+# crawler -> (HostIsolation, TorConnectionPool), shared by the http and https handler instances.
+_SHARED_STATE: "weakref.WeakKeyDictionary[Crawler, tuple[HostIsolation, TorConnectionPool]]" = weakref.WeakKeyDictionary()
+
+
 class TorDownloadHandler(HTTP11DownloadHandler):
     """http/https download handler that only ever connects to tor's SocksPort."""
 
@@ -236,15 +241,20 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             raise TorTransportNotConfigured(f"the tor transport cannot start: {exc}") from None
         from twisted.internet import reactor
 
-        stock_pool = self._pool
-        self._pool = TorConnectionPool(reactor, persistent=True)
-        self._pool.maxPersistentPerHost = stock_pool.maxPersistentPerHost
-        self._pool._factory = stock_pool._factory  # Scrapy's lenient HTTP/1.1 protocol factory
+        # Scrapy builds one handler per scheme; http and https of a host must share its
+        # credentials, its tor client and the pool, so they live once per crawler.
+        shared = _SHARED_STATE.get(crawler)
+        if shared is None:
+            stock_pool = self._pool
+            pool = TorConnectionPool(reactor, persistent=True)
+            pool.maxPersistentPerHost = stock_pool.maxPersistentPerHost
+            pool._factory = stock_pool._factory  # Scrapy's lenient HTTP/1.1 protocol factory
+            shared = _SHARED_STATE[crawler] = (HostIsolation(socks_addresses), pool)
+            logger.info("tor transport: SOCKS endpoints %s", ", ".join(map(str, socks_addresses)))
+        self.isolation, self._pool = shared
         socks_timeout = crawler.settings.get("TOR_SOCKS_TIMEOUT")
         self._socks_timeout: float | None = float(socks_timeout) if socks_timeout not in (None, "") else None
-        self.isolation = HostIsolation(socks_addresses)
         self._stats = crawler.stats
-        logger.info("tor transport: SOCKS endpoints %s", ", ".join(map(str, socks_addresses)))
 
     async def download_request(self, request: "Request") -> "Response":
         if request.meta.get("proxy"):

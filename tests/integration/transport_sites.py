@@ -2,8 +2,8 @@
 
 :class:`RecordingSite` listens on 127.0.0.1 (port 0, read back), answers plain HTTP or TLS on
 the same port (it peeks at the first byte: 0x16 starts a TLS handshake), serves
-``/page/<n>`` (a small HTML page naming the site and ``n``) and ``/slow`` (answers after
-``slow_seconds``), and records the address of every connection in ``peers``.
+``/page/<n>`` (a small HTML page naming the site and ``n``) and ``/slow...`` (the same after
+``slow_seconds``, counted by a shared :class:`ConcurrencyMeter`), and records the address of every connection in ``peers``.
 :func:`self_signed_certificate` writes a throw-away key and certificate, like most onion
 https sites use.
 """
@@ -15,8 +15,10 @@ import socket
 import ssl
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -65,7 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         site = self.server.site
         if self.path.startswith("/slow"):
-            time.sleep(site.slow_seconds)
+            with site.meter.active():
+                time.sleep(site.slow_seconds)
         scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
         body = (
             f"<html><head><title>{site.name} {self.path}</title></head>"
@@ -84,12 +87,34 @@ class _Server(ThreadingHTTPServer):
     site: "RecordingSite"
 
 
+class ConcurrencyMeter:
+    """Counts requests being served at once (across sites sharing it) and remembers the peak."""
+
+    def __init__(self) -> None:
+        self.current = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        with self._lock:
+            self.current += 1
+            self.peak = max(self.peak, self.current)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.current -= 1
+
+
 class RecordingSite:
     """One test site on 127.0.0.1; ``peers`` lists every connecting address."""
 
-    def __init__(self, name: str, cert_files: tuple[Path, Path] | None = None, slow_seconds: float = 0.0):
+    def __init__(self, name: str, cert_files: tuple[Path, Path] | None = None, slow_seconds: float = 0.0,
+                 meter: ConcurrencyMeter | None = None):
         self.name = name
         self.slow_seconds = slow_seconds
+        self.meter = meter or ConcurrencyMeter()
         self.peers: list[str] = []
         self.tls_connections = 0
         self._lock = threading.Lock()

@@ -198,3 +198,12 @@ def test_pool_key_includes_tor_client_and_credentials():
         pool.getConnection((b"http", b"x.onion", 80), endpoint)
     assert keys[0] != keys[1]
     assert keys[0][:3] == (b"http", b"x.onion", 80)
+
+
+def test_http_and_https_handlers_of_one_crawler_share_isolation_and_pool():
+    crawler = reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050", "127.0.0.1:9052"]})
+    http_handler, https_handler = TorDownloadHandler(crawler), TorDownloadHandler(crawler)
+    assert http_handler.isolation is https_handler.isolation
+    assert http_handler._pool is https_handler._pool
+    other = TorDownloadHandler(reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050"]}))
+    assert other.isolation.credentials_for("x.onion") != http_handler.isolation.credentials_for("x.onion")

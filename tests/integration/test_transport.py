@@ -1,0 +1,251 @@
+"""The tor transport under real Scrapy, through the private testnet.
+
+Each crawl runs ``tests/integration/scrapy_fetch.py`` in a subprocess (a Twisted reactor
+starts once per process) with :func:`crawler.tor.download_handler.transport_settings` and a
+reactor resolver that refuses every DNS lookup.  The test sites record every peer: through
+tor they only ever see the onion-service host's own address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from crawler.tor import control
+from onionscope.settings import PROJECT_ROOT
+from tests.integration.launched_client import free_port, launch_private_client
+from tests.integration.transport_network import publish_sites
+from tests.integration.transport_sites import ConcurrencyMeter, RecordingSite, self_signed_certificate
+
+pytestmark = pytest.mark.integration
+
+SITE_COUNT = 4
+SLOW_SECONDS = 2.0
+
+
+def run_scrapy(urls: list[str], transport: dict[str, Any] | None, settings: dict[str, Any] | None = None,
+               timeout: float = 300) -> dict[str, Any]:
+    """Crawl ``urls`` in a fresh process; returns the runner's JSON report."""
+    spec = {"urls": urls, "transport": transport, "settings": settings or {}}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.integration.scrapy_fetch"],
+        input=json.dumps(spec), capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    report["log"] = done.stderr
+    return report
+
+
+def unpublished_onion() -> str:
+    """A valid v3 onion address (fresh key, correct checksum) that no service publishes."""
+    public_key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    checksum = hashlib.sha3_256(b".onion checksum" + public_key + b"\x03").digest()[:2]
+    return base64.b32encode(public_key + checksum + b"\x03").decode().lower() + ".onion"
+
+
+@pytest.fixture(scope="session")
+def meter():
+    return ConcurrencyMeter()
+
+
+# Session scope: once published, a service stays in the network, and every later `up()`
+# checks that it still answers.
+@pytest.fixture(scope="session")
+def sites(tmp_path_factory, meter):
+    certificate = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    started = [RecordingSite(f"site{index}", certificate, slow_seconds=SLOW_SECONDS, meter=meter) for index in range(SITE_COUNT)]
+    yield started
+    for site in started:
+        site.close()
+
+
+@pytest.fixture(scope="module")
+def world(testnet, testnet_network, sites):
+    manifest, onion_hosts = publish_sites(testnet_network, sites)
+    client = manifest["clients"][0]
+    return {
+        "manifest": manifest,
+        "onions": onion_hosts,
+        "socks": f"127.0.0.1:{client['socks_port']}",
+        "client": client,
+        "onion_host_address": manifest.get("onion_service_bind_address"),
+    }
+
+
+def _rend_credentials(client: dict[str, Any], known_passwords: set[str] = frozenset()) -> dict[str, set[str]]:
+    """onion host -> SOCKS passwords of the crawler's rendezvous circuits on ``client``.
+
+    Circuits are matched by password, not by id: tor turns circuits it built in advance
+    into rendezvous circuits, so a "new" rendezvous circuit can have an old id.
+    """
+    tor_controller = control.attach(("127.0.0.1", client["control_port"]), cookie_path=Path(client["cookie_path"]))
+    try:
+        found: dict[str, set[str]] = {}
+        for circuit in tor_controller.get_circuits():
+            if (circuit.purpose != "HS_CLIENT_REND" or circuit.socks_username != "onionscope"
+                    or circuit.socks_password in known_passwords):
+                continue
+            found.setdefault(f"{circuit.rend_query}.onion", set()).add(circuit.socks_password)
+        return found
+    finally:
+        tor_controller.close()
+
+
+def _known_passwords(client: dict[str, Any]) -> set[str]:
+    return {password for passwords in _rend_credentials(client).values() for password in passwords}
+
+
+def test_64_concurrent_fetches_across_onions_http_and_https(world, sites, meter):
+    onions = world["onions"]
+    peers_before = sum(len(site.peers) for site in sites)
+    circuits_before = _known_passwords(world["client"])
+    urls = [f"http://{onions[site.name]}/slow/{index}" for site in sites for index in range(16)]
+    # The sites answer TLS on the same port: https inside the tunnel, self-signed certificate.
+    urls += [f"https://{onions[site.name]}:80/page/tls{index}" for site in sites for index in range(2)]
+    report = run_scrapy(urls, {"socks_endpoints": [world["socks"]]}, {"DOWNLOAD_TIMEOUT": 60})
+
+    results = report["results"]
+    failures = [result for result in results if "error" in result]
+    assert not failures, failures[:3]
+    assert sorted(result["url"] for result in results) == sorted(urls)
+    for result in results:
+        host = result["url"].split("/")[2].split(":")[0]
+        site_name = next(name for name, onion in onions.items() if onion == host)
+        path = "/" + result["url"].split("/", 3)[3]
+        scheme = result["url"].split(":")[0]
+        assert result["status"] == 200
+        assert f"site={site_name} path={path} scheme={scheme}" in result["text"]
+    print(f"\n{len(urls)} fetches through tor in {report['seconds']:.2f} s; "
+          f"peak {meter.peak} requests in flight at the sites")
+    # Not blocking: with 4 hosts x 16 per host, (nearly) all 64 slow requests were in flight together.
+    assert meter.peak >= 48
+    assert report["stats"]["tor/requests"] == len(urls)
+    assert report["stats"].get("tor/dns_lookups_refused", 0) == 0
+    # Every connection the sites saw came from the onion-service host, none from the crawler.
+    assert sum(len(site.peers) for site in sites) > peers_before
+    if world["onion_host_address"]:
+        assert {peer for site in sites for peer in site.peers} == {world["onion_host_address"]}
+    # Stream isolation: one SOCKS password per onion host, a different one for each host.
+    credentials = _rend_credentials(world["client"], circuits_before)
+    assert set(credentials) == set(onions.values())
+    assert all(len(passwords) == 1 for passwords in credentials.values()), credentials
+    assert len({next(iter(passwords)) for passwords in credentials.values()}) == len(onions)
+
+
+def test_onion_that_is_down_gives_the_mapped_error_quickly(world):
+    down = unpublished_onion()
+    timeout = 30
+    report = run_scrapy([f"http://{down}/"], {"socks_endpoints": [world["socks"]]},
+                        {"DOWNLOAD_TIMEOUT": timeout, "RETRY_TIMES": 1})
+    [result] = report["results"]
+    assert result["error"] in ("SocksHostUnreachable", "OnionDescriptorNotFound"), result
+    assert result["error_module"] == "crawler.tor.errors"
+    assert down in result["message"]
+    assert result["retries"] == 1  # retryable: RetryMiddleware tried it again
+    key = "tor/socks_error/host_unreachable" if result["error"] == "SocksHostUnreachable" else "tor/socks_error/onion_descriptor_not_found"
+    assert report["stats"][key] == 2
+    assert report["seconds"] < timeout * 2  # both attempts ended on tor's answer, not on the download timeout
+
+
+def test_extended_errors_map_to_onion_errors(world, tmp_path):
+    """A client with `ExtendedErrors` on its SocksPort reports a missing descriptor as 0xF0."""
+    launched = launch_private_client(world["manifest"], tmp_path / "client")
+    try:
+        tor_controller = control.attach(launched.control)
+        try:
+            control.wait_for_bootstrap(tor_controller, timeout=90)
+        finally:
+            tor_controller.close()
+        socks = f"{launched.socks[0]}:{launched.socks[1]}"
+        report = run_scrapy([f"http://{unpublished_onion()}/"], {"socks_endpoints": [socks]},
+                            {"DOWNLOAD_TIMEOUT": 60, "RETRY_TIMES": 0})
+    finally:
+        launched.stop()
+    [result] = report["results"]
+    assert result["error"] == "OnionDescriptorNotFound", result
+    assert report["stats"]["tor/socks_error/onion_descriptor_not_found"] == 1
+
+
+def test_each_host_sticks_to_one_of_several_tor_clients(world, tmp_path):
+    launched = launch_private_client(world["manifest"], tmp_path / "client")
+    try:
+        tor_controller = control.attach(launched.control)
+        try:
+            control.wait_for_bootstrap(tor_controller, timeout=90)
+        finally:
+            tor_controller.close()
+        clients = [world["client"], {"control_port": launched.control[1], "cookie_path": str(Path(launched.torrc_path).parent / "data" / "control_auth_cookie")}]
+        before = [_known_passwords(client) for client in clients]
+        socks = [world["socks"], f"{launched.socks[0]}:{launched.socks[1]}"]
+        onions = sorted(world["onions"].values())
+        urls = [f"http://{onion}/page/{index}" for onion in onions for index in range(6)]
+        report = run_scrapy(urls, {"socks_endpoints": socks}, {"DOWNLOAD_TIMEOUT": 60})
+        per_client = [_rend_credentials(client, known) for client, known in zip(clients, before)]
+    finally:
+        launched.stop()
+    assert all(result.get("status") == 200 for result in report["results"]), report["results"][:3]
+    hosts_per_client = [set(found) for found in per_client]
+    # Least-loaded first-come assignment: both clients carry hosts, and no host uses both.
+    assert hosts_per_client[0] and hosts_per_client[1]
+    assert not hosts_per_client[0] & hosts_per_client[1]
+    assert hosts_per_client[0] | hosts_per_client[1] == set(onions)
+
+
+def test_tor_unreachable_fails_every_request_and_connects_nowhere(world, sites):
+    closed = f"127.0.0.1:{free_port()}"
+    peers_before = [len(site.peers) for site in sites]
+    site = sites[0]
+    urls = [f"http://{site.address}/page/direct", f"http://localhost:{site.port}/page/direct",
+            f"https://{site.address}/page/direct", f"http://{world['onions'][site.name]}/page/x"]
+    report = run_scrapy(urls, {"socks_endpoints": [closed]}, {"DOWNLOAD_TIMEOUT": 10, "RETRY_TIMES": 1})
+    assert len(report["results"]) == len(urls)
+    assert all(result.get("error") == "TorUnreachableError" for result in report["results"]), report["results"]
+    assert all(f"tor SOCKS port {closed} refused the connection" in result["message"] for result in report["results"])
+    assert report["stats"]["tor/socks_error/tor_unreachable"] == 2 * len(urls)
+    assert report["stats"].get("tor/dns_lookups_refused", 0) == 0  # not even "localhost" was resolved
+    assert [len(s.peers) for s in sites] == peers_before
+
+
+def test_crawl_without_a_socks_endpoint_refuses_to_start(sites):
+    site = sites[0]
+    peers_before = len(site.peers)
+    report = run_scrapy([f"http://{site.address}/page/direct"], {"socks_endpoints": []})
+    assert report["results"] == []
+    assert report["error"] and "TorTransportNotConfigured" in report["error"] and "TOR_SOCKS_ENDPOINTS" in report["error"]
+    assert len(site.peers) == peers_before
+
+
+def test_crawl_with_the_stock_handler_swapped_back_refuses_to_start(sites, world):
+    site = sites[0]
+    peers_before = len(site.peers)
+    from crawler.tor.download_handler import transport_settings
+
+    handlers = dict(transport_settings([world["socks"]])["DOWNLOAD_HANDLERS"])
+    handlers["http"] = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+    report = run_scrapy([f"http://{site.address}/page/direct"], {"socks_endpoints": [world["socks"]]},
+                        {"DOWNLOAD_HANDLERS": handlers})
+    assert report["results"] == []
+    assert "DOWNLOAD_HANDLERS['http']" in (report["error"] or "")
+    assert len(site.peers) == peers_before
+
+
+def test_pysocks_probe_through_tor(world):
+    from crawler.tor.probe import probe_url
+
+    host, port = world["socks"].split(":")
+    status, seconds = probe_url(f"http://{world['onions']['site1']}/page/probe", host, int(port), timeout=30)
+    assert status == 200 and seconds > 0
+    status, _ = probe_url(f"https://{world['onions']['site1']}:80/page/probe", host, int(port), timeout=30)
+    assert status == 200
