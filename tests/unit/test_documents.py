@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from crawler.items import Listing, Page, Vendor, WalletMention
+from pipelines.documents import document_for, normalise_fingerprint, upsert_action
+
+
+def test_listing_document_derives_coins_and_normalises_currencies() -> None:
+    listing = Listing(market="m", listing_id="1", url="http://x.onion/l", title="t", fetched_at="2026-11-28T23:25:18Z",
+                      job_id="j", price_currency="xmr", crypto_prices={"BTC": 0.1, "ltc": 2})
+    document = document_for(listing)
+    assert document["coins"] == ["btc", "ltc", "xmr"]
+    assert document["price_currency"] == "XMR" and document["crypto_prices"] == {"btc": 0.1, "ltc": 2.0}
+    fiat = document_for(Listing(market="m", listing_id="1", url="http://x.onion/l", title="t",
+                                fetched_at="2026-11-28T23:25:18Z", job_id="j", price_currency="usd"))
+    assert fiat["coins"] == []
+
+
+def test_page_document_lower_cases_hosts_emails_and_coins() -> None:
+    page = Page(url="http://X.onion/", canonical_url="http://x.onion/", onion_host="X.ONION", status=200,
+                content_type="text/html", content_hash="h", fetched_at="2026-11-28T23:25:18Z", job_id="j",
+                emails=["Bob@Example.org", "bob@example.org"], wallets=[{"address": "1AbC", "coin": "BTC"}],
+                pgp_fingerprints=["0xabcd ef01"])
+    document = document_for(page)
+    assert document["onion_host"] == "x.onion" and document["emails"] == ["bob@example.org"]
+    assert document["wallets"] == [{"address": "1AbC", "coin": "btc"}]  # the address keeps its case
+    assert document["pgp_fingerprints"] == ["ABCDEF01"]
+
+
+def test_vendor_gets_a_folded_name() -> None:
+    vendor = Vendor(market="m", name="ChemKİNG", fetched_at="2026-11-28T23:25:18Z", job_id="j")
+    assert document_for(vendor)["name_folded"] == "ChemKİNG".casefold()
+
+
+def test_upsert_sets_first_seen_only_on_insert() -> None:
+    vendor = Vendor(market="m", name="v", fetched_at="2026-11-28T23:25:18Z", job_id="j")
+    action = upsert_action(vendor, "p-vendors")
+    assert action["_op_type"] == "update" and action["_id"] == vendor.doc_id() and action["_index"] == "p-vendors"
+    assert "first_seen" not in action["doc"] and action["doc"]["last_seen"] == "2026-11-28T23:25:18Z"
+    assert action["upsert"]["first_seen"] == action["upsert"]["last_seen"] == "2026-11-28T23:25:18Z"
+
+
+def test_wallet_mentions_are_not_documents_of_their_own() -> None:
+    with pytest.raises(TypeError):
+        document_for(WalletMention(address="a", coin="btc", network="n", address_type="t", page_url="u",
+                                   onion_host="h", fetched_at="f", job_id="j"))
+    assert normalise_fingerprint(" 0xAbCd 1234 ") == "ABCD1234"

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import TlsError
+
+from onionscope.settings import load_settings
+from pipelines.es_client import describe_error, make_client
+
+
+def test_client_carries_auth_and_makes_no_request() -> None:
+    settings = load_settings(environ={}).replace(es_url="http://127.0.0.1:1", es_username="u", es_password="p")
+    client = make_client(settings)  # port 1 would refuse: building the client must not connect
+    assert client._headers["authorization"] == "Basic dTpw"  # base64 of "u:p"
+    assert client._headers["user-agent"] == "onionscope"
+
+
+def test_https_is_always_verified(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    settings = load_settings(environ={}).replace(es_url="https://es.invalid:9243", es_ca_certs=str(bundle))
+    client = make_client(settings)
+    node = client.transport.node_pool.get()
+    assert node.config.verify_certs is True and node.config.ca_certs == str(bundle)
+
+
+def test_messages_say_what_to_do() -> None:
+    local = load_settings(environ={})
+    refused = TransportConnectionError("Connection error")
+    refused.message = "Failed to establish a new connection: [Errno 111] Connection refused"  # type: ignore[attr-defined]
+    assert describe_error(refused, local) == (
+        "Elasticsearch at http://127.0.0.1:9200 is not reachable (connection refused); start it with `make services`"
+    )
+    remote = local.replace(es_url="https://es.example:9243")
+    assert "ONIONSCOPE_ES_URL" in describe_error(refused, remote)
+    assert "es_ca_certs" in describe_error(TlsError("certificate verify failed"), remote)
