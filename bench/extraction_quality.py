@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.extractors.quality import MarketScores, evaluate_market, format_table
 from onionscope.demo.generator import generate_world, placeholder_onion_hosts, site_directory
 from onionscope.demo.paths import file_for_target
-from onionscope.demo.site_names import MARKET_NAMES
+from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES
 from onionscope.settings import PROJECT_ROOT
 
 SUMMARY_FIELDS = ("title", "price", "vendor")
@@ -93,6 +94,17 @@ def main(argv: list[str] | None = None) -> int:
             ]
             cells.append(f"{scores.vendors['name'].precision:.2f}/{scores.vendors['name'].recall:.2f}")
             summary.append(f"  {scores.market:<15}{mode:<9}" + "".join(f"{cell:>13}" for cell in cells))
+    # The forum is no market: every listing or vendor found there is a false positive.
+    profiles = MarketProfiles.load(args.profiles)
+    forum_listings = forum_vendors = forum_pages = 0
+    for url, html in market_pages(world_dir, truth, FORUM_NAME):
+        document = extract_document(html, url, "2025-12-01T00:00:00Z", "quality", profiles=profiles)
+        forum_pages += 1
+        forum_listings += len(document.listings)
+        forum_vendors += len(document.vendors)
+    print()
+    print(f"== {FORUM_NAME} (a forum, no profile): {forum_pages} pages, "
+          f"{forum_listings} listings and {forum_vendors} vendors extracted (all would be false positives)")
     print()
     print("summary (precision/recall)")
     print(f"  {'market':<15}{'mode':<9}" + "".join(f"{name:>13}" for name in (*SUMMARY_FIELDS, "vendor name")))

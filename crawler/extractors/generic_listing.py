@@ -66,6 +66,10 @@ VENDOR_LABELS: dict[str, tuple[str, ...]] = {
     "rating": ("rating", "feedback", "score", "рейтинг", "оценка"),
     "sales": ("sales", "total sales", "orders", "deals", "продажи", "продаж", "сделок", "сделки"),
 }
+_ALL_LABELS: dict[str, tuple[str, ...]] = {
+    name: tuple(dict.fromkeys(LISTING_LABELS.get(name, ()) + VENDOR_LABELS.get(name, ())))
+    for name in (*LISTING_LABELS, *VENDOR_LABELS)
+}
 _LISTING_NORMALISERS: dict[str, tuple[str, ...]] = {
     "vendor": ("strip",), "price": ("price",), "ships_from": ("countries",), "ships_to": ("countries",),
     "category": ("strip",), "escrow": ("bool",), "finalize_early": ("bool",), "stock": ("int",),
@@ -384,7 +388,9 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
             evidence.append(name)
             for key, value in found.items():
                 values.setdefault(key, value)
-    labelled = _labelled_values(selector, LISTING_LABELS)
+    # One pass over the page finds the labels of both item kinds.
+    all_labelled = _labelled_values(selector, _ALL_LABELS)
+    labelled = {key: value for key, value in all_labelled.items() if key in LISTING_LABELS}
     if labelled:
         evidence.append("labels")
         payment = labelled.pop("payment", None)
@@ -451,15 +457,17 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
         normalised.setdefault("listing_id", _listing_id_from_url(url))
         return GenericExtraction("listing", normalised, evidence)
 
-    vendor = _generic_vendor(selector, url, context)
+    vendor = _generic_vendor(selector, url, context, all_labelled)
     if vendor is not None:
         return GenericExtraction("vendor", vendor, ["vendor-labels"])
     return GenericExtraction(None, {}, evidence)
 
 
-def _generic_vendor(selector: Selector, url: str, context: NormaliseContext) -> dict[str, Any] | None:
+def _generic_vendor(
+    selector: Selector, url: str, context: NormaliseContext, all_labelled: dict[str, str]
+) -> dict[str, Any] | None:
     """A vendor profile: a name heading, a join date or a PGP key, and a sales count."""
-    labelled = _labelled_values(selector, VENDOR_LABELS)
+    labelled = {key: value for key, value in all_labelled.items() if key in VENDOR_LABELS}
     raw_text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])
     pgp = _PGP_BLOCK.search(raw_text)
     text = _clean(raw_text)

@@ -28,7 +28,9 @@ How a page finds its profile, in order (first hit wins):
 2. its host matches one of ``match.host_patterns`` (regexes);
 3. the page carries one of ``match.site_markers`` (a CSS or XPath selector,
    optionally with ``contains``/``equals``/``regex`` on its text or ``attr``),
-   so a market that moved to a new onion address is still recognised.
+   so a market that moved to a new onion address is still recognised; the
+   host is then remembered for that market, so its other pages (an error page
+   without the marker included) need no marker check.
 
 Profile YAML (every key is checked; unknown keys are errors)::
 
@@ -65,6 +67,8 @@ from typing import Any, Callable, Iterable, Mapping, Union
 from urllib.parse import urljoin, urlsplit
 
 import yaml
+from cssselect import SelectorError
+from cssselect.xpath import ExpressionError
 from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
@@ -305,7 +309,17 @@ def apply_normalisers(value: Any, chain: Iterable[Normaliser], context: Normalis
 
 # --- selectors ---------------------------------------------------------------------------
 
+
 _CSS = HTMLTranslator()
+_VISIBLE_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style)]", smart_strings=False)
+
+
+def element_text(element: Any, separator: str) -> str:
+    """The text inside an lxml element, script and style excluded (lxml directly: a
+    parsel wrapper per text node dominated extraction time)."""
+    if not isinstance(getattr(element, "tag", None), str):
+        return str(element)
+    return separator.join(_VISIBLE_TEXT(element))
 
 
 @dataclass(frozen=True)
@@ -329,7 +343,7 @@ class FieldSelector:
             elif self.attr is not None:
                 raw = result.attrib.get(self.attr, "")
             else:
-                raw = "\n".join(part for part in result.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall())
+                raw = element_text(result.root, "\n")
             raw = raw[:MAX_FIELD_CHARS]
             if raw.strip():
                 values.append(raw)
@@ -371,7 +385,7 @@ class SiteMarker:
             elif self.attr is not None:
                 text = result.attrib.get(self.attr, "")
             else:
-                text = " ".join(result.xpath(".//text()").getall())
+                text = element_text(result.root, " ")
             text = _strip(text)
             if self.contains is not None and self.contains.casefold() not in text.casefold():
                 continue
@@ -539,6 +553,10 @@ class MarketProfiles:
         if selector is not None:
             for profile in self._profiles.values():
                 if profile.matches_markers(selector):
+                    if onion_host:
+                        # A site does not change hands between pages: later pages of this
+                        # host skip the marker checks.
+                        self._bound_hosts[onion_host.lower()] = profile.name
                     return profile
         return None
 
@@ -580,7 +598,7 @@ def _read_yaml(path: Path) -> tuple[Any, _Located]:
         raise ProfileError(f"{_display(path)}: cannot read market profile ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ProfileError(f"{_display(path)}: market profile is not UTF-8 text") from None
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = _construct(loader, node, (), located) if node is not None else None
@@ -643,7 +661,7 @@ def _selector_source(located: _Located, key_path: tuple[str, ...], spec: dict[st
             raise located.error(key_path + ("css",), "expected a CSS selector")
         try:
             _CSS.css_to_xpath(css)
-        except Exception as exc:  # cssselect raises several unrelated types for bad input
+        except (SelectorError, ExpressionError) as exc:
             raise located.error(key_path + ("css",), f"invalid CSS selector {css!r}: {exc}") from None
     else:
         if not isinstance(xpath, str) or not xpath.strip():

@@ -117,11 +117,16 @@ def test_match_by_host_pattern_binding_and_marker(profiles: MarketProfiles) -> N
     assert profiles.match(HOST) is profiles.get("testmarket")
     assert profiles.match(HOST.upper()) is profiles.get("testmarket")
     assert profiles.match("tm" + "c" * 54 + ".onion") is profiles.get("testmarket")
+    plain = Selector(text="<html><body>plain</body></html>")
     assert profiles.match(OTHER_HOST) is None
+    assert profiles.match(OTHER_HOST, plain) is None
     assert profiles.match(OTHER_HOST, Selector(text=LISTING_HTML)) is profiles.get("testmarket")
-    assert profiles.match(OTHER_HOST, Selector(text="<html><body>plain</body></html>")) is None
-    profiles.bind_hosts({"testmarket": [OTHER_HOST]})
-    assert profiles.match(OTHER_HOST) is profiles.get("testmarket")
+    # Once a marker identified the host, its other pages belong to the market too.
+    assert profiles.match(OTHER_HOST, plain) is profiles.get("testmarket")
+    third_host = "c" * 56 + ".onion"
+    assert profiles.match(third_host) is None
+    profiles.bind_hosts({"testmarket": [third_host]})
+    assert profiles.match(third_host) is profiles.get("testmarket")
 
 
 def test_unknown_market_names_the_known_ones(profiles: MarketProfiles) -> None:

@@ -1,0 +1,88 @@
+"""Benchmark: pages/s from HTML to items (page, listings, vendors, wallet mentions).
+
+Run as ``.venv/bin/python -m bench.extraction [--seed S] [--rounds N]``.
+
+Generates the demo world for the seed (placeholder onion hosts, temporary
+folder) and, in one run on the same pages, measures:
+
+* the floor: parsing each page with lxml (``parsel.Selector``) and nothing else;
+* page basics: :func:`crawler.extractors.html_page.parse_html_page`;
+* the full extraction with the market profiles (what the crawl runs on the
+  demo markets);
+* the full extraction with no profiles (the generic extractor on every page).
+
+Prints pages/s and MB/s of HTML for each, and each as a fraction of the
+floor.  Figures depend on the machine and its load; compare the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from parsel import Selector
+
+from bench.extraction_quality import market_pages
+from crawler.extractors.document import extract_document
+from crawler.extractors.html_page import parse_html_page
+from crawler.extractors.language import detect_language
+from crawler.extractors.market_profiles import MarketProfiles
+from onionscope.demo.generator import generate_world, placeholder_onion_hosts
+from onionscope.demo.site_names import SITE_NAMES
+from onionscope.settings import PROJECT_ROOT
+
+
+def measure(name: str, pages: list[tuple[str, bytes]], rounds: int, run: Callable[[str, bytes], object]) -> float:
+    """Best-of-``rounds`` seconds for one pass over ``pages``."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for url, html in pages:
+            run(url, html)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--rounds", type=int, default=3, help="passes per measurement; the best is kept")
+    args = parser.parse_args(argv)
+
+    world_dir = Path(tempfile.mkdtemp(prefix="onionscope-bench-"))
+    hosts = placeholder_onion_hosts(args.seed)
+    truth = generate_world(args.seed, hosts, world_dir)
+    pages = [page for site in SITE_NAMES for page in market_pages(world_dir, truth, site)]
+    megabytes = sum(len(html) for _, html in pages) / 1e6
+    profiles = MarketProfiles.load(PROJECT_ROOT / "config" / "markets")
+    detect_language("warm the language model up before timing anything")
+
+    def full_with_profiles(url: str, html: bytes) -> object:
+        return extract_document(html, url, "2025-12-01T00:00:00Z", "bench", profiles=profiles)
+
+    def full_generic(url: str, html: bytes) -> object:
+        return extract_document(html, url, "2025-12-01T00:00:00Z", "bench", profiles=None)
+
+    items = sum(len(full_with_profiles(url, html).items()) for url, html in pages)
+    print(f"{len(pages)} demo pages ({megabytes:.2f} MB of HTML) from {len(SITE_NAMES)} sites, "
+          f"{items} items with profiles; best of {args.rounds} rounds")
+    rows = [
+        ("lxml parse only (floor)", lambda url, html: Selector(text=html.decode("utf-8", "replace"))),
+        ("page basics (html_page)", lambda url, html: parse_html_page(html, url)),
+        ("full extraction, profiles", full_with_profiles),
+        ("full extraction, generic", full_generic),
+    ]
+    floor_seconds = None
+    print(f"  {'stage':<28}{'pages/s':>10}{'MB/s':>9}{'x floor':>9}")
+    for name, run in rows:
+        seconds = measure(name, pages, args.rounds, run)
+        floor_seconds = floor_seconds or seconds
+        print(f"  {name:<28}{len(pages) / seconds:>10.1f}{megabytes / seconds:>9.2f}{floor_seconds / seconds:>9.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
