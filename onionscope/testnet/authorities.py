@@ -69,8 +69,12 @@ def ensure_authority_keys(data_dir: Path, nickname: str, or_port: int, empty_def
     data_dir.chmod(0o700)
     certificate = keys_dir / "authority_certificate"
     cached = key_cache / nickname if key_cache is not None else None
+    fingerprint_file = data_dir / "fingerprint"
     if not _usable_keys(keys_dir) and cached is not None and _usable_keys(cached):
         shutil.copytree(cached, keys_dir, dirs_exist_ok=True)
+        fingerprint_file.unlink(missing_ok=True)
+        if (cached / "fingerprint").exists():
+            shutil.copy2(cached / "fingerprint", fingerprint_file)
     if not certificate.exists() or _expires_soon(certificate.read_text()):
         # No -a: the certificate then names no directory address and stays valid on any port.
         _run(
@@ -86,9 +90,15 @@ def ensure_authority_keys(data_dir: Path, nickname: str, or_port: int, empty_def
             stdin_text="\n",
         )
     v3ident = read_v3ident(certificate.read_text())
-    fingerprint = relay_fingerprint(data_dir, nickname, or_port, empty_defaults)
+    try:
+        # tor writes "<nickname> <fingerprint>" here; starting a tor just to ask again costs seconds.
+        fingerprint = parse_list_fingerprint(fingerprint_file.read_text(), nickname)
+    except (FileNotFoundError, AuthorityKeyError):
+        fingerprint = relay_fingerprint(data_dir, nickname, or_port, empty_defaults)
     if cached is not None and not _usable_keys(cached):
-        _store_in_cache(keys_dir, cached)
+        _store_in_cache(keys_dir, fingerprint_file, cached)
+    elif cached is not None and not (cached / "fingerprint").exists() and fingerprint_file.exists():
+        shutil.copy2(fingerprint_file, cached / "fingerprint")  # a cache made before fingerprints were kept
     return AuthorityIdentity(nickname, v3ident, fingerprint)
 
 
@@ -111,7 +121,7 @@ def _expires_soon(certificate_text: str, margin_days: int = 30) -> bool:
     return expires - datetime.now(timezone.utc) < timedelta(days=margin_days)
 
 
-def _store_in_cache(keys_dir: Path, cached: Path) -> None:
+def _store_in_cache(keys_dir: Path, fingerprint_file: Path, cached: Path) -> None:
     # Copy then rename, so a network starting at the same moment never reads half a key set.
     cached.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{cached.name}-", dir=cached.parent))
@@ -121,6 +131,8 @@ def _store_in_cache(keys_dir: Path, cached: Path) -> None:
                      "ed25519_signing_cert", "ed25519_signing_secret_key"):
             if (keys_dir / name).exists():
                 shutil.copy2(keys_dir / name, staging / name)
+        if fingerprint_file.exists():
+            shutil.copy2(fingerprint_file, staging / "fingerprint")
         staging.chmod(0o700)
         if cached.exists():
             shutil.rmtree(cached, ignore_errors=True)
