@@ -1,0 +1,64 @@
+"""docker-compose.yml checked statically (it cannot run on the build machines)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from onionscope.settings import DEFAULTS, ELASTICSEARCH_VERSION, PROJECT_ROOT, env_name
+
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def test_elasticsearch_image_matches_the_pinned_version(compose: dict[str, Any]) -> None:
+    image = compose["services"]["elasticsearch"]["image"]
+    assert image == f"docker.elastic.co/elasticsearch/elasticsearch:{ELASTICSEARCH_VERSION}"
+    environment = compose["services"]["elasticsearch"]["environment"]
+    assert environment["discovery.type"] == "single-node"
+    assert re.search(r"-Xms(\d+[mg]) -Xmx\1", environment["ES_JAVA_OPTS"])
+
+
+def test_every_published_port_is_bound_to_loopback(compose: dict[str, Any]) -> None:
+    published = [(name, port) for name, service in compose["services"].items() for port in service.get("ports", [])]
+    assert published, "the API and Elasticsearch should be reachable from the host"
+    for name, port in published:
+        assert isinstance(port, str) and port.startswith("127.0.0.1:"), f"{name} publishes {port!r} beyond loopback"
+    assert "ports" not in compose["services"]["tor"]
+
+
+def test_onionscope_environment_names_real_settings(compose: dict[str, Any]) -> None:
+    environment = compose["services"]["onionscope"]["environment"]
+    known = {env_name(key) for key in DEFAULTS}
+    assert set(environment) <= known, sorted(set(environment) - known)
+    for required in ("ONIONSCOPE_ES_URL", "ONIONSCOPE_TOR_SOCKS", "ONIONSCOPE_TOR_CONTROL"):
+        assert required in environment
+    assert environment["ONIONSCOPE_ES_URL"] == "http://elasticsearch:9200"
+    assert compose["services"]["onionscope"]["command"][:2] == ["onionscope", "serve"]
+
+
+def test_build_files_and_the_mounted_torrc_exist(compose: dict[str, Any]) -> None:
+    onionscope = compose["services"]["onionscope"]["build"]
+    assert (PROJECT_ROOT / onionscope["context"] / onionscope["dockerfile"]).is_file()
+    tor_build = PROJECT_ROOT / compose["services"]["tor"]["build"]["context"] / "Dockerfile"
+    assert "--defaults-torrc" in tor_build.read_text()  # never tor's default configuration
+    [torrc_mount] = [v for v in compose["services"]["tor"]["volumes"] if v.endswith(":/etc/tor/torrc:ro")]
+    torrc = (PROJECT_ROOT / torrc_mount.split(":", 1)[0]).resolve()
+    assert torrc.is_file() and torrc.is_relative_to(PROJECT_ROOT / "config" / "torrc")
+    lines = [line.strip() for line in torrc.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert "DisableNetwork 1" in lines  # shipped offline: the user supplies the real configuration
+    assert "ExitRelay 0" in lines and "ORPort 0" in lines
+
+
+def test_dockerfile_installs_the_locked_dependencies() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "requirements.lock" in dockerfile and re.search(r"^USER (?!root)", dockerfile, re.MULTILINE)
+    assert Path(PROJECT_ROOT / ".dockerignore").read_text().count(".venv") == 1
