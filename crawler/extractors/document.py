@@ -59,6 +59,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_MAX_TEXT_CHARS = 200_000
 MAX_HTML_BYTES = 10 * 1024 * 1024
 MAX_DESCRIPTION_CHARS = 20_000
+MAX_TITLE_CHARS = 1_000
+MAX_NAME_CHARS = 200
 
 Item = Union[Page, Listing, Vendor, WalletMention]
 
@@ -250,7 +252,7 @@ class _ItemBuilder:
         return list(dict.fromkeys(hit.normalized for hit in self.identifiers.wallets))
 
     def add_listing(self, document: ExtractedDocument, market: str, values: dict[str, Any], extractor: str) -> None:
-        title = _text_value(values.get("title"))
+        title = (_text_value(values.get("title")) or "")[:MAX_TITLE_CHARS]
         if not title:
             document.rejected.append(RejectedItem("listing", market, self.url, "no title"))
             return
@@ -284,8 +286,8 @@ class _ItemBuilder:
                 price_amount=price_amount,
                 price_currency=price_currency,
                 crypto_prices=crypto_prices,
-                vendor=_text_value(values.get("vendor")),
-                category=category,
+                vendor=(_text_value(values.get("vendor")) or "")[:MAX_NAME_CHARS] or None,
+                category=category[:MAX_NAME_CHARS] if category else None,
                 ships_from=_list_value(values.get("ships_from")),
                 ships_to=_list_value(values.get("ships_to")),
                 escrow=values.get("escrow") if isinstance(values.get("escrow"), bool) else None,
@@ -302,7 +304,7 @@ class _ItemBuilder:
         )
 
     def add_vendor(self, document: ExtractedDocument, market: str, values: dict[str, Any], extractor: str) -> None:
-        name = _text_value(values.get("name"))
+        name = (_text_value(values.get("name")) or "")[:MAX_NAME_CHARS]
         if not name:
             document.rejected.append(RejectedItem("vendor", market, self.url, "no name"))
             return
