@@ -67,8 +67,9 @@ def format_status(report: dict[str, Any]) -> str:
     """Human-readable lines for :meth:`TestNetwork.status`."""
     if report["state"] == "down":
         return f"private Tor network in {report['directory']}: down (start it with `onionscope testnet up`)"
+    starting = " (still starting)" if report.get("phase") == "starting" else ""
     lines = [
-        f"private Tor network in {report['directory']}: {report['state']}, "
+        f"private Tor network in {report['directory']}: {report['state']}{starting}, "
         f"consensus lists {report.get('consensus_relays', 0)} relays"
     ]
     for node in report["nodes"]:

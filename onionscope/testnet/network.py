@@ -120,6 +120,7 @@ class TestNetwork:
 
         def lap(phase: str) -> None:
             timings[phase] = round(time.monotonic() - started_at, 2)
+
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock():
             existing = load_manifest(self.directory)
@@ -171,7 +172,8 @@ class TestNetwork:
         """Each node's state: ``{"state", "directory", "nodes": [...], "onion_services", "consensus_relays"}``.
 
         ``state`` is ``"down"`` (no manifest), ``"running"`` or ``"degraded"``
-        (some process gone).  Clients also report ``bootstrap`` percent.
+        (some process gone); ``phase`` is the manifest's ``"starting"`` or
+        ``"ready"``.  Clients also report ``bootstrap`` percent.
         """
         manifest = load_manifest(self.directory)
         if manifest is None:
@@ -193,6 +195,7 @@ class TestNetwork:
         healthy = bool(expected) and all(node["running"] for node in nodes if node.get("pid"))
         return {
             "state": "running" if healthy else "degraded",
+            "phase": manifest.get("state"),  # "starting" while an `up` is still at work
             "directory": str(self.directory),
             "base_port": manifest.get("base_port"),
             "consensus_relays": len(consensus),
