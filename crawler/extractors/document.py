@@ -23,7 +23,8 @@ Public API:
 
 Which extractor runs: the profile named by ``market`` (``--market``), else the
 profile :meth:`MarketProfiles.match` finds for the page (host, host pattern,
-site marker), else the generic extractor (JSON-LD, microdata, labels).
+site marker), else the generic extractor (JSON-LD, microdata, labels).  A page
+with an HTTP status of 400 or more yields its Page item only.
 
 Raises :class:`onionscope.errors.UserError` only for a ``market`` that no
 profile has (or ``market`` without ``profiles``).  Never raises on hostile or
@@ -207,6 +208,10 @@ def extract_document(
     )
     document = ExtractedDocument(page=page, identifiers=identifiers, language=language)
 
+    if status >= 400:
+        # An error page at a listing URL is not a listing that lost its fields: no items, no drift.
+        page.market = forced_profile.name if forced_profile is not None else None
+        return document
     profile = forced_profile or (profiles.match(host, selector) if profiles is not None else None)
     builder = _ItemBuilder(
         url=url, host=host, fetched_at=fetched_at, job_id=job_id, language=language.code,

@@ -200,3 +200,11 @@ def test_arbitrary_bytes_never_crash(data: bytes) -> None:
     assert document.page.content_hash
     for listing in document.listings:
         assert listing.title
+
+
+def test_error_pages_yield_no_items_and_no_drift(world: tuple[Path, dict[str, Any]], profiles: MarketProfiles) -> None:
+    url, html = first_page(world, MARKET_NAMES[0], "listing")
+    document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles, status=404)
+    assert document.listings == [] and document.drift == [] and document.rejected == []
+    assert document.items() == [document.page] + document.wallet_mentions
+    assert document.page.status == 404
