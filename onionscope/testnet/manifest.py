@@ -3,11 +3,20 @@
 Format (docs/ARCHITECTURE.md, extended)::
 
     {"directory", "base_port", "relays", "state": "starting" | "ready",
-     "exit_bind_address", "onion_service_bind_address", "ready_seconds",
+     "ready_seconds", "last_up_timings": {phase: seconds},
+     "exit_bind_address": "127.0.0.2", "onion_service_bind_address": null,
+     "dir_authorities": ["DirAuthority auth0 ...", ...],
      "clients": [{"name", "socks_port", "control_port", "cookie_path", "pid"}],
      "onion_services": [{"name", "onion_host", "virtual_port", "target", "pid"}],
      "nodes": [{"name", "role", "pid", "or_port", "dir_port", "control_port",
-                "socks_port", "data_dir", "torrc"}]}
+                "socks_port", "data_dir", "torrc", "log"}]}
+
+``exit_bind_address`` is what the exits' torrcs ask for, but tor binds no
+outbound address for loopback destinations, so servers on 127.0.0.1 see exit
+and onion-service traffic from 127.0.0.1; ``onion_service_bind_address`` is
+null for the same reason (see :mod:`onionscope.testnet.peer_owner` for how to
+tell tor's connections apart).  ``dir_authorities`` are the lines a further
+tor needs to join this network.
 
 Public API: :func:`write_manifest` (atomic: readers never see half a file),
 :func:`load_manifest` -> ``dict`` or ``None`` when no network was started in
