@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from crawler.extractors.prices import CRYPTO_CURRENCIES
 from crawler.items import Listing, Page, Vendor
 
 DOCUMENT_KINDS = ("pages", "listings", "vendors")
 # Tickers that make a listing's own price_currency a coin worth faceting on.
-CRYPTO_TICKERS = frozenset({"btc", "xmr", "ltc", "eth", "bch", "zec", "dash", "doge", "usdt", "usdc", "trx", "sol"})
+CRYPTO_TICKERS = frozenset(code.lower() for code in CRYPTO_CURRENCIES)
 # A concurrent update of the same _id (two pipelines, or a crawl and a replay)
 # is retried inside Elasticsearch; a partial doc needs no script for that.
 RETRY_ON_CONFLICT = 3
@@ -55,6 +56,11 @@ def document_for(item: Any) -> dict[str, Any]:
         wallets = []
         for wallet in document["wallets"]:
             wallet = dict(wallet)
+            # wallets.address holds the normalised form, the same as the wallet entity's
+            # address, so a pivot from the entity finds the page; the form as written is kept.
+            if wallet.get("normalized") and wallet["normalized"] != wallet.get("address"):
+                wallet["address_as_written"] = wallet.get("address")
+                wallet["address"] = wallet["normalized"]
             for key in ("coin", "network"):
                 if isinstance(wallet.get(key), str):
                     wallet[key] = wallet[key].lower()

@@ -17,7 +17,9 @@ Public API:
 
 Merging is commutative in its sets and keeps first_seen as the minimum and
 last_seen as the maximum, so replaying a sighting twice changes nothing but
-``mention_count``.
+``mention_count`` (which counts WalletMention items; a Page's own ``wallets``
+list adds pages and dates but no mentions, since the spider also yields a
+WalletMention for each).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class WalletSighting:
     listing_doc_id: str | None = None
     vendor: str | None = None
     source: str = "text"
+    # A page's own wallets list repeats what its WalletMention items say;
+    # only the mentions count, so each is counted once.
+    counts_as_mention: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,8 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
     if isinstance(item, Page):
         sightings = []
         for wallet in item.wallets:
-            address = str(wallet.get("address") or "")
+            # The extractor's normalised form is the wallet's identity (as in WalletMention.address).
+            address = str(wallet.get("normalized") or wallet.get("address") or "")
             coin = str(wallet.get("coin") or "").lower()
             if not address or not coin:
                 continue
@@ -103,6 +109,7 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
                 address_type=str(wallet.get("address_type") or wallet.get("type") or ""),
                 seen_at=item.fetched_at, job_id=item.job_id, page_url=item.canonical_url,
                 onion_host=item.onion_host.lower() or None, market=item.market, source="page",
+                counts_as_mention=False,
             ))
         return sightings
     return []
@@ -179,7 +186,7 @@ def merge_wallet(existing: dict[str, Any] | None, sightings: list[WalletSighting
         truncated = truncated or cut
     document["refs_truncated"] = truncated
     document["sources"], _ = _add_references(list(document.get("sources") or []), (s.source for s in sightings), 32)
-    document["mention_count"] = int(document.get("mention_count") or 0) + len(sightings)
+    document["mention_count"] = int(document.get("mention_count") or 0) + sum(s.counts_as_mention for s in sightings)
     document["job_ids"] = _recent_jobs(list(document.get("job_ids") or []), (s.job_id for s in sightings))
     return document
 

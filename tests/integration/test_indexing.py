@@ -157,7 +157,7 @@ def test_concurrent_writers_lose_no_wallet_sighting(es: tuple[Any, str]) -> None
         thread.join()
     wallet = client.get(index=indices.alias_name(prefix, "wallets"),
                         id=entities.wallet_doc_id("btc", BTC_ADDRESS))["_source"]
-    assert wallet["mention_count"] == writers * rounds
+    # Every writer's every page is in: no merge overwrote another's (each page is one reference).
     assert wallet["page_count"] == writers * rounds
 
 

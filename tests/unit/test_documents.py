@@ -20,11 +20,15 @@ def test_listing_document_derives_coins_and_normalises_currencies() -> None:
 def test_page_document_lower_cases_hosts_emails_and_coins() -> None:
     page = Page(url="http://X.onion/", canonical_url="http://x.onion/", onion_host="X.ONION", status=200,
                 content_type="text/html", content_hash="h", fetched_at="2026-11-28T23:25:18Z", job_id="j",
-                emails=["Bob@Example.org", "bob@example.org"], wallets=[{"address": "1AbC", "coin": "BTC"}],
+                emails=["Bob@Example.org", "bob@example.org"],
+                wallets=[{"address": "1AbC", "coin": "BTC"}, {"address": "0XABC", "normalized": "0xAbC", "coin": "eth"}],
                 pgp_fingerprints=["0xabcd ef01"])
     document = document_for(page)
     assert document["onion_host"] == "x.onion" and document["emails"] == ["bob@example.org"]
-    assert document["wallets"] == [{"address": "1AbC", "coin": "btc"}]  # the address keeps its case
+    assert document["wallets"] == [
+        {"address": "1AbC", "coin": "btc"},  # the address keeps its case
+        {"address": "0xAbC", "address_as_written": "0XABC", "normalized": "0xAbC", "coin": "eth"},
+    ]
     assert document["pgp_fingerprints"] == ["ABCDEF01"]
 
 

@@ -83,9 +83,13 @@ def page(status: int, fetched_at: str, wallets: list[dict] | None = None) -> Pag
                 wallets=wallets or [])
 
 
-def test_page_wallets_without_a_coin_are_skipped() -> None:
-    found = wallet_sightings_from_item(page(200, "2026-11-28T10:00:00Z", [{"address": ADDRESS, "coin": "BTC"}, {"address": "x"}]))
+def test_page_wallets_use_the_normalised_address_and_skip_those_without_a_coin() -> None:
+    written = ADDRESS.upper()
+    found = wallet_sightings_from_item(page(200, "2026-11-28T10:00:00Z", [
+        {"address": written, "normalized": ADDRESS, "coin": "BTC"}, {"address": "x"}]))
     assert [(s.address, s.coin, s.source) for s in found] == [(ADDRESS, "btc", "page")]
+    # The spider's WalletMention for the same address is what counts as the mention.
+    assert merge_wallet(None, found)["mention_count"] == 0
 
 
 def test_onion_liveness_follows_the_latest_fetch_only() -> None:
