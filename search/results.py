@@ -137,7 +137,11 @@ def build_search_body(
             "no_match_size": SNIPPET_CHARS,
             # Pages keep up to 200k characters; bound the highlighter's work.
             "max_analyzed_offset": 100_000,
-            "fields": {name: {} for name in KINDS[kind].highlight_fields},
+            # The title is highlighted whole; long text fields give fragments.
+            "fields": {
+                name: ({"number_of_fragments": 0} if name == TITLE_HIGHLIGHTS[kind] else {})
+                for name in KINDS[kind].highlight_fields
+            },
         }
     if with_facets:
         body["aggs"] = {

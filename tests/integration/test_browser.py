@@ -173,6 +173,11 @@ def test_crawled_script_is_shown_as_text_and_never_runs(server, browser_context)
     page.wait_for_selector("article.hit")
     assert page.inner_text("article.hit h2") == XSS_TITLE
     assert page.evaluate("typeof window.__xss") == "undefined"
+    # A highlighted title is still the whole title, still text.
+    page.goto(base + "/search?kind=listings&q=fentanyl+market%3Agamma")
+    page.wait_for_selector("article.hit mark")
+    assert page.inner_text("article.hit h2") == XSS_TITLE + " fentanyl"
+    assert page.evaluate("typeof window.__xss") == "undefined"
     page.goto(base + f"/onions/{ALPHA_HOST}")
     assert page.evaluate("typeof window.__xss") == "undefined"
     listing = server["world"].listing_ids["gamma/g1"]

@@ -51,6 +51,8 @@ def test_body_has_facets_highlights_sort_and_bounds():
     assert set(body["aggs"]) == {"market", "vendor", "coin", "substance", "country", "language"}
     assert body["highlight"]["pre_tags"] == [HIGHLIGHT_PRE]
     assert "fetched_at" in body["sort"][0]
+    assert body["highlight"]["fields"]["title"] == {"number_of_fragments": 0}
+    assert body["highlight"]["fields"]["description"] == {}
     assert "text" in body["_source"]["excludes"]
     with pytest.raises(QueryError, match="unknown sort"):
         build_search_body(parse("a"), "pages", sort="random")
