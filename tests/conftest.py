@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.elasticsearch",
     "tests.fixtures.testnet",
+    "tests.fixtures.demo_world",
 ]

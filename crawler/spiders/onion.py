@@ -107,7 +107,7 @@ class OnionSpider(scrapy.Spider):
 
     async def start(self):  # type: ignore[no-untyped-def]
         for url in self.seed_urls:
-            yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+            yield scrapy.Request(url, callback=self.parse)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         if not isinstance(response, TextResponse):

@@ -24,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=int, metavar="N", help="links followed from a seed (default: crawl_depth)")
     parser.add_argument("--job", metavar="NAME", help="crawl job id stored on every document")
     parser.add_argument("--follow-offsite", action="store_true", help="also crawl onion hosts other than the seeds'")
+    parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
@@ -44,7 +45,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if overrides:
         settings = settings.replace(**overrides)
     job_id = args.job or new_job_id()
-    stats = run_crawl(settings, seeds, job_id, follow_offsite=args.follow_offsite, quiet=args.quiet)
+    stats = run_crawl(
+        settings, seeds, job_id, follow_offsite=args.follow_offsite, follow_links=not args.no_follow, quiet=args.quiet
+    )
     summary = summarize(job_id, stats)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
@@ -59,10 +62,16 @@ def run_crawl(
     seeds: list[str],
     job_id: str,
     follow_offsite: bool = False,
+    follow_links: bool = True,
     quiet: bool = False,
     extra_scrapy_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run one crawl to completion in this process; returns Scrapy's final stats."""
+    """Run one crawl to completion in this process; returns Scrapy's final stats.
+
+    ``extra_scrapy_settings`` override the computed Scrapy settings last
+    (benchmarks use it to compare transports).  Scrapy's reactor runs once per
+    process, so call this once per process.
+    """
     from scrapy.crawler import CrawlerProcess
 
     from crawler.settings import scrapy_settings
@@ -83,7 +92,7 @@ def run_crawl(
     scrapy_values.update(extra_scrapy_settings or {})
     process = CrawlerProcess(scrapy_values)
     crawler = process.create_crawler(OnionSpider)
-    process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite)
+    process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite, follow_links=follow_links)
     process.start()
     return dict(crawler.stats.get_stats())
 

@@ -7,12 +7,14 @@ ports be known) before the generator has written anything.
 
 Every request is appended to a JSONL *peer log* -- ``{"time", "site",
 "local_port", "peer_ip", "peer_port", "method", "target", "status"}`` -- so tests
-can assert that every peer was a Tor exit's bind address (no direct connection
-from the crawler) and that no media file was ever requested.
+can assert that no media file was ever requested.  With ``record_peer_owner``
+each entry also carries ``peer_pid``, the process that held the client end of
+the connection (read from /proc while it is open): the leak test asserts it is
+always a tor process of the private network, never the crawler.
 
 Public API:
 
-* :class:`DemoServer` ``(out_dir, peer_log=None, ports=None)`` with
+* :class:`DemoServer` ``(out_dir, peer_log=None, ports=None, record_peer_owner=False)`` with
   :meth:`~DemoServer.start` ``-> dict[site, port]`` and :meth:`~DemoServer.stop`;
   also a context manager;
 * :func:`read_peer_log` ``(path) -> list[dict]``;
@@ -53,6 +55,7 @@ from urllib.parse import unquote, urlsplit
 
 from onionscope.demo.paths import file_for_target
 from onionscope.demo.site_names import SITE_NAMES
+from onionscope.testnet.peer_owner import tcp_peer_owner
 from onionscope.errors import UserError
 
 PIDFILE_NAME = "server.pid"
@@ -119,7 +122,8 @@ def read_peer_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def _handler_for(site: str, site_root: Path, peer_log: PeerLog) -> type[BaseHTTPRequestHandler]:
+def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owner: bool = False
+                 ) -> type[BaseHTTPRequestHandler]:
     class DemoSiteHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "nginx"
@@ -186,7 +190,12 @@ def _handler_for(site: str, site_root: Path, peer_log: PeerLog) -> type[BaseHTTP
 
         def _log(self, status: int) -> None:
             peer_ip, peer_port = self.client_address[:2]
+            owner: dict[str, Any] = {}
+            if record_peer_owner:
+                # While the connection is still open, /proc says which process holds its other end.
+                owner["peer_pid"] = tcp_peer_owner((peer_ip, peer_port), self.server.server_address[:2])
             peer_log.record({
+                **owner,
                 "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
                 "site": site,
                 "local_port": self.server.server_address[1],
@@ -214,7 +223,7 @@ class DemoServer:
 
     def __init__(
         self, out_dir: Path, peer_log: Path | None = None, ports: dict[str, int] | None = None,
-        bind_address: str = "127.0.0.1",
+        bind_address: str = "127.0.0.1", record_peer_owner: bool = False,
     ) -> None:
         if not bind_address.startswith("127."):
             raise UserError(f"the demo server binds to loopback only; {bind_address!r} is not a 127.x address")
@@ -225,6 +234,7 @@ class DemoServer:
         self.peer_log_path = peer_log
         self.requested_ports = dict(ports or {})
         self.bind_address = bind_address
+        self.record_peer_owner = record_peer_owner
         self._servers: dict[str, _SiteServer] = {}
         self._threads: list[threading.Thread] = []
         self._peer_log: PeerLog | None = None
@@ -241,7 +251,7 @@ class DemoServer:
         try:
             for site in SITE_NAMES:
                 port = self.requested_ports.get(site, 0)
-                handler = _handler_for(site, self.out_dir / "sites" / site, self._peer_log)
+                handler = _handler_for(site, self.out_dir / "sites" / site, self._peer_log, self.record_peer_owner)
                 try:
                     self._servers[site] = _SiteServer((self.bind_address, port), handler)
                 except OSError as error:

@@ -1,0 +1,179 @@
+"""End to end: the demo world crawled through the private Tor network into the real Elasticsearch.
+
+One crawl per module (a subprocess, as `onionscope crawl` runs), then:
+every reachable page indexed exactly once against the generator's ground
+truth; a second crawl creates no duplicate; `onionscope search` finds a known
+phrase on the right page; no media was requested; and the crawler process
+opened no connection except to tor's SOCKS port and Elasticsearch, and looked
+up no host name at all (audit hook).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.urls import canonical_url, is_media_url
+from onionscope.demo.server import read_peer_log
+from onionscope.demo_world import DemoWorld
+
+pytestmark = pytest.mark.integration
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class CrawlRun:
+    def __init__(self, world: DemoWorld, es_url: str, prefix: str, work_dir: Path):
+        self.world = world
+        self.es_url = es_url
+        self.prefix = prefix
+        self.work_dir = work_dir
+        self.audit_log = work_dir / "audit.jsonl"
+
+    def environment(self) -> dict[str, str]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ONIONSCOPE_")}
+        environment.update(
+            ONIONSCOPE_TOR_SOCKS=self.world.socks_endpoints[0],
+            ONIONSCOPE_ES_URL=self.es_url,
+            ONIONSCOPE_INDEX_PREFIX=self.prefix,
+            ONIONSCOPE_VAR_DIR=str(self.work_dir / "var"),
+            # No testnet manifest is consulted: only the variables above say where tor is.
+            ONIONSCOPE_TESTNET_DIR=str(self.work_dir / "no-testnet"),
+        )
+        return environment
+
+    def onionscope(self, *arguments: str, audited: bool = False) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m"]
+        command += ["tests.integration.audited_onionscope", str(self.audit_log)] if audited else ["onionscope.cli"]
+        return subprocess.run(
+            [*command, *arguments], cwd=PROJECT_ROOT, env=self.environment(),
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+
+    def crawl(self, job: str) -> dict[str, Any]:
+        seeds = [arg for seed in self.world.seeds for arg in ("--seed", seed)]
+        result = self.onionscope("crawl", "--job", job, "--json", "--quiet", *seeds, audited=True)
+        assert result.returncode == 0, f"crawl failed:\n{result.stdout}\n{result.stderr[-4000:]}"
+        return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def crawl_run(demo_world: DemoWorld, es_node: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrawlRun]:
+    from pipelines.es_client import make_client
+    from pipelines.indices import delete_prefix
+
+    run = CrawlRun(demo_world, es_node.url, "test-e2e", tmp_path_factory.mktemp("e2e"))
+    client = make_client(es_node.settings)
+    delete_prefix(client, run.prefix)
+    run.first = run.crawl("e2e-first")  # type: ignore[attr-defined]
+    try:
+        yield run
+    finally:
+        delete_prefix(client, run.prefix)
+        client.close()
+
+
+def _indexed_pages(run: CrawlRun) -> list[dict[str, Any]]:
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(run.es_url)
+    try:
+        client.indices.refresh(index=f"{run.prefix}-pages")
+        response = client.search(
+            index=f"{run.prefix}-pages", size=5000, query={"match_all": {}},
+            source=["canonical_url", "url", "job_id", "title", "fetched_at"],
+        )
+        return [dict(hit["_source"], _id=hit["_id"]) for hit in response["hits"]["hits"]]
+    finally:
+        client.close()
+
+
+def _expected_pages(world: DemoWorld) -> set[str]:
+    return {canonical_url(url) for site in world.ground_truth["sites"].values() for url in site["pages"]}
+
+
+def test_every_reachable_page_is_indexed_exactly_once(crawl_run: CrawlRun) -> None:
+    pages = _indexed_pages(crawl_run)
+    indexed = [page["canonical_url"] for page in pages]
+    expected = _expected_pages(crawl_run.world)
+    assert len(indexed) == len(set(indexed)), "a page was indexed twice"
+    assert set(indexed) == expected, (
+        f"missing {sorted(expected - set(indexed))[:5]}, unexpected {sorted(set(indexed) - expected)[:5]}"
+    )
+    assert crawl_run.first["items_spooled"] == 0  # type: ignore[attr-defined]
+    assert crawl_run.first["indexed_by_kind"]["pages"] >= len(expected)  # type: ignore[attr-defined]
+
+
+def test_a_second_crawl_updates_and_creates_no_duplicates(crawl_run: CrawlRun) -> None:
+    before = {page["_id"]: page for page in _indexed_pages(crawl_run)}
+    second = crawl_run.crawl("e2e-second")
+    after = {page["_id"]: page for page in _indexed_pages(crawl_run)}
+    assert set(after) == set(before)
+    assert second["pages"] == len(before)
+    # Same documents, updated by the second job rather than duplicated.
+    assert {page["job_id"] for page in after.values()} == {"e2e-second"}
+
+
+def test_search_finds_a_known_phrase_on_the_right_page(crawl_run: CrawlRun) -> None:
+    titles: dict[str, list[dict[str, Any]]] = {}
+    for listing in crawl_run.world.ground_truth["listings"]:
+        titles.setdefault(listing["title"], []).append(listing)
+    # A title that is plain words and unique across every market.
+    title, listing = next(
+        (t, found[0]) for t, found in sorted(titles.items())
+        if len(found) == 1 and re.fullmatch(r"[A-Za-z0-9 ]{12,}", t)
+    )
+    result = crawl_run.onionscope("search", f'"{title}"', "--json", "--limit", "5")
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)["hits"]
+    assert hits, f"no hit for {title!r}"
+    top = hits[0]["source"]
+    assert canonical_url(top["url"]) == canonical_url(listing["url"])
+    assert top["onion_host"] == urlsplit(listing["url"]).hostname
+
+
+def test_no_media_was_ever_requested(crawl_run: CrawlRun) -> None:
+    requests = read_peer_log(crawl_run.world.peer_log)
+    assert requests, "the demo server saw no request at all"
+    media = [entry["target"] for entry in requests if is_media_url("http://x" + entry["target"])]
+    assert media == []
+    # The demo sites do link to media, so the guard had something to refuse.
+    assert any(site["media_urls"] for site in crawl_run.world.ground_truth["sites"].values())
+
+
+def test_crawler_connects_only_to_tor_and_elasticsearch_and_resolves_nothing(crawl_run: CrawlRun) -> None:
+    events = [json.loads(line) for line in crawl_run.audit_log.read_text().splitlines()]
+    socks_host, socks_port = crawl_run.world.socks_endpoints[0].rsplit(":", 1)
+    es = urlsplit(crawl_run.es_url)
+    allowed = {(socks_host, int(socks_port)), (es.hostname, es.port)}
+    connects = {tuple(event["address"]) for event in events if event["event"] == "connect"}
+    assert connects, "the audit hook recorded no connection"
+    assert (socks_host, int(socks_port)) in connects
+    assert connects <= allowed, f"unexpected connections: {connects - allowed}"
+    lookups = {event["host"] for event in events if event["event"] != "connect"}
+    onion_hosts = set(crawl_run.world.onion_hosts.values())
+    assert not lookups & onion_hosts
+    # Only IP literals are ever passed to the resolver (urllib3 does that for the ES URL).
+    assert all(re.fullmatch(r"[0-9.]+|[0-9a-f:]+", host) for host in lookups), lookups
+
+
+def test_every_request_reached_the_sites_from_tor_never_from_the_crawler(crawl_run: CrawlRun) -> None:
+    # tor does not bind an outbound address for loopback targets, so the peer
+    # *address* cannot tell tor from a direct connection; the peer *process* can.
+    # Every demo site is an onion service, so only the onion-service host may connect.
+    tor_pids = {service["pid"] for service in crawl_run.world.manifest["onion_services"]}
+    assert tor_pids and None not in tor_pids
+    requests = read_peer_log(crawl_run.world.peer_log)
+    owners = [entry.get("peer_pid") for entry in requests]
+    resolved = [pid for pid in owners if pid is not None]
+    assert len(resolved) >= 0.9 * len(owners), "too few connections could be traced to their process"
+    strangers = {pid for pid in resolved if pid not in tor_pids}
+    assert not strangers, f"connections from processes other than the onion-service tor: {strangers}"
