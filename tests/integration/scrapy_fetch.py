@@ -4,7 +4,8 @@ Used by the transport tests as a subprocess (Twisted's reactor cannot restart in
 pytest process).  Reads ``{"urls": [...], "settings": {...}, "transport": {...} | null}``
 on stdin; ``transport`` holds the keyword arguments of
 :func:`crawler.tor.download_handler.transport_settings` (``null`` = leave the settings as
-given).  Prints ``{"results": [...], "stats": {...}, "seconds": float, "error": str | null}``:
+given).  Prints ``{"results": [...], "stats": {...}, "seconds": float, "error": str | null,
+"dns_lookups_refused": int}`` (names the refusing reactor resolver turned away):
 one result per URL, with ``status`` and ``text`` or ``error`` (the exception's class name)
 and ``message``.
 """
@@ -22,12 +23,15 @@ from scrapy.crawler import CrawlerProcess
 from crawler.tor.refusing_resolver import RefusingResolver
 
 
-class ProcessRefusingResolver(RefusingResolver):
-    """RefusingResolver built from the CrawlerProcess, which has no stats of its own."""
 
-    @classmethod
-    def from_crawler(cls, crawler: Any, reactor: Any) -> "ProcessRefusingResolver":
-        return cls(reactor, getattr(crawler, "stats", None))
+class RecordedRefusingResolver(RefusingResolver):
+    """onionscope's refusing resolver, remembered so the report can say how many names it refused."""
+
+    installed: "RecordedRefusingResolver | None" = None
+
+    def install_on_reactor(self) -> None:
+        super().install_on_reactor()
+        RecordedRefusingResolver.installed = self
 
 
 class FetchSpider(scrapy.Spider):
@@ -71,7 +75,7 @@ def main() -> int:
         "TELNETCONSOLE_ENABLED": False,
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": False,
-        "TWISTED_DNS_RESOLVER": "tests.integration.scrapy_fetch.ProcessRefusingResolver",
+        "TWISTED_DNS_RESOLVER": RecordedRefusingResolver,  # the class itself: this file runs as __main__
         "CONCURRENT_REQUESTS": 64,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
         "DOWNLOAD_DELAY": 0,
@@ -94,12 +98,16 @@ def main() -> int:
     if failures:
         error = f"{type(failures[0].value).__name__}: {failures[0].value}"
     stats = crawler.stats.get_stats() if crawler.stats else {}
+    # None would mean the refusing resolver was never installed.
+    installed = RecordedRefusingResolver.installed
+    dns_lookups_refused = installed.refused if installed is not None else None
     json.dump(
         {
             "results": results,
             "stats": {key: value for key, value in stats.items() if isinstance(value, (int, float, str))},
             "seconds": time.monotonic() - started,
             "error": error,
+            "dns_lookups_refused": dns_lookups_refused,
         },
         sys.stdout,
     )

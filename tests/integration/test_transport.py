@@ -24,12 +24,12 @@ from crawler.tor import control
 from onionscope.settings import PROJECT_ROOT
 from tests.integration.launched_client import free_port, launch_private_client
 from tests.integration.transport_network import publish_sites
-from tests.integration.transport_sites import ConcurrencyMeter, RecordingSite, self_signed_certificate
+from tests.integration.transport_sites import ConcurrencyMeter, RecordingSite, SilentSocksServer, self_signed_certificate
 
 pytestmark = pytest.mark.integration
 
 SITE_COUNT = 4
-SLOW_SECONDS = 2.0
+SLOW_SECONDS = 5.0
 
 
 def run_scrapy(urls: list[str], transport: dict[str, Any] | None, settings: dict[str, Any] | None = None,
@@ -132,7 +132,7 @@ def test_64_concurrent_fetches_across_onions_http_and_https(world, sites, meter)
     # Not blocking: with 4 hosts x 16 per host, (nearly) all 64 slow requests were in flight together.
     assert meter.peak >= 48
     assert report["stats"]["tor/requests"] == len(urls)
-    assert report["stats"].get("tor/dns_lookups_refused", 0) == 0
+    assert report["dns_lookups_refused"] == 0
     # Every connection the sites saw came from the onion-service host, none from the crawler.
     assert sum(len(site.peers) for site in sites) > peers_before
     if world["onion_host_address"]:
@@ -214,7 +214,7 @@ def test_tor_unreachable_fails_every_request_and_connects_nowhere(world, sites):
     assert all(result.get("error") == "TorUnreachableError" for result in report["results"]), report["results"]
     assert all(f"tor SOCKS port {closed} refused the connection" in result["message"] for result in report["results"])
     assert report["stats"]["tor/socks_error/tor_unreachable"] == 2 * len(urls)
-    assert report["stats"].get("tor/dns_lookups_refused", 0) == 0  # not even "localhost" was resolved
+    assert report["dns_lookups_refused"] == 0  # not even "localhost" was resolved
     assert [len(s.peers) for s in sites] == peers_before
 
 
@@ -249,3 +249,36 @@ def test_pysocks_probe_through_tor(world):
     assert status == 200 and seconds > 0
     status, _ = probe_url(f"https://{world['onions']['site1']}:80/page/probe", host, int(port), timeout=30)
     assert status == 200
+
+
+def test_download_maxsize_and_timeout_still_apply_through_tor(world):
+    onion = world["onions"]["site2"]
+    # The timeout is well above circuit set-up and well below the /hang answer.
+    report = run_scrapy([f"http://{onion}/big", f"http://{onion}/hang", f"http://{onion}/page/ok"],
+                        {"socks_endpoints": [world["socks"]]},
+                        {"DOWNLOAD_MAXSIZE": 100_000, "DOWNLOAD_WARNSIZE": 0, "DOWNLOAD_TIMEOUT": 10, "RETRY_TIMES": 0})
+    by_path = {result["url"].split("/", 3)[3]: result for result in report["results"]}
+    assert by_path["big"].get("error") == "DownloadCancelledError", by_path["big"]
+    assert "100000" in by_path["big"]["message"]
+    assert by_path["hang"].get("error") == "DownloadTimeoutError", by_path["hang"]
+    assert by_path["page/ok"].get("status") == 200
+
+
+def test_a_hanging_socks_port_never_hangs_the_crawl():
+    silent = SilentSocksServer()
+    try:
+        socks = [f"127.0.0.1:{silent.port}"]
+        onion = unpublished_onion()
+        by_download_timeout = run_scrapy([f"http://{onion}/a"], {"socks_endpoints": socks},
+                                         {"DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 0})
+        by_socks_timeout = run_scrapy([f"http://{onion}/b"], {"socks_endpoints": socks, "socks_timeout": 1},
+                                      {"DOWNLOAD_TIMEOUT": 30, "RETRY_TIMES": 0})
+    finally:
+        silent.close()
+    assert silent.accepted == 2
+    [result] = by_download_timeout["results"]
+    assert result["error"] == "DownloadTimeoutError", result
+    [result] = by_socks_timeout["results"]
+    assert result["error"] == "SocksHandshakeTimeout" and "TOR_SOCKS_TIMEOUT" in result["message"], result
+    assert by_socks_timeout["stats"]["tor/socks_error/handshake_timeout"] == 1
+    assert by_socks_timeout["seconds"] < 30  # ended by TOR_SOCKS_TIMEOUT, not by DOWNLOAD_TIMEOUT

@@ -3,7 +3,8 @@
 :class:`RecordingSite` listens on 127.0.0.1 (port 0, read back), answers plain HTTP or TLS on
 the same port (it peeks at the first byte: 0x16 starts a TLS handshake), serves
 ``/page/<n>`` (a small HTML page naming the site and ``n``) and ``/slow...`` (the same after
-``slow_seconds``, counted by a shared :class:`ConcurrencyMeter`), and records the address of every connection in ``peers``.
+``slow_seconds``, counted by a shared :class:`ConcurrencyMeter`), ``/big`` (a page of
+:data:`BIG_BODY_BYTES`), ``/hang`` (answers after :data:`HANG_SECONDS`), and records the address of every connection in ``peers``.
 :func:`self_signed_certificate` writes a throw-away key and certificate, like most onion
 https sites use.
 """
@@ -49,6 +50,10 @@ def self_signed_certificate(directory: Path, common_name: str = "onionscope-test
     return key_path, cert_path
 
 
+BIG_BODY_BYTES = 300_000
+HANG_SECONDS = 30.0
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"
@@ -69,11 +74,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/slow"):
             with site.meter.active():
                 time.sleep(site.slow_seconds)
+        elif self.path.startswith("/hang"):
+            time.sleep(HANG_SECONDS)
         scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
-        body = (
-            f"<html><head><title>{site.name} {self.path}</title></head>"
-            f"<body><p>site={site.name} path={self.path} scheme={scheme}</p></body></html>"
-        ).encode()
+        if self.path.startswith("/big"):
+            body = b"<html><body>" + b"x" * BIG_BODY_BYTES + b"</body></html>"
+        else:
+            body = (
+                f"<html><head><title>{site.name} {self.path}</title></head>"
+                f"<body><p>site={site.name} path={self.path} scheme={scheme}</p></body></html>"
+            ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -105,6 +115,34 @@ class ConcurrencyMeter:
         finally:
             with self._lock:
                 self.current -= 1
+
+
+class SilentSocksServer:
+    """Accepts TCP on 127.0.0.1 and never answers: a SOCKS port that hangs."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
+        self.port = self._listener.getsockname()[1]
+        self.accepted = 0
+        self._connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, name="silent-socks", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._connections.append(connection)
+
+    def close(self) -> None:
+        self._listener.close()
+        for connection in self._connections:
+            connection.close()
 
 
 class RecordingSite:
