@@ -322,6 +322,37 @@ def element_text(element: Any, separator: str) -> str:
     return separator.join(_VISIBLE_TEXT(element))
 
 
+def compile_selector(css: str | None, xpath: str | None) -> etree.XPath:
+    """One lxml XPath for a CSS selector (``::text`` / ``::attr(x)`` included) or an XPath.
+
+    Raises cssselect's SelectorError / ExpressionError or lxml's XPathSyntaxError.
+    """
+    expression = _CSS.css_to_xpath(css) if css is not None else (xpath or "")
+    return etree.XPath(expression, namespaces=_XPATH_NAMESPACES, smart_strings=False)
+
+
+def _select(compiled: etree.XPath, selector: Selector) -> list[Any]:
+    """Evaluate on the lxml tree directly; parsel's wrapper per result dominated the cost."""
+    root = selector.root
+    if root is None or isinstance(root, str):
+        return []
+    try:
+        result = compiled(root)
+    except etree.XPathEvalError:  # e.g. a function used on the wrong node type: nothing matched
+        return []
+    return result if isinstance(result, list) else [result]
+
+
+def _result_text(result: Any, attr: str | None, separator: str) -> str:
+    if isinstance(result, (str, bytes)):  # ::text, @attr or text() results
+        return result.decode("utf-8", "replace") if isinstance(result, bytes) else str(result)
+    if not isinstance(getattr(result, "tag", None), str):
+        return str(result) if isinstance(result, (int, float)) else ""
+    if attr is not None:
+        return result.get(attr, "")
+    return element_text(result, separator)
+
+
 @dataclass(frozen=True)
 class FieldSelector:
     """Where one field sits on a page and how its value is normalised."""
@@ -333,18 +364,12 @@ class FieldSelector:
     take_all: bool
     normalisers: tuple[Normaliser, ...]
     optional: bool
+    compiled: etree.XPath = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
 
     def raw_values(self, selector: Selector) -> list[str]:
-        results = selector.css(self.css) if self.css is not None else selector.xpath(self.xpath or "", namespaces=_XPATH_NAMESPACES)
         values: list[str] = []
-        for result in results:
-            if isinstance(result.root, str):  # ::text, @attr or text() results
-                raw = result.root
-            elif self.attr is not None:
-                raw = result.attrib.get(self.attr, "")
-            else:
-                raw = element_text(result.root, "\n")
-            raw = raw[:MAX_FIELD_CHARS]
+        for result in _select(self.compiled, selector):
+            raw = _result_text(result, self.attr, "\n")[:MAX_FIELD_CHARS]
             if raw.strip():
                 values.append(raw)
             if not self.take_all and self.name not in LIST_FIELDS and values:
@@ -376,17 +401,11 @@ class SiteMarker:
     contains: str | None
     equals: str | None
     regex: re.Pattern[str] | None
+    compiled: etree.XPath = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
 
     def present(self, selector: Selector) -> bool:
-        results = selector.css(self.css) if self.css is not None else selector.xpath(self.xpath or "", namespaces=_XPATH_NAMESPACES)
-        for result in results[:50]:
-            if isinstance(result.root, str):
-                text = result.root
-            elif self.attr is not None:
-                text = result.attrib.get(self.attr, "")
-            else:
-                text = element_text(result.root, " ")
-            text = _strip(text)
+        for result in _select(self.compiled, selector)[:50]:
+            text = _strip(_result_text(result, self.attr, " "))
             if self.contains is not None and self.contains.casefold() not in text.casefold():
                 continue
             if self.equals is not None and text != self.equals:
@@ -660,14 +679,14 @@ def _selector_source(located: _Located, key_path: tuple[str, ...], spec: dict[st
         if not isinstance(css, str) or not css.strip():
             raise located.error(key_path + ("css",), "expected a CSS selector")
         try:
-            _CSS.css_to_xpath(css)
-        except (SelectorError, ExpressionError) as exc:
+            compile_selector(css, None)
+        except (SelectorError, ExpressionError, etree.XPathSyntaxError) as exc:
             raise located.error(key_path + ("css",), f"invalid CSS selector {css!r}: {exc}") from None
     else:
         if not isinstance(xpath, str) or not xpath.strip():
             raise located.error(key_path + ("xpath",), "expected an XPath expression")
         try:
-            etree.XPath(xpath, namespaces=_XPATH_NAMESPACES)
+            compile_selector(None, xpath)
         except etree.XPathSyntaxError as exc:
             raise located.error(key_path + ("xpath",), f"invalid XPath {xpath!r}: {exc}") from None
     return css, xpath
@@ -680,7 +699,10 @@ def _marker(located: _Located, key_path: tuple[str, ...], spec: Any) -> SiteMark
         if key in spec and not isinstance(spec[key], str):
             raise located.error(key_path + (key,), "expected a string")
     regex = _regex(located, key_path + ("regex",), spec["regex"]) if "regex" in spec else None
-    return SiteMarker(css, xpath, spec.get("attr"), spec.get("contains"), spec.get("equals"), regex)
+    return SiteMarker(
+        css, xpath, spec.get("attr"), spec.get("contains"), spec.get("equals"), regex,
+        compiled=compile_selector(css, xpath),
+    )
 
 
 def _normalisers(located: _Located, key_path: tuple[str, ...], spec: Any) -> tuple[Normaliser, ...]:
@@ -731,7 +753,7 @@ def _field(located: _Located, key_path: tuple[str, ...], name: str, spec: Any, d
     chain = _normalisers(located, key_path + ("normalise",), spec["normalise"]) if "normalise" in spec else default_chain
     return FieldSelector(
         name=name, css=css, xpath=xpath, attr=spec.get("attr"), take_all=bool(spec.get("all", False)),
-        normalisers=chain, optional=bool(spec.get("optional", False)),
+        normalisers=chain, optional=bool(spec.get("optional", False)), compiled=compile_selector(css, xpath),
     )
 
 
