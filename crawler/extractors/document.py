@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from parsel import Selector
+from w3lib.encoding import html_to_unicode
 
 from crawler.extractors.contacts import find_contacts, find_emails
 from crawler.extractors.generic_listing import extract_generic
@@ -149,12 +150,17 @@ class ExtractedDocument:
             logger.warning(rejected.message())
 
 
-def _decode(html: bytes | str) -> tuple[str, bytes]:
+def _decode(html: bytes | str, content_type: str) -> tuple[str, bytes]:
+    """Text and bytes of a page; bytes are decoded by BOM, then <meta charset>, then
+    UTF-8 (Russian-language markets still serve windows-1251)."""
     if isinstance(html, str):
-        raw = html.encode("utf-8", errors="replace")
-        return html, raw
+        return html, html.encode("utf-8", errors="replace")
     raw = bytes(html[:MAX_HTML_BYTES])
-    return raw.decode("utf-8", errors="replace"), raw
+    try:
+        _, text = html_to_unicode(content_type or None, raw)
+    except (LookupError, ValueError):  # an unknown or broken declared encoding
+        text = raw.decode("utf-8", errors="replace")
+    return text, raw
 
 
 def extract_document(
@@ -178,7 +184,7 @@ def extract_document(
             raise UserError(f"market {market!r} was asked for but no market profiles are loaded")
         forced_profile = profiles.get(market)
 
-    text_html, raw = _decode(html)
+    text_html, raw = _decode(html, content_type)
     basics = parse_html_page(text_html, url, max_text_chars=max_text_chars)
     selector = Selector(text=text_html or "<html></html>", base_url=url)
     host = onion_host(url) or ""

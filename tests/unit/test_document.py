@@ -208,3 +208,16 @@ def test_error_pages_yield_no_items_and_no_drift(world: tuple[Path, dict[str, An
     assert document.listings == [] and document.drift == [] and document.rejected == []
     assert document.items() == [document.page] + document.wallet_mentions
     assert document.page.status == 404
+
+
+def test_page_bytes_are_decoded_by_their_declared_charset(profiles: MarketProfiles) -> None:
+    html = (
+        '<html><head><meta charset="windows-1251"><title>Мефедрон 1г</title></head><body>'
+        "<h1>Мефедрон 1г</h1><dl><dt>Продавец</dt><dd>Химик</dd><dt>Цена</dt><dd>3 500 ₽</dd></dl></body></html>"
+    )
+    raw = html.replace("₽", "руб.").encode("cp1251")
+    document = extract_document(raw, "http://" + "a" * 56 + ".onion/item/1", FETCHED_AT, "job", profiles=profiles)
+    assert document.page.title == "Мефедрон 1г"
+    (listing,) = document.listings
+    assert (listing.vendor, listing.price_amount, listing.price_currency) == ("Химик", 3500.0, "RUB")
+    assert listing.substances == ["mephedrone"]
