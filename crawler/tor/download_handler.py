@@ -22,6 +22,10 @@ Scrapy settings read:
   ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
 
+Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them)
+and ``tor/socks_error/<stats_key>``.  ``response.ip_address`` is the SOCKS port's address
+(the crawler never learns the site's), and ``meta["bindaddress"]`` is ignored.
+
 Fails closed: with no endpoint the handler raises :class:`TorTransportNotConfigured` (never
 ``NotConfigured``, which would only disable the scheme quietly); a request with
 ``meta["proxy"]`` is refused; an unreachable tor fails the request with
@@ -274,6 +278,9 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             tls_verbose_logging=self._tls_verbose_logging,
         )
         self._inc_stat("tor/requests")
+        host = urlparse_cached(request).hostname
+        if host:
+            self._inc_stat(f"tor/requests_via/{self.isolation.client_for(host)}")
         try:
             with wrap_twisted_exceptions():
                 return await maybe_deferred_to_future(agent.download_request(request))

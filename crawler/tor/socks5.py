@@ -278,9 +278,8 @@ class SocksHandshakeProtocol(Protocol):
             wrapped = tls_factory.buildProtocol(self._peer_address)
             delivered = wrapped.wrappedProtocol  # the caller wants its own protocol, not the TLS layer
         else:
-            wrapped = self._protocol_factory.buildProtocol(self._peer_address)
-            delivered = wrapped
-        if wrapped is None:
+            wrapped = delivered = self._protocol_factory.buildProtocol(self._peer_address)
+        if wrapped is None or delivered is None:
             raise SocksProtocolError("the protocol factory refused to build a protocol")
         self._wrapped = wrapped
         self._state = _OPEN

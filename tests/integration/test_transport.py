@@ -201,6 +201,8 @@ def test_each_host_sticks_to_one_of_several_tor_clients(world, tmp_path):
     assert hosts_per_client[0] and hosts_per_client[1]
     assert not hosts_per_client[0] & hosts_per_client[1]
     assert hosts_per_client[0] | hosts_per_client[1] == set(onions)
+    via = {key: value for key, value in report["stats"].items() if key.startswith("tor/requests_via/")}
+    assert via == {f"tor/requests_via/{address}": len(urls) // 2 for address in socks}
 
 
 def test_tor_unreachable_fails_every_request_and_connects_nowhere(world, sites):
