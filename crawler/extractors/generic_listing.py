@@ -294,6 +294,7 @@ def _sibling_value(element: Any, field_name: str) -> str:
     return separator.join(parts)
 
 
+_MAX_LABELLED_TEXT = 400
 _BLOCK_TAGS = {"table", "tr", "td", "th", "div", "ul", "ol", "li", "dl", "dt", "dd", "p", "section", "article", "br"}
 
 
@@ -315,10 +316,17 @@ def _labelled_values(selector: Selector, labels: dict[str, tuple[str, ...]]) -> 
         if tag not in _LABEL_TAGS:
             continue
         own_text = element.text or ""
-        whole_text = "".join(element.itertext()) if len(element) <= 3 else own_text
+        # A label and its inline value are a few short children at most; a container with
+        # block children (a table, a list) is never one, and reading its whole text is costly.
+        inline = len(element) <= 3 and not any(
+            isinstance(child.tag, str) and child.tag in _BLOCK_TAGS for child in element
+        )
+        whole_text = "".join(element.itertext()) if inline else own_text
+        if len(whole_text) > _MAX_LABELLED_TEXT:
+            continue
         field_name = _field_for_label(label_to_field, own_text if len(element) == 0 else whole_text)
         value: str | None = None
-        if field_name is None and not _has_block_children(element):
+        if field_name is None and inline and not _has_block_children(element):
             # "Ships from: Germany" inside one element (not inside a table or list it contains).
             head, sep, tail = _clean(whole_text).partition(":")
             field_name = _field_for_label(label_to_field, head) if sep else None

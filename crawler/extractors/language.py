@@ -22,7 +22,7 @@ from typing import Any
 # Fewer letters than this say little about a language ("Login", "BTC 0.01").
 MIN_LETTERS = 20
 MIN_CONFIDENCE = 0.5
-MAX_CHARS = 2_000
+MAX_CHARS = 1_500
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 # py3langid returns a few codes that are not ISO 639-1; fold them.
