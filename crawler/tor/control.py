@@ -10,7 +10,8 @@ Public API:
   ``tor --defaults-torrc <empty> -f <torrc>`` and waits (with a deadline) until its
   ControlPort accepts connections.  Raises TorControlError when tor exits or the deadline passes.
 * :func:`attach(control, cookie_path=None, password=None)` -> ``stem.control.Controller``,
-  authenticated by password, by the given cookie file, or by whatever tor offers.
+  authenticated by password, by the given cookie file, or by whatever tor offers;
+  :func:`attach_when_up(control, timeout, ...)` waits for the ControlPort to open first.
 * :func:`bootstrap_status(controller)` -> :class:`BootstrapStatus`;
   :func:`wait_for_bootstrap(controller, timeout, progress=None)` polls until 100 %,
   calling ``progress(percent, summary)`` on every change; raises TorControlError at the deadline.
@@ -193,6 +194,20 @@ def _port_open(address: HostPort) -> bool:
 # --- attach
 
 
+def attach_when_up(
+    control: HostPort, timeout: float, *, cookie_path: Path | None = None, password: str | None = None
+) -> stem.control.Controller:
+    """Like :func:`attach`, but keeps trying while the ControlPort is not open yet (tor starting).
+
+    Raises TorControlError after ``timeout`` seconds, or at once for an authentication failure.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if _port_open(control) or time.monotonic() >= deadline:
+            return attach(control, cookie_path=cookie_path, password=password)
+        time.sleep(0.2)
+
+
 def attach(control: HostPort, *, cookie_path: Path | None = None, password: str | None = None) -> stem.control.Controller:
     """An authenticated controller for the ControlPort at ``control``.
 
@@ -213,7 +228,7 @@ def attach(control: HostPort, *, cookie_path: Path | None = None, password: str 
             stem.connection.authenticate_cookie(controller, str(cookie_path))
         else:
             controller.authenticate()
-    except (stem.connection.AuthenticationFailure, OSError) as exc:
+    except (stem.connection.AuthenticationFailure, stem.ControllerError, stem.SocketError, OSError) as exc:
         controller.close()
         hint = (
             "check ONIONSCOPE_TOR_PASSWORD"
@@ -370,7 +385,9 @@ def newnym(controller: stem.control.Controller, *, max_wait: float = 15.0) -> Ne
     """Send SIGNAL NEWNYM once tor's rate limit allows it.
 
     Waits up to ``max_wait`` seconds for the limit (tor allows one NEWNYM per ~10 s);
-    if the wait is longer, sends nothing and reports ``wait_seconds_left``.
+    if the wait is longer, sends nothing and reports ``wait_seconds_left``.  stem knows
+    only the NEWNYMs sent through this controller; tor itself delays any extra one sent
+    by another process, so the limit holds either way.
     Raises TorControlError when tor refuses the signal.
     """
     waited = 0.0

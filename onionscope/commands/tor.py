@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints
@@ -37,13 +38,19 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from crawler.tor import control
 
     host_port = endpoints.require_control()
-    controller = control.attach(host_port, cookie_path=endpoints.cookie_path, password=endpoints.password)
+    if args.tor_action == "wait":
+        timeout = args.timeout if args.timeout is not None else float(settings["tor_bootstrap_timeout"])
+        deadline = time.monotonic() + timeout
+        controller = control.attach_when_up(
+            host_port, timeout, cookie_path=endpoints.cookie_path, password=endpoints.password
+        )
+    else:
+        controller = control.attach(host_port, cookie_path=endpoints.cookie_path, password=endpoints.password)
     try:
         if args.tor_action == "status":
             return _status(controller, endpoints, as_json=args.json)
         if args.tor_action == "wait":
-            timeout = args.timeout if args.timeout is not None else float(settings["tor_bootstrap_timeout"])
-            control.wait_for_bootstrap(controller, timeout, progress=_print_progress)
+            control.wait_for_bootstrap(controller, max(1.0, deadline - time.monotonic()), progress=_print_progress)
             health = control.health(controller)
             print(f"tor is ready: circuits {'established' if health.circuits_established else 'NOT established'}")
             return 0 if health.healthy else 1

@@ -146,3 +146,18 @@ def test_resolve_tor_endpoints_defaults_to_the_testnet_client(manifest):
     assert endpoints.socks == (("127.0.0.1", client["socks_port"]),)
     assert endpoints.control == ("127.0.0.1", client["control_port"])
     assert endpoints.cookie_path == Path(client["cookie_path"])
+
+
+def test_tor_wait_command_follows_a_starting_client(manifest, tmp_path):
+    launched = launch_private_client(manifest, tmp_path / "client")
+    try:
+        cookie = tmp_path / "client" / "data" / "control_auth_cookie"
+        done = _onionscope(
+            ["tor", "wait", "--timeout", "90"],
+            {"ONIONSCOPE_TOR_CONTROL": f"127.0.0.1:{launched.control[1]}", "ONIONSCOPE_TOR_COOKIE": str(cookie),
+             "ONIONSCOPE_TESTNET_DIR": "/nonexistent"},
+        )
+    finally:
+        launched.stop()
+    assert done.returncode == 0, done.stderr
+    assert "bootstrap 100%" in done.stdout and "tor is ready" in done.stdout
