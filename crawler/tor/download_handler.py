@@ -9,8 +9,8 @@ Public API:
   Response reading, DOWNLOAD_MAXSIZE/WARNSIZE, DOWNLOAD_TIMEOUT and data-loss handling stay
   Scrapy's own.
 * :class:`TorTransportGuard` -- a Scrapy extension that stops the crawl at start-up (instead
-  of failing request by request) when the transport is not configured or when some handler
-  could open a direct connection.
+  of failing request by request) when the transport is not configured or when some handler,
+  feed storage or mail notification could open a direct connection.
 * :func:`transport_settings` -- the Scrapy settings that switch all of this on.
 
 Scrapy settings read:
@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import weakref
 from typing import TYPE_CHECKING, Any, Sequence
+from urllib.parse import urlsplit
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
 from scrapy.exceptions import NotConfigured, ResponseDataLossError
@@ -74,6 +75,7 @@ GUARD_PATH = "crawler.tor.download_handler.TorTransportGuard"
 
 # Schemes whose stock handlers never open a network connection.
 _OFFLINE_SCHEMES = {"data", "file"}
+_LOCAL_FEED_SCHEMES = {"", "file", "stdout"}
 
 
 def parse_socks_endpoints(values: Sequence[str]) -> list[SocksAddress]:
@@ -123,6 +125,10 @@ def transport_settings(
 def check_transport_settings(settings: "BaseSettings") -> list[SocksAddress]:
     """Verify that every scheme either goes through tor or never touches the network.
 
+    Also refuses remote feed storage (``FEEDS`` with s3://, ftp://, gs://...) and the
+    mail notifications (``MEMUSAGE_NOTIFY_MAIL``, ``STATSMAILER_RCPTS``), which Scrapy
+    sends on connections of their own.
+
     Returns the SOCKS endpoints.  Raises :class:`TorTransportNotConfigured` naming the
     setting to fix.
     """
@@ -145,6 +151,16 @@ def check_transport_settings(settings: "BaseSettings") -> list[SocksAddress]:
             raise TorTransportNotConfigured(
                 f"DOWNLOAD_HANDLERS[{scheme!r}] is {path!r}, which would connect without tor; set it to None"
             )
+    # Other Scrapy components that open their own connections, outside any download handler.
+    for uri in settings.getdict("FEEDS"):
+        feed_scheme = urlsplit(str(uri)).scheme.lower()
+        if feed_scheme not in _LOCAL_FEED_SCHEMES and len(feed_scheme) != 1:  # one letter: a Windows drive
+            raise TorTransportNotConfigured(
+                f"FEEDS has {uri!r}, which Scrapy would upload without tor; write feeds to a local file"
+            )
+    for mail_setting in ("MEMUSAGE_NOTIFY_MAIL", "STATSMAILER_RCPTS"):
+        if settings.getlist(mail_setting):
+            raise TorTransportNotConfigured(f"{mail_setting} would send mail without tor; leave it empty")
     return addresses
 
 

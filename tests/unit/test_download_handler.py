@@ -207,3 +207,23 @@ def test_http_and_https_handlers_of_one_crawler_share_isolation_and_pool():
     assert http_handler._pool is https_handler._pool
     other = TorDownloadHandler(reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050"]}))
     assert other.isolation.credentials_for("x.onion") != http_handler.isolation.credentials_for("x.onion")
+
+
+@pytest.mark.parametrize(
+    "extra,problem",
+    [
+        ({"FEEDS": {"s3://bucket/items.json": {"format": "json"}}}, "FEEDS"),
+        ({"FEEDS": {"ftp://user:pw@127.0.0.1/items.json": {"format": "json"}}}, "FEEDS"),
+        ({"MEMUSAGE_NOTIFY_MAIL": ["analyst@example.org"]}, "MEMUSAGE_NOTIFY_MAIL"),
+        ({"STATSMAILER_RCPTS": ["analyst@example.org"]}, "STATSMAILER_RCPTS"),
+    ],
+)
+def test_guard_refuses_components_that_connect_on_their_own(extra, problem):
+    with pytest.raises(errors.TorTransportNotConfigured, match=problem):
+        check_transport_settings(Settings({**transport_settings(["127.0.0.1:9050"]), **extra}))
+
+
+def test_guard_accepts_local_feeds(tmp_path):
+    feeds = {str(tmp_path / "items.jsonl"): {"format": "jsonlines"}, "file:///tmp/x.json": {"format": "json"},
+             "stdout:": {"format": "json"}}
+    assert check_transport_settings(Settings({**transport_settings(["127.0.0.1:9050"]), "FEEDS": feeds}))
