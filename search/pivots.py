@@ -141,41 +141,56 @@ def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any
     }
 
 
+def _msearch(client: Any, searches: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Several searches in one round trip; a missing alias answers empty, any other failure raises."""
+    from elasticsearch import ApiError
+
+    lines: list[dict[str, Any]] = []
+    for index, body in searches:
+        lines.append({"index": index, "ignore_unavailable": True, "allow_no_indices": True})
+        lines.append(body)
+    response = client.msearch(searches=lines)
+    answers = _body(response)["responses"]
+    for answer in answers:
+        if "error" in answer:
+            error = answer["error"]
+            kind = error.get("type", "") if isinstance(error, dict) else str(error)
+            raise ApiError(f"a pivot search failed: {kind}", meta=response.meta, body={"error": error})
+    return answers
+
+
 def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | None:
     address = address.strip()
-    # One document per (coin, address); an address is almost always one coin.
-    entity_response = _search(
-        client, f"{prefix}-wallets", {"query": _any_term(["address"], address), "size": 1}
+    by_date = [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}]
+    entity_answer, listings_answer, vendors_answer, pages_answer = _msearch(
+        client,
+        [
+            # One document per (coin, address); an address is almost always one coin.
+            (f"{prefix}-wallets", {"query": _any_term(["address"], address), "size": 1}),
+            (
+                f"{prefix}-listings",
+                {
+                    "query": {"bool": {"filter": [_any_term(["wallets"], address)]}},
+                    "size": PIVOT_LIMIT,
+                    "_source": {"excludes": ["description"]},
+                    "sort": by_date,
+                },
+            ),
+            (f"{prefix}-vendors", {"query": {"bool": {"filter": [_any_term(["wallets"], address)]}}, "size": PIVOT_LIMIT}),
+            (
+                f"{prefix}-pages",
+                {
+                    "query": {"bool": {"filter": [_any_term(["wallets.address"], address)]}},
+                    "size": PIVOT_LIMIT,
+                    "_source": {"includes": ["url", "title", "onion_host", "fetched_at", "market", "wallets"]},
+                    "sort": by_date,
+                },
+            ),
+        ],
     )
-    entity_hits = _hits(entity_response)
+    entity_hits = _hits(entity_answer)
     entity = entity_hits[0] if entity_hits else None
-    listings = _hits(
-        _search(
-            client,
-            f"{prefix}-listings",
-            {
-                "query": {"bool": {"filter": [_any_term(["wallets"], address)]}},
-                "size": PIVOT_LIMIT,
-                "_source": {"excludes": ["description"]},
-                "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
-            },
-        )
-    )
-    vendors = _hits(
-        _search(client, f"{prefix}-vendors", {"query": {"bool": {"filter": [_any_term(["wallets"], address)]}}, "size": PIVOT_LIMIT})
-    )
-    pages = _hits(
-        _search(
-            client,
-            f"{prefix}-pages",
-            {
-                "query": {"bool": {"filter": [_any_term(["wallets.address"], address)]}},
-                "size": PIVOT_LIMIT,
-                "_source": {"includes": ["url", "title", "onion_host", "fetched_at", "market"]},
-                "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
-            },
-        )
-    )
+    listings, vendors, pages = _hits(listings_answer), _hits(vendors_answer), _hits(pages_answer)
     if entity is None and not (listings or vendors or pages):
         return None
     markets: dict[str, int] = {}

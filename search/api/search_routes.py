@@ -1,10 +1,18 @@
-"""``GET /search``: the search page and its JSON twin; every search is audited."""
+"""``GET /search``: the search page and its JSON twin; every search is audited.
+
+The audit document is written right after the answer is sent (a background
+task of the same request), so its cost is not on the analyst's wait.  If
+that write fails -- Elasticsearch went away between the search and the audit
+-- the server logs ``AUDIT WRITE FAILED`` with who and what.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+import logging
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import Response
 
 from search.api.context import context_of, respond, viewer, wants_json
@@ -14,6 +22,7 @@ from search.query import FACETS, KINDS, QueryError, field_values, parse, quote_v
 from search.results import MAX_LIMIT, SORTS, search
 
 router = APIRouter(tags=["search"])
+log = logging.getLogger(__name__)
 
 FACET_QUERY_FIELD = {"market": "market", "vendor": "vendor", "coin": "coin", "substance": "substance",
                      "country": "country", "language": "lang"}
@@ -39,9 +48,17 @@ def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]]) -> dic
     return linked
 
 
+def _audit(client: Any, prefix: str, **entry: Any) -> None:
+    try:
+        record_search(client, prefix, **entry)
+    except Exception:  # noqa: BLE001 -- the answer is already sent; say loudly that the trail has a gap
+        log.exception("AUDIT WRITE FAILED for a search by token %s: %r", entry.get("actor_id"), entry.get("query"))
+
+
 @router.get("/search", summary="Search pages, listings, vendors or wallets")
 def search_page(
     request: Request,
+    background: BackgroundTasks,
     q: str = Query("", max_length=2000, description="query in the onionscope query language"),
     kind: str = Query("listings", description="pages, listings, vendors or wallets"),
     sort: str = Query("relevance", description="relevance or date"),
@@ -65,7 +82,9 @@ def search_page(
         cursor=cursor,
         cursor_secret=context.secret,
     )
-    record_search(
+    # Written once the answer is sent, so the analyst does not wait for it.
+    background.add_task(
+        _audit,
         context.client,
         context.index_prefix,
         actor_id=who.token_id,
