@@ -76,71 +76,6 @@ def listing_detail(client: Any, prefix: str, listing_id: str) -> dict[str, Any] 
     }
 
 
-def _vendor_listings(client: Any, prefix: str, market: str, name: str) -> list[dict[str, Any]]:
-    response = _search(
-        client,
-        f"{prefix}-listings",
-        {
-            "query": {
-                "bool": {
-                    "filter": [
-                        {"term": {"market": {"value": market, "case_insensitive": True}}},
-                        {"term": {"vendor": {"value": name, "case_insensitive": True}}},
-                    ]
-                }
-            },
-            "size": PIVOT_LIMIT,
-            "_source": {"excludes": ["description"]},
-            "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
-        },
-    )
-    return _hits(response)
-
-
-def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any] | None:
-    vendor = _get(client, f"{prefix}-vendors", vendor_doc_id)
-    if vendor is None:
-        return None
-    fingerprints = [str(value) for value in vendor.get("pgp_fingerprints") or []]
-    wallets = [str(value) for value in vendor.get("wallets") or []]
-    elsewhere: list[dict[str, Any]] = []
-    if fingerprints or wallets:
-        should: list[dict[str, Any]] = []
-        if fingerprints:
-            should.append({"terms": {"pgp_fingerprints": fingerprints}})
-        if wallets:
-            should.append({"terms": {"wallets": wallets}})
-        response = _search(
-            client,
-            f"{prefix}-vendors",
-            {
-                "query": {"bool": {"should": should, "minimum_should_match": 1, "must_not": [{"ids": {"values": [vendor["id"]]}}]}},
-                "size": PIVOT_LIMIT,
-            },
-        )
-        mine_fingerprints = set(fingerprints)
-        mine_wallets = set(wallets)
-        for other in _hits(response):
-            reasons = [
-                {"kind": "pgp", "value": value}
-                for value in sorted(mine_fingerprints & set(other.get("pgp_fingerprints") or []))
-            ] + [{"kind": "wallet", "value": value} for value in sorted(mine_wallets & set(other.get("wallets") or []))]
-            elsewhere.append(
-                {
-                    "id": other["id"],
-                    "market": other.get("market"),
-                    "name": other.get("name"),
-                    "same_market": other.get("market") == vendor.get("market"),
-                    "reasons": reasons,
-                }
-            )
-    return {
-        "vendor": vendor,
-        "listings": _vendor_listings(client, prefix, vendor.get("market", ""), vendor.get("name", "")),
-        "same_vendor_elsewhere": elsewhere,
-    }
-
-
 def _msearch(client: Any, searches: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Several searches in one round trip; a missing alias answers empty, any other failure raises."""
     from elasticsearch import ApiError
@@ -157,6 +92,69 @@ def _msearch(client: Any, searches: list[tuple[str, dict[str, Any]]]) -> list[di
             kind = error.get("type", "") if isinstance(error, dict) else str(error)
             raise ApiError(f"a pivot search failed: {kind}", meta=response.meta, body={"error": error})
     return answers
+
+
+def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any] | None:
+    vendor = _get(client, f"{prefix}-vendors", vendor_doc_id)
+    if vendor is None:
+        return None
+    fingerprints = [str(value) for value in vendor.get("pgp_fingerprints") or []]
+    wallets = [str(value) for value in vendor.get("wallets") or []]
+    searches: list[tuple[str, dict[str, Any]]] = [(
+        f"{prefix}-listings",
+        {
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"market": {"value": vendor.get("market", ""), "case_insensitive": True}}},
+                        {"term": {"vendor": {"value": vendor.get("name", ""), "case_insensitive": True}}},
+                    ]
+                }
+            },
+            "size": PIVOT_LIMIT,
+            "_source": {"excludes": ["description"]},
+            "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
+        },
+    )]
+    if fingerprints or wallets:
+        should: list[dict[str, Any]] = []
+        if fingerprints:
+            should.append({"terms": {"pgp_fingerprints": fingerprints}})
+        if wallets:
+            should.append({"terms": {"wallets": wallets}})
+        searches.append((
+            f"{prefix}-vendors",
+            {
+                "query": {"bool": {"should": should, "minimum_should_match": 1,
+                                   "must_not": [{"ids": {"values": [vendor["id"]]}}]}},
+                "size": PIVOT_LIMIT,
+            },
+        ))
+    answers = _msearch(client, searches)
+    listings = _hits(answers[0])
+    elsewhere: list[dict[str, Any]] = []
+    if len(answers) > 1:
+        mine_fingerprints = set(fingerprints)
+        mine_wallets = set(wallets)
+        for other in _hits(answers[1]):
+            reasons = [
+                {"kind": "pgp", "value": value}
+                for value in sorted(mine_fingerprints & set(other.get("pgp_fingerprints") or []))
+            ] + [{"kind": "wallet", "value": value} for value in sorted(mine_wallets & set(other.get("wallets") or []))]
+            elsewhere.append(
+                {
+                    "id": other["id"],
+                    "market": other.get("market"),
+                    "name": other.get("name"),
+                    "same_market": other.get("market") == vendor.get("market"),
+                    "reasons": reasons,
+                }
+            )
+    return {
+        "vendor": vendor,
+        "listings": listings,
+        "same_vendor_elsewhere": elsewhere,
+    }
 
 
 def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | None:
