@@ -227,3 +227,11 @@ def test_guard_accepts_local_feeds(tmp_path):
     feeds = {str(tmp_path / "items.jsonl"): {"format": "jsonlines"}, "file:///tmp/x.json": {"format": "json"},
              "stdout:": {"format": "json"}}
     assert check_transport_settings(Settings({**transport_settings(["127.0.0.1:9050"]), "FEEDS": feeds}))
+
+
+def test_a_request_with_meta_proxy_is_refused_before_any_connection():
+    handler = TorDownloadHandler(reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050"]}))
+    request = scrapy.Request("http://" + "a" * 56 + ".onion/", meta={"proxy": "http://127.0.0.1:8118"})
+    pending = handler.download_request(request)
+    with pytest.raises(errors.TorTransportNotConfigured, match="meta\\['proxy'\\]"):
+        pending.send(None)  # fails on the first step, before anything is awaited
