@@ -39,10 +39,15 @@ OPERATORS = ("AND", "OR", "NOT")
 
 
 class QueryError(UserError):
-    """A query the language does not accept; ``column`` (1-based) points at the problem."""
+    """A query (or search parameter) that is not accepted; ``column`` (1-based) points into the query text.
 
-    def __init__(self, message: str, column: int, hint: str | None = None):
-        super().__init__(f"{message} at column {column}" + (f"; {hint}" if hint else ""))
+    ``column`` is None for problems outside the query text (an unknown kind,
+    sort or export format, a bad limit or cursor).
+    """
+
+    def __init__(self, message: str, column: int | None = None, hint: str | None = None):
+        where = f" at column {column}" if column is not None else ""
+        super().__init__(f"{message}{where}" + (f"; {hint}" if hint else ""))
         self.reason = message
         self.column = column
         self.hint = hint
@@ -539,7 +544,7 @@ def build_query(node: Node, kind: str) -> dict[str, Any]:
     """
     spec = KINDS.get(kind)
     if spec is None:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})", 1)
+        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
     query = _build(node, spec)
     if _is_filter(node) and not isinstance(node, MatchAll):
         return {"bool": {"filter": [query]}}

@@ -118,7 +118,7 @@ def build_search_body(
 ) -> dict[str, Any]:
     """The body of one Elasticsearch ``_search`` for ``node`` over ``kind``."""
     if sort not in SORTS:
-        raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})", 1)
+        raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})")
     body: dict[str, Any] = {
         "query": build_query(node, kind),
         "size": max(0, min(limit, MAX_LIMIT)),
@@ -196,17 +196,17 @@ def decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: 
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (ValueError, TypeError):
-        raise QueryError("the cursor is not valid; start the search again", 1) from None
+        raise QueryError("the cursor is not valid; start the search again") from None
     signature, payload = raw[:16], raw[16:]
     expected = hmac.new(_cursor_key(secret), payload, hashlib.sha256).digest()[:16]
     if len(raw) <= 16 or not hmac.compare_digest(signature, expected):
-        raise QueryError("the cursor is not valid; start the search again", 1)
+        raise QueryError("the cursor is not valid; start the search again")
     data = json.loads(payload)
     if data.get("q") != _query_fingerprint(query_text, kind, sort):
-        raise QueryError("the cursor belongs to another query; start the search again", 1)
+        raise QueryError("the cursor belongs to another query; start the search again")
     values = data.get("a")
     if not isinstance(values, list):
-        raise QueryError("the cursor is not valid; start the search again", 1)
+        raise QueryError("the cursor is not valid; start the search again")
     return values
 
 
@@ -262,9 +262,9 @@ def search(
     errors (unreachable, missing index) propagate unchanged.
     """
     if kind not in KINDS:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})", 1)
+        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
     if not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}", 1)
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
     node = parse(query_text)
     search_after = decode_cursor(cursor_secret, cursor, query_text, kind, sort) if cursor else None
     body = build_search_body(

@@ -35,11 +35,11 @@ def export(
 ) -> Response:
     context = context_of(request)
     if format not in FORMATS:
-        raise QueryError(f"unknown export format '{format}' (choose {', '.join(FORMATS)})", 1)
+        raise QueryError(f"unknown export format '{format}' (choose {', '.join(FORMATS)})")
     chosen = [name for name, value in (("q", q), ("wallet", wallet), ("vendor", vendor), ("onion", onion))
               if value is not None]
     if len(chosen) != 1:
-        raise QueryError("give exactly one of q, wallet, vendor or onion", 1)
+        raise QueryError("give exactly one of q, wallet, vendor or onion")
     try:
         if q is not None:
             export_set = collect_search(context.client, context.index_prefix, q, kind, limit)

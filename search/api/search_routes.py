@@ -69,9 +69,9 @@ def search_page(
     context = context_of(request)
     channel = "api" if wants_json(request) else "ui"
     if kind not in KINDS:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})", 1)
+        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
     if sort not in SORTS:
-        raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})", 1)
+        raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})")
     result = search(
         context.client,
         context.index_prefix,

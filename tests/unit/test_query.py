@@ -183,9 +183,10 @@ def test_hostile_text_stays_a_value():
     assert "query_string" not in text.replace(hostile.replace('"', ""), "")
 
 
-def test_unknown_kind_is_a_query_error():
-    with pytest.raises(QueryError, match="unknown kind"):
+def test_unknown_kind_is_a_query_error_without_a_column():
+    with pytest.raises(QueryError, match="unknown kind") as caught:
         build_query(parse("a"), "bananas")
+    assert caught.value.column is None and "column" not in str(caught.value)
 
 
 def test_field_values_and_quote_value_round_trip():
