@@ -29,6 +29,7 @@ Elasticsearch transport errors propagate to the caller.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -134,16 +135,36 @@ def _template_body(prefix: str, template: IndexTemplate, shards: int | None, rep
     }
 
 
+def _body_digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def put_template(
     client: Elasticsearch, prefix: str, kind: str, *, templates_dir: Path | None = None,
-    shards: int | None = None, replicas: int | None = None,
+    shards: int | None = None, replicas: int | None = None, installed_digest: str | None = None,
 ) -> IndexTemplate:
-    """Install (or overwrite) the index template of ``kind``; returns what was installed."""
+    """Install the index template of ``kind`` unless the same one is installed; returns it.
+
+    Skipping an identical template saves a cluster-state update on every start.
+    """
     template = load_template(kind, templates_dir)
-    client.indices.put_index_template(
-        name=alias_name(prefix, kind), **_template_body(prefix, template, shards, replicas)
-    )
+    body = _template_body(prefix, template, shards, replicas)
+    digest = _body_digest(body)
+    if installed_digest != digest:
+        body["_meta"] = {**body["_meta"], "body_sha256": digest}
+        client.indices.put_index_template(name=alias_name(prefix, kind), **body)
     return template
+
+
+def _installed_template_digests(client: Elasticsearch, prefix: str) -> dict[str, str]:
+    try:
+        response = client.indices.get_index_template(name=f"{prefix}-*")
+    except NotFoundError:
+        return {}
+    return {
+        entry["name"]: str((entry["index_template"].get("_meta") or {}).get("body_sha256", ""))
+        for entry in response.body.get("index_templates", [])
+    }
 
 
 def current_index(client: Elasticsearch, prefix: str, kind: str) -> str | None:
@@ -199,8 +220,10 @@ def ensure_indices(
     ``-v1`` and replaced by the alias.  Returns ``{kind: concrete index}``.
     """
     result: dict[str, str] = {}
+    installed = _installed_template_digests(client, prefix)
     for kind in kinds:
-        put_template(client, prefix, kind, templates_dir=templates_dir, shards=shards, replicas=replicas)
+        put_template(client, prefix, kind, templates_dir=templates_dir, shards=shards, replicas=replicas,
+                     installed_digest=installed.get(alias_name(prefix, kind)))
         alias = alias_name(prefix, kind)
         index = current_index(client, prefix, kind)
         if index is not None:
@@ -349,21 +372,19 @@ def index_status(client: Elasticsearch, prefix: str, templates_dir: Path | None 
 
 
 def delete_prefix(client: Elasticsearch, prefix: str) -> list[str]:
-    """Delete every index and template of ``prefix``, naming each index (wildcard deletes are refused).
+    """Delete every index and template of ``prefix``, naming each (wildcard deletes are refused).
 
-    For tests and for starting over; returns the deleted index names.
+    For tests and for starting over; one request for the indices and one for
+    the templates.  Returns the deleted index names.
     """
-    deleted: list[str] = []
-    for kind in KINDS:
-        pattern = f"{alias_name(prefix, kind)}*"
-        names = sorted(client.indices.get(index=pattern, expand_wildcards="all", allow_no_indices=True).body)
-        for name in names:
-            # The pattern also matches longer kinds of a longer prefix; keep to ours.
-            if name == alias_name(prefix, kind) or re.fullmatch(re.escape(alias_name(prefix, kind)) + r"-v[0-9]+", name):
-                client.indices.delete(index=name)
-                deleted.append(name)
-        try:
-            client.indices.delete_index_template(name=alias_name(prefix, kind))
-        except NotFoundError:
-            pass
-    return deleted
+    ours = re.compile("(" + "|".join(re.escape(alias_name(prefix, kind)) for kind in KINDS) + r")(-v[0-9]+)?")
+    names = client.indices.get(index=f"{prefix}-*", expand_wildcards="all", allow_no_indices=True).body
+    # The pattern also matches indices of a longer prefix (prefix-x-...); keep to ours.
+    doomed = sorted(name for name in names if ours.fullmatch(name))
+    if doomed:
+        client.indices.delete(index=",".join(doomed))
+    templates = sorted(name for name in _installed_template_digests(client, prefix)
+                       if name in {alias_name(prefix, kind) for kind in KINDS})
+    if templates:
+        client.indices.delete_index_template(name=",".join(templates))
+    return doomed

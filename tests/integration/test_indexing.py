@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -251,3 +253,31 @@ def test_scrapy_pipeline_indexes_flushes_on_close_and_records_the_crawl_run(
     assert crawler.stats.get_value("elasticsearch/indexed/pages") == 7
     run = client.get(index=indices.alias_name(prefix, "crawl-runs"), id="job-42")["_source"]
     assert run["pages_indexed"] == 7 and run["finish_reason"] == "finished" and run["seeds"] == [f"http://{HOST}/"]
+
+
+def test_template_change_is_installed_and_reaches_the_index_through_migration(
+    es: tuple[Any, str], tmp_path: Path
+) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=("vendors",))
+    BulkIndexer(client, prefix, None, max_retries=0).index_items(
+        [Vendor(market="m", name=f"v{n}", fetched_at="2026-11-28T10:00:00Z", job_id="j") for n in range(5)]
+    )
+    changed = tmp_path / "templates"
+    shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, changed)
+    template = json.loads((changed / "vendors.json").read_text())
+    template["schema_version"] = 2
+    template["mappings"]["_meta"]["schema_version"] = 2
+    template["mappings"]["properties"]["reputation_note"] = {"type": "text"}
+    (changed / "vendors.json").write_text(json.dumps(template))
+
+    indices.ensure_indices(client, prefix, kinds=("vendors",), templates_dir=changed)
+    [row] = [r for r in indices.index_status(client, prefix, templates_dir=changed) if r.kind == "vendors"]
+    assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (1, 2)
+
+    report = indices.migrate(client, prefix, "vendors", templates_dir=changed)
+    assert report.target_docs == 5
+    [row] = [r for r in indices.index_status(client, prefix, templates_dir=changed) if r.kind == "vendors"]
+    assert not row.needs_migration and row.index == report.target_index
+    mapping = client.indices.get_mapping(index=report.target_index).body[report.target_index]["mappings"]
+    assert mapping["properties"]["reputation_note"]["type"] == "text"
