@@ -25,6 +25,10 @@ from crawler.items import stable_id
 from search.query import _onion as normalise_onion
 
 PIVOT_LIMIT = 100
+# What pivot tables show; whole documents are one click away.
+LISTING_SUMMARY = ["market", "listing_id", "title", "vendor", "fetched_at", "price_amount", "price_currency",
+                   "onion_host", "url", "wallets", "coins"]
+VENDOR_SUMMARY = ["market", "name", "onion_host", "fetched_at", "pgp_fingerprints", "wallets", "rating", "sales"]
 SOURCE_EXCLUDES = ["text", "links", "onion_links"]
 
 
@@ -112,7 +116,7 @@ def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any
                 }
             },
             "size": PIVOT_LIMIT,
-            "_source": {"excludes": ["description"]},
+            "_source": {"includes": LISTING_SUMMARY},
             "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
         },
     )]
@@ -128,6 +132,7 @@ def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any
                 "query": {"bool": {"should": should, "minimum_should_match": 1,
                                    "must_not": [{"ids": {"values": [vendor["id"]]}}]}},
                 "size": PIVOT_LIMIT,
+                "_source": {"includes": VENDOR_SUMMARY},
             },
         ))
     answers = _msearch(client, searches)
@@ -170,11 +175,18 @@ def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | No
                 {
                     "query": {"bool": {"filter": [_any_term(["wallets"], address)]}},
                     "size": PIVOT_LIMIT,
-                    "_source": {"excludes": ["description"]},
+                    "_source": {"includes": LISTING_SUMMARY},
                     "sort": by_date,
                 },
             ),
-            (f"{prefix}-vendors", {"query": {"bool": {"filter": [_any_term(["wallets"], address)]}}, "size": PIVOT_LIMIT}),
+            (
+                f"{prefix}-vendors",
+                {
+                    "query": {"bool": {"filter": [_any_term(["wallets"], address)]}},
+                    "size": PIVOT_LIMIT,
+                    "_source": {"includes": VENDOR_SUMMARY},
+                },
+            ),
             (
                 f"{prefix}-pages",
                 {
