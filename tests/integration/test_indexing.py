@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +18,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.items import Listing, Page, Vendor, WalletMention
 from onionscope.errors import UserError
+from onionscope.settings import PROJECT_ROOT
 from pipelines import entities, indices, spool
 from pipelines.elasticsearch_bulk import BulkIndexer, ElasticsearchBulkPipeline, replay_spool
 from pipelines.es_client import ensure_reachable, make_client
@@ -281,3 +285,29 @@ def test_template_change_is_installed_and_reaches_the_index_through_migration(
     assert not row.needs_migration and row.index == report.target_index
     mapping = client.indices.get_mapping(index=report.target_index).body[report.target_index]["mappings"]
     assert mapping["properties"]["reputation_note"]["type"] == "text"
+
+
+def test_index_command_sets_up_reports_and_replays(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    environment = {**os.environ, "ONIONSCOPE_INDEX_PREFIX": prefix, "ONIONSCOPE_VAR_DIR": str(tmp_path / "var")}
+    if "ONIONSCOPE_ES_URL" not in os.environ:
+        environment["ONIONSCOPE_ES_URL"] = client.transport.node_pool.get().base_url
+
+    def onionscope(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "onionscope.cli", *args], capture_output=True, text=True,
+                              env=environment, cwd=PROJECT_ROOT, timeout=300)
+
+    setup = onionscope("index", "setup")
+    assert setup.returncode == 0, setup.stderr
+    assert f"{prefix}-pages -> {prefix}-pages-v1" in setup.stdout
+    writer = spool.SpoolWriter(tmp_path / "var" / "spool")
+    page = make_page(3)
+    writer.write({"record": "document", "kind": "pages", "index_prefix": prefix, "id": page.doc_id(),
+                  "op_type": "index", "meta": {}, "body": {"url": page.url, "fetched_at": page.fetched_at},
+                  "error": "test", "attempts": 1})
+    writer.close()
+    replay = onionscope("index", "replay-spool")
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "1 records: 1 indexed, 0 still failing" in replay.stdout
+    status = onionscope("index", "status")
+    assert status.returncode == 0 and f"{prefix}-pages -> {prefix}-pages-v1: 1 documents" in status.stdout
