@@ -112,9 +112,7 @@ def tear_down_demo_world(settings: Settings, progress: Progress | None = print) 
     network = TestNetwork(
         settings.testnet_dir, settings.testnet_base_port, relays=settings.testnet_relays, clients=settings.testnet_clients
     )
-    stopped = network.down(progress=progress)
-    if progress:
-        progress(f"stopped {len(stopped)} tor processes")
+    network.down(progress=progress)
     if stop_demo_sites(Path(settings.demo_dir)) and progress:
         progress("stopped the demo sites' server")
 

@@ -65,11 +65,13 @@ def run_crawl(
     follow_links: bool = True,
     quiet: bool = False,
     extra_scrapy_settings: dict[str, Any] | None = None,
+    spider_class: type | None = None,
 ) -> dict[str, Any]:
     """Run one crawl to completion in this process; returns Scrapy's final stats.
 
-    ``extra_scrapy_settings`` override the computed Scrapy settings last
-    (benchmarks use it to compare transports).  Scrapy's reactor runs once per
+    ``extra_scrapy_settings`` override the computed Scrapy settings last and
+    ``spider_class`` replaces the onion spider (benchmarks use both to compare
+    transports).  Scrapy's reactor runs once per
     process, so call this once per process.
     """
     from scrapy.crawler import CrawlerProcess
@@ -91,7 +93,7 @@ def run_crawl(
         scrapy_values["LOG_LEVEL"] = "WARNING"
     scrapy_values.update(extra_scrapy_settings or {})
     process = CrawlerProcess(scrapy_values)
-    crawler = process.create_crawler(OnionSpider)
+    crawler = process.create_crawler(spider_class or OnionSpider)
     process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite, follow_links=follow_links)
     process.start()
     return dict(crawler.stats.get_stats())

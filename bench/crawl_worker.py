@@ -1,0 +1,93 @@
+"""One timed crawl for bench.crawl, in its own process (Scrapy's reactor runs once per process).
+
+``python -m bench.crawl_worker --transport onionscope|privoxy --work fetch|crawl
+--urls FILE --concurrency N --out FILE [--proxy URL]``
+
+``--work crawl`` runs the real crawl: the onion spider, every extractor and the
+Elasticsearch pipeline, over the URLs (no link following).  ``--work fetch``
+runs the same Scrapy engine, settings and transport with a spider that only
+counts responses, so the transport is measured on its own.  Only the download
+path differs between the transports:
+
+* ``onionscope`` -- the Tor SOCKS5 download handler, as every crawl uses it;
+* ``privoxy`` -- the design ahmia uses: Scrapy's stock HTTP/1.1 handler
+  sending every request to an HTTP proxy (Privoxy) that forwards to the same
+  tor with ``forward-socks5t``.
+
+Writes ``{"pages", "requests", "seconds", "errors"}`` as JSON to ``--out``.
+The environment supplies the tor and Elasticsearch settings (ONIONSCOPE_*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import scrapy
+
+from crawler.spiders.onion import OnionSpider
+
+STOCK_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+
+
+class FetchOnlySpider(OnionSpider):
+    """The onion spider's requests, without extraction: each response is only counted."""
+
+    name = "fetch-only"
+
+    def parse(self, response: scrapy.http.Response, **kwargs: object):  # type: ignore[override]
+        self.crawler.stats.inc_value("onionscope/pages")
+        return iter(())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transport", choices=("onionscope", "privoxy"), required=True)
+    parser.add_argument("--work", choices=("fetch", "crawl"), default="crawl")
+    parser.add_argument("--urls", type=Path, required=True)
+    parser.add_argument("--concurrency", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--proxy", help="HTTP proxy URL for --transport privoxy")
+    args = parser.parse_args()
+
+    from onionscope.commands.crawl import run_crawl
+    from onionscope.settings import load_settings
+
+    settings = load_settings().replace(crawl_concurrency=args.concurrency, crawl_concurrency_per_host=args.concurrency)
+    extra: dict[str, object] = {"LOG_LEVEL": "WARNING"}
+    if args.transport == "privoxy":
+        if not args.proxy:
+            parser.error("--transport privoxy needs --proxy")
+        # Stock handler + HttpProxyMiddleware reading http_proxy: ahmia's set-up.
+        os.environ["http_proxy"] = args.proxy
+        extra.update(
+            DOWNLOAD_HANDLERS={"http": STOCK_HANDLER, "https": STOCK_HANDLER},
+            HTTPPROXY_ENABLED=True,
+            EXTENSIONS={"crawler.tor.download_handler.TorTransportGuard": None},
+        )
+    urls = [line.strip() for line in args.urls.read_text().splitlines() if line.strip()]
+    if args.work == "fetch":
+        extra.update(ITEM_PIPELINES={})
+        stats = run_crawl(settings, urls, f"bench-{args.transport}", follow_links=False, quiet=True,
+                          extra_scrapy_settings=extra, spider_class=FetchOnlySpider)
+    else:
+        stats = run_crawl(settings, urls, f"bench-{args.transport}", follow_links=False, quiet=True,
+                          extra_scrapy_settings=extra)
+    start, finish = stats.get("start_time"), stats.get("finish_time")
+    seconds = (finish - start).total_seconds() if start and finish else float(stats.get("elapsed_time_seconds", 0))
+    errors = {k: v for k, v in stats.items() if k.startswith(("downloader/exception_type_count/", "tor/socks_error/"))}
+    result = {
+        "pages": int(stats.get("onionscope/pages", 0)),
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "indexed": sum(int(v) for k, v in stats.items() if k.startswith("elasticsearch/indexed/")),
+        "seconds": seconds,
+        "errors": errors,
+    }
+    args.out.write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
