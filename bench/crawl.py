@@ -119,7 +119,7 @@ def main() -> int:
     from onionscope.settings import load_settings
     from onionscope.testnet.network import TestNetwork, free_base_port
     from pipelines.es_client import make_client
-    from pipelines.indices import delete_prefix
+    from pipelines.indices import delete_prefix, ensure_indices
 
     settings = load_settings()
     if elasticsearch_node.es_url_is_local_node(settings):
@@ -158,7 +158,10 @@ def main() -> int:
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
         for round_number in range(1, args.rounds + 1):
             for name, measure in methods.items():
-                delete_prefix(client, prefix)  # every crawl starts from empty indices
+                # Every crawl starts from empty indices that already exist, as in production
+                # (they are created once, at the first start).
+                delete_prefix(client, prefix)
+                ensure_indices(client, prefix)
                 run = measure()
                 results[name].append(run)
                 print(f"  round {round_number}: {name:17} {run['pages']:4d}/{len(urls)} pages in "
