@@ -381,6 +381,7 @@ class BulkIndexer:
             outcome = BatchOutcome()
             succeeded, failures = self.send(operations, outcome)
             replayed += len(succeeded)
+            self._count_replayed_pages(succeeded)
             failed_ids = {(f.operation.kind, f.operation.doc_id): f for f in failures}
             for record in documents:
                 failure = failed_ids.get((record["kind"], record["id"]))
@@ -406,6 +407,32 @@ class BulkIndexer:
             elif record.get("record") != "document":
                 still_failing.append(record)
         return replayed, still_failing
+
+
+    def _count_replayed_pages(self, succeeded: list[tuple[Operation, dict[str, Any]]]) -> None:
+        """A page created by a replay is a new page of its onion: count it there too."""
+        sightings: dict[str, list[entities.OnionSighting]] = defaultdict(list)
+        new_pages: Counter = Counter()
+        for operation, result in succeeded:
+            upsert = operation.body.get("upsert") if operation.kind == "pages" else None
+            if result.get("result") != "created" or not isinstance(upsert, dict) or not upsert.get("onion_host"):
+                continue
+            host = entities.onion_doc_id(str(upsert["onion_host"]))
+            sightings[host].append(entities.OnionSighting(
+                onion_host=host, seen_at=str(upsert.get("fetched_at", "")), status=int(upsert.get("status", 0)),
+                url=str(upsert.get("canonical_url", "")), title=str(upsert.get("title", "")),
+                job_id=str(upsert.get("job_id", "")), market=upsert.get("market")))
+            new_pages[host] += 1
+        if sightings:
+            outcome = BatchOutcome()
+            writer, self.spool_writer = self.spool_writer, None
+            try:
+                self.write_entities("onions", sightings, dict(new_pages), outcome)
+            finally:
+                self.spool_writer = writer
+            if outcome.failed:
+                logger.warning("replayed pages of %d onions could not be counted on their onion documents",
+                               outcome.failed)
 
 
 def replay_spool(

@@ -213,6 +213,7 @@ def test_write_block_is_retried_then_spooled_and_replay_indexes_it(es: tuple[Any
     assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 2
     onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
     assert onion["last_status"] == 200
+    assert onion["page_count"] == 2  # pages created by the replay count on their onion
     assert spool.spool_files(tmp_path / "spool") == [busy.path]
 
 
