@@ -18,7 +18,8 @@ COPY pipelines ./pipelines
 COPY search ./search
 COPY config ./config
 COPY scrapy.cfg README.md ./
-RUN python -m pip install --no-deps . \
+# Editable, so the code finds config/ next to it (settings resolve paths from the project root).
+RUN python -m pip install --no-deps -e . \
     && useradd --system --home-dir /srv/onionscope --shell /usr/sbin/nologin onionscope \
     && mkdir -p /srv/onionscope/var \
     && chown onionscope:onionscope /srv/onionscope/var
