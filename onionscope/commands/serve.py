@@ -35,7 +35,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     host = args.host or settings.serve_host
     port = settings.serve_port if args.port is None else args.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose
+    # proto says TCP, and without it every answer waits for a delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
@@ -48,13 +50,16 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         print(f"onionscope: warning: listening on {host}, reachable from other machines; "
               "tokens travel in clear text without a TLS proxy in front", file=sys.stderr)
     app = create_app(settings)
-    config = uvicorn.Config(app, fd=listener.fileno(), log_level=args.log_level, access_log=False,
-                            proxy_headers=False, server_header=False)
+    # Hand uvicorn the socket object, not its fd: uvicorn rebuilds an fd as
+    # AF_UNIX, and asyncio then leaves Nagle on, which stalls every answer
+    # by a delayed-ACK round (about 40 ms).
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, proxy_headers=False,
+                            server_header=False)
     server = uvicorn.Server(config)
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"onionscope: serving on http://{shown_host}:{actual_port}", flush=True)
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
         listener.close()
     return 0
