@@ -19,6 +19,7 @@ any other Elasticsearch refusal a 502, a bug a bare 500 -- no stack traces.
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from search.api.context import (
     render_html,
     wants_json,
 )
+from search.audit import AuditWriter
 from search.auth import load_session_secret
 from search.query import QueryError
 
@@ -129,7 +131,17 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     )
     from search.connection import connect
 
+    client = client if client is not None else connect(settings)
+    audit = AuditWriter(client, settings["index_prefix"])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        # Pending audit entries are written before the server exits.
+        audit.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="onionscope",
         version=__version__,
         description="Search and pivot over crawled onion services.",
@@ -139,11 +151,12 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     )
     context = AppContext(
         settings=settings,
-        client=client if client is not None else connect(settings),
+        client=client,
         index_prefix=settings["index_prefix"],
         secret=load_session_secret(settings),
         templates=build_templates(),
         es_url=settings["es_url"],
+        audit=audit,
     )
     app.state.context = context
     _install_error_handlers(app, context)

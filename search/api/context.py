@@ -2,7 +2,7 @@
 
 Public API (for the routers in this package):
 
-* :class:`AppContext` -- client, index prefix, session secret, templates;
+* :class:`AppContext` -- client, index prefix, session secret, templates, audit writer;
   stored on ``app.state.context``.
 * :func:`viewer` / :func:`admin` -- FastAPI dependencies returning the
   caller's :class:`search.auth.TokenRecord`; raise :class:`Unauthorized`
@@ -23,6 +23,7 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from search.audit import AuditWriter
 from search.auth import TokenRecord, read_session_cookie, record_for_hash, verify_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -76,6 +77,7 @@ class AppContext:
     secret: bytes
     templates: jinja2.Environment
     es_url: str
+    audit: AuditWriter
 
 
 def context_of(request: Request) -> AppContext:

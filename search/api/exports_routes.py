@@ -13,7 +13,6 @@ from fastapi.responses import Response
 
 from onionscope.errors import UserError
 from search.api.context import SECURITY_HEADERS, context_of, respond, viewer
-from search.audit import record_search
 from search.auth import TokenRecord
 from search.exports import FORMATS, collect_onion, collect_search, collect_vendor, collect_wallet, render
 from search.query import QueryError
@@ -57,8 +56,8 @@ def export(
         raise
     except UserError as exc:
         return respond(request, "error.html", {"error": str(exc), "status": 404}, 404)
-    record_search(
-        context.client, context.index_prefix, actor_id=who.token_id, actor_name=who.name, role=who.role,
+    context.audit.submit(
+        actor_id=who.token_id, actor_name=who.name, role=who.role,
         query=subject, kind=kind if q is not None else chosen[0], result_count=len(export_set.records),
         channel="export", detail={"format": format},
     )

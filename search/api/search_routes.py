@@ -1,28 +1,24 @@
 """``GET /search``: the search page and its JSON twin; every search is audited.
 
-The audit document is written right after the answer is sent (a background
-task of the same request), so its cost is not on the analyst's wait.  If
-that write fails -- Elasticsearch went away between the search and the audit
--- the server logs ``AUDIT WRITE FAILED`` with who and what.
+The audit entry goes to the app's :class:`search.audit.AuditWriter`, which
+writes entries in bulk within a quarter second, so its cost is not on the
+analyst's wait.  If a write keeps failing the server logs ``AUDIT WRITE
+FAILED`` with who and what.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import logging
-
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from search.api.context import context_of, respond, viewer, wants_json
-from search.audit import record_search
 from search.auth import TokenRecord
 from search.query import FACETS, KINDS, QueryError, field_values, parse, quote_value
 from search.results import MAX_LIMIT, SORTS, search
 
 router = APIRouter(tags=["search"])
-log = logging.getLogger(__name__)
 
 FACET_QUERY_FIELD = {"market": "market", "vendor": "vendor", "coin": "coin", "substance": "substance",
                      "country": "country", "language": "lang"}
@@ -48,17 +44,9 @@ def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]]) -> dic
     return linked
 
 
-def _audit(client: Any, prefix: str, **entry: Any) -> None:
-    try:
-        record_search(client, prefix, **entry)
-    except Exception:  # noqa: BLE001 -- the answer is already sent; say loudly that the trail has a gap
-        log.exception("AUDIT WRITE FAILED for a search by token %s: %r", entry.get("actor_id"), entry.get("query"))
-
-
 @router.get("/search", summary="Search pages, listings, vendors or wallets")
 def search_page(
     request: Request,
-    background: BackgroundTasks,
     q: str = Query("", max_length=2000, description="query in the onionscope query language"),
     kind: str = Query("listings", description="pages, listings, vendors or wallets"),
     sort: str = Query("relevance", description="relevance or date"),
@@ -82,11 +70,8 @@ def search_page(
         cursor=cursor,
         cursor_secret=context.secret,
     )
-    # Written once the answer is sent, so the analyst does not wait for it.
-    background.add_task(
-        _audit,
-        context.client,
-        context.index_prefix,
+    # Batched by the app's audit writer, so the analyst does not wait for it.
+    context.audit.submit(
         actor_id=who.token_id,
         actor_name=who.name,
         role=who.role,

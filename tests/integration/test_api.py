@@ -43,12 +43,13 @@ def env(search_es, tmp_path_factory):
     world = seed_world(client, prefix)
     settings = settings.replace(var_dir=str(tmp_path_factory.mktemp("var")))
     app = create_app(settings, client)
+    audit_writer = app.state.context.audit
     viewer_token, viewer = create_token(client, prefix, "viewer", "analyst one")
     admin_token, admin = create_token(client, prefix, "admin", "lead")
     http = TestClient(app)
     return {
         "client": client, "prefix": prefix, "settings": settings, "world": world, "http": http,
-        "viewer": viewer_token, "viewer_record": viewer, "admin": admin_token,
+        "viewer": viewer_token, "viewer_record": viewer, "admin": admin_token, "audit": audit_writer,
     }
 
 
@@ -137,6 +138,7 @@ def test_every_search_is_audited_without_the_token(env):
 
     marker = "auditmarker" + os.urandom(4).hex()
     env["http"].get("/search", params={"q": marker}, headers=auth(env["viewer"]))
+    assert env["audit"].flush(timeout=30)
     entries = [entry for entry in recent_searches(env["client"], env["prefix"], 200) if entry["query"] == marker]
     assert len(entries) == 1
     entry = entries[0]
