@@ -583,9 +583,16 @@ class ElasticsearchBulkPipeline:
     async def close_spider(self) -> None:
         await self._flush()
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        """Signal handler: writes the crawl-run document in a worker thread (retries may back off)."""
         # After every pipeline closed, so the stats are final apart from Scrapy's own finish_time.
-        stats = self.stats.get_stats() if self.stats is not None else {}
+        stats = dict(self.stats.get_stats()) if self.stats is not None else {}
+        await asyncio.to_thread(self.record_crawl_run, spider, reason, stats)
+
+    def record_crawl_run(self, spider: Any, reason: str, stats: dict[str, Any] | None = None) -> None:
+        """Index the crawl-run document (spooled on failure) and close the spool file."""
+        if stats is None:
+            stats = dict(self.stats.get_stats()) if self.stats is not None else {}
         job_id = str(getattr(spider, "job_id", "") or f"{spider.name}-{self.started_at}")
         seeds = list(getattr(spider, "seeds", None) or getattr(spider, "start_urls", None) or [])
         document = crawl_run_document(job_id, spider.name, self.started_at, spool.utc_now_iso(), reason, seeds, stats)

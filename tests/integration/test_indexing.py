@@ -253,7 +253,7 @@ def test_scrapy_pipeline_indexes_flushes_on_close_and_records_the_crawl_run(
 
     asyncio.run(crawl())
     spider = SimpleNamespace(name="onion", job_id="job-42", seeds=[f"http://{HOST}/"])
-    pipeline.spider_closed(spider, "finished")
+    pipeline.record_crawl_run(spider, "finished")  # what the spider_closed handler runs in a thread
     assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 7
     assert crawler.stats.get_value("elasticsearch/indexed/pages") == 7
     run = client.get(index=indices.alias_name(prefix, "crawl-runs"), id="job-42")["_source"]
@@ -312,3 +312,27 @@ def test_index_command_sets_up_reports_and_replays(es: tuple[Any, str], tmp_path
     assert "1 records: 1 indexed, 0 still failing" in replay.stdout
     status = onionscope("index", "status")
     assert status.returncode == 0 and f"{prefix}-pages -> {prefix}-pages-v1: 1 documents" in status.stdout
+
+
+def test_a_real_scrapy_crawl_goes_through_validate_deduplicate_and_bulk(es: tuple[Any, str], tmp_path: Path) -> None:
+    from tests.integration.items_only_crawl import DISTINCT_PAGES, HOST as CRAWL_HOST
+
+    client, prefix = es
+    environment = {**os.environ, "ONIONSCOPE_INDEX_PREFIX": prefix, "ONIONSCOPE_VAR_DIR": str(tmp_path / "var"),
+                   "ONIONSCOPE_BULK_BATCH_SIZE": "3"}
+    if "ONIONSCOPE_ES_URL" not in os.environ:
+        environment["ONIONSCOPE_ES_URL"] = client.transport.node_pool.get().base_url
+    crawl = subprocess.run([sys.executable, "-m", "tests.integration.items_only_crawl", "20"], capture_output=True,
+                           text=True, env=environment, cwd=PROJECT_ROOT, timeout=300)
+    assert crawl.returncode == 0, crawl.stderr[-3000:]
+    [line] = [line for line in crawl.stdout.splitlines() if line.startswith("STATS ")]
+    stats = json.loads(line[len("STATS "):])
+    assert stats["elasticsearch/indexed/pages"] == DISTINCT_PAGES
+    assert stats["deduplicate/dropped/pages"] == 20 - DISTINCT_PAGES
+    assert stats["validate/dropped/bad_url"] == 1
+    assert "elasticsearch/failed" not in stats
+    assert refreshed_count(client, indices.alias_name(prefix, "pages")) == DISTINCT_PAGES
+    run = client.get(index=indices.alias_name(prefix, "crawl-runs"), id="items-only-crawl")["_source"]
+    assert (run["finish_reason"], run["pages_indexed"], run["items_dropped"]) == ("finished", DISTINCT_PAGES, 14)
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=CRAWL_HOST)["_source"]["page_count"] == DISTINCT_PAGES
+    assert spool.spool_files(tmp_path / "var" / "spool") == []
