@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Union
 
+from crawler.extractors.wallet_codecs import coin_aliases
 from onionscope.errors import UserError
 
 # Bounds that keep a hostile or accidental query from costing the cluster much.
@@ -150,7 +151,7 @@ FIELDS: dict[str, FieldSpec] = {
     for spec in (
         FieldSpec("market", ("market", "markets"), _as_is, "market name"),
         FieldSpec("vendor", ("vendor", "name", "vendors"), _as_is, "vendor name"),
-        FieldSpec("coin", ("coin", "coins", "wallets.coin"), _lower, "coin ticker: btc, xmr, ltc, eth..."),
+        FieldSpec("coin", ("coin", "coins", "wallets.coin"), _lower, "coin ticker or name: btc, xmr, monero..."),
         FieldSpec("wallet", ("address", "wallets", "wallets.address"), _as_is, "wallet address", case_insensitive=False),
         FieldSpec("pgp", ("pgp_fingerprints",), _pgp, "PGP fingerprint or key id (spaces ignored)"),
         FieldSpec("onion", ("onion_host", "onion_hosts"), _onion, "onion host"),
@@ -464,10 +465,15 @@ def _field_clause(node: FieldMatch) -> dict[str, Any]:
             for es_field in spec.es_fields
         ]
     else:
-        term: dict[str, Any] = {"value": node.value}
-        if spec.case_insensitive:
-            term["case_insensitive"] = True
-        clauses = [{"term": {es_field: dict(term)}} for es_field in spec.es_fields]
+        # A coin is stored by name on wallets and by ticker on listing prices: match both.
+        values = coin_aliases(node.value) if node.name == "coin" else (node.value,)
+        clauses = []
+        for es_field in spec.es_fields:
+            for value in values:
+                term: dict[str, Any] = {"value": value}
+                if spec.case_insensitive:
+                    term["case_insensitive"] = True
+                clauses.append({"term": {es_field: term}})
     if len(clauses) == 1:
         return clauses[0]
     return {"bool": {"should": clauses, "minimum_should_match": 1}}

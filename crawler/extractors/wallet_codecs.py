@@ -574,6 +574,30 @@ ADDRESS_KINDS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the ticker of every coin name above; listings' prices use tickers, wallets use names.
+COIN_TICKERS: dict[str, str] = {
+    "bitcoin": "btc",
+    "litecoin": "ltc",
+    "dogecoin": "doge",
+    "dash": "dash",
+    "bitcoin-cash": "bch",
+    "zcash": "zec",
+    "ethereum": "eth",
+    "tron": "trx",
+    "monero": "xmr",
+}
+
+
+def coin_aliases(coin_or_ticker: str) -> tuple[str, ...]:
+    """Every spelling of a coin: ``"xmr"`` or ``"monero"`` -> ``("monero", "xmr")``.
+
+    An unknown value comes back alone (lower-cased), so a search for it simply finds nothing.
+    """
+    value = coin_or_ticker.strip().lower()
+    names = {name for name, ticker in COIN_TICKERS.items() if value in (name, ticker)}
+    return tuple(sorted({value} | names | {COIN_TICKERS[name] for name in names}))
+
+
 def make_address(coin: str, kind: str, payload: bytes, network: str = "mainnet") -> str:
     """Build a valid address of ``coin``/``kind`` from raw payload bytes.
 

@@ -230,3 +230,13 @@ def test_parser_never_crashes_on_any_text(text):
 def test_every_field_has_help_and_es_fields():
     for spec in FIELDS.values():
         assert spec.help and spec.es_fields
+
+
+def test_coin_matches_both_ticker_and_name() -> None:
+    from search.query import build_query, parse
+
+    for text in ("coin:xmr", "coin:Monero"):
+        body = repr(build_query(parse(text), "pages"))
+        assert "'xmr'" in body and "'monero'" in body
+    body = repr(build_query(parse("coin:unknowncoin"), "pages"))
+    assert "'unknowncoin'" in body and "'xmr'" not in body

@@ -255,3 +255,12 @@ def test_make_address_rejects_unknown_combinations_and_bad_sizes():
         codecs.make_address("bitcoin", "p2pkh", bytes(19))
     with pytest.raises(ValueError):
         codecs.make_address("monero", "standard", bytes(64), "regtest")
+
+
+def test_coin_aliases_cover_every_coin_name() -> None:
+    from crawler.extractors.wallet_codecs import ADDRESS_KINDS, COIN_TICKERS, coin_aliases
+
+    assert set(COIN_TICKERS) == set(ADDRESS_KINDS)
+    assert coin_aliases("XMR") == coin_aliases("monero") == ("monero", "xmr")
+    assert coin_aliases("bch") == ("bch", "bitcoin-cash")
+    assert coin_aliases("nothing") == ("nothing",)
