@@ -544,11 +544,11 @@ class ElasticsearchBulkPipeline:
 
     def open_spider(self) -> None:
         from pipelines.es_client import ensure_reachable
-        from pipelines.indices import ensure_indices
+        from pipelines.indices import ensure_indices, shard_overrides
 
         if self.settings is not None:
             ensure_reachable(self.client, self.settings)
-        ensure_indices(self.client, self.index_prefix)
+        ensure_indices(self.client, self.index_prefix, **shard_overrides(self.settings))
         self.started_at = spool.utc_now_iso()
 
     def _record(self, outcome: BatchOutcome) -> None:

@@ -22,7 +22,9 @@ Public API:
   get errors, which the bulk pipeline retries and spools, so nothing is lost)
   and kept afterwards unless ``delete_old``.  Raises UserError when the copy
   is incomplete; the alias then still points at the old index.
-* :func:`index_status` (client, prefix) -> one :class:`KindStatus` per kind.
+* :func:`index_status` (client, prefix) -> one :class:`KindStatus` per kind;
+* :func:`shard_overrides` (settings) -> ``shards``/``replicas`` for the two calls above;
+* :func:`delete_prefix` (client, prefix) -> deletes every index and template of a prefix.
 
 Elasticsearch transport errors propagate to the caller.
 """
@@ -206,6 +208,15 @@ def _create_index(client: Elasticsearch, name: str) -> bool:
             return False
         raise
     return True
+
+
+def shard_overrides(settings: Any) -> dict[str, int | None]:
+    """``shards``/``replicas`` keyword arguments from settings ``index_shards``/``index_replicas`` when defined.
+
+    The templates default to 1 shard and 0 replicas (one node); a production
+    cluster sets those two settings.  Absent settings leave the template as it is.
+    """
+    return {"shards": getattr(settings, "index_shards", None), "replicas": getattr(settings, "index_replicas", None)}
 
 
 def ensure_indices(

@@ -39,11 +39,12 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     ensure_reachable(client, settings)
     prefix = settings.index_prefix
     if args.action == "setup":
-        for kind, index in indices.ensure_indices(client, prefix).items():
+        for kind, index in indices.ensure_indices(client, prefix, **indices.shard_overrides(settings)).items():
             print(f"{indices.alias_name(prefix, kind)} -> {index}")
         return 0
     if args.action == "migrate":
-        report = indices.migrate(client, prefix, args.kind, batch_size=args.batch_size, delete_old=args.delete_old)
+        report = indices.migrate(client, prefix, args.kind, batch_size=args.batch_size, delete_old=args.delete_old,
+                                 **indices.shard_overrides(settings))
         print(f"{report.alias}: {report.source_index} -> {report.target_index}; "
               f"{report.source_docs} documents before, {report.copied_docs} copied, {report.target_docs} after, "
               f"{report.seconds:.1f}s")

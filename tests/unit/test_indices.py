@@ -61,3 +61,13 @@ def test_broken_template_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "listings.json").write_text(json.dumps({"settings": {}}))
     with pytest.raises(UserError, match="schema_version"):
         load_template("listings", tmp_path)
+
+
+def test_shard_overrides_come_from_settings_when_defined() -> None:
+    from types import SimpleNamespace
+
+    from onionscope.settings import load_settings
+    from pipelines.indices import shard_overrides
+
+    assert shard_overrides(load_settings(environ={})) == {"shards": None, "replicas": None}
+    assert shard_overrides(SimpleNamespace(index_shards=3, index_replicas=1)) == {"shards": 3, "replicas": 1}
