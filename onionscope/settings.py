@@ -206,6 +206,9 @@ DEFAULTS: dict[str, Setting] = {
     # --- search service
     "serve_host": Setting("127.0.0.1", _str, "Address the API and web UI listen on."),
     "serve_port": Setting(8088, _int(1, 65535), "Port the API and web UI listen on."),
+    "session_secret_file": Setting(
+        None, _opt_path, "Secret that signs UI sessions and search cursors (default <var_dir>/session_secret, 0600)."
+    ),
 }
 
 

@@ -207,10 +207,8 @@ def list_tokens(client: Any, prefix: str) -> list[TokenRecord]:
 
 def session_secret_path(settings: Any) -> Path:
     """Where the session secret lives: setting ``session_secret_file``, else ``<var_dir>/session_secret``."""
-    configured = settings.get("session_secret_file") if hasattr(settings, "get") else None
-    if configured:
-        return Path(configured)
-    return Path(settings["var_dir"]) / "session_secret"
+    configured = settings["session_secret_file"]
+    return Path(configured) if configured else Path(settings["var_dir"]) / "session_secret"
 
 
 def load_session_secret(settings: Any) -> bytes:

@@ -43,8 +43,15 @@ def test_clean_name_drops_controls_and_caps():
 
 
 def test_session_secret_is_created_private_and_stable(tmp_path):
-    settings = {"var_dir": tmp_path}
+    settings = {"var_dir": tmp_path, "session_secret_file": None}
     first = load_session_secret(settings)
     path = tmp_path / "session_secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_session_secret(settings) == first and len(first) >= 32
+
+
+def test_session_secret_file_setting_moves_it(tmp_path):
+    target = tmp_path / "secrets" / "onionscope.key"
+    secret = load_session_secret({"var_dir": tmp_path / "var", "session_secret_file": target})
+    assert target.read_bytes().strip() == secret
+    assert not (tmp_path / "var" / "session_secret").exists()
