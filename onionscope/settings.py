@@ -77,6 +77,15 @@ def _int(minimum: int, maximum: int) -> Callable[[str, Any], int]:
     return parse
 
 
+def _opt_int(minimum: int, maximum: int) -> Callable[[str, Any], int | None]:
+    whole = _int(minimum, maximum)
+
+    def parse(key: str, value: Any) -> int | None:
+        return None if value is None or value == "" else whole(key, value)
+
+    return parse
+
+
 def _float(minimum: float, maximum: float) -> Callable[[str, Any], float]:
     def parse(key: str, value: Any) -> float:
         if isinstance(value, bool):
@@ -161,6 +170,8 @@ DEFAULTS: dict[str, Setting] = {
     "es_ca_certs": Setting(None, _opt_path, "CA bundle to verify an https Elasticsearch (TLS is always verified)."),
     "es_timeout": Setting(30.0, _float(1, 600), "Seconds before an Elasticsearch request times out."),
     "index_prefix": Setting("onionscope", _index_prefix, "Prefix of every index and alias onionscope creates."),
+    "index_shards": Setting(None, _opt_int(1, 1024), "Primary shards of new indices (default: the templates' 1)."),
+    "index_replicas": Setting(None, _opt_int(0, 16), "Replicas of new indices (default: the templates' 0, one node)."),
     "es_java_home": Setting("/usr/lib/jvm/temurin-25-jdk-amd64", _path, "JDK (21+) for the local node."),
     "es_heap": Setting("512m", _str, "Heap of the local node (-Xms and -Xmx)."),
     "es_port": Setting(9200, _int(1024, 65535), "HTTP port of the local node on 127.0.0.1."),
