@@ -95,3 +95,19 @@ def test_down_ignores_a_pidfile_that_names_another_process(scratch_var: Path) ->
     layout.pidfile.write_text(str(os.getpid()))
     assert elasticsearch_node.running_pid(layout) is None
     assert elasticsearch_node.stop(settings) is False  # and this test process is still alive to say so
+
+
+def test_status_and_up_say_what_they_see(scratch_var: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from onionscope.commands import services
+
+    port = free_port()
+    settings = load_settings(environ={}).replace(var_dir=str(scratch_var), es_port=port,
+                                                 es_url=f"http://127.0.0.1:{port}")
+    assert services.run(argparse.Namespace(action="status"), settings) == 1
+    assert f"not running at http://127.0.0.1:{port}" in capsys.readouterr().out
+    elsewhere = settings.replace(es_url="https://es.example.invalid:9243")
+    assert services.run(argparse.Namespace(action="up", timeout=5.0, force=False), elsewhere) == 0
+    assert "nothing to start" in capsys.readouterr().out
+    assert not (scratch_var / "elasticsearch").exists()  # nothing was unpacked or started
