@@ -20,7 +20,7 @@ Public API:
 * :func:`status` -> :class:`NodeStatus`;
 * :func:`local_url` -> the node's URL; :func:`es_url_is_local_node` tells whether
   ``es_url`` points at it;
-* :func:`render_elasticsearch_yml`, :func:`render_heap_options` -- pure, tested;
+* :func:`render_elasticsearch_yml`, :func:`render_heap_options`, :func:`limit_gc_logs` -- pure, tested;
 * :class:`NodeError` (a :class:`~onionscope.errors.UserError`) for anything a
   person must fix: no JDK, no Maven download, a node that died (with its log tail).
 
@@ -203,6 +203,11 @@ def render_heap_options(heap: str) -> str:
     if not _HEAP_PATTERN.match(heap):
         raise NodeError(f"setting es_heap: expected a size such as 512m or 2g, got {heap!r}")
     return f"-Xms{heap}\n-Xmx{heap}\n"
+
+
+def limit_gc_logs(jvm_options: str) -> str:
+    """jvm.options with GC logs rotated over 4 files of 16 MB (the stock 32 x 64 MB is 2 GB under var/)."""
+    return re.sub(r"filecount=\d+,filesize=\d+[kmgKMG]?", "filecount=4,filesize=16m", jvm_options)
 
 
 # --------------------------------------------------------------------------- distribution
@@ -412,6 +417,8 @@ def _prepare(layout: NodeLayout) -> list[Path]:
         target = layout.config_dir / source.name
         if source.is_file() and not target.exists():
             shutil.copy2(source, target)
+    jvm_options = layout.config_dir / "jvm.options"
+    jvm_options.write_text(limit_gc_logs(jvm_options.read_text()))
     (layout.config_dir / "jvm.options.d").mkdir(exist_ok=True)
     (layout.config_dir / "elasticsearch.yml").write_text(render_elasticsearch_yml(layout))
     (layout.config_dir / "jvm.options.d" / "onionscope-heap.options").write_text(render_heap_options(layout.heap))

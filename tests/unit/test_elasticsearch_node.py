@@ -12,6 +12,7 @@ from onionscope.services.elasticsearch_node import (
     _is_our_node,
     _unzip_with_modes,
     es_url_is_local_node,
+    limit_gc_logs,
     maven_zip_path,
     render_elasticsearch_yml,
     render_heap_options,
@@ -79,3 +80,10 @@ def test_unzip_keeps_exec_bits_and_refuses_escaping_entries(tmp_path: Path) -> N
         out.writestr("../escape", "x")
     with pytest.raises(NodeError, match="escapes"):
         _unzip_with_modes(evil, tmp_path / "out2")
+
+
+def test_gc_logs_are_kept_small() -> None:
+    stock = "-Xlog:gc*,gc+age=trace,safepoint:file=gc.log:utctime,level,pid,tags:filecount=32,filesize=64m\n-Xss1m\n"
+    assert limit_gc_logs(stock) == (
+        "-Xlog:gc*,gc+age=trace,safepoint:file=gc.log:utctime,level,pid,tags:filecount=4,filesize=16m\n-Xss1m\n"
+    )
