@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -235,9 +236,43 @@ class BulkIndexer:
     # ------------------------------------------------------------------ items
 
     def index_items(self, items: Iterable[Any]) -> BatchOutcome:
-        """Index one batch: documents first, then the wallet and onion entities they touch."""
+        """Index one batch: documents, and meanwhile the wallets they name; then their onions.
+
+        Wallet entities do not depend on the document results, so they are
+        written in a second thread while the document bulk runs; onion
+        documents wait for it, because they count the pages it created.
+        """
         outcome = BatchOutcome()
         items = list(items)
+        wallet_sightings: dict[str, list[entities.WalletSighting]] = defaultdict(list)
+        onion_sightings: dict[str, list[entities.OnionSighting]] = defaultdict(list)
+        for item in items:
+            for sighting in entities.wallet_sightings_from_item(item):
+                wallet_sightings[entities.wallet_doc_id(sighting.coin, sighting.address)].append(sighting)
+            if isinstance(item, Page) and item.onion_host:
+                sighting = entities.onion_sighting_from_page(item)
+                onion_sightings[entities.onion_doc_id(sighting.onion_host)].append(sighting)
+        wallet_outcome = BatchOutcome()
+        wallet_writer: threading.Thread | None = None
+        if wallet_sightings:
+            wallet_writer = threading.Thread(
+                target=self.write_entities, args=("wallets", wallet_sightings, {}, wallet_outcome),
+                name="onionscope-wallet-entities",
+            )
+            wallet_writer.start()
+        try:
+            new_pages_per_host = self._index_documents(items, outcome)
+            if onion_sightings:
+                new_pages = {entities.onion_doc_id(host): count for host, count in new_pages_per_host.items() if host}
+                self.write_entities("onions", onion_sightings, new_pages, outcome)
+        finally:
+            if wallet_writer is not None:
+                wallet_writer.join()
+                outcome.add(wallet_outcome)
+        return outcome
+
+    def _index_documents(self, items: list[Any], outcome: BatchOutcome) -> Counter:
+        """Bulk-upsert the pages, listings and vendors; returns new pages per onion host."""
         operations: list[Operation] = []
         for item in items:
             if item.kind in DOCUMENT_KINDS:
@@ -248,32 +283,18 @@ class BulkIndexer:
                     meta={"retry_on_conflict": action["retry_on_conflict"]},
                 ))
         new_pages_per_host: Counter = Counter()
-        if operations:
-            succeeded, failures = self.send(operations, outcome)
-            for operation, result in succeeded:
-                outcome.indexed[operation.kind] += 1
-                if result.get("result") == "created":
-                    outcome.created[operation.kind] += 1
-                    if operation.kind == "pages":
-                        host = operation.body["upsert"].get("onion_host")
-                        new_pages_per_host[host] += 1
-            for failure in failures:
-                self._spool_document(failure, outcome)
-
-        wallet_sightings: dict[str, list[entities.WalletSighting]] = defaultdict(list)
-        onion_sightings: dict[str, list[entities.OnionSighting]] = defaultdict(list)
-        for item in items:
-            for sighting in entities.wallet_sightings_from_item(item):
-                wallet_sightings[entities.wallet_doc_id(sighting.coin, sighting.address)].append(sighting)
-            if isinstance(item, Page) and item.onion_host:
-                sighting = entities.onion_sighting_from_page(item)
-                onion_sightings[entities.onion_doc_id(sighting.onion_host)].append(sighting)
-        if wallet_sightings:
-            self.write_entities("wallets", wallet_sightings, {}, outcome)
-        if onion_sightings:
-            new_pages = {entities.onion_doc_id(host): count for host, count in new_pages_per_host.items() if host}
-            self.write_entities("onions", onion_sightings, new_pages, outcome)
-        return outcome
+        if not operations:
+            return new_pages_per_host
+        succeeded, failures = self.send(operations, outcome)
+        for operation, result in succeeded:
+            outcome.indexed[operation.kind] += 1
+            if result.get("result") == "created":
+                outcome.created[operation.kind] += 1
+                if operation.kind == "pages":
+                    new_pages_per_host[operation.body["upsert"].get("onion_host")] += 1
+        for failure in failures:
+            self._spool_document(failure, outcome)
+        return new_pages_per_host
 
     # ------------------------------------------------------------------ entities
 

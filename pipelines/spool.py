@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import json
 import os
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,9 +43,15 @@ class SpoolWriter:
         self.path: Path | None = None
         self.count = 0
         self._handle: IO[str] | None = None
+        # Documents and wallet entities are written from two threads at once.
+        self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> Path:
-        """Append one record (flushed and fsynced: a spooled item must survive a crash)."""
+        """Append one record (flushed and fsynced: a spooled item must survive a crash); thread-safe."""
+        with self._lock:
+            return self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> Path:
         if self._handle is None:
             self.spool_dir.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -60,6 +67,10 @@ class SpoolWriter:
         return self.path
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
