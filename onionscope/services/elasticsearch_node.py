@@ -298,14 +298,17 @@ def ensure_system_user(name: str) -> None:
         raise NodeError(f"could not create the system user {name!r} for Elasticsearch: {result.stderr.strip()}")
 
 
-def _grant_traversal(path: Path) -> list[Path]:
+def _grant_traversal(path: Path, within: Path | None = None) -> list[Path]:
     """Give 'others' search (x, not read) permission on ancestors that lack it.
 
     The node runs as an unprivileged user; on a fresh clone under /root (mode
-    0700) it could not reach its own files otherwise.  Returns what changed.
+    0700) it could not reach its own files otherwise.  Only ancestors inside
+    ``within`` (default: all) are touched.  Returns what changed.
     """
     changed: list[Path] = []
     for directory in reversed(path.resolve().parents):
+        if within is not None and not directory.is_relative_to(within.resolve()):
+            continue
         mode = directory.stat().st_mode
         if not mode & stat.S_IXOTH:
             os.chmod(directory, stat.S_IMODE(mode) | stat.S_IXOTH)

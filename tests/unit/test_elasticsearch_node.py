@@ -87,3 +87,19 @@ def test_gc_logs_are_kept_small() -> None:
     assert limit_gc_logs(stock) == (
         "-Xlog:gc*,gc+age=trace,safepoint:file=gc.log:utctime,level,pid,tags:filecount=4,filesize=16m\n-Xss1m\n"
     )
+
+
+def test_traversal_is_granted_only_where_missing_and_only_search(tmp_path: Path) -> None:
+    from onionscope.services.elasticsearch_node import _grant_traversal
+
+    private = tmp_path / "home"
+    target = private / "clone" / "var" / "elasticsearch"
+    target.mkdir(parents=True)
+    private.chmod(0o700)
+    try:
+        changed = _grant_traversal(target, within=tmp_path)
+        assert private in changed and (private / "clone") not in changed
+        assert private.stat().st_mode & 0o777 == 0o701  # search for others, never read or write
+        assert _grant_traversal(target, within=tmp_path) == []  # nothing left to change
+    finally:
+        private.chmod(0o755)
