@@ -2,7 +2,7 @@
 
 One crawl per module (a subprocess, as `onionscope crawl` runs), then:
 every reachable page indexed exactly once against the generator's ground
-truth; a second crawl creates no duplicate; `onionscope search` finds a known
+truth, and the listings, vendors and wallets it holds; a second crawl creates no duplicate; `onionscope search` finds a known
 phrase on the right page; no media was requested; and the crawler process
 opened no connection except to tor's SOCKS port and Elasticsearch, and looked
 up no host name at all (audit hook).
@@ -96,6 +96,18 @@ def _indexed_pages(run: CrawlRun) -> list[dict[str, Any]]:
         client.close()
 
 
+def _all_docs(run: CrawlRun, kind: str, fields: list[str]) -> list[dict[str, Any]]:
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(run.es_url)
+    try:
+        client.indices.refresh(index=f"{run.prefix}-{kind}")
+        response = client.search(index=f"{run.prefix}-{kind}", size=5000, query={"match_all": {}}, source=fields)
+        return [hit["_source"] for hit in response["hits"]["hits"]]
+    finally:
+        client.close()
+
+
 def _expected_pages(world: DemoWorld) -> set[str]:
     return {canonical_url(url) for site in world.ground_truth["sites"].values() for url in site["pages"]}
 
@@ -110,6 +122,20 @@ def test_every_reachable_page_is_indexed_exactly_once(crawl_run: CrawlRun) -> No
     )
     assert crawl_run.first["items_spooled"] == 0  # type: ignore[attr-defined]
     assert crawl_run.first["indexed_by_kind"]["pages"] >= len(expected)  # type: ignore[attr-defined]
+
+
+def test_listings_vendors_and_wallets_match_the_ground_truth(crawl_run: CrawlRun) -> None:
+    truth = crawl_run.world.ground_truth
+    listings = _all_docs(crawl_run, "listings", ["market", "listing_id", "title", "vendor"])
+    assert {(d["market"], d["listing_id"], d["title"], d["vendor"]) for d in listings} == {
+        (t["market"], t["listing_id"], t["title"], t["vendor"]) for t in truth["listings"]
+    }
+    vendors = _all_docs(crawl_run, "vendors", ["market", "name"])
+    assert {(d["market"], d["name"]) for d in vendors} == {(t["market"], t["name"]) for t in truth["vendors"]}
+    wallets = _all_docs(crawl_run, "wallets", ["address", "coin"])
+    assert {d["address"] for d in wallets} == {t["address"] for t in truth["wallets"]}
+    decoys = {decoy["text"] for decoy in truth["decoy_addresses"]}
+    assert decoys and not decoys & {d["address"] for d in wallets}
 
 
 def test_a_second_crawl_updates_and_creates_no_duplicates(crawl_run: CrawlRun) -> None:
