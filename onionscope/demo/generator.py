@@ -81,7 +81,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from onionscope.demo import paths
-from onionscope.demo.hosts import derived_onion_host, is_valid_v3_onion_host
+from crawler.extractors.onions import is_valid_v3_onion as is_valid_v3_onion_host
+from onionscope.demo.hosts import derived_onion_host
 from onionscope.demo.markets import RENDERERS
 from onionscope.demo.markets.markup import RenderedSite
 from onionscope.demo.media import media_bytes

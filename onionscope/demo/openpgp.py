@@ -15,7 +15,7 @@ the packets itself (RFC 4880 / RFC 9580 "legacy EdDSA" v4 format):
 Public API:
 
 * :func:`make_public_key` ``(key_seed, user_id, created) -> DemoPgpKey``;
-* :func:`armor` ``(packets, block_type) -> str`` and :func:`crc24` ``(data) -> int``.
+* :func:`armor` ``(packets, block_type) -> str`` (the armor CRC is :func:`crawler.extractors.pgp.crc24`).
 
 Pure functions; :func:`make_public_key` raises ValueError for a seed that is
 not 32 bytes.
@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
+
+from crawler.extractors.pgp import crc24
 
 # OID 1.3.6.1.4.1.11591.15.1 (Ed25519 in legacy EdDSA keys), DER body without tag/length.
 _ED25519_OID = bytes.fromhex("2b06010401da470f01")
@@ -48,18 +50,6 @@ class DemoPgpKey:
     created: int  # Unix time in the key packet
     armored: str
     algorithm: str = "EdDSA (Ed25519)"
-
-
-def crc24(data: bytes) -> int:
-    """The CRC-24 of OpenPGP armor (RFC 4880 section 6.1)."""
-    crc = 0xB704CE
-    for byte in data:
-        crc ^= byte << 16
-        for _ in range(8):
-            crc <<= 1
-            if crc & 0x1000000:
-                crc ^= 0x1864CFB
-    return crc & 0xFFFFFF
 
 
 def armor(packets: bytes, block_type: str = "PGP PUBLIC KEY BLOCK") -> str:

@@ -55,6 +55,7 @@ from urllib.parse import unquote, urlsplit
 
 from onionscope.demo.paths import file_for_target
 from onionscope.demo.site_names import SITE_NAMES
+from onionscope.testnet.network import loopback_port_free
 from onionscope.testnet.peer_owner import tcp_peer_owner
 from onionscope.errors import UserError
 
@@ -354,7 +355,7 @@ def ensure_demo_sites_running(
     wanted = dict(ports or (known if isinstance(known, dict) else {}))
     if wanted and not ports:
         # Previous ports are a wish, not a must: drop any that something else now holds.
-        wanted = {site: port for site, port in wanted.items() if site in SITE_NAMES and _port_free(int(port))}
+        wanted = {site: port for site, port in wanted.items() if site in SITE_NAMES and loopback_port_free(int(port))}
     ports_file.unlink(missing_ok=True)
     demo_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -384,16 +385,6 @@ def ensure_demo_sites_running(
     raise UserError(
         f"the demo server did not start within {timeout:.0f} s; see {demo_dir / SERVER_LOG_NAME}"
     )
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def stop_demo_sites(demo_dir: Path, timeout: float = 10.0) -> bool:

@@ -209,7 +209,7 @@ class TestNetwork:
         """Prepare folders, authority keys and torrcs; returns the new manifest (already on disk)."""
         taken = [port for node in self.nodes
                  for port in (node.or_port, node.dir_port, node.control_port, node.socks_port)
-                 if port and not _port_free(port)]
+                 if port and not loopback_port_free(port)]
         if taken:
             raise UserError(
                 f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use, so the private Tor network "
@@ -524,12 +524,13 @@ def free_base_port(start: int, relays: int = 3, clients: int = 1, step: int = 50
     for base_port in range(start, start + step * tries, step):
         if base_port + size > 65535:
             break
-        if all(_port_free(port) for port in range(base_port, base_port + size + 1)):
+        if all(loopback_port_free(port) for port in range(base_port, base_port + size + 1)):
             return base_port
     raise UserError(f"no free block of {size} ports on 127.0.0.1 from {start}; stop other networks or pick a base port")
 
 
-def _port_free(port: int) -> bool:
+def loopback_port_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:``port`` (TIME_WAIT counts as free, as for tor)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As tor does for its listeners: a port in TIME_WAIT is free to listen on.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

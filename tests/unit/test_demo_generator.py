@@ -23,7 +23,8 @@ from onionscope.demo.generator import (
     GROUND_TRUTH_FILE, SITE_NAMES, generate_world, generator_version, placeholder_onion_hosts, seed_urls,
     site_directory,
 )
-from onionscope.demo.hosts import encode_v3_onion_host, is_valid_v3_onion_host
+from crawler.extractors.onions import is_valid_v3_onion as is_valid_v3_onion_host
+from crawler.extractors.onions import v3_onion_from_pubkey as encode_v3_onion_host
 from onionscope.demo.openpgp import armor, crc24, make_public_key
 from onionscope.demo.paths import file_for_target
 from onionscope.errors import UserError
