@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import random
 import threading
 import time
 from collections import Counter, defaultdict
@@ -64,7 +65,9 @@ logger = logging.getLogger(__name__)
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RETRYABLE_ERROR_TYPES = frozenset({"cluster_block_exception", "es_rejected_execution_exception",
                                    "unavailable_shards_exception", "no_shard_available_action_exception"})
-MAX_CONFLICT_ROUNDS = 10
+MAX_CONFLICT_ROUNDS = 30
+# Upper bound of the random pause after the n-th conflict round is n times this.
+CONFLICT_PAUSE_SECONDS = 0.005
 
 
 @dataclass
@@ -253,12 +256,17 @@ class BulkIndexer:
                 sighting = entities.onion_sighting_from_page(item)
                 onion_sightings[entities.onion_doc_id(sighting.onion_host)].append(sighting)
         wallet_outcome = BatchOutcome()
+        wallet_errors: list[BaseException] = []
+
+        def write_wallets() -> None:
+            try:
+                self.write_entities("wallets", wallet_sightings, {}, wallet_outcome)
+            except BaseException as exc:  # handed to the caller below: a thread must not swallow it
+                wallet_errors.append(exc)
+
         wallet_writer: threading.Thread | None = None
         if wallet_sightings:
-            wallet_writer = threading.Thread(
-                target=self.write_entities, args=("wallets", wallet_sightings, {}, wallet_outcome),
-                name="onionscope-wallet-entities",
-            )
+            wallet_writer = threading.Thread(target=write_wallets, name="onionscope-wallet-entities")
             wallet_writer.start()
         try:
             new_pages_per_host = self._index_documents(items, outcome)
@@ -269,6 +277,8 @@ class BulkIndexer:
             if wallet_writer is not None:
                 wallet_writer.join()
                 outcome.add(wallet_outcome)
+        if wallet_errors:
+            raise wallet_errors[0]
         return outcome
 
     def _index_documents(self, items: list[Any], outcome: BatchOutcome) -> Counter:
@@ -361,6 +371,10 @@ class BulkIndexer:
                 self._backoff(transient_attempts)
             elif conflict_rounds > MAX_CONFLICT_ROUNDS:
                 break
+            else:
+                # Writers that collided would re-read in lockstep and collide again;
+                # a short random pause lets one of them through each round.
+                self.sleep(random.uniform(0, CONFLICT_PAUSE_SECONDS * conflict_rounds))
         for entity_id in sorted(pending):
             self._spool_entity(kind, entity_id, sightings_by_id, new_pages_by_id,
                                last_errors.get(entity_id, "gave up"), transient_attempts + 1, outcome)

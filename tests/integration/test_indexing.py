@@ -167,6 +167,21 @@ def test_concurrent_writers_lose_no_wallet_sighting(es: tuple[Any, str]) -> None
     assert wallet["page_count"] == writers * rounds
 
 
+def test_a_failing_wallet_writer_is_raised_not_swallowed(es: tuple[Any, str]) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0, backoff_seconds=0.01)
+
+    def broken_writer(kind: str, *args: Any) -> None:
+        if kind == "wallets":
+            raise RuntimeError("wallet writer broke")
+
+    indexer.write_entities = broken_writer  # type: ignore[method-assign]
+    page = make_page(1, wallets=[{"address": BTC_ADDRESS, "coin": "btc"}])
+    with pytest.raises(RuntimeError, match="wallet writer broke"):
+        indexer.index_items([page])
+
+
 def make_client_like(client: Any) -> Any:
     # One client per thread, as the crawl and a replay would each have.
     return client.options()
