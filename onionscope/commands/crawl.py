@@ -111,7 +111,8 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
                             if key.startswith("elasticsearch/indexed/")},
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
         "items_dropped_invalid": _total(stats, "validate/dropped/"),
-        "media_blocked": _total(stats, "media_guard/"),
+        # Media links the spider never followed, plus requests and bodies the guard stopped.
+        "media_blocked": _total(stats, "media_guard/") + int(stats.get("onionscope/media_links_skipped", 0)),
         "profile_drift": _total(stats, "extract/drift/"),
         "socks_errors": errors,
         "dns_lookups_refused": int(stats.get("tor/dns_lookups_refused", 0)),
@@ -130,7 +131,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"({', '.join(f'{n} {k}' for k, n in sorted(summary['indexed_by_kind'].items())) or 'none'}); "
         f"spooled {summary['items_spooled']}; "
         f"dropped as invalid {summary['items_dropped_invalid']}",
-        f"  media never fetched: {summary['media_blocked']} blocked",
+        f"  media never fetched: {summary['media_blocked']} media links and responses blocked",
     ]
     if summary["profile_drift"]:
         lines.append(f"  market profile drift: {summary['profile_drift']} fields matched nothing (see the log)")
