@@ -88,7 +88,8 @@ def run_crawl(
     finally:
         client.close()
 
-    scrapy_values = scrapy_settings(settings, list(endpoints.socks_strings()) if endpoints.require_socks() else [])
+    endpoints.require_socks()  # raises UserError naming the setting when no SOCKS port is known
+    scrapy_values = scrapy_settings(settings, endpoints.socks_strings())
     if quiet:
         scrapy_values["LOG_LEVEL"] = "WARNING"
     scrapy_values.update(extra_scrapy_settings or {})
