@@ -69,4 +69,9 @@ def detect_language(
     confidence = float(confidence)
     if confidence < min_confidence:
         return LanguageGuess(None, round(confidence, 4))
-    return LanguageGuess(_ALIASES.get(code, code), round(confidence, 4))
+    code = _ALIASES.get(code, code)
+    if len(code) != 2:
+        # The model also answers non-languages ("zxx": no linguistic content);
+        # only ISO 639-1 codes are languages here.
+        return LanguageGuess(None, round(confidence, 4))
+    return LanguageGuess(code, round(confidence, 4))

@@ -40,3 +40,10 @@ def test_never_crashes(text: str) -> None:
     guess = detect_language(text)
     assert guess.code is None or (len(guess.code) == 2 and guess.code.islower())
     assert 0.0 <= guess.confidence <= 1.0
+
+
+def test_no_linguistic_content_is_no_language() -> None:
+    # py3langid answers "zxx" for this (found by the property test below).
+    guess = detect_language("AAAAAAAQNAAOQa\u00b9\u0126\U0001d54a\U0001d566\U0001d567\U0001d593")
+    assert guess.code is None
+    assert 0.0 < guess.confidence <= 1.0
