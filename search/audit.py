@@ -19,7 +19,6 @@ Public API:
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from datetime import datetime, timezone
@@ -68,10 +67,13 @@ def record_search(client: Any, prefix: str, **entry: Any) -> None:
 class AuditWriter:
     """Batches audit documents to Elasticsearch from one background thread.
 
-    Cost: entries wait at most ``flush_seconds`` in memory; the queue holds
-    ``max_pending`` entries, beyond which :meth:`submit` writes synchronously
-    (the caller slows down rather than the trail losing entries).  The thread
-    starts on the first entry, so building the writer touches nothing.
+    Cost: entries wait at most ``flush_seconds`` in memory.  :meth:`submit`
+    only appends to a list; the thread wakes every ``flush_seconds`` (or when
+    :meth:`flush` or :meth:`close` asks), not per entry, so a busy server does
+    not pay a thread wake-up on every search.  When ``max_pending`` entries
+    are waiting, :meth:`submit` writes synchronously (the caller slows down
+    rather than the trail losing entries).  The thread starts on the first
+    entry, so building the writer touches nothing.
     """
 
     def __init__(self, client: Any, prefix: str, *, flush_seconds: float = 0.25, max_batch: int = 500,
@@ -80,10 +82,12 @@ class AuditWriter:
         self.prefix = prefix
         self.flush_seconds = flush_seconds
         self.max_batch = max_batch
+        self.max_pending = max_pending
         self.retries = retries
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=max_pending)
+        self._pending: list[dict[str, Any]] = []
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Condition()
         self._in_flight = 0
@@ -94,39 +98,40 @@ class AuditWriter:
         """Queue one entry (arguments as :func:`audit_entry`)."""
         document = audit_entry(**entry)
         self._ensure_thread()
-        try:
-            with self._idle:
+        with self._idle:
+            if len(self._pending) >= self.max_pending:
+                overflow = True
+            else:
+                overflow = False
+                self._pending.append(document)
                 self._in_flight += 1
-            self._queue.put_nowait(document)
-        except queue.Full:
-            with self._idle:
-                self._in_flight -= 1
+        if overflow:
             self._write([document])
 
     def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="onionscope-audit", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set() or not self._queue.empty():
-            try:
-                first = self._queue.get(timeout=self.flush_seconds)
-            except queue.Empty:
-                continue
-            batch = [first]
-            # Let a burst of searches share one bulk request.
-            deadline = time.monotonic() + self.flush_seconds
-            while len(batch) < self.max_batch and time.monotonic() < deadline and not self._stop.is_set():
-                try:
-                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
-                except queue.Empty:
-                    break
-            self._write(batch)
+        while True:
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
             with self._idle:
-                self._in_flight -= len(batch)
-                self._idle.notify_all()
+                batch, self._pending = self._pending, []
+            for start in range(0, len(batch), self.max_batch):
+                chunk = batch[start:start + self.max_batch]
+                self._write(chunk)
+                with self._idle:
+                    self._in_flight -= len(chunk)
+                    self._idle.notify_all()
+            if self._stop.is_set():
+                with self._idle:
+                    if not self._pending:
+                        return
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         operations: list[dict[str, Any]] = []
@@ -158,8 +163,9 @@ class AuditWriter:
             log.error("AUDIT WRITE FAILED (%s): %r", last_error, document)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every submitted entry is written (or given up); False on timeout."""
+        """Write every submitted entry now (or give it up); False on timeout."""
         deadline = time.monotonic() + timeout
+        self._wake.set()
         with self._idle:
             while self._in_flight > 0:
                 remaining = deadline - time.monotonic()
@@ -172,6 +178,7 @@ class AuditWriter:
         """Write what is pending and stop the thread."""
         self.flush(timeout)
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
