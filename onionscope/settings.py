@@ -217,6 +217,12 @@ DEFAULTS: dict[str, Setting] = {
     # --- search service
     "serve_host": Setting("127.0.0.1", _str, "Address the API and web UI listen on."),
     "serve_port": Setting(8088, _int(1, 65535), "Port the API and web UI listen on."),
+    "api_token_cache_seconds": Setting(
+        5.0,
+        _float(0, 300),
+        "Seconds a verified API token is trusted without asking Elasticsearch again; a token revoked "
+        "elsewhere keeps working that long on a running server (0: check every request).",
+    ),
     "session_secret_file": Setting(
         None, _opt_path, "Secret that signs UI sessions and search cursors (default <var_dir>/session_secret, 0600)."
     ),

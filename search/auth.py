@@ -10,7 +10,10 @@ Public API:
 
 * :func:`create_token` (client, prefix, role, name) -> (token, :class:`TokenRecord`)
 * :func:`verify_token` (client, prefix, token) -> :class:`TokenRecord` or None
-* :func:`record_for_hash` (client, prefix, token_hash) -> :class:`TokenRecord` or None
+* :func:`token_digest` (token) -> str or None -- the digest a presented token is stored under
+* :class:`TokenCache` -- the API server's short-lived cache of verified tokens
+* :func:`record_for_hash` (client, prefix, token_hash) -> :class:`TokenRecord` or None;
+  :func:`token_record_steps` is the same as :mod:`search.es_steps` requests
 * :func:`revoke_token` (client, prefix, token_or_id) -> :class:`TokenRecord`;
   raises :class:`onionscope.errors.UserError` when nothing matches
 * :func:`list_tokens` (client, prefix) -> list of :class:`TokenRecord`
@@ -30,6 +33,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from onionscope.errors import UserError
+from search.es_steps import Get, Steps, run
 
 ROLES = ("viewer", "admin")
 TOKEN_PREFIX = "osk_"
@@ -124,27 +129,80 @@ def _record(source: dict[str, Any]) -> TokenRecord | None:
         return None
 
 
-def record_for_hash(client: Any, prefix: str, token_hash: str) -> TokenRecord | None:
-    """The active token whose digest is ``token_hash``, or None."""
+def token_record_steps(prefix: str, token_hash: str) -> Steps:
+    """:func:`record_for_hash` as :mod:`search.es_steps` requests (the API's async path)."""
     if len(token_hash) != 64 or any(char not in "0123456789abcdef" for char in token_hash):
         return None
-    from elasticsearch import NotFoundError
-
-    try:
-        response = client.get(index=tokens_index(prefix), id=token_hash)
-    except NotFoundError:
-        # Unknown token, or no token index yet (no token was ever made).
-        return None
-    record = _record(response["_source"])
+    # None: unknown token, or no token index yet (no token was ever made).
+    answer = yield Get(tokens_index(prefix), token_hash)
+    record = _record(answer["_source"]) if answer is not None else None
     return record if record is not None and record.active else None
+
+
+def record_for_hash(client: Any, prefix: str, token_hash: str) -> TokenRecord | None:
+    """The active token whose digest is ``token_hash``, or None."""
+    return run(client, token_record_steps(prefix, token_hash))
+
+
+def token_digest(token: str) -> str | None:
+    """The stored digest of a presented token, or None when it cannot be a token at all."""
+    token = token.strip()
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return hash_token(token)
 
 
 def verify_token(client: Any, prefix: str, token: str) -> TokenRecord | None:
     """The active token record for ``token``, or None (unknown, malformed or revoked)."""
-    token = token.strip()
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    return record_for_hash(client, prefix, hash_token(token))
+    digest = token_digest(token)
+    return record_for_hash(client, prefix, digest) if digest else None
+
+
+class TokenCache:
+    """Recently verified tokens, so a busy API does not ask Elasticsearch on every request.
+
+    Holds at most ``max_entries`` active records keyed by token digest, each
+    for ``ttl_seconds`` after it was read from the tokens index (0 turns the
+    cache off).  Only active tokens are kept; an unknown or revoked token is
+    asked about every time.  Cost of the cache: a token revoked by another
+    process (``onionscope token revoke``, another server) keeps working here
+    for up to ``ttl_seconds``; :meth:`discard` drops it at once, and the
+    API's own revoke route calls it.  Thread-safe.
+    """
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 1024, clock: Any = time.monotonic):
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, TokenRecord]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> TokenRecord | None:
+        """The cached record for ``digest`` if it is still fresh, else None."""
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if self._clock() >= entry[0]:
+                del self._entries[digest]
+                return None
+            return entry[1]
+
+    def put(self, digest: str, record: TokenRecord) -> None:
+        if self.ttl_seconds <= 0 or not record.active:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries and digest not in self._entries:
+                # Oldest first: dicts keep insertion order.
+                del self._entries[next(iter(self._entries))]
+            self._entries.pop(digest, None)
+            self._entries[digest] = (self._clock() + self.ttl_seconds, record)
+
+    def discard(self, token_id: str) -> None:
+        """Forget every cached entry of the token ``token_id`` (it was revoked)."""
+        with self._lock:
+            for digest in [digest for digest, (_, record) in self._entries.items() if record.token_id == token_id]:
+                del self._entries[digest]
 
 
 def _find(client: Any, prefix: str, token_or_id: str) -> tuple[str, dict[str, Any]] | None:

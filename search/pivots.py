@@ -10,11 +10,16 @@ Public API:
 * :func:`vendor_detail` (client, prefix, vendor_id) -> dict | None -- with
   ``same_vendor_elsewhere``: vendors on other markets sharing a PGP
   fingerprint or a wallet, each with the reasons for the link
-* :func:`wallet_detail` (client, prefix, address) -> dict | None -- the
-  listings, vendors, pages and markets that use the address
+* :func:`wallet_detail` (client, prefix, address) -> dict | None -- the wallet
+  entity (without its page and listing reference lists) and the listings,
+  vendors, pages and markets that use the address
 * :func:`onion_detail` (client, prefix, host) -> dict | None -- liveness and pages
 * :func:`index_stats` (client, prefix) -> dict -- document counts and top markets
 * :func:`vendor_id` (market, name) -> str -- the vendor ``_id`` rule of crawler.items
+
+Each reader above has a ``*_steps`` twin (``wallet_detail_steps(prefix,
+address)`` and so on): the same logic as a generator of
+:mod:`search.es_steps` requests, which the API runs with the async client.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.items import stable_id
+from search.es_steps import Count, Get, Msearch, Search, Steps, run
 from search.query import _onion as normalise_onion
 
 PIVOT_LIMIT = 100
@@ -29,30 +35,18 @@ PIVOT_LIMIT = 100
 LISTING_SUMMARY = ["market", "listing_id", "title", "vendor", "fetched_at", "price_amount", "price_currency",
                    "onion_host", "url", "wallets", "coins"]
 VENDOR_SUMMARY = ["market", "name", "onion_host", "fetched_at", "pgp_fingerprints", "wallets", "rating", "sales"]
-SOURCE_EXCLUDES = ["text", "links", "onion_links"]
+SOURCE_EXCLUDES = ("text", "links", "onion_links")
+# A wallet document's reference lists (up to 1000 page URLs and listing ids each):
+# the pivot fetches those documents themselves, so the entity answer leaves them out.
+WALLET_REFERENCE_LISTS = ["pages", "listings"]
 
 
 def vendor_id(market: str, name: str) -> str:
     return stable_id(market, name.casefold())
 
 
-def _body(response: Any) -> dict[str, Any]:
-    return response.body if hasattr(response, "body") else response
-
-
-def _search(client: Any, index: str, body: dict[str, Any]) -> dict[str, Any]:
-    # A kind that was never indexed (no alias yet) is just empty here.
-    return _body(client.search(index=index, body=body, ignore_unavailable=True, allow_no_indices=True))
-
-
-def _get(client: Any, index: str, doc_id: str) -> dict[str, Any] | None:
-    from elasticsearch import NotFoundError
-
-    try:
-        response = _body(client.get(index=index, id=doc_id, source_excludes=SOURCE_EXCLUDES))
-    except NotFoundError:
-        return None
-    return {"id": response["_id"], **response["_source"]}
+def _document(answer: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if answer is None else {"id": answer["_id"], **answer["_source"]}
 
 
 def _hits(response: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,8 +63,8 @@ def _any_term(fields: list[str], value: Any, case_insensitive: bool = False) -> 
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def listing_detail(client: Any, prefix: str, listing_id: str) -> dict[str, Any] | None:
-    listing = _get(client, f"{prefix}-listings", listing_id)
+def listing_detail_steps(prefix: str, listing_id: str) -> Steps:
+    listing = _document((yield Get(f"{prefix}-listings", listing_id, SOURCE_EXCLUDES)))
     if listing is None:
         return None
     vendor_name = listing.get("vendor")
@@ -80,26 +74,8 @@ def listing_detail(client: Any, prefix: str, listing_id: str) -> dict[str, Any] 
     }
 
 
-def _msearch(client: Any, searches: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Several searches in one round trip; a missing alias answers empty, any other failure raises."""
-    from elasticsearch import ApiError
-
-    lines: list[dict[str, Any]] = []
-    for index, body in searches:
-        lines.append({"index": index, "ignore_unavailable": True, "allow_no_indices": True})
-        lines.append(body)
-    response = client.msearch(searches=lines)
-    answers = _body(response)["responses"]
-    for answer in answers:
-        if "error" in answer:
-            error = answer["error"]
-            kind = error.get("type", "") if isinstance(error, dict) else str(error)
-            raise ApiError(f"a pivot search failed: {kind}", meta=response.meta, body={"error": error})
-    return answers
-
-
-def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any] | None:
-    vendor = _get(client, f"{prefix}-vendors", vendor_doc_id)
+def vendor_detail_steps(prefix: str, vendor_doc_id: str) -> Steps:
+    vendor = _document((yield Get(f"{prefix}-vendors", vendor_doc_id, SOURCE_EXCLUDES)))
     if vendor is None:
         return None
     fingerprints = [str(value) for value in vendor.get("pgp_fingerprints") or []]
@@ -135,7 +111,7 @@ def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any
                 "_source": {"includes": VENDOR_SUMMARY},
             },
         ))
-    answers = _msearch(client, searches)
+    answers = yield Msearch(tuple(searches))
     listings = _hits(answers[0])
     elsewhere: list[dict[str, Any]] = []
     if len(answers) > 1:
@@ -162,14 +138,14 @@ def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any
     }
 
 
-def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | None:
+def wallet_detail_steps(prefix: str, address: str) -> Steps:
     address = address.strip()
     by_date = [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}]
-    entity_answer, listings_answer, vendors_answer, pages_answer = _msearch(
-        client,
-        [
+    entity_answer, listings_answer, vendors_answer, pages_answer = yield Msearch(
+        (
             # One document per (coin, address); an address is almost always one coin.
-            (f"{prefix}-wallets", {"query": _any_term(["address"], address), "size": 1}),
+            (f"{prefix}-wallets", {"query": _any_term(["address"], address), "size": 1,
+                                   "_source": {"excludes": WALLET_REFERENCE_LISTS}}),
             (
                 f"{prefix}-listings",
                 {
@@ -196,7 +172,7 @@ def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | No
                     "sort": by_date,
                 },
             ),
-        ],
+        )
     )
     entity_hits = _hits(entity_answer)
     entity = entity_hits[0] if entity_hits else None
@@ -227,11 +203,10 @@ def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | No
     }
 
 
-def onion_detail(client: Any, prefix: str, host: str) -> dict[str, Any] | None:
+def onion_detail_steps(prefix: str, host: str) -> Steps:
     host = normalise_onion(host)
-    entity = _get(client, f"{prefix}-onions", host)
-    response = _search(
-        client,
+    entity = _document((yield Get(f"{prefix}-onions", host, SOURCE_EXCLUDES)))
+    response = yield Search(
         f"{prefix}-pages",
         {
             "query": {"bool": {"filter": [{"term": {"onion_host": host}}]}},
@@ -260,15 +235,11 @@ def onion_detail(client: Any, prefix: str, host: str) -> dict[str, Any] | None:
     }
 
 
-def index_stats(client: Any, prefix: str) -> dict[str, Any]:
+def index_stats_steps(prefix: str) -> Steps:
     counts: dict[str, int] = {}
     for kind in ("pages", "listings", "vendors", "wallets", "onions"):
-        response = _body(
-            client.count(index=f"{prefix}-{kind}", ignore_unavailable=True, allow_no_indices=True)
-        )
-        counts[kind] = int(response.get("count", 0))
-    markets_response = _search(
-        client,
+        counts[kind] = yield Count(f"{prefix}-{kind}")
+    markets_response = yield Search(
         f"{prefix}-listings",
         {
             "size": 0,
@@ -287,3 +258,23 @@ def index_stats(client: Any, prefix: str) -> dict[str, Any]:
         ],
         "last_listing_fetched_at": (aggregations.get("last_fetch") or {}).get("value_as_string"),
     }
+
+
+def listing_detail(client: Any, prefix: str, listing_id: str) -> dict[str, Any] | None:
+    return run(client, listing_detail_steps(prefix, listing_id))
+
+
+def vendor_detail(client: Any, prefix: str, vendor_doc_id: str) -> dict[str, Any] | None:
+    return run(client, vendor_detail_steps(prefix, vendor_doc_id))
+
+
+def wallet_detail(client: Any, prefix: str, address: str) -> dict[str, Any] | None:
+    return run(client, wallet_detail_steps(prefix, address))
+
+
+def onion_detail(client: Any, prefix: str, host: str) -> dict[str, Any] | None:
+    return run(client, onion_detail_steps(prefix, host))
+
+
+def index_stats(client: Any, prefix: str) -> dict[str, Any]:
+    return run(client, index_stats_steps(prefix))

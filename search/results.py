@@ -5,6 +5,7 @@ Public API:
 * :func:`search` (client, index_prefix, query_text, kind, ...) -> :class:`SearchResult`;
   raises :class:`search.query.QueryError` for a bad query or cursor and lets
   the Elasticsearch client's errors through (the API maps them to 503/502).
+* :func:`search_steps` -- the same as :mod:`search.es_steps` requests (the API's async path).
 * :func:`build_search_body` -- the request body alone (the benchmark sends it
   straight to Elasticsearch to compare).
 * :func:`encode_cursor` / :func:`decode_cursor` -- opaque, HMAC-signed
@@ -22,13 +23,16 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from search.es_steps import Search, Steps, run
 from search.query import FACETS, KINDS, Node, QueryError, build_query, parse
 
 HIGHLIGHT_PRE = "\ue000"
 HIGHLIGHT_POST = "\ue001"
+_MARKERS = re.compile(f"([{HIGHLIGHT_PRE}{HIGHLIGHT_POST}])")
 SORTS = ("relevance", "date")
 MAX_LIMIT = 100
 FACET_SIZE = 10
@@ -158,19 +162,14 @@ def snippet_segments(fragment: str) -> list[dict[str, Any]]:
     Stray markers (crawled text may contain the private-use characters too)
     only toggle highlighting; they can never produce markup.
     """
-    segments: list[dict[str, Any]] = []
-    highlighted = False
-    current: list[str] = []
-    for char in fragment:
-        if char in (HIGHLIGHT_PRE, HIGHLIGHT_POST):
-            if current:
-                segments.append({"text": "".join(current), "hit": highlighted})
-                current = []
-            highlighted = char == HIGHLIGHT_PRE
-            continue
-        current.append(char)
-    if current:
-        segments.append({"text": "".join(current), "hit": highlighted})
+    if HIGHLIGHT_PRE not in fragment and HIGHLIGHT_POST not in fragment:
+        return [{"text": fragment, "hit": False}] if fragment else []
+    # The split keeps each marker (odd positions) just before the text it governs.
+    pieces = _MARKERS.split(fragment)
+    segments = [{"text": pieces[0], "hit": False}] if pieces[0] else []
+    for position in range(1, len(pieces), 2):
+        if pieces[position + 1]:
+            segments.append({"text": pieces[position + 1], "hit": pieces[position] == HIGHLIGHT_PRE})
     return segments
 
 
@@ -220,30 +219,27 @@ def _facets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 def shape_hit(raw_hit: dict[str, Any], kind: str) -> Hit:
     """One Elasticsearch hit as a :class:`Hit` with segment snippets."""
     source = dict(raw_hit.get("_source") or {})
-    highlight = raw_hit.get("highlight") or {}
     snippets: list[list[dict[str, Any]]] = []
-    title_field = TITLE_FIELDS[kind]
-    for name in KINDS[kind].highlight_fields:
-        if name == TITLE_HIGHLIGHTS[kind]:
-            continue
-        for fragment in highlight.get(name, []):
-            snippets.append(snippet_segments(fragment))
-    title_fragments = highlight.get(TITLE_HIGHLIGHTS[kind])
-    title = str(source.get(title_field) or "")
-    if title_fragments and any(HIGHLIGHT_PRE in fragment for fragment in title_fragments):
-        source["_title_segments"] = snippet_segments(title_fragments[0])
+    highlight = raw_hit.get("highlight")
+    if highlight:
+        title_highlight = TITLE_HIGHLIGHTS[kind]
+        for name in KINDS[kind].highlight_fields:
+            if name != title_highlight and name in highlight:
+                snippets.extend(map(snippet_segments, highlight[name]))
+        title_fragments = highlight.get(title_highlight)
+        if title_fragments and any(HIGHLIGHT_PRE in fragment for fragment in title_fragments):
+            source["_title_segments"] = snippet_segments(title_fragments[0])
     return Hit(
         id=str(raw_hit.get("_id")),
         kind=kind,
-        title=title,
+        title=str(source.get(TITLE_FIELDS[kind]) or ""),
         score=raw_hit.get("_score"),
         source=source,
         snippets=snippets,
     )
 
 
-def search(
-    client: Any,
+def search_steps(
     index_prefix: str,
     query_text: str,
     *,
@@ -254,8 +250,8 @@ def search(
     cursor_secret: bytes = b"",
     with_facets: bool = True,
     with_highlights: bool = True,
-) -> SearchResult:
-    """Parse ``query_text``, run it against ``<index_prefix>-<kind>`` and shape the answer.
+) -> Steps:
+    """:func:`search` as :mod:`search.es_steps` requests (the API runs it with the async client).
 
     Raises :class:`QueryError` for a malformed query, unknown kind or sort, or
     a cursor that was altered or belongs to another query.  Elasticsearch
@@ -276,8 +272,7 @@ def search(
         with_facets=with_facets,
         with_highlights=with_highlights,
     )
-    response = client.search(index=f"{index_prefix}-{kind}", body=body)
-    raw = response.body if hasattr(response, "body") else response
+    raw = yield Search(f"{index_prefix}-{kind}", body, lenient=False)
     raw_hits = raw["hits"]["hits"]
     total = raw["hits"]["total"]
     next_cursor = None
@@ -294,3 +289,14 @@ def search(
         next_cursor=next_cursor,
         took_ms=int(raw.get("took", 0)),
     )
+
+
+def search(client: Any, index_prefix: str, query_text: str, **options: Any) -> SearchResult:
+    """Parse ``query_text``, run it against ``<index_prefix>-<kind>`` and shape the answer.
+
+    Options as :func:`search_steps`: kind, sort, limit, cursor, cursor_secret,
+    with_facets, with_highlights.  Raises :class:`QueryError` for a malformed
+    query, unknown kind or sort, or a cursor that was altered or belongs to
+    another query; Elasticsearch errors propagate unchanged.
+    """
+    return run(client, search_steps(index_prefix, query_text, **options))

@@ -25,7 +25,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from onionscope import __version__
@@ -33,13 +33,14 @@ from search.api.context import (
     SECURITY_HEADERS,
     AppContext,
     Forbidden,
+    JSONAnswer,
     Unauthorized,
     build_templates,
     render_html,
     wants_json,
 )
 from search.audit import AuditWriter
-from search.auth import load_session_secret
+from search.auth import TokenCache, load_session_secret
 from search.query import QueryError
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _error(request: Request, status: int, message: str, extra: dict[str, Any] | 
         headers = dict(SECURITY_HEADERS)
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse(payload, status_code=status, headers=headers)
+        return JSONAnswer(payload, status_code=status, headers=headers)
     template = "login.html" if status == 401 else "error.html"
     next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render_html(request, template, {"error": message, "status": status, "next": next_path}, status)
@@ -139,6 +140,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         yield
         # Pending audit entries are written before the server exits.
         audit.close()
+        await context.close_async_client()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -148,6 +150,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         # The stock docs pages load their scripts from a CDN; /docs is ours.
         docs_url=None,
         redoc_url=None,
+        default_response_class=JSONAnswer,
     )
     context = AppContext(
         settings=settings,
@@ -157,6 +160,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         templates=build_templates(),
         es_url=settings["es_url"],
         audit=audit,
+        tokens=TokenCache(settings["api_token_cache_seconds"]),
     )
     app.state.context = context
     _install_error_handlers(app, context)

@@ -106,4 +106,6 @@ def revoke(request: Request, token_id: str, who: TokenRecord = Depends(admin)) -
         record = revoke_token(context.client, context.index_prefix, token_id)
     except UserError as exc:
         return JSONResponse({"error": str(exc), "status": 404}, status_code=404)
+    # This server stops accepting it now; others within api_token_cache_seconds.
+    context.tokens.discard(record.token_id)
     return JSONResponse(record.to_json(), headers=SECURITY_HEADERS)

@@ -9,10 +9,12 @@ Public API (for the routers in this package):
   (401) or :class:`Forbidden` (403).
 * :func:`wants_json` (request) -> bool -- JSON unless the client asks for HTML.
 * :func:`respond` (request, template, data, status) -- the page, or its JSON twin.
+* :class:`JSONAnswer` -- the JSON response class every route uses.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +22,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from search.audit import AuditWriter
-from search.auth import TokenRecord, read_session_cookie, record_for_hash, verify_token
+from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
+from search.es_steps import run_async
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "onionscope_session"
@@ -40,6 +44,19 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+
+
+class JSONAnswer(JSONResponse):
+    """A JSON response encoded by orjson (about four times faster than ``json`` here).
+
+    Same output as Starlette's JSONResponse for what the routes return (dicts
+    with string keys, lists, strings, numbers, None), UTF-8 without ``\\u``
+    escapes; a NaN or infinity becomes null instead of an error; an unknown
+    type raises TypeError.
+    """
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 class Unauthorized(Exception):
@@ -71,6 +88,14 @@ def build_templates() -> jinja2.Environment:
 
 @dataclass
 class AppContext:
+    """What the routes share.
+
+    ``client`` is the blocking client (exports and token management run in
+    the thread pool with it); :meth:`async_client` gives the
+    ``AsyncElasticsearch`` that searches, entity pages and token checks use
+    on the event loop.
+    """
+
     settings: Any
     client: Any
     index_prefix: str
@@ -78,6 +103,25 @@ class AppContext:
     templates: jinja2.Environment
     es_url: str
     audit: AuditWriter
+    tokens: TokenCache
+    _async_client: Any = None
+    _async_loop: Any = None
+
+    def async_client(self) -> Any:
+        """The async client of the running event loop (made on first use; no request here)."""
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_loop is not loop:
+            # A new loop (a test client without its context manager runs one
+            # per request) needs its own client: aiohttp sessions are per loop.
+            from pipelines.es_client import make_async_client
+
+            self._async_client, self._async_loop = make_async_client(self.settings), loop
+        return self._async_client
+
+    async def close_async_client(self) -> None:
+        if self._async_client is not None and self._async_loop is asyncio.get_running_loop():
+            await self._async_client.close()
+        self._async_client = self._async_loop = None
 
 
 def context_of(request: Request) -> AppContext:
@@ -102,33 +146,42 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else ""
 
 
-def current_token(request: Request) -> TokenRecord | None:
-    """The caller's active token, from the Authorization header or the session cookie."""
-    cached = getattr(request.state, "token_record", None)
-    if cached is not None:
-        return cached
+async def current_token(request: Request) -> TokenRecord | None:
+    """The caller's active token, from the Authorization header or the session cookie.
+
+    A token verified within the last ``api_token_cache_seconds`` is answered
+    from the app's :class:`search.auth.TokenCache`; otherwise the tokens
+    index is read with the async client.
+    """
+    if hasattr(request.state, "token_record"):
+        return request.state.token_record
     context = context_of(request)
-    record = None
+    digest = None
     bearer = _bearer(request)
     if bearer is not None:
-        record = verify_token(context.client, context.index_prefix, bearer) if bearer else None
+        digest = token_digest(bearer) if bearer else None
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
-        token_hash = read_session_cookie(context.secret, cookie) if cookie else None
-        if token_hash:
-            record = record_for_hash(context.client, context.index_prefix, token_hash)
+        digest = read_session_cookie(context.secret, cookie) if cookie else None
+    record = None
+    if digest:
+        record = context.tokens.get(digest)
+        if record is None:
+            record = await run_async(context.async_client(), token_record_steps(context.index_prefix, digest))
+            if record is not None:
+                context.tokens.put(digest, record)
     request.state.token_record = record
     return record
 
 
-def viewer(request: Request) -> TokenRecord:
-    record = current_token(request)
+async def viewer(request: Request) -> TokenRecord:
+    record = await current_token(request)
     if record is None:
         raise Unauthorized()
     return record
 
 
-def admin(record: TokenRecord = Depends(viewer)) -> TokenRecord:
+async def admin(record: TokenRecord = Depends(viewer)) -> TokenRecord:
     if record.role != "admin":
         raise Forbidden()
     return record
@@ -146,5 +199,5 @@ def render_html(request: Request, template: str, data: dict[str, Any], status: i
 def respond(request: Request, template: str, data: dict[str, Any], status: int = 200) -> Response:
     """The HTML page for browsers, or ``data`` as JSON for everything else."""
     if wants_json(request):
-        return JSONResponse(data, status_code=status, headers=SECURITY_HEADERS)
+        return JSONAnswer(data, status_code=status, headers=SECURITY_HEADERS)
     return render_html(request, template, data, status)

@@ -7,19 +7,20 @@ from fastapi.responses import Response
 
 from search.api.context import context_of, respond, viewer
 from search.auth import TokenRecord
-from search.pivots import listing_detail
+from search.es_steps import run_async
+from search.pivots import listing_detail_steps
 
 router = APIRouter(tags=["entities"])
 
 
 @router.get("/listings/{listing_id}", summary="A listing and its pivots")
-def listing_page(
+async def listing_page(
     request: Request,
     listing_id: str = Path(..., max_length=128),
     who: TokenRecord = Depends(viewer),
 ) -> Response:
     context = context_of(request)
-    detail = listing_detail(context.client, context.index_prefix, listing_id)
+    detail = await run_async(context.async_client(), listing_detail_steps(context.index_prefix, listing_id))
     if detail is None:
         return respond(request, "error.html", {"error": "no listing with this id", "status": 404}, 404)
     return respond(request, "listing.html", detail)

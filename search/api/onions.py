@@ -7,19 +7,20 @@ from fastapi.responses import Response
 
 from search.api.context import context_of, respond, viewer
 from search.auth import TokenRecord
-from search.pivots import onion_detail
+from search.es_steps import run_async
+from search.pivots import onion_detail_steps
 
 router = APIRouter(tags=["entities"])
 
 
 @router.get("/onions/{host}", summary="An onion host: last status, last seen, pages")
-def onion_page(
+async def onion_page(
     request: Request,
     host: str = Path(..., max_length=256),
     who: TokenRecord = Depends(viewer),
 ) -> Response:
     context = context_of(request)
-    detail = onion_detail(context.client, context.index_prefix, host)
+    detail = await run_async(context.async_client(), onion_detail_steps(context.index_prefix, host))
     if detail is None:
         return respond(request, "error.html", {"error": "this onion host was not crawled", "status": 404}, 404)
     return respond(request, "onion.html", detail)

@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from search.api.context import context_of, respond, viewer, wants_json
 from search.auth import TokenRecord
 from search.query import FACETS, KINDS, QueryError, field_values, parse, quote_value
-from search.results import MAX_LIMIT, SORTS, search
+from search.es_steps import run_async
+from search.results import MAX_LIMIT, SORTS, search_steps
 
 router = APIRouter(tags=["search"])
 
@@ -45,7 +46,7 @@ def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]]) -> dic
 
 
 @router.get("/search", summary="Search pages, listings, vendors or wallets")
-def search_page(
+async def search_page(
     request: Request,
     q: str = Query("", max_length=2000, description="query in the onionscope query language"),
     kind: str = Query("listings", description="pages, listings, vendors or wallets"),
@@ -60,8 +61,7 @@ def search_page(
         raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
     if sort not in SORTS:
         raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})")
-    result = search(
-        context.client,
+    result = await run_async(context.async_client(), search_steps(
         context.index_prefix,
         q,
         kind=kind,
@@ -69,7 +69,7 @@ def search_page(
         limit=limit,
         cursor=cursor,
         cursor_secret=context.secret,
-    )
+    ))
     # Batched by the app's audit writer, so the analyst does not wait for it.
     context.audit.submit(
         actor_id=who.token_id,

@@ -7,19 +7,20 @@ from fastapi.responses import Response
 
 from search.api.context import context_of, respond, viewer
 from search.auth import TokenRecord
-from search.pivots import vendor_detail
+from search.es_steps import run_async
+from search.pivots import vendor_detail_steps
 
 router = APIRouter(tags=["entities"])
 
 
 @router.get("/vendors/{vendor_id}", summary="A vendor, its listings and its links by PGP key or wallet")
-def vendor_page(
+async def vendor_page(
     request: Request,
     vendor_id: str = Path(..., max_length=128),
     who: TokenRecord = Depends(viewer),
 ) -> Response:
     context = context_of(request)
-    detail = vendor_detail(context.client, context.index_prefix, vendor_id)
+    detail = await run_async(context.async_client(), vendor_detail_steps(context.index_prefix, vendor_id))
     if detail is None:
         return respond(request, "error.html", {"error": "no vendor with this id", "status": 404}, 404)
     return respond(request, "vendor.html", detail)

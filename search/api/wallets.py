@@ -7,19 +7,20 @@ from fastapi.responses import Response
 
 from search.api.context import context_of, respond, viewer
 from search.auth import TokenRecord
-from search.pivots import wallet_detail
+from search.es_steps import run_async
+from search.pivots import wallet_detail_steps
 
 router = APIRouter(tags=["entities"])
 
 
 @router.get("/wallets/{address}", summary="A wallet address and everything that uses it")
-def wallet_page(
+async def wallet_page(
     request: Request,
     address: str = Path(..., max_length=256),
     who: TokenRecord = Depends(viewer),
 ) -> Response:
     context = context_of(request)
-    detail = wallet_detail(context.client, context.index_prefix, address)
+    detail = await run_async(context.async_client(), wallet_detail_steps(context.index_prefix, address))
     if detail is None:
         return respond(request, "error.html", {"error": "this address was not seen", "status": 404}, 404)
     return respond(request, "wallet.html", detail)

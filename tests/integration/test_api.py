@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search.api import create_app
-from search.auth import create_token, revoke_token
+from search.auth import TokenCache, create_token, revoke_token
 from tests.integration.search_world import (
     ALPHA_HOST,
     ALPHA_ONLY_XMR,
@@ -46,11 +46,12 @@ def env(search_es, tmp_path_factory):
     audit_writer = app.state.context.audit
     viewer_token, viewer = create_token(client, prefix, "viewer", "analyst one")
     admin_token, admin = create_token(client, prefix, "admin", "lead")
-    http = TestClient(app)
-    return {
-        "client": client, "prefix": prefix, "settings": settings, "world": world, "http": http,
-        "viewer": viewer_token, "viewer_record": viewer, "admin": admin_token, "audit": audit_writer,
-    }
+    # As a context manager: one event loop (and one async Elasticsearch client) for the module.
+    with TestClient(app) as http:
+        yield {
+            "client": client, "prefix": prefix, "settings": settings, "world": world, "http": http,
+            "viewer": viewer_token, "viewer_record": viewer, "admin": admin_token, "audit": audit_writer,
+        }
 
 
 def auth(token: str, accept: dict[str, str] = JSON) -> dict[str, str]:
@@ -194,17 +195,17 @@ def test_html_twin_and_escaping(env):
 
 
 def test_login_sets_a_strict_httponly_session(env):
-    http = TestClient(create_app(env["settings"], env["client"]))
-    refused = http.post("/login", data={"token": "osk_wrong", "next": "/stats"}, follow_redirects=False)
-    assert refused.status_code == 401
-    response = http.post("/login", data={"token": env["viewer"], "next": "//evil.example/x"}, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/search"
-    cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
-    assert env["viewer"] not in cookie
-    assert http.get("/stats", headers=JSON).status_code == 200
-    http.post("/logout", follow_redirects=False)
-    assert http.get("/stats", headers=JSON).status_code == 401
+    with TestClient(create_app(env["settings"], env["client"])) as http:
+        refused = http.post("/login", data={"token": "osk_wrong", "next": "/stats"}, follow_redirects=False)
+        assert refused.status_code == 401
+        response = http.post("/login", data={"token": env["viewer"], "next": "//evil.example/x"}, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/search"
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+        assert env["viewer"] not in cookie
+        assert http.get("/stats", headers=JSON).status_code == 200
+        http.post("/logout", follow_redirects=False)
+        assert http.get("/stats", headers=JSON).status_code == 401
 
 
 def test_revoked_token_stops_working_and_roles_are_enforced(env):
@@ -212,16 +213,35 @@ def test_revoked_token_stops_working_and_roles_are_enforced(env):
     token, record = create_token(client, prefix, "viewer", "temp")
     assert http.get("/stats", headers=auth(token)).status_code == 200
     assert http.get("/auth/tokens", headers=auth(token)).status_code == 403
-    revoke_token(client, prefix, record.token_id)
+    listed = http.get("/auth/tokens", headers=auth(env["admin"])).json()["tokens"]
+    assert any(item["token_id"] == record.token_id and not item["revoked_at"] for item in listed)
+    # Revoked through this server's API: refused at once, though it was just verified and cached.
+    assert http.delete(f"/auth/tokens/{record.token_id}", headers=auth(env["admin"])).status_code == 200
     assert http.get("/stats", headers=auth(token)).status_code == 401
     listed = http.get("/auth/tokens", headers=auth(env["admin"])).json()["tokens"]
     assert any(item["token_id"] == record.token_id and item["revoked_at"] for item in listed)
     created = http.post("/auth/tokens", json={"role": "viewer", "name": "via api"}, headers=auth(env["admin"]))
     assert created.status_code == 201 and created.json()["token"].startswith("osk_")
-    new_token = created.json()["token"]
-    assert http.get("/stats", headers=auth(new_token)).status_code == 200
-    assert http.delete(f"/auth/tokens/{created.json()['token_id']}", headers=auth(env["admin"])).status_code == 200
-    assert http.get("/stats", headers=auth(new_token)).status_code == 401
+    assert http.get("/stats", headers=auth(created.json()["token"])).status_code == 200
+
+
+def test_token_revoked_elsewhere_is_refused_once_the_cache_lapses(env):
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "viewer", "revoked by the cli")
+    cached = create_app(env["settings"], client)
+    now = [0.0]
+    cached.state.context.tokens = TokenCache(5, clock=lambda: now[0])  # api_token_cache_seconds' default
+    uncached = create_app(env["settings"].replace(api_token_cache_seconds=0), client)
+    with TestClient(cached) as http_cached, TestClient(uncached) as http_uncached:
+        for http in (http_cached, http_uncached):
+            assert http.get("/stats", headers=auth(token)).status_code == 200
+        revoke_token(client, prefix, record.token_id)  # as `onionscope token revoke` does, out of band
+        # With no cache the very next request is refused; the cached server
+        # still trusts its recent check until the entry expires.
+        assert http_uncached.get("/stats", headers=auth(token)).status_code == 401
+        assert http_cached.get("/stats", headers=auth(token)).status_code == 200
+        now[0] += 5.01
+        assert http_cached.get("/stats", headers=auth(token)).status_code == 401
 
 
 def test_exports(env):
@@ -260,12 +280,12 @@ def _closed_port() -> int:
 
 def test_elasticsearch_down_is_a_503_with_a_clear_message(env, tmp_path):
     settings = env["settings"].replace(es_url=f"http://127.0.0.1:{_closed_port()}", es_timeout=2)
-    http = TestClient(create_app(settings))
-    response = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"]))
-    assert response.status_code == 503
-    assert "not reachable" in response.json()["error"] and "Traceback" not in response.text
-    page = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"], HTML))
-    assert page.status_code == 503 and "not reachable" in page.text
+    with TestClient(create_app(settings)) as http:
+        response = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"]))
+        assert response.status_code == 503
+        assert "not reachable" in response.json()["error"] and "Traceback" not in response.text
+        page = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"], HTML))
+        assert page.status_code == 503 and "not reachable" in page.text
 
 
 def _cli(env, *args: str) -> subprocess.CompletedProcess:

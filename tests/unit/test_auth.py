@@ -7,6 +7,8 @@ import json
 import stat
 
 from search.auth import (
+    TokenCache,
+    TokenRecord,
     clean_name,
     hash_token,
     load_session_secret,
@@ -55,3 +57,34 @@ def test_session_secret_file_setting_moves_it(tmp_path):
     secret = load_session_secret({"var_dir": tmp_path / "var", "session_secret_file": target})
     assert target.read_bytes().strip() == secret
     assert not (tmp_path / "var" / "session_secret").exists()
+
+
+def _record(token_id: str, revoked_at: str | None = None) -> TokenRecord:
+    return TokenRecord(token_id=token_id, name="n", role="viewer", created_at="2026-01-01T00:00:00Z",
+                       revoked_at=revoked_at)
+
+
+def test_token_cache_keeps_active_tokens_for_its_ttl_only():
+    now = [100.0]
+    cache = TokenCache(5, max_entries=2, clock=lambda: now[0])
+    cache.put("a" * 64, _record("aaaa"))
+    cache.put("b" * 64, _record("bbbb", revoked_at="2026-01-02T00:00:00Z"))  # revoked: never cached
+    assert cache.get("a" * 64).token_id == "aaaa" and cache.get("b" * 64) is None
+    now[0] += 4.99
+    assert cache.get("a" * 64) is not None
+    now[0] += 0.02
+    assert cache.get("a" * 64) is None
+
+
+def test_token_cache_discard_bound_and_off_switch():
+    cache = TokenCache(5, max_entries=2)
+    cache.put("a" * 64, _record("aaaa"))
+    cache.put("c" * 64, _record("cccc"))
+    cache.discard("aaaa")
+    assert cache.get("a" * 64) is None and cache.get("c" * 64) is not None
+    cache.put("d" * 64, _record("dddd"))
+    cache.put("e" * 64, _record("eeee"))  # over the bound: the oldest entry goes
+    assert cache.get("c" * 64) is None and cache.get("e" * 64) is not None
+    off = TokenCache(0)
+    off.put("a" * 64, _record("aaaa"))
+    assert off.get("a" * 64) is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from search.query import QueryError, parse
 from search.results import (
@@ -27,6 +29,27 @@ def test_segments_split_on_markers_and_never_make_markup():
     ]
     # A stray marker planted in crawled text only toggles highlighting.
     assert snippet_segments(f"x{HIGHLIGHT_POST}y") == [{"text": "x", "hit": False}, {"text": "y", "hit": False}]
+
+
+def _segments_one_char_at_a_time(fragment: str) -> list[dict]:
+    segments, current, highlighted = [], "", False
+    for char in fragment:
+        if char in (HIGHLIGHT_PRE, HIGHLIGHT_POST):
+            if current:
+                segments.append({"text": current, "hit": highlighted})
+            current, highlighted = "", char == HIGHLIGHT_PRE
+        else:
+            current += char
+    if current:
+        segments.append({"text": current, "hit": highlighted})
+    return segments
+
+
+@given(st.text(alphabet=st.sampled_from(["a", " ", "<", "é", HIGHLIGHT_PRE, HIGHLIGHT_POST]), max_size=60))
+def test_segments_agree_with_a_character_walk(fragment):
+    segments = snippet_segments(fragment)
+    assert segments == _segments_one_char_at_a_time(fragment)
+    assert "".join(segment["text"] for segment in segments) == fragment.replace(HIGHLIGHT_PRE, "").replace(HIGHLIGHT_POST, "")
 
 
 def test_cursor_round_trip_and_tamper_detection():

@@ -41,13 +41,13 @@ def test_facet_links_narrow_and_mark_selected():
 
 def test_app_without_elasticsearch_answers_docs_and_401(tmp_path):
     settings = load_settings(environ={}).replace(var_dir=str(tmp_path), es_url="http://127.0.0.1:9")
-    http = TestClient(create_app(settings))
-    assert http.get("/openapi.json").status_code == 200
-    docs = http.get("/docs")
-    assert docs.status_code == 200 and "<script" not in docs.text
-    assert "default-src 'none'" in docs.headers["content-security-policy"]
-    assert http.get("/search").status_code == 401
-    assert http.get("/static/style.css").status_code == 200
-    # A bearer token needs Elasticsearch to be checked: unreachable is a 503, not a 500.
-    down = http.get("/search", headers={"authorization": "Bearer osk_x", "accept": "application/json"})
-    assert down.status_code == 503 and "not reachable" in down.json()["error"]
+    with TestClient(create_app(settings)) as http:
+        assert http.get("/openapi.json").status_code == 200
+        docs = http.get("/docs")
+        assert docs.status_code == 200 and "<script" not in docs.text
+        assert "default-src 'none'" in docs.headers["content-security-policy"]
+        assert http.get("/search").status_code == 401
+        assert http.get("/static/style.css").status_code == 200
+        # A bearer token needs Elasticsearch to be checked: unreachable is a 503, not a 500.
+        down = http.get("/search", headers={"authorization": "Bearer osk_x", "accept": "application/json"})
+        assert down.status_code == 503 and "not reachable" in down.json()["error"]
