@@ -180,6 +180,44 @@ def test_onion_page_shows_liveness_and_pages(env):
     assert alpha["page_count"] == 2 and {page["title"] for page in alpha["pages"]} == {"Alpha Market home", "Rules"}
 
 
+def test_sync_and_async_drivers_give_the_same_answers(env):
+    """The CLI (blocking client) and the API (async client) run the same steps; their answers match."""
+    import asyncio
+    import dataclasses
+
+    from pipelines.es_client import make_async_client
+    from search import pivots
+    from search.es_steps import run, run_async
+    from search.results import SearchResult, search_steps
+
+    client, prefix, world = env["client"], env["prefix"], env["world"]
+    cases = [
+        lambda: pivots.wallet_detail_steps(prefix, SHARED_BTC),
+        lambda: pivots.wallet_detail_steps(prefix, "1NotSeenAnywhere"),
+        lambda: pivots.vendor_detail_steps(prefix, world.vendor_ids["alpha/DrGreen"]),
+        lambda: pivots.listing_detail_steps(prefix, world.listing_ids["gamma/g1"]),
+        lambda: pivots.onion_detail_steps(prefix, ALPHA_HOST),
+        lambda: pivots.index_stats_steps(prefix),
+        lambda: search_steps(prefix, "fentanyl market:alpha", kind="listings"),
+    ]
+    blocking = [run(client, make()) for make in cases]
+
+    async def with_async_client() -> list:
+        async_client = make_async_client(env["settings"])
+        try:
+            return [await run_async(async_client, make()) for make in cases]
+        finally:
+            await async_client.close()
+
+    def comparable(answers: list) -> list:
+        # A search's took_ms is Elasticsearch's own timing, different on every run.
+        return [dataclasses.replace(answer, took_ms=0) if isinstance(answer, SearchResult) else answer
+                for answer in answers]
+
+    assert comparable(asyncio.run(with_async_client())) == comparable(blocking)
+    assert blocking[0]["listings"] and blocking[1] is None and blocking[-1].total > 0
+
+
 def test_html_twin_and_escaping(env):
     http, token = env["http"], env["viewer"]
     listing_id = env["world"].listing_ids["gamma/g1"]
