@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
           f"p95 {p95['relay'] / p95['direct']:.2f}")
     print(f"API p95 {p95['api']:.1f} ms (target <= 100): {'met' if p95['api'] <= 100 else 'NOT met'}")
     ratio, ratio95 = p50["api"] / p50["direct"], p95["api"] / p95["direct"]
-    print(f"API/direct p50 ratio {ratio:.2f}, p95 ratio {ratio95:.2f} (target <= 1.3): "
+    print(f"API/direct p50 ratio {ratio:.3f}, p95 ratio {ratio95:.3f} (target <= 1.3): "
           f"{'met' if ratio <= 1.3 and ratio95 <= 1.3 else 'NOT met'}")
     return 0
 
