@@ -23,7 +23,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +31,6 @@ from search.query import FACETS, KINDS, Node, QueryError, build_query, parse
 
 HIGHLIGHT_PRE = "\ue000"
 HIGHLIGHT_POST = "\ue001"
-_MARKERS = re.compile(f"([{HIGHLIGHT_PRE}{HIGHLIGHT_POST}])")
 SORTS = ("relevance", "date")
 MAX_LIMIT = 100
 FACET_SIZE = 10
@@ -164,12 +162,17 @@ def snippet_segments(fragment: str) -> list[dict[str, Any]]:
     """
     if HIGHLIGHT_PRE not in fragment and HIGHLIGHT_POST not in fragment:
         return [{"text": fragment, "hit": False}] if fragment else []
-    # The split keeps each marker (odd positions) just before the text it governs.
-    pieces = _MARKERS.split(fragment)
-    segments = [{"text": pieces[0], "hit": False}] if pieces[0] else []
-    for position in range(1, len(pieces), 2):
-        if pieces[position + 1]:
-            segments.append({"text": pieces[position + 1], "hit": pieces[position] == HIGHLIGHT_PRE})
+    # str.split, not a regex: several times faster on these strings.  Text
+    # right after a start marker is highlighted; text after an end marker, or
+    # before any marker, is not (a stray marker only toggles, as above).
+    segments: list[dict[str, Any]] = []
+    for index, part in enumerate(fragment.split(HIGHLIGHT_PRE)):
+        pieces = part.split(HIGHLIGHT_POST)
+        if pieces[0]:
+            segments.append({"text": pieces[0], "hit": index > 0})
+        for piece in pieces[1:]:
+            if piece:
+                segments.append({"text": piece, "hit": False})
     return segments
 
 
@@ -218,17 +221,22 @@ def _facets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def shape_hit(raw_hit: dict[str, Any], kind: str) -> Hit:
     """One Elasticsearch hit as a :class:`Hit` with segment snippets."""
-    source = dict(raw_hit.get("_source") or {})
+    source = dict(raw_hit.get("_source") or ())
     snippets: list[list[dict[str, Any]]] = []
     highlight = raw_hit.get("highlight")
     if highlight:
         title_highlight = TITLE_HIGHLIGHTS[kind]
         for name in KINDS[kind].highlight_fields:
-            if name != title_highlight and name in highlight:
-                snippets.extend(map(snippet_segments, highlight[name]))
+            if name != title_highlight:
+                fragments = highlight.get(name)
+                if fragments:
+                    snippets.extend(map(snippet_segments, fragments))
         title_fragments = highlight.get(title_highlight)
-        if title_fragments and any(HIGHLIGHT_PRE in fragment for fragment in title_fragments):
-            source["_title_segments"] = snippet_segments(title_fragments[0])
+        if title_fragments:
+            for fragment in title_fragments:
+                if HIGHLIGHT_PRE in fragment:
+                    source["_title_segments"] = snippet_segments(title_fragments[0])
+                    break
     return Hit(
         id=str(raw_hit.get("_id")),
         kind=kind,
