@@ -232,7 +232,11 @@ def _find(client: Any, prefix: str, token_or_id: str) -> tuple[str, dict[str, An
 
 
 def revoke_token(client: Any, prefix: str, token_or_id: str) -> TokenRecord:
-    """Withdraw a token given itself or its id; it stops working at once."""
+    """Withdraw a token given itself or its id.
+
+    New checks refuse it at once; a running API server that verified it in
+    the last ``api_token_cache_seconds`` refuses it when that entry expires.
+    """
     found = _find(client, prefix, token_or_id)
     if found is None:
         raise UserError(f"no token matches {token_or_id[:24]!r}; `onionscope token list` shows the ids")

@@ -2,7 +2,8 @@
 
 ``create --role viewer|admin [--name N]`` prints the new token on its last
 line (it is stored only as a hash and cannot be shown again);
-``revoke TOKEN_OR_ID`` withdraws one at once; ``list`` shows ids, names, roles.
+``revoke TOKEN_OR_ID`` withdraws one (running API servers refuse it within
+api_token_cache_seconds); ``list`` shows ids, names, roles.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             print(token)
         elif args.token_command == "revoke":
             record = revoke_token(client, prefix, args.token_or_id)
-            print(f"revoked {record.role} token {record.token_id} ({record.name}) at {record.revoked_at}")
+            print(f"revoked {record.role} token {record.token_id} ({record.name}) at {record.revoked_at}; "
+                  f"running API servers refuse it within {settings.api_token_cache_seconds:g} s")
         else:
             records = list_tokens(client, prefix)
             if not records:

@@ -361,4 +361,8 @@ def test_cli_token_search_and_export(env, tmp_path):
 
     revoked = _cli(env, "token", "revoke", token)
     assert revoked.returncode == 0, revoked.stderr
-    assert env["http"].get("/stats", headers=auth(token)).status_code == 401
+    assert "running API servers refuse it within 5 s" in revoked.stdout
+    # A server that has not cached the token refuses it now (the cache's lapse
+    # is covered by test_token_revoked_elsewhere_is_refused_once_the_cache_lapses).
+    with TestClient(create_app(env["settings"].replace(api_token_cache_seconds=0), env["client"])) as fresh:
+        assert fresh.get("/stats", headers=auth(token)).status_code == 401
