@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -104,8 +104,8 @@ class AppContext:
     es_url: str
     audit: AuditWriter
     tokens: TokenCache
-    _async_client: Any = None
-    _async_loop: Any = None
+    _async_client: Any = field(default=None, init=False, repr=False)
+    _async_loop: Any = field(default=None, init=False, repr=False)
 
     def async_client(self) -> Any:
         """The async client of the running event loop (made on first use; no request here)."""
