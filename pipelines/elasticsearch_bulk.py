@@ -473,7 +473,11 @@ class BulkIndexer:
 def replay_spool(
     client: Elasticsearch, spool_dir: Path, index_prefix: str, *, max_retries: int = 2, backoff_seconds: float = 0.5,
 ) -> ReplayReport:
-    """Replay every spool file no crawl is writing; files shrink to what still fails."""
+    """Replay every spool file no crawl is writing; files shrink to what still fails.
+
+    What was replayed is searchable when this returns (the prefix's indices
+    are refreshed), so ``index status`` and searches right after count it.
+    """
     report = ReplayReport()
     indexer = BulkIndexer(client, index_prefix, None, max_retries=max_retries, backoff_seconds=backoff_seconds)
     for path in spool.spool_files(spool_dir):
@@ -487,6 +491,8 @@ def replay_spool(
             report.replayed += replayed
             report.still_failing += len(still_failing)
             spool.rewrite(path, still_failing)
+    if report.replayed:
+        client.indices.refresh(index=f"{index_prefix}-*", ignore_unavailable=True, allow_no_indices=True)
     return report
 
 
