@@ -60,31 +60,28 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def _spawn(command: list[str], banner: str, environment: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``command`` and return it with the loopback URL its first line announces after ``banner``."""
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    match = re.search(re.escape(banner) + r" (http://127\.0\.0\.1:\d+)", line)
+    if not match:
+        process.kill()
+        raise SystemExit(f"{command[2]} did not start: {line!r} {process.stderr.read()}")
+    return process, match.group(1)
+
+
 def start_server(settings, var_dir: str) -> tuple[subprocess.Popen, str]:
     environment = dict(os.environ)
     environment.update({"ONIONSCOPE_ES_URL": settings.es_url, "ONIONSCOPE_INDEX_PREFIX": PREFIX,
                         "ONIONSCOPE_VAR_DIR": var_dir})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "onionscope.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    line = process.stdout.readline()
-    match = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line)
-    if not match:
-        process.kill()
-        raise SystemExit(f"server did not start: {line!r} {process.stderr.read()}")
-    return process, match.group(1)
+    return _spawn([sys.executable, "-m", "onionscope.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+                  "serving on", environment)
 
 
 def start_relay(es_url: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "bench.relay_server", es_url], cwd=PROJECT_ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    match = re.search(r"relay on (http://127\.0\.0\.1:\d+)", line)
-    if not match:
-        process.kill()
-        raise SystemExit(f"relay did not start: {line!r} {process.stderr.read()}")
-    return process, match.group(1)
+    return _spawn([sys.executable, "-m", "bench.relay_server", es_url], "relay on")
 
 
 def pool_for(base_url: str) -> Any:
