@@ -1,7 +1,7 @@
 """``onionscope services up|down|status``: the local Elasticsearch node.
 
 ``up`` starts the node (harmless when it already runs) and waits until cluster
-health answers; ``down`` stops only the node ``up`` started; ``status`` prints
+health answers and the indices it holds have their primary shards back; ``down`` stops only the node ``up`` started; ``status`` prints
 whether it runs, its version and health.  When ``es_url`` points somewhere
 else, the local node is not needed and ``up`` says so and does nothing.
 Returns 0 on success, 1 when ``status`` finds no node; raises
@@ -11,6 +11,7 @@ Returns 0 on success, 1 when ``status`` finds no node; raises
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from onionscope.services import elasticsearch_node
@@ -38,6 +39,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             print(f"Elasticsearch already running at {result.url} (pid {result.pid})")
         else:
             print(f"Elasticsearch started at {result.url} (pid {result.pid}) in {result.seconds:.1f}s")
+        if result.health == "red":
+            print(f"warning: cluster health is still red after {result.seconds:.0f}s: an index has no primary shard; "
+                  f"see {result.url}/_cluster/health?level=indices", file=sys.stderr)
         return 0
     if args.action == "down":
         if elasticsearch_node.stop(settings):

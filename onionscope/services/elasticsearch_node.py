@@ -55,6 +55,8 @@ from onionscope.settings import ELASTICSEARCH_VERSION
 
 MAVEN_COORDINATES = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 CLUSTER_NAME = "onionscope-local"
+# After a restart, how long `up` waits for the indices it holds to get their primaries back.
+RECOVERY_WAIT_SECONDS = 60.0
 # The launcher's main class; its presence in /proc/<pid>/cmdline (with our
 # es.path.home) proves a PID from the pidfile is really our node.
 MAIN_CLASS = "org.elasticsearch.bootstrap.Elasticsearch"
@@ -139,6 +141,7 @@ class StartResult:
     seconds: float
     already_running: bool
     url: str
+    health: str = "green"
 
 
 @dataclass(frozen=True)
@@ -453,7 +456,10 @@ def _launch_command(layout: NodeLayout) -> list[str]:
 
 
 def start(settings: Any, timeout: float = 180.0) -> StartResult:
-    """Start the local node (or find it running) and wait until cluster health answers.
+    """Start the local node (or find it running) and wait until it can serve searches.
+
+    Ready means cluster health answers and the indices it already holds have
+    their primary shards again (health not red; see :func:`_wait_for_health`).
 
     Returns a :class:`StartResult` with the PID and the seconds it took.  Raises
     :class:`NodeError` with the log tail when the node dies or does not answer
@@ -464,8 +470,8 @@ def start(settings: Any, timeout: float = 180.0) -> StartResult:
     with _start_lock(layout):
         pid = running_pid(layout)
         if pid is not None:
-            _wait_for_health(layout, pid, began + timeout)
-            return StartResult(pid, time.monotonic() - began, True, layout.url)
+            health = _wait_for_health(layout, pid, began + timeout)
+            return StartResult(pid, time.monotonic() - began, True, layout.url, health)
         if _health(layout.url) is not None:
             raise NodeError(
                 f"something not started by onionscope already answers at {layout.url}; stop it, or use it "
@@ -478,12 +484,12 @@ def start(settings: Any, timeout: float = 180.0) -> StartResult:
         layout.pidfile.unlink(missing_ok=True)
         try:
             pid = _launch(layout, began + timeout)
-            _wait_for_health(layout, pid, began + timeout)
+            health = _wait_for_health(layout, pid, began + timeout)
         except BaseException:
             # Never leave a half-started node behind.
             _kill_our_node(layout)
             raise
-        return StartResult(pid, time.monotonic() - began, False, layout.url)
+        return StartResult(pid, time.monotonic() - began, False, layout.url, health)
 
 
 def _launch(layout: NodeLayout, deadline: float) -> int:
@@ -525,14 +531,29 @@ def _kill_our_node(layout: NodeLayout) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _wait_for_health(layout: NodeLayout, pid: int, deadline: float) -> None:
+def _wait_for_health(layout: NodeLayout, pid: int, deadline: float) -> str:
+    """Wait until cluster health answers and existing indices have their primaries (not red).
+
+    Returns the health status.  Answering is required before ``deadline``
+    (else :class:`NodeError`); a red status after restart (shards still
+    recovering) is waited out for at most :data:`RECOVERY_WAIT_SECONDS` more,
+    then returned as it is, so one broken index cannot make the node unusable
+    for the others.
+    """
     delay = 0.1
+    recovery_deadline: float | None = None
     while True:
-        if _health(layout.url) is not None:
-            return
-        if not _is_our_node(pid, layout):
+        health = _health(layout.url)
+        if health is not None:
+            if health != "red":
+                return health
+            if recovery_deadline is None:
+                recovery_deadline = min(deadline, time.monotonic() + RECOVERY_WAIT_SECONDS)
+            if time.monotonic() >= recovery_deadline:
+                return health
+        elif not _is_our_node(pid, layout):
             raise NodeError(f"Elasticsearch (pid {pid}) died while starting\n{_log_tail(layout)}")
-        if time.monotonic() >= deadline:
+        elif time.monotonic() >= deadline:
             raise NodeError(
                 f"Elasticsearch (pid {pid}) did not answer cluster health at {layout.url} in time\n"
                 f"{_log_tail(layout)}"

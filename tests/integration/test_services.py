@@ -26,6 +26,25 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def test_up_waits_out_recovery_but_not_forever_for_a_red_index(es_node, es, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`up` returns once no index lacks its primaries; one that never gets them is reported, not fatal."""
+    if es_node.url != elasticsearch_node.local_url(es_node.settings):
+        pytest.skip("ONIONSCOPE_ES_URL points at another cluster; the local node is not managed here")
+    client, prefix = es
+    assert elasticsearch_node.start(es_node.settings).health in ("green", "yellow")
+    # A primary that can never be allocated: the node is not called "nowhere".
+    red_index = f"{prefix}-never-allocated"
+    client.indices.create(index=red_index, settings={"index.routing.allocation.require._name": "nowhere"},
+                          wait_for_active_shards="0")
+    try:
+        monkeypatch.setattr(elasticsearch_node, "RECOVERY_WAIT_SECONDS", 1.0)
+        result = elasticsearch_node.start(es_node.settings)
+        assert result.already_running and result.health == "red" and result.seconds < 30
+    finally:
+        client.indices.delete(index=red_index)
+    assert elasticsearch_node.start(es_node.settings).health in ("green", "yellow")
+
+
 def test_services_up_twice_is_harmless(es_node) -> None:  # type: ignore[no-untyped-def]
     if es_node.url != elasticsearch_node.local_url(es_node.settings):
         pytest.skip("ONIONSCOPE_ES_URL points at another cluster; the local node is not managed here")
