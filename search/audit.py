@@ -99,10 +99,8 @@ class AuditWriter:
         document = audit_entry(**entry)
         self._ensure_thread()
         with self._idle:
-            if len(self._pending) >= self.max_pending:
-                overflow = True
-            else:
-                overflow = False
+            overflow = len(self._pending) >= self.max_pending
+            if not overflow:
                 self._pending.append(document)
                 self._in_flight += 1
         if overflow:
