@@ -9,12 +9,13 @@ tor they only ever see the onion-service host's own address.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -159,8 +160,9 @@ def test_onion_that_is_down_gives_the_mapped_error_quickly(world):
     assert report["seconds"] < timeout * 2  # both attempts ended on tor's answer, not on the download timeout
 
 
-def test_extended_errors_map_to_onion_errors(world, tmp_path):
-    """A client with `ExtendedErrors` on its SocksPort reports a missing descriptor as 0xF0."""
+@contextlib.contextmanager
+def bootstrapped_client(world: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
+    """A second private-network tor client, bootstrapped; stopped on exit."""
     launched = launch_private_client(world["manifest"], tmp_path / "client")
     try:
         tor_controller = control.attach(launched.control)
@@ -168,24 +170,24 @@ def test_extended_errors_map_to_onion_errors(world, tmp_path):
             control.wait_for_bootstrap(tor_controller, timeout=90)
         finally:
             tor_controller.close()
+        yield launched
+    finally:
+        launched.stop()
+
+
+def test_extended_errors_map_to_onion_errors(world, tmp_path):
+    """A client with `ExtendedErrors` on its SocksPort reports a missing descriptor as 0xF0."""
+    with bootstrapped_client(world, tmp_path) as launched:
         socks = f"{launched.socks[0]}:{launched.socks[1]}"
         report = run_scrapy([f"http://{unpublished_onion()}/"], {"socks_endpoints": [socks]},
                             {"DOWNLOAD_TIMEOUT": 60, "RETRY_TIMES": 0})
-    finally:
-        launched.stop()
     [result] = report["results"]
     assert result["error"] == "OnionDescriptorNotFound", result
     assert report["stats"]["tor/socks_error/onion_descriptor_not_found"] == 1
 
 
 def test_each_host_sticks_to_one_of_several_tor_clients(world, tmp_path):
-    launched = launch_private_client(world["manifest"], tmp_path / "client")
-    try:
-        tor_controller = control.attach(launched.control)
-        try:
-            control.wait_for_bootstrap(tor_controller, timeout=90)
-        finally:
-            tor_controller.close()
+    with bootstrapped_client(world, tmp_path) as launched:
         clients = [world["client"], {"control_port": launched.control[1], "cookie_path": str(Path(launched.torrc_path).parent / "data" / "control_auth_cookie")}]
         before = [_known_passwords(client) for client in clients]
         socks = [world["socks"], f"{launched.socks[0]}:{launched.socks[1]}"]
@@ -193,8 +195,6 @@ def test_each_host_sticks_to_one_of_several_tor_clients(world, tmp_path):
         urls = [f"http://{onion}/page/{index}" for onion in onions for index in range(6)]
         report = run_scrapy(urls, {"socks_endpoints": socks}, {"DOWNLOAD_TIMEOUT": 60})
         per_client = [_rend_credentials(client, known) for client, known in zip(clients, before)]
-    finally:
-        launched.stop()
     assert all(result.get("status") == 200 for result in report["results"]), report["results"][:3]
     hosts_per_client = [set(found) for found in per_client]
     # Least-loaded first-come assignment: both clients carry hosts, and no host uses both.
