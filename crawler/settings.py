@@ -3,8 +3,8 @@
 ``scrapy crawl onion`` reads this module (see scrapy.cfg); ``onionscope crawl``
 starts from :func:`scrapy_settings`.  Defaults live in onionscope/settings.py;
 this module only maps them onto Scrapy's names and fixes the safety-critical
-ones (Tor transport for http and https, no local DNS, no telnet console,
-media never fetched).
+ones (Tor transport for http and https, no local DNS, cookies without a
+public-suffix download, no telnet console, media never fetched).
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
+            # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+            "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
         },
         "ITEM_PIPELINES": {
             "pipelines.validate.ValidatePipeline": 100,
