@@ -60,12 +60,16 @@ def main() -> int:
     if args.transport == "privoxy":
         if not args.proxy:
             parser.error("--transport privoxy needs --proxy")
-        # Stock handler + HttpProxyMiddleware reading http_proxy: ahmia's set-up.
+        # Stock handler + HttpProxyMiddleware reading http_proxy: ahmia's set-up.  Both guards
+        # are off: this design connects to Privoxy directly, which is what is being measured.
         os.environ["http_proxy"] = args.proxy
         extra.update(
             DOWNLOAD_HANDLERS={"http": STOCK_HANDLER, "https": STOCK_HANDLER},
             HTTPPROXY_ENABLED=True,
-            EXTENSIONS={"crawler.tor.download_handler.TorTransportGuard": None},
+            EXTENSIONS={
+                "crawler.tor.download_handler.TorTransportGuard": None,
+                "crawler.tor.network_guard.NetworkGuardExtension": None,
+            },
         )
     urls = [line.strip() for line in args.urls.read_text().splitlines() if line.strip()]
     if args.work == "fetch":

@@ -3,8 +3,9 @@
 ``scrapy crawl onion`` reads this module (see scrapy.cfg); ``onionscope crawl``
 starts from :func:`scrapy_settings`.  Defaults live in onionscope/settings.py;
 this module only maps them onto Scrapy's names and fixes the safety-critical
-ones (Tor transport for http and https, no local DNS, no telnet console,
-media never fetched).
+ones (Tor transport for http and https, no local DNS, the process-wide network
+guard, cookies without a public-suffix download, no telnet console, media
+never fetched).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.tor.download_handler import transport_settings
+from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
 from onionscope.errors import UserError
 from onionscope.settings import Settings, load_settings
 
@@ -26,6 +28,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "BOT_NAME": "onionscope",
         "SPIDER_MODULES": ["crawler.spiders"],
         "NEWSPIDER_MODULE": "crawler.spiders",
+        # `scrapy crawl` with onionscope's exit status (1 when the network guard refused anything).
+        "COMMANDS_MODULE": "crawler.commands",
         "ONIONSCOPE_SETTINGS": settings,
         # Host names go to Tor; the reactor may resolve nothing.
         "TWISTED_DNS_RESOLVER": "crawler.tor.refusing_resolver.RefusingResolver",
@@ -47,6 +51,9 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
+            # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+            "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
         },
         "ITEM_PIPELINES": {
             "pipelines.validate.ValidatePipeline": 100,
@@ -59,6 +66,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
     # Every http and https request goes through Tor (handler, guard, retries, no proxy middleware).
     values.update(transport_settings(socks_endpoints))
     values["DOWNLOAD_HANDLERS"].update({"file": None, "data": None})
+    # No lookup and no connection in this process except to tor and Elasticsearch.
+    values["EXTENSIONS"][NETWORK_GUARD_PATH] = 0
     return values
 
 

@@ -13,6 +13,8 @@ Public API:
   do: not reachable, credentials refused, certificate not trusted.
 * :func:`describe_error` (exc, settings) -> the one-line human message for a
   transport error, shared by the pipelines and the CLI.
+* :func:`node_endpoints` (settings) -> ``[(host, port)]`` the client connects
+  to, as the client itself reads ``es_url`` (the crawl's network guard allows them).
 
 Note for callers: the local integ-test-zip node has no handler for ``GET /``,
 so ``client.info()`` answers 405 there; ask ``cluster.health()`` instead.
@@ -67,6 +69,15 @@ def make_async_client(settings: Any) -> Any:
     # orjson decodes a search answer about four times faster than json; on
     # the API's hot path that is most of the server's own work per request.
     return AsyncElasticsearch(**_client_options(settings), serializer=OrjsonSerializer())
+
+
+def node_endpoints(settings: Any) -> list[tuple[str, int]]:
+    """``(host, port)`` of every node :func:`make_client` would connect to; touches no network."""
+    client = make_client(settings)
+    try:
+        return [(node.config.host, node.config.port) for node in client.transport.node_pool.all()]
+    finally:
+        client.close()
 
 
 def _start_hint(settings: Any) -> str:

@@ -2,8 +2,11 @@
 
 Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
-items indexed, errors, spooled failures).  Exit status 0 when the crawl ran
-and nothing was lost; 1 when items were spooled or nothing could be fetched.
+items indexed, errors, spooled failures, network guard refusals).  Exit
+status 0 when the crawl ran and nothing was lost; 1 when items were spooled,
+nothing could be fetched, or the network guard
+(:mod:`crawler.tor.network_guard`) refused a lookup or a connection -- then
+stderr says so.
 Raises :class:`onionscope.errors.UserError` for bad seeds, or when neither
 Tor nor Elasticsearch can be reached (checked before the crawl starts).
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from onionscope.errors import UserError
@@ -53,6 +57,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
         print(format_summary(summary))
+    if summary["network_refused"]:
+        from crawler.tor.network_guard import refusal_message
+
+        print(f"error: {refusal_message(summary['network_refused'])}", file=sys.stderr)
+        return 1
     lost = summary["items_spooled"] > 0
     return 1 if lost or summary["pages"] == 0 else 0
 
@@ -79,6 +88,7 @@ def run_crawl(
     from crawler.settings import scrapy_settings
     from crawler.spiders.onion import OnionSpider
     from crawler.tor.endpoints import resolve_tor_endpoints
+    from crawler.tor.network_guard import REFUSED_STAT, process_guard
     from pipelines.es_client import ensure_reachable, make_client
 
     endpoints = resolve_tor_endpoints(settings)
@@ -97,7 +107,11 @@ def run_crawl(
     crawler = process.create_crawler(spider_class or OnionSpider)
     process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite, follow_links=follow_links)
     process.start()
-    return dict(crawler.stats.get_stats())
+    stats = dict(crawler.stats.get_stats())
+    guard = process_guard()
+    if guard.armed:  # refusals after the engine stopped (reactor shutdown) count too
+        stats[REFUSED_STAT] = max(int(stats.get(REFUSED_STAT, 0)), guard.refused)
+    return stats
 
 
 def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +131,8 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "profile_drift": _total(stats, "extract/drift/"),
         "socks_errors": errors,
         "dns_lookups_refused": int(stats.get("tor/dns_lookups_refused", 0)),
+        # Lookups and connections outside tor and Elasticsearch that the network guard stopped.
+        "network_refused": int(stats.get("network_guard/refused", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
     }
 
@@ -138,6 +154,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  market profile drift: {summary['profile_drift']} fields matched nothing (see the log)")
     if summary["socks_errors"]:
         lines.append("  Tor errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["socks_errors"].items())))
+    if summary["network_refused"]:
+        lines.append(f"  NETWORK GUARD: refused {summary['network_refused']} lookup(s)/connection(s) outside tor "
+                     "and Elasticsearch; the crawl was stopped (see the log)")
     if summary["items_spooled"]:
         lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
     return "\n".join(lines)

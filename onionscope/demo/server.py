@@ -6,11 +6,18 @@ Tor network points one onion service at each port.  Files are read from
 ports be known) before the generator has written anything.
 
 Every request is appended to a JSONL *peer log* -- ``{"time", "site",
-"local_port", "peer_ip", "peer_port", "method", "target", "status"}`` -- so tests
-can assert that no media file was ever requested.  With ``record_peer_owner``
-each entry also carries ``peer_pid``, the process that held the client end of
-the connection (read from /proc while it is open): the leak test asserts it is
-always a tor process of the private network, never the crawler.
+"local_port", "peer_ip", "peer_port", "method", "target", "status",
+"got_cookie", "set_cookie"}`` -- so tests can assert that no media file was
+ever requested.  With ``record_peer_owner`` each entry also carries
+``peer_pid``, the process that held the client end of the connection (read
+from /proc while it is open): the leak test asserts it is always a tor process
+of the private network, never the crawler.
+
+Like real markets, each market site keeps a session cookie
+(:data:`SESSION_COOKIES`): an HTML page requested without it answers with a
+host-only ``Set-Cookie`` (``set_cookie`` in the peer log), and a page
+request that carries it back is logged with ``got_cookie``.  The forum sets none.  Cookies
+change no page: the ground truth is the same with or without them.
 
 Public API:
 
@@ -42,19 +49,21 @@ import datetime
 import errno
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from onionscope.demo.paths import file_for_target
-from onionscope.demo.site_names import SITE_NAMES
+from onionscope.demo.site_names import NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
 from onionscope.testnet.network import loopback_port_free
 from onionscope.testnet.peer_owner import tcp_peer_owner
 from onionscope.errors import UserError
@@ -65,6 +74,8 @@ PEER_LOG_NAME = "peer-log.jsonl"
 SERVER_LOG_NAME = "server.log"
 
 _MAX_TARGET = 2048
+# Each market's session cookie, named as such sites name theirs.
+SESSION_COOKIES = {OLD_BAZAAR: "PHPSESSID", NEBULA: "nebula_session", TUNDRA: "tundra_sid"}
 _CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "htm": "text/html; charset=utf-8",
@@ -134,6 +145,9 @@ def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owne
         # without Nagle: two small writes would wait on the peer's delayed ACK.
         wbufsize = 256 * 1024
         disable_nagle_algorithm = True
+        # The session cookie of the request being answered (reset after each is logged).
+        got_cookie = False
+        set_cookie = False
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             self._serve(send_body=True)
@@ -157,7 +171,21 @@ def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owne
             except OSError:
                 self._respond(404, b"not found\n", "text/plain; charset=utf-8", send_body)
                 return
-            self._respond(200, data, content_type_for(relative), send_body)
+            content_type = content_type_for(relative)
+            cookie_headers: dict[str, str] = {}
+            cookie_name = SESSION_COOKIES.get(site)
+            if cookie_name is not None and content_type.startswith("text/html"):
+                self.got_cookie = self._has_cookie(cookie_name)
+                if not self.got_cookie:
+                    # Host-only (no Domain attribute): the cookie the crawler must store for this onion.
+                    cookie_headers["Set-Cookie"] = f"{cookie_name}={secrets.token_hex(16)}; Path=/; HttpOnly"
+            self._respond(200, data, content_type, send_body, cookie_headers)
+
+        def _has_cookie(self, name: str) -> bool:
+            try:
+                return name in SimpleCookie(self.headers.get("Cookie", ""))
+            except CookieError:
+                return False
 
         def _resolve(self, target: str) -> tuple[Path, str] | None:
             if len(target) > _MAX_TARGET:
@@ -179,6 +207,7 @@ def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owne
             self, status: int, body: bytes, content_type: str, send_body: bool,
             extra_headers: dict[str, str] | None = None,
         ) -> None:
+            self.set_cookie = "Set-Cookie" in (extra_headers or {})
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -205,7 +234,10 @@ def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owne
                 "method": self.command,
                 "target": self.path[:_MAX_TARGET],
                 "status": status,
+                "got_cookie": self.got_cookie,
+                "set_cookie": self.set_cookie,
             })
+            self.got_cookie = self.set_cookie = False  # per request, on a kept-alive connection
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass  # the peer log is the record; stderr stays quiet

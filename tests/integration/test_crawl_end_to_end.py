@@ -5,7 +5,8 @@ every reachable page indexed exactly once against the generator's ground
 truth, and the listings, vendors and wallets it holds; a second crawl creates no duplicate; `onionscope search` finds a known
 phrase on the right page; no media was requested; and the crawler process
 opened no connection except to tor's SOCKS port and Elasticsearch, and looked
-up no host name at all (audit hook).
+up no host name at all (audit hook) -- also while the market sites set session
+cookies and tldextract's cache is empty, as on a fresh machine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.urls import canonical_url, is_media_url
-from onionscope.demo.server import read_peer_log
+from onionscope.demo.server import SESSION_COOKIES, read_peer_log
 from onionscope.demo_world import DemoWorld
 
 pytestmark = pytest.mark.integration
@@ -37,10 +38,13 @@ class CrawlRun:
         self.prefix = prefix
         self.work_dir = work_dir
         self.audit_log = work_dir / "audit.jsonl"
+        # Empty, as on a machine that never ran tldextract: nothing may fill it from the network.
+        self.tldextract_cache = work_dir / "tldextract-cache"
 
     def environment(self) -> dict[str, str]:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("ONIONSCOPE_")}
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("ONIONSCOPE_", "TLDEXTRACT_"))}
         environment.update(
+            TLDEXTRACT_CACHE=str(self.tldextract_cache),
             ONIONSCOPE_TOR_SOCKS=self.world.socks_endpoints[0],
             ONIONSCOPE_ES_URL=self.es_url,
             ONIONSCOPE_INDEX_PREFIX=self.prefix,
@@ -189,6 +193,23 @@ def test_crawler_connects_only_to_tor_and_elasticsearch_and_resolves_nothing(cra
     assert not lookups & onion_hosts
     # Only IP literals are ever passed to the resolver (urllib3 does that for the ES URL).
     assert all(re.fullmatch(r"[0-9.]+|[0-9a-f:]+", host) for host in lookups), lookups
+
+
+def test_market_cookies_were_kept_and_sent_back_without_any_lookup(crawl_run: CrawlRun) -> None:
+    requests = read_peer_log(crawl_run.world.peer_log)
+    set_by = {entry["site"] for entry in requests if entry.get("set_cookie")}
+    returned_to = {entry["site"] for entry in requests if entry.get("got_cookie")}
+    # Every market answered with a host-only Set-Cookie, and the crawler's cookie
+    # middleware stored it and sent it back on later requests to that onion.
+    assert set(SESSION_COOKIES) <= set_by, f"no Set-Cookie from {set(SESSION_COOKIES) - set_by}"
+    assert set(SESSION_COOKIES) <= returned_to, f"cookies never sent back to {set(SESSION_COOKIES) - returned_to}"
+    assert crawl_run.first["network_refused"] == 0  # type: ignore[attr-defined]
+    # ...and it looked nothing up to do that: no public suffix list was fetched, none cached.
+    events = [json.loads(line) for line in crawl_run.audit_log.read_text().splitlines()]
+    names = {event["host"] for event in events if event["event"] != "connect"
+             and not re.fullmatch(r"[0-9.]+|[0-9a-f:]+", event["host"])}
+    assert names == set(), f"host names looked up: {names}"
+    assert not any(crawl_run.tldextract_cache.rglob("*")), "tldextract fetched or cached a suffix list"
 
 
 def test_every_request_reached_the_sites_from_tor_never_from_the_crawler(crawl_run: CrawlRun) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from onionscope.demo.generator import GROUND_TRUTH_FILE, SITE_NAMES, generate_world, placeholder_onion_hosts
 from onionscope.demo.server import (
-    PIDFILE_NAME, DemoServer, ensure_demo_sites_running, read_peer_log, stop_demo_sites,
+    PIDFILE_NAME, SESSION_COOKIES, DemoServer, ensure_demo_sites_running, read_peer_log, stop_demo_sites,
 )
 from onionscope.settings import PROJECT_ROOT
 
@@ -101,6 +101,34 @@ def test_serves_files_written_after_start_and_logs_every_peer(served) -> None:
     assert [entry["status"] for entry in entries][:1] == [404]
     assert urlsplit(media).path in {entry["target"] for entry in entries}
     assert {"GET", "HEAD", "POST"} == {entry["method"] for entry in entries}
+
+
+def test_markets_keep_a_host_only_session_cookie_and_the_forum_none(generated, tmp_path: Path) -> None:
+    out_dir, truth = generated
+    peer_log = tmp_path / "peers.jsonl"
+    with DemoServer(out_dir, peer_log=peer_log) as server:
+        for site, port in server.ports.items():
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                first = client.get("/")
+                again = client.get("/")  # the client's jar sends the cookie back
+                media = next(url for url in truth["sites"][site]["media_urls"] if url.endswith(".jpg"))
+                image = client.get(urlsplit(media).path)
+            assert first.status_code == again.status_code == image.status_code == 200
+            assert "set-cookie" not in again.headers and "set-cookie" not in image.headers
+            if site not in SESSION_COOKIES:
+                assert "set-cookie" not in first.headers
+                continue
+            set_cookie = first.headers["set-cookie"]
+            assert set_cookie.startswith(f"{SESSION_COOKIES[site]}=")
+            assert "domain=" not in set_cookie.lower()  # host-only, as the crawler must store it
+    entries = _wait_for(lambda: (log := read_peer_log(peer_log)) and len(log) >= 3 * len(SITE_NAMES) and log,
+                        5, "peer log entries")
+    by_site = {site: [(e["set_cookie"], e["got_cookie"]) for e in entries if e["site"] == site] for site in SITE_NAMES}
+    for site, flags in by_site.items():
+        if site in SESSION_COOKIES:
+            assert flags == [(True, False), (False, True), (False, False)], site
+        else:
+            assert flags == [(False, False)] * 3, site
 
 
 def test_each_site_serves_its_own_tree(module_server) -> None:

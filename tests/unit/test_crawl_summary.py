@@ -26,3 +26,22 @@ def test_summary_adds_up_per_kind_counters() -> None:
     assert summary["socks_errors"] == {"host_unreachable": 2}
     text = format_summary(summary)
     assert "host_unreachable=2" in text and "replay-spool" in text and "drift" in text
+
+
+def test_a_network_guard_refusal_fails_the_crawl_loudly(monkeypatch, capsys) -> None:
+    import argparse
+
+    from onionscope.commands import crawl
+    from onionscope.settings import load_settings
+
+    stats = {"onionscope/pages": 5, "elasticsearch/indexed/pages": 5, "network_guard/refused": 2}
+    monkeypatch.setattr(crawl, "run_crawl", lambda *args, **kwargs: stats)
+    parser = argparse.ArgumentParser()
+    crawl.configure(parser)
+    status = crawl.run(parser.parse_args(["--seed", "http://" + "a" * 56 + ".onion/"]), load_settings(None, environ={}))
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "NETWORK GUARD: refused 2" in out
+    assert "error: the network guard refused 2 name lookup(s) or connection(s)" in err
+    assert summarize("job", stats)["network_refused"] == 2
+    assert summarize("job", {})["network_refused"] == 0
