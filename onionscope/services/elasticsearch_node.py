@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from onionscope.errors import UserError
+from onionscope.process_identity import process_arguments, read_pidfile
 from onionscope.settings import ELASTICSEARCH_VERSION
 
 MAVEN_COORDINATES = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
@@ -399,19 +400,14 @@ def _make_private(path: Path, owner: pwd.struct_passwd | None) -> None:
 
 
 def _read_pid(layout: NodeLayout) -> int | None:
-    try:
-        text = layout.pidfile.read_text().strip()
-    except (FileNotFoundError, PermissionError):
-        return None
-    return int(text) if text.isdigit() else None
+    record = read_pidfile(layout.pidfile)
+    return record.pid if record else None
 
 
 def _is_our_node(pid: int, layout: NodeLayout) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+    arguments = process_arguments(pid)
+    if arguments is None:
         return False
-    arguments = [part.decode("utf-8", "replace") for part in cmdline]
     home_flag = f"-Des.path.home={layout.distribution.resolve()}"
     return any(MAIN_CLASS in part for part in arguments) and home_flag in arguments
 
