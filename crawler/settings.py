@@ -75,7 +75,8 @@ def _socks_endpoints_or_none(settings: Settings) -> list[str]:
     from crawler.tor.endpoints import resolve_tor_endpoints
 
     try:
-        endpoints = resolve_tor_endpoints(settings)
+        # Runs at import time: no name lookups (`onionscope crawl` resolves tor's name at start-up).
+        endpoints = resolve_tor_endpoints(settings, resolve_host=None)
     except UserError:
         return []  # TorTransportGuard stops the crawl and says why
     return endpoints.socks_strings()

@@ -177,7 +177,12 @@ DEFAULTS: dict[str, Setting] = {
     "es_port": Setting(9200, _int(1024, 65535), "HTTP port of the local node on 127.0.0.1."),
     "es_user": Setting("onionscope-es", _str, "System user the local node runs as (it refuses root)."),
     # --- Tor (attach mode)
-    "tor_socks": Setting(None, _host_port, "SOCKS5 host:port of the tor to use; default: the testnet's first client."),
+    "tor_socks": Setting(
+        None,
+        _host_port,
+        "SOCKS5 host:port of the tor to use (a host name is looked up once, when a command starts); "
+        "default: the testnet's first client.",
+    ),
     "tor_control": Setting(None, _host_port, "ControlPort host:port of that tor; default: the testnet's first client."),
     "tor_cookie": Setting(None, _opt_path, "Control cookie file (cookie authentication)."),
     "tor_password": Setting(None, _opt_str, "Control password (HashedControlPassword authentication)."),

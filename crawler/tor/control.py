@@ -4,8 +4,9 @@ Public API:
 
 * :func:`check_private_network_torrc(text)` -- raises :class:`TorControlError` unless the
   torrc has ``TestingTorNetwork 1``, its own ``DirAuthority`` lines (all on loopback) and
-  ``UseDefaultFallbackDirs 0``; this code path never starts a tor that could reach the
-  public network.
+  ``UseDefaultFallbackDirs 0``, and nothing that names other directories or hides lines
+  from the check (``FallbackDir``, ``%include``, ``+``/``/`` prefixes, ...); this code
+  path never starts a tor that could reach the public network.
 * :func:`launch_tor(torrc_path, ...)` -> :class:`LaunchedTor` -- starts
   ``tor --defaults-torrc <empty> -f <torrc>`` and waits (with a deadline) until its
   ControlPort accepts connections.  Raises TorControlError when tor exits or the deadline passes.
@@ -53,19 +54,73 @@ class TorControlError(UserError):
 # --- launch (private networks only)
 
 
+_OPTION_SEPARATOR = re.compile(r"[ \t]+")
+# Control characters tor would read differently from us (\v and \f separate a
+# key from its value for tor but end a line for str.splitlines); tab is fine.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def parse_torrc(text: str) -> dict[str, list[str]]:
-    """Option name (lower case) -> values, in order; comments and blank lines skipped."""
+    """Option name (lower case) -> values, in order; comments and blank lines skipped.
+
+    Lines end at ``\n`` only and a name ends at the first space or tab, as
+    for tor.  Prefixes (``+``, ``/``) and directives (``%include``) are kept
+    in the name; :func:`check_private_network_torrc` refuses them.
+    """
     options: dict[str, list[str]] = {}
-    for raw_line in text.splitlines():
-        line = raw_line.split("#", 1)[0].strip()
+    for raw_line in text.split("\n"):
+        line = raw_line.split("#", 1)[0].strip(" \t\r")
         if not line:
             continue
-        name, _, value = line.partition(" ")
+        name, value = (_OPTION_SEPARATOR.split(line, maxsplit=1) + [""])[:2]
         options.setdefault(name.lower(), []).append(value.strip())
     return options
 
 
 _DIR_AUTHORITY_ADDRESS = re.compile(r"(?:^|\s)(\d{1,3}(?:\.\d{1,3}){3}):\d+(?:\s|$)")
+# Options that decide which network tor talks to.  tor also accepts any
+# unambiguous-looking prefix of an option name (it warns, then takes the first
+# option that starts with it), so a prefix of one of these is refused too.
+_NETWORK_OPTIONS = (
+    "testingtornetwork", "usedefaultfallbackdirs", "dirauthority", "fallbackdir", "alternatedirauthority",
+    "alternatebridgeauthority", "bridge", "usebridges",
+)
+# Names that bring in public directories or hide lines from this check.
+_REFUSED_OPTIONS = {
+    "fallbackdir": "it names a `FallbackDir` (a directory mirror outside this network)",
+    "dirserver": "it uses `DirServer` (tor's old name for DirAuthority); write `DirAuthority`",
+    "alternatedirauthority": "it names an `AlternateDirAuthority`",
+    "alternatebridgeauthority": "it names an `AlternateBridgeAuthority`",
+}
+
+
+def _line_problems(text: str) -> list[str]:
+    """What in ``text`` tor would read differently from :func:`parse_torrc` (or could pull from elsewhere)."""
+    problems = []
+    for number, raw_line in enumerate(text.split("\n"), start=1):
+        if _CONTROL_CHARACTERS.search(raw_line.rstrip("\r")):
+            problems.append(f"line {number} holds control characters")
+            continue
+        line = raw_line.split("#", 1)[0].strip(" \t\r")
+        if raw_line.rstrip(" \t\r").endswith("\\"):
+            # tor joins the next line to this one, so the check would see a line tor never reads.
+            problems.append(f"line {number} continues on the next line (ends with a backslash)")
+        if not line:
+            continue
+        name = _OPTION_SEPARATOR.split(line, maxsplit=1)[0]
+        if name.startswith("%"):
+            problems.append(f"line {number} is a directive ({name}); an included file would escape this check")
+        elif name[:1] in ("+", "/"):
+            problems.append(
+                f"line {number} prefixes {name[1:]!r} with {name[0]!r} (appends to or clears tor's defaults); "
+                "write the option without a prefix"
+            )
+        else:
+            lowered = name.lower()
+            abbreviated = [option for option in _NETWORK_OPTIONS if option != lowered and option.startswith(lowered)]
+            if abbreviated and lowered not in _NETWORK_OPTIONS:
+                problems.append(f"line {number}: {name!r} abbreviates a network option; write it in full")
+    return problems
 
 
 def check_private_network_torrc(text: str) -> dict[str, list[str]]:
@@ -73,13 +128,21 @@ def check_private_network_torrc(text: str) -> dict[str, list[str]]:
 
     Required: ``TestingTorNetwork 1``, ``UseDefaultFallbackDirs 0``, at least one
     ``DirAuthority`` and every DirAuthority address on 127.0.0.0/8, no ``Bridge``/``UseBridges``.
+    Refused, because tor would reach other directories or read lines this check
+    does not see: ``FallbackDir``, ``AlternateDirAuthority``/``AlternateBridgeAuthority``,
+    ``DirServer``, ``%include`` (any ``%`` directive), the ``+Option`` and ``/Option``
+    prefixes, abbreviated network options, backslash line continuations and control
+    characters.  Option names are compared case-insensitively, as tor does.
     """
     options = parse_torrc(text)
-    problems = []
+    problems = _line_problems(text)
     if options.get("testingtornetwork", [""])[-1] != "1":
         problems.append("it lacks `TestingTorNetwork 1`")
     if options.get("usedefaultfallbackdirs", [""])[-1] != "0":
         problems.append("it lacks `UseDefaultFallbackDirs 0`")
+    for name, problem in _REFUSED_OPTIONS.items():
+        if name in options:
+            problems.append(problem)
     authorities = options.get("dirauthority", [])
     if not authorities:
         problems.append("it has no `DirAuthority` lines of its own (tor would use the public authorities)")

@@ -13,20 +13,33 @@ Public API:
   3. Otherwise :class:`~onionscope.errors.UserError` saying how to configure one.
 
   Raises UserError too when the manifest says the testnet is still starting or its client
-  process is gone.  Reads one small file; no network.
+  process is gone.  Reads one small file; no network, except the name lookups below.
+
+  Every endpoint comes back as an IP address.  A host name the operator configured (a
+  docker-compose service such as ``tor:9050``) is looked up here, once, with
+  ``resolve_host`` (default :func:`resolve_with_system`); "localhost" is 127.0.0.1
+  without a lookup, and a ``.onion`` name is refused.  Commands call this at start-up,
+  before a crawl refuses every further lookup, and use only the addresses it returns.
+  ``resolve_host=None`` looks nothing up and leaves names as they are (for code that
+  runs at import time).
+* :func:`resolve_with_system(host, port)` -> the first address the system resolver gives.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from onionscope.errors import UserError
 
 HostPort = tuple[str, int]
+# (host name, port) -> an IP address; raises OSError when the name does not resolve.
+HostResolver = Callable[[str, int], str]
 
 
 @dataclass(frozen=True)
@@ -71,21 +84,59 @@ def split_host_port(text: str) -> HostPort:
     return host, int(port)
 
 
+def resolve_with_system(host: str, port: int) -> str:
+    """The first address the system resolver (``getaddrinfo``) gives for ``host``; raises OSError."""
+    for _family, _type, _proto, _name, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        return str(address[0])
+    raise OSError(f"no address for {host!r}")
+
+
+def _numeric(endpoint: HostPort, resolve_host: HostResolver | None, setting: str) -> HostPort:
+    """``endpoint`` with its host as an IP address (see the module docstring); raises UserError."""
+    host, port = endpoint
+    try:
+        ipaddress.ip_address(host)
+        return endpoint
+    except ValueError:
+        pass
+    if host.lower() == "localhost":
+        return "127.0.0.1", port
+    if host.lower().rstrip(".").endswith((".onion", ".exit")):
+        raise UserError(
+            f"setting {setting}: {host}:{port} is a Tor address; give the address of your tor itself "
+            "(an IP address or a name your resolver knows, such as a docker-compose service)"
+        )
+    if resolve_host is None:
+        return endpoint
+    try:
+        address = resolve_host(host, port)
+        ipaddress.ip_address(address)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise UserError(
+            f"setting {setting}: cannot resolve {host!r} ({exc}); give tor's IP address instead "
+            "(for example 127.0.0.1:9050)"
+        ) from None
+    return address, port
+
+
 def _setting(settings: Mapping[str, Any], key: str) -> Any:
     return settings.get(key) if hasattr(settings, "get") else getattr(settings, key, None)
 
 
-def resolve_tor_endpoints(settings: Mapping[str, Any]) -> TorEndpoints:
-    """The tor to use for ``settings`` (see the module docstring for the order)."""
-    extra = tuple(split_host_port(item) for item in (_setting(settings, "tor_extra_socks") or ()))
+def resolve_tor_endpoints(
+    settings: Mapping[str, Any], resolve_host: HostResolver | None = resolve_with_system
+) -> TorEndpoints:
+    """The tor to use for ``settings``, as IP addresses (see the module docstring for the order)."""
+    extra = tuple(_numeric(split_host_port(item), resolve_host, "tor_extra_socks")
+                  for item in (_setting(settings, "tor_extra_socks") or ()))
     socks_setting = _setting(settings, "tor_socks")
     control_setting = _setting(settings, "tor_control")
     if socks_setting or control_setting:
-        socks = ((split_host_port(socks_setting),) if socks_setting else ()) + extra
+        socks = ((_numeric(split_host_port(socks_setting), resolve_host, "tor_socks"),) if socks_setting else ()) + extra
         cookie = _setting(settings, "tor_cookie")
         return TorEndpoints(
             socks=tuple(dict.fromkeys(socks)),
-            control=split_host_port(control_setting) if control_setting else None,
+            control=_numeric(split_host_port(control_setting), resolve_host, "tor_control") if control_setting else None,
             cookie_path=Path(cookie) if cookie else None,
             password=_setting(settings, "tor_password"),
             source="ONIONSCOPE_TOR_* settings",

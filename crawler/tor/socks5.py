@@ -83,7 +83,8 @@ class SocksAddress:
             ipaddress.ip_address(host)
         except ValueError:
             raise TorTransportNotConfigured(
-                f"tor SOCKS endpoint {text!r} must be an IP address such as 127.0.0.1:9050, not a host name"
+                f"tor SOCKS endpoint {text!r} must be an IP address such as 127.0.0.1:9050, not a host name "
+                "(`onionscope crawl` looks the name up once at start-up; `scrapy crawl` does not)"
             ) from None
         return cls(host, int(port_text))
 

@@ -11,7 +11,9 @@
 
 Each step reuses what already runs, so ``up`` twice is harmless (the crawl
 runs again and updates the same documents).  ``down`` stops the UI, the
-private network and the demo server; the Elasticsearch node keeps its data
+private network and the demo server, each only after checking that its PID
+still names the process that was started (start time and command line, see
+:mod:`onionscope.process_identity`); the Elasticsearch node keeps its data
 (``onionscope services down`` stops it).  Raises UserError when a step fails,
 naming the step and the log to read.
 """
@@ -29,6 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from onionscope.errors import UserError
+from onionscope.process_identity import process_arguments, read_pidfile, recorded_pid, runs_python_module, write_pidfile
 from onionscope.settings import Settings
 
 DEMO_QUERIES = ('"3-MMC"', "fentanyl OR nitazene", "coin:xmr")
@@ -91,10 +94,15 @@ def _up(settings: Settings, serve: bool) -> int:
 def _down(settings: Settings) -> int:
     from onionscope.demo_world import tear_down_demo_world
 
+    pidfile = _var(settings, "serve.pid")
     pid = _serve_pid(settings)
     if pid:
         os.kill(pid, signal.SIGTERM)
         _say(f"stopped the web UI (pid {pid})")
+    elif (record := read_pidfile(pidfile)) is not None and process_arguments(record.pid) is not None:
+        _say(f"left pid {record.pid} alone: it is not the web UI that {pidfile} recorded "
+             "(that one has exited, or the file predates start-time checks)")
+    pidfile.unlink(missing_ok=True)
     tear_down_demo_world(settings, progress=_say)
     return 0
 
@@ -117,12 +125,9 @@ def _token_file(settings: Settings) -> Path:
 
 
 def _serve_pid(settings: Settings) -> int | None:
-    try:
-        pid = int(_var(settings, "serve.pid").read_text().strip())
-        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"onionscope" in command_line and b"serve" in command_line else None
+    """PID of the web UI this demo started, checked by start time and command line; else None."""
+    return recorded_pid(_var(settings, "serve.pid"), lambda arguments: runs_python_module(arguments, "onionscope.cli")
+                        and arguments[-1:] == ["serve"])
 
 
 def _ensure_serving(settings: Settings, timeout: float = 30.0) -> str:
@@ -133,7 +138,10 @@ def _ensure_serving(settings: Settings, timeout: float = 30.0) -> str:
             [sys.executable, "-m", "onionscope.cli", "serve"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
-        _var(settings, "serve.pid").write_text(str(process.pid))
+        try:
+            write_pidfile(_var(settings, "serve.pid"), process.pid)
+        except ProcessLookupError:
+            raise UserError(f"the web UI exited at once; see {_var(settings, 'serve.log')}") from None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

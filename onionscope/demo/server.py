@@ -28,7 +28,8 @@ Public API:
 * :func:`ensure_demo_sites_running` ``(demo_dir, ...) -> dict[site, port]`` --
   start the server as a detached process (``python -m onionscope.demo.server``)
   unless one from the same pidfile is already serving; :func:`stop_demo_sites`
-  ``(demo_dir) -> bool`` stops it by its pidfile;
+  ``(demo_dir) -> bool`` stops it by its pidfile, which records the server's
+  start time so that a recycled PID is never signalled;
 * the command ``python -m onionscope.demo.server --dir D [--ports-file F]
   [--pidfile P] [--peer-log L] [--port SITE=PORT ...] [--daemon]``; it writes
   the chosen ports to F as JSON once every site is listening, and stops
@@ -64,11 +65,13 @@ from urllib.parse import unquote, urlsplit
 
 from onionscope.demo.paths import file_for_target
 from onionscope.demo.site_names import NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
+from onionscope.process_identity import read_pidfile, recorded_pid, runs_python_module, write_pidfile
 from onionscope.testnet.network import loopback_port_free
 from onionscope.testnet.peer_owner import tcp_peer_owner
 from onionscope.errors import UserError
 
 PIDFILE_NAME = "server.pid"
+SERVER_MODULE = "onionscope.demo.server"
 PORTS_FILE_NAME = "server-ports.json"
 PEER_LOG_NAME = "peer-log.jsonl"
 SERVER_LOG_NAME = "server.log"
@@ -343,17 +346,12 @@ def _read_json(path: Path) -> Any:
 
 
 def _server_pid(pidfile: Path) -> int | None:
-    """The PID in ``pidfile`` if that process is alive and is a demo server."""
-    try:
-        pid = int(pidfile.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    # A recycled PID belongs to something else: never signal it.
-    return pid if b"onionscope.demo.server" in command_line else None
+    """The PID in ``pidfile`` if that process still runs and is the demo server recorded there.
+
+    Checked by start time and command line (:mod:`onionscope.process_identity`):
+    a recycled PID belongs to something else and is never signalled.
+    """
+    return recorded_pid(pidfile, lambda arguments: runs_python_module(arguments, SERVER_MODULE))
 
 
 def _ports_answer(ports: dict[str, int], bind_address: str = "127.0.0.1") -> bool:
@@ -391,7 +389,7 @@ def ensure_demo_sites_running(
     ports_file.unlink(missing_ok=True)
     demo_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        python, "-m", "onionscope.demo.server", "--dir", str(demo_dir),
+        python, "-m", SERVER_MODULE, "--dir", str(demo_dir),
         "--ports-file", str(ports_file), "--pidfile", str(pidfile),
         "--peer-log", str(peer_log or demo_dir / PEER_LOG_NAME),
     ]
@@ -420,7 +418,11 @@ def ensure_demo_sites_running(
 
 
 def stop_demo_sites(demo_dir: Path, timeout: float = 10.0) -> bool:
-    """Stop the demo server whose pidfile is in ``demo_dir``; True if one was stopped."""
+    """Stop the demo server whose pidfile is in ``demo_dir``; True if one was stopped.
+
+    A pidfile that no longer names the server it recorded (see :func:`_server_pid`)
+    is removed and its PID left alone.
+    """
     pidfile = Path(demo_dir) / PIDFILE_NAME
     pid = _server_pid(pidfile)
     if pid is None:
@@ -483,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     if args.pidfile:
-        _write_atomically(args.pidfile, f"{os.getpid()}\n")
+        write_pidfile(args.pidfile, os.getpid())
     if args.ports_file:
         _write_atomically(args.ports_file, json.dumps(chosen, sort_keys=True) + "\n")
     try:
@@ -491,16 +493,10 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.stop()
-        if args.pidfile and _read_pid(args.pidfile) == os.getpid():
+        record = read_pidfile(args.pidfile) if args.pidfile else None
+        if record is not None and record.pid == os.getpid():
             args.pidfile.unlink(missing_ok=True)
     return 0
-
-
-def _read_pid(pidfile: Path) -> int | None:
-    try:
-        return int(pidfile.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
-        return None
 
 
 if __name__ == "__main__":

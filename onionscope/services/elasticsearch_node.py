@@ -10,7 +10,12 @@ relies on those.
 Everything lives under ``<var_dir>/elasticsearch/``::
 
     elasticsearch-<version>/  the unpacked distribution (root-owned, read-only for the node)
-    config/  data/  logs/  tmp/  run/elasticsearch.pid   (owned by the node's user)
+    config/  data/  logs/  tmp/  run/elasticsearch.pid   (the node's user's alone: 0700, files 0600)
+
+Run as root, the node runs as ``es_user``.  Folders inside the var dir get
+search permission for others (o+x, never read) where the user needs to pass;
+folders above it are never changed: when one of them stops the user,
+:func:`start` raises :class:`NodeError` saying what to do.
 
 Public API:
 
@@ -25,8 +30,11 @@ Public API:
   person must fix: no JDK, no Maven download, a node that died (with its log tail).
 
 Security is switched off on this node (``xpack.security.enabled: false``): it
-listens on 127.0.0.1 only and is meant for local use.  Anything reachable from
-other machines must use a secured cluster (``es_url`` + credentials).
+listens on 127.0.0.1 only and is meant for local use.  Every local process can
+therefore read and write it (API tokens included): the trust boundary is the
+machine's local users.  Anything reachable from other machines, or a machine
+shared with people who must not administer onionscope, needs a secured cluster
+(``es_url`` + credentials).
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from onionscope.errors import UserError
+from onionscope.process_identity import process_arguments, read_pidfile
 from onionscope.settings import ELASTICSEARCH_VERSION
 
 MAVEN_COORDINATES = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
@@ -61,6 +70,9 @@ RECOVERY_WAIT_SECONDS = 60.0
 # es.path.home) proves a PID from the pidfile is really our node.
 MAIN_CLASS = "org.elasticsearch.bootstrap.Elasticsearch"
 _HEAP_PATTERN = re.compile(r"^[1-9][0-9]*[kmgKMG]$")
+# Permission bits the node's own folders (config, data, logs, tmp, run) never
+# have: 0700 folders and 0600 files, for the node's user only.
+PRIVATE_MODE_MASK = 0o077
 
 
 class NodeError(UserError):
@@ -95,6 +107,10 @@ class NodeLayout:
         )
 
     @property
+    def var_dir(self) -> Path:
+        return self.home.parent
+
+    @property
     def distribution(self) -> Path:
         return self.home / f"elasticsearch-{self.version}"
 
@@ -117,6 +133,11 @@ class NodeLayout:
     @property
     def run_dir(self) -> Path:
         return self.home / "run"
+
+    @property
+    def private_dirs(self) -> tuple[Path, ...]:
+        """The folders only the node's user may enter (0700, files 0600)."""
+        return (self.config_dir, self.data_dir, self.logs_dir, self.tmp_dir, self.run_dir)
 
     @property
     def pidfile(self) -> Path:
@@ -301,16 +322,18 @@ def ensure_system_user(name: str) -> None:
         raise NodeError(f"could not create the system user {name!r} for Elasticsearch: {result.stderr.strip()}")
 
 
-def _grant_traversal(path: Path, within: Path | None = None) -> list[Path]:
-    """Give 'others' search (x, not read) permission on ancestors that lack it.
+def _grant_traversal(path: Path, within: Path) -> list[Path]:
+    """Give 'others' search (x, not read) permission on folders above ``path`` that lack it.
 
-    The node runs as an unprivileged user; on a fresh clone under /root (mode
-    0700) it could not reach its own files otherwise.  Only ancestors inside
-    ``within`` (default: all) are touched.  Returns what changed.
+    The node runs as an unprivileged user, so it must be able to pass through
+    every folder above its files.  Only folders inside ``within`` (the var
+    dir, itself included) are touched; what lies above it belongs to the
+    operator (see :func:`_check_reachable`).  Returns what changed.
     """
     changed: list[Path] = []
+    within = within.resolve()
     for directory in reversed(path.resolve().parents):
-        if within is not None and not directory.is_relative_to(within.resolve()):
+        if not directory.is_relative_to(within):
             continue
         mode = directory.stat().st_mode
         if not mode & stat.S_IXOTH:
@@ -319,31 +342,72 @@ def _grant_traversal(path: Path, within: Path | None = None) -> list[Path]:
     return changed
 
 
-def _chown_tree(path: Path, uid: int, gid: int) -> None:
-    os.chown(path, uid, gid)
+def _user_can_search(directory: Path, account: pwd.struct_passwd) -> bool:
+    """True if ``account`` can pass through ``directory`` and every folder above it.
+
+    Asked of the kernel as that user (``test -x``), so ACLs and group
+    memberships count exactly as they will for the node.
+    """
+    result = subprocess.run(
+        ["test", "-x", str(directory)], user=account.pw_uid, group=account.pw_gid,
+        extra_groups=os.getgrouplist(account.pw_name, account.pw_gid),
+        stdin=subprocess.DEVNULL, capture_output=True, check=False,
+    )
+    return result.returncode == 0
+
+
+def _check_reachable(var_dir: Path, account: pwd.struct_passwd) -> None:
+    """Raise NodeError, naming the folder and the remedies, if ``account`` cannot reach ``var_dir``.
+
+    Folders above the var dir are never chmod-ed here: widening, say, /root
+    for every local user is the operator's decision, not a side effect.
+    """
+    var_dir = var_dir.resolve()
+    if _user_can_search(var_dir.parent, account):
+        return
+    blocking = next(
+        (directory for directory in [*reversed(var_dir.parents)] if not _user_can_search(directory, account)),
+        var_dir.parent,
+    )
+    mode = stat.S_IMODE(blocking.stat().st_mode)
+    raise NodeError(
+        f"the Elasticsearch user {account.pw_name!r} cannot reach {var_dir}: it may not pass through "
+        f"{blocking} (mode {mode:04o}). onionscope does not change folders outside its var dir. Either "
+        f"let it through (`chmod o+x {blocking}`, or `setfacl -m u:{account.pw_name}:x {blocking}`), or "
+        f"set var_dir (ONIONSCOPE_VAR_DIR) to a folder it can reach, such as /var/lib/onionscope"
+    )
+
+
+def _make_private(path: Path, owner: pwd.struct_passwd | None) -> None:
+    """Strip group and other permissions from ``path`` and everything in it; chown to ``owner`` if given.
+
+    The node has no authentication and keeps every indexed page and token
+    document in data/; no other local user may read it (or its logs).
+    """
     for root, dirs, files in os.walk(path):
-        for name in dirs + files:
+        for name in [root, *(os.path.join(root, entry) for entry in dirs + files)]:
             with contextlib.suppress(FileNotFoundError):
-                os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+                info = os.lstat(name)
+                if stat.S_ISLNK(info.st_mode):
+                    continue
+                if owner is not None and (info.st_uid, info.st_gid) != (owner.pw_uid, owner.pw_gid):
+                    os.chown(name, owner.pw_uid, owner.pw_gid, follow_symlinks=False)
+                if stat.S_IMODE(info.st_mode) & PRIVATE_MODE_MASK:
+                    os.chmod(name, stat.S_IMODE(info.st_mode) & ~PRIVATE_MODE_MASK)
 
 
 # --------------------------------------------------------------------------- process
 
 
 def _read_pid(layout: NodeLayout) -> int | None:
-    try:
-        text = layout.pidfile.read_text().strip()
-    except (FileNotFoundError, PermissionError):
-        return None
-    return int(text) if text.isdigit() else None
+    record = read_pidfile(layout.pidfile)
+    return record.pid if record else None
 
 
 def _is_our_node(pid: int, layout: NodeLayout) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+    arguments = process_arguments(pid)
+    if arguments is None:
         return False
-    arguments = [part.decode("utf-8", "replace") for part in cmdline]
     home_flag = f"-Des.path.home={layout.distribution.resolve()}"
     return any(MAIN_CLASS in part for part in arguments) and home_flag in arguments
 
@@ -409,14 +473,24 @@ def _start_lock(layout: NodeLayout) -> Iterator[None]:
 
 
 def _prepare(layout: NodeLayout) -> list[Path]:
+    """Unpack, configure and lock down the node's folders; returns the folders given o+x.
+
+    Raises NodeError when there is no JDK, or (as root) when the node's user
+    cannot reach the var dir through the folders above it.
+    """
     java = layout.java_home / "bin" / "java"
     if not os.access(java, os.X_OK):
         raise NodeError(
             f"no Java at {java}; the Elasticsearch integ-test-zip bundles no JDK. Install a JDK 21+ "
             "and set es_java_home (ONIONSCOPE_ES_JAVA_HOME) to it"
         )
+    account: pwd.struct_passwd | None = None
+    if _running_as_root():
+        ensure_system_user(layout.user)
+        account = pwd.getpwnam(layout.user)
+        _check_reachable(layout.var_dir, account)
     ensure_distribution(layout)
-    for directory in (layout.config_dir, layout.data_dir, layout.logs_dir, layout.tmp_dir, layout.run_dir):
+    for directory in layout.private_dirs:
         directory.mkdir(parents=True, exist_ok=True)
     # Start from the distribution's defaults (log4j2, jvm.options) and replace the node settings.
     for source in (layout.distribution / "config").iterdir():
@@ -428,14 +502,11 @@ def _prepare(layout: NodeLayout) -> list[Path]:
     (layout.config_dir / "jvm.options.d").mkdir(exist_ok=True)
     (layout.config_dir / "elasticsearch.yml").write_text(render_elasticsearch_yml(layout))
     (layout.config_dir / "jvm.options.d" / "onionscope-heap.options").write_text(render_heap_options(layout.heap))
-    changed: list[Path] = []
-    if _running_as_root():
-        ensure_system_user(layout.user)
-        account = pwd.getpwnam(layout.user)
-        for directory in (layout.config_dir, layout.data_dir, layout.logs_dir, layout.tmp_dir, layout.run_dir):
-            _chown_tree(directory, account.pw_uid, account.pw_gid)
-        changed = _grant_traversal(layout.distribution)
-    return changed
+    for directory in layout.private_dirs:
+        _make_private(directory, account)
+    if account is None:
+        return []
+    return _grant_traversal(layout.distribution, within=layout.var_dir)
 
 
 def _launch_command(layout: NodeLayout) -> list[str]:
@@ -494,10 +565,10 @@ def start(settings: Any, timeout: float = 180.0) -> StartResult:
 
 def _launch(layout: NodeLayout, deadline: float) -> int:
     """Run the launcher with -d (it detaches once the node is up); returns the node's PID."""
-    with open(layout.launcher_output, "w") as output:
+    with open(layout.launcher_output, "w", opener=_private_opener) as output:
         launcher = subprocess.Popen(
             _launch_command(layout), stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, umask=PRIVATE_MODE_MASK,  # what the node writes is its user's alone
         )
     try:
         while launcher.poll() is None:
@@ -523,6 +594,10 @@ def _launch(layout: NodeLayout, deadline: float) -> int:
     if pid is None:
         raise NodeError(f"Elasticsearch exited right after starting\n{_log_tail(layout)}")
     return pid
+
+
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 def _kill_our_node(layout: NodeLayout) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 from onionscope.errors import UserError
+from onionscope.process_identity import process_arguments, read_pidfile
 
 START_TIMEOUT_SECONDS = 60.0
 # tor exits at once on SIGTERM, unless a busy worker thread (consensus compression
@@ -118,11 +119,8 @@ def _wait_pid(pid_file: Path, timeout: float = PID_FILE_TIMEOUT_SECONDS) -> int 
 
 
 def _read_pid(pid_file: Path) -> int | None:
-    try:
-        text = pid_file.read_text().strip()
-    except FileNotFoundError:
-        return None
-    return int(text) if text.isdigit() else None
+    record = read_pidfile(pid_file)
+    return record.pid if record else None
 
 
 # Warnings every private-network tor prints; they never explain a failure.
@@ -139,16 +137,7 @@ def _last_lines(text: str, count: int = 3) -> str:
 
 def is_our_tor(pid: int, torrc: Path) -> bool:
     """True if ``pid`` runs, is not a zombie, and is tor with ``-f <torrc>``."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return False
-    # The state follows the command name, which is in parentheses.
-    state = stat.rpartition(")")[2].split()[0] if ")" in stat else "?"
-    if state in ("Z", "X"):
-        return False
-    args = [part.decode(errors="replace") for part in cmdline if part]
+    args = process_arguments(pid)
     if not args or Path(args[0]).name != "tor":
         return False
     return any(args[i] == "-f" and args[i + 1] == str(torrc) for i in range(len(args) - 1))

@@ -20,6 +20,7 @@ from onionscope.demo.generator import GROUND_TRUTH_FILE, SITE_NAMES, generate_wo
 from onionscope.demo.server import (
     PIDFILE_NAME, SESSION_COOKIES, DemoServer, ensure_demo_sites_running, read_peer_log, stop_demo_sites,
 )
+from onionscope.process_identity import PidRecord, process_start_ticks, read_pidfile
 from onionscope.settings import PROJECT_ROOT
 
 SEED = 4242
@@ -197,7 +198,7 @@ def test_command_writes_ports_and_stops_on_sigterm(generated, tmp_path: Path) ->
     )
     try:
         ports = _wait_for(lambda: ports_file.exists() and json.loads(ports_file.read_text()), 15, "ports file")
-        assert int(pidfile.read_text()) == process.pid
+        assert read_pidfile(pidfile) == PidRecord(process.pid, process_start_ticks(process.pid))
         assert httpx.get(f"http://127.0.0.1:{ports[SITE_NAMES[3]]}/").status_code == 200
         logged = _wait_for(lambda: read_peer_log(peer_log), 5, "peer log entry")
         assert logged[-1]["site"] == SITE_NAMES[3] and logged[-1]["target"] == "/"
@@ -211,9 +212,9 @@ def test_ensure_running_reuses_the_server_and_stop_ends_it(tmp_path: Path) -> No
     # The server starts before anything is generated (the demo learns onion hosts later).
     try:
         ports = ensure_demo_sites_running(tmp_path, timeout=20)
-        pid = int((tmp_path / PIDFILE_NAME).read_text())
+        pid = read_pidfile(tmp_path / PIDFILE_NAME).pid
         assert ensure_demo_sites_running(tmp_path, timeout=20) == ports
-        assert int((tmp_path / PIDFILE_NAME).read_text()) == pid
+        assert read_pidfile(tmp_path / PIDFILE_NAME).pid == pid
         assert httpx.get(f"http://127.0.0.1:{ports[SITE_NAMES[2]]}/").status_code == 404  # not generated yet
     finally:
         stopped = stop_demo_sites(tmp_path)

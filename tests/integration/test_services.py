@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import uuid
@@ -97,6 +98,7 @@ def test_fresh_node_starts_stops_and_down_touches_nothing_else(es_node, scratch_
         assert status.version == ELASTICSEARCH_VERSION
         config = (scratch_var / "elasticsearch" / "config" / "elasticsearch.yml").read_text()
         assert "network.host: 127.0.0.1" in config and f"http.port: {port}" in config
+        assert_only_the_node_user_can_read(scratch_var / "elasticsearch", settings.es_user)
         assert elasticsearch_node.start(settings).already_running
     finally:
         stopped = elasticsearch_node.stop(settings)
@@ -105,6 +107,35 @@ def test_fresh_node_starts_stops_and_down_touches_nothing_else(es_node, scratch_
     assert elasticsearch_node.stop(settings) is False
     shared_after = elasticsearch_node.status(es_node.settings)
     assert shared_after.health is not None and shared_after.pid == shared_before.pid
+
+
+def assert_only_the_node_user_can_read(home: Path, user: str) -> None:
+    """Everything the running node wrote (indices, logs, GC logs): 0700 folders, 0600 files, its user's.
+
+    Elasticsearch itself makes its keystore 0660; group bits pass only for the
+    node user's own group, which has no other members.
+    """
+    import contextlib
+    import grp
+    import pwd
+
+    owner = pwd.getpwnam(user) if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
+    private_group = owner.pw_gid if not grp.getgrgid(owner.pw_gid).gr_mem else None
+    entries = {}
+    for folder in ("config", "data", "logs", "tmp", "run"):
+        for root, dirs, files in os.walk(home / folder):
+            for name in ["", *dirs, *files]:
+                with contextlib.suppress(FileNotFoundError):  # the node rotates and deletes files as it runs
+                    entries[Path(root) / name] = (Path(root) / name).lstat()
+    assert any(path.name == "_state" for path in entries) and any(path.suffix == ".log" for path in entries)
+    loose = {str(path): oct(info.st_mode & 0o777) for path, info in entries.items()
+             if not stat.S_ISLNK(info.st_mode)
+             and (info.st_mode & 0o007 or (info.st_mode & 0o070 and info.st_gid != private_group))}
+    assert loose == {}, "readable by others: " + ", ".join(f"{path} {mode}" for path, mode in sorted(loose.items())[:5])
+    if os.geteuid() == 0:
+        strangers = {str(path) for path, info in entries.items() if path.name != "launcher.out"
+                     and (info.st_uid, info.st_gid) != (owner.pw_uid, owner.pw_gid)}
+        assert strangers == set()
 
 
 def test_down_ignores_a_pidfile_that_names_another_process(scratch_var: Path) -> None:

@@ -58,6 +58,59 @@ def test_bridges_are_refused():
         check_private_network_torrc(PRIVATE + "UseBridges 1\nBridge 127.0.0.1:1\n")
 
 
+PUBLIC_FALLBACK = "128.31.0.39:9131 orport=9101 id=9695DFC35FFEB861329B9F1AB04C46397020CE31"
+
+
+@pytest.mark.parametrize(
+    "added,problem",
+    [
+        # A directory mirror of the public network, whatever the case of the name.
+        (f"FallbackDir {PUBLIC_FALLBACK}\n", "FallbackDir"),
+        (f"fallbackdir {PUBLIC_FALLBACK}\n", "FallbackDir"),
+        (f"FALLBACKDIR {PUBLIC_FALLBACK}\n", "FallbackDir"),
+        # Another file's options would never be checked.
+        ("%include /etc/tor/torrc.d/\n", "directive"),
+        ("%INCLUDE /etc/tor/torrc\n", "directive"),
+        # `/Option` clears what came before (the loopback authorities), `+Option` appends.
+        ("/DirAuthority\n", "prefixes 'DirAuthority' with '/'"),
+        ("/dirauthority\n", "prefixes 'dirauthority' with '/'"),
+        ("/UseDefaultFallbackDirs\n", "prefixes 'UseDefaultFallbackDirs' with '/'"),
+        ("+DirAuthority moria1 orport=9101 v3ident=D586D18309DED4CD6D57C18FDB97EFA96D330566 "
+         "128.31.0.39:9131 9695DFC35FFEB861329B9F1AB04C46397020CE31\n", "prefixes 'DirAuthority' with '\\+'"),
+        (f"+FallbackDir {PUBLIC_FALLBACK}\n", "prefixes 'FallbackDir' with '\\+'"),
+        # tor separates a name from its value by a tab as well as a space.
+        ("UseBridges\t1\nBridge\t192.0.2.1:443\n", "uses bridges"),
+        # tor accepts abbreviations and tor's old name for DirAuthority.
+        ("UseDefaultFallback 1\n", "abbreviates a network option"),
+        ("usebridge 1\n", "abbreviates a network option"),
+        ("DirServer moria1 v3ident=D586D18309DED4CD6D57C18FDB97EFA96D330566 128.31.0.39:9131 "
+         "9695DFC35FFEB861329B9F1AB04C46397020CE31\n", "DirServer"),
+        ("AlternateDirAuthority moria1 128.31.0.39:9131 9695DFC35FFEB861329B9F1AB04C46397020CE31\n",
+         "AlternateDirAuthority"),
+        # Characters tor reads as spaces where a line-based reader sees a new line.
+        ("UseBridges\x0b1\n", "control characters"),
+    ],
+)
+def test_options_that_reach_other_directories_or_escape_the_check_are_refused(added, problem):
+    with pytest.raises(TorControlError, match=problem):
+        check_private_network_torrc(PRIVATE + added)
+
+
+def test_a_line_continuation_that_would_swallow_a_required_line_is_refused():
+    # tor reads "ContactInfo me UseDefaultFallbackDirs 0": the public fallbacks stay on.
+    text = PRIVATE.replace("UseDefaultFallbackDirs 0", "ContactInfo me \\\nUseDefaultFallbackDirs 0")
+    assert "UseDefaultFallbackDirs 0" in text.splitlines()
+    with pytest.raises(TorControlError, match="line 4 continues on the next line"):
+        check_private_network_torrc(text)
+
+
+def test_option_names_are_case_insensitive_as_in_tor():
+    text = PRIVATE.replace("TestingTorNetwork 1", "testingtornetwork 1").replace("DirAuthority", "DIRAUTHORITY")
+    assert len(check_private_network_torrc(text)["dirauthority"]) == 2
+    with pytest.raises(TorControlError, match="not on 127.0.0.0/8"):
+        check_private_network_torrc(text.replace("127.0.0.1:15012", "128.31.0.39:9131"))
+
+
 def test_launch_refuses_before_starting_anything(tmp_path):
     torrc = tmp_path / "torrc"
     torrc.write_text("SocksPort 9050\n")

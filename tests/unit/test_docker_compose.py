@@ -62,3 +62,49 @@ def test_dockerfile_installs_the_locked_dependencies() -> None:
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert "requirements.lock" in dockerfile and re.search(r"^USER (?!root)", dockerfile, re.MULTILINE)
     assert Path(PROJECT_ROOT / ".dockerignore").read_text().count(".venv") == 1
+
+
+# What Docker's embedded DNS answers on the compose network (the test's stand-in for it).
+COMPOSE_NETWORK = {"tor": "172.18.0.3", "elasticsearch": "172.18.0.2", "onionscope": "172.18.0.4"}
+
+
+def compose_environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment as the container sees it (``${NAME:-default}`` with the variable unset)."""
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return {str(key): re.sub(r"\$\{\w+(?::?-([^}]*))?\}", lambda match: match.group(1) or "", str(value))
+            for key, value in environment.items()}
+
+
+def test_each_service_environment_loads_and_the_crawl_gets_tor_as_an_address(compose: dict[str, Any], monkeypatch) -> None:
+    """`tor:9050` is looked up once when the command starts; the crawl's transport gets the address."""
+    import socket
+
+    from crawler.settings import scrapy_settings
+    from crawler.tor.download_handler import parse_socks_endpoints
+    from crawler.tor.endpoints import resolve_tor_endpoints
+    from onionscope.settings import load_settings
+
+    asked: list[str] = []
+
+    def compose_dns(host: str, port: Any, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        asked.append(host)
+        if host not in COMPOSE_NETWORK:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (COMPOSE_NETWORK[host], int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", compose_dns)
+    with_tor = []
+    for name, service in compose["services"].items():
+        settings = load_settings(environ=compose_environment(service))
+        if settings.tor_socks is None:
+            continue
+        with_tor.append(name)
+        endpoints = resolve_tor_endpoints(settings)  # as `onionscope crawl` does first
+        scrapy_values = scrapy_settings(settings, endpoints.socks_strings())
+        assert [str(address) for address in parse_socks_endpoints(scrapy_values["TOR_SOCKS_ENDPOINTS"])] == [
+            f"{COMPOSE_NETWORK['tor']}:9050"]
+        assert endpoints.control == (COMPOSE_NETWORK["tor"], 9051)  # stem takes IP addresses only, too
+    assert with_tor == ["onionscope"]
+    assert set(asked) == {"tor"}  # the operator's own service name, and nothing else

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import uuid
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -10,6 +14,7 @@ from onionscope.services.elasticsearch_node import (
     NodeError,
     NodeLayout,
     _is_our_node,
+    _prepare,
     _unzip_with_modes,
     es_url_is_local_node,
     limit_gc_logs,
@@ -17,7 +22,7 @@ from onionscope.services.elasticsearch_node import (
     render_elasticsearch_yml,
     render_heap_options,
 )
-from onionscope.settings import ELASTICSEARCH_VERSION, load_settings
+from onionscope.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
 
 
 def layout(tmp_path: Path, **overrides: object) -> NodeLayout:
@@ -103,3 +108,92 @@ def test_traversal_is_granted_only_where_missing_and_only_search(tmp_path: Path)
         assert _grant_traversal(target, within=tmp_path) == []  # nothing left to change
     finally:
         private.chmod(0o755)
+
+
+@pytest.fixture
+def scratch_project() -> Iterator[Path]:
+    # Under the project's var/ (every folder above it lets others through), not under
+    # /tmp/pytest-of-root, which is 0700 and would stop the node's user on its own.
+    base = PROJECT_ROOT / "var" / f"test-node-permissions-{uuid.uuid4().hex[:8]}"
+    base.mkdir(parents=True)
+    base.chmod(0o755)
+    try:
+        yield base
+    finally:
+        for root, dirs, _files in os.walk(base):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def fake_distribution(base: Path, var_dir: Path) -> NodeLayout:
+    """A layout whose JDK and unpacked distribution are stand-ins: enough for _prepare, which runs neither."""
+    java = base / "jdk" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text("#!/bin/sh\nexit 1\n")
+    java.chmod(0o755)
+    settings = load_settings(environ={}).replace(var_dir=str(var_dir), es_java_home=str(base / "jdk"))
+    node = NodeLayout.from_settings(settings)
+    (node.distribution / "lib").mkdir(parents=True)
+    (node.distribution / "lib" / f"elasticsearch-{node.version}.jar").write_bytes(b"")
+    (node.distribution / "config").mkdir()
+    (node.distribution / "config" / "jvm.options").write_text("-Xlog:gc*:file=gc.log:filecount=32,filesize=64m\n")
+    return node
+
+
+def modes_above(path: Path) -> dict[Path, int]:
+    return {directory: directory.stat().st_mode & 0o7777 for directory in path.resolve().parents}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the node to another user")
+def test_prepare_never_widens_folders_above_the_var_dir(scratch_project: Path) -> None:
+    """A project under a folder the node's user cannot enter: a clear error, and that folder keeps its mode."""
+    locked = scratch_project / "home"
+    var_dir = locked / "clone" / "var"
+    var_dir.mkdir(parents=True)
+    node = fake_distribution(scratch_project, var_dir)
+    locked.chmod(0o700)
+    before = modes_above(var_dir)
+    with pytest.raises(NodeError) as raised:
+        _prepare(node)
+    after = modes_above(var_dir)
+    assert after == before, {str(path): oct(mode) for path, mode in after.items() if before[path] != mode}
+    message = str(raised.value)
+    assert f"may not pass through {locked} (mode 0700)" in message
+    assert f"chmod o+x {locked}" in message and "ONIONSCOPE_VAR_DIR" in message
+    assert not node.data_dir.exists()  # refused before anything was set up
+
+
+def test_prepare_keeps_the_node_files_to_its_user(scratch_project: Path) -> None:
+    """data/, logs/ and the rest: 0700 folders and 0600 files, even where an older start left them readable."""
+    var_dir = scratch_project / "var"
+    var_dir.mkdir(mode=0o700)
+    var_dir.chmod(0o700)
+    node = fake_distribution(scratch_project, var_dir)
+    (node.data_dir / "indices").mkdir(parents=True, mode=0o755)
+    (node.data_dir / "indices").chmod(0o755)
+    (node.data_dir / "indices" / "segment").write_text("indexed pages")
+    (node.data_dir / "indices" / "segment").chmod(0o644)
+    (node.logs_dir).mkdir(mode=0o755)
+    (node.logs_dir / "onionscope-local.log").write_text("log")
+    (node.logs_dir / "onionscope-local.log").chmod(0o644)
+    above = modes_above(var_dir)
+
+    changed = _prepare(node)
+
+    private_dirs = (node.config_dir, node.data_dir, node.logs_dir, node.tmp_dir, node.run_dir)
+    entries = [Path(root) / name for directory in private_dirs
+               for root, dirs, files in os.walk(directory) for name in ["", *dirs, *files]]
+    assert node.data_dir / "indices" / "segment" in entries and node.config_dir / "elasticsearch.yml" in entries
+    loose = {str(path): oct(path.stat().st_mode & 0o777) for path in entries if path.stat().st_mode & 0o077}
+    assert loose == {}
+    assert (node.data_dir / "indices").stat().st_mode & 0o777 == 0o700
+    assert (node.data_dir / "indices" / "segment").stat().st_mode & 0o777 == 0o600
+    assert modes_above(var_dir) == above  # nothing above the var dir was touched
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam(node.user)
+        assert {(path.stat().st_uid, path.stat().st_gid) for path in entries} == {(owner.pw_uid, owner.pw_gid)}
+        # The var dir (inside the project) lets the node's user through, search only.
+        assert changed == [var_dir] and var_dir.stat().st_mode & 0o777 == 0o701
+    else:
+        assert changed == []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints, split_host_port
+from crawler.tor.download_handler import parse_socks_endpoints
+from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints, resolve_with_system, split_host_port
 from onionscope.errors import UserError
 from onionscope.settings import load_settings
 
@@ -88,3 +90,65 @@ def test_split_host_port_rejects(text):
 def test_require_control_without_one():
     with pytest.raises(UserError, match="ONIONSCOPE_TOR_CONTROL"):
         TorEndpoints(socks=(("127.0.0.1", 9050),), control=None).require_control()
+
+
+class FakeResolver:
+    """A resolver that knows only the names it is given, and remembers what it was asked."""
+
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+        self.asked: list[tuple[str, int]] = []
+
+    def __call__(self, host: str, port: int) -> str:
+        self.asked.append((host, port))
+        if host not in self.names:
+            raise OSError(f"[Errno -2] Name or service not known: {host!r}")
+        return self.names[host]
+
+
+def test_configured_host_names_are_resolved_once_at_start_up(tmp_path):
+    resolver = FakeResolver({"tor": "172.18.0.3", "tor-b": "172.18.0.4"})
+    endpoints = resolve_tor_endpoints(settings_with(
+        tmp_path, ONIONSCOPE_TOR_SOCKS="tor:9050", ONIONSCOPE_TOR_CONTROL="tor:9051",
+        ONIONSCOPE_TOR_EXTRA_SOCKS="tor-b:9050"), resolve_host=resolver)
+    assert endpoints.socks == (("172.18.0.3", 9050), ("172.18.0.4", 9050))
+    assert endpoints.control == ("172.18.0.3", 9051)
+    assert sorted(resolver.asked) == [("tor", 9050), ("tor", 9051), ("tor-b", 9050)]
+    # What the crawl's transport reads afterwards is an address it can use without a lookup.
+    assert [str(address) for address in parse_socks_endpoints(endpoints.socks_strings())] == [
+        "172.18.0.3:9050", "172.18.0.4:9050"]
+
+
+def test_addresses_and_localhost_are_never_looked_up(tmp_path):
+    resolver = FakeResolver({})
+    endpoints = resolve_tor_endpoints(settings_with(
+        tmp_path, ONIONSCOPE_TOR_SOCKS="localhost:9050", ONIONSCOPE_TOR_CONTROL="[::1]:9051",
+        ONIONSCOPE_TOR_EXTRA_SOCKS="10.0.0.7:9050"), resolve_host=resolver)
+    assert endpoints.socks == (("127.0.0.1", 9050), ("10.0.0.7", 9050))
+    assert endpoints.control == ("::1", 9051)
+    assert resolver.asked == []
+
+
+def test_a_name_that_does_not_resolve_says_which_setting_and_what_to_do(tmp_path):
+    with pytest.raises(UserError, match=r"setting tor_socks: cannot resolve 'tor'.*IP address"):
+        resolve_tor_endpoints(settings_with(tmp_path, ONIONSCOPE_TOR_SOCKS="tor:9050"),
+                              resolve_host=FakeResolver({}))
+
+
+@pytest.mark.parametrize("endpoint", ["abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion:9050",
+                                      "exit.EXIT:9050"])
+def test_a_tor_address_is_never_handed_to_the_system_resolver(tmp_path, endpoint):
+    resolver = FakeResolver({})
+    with pytest.raises(UserError, match="is a Tor address"):
+        resolve_tor_endpoints(settings_with(tmp_path, ONIONSCOPE_TOR_SOCKS=endpoint), resolve_host=resolver)
+    assert resolver.asked == []
+
+
+def test_without_a_resolver_names_stay_names(tmp_path):
+    endpoints = resolve_tor_endpoints(settings_with(tmp_path, ONIONSCOPE_TOR_SOCKS="tor:9050"), resolve_host=None)
+    assert endpoints.socks == (("tor", 9050),)
+
+
+def test_the_system_resolver_reads_localhost_names_from_the_hosts_file():
+    # /etc/hosts only: no query leaves the machine.
+    assert ipaddress.ip_address(resolve_with_system("localhost", 9050)).is_loopback

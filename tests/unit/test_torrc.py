@@ -157,3 +157,12 @@ def test_first_vote_starts_the_requested_seconds_later(now, interval):
     next_start = next(t for t in range(offset, 86400 + 3 * interval, interval) if t > seconds_into_day)
     vote_at = next_start - 4
     assert 3 <= vote_at - seconds_into_day < 3 + interval
+
+
+def test_every_rendered_torrc_passes_the_private_network_check(tmp_path):
+    """The stricter launch check (crawler.tor.control) still accepts every torrc the testnet writes."""
+    from crawler.tor.control import check_private_network_torrc
+
+    parameters = _parameters(tmp_path, onion_services=(OnionServiceSpec("market", "127.0.0.1:8081"),))
+    for node in plan_nodes(20000, 2, 2):
+        check_private_network_torrc(render_torrc(node, parameters))
