@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from scrapy.utils.test import get_crawler
@@ -532,3 +532,42 @@ def test_replay_writes_each_record_to_the_prefix_it_was_spooled_for(es: tuple[An
 def upsert_action_body(page: Page) -> dict[str, Any]:
     action = upsert_action(page, "unused")
     return {"doc": action["doc"], "upsert": action["upsert"]}
+
+
+class CrawlBeforeTheFirstBulk:
+    """The real client; right before its first bulk request, ``crawl`` runs (the synchronisation point)."""
+
+    def __init__(self, client: Any, crawl: Callable[[], None]):
+        self.client = client
+        self.crawl: Callable[[], None] | None = crawl
+
+    def bulk(self, **kwargs: Any) -> Any:
+        if self.crawl is not None:
+            crawl, self.crawl = self.crawl, None
+            crawl()
+        return self.client.bulk(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_crawl_writing_between_the_replays_read_and_write_is_kept(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    BulkIndexer(client, prefix, None, max_retries=0).index_items([make_page(1, "2026-11-27T10:00:00Z")])
+    old_page = make_page(1, "2026-11-28T10:00:00Z", content_hash="old")
+    spool_an_old_crawl(client, prefix, tmp_path / "spool", [old_page])
+    new_page = make_page(1, "2026-11-29T10:00:00Z", content_hash="new")
+
+    def crawl_the_newer_page() -> None:
+        assert BulkIndexer(client, prefix, None, max_retries=0).index_items([new_page]).indexed["pages"] == 1
+
+    # The replay reads the page (last seen on the 27th, older than its record), then the crawl
+    # writes the 29th, then the replay writes: its write must not land on the crawl's.
+    racing = CrawlBeforeTheFirstBulk(client, crawl_the_newer_page)
+    report = replay_spool(racing, tmp_path / "spool", prefix, max_retries=0)  # type: ignore[arg-type]
+
+    assert racing.crawl is None and (report.replayed, report.still_failing) == (1, 0)
+    source = client.get(index=indices.alias_name(prefix, "pages"), id=old_page.doc_id())["_source"]
+    assert (source["first_seen"], source["last_seen"], source["content_hash"]) == (
+        "2026-11-27T10:00:00Z", "2026-11-29T10:00:00Z", "new")
