@@ -9,6 +9,9 @@ Public API:
 * :func:`upsert_action` (item, index) -> one bulk ``update`` action whose
   ``doc`` moves ``last_seen`` and whose ``upsert`` also sets ``first_seen``,
   so re-crawls keep first_seen without a script;
+* :func:`replayed_document` (stored or None, op_type, body) -> the document a
+  spooled write leaves when it is replayed later: the newer values win and
+  first_seen is the earliest, so an old record never moves last_seen back;
 * :data:`DOCUMENT_KINDS` -- the item kinds stored as documents of their own
   (WalletMention is folded into the wallet entity instead).
 
@@ -18,6 +21,7 @@ Pure functions; nothing here talks to Elasticsearch.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from crawler.extractors.prices import CRYPTO_CURRENCIES
@@ -93,3 +97,55 @@ def upsert_action(item: Any, index: str) -> dict[str, Any]:
         "doc": changes,
         "upsert": {**changes, "first_seen": seen_at},
     }
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _seen_at(document: dict[str, Any]) -> datetime | None:
+    """When the data in ``document`` was fetched: last_seen, else finished_at (crawl runs), else fetched_at."""
+    for key in ("last_seen", "finished_at", "fetched_at"):
+        instant = _instant(document.get(key))
+        if instant is not None:
+            return instant
+    return None
+
+
+def replayed_document(stored: dict[str, Any] | None, op_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The document a spooled write leaves when it is replayed on top of ``stored``.
+
+    ``body`` is the spooled bulk body: ``{"doc", "upsert"}`` for an ``update``,
+    the whole document for ``index`` or ``create``.  With nothing stored, the
+    write happens as it would have.  A write older than what is stored (by
+    last_seen, else finished_at, else fetched_at; an undated write counts as
+    older than a dated document) keeps every stored value; one as new or newer
+    is applied as the original write would have been.  Either way first_seen
+    becomes the earlier of the two.  Returns a new dict; raises nothing.
+    """
+    if op_type == "update":
+        incoming = dict(body.get("doc") or {})
+        created = dict(body.get("upsert") or incoming)
+    else:
+        incoming = dict(body)
+        created = dict(body)
+    if stored is None:
+        return created
+    stored_at, incoming_at = _seen_at(stored), _seen_at(incoming)
+    if stored_at is not None and (incoming_at is None or incoming_at < stored_at):
+        document = dict(stored)
+    elif op_type == "update":
+        document = {**stored, **incoming}
+    else:
+        document = incoming
+    first_seens = [(instant, value) for value in (stored.get("first_seen"), created.get("first_seen"))
+                   if (instant := _instant(value)) is not None]
+    if first_seens:
+        document["first_seen"] = min(first_seens)[1]
+    return document

@@ -3,7 +3,9 @@
 * ``setup`` installs the templates and points every alias at a versioned index (idempotent);
 * ``migrate KIND`` copies KIND into a new versioned index from the current template
   and moves the alias (``--delete-old`` drops the previous index afterwards);
-* ``replay-spool`` retries what the bulk pipeline spooled under ``<var_dir>/spool``;
+* ``replay-spool`` retries what the bulk pipeline spooled under ``<var_dir>/spool``, each record
+  into the index prefix it was spooled for (``index_prefix`` for records that name none), never
+  over a newer crawl of the same document;
 * ``status`` lists alias -> index, document counts and schema versions.
 
 Returns 0 on success; 1 when ``replay-spool`` leaves records behind or

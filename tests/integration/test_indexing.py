@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from scrapy.utils.test import get_crawler
@@ -19,7 +20,8 @@ from scrapy.utils.test import get_crawler
 from crawler.items import Listing, Page, Vendor, WalletMention
 from onionscope.errors import UserError
 from onionscope.settings import PROJECT_ROOT
-from pipelines import entities, indices, spool
+from pipelines import elasticsearch_bulk, entities, indices, spool
+from pipelines.documents import upsert_action
 from pipelines.elasticsearch_bulk import BulkIndexer, ElasticsearchBulkPipeline, replay_spool
 from pipelines.es_client import ensure_reachable, make_client
 
@@ -351,3 +353,221 @@ def test_a_real_scrapy_crawl_goes_through_validate_deduplicate_and_bulk(es: tupl
     assert (run["finish_reason"], run["pages_indexed"], run["items_dropped"]) == ("finished", DISTINCT_PAGES, 14)
     assert client.get(index=indices.alias_name(prefix, "onions"), id=CRAWL_HOST)["_source"]["page_count"] == DISTINCT_PAGES
     assert spool.spool_files(tmp_path / "var" / "spool") == []
+
+
+class BulkRaisesOnce:
+    """The real client, except that the first bulk request writing to ``index`` raises: an injected fault."""
+
+    def __init__(self, client: Any, index: str):
+        self.client = client
+        self.index = index
+        self.raised = False
+
+    def bulk(self, *, operations: list[dict[str, Any]], **kwargs: Any) -> Any:
+        targets = {next(iter(line.values())).get("_index") for line in operations[::2]}
+        if not self.raised and self.index in targets:
+            self.raised = True
+            raise RuntimeError("injected fault in the bulk send")
+        return self.client.bulk(operations=operations, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+async def crawl_as_scrapy_would(pipeline: ElasticsearchBulkPipeline, items: list[Any]) -> None:
+    # Scrapy logs an exception a pipeline raises and goes on with the crawl; so does this.
+    for item in items:
+        with contextlib.suppress(Exception):
+            await pipeline.process_item(item)
+    with contextlib.suppress(Exception):
+        await pipeline.close_spider()
+
+
+def spooled_records(spool_dir: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for path in spool.spool_files(spool_dir):
+        with spool.claim(path) as claimed:
+            assert claimed is not None
+            records += claimed
+    return records
+
+
+def test_an_exception_in_the_bulk_send_leaves_every_item_indexed_or_spooled(
+    es: tuple[Any, str], tmp_path: Path
+) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    faulty = BulkRaisesOnce(client, indices.alias_name(prefix, "pages"))
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    spool_dir = tmp_path / "spool"
+    pipeline = ElasticsearchBulkPipeline(
+        faulty, prefix, spool_dir, batch_size=5, max_retries=2, backoff_seconds=0.01,  # type: ignore[arg-type]
+        stats=crawler.stats)
+    pages = [make_page(number, wallets=[{"address": BTC_ADDRESS, "coin": "btc"}]) for number in range(12)]
+
+    asyncio.run(crawl_as_scrapy_would(pipeline, pages))
+    pipeline.spool_writer.close()
+    assert faulty.raised
+    records = spooled_records(spool_dir)
+    spooled_pages = {record["id"] for record in records if record["kind"] == "pages"}
+    pages_alias = indices.alias_name(prefix, "pages")
+    client.indices.refresh(index=pages_alias)
+    indexed_pages = {hit["_id"] for hit in client.search(index=pages_alias, size=100, _source=False)["hits"]["hits"]}
+    # Every page is in exactly one place: indexed or spooled (the first batch of five is the spooled one).
+    assert len(spooled_pages) == 5 and len(indexed_pages) == 7
+    assert spooled_pages | indexed_pages == {page.doc_id() for page in pages}
+    assert all("injected fault" in record["error"] for record in records)
+    stats = crawler.stats.get_stats()
+    assert stats["elasticsearch/unexpected_errors"] == 1
+    assert stats["elasticsearch/spooled"] == stats["elasticsearch/failed"] == len(records) == 5
+
+    report = replay_spool(client, spool_dir, prefix, max_retries=0)
+    assert (report.replayed, report.still_failing) == (5, 0)
+    assert refreshed_count(client, pages_alias) == 12
+    onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
+    assert onion["page_count"] == 12  # the replayed pages count on their onion too
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"),
+                        id=entities.wallet_doc_id("btc", BTC_ADDRESS))["_source"]
+    assert wallet["page_count"] == 12
+
+
+def test_a_batch_that_raises_as_a_whole_is_spooled_as_items_and_replayed(
+    es: tuple[Any, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    spool_dir = tmp_path / "spool"
+    pipeline = ElasticsearchBulkPipeline(client, prefix, spool_dir, batch_size=4, backoff_seconds=0.01,
+                                         stats=crawler.stats)
+    real_upsert_action = elasticsearch_bulk.upsert_action
+
+    def upsert_action_with_a_bug(item: Any, index: str) -> dict[str, Any]:
+        if item.title == "Page 2":
+            raise KeyError("a bug that one item triggers")
+        return real_upsert_action(item, index)
+
+    monkeypatch.setattr(elasticsearch_bulk, "upsert_action", upsert_action_with_a_bug)
+    pages = [make_page(number) for number in range(6)]
+
+    asyncio.run(crawl_as_scrapy_would(pipeline, pages))
+    pipeline.spool_writer.close()
+    records = spooled_records(spool_dir)
+    assert sorted((record["record"], record["id"]) for record in records) == sorted(
+        ("item", page.doc_id()) for page in pages[:4])
+    assert crawler.stats.get_value("elasticsearch/unexpected_errors") == 1
+    pages_alias = indices.alias_name(prefix, "pages")
+    assert refreshed_count(client, pages_alias) == 2
+
+    monkeypatch.undo()  # the bug is fixed; the replay indexes the items
+    report = replay_spool(client, spool_dir, prefix, max_retries=0)
+    assert (report.records, report.replayed, report.still_failing) == (4, 4, 0)
+    assert refreshed_count(client, pages_alias) == 6
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 6
+    assert spool.spool_files(spool_dir) == []
+
+
+def spool_an_old_crawl(client: Any, prefix: str, spool_dir: Path, pages: list[Page]) -> None:
+    """Index ``pages`` while their index refuses writes, as in an outage: their records go to the spool."""
+    pages_index = indices.current_index(client, prefix, "pages")
+    client.indices.add_block(index=pages_index, block="write")
+    writer = spool.SpoolWriter(spool_dir)
+    try:
+        outcome = BulkIndexer(client, prefix, writer, max_retries=0).index_items(pages)
+    finally:
+        writer.close()
+        client.indices.put_settings(index=pages_index, settings={"index.blocks.write": False})
+    assert outcome.spooled == len(pages) and outcome.indexed["pages"] == 0
+
+
+def test_replaying_an_old_record_keeps_the_newer_crawl(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    old_page = make_page(1, "2026-11-28T10:00:00Z", content_hash="old")
+    old_page.title = "old title"
+    spool_an_old_crawl(client, prefix, tmp_path / "spool", [old_page])
+    new_page = make_page(1, "2026-11-29T10:00:00Z", content_hash="new")
+    new_page.title = "new title"
+    BulkIndexer(client, prefix, None, max_retries=0).index_items([new_page])
+
+    report = replay_spool(client, tmp_path / "spool", prefix, max_retries=0)
+
+    assert (report.replayed, report.still_failing) == (1, 0)
+    source = client.get(index=indices.alias_name(prefix, "pages"), id=old_page.doc_id())["_source"]
+    assert (source["last_seen"], source["title"], source["content_hash"]) == (
+        "2026-11-29T10:00:00Z", "new title", "new")
+    assert source["first_seen"] == "2026-11-28T10:00:00Z"  # the old crawl saw it first
+    onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
+    assert (onion["page_count"], onion["last_seen"]) == (1, "2026-11-29T10:00:00Z")  # counted once
+
+
+def test_replay_writes_each_record_to_the_prefix_it_was_spooled_for(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    spool_an_old_crawl(client, prefix, tmp_path / "spool", [make_page(1), make_page(2)])
+    gone_prefix = f"{prefix}gone"  # a prefix whose indices were deleted since
+    writer = spool.SpoolWriter(tmp_path / "spool")
+    page = make_page(3)
+    writer.write({"record": "document", "kind": "pages", "index_prefix": gone_prefix, "id": page.doc_id(),
+                  "op_type": "update", "meta": {}, "body": upsert_action_body(page), "error": "test", "attempts": 1})
+    writer.close()
+    other_prefix = f"{prefix}other"  # what `index replay-spool` runs with today
+    try:
+        report = replay_spool(client, tmp_path / "spool", other_prefix, max_retries=0)
+        assert (report.replayed, report.still_failing) == (2, 1)
+        assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 2
+        assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 2
+        # Nothing went to the prefix of the command, and no index was created without its template.
+        for absent in (other_prefix, gone_prefix):
+            assert not client.indices.exists(index=f"{absent}-*", allow_no_indices=False)
+        [left] = spooled_records(tmp_path / "spool")
+        assert (left["index_prefix"], left["id"]) == (gone_prefix, page.doc_id()) and "index_not_found" in left["error"]
+    finally:
+        indices.delete_prefix(client, other_prefix)
+        indices.delete_prefix(client, gone_prefix)
+
+
+def upsert_action_body(page: Page) -> dict[str, Any]:
+    action = upsert_action(page, "unused")
+    return {"doc": action["doc"], "upsert": action["upsert"]}
+
+
+class CrawlBeforeTheFirstBulk:
+    """The real client; right before its first bulk request, ``crawl`` runs (the synchronisation point)."""
+
+    def __init__(self, client: Any, crawl: Callable[[], None]):
+        self.client = client
+        self.crawl: Callable[[], None] | None = crawl
+
+    def bulk(self, **kwargs: Any) -> Any:
+        if self.crawl is not None:
+            crawl, self.crawl = self.crawl, None
+            crawl()
+        return self.client.bulk(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_crawl_writing_between_the_replays_read_and_write_is_kept(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    BulkIndexer(client, prefix, None, max_retries=0).index_items([make_page(1, "2026-11-27T10:00:00Z")])
+    old_page = make_page(1, "2026-11-28T10:00:00Z", content_hash="old")
+    spool_an_old_crawl(client, prefix, tmp_path / "spool", [old_page])
+    new_page = make_page(1, "2026-11-29T10:00:00Z", content_hash="new")
+
+    def crawl_the_newer_page() -> None:
+        assert BulkIndexer(client, prefix, None, max_retries=0).index_items([new_page]).indexed["pages"] == 1
+
+    # The replay reads the page (last seen on the 27th, older than its record), then the crawl
+    # writes the 29th, then the replay writes: its write must not land on the crawl's.
+    racing = CrawlBeforeTheFirstBulk(client, crawl_the_newer_page)
+    report = replay_spool(racing, tmp_path / "spool", prefix, max_retries=0)  # type: ignore[arg-type]
+
+    assert racing.crawl is None and (report.replayed, report.still_failing) == (1, 0)
+    source = client.get(index=indices.alias_name(prefix, "pages"), id=old_page.doc_id())["_source"]
+    assert (source["first_seen"], source["last_seen"], source["content_hash"]) == (
+        "2026-11-27T10:00:00Z", "2026-11-29T10:00:00Z", "new")

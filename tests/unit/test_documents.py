@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.items import Listing, Page, Vendor, WalletMention
-from pipelines.documents import document_for, normalise_fingerprint, upsert_action
+from pipelines.documents import document_for, normalise_fingerprint, replayed_document, upsert_action
 
 
 def test_listing_document_derives_coins_and_normalises_currencies() -> None:
@@ -50,3 +50,34 @@ def test_wallet_mentions_are_not_documents_of_their_own() -> None:
         document_for(WalletMention(address="a", coin="btc", network="n", address_type="t", page_url="u",
                                    onion_host="h", fetched_at="f", job_id="j"))
     assert normalise_fingerprint(" 0xAbCd 1234 ") == "ABCD1234"
+
+
+STORED = {"title": "new title", "first_seen": "2026-11-29T10:00:00Z", "last_seen": "2026-11-30T10:00:00Z",
+          "fetched_at": "2026-11-30T10:00:00Z"}
+
+
+def test_an_older_replayed_update_keeps_the_stored_values_and_only_moves_first_seen_back() -> None:
+    old = {"title": "old title", "fetched_at": "2026-11-28T10:00:00Z", "last_seen": "2026-11-28T10:00:00Z"}
+    body = {"doc": old, "upsert": {**old, "first_seen": "2026-11-28T10:00:00Z"}}
+    assert replayed_document(STORED, "update", body) == {**STORED, "first_seen": "2026-11-28T10:00:00Z"}
+    # Same instant in another spelling: still ordered by time, not by text.
+    body_offset = {"doc": {**old, "last_seen": "2026-11-30T11:00:00+02:00"}, "upsert": {**old}}
+    assert replayed_document(STORED, "update", body_offset)["title"] == "new title"
+
+
+def test_a_newer_replayed_update_applies_like_the_original_write() -> None:
+    newer = {"title": "newest", "fetched_at": "2026-12-01T10:00:00Z", "last_seen": "2026-12-01T10:00:00Z"}
+    body = {"doc": newer, "upsert": {**newer, "first_seen": "2026-12-01T10:00:00Z"}}
+    assert replayed_document(STORED, "update", body) == {
+        "title": "newest", "first_seen": "2026-11-29T10:00:00Z", "last_seen": "2026-12-01T10:00:00Z",
+        "fetched_at": "2026-12-01T10:00:00Z"}
+    assert replayed_document(None, "update", body) == {**newer, "first_seen": "2026-12-01T10:00:00Z"}
+
+
+def test_replayed_index_writes_compare_finished_at_and_an_undated_write_never_wins() -> None:
+    run = {"job_id": "j", "finished_at": "2026-11-28T10:00:00Z", "pages_indexed": 3}
+    later_run = {"job_id": "j", "finished_at": "2026-11-28T11:00:00Z", "pages_indexed": 9}
+    assert replayed_document(later_run, "index", run) == later_run
+    assert replayed_document(run, "index", later_run) == later_run
+    assert replayed_document(STORED, "index", {"title": "undated"}) == STORED
+    assert replayed_document({"title": "undated"}, "index", run) == run
