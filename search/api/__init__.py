@@ -14,6 +14,7 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 Errors are answered, never leaked: a malformed query is a 400 with the
 parser's message, Elasticsearch unreachable or not set up is a 503,
 any other Elasticsearch refusal a 502, a bug a bare 500 -- no stack traces.
+A full audit backlog is a 503: nothing is served that cannot be audited.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from search.api.context import (
     render_html,
     wants_json,
 )
-from search.audit import AuditWriter
+from search.audit import AuditBacklogFull, AuditWriter
 from search.auth import TokenCache, load_session_secret
 from search.query import QueryError
 
@@ -76,6 +77,12 @@ def _install_error_handlers(app: FastAPI, context: AppContext) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         return _error(request, 403, "this needs an admin token")
+
+    @app.exception_handler(AuditBacklogFull)
+    async def audit_backlog_full(request: Request, exc: AuditBacklogFull) -> Response:
+        # AuditWriter.submit has logged and counted it.
+        return _error(request, 503, "the audit trail cannot keep up (Elasticsearch is slow or down), so this "
+                                    "request was not served; try again shortly")
 
     @app.exception_handler(TransportError)
     async def es_down(request: Request, exc: TransportError) -> Response:

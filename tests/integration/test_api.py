@@ -7,6 +7,7 @@ starts the real server.  One world is seeded per module under a unique prefix.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -18,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search.api import create_app
+from search.audit import AuditWriter, recent_searches
 from search.auth import TokenCache, create_token, revoke_token
 from tests.integration.search_world import (
     ALPHA_HOST,
@@ -146,6 +148,57 @@ def test_every_search_is_audited_without_the_token(env):
     assert entry["actor_id"] == env["viewer_record"].token_id
     assert entry["actor_name"] == "analyst one" and entry["result_count"] == 0 and entry["channel"] == "api"
     assert env["viewer"] not in json.dumps(entry)
+
+
+def test_entity_pages_and_their_json_twins_are_audited(env):
+    client, prefix, world = env["client"], env["prefix"], env["world"]
+    token, record = create_token(client, prefix, "viewer", "entity auditor")
+    vendor_id = world.vendor_ids["alpha/DrGreen"]
+    listing_id = world.listing_ids["beta/b1"]
+    visits = [
+        (f"/wallets/{SHARED_BTC}", 200, ("wallet", f"wallet:{SHARED_BTC}", 1)),
+        ("/wallets/1NotSeenAnywhere", 404, ("wallet", "wallet:1NotSeenAnywhere", 0)),
+        (f"/vendors/{vendor_id}", 200, ("vendor", f"vendor-id:{vendor_id}", 1)),
+        (f"/listings/{listing_id}", 200, ("listing", f"listing-id:{listing_id}", 1)),
+        (f"/onions/{ALPHA_HOST}", 200, ("onion", f"onion:{ALPHA_HOST}", 1)),
+        ("/stats", 200, ("stats", "", 1)),
+    ]
+    expected = []
+    for path, status, (kind, query, count) in visits:
+        for accept, channel in ((JSON, "api"), (HTML, "ui")):
+            assert env["http"].get(path, headers=auth(token, accept)).status_code == status, (path, channel)
+            expected.append((kind, query, count, channel))
+    assert env["audit"].flush(timeout=30)
+    entries = [entry for entry in recent_searches(client, prefix, 1000) if entry["actor_id"] == record.token_id]
+    assert sorted((e["kind"], e["query"], e["result_count"], e["channel"]) for e in entries) == sorted(expected)
+    assert all(entry["actor_name"] == "entity auditor" and token not in json.dumps(entry) for entry in entries)
+
+
+def test_a_full_audit_backlog_refuses_with_503_and_never_serves_unaudited(env, caplog):
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "viewer", "backlog")
+    app = create_app(env["settings"], client)
+    # Room for one entry, and a writer that would flush only in an hour: the
+    # second audited request finds the backlog full.
+    writer = AuditWriter(client, prefix, flush_seconds=3600, max_pending=1)
+    app.state.context.audit = writer
+    marker = "backlogmarker" + os.urandom(4).hex()
+    try:
+        with TestClient(app) as http, caplog.at_level(logging.ERROR, logger="search.audit"):
+            served = http.get("/search", params={"q": marker + "a"}, headers=auth(token))
+            assert served.status_code == 200
+            refused = [http.get("/search", params={"q": marker + "b"}, headers=auth(token)),
+                       http.get(f"/wallets/{SHARED_BTC}", headers=auth(token)),
+                       http.get("/stats", headers=auth(token, HTML))]
+            for response in refused:
+                assert response.status_code == 503 and "audit" in response.text
+                assert SHARED_BTC not in response.text and "hits" not in response.text
+            assert writer.refused == 3
+            assert sum("AUDIT BACKLOG FULL" in entry.getMessage() for entry in caplog.records) == 3
+    finally:
+        writer.close()
+    queries = [entry["query"] for entry in recent_searches(client, prefix, 1000) if entry["actor_id"] == record.token_id]
+    assert queries == [marker + "a"]
 
 
 def test_wallet_pivot(env):
