@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from onionscope.errors import UserError
 from search.api import create_app
 from search.audit import AuditWriter, recent_searches
 from search.auth import TokenCache, create_token, revoke_token
@@ -377,6 +378,14 @@ def test_elasticsearch_down_is_a_503_with_a_clear_message(env, tmp_path):
         assert "not reachable" in response.json()["error"] and "Traceback" not in response.text
         page = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"], HTML))
         assert page.status_code == 503 and "not reachable" in page.text
+
+
+def test_an_empty_or_short_session_secret_stops_the_app(env, tmp_path):
+    for content in (b"", b"0123456789abcdef\n"):
+        secret_file = tmp_path / "session.key"
+        secret_file.write_bytes(content)
+        with pytest.raises(UserError, match=r"session\.key.*session_secret_file"):
+            create_app(env["settings"].replace(session_secret_file=str(secret_file)), env["client"])
 
 
 def _cli(env, *args: str) -> subprocess.CompletedProcess:
