@@ -4,6 +4,11 @@ An :class:`ExportSet` is what gets exported: the records (listings, vendors,
 pages, wallets as found in the index) and the identifiers gathered from them
 (wallet addresses with their coin, onion hosts, PGP fingerprints, e-mails).
 
+Coins: the index names a wallet's coin as the extractor does (``bitcoin``,
+``monero``, ``bitcoin-cash``); MISP types and the STIX wallet's ``currency``
+want the lower-case ticker (``btc``, ``xmr``, ``bch``).  :func:`coin_ticker`
+turns one into the other, so an ExportSet's wallets always carry tickers.
+
 Public API:
 
 * :func:`collect_search` (client, prefix, query, kind, limit) -> ExportSet
@@ -11,6 +16,7 @@ Public API:
   (client, prefix, key) -> ExportSet; raise :class:`onionscope.errors.UserError`
   when the entity does not exist
 * :func:`export_set_from_records` (title, records) -> ExportSet (pure)
+* :func:`coin_ticker` (coin) -> the lower-case ticker of a coin name or ticker
 * :func:`render` (export_set, format) -> (text, media type, file suffix);
   ``format`` is one of :data:`FORMATS`.
 """
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from crawler.extractors.wallet_codecs import COIN_TICKERS
 from onionscope.errors import UserError
 
 FORMATS = ("csv", "json", "stix", "misp")
@@ -56,6 +63,17 @@ _COIN_SHAPES = (
 )
 
 
+def coin_ticker(coin: str | None) -> str | None:
+    """The lower-case ticker of ``coin`` (``"bitcoin"`` or ``"BTC"`` -> ``"btc"``); None for no coin.
+
+    A name the extractor does not know comes back lower-cased as it is.
+    """
+    if not coin:
+        return None
+    value = str(coin).strip().lower()
+    return COIN_TICKERS.get(value, value) or None
+
+
 def guess_coin(address: str) -> str | None:
     for pattern, coin in _COIN_SHAPES:
         if pattern.fullmatch(address):
@@ -83,11 +101,13 @@ def export_set_from_records(title: str, records: list[dict[str, Any]]) -> Export
     for record in records:
         if record.get("kind") == "wallets" and record.get("address"):
             address = str(record["address"])
-            export_set.wallets[address] = record.get("coin") or export_set.wallets.get(address)
+            export_set.wallets[address] = coin_ticker(record.get("coin")) or export_set.wallets.get(address)
             seen(address, record)
         for wallet in record.get("wallets") or []:
             if isinstance(wallet, dict):
-                address, coin = str(wallet.get("address") or ""), wallet.get("coin")
+                # The normalised form is the wallet's identity in the index (pipelines.entities).
+                address = str(wallet.get("normalized") or wallet.get("address") or "")
+                coin = coin_ticker(wallet.get("coin"))
             else:
                 address, coin = str(wallet), None
             if address:
@@ -121,7 +141,7 @@ def _resolve_coins(client: Any, prefix: str, export_set: ExportSet) -> None:
     for hit in response["hits"]["hits"]:
         source = hit["_source"]
         if source.get("address") in export_set.wallets and source.get("coin"):
-            export_set.wallets[source["address"]] = source["coin"]
+            export_set.wallets[source["address"]] = coin_ticker(source["coin"])
 
 
 def collect_search(client: Any, prefix: str, query: str, kind: str, limit: int = EXPORT_MAX_RECORDS) -> ExportSet:

@@ -428,3 +428,62 @@ def test_cli_token_search_and_export(env, tmp_path):
     # is covered by test_token_revoked_elsewhere_is_refused_once_the_cache_lapses).
     with TestClient(create_app(env["settings"].replace(api_token_cache_seconds=0), env["client"])) as fresh:
         assert fresh.get("/stats", headers=auth(token)).status_code == 401
+
+
+# --- wallets and hostile text as the crawl's own pipeline indexes them --------------------------
+
+INDEXED_BTC = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+INDEXED_XMR = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+DONATION_HOST = "donat" + "e" * 51 + ".onion"
+# A title with a C1 control sequence introducer and a right-to-left override.
+HOSTILE_TITLE = "Donate \u202egnp.exe \x9b31m here"
+
+
+@pytest.fixture(scope="module")
+def indexed(es_node, tmp_path_factory):
+    """A prefix holding one page crawled text goes through: extract_document, then the bulk pipeline."""
+    import uuid
+
+    from crawler.extractors.document import extract_document
+    from pipelines.elasticsearch_bulk import BulkIndexer
+    from pipelines.es_client import make_client
+    from pipelines.indices import delete_prefix, ensure_indices
+
+    client = make_client(es_node.settings)
+    prefix = f"test-indexed-{uuid.uuid4().hex[:10]}"
+    settings = es_node.settings.replace(index_prefix=prefix, var_dir=str(tmp_path_factory.mktemp("var")))
+    html = (f"<html><head><title>{HOSTILE_TITLE}</title></head><body><p>Bitcoin: {INDEXED_BTC}</p>"
+            f"<p>Monero: {INDEXED_XMR}</p></body></html>")
+    try:
+        ensure_indices(client, prefix)
+        document = extract_document(html, f"http://{DONATION_HOST}/donate", "2026-02-01T10:00:00Z", "job-x")
+        outcome = BulkIndexer(client, prefix, None, max_retries=1, backoff_seconds=0.1).index_items(document.items())
+        assert not outcome.failed, outcome.failed
+        client.indices.refresh(index=f"{prefix}-*")
+        token, _ = create_token(client, prefix, "viewer", "exporter")
+        with TestClient(create_app(settings, client)) as http:
+            yield {"client": client, "prefix": prefix, "settings": settings, "http": http, "token": token}
+    finally:
+        delete_prefix(client, prefix)
+        client.close()
+
+
+def test_exports_label_wallets_as_indexed_by_their_ticker(indexed):
+    http, token = indexed["http"], indexed["token"]
+    # (An onion export lists the host's pages, not their wallets.)
+    exports = [{"wallet": INDEXED_XMR}, {"wallet": INDEXED_BTC}, {"q": "donate", "kind": "pages"},
+               {"q": "", "kind": "wallets"}]
+    for subject in exports:
+        misp = http.get("/export", params={"format": "misp", **subject}, headers=auth(token))
+        assert misp.status_code == 200, (subject, misp.text)
+        types = {attribute["value"]: attribute["type"] for attribute in misp.json()["Event"]["Attribute"]}
+        stix = http.get("/export", params={"format": "stix", **subject}, headers=auth(token))
+        objects = validate_bundle(stix.json())
+        currency = {obj["value"]: obj.get("currency") for obj in objects.values() if obj["type"] == "cryptocurrency-wallet"}
+        expected = {INDEXED_XMR: "xmr"} if subject.get("wallet") == INDEXED_XMR else \
+            {INDEXED_BTC: "btc"} if subject.get("wallet") == INDEXED_BTC else {INDEXED_BTC: "btc", INDEXED_XMR: "xmr"}
+        for address, ticker in expected.items():
+            assert types[address] == ticker, (subject, types)
+            assert currency[address] == ticker, (subject, currency)
+        exported = http.get("/export", params={"format": "json", **subject}, headers=auth(token)).json()
+        assert {(wallet["address"], wallet["coin"]) for wallet in exported["identifiers"]["wallets"]} >= set(expected.items())
