@@ -104,7 +104,6 @@ class AppContext:
     index_prefix: str
     secret: bytes
     templates: jinja2.Environment
-    es_url: str
     audit: AuditWriter
     tokens: TokenCache
     _async_client: Any = field(default=None, init=False, repr=False)

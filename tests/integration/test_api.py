@@ -356,10 +356,20 @@ def test_exports(env):
 def test_stats_and_docs(env):
     stats = env["http"].get("/stats", headers=auth(env["viewer"])).json()
     assert stats["counts"]["listings"] == 4 and stats["counts"]["wallets"] == 2
-    docs = env["http"].get("/docs")
+    docs = env["http"].get("/docs", headers=auth(env["viewer"], HTML))
     assert docs.status_code == 200 and "/wallets/{address}" in docs.text
     assert "cdn" not in docs.text.lower() and "<script" not in docs.text
-    assert "/search" in env["http"].get("/openapi.json").json()["paths"]
+    assert "/search" in env["http"].get("/openapi.json", headers=auth(env["viewer"])).json()["paths"]
+
+
+def test_docs_and_openapi_need_a_viewer_token(env):
+    http = env["http"]
+    for path in ("/docs", "/openapi.json"):
+        assert http.get(path, headers=JSON).status_code == 401, path
+        assert http.get(path, headers=auth("osk_not-a-real-token")).status_code == 401, path
+        assert http.get(path, headers=auth(env["viewer"])).status_code == 200, path
+    login = http.get("/docs", headers=HTML)
+    assert login.status_code == 401 and 'name="token"' in login.text and "/wallets/{address}" not in login.text
 
 
 def _closed_port() -> int:
@@ -378,6 +388,39 @@ def test_elasticsearch_down_is_a_503_with_a_clear_message(env, tmp_path):
         assert "not reachable" in response.json()["error"] and "Traceback" not in response.text
         page = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"], HTML))
         assert page.status_code == 503 and "not reachable" in page.text
+
+
+def test_elasticsearch_down_before_login_never_shows_its_credentials(env):
+    port = _closed_port()
+    settings = env["settings"].replace(es_url=f"http://onion-reader:Pw-in-the-url@127.0.0.1:{port}", es_timeout=2)
+    with TestClient(create_app(settings)) as http:
+        answers = [
+            http.post("/login", data={"token": env["viewer"], "next": "/stats"}, headers=HTML, follow_redirects=False),
+            http.get("/stats", headers=auth(env["viewer"], HTML)),
+            http.get("/stats", headers=auth(env["viewer"])),
+        ]
+    for answer in answers:
+        assert answer.status_code == 503 and "not reachable" in answer.text
+        assert f"127.0.0.1:{port}" in answer.text
+        assert "Pw-in-the-url" not in answer.text and "onion-reader" not in answer.text
+
+
+def test_login_cookie_is_secure_only_behind_a_trusted_tls_proxy(env):
+    proxy = "10.20.30.40"
+    behind_proxy = create_app(env["settings"].replace(trusted_proxies=proxy), env["client"])
+    plain = create_app(env["settings"], env["client"])
+
+    def login_cookie(app, peer: str) -> str:
+        with TestClient(app, client=(peer, 41000)) as http:
+            response = http.post("/login", data={"token": env["viewer"], "next": "/stats"},
+                                 headers={"x-forwarded-proto": "https"}, follow_redirects=False)
+            assert response.status_code == 303
+            return response.headers["set-cookie"]
+
+    assert "secure" in login_cookie(behind_proxy, proxy).lower()
+    # The same header from anyone else, or with no proxy configured, is not believed.
+    assert "secure" not in login_cookie(behind_proxy, "10.20.30.41").lower()
+    assert "secure" not in login_cookie(plain, proxy).lower()
 
 
 def test_an_empty_or_short_session_secret_stops_the_app(env, tmp_path):
