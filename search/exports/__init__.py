@@ -8,6 +8,9 @@ Coins: the index names a wallet's coin as the extractor does (``bitcoin``,
 ``monero``, ``bitcoin-cash``); MISP types and the STIX wallet's ``currency``
 want the lower-case ticker (``btc``, ``xmr``, ``bch``).  :func:`coin_ticker`
 turns one into the other, so an ExportSet's wallets always carry tickers.
+The JSON formats escape control and bidi characters (``\\u`` escapes, the
+rule of :func:`search.cli_output.escape_json_text`): an export printed to a
+terminal is as safe as ``search --json``.
 
 Public API:
 
@@ -209,7 +212,14 @@ def collect_onion(client: Any, prefix: str, host: str) -> ExportSet:
 
 
 def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
-    """The export as text, its media type and the file suffix."""
+    """The export as text, its media type and the file suffix.
+
+    :raises onionscope.errors.UserError: ``format`` is not one of :data:`FORMATS`.
+    """
+    import json
+
+    from search.cli_output import escape_json_text
+
     if format == "csv":
         from search.exports.csv_export import to_csv
 
@@ -217,17 +227,15 @@ def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
     if format == "json":
         from search.exports.json_export import to_json
 
-        return to_json(export_set), "application/json", "json"
+        return escape_json_text(to_json(export_set)), "application/json", "json"
     if format == "stix":
-        import json
-
         from search.exports.stix import to_stix_bundle
 
-        return json.dumps(to_stix_bundle(export_set), indent=2, ensure_ascii=False), "application/stix+json;version=2.1", "stix.json"
+        text = json.dumps(to_stix_bundle(export_set), indent=2, ensure_ascii=False)
+        return escape_json_text(text), "application/stix+json;version=2.1", "stix.json"
     if format == "misp":
-        import json
-
         from search.exports.misp import to_misp_event
 
-        return json.dumps(to_misp_event(export_set), indent=2, ensure_ascii=False), "application/json", "misp.json"
+        text = json.dumps(to_misp_event(export_set), indent=2, ensure_ascii=False)
+        return escape_json_text(text), "application/json", "misp.json"
     raise UserError(f"unknown export format {format!r}; choose one of: {', '.join(FORMATS)}")

@@ -530,3 +530,21 @@ def test_exports_label_wallets_as_indexed_by_their_ticker(indexed):
             assert currency[address] == ticker, (subject, currency)
         exported = http.get("/export", params={"format": "json", **subject}, headers=auth(token)).json()
         assert {(wallet["address"], wallet["coin"]) for wallet in exported["identifiers"]["wallets"]} >= set(expected.items())
+
+
+def test_cli_search_json_escapes_c1_and_bidi_and_stays_the_same_json(indexed):
+    environment = dict(os.environ)
+    environment.update({
+        "ONIONSCOPE_ES_URL": indexed["settings"].es_url,
+        "ONIONSCOPE_INDEX_PREFIX": indexed["prefix"],
+        "ONIONSCOPE_VAR_DIR": str(indexed["settings"].var_dir),
+    })
+    found = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "donate", "--json"], capture_output=True,
+                           env=environment, cwd=PROJECT_ROOT, timeout=120)
+    assert found.returncode == 0, found.stderr
+    raw = found.stdout.decode("utf-8")
+    for char in ("\u202e", "\x9b"):
+        assert char not in raw, repr(char)
+    assert "\\u202e" in raw and "\\u009b" in raw
+    [hit] = json.loads(raw)["hits"]
+    assert hit["title"] == HOSTILE_TITLE and hit["source"]["onion_host"] == DONATION_HOST

@@ -207,3 +207,16 @@ def test_exports_label_coins_of_wallets_as_indexed(kinds):
     identifiers = json.loads(render(export_set, "json")[0])["identifiers"]["wallets"]
     assert {(wallet["address"], wallet["coin"]) for wallet in identifiers} == {(INDEXED_BTC, "btc"), (INDEXED_XMR, "xmr")}
 
+
+def test_json_exports_escape_bidi_and_c1_and_decode_to_the_same_text():
+    title = "rev\u202eslip \x9b31m ünï"
+    records = [{"kind": "pages", "id": "p1", "title": title, "onion_host": ONION, "url": f"http://{ONION}/",
+                "fetched_at": "2026-01-04T10:00:00Z"}]
+    export_set = export_set_from_records(title, records)
+    decoded = {}
+    for format in ("json", "stix", "misp"):
+        text = render(export_set, format)[0]
+        assert "\u202e" not in text and "\x9b" not in text, format
+        decoded[format] = json.loads(text)
+    assert decoded["json"]["records"][0]["title"] == title and decoded["misp"]["Event"]["info"] == title
+    assert "ünï" in render(export_set, "json")[0]  # readable text stays readable
