@@ -157,6 +157,23 @@ def _str_list(key: str, value: Any) -> tuple[str, ...]:
     return tuple(item.lower() for item in items if item)
 
 
+def _proxy_addresses(key: str, value: Any) -> tuple[str, ...]:
+    """IP addresses or networks (``10.0.0.0/8``); no host names and no ``*``."""
+    import ipaddress
+
+    addresses = []
+    for item in _str_list(key, value):
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"expected IP addresses or networks of the TLS proxies in front of the server, got {item!r}"
+            ) from None
+        # A bare address stays bare: that is how the proxy's peer address is compared.
+        addresses.append(str(network.network_address) if "/" not in item else str(network))
+    return tuple(addresses)
+
+
 # The one table of defaults.  Keys are also the YAML keys; the environment
 # variable is ONIONSCOPE_<KEY upper-cased>.
 DEFAULTS: dict[str, Setting] = {
@@ -230,6 +247,12 @@ DEFAULTS: dict[str, Setting] = {
     ),
     "session_secret_file": Setting(
         None, _opt_path, "Secret that signs UI sessions and search cursors (default <var_dir>/session_secret, 0600)."
+    ),
+    "trusted_proxies": Setting(
+        (),
+        _proxy_addresses,
+        "Addresses (or networks) of TLS proxies in front of the server whose X-Forwarded-Proto and "
+        "X-Forwarded-For are believed, so session cookies are Secure over https (default: none).",
     ),
 }
 

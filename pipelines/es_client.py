@@ -12,7 +12,10 @@ Public API:
   Raises :class:`onionscope.errors.UserError` saying what is wrong and what to
   do: not reachable, credentials refused, certificate not trusted.
 * :func:`describe_error` (exc, settings) -> the one-line human message for a
-  transport error, shared by the pipelines and the CLI.
+  transport error, shared by the pipelines, the CLI and the API.  It names
+  the cluster by :func:`redacted_url`, never with its credentials.
+* :func:`redacted_url` (url) -> the URL without user name, password, query or
+  fragment (``es_url`` may carry ``https://user:password@host``).
 * :func:`node_endpoints` (settings) -> ``[(host, port)]`` the client connects
   to, as the client itself reads ``es_url`` (the crawl's network guard allows them).
 
@@ -87,9 +90,36 @@ def _start_hint(settings: Any) -> str:
     return "check ONIONSCOPE_ES_URL (es_url) and that the cluster is up"
 
 
+def redacted_url(url: str) -> str:
+    """``url`` as it may be shown or logged: scheme, host, port and path only.
+
+    A user name or password in the URL (``https://user:password@host``) is
+    replaced by ``***``; a query or fragment is dropped.  A URL that cannot be
+    parsed comes back as ``<es_url>``.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<es_url>"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    netloc = ("***@" if "@" in parts.netloc else "") + host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 def describe_error(exc: BaseException, settings: Any) -> str:
-    """One line for a person: what failed at which URL, and what to do."""
-    url = settings.es_url
+    """One line for a person: what failed at which URL (credentials never shown), and what to do."""
+    message = _describe(exc, settings, redacted_url(settings.es_url))
+    # The transport's own text (kept in some messages) must not bring them back.
+    userinfo = str(settings.es_url).partition("://")[2].partition("/")[0].rpartition("@")[0]
+    return message.replace(userinfo, "***") if userinfo else message
+
+
+def _describe(exc: BaseException, settings: Any, url: str) -> str:
     if isinstance(exc, TlsError):
         return (f"Elasticsearch at {url}: TLS certificate verification failed ({_first_line(exc)}); "
                 "set es_ca_certs (ONIONSCOPE_ES_CA_CERTS) to the CA bundle that signed it")

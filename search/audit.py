@@ -11,7 +11,11 @@ Public API:
   every ``flush_seconds`` (one round trip and one translog sync per batch
   instead of per search).  A batch that keeps failing after retries is
   logged as ``AUDIT WRITE FAILED`` with every entry, so the trail's gap is
-  on record.  :meth:`AuditWriter.close` flushes what is pending.
+  on record.  When ``max_pending`` entries already wait, :meth:`AuditWriter.submit`
+  raises :class:`AuditBacklogFull` at once (never writing on the caller's
+  thread, which is the API's event loop): the API answers 503 rather than
+  serve what it cannot audit.  :meth:`AuditWriter.close` flushes what is pending.
+* :class:`AuditBacklogFull` -- the refusal above.
 * :func:`recent_searches` (client, prefix, limit) -> list of audit documents,
   newest first.
 """
@@ -26,6 +30,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS_KEPT = 2000
+
+
+class AuditBacklogFull(Exception):
+    """The audit writer already holds ``max_pending`` unwritten entries; the entry was not taken."""
 
 
 def audit_index(prefix: str) -> str:
@@ -70,10 +78,14 @@ class AuditWriter:
     Cost: entries wait at most ``flush_seconds`` in memory.  :meth:`submit`
     only appends to a list; the thread wakes every ``flush_seconds`` (or when
     :meth:`flush` or :meth:`close` asks), not per entry, so a busy server does
-    not pay a thread wake-up on every search.  When ``max_pending`` entries
-    are waiting, :meth:`submit` writes synchronously (the caller slows down
-    rather than the trail losing entries).  The thread starts on the first
-    entry, so building the writer touches nothing.
+    not pay a thread wake-up on every search.  Memory is bounded: when
+    ``max_pending`` entries are waiting (Elasticsearch slow or down),
+    :meth:`submit` refuses the entry with :class:`AuditBacklogFull`, logs
+    ``AUDIT BACKLOG FULL`` with who and what, and counts it in ``refused``.
+    It never writes on the caller's thread: the API calls it on its event
+    loop, where one blocking write (with its retries and back-off) would
+    stall every request.  The thread starts on the first entry, so building
+    the writer touches nothing.
     """
 
     def __init__(self, client: Any, prefix: str, *, flush_seconds: float = 0.25, max_batch: int = 500,
@@ -93,18 +105,28 @@ class AuditWriter:
         self._in_flight = 0
         self.written = 0
         self.failed = 0
+        self.refused = 0
 
     def submit(self, **entry: Any) -> None:
-        """Queue one entry (arguments as :func:`audit_entry`)."""
+        """Queue one entry (arguments as :func:`audit_entry`); returns at once.
+
+        :raises AuditBacklogFull: ``max_pending`` entries are already waiting
+            to be written; the entry is not kept (it is logged as refused).
+        """
         document = audit_entry(**entry)
         self._ensure_thread()
         with self._idle:
-            overflow = len(self._pending) >= self.max_pending
-            if not overflow:
+            # _in_flight also counts the batch the thread is writing now, so
+            # a write that hangs cannot let the memory held grow past the bound.
+            full = self._in_flight >= self.max_pending
+            if full:
+                self.refused += 1
+            else:
                 self._pending.append(document)
                 self._in_flight += 1
-        if overflow:
-            self._write([document])
+        if full:
+            log.error("AUDIT BACKLOG FULL (%d entries unwritten): refused %r", self.max_pending, document)
+            raise AuditBacklogFull(f"{self.max_pending} audit entries are waiting to be written")
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive():

@@ -17,7 +17,8 @@ Public API:
 * :func:`revoke_token` (client, prefix, token_or_id) -> :class:`TokenRecord`;
   raises :class:`onionscope.errors.UserError` when nothing matches
 * :func:`list_tokens` (client, prefix) -> list of :class:`TokenRecord`
-* :func:`load_session_secret` (settings) -> bytes (created 0600 on first use)
+* :func:`load_session_secret` (settings) -> bytes (created 0600 on first use, atomically);
+  raises :class:`onionscope.errors.UserError` for an empty or short secret file
 * :func:`make_session_cookie` / :func:`read_session_cookie` -- the UI's
   session: the token's digest and an expiry, HMAC-signed with the secret.
 
@@ -49,6 +50,8 @@ TOKEN_PREFIX = "osk_"
 TOKEN_ID_CHARS = 16
 MAX_NAME_CHARS = 100
 SESSION_LIFETIME_SECONDS = 12 * 3600
+# 64 hex characters are made; anything shorter than 32 bytes is refused.
+MIN_SESSION_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -274,23 +277,51 @@ def session_secret_path(settings: Any) -> Path:
 
 
 def load_session_secret(settings: Any) -> bytes:
-    """The secret that signs session cookies and cursors; made (0600) on first use."""
+    """The secret that signs session cookies and cursors (surrounding whitespace stripped).
+
+    Made on first use: 64 random hex characters, written 0600 under a
+    temporary name and linked into place, so a reader (another server
+    starting at the same time) sees either no file or the whole secret, and
+    of two servers racing, one wins and both use its secret.
+
+    :raises onionscope.errors.UserError: the file exists but holds fewer than
+        :data:`MIN_SESSION_SECRET_BYTES` bytes (an empty or short secret can
+        be guessed, and with it every session cookie forged); the message
+        names the file and the ``session_secret_file`` setting.
+    """
     path = session_secret_path(settings)
     try:
-        data = path.read_bytes().strip()
-        if len(data) >= 32:
-            return data
+        return _checked_secret(path, path.read_bytes())
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32).encode()
-    # O_EXCL: if two servers start at once, one wins and both read its secret.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(secret)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secret + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            # link, unlike rename, never replaces a secret another server just made.
+            os.link(temporary, path)
+        except FileExistsError:
+            return _checked_secret(path, path.read_bytes())
+    finally:
+        temporary.unlink(missing_ok=True)
+    return secret
+
+
+def _checked_secret(path: Path, data: bytes) -> bytes:
+    secret = data.strip()
+    if len(secret) < MIN_SESSION_SECRET_BYTES:
+        raise UserError(
+            f"the session secret in {path} is {'empty' if not secret else f'only {len(secret)} bytes'}; "
+            f"it needs at least {MIN_SESSION_SECRET_BYTES} (setting session_secret_file, "
+            f"ONIONSCOPE_SESSION_SECRET_FILE).  Delete the file to have a new one made on the next start, "
+            f"or write a long random value into it (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
     return secret
 
 

@@ -3,14 +3,20 @@
 Crawled text is hostile: before anything reaches the terminal, control
 characters (escape sequences that could move the cursor, rewrite the title
 bar or hide text), bidirectional overrides and other invisible format
-characters are shown as visible ``\\xNN``/``\\uNNNN`` escapes.  Highlighting
-is added afterwards, by this module only.
+characters are shown as visible ``\\xNN``/``\\uNNNN``/``\\UNNNNNNNN``
+escapes.  Highlighting is added afterwards, by this module only.  The JSON
+output escapes the same characters as JSON ``\\u`` escapes, so it stays
+valid JSON that decodes to the very strings in the index.  One rule,
+:func:`is_unsafe_for_terminal`, decides for both.
 
 Public API:
 
+* :func:`is_unsafe_for_terminal` (char) -> bool
 * :func:`escape_terminal` (text) -> str
+* :func:`escape_json_text` (json_text) -> str -- the same rule for JSON text
 * :func:`render_hits` (result, color) -> str
-* :func:`render_json` (result) -> str; :func:`render_csv` (result) -> str
+* :func:`render_json` (result) -> str (JSON whose every character is safe on a terminal);
+  :func:`render_csv` (result) -> str
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ MAX_TITLE_CHARS = 200
 MAX_SNIPPET_CHARS = 400
 
 
+# Controls (C0, DEL, C1), format characters (bidi overrides and isolates,
+# zero-width joiners, tags), surrogates, private use, line/paragraph separators.
+UNSAFE_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Zl", "Zp"))
+
+
+def is_unsafe_for_terminal(char: str) -> bool:
+    """True for a character that may not reach a terminal raw (see :data:`UNSAFE_CATEGORIES`)."""
+    return unicodedata.category(char) in UNSAFE_CATEGORIES
+
+
 def escape_terminal(text: str) -> str:
     """``text`` with every control or format character made visible; newlines and tabs become spaces."""
     out: list[str] = []
@@ -39,13 +55,34 @@ def escape_terminal(text: str) -> str:
         if char in "\n\r\t":
             out.append(" ")
             continue
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
+        if is_unsafe_for_terminal(char):
             code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
             continue
         out.append(char)
     return "".join(out)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    # JSON has no escape above U+FFFF: a UTF-16 surrogate pair stands for it.
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def escape_json_text(json_text: str) -> str:
+    """JSON text (as ``json.dumps`` wrote it) with every unsafe character as a ``\\u`` escape.
+
+    ``json.dumps`` escapes C0 controls itself; DEL, C1 controls, bidi and other
+    format characters it leaves raw.  Such a character can only sit inside a
+    string there, where a ``\\u`` escape decodes back to it.  The newlines
+    ``indent`` puts between values are structure, not text, and stay.
+    """
+    return "".join(
+        _json_escape(char) if char != "\n" and is_unsafe_for_terminal(char) else char for char in json_text
+    )
 
 
 def _clip(text: str, limit: int) -> str:
@@ -110,7 +147,8 @@ def render_hits(result: SearchResult, color: bool = False) -> str:
 
 
 def render_json(result: SearchResult) -> str:
-    return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    """The result as indented JSON; non-ASCII text stays readable, unsafe characters are ``\\u`` escapes."""
+    return escape_json_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False)) + "\n"
 
 
 CSV_COLUMNS = ("rank", "id", "kind", "title", "market", "vendor", "onion_host", "url", "fetched_at", "score", "snippet")

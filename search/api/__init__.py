@@ -9,11 +9,18 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
 * ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
 * ``/login`` and ``/logout`` (UI session), ``/auth/tokens`` (admin)
-* ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere)
+* ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere); both need a viewer token
 
 Errors are answered, never leaked: a malformed query is a 400 with the
-parser's message, Elasticsearch unreachable or not set up is a 503,
-any other Elasticsearch refusal a 502, a bug a bare 500 -- no stack traces.
+parser's message, Elasticsearch unreachable or not set up is a 503 (its
+URL shown without user name or password), any other Elasticsearch refusal a
+502, a bug a bare 500 -- no stack traces.  A full audit backlog is a 503:
+nothing is served that cannot be audited.
+
+Behind a TLS proxy: the setting ``trusted_proxies`` lists the proxy
+addresses whose ``X-Forwarded-Proto`` (and ``X-Forwarded-For``) are believed
+(uvicorn's ProxyHeadersMiddleware), so the session cookie is ``Secure`` when
+the browser spoke https to the proxy.  Nobody is trusted by default.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from search.api.context import (
     render_html,
     wants_json,
 )
-from search.audit import AuditWriter
+from search.audit import AuditBacklogFull, AuditWriter
 from search.auth import TokenCache, load_session_secret
 from search.query import QueryError
 
@@ -76,6 +83,12 @@ def _install_error_handlers(app: FastAPI, context: AppContext) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         return _error(request, 403, "this needs an admin token")
+
+    @app.exception_handler(AuditBacklogFull)
+    async def audit_backlog_full(request: Request, exc: AuditBacklogFull) -> Response:
+        # AuditWriter.submit has logged and counted it.
+        return _error(request, 503, "the audit trail cannot keep up (Elasticsearch is slow or down), so this "
+                                    "request was not served; try again shortly")
 
     @app.exception_handler(TransportError)
     async def es_down(request: Request, exc: TransportError) -> Response:
@@ -147,9 +160,11 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         title="onionscope",
         version=__version__,
         description="Search and pivot over crawled onion services.",
-        # The stock docs pages load their scripts from a CDN; /docs is ours.
+        # The stock docs pages load their scripts from a CDN; /docs is ours,
+        # and /openapi.json is served by docs_routes behind a viewer token.
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
         default_response_class=JSONAnswer,
     )
     context = AppContext(
@@ -158,7 +173,6 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         index_prefix=settings["index_prefix"],
         secret=load_session_secret(settings),
         templates=build_templates(),
-        es_url=settings["es_url"],
         audit=audit,
         tokens=TokenCache(settings["api_token_cache_seconds"]),
     )
@@ -172,4 +186,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
 
     for module in (search_routes, listings, vendors, wallets, onions, stats, exports_routes, auth_routes, docs_routes):
         app.include_router(module.router)
+    if settings["trusted_proxies"]:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings["trusted_proxies"]))
     return app

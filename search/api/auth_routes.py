@@ -1,7 +1,8 @@
 """Logging in and out of the UI, and token management for admins.
 
 * ``GET /login`` -- the form; ``POST /login`` -- checks the token and sets
-  the session cookie (HttpOnly, SameSite=Strict; Secure over https).  The
+  the session cookie (HttpOnly, SameSite=Strict; Secure over https, which
+  behind a TLS proxy needs the proxy's address in ``trusted_proxies``).  The
   cookie holds a signed digest of the token and an expiry, never the token.
 * ``POST /logout`` -- clears it.
 * ``GET /auth/whoami`` -- the caller's token record.
@@ -61,6 +62,8 @@ def login(request: Request, token: str = Form(..., max_length=200), next: str = 
         max_age=SESSION_LIFETIME_SECONDS,
         httponly=True,
         samesite="strict",
+        # https directly, or said by a proxy in trusted_proxies (the app's
+        # ProxyHeadersMiddleware sets the scheme); a bare X-Forwarded-Proto is ignored.
         secure=request.url.scheme == "https",
         path="/",
     )
@@ -70,7 +73,8 @@ def login(request: Request, token: str = Form(..., max_length=200), next: str = 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
     return response
 
 

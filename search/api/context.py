@@ -8,6 +8,9 @@ Public API (for the routers in this package):
   caller's :class:`search.auth.TokenRecord`; raise :class:`Unauthorized`
   (401) or :class:`Forbidden` (403).
 * :func:`wants_json` (request) -> bool -- JSON unless the client asks for HTML.
+* :func:`audit` (request, who, ...) -- puts one entry on the audit trail (channel
+  ``api`` or ``ui`` from the request); raises
+  :class:`search.audit.AuditBacklogFull`, which the app answers with a 503.
 * :func:`respond` (request, template, data, status) -- the page, or its JSON twin.
 * :class:`JSONAnswer` -- the JSON response class every route uses.
 """
@@ -101,7 +104,6 @@ class AppContext:
     index_prefix: str
     secret: bytes
     templates: jinja2.Environment
-    es_url: str
     audit: AuditWriter
     tokens: TokenCache
     _async_client: Any = field(default=None, init=False, repr=False)
@@ -194,6 +196,36 @@ def render_html(request: Request, template: str, data: dict[str, Any], status: i
         request_path=request.url.path, who=record, **data
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def audit(
+    request: Request,
+    who: TokenRecord,
+    *,
+    query: str,
+    kind: str,
+    result_count: int,
+    channel: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Hand one audit entry for ``who`` to the app's writer; returns at once.
+
+    ``channel`` defaults to ``api`` for JSON answers and ``ui`` for pages.
+    Call it before answering: when it raises, the answer is not sent.
+
+    :raises search.audit.AuditBacklogFull: the writer's backlog is full; the
+        app's handler answers 503 and the caller sees nothing of the result.
+    """
+    context_of(request).audit.submit(
+        actor_id=who.token_id,
+        actor_name=who.name,
+        role=who.role,
+        query=query,
+        kind=kind,
+        result_count=result_count,
+        channel=channel or ("api" if wants_json(request) else "ui"),
+        detail=detail,
+    )
 
 
 def respond(request: Request, template: str, data: dict[str, Any], status: int = 200) -> Response:

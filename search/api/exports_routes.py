@@ -1,7 +1,7 @@
 """``GET /export``: a search result or one entity as CSV, JSON, STIX 2.1 or MISP.
 
 Exactly one of ``q`` (with ``kind``), ``wallet``, ``vendor`` or ``onion``
-chooses what is exported.  Exports of a search are audited like searches.
+chooses what is exported.  Every export is audited (channel ``export``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from onionscope.errors import UserError
-from search.api.context import SECURITY_HEADERS, context_of, respond, viewer
+from search.api.context import SECURITY_HEADERS, audit, context_of, respond, viewer
 from search.auth import TokenRecord
 from search.exports import FORMATS, collect_onion, collect_search, collect_vendor, collect_wallet, render
 from search.query import QueryError
@@ -56,11 +56,8 @@ def export(
         raise
     except UserError as exc:
         return respond(request, "error.html", {"error": str(exc), "status": 404}, 404)
-    context.audit.submit(
-        actor_id=who.token_id, actor_name=who.name, role=who.role,
-        query=subject, kind=kind if q is not None else chosen[0], result_count=len(export_set.records),
-        channel="export", detail={"format": format},
-    )
+    audit(request, who, query=subject, kind=kind if q is not None else chosen[0],
+          result_count=len(export_set.records), channel="export", detail={"format": format})
     text, media_type, suffix = render(export_set, format)
     filename = "onionscope-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", chosen[0] + "-" + subject)[:60].strip("-") or "export")
     headers = dict(SECURITY_HEADERS)

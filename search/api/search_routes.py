@@ -3,7 +3,8 @@
 The audit entry goes to the app's :class:`search.audit.AuditWriter`, which
 writes entries in bulk within a quarter second, so its cost is not on the
 analyst's wait.  If a write keeps failing the server logs ``AUDIT WRITE
-FAILED`` with who and what.
+FAILED`` with who and what; if the writer's backlog is full the search is
+answered 503 instead of served unaudited.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from search.api.context import context_of, respond, viewer, wants_json
+from search.api.context import audit, context_of, respond, viewer, wants_json
 from search.auth import TokenRecord
 from search.query import FACETS, KINDS, QueryError, field_values, parse, quote_value
 from search.es_steps import run_async
@@ -56,7 +57,6 @@ async def search_page(
     who: TokenRecord = Depends(viewer),
 ) -> Response:
     context = context_of(request)
-    channel = "api" if wants_json(request) else "ui"
     if kind not in KINDS:
         raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
     if sort not in SORTS:
@@ -70,16 +70,9 @@ async def search_page(
         cursor=cursor,
         cursor_secret=context.secret,
     ))
-    # Batched by the app's audit writer, so the analyst does not wait for it.
-    context.audit.submit(
-        actor_id=who.token_id,
-        actor_name=who.name,
-        role=who.role,
-        query=q,
-        kind=kind,
-        result_count=result.total,
-        channel=channel,
-    )
+    # Batched by the app's audit writer, so the analyst does not wait for it;
+    # when its backlog is full this raises and the result is not served.
+    audit(request, who, query=q, kind=kind, result_count=result.total)
     data = result.to_json()
     if wants_json(request):
         return respond(request, "search.html", data)

@@ -4,6 +4,14 @@ An :class:`ExportSet` is what gets exported: the records (listings, vendors,
 pages, wallets as found in the index) and the identifiers gathered from them
 (wallet addresses with their coin, onion hosts, PGP fingerprints, e-mails).
 
+Coins: the index names a wallet's coin as the extractor does (``bitcoin``,
+``monero``, ``bitcoin-cash``); MISP types and the STIX wallet's ``currency``
+want the lower-case ticker (``btc``, ``xmr``, ``bch``).  :func:`coin_ticker`
+turns one into the other, so an ExportSet's wallets always carry tickers.
+The JSON formats escape control and bidi characters (``\\u`` escapes, the
+rule of :func:`search.cli_output.escape_json_text`): an export printed to a
+terminal is as safe as ``search --json``.
+
 Public API:
 
 * :func:`collect_search` (client, prefix, query, kind, limit) -> ExportSet
@@ -11,6 +19,7 @@ Public API:
   (client, prefix, key) -> ExportSet; raise :class:`onionscope.errors.UserError`
   when the entity does not exist
 * :func:`export_set_from_records` (title, records) -> ExportSet (pure)
+* :func:`coin_ticker` (coin) -> the lower-case ticker of a coin name or ticker
 * :func:`render` (export_set, format) -> (text, media type, file suffix);
   ``format`` is one of :data:`FORMATS`.
 """
@@ -22,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from crawler.extractors.wallet_codecs import COIN_TICKERS
 from onionscope.errors import UserError
 
 FORMATS = ("csv", "json", "stix", "misp")
@@ -56,6 +66,17 @@ _COIN_SHAPES = (
 )
 
 
+def coin_ticker(coin: str | None) -> str | None:
+    """The lower-case ticker of ``coin`` (``"bitcoin"`` or ``"BTC"`` -> ``"btc"``); None for no coin.
+
+    A name the extractor does not know comes back lower-cased as it is.
+    """
+    if not coin:
+        return None
+    value = str(coin).strip().lower()
+    return COIN_TICKERS.get(value, value) or None
+
+
 def guess_coin(address: str) -> str | None:
     for pattern, coin in _COIN_SHAPES:
         if pattern.fullmatch(address):
@@ -83,11 +104,13 @@ def export_set_from_records(title: str, records: list[dict[str, Any]]) -> Export
     for record in records:
         if record.get("kind") == "wallets" and record.get("address"):
             address = str(record["address"])
-            export_set.wallets[address] = record.get("coin") or export_set.wallets.get(address)
+            export_set.wallets[address] = coin_ticker(record.get("coin")) or export_set.wallets.get(address)
             seen(address, record)
         for wallet in record.get("wallets") or []:
             if isinstance(wallet, dict):
-                address, coin = str(wallet.get("address") or ""), wallet.get("coin")
+                # The normalised form is the wallet's identity in the index (pipelines.entities).
+                address = str(wallet.get("normalized") or wallet.get("address") or "")
+                coin = coin_ticker(wallet.get("coin"))
             else:
                 address, coin = str(wallet), None
             if address:
@@ -121,7 +144,7 @@ def _resolve_coins(client: Any, prefix: str, export_set: ExportSet) -> None:
     for hit in response["hits"]["hits"]:
         source = hit["_source"]
         if source.get("address") in export_set.wallets and source.get("coin"):
-            export_set.wallets[source["address"]] = source["coin"]
+            export_set.wallets[source["address"]] = coin_ticker(source["coin"])
 
 
 def collect_search(client: Any, prefix: str, query: str, kind: str, limit: int = EXPORT_MAX_RECORDS) -> ExportSet:
@@ -189,7 +212,14 @@ def collect_onion(client: Any, prefix: str, host: str) -> ExportSet:
 
 
 def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
-    """The export as text, its media type and the file suffix."""
+    """The export as text, its media type and the file suffix.
+
+    :raises onionscope.errors.UserError: ``format`` is not one of :data:`FORMATS`.
+    """
+    import json
+
+    from search.cli_output import escape_json_text
+
     if format == "csv":
         from search.exports.csv_export import to_csv
 
@@ -197,17 +227,15 @@ def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
     if format == "json":
         from search.exports.json_export import to_json
 
-        return to_json(export_set), "application/json", "json"
+        return escape_json_text(to_json(export_set)), "application/json", "json"
     if format == "stix":
-        import json
-
         from search.exports.stix import to_stix_bundle
 
-        return json.dumps(to_stix_bundle(export_set), indent=2, ensure_ascii=False), "application/stix+json;version=2.1", "stix.json"
+        text = json.dumps(to_stix_bundle(export_set), indent=2, ensure_ascii=False)
+        return escape_json_text(text), "application/stix+json;version=2.1", "stix.json"
     if format == "misp":
-        import json
-
         from search.exports.misp import to_misp_event
 
-        return json.dumps(to_misp_event(export_set), indent=2, ensure_ascii=False), "application/json", "misp.json"
+        text = json.dumps(to_misp_event(export_set), indent=2, ensure_ascii=False)
+        return escape_json_text(text), "application/json", "misp.json"
     raise UserError(f"unknown export format {format!r}; choose one of: {', '.join(FORMATS)}")

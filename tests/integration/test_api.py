@@ -7,6 +7,7 @@ starts the real server.  One world is seeded per module under a unique prefix.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -17,7 +18,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from onionscope.errors import UserError
 from search.api import create_app
+from search.audit import AuditWriter, recent_searches
 from search.auth import TokenCache, create_token, revoke_token
 from tests.integration.search_world import (
     ALPHA_HOST,
@@ -146,6 +149,57 @@ def test_every_search_is_audited_without_the_token(env):
     assert entry["actor_id"] == env["viewer_record"].token_id
     assert entry["actor_name"] == "analyst one" and entry["result_count"] == 0 and entry["channel"] == "api"
     assert env["viewer"] not in json.dumps(entry)
+
+
+def test_entity_pages_and_their_json_twins_are_audited(env):
+    client, prefix, world = env["client"], env["prefix"], env["world"]
+    token, record = create_token(client, prefix, "viewer", "entity auditor")
+    vendor_id = world.vendor_ids["alpha/DrGreen"]
+    listing_id = world.listing_ids["beta/b1"]
+    visits = [
+        (f"/wallets/{SHARED_BTC}", 200, ("wallet", f"wallet:{SHARED_BTC}", 1)),
+        ("/wallets/1NotSeenAnywhere", 404, ("wallet", "wallet:1NotSeenAnywhere", 0)),
+        (f"/vendors/{vendor_id}", 200, ("vendor", f"vendor-id:{vendor_id}", 1)),
+        (f"/listings/{listing_id}", 200, ("listing", f"listing-id:{listing_id}", 1)),
+        (f"/onions/{ALPHA_HOST}", 200, ("onion", f"onion:{ALPHA_HOST}", 1)),
+        ("/stats", 200, ("stats", "", 1)),
+    ]
+    expected = []
+    for path, status, (kind, query, count) in visits:
+        for accept, channel in ((JSON, "api"), (HTML, "ui")):
+            assert env["http"].get(path, headers=auth(token, accept)).status_code == status, (path, channel)
+            expected.append((kind, query, count, channel))
+    assert env["audit"].flush(timeout=30)
+    entries = [entry for entry in recent_searches(client, prefix, 1000) if entry["actor_id"] == record.token_id]
+    assert sorted((e["kind"], e["query"], e["result_count"], e["channel"]) for e in entries) == sorted(expected)
+    assert all(entry["actor_name"] == "entity auditor" and token not in json.dumps(entry) for entry in entries)
+
+
+def test_a_full_audit_backlog_refuses_with_503_and_never_serves_unaudited(env, caplog):
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "viewer", "backlog")
+    app = create_app(env["settings"], client)
+    # Room for one entry, and a writer that would flush only in an hour: the
+    # second audited request finds the backlog full.
+    writer = AuditWriter(client, prefix, flush_seconds=3600, max_pending=1)
+    app.state.context.audit = writer
+    marker = "backlogmarker" + os.urandom(4).hex()
+    try:
+        with TestClient(app) as http, caplog.at_level(logging.ERROR, logger="search.audit"):
+            served = http.get("/search", params={"q": marker + "a"}, headers=auth(token))
+            assert served.status_code == 200
+            refused = [http.get("/search", params={"q": marker + "b"}, headers=auth(token)),
+                       http.get(f"/wallets/{SHARED_BTC}", headers=auth(token)),
+                       http.get("/stats", headers=auth(token, HTML))]
+            for response in refused:
+                assert response.status_code == 503 and "audit" in response.text
+                assert SHARED_BTC not in response.text and "hits" not in response.text
+            assert writer.refused == 3
+            assert sum("AUDIT BACKLOG FULL" in entry.getMessage() for entry in caplog.records) == 3
+    finally:
+        writer.close()
+    queries = [entry["query"] for entry in recent_searches(client, prefix, 1000) if entry["actor_id"] == record.token_id]
+    assert queries == [marker + "a"]
 
 
 def test_wallet_pivot(env):
@@ -302,10 +356,20 @@ def test_exports(env):
 def test_stats_and_docs(env):
     stats = env["http"].get("/stats", headers=auth(env["viewer"])).json()
     assert stats["counts"]["listings"] == 4 and stats["counts"]["wallets"] == 2
-    docs = env["http"].get("/docs")
+    docs = env["http"].get("/docs", headers=auth(env["viewer"], HTML))
     assert docs.status_code == 200 and "/wallets/{address}" in docs.text
     assert "cdn" not in docs.text.lower() and "<script" not in docs.text
-    assert "/search" in env["http"].get("/openapi.json").json()["paths"]
+    assert "/search" in env["http"].get("/openapi.json", headers=auth(env["viewer"])).json()["paths"]
+
+
+def test_docs_and_openapi_need_a_viewer_token(env):
+    http = env["http"]
+    for path in ("/docs", "/openapi.json"):
+        assert http.get(path, headers=JSON).status_code == 401, path
+        assert http.get(path, headers=auth("osk_not-a-real-token")).status_code == 401, path
+        assert http.get(path, headers=auth(env["viewer"])).status_code == 200, path
+    login = http.get("/docs", headers=HTML)
+    assert login.status_code == 401 and 'name="token"' in login.text and "/wallets/{address}" not in login.text
 
 
 def _closed_port() -> int:
@@ -324,6 +388,47 @@ def test_elasticsearch_down_is_a_503_with_a_clear_message(env, tmp_path):
         assert "not reachable" in response.json()["error"] and "Traceback" not in response.text
         page = http.get("/search", params={"q": "x"}, headers=auth(env["viewer"], HTML))
         assert page.status_code == 503 and "not reachable" in page.text
+
+
+def test_elasticsearch_down_before_login_never_shows_its_credentials(env):
+    port = _closed_port()
+    settings = env["settings"].replace(es_url=f"http://onion-reader:Pw-in-the-url@127.0.0.1:{port}", es_timeout=2)
+    with TestClient(create_app(settings)) as http:
+        answers = [
+            http.post("/login", data={"token": env["viewer"], "next": "/stats"}, headers=HTML, follow_redirects=False),
+            http.get("/stats", headers=auth(env["viewer"], HTML)),
+            http.get("/stats", headers=auth(env["viewer"])),
+        ]
+    for answer in answers:
+        assert answer.status_code == 503 and "not reachable" in answer.text
+        assert f"127.0.0.1:{port}" in answer.text
+        assert "Pw-in-the-url" not in answer.text and "onion-reader" not in answer.text
+
+
+def test_login_cookie_is_secure_only_behind_a_trusted_tls_proxy(env):
+    proxy = "10.20.30.40"
+    behind_proxy = create_app(env["settings"].replace(trusted_proxies=proxy), env["client"])
+    plain = create_app(env["settings"], env["client"])
+
+    def login_cookie(app, peer: str) -> str:
+        with TestClient(app, client=(peer, 41000)) as http:
+            response = http.post("/login", data={"token": env["viewer"], "next": "/stats"},
+                                 headers={"x-forwarded-proto": "https"}, follow_redirects=False)
+            assert response.status_code == 303
+            return response.headers["set-cookie"]
+
+    assert "secure" in login_cookie(behind_proxy, proxy).lower()
+    # The same header from anyone else, or with no proxy configured, is not believed.
+    assert "secure" not in login_cookie(behind_proxy, "10.20.30.41").lower()
+    assert "secure" not in login_cookie(plain, proxy).lower()
+
+
+def test_an_empty_or_short_session_secret_stops_the_app(env, tmp_path):
+    for content in (b"", b"0123456789abcdef\n"):
+        secret_file = tmp_path / "session.key"
+        secret_file.write_bytes(content)
+        with pytest.raises(UserError, match=r"session\.key.*session_secret_file"):
+            create_app(env["settings"].replace(session_secret_file=str(secret_file)), env["client"])
 
 
 def _cli(env, *args: str) -> subprocess.CompletedProcess:
@@ -366,3 +471,80 @@ def test_cli_token_search_and_export(env, tmp_path):
     # is covered by test_token_revoked_elsewhere_is_refused_once_the_cache_lapses).
     with TestClient(create_app(env["settings"].replace(api_token_cache_seconds=0), env["client"])) as fresh:
         assert fresh.get("/stats", headers=auth(token)).status_code == 401
+
+
+# --- wallets and hostile text as the crawl's own pipeline indexes them --------------------------
+
+INDEXED_BTC = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+INDEXED_XMR = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+DONATION_HOST = "donat" + "e" * 51 + ".onion"
+# A title with a C1 control sequence introducer and a right-to-left override.
+HOSTILE_TITLE = "Donate \u202egnp.exe \x9b31m here"
+
+
+@pytest.fixture(scope="module")
+def indexed(es_node, tmp_path_factory):
+    """A prefix holding one page crawled text goes through: extract_document, then the bulk pipeline."""
+    import uuid
+
+    from crawler.extractors.document import extract_document
+    from pipelines.elasticsearch_bulk import BulkIndexer
+    from pipelines.es_client import make_client
+    from pipelines.indices import delete_prefix, ensure_indices
+
+    client = make_client(es_node.settings)
+    prefix = f"test-indexed-{uuid.uuid4().hex[:10]}"
+    settings = es_node.settings.replace(index_prefix=prefix, var_dir=str(tmp_path_factory.mktemp("var")))
+    html = (f"<html><head><title>{HOSTILE_TITLE}</title></head><body><p>Bitcoin: {INDEXED_BTC}</p>"
+            f"<p>Monero: {INDEXED_XMR}</p></body></html>")
+    try:
+        ensure_indices(client, prefix)
+        document = extract_document(html, f"http://{DONATION_HOST}/donate", "2026-02-01T10:00:00Z", "job-x")
+        outcome = BulkIndexer(client, prefix, None, max_retries=1, backoff_seconds=0.1).index_items(document.items())
+        assert not outcome.failed, outcome.failed
+        client.indices.refresh(index=f"{prefix}-*")
+        token, _ = create_token(client, prefix, "viewer", "exporter")
+        with TestClient(create_app(settings, client)) as http:
+            yield {"client": client, "prefix": prefix, "settings": settings, "http": http, "token": token}
+    finally:
+        delete_prefix(client, prefix)
+        client.close()
+
+
+def test_exports_label_wallets_as_indexed_by_their_ticker(indexed):
+    http, token = indexed["http"], indexed["token"]
+    # (An onion export lists the host's pages, not their wallets.)
+    exports = [{"wallet": INDEXED_XMR}, {"wallet": INDEXED_BTC}, {"q": "donate", "kind": "pages"},
+               {"q": "", "kind": "wallets"}]
+    for subject in exports:
+        misp = http.get("/export", params={"format": "misp", **subject}, headers=auth(token))
+        assert misp.status_code == 200, (subject, misp.text)
+        types = {attribute["value"]: attribute["type"] for attribute in misp.json()["Event"]["Attribute"]}
+        stix = http.get("/export", params={"format": "stix", **subject}, headers=auth(token))
+        objects = validate_bundle(stix.json())
+        currency = {obj["value"]: obj.get("currency") for obj in objects.values() if obj["type"] == "cryptocurrency-wallet"}
+        expected = {INDEXED_XMR: "xmr"} if subject.get("wallet") == INDEXED_XMR else \
+            {INDEXED_BTC: "btc"} if subject.get("wallet") == INDEXED_BTC else {INDEXED_BTC: "btc", INDEXED_XMR: "xmr"}
+        for address, ticker in expected.items():
+            assert types[address] == ticker, (subject, types)
+            assert currency[address] == ticker, (subject, currency)
+        exported = http.get("/export", params={"format": "json", **subject}, headers=auth(token)).json()
+        assert {(wallet["address"], wallet["coin"]) for wallet in exported["identifiers"]["wallets"]} >= set(expected.items())
+
+
+def test_cli_search_json_escapes_c1_and_bidi_and_stays_the_same_json(indexed):
+    environment = dict(os.environ)
+    environment.update({
+        "ONIONSCOPE_ES_URL": indexed["settings"].es_url,
+        "ONIONSCOPE_INDEX_PREFIX": indexed["prefix"],
+        "ONIONSCOPE_VAR_DIR": str(indexed["settings"].var_dir),
+    })
+    found = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "donate", "--json"], capture_output=True,
+                           env=environment, cwd=PROJECT_ROOT, timeout=120)
+    assert found.returncode == 0, found.stderr
+    raw = found.stdout.decode("utf-8")
+    for char in ("\u202e", "\x9b"):
+        assert char not in raw, repr(char)
+    assert "\\u202e" in raw and "\\u009b" in raw
+    [hit] = json.loads(raw)["hits"]
+    assert hit["title"] == HOSTILE_TITLE and hit["source"]["onion_host"] == DONATION_HOST

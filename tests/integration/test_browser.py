@@ -65,7 +65,7 @@ def server(search_es, tmp_path_factory):
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(base_url + "/docs", timeout=2).status_code == 200:
+                if httpx.get(base_url + "/login", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

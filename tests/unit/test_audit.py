@@ -1,13 +1,16 @@
-"""Audit entries never carry a token; a writer that cannot write says so in the log."""
+"""Audit entries never carry a token; a writer that cannot write says so in the log; a full backlog refuses."""
 
 from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 
+import pytest
 from elasticsearch import Elasticsearch
 
-from search.audit import AuditWriter, audit_entry
+from search.audit import AuditBacklogFull, AuditWriter, audit_entry
 
 
 def test_entry_fields_and_caps():
@@ -32,3 +35,52 @@ def test_writer_that_cannot_reach_elasticsearch_logs_every_entry(caplog):
     assert writer.failed == 1 and writer.written == 0
     assert any("AUDIT WRITE FAILED" in record.getMessage() and "needle" in record.getMessage()
                for record in caplog.records)
+
+
+class _StuckCluster:
+    """A client whose bulk call hangs until released, and which notes the thread that called it."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.callers: list[int] = []
+        self.documents = 0
+
+    def bulk(self, operations):
+        self.callers.append(threading.get_ident())
+        self.entered.set()
+        self.release.wait(10)
+        self.documents += len(operations) // 2
+        return {"errors": False, "items": [{"index": {"status": 201}}] * (len(operations) // 2)}
+
+
+ENTRY = dict(actor_id="abc", actor_name="ana", role="viewer", kind="pages", result_count=0, channel="api")
+
+
+def test_full_backlog_refuses_at_once_and_never_writes_on_the_callers_thread(caplog):
+    cluster = _StuckCluster()
+    writer = AuditWriter(cluster, "stuck", flush_seconds=0.01, max_pending=3, retries=1)
+    try:
+        writer.submit(query="first", **ENTRY)
+        assert cluster.entered.wait(10)  # the writer thread now hangs in bulk with one entry
+        writer.submit(query="second", **ENTRY)
+        writer.submit(query="third", **ENTRY)
+        with caplog.at_level(logging.ERROR, logger="search.audit"):
+            started = time.monotonic()
+            with pytest.raises(AuditBacklogFull):
+                writer.submit(query="fourth", **ENTRY)
+            refused_in = time.monotonic() - started
+        assert threading.get_ident() not in cluster.callers
+        assert refused_in < 1.0 and writer.refused == 1
+        assert any("AUDIT BACKLOG FULL" in record.getMessage() and "fourth" in record.getMessage()
+                   for record in caplog.records)
+    finally:
+        cluster.release.set()
+    assert writer.flush(timeout=10)
+    writer.close()
+    # What was taken is written; what was refused is not.
+    assert cluster.documents == 3 and writer.written == 3 and writer.refused == 1
+    # With room again, entries are taken.
+    writer.submit(query="fifth", **ENTRY)
+    assert writer.flush(timeout=10) and writer.written == 4
+    writer.close()

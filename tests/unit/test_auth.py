@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
+import os
 import stat
 
+import pytest
+
+import search.auth
+from onionscope.errors import UserError
 from search.auth import (
     TokenCache,
     TokenRecord,
@@ -57,6 +63,62 @@ def test_session_secret_file_setting_moves_it(tmp_path):
     secret = load_session_secret({"var_dir": tmp_path / "var", "session_secret_file": target})
     assert target.read_bytes().strip() == secret
     assert not (tmp_path / "var" / "session_secret").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"   \n", b"short-secret\n", b"x" * 31])
+def test_empty_or_short_session_secret_is_refused(tmp_path, content):
+    target = tmp_path / "onionscope.key"
+    target.write_bytes(content)
+    with pytest.raises(UserError) as raised:
+        load_session_secret({"var_dir": tmp_path, "session_secret_file": target})
+    message = str(raised.value)
+    assert str(target) in message and "session_secret_file" in message and "32" in message
+    assert target.read_bytes() == content  # never silently replaced
+
+
+def test_a_long_enough_secret_someone_wrote_is_used(tmp_path):
+    target = tmp_path / "onionscope.key"
+    target.write_bytes(b"y" * 32 + b"\n")
+    assert load_session_secret({"var_dir": tmp_path, "session_secret_file": target}) == b"y" * 32
+
+
+def test_session_secret_never_appears_at_its_path_before_it_is_complete(tmp_path, monkeypatch):
+    """Whoever reads the path (another server starting) sees no file or the whole secret, never an empty file."""
+    path = tmp_path / "session_secret"
+    seen_while_writing = []
+    real_fdopen = os.fdopen
+
+    def watching_fdopen(descriptor, *args, **kwargs):
+        seen_while_writing.append(path.exists() and path.read_bytes())
+        return real_fdopen(descriptor, *args, **kwargs)
+
+    monkeypatch.setattr(search.auth.os, "fdopen", watching_fdopen)
+    secret = load_session_secret({"var_dir": tmp_path, "session_secret_file": None})
+    assert seen_while_writing == [False]
+    assert path.read_bytes().strip() == secret and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [entry.name for entry in tmp_path.iterdir()] == ["session_secret"]  # no temporary left behind
+
+
+def _load_after(barrier, var_dir, answers):
+    barrier.wait()
+    try:
+        answers.put(load_session_secret({"var_dir": var_dir, "session_secret_file": None}))
+    except Exception as exc:  # noqa: BLE001 -- the parent asserts on it
+        answers.put(repr(exc))
+
+
+def test_servers_starting_together_share_one_secret(tmp_path):
+    context = multiprocessing.get_context("fork")
+    starters = 8
+    barrier, answers = context.Barrier(starters), context.Queue()
+    processes = [context.Process(target=_load_after, args=(barrier, tmp_path, answers)) for _ in range(starters)]
+    for process in processes:
+        process.start()
+    results = [answers.get(timeout=30) for _ in processes]
+    for process in processes:
+        process.join(30)
+    assert len(set(results)) == 1, results
+    assert results[0] == (tmp_path / "session_secret").read_bytes().strip() and len(results[0]) >= 32
 
 
 def _record(token_id: str, revoked_at: str | None = None) -> TokenRecord:

@@ -58,3 +58,25 @@ def test_json_and_csv_outputs():
     rows = list(csv.DictReader(io.StringIO(render_csv(result))))
     assert rows[0]["title"].startswith("'=")
     assert rows[0]["onion_host"].endswith(".onion")
+
+
+# C1 CSI, DEL, bidi override and isolate, zero-width joiner, line separator,
+# a tag character (above U+FFFF) and a lone surrogate.
+HOSTILE_CHARACTERS = ["\x9b", "\x7f", "\u202e", "\u2067", "\u200d", "\u2028", "\U000E0041", "\ud800"]
+
+
+def test_json_output_escapes_c1_and_bidi_and_decodes_to_the_same_strings():
+    title = "evil" + "".join(HOSTILE_CHARACTERS) + "gnp.exe ünïcode 日本"
+    result = result_with(title, " after\x9b31m\u202e")
+    text = render_json(result)
+    for char in HOSTILE_CHARACTERS:
+        assert char not in text, repr(char)
+    assert "\\u009b" in text and "\\u202e" in text and "\\udb40\\udc41" in text
+    assert "ünïcode 日本" in text  # readable text stays readable
+    document = json.loads(text)
+    assert document["hits"][0]["title"] == title
+    assert document == json.loads(json.dumps(result.to_json()))
+
+
+def test_escape_terminal_above_the_basic_plane_is_unambiguous():
+    assert escape_terminal("a\U000E0041b") == "a\\U000e0041b"

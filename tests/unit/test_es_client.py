@@ -6,7 +6,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import TlsError
 
 from onionscope.settings import load_settings
-from pipelines.es_client import describe_error, make_client
+from pipelines.es_client import describe_error, make_client, redacted_url
 
 
 def test_client_carries_auth_and_makes_no_request() -> None:
@@ -35,3 +35,17 @@ def test_messages_say_what_to_do() -> None:
     remote = local.replace(es_url="https://es.example:9243")
     assert "ONIONSCOPE_ES_URL" in describe_error(refused, remote)
     assert "es_ca_certs" in describe_error(TlsError("certificate verify failed"), remote)
+
+
+def test_credentials_in_the_url_are_never_shown() -> None:
+    assert redacted_url("https://elastic:pa@ss:w0rd@es.example:9243/base?api_key=k#f") == "https://***@es.example:9243/base"
+    assert redacted_url("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
+    assert redacted_url("http://user@[::1]:9200") == "http://***@[::1]:9200"
+    assert redacted_url("http://a:b@h:99999") == "<es_url>"
+    settings = load_settings(environ={}).replace(es_url="https://elastic:S3cret-pw@es.example:9243")
+    # The transport's own text may repeat the URL; the message still hides the credentials.
+    echoed = TransportConnectionError("Connection error")
+    echoed.message = "Cannot connect to https://elastic:S3cret-pw@es.example:9243 [Errno -2] unknown host"  # type: ignore[attr-defined]
+    for error in (echoed, TlsError("certificate verify failed")):
+        message = describe_error(error, settings)
+        assert "S3cret-pw" not in message and "elastic:" not in message and "es.example:9243" in message

@@ -7,11 +7,15 @@ import io
 import json
 import re
 import uuid
+from collections import defaultdict
 
 import pytest
 
+from crawler.extractors.document import extract_document
 from onionscope.errors import UserError
-from search.exports import export_set_from_records, guess_coin, render
+from pipelines.documents import DOCUMENT_KINDS, upsert_action
+from pipelines.entities import merge_wallet, wallet_doc_id, wallet_sightings_from_item
+from search.exports import coin_ticker, export_set_from_records, guess_coin, render
 from search.exports.csv_export import safe_cell
 from search.exports.misp import to_misp_event
 from search.exports.stix import STIX_SCO_NAMESPACE, pattern_string, to_stix_bundle
@@ -156,3 +160,63 @@ def test_misp_event_types():
 def test_unknown_format():
     with pytest.raises(UserError, match="unknown export format"):
         render(sample_set(), "xml")
+
+
+# Valid mainnet addresses as a page shows them; the crawl's own extractor
+# decides their coin, so the records below have whatever shape it gives.
+INDEXED_BTC = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+INDEXED_XMR = ("44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A")
+DONATION_HOST = "d" * 56 + ".onion"
+DONATION_HTML = (f"<html><head><title>Donate</title></head><body><p>Bitcoin: {INDEXED_BTC}</p>"
+                 f"<p>Monero: {INDEXED_XMR}</p></body></html>")
+
+
+def records_as_indexed():
+    """The page and wallet documents the bulk pipeline would write for DONATION_HTML, as a search returns them."""
+    document = extract_document(DONATION_HTML, f"http://{DONATION_HOST}/donate", "2026-02-01T10:00:00Z", "job-x")
+    records, sightings = [], defaultdict(list)
+    for item in document.items():
+        if item.kind in DOCUMENT_KINDS:
+            action = upsert_action(item, f"test-{item.kind}")
+            records.append({"kind": item.kind, "id": action["_id"], **action["upsert"]})
+        for sighting in wallet_sightings_from_item(item):
+            sightings[wallet_doc_id(sighting.coin, sighting.address)].append(sighting)
+    records += [{"kind": "wallets", "id": doc_id, **merge_wallet(None, group)} for doc_id, group in sightings.items()]
+    assert {record["address"] for record in records if record["kind"] == "wallets"} == {INDEXED_BTC, INDEXED_XMR}
+    return records
+
+
+def test_coin_ticker():
+    assert coin_ticker("bitcoin") == "btc" and coin_ticker("BTC") == "btc" and coin_ticker("Monero") == "xmr"
+    assert coin_ticker("bitcoin-cash") == "bch" and coin_ticker("weird-coin") == "weird-coin"
+    assert coin_ticker(None) is None and coin_ticker("") is None
+
+
+@pytest.mark.parametrize("kinds", [("pages",), ("wallets",), ("pages", "wallets")])
+def test_exports_label_coins_of_wallets_as_indexed(kinds):
+    records = [record for record in records_as_indexed() if record["kind"] in kinds]
+    export_set = export_set_from_records("as indexed", records)
+    assert export_set.wallets == {INDEXED_BTC: "btc", INDEXED_XMR: "xmr"}
+    misp_types = {attribute["value"]: attribute["type"] for attribute in to_misp_event(export_set)["Event"]["Attribute"]}
+    assert misp_types[INDEXED_BTC] == "btc" and misp_types[INDEXED_XMR] == "xmr"
+    objects = validate_bundle(to_stix_bundle(export_set))
+    wallets = {obj["value"]: obj for obj in objects.values() if obj["type"] == "cryptocurrency-wallet"}
+    assert wallets[INDEXED_BTC]["currency"] == "btc" and wallets[INDEXED_XMR]["currency"] == "xmr"
+    names = {obj["name"] for obj in objects.values() if obj["type"] == "indicator"}
+    assert f"BTC wallet {INDEXED_BTC}" in names and f"XMR wallet {INDEXED_XMR}" in names
+    identifiers = json.loads(render(export_set, "json")[0])["identifiers"]["wallets"]
+    assert {(wallet["address"], wallet["coin"]) for wallet in identifiers} == {(INDEXED_BTC, "btc"), (INDEXED_XMR, "xmr")}
+
+
+def test_json_exports_escape_bidi_and_c1_and_decode_to_the_same_text():
+    title = "rev\u202eslip \x9b31m ünï"
+    records = [{"kind": "pages", "id": "p1", "title": title, "onion_host": ONION, "url": f"http://{ONION}/",
+                "fetched_at": "2026-01-04T10:00:00Z"}]
+    export_set = export_set_from_records(title, records)
+    decoded = {}
+    for format in ("json", "stix", "misp"):
+        text = render(export_set, format)[0]
+        assert "\u202e" not in text and "\x9b" not in text, format
+        decoded[format] = json.loads(text)
+    assert decoded["json"]["records"][0]["title"] == title and decoded["misp"]["Event"]["info"] == title
+    assert "ünï" in render(export_set, "json")[0]  # readable text stays readable

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
@@ -39,15 +42,60 @@ def test_facet_links_narrow_and_mark_selected():
     assert facet_links("(broken", {"market": []}) == {}
 
 
-def test_app_without_elasticsearch_answers_docs_and_401(tmp_path):
-    settings = load_settings(environ={}).replace(var_dir=str(tmp_path), es_url="http://127.0.0.1:9")
+def _closed_port() -> int:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def test_app_without_elasticsearch_answers_401_everywhere_but_static(tmp_path):
+    settings = load_settings(environ={}).replace(var_dir=str(tmp_path), es_url=f"http://127.0.0.1:{_closed_port()}")
     with TestClient(create_app(settings)) as http:
-        assert http.get("/openapi.json").status_code == 200
-        docs = http.get("/docs")
-        assert docs.status_code == 200 and "<script" not in docs.text
+        # The API's description is for viewers only.
+        assert http.get("/openapi.json").status_code == 401
+        docs = http.get("/docs", headers={"accept": "text/html"})
+        assert docs.status_code == 401 and 'name="token"' in docs.text and "/wallets/{address}" not in docs.text
+        assert "<script" not in docs.text
         assert "default-src 'none'" in docs.headers["content-security-policy"]
         assert http.get("/search").status_code == 401
         assert http.get("/static/style.css").status_code == 200
         # A bearer token needs Elasticsearch to be checked: unreachable is a 503, not a 500.
         down = http.get("/search", headers={"authorization": "Bearer osk_x", "accept": "application/json"})
         assert down.status_code == 503 and "not reachable" in down.json()["error"]
+
+
+def test_elasticsearch_down_page_never_shows_its_credentials(tmp_path, caplog):
+    port = _closed_port()
+    settings = load_settings(environ={}).replace(
+        var_dir=str(tmp_path), es_url=f"https://elastic:Hunter2-secret@127.0.0.1:{port}", es_timeout=2)
+    answers = []
+    with caplog.at_level(logging.DEBUG), TestClient(create_app(settings)) as http:
+        for accept in ("application/json", "text/html"):
+            answers.append(http.get("/search", headers={"authorization": "Bearer osk_x", "accept": accept}))
+        answers.append(http.post("/login", data={"token": "osk_x"}, headers={"accept": "text/html"}))
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert "not reachable" in answer.text and f"127.0.0.1:{port}" in answer.text
+        assert "Hunter2-secret" not in answer.text and "elastic:" not in answer.text
+    assert not [record for record in caplog.records if "Hunter2-secret" in record.getMessage()]
+
+
+def test_trusted_proxies_decide_whose_forwarded_scheme_counts(tmp_path):
+    base = load_settings(environ={}).replace(var_dir=str(tmp_path), es_url=f"http://127.0.0.1:{_closed_port()}")
+
+    def probe(request: Request) -> dict[str, str]:
+        return {"scheme": request.url.scheme}
+
+    def scheme(settings, peer: str) -> str:
+        app = create_app(settings)
+        app.add_api_route("/scheme-probe", probe)
+        with TestClient(app, client=(peer, 40000)) as http:
+            return http.get("/scheme-probe", headers={"x-forwarded-proto": "https"}).json()["scheme"]
+
+    behind_proxy = base.replace(trusted_proxies="10.1.2.3, 192.168.0.0/16")
+    assert scheme(behind_proxy, "10.1.2.3") == "https"
+    assert scheme(behind_proxy, "192.168.7.7") == "https"
+    assert scheme(behind_proxy, "10.1.2.4") == "http"  # anyone else's header is ignored
+    assert scheme(base, "10.1.2.3") == "http"  # nobody is trusted by default

@@ -77,3 +77,15 @@ def test_settings_survive_deepcopy() -> None:
 def test_test_suite_variables_are_not_settings() -> None:
     settings = load_settings(None, environ={"ONIONSCOPE_TEST_TESTNET_DIR": "/tmp/x"})
     assert "test_testnet_dir" not in settings
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    assert load_settings(environ={}).trusted_proxies == ()
+    config = tmp_path / "onionscope.yml"
+    config.write_text("trusted_proxies: [10.0.0.5, '192.168.0.0/16', '::1']\n")
+    assert load_settings(config, environ={}).trusted_proxies == ("10.0.0.5", "192.168.0.0/16", "::1")
+    from_env = load_settings(environ={"ONIONSCOPE_TRUSTED_PROXIES": "127.0.0.1, 172.16.0.0/12"})
+    assert from_env.trusted_proxies == ("127.0.0.1", "172.16.0.0/12")
+    for bad in ("*", "proxy.internal", "10.0.0.300"):
+        with pytest.raises(ConfigError, match=r"ONIONSCOPE_TRUSTED_PROXIES.*trusted_proxies.*TLS proxies"):
+            load_settings(environ={"ONIONSCOPE_TRUSTED_PROXIES": bad})
