@@ -57,7 +57,7 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     # Every http and https request goes through Tor (handler, guard, retries, no proxy middleware).
-    values.update(transport_settings(socks_endpoints))
+    values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize))
     values["DOWNLOAD_HANDLERS"].update({"file": None, "data": None})
     return values
 

@@ -197,6 +197,9 @@ DEFAULTS: dict[str, Setting] = {
     "crawl_concurrency_per_host": Setting(16, _int(1, 256), "Requests in flight per onion host."),
     "download_timeout": Setting(60.0, _float(1, 600), "Seconds before a fetch through Tor is given up."),
     "download_maxsize": Setting(5 * 1024 * 1024, _int(1024, 512 * 1024 * 1024), "Largest response body kept (bytes)."),
+    "download_headers_maxsize": Setting(
+        64 * 1024, _int(1024, 16 * 1024 * 1024), "Largest response header block accepted (bytes); a larger one fails the fetch."
+    ),
     "retry_times": Setting(2, _int(0, 20), "Retries of a failed fetch (SOCKS errors and timeouts included)."),
     "follow_offsite": Setting(False, _bool, "Follow links to onion hosts other than the seeds'."),
     "allowed_content_types": Setting(
