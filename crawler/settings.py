@@ -4,7 +4,7 @@
 starts from :func:`scrapy_settings`.  Defaults live in onionscope/settings.py;
 this module only maps them onto Scrapy's names and fixes the safety-critical
 ones (Tor transport for http and https, no local DNS, no telnet console,
-media never fetched).
+media never fetched, the crawl scope checked on every request and redirect).
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "DOWNLOADER_MIDDLEWARES": {
+            # First of all, before Scrapy's OffsiteMiddleware (50): out-of-scope requests and
+            # redirects never reach tor.
+            "crawler.middlewares.crawl_scope.CrawlScopeMiddleware": 40,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
         },
         "ITEM_PIPELINES": {

@@ -201,7 +201,9 @@ DEFAULTS: dict[str, Setting] = {
         64 * 1024, _int(1024, 16 * 1024 * 1024), "Largest response header block accepted (bytes); a larger one fails the fetch."
     ),
     "retry_times": Setting(2, _int(0, 20), "Retries of a failed fetch (SOCKS errors and timeouts included)."),
-    "follow_offsite": Setting(False, _bool, "Follow links to onion hosts other than the seeds'."),
+    "follow_offsite": Setting(
+        False, _bool, "Follow links and redirects to onion services other than the seeds' (never clearnet or IP hosts)."
+    ),
     "allowed_content_types": Setting(
         ("text/html", "application/xhtml+xml", "text/plain"),
         _str_list,
