@@ -192,7 +192,9 @@ DEFAULTS: dict[str, Setting] = {
     "demo_dir": Setting("var/demo", _path, "Where the demo site generator writes sites and ground truth."),
     "demo_seed": Setting(1337, _int(0, 2**31), "Seed of the demo site generator."),
     # --- crawling
-    "crawl_depth": Setting(5, _int(0, 100), "Links followed from a seed."),
+    "crawl_depth": Setting(5, _int(0, 100), "Links followed from a seed (0: fetch only the seeds)."),
+    "crawl_max_pages_per_host": Setting(10_000, _int(1, 100_000_000), "Pages fetched from one host (onion service) per crawl."),
+    "crawl_max_pages": Setting(100_000, _int(1, 1_000_000_000), "Pages fetched per crawl in all."),
     "crawl_concurrency": Setting(64, _int(1, 1024), "Requests in flight in total."),
     "crawl_concurrency_per_host": Setting(16, _int(1, 256), "Requests in flight per onion host."),
     "download_timeout": Setting(60.0, _float(1, 600), "Seconds before a fetch through Tor is given up."),

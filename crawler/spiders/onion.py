@@ -16,7 +16,8 @@ What may be fetched is the spider's ``crawl_scope``
 onions only with ``follow_offsite``, never an IP literal or a local name.  Links outside it
 are not followed (counted as ``scope/refused/<reason>``); redirects outside it are refused
 by :class:`~crawler.middlewares.crawl_scope.CrawlScopeMiddleware`.  The spider never requests
-media (:mod:`crawler.middlewares.media_guard`) and stops at ``DEPTH_LIMIT``.
+media (:mod:`crawler.middlewares.media_guard`) and follows links only from pages shallower
+than ``crawl_depth`` (0: the seeds only); Scrapy's queues make the order breadth-first.
 Every response with an allowed content type yields a :class:`crawler.items.Page` plus the
 listings, vendors and wallet mentions the extractors find.  Raises :class:`ValueError` for a
 seed that is not an absolute http(s) URL or is out of the crawl scope
@@ -112,11 +113,17 @@ class OnionSpider(scrapy.Spider):
         self.crawl_scope = CrawlScope.for_seeds(
             self.seed_urls, follow_offsite=self.follow_offsite, allow_clearnet=_flag(dangerously_allow_clearnet)
         )
+        # None: follow links at every depth (DEPTH_LIMIT alone applies); set from crawl_depth in from_crawler.
+        self.max_link_depth: int | None = None
         self.profiles = MarketProfiles.load(markets_dir or PROJECT_ROOT / "config" / "markets")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OnionSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
+        onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
+        if onionscope_settings is not None:
+            # crawl_depth 0 means "seeds only"; Scrapy's DEPTH_LIMIT 0 would mean "no limit".
+            spider.max_link_depth = onionscope_settings.crawl_depth
         if spider.crawl_scope.allow_clearnet:
             spider.logger.warning(
                 "clearnet crawling is ON (dangerously_allow_clearnet): non-onion sites will be fetched "
@@ -150,6 +157,10 @@ class OnionSpider(scrapy.Spider):
         document.log_problems(self.logger.logger)
         yield from document.items()
         if not self.follow_links:
+            return
+        depth = int(response.meta.get("depth", 0))
+        if self.max_link_depth is not None and depth >= self.max_link_depth:
+            self.crawler.stats.inc_value("onionscope/links_beyond_depth", len(document.page.links))
             return
         for link in document.page.links:
             refusal = self.crawl_scope.refusal(link)

@@ -2,11 +2,11 @@
 
 Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
-items indexed, errors, spooled failures, URLs out of scope).  Exit status 0
-when the crawl ran and nothing was lost; 1 when items were spooled or nothing
-could be fetched.  Raises :class:`onionscope.errors.UserError` for bad or
-out-of-scope seeds, or when neither Tor nor Elasticsearch can be reached
-(checked before the crawl starts).
+items indexed, errors, spooled failures, URLs out of scope, page budgets
+reached).  Exit status 0 when the crawl ran and nothing was lost; 1 when
+items were spooled or nothing could be fetched.  Raises
+:class:`onionscope.errors.UserError` for bad or out-of-scope seeds, or when
+neither Tor nor Elasticsearch can be reached (checked before the crawl starts).
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ from onionscope.settings import Settings
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", action="append", default=[], metavar="URL", help="seed URL (repeatable)")
     parser.add_argument("--seeds-file", metavar="FILE", help="file with one seed URL per line")
-    parser.add_argument("--depth", type=int, metavar="N", help="links followed from a seed (default: crawl_depth)")
+    parser.add_argument("--depth", type=int, metavar="N",
+                        help="links followed from a seed; 0 fetches only the seeds (default: crawl_depth)")
     parser.add_argument("--job", metavar="NAME", help="crawl job id stored on every document")
     parser.add_argument("--follow-offsite", action="store_true",
                         help="also crawl onion services other than the seeds' (never clearnet or IP hosts)")
+    parser.add_argument("--max-pages-per-host", type=int, metavar="N",
+                        help="pages fetched from one onion service (default: crawl_max_pages_per_host)")
+    parser.add_argument("--max-pages", type=int, metavar="N", help="pages fetched in all (default: crawl_max_pages)")
     parser.add_argument(
         "--dangerously-allow-clearnet", action="store_true",
         help="DANGEROUS: also crawl clearnet (non-onion) sites, through tor exit relays that see the traffic; "
@@ -54,6 +58,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["crawl_depth"] = args.depth
     if args.concurrency is not None:
         overrides["crawl_concurrency"] = args.concurrency
+    if args.max_pages_per_host is not None:
+        overrides["crawl_max_pages_per_host"] = args.max_pages_per_host
+    if args.max_pages is not None:
+        overrides["crawl_max_pages"] = args.max_pages
     if overrides:
         settings = settings.replace(**overrides)
     job_id = args.job or new_job_id()
@@ -140,6 +148,12 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "out_of_scope": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
                          if key.startswith("scope/refused/")},
         "out_of_scope_redirects": int(stats.get("scope/refused_redirects", 0)),
+        "page_budget": {
+            "hosts_at_limit": int(stats.get("budget/hosts_exhausted", 0)),
+            "requests_refused_host_limit": int(stats.get("budget/refused/host", 0)),
+            "job_limit_reached": bool(stats.get("budget/job_exhausted", 0)),
+            "requests_refused_job_limit": int(stats.get("budget/refused/job", 0)),
+        },
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
     }
 
@@ -169,6 +183,13 @@ def format_summary(summary: dict[str, Any]) -> str:
             + ", ".join(f"{k}={v}" for k, v in sorted(summary["out_of_scope"].items()))
             + f"; {summary['out_of_scope_redirects']} of them redirects)"
         )
+    budget = summary["page_budget"]
+    if budget["hosts_at_limit"]:
+        lines.append(f"  page budget: {budget['hosts_at_limit']} hosts reached crawl_max_pages_per_host "
+                     f"({budget['requests_refused_host_limit']} requests not made)")
+    if budget["job_limit_reached"]:
+        lines.append(f"  page budget: the crawl reached crawl_max_pages "
+                     f"({budget['requests_refused_job_limit']} requests not made)")
     if summary["items_spooled"]:
         lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
     return "\n".join(lines)
