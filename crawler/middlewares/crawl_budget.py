@@ -2,17 +2,19 @@
 
 Public API:
 
-* :class:`PageBudget` -- the counters: :meth:`PageBudget.spend` takes one page from a
-  host's budget and the job's, or says which budget is spent;
-  :meth:`PageBudget.exhausted` says the same without taking anything;
+* :class:`PageBudget` -- the counters.  A page is *reserved* when its request is queued and
+  *spent* when it is downloaded; :meth:`PageBudget.reserve` and :meth:`PageBudget.spend` say
+  which budget is used up instead, :meth:`PageBudget.release` gives back a reservation whose
+  request was dropped.  Fetched plus queued pages never exceed a budget, so a site that
+  links to millions of distinct URLs cannot grow the queue past it either.
 * :class:`CrawlBudgetMiddleware` -- a downloader middleware that also listens to
-  ``request_scheduled``.  A request for a host whose budget is spent is dropped before it is
-  queued; a request that reaches the downloader spends one page (retries of a request do
-  not spend again; a redirect does, it is another page).
+  ``request_scheduled`` and ``request_dropped``.  A request over a budget is dropped before it
+  is queued; a queued request spends its page when it reaches the downloader.  Retries do not
+  spend again; a redirect does (it is another page).
 
 Scrapy settings read: ``CRAWL_MAX_PAGES_PER_HOST`` and ``CRAWL_MAX_PAGES`` (both set from
-``crawl_max_pages_per_host`` and ``crawl_max_pages`` in :mod:`onionscope.settings`); with neither set
-the middleware is switched off (``NotConfigured``).
+``crawl_max_pages_per_host`` and ``crawl_max_pages`` in :mod:`onionscope.settings`); with
+neither set the middleware is switched off (``NotConfigured``).
 
 Hosts are counted with :func:`crawler.urls.site_host`, so the subdomains of one onion
 service share its budget.
@@ -39,31 +41,58 @@ logger = logging.getLogger(__name__)
 HOST = "host"
 JOB = "job"
 
+# request.meta key: the request holds a reservation (set when queued, removed when it is spent or dropped).
+RESERVED_META = "onionscope_budget_reserved"
+
 
 class PageBudget:
-    """Pages fetched per host and in all, against ``crawl_max_pages_per_host`` and ``crawl_max_pages`` (None: no cap)."""
+    """Pages queued and fetched, per host and in all, against ``max_pages_per_host`` and ``max_pages`` (None: no cap)."""
 
     def __init__(self, max_pages_per_host: int | None, max_pages: int | None):
         self.max_pages_per_host = max_pages_per_host
         self.max_pages = max_pages
-        self.pages_per_host: Counter[str] = Counter()
-        self.pages = 0
+        self.spent_per_host: Counter[str] = Counter()
+        self.reserved_per_host: Counter[str] = Counter()
+        self.spent = 0
+        self.reserved = 0
 
-    def exhausted(self, host: str) -> str | None:
-        """:data:`JOB` or :data:`HOST` when that budget is spent for ``host``, else None."""
-        if self.max_pages is not None and self.pages >= self.max_pages:
+    def _over(self, host: str, extra_total: int, extra_host: int) -> str | None:
+        if self.max_pages is not None and self.spent + extra_total >= self.max_pages:
             return JOB
-        if self.max_pages_per_host is not None and self.pages_per_host[host] >= self.max_pages_per_host:
+        if self.max_pages_per_host is not None and self.spent_per_host[host] + extra_host >= self.max_pages_per_host:
             return HOST
         return None
 
-    def spend(self, host: str) -> str | None:
-        """Take one page for ``host``; returns None when taken, else the budget that is spent."""
-        spent = self.exhausted(host)
-        if spent is None:
-            self.pages += 1
-            self.pages_per_host[host] += 1
-        return spent
+    def reserve(self, host: str) -> str | None:
+        """Hold one page for a queued request of ``host``; returns None when held, else the budget used up."""
+        over = self._over(host, self.reserved, self.reserved_per_host[host])
+        if over is None:
+            self.reserved += 1
+            self.reserved_per_host[host] += 1
+        return over
+
+    def release(self, host: str) -> None:
+        """Give back a reservation of ``host`` (its request was dropped, or is being spent)."""
+        if self.reserved_per_host[host] > 0:
+            self.reserved_per_host[host] -= 1
+            self.reserved -= 1
+            if not self.reserved_per_host[host]:
+                del self.reserved_per_host[host]
+
+    def spend(self, host: str, reserved: bool = False) -> str | None:
+        """Count one page fetched from ``host``; returns None when counted, else the budget used up.
+
+        A ``reserved`` page was already inside the budget when it was queued, so it is always counted.
+        """
+        if reserved:
+            self.release(host)
+        else:
+            over = self._over(host, self.reserved, self.reserved_per_host[host])
+            if over is not None:
+                return over
+        self.spent += 1
+        self.spent_per_host[host] += 1
+        return None
 
 
 class CrawlBudgetMiddleware:
@@ -83,35 +112,51 @@ class CrawlBudgetMiddleware:
             raise NotConfigured("no page budget (CRAWL_MAX_PAGES_PER_HOST, CRAWL_MAX_PAGES)")
         middleware = cls(PageBudget(per_host, per_job), crawler.stats)
         crawler.signals.connect(middleware.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(middleware.request_dropped, signal=signals.request_dropped)
         return middleware
 
     def request_scheduled(self, request: Request, spider: Any) -> None:
-        host = site_host(request.url) or ""
-        spent = self.budget.exhausted(host)
-        if spent is not None:
-            self._refuse(request, host, spent)
-
-    def process_request(self, request: Request, spider: Any = None) -> None:
         if request.meta.get("retry_times", 0):
             return  # the first attempt already spent this page
         host = site_host(request.url) or ""
-        spent = self.budget.spend(host)
-        if spent is not None:
-            self._refuse(request, host, spent)
+        over = self.budget.reserve(host)
+        if over is not None:
+            self._refuse(request, host, over)
+        request.meta[RESERVED_META] = True
 
-    def _refuse(self, request: Request, host: str, spent: str) -> None:
-        self._count(f"budget/refused/{spent}")
-        if spent == JOB and not self._job_reported:
+    def request_dropped(self, request: Request, spider: Any) -> None:
+        # The scheduler refused it (a duplicate): its page goes back to the budget.
+        self._release(request)
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if request.meta.get("retry_times", 0):
+            return
+        host = site_host(request.url) or ""
+        over = self.budget.spend(host, reserved=bool(request.meta.pop(RESERVED_META, False)))
+        if over is not None:
+            self._refuse(request, host, over)
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+        # An earlier downloader middleware refused the request before process_request saw it.
+        self._release(request)
+
+    def _release(self, request: Request) -> None:
+        if request.meta.pop(RESERVED_META, False):
+            self.budget.release(site_host(request.url) or "")
+
+    def _refuse(self, request: Request, host: str, over: str) -> None:
+        self._count(f"budget/refused/{over}")
+        if over == JOB and not self._job_reported:
             self._job_reported = True
             self._count("budget/job_exhausted")
-            logger.warning("the crawl fetched its budget of %d pages (crawl_max_pages); no further page is fetched",
-                           self.budget.max_pages)
-        elif spent == HOST and host not in self._hosts_reported:
+            logger.warning("the crawl has its budget of %d pages fetched or queued (crawl_max_pages); "
+                           "no further page is fetched", self.budget.max_pages)
+        elif over == HOST and host not in self._hosts_reported:
             self._hosts_reported.add(host)
             self._count("budget/hosts_exhausted")
-            logger.info("%r reached its budget of %d pages (crawl_max_pages_per_host); no further page of it is fetched",
-                        host, self.budget.max_pages_per_host)
-        raise IgnoreRequest(f"page budget ({spent}) spent: {request.url}")
+            logger.info("%r has its budget of %d pages fetched or queued (crawl_max_pages_per_host); "
+                        "no further page of it is fetched", host, self.budget.max_pages_per_host)
+        raise IgnoreRequest(f"page budget ({over}) used up: {request.url}")
 
     def _count(self, key: str) -> None:
         if self.stats is not None:

@@ -64,26 +64,45 @@ def test_retries_do_not_spend_the_budget_again_and_redirects_do() -> None:
     assert not _fetch(middleware, f"http://{A}/q")
 
 
-def test_a_queued_request_cannot_overshoot_the_budget() -> None:
-    """Requests scheduled before the budget ran out are refused when they reach the downloader."""
-    middleware, _ = _middleware(per_host=2, per_job=None)
-    queued = [scrapy.Request(f"http://{A}/p{n}") for n in range(5)]
-    for request in queued:
-        middleware.request_scheduled(request, None)  # all accepted into the queue: nothing spent yet
-    downloaded = 0
-    for request in queued:
+def test_the_queue_cannot_grow_past_the_budget() -> None:
+    """A page that links to thousands of new URLs of its host queues no more than the budget allows."""
+    middleware, crawler = _middleware(per_host=3, per_job=None)
+    assert _fetch(middleware, f"http://{A}/")
+    accepted = []
+    for n in range(5000):
+        request = scrapy.Request(f"http://{A}/p{n}")
         try:
-            middleware.process_request(request)
-            downloaded += 1
+            middleware.request_scheduled(request, None)
+            accepted.append(request)
         except IgnoreRequest:
             pass
-    assert downloaded == 2
+    assert len(accepted) == 2  # one page fetched, two queued: the budget of 3
+    assert crawler.stats.get_value("budget/refused/host") == 4998
+    for request in accepted:
+        middleware.process_request(request)  # a queued request always gets its page
+    assert middleware.budget.spent_per_host[A] == 3 and middleware.budget.reserved == 0
+
+
+def test_a_dropped_or_refused_request_gives_its_page_back() -> None:
+    middleware, _ = _middleware(per_host=2, per_job=None)
+    first, duplicate, media = (scrapy.Request(f"http://{A}/{path}") for path in ("a", "a", "b.jpg"))
+    middleware.request_scheduled(first, None)
+    middleware.request_scheduled(duplicate, None)
+    with pytest.raises(IgnoreRequest):
+        middleware.request_scheduled(scrapy.Request(f"http://{A}/c"), None)
+    middleware.request_dropped(duplicate, None)  # the scheduler's duplicate filter refused it
+    middleware.request_scheduled(media, None)
+    # The media guard (an earlier downloader middleware) refuses it: Scrapy then calls process_exception.
+    middleware.process_exception(media, IgnoreRequest("media"))
+    middleware.process_request(first)
+    assert _fetch(middleware, f"http://{A}/d")
+    assert middleware.budget.spent_per_host[A] == 2 and middleware.budget.reserved == 0
 
 
 def test_budget_middleware_is_off_without_budgets() -> None:
     with pytest.raises(NotConfigured):
         CrawlBudgetMiddleware.from_crawler(get_crawler(settings_dict={}))
-    assert PageBudget(None, None).spend("x") is None
+    assert PageBudget(None, None).spend("x") is None and PageBudget(None, None).reserve("x") is None
 
 
 # --- settings: budgets, breadth-first queues, depth
