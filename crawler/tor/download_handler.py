@@ -27,8 +27,8 @@ Scrapy settings read:
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
 
 Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them),
-``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``.  ``response.ip_address`` is the SOCKS port's address
-(the crawler never learns the site's), and ``meta["bindaddress"]`` is ignored.
+``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``.  ``response.ip_address`` is the
+SOCKS port's address (the crawler never learns the site's), and ``meta["bindaddress"]`` is ignored.
 
 Fails closed: with no endpoint the handler raises :class:`TorTransportNotConfigured` (never
 ``NotConfigured``, which would only disable the scheme quietly); a request with
@@ -242,7 +242,7 @@ class _HeaderCappedParser(_LenientHTTPClientParser):
     swaps this class in.  Lines arrive only before the body (the parser reads the body in raw
     mode), and a 1xx response resets the parser but not the count, so a stream of informational
     responses is capped too.  ``MAX_LENGTH`` (the longest unfinished line Twisted buffers) is
-    the same cap, so nothing larger than it is ever held.
+    the same cap, so what is held stays within the cap plus one network read.
     """
 
     head_bytes: int
