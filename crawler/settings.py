@@ -5,7 +5,8 @@ starts from :func:`scrapy_settings`.  Defaults live in onionscope/settings.py;
 this module only maps them onto Scrapy's names and fixes the safety-critical
 ones (Tor transport for http and https, no local DNS, the process-wide network
 guard, cookies without a public-suffix download, no telnet console, media
-never fetched).
+never fetched, the crawl scope checked on every request and redirect),
+the page budgets and the breadth-first order.
 """
 
 from __future__ import annotations
@@ -46,11 +47,23 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "DOWNLOAD_MAXSIZE": settings.download_maxsize,
         "DOWNLOAD_WARNSIZE": min(settings.download_maxsize, 1024 * 1024),
         "RETRY_TIMES": settings.retry_times,
+        # Scrapy reads DEPTH_LIMIT 0 as "no limit"; onionscope's crawl_depth 0 means "seeds only",
+        # which the onion spider enforces by following no link (it reads crawl_depth itself).
         "DEPTH_LIMIT": settings.crawl_depth,
+        # Breadth-first: shallower requests first (priority -depth), first-in first-out within a depth.
+        "DEPTH_PRIORITY": 1,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+        "CRAWL_MAX_PAGES_PER_HOST": settings.crawl_max_pages_per_host,
+        "CRAWL_MAX_PAGES": settings.crawl_max_pages,
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "DOWNLOADER_MIDDLEWARES": {
+            # First of all, before Scrapy's OffsiteMiddleware (50): out-of-scope requests and
+            # redirects never reach tor.  Media is refused before a budget is spent on it.
+            "crawler.middlewares.crawl_scope.CrawlScopeMiddleware": 40,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
+            "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
@@ -64,7 +77,7 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     # Every http and https request goes through Tor (handler, guard, retries, no proxy middleware).
-    values.update(transport_settings(socks_endpoints))
+    values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize))
     values["DOWNLOAD_HANDLERS"].update({"file": None, "data": None})
     # No lookup and no connection in this process except to tor and Elasticsearch.
     values["EXTENSIONS"][NETWORK_GUARD_PATH] = 0

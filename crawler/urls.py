@@ -5,13 +5,21 @@
 * :func:`onion_host` -- the ``<56 chars>.onion`` host of a URL (subdomains folded), or None.
 * :func:`is_media_url` -- True for URLs whose path names an image, video, audio or
   archive file; the crawl never requests those.
+* :func:`host_kind` -- what a URL's host is: an onion service, an IP literal (in any
+  spelling a resolver accepts), a local name, a clearnet name, or not a usable host.
+  :mod:`crawler.middlewares.crawl_scope` decides from it what a crawl may request.
+* :func:`site_host` -- the host a crawl counts pages against: the onion service for
+  onions (subdomains folded), the lower-case host name otherwise.
 
 Pure functions; they raise nothing for odd input (they return the input or None).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
+import re
+import socket
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -65,3 +73,86 @@ def is_media_url(url: str) -> bool:
         return False
     extension = posixpath.splitext(path.lower())[1].lstrip(".")
     return extension in MEDIA_EXTENSIONS
+
+
+# host_kind() answers one of these.
+HOST_ONION = "onion"
+HOST_CLEARNET = "clearnet"
+HOST_IP_LITERAL = "ip_literal"
+HOST_LOCAL_NAME = "local_name"
+HOST_INVALID = "invalid_host"
+
+# Names that never denote a public site: special-use and private-use suffixes
+# (RFC 6761, RFC 6762, RFC 8375, ICANN's .internal) and common LAN suffixes.
+_LOCAL_SUFFIXES = ("localhost", "localdomain", "local", "internal", "lan", "home.arpa", "invalid", "test", "example")
+_HOST_CHARACTERS = re.compile(r"[a-z0-9._-]+")
+_NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)")
+
+
+def host_kind(url: str) -> str:
+    """The kind of host ``url`` names, one of the ``HOST_*`` constants.
+
+    * ``HOST_IP_LITERAL`` -- IPv6 (zone ids too) and IPv4 in every form a resolver
+      accepts (``127.1``, ``0x7f.0.0.1``, ``2130706433``), and any name whose last
+      label is a number, which browsers parse as IPv4;
+    * ``HOST_ONION`` -- ``<label>.onion`` and its subdomains;
+    * ``HOST_LOCAL_NAME`` -- ``localhost``, single-label names and special-use or LAN
+      suffixes (``.local``, ``.internal``, ``.home.arpa``, ...);
+    * ``HOST_INVALID`` -- no host, an unparseable URL, a trailing dot (``x.onion.``
+      would reach tor as a DNS name, not as an onion), or characters no host name has;
+    * ``HOST_CLEARNET`` -- any other DNS name.
+
+    Pure: nothing is resolved.  Never raises.
+    """
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return HOST_INVALID
+    if not host:
+        return HOST_INVALID
+    host = host.lower()
+    if ":" in host:  # only a bracketed IPv6 literal has a colon in its host
+        return HOST_IP_LITERAL
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return HOST_INVALID
+    if host.endswith(".") or not _HOST_CHARACTERS.fullmatch(host) or "" in host.split("."):
+        return HOST_INVALID
+    if _is_ipv4_literal(host):
+        return HOST_IP_LITERAL
+    if host.endswith(".onion"):
+        return HOST_ONION
+    if "." not in host or host.endswith(tuple(f".{suffix}" for suffix in _LOCAL_SUFFIXES)) or host in _LOCAL_SUFFIXES:
+        return HOST_LOCAL_NAME
+    return HOST_CLEARNET
+
+
+def _is_ipv4_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(host)  # pure parsing: accepts 127.1, 0x7f.1, 2130706433
+        return True
+    except OSError:
+        pass
+    return bool(_NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]))
+
+
+def site_host(url: str) -> str | None:
+    """The host pages of ``url`` are counted against: its onion service, else its lower-case host name.
+
+    Returns None when ``url`` has no host.  Never raises.
+    """
+    folded = onion_host(url)
+    if folded:
+        return folded
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None

@@ -214,13 +214,20 @@ DEFAULTS: dict[str, Setting] = {
     "demo_dir": Setting("var/demo", _path, "Where the demo site generator writes sites and ground truth."),
     "demo_seed": Setting(1337, _int(0, 2**31), "Seed of the demo site generator."),
     # --- crawling
-    "crawl_depth": Setting(5, _int(0, 100), "Links followed from a seed."),
+    "crawl_depth": Setting(5, _int(0, 100), "Links followed from a seed (0: fetch only the seeds)."),
+    "crawl_max_pages_per_host": Setting(10_000, _int(1, 100_000_000), "Pages fetched from one host (onion service) per crawl."),
+    "crawl_max_pages": Setting(100_000, _int(1, 1_000_000_000), "Pages fetched per crawl in all."),
     "crawl_concurrency": Setting(64, _int(1, 1024), "Requests in flight in total."),
     "crawl_concurrency_per_host": Setting(16, _int(1, 256), "Requests in flight per onion host."),
     "download_timeout": Setting(60.0, _float(1, 600), "Seconds before a fetch through Tor is given up."),
     "download_maxsize": Setting(5 * 1024 * 1024, _int(1024, 512 * 1024 * 1024), "Largest response body kept (bytes)."),
+    "download_headers_maxsize": Setting(
+        64 * 1024, _int(1024, 16 * 1024 * 1024), "Largest response header block accepted (bytes); a larger one fails the fetch."
+    ),
     "retry_times": Setting(2, _int(0, 20), "Retries of a failed fetch (SOCKS errors and timeouts included)."),
-    "follow_offsite": Setting(False, _bool, "Follow links to onion hosts other than the seeds'."),
+    "follow_offsite": Setting(
+        False, _bool, "Follow links and redirects to onion services other than the seeds' (never clearnet or IP hosts)."
+    ),
     "allowed_content_types": Setting(
         ("text/html", "application/xhtml+xml", "text/plain"),
         _str_list,

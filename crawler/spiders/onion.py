@@ -5,16 +5,23 @@ Arguments (``-a name=value`` with ``scrapy crawl``, or keyword arguments):
 * ``seeds`` -- seed URLs separated by commas or white space;
 * ``seeds_file`` -- a file with one seed URL per line (``#`` starts a comment);
 * ``job`` -- the crawl job id stored on every document (default: generated);
-* ``follow_offsite`` -- ``true`` to follow links to onion hosts other than the seeds';
+* ``follow_offsite`` -- ``true`` to follow links to onion services other than the seeds';
+* ``dangerously_allow_clearnet`` -- ``true`` to allow clearnet (non-onion) host names, as seeds
+  and, with ``follow_offsite``, as links; still through tor.  Off unless given explicitly;
 * ``follow_links`` -- ``false`` to fetch only the seeds (benchmarks, re-checks);
 * ``markets_dir`` -- folder of market profiles (default ``config/markets``).
 
-The crawl stays within the seed hosts by default (``allowed_domains``), never
-requests media (:mod:`crawler.middlewares.media_guard`), and stops at
-``DEPTH_LIMIT``.  Every response with an allowed content type yields a
-:class:`crawler.items.Page` plus the listings, vendors and wallet mentions the
-extractors find.  Raises :class:`ValueError` for a seed that is not an
-absolute http(s) URL, before anything is fetched.
+What may be fetched is the spider's ``crawl_scope``
+(:class:`crawler.middlewares.crawl_scope.CrawlScope`): the seeds' onion services, other
+onions only with ``follow_offsite``, never an IP literal or a local name.  Links outside it
+are not followed (counted as ``scope/refused/<reason>``); redirects outside it are refused
+by :class:`~crawler.middlewares.crawl_scope.CrawlScopeMiddleware`.  The spider never requests
+media (:mod:`crawler.middlewares.media_guard`) and follows links only from pages shallower
+than ``crawl_depth`` (0: the seeds only); Scrapy's queues make the order breadth-first.
+Every response with an allowed content type yields a :class:`crawler.items.Page` plus the
+listings, vendors and wallet mentions the extractors find.  Raises :class:`ValueError` for a
+seed that is not an absolute http(s) URL or is out of the crawl scope
+(:class:`~crawler.middlewares.crawl_scope.OutOfScopeSeed`), before anything is fetched.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from scrapy.http import Response, TextResponse
 
 from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
+from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
 from onionscope.settings import PROJECT_ROOT
 
@@ -93,6 +101,7 @@ class OnionSpider(scrapy.Spider):
         follow_offsite: str | bool = False,
         follow_links: str | bool = True,
         markets_dir: str | None = None,
+        dangerously_allow_clearnet: str | bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -100,10 +109,27 @@ class OnionSpider(scrapy.Spider):
         self.job_id = job or new_job_id()
         self.follow_offsite = _flag(follow_offsite)
         self.follow_links = _flag(follow_links)
+        # One rule for links, seeds and redirects; CrawlScopeMiddleware reads it from here.
+        self.crawl_scope = CrawlScope.for_seeds(
+            self.seed_urls, follow_offsite=self.follow_offsite, allow_clearnet=_flag(dangerously_allow_clearnet)
+        )
+        # None: follow links at every depth (DEPTH_LIMIT alone applies); set from crawl_depth in from_crawler.
+        self.max_link_depth: int | None = None
         self.profiles = MarketProfiles.load(markets_dir or PROJECT_ROOT / "config" / "markets")
-        hosts = [urlsplit(url).hostname or "" for url in self.seed_urls]
-        # Scrapy's OffsiteMiddleware reads allowed_domains; None means anywhere.
-        self.allowed_domains = None if self.follow_offsite else sorted({h.lower() for h in hosts})
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OnionSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
+        if onionscope_settings is not None:
+            # crawl_depth 0 means "seeds only"; Scrapy's DEPTH_LIMIT 0 would mean "no limit".
+            spider.max_link_depth = onionscope_settings.crawl_depth
+        if spider.crawl_scope.allow_clearnet:
+            spider.logger.warning(
+                "clearnet crawling is ON (dangerously_allow_clearnet): non-onion sites will be fetched "
+                "through tor exit relays, which see and may tamper with that traffic"
+            )
+        return spider
 
     async def start(self):  # type: ignore[no-untyped-def]
         for url in self.seed_urls:
@@ -132,7 +158,15 @@ class OnionSpider(scrapy.Spider):
         yield from document.items()
         if not self.follow_links:
             return
+        depth = int(response.meta.get("depth", 0))
+        if self.max_link_depth is not None and depth >= self.max_link_depth:
+            self.crawler.stats.inc_value("onionscope/links_beyond_depth", len(document.page.links))
+            return
         for link in document.page.links:
+            refusal = self.crawl_scope.refusal(link)
+            if refusal is not None:
+                self.crawler.stats.inc_value(REFUSED_STAT_PREFIX + refusal)
+                continue
             if is_media_url(link):
                 self.crawler.stats.inc_value("onionscope/media_links_skipped")
                 continue

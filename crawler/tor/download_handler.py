@@ -7,7 +7,9 @@ Public API:
   connections from :class:`~crawler.tor.socks5.SocksClientEndpoint` (SOCKS5 to tor, the host
   name sent to tor, TLS inside the tunnel for https) instead of a direct TCP connection.
   Response reading, DOWNLOAD_MAXSIZE/WARNSIZE, DOWNLOAD_TIMEOUT and data-loss handling stay
-  Scrapy's own.
+  Scrapy's own.  The one addition: the bytes before the body (status line and headers, 1xx
+  responses included) are capped at ``TOR_HEADERS_MAXSIZE``; past it the fetch fails with
+  :class:`~crawler.tor.errors.ResponseHeadersTooLarge` and the connection is closed.
 * :class:`TorTransportGuard` -- a Scrapy extension that stops the crawl at start-up (instead
   of failing request by request) when the transport is not configured or when some handler,
   feed storage or mail notification could open a direct connection.
@@ -18,13 +20,15 @@ Scrapy settings read:
 * ``TOR_SOCKS_ENDPOINTS`` -- list of ``"ip:port"`` SocksPorts, one per tor client (required);
 * ``TOR_SOCKS_TIMEOUT`` -- optional seconds for tor to answer the SOCKS CONNECT (circuit and
   onion-service set-up); unset, only ``DOWNLOAD_TIMEOUT`` applies;
+* ``TOR_HEADERS_MAXSIZE`` -- bytes of status line and headers accepted per response (unset:
+  ``download_headers_maxsize``'s default in :mod:`onionscope.settings`);
 * Scrapy's own ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE``, ``DOWNLOAD_WARNSIZE``,
   ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
 
-Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them)
-and ``tor/socks_error/<stats_key>``.  ``response.ip_address`` is the SOCKS port's address
-(the crawler never learns the site's), and ``meta["bindaddress"]`` is ignored.
+Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them),
+``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``.  ``response.ip_address`` is the
+SOCKS port's address (the crawler never learns the site's), and ``meta["bindaddress"]`` is ignored.
 
 Fails closed: with no endpoint the handler raises :class:`TorTransportNotConfigured` (never
 ``NotConfigured``, which would only disable the scheme quietly); a request with
@@ -36,28 +40,44 @@ Scrapy internals this module relies on (checked by tests/unit/test_download_hand
 upgrade breaks loudly): ``HTTP11DownloadHandler.__init__`` setting ``_pool``,
 ``_contextFactory``, ``_default_maxsize``, ``_default_warnsize``, ``_fail_on_dataloss``,
 ``_tls_verbose_logging``; ``_ScrapyAgent(**keywords)`` and its ``_get_agent(request, timeout)``
-hook; ``scrapy.utils._download_handlers.wrap_twisted_exceptions``.
+hook; ``scrapy.utils._download_handlers.wrap_twisted_exceptions``; the lenient HTTP/1.1
+protocol and parser (``_LenientHTTP11ClientProtocol``, ``_LenientHTTP11ClientFactory``,
+``_LenientHTTPClientParser``) and, from Twisted, ``HTTP11ClientProtocol._parser`` and the
+parser's ``state`` (``STATUS``/``HEADER``), ``lineReceived`` and ``lineLengthExceeded``.
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
+from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlsplit
 
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
+from scrapy.core.downloader.handlers.http11 import (
+    HTTP11DownloadHandler,
+    _LenientHTTP11ClientFactory,
+    _LenientHTTP11ClientProtocol,
+    _LenientHTTPClientParser,
+    _ScrapyAgent,
+)
 from scrapy.exceptions import NotConfigured, ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
-from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web._newclient import HEADER, STATUS
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseFailed
 from twisted.web.error import SchemeNotSupported
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
-from crawler.tor.errors import RETRY_EXCEPTION_PATHS, TorTransportError, TorTransportNotConfigured
+from crawler.tor.errors import (
+    RETRY_EXCEPTION_PATHS,
+    ResponseHeadersTooLarge,
+    TorTransportError,
+    TorTransportNotConfigured,
+)
 from crawler.tor.isolation import HostIsolation
 from crawler.tor.socks5 import SocksAddress, SocksClientEndpoint, SocksCredentials
 
@@ -95,6 +115,7 @@ def transport_settings(
     *,
     socks_timeout: float | None = None,
     verify_certificates: bool = False,
+    headers_maxsize: int | None = None,
 ) -> dict[str, Any]:
     """Scrapy settings that route every request through tor at ``socks_endpoints``.
 
@@ -108,12 +129,16 @@ def transport_settings(
     public key: tor already authenticates the far end, and onion https sites almost always
     use self-signed certificates that CA verification would reject.  Set it when crawling
     clearnet sites through tor.
+
+    ``headers_maxsize`` caps each response's status line and headers (None: the default of
+    ``download_headers_maxsize``).
     """
     from scrapy.settings.default_settings import RETRY_EXCEPTIONS
 
     return {
         "TOR_SOCKS_ENDPOINTS": list(socks_endpoints),
         "TOR_SOCKS_TIMEOUT": socks_timeout,
+        "TOR_HEADERS_MAXSIZE": headers_maxsize or _default_headers_maxsize(),
         "DOWNLOAD_HANDLERS": {"http": HANDLER_PATH, "https": HANDLER_PATH, "ftp": None, "s3": None},
         "DOWNLOAD_VERIFY_CERTIFICATES": verify_certificates,
         "RETRY_EXCEPTIONS": [*RETRY_EXCEPTIONS, *RETRY_EXCEPTION_PATHS],
@@ -204,6 +229,79 @@ class TorEndpointFactory:
         )
 
 
+def _default_headers_maxsize() -> int:
+    from onionscope.settings import DEFAULTS
+
+    return int(DEFAULTS["download_headers_maxsize"].default)
+
+
+class _HeaderCappedParser(_LenientHTTPClientParser):
+    """Scrapy's lenient response parser, counting the bytes before the body.
+
+    ``head_bytes`` and ``headers_maxsize`` are set by :class:`_HeaderCappedProtocol` when it
+    swaps this class in.  Lines arrive only before the body (the parser reads the body in raw
+    mode), and a 1xx response resets the parser but not the count, so a stream of informational
+    responses is capped too.  ``MAX_LENGTH`` (the longest unfinished line Twisted buffers) is
+    the same cap, so what is held stays within the cap plus one network read.
+    """
+
+    head_bytes: int
+    headers_maxsize: int
+
+    def lineReceived(self, line: bytes) -> None:
+        if self.state in (STATUS, HEADER):
+            self.head_bytes += len(line) + len(self.delimiter)
+            if self.head_bytes > self.headers_maxsize:
+                # Raised inside dataReceived: HTTP11ClientProtocol closes the connection
+                # and fails the response with ResponseFailed([this]).
+                raise ResponseHeadersTooLarge(
+                    f"the response headers exceed {self.headers_maxsize} bytes (TOR_HEADERS_MAXSIZE)"
+                )
+        super().lineReceived(line)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        raise ResponseHeadersTooLarge(
+            f"a response header line exceeds {self.headers_maxsize} bytes (TOR_HEADERS_MAXSIZE)"
+        )
+
+
+class _HeaderCappedProtocol(_LenientHTTP11ClientProtocol):
+    """Scrapy's HTTP/1.1 client protocol whose response parser caps the bytes before the body."""
+
+    def __init__(self, quiescentCallback: Any, headers_maxsize: int):
+        super().__init__(quiescentCallback)
+        self.headers_maxsize = headers_maxsize
+
+    def request(self, request: Any) -> Any:
+        sent = super().request(request)
+        parser = self._parser
+        if parser is not None:
+            # The same class swap Scrapy's protocol does for its lenient parser.
+            parser.__class__ = _HeaderCappedParser
+            parser.head_bytes = 0
+            parser.headers_maxsize = parser.MAX_LENGTH = self.headers_maxsize
+        return sent
+
+
+class _HeaderCappedClientFactory(_LenientHTTP11ClientFactory):
+    """Builds :class:`_HeaderCappedProtocol`; the pool calls it as ``factory(quiescentCallback, metadata)``."""
+
+    def __init__(self, quiescentCallback: Any, metadata: Any, *, headers_maxsize: int):
+        super().__init__(quiescentCallback, metadata)
+        self.headers_maxsize = headers_maxsize
+
+    def buildProtocol(self, addr: Any) -> _HeaderCappedProtocol:
+        return _HeaderCappedProtocol(self._quiescentCallback, self.headers_maxsize)
+
+
+def _headers_too_large(failed: ResponseFailed) -> ResponseHeadersTooLarge | None:
+    """The cap error inside a Twisted ResponseFailed, if that is why the response failed."""
+    for reason in getattr(failed, "reasons", None) or []:
+        if isinstance(getattr(reason, "value", None), ResponseHeadersTooLarge):
+            return reason.value
+    return None
+
+
 class TorConnectionPool(HTTPConnectionPool):
     """An HTTP connection pool that reuses a connection only for the same tor client and credentials.
 
@@ -268,7 +366,9 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             stock_pool = self._pool
             pool = TorConnectionPool(reactor, persistent=True)
             pool.maxPersistentPerHost = stock_pool.maxPersistentPerHost
-            pool._factory = stock_pool._factory  # Scrapy's lenient HTTP/1.1 protocol factory
+            # Scrapy's lenient HTTP/1.1 protocol, with the header cap.
+            headers_maxsize = crawler.settings.getint("TOR_HEADERS_MAXSIZE") or _default_headers_maxsize()
+            pool._factory = partial(_HeaderCappedClientFactory, headers_maxsize=headers_maxsize)
             shared = _SHARED_STATE[crawler] = (HostIsolation(socks_addresses), pool)
             logger.info("tor transport: SOCKS endpoints %s", ", ".join(map(str, socks_addresses)))
         self.isolation, self._pool = shared
@@ -299,7 +399,16 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             self._inc_stat(f"tor/requests_via/{self.isolation.client_for(host)}")
         try:
             with wrap_twisted_exceptions():
-                return await maybe_deferred_to_future(agent.download_request(request))
+                try:
+                    return await maybe_deferred_to_future(agent.download_request(request))
+                except ResponseFailed as failed:
+                    too_large = _headers_too_large(failed)
+                    if too_large is None:
+                        raise
+                    raise ResponseHeadersTooLarge(f"{request.url}: {too_large}") from None
+        except ResponseHeadersTooLarge:
+            self._inc_stat("tor/headers_too_large")
+            raise
         except TorTransportError as exc:
             self._inc_stat(f"tor/socks_error/{exc.stats_key}")
             raise

@@ -5,6 +5,7 @@ Hierarchy::
     TorTransportError                      every transport failure
      +- TorTransportNotConfigured          no SOCKS endpoint, or settings that could leak (also a UserError)
      +- TorUnreachableError                tor's SOCKS port refused, timed out or closed the connection (retryable)
+     +- ResponseHeadersTooLarge            the site sent more header bytes than TOR_HEADERS_MAXSIZE before the body
      +- SocksError                         tor answered, and the answer was "no"
          +- SocksProtocolError             the SOCKS peer broke the protocol
          +- SocksAuthenticationError       the peer refused username/password (isolation impossible)
@@ -16,7 +17,8 @@ Hierarchy::
 Scrapy's RetryMiddleware needs one entry in ``RETRY_EXCEPTIONS``
 (:data:`RETRY_EXCEPTION_PATHS`).  Every error has a ``stats_key`` (for example
 ``host_unreachable``); the download handler counts it as
-``tor/socks_error/<stats_key>``.
+``tor/socks_error/<stats_key>`` (:class:`ResponseHeadersTooLarge`, which is not tor's
+doing, as ``tor/headers_too_large``).
 
 :func:`reply_error(code, ...)` returns the exception instance for a reply code
 (an unknown code gives :class:`SocksUnknownReply`).  Nothing here does I/O.
@@ -47,6 +49,16 @@ class TorUnreachableError(RetryableTorError):
     """Tor's SOCKS port could not be reached (refused, timed out, closed early)."""
 
     stats_key = "tor_unreachable"
+
+
+class ResponseHeadersTooLarge(TorTransportError):
+    """The response's status line and headers (1xx responses included) exceeded TOR_HEADERS_MAXSIZE.
+
+    The fetch fails and the connection is closed as soon as the cap is passed, so no more
+    than the cap is ever held.  Not retryable: the site would send the same again.
+    """
+
+    stats_key = "headers_too_large"
 
 
 class SocksError(TorTransportError):

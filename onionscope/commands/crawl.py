@@ -2,13 +2,13 @@
 
 Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
-items indexed, errors, spooled failures, network guard refusals).  Exit
-status 0 when the crawl ran and nothing was lost; 1 when items were spooled,
-nothing could be fetched, or the network guard
-(:mod:`crawler.tor.network_guard`) refused a lookup or a connection -- then
-stderr says so.
-Raises :class:`onionscope.errors.UserError` for bad seeds, or when neither
-Tor nor Elasticsearch can be reached (checked before the crawl starts).
+items indexed, errors, spooled failures, network guard refusals, URLs out
+of scope, page budgets reached).  Exit status 0 when the crawl ran and
+nothing was lost; 1 when items were spooled, nothing could be fetched, or
+the network guard (:mod:`crawler.tor.network_guard`) refused a lookup or a
+connection -- then stderr says so.  Raises
+:class:`onionscope.errors.UserError` for bad or out-of-scope seeds, or when
+neither Tor nor Elasticsearch can be reached (checked before the crawl starts).
 """
 
 from __future__ import annotations
@@ -25,9 +25,19 @@ from onionscope.settings import Settings
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", action="append", default=[], metavar="URL", help="seed URL (repeatable)")
     parser.add_argument("--seeds-file", metavar="FILE", help="file with one seed URL per line")
-    parser.add_argument("--depth", type=int, metavar="N", help="links followed from a seed (default: crawl_depth)")
+    parser.add_argument("--depth", type=int, metavar="N",
+                        help="links followed from a seed; 0 fetches only the seeds (default: crawl_depth)")
     parser.add_argument("--job", metavar="NAME", help="crawl job id stored on every document")
-    parser.add_argument("--follow-offsite", action="store_true", help="also crawl onion hosts other than the seeds'")
+    parser.add_argument("--follow-offsite", action="store_true",
+                        help="also crawl onion services other than the seeds' (never clearnet or IP hosts)")
+    parser.add_argument("--max-pages-per-host", type=int, metavar="N",
+                        help="pages fetched from one onion service (default: crawl_max_pages_per_host)")
+    parser.add_argument("--max-pages", type=int, metavar="N", help="pages fetched in all (default: crawl_max_pages)")
+    parser.add_argument(
+        "--dangerously-allow-clearnet", action="store_true",
+        help="DANGEROUS: also crawl clearnet (non-onion) sites, through tor exit relays that see the traffic; "
+             "IP addresses and local names stay refused",
+    )
     parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -37,8 +47,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from crawler.spiders.onion import new_job_id, parse_seeds
 
+    from crawler.middlewares.crawl_scope import CrawlScope
+
+    follow_offsite = bool(args.follow_offsite or settings.follow_offsite)
     try:
         seeds = parse_seeds(args.seed, args.seeds_file)
+        # Refuse out-of-scope seeds before anything connects anywhere.
+        CrawlScope.for_seeds(seeds, follow_offsite=follow_offsite, allow_clearnet=args.dangerously_allow_clearnet)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     overrides: dict[str, Any] = {}
@@ -46,11 +61,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["crawl_depth"] = args.depth
     if args.concurrency is not None:
         overrides["crawl_concurrency"] = args.concurrency
+    if args.max_pages_per_host is not None:
+        overrides["crawl_max_pages_per_host"] = args.max_pages_per_host
+    if args.max_pages is not None:
+        overrides["crawl_max_pages"] = args.max_pages
     if overrides:
         settings = settings.replace(**overrides)
     job_id = args.job or new_job_id()
     stats = run_crawl(
-        settings, seeds, job_id, follow_offsite=args.follow_offsite, follow_links=not args.no_follow, quiet=args.quiet
+        settings, seeds, job_id, follow_offsite=follow_offsite, follow_links=not args.no_follow, quiet=args.quiet,
+        dangerously_allow_clearnet=args.dangerously_allow_clearnet,
     )
     summary = summarize(job_id, stats)
     if args.json:
@@ -75,8 +95,12 @@ def run_crawl(
     quiet: bool = False,
     extra_scrapy_settings: dict[str, Any] | None = None,
     spider_class: type | None = None,
+    dangerously_allow_clearnet: bool = False,
 ) -> dict[str, Any]:
     """Run one crawl to completion in this process; returns Scrapy's final stats.
+
+    ``dangerously_allow_clearnet`` lets the crawl fetch clearnet host names (through tor);
+    IP literals and local names stay out of scope.
 
     ``extra_scrapy_settings`` override the computed Scrapy settings last and
     ``spider_class`` replaces the onion spider (benchmarks use both to compare
@@ -105,7 +129,8 @@ def run_crawl(
     scrapy_values.update(extra_scrapy_settings or {})
     process = CrawlerProcess(scrapy_values)
     crawler = process.create_crawler(spider_class or OnionSpider)
-    process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite, follow_links=follow_links)
+    process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite, follow_links=follow_links,
+                  dangerously_allow_clearnet=dangerously_allow_clearnet)
     process.start()
     stats = dict(crawler.stats.get_stats())
     guard = process_guard()
@@ -133,6 +158,17 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "dns_lookups_refused": int(stats.get("tor/dns_lookups_refused", 0)),
         # Lookups and connections outside tor and Elasticsearch that the network guard stopped.
         "network_refused": int(stats.get("network_guard/refused", 0)),
+        "response_headers_too_large": int(stats.get("tor/headers_too_large", 0)),
+        # URLs not fetched because they were outside the crawl scope, by reason.
+        "out_of_scope": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
+                         if key.startswith("scope/refused/")},
+        "out_of_scope_redirects": int(stats.get("scope/refused_redirects", 0)),
+        "page_budget": {
+            "hosts_at_limit": int(stats.get("budget/hosts_exhausted", 0)),
+            "requests_refused_host_limit": int(stats.get("budget/refused/host", 0)),
+            "job_limit_reached": bool(stats.get("budget/job_exhausted", 0)),
+            "requests_refused_job_limit": int(stats.get("budget/refused/job", 0)),
+        },
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
     }
 
@@ -157,6 +193,21 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["network_refused"]:
         lines.append(f"  NETWORK GUARD: refused {summary['network_refused']} lookup(s)/connection(s) outside tor "
                      "and Elasticsearch; the crawl was stopped (see the log)")
+    if summary["response_headers_too_large"]:
+        lines.append(f"  responses refused for oversized headers: {summary['response_headers_too_large']}")
+    if summary["out_of_scope"]:
+        lines.append(
+            f"  out of scope, not fetched: {sum(summary['out_of_scope'].values())} URLs ("
+            + ", ".join(f"{k}={v}" for k, v in sorted(summary["out_of_scope"].items()))
+            + f"; {summary['out_of_scope_redirects']} of them redirects)"
+        )
+    budget = summary["page_budget"]
+    if budget["hosts_at_limit"]:
+        lines.append(f"  page budget: {budget['hosts_at_limit']} hosts reached crawl_max_pages_per_host "
+                     f"({budget['requests_refused_host_limit']} requests not made)")
+    if budget["job_limit_reached"]:
+        lines.append(f"  page budget: the crawl reached crawl_max_pages "
+                     f"({budget['requests_refused_job_limit']} requests not made)")
     if summary["items_spooled"]:
         lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
     return "\n".join(lines)

@@ -3,7 +3,10 @@
 Each crawl runs ``tests/integration/scrapy_fetch.py`` in a subprocess (a Twisted reactor
 starts once per process) with :func:`crawler.tor.download_handler.transport_settings` and a
 reactor resolver that refuses every DNS lookup.  The test sites record every peer: through
-tor they only ever see the onion-service host's own address.
+tor they only ever see the onion-service host's own address.  The crawl-scope, depth, budget
+and breadth-first tests run the real onion spider with onionscope's own Scrapy settings
+(``tests/integration/onion_spider_crawl.py``); the header-cap tests also run against a fake
+SOCKS port that plays the web site itself, with no tor at all.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import base64
 import contextlib
 import hashlib
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import quote
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -25,7 +30,15 @@ from crawler.tor import control
 from onionscope.settings import PROJECT_ROOT
 from tests.integration.launched_client import free_port, launch_private_client
 from tests.integration.transport_network import publish_sites
-from tests.integration.transport_sites import ConcurrencyMeter, RecordingSite, SilentSocksServer, self_signed_certificate
+from tests.integration.transport_sites import (
+    HUGE_HEADER_BYTES,
+    ConcurrencyMeter,
+    FakeSocksHttpServer,
+    RecordingSite,
+    SilentSocksServer,
+    self_signed_certificate,
+    tree_paths,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +56,21 @@ def run_scrapy(urls: list[str], transport: dict[str, Any] | None, settings: dict
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
+    report["log"] = done.stderr
+    return report
+
+
+def run_onion_spider(seeds: list[str], socks: str, settings: dict[str, Any] | None = None,
+                     spider: dict[str, Any] | None = None, timeout: float = 300) -> dict[str, Any]:
+    """Crawl ``seeds`` with the onion spider and onionscope's Scrapy settings (no Elasticsearch) in a fresh process."""
+    spec = {"seeds": seeds, "socks_endpoints": [socks], "settings": settings or {}, "spider": spider or {}}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.integration.onion_spider_crawl"],
+        input=json.dumps(spec), capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["error"] is None, report["error"]
     report["log"] = done.stderr
     return report
 
@@ -284,3 +312,115 @@ def test_a_hanging_socks_port_never_hangs_the_crawl():
     assert result["error"] == "SocksHandshakeTimeout" and "TOR_SOCKS_TIMEOUT" in result["message"], result
     assert by_socks_timeout["stats"]["tor/socks_error/handshake_timeout"] == 1
     assert by_socks_timeout["seconds"] < 30  # ended by TOR_SOCKS_TIMEOUT, not by DOWNLOAD_TIMEOUT
+
+
+# --- crawl scope, depth, budgets and order, with the real onion spider
+
+
+def test_links_and_redirects_to_loopback_are_never_fetched_even_with_follow_offsite(world, sites):
+    """Reproduces the review's finding: an onion redirecting to 127.0.0.1 made the tor exit fetch it."""
+    token = secrets.token_hex(4)
+    canary = sites[3]  # reached at its loopback address: only a tor exit could connect to it
+    onion, other_onion = world["onions"]["site0"], world["onions"]["site1"]
+    port = canary.port
+    leaks = [f"http://127.0.0.1:{port}/page/leak-link-{token}", f"http://[::1]:{port}/page/leak-v6-{token}",
+             f"http://2130706433:{port}/page/leak-decimal-{token}", f"http://localhost:{port}/page/leak-name-{token}"]
+    offsite_onion = f"http://{other_onion}/page/offsite-{token}"
+    links_page = f"http://{onion}/links?" + "&".join(f"to={quote(url, safe='')}" for url in [*leaks, offsite_onion])
+    redirect = f"http://{onion}/redirect?to=" + quote(f"http://127.0.0.1:{port}/page/leak-redirect-{token}", safe="")
+    report = run_onion_spider([links_page, redirect], world["socks"],
+                              {"crawl_depth": 1, "retry_times": 0, "download_timeout": 60},
+                              {"follow_offsite": True})
+    assert [path for path in canary.paths if token in path and "leak" in path] == []
+    fetched = {response["url"]: response["status"] for response in report["responses"]}
+    assert fetched.get(offsite_onion) == 200, fetched  # other onions are still followed
+    stats = report["stats"]
+    assert stats["scope/refused/ip_literal"] == 4  # three links and the redirect
+    assert stats["scope/refused/local_name"] == 1
+    assert stats["scope/refused_redirects"] == 1
+    assert stats["tor/requests"] == 3  # the two seeds and the other onion: nothing out of scope reached tor
+
+
+def _tree_run(world, site, settings):
+    before = len(site.paths)
+    report = run_onion_spider([f"http://{world['onions'][site.name]}/tree/"], world["socks"],
+                              {"crawl_concurrency": 1, "crawl_concurrency_per_host": 1, "retry_times": 0, **settings})
+    return [path for path in site.paths[before:] if path.startswith("/tree/")], report["stats"]
+
+
+def test_the_crawl_is_breadth_first(world, sites):
+    fetched, _ = _tree_run(world, sites[2], {"crawl_depth": 3})
+    assert fetched == tree_paths()
+
+
+def test_depth_zero_fetches_the_seeds_only(world, sites):
+    fetched, stats = _tree_run(world, sites[2], {"crawl_depth": 0})
+    assert fetched == ["/tree/"]
+    assert stats["onionscope/links_beyond_depth"] == 2
+
+
+def test_the_per_host_page_budget_stops_the_crawl_of_a_host(world, sites):
+    fetched, stats = _tree_run(world, sites[2], {"crawl_depth": 3, "crawl_max_pages_per_host": 5})
+    assert fetched == tree_paths()[:5]
+    assert stats["budget/hosts_exhausted"] == 1 and stats["budget/refused/host"] >= 1
+    fetched, stats = _tree_run(world, sites[2], {"crawl_depth": 3, "crawl_max_pages": 3})
+    assert fetched == tree_paths()[:3]
+    assert stats["budget/job_exhausted"] == 1
+
+
+# --- the header cap
+
+
+def _endless_headers() -> Iterator[bytes]:
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+    line = b"X-Filler: " + b"f" * 1000 + b"\r\n"
+    for _ in range(HUGE_HEADER_BYTES // len(line)):
+        yield line
+    yield b"Content-Length: 2\r\n\r\nok"
+
+
+def _headers_just_under(limit: int) -> Iterator[bytes]:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n"
+    filler = limit - len(head) - len(b"X-Filler: \r\n\r\n") - 10
+    yield head + b"X-Filler: " + b"f" * filler + b"\r\n\r\nok"
+
+
+def test_a_huge_header_block_fails_the_fetch_without_tor_in_the_way():
+    """The download handler against a local server that sends 8 MiB of headers (a fake SOCKS port, no tor)."""
+    url = f"http://{unpublished_onion()}/"
+    endless = FakeSocksHttpServer(_endless_headers)
+    within = FakeSocksHttpServer(lambda: _headers_just_under(64 * 1024))
+    try:
+        over = run_scrapy([url], {"socks_endpoints": [f"127.0.0.1:{endless.port}"]},
+                          {"DOWNLOAD_TIMEOUT": 30, "RETRY_TIMES": 0})
+        under = run_scrapy([url], {"socks_endpoints": [f"127.0.0.1:{within.port}"]},
+                           {"DOWNLOAD_TIMEOUT": 30, "RETRY_TIMES": 0})
+    finally:
+        endless.close()
+        within.close()
+    [result] = over["results"]
+    assert result.get("error") == "ResponseHeadersTooLarge", result
+    assert result["error_module"] == "crawler.tor.errors"
+    assert url in result["message"] and "TOR_HEADERS_MAXSIZE" in result["message"]
+    assert over["stats"]["tor/headers_too_large"] == 1
+    # The client hung up long before the end: it never read, let alone held, the 8 MiB.
+    [sent] = endless.sent
+    print(f"\nheader cap: the server got {sent} of {HUGE_HEADER_BYTES} header bytes out before the client hung up")
+    assert sent < HUGE_HEADER_BYTES / 2, sent
+    [result] = under["results"]
+    assert result.get("status") == 200 and result["text"] == "ok", result
+
+
+def test_a_huge_header_block_from_an_onion_fails_only_that_fetch(world, sites):
+    site = sites[1]
+    onion = world["onions"][site.name]
+    sent_before = len(site.huge_header_bytes_sent)
+    report = run_scrapy([f"http://{onion}/huge-headers", f"http://{onion}/page/after-huge"],
+                        {"socks_endpoints": [world["socks"]]}, {"DOWNLOAD_TIMEOUT": 60, "RETRY_TIMES": 0})
+    by_path = {result["url"].split("/", 3)[3]: result for result in report["results"]}
+    assert by_path["huge-headers"].get("error") == "ResponseHeadersTooLarge", by_path["huge-headers"]
+    assert by_path["page/after-huge"].get("status") == 200
+    assert report["stats"]["tor/headers_too_large"] == 1
+    assert "tor/socks_error/headers_too_large" not in report["stats"]
+    [sent] = site.huge_header_bytes_sent[sent_before:]
+    assert sent < HUGE_HEADER_BYTES, sent  # the site saw the connection closed mid-stream

@@ -45,3 +45,33 @@ def test_a_network_guard_refusal_fails_the_crawl_loudly(monkeypatch, capsys) -> 
     assert "error: the network guard refused 2 name lookup(s) or connection(s)" in err
     assert summarize("job", stats)["network_refused"] == 2
     assert summarize("job", {})["network_refused"] == 0
+
+
+def test_summary_reports_scope_refusals_budgets_and_oversized_headers() -> None:
+    stats = {
+        "onionscope/pages": 3,
+        "scope/refused/ip_literal": 2,
+        "scope/refused/clearnet": 5,
+        "scope/refused_redirects": 1,
+        "budget/hosts_exhausted": 1,
+        "budget/refused/host": 9,
+        "budget/job_exhausted": 1,
+        "budget/refused/job": 4,
+        "tor/headers_too_large": 2,
+    }
+    summary = summarize("job-2", stats)
+    assert summary["out_of_scope"] == {"ip_literal": 2, "clearnet": 5}
+    assert summary["out_of_scope_redirects"] == 1
+    assert summary["page_budget"] == {"hosts_at_limit": 1, "requests_refused_host_limit": 9,
+                                      "job_limit_reached": True, "requests_refused_job_limit": 4}
+    assert summary["response_headers_too_large"] == 2
+    text = format_summary(summary)
+    assert "out of scope, not fetched: 7 URLs (clearnet=5, ip_literal=2; 1 of them redirects)" in text
+    assert "1 hosts reached crawl_max_pages_per_host (9 requests not made)" in text
+    assert "the crawl reached crawl_max_pages (4 requests not made)" in text
+    assert "oversized headers: 2" in text
+
+
+def test_summary_of_a_crawl_within_scope_and_budget_says_nothing_of_them() -> None:
+    text = format_summary(summarize("job-3", {"onionscope/pages": 3}))
+    assert "scope" not in text and "budget" not in text and "headers" not in text

@@ -6,7 +6,13 @@ import inspect
 
 import pytest
 import scrapy
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
+from scrapy.core.downloader.handlers.http11 import (
+    HTTP11DownloadHandler,
+    _LenientHTTP11ClientFactory,
+    _LenientHTTP11ClientProtocol,
+    _LenientHTTPClientParser,
+    _ScrapyAgent,
+)
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
@@ -66,6 +72,14 @@ def test_download_request_is_still_the_coroutine_scrapy_awaits():
     assert inspect.iscoroutinefunction(TorDownloadHandler.download_request)
 
 
+def test_lenient_protocol_still_swaps_in_its_parser_class():
+    # _HeaderCappedProtocol swaps its own parser class in after Scrapy's, in request().
+    source = inspect.getsource(_LenientHTTP11ClientProtocol.request)
+    assert "self._parser.__class__ = _LenientHTTPClientParser" in source
+    assert inspect.signature(_LenientHTTP11ClientFactory.__init__).parameters.keys() >= {"quiescentCallback", "metadata"}
+    assert "lineReceived" in vars(_LenientHTTPClientParser)
+
+
 def test_tested_scrapy_version():
     # Bump only after the tests above pass on the new version and test_transport.py passes.
     assert scrapy.__version__.startswith("2.19."), scrapy.__version__
@@ -82,11 +96,16 @@ def test_handler_refuses_to_start_without_an_endpoint():
 
 def test_handler_uses_an_isolating_pool_with_scrapys_protocol_factory():
     crawler = reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050", "127.0.0.1:9052"],
-                                         "CONCURRENT_REQUESTS_PER_DOMAIN": 5})
+                                         "CONCURRENT_REQUESTS_PER_DOMAIN": 5, "TOR_HEADERS_MAXSIZE": 4096})
     handler = TorDownloadHandler(crawler)
     assert isinstance(handler._pool, TorConnectionPool)
     assert handler._pool.maxPersistentPerHost == 5
-    assert handler._pool._factory is HTTP11DownloadHandler(crawler)._pool._factory
+    # The pool builds Scrapy's lenient protocol (a subclass of it), with the header cap.
+    factory = handler._pool._factory(lambda protocol: None, "metadata")
+    assert isinstance(factory, HTTP11DownloadHandler(crawler)._pool._factory)
+    protocol = factory.buildProtocol(None)
+    assert isinstance(protocol, _LenientHTTP11ClientProtocol)
+    assert protocol.headers_maxsize == 4096
     assert handler.isolation.socks_addresses == (SocksAddress("127.0.0.1", 9050), SocksAddress("127.0.0.1", 9052))
 
 
@@ -235,3 +254,139 @@ def test_a_request_with_meta_proxy_is_refused_before_any_connection():
     pending = handler.download_request(request)
     with pytest.raises(errors.TorTransportNotConfigured, match="meta\\['proxy'\\]"):
         pending.send(None)  # fails on the first step, before anything is awaited
+
+
+# --- the header cap (the bytes before the body)
+
+
+def _connected_protocol(headers_maxsize):
+    """The pool's protocol on an in-memory transport, with one GET in flight."""
+    from twisted.internet.testing import StringTransport
+    from twisted.web._newclient import Request as TxRequest
+    from twisted.web.http_headers import Headers
+
+    handler = TorDownloadHandler(reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050"],
+                                                  "TOR_HEADERS_MAXSIZE": headers_maxsize}))
+    protocol = handler._pool._factory(lambda protocol: None, "test").buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    outcome = []
+    protocol.request(TxRequest(b"GET", b"/", Headers({b"host": [b"x.onion"]}), None, persistent=True)).addBoth(outcome.append)
+    return protocol, transport, outcome
+
+
+def _reason(outcome):
+    from twisted.web.client import ResponseFailed
+
+    [failure] = outcome
+    assert isinstance(failure.value, ResponseFailed), failure
+    [reason] = failure.value.reasons
+    return reason.value
+
+
+def test_headers_within_the_cap_are_read_as_usual():
+    protocol, transport, outcome = _connected_protocol(4096)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Filler: " + b"f" * 3900 + b"\r\n\r\n"
+    protocol.dataReceived(head + b"body")
+    [response] = outcome
+    assert response.code == 200 and response.headers.getRawHeaders(b"x-filler") == [b"f" * 3900]
+    assert not transport.disconnecting
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        # many short header lines, in small reads
+        [b"HTTP/1.1 200 OK\r\n"] + [b"X-A: b\r\n"] * 2000,
+        # one header line that never ends
+        [b"HTTP/1.1 200 OK\r\nX-Long: "] + [b"x" * 1000] * 10,
+        # informational responses forever: each one is small, together they are not
+        [b"HTTP/1.1 100 Continue\r\nX-Pad: " + b"p" * 200 + b"\r\n\r\n"] * 100,
+    ],
+    ids=["many-lines", "endless-line", "endless-1xx"],
+)
+def test_a_header_block_over_the_cap_fails_the_response_and_closes_the_connection(stream):
+    protocol, transport, outcome = _connected_protocol(4096)
+    fed = 0
+    for chunk in stream:
+        if transport.disconnecting:
+            break
+        protocol.dataReceived(chunk)
+        fed += len(chunk)
+    assert sum(map(len, stream)) > 8192  # the stream really was over the cap
+    error = _reason(outcome)
+    assert isinstance(error, errors.ResponseHeadersTooLarge)
+    assert "4096" in str(error) and "TOR_HEADERS_MAXSIZE" in str(error)
+    assert transport.disconnecting
+    assert fed <= 4096 + 1000  # stopped reading at the cap plus the read that crossed it
+    assert not errors.is_retryable(error)
+
+
+def test_the_body_does_not_count_against_the_header_cap():
+    protocol, transport, outcome = _connected_protocol(4096)
+    body = b"b" * 100_000
+    protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    [response] = outcome
+    assert response.code == 200 and response.length == len(body)
+
+
+def test_the_header_cap_applies_to_each_response_on_a_kept_alive_connection():
+    from twisted.web._newclient import Request as TxRequest
+    from twisted.web.http_headers import Headers
+
+    protocol, transport, outcome = _connected_protocol(4096)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Filler: " + b"f" * 3000 + b"\r\n\r\n"
+    protocol.dataReceived(head)
+    assert outcome[0].code == 200
+    # Deliver the body so the connection becomes quiescent, then send a second request.
+    outcome[0].deliverBody(_Discard())
+    second = []
+    protocol.request(TxRequest(b"GET", b"/2", Headers({b"host": [b"x.onion"]}), None, persistent=True)).addBoth(second.append)
+    protocol.dataReceived(head)  # 3 KB again: each response has its own budget
+    assert second and second[0].code == 200
+    third = []
+    second[0].deliverBody(_Discard())
+    protocol.request(TxRequest(b"GET", b"/3", Headers({b"host": [b"x.onion"]}), None, persistent=True)).addBoth(third.append)
+    protocol.dataReceived(b"HTTP/1.1 200 OK\r\n" + b"X-B: c\r\n" * 1000)
+    assert isinstance(_reason(third), errors.ResponseHeadersTooLarge)
+
+
+class _Discard:
+    def makeConnection(self, transport):
+        pass
+
+    def dataReceived(self, data):
+        pass
+
+    def connectionLost(self, reason):
+        pass
+
+
+def test_download_request_raises_the_cap_error_and_counts_it():
+    """The handler unwraps the cap error from Twisted's ResponseFailed (Scrapy would hide it)."""
+    from twisted.internet import defer
+    from twisted.python.failure import Failure
+    from twisted.web.client import ResponseFailed
+
+    crawler = reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050"]})
+    handler = TorDownloadHandler(crawler)
+    too_large = errors.ResponseHeadersTooLarge("the response headers exceed 65536 bytes (TOR_HEADERS_MAXSIZE)")
+
+    class FailingAgent:
+        def __init__(self, **keywords):
+            pass
+
+        def download_request(self, request):
+            return defer.fail(ResponseFailed([Failure(too_large)]))
+
+    import crawler.tor.download_handler as module
+
+    original, module._TorScrapyAgent = module._TorScrapyAgent, FailingAgent
+    try:
+        url = "http://" + "a" * 56 + ".onion/"
+        with pytest.raises(errors.ResponseHeadersTooLarge, match=url):
+            handler.download_request(scrapy.Request(url)).send(None)
+    finally:
+        module._TorScrapyAgent = original
+    assert crawler.stats.get_value("tor/headers_too_large") == 1
+    assert crawler.stats.get_value("tor/socks_error/headers_too_large") is None

@@ -30,9 +30,11 @@ def test_bad_seed_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_spider_stays_on_seed_hosts_unless_told() -> None:
+    other = "http://" + "c" * 56 + ".onion/"
     spider = OnionSpider(seeds=[A, B])
-    assert spider.allowed_domains == sorted({"a" * 56 + ".onion", "b" * 56 + ".onion"})
-    assert OnionSpider(seeds=[A], follow_offsite="true").allowed_domains is None
+    assert spider.crawl_scope.seed_hosts == {"a" * 56 + ".onion", "b" * 56 + ".onion"}
+    assert spider.crawl_scope.refusal(B + "/x") is None and spider.crawl_scope.refusal(other) == "offsite"
+    assert OnionSpider(seeds=[A], follow_offsite="true").crawl_scope.refusal(other) is None
 
 
 def test_job_ids_are_unique_and_named() -> None:

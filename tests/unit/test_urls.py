@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import canonical_url, is_media_url, onion_host
+from crawler.urls import canonical_url, is_media_url, onion_host, site_host
 
 HOST = "a" * 56 + ".onion"
 
@@ -52,3 +52,16 @@ def test_onion_host(url: str, expected: str | None) -> None:
 )
 def test_is_media_url(url: str, expected: bool) -> None:
     assert is_media_url(url) is expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"http://shop.{HOST.upper()}:8080/x", HOST),
+        ("https://WWW.Example.com/a", "www.example.com"),
+        ("http://[::1]:80/", "::1"),
+        ("http:///nohost", None),
+    ],
+)
+def test_site_host(url: str, expected: str | None) -> None:
+    assert site_host(url) == expected
