@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         print(f"error: {refusal_message(summary['network_refused'])}", file=sys.stderr)
         return 1
-    lost = summary["items_spooled"] > 0
+    lost = summary["items_spooled"] > 0 or summary["items_lost"] > 0
     return 1 if lost or summary["pages"] == 0 else 0
 
 
@@ -150,6 +150,8 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "indexed_by_kind": {key.rsplit("/", 1)[1]: value for key, value in stats.items()
                             if key.startswith("elasticsearch/indexed/")},
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
+        # Items neither indexed nor spooled (the spool itself failed at close); logged as critical.
+        "items_lost": int(stats.get("elasticsearch/lost", 0)),
         "items_dropped_invalid": _total(stats, "validate/dropped/"),
         # Media links the spider never followed, plus requests and bodies the guard stopped.
         "media_blocked": _total(stats, "media_guard/") + int(stats.get("onionscope/media_links_skipped", 0)),
@@ -208,6 +210,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     if budget["job_limit_reached"]:
         lines.append(f"  page budget: the crawl reached crawl_max_pages "
                      f"({budget['requests_refused_job_limit']} requests not made)")
+    if summary["items_lost"]:
+        lines.append(f"  LOST: {summary['items_lost']} documents could be neither indexed nor spooled (see the log)")
     if summary["items_spooled"]:
         lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
     return "\n".join(lines)

@@ -75,3 +75,20 @@ def test_summary_reports_scope_refusals_budgets_and_oversized_headers() -> None:
 def test_summary_of_a_crawl_within_scope_and_budget_says_nothing_of_them() -> None:
     text = format_summary(summarize("job-3", {"onionscope/pages": 3}))
     assert "scope" not in text and "budget" not in text and "headers" not in text
+
+
+def test_items_neither_indexed_nor_spooled_fail_the_crawl(monkeypatch, capsys) -> None:
+    import argparse
+
+    from onionscope.commands import crawl
+    from onionscope.settings import load_settings
+
+    stats = {"onionscope/pages": 5, "elasticsearch/indexed/pages": 3, "elasticsearch/lost": 2}
+    monkeypatch.setattr(crawl, "run_crawl", lambda *args, **kwargs: stats)
+    parser = argparse.ArgumentParser()
+    crawl.configure(parser)
+    status = crawl.run(parser.parse_args(["--seed", "http://" + "a" * 56 + ".onion/"]), load_settings(None, environ={}))
+    out, _ = capsys.readouterr()
+    assert status == 1
+    assert "LOST: 2 documents" in out
+    assert summarize("job", {})["items_lost"] == 0
