@@ -9,6 +9,13 @@ Arguments (``-a name=value`` with ``scrapy crawl``, or keyword arguments):
 * ``follow_links`` -- ``false`` to fetch only the seeds (benchmarks, re-checks);
 * ``markets_dir`` -- folder of market profiles (default ``config/markets``).
 
+Onion hosts belong to a market only by its profile's ``hosts`` /
+``host_patterns`` or by the operator's confirmation, the ``market_hosts``
+setting (``onionscope crawl --market-host MARKET=HOST``), bound when the
+spider is created from a crawler.  A page on any other host that carries a
+market's site marker is indexed under its own host with
+``looks_like_market``; the spider logs one warning per such host.
+
 The crawl stays within the seed hosts by default (``allowed_domains``), never
 requests media (:mod:`crawler.middlewares.media_guard`), and stops at
 ``DEPTH_LIMIT``.  Every response with an allowed content type yields a
@@ -32,6 +39,9 @@ from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.urls import is_media_url
 from onionscope.settings import PROJECT_ROOT
+
+
+DEFAULT_MARKETS_DIR = PROJECT_ROOT / "config" / "markets"
 
 
 def new_job_id(name: str | None = None) -> str:
@@ -100,10 +110,20 @@ class OnionSpider(scrapy.Spider):
         self.job_id = job or new_job_id()
         self.follow_offsite = _flag(follow_offsite)
         self.follow_links = _flag(follow_links)
-        self.profiles = MarketProfiles.load(markets_dir or PROJECT_ROOT / "config" / "markets")
+        self.profiles = MarketProfiles.load(markets_dir or DEFAULT_MARKETS_DIR)
         hosts = [urlsplit(url).hostname or "" for url in self.seed_urls]
         # Scrapy's OffsiteMiddleware reads allowed_domains; None means anywhere.
         self.allowed_domains = None if self.follow_offsite else sorted({h.lower() for h in hosts})
+        self._look_alike_hosts: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OnionSpider":
+        """The spider, with the operator's ``market_hosts`` confirmations bound (UserError if one is wrong)."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
+        if settings is not None:
+            spider.profiles.bind_hosts(settings.market_hosts)
+        return spider
 
     async def start(self):  # type: ignore[no-untyped-def]
         for url in self.seed_urls:
@@ -129,6 +149,14 @@ class OnionSpider(scrapy.Spider):
         for key, count in document.stats().items():
             self.crawler.stats.inc_value(key, count)
         document.log_problems(self.logger.logger)
+        host = document.page.onion_host
+        if document.looks_like_market and host not in self._look_alike_hosts:
+            self._look_alike_hosts.add(host)
+            self.logger.warning(
+                "%s carries the site marker of market %r but is not one of its hosts; its pages are indexed "
+                "under their own host (if it is that market, confirm it with --market-host %s=%s)",
+                host, document.looks_like_market, document.looks_like_market, host,
+            )
         yield from document.items()
         if not self.follow_links:
             return

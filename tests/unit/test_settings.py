@@ -77,3 +77,34 @@ def test_settings_survive_deepcopy() -> None:
 def test_test_suite_variables_are_not_settings() -> None:
     settings = load_settings(None, environ={"ONIONSCOPE_TEST_TESTNET_DIR": "/tmp/x"})
     assert "test_testnet_dir" not in settings
+
+
+NEBULA_HOST = "mbsob3qx4tuet26qcd6rjur5u6r2vhzwadbral4tupdpff3v6ivjjtqd.onion"
+BAZAAR_HOST = "lvzulnxmfktksuznm5jvqspfwihnnscau5tntazh23up3aor7lsisdyd.onion"
+
+
+def test_market_hosts_from_the_environment_the_file_and_an_override(tmp_path: Path) -> None:
+    assert load_settings(None, environ={}).market_hosts == ()
+    from_env = load_settings(None, environ={
+        "ONIONSCOPE_MARKET_HOSTS": f"old-bazaar={BAZAAR_HOST.upper()}, nebula-market={NEBULA_HOST}"})
+    assert from_env.market_hosts == (("nebula-market", NEBULA_HOST), ("old-bazaar", BAZAAR_HOST))
+    config = tmp_path / "onionscope.yml"
+    config.write_text(f"market_hosts:\n  nebula-market: [{NEBULA_HOST}]\n  old-bazaar: {BAZAAR_HOST}\n")
+    assert load_settings(config, environ={}).market_hosts == from_env.market_hosts
+    # What `--market-host` does: the confirmations given on the command line join the configured ones.
+    extended = load_settings(None, environ={}).replace(market_hosts=[f"nebula-market={NEBULA_HOST}"])
+    assert extended.replace(market_hosts=[*extended.market_hosts, f"old-bazaar={BAZAAR_HOST}"]).market_hosts == (
+        from_env.market_hosts)
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    (NEBULA_HOST, "expected MARKET=HOST"),
+    (f"Nebula={NEBULA_HOST}", "not a market profile name"),
+    ("nebula-market=nebula.onion", "not a v3 onion host"),
+    (f"nebula-market=http://{NEBULA_HOST}/", "not a v3 onion host"),
+    (f"nebula-market={NEBULA_HOST},old-bazaar={NEBULA_HOST}", "confirmed for two markets"),
+])
+def test_bad_market_hosts_are_rejected(value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(None, environ={"ONIONSCOPE_MARKET_HOSTS": value})
+    assert "market_hosts" in str(excinfo.value) and fragment in str(excinfo.value)
