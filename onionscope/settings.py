@@ -173,8 +173,11 @@ def _market_hosts(key: str, value: Any) -> tuple[tuple[str, str], ...]:
     if isinstance(value, str):
         entries = value.replace(",", " ").split()
     elif isinstance(value, Mapping):
-        entries = [(market, host) for market, hosts in value.items()
-                   for host in ([hosts] if isinstance(hosts, str) else hosts or [])]
+        entries = []
+        for market, hosts in value.items():
+            if not isinstance(hosts, (str, list, tuple)):
+                raise ValueError(f"expected an onion host or a list of them for {market!r}, got {hosts!r}")
+            entries.extend((market, host) for host in ([hosts] if isinstance(hosts, str) else hosts))
     elif isinstance(value, (list, tuple)):
         entries = list(value)
     else:

@@ -7,8 +7,9 @@ Public API:
   what ``onionscope extract`` calls on a saved page.
 * :class:`ExtractedDocument` -- the :class:`crawler.items.Page`, the
   :class:`~crawler.items.Listing`, :class:`~crawler.items.Vendor` and
-  :class:`~crawler.items.WalletMention` items, the page's market, page type and
-  language, and the problems a crawl must report:
+  :class:`~crawler.items.WalletMention` items, the page's market, page type,
+  language and ``looks_like_market`` (see below), and the problems a crawl
+  must report:
 
   - ``drift`` -- :class:`DriftEvent` per expected profile field that matched
     nothing on a page of the profile's own market (stats key

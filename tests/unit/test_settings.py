@@ -108,3 +108,10 @@ def test_bad_market_hosts_are_rejected(value: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         load_settings(None, environ={"ONIONSCOPE_MARKET_HOSTS": value})
     assert "market_hosts" in str(excinfo.value) and fragment in str(excinfo.value)
+
+
+def test_a_market_hosts_mapping_needs_hosts(tmp_path: Path) -> None:
+    config = tmp_path / "onionscope.yml"
+    config.write_text("market_hosts:\n  nebula-market: 42\n")
+    with pytest.raises(ConfigError, match="market_hosts.*list of them for 'nebula-market'"):
+        load_settings(config, environ={})
