@@ -7,8 +7,10 @@ folder) and, in one run on the same pages, measures:
 
 * the floor: parsing each page with lxml (``parsel.Selector``) and nothing else;
 * page basics: :func:`crawler.extractors.html_page.parse_html_page`;
-* the full extraction with the market profiles (what the crawl runs on the
-  demo markets);
+* the full extraction with the market profiles, the demo markets' hosts
+  confirmed (what the demo crawl runs);
+* the full extraction with the profiles but no host confirmed: every market
+  page is then a look-alike (site marker checks on every page);
 * the full extraction with no profiles (the generic extractor on every page).
 
 Prints pages/s and MB/s of HTML for each, and each as a fraction of the
@@ -31,7 +33,7 @@ from crawler.extractors.html_page import parse_html_page
 from crawler.extractors.language import detect_language
 from crawler.extractors.market_profiles import MarketProfiles
 from onionscope.demo.generator import generate_world, placeholder_onion_hosts
-from onionscope.demo.site_names import SITE_NAMES
+from onionscope.demo.site_names import MARKET_NAMES, SITE_NAMES
 from onionscope.settings import PROJECT_ROOT
 
 
@@ -58,10 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     pages = [page for site in SITE_NAMES for page in market_pages(world_dir, truth, site)]
     megabytes = sum(len(html) for _, html in pages) / 1e6
     profiles = MarketProfiles.load(PROJECT_ROOT / "config" / "markets")
+    profiles.bind_hosts([(market, hosts[market]) for market in MARKET_NAMES])
+    unconfirmed = MarketProfiles.load(PROJECT_ROOT / "config" / "markets")
     detect_language("warm the language model up before timing anything")
 
     def full_with_profiles(url: str, html: bytes) -> object:
         return extract_document(html, url, "2025-12-01T00:00:00Z", "bench", profiles=profiles)
+
+    def full_look_alikes(url: str, html: bytes) -> object:
+        return extract_document(html, url, "2025-12-01T00:00:00Z", "bench", profiles=unconfirmed)
 
     def full_generic(url: str, html: bytes) -> object:
         return extract_document(html, url, "2025-12-01T00:00:00Z", "bench", profiles=None)
@@ -73,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         ("lxml parse only (floor)", lambda url, html: Selector(text=html.decode("utf-8", "replace"))),
         ("page basics (html_page)", lambda url, html: parse_html_page(html, url)),
         ("full extraction, profiles", full_with_profiles),
+        ("full, hosts unconfirmed", full_look_alikes),
         ("full extraction, generic", full_generic),
     ]
     floor_seconds = None

@@ -66,7 +66,7 @@ def evaluate(world_dir: Path, truth: dict[str, Any], profile_dir: Path, use_prof
         profiles = None
         if use_profiles:
             profiles = MarketProfiles.load(profile_dir)
-            profiles.bind_hosts({market: [truth["sites"][market]["onion_host"]]})
+            profiles.bind_hosts([(market, truth["sites"][market]["onion_host"])])
         results.append(evaluate_market(market, market_pages(world_dir, truth, market), truth, profiles))
     return results
 

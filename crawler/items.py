@@ -5,10 +5,20 @@ Every item is a plain dataclass (Scrapy accepts dataclass items).  Each has a
 :meth:`doc_id` that makes re-crawls update rather than duplicate.
 
 * :class:`Page` -- one fetched URL; ``_id`` = sha256 of the canonical URL.
-* :class:`Listing` -- one market listing; ``_id`` = sha256 of market + listing id.
-* :class:`Vendor` -- one vendor on one market; ``_id`` = sha256 of market + name (case-folded).
+* :class:`Listing` -- one market listing; ``_id`` = :func:`market_item_id` of
+  market, onion host and listing id.
+* :class:`Vendor` -- one vendor on one market; ``_id`` = :func:`market_item_id`
+  of market, onion host and name (case-folded).
 * :class:`WalletMention` -- one wallet address seen on one page; the pipeline
   folds mentions into the per-address wallet entity.
+
+The id rule (:func:`market_item_id`): an item whose onion host is one of its
+market's known hosts (``market_host_known``: the profile lists or patterns
+the host, the operator confirmed it, or the market *is* the host) is keyed by
+market and key alone, so the market's mirrors share one document; any other
+item is keyed by market, host and key, so a page on another onion can never
+reach a known market's documents.  ``market_host_known`` defaults to False:
+an item that does not say its host is known gets the host-qualified id.
 
 Fields that hold dates are ISO-8601 strings in UTC (``2026-11-28T23:25:18Z``).
 """
@@ -23,6 +33,19 @@ from typing import Any, ClassVar
 def stable_id(*parts: str) -> str:
     """sha256 hex of the parts joined by NUL; the ``_id`` of a document."""
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def market_item_id(market: str, key: str, onion_host: str, market_host_known: bool) -> str:
+    """The ``_id`` of a listing (key: listing id) or vendor (key: case-folded name).
+
+    Returns ``stable_id(market, key)`` when ``onion_host`` is one of the
+    market's known hosts, else ``stable_id(market, onion_host, key)``.  The
+    one rule for listing and vendor ids: items, wallet entities and the
+    search pivots all call it.
+    """
+    if market_host_known:
+        return stable_id(market, key)
+    return stable_id(market, onion_host.lower(), key)
 
 
 @dataclass
@@ -50,6 +73,9 @@ class Page:
     contacts: list[dict[str, Any]] = field(default_factory=list)
     market: str | None = None
     page_type: str | None = None
+    # The profiled market whose site marker this page carries while its host is
+    # not one of that market's hosts: recorded, never trusted (see the id rule).
+    looks_like_market: str | None = None
 
     def doc_id(self) -> str:
         return stable_id(self.canonical_url)
@@ -87,9 +113,11 @@ class Listing:
     wallets: list[str] = field(default_factory=list)
     language: str | None = None
     extractor: str = "profile"
+    market_host_known: bool = False
+    looks_like_market: str | None = None
 
     def doc_id(self) -> str:
-        return stable_id(self.market, self.listing_id)
+        return market_item_id(self.market, self.listing_id, self.onion_host, self.market_host_known)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,9 +140,11 @@ class Vendor:
     sales: int | None = None
     joined: str | None = None
     extractor: str = "profile"
+    market_host_known: bool = False
+    looks_like_market: str | None = None
 
     def doc_id(self) -> str:
-        return stable_id(self.market, self.name.casefold())
+        return market_item_id(self.market, self.name.casefold(), self.onion_host, self.market_host_known)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,9 +166,17 @@ class WalletMention:
     listing_id: str | None = None
     vendor: str | None = None
     source: str = "text"
+    # Whether onion_host is a known host of market: the listing's id rule needs it.
+    market_host_known: bool = False
 
     def doc_id(self) -> str:
         return stable_id(self.coin, self.address)
+
+    def listing_doc_id(self) -> str | None:
+        """The ``_id`` of the listing this mention was seen on, or None without one."""
+        if not self.market or not self.listing_id:
+            return None
+        return market_item_id(self.market, self.listing_id, self.onion_host, self.market_host_known)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)

@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 from onionscope.demo.generator import generate_world, seed_urls
 from onionscope.demo.server import PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
+from onionscope.demo.site_names import MARKET_NAMES
 from onionscope.settings import Settings
 from onionscope.testnet.layout import OnionServiceSpec
 from onionscope.testnet.network import TestNetwork
@@ -52,6 +53,16 @@ class DemoWorld:
     @property
     def socks_endpoints(self) -> list[str]:
         return [f"127.0.0.1:{client['socks_port']}" for client in self.manifest["clients"]]
+
+    @property
+    def market_hosts(self) -> list[str]:
+        """``MARKET=HOST`` confirmations (``--market-host``) for the demo markets.
+
+        Their onion hosts change with every network, so no profile can list
+        them; the demo confirms them, as an operator confirms a market's host.
+        The demo sites are named after their market profiles.
+        """
+        return [f"{market}={self.onion_hosts[market]}" for market in MARKET_NAMES if market in self.onion_hosts]
 
 
 def publish_demo_sites(

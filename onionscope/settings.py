@@ -23,6 +23,7 @@ Nothing here touches the network.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -174,6 +175,51 @@ def _proxy_addresses(key: str, value: Any) -> tuple[str, ...]:
     return tuple(addresses)
 
 
+_MARKET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_V3_ONION_HOST = re.compile(r"[a-z2-7]{56}\.onion")
+
+
+def _market_hosts(key: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """``MARKET=HOST`` confirmations: a string (comma or space separated), a list, or a mapping.
+
+    Returns sorted unique ``(market, host)`` pairs.  The shape is checked here;
+    the crawl checks the market names against the profiles and the onion
+    checksums when it binds them.
+    """
+    entries: list[Any]
+    if isinstance(value, str):
+        entries = value.replace(",", " ").split()
+    elif isinstance(value, Mapping):
+        entries = []
+        for market, hosts in value.items():
+            if not isinstance(hosts, (str, list, tuple)):
+                raise ValueError(f"expected an onion host or a list of them for {market!r}, got {hosts!r}")
+            entries.extend((market, host) for host in ([hosts] if isinstance(hosts, str) else hosts))
+    elif isinstance(value, (list, tuple)):
+        entries = list(value)
+    else:
+        raise ValueError(f"expected MARKET=HOST pairs, got {type(value).__name__}")
+    pairs: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, str):
+            market, sep, host = entry.partition("=")
+            if not sep:
+                raise ValueError(f"expected MARKET=HOST, got {entry!r}")
+        elif isinstance(entry, (list, tuple)) and len(entry) == 2:
+            market, host = (str(part) for part in entry)
+        else:
+            raise ValueError(f"expected MARKET=HOST, got {entry!r}")
+        market, host = market.strip(), host.strip().lower()
+        if not _MARKET_NAME.fullmatch(market):
+            raise ValueError(f"{market!r} is not a market profile name (lower-case letters, digits, '-', '_')")
+        if not _V3_ONION_HOST.fullmatch(host):
+            raise ValueError(f"{host!r} (for {market}) is not a v3 onion host (56 base32 characters, then .onion)")
+        if pairs.get(host, market) != market:
+            raise ValueError(f"{host} is confirmed for two markets, {pairs[host]} and {market}")
+        pairs[host] = market
+    return tuple(sorted((market, host) for host, market in pairs.items()))
+
+
 # The one table of defaults.  Keys are also the YAML keys; the environment
 # variable is ONIONSCOPE_<KEY upper-cased>.
 DEFAULTS: dict[str, Setting] = {
@@ -227,6 +273,12 @@ DEFAULTS: dict[str, Setting] = {
     "retry_times": Setting(2, _int(0, 20), "Retries of a failed fetch (SOCKS errors and timeouts included)."),
     "follow_offsite": Setting(
         False, _bool, "Follow links and redirects to onion services other than the seeds' (never clearnet or IP hosts)."
+    ),
+    "market_hosts": Setting(
+        (),
+        _market_hosts,
+        "Onion hosts you confirm as a profiled market's, as MARKET=HOST pairs (comma-separated), on top of "
+        "the profiles' hosts and host_patterns; a site marker alone never binds a host to a market.",
     ),
     "allowed_content_types": Setting(
         ("text/html", "application/xhtml+xml", "text/plain"),

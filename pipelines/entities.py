@@ -88,8 +88,8 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
     it cannot name a wallet document; the spider's WalletMention items do.
     """
     if isinstance(item, WalletMention):
-        # Same rule as Listing.doc_id(), so the wallet links to the listing document.
-        listing_doc_id = stable_id(item.market, item.listing_id) if item.market and item.listing_id else None
+        # Listing.doc_id()'s rule, so the wallet links to the listing document.
+        listing_doc_id = item.listing_doc_id()
         return [WalletSighting(
             address=item.address, coin=item.coin.lower(), network=item.network.lower(),
             address_type=item.address_type, seen_at=item.fetched_at, job_id=item.job_id,

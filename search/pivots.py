@@ -15,7 +15,8 @@ Public API:
   vendors, pages and markets that use the address
 * :func:`onion_detail` (client, prefix, host) -> dict | None -- liveness and pages
 * :func:`index_stats` (client, prefix) -> dict -- document counts and top markets
-* :func:`vendor_id` (market, name) -> str -- the vendor ``_id`` rule of crawler.items
+* :func:`vendor_id` (market, name, onion_host, market_host_known) -> str -- the
+  vendor ``_id``, by :func:`crawler.items.market_item_id` (the one id rule)
 
 Each reader above has a ``*_steps`` twin (``wallet_detail_steps(prefix,
 address)`` and so on): the same logic as a generator of
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.items import stable_id
+from crawler.items import market_item_id
 from search.es_steps import Count, Get, Msearch, Search, Steps, run
 from search.query import _onion as normalise_onion
 
@@ -34,15 +35,22 @@ PIVOT_LIMIT = 100
 # What pivot tables show; whole documents are one click away.
 LISTING_SUMMARY = ["market", "listing_id", "title", "vendor", "fetched_at", "price_amount", "price_currency",
                    "onion_host", "url", "wallets", "coins"]
-VENDOR_SUMMARY = ["market", "name", "onion_host", "fetched_at", "pgp_fingerprints", "wallets", "rating", "sales"]
+VENDOR_SUMMARY = ["market", "name", "onion_host", "fetched_at", "pgp_fingerprints", "wallets", "rating", "sales",
+                  "looks_like_market"]
 SOURCE_EXCLUDES = ("text", "links", "onion_links")
 # A wallet document's reference lists (up to 1000 page URLs and listing ids each):
 # the pivot fetches those documents themselves, so the entity answer leaves them out.
 WALLET_REFERENCE_LISTS = ["pages", "listings"]
 
 
-def vendor_id(market: str, name: str) -> str:
-    return stable_id(market, name.casefold())
+def vendor_id(market: str, name: str, onion_host: str, market_host_known: bool) -> str:
+    """The ``_id`` of vendor ``name`` on ``market``, seen on ``onion_host``."""
+    return market_item_id(market, name.casefold(), onion_host, market_host_known)
+
+
+def _host_known(document: dict[str, Any]) -> bool:
+    # Documents written before schema 2 have no market_host_known; their ids came from market + key alone.
+    return document.get("market_host_known") is not False
 
 
 def _document(answer: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -70,7 +78,9 @@ def listing_detail_steps(prefix: str, listing_id: str) -> Steps:
     vendor_name = listing.get("vendor")
     return {
         "listing": listing,
-        "vendor_id": vendor_id(listing["market"], vendor_name) if vendor_name and listing.get("market") else None,
+        # A listing's vendor sits on the same market and host, so the same id rule finds it.
+        "vendor_id": vendor_id(listing["market"], vendor_name, str(listing.get("onion_host") or ""), _host_known(listing))
+        if vendor_name and listing.get("market") else None,
     }
 
 
@@ -80,17 +90,17 @@ def vendor_detail_steps(prefix: str, vendor_doc_id: str) -> Steps:
         return None
     fingerprints = [str(value) for value in vendor.get("pgp_fingerprints") or []]
     wallets = [str(value) for value in vendor.get("wallets") or []]
+    same_vendor = [
+        {"term": {"market": {"value": vendor.get("market", ""), "case_insensitive": True}}},
+        {"term": {"vendor": {"value": vendor.get("name", ""), "case_insensitive": True}}},
+    ]
+    if not _host_known(vendor):
+        # A vendor keyed by its host owns only the listings seen on that host.
+        same_vendor.append({"term": {"onion_host": str(vendor.get("onion_host") or "").lower()}})
     searches: list[tuple[str, dict[str, Any]]] = [(
         f"{prefix}-listings",
         {
-            "query": {
-                "bool": {
-                    "filter": [
-                        {"term": {"market": {"value": vendor.get("market", ""), "case_insensitive": True}}},
-                        {"term": {"vendor": {"value": vendor.get("name", ""), "case_insensitive": True}}},
-                    ]
-                }
-            },
+            "query": {"bool": {"filter": same_vendor}},
             "size": PIVOT_LIMIT,
             "_source": {"includes": LISTING_SUMMARY},
             "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
@@ -128,6 +138,8 @@ def vendor_detail_steps(prefix: str, vendor_doc_id: str) -> Steps:
                     "market": other.get("market"),
                     "name": other.get("name"),
                     "same_market": other.get("market") == vendor.get("market"),
+                    # A copy of a market's markup on another host: shown as such, never as that market.
+                    "looks_like_market": other.get("looks_like_market"),
                     "reasons": reasons,
                 }
             )

@@ -7,8 +7,9 @@ Public API:
   what ``onionscope extract`` calls on a saved page.
 * :class:`ExtractedDocument` -- the :class:`crawler.items.Page`, the
   :class:`~crawler.items.Listing`, :class:`~crawler.items.Vendor` and
-  :class:`~crawler.items.WalletMention` items, the page's market, page type and
-  language, and the problems a crawl must report:
+  :class:`~crawler.items.WalletMention` items, the page's market, page type,
+  language and ``looks_like_market`` (see below), and the problems a crawl
+  must report:
 
   - ``drift`` -- :class:`DriftEvent` per expected profile field that matched
     nothing on a page of the profile's own market (stats key
@@ -21,10 +22,24 @@ Public API:
   :meth:`ExtractedDocument.log_problems` logs one WARNING per drift event and
   rejected item, naming market, field and URL.
 
-Which extractor runs: the profile named by ``market`` (``--market``), else the
-profile :meth:`MarketProfiles.match` finds for the page (host, host pattern,
-site marker), else the generic extractor (JSON-LD, microdata, labels).  A page
-with an HTTP status of 400 or more yields its Page item only.
+Which extractor runs, and under which market the items go:
+
+1. the profile named by ``market`` (``--market``: the operator says what the
+   page is), items under that market;
+2. the profile the page's onion host belongs to
+   (:meth:`MarketProfiles.for_host`: listed, host pattern or confirmed), items
+   under that market;
+3. the profile whose site marker the page carries
+   (:meth:`MarketProfiles.looks_like`), on a host that is none of its
+   market's: its rules extract the fields, but the market is the page's own
+   host, ``looks_like_market`` names the profile on the page, listings and
+   vendors, no drift is counted (the page is not the market's), and the
+   stats count ``extract/looks_like/<market>``.  Anyone can copy a market's
+   markup, so a copy can never reach the real market's documents;
+4. else the generic extractor (JSON-LD, microdata, labels), items under the
+   page's own host.
+
+A page with an HTTP status of 400 or more yields its Page item only.
 
 Raises :class:`onionscope.errors.UserError` only for a ``market`` that no
 profile has (or ``market`` without ``profiles``).  Never raises on hostile or
@@ -117,6 +132,8 @@ class ExtractedDocument:
     language: LanguageGuess = field(default_factory=lambda: LanguageGuess(None, 0.0))
     drift: list[DriftEvent] = field(default_factory=list)
     rejected: list[RejectedItem] = field(default_factory=list)
+    # The profile whose site marker the page carries, its host being none of that market's.
+    looks_like_market: str | None = None
 
     def items(self) -> list[Item]:
         """The page first, then listings, vendors and wallet mentions: what the pipelines index."""
@@ -130,6 +147,8 @@ class ExtractedDocument:
             counts[key] = counts.get(key, 0) + 1
 
         bump(f"extract/pages/{self.extractor or 'plain'}")
+        if self.looks_like_market:
+            bump(f"extract/looks_like/{self.looks_like_market}")
         for listing in self.listings:
             bump(f"extract/listings/{listing.market}")
         for vendor in self.vendors:
@@ -218,25 +237,34 @@ def extract_document(
         # An error page at a listing URL is not a listing that lost its fields: no items, no drift.
         page.market = forced_profile.name if forced_profile is not None else None
         return document
-    profile = forced_profile or (profiles.match(host, selector) if profiles is not None else None)
+    profile = forced_profile or (profiles.for_host(host) if profiles is not None else None)
+    market_name = profile.name if profile is not None else host or "unknown"
+    looks_like: MarketProfile | None = None
+    if profile is None and profiles is not None:
+        looks_like = profiles.looks_like(selector)
     builder = _ItemBuilder(
         url=url, host=host, fetched_at=fetched_at, job_id=job_id, language=language.code,
         identifiers=identifiers, lexicon=lexicon or default_lexicon(),
+        # The market is bound to this host or is the host itself; see crawler.items' id rule.
+        market_host_known=profile is not None or bool(host),
+        looks_like_market=looks_like.name if looks_like is not None else None,
     )
-    if profile is not None:
-        extraction = profile.extract(selector, url)
-        document.market, document.page_type, document.extractor = profile.name, extraction.page_type, "profile"
-        if extraction.page_type in ("listing", "vendor"):
+    rules = profile or looks_like
+    if rules is not None:
+        extraction = rules.extract(selector, url)
+        document.market, document.page_type, document.extractor = market_name, extraction.page_type, "profile"
+        document.looks_like_market = builder.looks_like_market
+        if profile is not None and extraction.page_type in ("listing", "vendor"):
+            # Drift is a profile that stopped matching its own market, not a copy that differs.
             document.drift = [
                 DriftEvent(profile.name, name, url, extraction.page_type) for name in extraction.missing
             ]
         if extraction.page_type == "listing":
-            builder.add_listing(document, profile.name, extraction.values, "profile")
+            builder.add_listing(document, market_name, extraction.values, "profile")
         elif extraction.page_type == "vendor":
-            builder.add_vendor(document, profile.name, extraction.values, "profile")
+            builder.add_vendor(document, market_name, extraction.values, "profile")
     else:
         generic = extract_generic(selector, url)
-        market_name = host or "unknown"
         document.page_type = generic.page_type
         if generic.page_type is not None:
             document.market, document.extractor = market_name, "generic"
@@ -245,6 +273,7 @@ def extract_document(
         elif generic.page_type == "vendor":
             builder.add_vendor(document, market_name, generic.values, "generic")
     page.market, page.page_type = document.market, document.page_type
+    page.looks_like_market = document.looks_like_market
     builder.add_wallet_mentions(document)
     return document
 
@@ -258,6 +287,8 @@ class _ItemBuilder:
     language: str | None
     identifiers: Identifiers
     lexicon: SubstanceLexicon
+    market_host_known: bool
+    looks_like_market: str | None
 
     def _page_wallets(self) -> list[str]:
         return list(dict.fromkeys(hit.normalized for hit in self.identifiers.wallets))
@@ -311,6 +342,8 @@ class _ItemBuilder:
                 wallets=self._page_wallets(),
                 language=listing_language,
                 extractor=extractor,
+                market_host_known=self.market_host_known,
+                looks_like_market=self.looks_like_market,
             )
         )
 
@@ -346,6 +379,8 @@ class _ItemBuilder:
                 sales=values.get("sales") if isinstance(values.get("sales"), int) else None,
                 joined=_text_value(values.get("joined")),
                 extractor=extractor,
+                market_host_known=self.market_host_known,
+                looks_like_market=self.looks_like_market,
             )
         )
 
@@ -391,6 +426,7 @@ class _ItemBuilder:
                     listing_id=listing.listing_id if listing else None,
                     vendor=vendor_name,
                     source=hit.source,
+                    market_host_known=self.market_host_known,
                 )
             )
 

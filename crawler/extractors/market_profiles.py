@@ -11,8 +11,10 @@ Public API:
   :class:`onionscope.errors.UserError`) naming the file, the line and the key:
   ``config/markets/agora.yml:14: pages.listing.fields.price: unknown
   normaliser 'prcie' (did you mean 'price'?)``.
-* :meth:`MarketProfiles.match` -> the :class:`MarketProfile` of a page or None;
-  :meth:`MarketProfiles.bind_hosts` adds onion hosts at run time;
+* :meth:`MarketProfiles.for_host` -> the :class:`MarketProfile` an onion host
+  belongs to, or None; :meth:`MarketProfiles.looks_like` -> the profile whose
+  site marker a page carries, or None (a resemblance, never a binding);
+  :meth:`MarketProfiles.bind_hosts` adds the hosts an operator confirmed;
   :meth:`MarketProfiles.get` looks a profile up by name.
 * :meth:`MarketProfile.page_type` -> ``"listing"``, ``"vendor"``,
   ``"category"``, ``"search"`` or None; :meth:`MarketProfile.extract` ->
@@ -20,17 +22,20 @@ Public API:
   matched nothing).
 * :data:`NORMALISERS` -- the value normalisers a field may name.
 
-How a page finds its profile, in order (first hit wins):
+Which hosts belong to a market (:meth:`MarketProfiles.for_host`), and nothing else:
 
-1. its onion host is listed in the profile's ``match.hosts`` or was bound to
-   the profile at run time with :meth:`MarketProfiles.bind_hosts` (the demo
-   wiring binds each demo market to the onion host tor gave it this run);
-2. its host matches one of ``match.host_patterns`` (regexes);
-3. the page carries one of ``match.site_markers`` (a CSS or XPath selector,
-   optionally with ``contains``/``equals``/``regex`` on its text or ``attr``),
-   so a market that moved to a new onion address is still recognised; the
-   host is then remembered for that market, so its other pages (an error page
-   without the marker included) need no marker check.
+1. hosts the operator confirmed with :meth:`MarketProfiles.bind_hosts` (the
+   ``market_hosts`` setting or ``--market-host MARKET=HOST``; the demo confirms
+   the onion host tor gave each demo market this run);
+2. the profile's ``match.hosts``;
+3. the profile's ``match.host_patterns`` (regexes).
+
+``match.site_markers`` (a CSS or XPath selector, optionally with
+``contains``/``equals``/``regex`` on its text or ``attr``) never bind a host:
+anyone can copy a market's markup.  :meth:`MarketProfiles.looks_like` names
+the market whose marker a page on an unknown host carries, so a market that
+moved to a new onion, or a phishing copy of one, is recorded as "looks like
+market X" and indexed under its own host until the operator confirms it.
 
 Profile YAML (every key is checked; unknown keys are errors)::
 
@@ -63,7 +68,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Union
+from typing import Any, Callable, Iterable, Union
 from urllib.parse import urljoin, urlsplit
 
 import yaml
@@ -74,6 +79,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from crawler.extractors.countries import normalise_country, parse_countries
+from crawler.extractors.onions import is_valid_v3_onion
 from crawler.extractors.prices import Price, normalise_currency, parse_price
 from onionscope.errors import UserError
 
@@ -499,7 +505,7 @@ def _path_and_query(url: str) -> str:
 
 
 class MarketProfiles:
-    """Every loaded profile, and the host bindings made at run time."""
+    """Every loaded profile, and the hosts the operator confirmed at run time."""
 
     def __init__(self, profiles: Iterable[MarketProfile] = ()):
         self._profiles: dict[str, MarketProfile] = {}
@@ -509,6 +515,7 @@ class MarketProfiles:
                     f"{profile.source}: name: {profile.name!r} is already used by {self._profiles[profile.name].source}"
                 )
             self._profiles[profile.name] = profile
+        # Confirmed by the operator (bind_hosts) only; a site marker never adds to it.
         self._bound_hosts: dict[str, str] = {}
 
     @classmethod
@@ -546,37 +553,54 @@ class MarketProfiles:
                 + f"; known profiles: {known}"
             ) from None
 
-    def bind_hosts(self, hosts_by_market: Mapping[str, Iterable[str]]) -> None:
-        """Tell the profiles which onion hosts their markets have this run.
+    def bind_hosts(self, market_hosts: Iterable[tuple[str, str]]) -> None:
+        """Confirm ``(market, onion host)`` pairs: an operator's decision (the ``market_hosts`` setting).
 
-        Raises UserError for a market name no profile has.
+        Raises UserError for a market name no profile has, a host that is not
+        a valid v3 onion address, or a host that already belongs to another
+        market (confirmed, listed or matched by a host pattern).
         """
-        for market, hosts in hosts_by_market.items():
+        for market, host in market_hosts:
             self.get(market)
-            for host in hosts:
-                self._bound_hosts[host.lower()] = market
+            host = host.strip().lower()
+            if not host.endswith(".onion") or not is_valid_v3_onion(host):
+                raise UserError(
+                    f"market host {market}={host}: not a v3 onion address (56 base32 characters with "
+                    "a valid checksum, then .onion)"
+                )
+            owner = self.for_host(host)
+            if owner is not None and owner.name != market:
+                raise UserError(f"market host {market}={host}: that host already belongs to market {owner.name!r}")
+            self._bound_hosts[host] = market
 
-    def match(self, onion_host: str | None, selector: Selector | None = None) -> MarketProfile | None:
-        """The profile of a page: by bound or listed host, host pattern, then site marker."""
-        if onion_host:
-            host = onion_host.lower()
-            bound = self._bound_hosts.get(host)
-            if bound is not None:
-                return self._profiles[bound]
-            for profile in self._profiles.values():
-                if host in profile.hosts:
-                    return profile
-            for profile in self._profiles.values():
-                if any(pattern.search(host) for pattern in profile.host_patterns):
-                    return profile
-        if selector is not None:
-            for profile in self._profiles.values():
-                if profile.matches_markers(selector):
-                    if onion_host:
-                        # A site does not change hands between pages: later pages of this
-                        # host skip the marker checks.
-                        self._bound_hosts[onion_host.lower()] = profile.name
-                    return profile
+    def for_host(self, onion_host: str | None) -> MarketProfile | None:
+        """The profile ``onion_host`` belongs to (confirmed, listed, then host pattern), or None.
+
+        The only way a page is bound to a market: its content never decides.
+        """
+        if not onion_host:
+            return None
+        host = onion_host.lower()
+        bound = self._bound_hosts.get(host)
+        if bound is not None:
+            return self._profiles[bound]
+        for profile in self._profiles.values():
+            if host in profile.hosts:
+                return profile
+        for profile in self._profiles.values():
+            if any(pattern.search(host) for pattern in profile.host_patterns):
+                return profile
+        return None
+
+    def looks_like(self, selector: Selector) -> MarketProfile | None:
+        """The first profile whose site marker the page carries, or None.
+
+        A resemblance only: the caller must not treat the page's host as the
+        market's, and nothing is remembered between pages.
+        """
+        for profile in self._profiles.values():
+            if profile.matches_markers(selector):
+                return profile
         return None
 
 
@@ -821,7 +845,7 @@ def load_profile(path: Path) -> MarketProfile:
     )
     if not hosts and not host_patterns and not markers:
         raise located.error(
-            ("match",), "give at least one of hosts, host_patterns or site_markers (run-time host bindings come on top of these)"
+            ("match",), "give at least one of hosts, host_patterns or site_markers (confirmed hosts come on top of these)"
         )
     pages_spec = _check_keys(located, ("pages",), spec.get("pages"), PAGE_TYPES, "page types")
     if not pages_spec:

@@ -11,6 +11,13 @@ Arguments (``-a name=value`` with ``scrapy crawl``, or keyword arguments):
 * ``follow_links`` -- ``false`` to fetch only the seeds (benchmarks, re-checks);
 * ``markets_dir`` -- folder of market profiles (default ``config/markets``).
 
+Onion hosts belong to a market only by its profile's ``hosts`` /
+``host_patterns`` or by the operator's confirmation, the ``market_hosts``
+setting (``onionscope crawl --market-host MARKET=HOST``), bound when the
+spider is created from a crawler.  A page on any other host that carries a
+market's site marker is indexed under its own host with
+``looks_like_market``; the spider logs one warning per such host.
+
 What may be fetched is the spider's ``crawl_scope``
 (:class:`crawler.middlewares.crawl_scope.CrawlScope`): the seeds' onion services, other
 onions only with ``follow_offsite``, never an IP literal or a local name.  Links outside it
@@ -40,6 +47,9 @@ from crawler.extractors.market_profiles import MarketProfiles
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
 from onionscope.settings import PROJECT_ROOT
+
+
+DEFAULT_MARKETS_DIR = PROJECT_ROOT / "config" / "markets"
 
 
 def new_job_id(name: str | None = None) -> str:
@@ -115,13 +125,16 @@ class OnionSpider(scrapy.Spider):
         )
         # None: follow links at every depth (DEPTH_LIMIT alone applies); set from crawl_depth in from_crawler.
         self.max_link_depth: int | None = None
-        self.profiles = MarketProfiles.load(markets_dir or PROJECT_ROOT / "config" / "markets")
+        self.profiles = MarketProfiles.load(markets_dir or DEFAULT_MARKETS_DIR)
+        self._look_alike_hosts: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OnionSpider":
+        """The spider, with crawl_depth and the operator's ``market_hosts`` confirmations bound (UserError if one is wrong)."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
         if onionscope_settings is not None:
+            spider.profiles.bind_hosts(onionscope_settings.market_hosts)
             # crawl_depth 0 means "seeds only"; Scrapy's DEPTH_LIMIT 0 would mean "no limit".
             spider.max_link_depth = onionscope_settings.crawl_depth
         if spider.crawl_scope.allow_clearnet:
@@ -155,6 +168,14 @@ class OnionSpider(scrapy.Spider):
         for key, count in document.stats().items():
             self.crawler.stats.inc_value(key, count)
         document.log_problems(self.logger.logger)
+        host = document.page.onion_host
+        if document.looks_like_market and host not in self._look_alike_hosts:
+            self._look_alike_hosts.add(host)
+            self.logger.warning(
+                "%s carries the site marker of market %r but is not one of its hosts; its pages are indexed "
+                "under their own host (if it is that market, confirm it with --market-host %s=%s)",
+                host, document.looks_like_market, document.looks_like_market, host,
+            )
         yield from document.items()
         if not self.follow_links:
             return

@@ -3,12 +3,14 @@
 Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
 items indexed, errors, spooled failures, network guard refusals, URLs out
-of scope, page budgets reached).  Exit status 0 when the crawl ran and
-nothing was lost; 1 when items were spooled, nothing could be fetched, or
-the network guard (:mod:`crawler.tor.network_guard`) refused a lookup or a
-connection -- then stderr says so.  Raises
-:class:`onionscope.errors.UserError` for bad or out-of-scope seeds, or when
-neither Tor nor Elasticsearch can be reached (checked before the crawl starts).
+of scope, page budgets reached, look-alike pages).  Exit status 0 when the
+crawl ran and nothing was lost; 1 when items were spooled, nothing could be
+fetched, or the network guard (:mod:`crawler.tor.network_guard`) refused a
+lookup or a connection -- then stderr says so.  Raises
+:class:`onionscope.errors.UserError` for bad or out-of-scope seeds, a bad
+``--market-host`` confirmation, indices of an older schema (run ``onionscope
+index migrate KIND``), or when neither Tor nor Elasticsearch can be reached
+(checked before the crawl starts).
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="DANGEROUS: also crawl clearnet (non-onion) sites, through tor exit relays that see the traffic; "
              "IP addresses and local names stay refused",
     )
+    parser.add_argument(
+        "--market-host", action="append", default=[], metavar="MARKET=HOST",
+        help="confirm that onion HOST is market MARKET's (repeatable; adds to market_hosts): its pages are "
+             "extracted and indexed as that market's. Without it a page that merely looks like a market is "
+             "indexed under its own host",
+    )
     parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -65,6 +73,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["crawl_max_pages_per_host"] = args.max_pages_per_host
     if args.max_pages is not None:
         overrides["crawl_max_pages"] = args.max_pages
+    if args.market_host:
+        overrides["market_hosts"] = [*settings.market_hosts, *args.market_host]
     if overrides:
         settings = settings.replace(**overrides)
     job_id = args.job or new_job_id()
@@ -109,18 +119,31 @@ def run_crawl(
     """
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.extractors.market_profiles import MarketProfiles
     from crawler.settings import scrapy_settings
-    from crawler.spiders.onion import OnionSpider
+    from crawler.spiders.onion import DEFAULT_MARKETS_DIR, OnionSpider
     from crawler.tor.endpoints import resolve_tor_endpoints
     from crawler.tor.network_guard import REFUSED_STAT, process_guard
     from pipelines.es_client import ensure_reachable, make_client
+    from pipelines.indices import index_status
 
+    # The spider binds these too; a wrong confirmation must stop us here, as one line, not inside Scrapy.
+    MarketProfiles.load(DEFAULT_MARKETS_DIR).bind_hosts(settings.market_hosts)
     endpoints = resolve_tor_endpoints(settings)
     client = make_client(settings)
     try:
         ensure_reachable(client, settings)
+        # A strict mapping of an older schema rejects the fields this version writes: every
+        # document would be spooled.  Say so now, before anything is fetched.
+        stale = [row.kind for row in index_status(client, settings.index_prefix) if row.needs_migration]
     finally:
         client.close()
+    if stale:
+        raise UserError(
+            f"the {', '.join(stale)} indices of prefix {settings.index_prefix!r} have an older schema than this "
+            "version writes; migrate them first: "
+            + ", ".join(f"`onionscope index migrate {kind}`" for kind in stale)
+        )
 
     endpoints.require_socks()  # raises UserError naming the setting when no SOCKS port is known
     scrapy_values = scrapy_settings(settings, endpoints.socks_strings())
@@ -156,6 +179,8 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         # Media links the spider never followed, plus requests and bodies the guard stopped.
         "media_blocked": _total(stats, "media_guard/") + int(stats.get("onionscope/media_links_skipped", 0)),
         "profile_drift": _total(stats, "extract/drift/"),
+        # Pages carrying a market's site marker on a host that is not the market's (indexed under their host).
+        "look_alike_pages": _total(stats, "extract/looks_like/"),
         "socks_errors": errors,
         "dns_lookups_refused": int(stats.get("tor/dns_lookups_refused", 0)),
         # Lookups and connections outside tor and Elasticsearch that the network guard stopped.
@@ -190,6 +215,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     if summary["profile_drift"]:
         lines.append(f"  market profile drift: {summary['profile_drift']} fields matched nothing (see the log)")
+    if summary["look_alike_pages"]:
+        lines.append(f"  {summary['look_alike_pages']} pages look like a profiled market on a host that is not its own; "
+                     "indexed under their own host (see the log; confirm a real one with --market-host MARKET=HOST)")
     if summary["socks_errors"]:
         lines.append("  Tor errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["socks_errors"].items())))
     if summary["network_refused"]:

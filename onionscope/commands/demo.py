@@ -70,8 +70,10 @@ def _up(settings: Settings, serve: bool) -> int:
         client.close()
 
     _say(f"3/4 crawling {len(world.seeds)} demo sites through Tor")
-    crawl = _onionscope(["crawl", "--job", "demo", "--quiet", *sum((["--seed", seed] for seed in world.seeds), [])],
-                        settings, world.socks_endpoints)
+    seeds = [argument for seed in world.seeds for argument in ("--seed", seed)]
+    # The demo markets' onion hosts are new with every network: the demo confirms them.
+    confirmations = [argument for pair in world.market_hosts for argument in ("--market-host", pair)]
+    crawl = _onionscope(["crawl", "--job", "demo", "--quiet", *seeds, *confirmations], settings, world.socks_endpoints)
     if crawl.returncode != 0:
         raise UserError("the demo crawl failed; its output is above")
 

@@ -40,6 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--market", help="use this market profile (by name) instead of detecting it")
     parser.add_argument(
+        "--market-host", action="append", default=[], metavar="MARKET=HOST",
+        help="confirm that onion HOST is market MARKET's, as for a crawl (repeatable; adds to market_hosts)",
+    )
+    parser.add_argument(
         "--profiles",
         metavar="DIR",
         help="folder of market profiles (default: <config_dir>/markets)",
@@ -89,6 +93,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         raise UserError(f"{profile_dir}: market profile folder not found; pass --profiles DIR")
     else:
         profiles = MarketProfiles()
+    if args.market_host:
+        settings = settings.replace(market_hosts=[*settings.market_hosts, *args.market_host])
+    profiles.bind_hosts(settings.market_hosts)
     fetched_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     document = extract_document(
         html, url, fetched_at, OFFLINE_JOB_ID, profiles=profiles, market=args.market,
@@ -114,6 +121,7 @@ def document_as_json(document: Any) -> dict[str, Any]:
     """The machine-readable form printed by ``--json``."""
     return {
         "market": document.market,
+        "looks_like_market": document.looks_like_market,
         "page_type": document.page_type,
         "extractor": document.extractor,
         "language": {"code": document.language.code, "confidence": document.language.confidence},
@@ -146,6 +154,9 @@ def print_human(document: Any, out: TextIO) -> None:
     out.write(f"page       {_safe(page.url)}\n")
     _line(out, "title", page.title)
     _line(out, "market", document.market)
+    if document.looks_like_market:
+        _line(out, "looks like", f"{document.looks_like_market} (not one of its hosts; confirm with --market-host "
+                                 f"{document.looks_like_market}={page.onion_host or 'HOST'} or --market)")
     _line(out, "page type", document.page_type)
     _line(out, "extractor", document.extractor)
     if document.language.code:

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from crawler.items import Listing, Page, Vendor, WalletMention, stable_id
+from crawler.items import Listing, Page, Vendor, WalletMention
 
 ALPHA_HOST = "alpha" + "a" * 51 + ".onion"
 BETA_HOST = "betab" + "b" * 51 + ".onion"
@@ -110,10 +110,6 @@ def seed_world(client: Any, prefix: str) -> World:
     assert not failed, f"seeding failed: {failed}"
     client.indices.refresh(index=f"{prefix}-*")
     return world
-
-
-def vendor_id(market: str, name: str) -> str:
-    return stable_id(market, name.casefold())
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,9 @@ class CrawlRun:
 
     def crawl(self, job: str) -> dict[str, Any]:
         seeds = [arg for seed in self.world.seeds for arg in ("--seed", seed)]
-        result = self.onionscope("crawl", "--job", job, "--json", "--quiet", *seeds, audited=True)
+        # As `onionscope demo` does: the demo markets' hosts are new with every network, so they are confirmed.
+        confirmations = [arg for pair in self.world.market_hosts for arg in ("--market-host", pair)]
+        result = self.onionscope("crawl", "--job", job, "--json", "--quiet", *seeds, *confirmations, audited=True)
         assert result.returncode == 0, f"crawl failed:\n{result.stdout}\n{result.stderr[-4000:]}"
         return json.loads(result.stdout)
 

@@ -36,6 +36,11 @@ def page_file(world: tuple[Path, dict[str, Any]], site: str, url: str) -> Path:
     return site_directory(world[0], site) / relative
 
 
+def confirmation(world: tuple[Path, dict[str, Any]], market: str) -> str:
+    """``MARKET=HOST`` for ``--market-host``: the generated hosts are in no profile."""
+    return f"{market}={world[1]['sites'][market]['onion_host']}"
+
+
 def onionscope(*args: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ONIONSCOPE_")}
     return subprocess.run(
@@ -47,10 +52,12 @@ def onionscope(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("market", MARKET_NAMES)
 def test_json_listing_matches_ground_truth(world: tuple[Path, dict[str, Any]], market: str) -> None:
     record = next(r for r in world[1]["listings"] if r["market"] == market)
-    result = onionscope("extract", str(page_file(world, market, record["url"])), "--url", record["url"], "--json")
+    result = onionscope("extract", str(page_file(world, market, record["url"])), "--url", record["url"], "--json",
+                        "--market-host", confirmation(world, market))
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert (output["market"], output["page_type"], output["extractor"]) == (market, "listing", "profile")
+    assert output["looks_like_market"] is None
     (listing,) = output["listings"]
     for field in ("listing_id", "title", "vendor", "price_amount", "price_currency", "ships_from", "ships_to",
                   "category", "escrow", "stock", "language"):
@@ -63,12 +70,38 @@ def test_json_listing_matches_ground_truth(world: tuple[Path, dict[str, Any]], m
 @pytest.mark.parametrize("market", MARKET_NAMES)
 def test_json_vendor_matches_ground_truth(world: tuple[Path, dict[str, Any]], market: str) -> None:
     record = next(r for r in world[1]["vendors"] if r["market"] == market)
-    result = onionscope("extract", str(page_file(world, market, record["profile_url"])), "--url", record["profile_url"], "--json")
+    result = onionscope("extract", str(page_file(world, market, record["profile_url"])), "--url", record["profile_url"],
+                        "--json", "--market-host", confirmation(world, market))
     assert result.returncode == 0, result.stderr
     (vendor,) = json.loads(result.stdout)["vendors"]
+    assert vendor["market"] == market
     assert vendor["name"] == record["name"]
     assert vendor["pgp_fingerprints"] == record["pgp_fingerprints"]
     assert set(vendor["wallets"]) == set(record["wallets"])
+
+
+@pytest.mark.parametrize("market", MARKET_NAMES)
+def test_an_unconfirmed_host_only_looks_like_the_market(world: tuple[Path, dict[str, Any]], market: str) -> None:
+    record = next(r for r in world[1]["listings"] if r["market"] == market)
+    host = world[1]["sites"][market]["onion_host"]
+    result = onionscope("extract", str(page_file(world, market, record["url"])), "--url", record["url"], "--json")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert (output["market"], output["looks_like_market"], output["extractor"]) == (host, market, "profile")
+    (listing,) = output["listings"]
+    assert (listing["market"], listing["looks_like_market"], listing["title"]) == (host, market, record["title"])
+    assert result.stderr == ""  # a look-alike is not the market's page: no drift
+    human = onionscope("extract", str(page_file(world, market, record["url"])), "--url", record["url"])
+    assert f"--market-host {market}={host}" in human.stdout
+
+
+def test_a_bad_market_host_is_one_error_line(world: tuple[Path, dict[str, Any]]) -> None:
+    market = MARKET_NAMES[0]
+    record = next(r for r in world[1]["listings"] if r["market"] == market)
+    result = onionscope("extract", str(page_file(world, market, record["url"])), "--market-host",
+                        f"{market}=" + "a" * 56 + ".onion")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "not a v3 onion address" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_human_output_and_saved_page_without_url(world: tuple[Path, dict[str, Any]]) -> None:

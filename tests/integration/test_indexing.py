@@ -124,7 +124,7 @@ def test_wallet_entity_collects_pages_listings_vendors_and_markets(es: tuple[Any
     ]
     listing = Listing(market="market-a", listing_id="L1", url=f"http://{HOST}/listing/L1", title="4-MMC 10g",
                       fetched_at="2026-11-25T10:00:00Z", job_id="job-1", crypto_prices={"BTC": 0.002},
-                      price_currency="usd", vendor="ChemKing", wallets=[BTC_ADDRESS])
+                      price_currency="usd", vendor="ChemKing", wallets=[BTC_ADDRESS], onion_host=HOST)
     vendor = Vendor(market="market-b", name="ChemKing", fetched_at="2026-11-28T10:00:00Z", job_id="job-1",
                     pgp_fingerprints=["abcd 1234"], wallets=[BTC_ADDRESS])
     outcome = indexer.index_items([*mentions, listing, vendor])
@@ -133,7 +133,7 @@ def test_wallet_entity_collects_pages_listings_vendors_and_markets(es: tuple[Any
                         id=entities.wallet_doc_id("btc", BTC_ADDRESS))["_source"]
     assert wallet["markets"] == ["market-a", "market-b"] and wallet["market_count"] == 2
     assert wallet["listings"] == [listing.doc_id(), Listing(market="market-b", listing_id="L1", url="", title="",
-                                                            fetched_at="", job_id="").doc_id()]
+                                                            fetched_at="", job_id="", onion_host=HOST).doc_id()]
     assert (wallet["first_seen"], wallet["last_seen"]) == ("2026-11-25T10:00:00Z", "2026-11-28T10:00:00Z")
     stored_listing = client.get(index=indices.alias_name(prefix, "listings"), id=listing.doc_id())["_source"]
     assert stored_listing["coins"] == ["btc"] and stored_listing["crypto_prices"] == {"btc": 0.002}
@@ -288,14 +288,15 @@ def test_template_change_is_installed_and_reaches_the_index_through_migration(
     changed = tmp_path / "templates"
     shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, changed)
     template = json.loads((changed / "vendors.json").read_text())
-    template["schema_version"] = 2
-    template["mappings"]["_meta"]["schema_version"] = 2
+    version = template["schema_version"]
+    template["schema_version"] = version + 1
+    template["mappings"]["_meta"]["schema_version"] = version + 1
     template["mappings"]["properties"]["reputation_note"] = {"type": "text"}
     (changed / "vendors.json").write_text(json.dumps(template))
 
     indices.ensure_indices(client, prefix, kinds=("vendors",), templates_dir=changed)
     [row] = [r for r in indices.index_status(client, prefix, templates_dir=changed) if r.kind == "vendors"]
-    assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (1, 2)
+    assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (version, version + 1)
 
     report = indices.migrate(client, prefix, "vendors", templates_dir=changed)
     assert report.target_docs == 5

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from onionscope.commands.crawl import format_summary, summarize
+import pytest
+
+from crawler.extractors.onions import v3_onion_from_pubkey
+from onionscope.commands.crawl import format_summary, run_crawl, summarize
+from onionscope.errors import UserError
+from onionscope.settings import load_settings
 
 
 def test_summary_adds_up_per_kind_counters() -> None:
@@ -16,6 +21,7 @@ def test_summary_adds_up_per_kind_counters() -> None:
         "onionscope/media_links_skipped": 3,
         "tor/socks_error/host_unreachable": 2,
         "extract/drift/old-bazaar/price": 5,
+        "extract/looks_like/nebula-market": 2,
     }
     summary = summarize("job-1", stats)
     assert summary["pages"] == 7
@@ -24,8 +30,10 @@ def test_summary_adds_up_per_kind_counters() -> None:
     assert summary["items_dropped_invalid"] == 3
     assert summary["media_blocked"] == 8
     assert summary["socks_errors"] == {"host_unreachable": 2}
+    assert summary["look_alike_pages"] == 2
     text = format_summary(summary)
     assert "host_unreachable=2" in text and "replay-spool" in text and "drift" in text
+    assert "2 pages look like a profiled market" in text and "--market-host" in text
 
 
 def test_a_network_guard_refusal_fails_the_crawl_loudly(monkeypatch, capsys) -> None:
@@ -92,3 +100,14 @@ def test_items_neither_indexed_nor_spooled_fail_the_crawl(monkeypatch, capsys) -
     assert status == 1
     assert "LOST: 2 documents" in out
     assert summarize("job", {})["items_lost"] == 0
+
+
+@pytest.mark.parametrize(("confirmation", "message"), [
+    (f"no-such-market={v3_onion_from_pubkey(bytes(32))}", "no market profile named 'no-such-market'"),
+    ("nebula-market=" + "a" * 56 + ".onion", "not a v3 onion address"),  # right shape, wrong checksum
+])
+def test_a_wrong_market_host_confirmation_stops_the_crawl_before_it_starts(confirmation: str, message: str) -> None:
+    # No tor and no Elasticsearch are configured: the confirmation is checked first, as one line.
+    settings = load_settings(None, environ={}).replace(market_hosts=[confirmation])
+    with pytest.raises(UserError, match=message):
+        run_crawl(settings, ["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job")

@@ -20,6 +20,7 @@ from crawler.extractors.market_profiles import MarketProfiles
 from crawler.extractors.quality import evaluate_market
 from crawler.items import Listing, Page, Vendor, WalletMention
 from onionscope.demo.generator import generate_world, placeholder_onion_hosts, site_directory
+from onionscope.demo.hosts import derived_onion_host
 from onionscope.demo.paths import file_for_target
 from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES
 from onionscope.errors import UserError
@@ -36,9 +37,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
     return out_dir, generate_world(SEED, placeholder_onion_hosts(SEED), out_dir)
 
 
+def confirm_demo_hosts(profiles: MarketProfiles, world: tuple[Path, dict[str, Any]]) -> MarketProfiles:
+    # The demo markets' hosts are generated, so no profile lists them: confirm them, as the demo does.
+    profiles.bind_hosts([(market, world[1]["sites"][market]["onion_host"]) for market in MARKET_NAMES])
+    return profiles
+
+
 @pytest.fixture()
-def profiles() -> MarketProfiles:
-    return MarketProfiles.load(PROFILE_DIR)
+def profiles(world: tuple[Path, dict[str, Any]]) -> MarketProfiles:
+    return confirm_demo_hosts(MarketProfiles.load(PROFILE_DIR), world)
 
 
 def pages_of(world: tuple[Path, dict[str, Any]], site: str, page_type: str | None = None) -> Iterator[tuple[str, bytes]]:
@@ -115,8 +122,65 @@ def test_vendor_page_item(world: tuple[Path, dict[str, Any]], profiles: MarketPr
     assert vendor.doc_id() != ""
 
 
-def broken_profiles(tmp_path: Path, market: str, field: str, selector: str) -> MarketProfiles:
-    """The project's profiles with one listing field's selector pointing at nothing."""
+def profiles_listing_the_demo_hosts(tmp_path: Path, world: tuple[Path, dict[str, Any]]) -> MarketProfiles:
+    """The project's profiles with each demo market's onion host in its ``match.hosts``."""
+    import yaml
+
+    for path in PROFILE_DIR.glob("*.yml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["match"]["hosts"] = [world[1]["sites"][data["name"]]["onion_host"]]
+        (tmp_path / path.name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return MarketProfiles.load(tmp_path)
+
+
+def test_a_copy_of_a_market_on_another_onion_is_indexed_under_its_own_host(
+    world: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    profiles = profiles_listing_the_demo_hosts(tmp_path, world)
+    truth = world[1]
+    record = next(r for r in truth["listings"] if r["market"] == "nebula-market")
+    vendor_record = next(v for v in truth["vendors"] if (v["market"], v["name"]) == ("nebula-market", record["vendor"]))
+    listing_pages = dict(pages_of(world, "nebula-market", "listing"))
+    vendor_pages = dict(pages_of(world, "nebula-market", "vendor"))
+    real = extract_document(listing_pages[record["url"]], record["url"], FETCHED_AT, "job", profiles=profiles)
+    real_vendor = extract_document(vendor_pages[vendor_record["profile_url"]], vendor_record["profile_url"],
+                                   FETCHED_AT, "job", profiles=profiles)
+    (real_listing,), (real_vendor_item,) = real.listings, real_vendor.vendors
+    assert (real_listing.market, real_listing.title, real_vendor_item.market) == ("nebula-market", record["title"], "nebula-market")
+
+    # The same bytes, brand markup and path (/product/<id>/), served by another onion.
+    impostor = derived_onion_host(SEED, "impostor")
+    copy_url = f"http://{impostor}{urlsplit(record['url']).path}"
+    copy = extract_document(listing_pages[record["url"]], copy_url, FETCHED_AT, "job", profiles=profiles)
+    (copied_listing,) = copy.listings
+    assert copied_listing.doc_id() != real_listing.doc_id()
+    assert (copy.market, copy.page.market, copied_listing.market) == (impostor, impostor, impostor)
+    assert copied_listing.title == record["title"]  # still extracted, by the profile it looks like
+    assert (copy.looks_like_market, copy.page.looks_like_market, copied_listing.looks_like_market) == (
+        "nebula-market", "nebula-market", "nebula-market")
+    assert copy.drift == [] and copy.stats()["extract/looks_like/nebula-market"] == 1
+    assert {mention.market for mention in copy.wallet_mentions} <= {impostor}
+
+    vendor_copy_url = f"http://{impostor}{urlsplit(vendor_record['profile_url']).path}"
+    vendor_copy = extract_document(vendor_pages[vendor_record["profile_url"]], vendor_copy_url, FETCHED_AT, "job",
+                                   profiles=profiles)
+    (copied_vendor,) = vendor_copy.vendors
+    assert copied_vendor.doc_id() != real_vendor_item.doc_id()
+    assert (copied_vendor.market, copied_vendor.looks_like_market) == (impostor, "nebula-market")
+
+    # Nothing was remembered: the impostor's next page, without the marker, is no market's page.
+    plain = extract_document(b"<html><body><h1>Login</h1></body></html>", f"http://{impostor}/login/", FETCHED_AT,
+                             "job", profiles=profiles)
+    assert plain.market is None and plain.looks_like_market is None
+    # The real market's own pages still are its own.
+    again = extract_document(listing_pages[record["url"]], record["url"], FETCHED_AT, "job", profiles=profiles)
+    assert again.listings[0].doc_id() == real_listing.doc_id() and again.looks_like_market is None
+
+
+def broken_profiles(
+    tmp_path: Path, world: tuple[Path, dict[str, Any]], market: str, field: str, selector: str
+) -> MarketProfiles:
+    """The project's profiles with one listing field's selector pointing at nothing (demo hosts confirmed)."""
     import yaml
 
     for path in PROFILE_DIR.glob("*.yml"):
@@ -125,14 +189,14 @@ def broken_profiles(tmp_path: Path, market: str, field: str, selector: str) -> M
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["pages"]["listing"]["fields"][field] = {"css": selector}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return MarketProfiles.load(tmp_path)
+    return confirm_demo_hosts(MarketProfiles.load(tmp_path), world)
 
 
 @pytest.mark.parametrize("market", MARKET_NAMES)
 def test_drift_is_counted_and_logged_per_field(
     world: tuple[Path, dict[str, Any]], tmp_path: Path, market: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    profiles = broken_profiles(tmp_path, market, "vendor", "span.renamed-vendor-class")
+    profiles = broken_profiles(tmp_path, world, market, "vendor", "span.renamed-vendor-class")
     url, html = first_page(world, market, "listing")
     document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles)
     assert [(event.market, event.field, event.url) for event in document.drift] == [(market, "vendor", url)]
@@ -147,7 +211,7 @@ def test_listing_without_title_is_counted_not_indexed(
     world: tuple[Path, dict[str, Any]], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     market = MARKET_NAMES[0]
-    profiles = broken_profiles(tmp_path, market, "title", "h1.nothing-here")
+    profiles = broken_profiles(tmp_path, world, market, "title", "h1.nothing-here")
     url, html = first_page(world, market, "listing")
     document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles)
     assert document.listings == []

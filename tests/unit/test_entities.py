@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -73,7 +75,10 @@ def test_wallet_mention_becomes_a_sighting_linked_to_its_listing() -> None:
                             job_id="j1", market="m", listing_id="9", vendor="v")
     [found] = wallet_sightings_from_item(mention)
     assert found.coin == "btc" and found.network == "mainnet" and found.onion_host == "x.onion"
-    assert found.listing_doc_id == stable_id("m", "9")
+    # Not said to be one of m's known hosts: the listing id carries the host.
+    assert found.listing_doc_id == stable_id("m", "x.onion", "9")
+    [on_known_host] = wallet_sightings_from_item(dataclasses.replace(mention, market_host_known=True))
+    assert on_known_host.listing_doc_id == stable_id("m", "9")
     assert wallet_doc_id("BTC", ADDRESS) == wallet_doc_id("btc", ADDRESS) == stable_id("btc", ADDRESS)
 
 

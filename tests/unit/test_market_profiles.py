@@ -16,12 +16,15 @@ from crawler.extractors.market_profiles import (
     apply_normalisers,
     load_profile,
 )
+from crawler.extractors.onions import v3_onion_from_pubkey
 from crawler.extractors.prices import Price
 from onionscope.errors import UserError
 from onionscope.settings import PROJECT_ROOT
 
 HOST = "a" * 56 + ".onion"
 OTHER_HOST = "b" * 56 + ".onion"
+# A real v3 address (valid checksum): confirmations are checked, profile host lists are not.
+CONFIRMED_HOST = v3_onion_from_pubkey(bytes(range(32)))
 
 GOOD_PROFILE = """\
 name: testmarket
@@ -113,27 +116,53 @@ def test_page_type_by_url_then_marker(profiles: MarketProfiles) -> None:
     assert profile.page_type("file:///tmp/saved.html", marked)[0] == "vendor"
 
 
-def test_match_by_host_pattern_binding_and_marker(profiles: MarketProfiles) -> None:
-    assert profiles.match(HOST) is profiles.get("testmarket")
-    assert profiles.match(HOST.upper()) is profiles.get("testmarket")
-    assert profiles.match("tm" + "c" * 54 + ".onion") is profiles.get("testmarket")
+def test_a_host_belongs_to_a_market_by_listed_host_pattern_or_confirmation(profiles: MarketProfiles) -> None:
+    assert profiles.for_host(HOST) is profiles.get("testmarket")
+    assert profiles.for_host(HOST.upper()) is profiles.get("testmarket")
+    assert profiles.for_host("tm" + "c" * 54 + ".onion") is profiles.get("testmarket")
+    assert profiles.for_host(OTHER_HOST) is None
+    assert profiles.for_host(None) is None and profiles.for_host("") is None
+    profiles.bind_hosts([("testmarket", CONFIRMED_HOST.upper())])
+    assert profiles.for_host(CONFIRMED_HOST) is profiles.get("testmarket")
+
+
+def test_a_site_marker_is_a_resemblance_that_never_binds_the_host(profiles: MarketProfiles) -> None:
     plain = Selector(text="<html><body>plain</body></html>")
-    assert profiles.match(OTHER_HOST) is None
-    assert profiles.match(OTHER_HOST, plain) is None
-    assert profiles.match(OTHER_HOST, Selector(text=LISTING_HTML)) is profiles.get("testmarket")
-    # Once a marker identified the host, its other pages belong to the market too.
-    assert profiles.match(OTHER_HOST, plain) is profiles.get("testmarket")
-    third_host = "c" * 56 + ".onion"
-    assert profiles.match(third_host) is None
-    profiles.bind_hosts({"testmarket": [third_host]})
-    assert profiles.match(third_host) is profiles.get("testmarket")
+    assert profiles.looks_like(plain) is None
+    assert profiles.looks_like(Selector(text=LISTING_HTML)) is profiles.get("testmarket")
+    # Carrying the marker did not make OTHER_HOST the market's, for this page or the next.
+    assert profiles.for_host(OTHER_HOST) is None
 
 
 def test_unknown_market_names_the_known_ones(profiles: MarketProfiles) -> None:
     with pytest.raises(UserError, match=r"no market profile named 'testmarkt' \(did you mean 'testmarket'\?\); known profiles: testmarket"):
         profiles.get("testmarkt")
     with pytest.raises(UserError, match="no market profile named 'nope'"):
-        profiles.bind_hosts({"nope": [HOST]})
+        profiles.bind_hosts([("nope", CONFIRMED_HOST)])
+
+
+@pytest.mark.parametrize("host, message", [
+    ("c" * 56 + ".onion", "not a v3 onion address"),  # the right shape, a wrong checksum
+    (CONFIRMED_HOST.removesuffix(".onion"), "not a v3 onion address"),
+    (CONFIRMED_HOST + ".example.com", "not a v3 onion address"),
+])
+def test_a_confirmed_host_must_be_a_valid_onion(profiles: MarketProfiles, host: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        profiles.bind_hosts([("testmarket", host)])
+
+
+def test_a_host_cannot_be_confirmed_for_a_second_market(tmp_path: Path) -> None:
+    listed_host = v3_onion_from_pubkey(bytes(range(1, 33)))
+    write(tmp_path, GOOD_PROFILE.format(host=listed_host))
+    write(tmp_path, GOOD_PROFILE.format(host=OTHER_HOST).replace("name: testmarket", "name: other")
+          .replace("'^tm[a-z2-7]+", "'^om[a-z2-7]+"), "other.yml")
+    profiles = MarketProfiles.load(tmp_path)
+    profiles.bind_hosts([("testmarket", CONFIRMED_HOST)])
+    with pytest.raises(UserError, match="already belongs to market 'testmarket'"):
+        profiles.bind_hosts([("other", CONFIRMED_HOST)])
+    with pytest.raises(UserError, match="already belongs to market 'testmarket'"):
+        profiles.bind_hosts([("other", listed_host)])  # listed in testmarket's profile
+    assert profiles.for_host(CONFIRMED_HOST) is profiles.get("testmarket")
 
 
 @pytest.mark.parametrize(
@@ -240,4 +269,4 @@ def test_the_project_profiles_all_load() -> None:
     assert len(profiles) == len(list(folder.glob("*.yml")))
     for profile in profiles:
         assert "listing" in profile.pages
-        assert profile.site_markers, f"{profile.source}: demo hosts change every run, so a site marker is needed"
+        assert profile.site_markers, f"{profile.source}: a site marker recognises saved pages and look-alikes"

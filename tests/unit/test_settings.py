@@ -89,3 +89,39 @@ def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
     for bad in ("*", "proxy.internal", "10.0.0.300"):
         with pytest.raises(ConfigError, match=r"ONIONSCOPE_TRUSTED_PROXIES.*trusted_proxies.*TLS proxies"):
             load_settings(environ={"ONIONSCOPE_TRUSTED_PROXIES": bad})
+NEBULA_HOST = "mbsob3qx4tuet26qcd6rjur5u6r2vhzwadbral4tupdpff3v6ivjjtqd.onion"
+BAZAAR_HOST = "lvzulnxmfktksuznm5jvqspfwihnnscau5tntazh23up3aor7lsisdyd.onion"
+
+
+def test_market_hosts_from_the_environment_the_file_and_an_override(tmp_path: Path) -> None:
+    assert load_settings(None, environ={}).market_hosts == ()
+    from_env = load_settings(None, environ={
+        "ONIONSCOPE_MARKET_HOSTS": f"old-bazaar={BAZAAR_HOST.upper()}, nebula-market={NEBULA_HOST}"})
+    assert from_env.market_hosts == (("nebula-market", NEBULA_HOST), ("old-bazaar", BAZAAR_HOST))
+    config = tmp_path / "onionscope.yml"
+    config.write_text(f"market_hosts:\n  nebula-market: [{NEBULA_HOST}]\n  old-bazaar: {BAZAAR_HOST}\n")
+    assert load_settings(config, environ={}).market_hosts == from_env.market_hosts
+    # What `--market-host` does: the confirmations given on the command line join the configured ones.
+    extended = load_settings(None, environ={}).replace(market_hosts=[f"nebula-market={NEBULA_HOST}"])
+    assert extended.replace(market_hosts=[*extended.market_hosts, f"old-bazaar={BAZAAR_HOST}"]).market_hosts == (
+        from_env.market_hosts)
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    (NEBULA_HOST, "expected MARKET=HOST"),
+    (f"Nebula={NEBULA_HOST}", "not a market profile name"),
+    ("nebula-market=nebula.onion", "not a v3 onion host"),
+    (f"nebula-market=http://{NEBULA_HOST}/", "not a v3 onion host"),
+    (f"nebula-market={NEBULA_HOST},old-bazaar={NEBULA_HOST}", "confirmed for two markets"),
+])
+def test_bad_market_hosts_are_rejected(value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(None, environ={"ONIONSCOPE_MARKET_HOSTS": value})
+    assert "market_hosts" in str(excinfo.value) and fragment in str(excinfo.value)
+
+
+def test_a_market_hosts_mapping_needs_hosts(tmp_path: Path) -> None:
+    config = tmp_path / "onionscope.yml"
+    config.write_text("market_hosts:\n  nebula-market: 42\n")
+    with pytest.raises(ConfigError, match="market_hosts.*list of them for 'nebula-market'"):
+        load_settings(config, environ={})

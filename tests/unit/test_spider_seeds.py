@@ -40,3 +40,17 @@ def test_spider_stays_on_seed_hosts_unless_told() -> None:
 def test_job_ids_are_unique_and_named() -> None:
     first, second = new_job_id("nightly"), new_job_id("nightly")
     assert first.startswith("nightly-") and first != second
+
+
+def test_spider_binds_the_confirmed_market_hosts_and_nothing_else() -> None:
+    from scrapy.utils.test import get_crawler
+
+    from crawler.extractors.onions import v3_onion_from_pubkey
+    from onionscope.settings import load_settings
+
+    confirmed, other = v3_onion_from_pubkey(bytes(32)), v3_onion_from_pubkey(bytes(range(32)))
+    settings = load_settings(None, environ={}).replace(market_hosts=[f"nebula-market={confirmed}"])
+    crawler = get_crawler(OnionSpider, {"ONIONSCOPE_SETTINGS": settings})
+    spider = OnionSpider.from_crawler(crawler, seeds=[f"http://{confirmed}/"])
+    assert spider.profiles.for_host(confirmed) is spider.profiles.get("nebula-market")
+    assert spider.profiles.for_host(other) is None
