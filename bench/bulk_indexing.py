@@ -28,7 +28,7 @@ import time
 from elasticsearch import helpers
 
 from crawler.items import Page
-from onionscope.settings import load_settings
+from config.settings import load_settings
 from pipelines import indices
 from pipelines.documents import document_for
 from pipelines.elasticsearch_bulk import BulkIndexer

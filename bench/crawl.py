@@ -113,11 +113,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
 
-    from onionscope.demo.server import DemoServer
-    from onionscope.demo_world import publish_demo_sites
-    from onionscope.services import elasticsearch_node
-    from onionscope.settings import load_settings
-    from onionscope.testnet.network import TestNetwork, free_base_port
+    from harness.demo.server import DemoServer
+    from harness.demo_world import publish_demo_sites
+    from harness import elasticsearch_node
+    from config.settings import load_settings
+    from harness.testnet.network import TestNetwork, free_base_port
     from pipelines.es_client import make_client
     from pipelines.indices import delete_prefix, ensure_indices
 

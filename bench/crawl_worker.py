@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from onionscope.commands.crawl import run_crawl
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
 
     settings = load_settings().replace(crawl_concurrency=args.concurrency, crawl_concurrency_per_host=args.concurrency)
     extra: dict[str, object] = {"LOG_LEVEL": "WARNING"}

@@ -25,8 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
-from onionscope.services import elasticsearch_node
-from onionscope.settings import PROJECT_ROOT, load_settings
+from harness import elasticsearch_node
+from config.settings import PROJECT_ROOT, load_settings
 
 
 def _free_port() -> int:

@@ -32,9 +32,9 @@ from crawler.extractors.document import extract_document
 from crawler.extractors.html_page import parse_html_page
 from crawler.extractors.language import detect_language
 from crawler.extractors.market_profiles import MarketProfiles
-from onionscope.demo.generator import generate_world, placeholder_onion_hosts
-from onionscope.demo.site_names import MARKET_NAMES, SITE_NAMES
-from onionscope.settings import PROJECT_ROOT
+from harness.demo.generator import generate_world, placeholder_onion_hosts
+from harness.demo.site_names import MARKET_NAMES, SITE_NAMES
+from config.settings import PROJECT_ROOT
 
 
 def measure(name: str, pages: list[tuple[str, bytes]], rounds: int, run: Callable[[str, bytes], object]) -> float:

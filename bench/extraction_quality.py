@@ -13,7 +13,7 @@ the full page extraction on every page of every demo market twice:
 
 Prints one table per market, mode and item kind (listings, vendors) with
 precision, recall, TP, FP and FN per field (see
-:mod:`crawler.extractors.quality` for how each field is counted), and a
+:mod:`bench.quality` for how each field is counted), and a
 summary of title, price and vendor.  Exits 0; it reports, it does not judge.
 """
 
@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 
 from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
-from crawler.extractors.quality import MarketScores, evaluate_market, format_table
-from onionscope.demo.generator import generate_world, placeholder_onion_hosts, site_directory
-from onionscope.demo.paths import file_for_target
-from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES
-from onionscope.settings import PROJECT_ROOT
+from bench.quality import MarketScores, evaluate_market, format_table
+from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
+from harness.demo.paths import file_for_target
+from harness.demo.site_names import FORUM_NAME, MARKET_NAMES
+from config.settings import PROJECT_ROOT
 
 SUMMARY_FIELDS = ("title", "price", "vendor")
 

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     import urllib3
 
     from bench.corpus import load, sample_wallets
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
     from pipelines.es_client import ensure_reachable
     from search.auth import create_token
     from search.connection import connect

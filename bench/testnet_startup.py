@@ -28,8 +28,8 @@ import threading
 import time
 from pathlib import Path
 
-from onionscope.testnet.network import OnionServiceSpec, TestNetwork, free_base_port
-from onionscope.testnet.tor_process import is_our_tor
+from harness.testnet.network import OnionServiceSpec, TestNetwork, free_base_port
+from harness.testnet.tor_process import is_our_tor
 
 
 def _rss_megabytes(pids: list[int]) -> float:

@@ -1,7 +1,7 @@
-"""Scrapy settings for onionscope, derived from :mod:`onionscope.settings`.
+"""Scrapy settings for onionscope, derived from :mod:`config.settings`.
 
 ``scrapy crawl onion`` reads this module (see scrapy.cfg); ``onionscope crawl``
-starts from :func:`scrapy_settings`.  Defaults live in onionscope/settings.py;
+starts from :func:`scrapy_settings`.  Defaults live in config/settings.py;
 this module only maps them onto Scrapy's names and fixes the safety-critical
 ones (Tor transport for http and https, no local DNS, the process-wide network
 guard, cookies without a public-suffix download, no telnet console, media
@@ -15,8 +15,8 @@ from typing import Any
 
 from crawler.tor.download_handler import transport_settings
 from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
-from onionscope.errors import UserError
-from onionscope.settings import Settings, load_settings
+from config.errors import UserError
+from config.settings import Settings, load_settings
 
 
 def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str, Any]:

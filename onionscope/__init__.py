@@ -1,9 +1,11 @@
 """onionscope: a Tor-aware crawler and search service for darknet-market investigations.
 
-This package holds what ties the parts together: settings, the ``onionscope``
-command, the local services (Elasticsearch node), the private Tor test network
-and the demo sites.  The crawl lives in :mod:`crawler`, indexing in
-:mod:`pipelines`, and search in :mod:`search`.
+This package is the top of the house: the ``onionscope`` command
+(:mod:`onionscope.cli`, one module per subcommand in :mod:`onionscope.commands`).
+Below it: the base layer :mod:`config`, then :mod:`crawler`, :mod:`pipelines`
+and :mod:`search`; the development harness (:mod:`harness`) stands beside them.
 """
 
-__version__ = "0.1.0"
+from config import ONIONSCOPE_VERSION as __version__
+
+__all__ = ["__version__"]

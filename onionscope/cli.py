@@ -1,6 +1,6 @@
 """The ``onionscope`` command: parses arguments and dispatches to onionscope.commands.*.
 
-Returns the subcommand's exit status.  A :class:`onionscope.errors.UserError`
+Returns the subcommand's exit status.  A :class:`config.errors.UserError`
 (configuration errors included) is printed as one line on stderr with status 1;
 anything else is a bug and keeps its traceback.
 """
@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from onionscope import __version__
-from onionscope.errors import UserError
+from config.errors import UserError
 
 # name -> (module under onionscope.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
 
     try:
         settings = load_settings(args.config)

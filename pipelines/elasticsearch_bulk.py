@@ -65,7 +65,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from crawler.items import Listing, Page, Vendor, WalletMention
-from onionscope.settings import DEFAULTS
+from config.settings import DEFAULTS
 from pipelines import entities, spool
 from pipelines.documents import DOCUMENT_KINDS, replayed_document, upsert_action
 from pipelines.indices import alias_name
@@ -764,7 +764,7 @@ class ElasticsearchBulkPipeline:
     def from_crawler(cls, crawler: Any) -> "ElasticsearchBulkPipeline":
         from scrapy import signals
 
-        from onionscope.settings import load_settings
+        from config.settings import load_settings
         from pipelines.es_client import make_client
 
         settings = crawler.settings.get("ONIONSCOPE_SETTINGS") or load_settings()

@@ -9,15 +9,13 @@ Public API:
 * :func:`make_async_client` (settings) -> ``elasticsearch.AsyncElasticsearch``,
   the same options, for the API server's event loop.
 * :func:`ensure_reachable` (client, settings) -> the cluster health dict.
-  Raises :class:`onionscope.errors.UserError` saying what is wrong and what to
+  Raises :class:`config.errors.UserError` saying what is wrong and what to
   do: not reachable, credentials refused, certificate not trusted.
 * :func:`describe_error` (exc, settings) -> the one-line human message for a
   transport error, shared by the pipelines, the CLI and the API.  It names
   the cluster by :func:`redacted_url`, never with its credentials.
 * :func:`redacted_url` (url) -> the URL without user name, password, query or
   fragment (``es_url`` may carry ``https://user:password@host``).
-* :func:`node_endpoints` (settings) -> ``[(host, port)]`` the client connects
-  to, as the client itself reads ``es_url`` (the crawl's network guard allows them).
 
 Note for callers: the local integ-test-zip node has no handler for ``GET /``,
 so ``client.info()`` answers 405 there; ask ``cluster.health()`` instead.
@@ -31,7 +29,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TlsError, TransportError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 USER_AGENT = "onionscope"
 
@@ -72,15 +70,6 @@ def make_async_client(settings: Any) -> Any:
     # orjson decodes a search answer about four times faster than json; on
     # the API's hot path that is most of the server's own work per request.
     return AsyncElasticsearch(**_client_options(settings), serializer=OrjsonSerializer())
-
-
-def node_endpoints(settings: Any) -> list[tuple[str, int]]:
-    """``(host, port)`` of every node :func:`make_client` would connect to; touches no network."""
-    client = make_client(settings)
-    try:
-        return [(node.config.host, node.config.port) for node in client.transport.node_pool.all()]
-    finally:
-        client.close()
 
 
 def _start_hint(settings: Any) -> str:

@@ -41,8 +41,8 @@ from typing import Any, Iterator
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
-from onionscope.errors import UserError
-from onionscope.settings import PROJECT_ROOT
+from config.errors import UserError
+from config.settings import PROJECT_ROOT
 
 KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens")
 DEFAULT_TEMPLATES_DIR = PROJECT_ROOT / "config" / "index_templates"

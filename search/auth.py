@@ -15,10 +15,10 @@ Public API:
 * :func:`record_for_hash` (client, prefix, token_hash) -> :class:`TokenRecord` or None;
   :func:`token_record_steps` is the same as :mod:`search.es_steps` requests
 * :func:`revoke_token` (client, prefix, token_or_id) -> :class:`TokenRecord`;
-  raises :class:`onionscope.errors.UserError` when nothing matches
+  raises :class:`config.errors.UserError` when nothing matches
 * :func:`list_tokens` (client, prefix) -> list of :class:`TokenRecord`
 * :func:`load_session_secret` (settings) -> bytes (created 0600 on first use, atomically);
-  raises :class:`onionscope.errors.UserError` for an empty or short secret file
+  raises :class:`config.errors.UserError` for an empty or short secret file
 * :func:`make_session_cookie` / :func:`read_session_cookie` -- the UI's
   session: the token's digest and an expiry, HMAC-signed with the secret.
 
@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from onionscope.errors import UserError
+from config.errors import UserError
 from search.es_steps import Get, Steps, run
 
 ROLES = ("viewer", "admin")
@@ -284,7 +284,7 @@ def load_session_secret(settings: Any) -> bytes:
     starting at the same time) sees either no file or the whole secret, and
     of two servers racing, one wins and both use its secret.
 
-    :raises onionscope.errors.UserError: the file exists but holds fewer than
+    :raises config.errors.UserError: the file exists but holds fewer than
         :data:`MIN_SESSION_SECRET_BYTES` bytes (an empty or short secret can
         be guessed, and with it every session cookie forged); the message
         names the file and the ``session_secret_file`` setting.

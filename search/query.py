@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable, Union
 
 from crawler.extractors.wallet_codecs import coin_aliases
-from onionscope.errors import UserError
+from config.errors import UserError
 
 # Bounds that keep a hostile or accidental query from costing the cluster much.
 MAX_QUERY_CHARS = 2000

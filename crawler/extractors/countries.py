@@ -21,7 +21,7 @@ Decisions (also in the YAML's header):
   "excluding" / "but not": the field records where a vendor ships to, and an
   exclusion is not a destination.
 
-Raises :class:`onionscope.errors.UserError` only when the table file itself is
+Raises :class:`config.errors.UserError` only when the table file itself is
 unreadable; parsing functions never raise on odd input.
 """
 
@@ -37,7 +37,7 @@ import yaml
 # libyaml's loader when PyYAML was built with it: the tables load about ten times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 WORLDWIDE = "WW"
 EUROPEAN_UNION = "EU"

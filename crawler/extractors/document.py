@@ -41,7 +41,7 @@ Which extractor runs, and under which market the items go:
 
 A page with an HTTP status of 400 or more yields its Page item only.
 
-Raises :class:`onionscope.errors.UserError` only for a ``market`` that no
+Raises :class:`config.errors.UserError` only for a ``market`` that no
 profile has (or ``market`` without ``profiles``).  Never raises on hostile or
 malformed HTML.
 """
@@ -68,7 +68,7 @@ from crawler.extractors.substances import SubstanceLexicon, default_lexicon
 from crawler.extractors.wallets import find_wallets
 from crawler.items import Listing, Page, Vendor, WalletMention, stable_id
 from crawler.urls import canonical_url, onion_host
-from onionscope.errors import UserError
+from config.errors import UserError
 
 
 LOG = logging.getLogger(__name__)

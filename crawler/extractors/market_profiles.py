@@ -8,7 +8,7 @@ Public API:
 * :meth:`MarketProfiles.load` (a folder of ``*.yml``) and
   :meth:`MarketProfiles.from_files` -> :class:`MarketProfiles`; every file is
   validated on load and the first problem raises :class:`ProfileError` (a
-  :class:`onionscope.errors.UserError`) naming the file, the line and the key:
+  :class:`config.errors.UserError`) naming the file, the line and the key:
   ``config/markets/agora.yml:14: pages.listing.fields.price: unknown
   normaliser 'prcie' (did you mean 'price'?)``.
 * :meth:`MarketProfiles.for_host` -> the :class:`MarketProfile` an onion host
@@ -81,7 +81,7 @@ from parsel.csstranslator import HTMLTranslator
 from crawler.extractors.countries import normalise_country, parse_countries
 from crawler.extractors.onions import is_valid_v3_onion
 from crawler.extractors.prices import Price, normalise_currency, parse_price
-from onionscope.errors import UserError
+from config.errors import UserError
 
 PAGE_TYPES = ("listing", "vendor", "category", "search")
 

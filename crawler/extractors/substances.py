@@ -4,7 +4,7 @@ Public API:
 
 * :class:`SubstanceLexicon` -- loaded from ``config/substances.yml``:
   :meth:`SubstanceLexicon.load` (validates; raises
-  :class:`onionscope.errors.UserError` naming the file and the key),
+  :class:`config.errors.UserError` naming the file and the key),
   :meth:`SubstanceLexicon.find` -> list of :class:`SubstanceMatch`,
   :meth:`SubstanceLexicon.tag` -> (substance ids, class ids), both in order of
   first appearance and without repeats; an umbrella term ("spice") gives way
@@ -31,7 +31,7 @@ import yaml
 # libyaml's loader when PyYAML was built with it: the tables load about ten times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 DEFAULT_LEXICON = Path(__file__).resolve().parents[2] / "config" / "substances.yml"
 _MAX_TEXT = 200_000

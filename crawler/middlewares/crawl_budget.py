@@ -13,7 +13,7 @@ Public API:
   spend again; a redirect does (it is another page).
 
 Scrapy settings read: ``CRAWL_MAX_PAGES_PER_HOST`` and ``CRAWL_MAX_PAGES`` (both set from
-``crawl_max_pages_per_host`` and ``crawl_max_pages`` in :mod:`onionscope.settings`); with
+``crawl_max_pages_per_host`` and ``crawl_max_pages`` in :mod:`config.settings`); with
 neither set the middleware is switched off (``NotConfigured``).
 
 Hosts are counted with :func:`crawler.urls.site_host`, so the subdomains of one onion

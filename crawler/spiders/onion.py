@@ -46,7 +46,7 @@ from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
-from onionscope.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 
 DEFAULT_MARKETS_DIR = PROJECT_ROOT / "config" / "markets"

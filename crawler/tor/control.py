@@ -41,7 +41,7 @@ import stem.connection
 import stem.control
 from stem import Signal
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 HostPort = tuple[str, int]
 ProgressCallback = Callable[[int, str], None]

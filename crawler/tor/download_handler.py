@@ -21,7 +21,7 @@ Scrapy settings read:
 * ``TOR_SOCKS_TIMEOUT`` -- optional seconds for tor to answer the SOCKS CONNECT (circuit and
   onion-service set-up); unset, only ``DOWNLOAD_TIMEOUT`` applies;
 * ``TOR_HEADERS_MAXSIZE`` -- bytes of status line and headers accepted per response (unset:
-  ``download_headers_maxsize``'s default in :mod:`onionscope.settings`);
+  ``download_headers_maxsize``'s default in :mod:`config.settings`);
 * Scrapy's own ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE``, ``DOWNLOAD_WARNSIZE``,
   ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
@@ -230,7 +230,7 @@ class TorEndpointFactory:
 
 
 def _default_headers_maxsize() -> int:
-    from onionscope.settings import DEFAULTS
+    from config.settings import DEFAULTS
 
     return int(DEFAULTS["download_headers_maxsize"].default)
 

@@ -10,7 +10,7 @@ Public API:
   2. Otherwise the private testnet's first client, read from
      ``<testnet_dir>/manifest.json`` (SOCKS and ControlPort on 127.0.0.1, cookie auth),
      plus ``tor_extra_socks``.
-  3. Otherwise :class:`~onionscope.errors.UserError` saying how to configure one.
+  3. Otherwise :class:`~config.errors.UserError` saying how to configure one.
 
   Raises UserError too when the manifest says the testnet is still starting or its client
   process is gone.  Reads one small file; no network, except the name lookups below.
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 HostPort = tuple[str, int]
 # (host name, port) -> an IP address; raises OSError when the name does not resolve.
@@ -175,7 +175,7 @@ def resolve_tor_endpoints(
 
 def _load_manifest(testnet_dir: Path) -> dict[str, Any] | None:
     try:
-        from onionscope.testnet.manifest import load_manifest
+        from harness.testnet.manifest import load_manifest
     except ImportError:  # the testnet package is optional for attach-mode users
         path = testnet_dir / "manifest.json"
         if not path.exists():

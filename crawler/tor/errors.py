@@ -26,7 +26,7 @@ doing, as ``tor/headers_too_large``).
 
 from __future__ import annotations
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 
 class TorTransportError(Exception):

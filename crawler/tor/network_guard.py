@@ -56,7 +56,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -327,11 +327,14 @@ def crawl_endpoints(socks_endpoints: Iterable[str], onionscope_settings: Any) ->
 
     Raises TorTransportNotConfigured when there is no SOCKS endpoint.
     """
+    from elastic_transport.client_utils import url_to_node_config
+
     from crawler.tor.download_handler import parse_socks_endpoints
-    from pipelines.es_client import node_endpoints
 
     socks = [(address.host, address.port) for address in parse_socks_endpoints(list(socks_endpoints))]
-    return socks + node_endpoints(onionscope_settings)
+    # The Elasticsearch client reads es_url with this same function (one URL, one node).
+    node = url_to_node_config(str(onionscope_settings.es_url))
+    return socks + [(node.host, node.port)]
 
 
 class NetworkGuardExtension:
@@ -352,7 +355,7 @@ class NetworkGuardExtension:
     def from_crawler(cls, crawler: "Crawler") -> "NetworkGuardExtension":
         from scrapy import signals
 
-        from onionscope.settings import load_settings
+        from config.settings import load_settings
 
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS") or load_settings()
         endpoints = crawl_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS"), onionscope_settings)

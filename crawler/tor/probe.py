@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import socks
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 _MAX_STATUS_LINE = 1024
 

@@ -7,7 +7,7 @@ of scope, page budgets reached, look-alike pages).  Exit status 0 when the
 crawl ran and nothing was lost; 1 when items were spooled, nothing could be
 fetched, or the network guard (:mod:`crawler.tor.network_guard`) refused a
 lookup or a connection -- then stderr says so.  Raises
-:class:`onionscope.errors.UserError` for bad or out-of-scope seeds, a bad
+:class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
 ``--market-host`` confirmation, indices of an older schema (run ``onionscope
 index migrate KIND``), or when neither Tor nor Elasticsearch can be reached
 (checked before the crawl starts).
@@ -20,8 +20,8 @@ import json
 import sys
 from typing import Any
 
-from onionscope.errors import UserError
-from onionscope.settings import Settings
+from config.errors import UserError
+from config.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@
 
 1. starts the local Elasticsearch node (``onionscope services up``);
 2. starts the demo sites' server, the private Tor network with one onion
-   service per site, and generates the sites (:mod:`onionscope.demo_world`);
+   service per site, and generates the sites (:mod:`harness.demo_world`);
 3. sets up the indices and crawls every demo site through Tor;
 4. starts the API and web UI in the background, creates a viewer token, runs
    a few searches, and prints where the UI is and how to log in.
@@ -13,7 +13,7 @@ Each step reuses what already runs, so ``up`` twice is harmless (the crawl
 runs again and updates the same documents).  ``down`` stops the UI, the
 private network and the demo server, each only after checking that its PID
 still names the process that was started (start time and command line, see
-:mod:`onionscope.process_identity`); the Elasticsearch node keeps its data
+:mod:`config.processes`); the Elasticsearch node keeps its data
 (``onionscope services down`` stops it).  Raises UserError when a step fails,
 naming the step and the log to read.
 """
@@ -30,9 +30,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from onionscope.errors import UserError
-from onionscope.process_identity import process_arguments, read_pidfile, recorded_pid, runs_python_module, write_pidfile
-from onionscope.settings import Settings
+from config.errors import UserError
+from config.processes import process_arguments, read_pidfile, recorded_pid, runs_python_module, write_pidfile
+from config.settings import Settings
 
 DEMO_QUERIES = ('"3-MMC"', "fentanyl OR nitazene", "coin:xmr")
 
@@ -53,8 +53,8 @@ def _say(message: str) -> None:
 
 
 def _up(settings: Settings, serve: bool) -> int:
-    from onionscope.demo_world import bring_up_demo_world
-    from onionscope.services import elasticsearch_node
+    from harness.demo_world import bring_up_demo_world
+    from harness import elasticsearch_node
     from pipelines.es_client import make_client
     from pipelines.indices import ensure_indices
 
@@ -94,7 +94,7 @@ def _up(settings: Settings, serve: bool) -> int:
 
 
 def _down(settings: Settings) -> int:
-    from onionscope.demo_world import tear_down_demo_world
+    from harness.demo_world import tear_down_demo_world
 
     pidfile = _var(settings, "serve.pid")
     pid = _serve_pid(settings)

@@ -6,7 +6,7 @@ readably by default, or as one JSON object with ``--json``.  Profile drift and
 empty items are reported on stderr as warnings.
 
 ``configure(parser)`` adds the arguments; ``run(args, settings) -> int``
-returns 0, or raises :class:`onionscope.errors.UserError` (a missing or
+returns 0, or raises :class:`config.errors.UserError` (a missing or
 unreadable file, a bad ``--url``, an unknown ``--market``, an invalid market
 profile), which the command prints as one line with status 1.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 OFFLINE_JOB_ID = "offline-extract"

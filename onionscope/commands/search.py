@@ -12,7 +12,7 @@ import getpass
 import sys
 from typing import Any
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 KINDS = ("pages", "listings", "vendors", "wallets")
 

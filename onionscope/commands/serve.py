@@ -33,7 +33,7 @@ def _is_loopback(host: str) -> bool:
 def run(args: argparse.Namespace, settings: Any) -> int:
     import uvicorn
 
-    from onionscope.errors import UserError
+    from config.errors import UserError
     from search.api import create_app
 
     host = args.host or settings.serve_host

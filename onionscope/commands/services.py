@@ -5,7 +5,7 @@ health answers and the indices it holds have their primary shards back; ``down``
 whether it runs, its version and health.  When ``es_url`` points somewhere
 else, the local node is not needed and ``up`` says so and does nothing.
 Returns 0 on success, 1 when ``status`` finds no node; raises
-:class:`onionscope.services.elasticsearch_node.NodeError` for a failed start.
+:class:`harness.elasticsearch_node.NodeError` for a failed start.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any
 
-from onionscope.services import elasticsearch_node
+from harness import elasticsearch_node
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

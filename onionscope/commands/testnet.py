@@ -8,7 +8,7 @@
   1 when the network is down or degraded.  ``--json`` prints the raw report.
 
 Errors (a port in use, tor missing, the deadline passed) are
-:class:`~onionscope.errors.UserError` with what to do next.
+:class:`~config.errors.UserError` with what to do next.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import argparse
 import json
 from typing import Any
 
-from onionscope.testnet.network import TestNetwork
+from harness.testnet.network import TestNetwork
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

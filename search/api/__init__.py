@@ -35,7 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from onionscope import __version__
+from config import ONIONSCOPE_VERSION as __version__
 from search.api.context import (
     SECURITY_HEADERS,
     AppContext,

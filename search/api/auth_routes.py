@@ -29,7 +29,7 @@ from search.auth import (
     revoke_token,
     verify_token,
 )
-from onionscope.errors import UserError
+from config.errors import UserError
 
 router = APIRouter(tags=["auth"])
 

@@ -11,7 +11,7 @@ import re
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from onionscope.errors import UserError
+from config.errors import UserError
 from search.api.context import SECURITY_HEADERS, audit, context_of, respond, viewer
 from search.auth import TokenRecord
 from search.exports import FORMATS, collect_onion, collect_search, collect_vendor, collect_wallet, render

@@ -16,7 +16,7 @@ Public API:
 
 * :func:`collect_search` (client, prefix, query, kind, limit) -> ExportSet
 * :func:`collect_wallet` / :func:`collect_vendor` / :func:`collect_onion`
-  (client, prefix, key) -> ExportSet; raise :class:`onionscope.errors.UserError`
+  (client, prefix, key) -> ExportSet; raise :class:`config.errors.UserError`
   when the entity does not exist
 * :func:`export_set_from_records` (title, records) -> ExportSet (pure)
 * :func:`coin_ticker` (coin) -> the lower-case ticker of a coin name or ticker
@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from crawler.extractors.wallet_codecs import COIN_TICKERS
-from onionscope.errors import UserError
+from config.errors import UserError
 
 FORMATS = ("csv", "json", "stix", "misp")
 EXPORT_MAX_RECORDS = 1000
@@ -214,7 +214,7 @@ def collect_onion(client: Any, prefix: str, host: str) -> ExportSet:
 def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
     """The export as text, its media type and the file suffix.
 
-    :raises onionscope.errors.UserError: ``format`` is not one of :data:`FORMATS`.
+    :raises config.errors.UserError: ``format`` is not one of :data:`FORMATS`.
     """
     import json
 

@@ -16,7 +16,7 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 
 from crawler.items import Page
-from onionscope.settings import load_settings
+from config.settings import load_settings
 
 HOST = "y" * 52 + "abcd.onion"
 DISTINCT_PAGES = 7

@@ -20,7 +20,7 @@ from scrapy.crawler import CrawlerProcess
 
 from crawler.settings import scrapy_settings
 from crawler.spiders.onion import OnionSpider
-from onionscope.settings import load_settings
+from config.settings import load_settings
 
 
 def main() -> int:

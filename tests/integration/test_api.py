@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from onionscope.errors import UserError
+from config.errors import UserError
 from search.api import create_app
 from search.audit import AuditWriter, recent_searches
 from search.auth import TokenCache, create_token, revoke_token

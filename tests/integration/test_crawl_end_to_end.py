@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.urls import canonical_url, is_media_url
-from onionscope.demo.server import SESSION_COOKIES, read_peer_log
-from onionscope.demo_world import DemoWorld
+from harness.demo.server import SESSION_COOKIES, read_peer_log
+from harness.demo_world import DemoWorld
 
 pytestmark = pytest.mark.integration
 

@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from onionscope.demo.generator import GROUND_TRUTH_FILE, SITE_NAMES, generate_world, placeholder_onion_hosts
-from onionscope.demo.server import (
+from harness.demo.generator import GROUND_TRUTH_FILE, SITE_NAMES, generate_world, placeholder_onion_hosts
+from harness.demo.server import (
     PIDFILE_NAME, SESSION_COOKIES, DemoServer, ensure_demo_sites_running, read_peer_log, stop_demo_sites,
 )
-from onionscope.process_identity import PidRecord, process_start_ticks, read_pidfile
-from onionscope.settings import PROJECT_ROOT
+from config.processes import PidRecord, process_start_ticks, read_pidfile
+from config.settings import PROJECT_ROOT
 
 SEED = 4242
 
@@ -180,7 +180,7 @@ def test_fixed_ports_and_port_in_use_error(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        from onionscope.errors import UserError
+        from config.errors import UserError
 
         with pytest.raises(UserError, match=f"port {taken}"):
             DemoServer(tmp_path, ports={SITE_NAMES[1]: taken}).start()
@@ -192,7 +192,7 @@ def test_command_writes_ports_and_stops_on_sigterm(generated, tmp_path: Path) ->
     out_dir, _ = generated
     ports_file, pidfile, peer_log = tmp_path / "ports.json", tmp_path / "server.pid", tmp_path / "peers.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "onionscope.demo.server", "--dir", str(out_dir), "--peer-log", str(peer_log),
+        [sys.executable, "-m", "harness.demo.server", "--dir", str(out_dir), "--peer-log", str(peer_log),
          "--ports-file", str(ports_file), "--pidfile", str(pidfile)],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
@@ -219,7 +219,7 @@ def test_ensure_running_reuses_the_server_and_stop_ends_it(tmp_path: Path) -> No
     finally:
         stopped = stop_demo_sites(tmp_path)
     assert stopped
-    _wait_for(lambda: not os.path.exists(f"/proc/{pid}") or b"onionscope.demo.server"
+    _wait_for(lambda: not os.path.exists(f"/proc/{pid}") or b"harness.demo.server"
               not in Path(f"/proc/{pid}/cmdline").read_bytes(), 10, "server exit")
     assert not stop_demo_sites(tmp_path)
     # A restart asks for the same ports again, so onion services keep pointing at them.

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from onionscope.demo.generator import generate_world, placeholder_onion_hosts, site_directory
-from onionscope.demo.paths import file_for_target
-from onionscope.demo.site_names import MARKET_NAMES
-from onionscope.settings import PROJECT_ROOT
+from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
+from harness.demo.paths import file_for_target
+from harness.demo.site_names import MARKET_NAMES
+from config.settings import PROJECT_ROOT
 
 SEED = 9001
 

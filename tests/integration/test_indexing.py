@@ -18,8 +18,8 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Listing, Page, Vendor, WalletMention
-from onionscope.errors import UserError
-from onionscope.settings import PROJECT_ROOT
+from config.errors import UserError
+from config.settings import PROJECT_ROOT
 from pipelines import elasticsearch_bulk, entities, indices, spool
 from pipelines.documents import upsert_action
 from pipelines.elasticsearch_bulk import BulkIndexer, ElasticsearchBulkPipeline, replay_spool

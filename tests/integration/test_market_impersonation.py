@@ -30,12 +30,12 @@ import yaml
 from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.items import Listing
-from onionscope.demo.generator import generate_world, placeholder_onion_hosts, site_directory
-from onionscope.demo.hosts import derived_onion_host
-from onionscope.demo.paths import file_for_target
+from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
+from harness.demo.hosts import derived_onion_host
+from harness.demo.paths import file_for_target
 from onionscope.commands.crawl import run_crawl
-from onionscope.errors import UserError
-from onionscope.settings import PROJECT_ROOT
+from config.errors import UserError
+from config.settings import PROJECT_ROOT
 from pipelines import indices
 from pipelines.elasticsearch_bulk import BulkIndexer
 from search.pivots import listing_detail, vendor_detail

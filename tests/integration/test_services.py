@@ -14,8 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from onionscope.services import elasticsearch_node
-from onionscope.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+from harness import elasticsearch_node
+from config.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.integration
 

@@ -20,13 +20,13 @@ from typing import Any, Iterator
 import pytest
 import stem.control
 
-from onionscope.testnet.layout import OnionServiceSpec
-from onionscope.testnet.manifest import load_manifest
-from onionscope.testnet.network import TestNetwork, free_base_port
-from onionscope.testnet.peer_owner import tcp_peer_owner
-from onionscope.testnet.readiness import bootstrap_phase, http_status_via_socks
-from onionscope.testnet.torrc import torrc_lines
-from onionscope.testnet.tor_process import is_our_tor
+from harness.testnet.layout import OnionServiceSpec
+from harness.testnet.manifest import load_manifest
+from harness.testnet.network import TestNetwork, free_base_port
+from harness.testnet.peer_owner import tcp_peer_owner
+from harness.testnet.readiness import bootstrap_phase, http_status_via_socks
+from harness.testnet.torrc import torrc_lines
+from harness.testnet.tor_process import is_our_tor
 
 pytestmark = pytest.mark.integration
 
@@ -186,7 +186,7 @@ def test_second_network_runs_beside_and_teardown_stops_only_its_pids(published: 
 
 
 def test_authority_keys_are_made_once_and_reused_from_the_cache(tmp_path: Path):
-    from onionscope.testnet.authorities import ensure_authority_keys
+    from harness.testnet.authorities import ensure_authority_keys
 
     empty = tmp_path / "empty"
     empty.write_text("")

@@ -12,7 +12,7 @@ import pytest
 
 from crawler.tor import control
 from crawler.tor.endpoints import resolve_tor_endpoints
-from onionscope.settings import PROJECT_ROOT, load_settings
+from config.settings import PROJECT_ROOT, load_settings
 from tests.integration.launched_client import launch_private_client
 
 pytestmark = pytest.mark.integration

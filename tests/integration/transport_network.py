@@ -2,7 +2,7 @@
 
 :func:`publish_sites(testnet_network, sites)` adds one onion service per test site to the
 running network (``testnet_network`` is the session's
-:class:`~onionscope.testnet.network.TestNetwork`) and returns ``(manifest, {site name: onion
+:class:`~harness.testnet.network.TestNetwork`) and returns ``(manifest, {site name: onion
 host})``.  Service names carry a fresh token so a run never re-targets a service left by an
 earlier run on a kept network (``ONIONSCOPE_TEST_TESTNET_DIR``).
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import secrets
 from typing import Any, Sequence
 
-from onionscope.testnet.layout import OnionServiceSpec
-from onionscope.testnet.network import TestNetwork
+from harness.testnet.layout import OnionServiceSpec
+from harness.testnet.network import TestNetwork
 
 
 def publish_sites(network: TestNetwork, sites: Sequence[Any], prefix: str = "transport"

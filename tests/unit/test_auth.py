@@ -11,7 +11,7 @@ import stat
 import pytest
 
 import search.auth
-from onionscope.errors import UserError
+from config.errors import UserError
 from search.auth import (
     TokenCache,
     TokenRecord,

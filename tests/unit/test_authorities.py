@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from onionscope.testnet.authorities import AuthorityKeyError, parse_list_fingerprint, read_v3ident
+from harness.testnet.authorities import AuthorityKeyError, parse_list_fingerprint, read_v3ident
 
 
 def test_v3ident_from_certificate():
@@ -25,7 +25,7 @@ def test_fingerprint_from_list_fingerprint_output():
 def test_certificates_close_to_expiry_are_renewed():
     from datetime import datetime, timedelta, timezone
 
-    from onionscope.testnet.authorities import _expires_soon
+    from harness.testnet.authorities import _expires_soon
 
     def certificate(days: int) -> str:
         moment = datetime.now(timezone.utc) + timedelta(days=days)

@@ -48,7 +48,7 @@ def _probe() -> None:
     from scrapy.utils.misc import load_object
 
     from crawler.settings import scrapy_settings
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
 
     settings = ScrapySettings(scrapy_settings(load_settings(None, environ={}), ["127.0.0.1:9"]))
     enabled = [load_object(path) for path in build_component_list(settings.getwithbase("DOWNLOADER_MIDDLEWARES"))]

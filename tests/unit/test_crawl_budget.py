@@ -11,7 +11,7 @@ from scrapy.utils.test import get_crawler
 from crawler.middlewares.crawl_budget import CrawlBudgetMiddleware, PageBudget
 from crawler.settings import scrapy_settings
 from crawler.spiders.onion import OnionSpider
-from onionscope.settings import load_settings
+from config.settings import load_settings
 
 A = "a" * 56 + ".onion"
 B = "b" * 56 + ".onion"

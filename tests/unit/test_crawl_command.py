@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from onionscope.commands import crawl as crawl_command
-from onionscope.errors import UserError
-from onionscope.settings import load_settings
+from config.errors import UserError
+from config.settings import load_settings
 
 SEED = "http://" + "a" * 56 + ".onion/"
 

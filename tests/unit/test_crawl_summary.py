@@ -4,8 +4,8 @@ import pytest
 
 from crawler.extractors.onions import v3_onion_from_pubkey
 from onionscope.commands.crawl import format_summary, run_crawl, summarize
-from onionscope.errors import UserError
-from onionscope.settings import load_settings
+from config.errors import UserError
+from config.settings import load_settings
 
 
 def test_summary_adds_up_per_kind_counters() -> None:
@@ -40,7 +40,7 @@ def test_a_network_guard_refusal_fails_the_crawl_loudly(monkeypatch, capsys) -> 
     import argparse
 
     from onionscope.commands import crawl
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
 
     stats = {"onionscope/pages": 5, "elasticsearch/indexed/pages": 5, "network_guard/refused": 2}
     monkeypatch.setattr(crawl, "run_crawl", lambda *args, **kwargs: stats)
@@ -89,7 +89,7 @@ def test_items_neither_indexed_nor_spooled_fail_the_crawl(monkeypatch, capsys) -
     import argparse
 
     from onionscope.commands import crawl
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
 
     stats = {"onionscope/pages": 5, "elasticsearch/indexed/pages": 3, "elasticsearch/lost": 2}
     monkeypatch.setattr(crawl, "run_crawl", lambda *args, **kwargs: stats)

@@ -11,15 +11,15 @@ from typing import Callable, Iterator
 import pytest
 
 from onionscope.commands import demo
-from onionscope.demo.server import PIDFILE_NAME, stop_demo_sites
-from onionscope.process_identity import process_start_ticks, write_pidfile
-from onionscope.settings import Settings, load_settings
+from harness.demo.server import PIDFILE_NAME, stop_demo_sites
+from config.processes import process_start_ticks, write_pidfile
+from config.settings import Settings, load_settings
 
 # Says "ready" once Python runs, so its command line is in place before the test reads it.
 SLEEP = [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)"]
 # Stand-ins whose command lines match what the demo starts (python ... -m <module> ...).
 WEB_UI = [*SLEEP, "-m", "onionscope.cli", "serve"]
-DEMO_SERVER = [*SLEEP, "-m", "onionscope.demo.server", "--dir", "demo"]
+DEMO_SERVER = [*SLEEP, "-m", "harness.demo.server", "--dir", "demo"]
 
 
 @pytest.fixture

@@ -19,16 +19,16 @@ import pytest
 
 from crawler.extractors import wallet_codecs
 from crawler.urls import canonical_url, is_media_url
-from onionscope.demo.generator import (
+from harness.demo.generator import (
     GROUND_TRUTH_FILE, SITE_NAMES, generate_world, generator_version, placeholder_onion_hosts, seed_urls,
     site_directory,
 )
 from crawler.extractors.onions import is_valid_v3_onion as is_valid_v3_onion_host
 from crawler.extractors.onions import v3_onion_from_pubkey as encode_v3_onion_host
-from onionscope.demo.openpgp import armor, crc24, make_public_key
-from onionscope.demo.paths import file_for_target
-from onionscope.errors import UserError
-from onionscope.settings import DEFAULTS, PROJECT_ROOT
+from harness.demo.openpgp import armor, crc24, make_public_key
+from harness.demo.paths import file_for_target
+from config.errors import UserError
+from config.settings import DEFAULTS, PROJECT_ROOT
 
 SEED = 20261128
 
@@ -160,7 +160,7 @@ def test_same_seed_and_hosts_give_identical_bytes(tmp_path: Path) -> None:
     # The second run is another process with another string-hash seed, so any
     # output that leaned on set or dict-of-str ordering would differ.
     script = (
-        "import json, sys; from pathlib import Path; from onionscope.demo.generator import generate_world; "
+        "import json, sys; from pathlib import Path; from harness.demo.generator import generate_world; "
         "generate_world(int(sys.argv[1]), json.loads(sys.argv[2]), Path(sys.argv[3]))"
     )
     subprocess.run(

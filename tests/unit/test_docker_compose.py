@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from onionscope.settings import DEFAULTS, ELASTICSEARCH_VERSION, PROJECT_ROOT, env_name
+from config.settings import DEFAULTS, ELASTICSEARCH_VERSION, PROJECT_ROOT, env_name
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 
@@ -84,7 +84,7 @@ def test_each_service_environment_loads_and_the_crawl_gets_tor_as_an_address(com
     from crawler.settings import scrapy_settings
     from crawler.tor.download_handler import parse_socks_endpoints
     from crawler.tor.endpoints import resolve_tor_endpoints
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
 
     asked: list[str] = []
 

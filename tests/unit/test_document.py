@@ -17,14 +17,14 @@ from hypothesis import given, settings, strategies as st
 
 from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
-from crawler.extractors.quality import evaluate_market
+from bench.quality import evaluate_market
 from crawler.items import Listing, Page, Vendor, WalletMention
-from onionscope.demo.generator import generate_world, placeholder_onion_hosts, site_directory
-from onionscope.demo.hosts import derived_onion_host
-from onionscope.demo.paths import file_for_target
-from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES
-from onionscope.errors import UserError
-from onionscope.settings import PROJECT_ROOT
+from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
+from harness.demo.hosts import derived_onion_host
+from harness.demo.paths import file_for_target
+from harness.demo.site_names import FORUM_NAME, MARKET_NAMES
+from config.errors import UserError
+from config.settings import PROJECT_ROOT
 
 SEED = 4242
 PROFILE_DIR = PROJECT_ROOT / "config" / "markets"

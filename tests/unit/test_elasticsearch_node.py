@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from onionscope.services.elasticsearch_node import (
+from harness.elasticsearch_node import (
     NodeError,
     NodeLayout,
     _is_our_node,
@@ -22,7 +22,7 @@ from onionscope.services.elasticsearch_node import (
     render_elasticsearch_yml,
     render_heap_options,
 )
-from onionscope.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+from config.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
 
 
 def layout(tmp_path: Path, **overrides: object) -> NodeLayout:
@@ -95,7 +95,7 @@ def test_gc_logs_are_kept_small() -> None:
 
 
 def test_traversal_is_granted_only_where_missing_and_only_search(tmp_path: Path) -> None:
-    from onionscope.services.elasticsearch_node import _grant_traversal
+    from harness.elasticsearch_node import _grant_traversal
 
     private = tmp_path / "home"
     target = private / "clone" / "var" / "elasticsearch"

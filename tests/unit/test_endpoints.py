@@ -11,8 +11,8 @@ import pytest
 
 from crawler.tor.download_handler import parse_socks_endpoints
 from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints, resolve_with_system, split_host_port
-from onionscope.errors import UserError
-from onionscope.settings import load_settings
+from config.errors import UserError
+from config.settings import load_settings
 
 
 def settings_with(tmp_path, **environment):

@@ -5,7 +5,7 @@ from pathlib import Path
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import TlsError
 
-from onionscope.settings import load_settings
+from config.settings import load_settings
 from pipelines.es_client import describe_error, make_client, redacted_url
 
 

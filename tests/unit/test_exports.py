@@ -12,7 +12,7 @@ from collections import defaultdict
 import pytest
 
 from crawler.extractors.document import extract_document
-from onionscope.errors import UserError
+from config.errors import UserError
 from pipelines.documents import DOCUMENT_KINDS, upsert_action
 from pipelines.entities import merge_wallet, wallet_doc_id, wallet_sightings_from_item
 from search.exports import coin_ticker, export_set_from_records, guess_coin, render

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.items import Listing, Page, Vendor
-from onionscope.errors import UserError
+from config.errors import UserError
 from pipelines.indices import KINDS, _template_body, alias_name, load_template, versioned_index_name
 
 
@@ -66,7 +66,7 @@ def test_broken_template_file_names_the_file(tmp_path: Path) -> None:
 def test_shard_overrides_come_from_settings_when_defined() -> None:
     from types import SimpleNamespace
 
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
     from pipelines.indices import shard_overrides
 
     assert shard_overrides(load_settings(environ={})) == {"shards": None, "replicas": None}

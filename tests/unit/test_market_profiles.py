@@ -18,8 +18,8 @@ from crawler.extractors.market_profiles import (
 )
 from crawler.extractors.onions import v3_onion_from_pubkey
 from crawler.extractors.prices import Price
-from onionscope.errors import UserError
-from onionscope.settings import PROJECT_ROOT
+from config.errors import UserError
+from config.settings import PROJECT_ROOT
 
 HOST = "a" * 56 + ".onion"
 OTHER_HOST = "b" * 56 + ".onion"

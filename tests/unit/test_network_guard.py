@@ -25,8 +25,8 @@ import pytest
 import scrapy
 
 from crawler.tor.network_guard import NetworkPolicy, crawl_endpoints, refusal_message
-from onionscope.errors import UserError
-from onionscope.settings import load_settings
+from config.errors import UserError
+from config.settings import load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INET = SimpleNamespace(family=socket.AF_INET)

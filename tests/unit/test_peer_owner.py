@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from onionscope.testnet.peer_owner import parse_proc_net_tcp, tcp_peer_owner, tcp_socket_inode
+from harness.testnet.peer_owner import parse_proc_net_tcp, tcp_peer_owner, tcp_socket_inode
 
 PROC_NET_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0

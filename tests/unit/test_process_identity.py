@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from onionscope.process_identity import (
+from config.processes import (
     process_arguments,
     process_start_ticks,
     read_pidfile,
@@ -42,7 +42,7 @@ def test_a_pidfile_written_for_a_process_names_it(tmp_path: Path, sleeper: subpr
     assert fields[0] == str(sleeper.pid) and fields[1] == str(process_start_ticks(sleeper.pid))
     assert read_pidfile(pidfile).pid == sleeper.pid
     assert recorded_pid(pidfile, lambda arguments: runs_python_module(arguments, "onionscope.cli")) == sleeper.pid
-    assert recorded_pid(pidfile, lambda arguments: runs_python_module(arguments, "onionscope.demo.server")) is None
+    assert recorded_pid(pidfile, lambda arguments: runs_python_module(arguments, "harness.demo.server")) is None
 
 
 def test_the_same_pid_with_another_start_time_is_another_process(tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:

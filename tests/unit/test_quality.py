@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.extractors.quality import FieldScore, format_table, score_listings, score_vendors
+from bench.quality import FieldScore, format_table, score_listings, score_vendors
 from crawler.items import Listing, Vendor
 
 URL = "http://" + "a" * 56 + ".onion/item/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from onionscope.cli import COMMANDS
-from onionscope.settings import DEFAULTS, env_name
+from config.settings import DEFAULTS, env_name
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

@@ -4,7 +4,7 @@ from scrapy.settings import Settings as ScrapySettings
 
 from crawler.settings import scrapy_settings
 from crawler.tor.download_handler import check_transport_settings
-from onionscope.settings import load_settings
+from config.settings import load_settings
 
 
 def _values(**env: str) -> dict:

@@ -8,7 +8,7 @@ import socket
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from onionscope.settings import load_settings
+from config.settings import load_settings
 from search.api import create_app
 from search.api.auth_routes import safe_next
 from search.api.context import wants_json

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from onionscope.settings import DEFAULTS, ConfigError, load_settings
+from config.settings import DEFAULTS, ConfigError, load_settings
 
 
 def test_defaults_load_without_a_file(tmp_path: Path) -> None:

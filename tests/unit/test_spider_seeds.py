@@ -46,7 +46,7 @@ def test_spider_binds_the_confirmed_market_hosts_and_nothing_else() -> None:
     from scrapy.utils.test import get_crawler
 
     from crawler.extractors.onions import v3_onion_from_pubkey
-    from onionscope.settings import load_settings
+    from config.settings import load_settings
 
     confirmed, other = v3_onion_from_pubkey(bytes(32)), v3_onion_from_pubkey(bytes(range(32)))
     settings = load_settings(None, environ={}).replace(market_hosts=[f"nebula-market={confirmed}"])

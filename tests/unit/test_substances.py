@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from crawler.extractors.substances import DEFAULT_LEXICON, SubstanceLexicon, default_lexicon
-from onionscope.errors import UserError
+from config.errors import UserError
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from onionscope.testnet.layout import OnionServiceSpec, plan_nodes, port_block_size, split_host_port
+from harness.testnet.layout import OnionServiceSpec, plan_nodes, port_block_size, split_host_port
 
 
 def test_plan_orders_nodes_for_start_up_and_gives_each_its_own_ports():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from onionscope.testnet.manifest import ManifestError, load_manifest, recorded_processes, write_manifest
+from harness.testnet.manifest import ManifestError, load_manifest, recorded_processes, write_manifest
 
 
 def test_round_trip_and_missing(tmp_path):

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from onionscope.errors import UserError
-from onionscope.testnet.layout import OnionServiceSpec
-from onionscope.testnet.network import TestNetwork, _merge_services, _unique_services, free_base_port
+from config.errors import UserError
+from harness.testnet.layout import OnionServiceSpec
+from harness.testnet.network import TestNetwork, _merge_services, _unique_services, free_base_port
 
 
 def test_up_refuses_a_busy_port_block_before_starting_anything(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from onionscope.testnet.readiness import parse_bootstrap_phase, parse_consensus, parse_valid_after, read_consensus
+from harness.testnet.readiness import parse_bootstrap_phase, parse_consensus, parse_valid_after, read_consensus
 
 CONSENSUS = """network-status-version 3
 vote-status consensus

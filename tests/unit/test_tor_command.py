@@ -7,8 +7,8 @@ import argparse
 import pytest
 
 from onionscope.commands import tor as tor_command
-from onionscope.errors import UserError
-from onionscope.settings import load_settings
+from config.errors import UserError
+from config.settings import load_settings
 
 
 def parse(*argv):

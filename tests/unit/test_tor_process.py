@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from onionscope.testnet.tor_process import is_our_tor, stop_tor
+from harness.testnet.tor_process import is_our_tor, stop_tor
 
 
 def test_a_process_that_is_not_tor_is_never_signalled(tmp_path):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from onionscope.testnet.layout import OnionServiceSpec, plan_nodes
-from onionscope.testnet.torrc import (
+from harness.testnet.layout import OnionServiceSpec, plan_nodes
+from harness.testnet.torrc import (
     NetworkParameters,
     dir_authority_line,
     render_torrc,

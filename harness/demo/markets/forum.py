@@ -6,14 +6,14 @@ wallet addresses in signatures (one EVM address all lower-case, one Bitcoin
 testnet address), look-alike addresses with broken checksums in scam reports,
 a PGP key block and a malformed one, avatars and an attachment (media, never
 to be fetched), ``/forum/<board>/page/N/`` and ``thread.html?page=N`` pagination.
-``render(world)`` returns a :class:`~onionscope.demo.markets.markup.RenderedSite`.
+``render(world)`` returns a :class:`~harness.demo.markets.markup.RenderedSite`.
 """
 
 from __future__ import annotations
 
-from onionscope.demo import paths
-from onionscope.demo.markets.markup import RenderedSite, document, esc, paginate
-from onionscope.demo.world import ForumPost, ForumThread, ForumUser, World
+from harness.demo import paths
+from harness.demo.markets.markup import RenderedSite, document, esc, paginate
+from harness.demo.world import ForumPost, ForumThread, ForumUser, World
 
 _THREADS_PER_PAGE = 10
 _POSTS_PER_PAGE = 6

@@ -4,15 +4,15 @@ Structure the extractors meet here: layout tables, ``<td><b>Label:</b></td><td>v
 rows on listing pages, prices as ``$66.46`` with ``~ 0.001022 BTC`` beside
 them, countries as English names ("United Kingdom", "Worldwide"), escrow or
 "Finalize Early", and ``category.php?id=N&page=M`` pagination.  ``render(world)``
-returns a :class:`~onionscope.demo.markets.markup.RenderedSite`.
+returns a :class:`~harness.demo.markets.markup.RenderedSite`.
 """
 
 from __future__ import annotations
 
-from onionscope.demo import paths
-from onionscope.demo.markets.markup import RenderedSite, document, esc, format_amount, paginate
-from onionscope.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR
-from onionscope.demo.world import Listing, MarketWorld, Vendor, World
+from harness.demo import paths
+from harness.demo.markets.markup import RenderedSite, document, esc, format_amount, paginate
+from harness.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR
+from harness.demo.world import Listing, MarketWorld, Vendor, World
 
 _STYLE = "body{background:#d8d0c0;font-family:Verdana,sans-serif;font-size:12px}td.lbl{width:130px}"
 _COIN_LABELS = {

@@ -14,7 +14,7 @@ Format (docs/ARCHITECTURE.md, extended)::
 ``exit_bind_address`` is what the exits' torrcs ask for, but tor binds no
 outbound address for loopback destinations, so servers on 127.0.0.1 see exit
 and onion-service traffic from 127.0.0.1; ``onion_service_bind_address`` is
-null for the same reason (see :mod:`onionscope.testnet.peer_owner` for how to
+null for the same reason (see :mod:`harness.testnet.peer_owner` for how to
 tell tor's connections apart).  ``dir_authorities`` are the lines a further
 tor needs to join this network.
 
@@ -22,7 +22,7 @@ Public API: :func:`write_manifest` (atomic: readers never see half a file),
 :func:`load_manifest` -> ``dict`` or ``None`` when no network was started in
 that folder, :func:`manifest_path`, :func:`recorded_processes` -> the
 ``(pid, torrc)`` of every node with a PID.  Raises :class:`ManifestError`
-(a :class:`~onionscope.errors.UserError`) for a manifest that is not valid JSON.
+(a :class:`~config.errors.UserError`) for a manifest that is not valid JSON.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 MANIFEST_NAME = "manifest.json"
 

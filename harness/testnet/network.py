@@ -2,7 +2,7 @@
 
 Public API::
 
-    from onionscope.testnet.network import TestNetwork, OnionServiceSpec, load_manifest
+    from harness.testnet.network import TestNetwork, OnionServiceSpec, load_manifest
 
     net = TestNetwork(directory, base_port, relays=3, clients=1,
                       authority_key_cache=None)  # a folder: reuse authority keys across networks
@@ -18,13 +18,13 @@ relays (every one an exit to 127.0.0.0/8 only), an onion-service host when
 services are given, and the clients (SocksPort, ControlPort with cookie
 authentication).  It returns once every client reports bootstrap 100 % and
 fetched ``GET /`` from every onion service passed in this call through its
-SOCKS port (any HTTP status counts: the service answered), and writes the manifest (see :mod:`onionscope.testnet.manifest`) as it goes, so every PID
+SOCKS port (any HTTP status counts: the service answered), and writes the manifest (see :mod:`harness.testnet.manifest`) as it goes, so every PID
 it started is on disk even if it fails half-way.
 
 Telling tor traffic apart at a target: tor 0.4.9 binds no
 ``OutboundBindAddress*`` for loopback destinations, so connections from exits
 and from the onion-service host reach a 127.0.0.1 server *from 127.0.0.1*.
-Use :func:`onionscope.testnet.peer_owner.tcp_peer_owner` (which process owns
+Use :func:`harness.testnet.peer_owner.tcp_peer_owner` (which process owns
 the other end of an accepted connection) or a ``unix:`` target (the server
 reads the peer PID with SO_PEERCRED) to prove a connection came from tor.
 
@@ -33,9 +33,9 @@ onion-service host re-reads its torrc) and re-checks readiness.  Onion
 service keys live in the network folder, so an onion address stays the same
 across ``down`` and ``up``.
 
-Raises :class:`~onionscope.errors.UserError` subclasses: :class:`NetworkNotReady`
+Raises :class:`~config.errors.UserError` subclasses: :class:`NetworkNotReady`
 (deadline passed; says what was missing and where the logs are),
-:class:`~onionscope.testnet.tor_process.TorStartError` (tor refused to start,
+:class:`~harness.testnet.tor_process.TorStartError` (tor refused to start,
 for example a port in use), :class:`ValueError` for invalid onion service specs.
 """
 
@@ -51,9 +51,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from onionscope.errors import UserError
-from onionscope.testnet.authorities import ensure_authority_keys
-from onionscope.testnet.layout import (
+from config.errors import UserError
+from harness.testnet.authorities import ensure_authority_keys
+from harness.testnet.layout import (
     ROLE_AUTHORITY,
     ROLE_CLIENT,
     ROLE_ONION_HOST,
@@ -63,11 +63,11 @@ from onionscope.testnet.layout import (
     plan_nodes,
     port_block_size,
 )
-from onionscope.testnet.manifest import load_manifest, manifest_path, recorded_processes, write_manifest
-from onionscope.testnet.readiness import bootstrap_phase, http_status_via_socks, read_consensus
-from onionscope.testnet.tor_process import TorStartError, is_our_tor, start_tor_daemons, stop_tor
-from onionscope.testnet.torrc import NetworkParameters, dir_authority_line, onion_service_dir, render_torrc
-from onionscope.testnet.torrc import voting_start_offset as compute_voting_start_offset
+from harness.testnet.manifest import load_manifest, manifest_path, recorded_processes, write_manifest
+from harness.testnet.readiness import bootstrap_phase, http_status_via_socks, read_consensus
+from harness.testnet.tor_process import TorStartError, is_our_tor, start_tor_daemons, stop_tor
+from harness.testnet.torrc import NetworkParameters, dir_authority_line, onion_service_dir, render_torrc
+from harness.testnet.torrc import voting_start_offset as compute_voting_start_offset
 
 __all__ = ["TestNetwork", "OnionServiceSpec", "NetworkNotReady", "load_manifest", "free_base_port"]
 

@@ -8,8 +8,8 @@ threads).  :data:`RENDERERS` maps each site name to its ``render``.
 
 from __future__ import annotations
 
-from onionscope.demo.markets import forum, nebula, old_bazaar, tundra
-from onionscope.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR, TUNDRA
+from harness.demo.markets import forum, nebula, old_bazaar, tundra
+from harness.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR, TUNDRA
 
 RENDERERS = {
     OLD_BAZAAR: old_bazaar.render,

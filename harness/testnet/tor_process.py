@@ -10,7 +10,7 @@ Public API:
   torrc (guards against killing a recycled PID);
 * :func:`stop_tor` -> stops verified PIDs (SIGTERM, then SIGKILL after a
   grace period) and returns the PIDs it stopped;
-* :class:`TorStartError` (a :class:`~onionscope.errors.UserError`) carries
+* :class:`TorStartError` (a :class:`~config.errors.UserError`) carries
   tor's own complaint (a port in use, a bad option) and the log's tail.
 
 Never signals a PID that :func:`is_our_tor` does not confirm.
@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from onionscope.errors import UserError
-from onionscope.process_identity import process_arguments, read_pidfile
+from config.errors import UserError
+from config.processes import process_arguments, read_pidfile
 
 START_TIMEOUT_SECONDS = 60.0
 # tor exits at once on SIGTERM, unless a busy worker thread (consensus compression

@@ -9,7 +9,7 @@ Public API:
   them afterwards, so a network keeps its identities across restarts (and,
   with a key cache folder, so new networks skip the slow RSA generation);
 * :func:`relay_fingerprint` -> the relay identity of any node's data folder;
-* :class:`AuthorityKeyError` (a :class:`~onionscope.errors.UserError`) when
+* :class:`AuthorityKeyError` (a :class:`~config.errors.UserError`) when
   a tool is missing or fails; the message carries tor's own output.
 
 Runs ``tor-gencert`` and ``tor --list-fingerprint`` (neither opens a socket;
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 TOR_BINARY = "tor"
 TOR_GENCERT_BINARY = "tor-gencert"

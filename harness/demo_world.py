@@ -18,7 +18,7 @@ Public API:
   long-lived background processes (``onionscope demo``), idempotent;
 * :func:`tear_down_demo_world` ``(settings)`` -- stops what the previous call started.
 
-Raises :class:`onionscope.errors.UserError` (tor, ports, timeouts) with a
+Raises :class:`config.errors.UserError` (tor, ports, timeouts) with a
 message saying what to do.
 """
 
@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from onionscope.demo.generator import generate_world, seed_urls
-from onionscope.demo.server import PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
-from onionscope.demo.site_names import MARKET_NAMES
-from onionscope.settings import Settings
-from onionscope.testnet.layout import OnionServiceSpec
-from onionscope.testnet.network import TestNetwork
+from harness.demo.generator import generate_world, seed_urls
+from harness.demo.server import PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
+from harness.demo.site_names import MARKET_NAMES
+from config.settings import Settings
+from harness.testnet.layout import OnionServiceSpec
+from harness.testnet.network import TestNetwork
 
 Progress = Callable[[str], None]
 

@@ -30,11 +30,11 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from onionscope.errors import UserError
+from config.errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Pinned once, used by the local node (onionscope.services) and docker-compose.yml.
+# Pinned once, used by the local node (harness.elasticsearch_node) and docker-compose.yml.
 ELASTICSEARCH_VERSION = "9.2.4"
 
 

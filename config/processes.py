@@ -5,8 +5,8 @@ its number to the next process, which may even run the same command.  So
 before signalling a PID, callers check two things:
 
 * its command line, read with :func:`process_arguments`, names what they
-  started: tor with its torrc (:mod:`onionscope.testnet.tor_process`),
-  Elasticsearch with its home folder (:mod:`onionscope.services.elasticsearch_node`),
+  started: tor with its torrc (:mod:`harness.testnet.tor_process`),
+  Elasticsearch with its home folder (:mod:`harness.elasticsearch_node`),
   a ``python -m`` module (the demo server and the demo's web UI);
 * where onionscope writes the pidfile itself, the process's start time:
   :func:`write_pidfile` records ``"<pid> <start>"`` and :func:`recorded_pid`

@@ -26,17 +26,17 @@ Public API:
   also a context manager;
 * :func:`read_peer_log` ``(path) -> list[dict]``;
 * :func:`ensure_demo_sites_running` ``(demo_dir, ...) -> dict[site, port]`` --
-  start the server as a detached process (``python -m onionscope.demo.server``)
+  start the server as a detached process (``python -m harness.demo.server``)
   unless one from the same pidfile is already serving; :func:`stop_demo_sites`
   ``(demo_dir) -> bool`` stops it by its pidfile, which records the server's
   start time so that a recycled PID is never signalled;
-* the command ``python -m onionscope.demo.server --dir D [--ports-file F]
+* the command ``python -m harness.demo.server --dir D [--ports-file F]
   [--pidfile P] [--peer-log L] [--port SITE=PORT ...] [--daemon]``; it writes
   the chosen ports to F as JSON once every site is listening, and stops
   cleanly on SIGTERM/SIGINT.
 
 Request handling: GET and HEAD only (405 otherwise); the target maps to a file
-by :func:`onionscope.demo.paths.file_for_target`, which refuses dot segments,
+by :func:`harness.demo.paths.file_for_target`, which refuses dot segments,
 percent-escapes that decode to separators, and anything outside a short
 character set; the resolved file must lie inside the site directory (no
 symlink escapes).  Anything else is 404.  Raises :class:`UserError` when a
@@ -63,15 +63,15 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
-from onionscope.demo.paths import file_for_target
-from onionscope.demo.site_names import NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
-from onionscope.process_identity import read_pidfile, recorded_pid, runs_python_module, write_pidfile
-from onionscope.testnet.network import loopback_port_free
-from onionscope.testnet.peer_owner import tcp_peer_owner
-from onionscope.errors import UserError
+from harness.demo.paths import file_for_target
+from harness.demo.site_names import NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
+from config.processes import read_pidfile, recorded_pid, runs_python_module, write_pidfile
+from harness.testnet.network import loopback_port_free
+from harness.testnet.peer_owner import tcp_peer_owner
+from config.errors import UserError
 
 PIDFILE_NAME = "server.pid"
-SERVER_MODULE = "onionscope.demo.server"
+SERVER_MODULE = "harness.demo.server"
 PORTS_FILE_NAME = "server-ports.json"
 PEER_LOG_NAME = "peer-log.jsonl"
 SERVER_LOG_NAME = "server.log"
@@ -348,7 +348,7 @@ def _read_json(path: Path) -> Any:
 def _server_pid(pidfile: Path) -> int | None:
     """The PID in ``pidfile`` if that process still runs and is the demo server recorded there.
 
-    Checked by start time and command line (:mod:`onionscope.process_identity`):
+    Checked by start time and command line (:mod:`config.processes`):
     a recycled PID belongs to something else and is never signalled.
     """
     return recorded_pid(pidfile, lambda arguments: runs_python_module(arguments, SERVER_MODULE))
@@ -395,7 +395,7 @@ def ensure_demo_sites_running(
     ]
     for site, port in sorted(wanted.items()):
         command += ["--port", f"{site}={int(port)}"]
-    from onionscope.settings import PROJECT_ROOT
+    from config.settings import PROJECT_ROOT
 
     with (demo_dir / SERVER_LOG_NAME).open("ab") as log:
         process = subprocess.Popen(
@@ -464,7 +464,7 @@ def _daemonize() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m onionscope.demo.server", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m harness.demo.server", description=__doc__.split("\n")[0])
     parser.add_argument("--dir", required=True, type=Path, help="demo directory (sites/ lives here)")
     parser.add_argument("--ports-file", type=Path, help="write {site: port} JSON here once listening")
     parser.add_argument("--pidfile", type=Path, help="write this process's PID here")

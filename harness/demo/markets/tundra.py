@@ -5,15 +5,15 @@ Structure the extractors meet here: ``<dl class="spec">`` with labels such as
 Merchant``; prices only in XMR or BTC; countries as ISO alpha-3 codes; Cyrillic
 titles and street names; relative links (``../../item/T0042.html``,
 ``?page=2``); a per-order integrated Monero address on every item page.
-``render(world)`` returns a :class:`~onionscope.demo.markets.markup.RenderedSite`.
+``render(world)`` returns a :class:`~harness.demo.markets.markup.RenderedSite`.
 """
 
 from __future__ import annotations
 
-from onionscope.demo import paths
-from onionscope.demo.markets.markup import RenderedSite, document, esc, format_amount, paginate
-from onionscope.demo.site_names import FORUM_NAME, TUNDRA
-from onionscope.demo.world import Listing, MarketWorld, Vendor, World
+from harness.demo import paths
+from harness.demo.markets.markup import RenderedSite, document, esc, format_amount, paginate
+from harness.demo.site_names import FORUM_NAME, TUNDRA
+from harness.demo.world import Listing, MarketWorld, Vendor, World
 
 _STYLE = "body{background:#f4f6f8;font-family:'PT Sans',sans-serif}dl.spec dt{font-weight:bold;float:left;width:14em}"
 _COIN_LABELS = {"monero": "XMR", "zcash": "ZEC", "dash": "DASH"}

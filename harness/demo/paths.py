@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from onionscope.demo.site_names import NEBULA, OLD_BAZAAR, TUNDRA
+from harness.demo.site_names import NEBULA, OLD_BAZAAR, TUNDRA
 
 _CYRILLIC_CATEGORY_SLUGS = {
     "Стимуляторы": "stimulants",

@@ -5,17 +5,17 @@ a ``<script type="application/ld+json">`` Product on every product page
 (offers, seller, aggregateRating), prices written the European way
 (``176,02 €``, the machine value in ``content="176.02"``), countries as ISO
 alpha-2 codes, and ``/c/<slug>/page/N/`` pagination.  ``render(world)``
-returns a :class:`~onionscope.demo.markets.markup.RenderedSite`.
+returns a :class:`~harness.demo.markets.markup.RenderedSite`.
 """
 
 from __future__ import annotations
 
-from onionscope.demo import paths
-from onionscope.demo.markets.markup import (
+from harness.demo import paths
+from harness.demo.markets.markup import (
     RenderedSite, document, esc, format_amount, json_for_script, paginate,
 )
-from onionscope.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR
-from onionscope.demo.world import Listing, MarketWorld, Vendor, World
+from harness.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR
+from harness.demo.world import Listing, MarketWorld, Vendor, World
 
 _STYLE = (
     ":root{--bg:#0b0e1a;--fg:#e6e8f0}body{background:var(--bg);color:var(--fg);font-family:system-ui}"

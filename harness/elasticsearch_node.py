@@ -2,7 +2,7 @@
 
 The node is the ``integ-test-zip`` distribution from Maven Central
 (``org.elasticsearch.distribution.integ-test-zip:elasticsearch:<version>:zip``,
-version :data:`onionscope.settings.ELASTICSEARCH_VERSION`).  That build bundles
+version :data:`config.settings.ELASTICSEARCH_VERSION`).  That build bundles
 no JDK, refuses to run as root and carries only the core modules (no
 analysis-common, no painless, no reindex), so the rest of onionscope never
 relies on those.
@@ -26,7 +26,7 @@ Public API:
 * :func:`local_url` -> the node's URL; :func:`es_url_is_local_node` tells whether
   ``es_url`` points at it;
 * :func:`render_elasticsearch_yml`, :func:`render_heap_options`, :func:`limit_gc_logs` -- pure, tested;
-* :class:`NodeError` (a :class:`~onionscope.errors.UserError`) for anything a
+* :class:`NodeError` (a :class:`~config.errors.UserError`) for anything a
   person must fix: no JDK, no Maven download, a node that died (with its log tail).
 
 Security is switched off on this node (``xpack.security.enabled: false``): it
@@ -58,9 +58,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from onionscope.errors import UserError
-from onionscope.process_identity import process_arguments, read_pidfile
-from onionscope.settings import ELASTICSEARCH_VERSION
+from config.errors import UserError
+from config.processes import process_arguments, read_pidfile
+from config.settings import ELASTICSEARCH_VERSION
 
 MAVEN_COORDINATES = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 CLUSTER_NAME = "onionscope-local"
@@ -201,7 +201,7 @@ def maven_zip_path(version: str = ELASTICSEARCH_VERSION) -> Path:
 def render_elasticsearch_yml(layout: NodeLayout) -> str:
     """The node's elasticsearch.yml: loopback only, single node, no security, no disk watermarks."""
     lines = [
-        "# Written by onionscope (onionscope/services/elasticsearch_node.py); rewritten on every start.",
+        "# Written by onionscope (harness/elasticsearch_node.py); rewritten on every start.",
         f"cluster.name: {CLUSTER_NAME}",
         "node.name: onionscope-local-node",
         f"path.data: {json.dumps(str(layout.data_dir))}",

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from onionscope.settings import PROJECT_ROOT
-from onionscope.testnet.layout import (
+from config.settings import PROJECT_ROOT
+from harness.testnet.layout import (
     ROLE_AUTHORITY,
     ROLE_CLIENT,
     ROLE_ONION_HOST,

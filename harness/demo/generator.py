@@ -21,7 +21,7 @@ Public API:
 * :func:`generator_version` ``() -> str`` -- hash of the generator's code and data
   (also in the ground truth): callers that reuse generated sites compare it.
 
-Files: a URL path maps to a file by :func:`onionscope.demo.paths.file_for_target`
+Files: a URL path maps to a file by :func:`harness.demo.paths.file_for_target`
 (``/a/`` -> ``a/index.html``; a query string becomes part of the file name:
 ``/listing.php?id=7`` -> ``listing.php?id=7``).
 
@@ -80,15 +80,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from onionscope.demo import paths
+from harness.demo import paths
 from crawler.extractors.onions import is_valid_v3_onion as is_valid_v3_onion_host
-from onionscope.demo.hosts import derived_onion_host
-from onionscope.demo.markets import RENDERERS
-from onionscope.demo.markets.markup import RenderedSite
-from onionscope.demo.media import media_bytes
-from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES, SITE_NAMES
-from onionscope.demo.world import DEMO_DATA_DIR, HTML_TRAP_TITLES, MARKET_SPECS, Wallet, World, build_world
-from onionscope.errors import UserError
+from harness.demo.hosts import derived_onion_host
+from harness.demo.markets import RENDERERS
+from harness.demo.markets.markup import RenderedSite
+from harness.demo.media import media_bytes
+from harness.demo.site_names import FORUM_NAME, MARKET_NAMES, SITE_NAMES
+from harness.demo.world import DEMO_DATA_DIR, HTML_TRAP_TITLES, MARKET_SPECS, Wallet, World, build_world
+from config.errors import UserError
 
 __all__ = [
     "SITE_NAMES", "generate_world", "placeholder_onion_hosts", "seed_urls", "site_directory",

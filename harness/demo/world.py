@@ -2,8 +2,8 @@
 
 This module owns *what exists* in the demo world -- markets, vendors,
 listings, wallets, PGP keys, forum users and posts -- independent of any HTML.
-The renderers in :mod:`onionscope.demo.markets` decide how each site shows it;
-:mod:`onionscope.demo.generator` writes the pages and the ground truth.
+The renderers in :mod:`harness.demo.markets` decide how each site shows it;
+:mod:`harness.demo.generator` writes the pages and the ground truth.
 
 Public API:
 
@@ -15,7 +15,7 @@ Public API:
   :class:`Vendor`, :class:`Listing`, :class:`Wallet`, :class:`ForumUser`,
   :class:`ForumThread`, :class:`ForumPost`.
 
-Raises :class:`onionscope.errors.UserError` if the data files in
+Raises :class:`config.errors.UserError` if the data files in
 ``config/demo/`` are missing or malformed.  Reads those files; no network.
 """
 
@@ -32,12 +32,12 @@ from typing import Any
 import yaml
 
 from crawler.extractors import wallet_codecs
-from onionscope.demo.hosts import derived_onion_host
-from onionscope.demo import paths
-from onionscope.demo.openpgp import DemoPgpKey, make_public_key
-from onionscope.demo.site_names import FORUM_NAME, MARKET_NAMES, NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
-from onionscope.errors import UserError
-from onionscope.settings import PROJECT_ROOT
+from harness.demo.hosts import derived_onion_host
+from harness.demo import paths
+from harness.demo.openpgp import DemoPgpKey, make_public_key
+from harness.demo.site_names import FORUM_NAME, MARKET_NAMES, NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
+from config.errors import UserError
+from config.settings import PROJECT_ROOT
 
 DEMO_DATA_DIR = PROJECT_ROOT / "config" / "demo"
 
