@@ -45,6 +45,7 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "DEPTH_LIMIT": settings.crawl_depth,
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
+        "EXTRACTION_BUDGET_SECONDS": settings.extraction_budget_seconds,
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
         },

@@ -1,0 +1,113 @@
+"""Extraction under a per-page time budget, in a worker process that is killed when a page runs over.
+
+The crawl's extraction used to run in the spider callback, on the reactor
+thread: while one page was being read nothing was downloaded, and a hostile
+page could stall the whole crawl.  Here it runs in one worker process (a
+pebble ``ProcessPool``); the reactor only waits for the answer.  A page whose
+extraction takes longer than the budget has its worker killed and restarted,
+and is then read again for its basics only (title, text, links: see
+:func:`crawler.extractors.document.plain_document`), under the same budget.
+
+Public API:
+
+* :class:`BudgetedExtractor` ``(budget_seconds, markets_dir)`` --
+  :meth:`~BudgetedExtractor.extract` and :meth:`~BudgetedExtractor.plain`
+  return a :class:`concurrent.futures.Future` of an
+  :class:`~crawler.extractors.document.ExtractedDocument`; the future raises
+  :class:`TimeoutError` when the page ran over the budget, and
+  :class:`pebble.ProcessExpired` when the worker died (a crash or the
+  kernel's OOM killer) -- both mean "index this page plainly".
+  :meth:`~BudgetedExtractor.close` stops the worker.
+
+Cost: the page's bytes go to the worker and the extracted document comes back
+pickled, about a millisecond per ordinary page (``bench.adversarial`` prints
+the figure); the worker starts in about two seconds (imports and the
+language model) when the crawl starts and after each kill.  The worker is
+forked from a ``forkserver``, not from the crawl process, whose threads a
+fork would copy in a broken state.  One worker keeps pages in the order they
+arrive, so a market that a page's marker bound to its host stays bound for
+the host's later pages, as when extraction ran in the crawl process (a kill
+forgets the worker's bindings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from pebble import ProcessPool
+
+from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
+from crawler.extractors.identifiers import Identifiers
+from crawler.extractors.market_profiles import MarketProfiles
+
+# The worker's profiles, loaded once per worker process by _start_worker.
+_profiles: MarketProfiles | None = None
+
+
+def _start_worker(markets_dir: str | None) -> None:
+    """Load the market profiles and warm the language model, outside any page's budget."""
+    global _profiles
+    from crawler.extractors.language import detect_language
+
+    _profiles = MarketProfiles.load(markets_dir) if markets_dir is not None else None
+    detect_language("warm the language model up before the first page is timed")
+
+
+def _extract(html: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocument:
+    document = extract_document(html, url, profiles=_profiles, **arguments)
+    # The spider reads the items, stats and problems; the raw hits (every match with
+    # its context) would only make the answer slower to send back.
+    return dataclasses.replace(document, identifiers=Identifiers())
+
+
+def _plain(html: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocument:
+    return plain_document(html, url, **arguments)
+
+
+class BudgetedExtractor:
+    """Runs :func:`extract_document` for the crawl in a worker process, ``budget_seconds`` per page.
+
+    ``markets_dir`` is the folder of market profiles the worker loads (None:
+    none).  The worker starts with the first page; raises ``ValueError`` for a
+    budget that is not positive.
+    """
+
+    def __init__(self, budget_seconds: float, markets_dir: str | Path | None):
+        if budget_seconds <= 0:
+            raise ValueError(f"the extraction budget must be positive, got {budget_seconds}")
+        self.budget_seconds = budget_seconds
+        self.markets_dir = str(markets_dir) if markets_dir is not None else None
+        self._pool: ProcessPool | None = None
+
+    def _started_pool(self) -> ProcessPool:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            # The fork server imports the extractors once; each worker it forks starts warm.
+            context.set_forkserver_preload(["crawler.extractors.budget"])
+            self._pool = ProcessPool(
+                max_workers=1, initializer=_start_worker, initargs=(self.markets_dir,), context=context
+            )
+        return self._pool
+
+    def extract(self, html: bytes, url: str, **arguments: Any) -> "Future[ExtractedDocument]":
+        """The full extraction of one page (keyword arguments as for :func:`extract_document`).
+
+        The document comes back without its raw identifier hits
+        (``identifiers``); its items, stats and problems are complete.
+        """
+        return self._started_pool().schedule(_extract, args=(html, url, arguments), timeout=self.budget_seconds)
+
+    def plain(self, html: bytes, url: str, **arguments: Any) -> "Future[ExtractedDocument]":
+        """The page basics only (:func:`plain_document`), under the same budget."""
+        return self._started_pool().schedule(_plain, args=(html, url, arguments), timeout=self.budget_seconds)
+
+    def close(self) -> None:
+        """Stop the worker (a page still running is abandoned); safe to call twice."""
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
