@@ -10,7 +10,7 @@ and is then read again for its basics only (title, text, links: see
 
 Public API:
 
-* :class:`BudgetedExtractor` ``(budget_seconds, markets_dir)`` --
+* :class:`BudgetedExtractor` ``(budget_seconds, load_profiles)`` --
   :meth:`~BudgetedExtractor.extract` and :meth:`~BudgetedExtractor.plain`
   return a :class:`concurrent.futures.Future` of an
   :class:`~crawler.extractors.document.ExtractedDocument`; the future raises
@@ -20,14 +20,17 @@ Public API:
   :meth:`~BudgetedExtractor.close` stops the worker.
 
 Cost: the page's bytes go to the worker and the extracted document comes back
-pickled, about a millisecond per ordinary page (``bench.adversarial`` prints
-the figure); the worker starts in about two seconds (imports and the
-language model) when the crawl starts and after each kill.  The worker is
+pickled, about 0.25 ms per ordinary page on top of the extraction itself
+(``bench.extraction`` prints the figure); the worker starts in about a second
+(the language model) when the crawl starts and after each kill.  The worker is
 forked from a ``forkserver``, not from the crawl process, whose threads a
-fork would copy in a broken state.  One worker keeps pages in the order they
-arrive, so a market that a page's marker bound to its host stays bound for
-the host's later pages, as when extraction ran in the crawl process (a kill
-forgets the worker's bindings).
+fork would copy in a broken state.  As with any such pool, the worker imports
+the program's main module again (as ``__mp_main__``), so a script that starts
+a crawl keeps its work under ``if __name__ == "__main__":`` (onionscope's
+commands, ``scrapy`` and the benchmarks do).  One worker keeps pages in the
+order they arrive, so a market that a page's marker bound to its host stays
+bound for the host's later pages, as when extraction ran in the crawl process
+(a kill forgets the worker's bindings).
 """
 
 from __future__ import annotations
@@ -35,8 +38,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 from concurrent.futures import Future
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pebble import ProcessPool
 
@@ -48,12 +50,12 @@ from crawler.extractors.market_profiles import MarketProfiles
 _profiles: MarketProfiles | None = None
 
 
-def _start_worker(markets_dir: str | None) -> None:
+def _start_worker(load_profiles: Callable[[], MarketProfiles] | None) -> None:
     """Load the market profiles and warm the language model, outside any page's budget."""
     global _profiles
     from crawler.extractors.language import detect_language
 
-    _profiles = MarketProfiles.load(markets_dir) if markets_dir is not None else None
+    _profiles = load_profiles() if load_profiles is not None else None
     detect_language("warm the language model up before the first page is timed")
 
 
@@ -71,16 +73,19 @@ def _plain(html: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocumen
 class BudgetedExtractor:
     """Runs :func:`extract_document` for the crawl in a worker process, ``budget_seconds`` per page.
 
-    ``markets_dir`` is the folder of market profiles the worker loads (None:
-    none).  The worker starts with the first page; raises ``ValueError`` for a
-    budget that is not positive.
+    ``load_profiles`` returns the market profiles the worker extracts with,
+    exactly as the crawl process holds them (loaded from a folder, hosts bound);
+    it is sent to the worker, so it must pickle: a module-level function, or a
+    ``functools.partial`` of one such as ``partial(MarketProfiles.load,
+    folder)``.  None: no profiles.  The worker starts with the first page;
+    raises ``ValueError`` for a budget that is not positive.
     """
 
-    def __init__(self, budget_seconds: float, markets_dir: str | Path | None):
+    def __init__(self, budget_seconds: float, load_profiles: Callable[[], MarketProfiles] | None):
         if budget_seconds <= 0:
             raise ValueError(f"the extraction budget must be positive, got {budget_seconds}")
         self.budget_seconds = budget_seconds
-        self.markets_dir = str(markets_dir) if markets_dir is not None else None
+        self.load_profiles = load_profiles
         self._pool: ProcessPool | None = None
 
     def _started_pool(self) -> ProcessPool:
@@ -89,7 +94,7 @@ class BudgetedExtractor:
             # The fork server imports the extractors once; each worker it forks starts warm.
             context.set_forkserver_preload(["crawler.extractors.budget"])
             self._pool = ProcessPool(
-                max_workers=1, initializer=_start_worker, initargs=(self.markets_dir,), context=context
+                max_workers=1, initializer=_start_worker, initargs=(self.load_profiles,), context=context
             )
         return self._pool
 

@@ -24,6 +24,7 @@ before anything is fetched.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,7 +124,8 @@ class OnionSpider(scrapy.Spider):
             "EXTRACTION_BUDGET_SECONDS", DEFAULTS["extraction_budget_seconds"].default
         )
         if budget > 0:
-            spider.extractor = BudgetedExtractor(budget, spider.markets_dir)
+            # The worker loads the same profiles; MarketProfiles do not pickle (compiled XPath).
+            spider.extractor = BudgetedExtractor(budget, functools.partial(MarketProfiles.load, str(spider.markets_dir)))
             crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
 
