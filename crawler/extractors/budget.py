@@ -21,13 +21,14 @@ Public API:
 
 Cost: the page's bytes go to the worker and the extracted document comes back
 pickled, about 0.25 ms per ordinary page on top of the extraction itself
-(``bench.extraction`` prints the figure); the worker starts in about a second
-(the language model) when the crawl starts and after each kill.  The worker is
-forked from a ``forkserver``, not from the crawl process, whose threads a
-fork would copy in a broken state.  As with any such pool, the worker imports
-the program's main module again (as ``__mp_main__``), so a script that starts
-a crawl keeps its work under ``if __name__ == "__main__":`` (onionscope's
-commands, ``scrapy`` and the benchmarks do).  One worker keeps pages in the
+(``bench.extraction`` prints the figure); the worker starts in about two
+seconds (imports and the language model) when the crawl starts and after
+each kill.  The worker is a fresh interpreter (multiprocessing's ``spawn``),
+not a fork of the crawl process, whose threads a fork would copy in a broken
+state; pipes connect the two, no socket.  As with any spawned process, the
+worker imports the program's main module again (as ``__mp_main__``), so a
+script that starts a crawl keeps its work under ``if __name__ ==
+"__main__":`` (onionscope's commands, ``scrapy`` and the benchmarks do).  One worker keeps pages in the
 order they arrive, so a market that a page's marker bound to its host stays
 bound for the host's later pages, as when extraction ran in the crawl process
 (a kill forgets the worker's bindings).
@@ -90,9 +91,9 @@ class BudgetedExtractor:
 
     def _started_pool(self) -> ProcessPool:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            # The fork server imports the extractors once; each worker it forks starts warm.
-            context.set_forkserver_preload(["crawler.extractors.budget"])
+            # A fresh interpreter: a fork would copy the crawl process's threads in a broken
+            # state, and a fork server would be one more socket for the network guard to see.
+            context = multiprocessing.get_context("spawn")
             self._pool = ProcessPool(
                 max_workers=1, initializer=_start_worker, initargs=(self.load_profiles,), context=context
             )
