@@ -181,8 +181,9 @@ class OnionSpider(scrapy.Spider):
             )
         except Exception as error:  # the worker died, or the extraction has a bug this page found
             self.crawler.stats.inc_value("onionscope/extraction_failed")
+            # repr and a cap: the message may quote the hostile page.
             self.logger.error(
-                "extraction of %s failed (%s: %s); indexed as a plain page", url, type(error).__name__, error
+                "extraction of %s failed (%s: %.300r); indexed as a plain page", url, type(error).__name__, str(error)
             )
         try:
             return await asyncio.wrap_future(self.extractor.plain(body, url, **arguments))
