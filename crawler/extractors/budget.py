@@ -17,7 +17,8 @@ Public API:
   :class:`TimeoutError` when the page ran over the budget, and
   :class:`pebble.ProcessExpired` when the worker died (a crash or the
   kernel's OOM killer) -- both mean "index this page plainly".
-  :meth:`~BudgetedExtractor.close` stops the worker.
+  :meth:`~BudgetedExtractor.start` starts the worker ahead of the first page;
+  :meth:`~BudgetedExtractor.close` stops it.
 
 Cost: the page's bytes go to the worker and the extracted document comes back
 pickled, about 0.25 ms per ordinary page on top of the extraction itself
@@ -67,6 +68,10 @@ def _extract(html: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocum
     return dataclasses.replace(document, identifiers=Identifiers())
 
 
+def _ready() -> bool:
+    return True
+
+
 def _plain(html: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocument:
     return plain_document(html, url, **arguments)
 
@@ -98,6 +103,11 @@ class BudgetedExtractor:
                 max_workers=1, initializer=_start_worker, initargs=(self.load_profiles,), context=context
             )
         return self._pool
+
+    def start(self) -> "Future[bool]":
+        """Start the worker now (the crawl calls this when the spider opens, so that the
+        worker boots while the first pages download); the future is done when it is ready."""
+        return self._started_pool().schedule(_ready)
 
     def extract(self, html: bytes, url: str, **arguments: Any) -> "Future[ExtractedDocument]":
         """The full extraction of one page (keyword arguments as for :func:`extract_document`).

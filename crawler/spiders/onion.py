@@ -126,8 +126,14 @@ class OnionSpider(scrapy.Spider):
         if budget > 0:
             # The worker loads the same profiles; MarketProfiles do not pickle (compiled XPath).
             spider.extractor = BudgetedExtractor(budget, functools.partial(MarketProfiles.load, str(spider.markets_dir)))
+            # Booting the worker (about two seconds) overlaps the first downloads.
+            crawler.signals.connect(spider._start_extractor, signal=signals.spider_opened)
             crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
+
+    def _start_extractor(self) -> None:
+        if self.extractor is not None:
+            self.extractor.start()
 
     async def start(self):  # type: ignore[no-untyped-def]
         for url in self.seed_urls:
