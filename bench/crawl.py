@@ -14,7 +14,10 @@ over the same URLs, through the same tor client, at the same concurrency:
   Privoxy (Debian's package) with ``forward-socks5t`` to that tor;
 * **onionscope crawl** / **privoxy crawl** -- the same two transports under the
   real crawl: the onion spider, every extractor and bulk indexing into
-  Elasticsearch (``bench.crawl_worker``).
+  Elasticsearch (``bench.crawl_worker``);
+* **crawl, in-process** -- the onionscope crawl with ``extraction_budget_seconds``
+  0: extraction on the reactor thread instead of the budget worker process
+  (:mod:`crawler.extractors.budget`), to show what the worker costs or saves.
 
 Each is run ``--rounds`` times, interleaved, and the best round counts (the
 first round also builds each method's circuits).  It prints pages/s for each,
@@ -152,6 +155,9 @@ def main() -> int:
             "privoxy fetch": lambda: _run_worker("privoxy", "fetch", url_file, args.concurrency, work, environment,
                                                  proxy=proxy_url),
             "onionscope crawl": lambda: _run_worker("onionscope", "crawl", url_file, args.concurrency, work, environment),
+            # The same crawl with extraction on the reactor thread, as before the budget worker.
+            "crawl, in-process": lambda: _run_worker("onionscope", "crawl", url_file, args.concurrency, work,
+                                                     {**environment, "ONIONSCOPE_EXTRACTION_BUDGET_SECONDS": "0"}),
             "privoxy crawl": lambda: _run_worker("privoxy", "crawl", url_file, args.concurrency, work, environment,
                                                  proxy=proxy_url),
         }
@@ -179,6 +185,8 @@ def main() -> int:
         print("full crawl (extraction and indexing included):")
         print(f"  onionscope / limit   = {rate['onionscope crawl'] / rate['limit (curl)']:.2f}")
         print(f"  onionscope / privoxy = {rate['onionscope crawl'] / rate['privoxy crawl']:.2f}  (target > 1.00)")
+        print(f"  extraction in the budget worker / in the crawl process = "
+              f"{rate['onionscope crawl'] / rate['crawl, in-process']:.2f}")
         print(f"onionscope crawler peak RSS = {best['onionscope crawl']['peak_rss_mb']} MB")
         return 0
     finally:

@@ -286,6 +286,12 @@ DEFAULTS: dict[str, Setting] = {
         "Only these content types are downloaded; media is never fetched.",
     ),
     "page_text_max_chars": Setting(200_000, _int(1000, 10_000_000), "Visible text kept per page (characters)."),
+    "extraction_budget_seconds": Setting(
+        5.0,
+        _float(0, 600),
+        "Seconds the extraction of one page may take in its worker process; a page over budget is "
+        "indexed with its title, text and links only (0: extract in the crawl process, no budget).",
+    ),
     "user_agent": Setting(
         "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0",
         _str,

@@ -58,6 +58,7 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "CRAWL_MAX_PAGES": settings.crawl_max_pages,
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
+        "EXTRACTION_BUDGET_SECONDS": settings.extraction_budget_seconds,
         "DOWNLOADER_MIDDLEWARES": {
             # First of all, before Scrapy's OffsiteMiddleware (50): out-of-scope requests and
             # redirects never reach tor.  Media is refused before a budget is spent on it.

@@ -5,6 +5,9 @@ Public API:
 * :func:`extract_document` ``(html, url, fetched_at, job_id, profiles=None,
   market=None) -> ExtractedDocument`` -- what the spider calls per response and
   what ``onionscope extract`` calls on a saved page.
+* :func:`plain_document` ``(html, url, fetched_at, job_id) -> ExtractedDocument``
+  -- the page basics only, for a page whose extraction ran over its time
+  budget (:mod:`crawler.extractors.budget`).
 * :class:`ExtractedDocument` -- the :class:`crawler.items.Page`, the
   :class:`~crawler.items.Listing`, :class:`~crawler.items.Vendor` and
   :class:`~crawler.items.WalletMention` items, the page's market, page type,
@@ -58,7 +61,7 @@ from w3lib.encoding import html_to_unicode
 
 from crawler.extractors.contacts import find_contacts, find_emails
 from crawler.extractors.generic_listing import extract_generic
-from crawler.extractors.html_page import parse_html_page
+from crawler.extractors.html_page import HtmlPage, parse_html_page
 from crawler.extractors.identifiers import Identifiers, find_identifiers
 from crawler.extractors.language import LanguageGuess, detect_language
 from crawler.extractors.market_profiles import MarketProfile, MarketProfiles
@@ -211,26 +214,11 @@ def extract_document(
     identifiers = find_identifiers(basics.text, list(basics.hrefs))
     page_fields = identifiers.page_fields()
 
-    page = Page(
-        url=url,
-        canonical_url=canonical_url(url),
-        onion_host=host,
-        status=status,
-        content_type=content_type,
-        content_hash=hashlib.sha256(raw).hexdigest(),
-        fetched_at=fetched_at,
-        job_id=job_id,
-        title=basics.title,
-        text=basics.text,
-        links=list(basics.links),
-        onion_links=list(basics.onion_links),
-        depth=depth,
-        language=language.code,
-        wallets=page_fields.get("wallets", []),
-        emails=page_fields.get("emails", []),
-        pgp_fingerprints=page_fields.get("pgp_fingerprints", []),
-        contacts=page_fields.get("contacts", []),
-    )
+    page = _page(url, fetched_at, job_id, status, content_type, depth, raw, basics, language.code)
+    page.wallets = page_fields.get("wallets", [])
+    page.emails = page_fields.get("emails", [])
+    page.pgp_fingerprints = page_fields.get("pgp_fingerprints", [])
+    page.contacts = page_fields.get("contacts", [])
     document = ExtractedDocument(page=page, identifiers=identifiers, language=language)
 
     if status >= 400:
@@ -276,6 +264,59 @@ def extract_document(
     page.looks_like_market = document.looks_like_market
     builder.add_wallet_mentions(document)
     return document
+
+
+def plain_document(
+    html: bytes | str,
+    url: str,
+    fetched_at: str,
+    job_id: str,
+    *,
+    status: int = 200,
+    content_type: str = "text/html",
+    depth: int = 0,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    read_html: bool = True,
+) -> ExtractedDocument:
+    """The page basics only: title, text, links and language; no identifiers, market or items.
+
+    What a crawl indexes for a page whose full extraction ran over its time
+    budget (:mod:`crawler.extractors.budget`).  With ``read_html=False`` the
+    HTML is not parsed at all (only hashed): for a page whose basics ran over
+    the budget too, so that the crawl still records that the URL answered.
+    Never raises on hostile or malformed HTML.
+    """
+    if read_html:
+        text_html, raw = _decode(html, content_type)
+        basics = parse_html_page(text_html, url, max_text_chars=max_text_chars)
+        language = detect_language(basics.text)
+    else:
+        raw = html.encode("utf-8", errors="replace") if isinstance(html, str) else bytes(html[:MAX_HTML_BYTES])
+        basics, language = HtmlPage(title="", text=""), LanguageGuess(None, 0.0)
+    page = _page(url, fetched_at, job_id, status, content_type, depth, raw, basics, language.code)
+    return ExtractedDocument(page=page, language=language)
+
+
+def _page(
+    url: str, fetched_at: str, job_id: str, status: int, content_type: str, depth: int,
+    raw: bytes, basics: HtmlPage, language: str | None,
+) -> Page:
+    return Page(
+        url=url,
+        canonical_url=canonical_url(url),
+        onion_host=onion_host(url) or "",
+        status=status,
+        content_type=content_type,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        fetched_at=fetched_at,
+        job_id=job_id,
+        title=basics.title,
+        text=basics.text,
+        links=list(basics.links),
+        onion_links=list(basics.onion_links),
+        depth=depth,
+        language=language,
+    )
 
 
 @dataclass

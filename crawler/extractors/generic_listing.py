@@ -36,10 +36,14 @@ from urllib.parse import urljoin, urlsplit
 from parsel import Selector
 
 from crawler.extractors.market_profiles import NormaliseContext, apply_normalisers
+from crawler.extractors.pgp import armored_blocks
 from crawler.extractors.prices import Price, find_prices, normalise_currency, parse_amount
 
 _WHITESPACE = re.compile(r"\s+")
 _MAX_JSON_CHARS = 200_000
+# Deepest nesting of lists and objects turned into text from JSON-LD (schema.org data is a
+# few levels deep).
+_MAX_JSON_DEPTH = 32
 _MAX_LABEL_ELEMENTS = 3_000
 
 # Field -> labels that introduce it (compared case-folded, without a trailing colon).
@@ -75,17 +79,21 @@ _LISTING_NORMALISERS: dict[str, tuple[str, ...]] = {
     "category": ("strip",), "escrow": ("bool",), "finalize_early": ("bool",), "stock": ("int",),
     "sales": ("int",), "rating": ("float",), "joined": ("date",), "description": ("strip",),
 }
+# A count in free text: the first digit at a word boundary in a run of digits and commas,
+# to the end of the run.  The match starts at the run's first character and the atomic
+# group commits to that first digit, so a run is scanned once; "\b(\d[\d,]*)" alone
+# retried the run from each of its digits and was quadratic on "1,1,1,...".
+_COUNT = r"(?<![\d,])(?>[\d,]*?\b(\d[\d,]*+))"
 # Free-text facts for pages that state them without labels ("142 in stock · 882 sold").
 _FREE_TEXT_FACTS: dict[str, re.Pattern[str]] = {
-    "stock": re.compile(r"\b(\d[\d,]*)\s+(?:in stock|left|available)\b", re.I),
-    "sales": re.compile(r"\b(\d[\d,]*)\s+(?:sold|sales)\b", re.I),
-    "joined": re.compile(r"\b(?:joined|member since|since)\s*:?\s*(\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4})", re.I),
-    "rating": re.compile(r"(?:★|rating:?)\s*(\d(?:\.\d{1,2})?)\b", re.I),
+    "stock": re.compile(rf"{_COUNT}\s++(?:in stock|left|available)\b", re.I),
+    "sales": re.compile(rf"{_COUNT}\s++(?:sold|sales)\b", re.I),
+    "joined": re.compile(r"\b(?:joined|member since|since)\s*+:?\s*+(\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4})", re.I),
+    "rating": re.compile(r"(?:★|rating:?)\s*+(\d(?:\.\d{1,2})?)\b", re.I),
 }
 # "≈ 0.0012 BTC" / "(~ 0.001 BTC)": the crypto equivalent markets show beside a fiat price.
-_APPROXIMATE_PRICE = re.compile(r"[≈~]\s*(\d[\d.,]*\s*(?:BTC|XMR|LTC|ETH|BCH))\b")
+_APPROXIMATE_PRICE = re.compile(r"[≈~]\s*+(\d[\d.,]*+\s*+(?:BTC|XMR|LTC|ETH|BCH))\b")
 _VENDOR_NAME_PREFIX = re.compile(r"^(?:vendor|seller|shop|store|продавец|магазин)\s*[:\-]?\s+", re.I)
-_PGP_BLOCK = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----.+?-----END PGP PUBLIC KEY BLOCK-----", re.S)
 _LABEL_TAGS = {"dt", "th", "td", "b", "strong", "label", "span", "div", "li", "p", "em", "h2", "h3", "h4", "h5", "h6", "small"}
 
 
@@ -107,11 +115,44 @@ def _clean(text: str | None) -> str:
 # --- JSON-LD --------------------------------------------------------------------------
 
 
+def _nesting_within(data: Any, limit: int) -> bool:
+    """True if no list or object in ``data`` is nested more than ``limit`` deep (iterative)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= limit:
+            return False
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
+
+
+def _json_text(value: Any) -> str:
+    """``str(value)`` for a JSON value; "" for a list or object nested deeper than
+    :data:`_MAX_JSON_DEPTH` (``str()`` recurses once per level and would raise
+    RecursionError out of the extraction)."""
+    if isinstance(value, (dict, list)) and not _nesting_within(value, _MAX_JSON_DEPTH):
+        return ""
+    return str(value)
+
+
 def _json_ld_objects(selector: Selector) -> Iterator[dict[str, Any]]:
+    """The objects of the page's JSON-LD scripts (``@graph`` and top-level lists flattened).
+
+    A script that is not JSON is skipped, and so is one nested too deep for
+    the parser (it recurses once per level and raises RecursionError near
+    Python's limit).  Nothing below recurses into the values: the walk here is
+    iterative and bounded, and values become text through :func:`_json_text`.
+    """
     for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall()[:20]:
         try:
             data = json.loads(raw[:_MAX_JSON_CHARS])
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         stack = [data]
         seen = 0
@@ -130,7 +171,7 @@ def _json_ld_objects(selector: Selector) -> Iterator[dict[str, Any]]:
 def _types(item: dict[str, Any]) -> set[str]:
     raw = item.get("@type")
     values = raw if isinstance(raw, list) else [raw]
-    return {str(value).rsplit("/", 1)[-1] for value in values if value}
+    return {_json_text(value).rsplit("/", 1)[-1] for value in values if value}
 
 
 def _name_of(value: Any) -> str | None:
@@ -177,12 +218,12 @@ def _from_json_ld(selector: Selector) -> dict[str, Any]:
             values["category"] = _name_of(item.get("category"))
         rating = item.get("aggregateRating")
         if isinstance(rating, dict) and rating.get("ratingValue") is not None:
-            values["rating"] = str(rating["ratingValue"])
+            values["rating"] = _json_text(rating["ratingValue"])
         crypto: list[Price] = []
         for offer in _offers(item):
             amount = offer.get("price", offer.get("lowPrice"))
-            currency = normalise_currency(str(offer.get("priceCurrency") or ""))
-            number = amount if isinstance(amount, (int, float)) and not isinstance(amount, bool) else parse_amount(str(amount or ""))
+            currency = normalise_currency(_json_text(offer.get("priceCurrency") or ""))
+            number = amount if isinstance(amount, (int, float)) and not isinstance(amount, bool) else parse_amount(_json_text(amount or ""))
             if number is not None and currency:
                 price = Price(float(number), currency)
                 if "price" not in values:
@@ -198,7 +239,7 @@ def _from_json_ld(selector: Selector) -> dict[str, Any]:
                 values["ships_from"] = _regions(offer.get("availableAtOrFrom"))
             level = offer.get("inventoryLevel")
             if "stock" not in values and level is not None:
-                values["stock"] = str(level.get("value") if isinstance(level, dict) else level)
+                values["stock"] = _json_text(level.get("value") if isinstance(level, dict) else level)
         if crypto:
             values["crypto_prices"] = crypto
         if "vendor" not in values:
@@ -477,7 +518,7 @@ def _generic_vendor(
     """A vendor profile: a name heading, a join date or a PGP key, and a sales count."""
     labelled = {key: value for key, value in all_labelled.items() if key in VENDOR_LABELS}
     raw_text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])
-    pgp = _PGP_BLOCK.search(raw_text)
+    pgp = next(armored_blocks(raw_text), None)
     text = _clean(raw_text)
     joined_in_text = _FREE_TEXT_FACTS["joined"].search(text)
     if "joined" not in labelled and pgp is None and joined_in_text is None:
@@ -501,5 +542,5 @@ def _generic_vendor(
                 if result is not None:
                     values[key] = result
     if pgp is not None:
-        values["pgp"] = pgp.group()
+        values["pgp"] = raw_text[pgp[0] : pgp[1]]
     return values

@@ -4,7 +4,8 @@
 malformed HTML (lxml recovers); text is capped at ``max_text_chars`` and the
 link lists at ``max_links`` so a hostile page cannot blow up memory.  Links are
 absolute, fragment-free http(s) URLs; ``javascript:``, ``data:`` and
-``mailto:`` links are dropped.
+``mailto:`` links are dropped.  The raw hrefs (for identifier extraction) are
+capped in total at :data:`MAX_HREF_TEXT_CHARS`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from urllib.parse import urljoin, urlsplit
 from parsel import Selector
 
 from crawler.urls import onion_host
+
+#: longest raw href kept.
+MAX_HREF_CHARS = 2048
+#: raw href text kept per page, in all (the same order as the visible text cap).
+MAX_HREF_TEXT_CHARS = 200_000
 
 _WHITESPACE = re.compile(r"\s+")
 # Text inside these elements is never shown to a reader of the page.  A plain
@@ -40,12 +46,16 @@ def parse_html_page(
     max_text_chars: int = 200_000,
     max_links: int = 5_000,
     max_title_chars: int = 1_000,
+    max_href_chars: int = MAX_HREF_TEXT_CHARS,
 ) -> HtmlPage:
     """Parse ``html`` fetched from ``url``.
 
     ``links`` are every distinct absolute http(s) link (in page order);
     ``onion_links`` the subset whose host is an onion service; ``hrefs`` the raw
-    href values (for identifier extraction from ``bitcoin:`` and similar URIs).
+    href values (for identifier extraction from ``bitcoin:`` and similar URIs),
+    each cut at 2048 characters and ``max_href_chars`` in all: the identifier
+    finders read every href, so without a total a page of 5000 long links gave
+    them 10 MB to read.
     """
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
@@ -57,12 +67,17 @@ def parse_html_page(
     text = _clean(" ".join(text_nodes))[:max_text_chars]
 
     hrefs: list[str] = []
+    href_chars = 0
     links: list[str] = []
     seen: set[str] = set()
     for raw in selector.xpath("//a/@href | //area/@href").getall():
+        if len(links) >= max_links and (len(hrefs) >= max_links or href_chars >= max_href_chars):
+            break  # both lists are full: resolving the rest would only cost time
         raw = raw.strip()
-        if len(hrefs) < max_links:
-            hrefs.append(raw[:2048])
+        if len(hrefs) < max_links and href_chars < max_href_chars:
+            kept = raw[: min(MAX_HREF_CHARS, max_href_chars - href_chars)]
+            hrefs.append(kept)
+            href_chars += len(kept)
         absolute = _absolute(url, raw)
         if absolute and absolute not in seen and len(links) < max_links:
             seen.add(absolute)

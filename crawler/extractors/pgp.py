@@ -6,6 +6,9 @@
   cannot be read gives one entry with ``error`` set instead of raising.
 * :func:`parse_armored_block` ``(armor_text) -> list[PgpKeyBlock]`` -- the
   same for one armored block.
+* :func:`armored_blocks` ``(text) -> iterator of (start, end)`` -- where the
+  armored blocks are (linear time; :mod:`crawler.extractors.generic_listing`
+  uses it too, so both agree on what a block is).
 * :func:`parse_packets` ``(data) -> list[PgpKeyBlock]`` -- the same for the
   binary (de-armored) form.
 * :func:`crc24` -- the armor checksum (RFC 9580 section 6.1).
@@ -35,7 +38,7 @@ import hashlib
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 MAX_BLOCKS = 32
 MAX_BLOCK_CHARS = 256 * 1024
@@ -59,10 +62,8 @@ PUBLIC_KEY_ALGORITHMS = {
     28: "Ed448",
 }
 
-_BLOCK = re.compile(
-    r"-----BEGIN PGP PUBLIC KEY BLOCK-----(?P<body>.{0,%d}?)-----END PGP PUBLIC KEY BLOCK-----" % MAX_BLOCK_CHARS,
-    re.DOTALL,
-)
+BEGIN_MARKER = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+END_MARKER = "-----END PGP PUBLIC KEY BLOCK-----"
 _CRC_TOKEN = re.compile(r"^=[A-Za-z0-9+/]{4}$")
 
 TAG_PUBLIC_KEY = 6
@@ -109,16 +110,30 @@ class PgpKeyBlock:
         return data
 
 
-def crc24(data: bytes) -> int:
-    """The 24-bit CRC of OpenPGP armor (init 0xB704CE, polynomial 0x1864CFB)."""
-    crc = 0xB704CE
-    for byte in data:
-        crc ^= byte << 16
+def _crc24_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 16
         for _ in range(8):
             crc <<= 1
             if crc & 0x1000000:
                 crc ^= 0x1864CFB
-    return crc & 0xFFFFFF
+        table.append(crc & 0xFFFFFF)
+    return tuple(table)
+
+
+# One table lookup per byte instead of eight shifts: a page may carry a 256 KB
+# armor whose checksum is tried against several candidate decodings.
+_CRC24_TABLE = _crc24_table()
+
+
+def crc24(data: bytes) -> int:
+    """The 24-bit CRC of OpenPGP armor (init 0xB704CE, polynomial 0x1864CFB)."""
+    crc = 0xB704CE
+    table = _CRC24_TABLE
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFFFF) ^ table[(crc >> 16) ^ byte]
+    return crc
 
 
 _BASE64_TOKEN = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
@@ -286,15 +301,44 @@ def parse_packets(data: bytes, armor_checksum_ok: bool | None = None) -> list[Pg
     ]
 
 
+def armored_blocks(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of every armored public-key block in ``text``, left to right.
+
+    A block runs from a BEGIN line to the first END line after it, with at
+    most :data:`MAX_BLOCK_CHARS` characters between them; a BEGIN whose END
+    is further away (or missing) starts no block.  Each marker is found with
+    ``str.find`` and the END position is reused for the BEGINs before it, so
+    the cost is linear in ``len(text)`` (a lazy regex rescanned the rest of
+    the text from every unterminated BEGIN).  Never raises.
+    """
+    position = 0
+    end_marker = -1
+    while True:
+        start = text.find(BEGIN_MARKER, position)
+        if start < 0:
+            return
+        body_start = start + len(BEGIN_MARKER)
+        if end_marker < body_start:
+            end_marker = text.find(END_MARKER, body_start)
+            if end_marker < 0:
+                return
+        if end_marker - body_start <= MAX_BLOCK_CHARS:
+            end = end_marker + len(END_MARKER)
+            yield start, end
+            position = end
+        else:
+            position = start + 1
+
+
 def parse_armored_block(body: str) -> list[PgpKeyBlock]:
     """Parse the text between (or including) the BEGIN/END armor lines; never raises.
 
     A block whose armor checksum is present and wrong is reported as an
     error: the text was damaged, so its fingerprint cannot be trusted.
     """
-    match = _BLOCK.search(body)
-    if match:
-        body = match.group("body")
+    span = next(armored_blocks(body), None)
+    if span is not None:
+        body = body[span[0] + len(BEGIN_MARKER) : span[1] - len(END_MARKER)]
     if len(body) > MAX_BLOCK_CHARS:
         return [PgpKeyBlock(error=f"armored block longer than {MAX_BLOCK_CHARS} characters")]
     try:
@@ -327,13 +371,11 @@ def find_pgp_keys(text: str) -> list[PgpKeyBlock]:
     the block holds).  Never raises.
     """
     results: list[PgpKeyBlock] = []
-    if "-----BEGIN PGP PUBLIC KEY BLOCK-----" not in text:
-        return results
-    for count, match in enumerate(_BLOCK.finditer(text)):
+    for count, (start, end) in enumerate(armored_blocks(text)):
         if count >= MAX_BLOCKS:
             break
-        for key in parse_armored_block(match.group("body")):
-            results.append(_with_span(key, match.start(), match.end()))
+        for key in parse_armored_block(text[start + len(BEGIN_MARKER) : end - len(END_MARKER)]):
+            results.append(_with_span(key, start, end))
     return results
 
 
@@ -344,9 +386,12 @@ def _with_span(key: PgpKeyBlock, start: int, end: int) -> PgpKeyBlock:
 
 
 __all__ = [
+    "BEGIN_MARKER",
+    "END_MARKER",
     "PgpKeyBlock",
     "PgpParseError",
     "PgpSubkey",
+    "armored_blocks",
     "crc24",
     "find_pgp_keys",
     "parse_armored_block",

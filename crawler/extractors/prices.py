@@ -54,18 +54,26 @@ CRYPTO_CURRENCIES = frozenset({"BTC", "XMR", "LTC", "ETH", "BCH", "DASH", "ZEC",
 _MAX_AMOUNT = 1e12
 _GROUP_SPACES = "\u00a0\u2009\u202f '"
 
-# A number never stops in the middle of digits: "$0.0021" is not "$0.002" + "1".
-_NUMBER = r"(?:\d{1,3}(?:[ \u00a0\u2009\u202f'.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?![\d])"
+# A number never starts or stops in the middle of digits: "$0.0021" is not "$0.002" + "1",
+# and "1234 USD" is not "234 USD".  Both rules also keep the scan linear: without the
+# start rule a run of n digits is retried from each of its n positions (quadratic), and
+# the thousands groups are bounded for the same reason after a separator.  Nine or more
+# groups are over _MAX_AMOUNT anyway.
+_NUMBER = (
+    r"(?<![\d])(?:\d{1,3}(?:[ \u00a0\u2009\u202f'.,]\d{3}){1,8}(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?![\d])"
+)
 _SYMBOL_CLASS = "".join(re.escape(symbol) for symbol in _CURRENCY_SYMBOLS)
 _CODE_ALTERNATION = "|".join(re.escape(code) for code in sorted(_CURRENCY_ALIASES, key=len, reverse=True))
-# Codes are whole words: "120 USD" and "120USD", never the "eur" in "Europe".
-_CODE = rf"(?<![^\W\d_])(?:{_CODE_ALTERNATION})\.?(?![^\W\d_])"
+# Codes are whole words: "120 USD" and "120USD", never the "eur" in "Europe".  Every code
+# starts with a letter; the lookahead says so before the alternation, whose ~60 branches
+# are otherwise tried one by one after every number on a page (most of a page's cost).
+_CODE = rf"(?<![^\W\d_])(?=[^\W\d_])(?:{_CODE_ALTERNATION})\.?(?![^\W\d_])"
 _PRICE = re.compile(
     rf"""
     (?:
-        (?P<pre_symbol>[{_SYMBOL_CLASS}]) \s* (?P<amount_a>{_NUMBER})
-      | (?:US)?(?P<pre_code>{_CODE}) \s* (?P<amount_b>{_NUMBER})
-      | (?P<amount_c>{_NUMBER}) \s* (?:(?P<post_symbol>[{_SYMBOL_CLASS}])|(?P<post_code>{_CODE}))
+        (?P<pre_symbol>[{_SYMBOL_CLASS}]) \s*+ (?P<amount_a>{_NUMBER})
+      | (?:US)?(?P<pre_code>{_CODE}) \s*+ (?P<amount_b>{_NUMBER})
+      | (?P<amount_c>{_NUMBER}) \s*+ (?:(?P<post_symbol>[{_SYMBOL_CLASS}])|(?P<post_code>{_CODE}))
     )
     """,
     re.IGNORECASE | re.VERBOSE,

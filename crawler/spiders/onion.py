@@ -29,27 +29,49 @@ Every response with an allowed content type yields a :class:`crawler.items.Page`
 listings, vendors and wallet mentions the extractors find.  Raises :class:`ValueError` for a
 seed that is not an absolute http(s) URL or is out of the crawl scope
 (:class:`~crawler.middlewares.crawl_scope.OutOfScopeSeed`), before anything is fetched.
+
+The extractors run in a worker process with a time budget per page
+(``EXTRACTION_BUDGET_SECONDS``, :mod:`crawler.extractors.budget`), so downloads go on while a
+page is read, and a page over budget is indexed with its title, text and links only (stat
+``onionscope/extraction_over_budget``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, AsyncIterator, Iterable
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
-from crawler.extractors.document import extract_document
+from crawler.extractors.budget import BudgetedExtractor
+from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
-from config.settings import PROJECT_ROOT
+from config.settings import DEFAULTS, PROJECT_ROOT
 
 
 DEFAULT_MARKETS_DIR = PROJECT_ROOT / "config" / "markets"
+
+
+def load_bound_profiles(markets_dir: str, market_hosts: tuple[tuple[str, str], ...]) -> MarketProfiles:
+    """The market profiles in ``markets_dir`` with the operator's confirmed hosts bound.
+
+    Module-level, so the budget worker process can be handed it (with
+    :func:`functools.partial`) and load the very profiles the spider uses.
+    Raises what :meth:`MarketProfiles.bind_hosts` raises for a wrong confirmation.
+    """
+    profiles = MarketProfiles.load(markets_dir)
+    profiles.bind_hosts(market_hosts)
+    return profiles
 
 
 def new_job_id(name: str | None = None) -> str:
@@ -125,16 +147,22 @@ class OnionSpider(scrapy.Spider):
         )
         # None: follow links at every depth (DEPTH_LIMIT alone applies); set from crawl_depth in from_crawler.
         self.max_link_depth: int | None = None
-        self.profiles = MarketProfiles.load(markets_dir or DEFAULT_MARKETS_DIR)
+        self.markets_dir = Path(markets_dir or DEFAULT_MARKETS_DIR)
+        self.profiles = MarketProfiles.load(self.markets_dir)
         self._look_alike_hosts: set[str] = set()
+        # Set by from_crawler when EXTRACTION_BUDGET_SECONDS > 0 (the default).
+        self.extractor: BudgetedExtractor | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OnionSpider":
-        """The spider, with crawl_depth and the operator's ``market_hosts`` confirmations bound (UserError if one is wrong)."""
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "OnionSpider":
+        """The spider, with crawl_depth, the operator's ``market_hosts`` confirmations (UserError if one
+        is wrong) and the budget worker bound."""
         spider = super().from_crawler(crawler, *args, **kwargs)
+        market_hosts: tuple[tuple[str, str], ...] = ()
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
         if onionscope_settings is not None:
-            spider.profiles.bind_hosts(onionscope_settings.market_hosts)
+            market_hosts = tuple(onionscope_settings.market_hosts)
+            spider.profiles.bind_hosts(market_hosts)
             # crawl_depth 0 means "seeds only"; Scrapy's DEPTH_LIMIT 0 would mean "no limit".
             spider.max_link_depth = onionscope_settings.crawl_depth
         if spider.crawl_scope.allow_clearnet:
@@ -142,29 +170,43 @@ class OnionSpider(scrapy.Spider):
                 "clearnet crawling is ON (dangerously_allow_clearnet): non-onion sites will be fetched "
                 "through tor exit relays, which see and may tamper with that traffic"
             )
+        budget = crawler.settings.getfloat(
+            "EXTRACTION_BUDGET_SECONDS", DEFAULTS["extraction_budget_seconds"].default
+        )
+        if budget > 0:
+            # The worker loads the same profiles with the same confirmations; MarketProfiles do not
+            # pickle (compiled XPath), so it gets how to load them.
+            spider.extractor = BudgetedExtractor(
+                budget, functools.partial(load_bound_profiles, str(spider.markets_dir), market_hosts)
+            )
+            # Booting the worker (about two seconds) overlaps the first downloads.
+            crawler.signals.connect(spider._start_extractor, signal=signals.spider_opened)
+            crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider
+
+    def _start_extractor(self) -> None:
+        if self.extractor is not None:
+            self.extractor.start()
 
     async def start(self):  # type: ignore[no-untyped-def]
         for url in self.seed_urls:
             yield scrapy.Request(url, callback=self.parse)
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("onionscope/non_text_responses")
             return
         self.crawler.stats.inc_value("onionscope/pages")
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        document = extract_document(
-            response.body,
-            response.url,
+        arguments: dict[str, Any] = dict(
             fetched_at=utc_now(),
             job_id=self.job_id,
-            profiles=self.profiles,
             status=response.status,
             content_type=content_type.split(";", 1)[0].strip().lower() or "text/html",
             depth=int(response.meta.get("depth", 0)),
             max_text_chars=self.crawler.settings.getint("PAGE_TEXT_MAX_CHARS", 200_000),
         )
+        document = await self._extract(response.body, response.url, arguments)
         for key, count in document.stats().items():
             self.crawler.stats.inc_value(key, count)
         document.log_problems(self.logger.logger)
@@ -176,7 +218,8 @@ class OnionSpider(scrapy.Spider):
                 "under their own host (if it is that market, confirm it with --market-host %s=%s)",
                 host, document.looks_like_market, document.looks_like_market, host,
             )
-        yield from document.items()
+        for item in document.items():
+            yield item
         if not self.follow_links:
             return
         depth = int(response.meta.get("depth", 0))
@@ -192,3 +235,37 @@ class OnionSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("onionscope/media_links_skipped")
                 continue
             yield response.follow(link, callback=self.parse)
+
+    async def _extract(self, body: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocument:
+        """The page's extraction; its basics only when it runs over the budget or fails.
+
+        The worker runs while the reactor goes on downloading.  Over budget:
+        stat ``onionscope/extraction_over_budget`` and a WARNING; the worker
+        dying or the extraction raising: ``onionscope/extraction_failed`` and an
+        ERROR.  Either way the page is indexed plainly and the crawl goes on.
+        """
+        if self.extractor is None:  # EXTRACTION_BUDGET_SECONDS = 0: here, with no budget
+            return extract_document(body, url, profiles=self.profiles, **arguments)
+        try:
+            return await asyncio.wrap_future(self.extractor.extract(body, url, **arguments))
+        except TimeoutError:
+            self.crawler.stats.inc_value("onionscope/extraction_over_budget")
+            self.logger.warning(
+                "extraction of %s ran over its budget of %s s; indexed as a plain page "
+                "(no listings, vendors or identifiers)", url, self.extractor.budget_seconds,
+            )
+        except Exception as error:  # the worker died, or the extraction has a bug this page found
+            self.crawler.stats.inc_value("onionscope/extraction_failed")
+            # repr and a cap: the message may quote the hostile page.
+            self.logger.error(
+                "extraction of %s failed (%s: %.300r); indexed as a plain page", url, type(error).__name__, str(error)
+            )
+        try:
+            return await asyncio.wrap_future(self.extractor.plain(body, url, **arguments))
+        except Exception as error:
+            self.crawler.stats.inc_value("onionscope/extraction_basics_failed")
+            self.logger.warning(
+                "even the title, text and links of %s could not be read within %s s (%s); "
+                "indexed with its URL and status only", url, self.extractor.budget_seconds, type(error).__name__,
+            )
+            return plain_document(body, url, read_html=False, **arguments)

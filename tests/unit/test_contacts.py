@@ -95,3 +95,44 @@ def test_xmpp_uri_in_an_href_is_xmpp_and_not_email():
     (hit,) = find_contacts("", hrefs)
     assert (hit.kind, hit.value, hit.source) == ("xmpp", "vendor@jabber.example.org", "href")
     assert find_emails("", hrefs) == []
+
+
+# --- linear-time scan ------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from crawler.extractors.contacts import _EMAIL, _plain_emails  # noqa: E402
+
+_EMAILISH = st.text(alphabet="ab9.-_+@ :x", max_size=120)
+
+
+@settings(max_examples=400)
+@given(_EMAILISH, st.booleans())
+def test_the_scan_around_each_at_sign_finds_what_the_pattern_finds(text: str, sparse: bool) -> None:
+    """The per-"@" scan (few "@") and the one-pass scan (many) agree with ``finditer``."""
+    if sparse:
+        text = text + " " * (40 * text.count("@"))
+    expected = [match.span() for match in _EMAIL.finditer(text)]
+    assert [match.span() for match in _plain_emails(text)] == expected
+
+
+def test_an_address_right_after_many_at_signs_is_found():
+    assert emails("@" * 5000 + " bob@example.org") == ["bob@example.org"]
+    assert emails("a@" * 5000 + " bob@example.org") == ["bob@example.org"]
+
+
+def test_contacts_stop_at_max_hits_in_order():
+    from crawler.extractors.contacts import MAX_HITS
+
+    text = "".join(f"tg @handle{i:05d} t.me/chan{i:05d}x " for i in range(MAX_HITS))
+    hits = find_contacts(text)
+    assert len(hits) == MAX_HITS
+    assert [hit.start for hit in hits] == sorted(hit.start for hit in hits)
+    assert hits[0].value == "handle00000" and hits[1].value == "chan00000x"
+
+
+@pytest.mark.parametrize("label", ["JABBER:", "Jabber ID", "xmpp =", "JıD:", "jabber addreſſ:"])
+def test_xmpp_labels_in_any_case_are_still_seen(label):
+    (hit,) = find_contacts(f"{label} bob@example.org")
+    assert hit.kind == "xmpp"
+    assert emails(f"{label} bob@example.org") == []

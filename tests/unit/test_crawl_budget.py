@@ -173,7 +173,7 @@ def test_depth_zero_means_the_seeds_only() -> None:
     seed_response = HtmlResponse(f"http://{A}/", body=f'<a href="http://{A}/next">n</a>'.encode(),
                                  request=scrapy.Request(f"http://{A}/", meta={"depth": 0}))
     seed_response.meta["depth"] = 0
-    requests = [out for out in spider.parse(seed_response) if isinstance(out, scrapy.Request)]
+    requests = [out for out in parse_all(spider, seed_response) if isinstance(out, scrapy.Request)]
     assert requests == []
     assert crawler.stats.get_value("onionscope/links_beyond_depth") == 1
 
@@ -187,5 +187,15 @@ def test_depth_n_follows_links_from_pages_shallower_than_n() -> None:
         response = HtmlResponse(f"http://{A}/d{depth}", body=f'<a href="http://{A}/x{depth}">n</a>'.encode(),
                                 request=scrapy.Request(f"http://{A}/d{depth}", meta={"depth": depth}))
         response.meta["depth"] = depth
-        followed[depth] = [out.url for out in spider.parse(response) if isinstance(out, scrapy.Request)]
+        followed[depth] = [out.url for out in parse_all(spider, response) if isinstance(out, scrapy.Request)]
     assert followed == {0: [f"http://{A}/x0"], 1: [f"http://{A}/x1"], 2: []}
+
+
+def parse_all(spider, response) -> list:
+    """Everything the (async) parse callback yields for ``response``."""
+    import asyncio
+
+    async def collect():
+        return [out async for out in spider.parse(response)]
+
+    return asyncio.run(collect())

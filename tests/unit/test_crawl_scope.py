@@ -196,10 +196,20 @@ def test_spider_follows_only_in_scope_links_and_counts_the_rest() -> None:
     body = "".join(f'<a href="{link}">x</a>' for link in links)
     response = HtmlResponse(SEED, body=f"<html><body>{body}</body></html>".encode(), encoding="utf-8",
                             request=scrapy.Request(SEED, meta={"depth": 0}))
-    followed = [item.url for item in spider.parse(response) if isinstance(item, scrapy.Request)]
+    followed = [item.url for item in parse_all(spider, response) if isinstance(item, scrapy.Request)]
     assert followed == [f"http://{SEED_HOST}/in", f"http://{OTHER_ONION}/other"]
     stats = crawler.stats.get_stats()
     assert stats["scope/refused/ip_literal"] == len(IP_LITERALS)
     assert stats["scope/refused/local_name"] == len(LOCAL_NAMES)
     # bücher.de reaches the extractor as a link too; every clearnet link is refused
     assert stats["scope/refused/clearnet"] == len(CLEARNET)
+
+
+def parse_all(spider, response) -> list:
+    """Everything the (async) parse callback yields for ``response``."""
+    import asyncio
+
+    async def collect():
+        return [out async for out in spider.parse(response)]
+
+    return asyncio.run(collect())

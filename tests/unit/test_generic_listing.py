@@ -143,3 +143,70 @@ def test_control_characters_never_reach_values() -> None:
     assert values["title"] == "Coke [2J 1g"
     assert values["vendor"] == "ev[31mil"
     assert values["vendor_url"].endswith("/v/x")
+
+
+# --- free-text facts: linear patterns, same answers ------------------------------------
+
+import re  # noqa: E402
+
+import pytest  # noqa: E402
+
+from crawler.extractors.document import extract_document  # noqa: E402
+from crawler.extractors.generic_listing import _APPROXIMATE_PRICE, _FREE_TEXT_FACTS  # noqa: E402
+
+# The patterns as they were before they were made linear: the oracle for the new ones.
+_OLD_FACTS = {
+    "stock": re.compile(r"\b(\d[\d,]*)\s+(?:in stock|left|available)\b", re.I),
+    "sales": re.compile(r"\b(\d[\d,]*)\s+(?:sold|sales)\b", re.I),
+    "joined": re.compile(r"\b(?:joined|member since|since)\s*:?\s*(\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4})", re.I),
+    "rating": re.compile(r"(?:★|rating:?)\s*(\d(?:\.\d{1,2})?)\b", re.I),
+}
+_OLD_APPROXIMATE_PRICE = re.compile(r"[≈~]\s*(\d[\d.,]*\s*(?:BTC|XMR|LTC|ETH|BCH))\b")
+_FACT_PIECES = ["1", "23", ",", ".", " ", "  ", "a", "_", "x1", " sold", " sales", " in stock", " left", "Sold",
+                "joined", "since", ":", "2024-01-02", "1.2.2024", "★", "rating", "4.5", "~", "≈", "BTC", " XMR"]
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(_FACT_PIECES), max_size=25))
+def test_free_text_facts_find_what_the_old_patterns_found(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for key, old in _OLD_FACTS.items():
+        new_match, old_match = _FREE_TEXT_FACTS[key].search(text), old.search(text)
+        assert (new_match and new_match.group(1)) == (old_match and old_match.group(1)), key
+    assert _APPROXIMATE_PRICE.findall(text) == _OLD_APPROXIMATE_PRICE.findall(text)
+
+
+# --- deeply nested JSON-LD -------------------------------------------------------------
+
+
+def _json_ld_page(script: str) -> str:
+    return (
+        f'<html><head><script type="application/ld+json">{script}</script></head>'
+        "<body><h1>Deep</h1><p>Sold by: someone. Price: 5 USD</p></body></html>"
+    )
+
+
+@pytest.mark.parametrize("depth", [40, 990, 5_000, 100_000])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "{open}{close}",
+        '{{"@type":{open}"Product"{close},"name":"x"}}',
+        '{{"@type":"Product","name":"x","offers":{{"price":5,"priceCurrency":"USD","inventoryLevel":{open}1{close}}}}}',
+        '{{"@type":"Product","name":"x","offers":{{"price":{open}5{close},"priceCurrency":"USD"}}}}',
+    ],
+    ids=["bare", "type", "inventory", "price"],
+)
+def test_deeply_nested_json_ld_never_raises_out_of_extract_document(depth: int, shape: str) -> None:
+    """It raised RecursionError, so one script hid every page that carried it."""
+    script = shape.format(open="[" * depth, close="]" * depth)
+    document = extract_document(_json_ld_page(script), URL, "2025-12-01T00:00:00Z", "test")
+    assert document.page.title == "" and "Deep" in document.page.text
+    for listing in document.listings:
+        assert listing.stock is None  # a value nested past the bound is not read
+
+
+def test_json_ld_values_within_the_depth_bound_are_still_read() -> None:
+    script = json.dumps({"@type": "Product", "name": "x", "offers": {
+        "price": 5, "priceCurrency": "USD", "inventoryLevel": {"value": 7}}})
+    assert run(_json_ld_page(script)).values["stock"] == 7

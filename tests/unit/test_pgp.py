@@ -127,3 +127,53 @@ def test_armor_flattened_to_one_line_with_headers_still_parses(vector):
     assert all(key.error is None for key in keys)
     expected = [V6["fingerprint"]] if vector is V6["armor"] else [k["fingerprint"] for k in GPG["keys"]]
     assert [key.fingerprint for key in keys] == expected
+
+
+# --- linear-time block scan ------------------------------------------------------------
+
+import re  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from crawler.extractors import pgp  # noqa: E402
+from crawler.extractors.pgp import armored_blocks  # noqa: E402
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----END PGP PUBLIC KEY BLOCK-----",
+                                 "-----", "ab", " ", "\n", "xyz0"]), max_size=30))
+def test_armored_blocks_are_the_lazy_regex_matches(parts):
+    """Same spans as the regex the scan replaced, with the block cap made small."""
+    text = "".join(parts)
+    limit = 12
+    oracle = re.compile(
+        r"-----BEGIN PGP PUBLIC KEY BLOCK-----.{0,%d}?-----END PGP PUBLIC KEY BLOCK-----" % limit, re.DOTALL
+    )
+    original = pgp.MAX_BLOCK_CHARS
+    pgp.MAX_BLOCK_CHARS = limit
+    try:
+        found = list(armored_blocks(text))
+    finally:
+        pgp.MAX_BLOCK_CHARS = original
+    assert found == [match.span() for match in oracle.finditer(text)]
+
+
+def test_a_block_after_many_unterminated_begins_is_found():
+    lines = armor_lines(V6["armor"])
+    text = lines[0] * 20_000 + " " + "\n".join(lines)
+    assert [key.fingerprint for key in find_pgp_keys(text)] == [V6["fingerprint"]]
+
+
+def test_crc24_matches_the_bitwise_definition():
+    def bitwise(data: bytes) -> int:
+        crc = 0xB704CE
+        for byte in data:
+            crc ^= byte << 16
+            for _ in range(8):
+                crc <<= 1
+                if crc & 0x1000000:
+                    crc ^= 0x1864CFB
+        return crc & 0xFFFFFF
+
+    for data in (b"", b"\x00", b"\xff" * 7, bytes(range(256)), b"onionscope" * 30):
+        assert crc24(data) == bitwise(data)

@@ -1,0 +1,143 @@
+"""Hostile text cannot make an extractor slow: 1 MB inputs built against each pattern.
+
+Each case is an input that was quadratic (or a large constant per character)
+before the patterns were made linear; on the old code the smaller of them took
+tens of seconds and the 1 MB ones hours.  The bound (1 s of this process's CPU
+time per call, so that other processes on a loaded machine do not count) is
+generous: ``bench.adversarial`` prints the real figures, which are tens of
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pytest
+from parsel import Selector
+
+from crawler.extractors.contacts import find_contacts, find_emails
+from crawler.extractors.document import extract_document
+from crawler.extractors.generic_listing import _FREE_TEXT_FACTS, extract_generic
+from crawler.extractors.html_page import parse_html_page
+from crawler.extractors.identifiers import find_identifiers
+from crawler.extractors.pgp import find_pgp_keys
+from crawler.extractors.prices import find_prices
+
+MEGABYTE = 1_000_000
+BOUND_SECONDS = 1.0
+BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+
+
+def repeat(unit: str, size: int = MEGABYTE) -> str:
+    """``unit`` repeated to ``size`` characters."""
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def cpu_seconds(function: Callable[..., Any], *args: Any) -> float:
+    started = time.process_time()
+    function(*args)
+    return time.process_time() - started
+
+
+TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
+    # find_prices read a run of n digits from each of its n positions.
+    "prices: digits": (find_prices, repeat("1")),
+    "prices: thousands groups": (find_prices, repeat("111,")),
+    "prices: long decimals": (find_prices, "0." + repeat("1", MEGABYTE - 2)),
+    # \b(\d[\d,]*)\s+ restarted after every comma.
+    "stock: 1,1,1": (_FREE_TEXT_FACTS["stock"].search, repeat("1,")),
+    "sales: 1,1,1": (_FREE_TEXT_FACTS["sales"].search, repeat("1,")),
+    # A lazy BEGIN...END regex rescanned up to 256 KB from every BEGIN.
+    "pgp: BEGIN markers, no END": (find_pgp_keys, repeat(BEGIN)),
+    # A 600-character window was searched around every "@".
+    "emails: @@@": (find_emails, repeat("@")),
+    "emails: a@a@": (find_emails, repeat("a@")),
+    "emails: one @ per 40 characters": (find_emails, repeat("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a@")),
+    "emails: labelled XMPP ids and obfuscations": (find_emails, repeat("jabber: a@b.co x [at] y [dot] co ")),
+    "contacts: a@a@": (find_contacts, repeat("a@")),
+    "contacts: telegram handles": (find_contacts, repeat("tg @abcdef ")),
+    "contacts: handles with no label": (find_contacts, repeat("tgx@abcdef ")),
+}
+
+
+@pytest.mark.parametrize("case", list(TEXT_CASES))
+def test_one_megabyte_of_hostile_text_takes_under_a_second(case: str) -> None:
+    function, text = TEXT_CASES[case]
+    assert len(text) >= MEGABYTE - 100
+    assert cpu_seconds(function, text) < BOUND_SECONDS
+
+
+# Inputs that were not slow before, kept because they take the new scans' other paths
+# (an END far from its BEGIN, addresses that fill the label windows, links with no host).
+GUARD_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
+    "pgp: one BEGIN, END far away": (find_pgp_keys, BEGIN + repeat("a b ", MEGABYTE - 100) + "-----END PGP PUBLIC KEY BLOCK-----"),
+    "emails: long labels": (find_emails, repeat("@" + "a" * 63 + ".")),
+    "contacts: plain e-mails": (find_contacts, repeat("bob@example.org ")),
+    "contacts: .me/ links": (find_contacts, repeat("x.me/abcdef ")),
+}
+
+
+@pytest.mark.parametrize("case", list(GUARD_CASES))
+def test_one_megabyte_guard_inputs_stay_under_a_second(case: str) -> None:
+    function, text = GUARD_CASES[case]
+    assert cpu_seconds(function, text) < BOUND_SECONDS
+
+
+def test_pgp_armors_with_bad_checksums_are_rejected_quickly() -> None:
+    """Each of the eight candidate decodings of three 250 KB armors is checked against its CRC24
+    (a bit-by-bit CRC in Python took about 0.3 s per armor)."""
+    import base64
+    import random
+
+    payload = base64.b64encode(random.Random(8).randbytes(186_000)).decode("ascii")
+    lines = " ".join(payload[i : i + 64] for i in range(0, len(payload), 64))
+    armor = f"{BEGIN} Version: a b c d e f g h {lines} =AAAA -----END PGP PUBLIC KEY BLOCK-----"
+    assert len(armor) < 256 * 1024
+    started = time.process_time()
+    keys = find_pgp_keys(" ".join([armor] * 3))
+    assert time.process_time() - started < BOUND_SECONDS
+    assert [key.error for key in keys] == ["armor checksum (CRC24) mismatch"] * 3
+
+
+def _page(body: str, head: str = "") -> str:
+    return f"<html><head><title>t</title>{head}</head><body><h1>Item</h1>{body}</body></html>"
+
+
+_PRODUCT = (
+    '<script type="application/ld+json">'
+    '{"@type":"Product","name":"x","offers":{"price":5,"priceCurrency":"USD"}}</script>'
+)
+PAGE_CASES: dict[str, str] = {
+    "a price element of digits": _page(f'<div class="price">{repeat("1")}</div>'),
+    "a listing whose text is 1,1,1": _page(f"<p>{repeat('1,')}</p>", _PRODUCT),
+    "a vendor page of BEGIN markers": _page(f"<p>Joined 2020-01-01. 5 sales. {repeat(BEGIN)}</p>"),
+    "500 mailto:a@a@ links": _page("".join(f'<a href="mailto:{repeat("a@", 2000)}">x</a>' for _ in range(500))),
+}
+
+
+@pytest.mark.parametrize("case", list(PAGE_CASES))
+def test_one_megabyte_hostile_page_extracts_under_a_second(case: str) -> None:
+    html = PAGE_CASES[case]
+    extract_document("<p>warm the language model up</p>", "http://a.onion/", "now", "test")
+    assert len(html) >= MEGABYTE
+    started = time.process_time()
+    document = extract_document(html, "http://a.onion/item/1", "2025-12-01T00:00:00Z", "test")
+    assert time.process_time() - started < BOUND_SECONDS
+    assert document.page.title == "t"
+
+
+def test_href_text_is_capped_in_total() -> None:
+    html = _page("".join(f'<a href="mailto:{repeat("a@", 2000)}">x</a>' for _ in range(500)))
+    hrefs = parse_html_page(html, "http://a.onion/").hrefs
+    assert sum(map(len, hrefs)) <= 200_000
+    assert cpu_seconds(find_identifiers, "", hrefs) < BOUND_SECONDS
+
+
+def test_generic_vendor_with_an_unterminated_pgp_block() -> None:
+    html = _page(f"<p>Joined 2020-01-01. 5 sales. {repeat(BEGIN)}</p>")
+    started = time.process_time()
+    extraction = extract_generic(Selector(text=html), "http://a.onion/vendor/x")
+    assert time.process_time() - started < BOUND_SECONDS
+    assert extraction.page_type == "vendor"
+    assert "pgp" not in extraction.values
