@@ -20,7 +20,8 @@ Public API:
 * :func:`load_session_secret` (settings) -> bytes (created 0600 on first use, atomically);
   raises :class:`config.errors.UserError` for an empty or short secret file
 * :func:`make_session_cookie` / :func:`read_session_cookie` -- the UI's
-  session: the token's digest and an expiry, HMAC-signed with the secret.
+  session: the token's digest and an expiry, signed with the secret by
+  :mod:`search.signing` (the same signer as the search cursors).
 
 Roles: ``viewer`` (search, entities, exports) and ``admin`` (also token
 management).  Elasticsearch errors propagate unchanged.
@@ -28,10 +29,7 @@ management).  Elasticsearch errors propagate unchanged.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
 import os
 import secrets
 import threading
@@ -44,6 +42,7 @@ from typing import Any
 
 from config.errors import UserError
 from search.es_steps import Get, Steps, run
+from search.signing import SESSION_PURPOSE, BadSignedValue, sign_value, unsign_value
 
 ROLES = ("viewer", "admin")
 TOKEN_PREFIX = "osk_"
@@ -325,32 +324,22 @@ def _checked_secret(path: Path, data: bytes) -> bytes:
     return secret
 
 
-def _session_key(secret: bytes) -> bytes:
-    return hashlib.sha256(b"onionscope-session\0" + secret).digest()
-
-
 def make_session_cookie(secret: bytes, token_hash: str, lifetime: int = SESSION_LIFETIME_SECONDS) -> str:
-    """A signed cookie value naming the token (by digest) until ``lifetime`` seconds from now."""
-    payload = json.dumps({"h": token_hash, "e": int(time.time()) + lifetime}, separators=(",", ":")).encode()
-    signature = hmac.new(_session_key(secret), payload, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + base64.urlsafe_b64encode(
-        signature
-    ).decode().rstrip("=")
+    """A signed cookie value naming the token (by digest) until ``lifetime`` seconds from now.
+
+    Signed by :mod:`search.signing` for the session purpose, so no cursor
+    (signed with the same secret) passes for a cookie.
+    """
+    return sign_value(secret, SESSION_PURPOSE, {"h": token_hash, "e": int(time.time()) + lifetime})
 
 
 def read_session_cookie(secret: bytes, value: str) -> str | None:
     """The token digest in a valid, unexpired cookie; None otherwise."""
     try:
-        payload_text, signature_text = value.split(".", 1)
-        payload = base64.urlsafe_b64decode(payload_text + "=" * (-len(payload_text) % 4))
-        signature = base64.urlsafe_b64decode(signature_text + "=" * (-len(signature_text) % 4))
-    except (ValueError, TypeError):
+        data = unsign_value(secret, SESSION_PURPOSE, value)
+    except BadSignedValue:
         return None
-    expected = hmac.new(_session_key(secret), payload, hashlib.sha256).digest()
-    if not hmac.compare_digest(signature, expected):
-        return None
-    data = json.loads(payload)
-    if not isinstance(data, dict) or int(data.get("e", 0)) < time.time():
+    if not isinstance(data, dict) or not isinstance(data.get("e"), int) or data["e"] < time.time():
         return None
     token_hash = data.get("h")
     return token_hash if isinstance(token_hash, str) else None

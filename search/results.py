@@ -8,8 +8,9 @@ Public API:
 * :func:`search_steps` -- the same as :mod:`search.es_steps` requests (the API's async path).
 * :func:`build_search_body` -- the request body alone (the benchmark sends it
   straight to Elasticsearch to compare).
-* :func:`encode_cursor` / :func:`decode_cursor` -- opaque, HMAC-signed
-  ``search_after`` cursors bound to the query, kind and sort they came from.
+* :func:`encode_cursor` / :func:`decode_cursor` -- opaque ``search_after``
+  cursors bound to the query, kind and sort they came from, signed by
+  :mod:`search.signing` (the same signer as the session cookies).
 * :func:`snippet_segments` -- a highlighted fragment as ``[{"text", "hit"}]``
   segments, so no crawled text is ever treated as markup by any renderer.
 
@@ -19,15 +20,13 @@ escapes every segment and adds its own ``<mark>``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from search.es_steps import Search, Steps, run
 from search.query import FACETS, KINDS, Node, QueryError, build_query, parse
+from search.signing import CURSOR_PURPOSE, BadSignedValue, sign_value, unsign_value
 
 HIGHLIGHT_PRE = "\ue000"
 HIGHLIGHT_POST = "\ue001"
@@ -176,34 +175,23 @@ def snippet_segments(fragment: str) -> list[dict[str, Any]]:
     return segments
 
 
-def _cursor_key(secret: bytes) -> bytes:
-    return hashlib.sha256(b"onionscope-cursor\0" + secret).digest()
-
-
 def _query_fingerprint(query_text: str, kind: str, sort: str) -> str:
     return hashlib.sha256("\0".join((query_text, kind, sort)).encode()).hexdigest()[:24]
 
 
 def encode_cursor(secret: bytes, query_text: str, kind: str, sort: str, sort_values: list[Any]) -> str:
-    """An opaque cursor for the page after the hit whose sort values are given."""
-    payload = json.dumps(
-        {"q": _query_fingerprint(query_text, kind, sort), "a": sort_values}, separators=(",", ":")
-    ).encode()
-    signature = hmac.new(_cursor_key(secret), payload, hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
+    """An opaque cursor for the page after the hit whose sort values are given (signed by :mod:`search.signing`)."""
+    return sign_value(secret, CURSOR_PURPOSE, {"q": _query_fingerprint(query_text, kind, sort), "a": sort_values})
 
 
 def decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: str) -> list[Any]:
     """The ``search_after`` values in ``cursor``; raises QueryError if it was altered or is for another query."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    except (ValueError, TypeError):
+        data = unsign_value(secret, CURSOR_PURPOSE, cursor)
+    except BadSignedValue:
         raise QueryError("the cursor is not valid; start the search again") from None
-    signature, payload = raw[:16], raw[16:]
-    expected = hmac.new(_cursor_key(secret), payload, hashlib.sha256).digest()[:16]
-    if len(raw) <= 16 or not hmac.compare_digest(signature, expected):
+    if not isinstance(data, dict):
         raise QueryError("the cursor is not valid; start the search again")
-    data = json.loads(payload)
     if data.get("q") != _query_fingerprint(query_text, kind, sort):
         raise QueryError("the cursor belongs to another query; start the search again")
     values = data.get("a")

@@ -5,6 +5,11 @@ listings, vendors and wallet mentions, its market, page type and language --
 readably by default, or as one JSON object with ``--json``.  Profile drift and
 empty items are reported on stderr as warnings.
 
+The page is hostile: everything printed -- text, JSON and warnings -- goes
+through the project's one terminal escaper, :func:`search.cli_output.escape_terminal`
+(:func:`search.cli_output.escape_json_text` for ``--json``), so no control,
+C1 or bidi character from the page reaches the terminal raw.
+
 ``configure(parser)`` adds the arguments; ``run(args, settings) -> int``
 returns 0, or raises :class:`config.errors.UserError` (a missing or
 unreadable file, a bad ``--url``, an unknown ``--market``, an invalid market
@@ -16,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -25,11 +29,10 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from config.errors import UserError
+from search.cli_output import escape_json_text, escape_terminal
 
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 OFFLINE_JOB_ID = "offline-extract"
-# Shown text comes from hostile pages: control characters (terminal escapes) go.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -107,8 +110,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         print(f"warning: {_safe(rejected.message())}", file=sys.stderr)
     try:
         if args.json:
-            json.dump(document_as_json(document), sys.stdout, ensure_ascii=False, indent=2, sort_keys=False)
-            sys.stdout.write("\n")
+            sys.stdout.write(render_json(document))
         else:
             print_human(document, sys.stdout)
         sys.stdout.flush()
@@ -134,8 +136,14 @@ def document_as_json(document: Any) -> dict[str, Any]:
     }
 
 
+def render_json(document: Any) -> str:
+    """``--json``'s output: :func:`document_as_json` as indented JSON whose every character is safe on a terminal."""
+    return escape_json_text(json.dumps(document_as_json(document), ensure_ascii=False, indent=2)) + "\n"
+
+
 def _safe(value: Any, limit: int = 300) -> str:
-    text = _CONTROL.sub(" ", str(value))
+    """``value`` as one line for the terminal: escaped by the project's one escaper, then capped."""
+    text = escape_terminal(str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -191,6 +199,7 @@ def print_human(document: Any, out: TextIO) -> None:
         _line(out, "sales", vendor.sales)
         _line(out, "joined", vendor.joined)
     for mention in document.wallet_mentions:
-        out.write(f"wallet     {_safe(mention.address)}  {mention.coin} {mention.network} {mention.address_type}\n")
+        out.write(f"wallet     {_safe(mention.address)}  "
+                  f"{_safe(f'{mention.coin} {mention.network} {mention.address_type}')}\n")
     if not (document.listings or document.vendors or document.wallet_mentions):
         out.write("  (no listing, vendor or wallet on this page)\n")

@@ -7,6 +7,7 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 
 * ``/search`` -- query, facets, highlights, cursors (search.api.search_routes)
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
+  -- one router for the entity pages (search.api.entities)
 * ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
 * ``/login`` and ``/logout`` (UI session), ``/auth/tokens`` (admin)
 * ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere); both need a viewer token
@@ -132,17 +133,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     Touches no network until a request arrives; reads or creates the session
     secret file (see :func:`search.auth.load_session_secret`).
     """
-    from search.api import (
-        auth_routes,
-        docs_routes,
-        exports_routes,
-        listings,
-        onions,
-        search_routes,
-        stats,
-        vendors,
-        wallets,
-    )
+    from search.api import auth_routes, docs_routes, entities, exports_routes, search_routes, stats
     from search.connection import connect
 
     client = client if client is not None else connect(settings)
@@ -184,7 +175,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     async def home() -> Response:
         return RedirectResponse("/search", status_code=303)
 
-    for module in (search_routes, listings, vendors, wallets, onions, stats, exports_routes, auth_routes, docs_routes):
+    for module in (search_routes, entities, stats, exports_routes, auth_routes, docs_routes):
         app.include_router(module.router)
     if settings["trusted_proxies"]:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from config.errors import UserError
 from search.api import create_app
+from search.api.entities import ENTITY_PAGES
 from search.audit import AuditWriter, recent_searches
 from search.auth import TokenCache, create_token, revoke_token
 from tests.integration.search_world import (
@@ -173,6 +174,27 @@ def test_entity_pages_and_their_json_twins_are_audited(env):
     entries = [entry for entry in recent_searches(client, prefix, 1000) if entry["actor_id"] == record.token_id]
     assert sorted((e["kind"], e["query"], e["result_count"], e["channel"]) for e in entries) == sorted(expected)
     assert all(entry["actor_name"] == "entity auditor" and token not in json.dumps(entry) for entry in entries)
+
+
+@pytest.mark.parametrize("page", ENTITY_PAGES, ids=lambda page: page.collection)
+def test_every_entity_page_answers_unknown_404_and_too_long_400_alike(env, page):
+    """The one entity router: each kind's miss is a 404 in JSON and HTML, audited with 0 results."""
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "viewer", f"{page.collection} miss")
+    unknown = "unknown<b>" + os.urandom(4).hex()
+    as_json = env["http"].get(f"/{page.collection}/{unknown}", headers=auth(token))
+    assert as_json.status_code == 404 and as_json.json() == {"error": page.not_found, "status": 404}
+    as_html = env["http"].get(f"/{page.collection}/{unknown}", headers=auth(token, HTML))
+    assert as_html.status_code == 404 and as_html.headers["content-type"].startswith("text/html")
+    assert page.not_found in as_html.text and unknown not in as_html.text
+    too_long = env["http"].get(f"/{page.collection}/{'x' * (page.max_length + 1)}", headers=auth(token))
+    assert too_long.status_code == 400 and page.parameter in too_long.json()["error"]
+    assert env["audit"].flush(timeout=30)
+    entries = [entry for entry in recent_searches(client, prefix, 1000) if entry["actor_id"] == record.token_id]
+    assert sorted((e["kind"], e["query"], e["result_count"], e["channel"]) for e in entries) == [
+        (page.audit_kind, page.audit_prefix + unknown, 0, "api"),
+        (page.audit_kind, page.audit_prefix + unknown, 0, "ui"),
+    ]
 
 
 def test_a_full_audit_backlog_refuses_with_503_and_never_serves_unaudited(env, caplog):

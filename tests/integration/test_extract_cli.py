@@ -138,6 +138,43 @@ def test_hostile_text_cannot_reach_the_terminal(tmp_path: Path) -> None:
     assert "Coke" in result.stdout and "\x1b" not in result.stdout and "\x07" not in result.stdout
 
 
+HOSTILE_TITLE = "T\u202eitle\x9b31m\x1b]0;pwned\x07"
+HOSTILE_PAGE = (
+    f"<html><head><title>{HOSTILE_TITLE}</title></head><body>"
+    "<h1>Coke \x1b[2J \x9d0;pwned\x9c \u2066iso\u2069 \u200fRLM\u061c zw\u200b back\x08\r 1g</h1>"
+    "<dl><dt>Vendor</dt><dd>ev\x1b[31mil\u202egnp.exe\x85nl</dd><dt>Price</dt><dd>$10</dd>"
+    "<dt>Ships from</dt><dd>DE\u2028fake line\u2029</dd></dl></body></html>"
+)
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_c0_c1_bidi_and_escape_sequences_are_escaped_in_every_output(tmp_path: Path, output: str) -> None:
+    """Text, --json and warnings all go through search.cli_output's escaper: nothing unsafe reaches the terminal."""
+    from search.cli_output import is_unsafe_for_terminal
+
+    page = tmp_path / "hostile.html"
+    page.write_bytes(HOSTILE_PAGE.encode("utf-8"))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ONIONSCOPE_")}
+    # Bytes, not text: universal newlines would hide a raw carriage return.
+    result = subprocess.run(
+        [sys.executable, "-m", "onionscope.cli", "extract", str(page), "--url", "http://" + "a" * 56 + ".onion/item/1",
+         *(["--json"] if output == "json" else [])],
+        cwd=PROJECT_ROOT, env={**env, "PYTHONIOENCODING": "utf-8"}, capture_output=True, timeout=120,
+    )
+    stdout, stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
+    assert result.returncode == 0, stderr
+    for stream in (stdout, stderr):
+        raw = sorted({f"U+{ord(char):04X}" for char in stream if char != "\n" and is_unsafe_for_terminal(char)})
+        assert raw == []
+    if output == "json":
+        # Escaped as JSON \u escapes, so it decodes to the very strings the page held.
+        assert json.loads(stdout)["page"]["title"] == HOSTILE_TITLE
+        assert "\\u202e" in stdout and "\\u009b" in stdout
+    else:
+        # Shown, not dropped: the reader sees that the page holds a bidi override and a CSI.
+        assert "T\\u202eitle\\x9b31m\\x1b]0;pwned\\x07" in stdout
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
