@@ -31,10 +31,10 @@ from typing import Any
 
 import yaml
 
-from crawler.extractors import wallet_codecs
 from harness.demo.hosts import derived_onion_host
 from harness.demo import paths
 from harness.demo.openpgp import DemoPgpKey, make_public_key
+from harness.demo import wallet_encoders
 from harness.demo.site_names import FORUM_NAME, MARKET_NAMES, NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
 from config.errors import UserError
 from config.settings import PROJECT_ROOT
@@ -418,7 +418,7 @@ class _WalletMaker:
         self.count += 1
         size = {"p2wsh": 32, "p2tr": 32, "standard": 64, "subaddress": 64, "integrated": 72}.get(kind, 20)
         payload = seeded_bytes(self.seed, size, "wallet", self.count, coin, kind)
-        address = wallet_codecs.make_address(coin, kind, payload, network)
+        address = wallet_encoders.make_address(coin, kind, payload, network)
         checksummed = True if coin == "ethereum" else None
         return Wallet(address, coin, network, kind, [address], checksummed, owner)
 
@@ -733,9 +733,9 @@ def _corrupt(rand: random.Random, wallet: Wallet) -> Decoy:
                 break
     else:
         if wallet.coin == "bitcoin-cash" or address.lower().startswith(("bc1", "ltc1", "tb1")):
-            alphabet = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+            alphabet = wallet_encoders.BECH32_ALPHABET
         else:
-            alphabet = wallet_codecs.BASE58_ALPHABET
+            alphabet = wallet_encoders.BASE58_ALPHABET
         start = address.index(":") + 1 if ":" in address else (address.index("1") + 1 if address[:3] in ("bc1", "ltc") else 0)
         index = rand.randrange(max(start, 4), len(address) - 1)
         replacement = rand.choice([char for char in alphabet if char != address[index]])
