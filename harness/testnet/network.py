@@ -65,7 +65,7 @@ from harness.testnet.layout import (
 )
 from harness.testnet.manifest import load_manifest, manifest_path, recorded_processes, write_manifest
 from harness.testnet.readiness import bootstrap_phase, http_status_via_socks, read_consensus
-from harness.testnet.tor_process import TorStartError, is_our_tor, start_tor_daemons, stop_tor
+from harness.testnet.tor_process import TorStartError, is_our_tor, read_tor_pid, start_tor_daemons, stop_tor
 from harness.testnet.torrc import NetworkParameters, dir_authority_line, onion_service_dir, render_torrc
 from harness.testnet.torrc import voting_start_offset as compute_voting_start_offset
 
@@ -479,13 +479,9 @@ class TestNetwork:
         processes = set(recorded_processes(manifest))
         # PidFiles catch a tor whose PID never reached the manifest (a crash mid-start).
         for node in self.nodes:
-            pid_file = node.data_dir(self.directory) / "pid"
-            try:
-                text = pid_file.read_text().strip()
-            except FileNotFoundError:
-                continue
-            if text.isdigit():
-                processes.add((int(text), node.torrc_path(self.directory)))
+            pid = read_tor_pid(node.data_dir(self.directory) / "pid")
+            if pid is not None:
+                processes.add((pid, node.torrc_path(self.directory)))
         stopped = stop_tor(sorted(processes))
         if stopped:
             say(f"stopped {len(stopped)} tor process(es): {' '.join(map(str, sorted(stopped)))}")
