@@ -46,6 +46,7 @@ Public API:
   but never wrote its pidfile);
 * :func:`stop_processes(processes, grace_seconds, kill_wait_seconds)` -> the PIDs
   it signalled: SIGTERM, then SIGKILL for those still ours after the grace period;
+  :func:`send_signal(process, signal_number)` -> bool for any other signal (a reload);
 * :func:`exclusive_lock(path)` -- a context manager holding an exclusive
   ``flock`` on ``path``, so that two starts at once start one process.
 
@@ -228,8 +229,8 @@ def find_processes(matches: ArgumentCheck) -> list[OwnedProcess]:
     return sorted(found, key=lambda process: process.pid)
 
 
-def _signal(process: OwnedProcess, signal_number: int) -> bool:
-    """Send ``signal_number`` if ``process`` is still ours; True if it was sent."""
+def send_signal(process: OwnedProcess, signal_number: int) -> bool:
+    """Send ``signal_number`` if ``process`` is still ours (checked just before); True if it was sent."""
     if not process.is_running():
         return False
     try:
@@ -256,9 +257,9 @@ def stop_processes(
     them to go.  A process that is gone or is no longer ours is never
     signalled; raises nothing for processes that vanish meanwhile.
     """
-    signalled = [process for process in processes if _signal(process, signal.SIGTERM)]
+    signalled = [process for process in processes if send_signal(process, signal.SIGTERM)]
     _wait_gone(signalled, grace_seconds)
-    killed = [process for process in signalled if _signal(process, signal.SIGKILL)]
+    killed = [process for process in signalled if send_signal(process, signal.SIGKILL)]
     if killed:
         _wait_gone(killed, kill_wait_seconds)
     return [process.pid for process in signalled]

@@ -10,6 +10,7 @@ Public API:
   torrc (guards against killing a recycled PID); :func:`runs_tor_with` is the
   same check on a command line;
 * :func:`read_tor_pid` ``(pid_file) -> int | None`` -- the PID tor wrote;
+* :func:`reload_tor` ``(pid, torrc) -> bool`` -- SIGHUP (tor re-reads its torrc) to a verified PID;
 * :func:`stop_tor` -> stops verified PIDs (SIGTERM, then SIGKILL after a
   grace period) and returns the PIDs it stopped;
 * :class:`TorStartError` (a :class:`~config.errors.UserError`) carries
@@ -25,13 +26,14 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Iterable
 
 from config.errors import UserError
-from config.processes import ArgumentCheck, owned_process, read_pidfile, stop_processes
+from config.processes import ArgumentCheck, owned_process, read_pidfile, send_signal, stop_processes
 
 START_TIMEOUT_SECONDS = 60.0
 # tor exits at once on SIGTERM, unless a busy worker thread (consensus compression
@@ -154,6 +156,12 @@ def _tor_check(torrc: Path) -> ArgumentCheck:
 def is_our_tor(pid: int, torrc: Path) -> bool:
     """True if ``pid`` runs, is not a zombie, and is tor with ``-f <torrc>``."""
     return owned_process(pid, _tor_check(torrc)) is not None
+
+
+def reload_tor(pid: int, torrc: Path) -> bool:
+    """Send SIGHUP (re-read the torrc) if ``pid`` is tor with ``-f <torrc>``; True if it was sent."""
+    process = owned_process(pid, _tor_check(torrc))
+    return process is not None and send_signal(process, signal.SIGHUP)
 
 
 def stop_tor(processes: Iterable[tuple[int, Path]], grace_seconds: float = STOP_GRACE_SECONDS) -> list[int]:
