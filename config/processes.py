@@ -1,7 +1,7 @@
 """The one process helper for everything onionscope starts: identity, pidfiles, start lock, stop.
 
 Everything the project starts in the background -- the local Elasticsearch
-node (:mod:`harness.elasticsearch`), the tor processes of the private network
+node (:mod:`harness.elasticsearch_node`), the tor processes of the private network
 (:mod:`harness.testnet.tor_process`), the demo sites' server
 (:mod:`harness.demo.server`), the demo's web UI (``onionscope demo``) and,
 later, a scheduler daemon -- is found, checked and stopped through this
