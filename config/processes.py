@@ -200,9 +200,11 @@ def owned_process(pid: int, matches: ArgumentCheck) -> OwnedProcess | None:
 
     Its start time is read now: from here on a recycled PID is told apart.
     """
-    start_ticks = process_start_ticks(pid)
     arguments = process_arguments(pid)
-    if start_ticks is None or arguments is None or not matches(arguments):
+    if arguments is None or not matches(arguments):
+        return None
+    start_ticks = process_start_ticks(pid)
+    if start_ticks is None:
         return None
     process = OwnedProcess(pid, start_ticks, matches)
     # The PID may have changed hands between the two reads above.
