@@ -63,7 +63,10 @@ was not rendered, an unreachable page): a generator bug, never bad input.
 
 Notes: PGP keys are Ed25519 (legacy EdDSA, algorithm 22) v4 keys with a valid
 self-certification; gpg imports them.  Wallets are generated with
-:mod:`crawler.extractors.wallet_codecs` from seeded bytes: nobody holds their keys.
+the demo's own :mod:`harness.demo.wallet_encoders` from seeded bytes (nobody
+holds their keys); onion hosts and armor checksums are the demo's own too
+(:mod:`harness.demo.hosts`, :mod:`harness.demo.openpgp`), never the crawler's
+extractors that the ground truth is there to check.
 """
 
 from __future__ import annotations
@@ -81,8 +84,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from harness.demo import paths
-from crawler.extractors.onions import is_valid_v3_onion as is_valid_v3_onion_host
-from harness.demo.hosts import derived_onion_host
+from harness.demo.hosts import derived_onion_host, is_v3_onion_host
 from harness.demo.markets import RENDERERS
 from harness.demo.markets.markup import RenderedSite
 from harness.demo.media import media_bytes
@@ -148,7 +150,7 @@ def _checked_hosts(onion_hosts: dict[str, str]) -> dict[str, str]:
         normalised = host.strip().lower()
         if not normalised.endswith(".onion"):
             normalised += ".onion"
-        if not is_valid_v3_onion_host(normalised):
+        if not is_v3_onion_host(normalised):
             raise UserError(f"onion host for demo site {site!r} is not a valid v3 address: {host!r}")
         hosts[site] = normalised
     if len(set(hosts.values())) != len(hosts):

@@ -41,9 +41,6 @@ for example a port in use), :class:`ValueError` for invalid onion service specs.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +49,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from config.errors import UserError
+from config.processes import exclusive_lock
 from harness.testnet.authorities import ensure_authority_keys
 from harness.testnet.layout import (
     ROLE_AUTHORITY,
@@ -65,7 +63,9 @@ from harness.testnet.layout import (
 )
 from harness.testnet.manifest import load_manifest, manifest_path, recorded_processes, write_manifest
 from harness.testnet.readiness import bootstrap_phase, http_status_via_socks, read_consensus
-from harness.testnet.tor_process import TorStartError, is_our_tor, start_tor_daemons, stop_tor
+from harness.testnet.tor_process import (
+    TorStartError, is_our_tor, read_tor_pid, reload_tor, start_tor_daemons, stop_tor,
+)
 from harness.testnet.torrc import NetworkParameters, dir_authority_line, onion_service_dir, render_torrc
 from harness.testnet.torrc import voting_start_offset as compute_voting_start_offset
 
@@ -380,9 +380,8 @@ class TestNetwork:
              "pid": host["pid"]}
             for spec in services
         ]
-        if host["pid"] is not None and is_our_tor(host["pid"], torrc):
-            # tor re-reads its torrc on SIGHUP and adds or re-targets services.
-            os.kill(host["pid"], signal.SIGHUP)
+        # tor re-reads its torrc on SIGHUP and adds or re-targets services.
+        if host["pid"] is not None and reload_tor(host["pid"], torrc):
             say(f"{host_node.name} reloaded with {len(services)} onion service(s)")
             write_manifest(self.directory, manifest)
         else:
@@ -479,13 +478,9 @@ class TestNetwork:
         processes = set(recorded_processes(manifest))
         # PidFiles catch a tor whose PID never reached the manifest (a crash mid-start).
         for node in self.nodes:
-            pid_file = node.data_dir(self.directory) / "pid"
-            try:
-                text = pid_file.read_text().strip()
-            except FileNotFoundError:
-                continue
-            if text.isdigit():
-                processes.add((int(text), node.torrc_path(self.directory)))
+            pid = read_tor_pid(node.data_dir(self.directory) / "pid")
+            if pid is not None:
+                processes.add((pid, node.torrc_path(self.directory)))
         stopped = stop_tor(sorted(processes))
         if stopped:
             say(f"stopped {len(stopped)} tor process(es): {' '.join(map(str, sorted(stopped)))}")
@@ -504,12 +499,8 @@ class TestNetwork:
     @contextmanager
     def _lock(self) -> Iterator[None]:
         # Two `up`s in one folder at once would start two networks on one port block.
-        with open(self.directory / ".lock", "w") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with exclusive_lock(self.directory / ".lock"):
+            yield
 
 
 def free_base_port(start: int, relays: int = 3, clients: int = 1, step: int = 500, tries: int = 40) -> int:
