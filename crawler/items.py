@@ -50,6 +50,8 @@ class Page:
     contacts: list[dict[str, Any]] = field(default_factory=list)
     market: str | None = None
     page_type: str | None = None
+    # A forum thread's posts: author, posted_at (UTC ISO or None), posted_local, posted_text, text.
+    posts: list[dict[str, Any]] = field(default_factory=list)
 
     def doc_id(self) -> str:
         return stable_id(self.canonical_url)
@@ -86,7 +88,8 @@ class Listing:
     substance_classes: list[str] = field(default_factory=list)
     wallets: list[str] = field(default_factory=list)
     language: str | None = None
-    extractor: str = "profile"
+    extractor: str = "profile"  # "profile", "generic" (a detail page) or "card" (a result page's card)
+    price_unit: str | None = None  # "1LB" in "1795.00 USD/1LB": the price is per this unit
 
     def doc_id(self) -> str:
         return stable_id(self.market, self.listing_id)

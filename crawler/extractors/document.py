@@ -42,7 +42,8 @@ from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
 from crawler.extractors.contacts import find_contacts, find_emails
-from crawler.extractors.generic_listing import extract_generic
+from crawler.extractors.forum_thread import ForumPost
+from crawler.extractors.generic_page import read_generic_page
 from crawler.extractors.html_page import parse_html_page
 from crawler.extractors.identifiers import Identifiers, find_identifiers
 from crawler.extractors.language import LanguageGuess, detect_language
@@ -117,6 +118,7 @@ class ExtractedDocument:
     language: LanguageGuess = field(default_factory=lambda: LanguageGuess(None, 0.0))
     drift: list[DriftEvent] = field(default_factory=list)
     rejected: list[RejectedItem] = field(default_factory=list)
+    posts: list[ForumPost] = field(default_factory=list)  # a forum thread's posts (page type "thread")
 
     def items(self) -> list[Item]:
         """The page first, then listings, vendors and wallet mentions: what the pipelines index."""
@@ -235,15 +237,19 @@ def extract_document(
         elif extraction.page_type == "vendor":
             builder.add_vendor(document, profile.name, extraction.values, "profile")
     else:
-        generic = extract_generic(selector, url)
+        generic = read_generic_page(selector, url)
         market_name = host or "unknown"
         document.page_type = generic.page_type
         if generic.page_type is not None:
             document.market, document.extractor = market_name, "generic"
-        if generic.page_type == "listing":
-            builder.add_listing(document, market_name, generic.values, "generic")
-        elif generic.page_type == "vendor":
-            builder.add_vendor(document, market_name, generic.values, "generic")
+        if generic.listing is not None:
+            builder.add_listing(document, market_name, generic.listing, "generic")
+        for card in generic.cards:
+            builder.add_listing(document, market_name, card, "card")
+        if generic.vendor is not None:
+            builder.add_vendor(document, market_name, generic.vendor, "generic")
+        document.posts = generic.posts
+        page.posts = [post.to_doc() for post in generic.posts]
     page.market, page.page_type = document.market, document.page_type
     builder.add_wallet_mentions(document)
     return document
@@ -267,7 +273,9 @@ class _ItemBuilder:
         if not title:
             document.rejected.append(RejectedItem("listing", market, self.url, "no title"))
             return
-        listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(self.url))[:16]
+        # A card's listing lives at its detail URL, not at the result page that shows it.
+        listing_url = _text_value(values.get("url")) or self.url
+        listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(listing_url))[:16]
         price = values.get("price")
         crypto_prices: dict[str, float] = {}
         # crypto_prices are the crypto equivalents shown beside the price, not the price itself.
@@ -288,7 +296,7 @@ class _ItemBuilder:
             Listing(
                 market=market,
                 listing_id=listing_id,
-                url=self.url,
+                url=listing_url,
                 title=title,
                 fetched_at=self.fetched_at,
                 job_id=self.job_id,
@@ -308,8 +316,10 @@ class _ItemBuilder:
                 rating=float(values["rating"]) if isinstance(values.get("rating"), (int, float)) else None,
                 substances=substances,
                 substance_classes=classes,
-                wallets=self._page_wallets(),
+                # A result page's wallets belong to the page, not to each card on it.
+                wallets=self._page_wallets() if extractor != "card" else [],
                 language=listing_language,
+                price_unit=_text_value(values.get("price_unit")),
                 extractor=extractor,
             )
         )
@@ -369,7 +379,8 @@ class _ItemBuilder:
         return list(unique.values())
 
     def add_wallet_mentions(self, document: ExtractedDocument) -> None:
-        listing = document.listings[0] if document.listings else None
+        # Only the listing the page is about owns the page's wallets, never a card on a result page.
+        listing = next((item for item in document.listings if item.url == self.url and item.extractor != "card"), None)
         vendor_name = listing.vendor if listing else (document.vendors[0].name if document.vendors else None)
         seen: set[tuple[str, str]] = set()
         for hit in self.identifiers.wallets:

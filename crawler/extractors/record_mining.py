@@ -1,0 +1,427 @@
+"""Listing cards on category, search-result and vendor pages, found by data-record mining.
+
+Public API:
+
+* :func:`mine_cards` ``(tree, page_url) -> list[Card]``: one :class:`Card` per
+  repeated listing card, in page order.
+* :class:`Card` -- title, detail-page URL, price (amount, currency, unit,
+  range), the crypto price printed beside it, vendor, rating, ships from/to.
+
+How cards are found (no profile, no per-site rule):
+
+1. A *record candidate* is an element that holds a printed price (see
+   :mod:`crawler.extractors.page_tree`) and a link.  Elements are grouped by
+   their tag path from the root; a group is a *record group* when at least
+   two of its members are candidates -- the repeated, same-shaped sibling
+   subtrees of a result list or grid, even when a grid splits them over rows.
+2. Bottom-up, an element of a record group is a record when it still holds a
+   price and a link once the records inside it are taken away: the finest
+   repeated unit wins, and a main card that contains a small "also from this
+   vendor" strip keeps its own price.
+3. A record grows to its parent while the parent holds no other record and is
+   itself one of a repeated group: the title above the price box, the vendor
+   line below it join their card.
+4. Inside a card: the title is a heading, an element whose class says title,
+   or the longest link text to the card's main URL (action words such as "Buy
+   now" never); the price is the first printed price outside the title; the
+   crypto price is the next price in a coin; the vendor is a link to a
+   user/vendor/profile URL or the text after a "Vendor:"-style label.
+
+Cards without a title are dropped.  Cost: linear in the elements of the page
+tree (capped there), with per-card work capped by ``MAX_CARD_CHUNKS`` and at
+most ``MAX_CARDS`` cards.  Never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+from urllib.parse import urljoin
+
+from crawler.extractors.page_tree import PageTree, clean_text
+from crawler.extractors.price_spans import PriceSpan, find_price_spans
+
+MAX_CARDS = 500
+MAX_CARD_CHUNKS = 200
+MAX_GROWTH_LEVELS = 8
+MAX_TITLE_CHARS = 400
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# Link texts that are buttons, never a title.
+_ACTION_WORDS = frozenset({
+    "buy", "buy now", "order", "order now", "purchase", "view", "view listing", "view item", "view product",
+    "details", "more", "more info", "read more", "add to cart", "add to basket", "show", "open", "go",
+    "купить", "заказать", "подробнее", "kaufen", "details anzeigen", "ansehen", "see more", "info",
+})
+_VENDOR_HREF = re.compile(
+    r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
+    r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember)"
+)
+_VENDOR_LABELS = ("vendor", "seller", "sold by", "posted by", "by", "merchant", "shop", "продавец", "магазин",
+                  "verkäufer", "anbieter", "händler")
+_SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "sent from", "origin country", "origin",
+                      "country of origin", "location", "from country", "отправка из", "откуда", "versand aus",
+                      "versand von", "herkunft")
+_SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "destination", "destinations", "delivers to",
+                    "доставка в", "куда", "versand nach", "lieferung nach")
+_ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
+_COUNT_SUFFIX = re.compile(r"\s*[(\[][^()\[\]]{0,20}[)\]]\s*$")
+_RATING_TEXT = re.compile(r"(?<![\d.])([0-5](?:\.\d{1,2})?)\s*(?:/\s*5|★|stars?)?(?![\d.])")
+
+
+@dataclass
+class Card:
+    """One listing card as printed on a result page."""
+
+    title: str
+    url: str | None = None
+    price: PriceSpan | None = None
+    price_text: str | None = None
+    crypto_price: PriceSpan | None = None
+    vendor: str | None = None
+    vendor_url: str | None = None
+    ships_from: str | None = None
+    ships_to: str | None = None
+    rating: float | None = None
+    element: int = -1  # the card's element in the page tree
+
+
+def _marked_counts(tree: PageTree, marks: list[set[int]]) -> list[list[int]]:
+    """Per mark set and element: how many marked elements its visible subtree holds."""
+    count = len(tree)
+    totals = [[0] * count for _ in marks]
+    for index in range(count - 1, -1, -1):
+        if tree.hidden[index]:
+            continue
+        parent = tree.parent[index]
+        for marked, total in zip(marks, totals):
+            if index in marked:
+                total[index] += 1
+            if parent >= 0:
+                total[parent] += total[index]
+    return totals
+
+
+def _units_for(tree: PageTree, marks: list[set[int]], unit_shapes: set[int]) -> list[int]:
+    """Bottom-up: an element is a unit when it holds every mark once the units below it are taken away."""
+    count = len(tree)
+    residual = [[0] * count for _ in marks]
+    is_unit = [False] * count
+    for index in range(count - 1, -1, -1):
+        if tree.hidden[index]:
+            continue
+        for marked, counts in zip(marks, residual):
+            if index in marked:
+                counts[index] += 1
+        if (tree.shape[index] in unit_shapes and tree.tag[index] not in ("body", "html")
+                and all(counts[index] for counts in residual)):
+            is_unit[index] = True
+        parent = tree.parent[index]
+        if parent >= 0 and not is_unit[index]:
+            for counts in residual:
+                counts[parent] += counts[index]
+    return [index for index in range(count) if is_unit[index]]
+
+
+def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_CARDS) -> list[int]:
+    """Repeated same-shaped subtrees that each hold at least one element of every set in ``marks``.
+
+    Returns the unit elements in document order, each grown to the widest
+    repeated ancestor that holds no other unit (see the module docstring).
+    """
+    count = len(tree)
+    if count == 0 or not marks:
+        return []
+    totals = _marked_counts(tree, marks)
+    members: Counter[int] = Counter()
+    for index in range(count):
+        if not tree.hidden[index] and all(total[index] for total in totals):
+            members[tree.shape[index]] += 1
+    unit_shapes = {shape for shape, number in members.items() if number >= 2}
+    units: list[int] = []
+    # A shape whose members are units only once (a sidebar beside the result list) is not
+    # repeated; dropping it can change what its ancestors hold, so settle in a few rounds.
+    for _ in range(3):
+        if not unit_shapes:
+            return []
+        units = _units_for(tree, marks, unit_shapes)
+        per_shape = Counter(tree.shape[index] for index in units)
+        repeated = {shape for shape in unit_shapes if per_shape[shape] >= 2}
+        if repeated == unit_shapes:
+            break
+        unit_shapes = repeated
+    units = [index for index in units if tree.shape[index] in unit_shapes]
+    return _grow(tree, units)[:limit]
+
+
+def find_records(tree: PageTree) -> list[int]:
+    """Indices of the listing-card elements, in document order (see the module docstring)."""
+    links = {index for index in range(len(tree)) if tree.tag[index] == "a" and tree.link[index] == index}
+    return find_repeated_units(tree, [set(tree.prices), links])
+
+
+def _grow(tree: PageTree, records: list[int]) -> list[int]:
+    """Each record widened to the largest repeated ancestor that holds no other record."""
+    count = len(tree)
+    records_under = [0] * count
+    for index in records:
+        records_under[index] += 1
+    for index in range(count - 1, 0, -1):
+        records_under[tree.parent[index]] += records_under[index]
+    # Shapes that repeat with a record inside each: the units a card may grow into.
+    shape_with_record: Counter[int] = Counter(tree.shape[index] for index in range(count) if records_under[index])
+    grown = []
+    for index in records:
+        current = index
+        for _ in range(MAX_GROWTH_LEVELS):
+            parent = tree.parent[current]
+            if (parent <= 0 or records_under[parent] != 1 or tree.tag[parent] in ("body", "html", "form")
+                    or shape_with_record[tree.shape[parent]] < 2):
+                break
+            current = parent
+        grown.append(current)
+    return grown
+
+
+# --- inside one card -------------------------------------------------------------------
+
+
+def _is_action(text: str) -> bool:
+    return text.casefold().strip(" .!»›>→") in _ACTION_WORDS
+
+
+def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
+    """(label, rest) when ``text`` starts with one of ``labels`` followed by ':' or a space."""
+    folded = text.casefold()
+    for label in labels:
+        if folded.startswith(label):
+            rest = text[len(label):]
+            if not rest or rest[0] in " :：-–\u00a0" or (rest[:1] == "s" and label.endswith("ship")):
+                return label, rest.lstrip(" :：-–\u00a0")
+    return None
+
+
+def _vendor_name(text: str) -> str | None:
+    name = clean_text(text).lstrip("@").strip()
+    for _ in range(3):
+        stripped = _COUNT_SUFFIX.sub("", name).strip()
+        if stripped == name:
+            break
+        name = stripped
+    name = name.strip(" ,;:|-–")
+    if not name or len(name) > 60 or len(name.split()) > 4 or _is_action(name):
+        return None
+    return name
+
+
+@dataclass
+class _CardText:
+    chunks: list[tuple[int, str]]
+    skip: frozenset[int]
+
+
+def _card_chunks(tree: PageTree, card: int, inner_records: frozenset[int]) -> _CardText:
+    skip = frozenset(index for index in inner_records if index != card and tree.contains(card, index))
+    chunks: list[tuple[int, str]] = []
+    for owner, text in tree.text_chunks(card, skip=skip, limit=8_000):
+        chunks.append((owner, text))
+        if len(chunks) >= MAX_CARD_CHUNKS:
+            break
+    return _CardText(chunks, skip)
+
+
+def _inside_skip(tree: PageTree, index: int, skip: frozenset[int]) -> bool:
+    return any(tree.contains(root, index) for root in skip)
+
+
+def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> str | None:
+    hrefs: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for index in tree.subtree(card):
+        if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        href = (tree.elements[index].get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or _VENDOR_HREF.search(href):
+            continue
+        hrefs[href] += 1
+        first_seen.setdefault(href, index)
+    if not hrefs:
+        return None
+    best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))
+    return best[0]
+
+
+def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None) -> tuple[str | None, int]:
+    """(title, the element it came from)."""
+    headings: list[int] = []
+    titled: list[int] = []
+    main_links: list[int] = []
+    for index in tree.subtree(card):
+        if tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        tag = tree.tag[index]
+        if tag in _HEADINGS:
+            headings.append(index)
+        classes = (tree.elements[index].get("class") or "").casefold()
+        if "title" in classes and "subtitle" not in classes:
+            titled.append(index)
+        if tag == "a" and tree.link[index] == index and main_url is not None and (
+                (tree.elements[index].get("href") or "").strip() == main_url):
+            main_links.append(index)
+
+    def usable(index: int) -> str | None:
+        text = tree.element_text(index, limit=MAX_TITLE_CHARS + 1)
+        if not text or len(text) > MAX_TITLE_CHARS or _is_action(text):
+            return None
+        # A heading that is only the price ("£13.00 GBP") is the price box, not the title.
+        spans = find_price_spans(text, limit=2)
+        if spans and spans[0].end - spans[0].start >= len(text) - 2:
+            return None
+        return text
+
+    for group in (headings, titled):
+        for index in group:
+            text = usable(index)
+            if text:
+                return text, index
+    best: tuple[int, str, int] | None = None
+    for index in main_links:
+        text = usable(index)
+        if text and (best is None or len(text) > best[0]):
+            best = (len(text), text, index)
+    if best:
+        return best[1], best[2]
+    for index in tree.subtree(card):  # an image's alt or title as the last resort
+        if tree.tag[index] == "img" and not tree.hidden[index]:
+            alt = clean_text(tree.elements[index].get("title") or tree.elements[index].get("alt"))
+            if alt and len(alt) <= MAX_TITLE_CHARS and len(alt) > 3:
+                return alt, index
+    return None, -1
+
+
+def _prices(tree: PageTree, card: int, skip: frozenset[int], title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None]:
+    main: PriceSpan | None = None
+    main_text: str | None = None
+    crypto: PriceSpan | None = None
+    for index in tree.subtree(card):
+        spans = tree.prices.get(index)
+        if not spans or tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        if title_element >= 0 and (tree.contains(title_element, index) or tree.contains(index, title_element)):
+            continue
+        text = tree.small_text[index] or ""
+        for span in spans:
+            if main is None:
+                main, main_text = span, text[span.start:span.end]
+            elif crypto is None and span.is_crypto and span.currency != main.currency and not main.is_crypto:
+                crypto = span
+        if main is not None and (crypto is not None or main.is_crypto):
+            break
+    return main, main_text, crypto
+
+
+def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: frozenset[int], main_url: str | None,
+            page_url: str) -> tuple[str | None, str | None]:
+    # "Vendor: name" / "Posted by name": the value is the rest of the chunk or the next chunk.
+    for position, (owner, text) in enumerate(chunks):
+        found = _label_value(text, _VENDOR_LABELS)
+        if found is None:
+            continue
+        rest = found[1]
+        candidates = [rest] if rest else []
+        if position + 1 < len(chunks):
+            candidates.append(chunks[position + 1][1])
+        for candidate in candidates:
+            name = _vendor_name(candidate.split(",")[0])
+            if name and not find_price_spans(name, limit=1):
+                url = None
+                if position + 1 < len(chunks) and candidate == chunks[position + 1][1]:
+                    link = tree.link[chunks[position + 1][0]]
+                    if link >= 0:
+                        url = urljoin(page_url, tree.elements[link].get("href") or "")
+                return name, url
+    for index in tree.subtree(card):
+        if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        href = (tree.elements[index].get("href") or "").strip()
+        if not href or href == main_url or not _VENDOR_HREF.search(href):
+            continue
+        first_text = clean_text(tree.elements[index].text)
+        if not first_text:
+            first_text = tree.element_text(index, limit=80)
+        name = _vendor_name(first_text)
+        if name:
+            return name, urljoin(page_url, href)
+    return None, None
+
+
+def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None, str | None]:
+    ships_from: str | None = None
+    ships_to: str | None = None
+    for position, (_, text) in enumerate(chunks):
+        if title and text == title:
+            continue
+        following = chunks[position + 1][1] if position + 1 < len(chunks) else ""
+        found_from = _label_value(text, _SHIPS_FROM_LABELS)
+        if found_from is not None and ships_from is None:
+            ships_from = found_from[1] or following or None
+            continue
+        found_to = _label_value(text, _SHIPS_TO_LABELS)
+        if found_to is not None and ships_to is None:
+            ships_to = found_to[1] or following or None
+            continue
+        if len(text) <= 80 and ships_from is None:
+            for arrow in _ARROWS:
+                left, sep, right = text.partition(arrow)
+                if sep and left.strip() and right.strip() and len(left.strip()) <= 40:
+                    ships_from, ships_to = left.strip(), right.strip()
+                    break
+    return ships_from, ships_to
+
+
+def _rating(tree: PageTree, card: int, skip: frozenset[int]) -> float | None:
+    for index in tree.subtree(card):
+        if tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        element = tree.elements[index]
+        classes = (element.get("class") or "").casefold()
+        title = (element.get("title") or "").casefold()
+        if "rating" in classes or "rating" in title:
+            match = _RATING_TEXT.search(tree.element_text(index, limit=40))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
+    """The listing cards of a result page (see the module docstring); [] when there are none."""
+    records = find_records(tree)
+    inner = frozenset(records)
+    cards: list[Card] = []
+    for card in records:
+        card_text = _card_chunks(tree, card, inner)
+        main_url = _main_url(tree, card, card_text.skip)
+        title, title_element = _title(tree, card, card_text.skip, main_url)
+        if not title:
+            continue
+        price, price_text, crypto = _prices(tree, card, card_text.skip, title_element)
+        if price is None:
+            continue
+        vendor, vendor_url = _vendor(tree, card, card_text.chunks, card_text.skip, main_url, page_url)
+        ships_from, ships_to = _ships(card_text.chunks, title)
+        cards.append(Card(
+            title=title,
+            url=urljoin(page_url, main_url) if main_url else None,
+            price=price,
+            price_text=price_text,
+            crypto_price=crypto,
+            vendor=vendor,
+            vendor_url=vendor_url,
+            ships_from=ships_from,
+            ships_to=ships_to,
+            rating=_rating(tree, card, card_text.skip),
+            element=card,
+        ))
+    return cards
