@@ -412,6 +412,42 @@ def score_thread(table: Table, outcome: Outcome) -> None:
             field_score(expected, _post_time(post), lambda t, a: t == a))
 
 
+def show_misses(outcomes: list[Outcome]) -> str:
+    """Per development page: truth cards not found and cards found but not in the truth.
+
+    Held-out pages are never shown in detail, so nobody tunes on them.
+    """
+    lines = []
+    for outcome in outcomes:
+        page = outcome.page
+        if page.split != "development":
+            continue
+        lines.append(f"{page.market}/{page.file}: truth {page.page_type}, got {outcome.page_type}; "
+                     f"{len(page.truth['listings'])} truth listings, {len(outcome.listings)} extracted")
+        found = list(outcome.listings)
+        for truth in page.truth["listings"]:
+            match = next((item for item in found if norm_text(item.title) == norm_text(truth["title"])), None)
+            if match is None:
+                lines.append(f"   missed: {truth['title'][:70]!r} {truth.get('price')} {truth.get('currency')} "
+                             f"vendor={truth.get('vendor')!r}")
+                continue
+            found.remove(match)
+            problems = []
+            if not price_matches(truth, match.price_amount, match.price_currency) and truth.get("price") is not None:
+                problems.append(f"price {match.price_amount} {match.price_currency} != {truth.get('price')} {truth.get('currency')}")
+            if norm_vendor(truth.get("vendor")) != norm_vendor(match.vendor):
+                problems.append(f"vendor {match.vendor!r} != {truth.get('vendor')!r}")
+            if problems:
+                lines.append(f"   {truth['title'][:50]!r}: " + "; ".join(problems))
+        for item in found:
+            lines.append(f"   extra: {item.title[:70]!r} {item.price_amount} {item.price_currency} vendor={item.vendor!r}")
+        truth_vendor = page.truth.get("vendor")
+        if truth_vendor is not None:
+            got = outcome.vendors[0] if outcome.vendors else None
+            lines.append(f"   vendor truth {truth_vendor['name']!r} got {got.name if got else None!r}")
+    return "\n".join(lines)
+
+
 def score(outcomes: list[Outcome]) -> Table:
     countries = CountryTable()
     table = Table()
@@ -567,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="git commit whose extractor is timed for the cost ratio (default: merge-base with main)")
     parser.add_argument("--no-speed", action="store_true", help="print the quality tables only")
     parser.add_argument("--split", choices=SPLITS, help="score one side only")
+    parser.add_argument("--show-misses", action="store_true",
+                        help="list the misses and extras of each development page (never of held-out pages)")
     args = parser.parse_args(argv)
 
     pages = load_corpus()
@@ -577,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"real corpus {CORPUS.relative_to(PROJECT_ROOT)}: {len(pages)} pages "
           f"(held-out {by_split['held_out']}, development {by_split['development']}), no market profile")
     table = score(outcomes)
+    if args.show_misses:
+        print(show_misses(outcomes))
     print(format_table(table))
     print()
     print(format_targets(table))

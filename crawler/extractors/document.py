@@ -66,6 +66,7 @@ MAX_TITLE_CHARS = 1_000
 MAX_NAME_CHARS = 200
 
 Item = Union[Page, Listing, Vendor, WalletMention]
+_LATIN1_NAMES = frozenset({"cp1252", "windows1252", "latin1", "iso88591", "l1"})
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,16 @@ def _decode(html: bytes | str, content_type: str) -> tuple[str, bytes]:
         return html, html.encode("utf-8", errors="replace")
     raw = bytes(html[:MAX_HTML_BYTES])
     try:
-        _, text = html_to_unicode(content_type or None, raw)
+        encoding, text = html_to_unicode(content_type or None, raw)
     except (LookupError, ValueError):  # an unknown or broken declared encoding
-        text = raw.decode("utf-8", errors="replace")
+        return raw.decode("utf-8", errors="replace"), raw
+    # Pages saved or served as UTF-8 under a stale Latin-1 declaration ("฿" read as "à¸¿"):
+    # bytes that decode strictly as UTF-8 are UTF-8 (a real cp1252 text almost never does).
+    if encoding.replace("-", "").replace("_", "").lower() in _LATIN1_NAMES and max(raw, default=0) >= 0x80:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     return text, raw
 
 

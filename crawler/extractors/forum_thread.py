@@ -14,9 +14,10 @@ Public API:
 
 Posts are found like listing cards (:func:`crawler.extractors.record_mining.find_repeated_units`):
 repeated same-shaped blocks that each hold a link to a member profile and a
-time.  A page is a thread when it has such posts and forum markup (post /
-message / comment classes, reply or quote links in English, Russian or
-German, a forum generator tag), or three posts or more.  Thread pages never
+time.  A page is a thread when it has such posts, forum markup around them (post /
+message / comment classes with reply, quote or thread links in English,
+Russian or German, or a forum generator tag), and at most half of the posts
+hold a price tag (a market's card grid has seller links and dates too).  Thread pages never
 yield listings: prices quoted in a post are talk, not offers.
 
 Cost: linear in the page tree; text per post is capped at ``MAX_POST_CHARS``.
@@ -84,9 +85,11 @@ class ForumThread:
     posts: list[ForumPost] = field(default_factory=list)
     forum_markup: bool = False
 
+    priced_posts: int = 0  # posts that hold a price tag: a grid of cards with seller links and dates
+
     @property
     def is_thread(self) -> bool:
-        return bool(self.posts) and (self.forum_markup or len(self.posts) >= 3)
+        return bool(self.posts) and self.forum_markup and self.priced_posts * 2 <= len(self.posts)
 
 
 def _hour(hour: int, meridiem: str | None) -> int:
@@ -267,7 +270,10 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
     if not units:
         return ForumThread()
     posts = []
+    priced = 0
     for unit in units:
+        if any(index in tree.prices for index in tree.subtree(unit)):
+            priced += 1
         author_index = next((index for index in tree.subtree(unit) if index in members), -1)
         time_index = next((index for index in tree.subtree(unit) if index in times), -1)
         if author_index < 0 or time_index < 0:
@@ -285,4 +291,4 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
             posted_text=visible or None,
             text=_post_text(tree, unit, author_index, time_index),
         ))
-    return ForumThread(posts=posts, forum_markup=_forum_markup(tree))
+    return ForumThread(posts=posts, forum_markup=_forum_markup(tree), priced_posts=priced)

@@ -40,7 +40,7 @@ from parsel import Selector
 from crawler.extractors.countries import parse_countries
 from crawler.extractors.forum_thread import ForumPost, read_thread
 from crawler.extractors.generic_listing import listing_id_from_url
-from crawler.extractors.listing_detail import read_listing_detail
+from crawler.extractors.listing_detail import page_title_text, read_listing_detail
 from crawler.extractors.page_tree import build_page_tree
 from crawler.extractors.prices import Price
 from crawler.extractors.record_mining import Card, mine_cards
@@ -97,6 +97,14 @@ def card_values(card: Card, page_url: str, vendor_name: str | None = None) -> di
     return values
 
 
+def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card], url: str) -> GenericPage:
+    values = dict(values)
+    values["listing_id"] = listing_id_for_url(url)
+    values.pop("url", None)
+    others = [card_values(card, url) for card in cards if card.url and canonical_url(card.url) != canonical_url(url)]
+    return GenericPage("listing", listing=values, cards=others, evidence=evidence)
+
+
 def read_generic_page(selector: Selector, url: str) -> GenericPage:
     """The page's type and items (see the module docstring)."""
     tree = build_page_tree(selector.root)
@@ -105,23 +113,29 @@ def read_generic_page(selector: Selector, url: str) -> GenericPage:
         return GenericPage("thread", posts=thread.posts, evidence=["forum-posts"])
     cards = mine_cards(tree, url)
     chunks = list(tree.text_chunks(0, limit=400_000))
-    vendor = read_vendor_profile(tree, url, chunks)
+    detail = read_listing_detail(selector, tree, url, cards, chunks)
+    card_titles = {card.title.casefold() for card in cards}
+    detail_title = str(detail.values.get("title", "")).casefold()
+    # Beside a grid of three or more cards, only a labelled price makes the page one listing's
+    # (a results header "962 results" over a rates ticker is not a listing).
+    if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
+        return _listing_page(detail.values, detail.evidence, cards, url)
+    vendor = read_vendor_profile(tree, url, chunks, page_title_text(selector))
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,
             cards=[card_values(card, url, vendor.name) for card in cards],
             evidence=["vendor-labels", *(["cards"] if cards else [])],
         )
-    detail = read_listing_detail(selector, tree, url, cards, chunks)
-    if detail is not None and detail.page_type == "listing":
-        values = dict(detail.values)
-        values["listing_id"] = listing_id_for_url(url)
-        card_titles = {card.title.casefold() for card in cards}
-        if str(values.get("title", "")).casefold() not in card_titles or not cards:
-            others = [card_values(card, url) for card in cards if card.url and canonical_url(card.url) != canonical_url(url)]
-            return GenericPage("listing", listing=values, cards=others, evidence=detail.evidence)
-    if detail is not None and detail.page_type == "vendor":
-        return GenericPage("vendor", vendor=detail.values, evidence=detail.evidence)
+    if detail.vendor_values:
+        # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").
+        name = str(detail.vendor_values.get("name") or "") or None
+        return GenericPage("vendor", vendor=detail.vendor_values,
+                           cards=[card_values(card, url, name) for card in cards], evidence=["vendor-facts"])
     if cards:
         return GenericPage("category", cards=[card_values(card, url) for card in cards], evidence=["cards"])
+    # The older reader's weaker evidence (a heading, a price element, one label) still counts
+    # where nothing else claims the page, as it did before cards and threads were read.
+    if detail.values.get("title") and detail.values.get("price") and "older-reader:labels" in detail.evidence:
+        return _listing_page(detail.values, detail.evidence, cards, url)
     return GenericPage(None)

@@ -41,6 +41,9 @@ _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "s
                            "textarea", "iframe", "object", "math"})
 _WHITESPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ICON_CURRENCY = re.compile(
+    r"(?i)(?:^|\s)(?:fa|fas|fab|cc|cf|icon|coin)[- ](btc|bitcoin|xmr|monero|ltc|litecoin|eth|usd|dollar|eur|euro|gbp|rub|ruble)(?:\s|$)")
+_ICON_CODES = {"bitcoin": "BTC", "monero": "XMR", "litecoin": "LTC", "dollar": "USD", "euro": "EUR", "ruble": "RUB"}
 _SIMPLE_CLASS_SELECTOR = re.compile(r"^[a-z0-9]*\.([\w-]{1,80})$", re.I)
 
 
@@ -54,8 +57,9 @@ def clean_text(text: str | None) -> str:
 def hidden_classes(style_texts: list[str]) -> frozenset[str]:
     """Classes hidden by ``.name {display: none}`` (or ``visibility: hidden``) rules in the page's CSS.
 
-    Only plain class selectors count: a rule with an attribute, pseudo-class or
-    combinator is conditional (anti-phishing CSS shows and hides links by href).
+    The rule's last compound must be a plain ``.class`` or ``tag.class``; a rule
+    with an attribute test or a pseudo-class is conditional (anti-phishing CSS
+    shows and hides links by href; ``:hover`` pop-ups) and is left alone.
     """
     hidden: set[str] = set()
     for style in style_texts:
@@ -67,7 +71,13 @@ def hidden_classes(style_texts: list[str]) -> frozenset[str]:
             if "display:none" not in declarations and "visibility:hidden" not in declarations:
                 continue
             for selector in selectors.split(","):
-                match = _SIMPLE_CLASS_SELECTOR.match(selector.strip())
+                # The hidden element is the rule's last compound (".card .popup" hides every
+                # .popup; a card's pop-up is inside its card anyway); a pseudo-class or an
+                # attribute test makes the rule conditional, so it is left alone.
+                if ":" in selector or "[" in selector or len(selector) > 300:
+                    continue
+                last = selector.replace(">", " ").replace("+", " ").replace("~", " ").split()
+                match = _SIMPLE_CLASS_SELECTOR.match(last[-1]) if last else None
                 if match:
                     hidden.add(match.group(1))
     return frozenset(hidden)
@@ -127,6 +137,19 @@ class PageTree:
 
     def contains(self, ancestor: int, index: int) -> bool:
         return ancestor <= index < self.end[ancestor]
+
+    def is_column_header(self, index: int) -> bool:
+        """True for a ``th`` (or text inside one) in a row of two or more ``th``: it names a
+        column, not the text that follows it."""
+        cell = index
+        for _ in range(3):
+            if cell < 0 or self.tag[cell] == "th":
+                break
+            cell = self.parent[cell]
+        if cell < 0 or self.tag[cell] != "th":
+            return False
+        row = self.parent[cell]
+        return row >= 0 and sum(1 for child in self.children(row) if self.tag[child] == "th") >= 2
 
     def element_text(self, index: int, limit: int = 2_000) -> str:
         """The visible text of one element (collapsed), at most ``limit`` characters."""
@@ -221,6 +244,12 @@ def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
     return tree
 
 
+def _prominent(text: str, spans: list[PriceSpan]) -> bool:
+    """True when the prices are most of the text: a price tag, maybe with a short label."""
+    priced = sum(span.end - span.start for span in spans)
+    return len(text) <= 32 or priced >= 0.4 * len(text)
+
+
 def _fill_small_texts(tree: PageTree) -> None:
     """Short texts bottom-up, and the price holders: the smallest elements whose text prints a price."""
     count = len(tree.elements)
@@ -235,6 +264,13 @@ def _fill_small_texts(tree: PageTree) -> None:
             continue
         element = tree.elements[index]
         own = element.text or ""
+        if not own and not descendants[index]:
+            # An icon-font currency sign (<i class="fa fa-btc">) prints the currency of the amount beside it.
+            classes = element.get("class")
+            if classes and len(classes) < 200:
+                icon = _ICON_CURRENCY.search(classes)
+                if icon:
+                    own = " " + _ICON_CODES.get(icon.group(1).lower(), icon.group(1).upper()) + " "
         digit = has_digit[index] or any(character.isdigit() for character in own)
         text: str | None = None
         if descendants[index] <= MAX_SMALL_DESCENDANTS:
@@ -258,8 +294,11 @@ def _fill_small_texts(tree: PageTree) -> None:
                         text = None
         tree.small_text[index] = text
         if text is not None and digit and not holds_price[index]:
-            # A zero amount is a balance or an empty cart, never what a listing costs.
+            # A zero amount is a balance or an empty cart, never what a listing costs; a price
+            # inside a longer sentence ("SALE $9.99gram TOP SHELF...") is a title's, not a price tag.
             spans = [span for span in find_price_spans(text, limit=6) if span.amount > 0]
+            if spans and not _prominent(text, spans):
+                spans = []
             if spans:
                 tree.prices[index] = spans
                 holds_price[index] = True

@@ -42,10 +42,12 @@ from urllib.parse import urljoin
 
 from crawler.extractors.page_tree import PageTree, clean_text
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
+from crawler.extractors.prices import normalise_currency
 
 MAX_CARDS = 500
 MAX_CARD_CHUNKS = 200
 MAX_GROWTH_LEVELS = 8
+MIN_SIMILARITY = 0.5  # shared share of child/grandchild tags for two units to be one template
 MAX_TITLE_CHARS = 400
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -55,12 +57,16 @@ _ACTION_WORDS = frozenset({
     "details", "more", "more info", "read more", "add to cart", "add to basket", "show", "open", "go",
     "купить", "заказать", "подробнее", "kaufen", "details anzeigen", "ansehen", "see more", "info",
 })
-_VENDOR_HREF = re.compile(
+VENDOR_HREF = re.compile(
     r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
     r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember)"
 )
-_VENDOR_LABELS = ("vendor", "seller", "sold by", "posted by", "by", "merchant", "shop", "продавец", "магазин",
-                  "verkäufer", "anbieter", "händler")
+# "Vendor: x" needs its colon ("Seller Level 3" is a badge); "by x" / "sold by x" do not.
+_VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "продавец:", "магазин:", "verkäufer:",
+                  "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
+_TITLE_LABELS = ("title:", "product:", "item:", "listing:", "product name:", "item name:", "название:",
+                 "наименование:", "товар:", "titel:", "produkt:", "artikel:", "title :", "product :")
+_AT_NAME = re.compile(r"^@([\w.-]{2,40})$")
 _SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "sent from", "origin country", "origin",
                       "country of origin", "location", "from country", "отправка из", "откуда", "versand aus",
                       "versand von", "herkunft")
@@ -125,6 +131,40 @@ def _units_for(tree: PageTree, marks: list[set[int]], unit_shapes: set[int]) -> 
     return [index for index in range(count) if is_unit[index]]
 
 
+def _outline(tree: PageTree, index: int) -> Counter[str]:
+    """Tags of the children and grandchildren: what a card template looks like, cheaply."""
+    outline: Counter[str] = Counter()
+    for child in tree.children(index):
+        outline[tree.tag[child]] += 1
+        for grandchild in tree.children(child):
+            outline["/" + tree.tag[grandchild]] += 1
+            if sum(outline.values()) > 200:
+                return outline
+    return outline
+
+
+def _similar(left: Counter[str], right: Counter[str]) -> bool:
+    shared = sum((left & right).values())
+    total = sum((left | right).values())
+    return total == 0 or shared >= MIN_SIMILARITY * total
+
+
+def _alike(tree: PageTree, units: list[int]) -> list[int]:
+    """Units that look like a neighbour of their own shape: two page columns that both hold a
+    price and a link share a tag path but not a template, so they are no cards."""
+    by_shape: dict[int, list[int]] = {}
+    for index in units:
+        by_shape.setdefault(tree.shape[index], []).append(index)
+    kept: set[int] = set()
+    for members in by_shape.values():
+        outlines = [_outline(tree, index) for index in members]
+        for position, index in enumerate(members):
+            neighbours = outlines[max(0, position - 2):position] + outlines[position + 1:position + 3]
+            if any(_similar(outlines[position], other) for other in neighbours):
+                kept.add(index)
+    return [index for index in units if index in kept]
+
+
 def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_CARDS) -> list[int]:
     """Repeated same-shaped subtrees that each hold at least one element of every set in ``marks``.
 
@@ -146,7 +186,7 @@ def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_
     for _ in range(3):
         if not unit_shapes:
             return []
-        units = _units_for(tree, marks, unit_shapes)
+        units = _alike(tree, _units_for(tree, marks, unit_shapes))
         per_shape = Counter(tree.shape[index] for index in units)
         repeated = {shape for shape in unit_shapes if per_shape[shape] >= 2}
         if repeated == unit_shapes:
@@ -188,7 +228,8 @@ def _grow(tree: PageTree, records: list[int]) -> list[int]:
 # --- inside one card -------------------------------------------------------------------
 
 
-def _is_action(text: str) -> bool:
+def is_action_text(text: str) -> bool:
+    """True for button words ("Buy now", "View listing", "Купить") that are never a title or a name."""
     return text.casefold().strip(" .!»›>→") in _ACTION_WORDS
 
 
@@ -198,12 +239,14 @@ def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
     for label in labels:
         if folded.startswith(label):
             rest = text[len(label):]
-            if not rest or rest[0] in " :：-–\u00a0" or (rest[:1] == "s" and label.endswith("ship")):
+            if not rest or label.endswith(":") or rest[0] in " :：-–\u00a0":
                 return label, rest.lstrip(" :：-–\u00a0")
     return None
 
 
-def _vendor_name(text: str) -> str | None:
+def clean_vendor_name(text: str) -> str | None:
+    """A vendor name from a link or label text: counts and ratings in brackets and a leading @ dropped;
+    None for text that is no name (too long, more than four words, a button word)."""
     name = clean_text(text).lstrip("@").strip()
     for _ in range(3):
         stripped = _COUNT_SUFFIX.sub("", name).strip()
@@ -211,7 +254,7 @@ def _vendor_name(text: str) -> str | None:
             break
         name = stripped
     name = name.strip(" ,;:|-–")
-    if not name or len(name) > 60 or len(name.split()) > 4 or _is_action(name):
+    if not name or len(name) > 60 or len(name.split()) > 4 or is_action_text(name):
         return None
     return name
 
@@ -243,7 +286,7 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> str | None:
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or _VENDOR_HREF.search(href):
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or VENDOR_HREF.search(href):
             continue
         hrefs[href] += 1
         first_seen.setdefault(href, index)
@@ -251,6 +294,19 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> str | None:
         return None
     best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))
     return best[0]
+
+
+def _labelled_title(chunks: list[tuple[int, str]]) -> tuple[str | None, int]:
+    """A "Title: x" line in a list view of label/value rows."""
+    for position, (owner, text) in enumerate(chunks):
+        found = _label_value(text, _TITLE_LABELS)
+        if found is None:
+            continue
+        if found[1]:
+            return found[1][:MAX_TITLE_CHARS], owner
+        if position + 1 < len(chunks) and _label_value(chunks[position + 1][1], _TITLE_LABELS) is None:
+            return chunks[position + 1][1][:MAX_TITLE_CHARS], chunks[position + 1][0]
+    return None, -1
 
 
 def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None) -> tuple[str | None, int]:
@@ -273,7 +329,10 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
 
     def usable(index: int) -> str | None:
         text = tree.element_text(index, limit=MAX_TITLE_CHARS + 1)
-        if not text or len(text) > MAX_TITLE_CHARS or _is_action(text):
+        if not text or len(text) > MAX_TITLE_CHARS or is_action_text(text):
+            return None
+        # An exchange-rate row ("mBCH 15347.0") links a currency code, not a listing.
+        if len(text) < 3 or normalise_currency(text) or text.casefold() in ("mbtc", "mbch", "ubtc", "sat", "sats"):
             return None
         # A heading that is only the price ("£13.00 GBP") is the price box, not the title.
         spans = find_price_spans(text, limit=2)
@@ -334,7 +393,7 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
         if position + 1 < len(chunks):
             candidates.append(chunks[position + 1][1])
         for candidate in candidates:
-            name = _vendor_name(candidate.split(",")[0])
+            name = clean_vendor_name(candidate.split(",")[0])
             if name and not find_price_spans(name, limit=1):
                 url = None
                 if position + 1 < len(chunks) and candidate == chunks[position + 1][1]:
@@ -342,16 +401,21 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
                     if link >= 0:
                         url = urljoin(page_url, tree.elements[link].get("href") or "")
                 return name, url
+    for owner, text in chunks:  # "@name", the way some markets print who sells
+        at_name = _AT_NAME.match(text)
+        if at_name:
+            link = tree.link[owner]
+            return at_name.group(1), urljoin(page_url, tree.elements[link].get("href") or "") if link >= 0 else None
     for index in tree.subtree(card):
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href == main_url or not _VENDOR_HREF.search(href):
+        if not href or href == main_url or not VENDOR_HREF.search(href):
             continue
         first_text = clean_text(tree.elements[index].text)
         if not first_text:
             first_text = tree.element_text(index, limit=80)
-        name = _vendor_name(first_text)
+        name = clean_vendor_name(first_text)
         if name:
             return name, urljoin(page_url, href)
     return None, None
@@ -403,7 +467,9 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     for card in records:
         card_text = _card_chunks(tree, card, inner)
         main_url = _main_url(tree, card, card_text.skip)
-        title, title_element = _title(tree, card, card_text.skip, main_url)
+        title, title_element = _labelled_title(card_text.chunks)
+        if not title:
+            title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
             continue
         price, price_text, crypto = _prices(tree, card, card_text.skip, title_element)

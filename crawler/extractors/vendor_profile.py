@@ -50,9 +50,10 @@ VENDOR_LABELS: dict[str, str] = {
     **{label: "rating" for label in (
         "rating", "vendor rating", "positive feedback", "feedback", "feedback score", "score",
         "average rating", "market positive feedback", "рейтинг", "оценка", "отзывы", "bewertung", "positive bewertungen")},
+    # "Shop"/"Store"/"Name" alone label menus and forms as often as a vendor's name.
     **{label: "name" for label in (
-        "username", "user name", "user profile", "vendor", "vendor name", "seller", "store", "shop", "name",
-        "пользователь", "продавец", "магазин", "имя", "verkäufer", "benutzername", "händler")},
+        "username", "user name", "user profile", "vendor", "vendor name", "seller", "seller name",
+        "пользователь", "продавец", "имя пользователя", "verkäufer", "benutzername", "händler")},
 }
 # Labels that only a vendor (not a forum member) page carries.
 _VENDOR_WORDS = re.compile(
@@ -63,7 +64,7 @@ _NAME_PATTERNS = (
     re.compile(r"(?i)^(?:listings|items|products|offers) (?:from|by|of) (.{1,60})$"),
     re.compile(r"(?i)^(?:about|store of|shop of|profile of|vendor|seller|user profile)\s*[:\-]?\s+(.{1,60})$"),
     re.compile(r"(?i)^(.{1,60}?)(?:'s|’s) (?:profile|store|shop|listings)$"),
-    re.compile(r"(?i)^(?:магазин|продавец|профиль)\s*[:\-]?\s+(.{1,60})$"),
+    re.compile(r"(?i)^(?:магазин|продавец|профиль|verkäufer|shop)\s*[:\-]?\s+(.{1,60})$"),
 )
 _COUNT_SUFFIX = re.compile(r"\s*[(\[][^()\[\]]{0,20}[)\]]\s*$")
 _GENERIC_HEADINGS = frozenset({
@@ -82,21 +83,36 @@ class VendorProfile:
     evidence: list[str] = field(default_factory=list)
 
 
+def _known_label(head: str, labels: dict[str, str]) -> str | None:
+    key = _LABEL_TRAILER.sub("", head).strip().casefold()
+    if key in labels:
+        return labels[key]
+    if " / " in key:  # bilingual labels: "Продавец / Merchant"
+        for part in key.split(" / ")[:3]:
+            if part.strip() in labels:
+                return labels[part.strip()]
+    return None
+
+
 def label_of(text: str, labels: dict[str, str]) -> tuple[str, str] | None:
-    """(field, value after the label) when ``text`` starts with a known label; value may be ''."""
-    folded = text.casefold()
-    if len(folded) > 120:
+    """(field, value after the label) when ``text`` starts with a known label; value may be ''.
+
+    Labels are compared case-folded, without a trailing colon or bracketed note
+    ("Market Positive feedback(last 12 months):"); a bilingual label
+    ("Цена / Cost") matches on either half.
+    """
+    if len(text) > 120:
         return None
     head, colon, tail = text.partition(":")
     if not colon:
         head, colon, tail = text.partition("：")
     if colon:
-        key = _LABEL_TRAILER.sub("", head).strip().casefold()
-        if key in labels:
-            return labels[key], tail.strip()
-    key = _LABEL_TRAILER.sub("", text).strip().casefold()
-    if key in labels:
-        return labels[key], ""
+        name = _known_label(head, labels)
+        if name is not None:
+            return name, tail.strip()
+    name = _known_label(text, labels)
+    if name is not None:
+        return name, ""
     return None
 
 
@@ -104,7 +120,8 @@ def labelled_chunks(tree: PageTree, chunks: list[tuple[int, str]], labels: dict[
     """Field -> the values found after its labels, in page order."""
     found: dict[str, list[str]] = {}
     for position, (owner, text) in enumerate(chunks):
-        hit = label_of(text, labels)
+        # A menu link is no label; neither is a table's column header.
+        hit = label_of(text, labels) if tree.link[owner] < 0 and not tree.is_column_header(owner) else None
         if hit is not None:
             name, value = hit
             if not value and position + 1 < len(chunks):
@@ -136,7 +153,8 @@ def _clean_name(text: str) -> str | None:
     return name
 
 
-def _name_candidates(tree: PageTree, chunks: list[tuple[int, str]], labelled: dict[str, list[str]]) -> Counter[str]:
+def _name_candidates(tree: PageTree, chunks: list[tuple[int, str]], labelled: dict[str, list[str]],
+                     page_title: str) -> Counter[str]:
     votes: Counter[str] = Counter()
     spelling: dict[str, str] = {}
 
@@ -145,18 +163,22 @@ def _name_candidates(tree: PageTree, chunks: list[tuple[int, str]], labelled: di
         if name:
             key = name.casefold()
             spelling.setdefault(key, name)
-            votes[key] += weight
+            # The page's <title> names whose page it is.
+            votes[key] += weight + (2 if page_title and key in page_title else 0)
 
     for value in labelled.get("name", [])[:3]:
         vote(value, 3)
     for owner, text in chunks:
-        tag = tree.tag[owner]
-        if tag in ("h1", "h2", "h3") or "user" in (tree.elements[owner].get("class") or "").casefold():
-            vote(text, 2 if tag == "h1" else 1)
+        patterned = False
         for pattern in _NAME_PATTERNS:
             match = pattern.match(text)
             if match:
                 vote(match.group(1), 2)
+                patterned = True
+                break
+        tag = tree.tag[owner]
+        if not patterned and (tag in ("h1", "h2", "h3") or "user" in (tree.elements[owner].get("class") or "").casefold()):
+            vote(text, 2 if tag == "h1" else 1)
     return Counter({spelling[key]: count for key, count in votes.items()})
 
 
@@ -178,7 +200,8 @@ def _rating(values: list[str]) -> float | None:
     return None
 
 
-def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, str]] | None = None) -> VendorProfile | None:
+def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, str]] | None = None,
+                        page_title: str = "") -> VendorProfile | None:
     """The vendor profile on the page, or None when the page is not one (see the module docstring)."""
     if chunks is None:
         chunks = list(tree.text_chunks(0, limit=200_000))[:MAX_CHUNKS]
@@ -188,7 +211,7 @@ def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, s
     label_texts = " ".join(text for _, text in chunks if len(text) <= 60)
     if not (_VENDOR_WORDS.search(label_texts) or "sales" in labelled):
         return None
-    candidates = _name_candidates(tree, chunks, labelled)
+    candidates = _name_candidates(tree, chunks, labelled, page_title.casefold())
     if not candidates:
         return None
     name = candidates.most_common(1)[0][0]
