@@ -32,6 +32,7 @@ Never raises on hostile or malformed HTML; the cost is linear in the page
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ from parsel import Selector
 from crawler.extractors.countries import parse_countries
 from crawler.extractors.forum_thread import ForumPost, read_thread
 from crawler.extractors.generic_listing import listing_id_from_url
-from crawler.extractors.listing_detail import page_title_text, read_listing_detail
+from crawler.extractors.listing_detail import add_older_reading, page_title_text, read_listing_detail
 from crawler.extractors.page_tree import build_page_tree
 from crawler.extractors.prices import Price
 from crawler.extractors.record_mining import Card, mine_cards
@@ -97,6 +98,20 @@ def card_values(card: Card, page_url: str, vendor_name: str | None = None) -> di
     return values
 
 
+_VENDOR_FACT = re.compile(r"(?i)\b(?:joined|member since|since|registered)\b")
+
+
+def _may_need_older_reader(selector: Selector, chunks: list[tuple[int, str]]) -> bool:
+    """Structured product data, or a join date in the text (a vendor's page of cards)."""
+    root = selector.root
+    try:
+        if root.xpath("boolean(//script[@type='application/ld+json'] | //*[@itemtype])"):
+            return True
+    except Exception:  # a broken tree: read it the old way too
+        return True
+    return any(_VENDOR_FACT.search(text) for _, text in chunks[:5_000] if len(text) < 300)
+
+
 def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card], url: str) -> GenericPage:
     values = dict(values)
     values["listing_id"] = listing_id_for_url(url)
@@ -119,14 +134,22 @@ def read_generic_page(selector: Selector, url: str) -> GenericPage:
     # Beside a grid of three or more cards, only a labelled price makes the page one listing's
     # (a results header "962 results" over a rates ticker is not a listing).
     if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
+        add_older_reading(detail, selector, url)
         return _listing_page(detail.values, detail.evidence, cards, url)
-    vendor = read_vendor_profile(tree, url, chunks, page_title_text(selector))
+    page_title = page_title_text(selector)
+    vendor = read_vendor_profile(tree, url, chunks, page_title)
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,
             cards=[card_values(card, url, vendor.name) for card in cards],
             evidence=["vendor-labels", *(["cards"] if cards else [])],
         )
+    # The older reader (structured data, free-text vendor facts) is as costly as all of the
+    # above; on a page of cards it can only turn the page into a vendor's or a product's.
+    if not cards or _may_need_older_reader(selector, chunks):
+        add_older_reading(detail, selector, url)
+        if detail.strong and detail_title not in card_titles:
+            return _listing_page(detail.values, detail.evidence, cards, url)
     if detail.vendor_values:
         # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").
         name = str(detail.vendor_values.get("name") or "") or None

@@ -8,6 +8,8 @@ Public API:
   ``vendor_url``, ``ships_from``, ``ships_to``...), how sure the reading is
   (``strong``: a title, a price, and an order form, vendor or shipping
   labels beside them) and the evidence.
+* :func:`add_older_reading` -- the same reading completed by the older
+  generic reader (JSON-LD, microdata, its labels, free-text vendor facts).
 * :data:`DETAIL_LABELS` -- label -> field, English, Russian and German.
 
 Where the values come from, outside every listing card the page shows (a
@@ -28,7 +30,8 @@ Where the values come from, outside every listing card the page shows (a
   vendor or user page after the title;
 * JSON-LD and microdata (``Product``) through
   :func:`crawler.extractors.generic_listing.extract_generic` fill what is
-  still missing, and stand alone on pages that have nothing else.
+  still missing (:func:`add_older_reading`), and stand alone on pages that
+  have nothing else.
 
 Cost: linear in the page's text chunks and tree.  Never raises.
 """
@@ -86,12 +89,18 @@ class DetailReading:
     vendor_values: dict[str, Any] | None = None  # the older reader took the page for a vendor profile
 
 
-def _card_ranges(tree: PageTree, cards: list[Card]) -> list[range]:
-    return [tree.subtree(card.element) for card in cards if 0 <= card.element < len(tree)]
+class _CardMask:
+    """Which elements lie inside a listing card: one flag per element, so a test costs O(1)."""
 
+    def __init__(self, tree: PageTree, cards: list[Card]):
+        self.inside = bytearray(len(tree))
+        for card in cards:
+            if 0 <= card.element < len(tree):
+                for index in tree.subtree(card.element):
+                    self.inside[index] = 1
 
-def _in_cards(index: int, ranges: list[range]) -> bool:
-    return any(index in span for span in ranges)
+    def __contains__(self, index: int) -> bool:
+        return 0 <= index < len(self.inside) and self.inside[index] == 1
 
 
 def page_title_text(selector: Selector) -> str:
@@ -103,12 +112,12 @@ def page_title_text(selector: Selector) -> str:
     return clean_text(" ".join(texts))[:1_000].casefold()
 
 
-def _title(tree: PageTree, selector: Selector, ranges: list[range]) -> tuple[str | None, int]:
+def _title(tree: PageTree, selector: Selector, ranges: _CardMask) -> tuple[str | None, int]:
     page_title = page_title_text(selector)
     in_title: tuple[int, str, int] | None = None
     structural: tuple[str, int] | None = None
     for index in range(len(tree)):
-        if tree.hidden[index] or _in_cards(index, ranges):
+        if tree.hidden[index] or index in ranges:
             continue
         tag = tree.tag[index]
         classes = tree.elements[index].get("class") or ""
@@ -116,7 +125,7 @@ def _title(tree: PageTree, selector: Selector, ranges: list[range]) -> tuple[str
         text = tree.small_text[index]
         if not text or len(text) < 3 or len(text) > MAX_TITLE_CHARS or is_action_text(text):
             continue
-        spans = find_price_spans(text, limit=1) if is_heading or len(text) <= 40 else []
+        spans = tree.prices.get(index)
         if spans and spans[0].end - spans[0].start >= len(text) - 3:
             continue  # a price tag, not a title
         folded = text.casefold()
@@ -135,12 +144,12 @@ def _title(tree: PageTree, selector: Selector, ranges: list[range]) -> tuple[str
     return None, -1
 
 
-def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: list[range], after: int) -> dict[str, list[tuple[int, str]]]:
+def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask, after: int) -> dict[str, list[tuple[int, str]]]:
     """Field -> [(owner element, value)] for labels outside cards, in page order."""
     found: dict[str, list[tuple[int, str]]] = {}
     for position, (owner, text) in enumerate(chunks):
         # A label is plain text; a menu link "Shop" is not the label of what follows it.
-        if _in_cards(owner, ranges) or tree.link[owner] >= 0 or tree.is_column_header(owner):
+        if owner in ranges or tree.link[owner] >= 0 or tree.is_column_header(owner):
             continue
         hit = label_of(text, DETAIL_LABELS)
         if hit is not None:
@@ -169,10 +178,10 @@ def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: list[range]
     return found
 
 
-def _price(tree: PageTree, ranges: list[range], title_index: int,
+def _price(tree: PageTree, ranges: _CardMask, title_index: int,
            labelled: dict[str, list[tuple[int, str]]]) -> tuple[PriceSpan | None, PriceSpan | None, str]:
     """(main price, crypto price beside it, evidence)."""
-    holders = [index for index in sorted(tree.prices) if not tree.hidden[index] and not _in_cards(index, ranges)]
+    holders = [index for index in sorted(tree.prices) if not tree.hidden[index] and not index in ranges]
     start = title_index if title_index >= 0 else 0
     after = [index for index in holders if index > start]
     label_owners = [owner for owner, _ in labelled.get("price", []) if owner > start]
@@ -209,7 +218,7 @@ def _price(tree: PageTree, ranges: list[range], title_index: int,
     return main, crypto, evidence
 
 
-def _vendor(tree: PageTree, ranges: list[range], title_index: int, labelled: dict[str, list[tuple[int, str]]],
+def _vendor(tree: PageTree, ranges: _CardMask, title_index: int, labelled: dict[str, list[tuple[int, str]]],
             url: str) -> tuple[str | None, str | None]:
     for owner, value in labelled.get("vendor", []):
         if owner < title_index:
@@ -219,7 +228,7 @@ def _vendor(tree: PageTree, ranges: list[range], title_index: int, labelled: dic
             link = tree.link[owner]
             return name, urljoin(url, tree.elements[link].get("href") or "") if link >= 0 else None
     for index in range(max(title_index, 0), len(tree)):
-        if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _in_cards(index, ranges):
+        if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or index in ranges:
             continue
         href = tree.elements[index].get("href") or ""
         if len(href) > 1_000 or not VENDOR_HREF.search(href):
@@ -230,10 +239,10 @@ def _vendor(tree: PageTree, ranges: list[range], title_index: int, labelled: dic
     return None, None
 
 
-def _buy_action(tree: PageTree, ranges: list[range]) -> bool:
+def _buy_action(tree: PageTree, ranges: _CardMask) -> bool:
     for index in range(len(tree)):
         tag = tree.tag[index]
-        if tag not in ("button", "input", "a", "form") or tree.hidden[index] or _in_cards(index, ranges):
+        if tag not in ("button", "input", "a", "form") or tree.hidden[index] or index in ranges:
             continue
         element = tree.elements[index]
         if tag == "input":
@@ -253,7 +262,7 @@ def _buy_action(tree: PageTree, ranges: list[range]) -> bool:
 def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: list[Card],
                         chunks: list[tuple[int, str]]) -> DetailReading:
     """The listing the page is about (see the module docstring); ``values`` is {} when there is none."""
-    ranges = _card_ranges(tree, cards)
+    ranges = _CardMask(tree, cards)
     reading = DetailReading()
     title, title_index = _title(tree, selector, ranges)
     labelled = _labelled(tree, chunks, ranges, title_index)
@@ -286,7 +295,17 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
         ships = "ships_from" in values or "ships_to" in values
         reading.strong = price is not None and (price_evidence == "price-label" or buy or ("vendor" in values and ships))
         reading.values = values
-    # Structured data (JSON-LD, microdata) and the older label reader fill the gaps.
+    return reading
+
+
+def add_older_reading(reading: DetailReading, selector: Selector, url: str) -> DetailReading:
+    """``reading`` completed by :func:`~crawler.extractors.generic_listing.extract_generic`
+    (JSON-LD, microdata, its label reader and free-text vendor facts); returns ``reading``.
+
+    It costs about as much as the rest of the generic reading together, so
+    :func:`~crawler.extractors.generic_page.read_generic_page` calls it only
+    where it can change the outcome.
+    """
     legacy = extract_generic(selector, url)
     if legacy.page_type == "listing":
         structured = any(source in legacy.evidence for source in ("json-ld", "microdata"))

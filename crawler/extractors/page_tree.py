@@ -39,7 +39,7 @@ MAX_STYLE_CHARS = 200_000
 
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "select", "option", "svg",
                            "textarea", "iframe", "object", "math"})
-_WHITESPACE = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ICON_CURRENCY = re.compile(
     r"(?i)(?:^|\s)(?:fa|fas|fab|cc|cf|icon|coin)[- ](btc|bitcoin|xmr|monero|ltc|litecoin|eth|usd|dollar|eur|euro|gbp|rub|ruble)(?:\s|$)")
@@ -51,7 +51,10 @@ def clean_text(text: str | None) -> str:
     """Whitespace collapsed, control characters (terminal escapes) dropped."""
     if not text:
         return ""
-    return _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    collapsed = " ".join(text.split())
+    if collapsed.isprintable():  # the common case, checked in C
+        return collapsed
+    return " ".join(_CONTROL.sub("", collapsed).split())
 
 
 def hidden_classes(style_texts: list[str]) -> frozenset[str]:
@@ -271,7 +274,7 @@ def _fill_small_texts(tree: PageTree) -> None:
                 icon = _ICON_CURRENCY.search(classes)
                 if icon:
                     own = " " + _ICON_CODES.get(icon.group(1).lower(), icon.group(1).upper()) + " "
-        digit = has_digit[index] or any(character.isdigit() for character in own)
+        digit = has_digit[index] or _DIGIT.search(own) is not None
         text: str | None = None
         if descendants[index] <= MAX_SMALL_DESCENDANTS:
             pieces = [own]
@@ -304,7 +307,7 @@ def _fill_small_texts(tree: PageTree) -> None:
                 holds_price[index] = True
         if parent >= 0:
             tail = tree.elements[index].tail or ""
-            if digit or any(character.isdigit() for character in tail):
+            if digit or _DIGIT.search(tail) is not None:
                 has_digit[parent] = True
             if holds_price[index]:
                 holds_price[parent] = True

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crawler.extractors.prices import CRYPTO_CURRENCIES, normalise_currency, parse_amount
+from crawler.extractors.prices import CRYPTO_CURRENCIES, currency_words, currency_signs, normalise_currency, parse_amount
 
 MAX_TEXT_CHARS = 20_000
 MAX_TOKENS = 4_000
@@ -45,9 +45,17 @@ _TOKEN = re.compile(
 )
 # Signs that mean bitcoin on market pages although Unicode gives them to other currencies.
 _SIGN_CURRENCY = {"฿": "BTC"}
+_SYMBOLS = "".join(currency_signs())
+_CURRENCY_WORDS = tuple(word for word in currency_words() if len(word) >= 2)
 # Codes whose amount is a fraction of the coin.
 _SCALED_CODES = {"mbtc": ("BTC", 0.001), "µbtc": ("BTC", 0.000001), "ubtc": ("BTC", 0.000001)}
 _RANGE_DASHES = frozenset("-–—~")
+# Any sign, or any letter run that could be a currency word: the tokeniser runs only where this hits.
+_CURRENCY_HINT = re.compile(
+    "[" + re.escape("".join(sorted(set(_SYMBOLS + "".join(_SIGN_CURRENCY))))) + "]|"
+    + "|".join(sorted({re.escape(word) for word in (*_CURRENCY_WORDS, *_SCALED_CODES)}, key=len, reverse=True)),
+    re.I,
+)
 _MAX_UNIT_CHARS = 24
 
 
@@ -162,9 +170,16 @@ def _unit_after(text: str, tokens: list[_Token], index: int) -> tuple[str | None
     return unit, end
 
 
+def may_hold_price(text: str) -> bool:
+    """A cheap test: False when ``text`` has no digit or no currency sign or code at all."""
+    if not any(character.isdigit() for character in text):
+        return False
+    return _CURRENCY_HINT.search(text) is not None
+
+
 def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
     """Every price printed in ``text`` (at most ``limit``), in order; [] when there is none."""
-    if not text:
+    if not text or not may_hold_price(text[:MAX_TEXT_CHARS]):
         return []
     tokens = _merge_space_groups(_tokens(text))
     spans: list[PriceSpan] = []

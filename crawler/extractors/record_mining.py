@@ -34,6 +34,7 @@ most ``MAX_CARDS`` cards.  Never raises.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -265,8 +266,11 @@ class _CardText:
     skip: frozenset[int]
 
 
-def _card_chunks(tree: PageTree, card: int, inner_records: frozenset[int]) -> _CardText:
-    skip = frozenset(index for index in inner_records if index != card and tree.contains(card, index))
+def _card_chunks(tree: PageTree, card: int, records: list[int]) -> _CardText:
+    # Records are in document order: the ones inside this card follow it up to its subtree's end.
+    first = bisect.bisect_right(records, card)
+    last = bisect.bisect_left(records, tree.end[card])
+    skip = frozenset(records[first:last])
     chunks: list[tuple[int, str]] = []
     for owner, text in tree.text_chunks(card, skip=skip, limit=8_000):
         chunks.append((owner, text))
@@ -462,10 +466,10 @@ def _rating(tree: PageTree, card: int, skip: frozenset[int]) -> float | None:
 def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     """The listing cards of a result page (see the module docstring); [] when there are none."""
     records = find_records(tree)
-    inner = frozenset(records)
+    ordered = sorted(set(records))
     cards: list[Card] = []
     for card in records:
-        card_text = _card_chunks(tree, card, inner)
+        card_text = _card_chunks(tree, card, ordered)
         main_url = _main_url(tree, card, card_text.skip)
         title, title_element = _labelled_title(card_text.chunks)
         if not title:
