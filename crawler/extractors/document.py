@@ -253,7 +253,8 @@ def extract_document(
         if generic.listing is not None:
             builder.add_listing(document, market_name, generic.listing, "generic")
         for card in generic.cards:
-            builder.add_listing(document, market_name, card, "card")
+            # Keyed like the detail page it links to, which is indexed under its own host.
+            builder.add_listing(document, card.get("market_host") or market_name, card, "card")
         if generic.vendor is not None:
             builder.add_vendor(document, market_name, generic.vendor, "generic")
         document.posts = generic.posts

@@ -253,6 +253,11 @@ def _prominent(text: str, spans: list[PriceSpan]) -> bool:
     return len(text) <= 32 or priced >= 0.4 * len(text)
 
 
+def _inner_price_count(tree: PageTree, index: int) -> int:
+    """Prices printed by the price holders below ``index`` (a small subtree: its text is short)."""
+    return sum(len(tree.prices.get(inner, ())) for inner in range(index + 1, tree.end[index]))
+
+
 def _fill_small_texts(tree: PageTree) -> None:
     """Short texts bottom-up, and the price holders: the smallest elements whose text prints a price."""
     count = len(tree.elements)
@@ -274,7 +279,8 @@ def _fill_small_texts(tree: PageTree) -> None:
                 icon = _ICON_CURRENCY.search(classes)
                 if icon:
                     own = " " + _ICON_CODES.get(icon.group(1).lower(), icon.group(1).upper()) + " "
-        digit = has_digit[index] or _DIGIT.search(own) is not None
+        own_digit = _DIGIT.search(own) is not None  # in the element's own text or its children's tails
+        digit = has_digit[index] or own_digit
         text: str | None = None
         if descendants[index] <= MAX_SMALL_DESCENDANTS:
             pieces = [own]
@@ -285,7 +291,9 @@ def _fill_small_texts(tree: PageTree) -> None:
                         pieces = []
                         break
                     pieces.append(" " + child_text + " ")
-                pieces.append(tree.elements[child].tail or "")
+                tail = tree.elements[child].tail or ""
+                pieces.append(tail)
+                own_digit = own_digit or _DIGIT.search(tail) is not None
                 if len(pieces) > 4 * MAX_SMALL_DESCENDANTS:
                     pieces = []
                     break
@@ -296,12 +304,16 @@ def _fill_small_texts(tree: PageTree) -> None:
                     if len(text) > MAX_SMALL_TEXT:
                         text = None
         tree.small_text[index] = text
-        if text is not None and digit and not holds_price[index]:
+        # The smallest elements that print a price hold it; an element around a price holder
+        # holds prices too when its own text prints one more ("95,50 € <span>(0.0104 BTC)</span>").
+        if text is not None and digit and (not holds_price[index] or own_digit):
             # A zero amount is a balance or an empty cart, never what a listing costs; a price
             # inside a longer sentence ("SALE $9.99gram TOP SHELF...") is a title's, not a price tag.
             spans = [span for span in find_price_spans(text, limit=6) if span.amount > 0]
             if spans and not _prominent(text, spans):
                 spans = []
+            if spans and holds_price[index] and len(spans) <= _inner_price_count(tree, index):
+                spans = []  # nothing beyond what its descendants print
             if spans:
                 tree.prices[index] = spans
                 holds_price[index] = True

@@ -204,7 +204,11 @@ def find_records(tree: PageTree) -> list[int]:
 
 
 def _grow(tree: PageTree, records: list[int]) -> list[int]:
-    """Each record widened to the largest repeated ancestor that holds no other record."""
+    """Each record widened to the largest repeated ancestor that holds no other record of its shape.
+
+    Records of another shape may sit inside (a main card's "also from this
+    vendor" strip): the card grows around them and its fields skip them.
+    """
     count = len(tree)
     records_under = [0] * count
     for index in records:
@@ -213,13 +217,23 @@ def _grow(tree: PageTree, records: list[int]) -> list[int]:
         records_under[tree.parent[index]] += records_under[index]
     # Shapes that repeat with a record inside each: the units a card may grow into.
     shape_with_record: Counter[int] = Counter(tree.shape[index] for index in range(count) if records_under[index])
+    by_shape: dict[int, list[int]] = {}
+    for index in records:  # records are in document order, so each list is sorted
+        by_shape.setdefault(tree.shape[index], []).append(index)
     grown = []
     for index in records:
+        same_shape = by_shape[tree.shape[index]]
         current = index
         for _ in range(MAX_GROWTH_LEVELS):
             parent = tree.parent[current]
-            if (parent <= 0 or records_under[parent] != 1 or tree.tag[parent] in ("body", "html", "form")
-                    or shape_with_record[tree.shape[parent]] < 2):
+            if parent <= 0 or tree.tag[parent] in ("body", "html", "form") or shape_with_record[tree.shape[parent]] < 2:
+                break
+            alike_under = bisect.bisect_left(same_shape, tree.end[parent]) - bisect.bisect_left(same_shape, parent)
+            if alike_under != 1:
+                break
+            # Other records may sit in one sibling subtree (the card's strip), not spread beside it.
+            if records_under[parent] > records_under[current] and sum(
+                    1 for child in tree.children(parent) if child != current and records_under[child]) > 1:
                 break
             current = parent
         grown.append(current)

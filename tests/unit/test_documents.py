@@ -50,3 +50,21 @@ def test_wallet_mentions_are_not_documents_of_their_own() -> None:
         document_for(WalletMention(address="a", coin="btc", network="n", address_type="t", page_url="u",
                                    onion_host="h", fetched_at="f", job_id="j"))
     assert normalise_fingerprint(" 0xAbCd 1234 ") == "ABCD1234"
+
+
+def test_a_card_update_never_blanks_what_its_detail_page_gave() -> None:
+    """A result page's card and its detail page are one document; the card's update holds only
+    what the card shows, so a card crawled after the detail page keeps the description."""
+    card = Listing(market="m", listing_id="17", url="http://x.onion/item/17", title="Ketamine 1g",
+                   fetched_at="2026-11-28T23:25:18Z", job_id="j", price_amount=40.0, price_currency="EUR",
+                   vendor="kman", extractor="card")
+    detail = Listing(market="m", listing_id="17", url="http://x.onion/item/17", title="Ketamine 1g",
+                     fetched_at="2026-11-28T23:25:18Z", job_id="j", description="Needle point crystals",
+                     category="Dissociatives", extractor="generic")
+    card_action, detail_action = upsert_action(card, "p-listings"), upsert_action(detail, "p-listings")
+    assert card_action["_id"] == detail_action["_id"]
+    assert card_action["doc"]["price_amount"] == 40.0 and card_action["doc"]["vendor"] == "kman"
+    for blanked in ("description", "category", "ships_to", "escrow", "extractor"):
+        assert blanked not in card_action["doc"]
+    assert card_action["upsert"]["description"] == ""  # a new document still has every field
+    assert detail_action["doc"]["description"] == "Needle point crystals"

@@ -1,0 +1,127 @@
+"""Page types without a profile: forum threads and their posts, vendor profiles, detail pages, nothing.
+
+Hand-written pages in the shapes of common engines; the real pages are in test_real_pages.py.
+"""
+
+from __future__ import annotations
+
+from parsel import Selector
+
+from crawler.extractors.document import extract_document
+from crawler.extractors.forum_thread import parse_post_time
+from crawler.extractors.generic_page import listing_id_for_url, read_generic_page
+from crawler.extractors.prices import Price
+
+HOST = "c" * 56 + ".onion"
+
+
+def read(html: str, path: str = "/page"):  # type: ignore[no-untyped-def]
+    return read_generic_page(Selector(text=html), f"http://{HOST}{path}")
+
+
+def invision_post(author: str, moment: str, shown: str, text: str) -> str:
+    return (f"<article class='cPost ipsBox ipsComment'><aside class='ipsComment_author'>"
+            f"<h3><strong><a href='https://forum.example/profile/{len(author)}-{author}/'>{author}</a></strong></h3>"
+            f"<ul><li>Сообщений: 12</li></ul></aside><div class='ipsComment_content'>"
+            f"<div class='ipsComment_meta'><a href='/topic/5-x/?do=findComment'><time datetime='{moment}' title='x'>{shown}</time></a></div>"
+            f"<div class='ipsType_richText' data-role='commentContent'><p>{text}</p></div>"
+            f"<ul class='ipsComment_controls'><li><a href='/topic/5-x/?do=reply'>Цитата</a></li></ul></div></article>")
+
+
+THREAD = ("<html><head><title>Продам базы - Форум</title></head><body><h1>Продам базы</h1>"
+          + invision_post("seller1", "2020-01-09T15:36:33Z", "47 минут назад", "Продаю свежие базы по $50 за штуку, пишите в ЛС.")
+          + invision_post("buyer_2", "2020-01-09T18:02:00+03:00", "9 января", "Интересует, сколько за опт?")
+          + invision_post("seller1", "2020-01-10T08:00:00Z", "10 января", "Опт от 10 штук, цена 40 USD.")
+          + "</body></html>")
+
+
+def test_forum_thread_posts_with_utc_times_and_no_listing() -> None:
+    page = read(THREAD, "/topic/5-x/")
+    assert page.page_type == "thread"
+    assert page.listing is None and page.cards == [] and page.vendor is None
+    assert [post.author for post in page.posts] == ["seller1", "buyer_2", "seller1"]
+    assert [post.posted_at for post in page.posts] == [
+        "2020-01-09T15:36:33+00:00", "2020-01-09T15:02:00+00:00", "2020-01-10T08:00:00+00:00"]
+    assert page.posts[0].posted_text == "47 минут назад"
+    assert page.posts[0].text.startswith("Продаю свежие базы")
+
+
+def test_thread_in_a_document_puts_posts_on_the_page() -> None:
+    document = extract_document(THREAD, f"http://{HOST}/topic/5-x/", "2025-12-01T00:00:00Z", "job", profiles=None)
+    assert document.page_type == "thread" and document.listings == []
+    assert [post["author"] for post in document.page.posts] == ["seller1", "buyer_2", "seller1"]
+
+
+def test_post_times() -> None:
+    assert parse_post_time("2020-01-09T15:36:33Z", "47 minutes ago") == ("2020-01-09T15:36:33+00:00", None)
+    assert parse_post_time(None, "02-23-2013, 12:21 PM") == (None, "2013-02-23T12:21")
+    assert parse_post_time(None, "23.02.2013 18:05") == (None, "2013-02-23T18:05")
+    assert parse_post_time(None, "March 5, 2021 at 9:07 am") == (None, "2021-03-05T09:07")
+    assert parse_post_time("2021-03-05T09:07", None) == (None, "2021-03-05T09:07:00")  # no zone stated
+    assert parse_post_time(None, "yesterday") == (None, None)
+
+
+def test_a_grid_of_cards_with_seller_links_and_dates_is_no_thread() -> None:
+    cards = "".join(
+        f"<li class='post'><a href='/listing/{n}'><h3>Item {n}</h3></a><span>{n}.50 USD</span>"
+        f"<a href='/profile/seller{n}'>seller{n}</a><span class='date'>06-03-2020</span><a href='/thread/x'>Reply</a></li>"
+        for n in range(1, 5))
+    page = read(f"<html><body><ul>{cards}</ul></body></html>", "/category/1")
+    assert page.page_type == "category" and len(page.cards) == 4 and page.posts == []
+
+
+def test_vendor_profile_labels_in_english_russian_and_german() -> None:
+    english = ("<html><head><title>dutch-skills - User Profile</title></head><body><h3>User Profile :</h3><b>dutch-skills (100%)</b>"
+               "<b>Positive Feedback :</b><span>(99.5%)</span><b>Member since :</b><span>Dec 05, 2019</span>"
+               "<b>Sales :</b><span>93</span></body></html>")
+    russian = ("<html><head><title>Магазин ХимЛаб</title></head><body><h1>Магазин ХимЛаб</h1>"
+               "<dl><dt>На сайте с</dt><dd>2021-05-04</dd><dt>Продаж</dt><dd>1 204</dd><dt>Рейтинг</dt><dd>4.9</dd></dl></body></html>")
+    german = ("<html><head><title>Verkäufer BerlinBest</title></head><body><h1>Verkäufer BerlinBest</h1>"
+              "<p>Mitglied seit: 05.04.2022</p><p>Verkäufe: 310</p></body></html>")
+    for html, name, joined, sales in ((english, "dutch-skills", "2019-12-05", 93), (russian, "ХимЛаб", "2021-05-04", 1204),
+                                      (german, "BerlinBest", "2022-04-05", 310)):
+        page = read(html, "/user")
+        assert page.page_type == "vendor", name
+        assert (page.vendor["name"], page.vendor["joined"], page.vendor["sales"]) == (name, joined, sales)
+
+
+def test_forum_member_page_is_no_vendor() -> None:
+    html = ("<html><body><h1>dark_pilot</h1><dl><dt>Joined</dt><dd>2023-11-27</dd><dt>Posts</dt><dd>12</dd>"
+            "<dt>Reputation</dt><dd>3</dd></dl></body></html>")
+    assert read(html, "/member/dark_pilot").page_type is None
+
+
+def test_detail_page_labels_icons_and_a_strip_of_other_listings() -> None:
+    strip = "".join(f"<div class='mini'><a href='/item/{n}'>Other item {n}</a><span>{n}.00 EUR</span></div>" for n in (7, 8, 9))
+    html = ("<html><head><title>Cocaine 1g 90% - Shop</title></head><body><div class='rates'>BTC/EUR 9129.14 EUR</div>"
+            "<h2>Cocaine 1g 90%</h2><table><tr><th>Verkäufer</th><td><a href='/u/koks'>koks (120)</a></td></tr>"
+            "<tr><th>Preis</th><td>95,50 € <span>(0.0104 BTC)</span></td></tr>"
+            "<tr><th>Versand aus</th><td>Deutschland</td></tr><tr><th>Versand nach</th><td>EU</td></tr></table>"
+            "<span title='Escrow'>✓</span><form><input name='quantity' value='1'><button>Kaufen</button></form>"
+            f"<h3>More from this vendor</h3>{strip}</body></html>")
+    page = read(html, "/item/17")
+    assert page.page_type == "listing"
+    values = page.listing
+    assert values["title"] == "Cocaine 1g 90%"
+    assert values["price"] == Price(95.5, "EUR") and values["crypto_prices"] == [Price(0.0104, "BTC")]
+    assert values["vendor"] == "koks" and values["ships_from"] == ["DE"] and values["ships_to"] == ["EU"]
+    assert values["listing_id"] == "17" == listing_id_for_url(f"http://{HOST}/item/17")
+    assert [card["title"] for card in page.cards] == ["Other item 7", "Other item 8", "Other item 9"]
+
+
+def test_link_list_login_and_news_pages_give_nothing() -> None:
+    link_list = "<html><body><ul>" + "".join(
+        f"<li><a href='http://{chr(97 + n) * 56}.onion/'>Market {n}</a> - online, fees 2%</li>" for n in range(6)) + "</ul></body></html>"
+    login = ("<html><body><form><label>Username</label><input name='u'><label>Password</label><input name='p' type='password'>"
+             "<img src='/captcha.png'><button>Login</button></form></body></html>")
+    news = "<html><body><h1>Prices went up</h1><p>Everything costs $20 more now.</p><p>Posted 2020-01-01</p></body></html>"
+    for html in (link_list, login, news):
+        page = read(html)
+        assert page.page_type is None and page.listing is None and page.cards == [] and page.posts == []
+
+
+def test_card_listing_ids_follow_the_detail_url() -> None:
+    assert listing_id_for_url("http://x.onion/viewProduct?offer=178049.523731") == "178049.523731"
+    assert listing_id_for_url("http://x.onion/listing.php?ls_id=43473") == "43473"
+    assert listing_id_for_url("http://x.onion/product/35791/105/186765") == "186765"
+    assert listing_id_for_url("http://x.onion/item#reviews") == listing_id_for_url("http://x.onion/item")
