@@ -26,6 +26,7 @@ Never raises.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -207,7 +208,7 @@ def _time_marks(tree: PageTree) -> set[int]:
     return {index for index in found if index not in outer or tree.tag[index] == "time"}
 
 
-def _forum_markup(tree: PageTree) -> bool:
+def _forum_markup(tree: PageTree, min_post_classes: int = 3) -> bool:
     post_classes = 0
     actions = 0
     for index in range(len(tree)):
@@ -225,12 +226,14 @@ def _forum_markup(tree: PageTree) -> bool:
             href = element.get("href") or ""
             if (text and _FORUM_ACTION.match(text)) or (href and len(href) < 500 and _FORUM_HREF.search(href)):
                 actions += 1
-        if post_classes >= 3 and actions >= 1:
+        if post_classes >= min_post_classes and actions >= 1:
             return True
     return False
 
 
-_BODY_CLASS = re.compile(r"(?i)body|message|content|text|entry|richtext|bbwrapper|post_?msg")
+# Class tokens (or their "_"/"-" parts) that engines give the message block; "smalltext" is not one.
+_BODY_CLASS = re.compile(
+    r"(?i)(?:^|[\s_-])(?:body|postbody|message|messagecontent|content|text|entry|richtext|bbwrapper|msg|postmsg)(?:$|[\s_-])")
 _NOT_BODY_CLASS = re.compile(r"(?i)author|user|sig|signature|meta|head|stat|avatar|footer|controls|buttons")
 _INLINE_TAGS = frozenset({"a", "b", "i", "em", "strong", "span", "br", "u", "font", "small", "img", "code", "s", "sup", "sub"})
 
@@ -258,6 +261,24 @@ def _post_text(tree: PageTree, post: int, author_index: int, time_index: int) ->
     return tree.element_text(chosen, limit=MAX_POST_CHARS)
 
 
+def _single_post(tree: PageTree, members: set[int], times: set[int]) -> list[int]:
+    """The deepest element whose class says post that holds a member link and a time; [] if none."""
+    member_order, time_order = sorted(members), sorted(times)
+
+    def holds(order: list[int], index: int) -> bool:
+        position = bisect.bisect_left(order, index)
+        return position < len(order) and order[position] < tree.end[index]
+
+    best = -1
+    for index in range(len(tree)):
+        classes = tree.elements[index].get("class")
+        if tree.hidden[index] or not classes or not _POST_CLASS.search(classes):
+            continue
+        if holds(member_order, index) and holds(time_order, index) and (best < 0 or tree.depth[index] > tree.depth[best]):
+            best = index
+    return [best] if best >= 0 else []
+
+
 def read_thread(tree: PageTree, page_url: str) -> ForumThread:
     """The posts on the page and whether it is a forum thread (see the module docstring)."""
     members = _member_links(tree)
@@ -268,7 +289,11 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
         return ForumThread()
     units = find_repeated_units(tree, [members, times], limit=MAX_POSTS)
     if not units:
-        return ForumThread()
+        # The last page of a thread may hold one post: a block whose class says post, with the
+        # author and the time in it, on a page with forum markup.
+        units = _single_post(tree, members, times)
+        if not units:
+            return ForumThread()
     posts = []
     priced = 0
     for unit in units:
@@ -291,4 +316,5 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
             posted_text=visible or None,
             text=_post_text(tree, unit, author_index, time_index),
         ))
-    return ForumThread(posts=posts, forum_markup=_forum_markup(tree), priced_posts=priced)
+    # Post-classed blocks: three make a forum, or as many as there are posts on a short page.
+    return ForumThread(posts=posts, forum_markup=_forum_markup(tree, max(1, min(3, len(posts)))), priced_posts=priced)
