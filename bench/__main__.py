@@ -1,7 +1,7 @@
 """``python -m bench``: run every benchmark in turn and print their figures.
 
 ``python -m bench NAME [args]`` runs one (crawl, identifiers, extraction,
-extraction_quality, bulk_indexing, search, testnet_startup).  Each benchmark
+extraction_quality, extraction_real, bulk_indexing, search, testnet_startup).  Each benchmark
 is its own module with its own ``--help``; this only runs them in sequence.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("identifiers", "extraction", "extraction_quality", "bulk_indexing", "testnet_startup", "crawl", "search")
+BENCHMARKS = ("identifiers", "extraction", "extraction_quality", "extraction_real", "bulk_indexing", "testnet_startup",
+              "crawl", "search")
 
 
 def main(argv: list[str]) -> int:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from crawler.extractors.page_tree import PageTree, clean_text
+from crawler.extractors.page_tree import PageTree
 from crawler.extractors.record_mining import find_repeated_units
 
 MAX_POSTS = 500

@@ -55,6 +55,8 @@ from crawler.extractors.vendor_profile import label_of
 
 MAX_TITLE_CHARS = 400
 MAX_PRICE_DISTANCE = 150  # elements between a title and an unlabelled price
+MAX_PRICE_HOLDERS = 300
+MAX_PRICE_LABELS = 20
 
 DETAIL_LABELS: dict[str, str] = {
     **{label: "price" for label in (
@@ -181,10 +183,11 @@ def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask, 
 def _price(tree: PageTree, ranges: _CardMask, title_index: int,
            labelled: dict[str, list[tuple[int, str]]]) -> tuple[PriceSpan | None, PriceSpan | None, str]:
     """(main price, crypto price beside it, evidence)."""
-    holders = [index for index in sorted(tree.prices) if not tree.hidden[index] and not index in ranges]
+    holders = [index for index in sorted(tree.prices) if not tree.hidden[index] and index not in ranges]
     start = title_index if title_index >= 0 else 0
-    after = [index for index in holders if index > start]
-    label_owners = [owner for owner, _ in labelled.get("price", []) if owner > start]
+    # The price is near the title: a few hundred holders and labels after it are plenty to look at.
+    after = [index for index in holders if index > start][:MAX_PRICE_HOLDERS]
+    label_owners = [owner for owner, _ in labelled.get("price", []) if owner > start][:MAX_PRICE_LABELS]
     chosen_position = None
     evidence = "price-after-title"
     for position, index in enumerate(after):

@@ -32,11 +32,12 @@ from crawler.extractors.prices import CRYPTO_CURRENCIES, currency_words, currenc
 MAX_TEXT_CHARS = 20_000
 MAX_TOKENS = 4_000
 
-# One token at a time: a number (digits with single "." or "," between digit runs),
-# a currency sign, a word, or any other single character.  No alternative can
-# overlap another's start, so the scan is linear.
+# One token at a time: a number (a digit, then digits, dots and commas; a trailing
+# separator is given back below), a currency sign, a word, or any other single
+# character.  No quantifier is nested and no alternative can overlap another's
+# start, so the scan is linear.
 _TOKEN = re.compile(
-    r"(?P<num>\d+(?:[.,]\d+)*)"
+    r"(?P<num>\d[\d.,]*)"
     r"|(?P<sym>[$€£¥₽₿Ƀɱ฿₴₺Ξ])"
     r"|(?P<word>[^\W\d_]+)"
     r"|(?P<space>[ \t\r\n\u00a0\u2009\u202f]+)"
@@ -87,7 +88,14 @@ def _tokens(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     for match in _TOKEN.finditer(text[:MAX_TEXT_CHARS]):
         kind = match.lastgroup or "other"
-        tokens.append(_Token(kind, match.group(), match.start(), match.end()))
+        value, start, end = match.group(), match.start(), match.end()
+        if kind == "num" and value[-1] in ".,":
+            # "58.05." ends a sentence: the separator is punctuation, not part of the amount.
+            trimmed = value.rstrip(".,")
+            tokens.append(_Token(kind, trimmed, start, start + len(trimmed)))
+            tokens.append(_Token("other", value[len(trimmed):], start + len(trimmed), end))
+        else:
+            tokens.append(_Token(kind, value, start, end))
         if len(tokens) >= MAX_TOKENS:
             break
     return tokens

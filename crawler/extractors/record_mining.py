@@ -48,6 +48,7 @@ from crawler.extractors.prices import normalise_currency
 MAX_CARDS = 500
 MAX_CARD_CHUNKS = 200
 MAX_GROWTH_LEVELS = 8
+MAX_CARD_ELEMENTS = 3_000  # a card grows into no ancestor larger than this
 MIN_SIMILARITY = 0.5  # shared share of child/grandchild tags for two units to be one template
 MAX_TITLE_CHARS = 400
 
@@ -74,7 +75,6 @@ _SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "sent from", "
 _SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "destination", "destinations", "delivers to",
                     "доставка в", "куда", "versand nach", "lieferung nach")
 _ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
-_COUNT_SUFFIX = re.compile(r"\s*[(\[][^()\[\]]{0,20}[)\]]\s*$")
 _RATING_TEXT = re.compile(r"(?<![\d.])([0-5](?:\.\d{1,2})?)\s*(?:/\s*5|★|stars?)?(?![\d.])")
 
 
@@ -228,6 +228,8 @@ def _grow(tree: PageTree, records: list[int]) -> list[int]:
             parent = tree.parent[current]
             if parent <= 0 or tree.tag[parent] in ("body", "html", "form") or shape_with_record[tree.shape[parent]] < 2:
                 break
+            if tree.end[parent] - parent > MAX_CARD_ELEMENTS:
+                break  # a card is not thousands of elements; and the checks below stay cheap
             alike_under = bisect.bisect_left(same_shape, tree.end[parent]) - bisect.bisect_left(same_shape, parent)
             if alike_under != 1:
                 break
@@ -259,15 +261,26 @@ def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
     return None
 
 
+def strip_bracket_notes(text: str, limit: int = 3) -> str:
+    """Trailing bracketed notes dropped: "Sankhara(21)" and "dutch-skills (100%)" -> the name."""
+    for _ in range(limit):
+        text = text.rstrip()
+        if not text.endswith((")", "]")):
+            break
+        start = text.rfind("(" if text[-1] == ")" else "[")
+        note = text[start + 1:-1]
+        if start <= 0 or len(note) > 20 or any(bracket in note for bracket in "()[]"):
+            break
+        text = text[:start]
+    return text.strip()
+
+
 def clean_vendor_name(text: str) -> str | None:
     """A vendor name from a link or label text: counts and ratings in brackets and a leading @ dropped;
     None for text that is no name (too long, more than four words, a button word)."""
-    name = clean_text(text).lstrip("@").strip()
-    for _ in range(3):
-        stripped = _COUNT_SUFFIX.sub("", name).strip()
-        if stripped == name:
-            break
-        name = stripped
+    if len(text) > 400:
+        return None
+    name = strip_bracket_notes(clean_text(text).lstrip("@").strip())
     name = name.strip(" ,;:|-–")
     if not name or len(name) > 60 or len(name.split()) > 4 or is_action_text(name):
         return None

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from crawler.extractors.market_profiles import NormaliseContext, apply_normalisers
-from crawler.extractors.page_tree import PageTree, clean_text
+from crawler.extractors.page_tree import PageTree
+from crawler.extractors.record_mining import clean_vendor_name
 
 MAX_CHUNKS = 6_000
 MAX_NAME_CHARS = 60
@@ -59,14 +60,12 @@ VENDOR_LABELS: dict[str, str] = {
 _VENDOR_WORDS = re.compile(
     r"(?i)\b(?:sales|sold|transactions|feedback|vendor|seller|store|shop|listings|trust level|disputes|orders|"
     r"продаж|сделк|отзыв|продав|магазин|verkäuf|bewertung|händler)")
-_LABEL_TRAILER = re.compile(r"\s*(?:\([^()]{0,40}\))?\s*[:：]?\s*$")
 _NAME_PATTERNS = (
     re.compile(r"(?i)^(?:listings|items|products|offers) (?:from|by|of) (.{1,60})$"),
     re.compile(r"(?i)^(?:about|store of|shop of|profile of|vendor|seller|user profile)\s*[:\-]?\s+(.{1,60})$"),
     re.compile(r"(?i)^(.{1,60}?)(?:'s|’s) (?:profile|store|shop|listings)$"),
     re.compile(r"(?i)^(?:магазин|продавец|профиль|verkäufer|shop)\s*[:\-]?\s+(.{1,60})$"),
 )
-_COUNT_SUFFIX = re.compile(r"\s*[(\[][^()\[\]]{0,20}[)\]]\s*$")
 _GENERIC_HEADINGS = frozenset({
     "user profile", "profile", "vendor profile", "seller profile", "profile actions", "about", "about me",
     "feedback", "listings", "store", "shop", "contact vendor", "send message", "pgp", "public pgp key",
@@ -83,8 +82,18 @@ class VendorProfile:
     evidence: list[str] = field(default_factory=list)
 
 
+def _label_key(head: str) -> str:
+    """"Market Positive feedback(last 12 months):" -> "market positive feedback"."""
+    key = head.strip().rstrip(":：").rstrip()
+    if key.endswith(")"):
+        start = key.rfind("(")
+        if 0 < start and len(key) - start <= 42:
+            key = key[:start]
+    return key.rstrip(":： ").strip().casefold()
+
+
 def _known_label(head: str, labels: dict[str, str]) -> str | None:
-    key = _LABEL_TRAILER.sub("", head).strip().casefold()
+    key = _label_key(head)
     if key in labels:
         return labels[key]
     if " / " in key:  # bilingual labels: "Продавец / Merchant"
@@ -139,13 +148,7 @@ def labelled_chunks(tree: PageTree, chunks: list[tuple[int, str]], labels: dict[
 
 
 def _clean_name(text: str) -> str | None:
-    name = clean_text(text).lstrip("@").strip()
-    for _ in range(3):
-        stripped = _COUNT_SUFFIX.sub("", name).strip()
-        if stripped == name:
-            break
-        name = stripped
-    name = name.strip(" ,;:|-–")
+    name = clean_vendor_name(text)
     if not name or len(name) > MAX_NAME_CHARS or len(name.split()) > 3:
         return None
     if name.casefold() in _GENERIC_HEADINGS or not any(character.isalnum() for character in name):
