@@ -12,9 +12,10 @@ Public API:
   zone), ``posted_text`` (the time as displayed, may be relative) and ``text``.
 * :func:`parse_post_time` -- the (UTC, local) reading of one time element.
 
-Posts are found like listing cards (:func:`crawler.extractors.record_mining.find_repeated_units`):
-repeated same-shaped blocks that each hold a link to a member profile and a
-time.  A page is a thread when it has such posts, forum markup around them (post /
+Posts are repeated same-shaped blocks that each hold a link to a member
+profile and a time -- the outermost such blocks, so an author box or a quoted
+post inside a post is part of it (listing cards, in
+:mod:`crawler.extractors.record_mining`, are the innermost instead).  A page is a thread when it has such posts, forum markup around them (post /
 message / comment classes with reply, quote or thread links in English,
 Russian or German, or a forum generator tag), and at most half of the posts
 hold a price tag (a market's card grid has seller links and dates too).  Thread pages never
@@ -28,12 +29,13 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from crawler.extractors.page_tree import PageTree
-from crawler.extractors.record_mining import find_repeated_units
+from crawler.extractors.record_mining import alike_units, marked_counts
 
 MAX_POSTS = 500
 MAX_POST_CHARS = 20_000
@@ -279,6 +281,43 @@ def _single_post(tree: PageTree, members: set[int], times: set[int]) -> list[int
     return [best] if best >= 0 else []
 
 
+def _post_units(tree: PageTree, members: set[int], times: set[int]) -> list[int]:
+    """The outermost repeated blocks that each hold a member link and a time.
+
+    Unlike listing cards (the finest repeated unit), a post is the widest one:
+    its author box, a phone-sized copy of it and the posts it quotes all hold
+    a name and a date too, and all belong to it.
+    """
+    totals = marked_counts(tree, [members, times])
+    holders = [index for index in range(len(tree))
+               if not tree.hidden[index] and totals[0][index] and totals[1][index] and tree.tag[index] not in ("html", "body")]
+    per_shape = Counter(tree.shape[index] for index in holders)
+    repeated = [index for index in holders if per_shape[tree.shape[index]] >= 2]
+    return alike_units(tree, _outermost(tree, repeated))[:MAX_POSTS]
+
+
+def _outermost(tree: PageTree, units: list[int]) -> list[int]:
+    """Units not inside another: a quoted post, or a second (phone-sized) author box, is part of its post."""
+    kept: list[int] = []
+    for unit in sorted(units):
+        if kept and tree.contains(kept[-1], unit):
+            continue
+        kept.append(unit)
+    return kept
+
+
+def _post_time_element(tree: PageTree, unit: int, times: set[int]) -> int:
+    """The post's time: a ``<time datetime>`` first (it states the zone), else the first date in the post."""
+    first = -1
+    for index in tree.subtree(unit):
+        if index in times:
+            if tree.tag[index] == "time" and tree.elements[index].get("datetime"):
+                return index
+            if first < 0:
+                first = index
+    return first
+
+
 def read_thread(tree: PageTree, page_url: str) -> ForumThread:
     """The posts on the page and whether it is a forum thread (see the module docstring)."""
     members = _member_links(tree)
@@ -287,7 +326,7 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
     times = _time_marks(tree)
     if not times:
         return ForumThread()
-    units = find_repeated_units(tree, [members, times], limit=MAX_POSTS)
+    units = _post_units(tree, members, times)
     if not units:
         # The last page of a thread may hold one post: a block whose class says post, with the
         # author and the time in it, on a page with forum markup.
@@ -296,11 +335,11 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
             return ForumThread()
     posts = []
     priced = 0
-    for unit in units:
+    for unit in _outermost(tree, units):
         if any(index in tree.prices for index in tree.subtree(unit)):
             priced += 1
         author_index = next((index for index in tree.subtree(unit) if index in members), -1)
-        time_index = next((index for index in tree.subtree(unit) if index in times), -1)
+        time_index = _post_time_element(tree, unit, times)
         if author_index < 0 or time_index < 0:
             continue
         author = tree.element_text(author_index, limit=MAX_AUTHOR_CHARS)

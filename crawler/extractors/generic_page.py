@@ -69,6 +69,20 @@ def _price(span: Any) -> Price | None:
     return Price(span.amount, span.currency) if span is not None else None
 
 
+def _one_per_listing(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One card per listing id: two cards linking to the same detail page would be one document
+    anyway (same ``_id``); the first keeps its values and takes what only the later ones show."""
+    merged: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for values in cards:
+        key = (values.get("market_host"), values.get("listing_id"))
+        if key in merged:
+            for name, value in values.items():
+                merged[key].setdefault(name, value)
+        else:
+            merged[key] = values
+    return list(merged.values())
+
+
 def card_values(card: Card, page_url: str, vendor_name: str | None = None) -> dict[str, Any]:
     """A card as listing values (profile field keys), ready for the item builder."""
     url = card.url or page_url
@@ -116,7 +130,8 @@ def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card]
     values = dict(values)
     values["listing_id"] = listing_id_for_url(url)
     values.pop("url", None)
-    others = [card_values(card, url) for card in cards if card.url and canonical_url(card.url) != canonical_url(url)]
+    others = _one_per_listing(
+        [card_values(card, url) for card in cards if card.url and canonical_url(card.url) != canonical_url(url)])
     return GenericPage("listing", listing=values, cards=others, evidence=evidence)
 
 
@@ -141,7 +156,7 @@ def read_generic_page(selector: Selector, url: str) -> GenericPage:
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,
-            cards=[card_values(card, url, vendor.name) for card in cards],
+            cards=_one_per_listing([card_values(card, url, vendor.name) for card in cards]),
             evidence=["vendor-labels", *(["cards"] if cards else [])],
         )
     # The older reader (structured data, free-text vendor facts) is as costly as all of the
@@ -154,9 +169,11 @@ def read_generic_page(selector: Selector, url: str) -> GenericPage:
         # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").
         name = str(detail.vendor_values.get("name") or "") or None
         return GenericPage("vendor", vendor=detail.vendor_values,
-                           cards=[card_values(card, url, name) for card in cards], evidence=["vendor-facts"])
+                           cards=_one_per_listing([card_values(card, url, name) for card in cards]),
+                           evidence=["vendor-facts"])
     if cards:
-        return GenericPage("category", cards=[card_values(card, url) for card in cards], evidence=["cards"])
+        return GenericPage("category", cards=_one_per_listing([card_values(card, url) for card in cards]),
+                           evidence=["cards"])
     # The older reader's weaker evidence (a heading, a price element, one label) still counts
     # where nothing else claims the page, as it did before cards and threads were read.
     if detail.values.get("title") and detail.values.get("price") and "older-reader:labels" in detail.evidence:

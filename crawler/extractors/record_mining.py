@@ -95,7 +95,7 @@ class Card:
     element: int = -1  # the card's element in the page tree
 
 
-def _marked_counts(tree: PageTree, marks: list[set[int]]) -> list[list[int]]:
+def marked_counts(tree: PageTree, marks: list[set[int]]) -> list[list[int]]:
     """Per mark set and element: how many marked elements its visible subtree holds."""
     count = len(tree)
     totals = [[0] * count for _ in marks]
@@ -150,7 +150,7 @@ def _similar(left: Counter[str], right: Counter[str]) -> bool:
     return total == 0 or shared >= MIN_SIMILARITY * total
 
 
-def _alike(tree: PageTree, units: list[int]) -> list[int]:
+def alike_units(tree: PageTree, units: list[int]) -> list[int]:
     """Units that look like a neighbour of their own shape: two page columns that both hold a
     price and a link share a tag path but not a template, so they are no cards."""
     by_shape: dict[int, list[int]] = {}
@@ -175,7 +175,7 @@ def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_
     count = len(tree)
     if count == 0 or not marks:
         return []
-    totals = _marked_counts(tree, marks)
+    totals = marked_counts(tree, marks)
     members: Counter[int] = Counter()
     for index in range(count):
         if not tree.hidden[index] and all(total[index] for total in totals):
@@ -187,7 +187,7 @@ def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_
     for _ in range(3):
         if not unit_shapes:
             return []
-        units = _alike(tree, _units_for(tree, marks, unit_shapes))
+        units = alike_units(tree, _units_for(tree, marks, unit_shapes))
         per_shape = Counter(tree.shape[index] for index in units)
         repeated = {shape for shape in unit_shapes if per_shape[shape] >= 2}
         if repeated == unit_shapes:

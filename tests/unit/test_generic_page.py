@@ -125,3 +125,26 @@ def test_card_listing_ids_follow_the_detail_url() -> None:
     assert listing_id_for_url("http://x.onion/listing.php?ls_id=43473") == "43473"
     assert listing_id_for_url("http://x.onion/product/35791/105/186765") == "186765"
     assert listing_id_for_url("http://x.onion/item#reviews") == listing_id_for_url("http://x.onion/item")
+
+
+def test_quoted_posts_and_phone_author_boxes_are_part_of_their_post() -> None:
+    """Only outermost posts count; a post's time is its <time datetime>, not another date in it."""
+    def post(author: str, moment: str, quoted: str) -> str:
+        return (f"<div class='post'><div class='author'><a href='/user/{author}'>{author}</a> <span class='date'>joined 2019-01-02</span></div>"
+                f"<div class='phone-author'><a href='/user/{author}'>{author}</a> <span class='date'>2020-05-05</span></div>"
+                f"<time datetime='{moment}'>2 hours ago</time><div class='message'>"
+                f"<blockquote><a href='/user/{quoted}'>{quoted}</a> <span class='date'>2020-05-01</span> wrote: old words</blockquote>"
+                f"My own words by {author}.</div><a href='/thread/9?reply=1'>Reply</a></div>")
+    html = "<html><body>" + post("ann", "2020-05-05T10:00:00Z", "bob") + post("bob", "2020-05-05T11:30:00Z", "ann") + "</body></html>"
+    page = read(html, "/thread/9")
+    assert page.page_type == "thread"
+    assert [(p.author, p.posted_at) for p in page.posts] == [("ann", "2020-05-05T10:00:00+00:00"), ("bob", "2020-05-05T11:30:00+00:00")]
+
+
+def test_one_listing_per_detail_url() -> None:
+    """A card printed twice (a phone layout beside the desktop one) is one listing: same detail page, same _id."""
+    card = ("<div class='card'><div class='wide'><a href='/l/{n}'>Item {n}</a><span>{n}.00 USD</span></div>"
+            "<div class='narrow'><a href='/l/{n}'>Item {n}</a><span>{n}.00 USD</span><a href='/u/v{n}'>v{n}</a></div></div>")
+    page = read("<html><body>" + "".join(card.format(n=n) for n in (1, 2, 3)) + "</body></html>", "/c")
+    assert page.page_type == "category"
+    assert [(values["title"], values.get("vendor")) for values in page.cards] == [("Item 1", "v1"), ("Item 2", "v2"), ("Item 3", "v3")]
