@@ -16,8 +16,9 @@ Where the values come from, outside every listing card the page shows (a
 "more from this vendor" strip is not the listing):
 
 * title: the heading or titled element whose text the page's ``<title>``
-  repeats (the longest one), else the first ``h1``/``h2``/``h3`` or element
-  whose class says title;
+  repeats (the longest one), else the heading nearest above the first price
+  label, else the first ``h1``/``h2``/``h3`` or element whose class says
+  title -- never a section heading such as "Item info" or "Description";
 * price: the first printed price after the title whose label says price
   ("Price", "Sale Price :", "Purchase price:", "Цена", "Preis"), else the first
   printed price after the title -- exchange-rate tickers above the title are
@@ -81,6 +82,14 @@ _BUY_WORDS = re.compile(
 _QUANTITY_INPUT = re.compile(r"(?i)^(?:qty|quantity|amount|count|кол-?во|количество|menge|anzahl)")
 _TITLE_CLASS = re.compile(r"(?i)(?:^|[\s_-])(?:title|product-?name|item-?name|listing-?name|heading)(?:$|[\s_-])")
 _HEADINGS = ("h1", "h2", "h3")
+# Headings that name a section of an item page, never the item.
+_SECTION_HEADINGS = frozenset({
+    "item info", "item information", "item details", "product info", "product information", "product details",
+    "details", "description", "product description", "item description", "information", "info", "overview",
+    "shipping", "shipping options", "shipping information", "feedback", "reviews", "ratings", "product ratings",
+    "vendor", "seller", "vendor info", "seller info", "about", "about the vendor", "price", "options", "terms",
+    "terms and conditions", "refund policy", "описание", "информация", "доставка", "отзывы", "продавец",
+    "beschreibung", "versand", "bewertungen", "verkäufer", "artikelinfo"})
 
 
 @dataclass
@@ -114,10 +123,12 @@ def page_title_text(selector: Selector) -> str:
     return clean_text(" ".join(texts))[:1_000].casefold()
 
 
-def _title(tree: PageTree, selector: Selector, ranges: _CardMask) -> tuple[str | None, int]:
+def _title(tree: PageTree, selector: Selector, ranges: _CardMask, price_labels: list[int]) -> tuple[str | None, int]:
+    """The item's title: the longest text the <title> repeats, else the heading nearest above the
+    first price label, else the first heading (section headings such as "Item info" never)."""
     page_title = page_title_text(selector)
     in_title: tuple[int, str, int] | None = None
-    structural: tuple[str, int] | None = None
+    headings: list[tuple[str, int]] = []
     for index in range(len(tree)):
         if tree.hidden[index] or index in ranges:
             continue
@@ -137,16 +148,27 @@ def _title(tree: PageTree, selector: Selector, ranges: _CardMask) -> tuple[str |
             # The longest text the <title> repeats: the item, not the market's name beside it.
             if in_title is None or len(text) > in_title[0]:
                 in_title = (len(text), text, index)
-        if is_heading and structural is None and not tree.elements[index].get("href"):
-            structural = (text, index)
+        if (is_heading and not tree.elements[index].get("href") and folded.strip(" :") not in _SECTION_HEADINGS
+                and index not in tree.prices and label_of(text, DETAIL_LABELS) is None):
+            headings.append((text, index))
     if in_title is not None:
+        # A heading between the <title>'s text and the price is the item's; the <title> may be
+        # just the market's name, repeated in its banner.
+        if price_labels and in_title[2] < price_labels[0]:
+            between = [heading for heading in headings if in_title[2] < heading[1] < price_labels[0]]
+            if between:
+                return between[-1]
         return in_title[1], in_title[2]
-    if structural is not None:
-        return structural
+    if headings and price_labels:
+        above = [heading for heading in headings if heading[1] < price_labels[0]]
+        if above:
+            return above[-1]
+    if headings:
+        return headings[0]
     return None, -1
 
 
-def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask, after: int) -> dict[str, list[tuple[int, str]]]:
+def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask) -> dict[str, list[tuple[int, str]]]:
     """Field -> [(owner element, value)] for labels outside cards, in page order."""
     found: dict[str, list[tuple[int, str]]] = {}
     for position, (owner, text) in enumerate(chunks):
@@ -267,8 +289,8 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
     """The listing the page is about (see the module docstring); ``values`` is {} when there is none."""
     ranges = _CardMask(tree, cards)
     reading = DetailReading()
-    title, title_index = _title(tree, selector, ranges)
-    labelled = _labelled(tree, chunks, ranges, title_index)
+    labelled = _labelled(tree, chunks, ranges)
+    title, title_index = _title(tree, selector, ranges, [owner for owner, _ in labelled.get("price", [])])
     if title:
         price, crypto, price_evidence = _price(tree, ranges, title_index, labelled)
         values: dict[str, Any] = {"title": title}

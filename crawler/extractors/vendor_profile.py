@@ -14,9 +14,9 @@ How: the page's visible text chunks are read as label/value pairs ("Label:
 value" in one chunk, a label chunk followed by its value chunk, and an
 element's ``title`` attribute as the label of its own text -- markets print
 icons and counters that way).  A page is a vendor profile when it has a
-join-date label and at least one vendor word label (sales, feedback,
-vendor/trust level, store) -- a forum member page has a join date but no
-sales or feedback, so it is not one.  The name is the candidate most pages
+join-date label or an armored PGP public key, and at least one vendor word
+(sales, feedback, vendor/trust level, store, listings) -- a forum member page
+has a join date and maybe a key but no sales or feedback, so it is not one.  The name is the candidate most pages
 agree on: a "Username"/"User profile"/"Vendor" value, short headings,
 "Listings from X", "About X", "Store of X", "X's profile".
 
@@ -73,6 +73,7 @@ _GENERIC_HEADINGS = frozenset({
     "login", "register", "home", "menu", "search", "профиль", "отзывы", "товары",
 })
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_PGP_ARMOR = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 
 
 @dataclass
@@ -209,7 +210,8 @@ def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, s
     if chunks is None:
         chunks = list(tree.text_chunks(0, limit=200_000))[:MAX_CHUNKS]
     labelled = labelled_chunks(tree, chunks, VENDOR_LABELS)
-    if "joined" not in labelled:
+    # A join date or a public key says "someone's page"; the vendor words below say whose.
+    if "joined" not in labelled and not any(_PGP_ARMOR in text for _, text in chunks):
         return None
     label_texts = " ".join(text for _, text in chunks if len(text) <= 60)
     if not (_VENDOR_WORDS.search(label_texts) or "sales" in labelled):

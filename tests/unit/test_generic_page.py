@@ -148,3 +148,21 @@ def test_one_listing_per_detail_url() -> None:
     page = read("<html><body>" + "".join(card.format(n=n) for n in (1, 2, 3)) + "</body></html>", "/c")
     assert page.page_type == "category"
     assert [(values["title"], values.get("vendor")) for values in page.cards] == [("Item 1", "v1"), ("Item 2", "v2"), ("Item 3", "v3")]
+
+
+def test_vendor_page_known_by_its_key_and_vendor_words_without_a_join_date() -> None:
+    key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nxjMEY2Ic6xYJKwYBBAHaRw8BAQdA\n-----END PGP PUBLIC KEY BLOCK-----"
+    vendor = (f"<html><head><title>Vendor Kush4U</title></head><body><h1>Kush4U</h1><p>Feedback: 98% positive</p>"
+              f"<h2>Public key</h2><pre>{key}</pre></body></html>")
+    member = f"<html><head><title>dark_pilot</title></head><body><h1>dark_pilot</h1><p>Posts: 12</p><pre>{key}</pre></body></html>"
+    assert read(vendor, "/v").page_type == "vendor" and read(vendor, "/v").vendor["name"] == "Kush4U"
+    assert read(member, "/member").page_type is None
+
+
+def test_detail_title_is_the_heading_above_the_price_not_a_section_heading() -> None:
+    html = ("<html><head><title>Drug Market</title></head><body><h1>Drug Market</h1><h2>Item info</h2>"
+            "<h3>Blue Dream 7g</h3><table><tr><td>Price:</td><td>฿0.0123</td></tr><tr><td>Vendor:</td><td>greenguy</td></tr>"
+            "<tr><td>Ships from:</td><td>Canada</td></tr></table><h2>Description</h2><p>Sticky buds.</p></body></html>")
+    page = read(html, "/item/5")
+    assert page.page_type == "listing"
+    assert (page.listing["title"], page.listing["price"], page.listing["vendor"]) == ("Blue Dream 7g", Price(0.0123, "BTC"), "greenguy")
