@@ -12,10 +12,11 @@ Public API:
   zone), ``posted_text`` (the time as displayed, may be relative) and ``text``.
 * :func:`parse_post_time` -- the (UTC, local) reading of one time element.
 
-Posts are repeated same-shaped blocks that each hold a link to a member
-profile and a time -- the outermost such blocks, so an author box or a quoted
-post inside a post is part of it (listing cards, in
-:mod:`crawler.extractors.record_mining`, are the innermost instead).  A page is a thread when it has such posts, forum markup around them (post /
+Posts are found like listing cards (:func:`crawler.extractors.record_mining.find_repeated_units`):
+repeated same-shaped blocks that each hold a link to a member profile and a
+time, grown to the widest block that holds no other post; a quoted post
+inside a post is part of it.  A post's time is its ``<time datetime>`` where
+it has one.  A page is a thread when it has such posts, forum markup around them (post /
 message / comment classes with reply, quote or thread links in English,
 Russian or German, or a forum generator tag), and at most half of the posts
 hold a price tag (a market's card grid has seller links and dates too).  Thread pages never
@@ -29,13 +30,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from crawler.extractors.page_tree import PageTree
-from crawler.extractors.record_mining import alike_units, marked_counts
+from crawler.extractors.record_mining import find_repeated_units
 
 MAX_POSTS = 500
 MAX_POST_CHARS = 20_000
@@ -281,21 +281,6 @@ def _single_post(tree: PageTree, members: set[int], times: set[int]) -> list[int
     return [best] if best >= 0 else []
 
 
-def _post_units(tree: PageTree, members: set[int], times: set[int]) -> list[int]:
-    """The outermost repeated blocks that each hold a member link and a time.
-
-    Unlike listing cards (the finest repeated unit), a post is the widest one:
-    its author box, a phone-sized copy of it and the posts it quotes all hold
-    a name and a date too, and all belong to it.
-    """
-    totals = marked_counts(tree, [members, times])
-    holders = [index for index in range(len(tree))
-               if not tree.hidden[index] and totals[0][index] and totals[1][index] and tree.tag[index] not in ("html", "body")]
-    per_shape = Counter(tree.shape[index] for index in holders)
-    repeated = [index for index in holders if per_shape[tree.shape[index]] >= 2]
-    return alike_units(tree, _outermost(tree, repeated))[:MAX_POSTS]
-
-
 def _outermost(tree: PageTree, units: list[int]) -> list[int]:
     """Units not inside another: a quoted post, or a second (phone-sized) author box, is part of its post."""
     kept: list[int] = []
@@ -326,7 +311,7 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
     times = _time_marks(tree)
     if not times:
         return ForumThread()
-    units = _post_units(tree, members, times)
+    units = find_repeated_units(tree, [members, times], limit=MAX_POSTS)
     if not units:
         # The last page of a thread may hold one post: a block whose class says post, with the
         # author and the time in it, on a page with forum markup.

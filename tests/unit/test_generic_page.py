@@ -127,12 +127,11 @@ def test_card_listing_ids_follow_the_detail_url() -> None:
     assert listing_id_for_url("http://x.onion/item#reviews") == listing_id_for_url("http://x.onion/item")
 
 
-def test_quoted_posts_and_phone_author_boxes_are_part_of_their_post() -> None:
-    """Only outermost posts count; a post's time is its <time datetime>, not another date in it."""
+def test_quoted_posts_are_part_of_their_post_and_the_time_is_the_posts_own() -> None:
+    """A quote (a name and a date inside the message) is no post; a post's time is its <time datetime>."""
     def post(author: str, moment: str, quoted: str) -> str:
-        return (f"<div class='post'><div class='author'><a href='/user/{author}'>{author}</a> <span class='date'>joined 2019-01-02</span></div>"
-                f"<div class='phone-author'><a href='/user/{author}'>{author}</a> <span class='date'>2020-05-05</span></div>"
-                f"<time datetime='{moment}'>2 hours ago</time><div class='message'>"
+        return (f"<div class='post'><div class='author'><a href='/user/{author}'>{author}</a> <span class='date'>joined 2019-01-02</span>"
+                f"<time datetime='{moment}'>2 hours ago</time></div><div class='message'>"
                 f"<blockquote><a href='/user/{quoted}'>{quoted}</a> <span class='date'>2020-05-01</span> wrote: old words</blockquote>"
                 f"My own words by {author}.</div><a href='/thread/9?reply=1'>Reply</a></div>")
     html = "<html><body>" + post("ann", "2020-05-05T10:00:00Z", "bob") + post("bob", "2020-05-05T11:30:00Z", "ann") + "</body></html>"
