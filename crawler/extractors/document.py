@@ -23,8 +23,12 @@ Public API:
 
 Which extractor runs: the profile named by ``market`` (``--market``), else the
 profile :meth:`MarketProfiles.match` finds for the page (host, host pattern,
-site marker), else the generic extractor (JSON-LD, microdata, labels).  A page
-with an HTTP status of 400 or more yields its Page item only.
+site marker), else the generic reading
+(:func:`crawler.extractors.generic_page.read_generic_page`): listing cards of
+result pages (``extractor="card"``, keyed by their detail URL), a detail
+page's listing, a vendor profile, or a forum thread's posts
+(``ExtractedDocument.posts`` and ``Page.posts``).  A page with an HTTP status
+of 400 or more yields its Page item only.
 
 Raises :class:`onionscope.errors.UserError` only for a ``market`` that no
 profile has (or ``market`` without ``profiles``).  Never raises on hostile or

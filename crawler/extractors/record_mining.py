@@ -6,6 +6,12 @@ Public API:
   repeated listing card, in page order.
 * :class:`Card` -- title, detail-page URL, price (amount, currency, unit,
   range), the crypto price printed beside it, vendor, rating, ships from/to.
+* :func:`find_repeated_units` ``(tree, marks) -> list[int]``: the mining step
+  alone, for any set of marks (forum posts use member links and times);
+  :func:`marked_counts` and :func:`alike_units` are its parts.
+* :func:`clean_vendor_name`, :func:`strip_bracket_notes`,
+  :func:`is_action_text` and :data:`VENDOR_HREF` -- the name and link rules
+  shared with detail and vendor pages.
 
 How cards are found (no profile, no per-site rule):
 
