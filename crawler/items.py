@@ -76,6 +76,8 @@ class Page:
     # The profiled market whose site marker this page carries while its host is
     # not one of that market's hosts: recorded, never trusted (see the id rule).
     looks_like_market: str | None = None
+    # A forum thread's posts: author, posted_at (UTC ISO or None), posted_local, posted_text, text.
+    posts: list[dict[str, Any]] = field(default_factory=list)
 
     def doc_id(self) -> str:
         return stable_id(self.canonical_url)
@@ -112,9 +114,10 @@ class Listing:
     substance_classes: list[str] = field(default_factory=list)
     wallets: list[str] = field(default_factory=list)
     language: str | None = None
-    extractor: str = "profile"
+    extractor: str = "profile"  # "profile", "generic" (a detail page) or "card" (a result page's card)
     market_host_known: bool = False
     looks_like_market: str | None = None
+    price_unit: str | None = None  # "1LB" in "1795.00 USD/1LB": the price is per this unit
 
     def doc_id(self) -> str:
         return market_item_id(self.market, self.listing_id, self.onion_host, self.market_host_known)

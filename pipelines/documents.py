@@ -85,16 +85,26 @@ def document_for(item: Any) -> dict[str, Any]:
 
 
 def upsert_action(item: Any, index: str) -> dict[str, Any]:
-    """A bulk update: ``doc`` refreshes every field and last_seen; ``upsert`` adds first_seen once."""
+    """A bulk update: ``doc`` refreshes every field and last_seen; ``upsert`` adds first_seen once.
+
+    A listing card (``extractor == "card"``, from a result page) shares its
+    ``_id`` with the detail page it links to; its ``doc`` holds only the fields
+    the card shows, so it never blanks the description, category or other
+    fields the detail page already gave the same document.
+    """
     document = document_for(item)
     seen_at = document["fetched_at"]
     changes = {**document, "last_seen": seen_at}
+    update = changes
+    if isinstance(item, Listing) and item.extractor == "card":
+        update = {key: value for key, value in changes.items() if value not in (None, "", [], {})}
+        update.pop("extractor", None)  # a detail page's "generic" stays
     return {
         "_op_type": "update",
         "_index": index,
         "_id": item.doc_id(),
         "retry_on_conflict": RETRY_ON_CONFLICT,
-        "doc": changes,
+        "doc": update,
         "upsert": {**changes, "first_seen": seen_at},
     }
 

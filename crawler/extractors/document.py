@@ -39,8 +39,11 @@ Which extractor runs, and under which market the items go:
    vendors, no drift is counted (the page is not the market's), and the
    stats count ``extract/looks_like/<market>``.  Anyone can copy a market's
    markup, so a copy can never reach the real market's documents;
-4. else the generic extractor (JSON-LD, microdata, labels), items under the
-   page's own host.
+4. else the generic reading (:func:`crawler.extractors.generic_page.read_generic_page`):
+   listing cards of result pages (``extractor="card"``, keyed by their detail
+   URL), a detail page's listing (labels, JSON-LD, microdata), a vendor
+   profile, or a forum thread's posts (``ExtractedDocument.posts`` and
+   ``Page.posts``); items under the page's own host.
 
 A page with an HTTP status of 400 or more yields its Page item only.
 
@@ -60,7 +63,8 @@ from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
 from crawler.extractors.contacts import find_contacts, find_emails
-from crawler.extractors.generic_listing import extract_generic
+from crawler.extractors.forum_thread import ForumPost
+from crawler.extractors.generic_page import read_generic_page
 from crawler.extractors.html_page import HtmlPage, parse_html_page
 from crawler.extractors.identifiers import Identifiers, find_identifiers
 from crawler.extractors.language import LanguageGuess, detect_language
@@ -83,6 +87,7 @@ MAX_TITLE_CHARS = 1_000
 MAX_NAME_CHARS = 200
 
 Item = Union[Page, Listing, Vendor, WalletMention]
+_LATIN1_NAMES = frozenset({"cp1252", "windows1252", "latin1", "iso88591", "l1"})
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,7 @@ class ExtractedDocument:
     rejected: list[RejectedItem] = field(default_factory=list)
     # The profile whose site marker the page carries, its host being none of that market's.
     looks_like_market: str | None = None
+    posts: list[ForumPost] = field(default_factory=list)  # a forum thread's posts (page type "thread")
 
     def items(self) -> list[Item]:
         """The page first, then listings, vendors and wallet mentions: what the pipelines index."""
@@ -179,9 +185,16 @@ def _decode(html: bytes | str, content_type: str) -> tuple[str, bytes]:
         return html, html.encode("utf-8", errors="replace")
     raw = bytes(html[:MAX_HTML_BYTES])
     try:
-        _, text = html_to_unicode(content_type or None, raw)
+        encoding, text = html_to_unicode(content_type or None, raw)
     except (LookupError, ValueError):  # an unknown or broken declared encoding
-        text = raw.decode("utf-8", errors="replace")
+        return raw.decode("utf-8", errors="replace"), raw
+    # Pages saved or served as UTF-8 under a stale Latin-1 declaration ("฿" read as "à¸¿"):
+    # bytes that decode strictly as UTF-8 are UTF-8 (a real cp1252 text almost never does).
+    if encoding.replace("-", "").replace("_", "").lower() in _LATIN1_NAMES and max(raw, default=0) >= 0x80:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     return text, raw
 
 
@@ -252,14 +265,19 @@ def extract_document(
         elif extraction.page_type == "vendor":
             builder.add_vendor(document, market_name, extraction.values, "profile")
     else:
-        generic = extract_generic(selector, url)
+        generic = read_generic_page(selector, url)
         document.page_type = generic.page_type
         if generic.page_type is not None:
             document.market, document.extractor = market_name, "generic"
-        if generic.page_type == "listing":
-            builder.add_listing(document, market_name, generic.values, "generic")
-        elif generic.page_type == "vendor":
-            builder.add_vendor(document, market_name, generic.values, "generic")
+        if generic.listing is not None:
+            builder.add_listing(document, market_name, generic.listing, "generic")
+        for card in generic.cards:
+            # Keyed like the detail page it links to, which is indexed under its own host.
+            builder.add_listing(document, card.get("market_host") or market_name, card, "card")
+        if generic.vendor is not None:
+            builder.add_vendor(document, market_name, generic.vendor, "generic")
+        document.posts = generic.posts
+        page.posts = [post.to_doc() for post in generic.posts]
     page.market, page.page_type = document.market, document.page_type
     page.looks_like_market = document.looks_like_market
     builder.add_wallet_mentions(document)
@@ -339,7 +357,9 @@ class _ItemBuilder:
         if not title:
             document.rejected.append(RejectedItem("listing", market, self.url, "no title"))
             return
-        listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(self.url))[:16]
+        # A card's listing lives at its detail URL, not at the result page that shows it.
+        listing_url = _text_value(values.get("url")) or self.url
+        listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(listing_url))[:16]
         price = values.get("price")
         crypto_prices: dict[str, float] = {}
         # crypto_prices are the crypto equivalents shown beside the price, not the price itself.
@@ -360,7 +380,7 @@ class _ItemBuilder:
             Listing(
                 market=market,
                 listing_id=listing_id,
-                url=self.url,
+                url=listing_url,
                 title=title,
                 fetched_at=self.fetched_at,
                 job_id=self.job_id,
@@ -380,8 +400,10 @@ class _ItemBuilder:
                 rating=float(values["rating"]) if isinstance(values.get("rating"), (int, float)) else None,
                 substances=substances,
                 substance_classes=classes,
-                wallets=self._page_wallets(),
+                # A result page's wallets belong to the page, not to each card on it.
+                wallets=self._page_wallets() if extractor != "card" else [],
                 language=listing_language,
+                price_unit=_text_value(values.get("price_unit")),
                 extractor=extractor,
                 market_host_known=self.market_host_known,
                 looks_like_market=self.looks_like_market,
@@ -445,7 +467,8 @@ class _ItemBuilder:
         return list(unique.values())
 
     def add_wallet_mentions(self, document: ExtractedDocument) -> None:
-        listing = document.listings[0] if document.listings else None
+        # Only the listing the page is about owns the page's wallets, never a card on a result page.
+        listing = next((item for item in document.listings if item.url == self.url and item.extractor != "card"), None)
         vendor_name = listing.vendor if listing else (document.vendors[0].name if document.vendors else None)
         seen: set[tuple[str, str]] = set()
         for hit in self.identifiers.wallets:

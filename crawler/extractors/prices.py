@@ -11,6 +11,7 @@ Public API:
   convention ("1,234.56", "1.234,56", "12,5", "5 000").
 * :func:`normalise_currency` -> an upper-case code ("USD", "EUR", "BTC") or None.
 * :data:`CRYPTO_CURRENCIES` -- the tickers treated as crypto prices.
+* :func:`currency_words`, :func:`currency_signs` -- the codes and signs known.
 
 Pure functions; they never raise on odd input, they return None or [].
 
@@ -91,6 +92,16 @@ class Price:
     @property
     def is_crypto(self) -> bool:
         return self.currency in CRYPTO_CURRENCIES
+
+
+def currency_words() -> tuple[str, ...]:
+    """Every currency code and word this module knows, lower case ("usd", "bitcoin", "руб")."""
+    return tuple(_CURRENCY_ALIASES)
+
+
+def currency_signs() -> tuple[str, ...]:
+    """Every currency sign this module knows ("$", "€", "₿"...)."""
+    return tuple(_CURRENCY_SYMBOLS)
 
 
 def normalise_currency(text: str | None) -> str | None:
