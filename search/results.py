@@ -13,7 +13,7 @@ Public API:
 * :func:`snippet_segments` -- a highlighted fragment as ``[{"text", "hit"}]``
   segments, so no crawled text is ever treated as markup by any renderer.
 * :func:`shape_facets` -- the facets of an answer, values shown in the
-  schema's vocabulary.
+  schema's vocabulary (coins by ticker on every kind).
 
 What each kind searches, highlights, sorts by and shows as title, and which
 facets it has, are the index schema's (:data:`config.schema.SEARCH_KINDS`,
@@ -211,8 +211,9 @@ def decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: 
 def shape_facets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The facets of an answer: per facet, ``[{"value", "count"}]`` with the most frequent first.
 
-    Values are shown as the schema says (:attr:`config.schema.Facet.show`);
-    buckets shown as the same value are one value, whose counts add up.
+    Values are shown as the schema says (:attr:`config.schema.Facet.show`):
+    coins by ticker, so ``bitcoin`` on pages and wallets and ``btc`` on
+    listings are one value ``btc``, and buckets shown alike add up their counts.
     """
     facets: dict[str, list[dict[str, Any]]] = {}
     for name, agg in aggregations.items():

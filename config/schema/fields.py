@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping
 
 from config.schema.normalise import (
     coin_aliases,
+    coin_ticker,
     lower_case,
     normalise_coin,
     normalise_fingerprint,
@@ -169,6 +170,10 @@ def _strip_lower(value: str) -> str:
     return value.strip().lower()
 
 
+def _query_coin(value: str) -> str:
+    return coin_ticker(value) or ""
+
+
 @dataclass(frozen=True)
 class QueryField:
     """How ``name:value`` is searched: exact terms on keyword fields, any of which may match.
@@ -193,7 +198,7 @@ QUERY_FIELDS: Mapping[str, QueryField] = MappingProxyType({
     for spec in (
         QueryField("market", ("market", "markets"), _strip, "market name"),
         QueryField("vendor", ("vendor", "name", "vendors"), _strip, "vendor name"),
-        QueryField("coin", ("coin", "coins", "wallets.coin"), _strip_lower, "coin ticker or name: btc, xmr, monero...",
+        QueryField("coin", ("coin", "coins", "wallets.coin"), _query_coin, "coin ticker or name: btc, xmr, monero...",
                    aliases=coin_aliases),
         QueryField("wallet", ("address", "wallets", "wallets.address"), _strip, "wallet address",
                    case_insensitive=False),
@@ -264,7 +269,7 @@ FACETS: Mapping[str, Facet] = MappingProxyType({
     for facet in (
         Facet("market", "market", {"pages": "market", "listings": "market", "vendors": "market", "wallets": "markets"}),
         Facet("vendor", "vendor", {"listings": "vendor", "vendors": "name", "wallets": "vendors"}),
-        Facet("coin", "coin", {"pages": "wallets.coin", "listings": "coins", "wallets": "coin"}),
+        Facet("coin", "coin", {"pages": "wallets.coin", "listings": "coins", "wallets": "coin"}, show=coin_ticker),
         Facet("substance", "substance", {"listings": "substances"}),
         Facet("country", "country", {"listings": "ships_from"}),
         Facet("language", "lang", {"pages": "language", "listings": "language"}),

@@ -532,6 +532,21 @@ def test_exports_label_wallets_as_indexed_by_their_ticker(indexed):
         assert {(wallet["address"], wallet["coin"]) for wallet in exported["identifiers"]["wallets"]} >= set(expected.items())
 
 
+def test_coin_facets_and_coin_queries_speak_tickers_on_crawled_pages_and_wallets(indexed):
+    # The crawler names coins (bitcoin, monero) on pages and wallets; listings name them by ticker.
+    http, token = indexed["http"], indexed["token"]
+    for kind in ("pages", "wallets"):
+        data = http.get("/search", params={"q": "", "kind": kind}, headers=auth(token)).json()
+        assert {bucket["value"] for bucket in data["facets"]["coin"]} == {"btc", "xmr"}, kind
+    for query in ("coin:btc", "coin:bitcoin", "coin:BTC"):
+        data = http.get("/search", params={"q": query, "kind": "wallets"}, headers=auth(token)).json()
+        assert [hit["source"]["address"] for hit in data["hits"]] == [INDEXED_BTC], query
+    page = http.get("/search", params={"q": "coin:bitcoin", "kind": "pages"}, headers=auth(token, HTML))
+    assert page.status_code == 200
+    selected = re.findall(r'<li class="selected"><a [^>]*><span>([^<]*)</span>', page.text)
+    assert selected == ["btc"]
+
+
 def test_cli_search_json_escapes_c1_and_bidi_and_stays_the_same_json(indexed):
     environment = dict(os.environ)
     environment.update({

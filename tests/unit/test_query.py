@@ -240,3 +240,12 @@ def test_coin_matches_both_ticker_and_name() -> None:
         assert "'xmr'" in body and "'monero'" in body
     body = repr(build_query(parse("coin:unknowncoin"), "pages"))
     assert "'unknowncoin'" in body and "'xmr'" not in body
+
+
+def test_coin_values_are_tickers_whatever_the_spelling() -> None:
+    # One vocabulary: the value a coin: clause carries is the ticker the facets show.
+    for text in ("coin:monero", "coin:Monero", "coin:XMR", 'coin:" xmr "'):
+        assert parse(text) == FieldMatch("coin", "xmr", 1), text
+    assert parse("coin:bitcoin-cash").value == "bch" and parse("coin:unknowncoin").value == "unknowncoin"
+    # The clause still matches both stored spellings (names on wallets and pages, tickers on listings).
+    assert build_query(parse("coin:bitcoin"), "pages") == build_query(parse("coin:btc"), "pages")
