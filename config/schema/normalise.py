@@ -57,15 +57,16 @@ def onion_service_host(host: str) -> str | None:
 
 
 def onion_host_from_input(text: str) -> str:
-    """The onion host a person means: ``http://ABC.onion:80/x`` -> ``abc.onion``, ``abc`` -> ``abc.onion``.
+    """The onion host a person means: ``http://Sub.ABC.onion:80/x`` -> ``abc.onion``, ``abc`` -> ``abc.onion``.
 
-    Returns ``""`` for blank input.
+    Returns ``""`` for blank input.  Subdomains fold as the crawler folds
+    them (:func:`onion_service_host`), so the host found is the one stored.
     """
     host = _URL_SCHEME.sub("", text.strip().lower())
     host = host.split("/", 1)[0].split(":", 1)[0]
     if host and not host.endswith(ONION_SUFFIX):
         host += ONION_SUFFIX
-    return host
+    return (onion_service_host(host) or host) if host else host
 
 
 def lower_case(value: str) -> str:

@@ -234,6 +234,15 @@ def test_onion_page_shows_liveness_and_pages(env):
     assert alpha["page_count"] == 2 and {page["title"] for page in alpha["pages"]} == {"Alpha Market home", "Rules"}
 
 
+
+def test_an_onion_subdomain_finds_its_service_as_the_crawler_stores_it(env):
+    # The crawler folds shop.<host>.onion to <host>.onion; the query and the onion page fold alike.
+    http, token = env["http"], env["viewer"]
+    subdomain = f"http://shop.{ALPHA_HOST.upper()}/rules"
+    data = http.get("/search", params={"q": f"onion:{subdomain}", "kind": "pages"}, headers=auth(token)).json()
+    assert {hit["title"] for hit in data["hits"]} == {"Alpha Market home", "Rules"}
+    assert http.get(f"/onions/shop.{ALPHA_HOST}", headers=auth(token)).json()["host"] == ALPHA_HOST
+
 def test_sync_and_async_drivers_give_the_same_answers(env):
     """The CLI (blocking client) and the API (async client) run the same steps; their answers match."""
     import asyncio
