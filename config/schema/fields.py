@@ -128,11 +128,33 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
 })
 
 
-def _normalise_value(field: Field, value: Any) -> Any:
-    assert field.normalise is not None
-    if isinstance(value, list):
-        return sorted({field.normalise(str(item)) for item in value if item})
-    return field.normalise(str(value)) if value else value
+def _normalise_plan(fields: Mapping[str, Field]) -> tuple[tuple[tuple[str, Callable[[str], str]], ...],
+                                                         tuple[tuple[str, tuple[tuple[str, Callable[[str], str]], ...]], ...]]:
+    """(top-level fields, {list field: keys of its objects}) that have a normaliser, worked out once per kind."""
+    top: list[tuple[str, Callable[[str], str]]] = []
+    nested: dict[str, list[tuple[str, Callable[[str], str]]]] = {}
+    for path, field in fields.items():
+        if field.normalise is None:
+            continue
+        parent, _, key = path.partition(".")
+        if key:
+            nested.setdefault(parent, []).append((key, field.normalise))
+        else:
+            top.append((parent, field.normalise))
+    return tuple(top), tuple((parent, tuple(keys)) for parent, keys in nested.items())
+
+
+_NORMALISE_PLANS = {kind: _normalise_plan(fields) for kind, fields in KIND_FIELDS.items()}
+
+
+def _normalise_object(item: Any, keys: tuple[tuple[str, Callable[[str], str]], ...]) -> Any:
+    if not isinstance(item, dict):
+        return item
+    item = dict(item)
+    for key, normalise in keys:
+        if isinstance(item.get(key), str):
+            item[key] = normalise(item[key])
+    return item
 
 
 def normalise_document(kind: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -143,22 +165,20 @@ def normalise_document(kind: str, document: dict[str, Any]) -> dict[str, Any]:
     normalised in each object of the list ``a`` that holds a string ``b``.
     Fields absent from ``document`` stay absent.  Raises KeyError for an unknown kind.
     """
+    top, nested = _NORMALISE_PLANS[kind]
     document = dict(document)
-    for path, field in KIND_FIELDS[kind].items():
-        if field.normalise is None:
+    for name, normalise in top:
+        if name not in document:
             continue
-        parent, _, key = path.partition(".")
-        if not key:
-            if parent in document:
-                document[parent] = _normalise_value(field, document[parent])
-            continue
+        value = document[name]
+        if isinstance(value, list):
+            document[name] = sorted({normalise(str(item)) for item in value if item})
+        elif value:
+            document[name] = normalise(str(value))
+    for parent, keys in nested:
         objects = document.get(parent)
         if isinstance(objects, list):
-            document[parent] = [
-                {**item, key: field.normalise(item[key])} if isinstance(item, dict) and isinstance(item.get(key), str)
-                else item
-                for item in objects
-            ]
+            document[parent] = [_normalise_object(item, keys) for item in objects]
     return document
 
 
