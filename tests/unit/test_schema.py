@@ -139,3 +139,12 @@ def test_the_schema_imports_nothing_above_the_base_layer() -> None:
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert name.split(".")[0] not in HIGHER_LAYERS, f"{path.name} imports {name}"
+
+
+def test_the_fields_pivot_tables_show_are_catalogued() -> None:
+    from search import pivots
+
+    for kind, shown in (("listings", pivots.LISTING_SUMMARY), ("vendors", pivots.VENDOR_SUMMARY)):
+        assert set(shown) <= set(schema.KIND_FIELDS[kind]), kind
+    for heavy in pivots.SOURCE_EXCLUDES:
+        assert heavy in schema.KIND_FIELDS["pages"]
