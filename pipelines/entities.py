@@ -13,7 +13,11 @@ Public API:
 * :func:`onion_sighting_from_page` (page) -> :class:`OnionSighting`;
 * :func:`merge_wallet` (existing or None, sightings) -> document;
 * :func:`merge_onion` (existing or None, sightings, new_pages) -> document;
-* :func:`wallet_doc_id`, :func:`onion_doc_id` -- the ``_id`` rules.
+* :func:`wallet_doc_id`, :func:`onion_doc_id` -- the ``_id`` rules (the index
+  schema's, :mod:`config.schema.kinds`).
+
+Sightings carry their values in the stored form the schema gives them (coins,
+networks and onion hosts lower case), so the merged documents do too.
 
 Merging is commutative in its sets and keeps first_seen as the minimum and
 last_seen as the maximum, so replaying a sighting twice changes nothing but
@@ -27,7 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from crawler.items import Page, WalletMention, stable_id
+from config.schema import lower_case, normalise_coin, normalise_onion_host, onion_doc_id, wallet_doc_id
+from crawler.items import Page, WalletMention
+
+__all__ = [
+    "OnionSighting", "WalletSighting", "merge_onion", "merge_wallet", "onion_doc_id", "onion_sighting_from_page",
+    "wallet_doc_id", "wallet_sightings_from_item",
+]
 
 # Each reference list of a wallet is capped so a wallet pasted on every page
 # of a forum cannot grow one document without bound.
@@ -72,15 +82,6 @@ class OnionSighting:
     market: str | None = None
 
 
-def wallet_doc_id(coin: str, address: str) -> str:
-    """:meth:`WalletMention.doc_id` with the coin lower-cased (so BTC and btc are one wallet)."""
-    return stable_id(coin.lower(), address)
-
-
-def onion_doc_id(onion_host: str) -> str:
-    return onion_host.lower()
-
-
 def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
     """Sightings a WalletMention or a Page carries; other items carry none we can key.
 
@@ -91,9 +92,9 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
         # Listing.doc_id()'s rule, so the wallet links to the listing document.
         listing_doc_id = item.listing_doc_id()
         return [WalletSighting(
-            address=item.address, coin=item.coin.lower(), network=item.network.lower(),
+            address=item.address, coin=normalise_coin(item.coin), network=lower_case(item.network),
             address_type=item.address_type, seen_at=item.fetched_at, job_id=item.job_id,
-            page_url=item.page_url, onion_host=item.onion_host.lower() or None, market=item.market,
+            page_url=item.page_url, onion_host=normalise_onion_host(item.onion_host) or None, market=item.market,
             listing_doc_id=listing_doc_id, vendor=item.vendor, source=item.source,
         )]
     if isinstance(item, Page):
@@ -101,14 +102,14 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
         for wallet in item.wallets:
             # The extractor's normalised form is the wallet's identity (as in WalletMention.address).
             address = str(wallet.get("normalized") or wallet.get("address") or "")
-            coin = str(wallet.get("coin") or "").lower()
+            coin = normalise_coin(str(wallet.get("coin") or ""))
             if not address or not coin:
                 continue
             sightings.append(WalletSighting(
-                address=address, coin=coin, network=str(wallet.get("network") or "mainnet").lower(),
+                address=address, coin=coin, network=lower_case(str(wallet.get("network") or "mainnet")),
                 address_type=str(wallet.get("address_type") or wallet.get("type") or ""),
                 seen_at=item.fetched_at, job_id=item.job_id, page_url=item.canonical_url,
-                onion_host=item.onion_host.lower() or None, market=item.market, source="page",
+                onion_host=normalise_onion_host(item.onion_host) or None, market=item.market, source="page",
                 counts_as_mention=False,
             ))
         return sightings
@@ -117,7 +118,7 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
 
 def onion_sighting_from_page(page: Page) -> OnionSighting:
     return OnionSighting(
-        onion_host=page.onion_host.lower(), seen_at=page.fetched_at, status=page.status,
+        onion_host=normalise_onion_host(page.onion_host), seen_at=page.fetched_at, status=page.status,
         url=page.canonical_url, title=page.title, job_id=page.job_id, market=page.market,
     )
 

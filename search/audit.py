@@ -28,6 +28,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from config.schema import alias_name
+
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS_KEPT = 2000
 
@@ -37,7 +39,8 @@ class AuditBacklogFull(Exception):
 
 
 def audit_index(prefix: str) -> str:
-    return f"{prefix}-audit"
+    """The audit alias of ``prefix`` (the index schema's name)."""
+    return alias_name(prefix, "audit")
 
 
 def audit_entry(

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.schema import alias_name, token_doc_id
 from search.es_steps import Get, Steps, run
 from search.signing import SESSION_PURPOSE, BadSignedValue, sign_value, unsign_value
 
@@ -70,12 +71,13 @@ class TokenRecord:
 
 
 def tokens_index(prefix: str) -> str:
-    return f"{prefix}-tokens"
+    """The tokens alias of ``prefix`` (the index schema's name)."""
+    return alias_name(prefix, "tokens")
 
 
 def hash_token(token: str) -> str:
-    """sha256 hex of the token: the stored form and the document ``_id``."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """sha256 hex of the token: the stored form and the document ``_id`` (:func:`config.schema.token_doc_id`)."""
+    return token_doc_id(token)
 
 
 def _now() -> str:
