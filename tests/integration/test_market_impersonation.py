@@ -38,7 +38,7 @@ from onionscope.commands.crawl import run_crawl
 from config.errors import UserError
 from config.settings import PROJECT_ROOT
 from pipelines import indices
-from pipelines.elasticsearch_bulk import BulkIndexer
+from pipelines.item_indexer import BulkIndexer
 from search.pivots import listing_detail, vendor_detail
 
 pytestmark = pytest.mark.integration
