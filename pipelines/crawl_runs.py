@@ -1,12 +1,12 @@
 """Crawl-run records: one document per crawl job in ``<prefix>-crawl-runs`` (``_id`` = job id).
 
-The document holds the job id, seeds and start time, how the crawl
-finished, the counts the pipelines kept and Scrapy's stats (stored, not
-indexed).
+The document holds the :class:`crawler.job.CrawlJob` the crawl was started
+with (job id, seeds, start time, options), how it finished, the counts the
+pipelines kept and Scrapy's stats (stored, not indexed).
 
 Public API:
 
-* :func:`crawl_run_document` (job_id, spider, started_at, finished_at, finish_reason, seeds, stats) -> dict;
+* :func:`crawl_run_document` (job, spider, finished_at, finish_reason, stats) -> dict;
 * :func:`write_crawl_run` (writer, document) -> :class:`~pipelines.bulk_writer.BatchOutcome`:
   indexes it through the bulk writer, which retries and spools it like any
   other document (raises OSError only when the spool cannot be written).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.job import CrawlJob
 from pipelines.bulk_writer import BatchOutcome, BulkWriter, Operation
 from pipelines.indices import alias_name
 from pipelines.spool import json_safe
@@ -26,20 +27,21 @@ MAX_SEED_CHARS = 2048
 
 
 def crawl_run_document(
-    job_id: str, spider: str, started_at: str, finished_at: str, finish_reason: str | None,
-    seeds: list[str], stats: dict[str, Any],
+    job: CrawlJob, spider: str, finished_at: str, finish_reason: str | None, stats: dict[str, Any],
 ) -> dict[str, Any]:
-    """The crawl-run document; counts come from the pipelines' stats."""
+    """The crawl-run document of ``job``; counts come from the pipelines' stats."""
     def total(prefix: str) -> int:
         return int(sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, (int, float))))
 
+    recorded = job.to_doc()
     return {
-        "job_id": job_id,
+        "job_id": recorded["job_id"],
         "spider": spider,
-        "started_at": started_at,
+        "started_at": recorded["started_at"],
         "finished_at": finished_at,
         "finish_reason": finish_reason,
-        "seeds": [str(seed)[:MAX_SEED_CHARS] for seed in seeds][:MAX_SEEDS],
+        "seeds": [str(seed)[:MAX_SEED_CHARS] for seed in recorded["seeds"]][:MAX_SEEDS],
+        "options": recorded["options"],
         "pages_indexed": int(stats.get("elasticsearch/indexed/pages", 0)),
         "items_indexed": total("elasticsearch/indexed/"),
         "items_failed": int(stats.get("elasticsearch/failed", 0)),

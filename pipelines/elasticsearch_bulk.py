@@ -3,7 +3,8 @@
 A thin adapter: it batches items (``bulk_batch_size``), hands each batch to
 :class:`pipelines.item_indexer.BulkIndexer` in a worker thread (the reactor
 never waits on Elasticsearch), flushes on close, and when the spider closes
-writes the crawl-run record (:mod:`pipelines.crawl_runs`).  Retries and the spool are
+writes the crawl-run record (:mod:`pipelines.crawl_runs`) of the spider's
+:class:`crawler.job.CrawlJob`.  Retries and the spool are
 :mod:`pipelines.bulk_writer`'s; ``onionscope index replay-spool``
 (:mod:`pipelines.spool_replay`) replays the spool.  It needs the asyncio
 reactor (set by crawler/settings.py).  If Elasticsearch is unreachable when
@@ -35,6 +36,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from crawler.job import CrawlJob, job_of
 from pipelines import spool
 from pipelines.bulk_writer import BatchOutcome
 from pipelines.crawl_runs import crawl_run_document, write_crawl_run
@@ -177,12 +179,18 @@ class ElasticsearchBulkPipeline:
         await asyncio.to_thread(self.record_crawl_run, spider, reason, stats)
 
     def record_crawl_run(self, spider: Any, reason: str, stats: dict[str, Any] | None = None) -> None:
-        """Index the crawl-run document (spooled on failure) and close the spool file."""
+        """Index the crawl-run document of the spider's crawl job (spooled on failure) and close the spool file.
+
+        Raises OSError when the document fails and the spool cannot be written.
+        """
         if stats is None:
             stats = dict(self.stats.get_stats()) if self.stats is not None else {}
-        job_id = str(getattr(spider, "job_id", "") or f"{spider.name}-{self.started_at}")
-        seeds = list(getattr(spider, "seeds", None) or getattr(spider, "start_urls", None) or [])
-        document = crawl_run_document(job_id, spider.name, self.started_at, spool.utc_now_iso(), reason, seeds, stats)
+        job = job_of(spider)
+        if job is None:
+            logger.warning("spider %s carries no crawl job (crawler.job.CrawlJob); its crawl run is recorded "
+                           "without seeds and with default options, under a job id made here", spider.name)
+            job = CrawlJob(job_id=f"{spider.name}-{self.started_at}", seeds=(), started_at=self.started_at)
+        document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats)
         self._record(write_crawl_run(self.indexer.writer, document))
         self.spool_writer.close()
         if self.totals.failed:

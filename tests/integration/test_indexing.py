@@ -18,6 +18,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Listing, Page, Vendor, WalletMention
+from crawler.job import create_crawl_job
 from config.errors import UserError
 from config.settings import PROJECT_ROOT
 from pipelines import entities, indices, item_indexer, spool
@@ -271,7 +272,7 @@ def test_scrapy_pipeline_indexes_flushes_on_close_and_records_the_crawl_run(
         await pipeline.close_spider()
 
     asyncio.run(crawl())
-    spider = SimpleNamespace(name="onion", job_id="job-42", seeds=[f"http://{HOST}/"])
+    spider = SimpleNamespace(name="onion", crawl_job=create_crawl_job([f"http://{HOST}/"], "job-42"))
     pipeline.record_crawl_run(spider, "finished")  # what the spider_closed handler runs in a thread
     assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 7
     assert crawler.stats.get_value("elasticsearch/indexed/pages") == 7

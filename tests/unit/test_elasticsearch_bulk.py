@@ -9,6 +9,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Page
+from crawler.spiders.onion import OnionSpider
 from pipelines.elasticsearch_bulk import ElasticsearchBulkPipeline
 from pipelines.spool import spool_files
 
@@ -74,3 +75,30 @@ def test_a_batch_the_spool_refuses_too_goes_back_to_the_buffer_and_the_error_is_
     assert pipeline.buffer == []
     [path] = spool_files(blocker)
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [page.doc_id() for page in pages]
+
+
+class RecordingCluster:
+    """Takes every bulk request and answers that each operation was indexed."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def bulk(self, *, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        self.lines += operations
+        return {"items": [{"index": {"status": 201}}] * (len(operations) // 2)}
+
+
+def test_the_crawl_run_record_holds_the_onion_spiders_job(tmp_path: Path) -> None:
+    cluster = RecordingCluster()
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = ElasticsearchBulkPipeline(cluster, "test-prefix", tmp_path / "spool", stats=crawler.stats)
+    seeds = [f"http://{'a' * 56}.onion/", f"http://{'b' * 56}.onion/forum"]
+    spider = OnionSpider(seeds=seeds, job="job-9", follow_offsite="true")
+    pipeline.record_crawl_run(spider, "finished")
+    [header, document] = cluster.lines
+    assert header == {"index": {"_index": "test-prefix-crawl-runs", "_id": "job-9"}}
+    assert (document["job_id"], document["seeds"]) == ("job-9", seeds)
+    assert document["started_at"] == spider.crawl_job.started_at
+    assert document["options"]["follow_offsite"] is True and document["finish_reason"] == "finished"
+    assert crawler.stats.get_value("elasticsearch/indexed/crawl-runs") == 1
