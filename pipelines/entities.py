@@ -11,6 +11,10 @@ Public API:
 * :func:`wallet_sightings_from_item` (item) -> sightings from a
   :class:`~crawler.items.WalletMention` or from a Page's ``wallets``;
 * :func:`onion_sighting_from_page` (page) -> :class:`OnionSighting`;
+* :func:`onion_sighting_from_document` (stored page document) -> :class:`OnionSighting`
+  (a replay counts the pages it created);
+* :func:`sightings_by_entity` (items) -> the wallet and the onion sightings of a
+  batch, each grouped by entity document id;
 * :func:`merge_wallet` (existing or None, sightings) -> document;
 * :func:`merge_onion` (existing or None, sightings, new_pages) -> document;
 * :func:`wallet_doc_id`, :func:`onion_doc_id` -- the ``_id`` rules (the index
@@ -19,7 +23,7 @@ Public API:
 Sightings carry their values in the stored form the schema gives them (coins,
 networks and onion hosts lower case), so the merged documents do too.
 
-Merging is commutative in its sets and keeps first_seen as the minimum and
+Writing them is :mod:`pipelines.entity_writer`'s.  Merging is commutative in its sets and keeps first_seen as the minimum and
 last_seen as the maximum, so replaying a sighting twice changes nothing but
 ``mention_count`` (which counts WalletMention items; a Page's own ``wallets``
 list adds pages and dates but no mentions, since the spider also yields a
@@ -28,6 +32,7 @@ WalletMention for each).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -121,6 +126,30 @@ def onion_sighting_from_page(page: Page) -> OnionSighting:
         onion_host=normalise_onion_host(page.onion_host), seen_at=page.fetched_at, status=page.status,
         url=page.canonical_url, title=page.title, job_id=page.job_id, market=page.market,
     )
+
+
+def onion_sighting_from_document(page: dict[str, Any]) -> OnionSighting:
+    """The sighting a stored page document stands for (it must have an ``onion_host``)."""
+    return OnionSighting(
+        onion_host=onion_doc_id(str(page["onion_host"])), seen_at=str(page.get("fetched_at", "")),
+        status=int(page.get("status", 0)), url=str(page.get("canonical_url", "")), title=str(page.get("title", "")),
+        job_id=str(page.get("job_id", "")), market=page.get("market"),
+    )
+
+
+def sightings_by_entity(
+    items: Iterable[Any],
+) -> tuple[dict[str, list[WalletSighting]], dict[str, list[OnionSighting]]]:
+    """(wallet sightings by wallet document id, onion sightings by onion document id) of a batch of items."""
+    wallet_sightings: dict[str, list[WalletSighting]] = defaultdict(list)
+    onion_sightings: dict[str, list[OnionSighting]] = defaultdict(list)
+    for item in items:
+        for sighting in wallet_sightings_from_item(item):
+            wallet_sightings[wallet_doc_id(sighting.coin, sighting.address)].append(sighting)
+        if isinstance(item, Page) and item.onion_host:
+            onion = onion_sighting_from_page(item)
+            onion_sightings[onion_doc_id(onion.onion_host)].append(onion)
+    return wallet_sightings, onion_sightings
 
 
 def _earliest(*dates: str | None) -> str | None:

@@ -122,6 +122,11 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
     "crawl-runs": _fields(
         job_id=KW, spider=KW, started_at=DATE, finished_at=DATE, finish_reason=KW, seeds=KW,
         pages_indexed=LONG, items_indexed=LONG, items_failed=LONG, items_spooled=LONG, items_dropped=LONG,
+        # The crawl job's options (crawler.job.CrawlOptions).
+        options=OBJECT,
+        **{"options.follow_offsite": BOOLEAN, "options.follow_links": BOOLEAN, "options.allow_clearnet": BOOLEAN,
+           "options.depth": INTEGER, "options.max_pages_per_host": LONG, "options.max_pages": LONG,
+           "options.concurrency": INTEGER, "options.market_hosts": KW},
     ),
     # ``detail`` is stored, not indexed.
     "audit": _fields(

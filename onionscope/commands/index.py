@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import indices
-from pipelines.elasticsearch_bulk import replay_spool
+from pipelines.spool_replay import replay_spool
 from pipelines.es_client import ensure_reachable, make_client
 
 

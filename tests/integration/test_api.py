@@ -519,7 +519,7 @@ def indexed(es_node, tmp_path_factory):
     import uuid
 
     from crawler.extractors.document import extract_document
-    from pipelines.elasticsearch_bulk import BulkIndexer
+    from pipelines.item_indexer import BulkIndexer
     from pipelines.es_client import make_client
     from pipelines.indices import delete_prefix, ensure_indices
 
