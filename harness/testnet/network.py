@@ -506,18 +506,52 @@ class TestNetwork:
 def free_base_port(start: int, relays: int = 3, clients: int = 1, step: int = 500, tries: int = 40) -> int:
     """The first base port from ``start`` (in steps of ``step``) whose whole port block is free on 127.0.0.1.
 
-    For tests and benchmarks that run a network beside the default one.
-    Raises :class:`UserError` if none of ``tries`` candidates is free.  The
-    block may still be taken between this check and tor binding it; tor then
-    fails with a clear error.
+    For tests and benchmarks that run a network beside the default one.  The
+    block is also reserved for this process with a ``flock`` on a file named
+    after it (:func:`reserve_port_block`), so two test sessions starting at the
+    same moment, before either tor has bound its ports, never pick the same
+    block.  Raises :class:`UserError` if none of ``tries`` candidates is free.
     """
     size = port_block_size(relays, clients)
     for base_port in range(start, start + step * tries, step):
         if base_port + size > 65535:
             break
-        if all(loopback_port_free(port) for port in range(base_port, base_port + size + 1)):
+        if not all(loopback_port_free(port) for port in range(base_port, base_port + size + 1)):
+            continue
+        if reserve_port_block(base_port):
             return base_port
     raise UserError(f"no free block of {size} ports on 127.0.0.1 from {start}; stop other networks or pick a base port")
+
+
+# base port -> the open lock file that reserves its block for the life of this process.
+_RESERVED_BLOCKS: dict[int, Any] = {}
+
+
+def reserve_port_block(base_port: int, lock_dir: Path | None = None) -> bool:
+    """Reserve the port block at ``base_port`` for this process; False if another process holds it.
+
+    The reservation is an exclusive, non-blocking ``flock`` on
+    ``<tmp>/onionscope-port-blocks/<base_port>.lock``, held until the process
+    exits (a crash never leaves it held).  Reserving a block this process
+    already holds answers True.
+    """
+    import fcntl
+    import os
+    import tempfile
+
+    if base_port in _RESERVED_BLOCKS:
+        return True
+    folder = lock_dir or Path(tempfile.gettempdir()) / "onionscope-port-blocks"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle = open(folder / f"{base_port}.lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False
+    _RESERVED_BLOCKS[base_port] = handle
+    os.set_inheritable(handle.fileno(), False)
+    return True
 
 
 def loopback_port_free(port: int) -> bool:
