@@ -18,6 +18,10 @@ URL shown without user name or password), any other Elasticsearch refusal a
 502, a bug a bare 500 -- no stack traces.  A full audit backlog is a 503:
 nothing is served that cannot be audited.
 
+Every answer carries the security headers of
+:mod:`search.api.security_headers` (a middleware adds them, so a new route,
+the static files and Starlette's own 404s cannot miss them).
+
 Behind a TLS proxy: the setting ``trusted_proxies`` lists the proxy
 addresses whose ``X-Forwarded-Proto`` (and ``X-Forwarded-For``) are believed
 (uvicorn's ProxyHeadersMiddleware), so the session cookie is ``Secure`` when
@@ -47,6 +51,7 @@ from search.api.context import (
     render_html,
     wants_json,
 )
+from search.api.security_headers import SecurityHeadersMiddleware
 from search.audit import AuditBacklogFull, AuditWriter
 from search.auth import TokenCache, load_session_secret
 from search.query import QueryError
@@ -170,6 +175,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     app.state.context = context
     _install_error_handlers(app, context)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # Every answer, whoever made it (a route, a mount, Starlette's 404/405), carries them.
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/", include_in_schema=False)
     async def home() -> Response:

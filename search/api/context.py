@@ -29,24 +29,13 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from search.api.security_headers import SECURITY_HEADERS
 from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
 from search.es_steps import run_async
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "onionscope_session"
-SECURITY_HEADERS = {
-    # No script runs on any page: crawled text that slipped past escaping
-    # would still be inert.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 
 
 class JSONAnswer(JSONResponse):
