@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from search.api.context import SECURITY_HEADERS, SESSION_COOKIE, admin, context_of, render_html, viewer
 from search.auth import (
+    MAX_EXPIRY_DAYS,
     ROLES,
     SESSION_LIFETIME_SECONDS,
     TokenRecord,
@@ -86,6 +87,8 @@ def whoami(who: TokenRecord = Depends(viewer)) -> dict[str, Any]:
 class NewToken(BaseModel):
     role: str = Field(..., description="viewer or admin")
     name: str | None = Field(None, max_length=100)
+    expires_in_days: float | None = Field(None, gt=0, le=MAX_EXPIRY_DAYS,
+                                          description="refused everywhere after this many days (default: never)")
 
 
 @router.get("/auth/tokens", summary="List tokens (admin)")
@@ -99,7 +102,10 @@ def new_token(request: Request, body: NewToken, who: TokenRecord = Depends(admin
     context = context_of(request)
     if body.role not in ROLES:
         return JSONResponse({"error": f"role must be one of {', '.join(ROLES)}", "status": 400}, status_code=400)
-    token, record = create_token(context.client, context.index_prefix, body.role, body.name)
+    try:
+        token, record = create_token(context.client, context.index_prefix, body.role, body.name, body.expires_in_days)
+    except UserError as exc:
+        return JSONResponse({"error": str(exc), "status": 400}, status_code=400)
     return JSONResponse({"token": token, **record.to_json()}, status_code=201, headers=SECURITY_HEADERS)
 
 

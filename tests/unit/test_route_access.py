@@ -68,7 +68,7 @@ ROUTE_ACCESS: dict[tuple[str, str], RouteAccess] = {
     ("GET", "/wallets/{address}"): RouteAccess(VIEWER, "/wallets/{address}"),
     ("GET", "/onions/{host}"): RouteAccess(VIEWER, "/onions/{host}"),
     ("GET", "/stats"): RouteAccess(VIEWER, "/stats"),
-    ("GET", "/export"): RouteAccess(VIEWER, "/export?format=json&wallet={address}"),
+    ("GET", "/export"): RouteAccess(VIEWER, "/export?format=csv&wallet={address}"),
     ("GET", "/auth/whoami"): RouteAccess(VIEWER, "/auth/whoami"),
     ("GET", "/openapi.json"): RouteAccess(VIEWER, "/openapi.json"),
     ("GET", "/docs"): RouteAccess(VIEWER, "/docs"),

@@ -1,0 +1,147 @@
+"""Every route, called as every kind of caller, against the real Elasticsearch node.
+
+The routes come from tests/unit/test_route_access.py's ROUTE_ACCESS, which a
+unit test holds equal to the app's route table, so a new route is called
+here too.  Each is called without a token, with a viewer and an admin token
+(by header and by session cookie, JSON and HTML), and with tokens that were
+revoked (by this server, and elsewhere with ``api_token_cache_seconds`` 0)
+or that expired, and with an expired session cookie.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search.api import create_app
+from search.auth import create_token, hash_token, make_session_cookie, revoke_token, tokens_index
+from tests.integration.search_world import (
+    ALPHA_HOST,
+    SHARED_BTC,
+    search_es,  # noqa: F401 -- fixture
+    seed_world,
+)
+from tests.unit.test_route_access import ADMIN, PUBLIC, ROUTE_ACCESS, VIEWER, RouteAccess, sample_url
+
+pytestmark = pytest.mark.integration
+JSON = {"accept": "application/json"}
+HTML = {"accept": "text/html,application/xhtml+xml"}
+SUCCESS = {"GET": 200, "POST": 201, "DELETE": 200}
+
+
+@pytest.fixture(scope="module")
+def env(search_es, tmp_path_factory):
+    client, prefix, settings = search_es
+    world = seed_world(client, prefix)
+    settings = settings.replace(var_dir=str(tmp_path_factory.mktemp("var")))
+    tokens = {role: create_token(client, prefix, role, f"route table {role}")[0] for role in ("viewer", "admin")}
+    values = {
+        "listing_id": world.listing_ids["alpha/a1"],
+        "vendor_id": world.vendor_ids["alpha/DrGreen"],
+        "address": SHARED_BTC,
+        "host": ALPHA_HOST,
+    }
+    yield {"client": client, "prefix": prefix, "settings": settings, "tokens": tokens, "values": values}
+
+
+def _protected() -> list[tuple[tuple[str, str], RouteAccess]]:
+    return [(key, access) for key, access in ROUTE_ACCESS.items() if access.access != PUBLIC]
+
+
+def _call(http: TestClient, env: dict[str, Any], key: tuple[str, str], access: RouteAccess,
+          headers: dict[str, str]) -> Any:
+    method = "GET" if key[0] == "MOUNT" else key[0]
+    values = dict(env["values"])
+    if "{token_id}" in access.sample:
+        # Something to revoke, made fresh for each call.
+        values["token_id"] = create_token(env["client"], env["prefix"], "viewer", "to revoke")[1].token_id
+    return http.request(method, sample_url(access, values), json=access.json, headers=headers,
+                        follow_redirects=False)
+
+
+def _bearer(token: str, accept: dict[str, str]) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}", **accept}
+
+
+def _session(secret: bytes, token: str, accept: dict[str, str], lifetime: int = 3600) -> dict[str, str]:
+    return {"cookie": f"onionscope_session={make_session_cookie(secret, hash_token(token), lifetime)}", **accept}
+
+
+def _accepts(key: tuple[str, str]) -> tuple[dict[str, str], ...]:
+    # Every page has a JSON twin; the token routes speak JSON only.
+    return (JSON, HTML) if key[0] == "GET" else (JSON,)
+
+
+def _refused_everywhere(http: TestClient, env: dict[str, Any], headers_for: Any, why: str) -> None:
+    for key, access in _protected():
+        for accept in _accepts(key):
+            response = _call(http, env, key, access, headers_for(accept))
+            assert response.status_code == 401, (why, key, accept, response.status_code, response.text[:200])
+
+
+def test_each_route_without_a_token_with_a_viewer_and_with_an_admin_token(env):
+    with TestClient(create_app(env["settings"], env["client"])) as http:
+        for key, access in ROUTE_ACCESS.items():
+            for accept in _accepts(key) if key[0] != "MOUNT" else (JSON,):
+                anonymous = _call(http, env, key, access, accept)
+                if access.access == PUBLIC:
+                    assert anonymous.status_code not in (401, 403), (key, accept)
+                    continue
+                assert anonymous.status_code == 401, (key, accept, anonymous.status_code)
+                if accept is JSON:
+                    assert anonymous.headers["www-authenticate"] == "Bearer"
+                else:
+                    assert 'name="token"' in anonymous.text  # the login form, nothing of the page
+                expected_viewer = 403 if access.access == ADMIN else SUCCESS[key[0]]
+                as_viewer = _call(http, env, key, access, _bearer(env["tokens"]["viewer"], accept))
+                assert as_viewer.status_code == expected_viewer, (key, accept, as_viewer.text[:300])
+                as_admin = _call(http, env, key, access, _bearer(env["tokens"]["admin"], accept))
+                assert as_admin.status_code == SUCCESS[key[0]], (key, accept, as_admin.text[:300])
+                if key[0] == "GET":
+                    # The UI's session cookie opens the same doors, and no more.
+                    secret = http.app.state.context.secret
+                    by_cookie = _call(http, env, key, access, _session(secret, env["tokens"]["viewer"], accept))
+                    assert by_cookie.status_code == expected_viewer, (key, accept, by_cookie.text[:300])
+
+
+def test_a_token_revoked_by_this_server_is_refused_everywhere_at_once(env):
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "admin", "revoked here")
+    # The default cache: the server's own revoke must not wait for it.
+    with TestClient(create_app(env["settings"], client)) as http:
+        secret = http.app.state.context.secret
+        assert http.get("/auth/tokens", headers=_bearer(token, JSON)).status_code == 200  # now cached
+        revoked = http.delete(f"/auth/tokens/{record.token_id}", headers=_bearer(env["tokens"]["admin"], JSON))
+        assert revoked.status_code == 200
+        _refused_everywhere(http, env, lambda accept: _bearer(token, accept), "bearer, revoked here")
+        _refused_everywhere(http, env, lambda accept: _session(secret, token, accept), "cookie, revoked here")
+
+
+def test_a_token_revoked_elsewhere_is_refused_everywhere_with_the_cache_off(env):
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "admin", "revoked by the cli")
+    with TestClient(create_app(env["settings"].replace(api_token_cache_seconds=0), client)) as http:
+        secret = http.app.state.context.secret
+        assert http.get("/auth/tokens", headers=_bearer(token, JSON)).status_code == 200
+        revoke_token(client, prefix, record.token_id)  # as `onionscope token revoke` does
+        _refused_everywhere(http, env, lambda accept: _bearer(token, accept), "bearer, revoked elsewhere")
+        _refused_everywhere(http, env, lambda accept: _session(secret, token, accept), "cookie, revoked elsewhere")
+
+
+def test_an_expired_token_and_an_expired_session_are_refused_everywhere(env):
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "admin", "expires", expires_in_days=1)
+    with TestClient(create_app(env["settings"], client)) as http:
+        assert http.get("/auth/tokens", headers=_bearer(token, JSON)).status_code == 200
+    # A day passes (written as the record of a token whose day is over).
+    client.update(index=tokens_index(prefix), id=hash_token(token),
+                  doc={"expires_at": "2020-01-01T00:00:00Z"}, refresh="wait_for")
+    with TestClient(create_app(env["settings"], client)) as http:
+        secret = http.app.state.context.secret
+        _refused_everywhere(http, env, lambda accept: _bearer(token, accept), "bearer, expired")
+        _refused_everywhere(http, env, lambda accept: _session(secret, token, accept), "cookie, expired token")
+        live = env["tokens"]["admin"]
+        _refused_everywhere(http, env, lambda accept: _session(secret, live, accept, lifetime=-1),
+                            "expired session cookie of a live token")
