@@ -18,7 +18,9 @@ URL shown without user name or password), any other Elasticsearch refusal a
 502, a bug a bare 500 -- no stack traces.  A full audit backlog is a 503:
 nothing is served that cannot be audited.
 
-Every answer carries the security headers of
+A browser's state-changing request (a POST from a form: login, logout)
+must carry the CSRF token of one of the app's pages (:mod:`search.api.csrf`),
+else it is a 403.  Every answer carries the security headers of
 :mod:`search.api.security_headers` (a middleware adds them, so a new route,
 the static files and Starlette's own 404s cannot miss them).
 
@@ -35,7 +37,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -51,6 +53,7 @@ from search.api.context import (
     render_html,
     wants_json,
 )
+from search.api.csrf import CsrfRefused, csrf_protect
 from search.api.security_headers import SecurityHeadersMiddleware
 from search.audit import AuditBacklogFull, AuditWriter
 from search.auth import TokenCache, load_session_secret
@@ -85,6 +88,11 @@ def _install_error_handlers(app: FastAPI, context: AppContext) -> None:
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> Response:
         return _error(request, 401, "a valid token is needed: send `Authorization: Bearer <token>` or log in")
+
+    @app.exception_handler(CsrfRefused)
+    async def cross_site(request: Request, exc: CsrfRefused) -> Response:
+        return _error(request, 403, "this form is out of date or was sent from another site (its CSRF token is "
+                                    "missing or wrong); reload the page and try again")
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
@@ -162,6 +170,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         default_response_class=JSONAnswer,
+        # A browser's state-changing request needs the CSRF token of one of our pages.
+        dependencies=[Depends(csrf_protect)],
     )
     context = AppContext(
         settings=settings,

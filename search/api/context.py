@@ -29,6 +29,7 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from search.api.csrf import csrf_form_token, set_csrf_cookie
 from search.api.security_headers import SECURITY_HEADERS
 from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
@@ -179,12 +180,15 @@ async def admin(record: TokenRecord = Depends(viewer)) -> TokenRecord:
 
 
 def render_html(request: Request, template: str, data: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """The page; its forms carry the CSRF token of :mod:`search.api.csrf` (and its cookie is set when new)."""
     context = context_of(request)
     record = getattr(request.state, "token_record", None)
     html = context.templates.get_template(template).render(
-        request_path=request.url.path, who=record, **data
+        request_path=request.url.path, who=record, csrf_token=csrf_form_token(request, context.secret), **data
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    set_csrf_cookie(request, response)
+    return response
 
 
 def audit(

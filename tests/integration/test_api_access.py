@@ -10,6 +10,7 @@ or that expired, and with an expired session cookie.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -65,8 +66,20 @@ def _bearer(token: str, accept: dict[str, str]) -> dict[str, str]:
     return {"authorization": f"Bearer {token}", **accept}
 
 
-def _session(secret: bytes, token: str, accept: dict[str, str], lifetime: int = 3600) -> dict[str, str]:
-    return {"cookie": f"onionscope_session={make_session_cookie(secret, hash_token(token), lifetime)}", **accept}
+def _csrf(http: TestClient) -> tuple[str, str]:
+    """(the CSRF cookie, the forms' token) this browser got with the login page."""
+    page = http.get("/login", headers=HTML)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "the login form carries no csrf_token"
+    return http.cookies["onionscope_csrf"], token.group(1)
+
+
+def _session(http: TestClient, token: str, accept: dict[str, str], lifetime: int = 3600) -> dict[str, str]:
+    """A browser's headers: the session cookie of ``token`` and, for its forms, the CSRF cookie and token."""
+    session = make_session_cookie(http.app.state.context.secret, hash_token(token), lifetime)
+    csrf_cookie, csrf_token = _csrf(http)
+    return {"cookie": f"onionscope_session={session}; onionscope_csrf={csrf_cookie}", "x-csrf-token": csrf_token,
+            **accept}
 
 
 def _accepts(key: tuple[str, str]) -> tuple[dict[str, str], ...]:
@@ -87,10 +100,14 @@ def test_each_route_without_a_token_with_a_viewer_and_with_an_admin_token(env):
             for accept in _accepts(key) if key[0] != "MOUNT" else (JSON,):
                 anonymous = _call(http, env, key, access, accept)
                 if access.access == PUBLIC:
-                    assert anonymous.status_code not in (401, 403), (key, accept)
+                    # Open to all; a form post still needs the CSRF token of our login page.
+                    assert anonymous.status_code == 403 if access.unsafe else anonymous.status_code < 400, (key, accept)
                     continue
-                assert anonymous.status_code == 401, (key, accept, anonymous.status_code)
-                if accept is JSON:
+                # A state change without the CSRF token is refused before the token is looked at.
+                assert anonymous.status_code == (403 if access.unsafe else 401), (key, accept, anonymous.status_code)
+                if access.unsafe:
+                    assert "CSRF" in anonymous.text
+                elif accept is JSON:
                     assert anonymous.headers["www-authenticate"] == "Bearer"
                 else:
                     assert 'name="token"' in anonymous.text  # the login form, nothing of the page
@@ -99,11 +116,11 @@ def test_each_route_without_a_token_with_a_viewer_and_with_an_admin_token(env):
                 assert as_viewer.status_code == expected_viewer, (key, accept, as_viewer.text[:300])
                 as_admin = _call(http, env, key, access, _bearer(env["tokens"]["admin"], accept))
                 assert as_admin.status_code == SUCCESS[key[0]], (key, accept, as_admin.text[:300])
-                if key[0] == "GET":
-                    # The UI's session cookie opens the same doors, and no more.
-                    secret = http.app.state.context.secret
-                    by_cookie = _call(http, env, key, access, _session(secret, env["tokens"]["viewer"], accept))
-                    assert by_cookie.status_code == expected_viewer, (key, accept, by_cookie.text[:300])
+                # The UI's session cookie (with the CSRF token of its pages) opens the same doors, and no more.
+                for role in ("viewer", "admin"):
+                    by_cookie = _call(http, env, key, access, _session(http, env["tokens"][role], accept))
+                    expected = expected_viewer if role == "viewer" else SUCCESS[key[0]]
+                    assert by_cookie.status_code == expected, (key, accept, role, by_cookie.text[:300])
 
 
 def test_a_token_revoked_by_this_server_is_refused_everywhere_at_once(env):
@@ -111,23 +128,21 @@ def test_a_token_revoked_by_this_server_is_refused_everywhere_at_once(env):
     token, record = create_token(client, prefix, "admin", "revoked here")
     # The default cache: the server's own revoke must not wait for it.
     with TestClient(create_app(env["settings"], client)) as http:
-        secret = http.app.state.context.secret
         assert http.get("/auth/tokens", headers=_bearer(token, JSON)).status_code == 200  # now cached
         revoked = http.delete(f"/auth/tokens/{record.token_id}", headers=_bearer(env["tokens"]["admin"], JSON))
         assert revoked.status_code == 200
         _refused_everywhere(http, env, lambda accept: _bearer(token, accept), "bearer, revoked here")
-        _refused_everywhere(http, env, lambda accept: _session(secret, token, accept), "cookie, revoked here")
+        _refused_everywhere(http, env, lambda accept: _session(http, token, accept), "cookie, revoked here")
 
 
 def test_a_token_revoked_elsewhere_is_refused_everywhere_with_the_cache_off(env):
     client, prefix = env["client"], env["prefix"]
     token, record = create_token(client, prefix, "admin", "revoked by the cli")
     with TestClient(create_app(env["settings"].replace(api_token_cache_seconds=0), client)) as http:
-        secret = http.app.state.context.secret
         assert http.get("/auth/tokens", headers=_bearer(token, JSON)).status_code == 200
         revoke_token(client, prefix, record.token_id)  # as `onionscope token revoke` does
         _refused_everywhere(http, env, lambda accept: _bearer(token, accept), "bearer, revoked elsewhere")
-        _refused_everywhere(http, env, lambda accept: _session(secret, token, accept), "cookie, revoked elsewhere")
+        _refused_everywhere(http, env, lambda accept: _session(http, token, accept), "cookie, revoked elsewhere")
 
 
 def test_an_expired_token_and_an_expired_session_are_refused_everywhere(env):
@@ -139,9 +154,8 @@ def test_an_expired_token_and_an_expired_session_are_refused_everywhere(env):
     client.update(index=tokens_index(prefix), id=hash_token(token),
                   doc={"expires_at": "2020-01-01T00:00:00Z"}, refresh="wait_for")
     with TestClient(create_app(env["settings"], client)) as http:
-        secret = http.app.state.context.secret
         _refused_everywhere(http, env, lambda accept: _bearer(token, accept), "bearer, expired")
-        _refused_everywhere(http, env, lambda accept: _session(secret, token, accept), "cookie, expired token")
+        _refused_everywhere(http, env, lambda accept: _session(http, token, accept), "cookie, expired token")
         live = env["tokens"]["admin"]
-        _refused_everywhere(http, env, lambda accept: _session(secret, live, accept, lifetime=-1),
+        _refused_everywhere(http, env, lambda accept: _session(http, live, accept, lifetime=-1),
                             "expired session cookie of a live token")
