@@ -319,6 +319,13 @@ DEFAULTS: dict[str, Setting] = {
         "Addresses (or networks) of TLS proxies in front of the server whose X-Forwarded-Proto and "
         "X-Forwarded-For are believed, so session cookies are Secure over https (default: none).",
     ),
+    "login_attempts_per_window": Setting(
+        10,
+        _int(1, 1_000_000),
+        "Login attempts (right or wrong) one client address may make in any login_window_seconds; more are "
+        "answered 429 (behind a proxy in trusted_proxies, the forwarded address counts).",
+    ),
+    "login_window_seconds": Setting(60.0, _float(1, 86_400), "The sliding window of login_attempts_per_window, in seconds."),
 }
 
 

@@ -54,6 +54,7 @@ from search.api.context import (
     wants_json,
 )
 from search.api.csrf import CsrfRefused, csrf_protect
+from search.api.login_limit import limiter_from_settings
 from search.api.security_headers import SecurityHeadersMiddleware
 from search.audit import AuditBacklogFull, AuditWriter
 from search.auth import TokenCache, load_session_secret
@@ -181,6 +182,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         templates=build_templates(),
         audit=audit,
         tokens=TokenCache(settings["api_token_cache_seconds"]),
+        login_limiter=limiter_from_settings(settings),
     )
     app.state.context = context
     _install_error_handlers(app, context)

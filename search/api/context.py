@@ -2,8 +2,8 @@
 
 Public API (for the routers in this package):
 
-* :class:`AppContext` -- client, index prefix, session secret, templates, audit writer;
-  stored on ``app.state.context``.
+* :class:`AppContext` -- client, index prefix, session secret, templates, audit writer,
+  token cache, login limiter; stored on ``app.state.context``.
 * :func:`viewer` / :func:`admin` -- FastAPI dependencies returning the
   caller's :class:`search.auth.TokenRecord`; raise :class:`Unauthorized`
   (401) or :class:`Forbidden` (403).
@@ -30,6 +30,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from search.api.csrf import csrf_form_token, set_csrf_cookie
+from search.api.login_limit import LoginLimiter
 from search.api.security_headers import SECURITY_HEADERS
 from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
@@ -96,6 +97,7 @@ class AppContext:
     templates: jinja2.Environment
     audit: AuditWriter
     tokens: TokenCache
+    login_limiter: LoginLimiter | None = None
     _async_client: Any = field(default=None, init=False, repr=False)
     _async_loop: Any = field(default=None, init=False, repr=False)
 
