@@ -28,7 +28,6 @@ Public API:
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from fastapi import Request
@@ -100,5 +99,5 @@ async def csrf_protect(request: Request) -> None:
         signed_for = unsign_value(request.app.state.context.secret, CSRF_PURPOSE, presented)
     except BadSignedValue:
         raise CsrfRefused() from None
-    if not isinstance(signed_for, str) or not hmac.compare_digest(signed_for.encode(), cookie.encode()):
+    if not isinstance(signed_for, str) or not secrets.compare_digest(signed_for.encode(), cookie.encode()):
         raise CsrfRefused()
