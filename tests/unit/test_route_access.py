@@ -2,7 +2,7 @@
 
 :data:`ROUTE_ACCESS` is the one list of who may call what.  A route the app
 serves that is not in it fails :func:`test_every_route_is_classified`, so a
-new route cannot ship unclassified; tests/integration/test_api_access.py
+new route cannot ship unclassified; tests/integration/test_hostile_users.py
 calls each route in it without a token, with a viewer and with an admin
 token (and with revoked and expired ones) against the real Elasticsearch.
 Here, without Elasticsearch: the table matches the route table, each

@@ -1,4 +1,4 @@
-"""Every route, called as every kind of caller, against the real Elasticsearch node.
+"""Hostile users of the API, against the real Elasticsearch node: every route as every caller, costly queries, audit.
 
 The routes come from tests/unit/test_route_access.py's ROUTE_ACCESS, which a
 unit test holds equal to the app's route table, so a new route is called
