@@ -58,7 +58,7 @@ from search.api.login_limit import limiter_from_settings
 from search.api.security_headers import SecurityHeadersMiddleware
 from search.audit import AuditBacklogFull, AuditWriter
 from search.auth import TokenCache, load_session_secret
-from search.query import QueryError
+from search.query import QueryError, QueryLimitError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -84,7 +84,9 @@ def _install_error_handlers(app: FastAPI, context: AppContext) -> None:
 
     @app.exception_handler(QueryError)
     async def query_error(request: Request, exc: QueryError) -> Response:
-        return _error(request, 400, str(exc), {"column": exc.column})
+        # A limit that was hit is named, so a client can tell which (and an operator which setting).
+        limit = {"limit": exc.setting} if isinstance(exc, QueryLimitError) else {}
+        return _error(request, 400, str(exc), {"column": exc.column, **limit})
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> Response:

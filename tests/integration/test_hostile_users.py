@@ -159,3 +159,52 @@ def test_an_expired_token_and_an_expired_session_are_refused_everywhere(env):
         live = env["tokens"]["admin"]
         _refused_everywhere(http, env, lambda accept: _session(http, live, accept, lifetime=-1),
                             "expired session cookie of a live token")
+
+
+def _limited(http: TestClient, token: str, url: str, setting: str) -> None:
+    """``url`` is a 400 that names ``setting``, as JSON and as a page."""
+    as_json = http.get(url, headers=_bearer(token, JSON))
+    assert as_json.status_code == 400, (url, as_json.status_code, as_json.text[:300])
+    assert as_json.json()["limit"] == setting and setting in as_json.json()["error"], as_json.json()
+    page = http.get(url, headers=_bearer(token, HTML))
+    assert page.status_code == 400 and setting in page.text, url
+
+
+def test_costly_queries_are_a_400_that_names_the_limit(env):
+    viewer = env["tokens"]["viewer"]
+    many_terms = "-".join(f"t{n}" for n in range(70))  # one word, seventy analysed terms
+    five_key_ids = " OR ".join(f"pgp:0x{n:016X}" for n in range(5))
+    with TestClient(create_app(env["settings"], env["client"])) as http:
+        _limited(http, viewer, f"/search?kind=listings&q={many_terms}", "query_max_terms")
+        _limited(http, viewer, f"/export?format=csv&q={many_terms}", "query_max_terms")
+        _limited(http, viewer, f"/search?kind=vendors&q={five_key_ids}", "query_max_wildcards")
+        _limited(http, viewer, "/export?format=json&q=fentanyl&limit=1001", "export_max_records")
+    tight = env["settings"].replace(query_max_clauses=8)
+    with TestClient(create_app(tight, env["client"])) as http:
+        # Three words on listings search four fields each: twelve clauses.
+        _limited(http, viewer, "/search?kind=listings&q=fentanyl+powder+pure", "query_max_clauses")
+        assert http.get("/search?kind=listings&q=fentanyl+powder", headers=_bearer(viewer, JSON)).status_code == 200
+
+
+def test_paging_stops_at_the_result_window_and_a_page_past_it_is_a_400(env):
+    viewer = env["tokens"]["viewer"]
+    with TestClient(create_app(env["settings"].replace(search_max_window=3), env["client"])) as http:
+        first = http.get("/search?kind=listings&sort=date&limit=1", headers=_bearer(viewer, JSON)).json()
+        assert first["total"] == 4 and len(first["hits"]) == 1 and first["next_cursor"]
+        # A page of three after the first hit would end at hit 4, past the window of 3.
+        _limited(http, viewer, f"/search?kind=listings&sort=date&limit=3&cursor={first['next_cursor']}",
+                 "search_max_window")
+        last = http.get(f"/search?kind=listings&sort=date&limit=2&cursor={first['next_cursor']}",
+                        headers=_bearer(viewer, JSON)).json()
+        assert len(last["hits"]) == 2 and last["next_cursor"] is None  # the window's last hits; no way past them
+        # No cursor is handed out for a next page that could not fit.
+        assert http.get("/search?kind=listings&limit=2", headers=_bearer(viewer, JSON)).json()["next_cursor"] is None
+        _limited(http, viewer, "/search?kind=listings&limit=4", "search_max_window")
+
+
+def test_an_export_holds_at_most_export_max_records(env):
+    viewer = env["tokens"]["viewer"]
+    with TestClient(create_app(env["settings"].replace(export_max_records=2), env["client"])) as http:
+        export = http.get("/export?format=json&kind=listings&q=", headers=_bearer(viewer, JSON))
+        assert export.status_code == 200 and len(export.json()["records"]) == 2
+        _limited(http, viewer, "/export?format=json&kind=listings&q=&limit=3", "export_max_records")
