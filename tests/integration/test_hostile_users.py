@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search.api import create_app
+from search.audit import audit_index
 from search.auth import create_token, hash_token, make_session_cookie, revoke_token, tokens_index
 from tests.integration.search_world import (
     ALPHA_HOST,
@@ -208,3 +209,51 @@ def test_an_export_holds_at_most_export_max_records(env):
         export = http.get("/export?format=json&kind=listings&q=", headers=_bearer(viewer, JSON))
         assert export.status_code == 200 and len(export.json()["records"]) == 2
         _limited(http, viewer, "/export?format=json&kind=listings&q=&limit=3", "export_max_records")
+
+
+def _audit_snapshot(client: Any, prefix: str) -> dict[str, tuple[int, int, dict[str, Any]]]:
+    """Every audit document: id -> (seq_no, primary_term, source)."""
+    index = audit_index(prefix)
+    client.indices.refresh(index=index)
+    answer = client.search(index=index, body={"query": {"match_all": {}}, "size": 10_000,
+                                              "seq_no_primary_term": True})
+    return {hit["_id"]: (hit["_seq_no"], hit["_primary_term"], hit["_source"]) for hit in answer["hits"]["hits"]}
+
+
+def test_no_route_forges_alters_or_deletes_an_audit_entry(env):
+    client, prefix = env["client"], env["prefix"]
+    callers = {role: hash_token(token)[:16] for role, token in env["tokens"].items()}
+    forged = '","actor_id":"someone-else","role":"admin'
+    with TestClient(create_app(env["settings"], client)) as http:
+        http.get("/stats", headers=_bearer(env["tokens"]["viewer"], JSON))  # at least one entry to keep
+        http.app.state.context.audit.flush()
+        before = _audit_snapshot(client, prefix)
+        assert before
+        some_id = next(iter(before))
+        for role, token in env["tokens"].items():
+            # Every route in the table, as each role, by header and by session cookie...
+            for key, access in ROUTE_ACCESS.items():
+                for headers in (_bearer(token, JSON), _session(http, token, JSON)):
+                    _call(http, env, key, access, headers)
+            # ... and hostile parameters: a query that looks like JSON, the audit and token indices as kinds,
+            # audit-like paths and methods the table does not have.
+            for url in (f"/search?q={forged}", f"/export?format=json&q={forged}", f"/wallets/{forged}"):
+                assert http.get(url, headers=_bearer(token, JSON)).status_code in (200, 404), url
+            for url in ("/search?kind=audit", "/search?kind=tokens", "/export?format=json&q=x&kind=audit"):
+                assert http.get(url, headers=_bearer(token, JSON)).status_code == 400, url
+            for method in ("POST", "PUT", "PATCH", "DELETE"):
+                for path in ("/audit", f"/audit/{some_id}", f"/{prefix}-audit/_doc/{some_id}", "/search", "/stats"):
+                    answer = http.request(method, path, json={"actor_id": "someone-else"},
+                                          headers=_bearer(token, JSON))
+                    assert answer.status_code in (404, 405), (method, path, answer.status_code)
+        assert http.app.state.context.audit.flush()
+    after = _audit_snapshot(client, prefix)
+    # Nothing that was there is gone or changed.
+    assert {doc_id: after.get(doc_id) for doc_id in before} == before
+    new = [source for doc_id, (_, _, source) in after.items() if doc_id not in before]
+    assert new, "the calls above were audited"
+    for source in new:
+        # Each new entry is the caller's own, with its own name and role: nobody else's.
+        role = next(role for role, token_id in callers.items() if token_id == source["actor_id"])
+        assert source["role"] == role and source["actor_name"] == f"route table {role}", source
+    assert any(forged in source["query"] for source in new)  # the forged text is only ever a query
