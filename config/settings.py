@@ -432,6 +432,11 @@ def load_settings(
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        except RecursionError:
+            # PyYAML reads nested collections recursively; a settings file is flat.
+            raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
