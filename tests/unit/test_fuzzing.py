@@ -290,3 +290,21 @@ def test_extract_document_never_raises_on_any_page(html, raw, content_type):
     for page in (html, raw, html.encode("utf-8", "surrogatepass")):
         document = extract_document(page, url, "2026-01-01T00:00:00Z", "fuzz", content_type=content_type)
         assert document.page is not None
+
+
+# --- atheris: coverage-guided, a fixed number of inputs per target ------------------------------------------
+
+
+def test_atheris_finds_nothing_in_a_few_hundred_guided_inputs_per_target(tmp_path):
+    # bench.fuzz runs each target in a child process under libFuzzer: an exception other than the
+    # target's documented ones, or an input over its per-input timeout (a hang), fails the target.
+    from bench.fuzz import TARGETS, fuzz
+
+    failures = []
+    for name in TARGETS:
+        result = fuzz(name, runs=150 if name == "document" else 300, timeout=10, artifacts=tmp_path)
+        if not result["ok"]:
+            failures.append(f"{name}:\n{result['log_tail']}")
+        else:
+            assert result["cov"], name  # the target really was instrumented and run
+    assert not failures, "\n\n".join(failures)
