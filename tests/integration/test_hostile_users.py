@@ -257,3 +257,45 @@ def test_no_route_forges_alters_or_deletes_an_audit_entry(env):
         role = next(role for role, token_id in callers.items() if token_id == source["actor_id"])
         assert source["role"] == role and source["actor_name"] == f"route table {role}", source
     assert any(forged in source["query"] for source in new)  # the forged text is only ever a query
+
+
+def test_a_token_is_stored_only_as_its_sha256_and_never_written_anywhere(env):
+    import hashlib
+
+    client, prefix = env["client"], env["prefix"]
+    token, record = create_token(client, prefix, "viewer", "stored as a hash")
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    stored = client.get(index=tokens_index(prefix), id=digest)
+    secret_part = token.removeprefix("osk_")
+    assert stored["_id"] == digest and record.token_id == digest[:16]
+    with TestClient(create_app(env["settings"], client)) as http:
+        http.get("/search?q=x", headers=_bearer(token, JSON))
+        http.app.state.context.audit.flush()
+    client.indices.refresh(index=f"{prefix}-*")
+    def found(probe: str) -> int:
+        body = {"query": {"query_string": {"query": f"*{probe}*", "fields": ["*"]}}}
+        return client.search(index=f"{prefix}-*", body=body)["hits"]["total"]["value"]
+
+    assert found(digest[2:14]) >= 1  # the probe does find what is stored (the token id)
+    # Neither the token nor any 12 characters of it are in any index of the prefix.
+    for probe in (secret_part[:12], secret_part[-12:]):
+        for spelling in (probe, probe.lower()):
+            assert found(spelling) == 0, spelling
+    assert secret_part not in str(stored["_source"])
+
+
+def test_over_https_the_session_and_csrf_cookies_are_secure_httponly_and_strict(env):
+    with TestClient(create_app(env["settings"], env["client"]), base_url="https://testserver") as http:
+        csrf_cookie, csrf_token = _csrf(http)
+        login = http.post("/login", data={"token": env["tokens"]["viewer"], "csrf_token": csrf_token},
+                          headers=HTML, follow_redirects=False)
+        assert login.status_code == 303
+        cookies = [value for name, value in login.headers.multi_items() if name == "set-cookie"]
+        page = http.get("/login", headers=HTML)
+        cookies += [value for name, value in page.headers.multi_items() if name == "set-cookie"]
+    session = [cookie for cookie in cookies if cookie.startswith("onionscope_session=")]
+    assert session
+    for cookie in session:
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "secure", "samesite", "path"} <= attributes and "domain" not in attributes, cookie
+        assert "samesite=strict" in cookie.lower().replace(" ", ""), cookie
