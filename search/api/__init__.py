@@ -9,11 +9,12 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
   -- one router for the entity pages (search.api.entities)
 * ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
-* ``/login`` and ``/logout`` (UI session), ``/auth/tokens`` (admin)
+* ``/login`` (rate-limited per client address: 429) and ``/logout`` (UI session), ``/auth/tokens`` (admin)
 * ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere); both need a viewer token
 
 Errors are answered, never leaked: a malformed query is a 400 with the
-parser's message, Elasticsearch unreachable or not set up is a 503 (its
+parser's message (and, for a query over one of the limits, ``"limit"``
+naming its setting), Elasticsearch unreachable or not set up is a 503 (its
 URL shown without user name or password), any other Elasticsearch refusal a
 502, a bug a bare 500 -- no stack traces.  A full audit backlog is a 503:
 nothing is served that cannot be audited.
