@@ -144,7 +144,10 @@ def child(name: str, libfuzzer_args: list[str]) -> None:
     """Fuzz one target in this process (libFuzzer ends the process when it is done)."""
     import atheris
 
-    atheris.Setup([sys.argv[0], *libfuzzer_args], _target(name))
+    target = _target(name)
+    # Warm up first: lazy loads (the language model of extract_document) must not count as a hang.
+    target(b"<html><title>warm up</title><body>fentanyl 0.1 BTC</body></html>")
+    atheris.Setup([sys.argv[0], *libfuzzer_args], target)
     atheris.Fuzz()
 
 
