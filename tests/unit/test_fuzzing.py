@@ -103,7 +103,7 @@ def test_settings_from_the_environment_raise_only_config_errors(values):
 
 
 def test_a_deeply_nested_settings_file_is_a_config_error():
-    for content in ("[" * 100_000, "a: " + "[" * 5000 + "]" * 5000, "{a: " * 20_000):
+    for content in ("[" * 5000, "a: " + "[" * 5000 + "]" * 5000, "{a: " * 5000):
         _load_settings_file(content)
 
 
