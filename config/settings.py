@@ -4,12 +4,18 @@ This module owns the one table of defaults (:data:`DEFAULTS`).  Values are
 layered, later wins:
 
 1. :data:`DEFAULTS` below;
-2. the YAML file ``config/onionscope.yml`` (or the path in ``ONIONSCOPE_CONFIG``),
-   optional;
+2. the YAML file ``onionscope.yml`` in the config package's folder (or the path
+   in ``ONIONSCOPE_CONFIG``, or ``--config``), optional;
 3. environment variables ``ONIONSCOPE_<KEY in upper case>`` (for example
    ``ONIONSCOPE_ES_URL``, ``ONIONSCOPE_TOR_SOCKS``).  An unknown
    ``ONIONSCOPE_*`` variable is an error; ``ONIONSCOPE_TEST_*`` are left to
    the test suite.
+
+Paths: a relative path in a setting (a default such as ``var``, a value in the
+YAML file or in the environment) is taken relative to the current directory
+when the settings are loaded, and stored absolute.  ``config_dir`` defaults to
+the config package's own folder (:data:`config.paths.PACKAGE_DIR`), so an
+installed copy finds its data files wherever it runs.
 
 Public API:
 
@@ -17,7 +23,7 @@ Public API:
 * :class:`ConfigError` -- raised for an unknown key or a bad value; its message
   names the file (or environment variable) and the key.
 
-Nothing here touches the network.
+Nothing here touches the network; importing it reads no file.
 """
 
 from __future__ import annotations
@@ -30,9 +36,8 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from config import paths
 from config.errors import UserError
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Pinned once, used by the local node (harness.elasticsearch_node) and docker-compose.yml.
 ELASTICSEARCH_VERSION = "9.2.4"
@@ -131,8 +136,9 @@ def _url(key: str, value: Any) -> str:
 
 
 def _path(key: str, value: Any) -> Path:
+    # Relative to the current directory at load time (the module docstring says why).
     path = Path(_str(key, value)).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return path if path.is_absolute() else Path.cwd() / path
 
 
 def _opt_path(key: str, value: Any) -> Path | None:
@@ -225,7 +231,12 @@ def _market_hosts(key: str, value: Any) -> tuple[tuple[str, str], ...]:
 DEFAULTS: dict[str, Setting] = {
     # --- where things live
     "var_dir": Setting("var", _path, "Runtime state: logs, data, spools, the testnet."),
-    "config_dir": Setting("config", _path, "Data-only configuration: markets, lexicon, index templates."),
+    "config_dir": Setting(
+        str(paths.PACKAGE_DIR),
+        _path,
+        "Data-only configuration: markets, lexicon, countries, index templates, torrc templates, demo data "
+        "(default: the config package's own folder).",
+    ),
     # --- Elasticsearch
     "es_url": Setting("http://127.0.0.1:9200", _url, "Elasticsearch URL; set it to use your own cluster."),
     "es_username": Setting(None, _opt_str, "Elasticsearch basic-auth user (optional)."),
@@ -378,7 +389,8 @@ def _closest(key: str) -> str | None:
 
 
 def default_config_file() -> Path:
-    return PROJECT_ROOT / "config" / "onionscope.yml"
+    """``onionscope.yml`` in the config package's folder (:func:`config.paths.default_config_file`)."""
+    return paths.default_config_file()
 
 
 def load_settings(
@@ -390,7 +402,7 @@ def load_settings(
     Returns a :class:`Settings`.  Raises :class:`ConfigError` naming the file
     (or variable) and the key for an unknown key, a bad value or unreadable
     YAML.  A missing default config file is fine; a missing file that was
-    asked for explicitly is an error.
+    asked for explicitly is an error.  The layers are in the module docstring.
     """
     environ = os.environ if environ is None else environ
     values = {key: setting.parse(key, setting.default) if setting.default is not None else None
@@ -400,15 +412,7 @@ def load_settings(
     explicit = config_file is not None or "ONIONSCOPE_CONFIG" in environ
     path = Path(config_file or environ.get("ONIONSCOPE_CONFIG") or default_config_file())
     if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
-        for key, value in data.items():
+        for key, value in _read_yaml_mapping(path).items():
             values[str(key)] = _parse(str(key), value, str(path))
             sources[str(key)] = str(path)
     elif explicit:
@@ -428,4 +432,20 @@ def load_settings(
             )
         values[key] = _parse(key, value, f"environment variable {name}")
         sources[key] = f"environment variable {name}"
+
     return Settings(values, sources)
+
+
+def _read_yaml_mapping(path: Path) -> dict[Any, Any]:
+    """The top-level mapping of a YAML settings file; raises ConfigError naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
+    return data

@@ -65,6 +65,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from crawler.items import Listing, Page, Vendor, WalletMention
+from config.paths import index_templates_dir
 from config.settings import DEFAULTS
 from pipelines import entities, spool
 from pipelines.documents import DOCUMENT_KINDS, replayed_document, upsert_action
@@ -786,9 +787,11 @@ class ElasticsearchBulkPipeline:
         from pipelines.es_client import ensure_reachable
         from pipelines.indices import ensure_indices, shard_overrides
 
+        templates_dir = None
         if self.settings is not None:
             ensure_reachable(self.client, self.settings)
-        ensure_indices(self.client, self.index_prefix, **shard_overrides(self.settings))
+            templates_dir = index_templates_dir(self.settings.config_dir)
+        ensure_indices(self.client, self.index_prefix, templates_dir=templates_dir, **shard_overrides(self.settings))
         self.started_at = spool.utc_now_iso()
 
     def _record(self, outcome: BatchOutcome) -> None:

@@ -68,7 +68,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable, Mapping, Union
 from urllib.parse import urljoin, urlsplit
 
 import yaml
@@ -249,6 +249,8 @@ def _url(value: Any, context: "NormaliseContext") -> str | None:
 class NormaliseContext:
     page_url: str
     default_currency: str | None
+    # Country spellings (crawler.extractors.countries.load_country_table); None: the config package's.
+    countries: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -291,8 +293,8 @@ NORMALISERS: dict[str, tuple[Callable[..., Any], bool]] = {
     "date": (_date, False),
     "price": (_price, True),
     "currency": (lambda v: normalise_currency(v) if isinstance(v, str) else None, False),
-    "country": (lambda v: normalise_country(v) if isinstance(v, str) else None, False),
-    "countries": (lambda v: parse_countries(v) if isinstance(v, str) else None, False),
+    "country": (lambda v, c: normalise_country(v, c.countries) if isinstance(v, str) else None, True),
+    "countries": (lambda v, c: parse_countries(v, table=c.countries) if isinstance(v, str) else None, True),
     "url": (_url, True),
 }
 
@@ -473,15 +475,20 @@ class MarketProfile:
                     return rule.page_type, {}
         return None, {}
 
-    def extract(self, selector: Selector, url: str, page_type: str | None = None) -> ProfileExtraction:
-        """Apply the rules of the page's type; ``missing`` lists expected fields that matched nothing."""
+    def extract(self, selector: Selector, url: str, page_type: str | None = None,
+                countries: Mapping[str, str] | None = None) -> ProfileExtraction:
+        """Apply the rules of the page's type; ``missing`` lists expected fields that matched nothing.
+
+        ``countries`` is the country table the ``country``/``countries`` normalisers read
+        (default: the config package's).
+        """
         detected_type, groups = self.page_type(url, selector)
         page_type = page_type or detected_type
         extraction = ProfileExtraction(market=self.name, page_type=page_type, url_groups=groups)
         rule = self.pages.get(page_type or "")
         if rule is None:
             return extraction
-        context = NormaliseContext(page_url=url, default_currency=self.default_currency)
+        context = NormaliseContext(page_url=url, default_currency=self.default_currency, countries=countries)
         for name, field_selector in rule.fields.items():
             value = field_selector.value(selector, context)
             if value is None:

@@ -9,7 +9,10 @@ Arguments (``-a name=value`` with ``scrapy crawl``, or keyword arguments):
 * ``dangerously_allow_clearnet`` -- ``true`` to allow clearnet (non-onion) host names, as seeds
   and, with ``follow_offsite``, as links; still through tor.  Off unless given explicitly;
 * ``follow_links`` -- ``false`` to fetch only the seeds (benchmarks, re-checks);
-* ``markets_dir`` -- folder of market profiles (default ``config/markets``).
+* ``config_dir`` -- the folder of data-only configuration whose market profiles,
+  substance lexicon and country table the extraction uses (default: the config
+  package's; a crawl with onionscope's Scrapy settings passes ``settings.config_dir``);
+* ``markets_dir`` -- folder of market profiles (default ``<config_dir>/markets``).
 
 Onion hosts belong to a market only by its profile's ``hosts`` /
 ``host_patterns`` or by the operator's confirmation, the ``market_hosts``
@@ -42,14 +45,13 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response, TextResponse
 
+from crawler.extractors.countries import load_country_table
 from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
+from crawler.extractors.substances import default_lexicon
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
-from config.settings import PROJECT_ROOT
-
-
-DEFAULT_MARKETS_DIR = PROJECT_ROOT / "config" / "markets"
+from config import paths
 
 
 def new_job_id(name: str | None = None) -> str:
@@ -112,6 +114,7 @@ class OnionSpider(scrapy.Spider):
         follow_links: str | bool = True,
         markets_dir: str | None = None,
         dangerously_allow_clearnet: str | bool = False,
+        config_dir: str | Path | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -125,14 +128,21 @@ class OnionSpider(scrapy.Spider):
         )
         # None: follow links at every depth (DEPTH_LIMIT alone applies); set from crawl_depth in from_crawler.
         self.max_link_depth: int | None = None
-        self.profiles = MarketProfiles.load(markets_dir or DEFAULT_MARKETS_DIR)
+        self.profiles = MarketProfiles.load(markets_dir or paths.markets_dir(config_dir))
+        self.lexicon = default_lexicon(config_dir)
+        self.countries = load_country_table(paths.countries_file(config_dir))
         self._look_alike_hosts: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OnionSpider":
-        """The spider, with crawl_depth and the operator's ``market_hosts`` confirmations bound (UserError if one is wrong)."""
-        spider = super().from_crawler(crawler, *args, **kwargs)
+        """The spider, with config_dir, crawl_depth and the operator's ``market_hosts`` confirmations bound.
+
+        Raises UserError if a confirmation is wrong.
+        """
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
+        if onionscope_settings is not None:
+            kwargs.setdefault("config_dir", onionscope_settings.config_dir)
+        spider = super().from_crawler(crawler, *args, **kwargs)
         if onionscope_settings is not None:
             spider.profiles.bind_hosts(onionscope_settings.market_hosts)
             # crawl_depth 0 means "seeds only"; Scrapy's DEPTH_LIMIT 0 would mean "no limit".
@@ -164,6 +174,8 @@ class OnionSpider(scrapy.Spider):
             content_type=content_type.split(";", 1)[0].strip().lower() or "text/html",
             depth=int(response.meta.get("depth", 0)),
             max_text_chars=self.crawler.settings.getint("PAGE_TEXT_MAX_CHARS", 200_000),
+            lexicon=self.lexicon,
+            countries=self.countries,
         )
         for key, count in document.stats().items():
             self.crawler.stats.inc_value(key, count)

@@ -16,7 +16,8 @@ Public API:
   :class:`ForumThread`, :class:`ForumPost`.
 
 Raises :class:`config.errors.UserError` if the data files in
-``config/demo/`` are missing or malformed.  Reads those files; no network.
+``<config_dir>/demo/`` (:func:`config.paths.demo_data_dir`) are missing or
+malformed.  Reads those files when a world is built; no network.
 """
 
 from __future__ import annotations
@@ -36,10 +37,8 @@ from harness.demo.hosts import derived_onion_host
 from harness.demo import paths
 from harness.demo.openpgp import DemoPgpKey, make_public_key
 from harness.demo.site_names import FORUM_NAME, MARKET_NAMES, NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
+from config.paths import demo_data_dir
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
-
-DEMO_DATA_DIR = PROJECT_ROOT / "config" / "demo"
 
 
 # Fixed exchange rates: prices in the ground truth are exactly what pages show.
@@ -83,11 +82,13 @@ class DemoData:
     names: dict[str, tuple[str, ...]]
 
 
-def load_demo_data(data_dir: Path = DEMO_DATA_DIR) -> DemoData:
-    """Read ``substances.yml``, ``countries.yml`` and ``names.yml``.
+def load_demo_data(data_dir: Path | None = None) -> DemoData:
+    """Read ``substances.yml``, ``countries.yml`` and ``names.yml`` from a ``<config_dir>/demo`` folder.
 
-    Raises UserError naming the file when one is missing or malformed.
+    ``data_dir`` defaults to the config package's.  Raises UserError naming the
+    file when one is missing or malformed.
     """
+    data_dir = data_dir if data_dir is not None else demo_data_dir()
 
     def read(file_name: str) -> dict[str, Any]:
         path = data_dir / file_name
@@ -122,7 +123,7 @@ def load_demo_data(data_dir: Path = DEMO_DATA_DIR) -> DemoData:
         }
         names = {key: tuple(values) for key, values in read("names.yml").items()}
     except (KeyError, TypeError, IndexError, ValueError) as error:
-        raise UserError(f"demo data in {data_dir} is malformed ({error!r}); restore config/demo/") from error
+        raise UserError(f"demo data in {data_dir} is malformed ({error!r}); restore it from config/demo/") from error
     return DemoData(substances=substances, countries=countries, names=names)
 
 

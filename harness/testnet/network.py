@@ -5,7 +5,8 @@ Public API::
     from harness.testnet.network import TestNetwork, OnionServiceSpec, load_manifest
 
     net = TestNetwork(directory, base_port, relays=3, clients=1,
-                      authority_key_cache=None)  # a folder: reuse authority keys across networks
+                      authority_key_cache=None,  # a folder: reuse authority keys across networks
+                      torrc_templates=None)      # <config_dir>/torrc (default: the config package's)
     manifest = net.up(onion_services=[OnionServiceSpec("market-a", "127.0.0.1:41234")],
                       timeout=120, progress=print)
     net.status()   # -> dict: every node's state, clients' bootstrap, consensus size
@@ -91,8 +92,10 @@ class TestNetwork:
 
     def __init__(self, directory: Path | str, base_port: int, relays: int = 3, clients: int = 1,
                  voting_interval: int = 10, exit_bind_address: str = "127.0.0.2",
-                 authority_key_cache: Path | str | None = None):
+                 authority_key_cache: Path | str | None = None, torrc_templates: Path | str | None = None):
         self.directory = Path(directory).expanduser().resolve()
+        # The torrc templates to render (config.paths.torrc_dir(settings.config_dir)); None: the config package's.
+        self.torrc_templates = Path(torrc_templates) if torrc_templates is not None else None
         self.base_port = int(base_port)
         self.relays = int(relays)
         self.clients = int(clients)
@@ -242,7 +245,7 @@ class TestNetwork:
         parameters = self._parameters(())
         for node in self.nodes:
             if node.role != ROLE_ONION_HOST:
-                node.torrc_path(self.directory).write_text(render_torrc(node, parameters))
+                node.torrc_path(self.directory).write_text(render_torrc(node, parameters, self.torrc_templates))
         return manifest
 
     def _start_relays(self, manifest: dict[str, Any], say: Progress, deadline: float) -> None:
@@ -374,7 +377,7 @@ class TestNetwork:
         self._authority_lines = manifest["dir_authorities"]
         (host_node.data_dir(self.directory) / "onion_services").mkdir(mode=0o700, exist_ok=True)
         torrc = host_node.torrc_path(self.directory)
-        torrc.write_text(render_torrc(host_node, self._parameters(services)))
+        torrc.write_text(render_torrc(host_node, self._parameters(services), self.torrc_templates))
         manifest["onion_services"] = [
             {"name": spec.name, "onion_host": None, "virtual_port": spec.virtual_port, "target": spec.target,
              "pid": host["pid"]}

@@ -31,6 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from config.errors import UserError
+from config.paths import index_templates_dir
 from config.processes import process_arguments, read_pidfile, recorded_pid, runs_python_module, write_pidfile
 from config.settings import Settings
 
@@ -65,7 +66,7 @@ def _up(settings: Settings, serve: bool) -> int:
     world = bring_up_demo_world(settings, progress=_say)
     client = make_client(settings)
     try:
-        ensure_indices(client, settings.index_prefix)
+        ensure_indices(client, settings.index_prefix, templates_dir=index_templates_dir(settings.config_dir))
     finally:
         client.close()
 
@@ -167,7 +168,8 @@ def _demo_token(settings: Settings) -> str:
             token = path.read_text().strip()
             if verify_token(client, settings.index_prefix, token) is not None:
                 return token
-        token, _record = create_token(client, settings.index_prefix, "viewer", name="demo")
+        token, _record = create_token(client, settings.index_prefix, "viewer", name="demo",
+                                      templates_dir=index_templates_dir(settings.config_dir))
     finally:
         client.close()
     path.write_text(token + "\n")

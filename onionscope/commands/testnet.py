@@ -17,6 +17,7 @@ import argparse
 import json
 from typing import Any
 
+from config.paths import torrc_dir
 from harness.testnet.network import TestNetwork
 
 
@@ -30,13 +31,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def network_from_settings(settings: Any) -> TestNetwork:
-    """The :class:`TestNetwork` the settings describe (folder, base port, relays, clients)."""
+    """The :class:`TestNetwork` the settings describe (folder, base port, relays, clients, torrc templates)."""
     return TestNetwork(
         settings.testnet_dir,
         settings.testnet_base_port,
         relays=settings.testnet_relays,
         clients=settings.testnet_clients,
         authority_key_cache=settings.var_dir / "cache" / "testnet-authority-keys",
+        torrc_templates=torrc_dir(settings.config_dir),
     )
 
 

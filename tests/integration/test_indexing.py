@@ -19,7 +19,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.items import Listing, Page, Vendor, WalletMention
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 from pipelines import elasticsearch_bulk, entities, indices, spool
 from pipelines.documents import upsert_action
 from pipelines.elasticsearch_bulk import BulkIndexer, ElasticsearchBulkPipeline, replay_spool

@@ -22,7 +22,8 @@ from harness.elasticsearch_node import (
     render_elasticsearch_yml,
     render_heap_options,
 )
-from config.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+from config.settings import ELASTICSEARCH_VERSION, load_settings
+from tests import PROJECT_ROOT
 
 
 def layout(tmp_path: Path, **overrides: object) -> NodeLayout:
