@@ -1,4 +1,4 @@
-"""Where each data file lives inside a config folder.
+"""Where each data file lives inside a config folder, and where the harness hands its tor over.
 
 Every data file onionscope reads is found through the setting ``config_dir``
 (:mod:`config.settings`), never through the project root.  Its default is
@@ -13,7 +13,9 @@ Public API (pure path arithmetic: nothing here reads, writes or checks a file):
 * :func:`default_config_file` -> ``<PACKAGE_DIR>/onionscope.yml``, the optional settings file;
 * :func:`markets_dir`, :func:`substances_file`, :func:`countries_file`,
   :func:`index_templates_dir`, :func:`torrc_dir`, :func:`demo_data_dir` ``(config_dir=None)``
-  -> the path of that data inside ``config_dir`` (``None``: :data:`PACKAGE_DIR`).
+  -> the path of that data inside ``config_dir`` (``None``: :data:`PACKAGE_DIR`);
+* :func:`testnet_tor_settings_file` ``(testnet_dir)`` -> the settings file a running
+  private Tor network leaves for the commands (see :func:`config.settings.load_settings`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 DEFAULT_CONFIG_FILE_NAME = "onionscope.yml"
+TESTNET_TOR_SETTINGS_NAME = "tor-settings.yml"
 
 
 def _within(config_dir: str | os.PathLike[str] | None, *parts: str) -> Path:
@@ -63,3 +66,8 @@ def torrc_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:
 def demo_data_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:
     """``<config_dir>/demo``: names, substances and countries the demo world is drawn from."""
     return _within(config_dir, "demo")
+
+
+def testnet_tor_settings_file(testnet_dir: str | os.PathLike[str]) -> Path:
+    """``<testnet_dir>/tor-settings.yml``: the first client of a ready private network, as settings."""
+    return Path(testnet_dir) / TESTNET_TOR_SETTINGS_NAME

@@ -20,7 +20,11 @@ services are given, and the clients (SocksPort, ControlPort with cookie
 authentication).  It returns once every client reports bootstrap 100 % and
 fetched ``GET /`` from every onion service passed in this call through its
 SOCKS port (any HTTP status counts: the service answered), and writes the manifest (see :mod:`harness.testnet.manifest`) as it goes, so every PID
-it started is on disk even if it fails half-way.
+it started is on disk even if it fails half-way.  Once the network is ready it
+hands its first client over to the commands as settings
+(:func:`config.settings.write_testnet_tor_settings`: ``<directory>/tor-settings.yml``);
+whatever stops the network (``down``, a failed or restarting ``up``) withdraws
+them first.  Product code never reads the manifest.
 
 Telling tor traffic apart at a target: tor 0.4.9 binds no
 ``OutboundBindAddress*`` for loopback destinations, so connections from exits
@@ -53,6 +57,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from config.errors import UserError
+from config.settings import remove_testnet_tor_settings, write_testnet_tor_settings
 from harness.testnet.authorities import ensure_authority_keys
 from harness.testnet.layout import (
     ROLE_AUTHORITY,
@@ -134,6 +139,8 @@ class TestNetwork:
                     services = _merge_services(_services_of(existing), requested)
                     manifest = existing
                 else:
+                    # Nothing may attach to a network that is not ready (a file left by a crash included).
+                    remove_testnet_tor_settings(self.directory)
                     if existing is not None:
                         say(f"private Tor network in {self.directory} is partly down; restarting it")
                         self._stop_all(existing, say)
@@ -159,6 +166,7 @@ class TestNetwork:
             # Seconds from the start of this `up` call at the end of each phase.
             manifest["last_up_timings"] = timings
             write_manifest(self.directory, manifest)
+            self._hand_over_tor(manifest)
         say(f"private Tor network ready in {time.monotonic() - started_at:.1f} s; manifest: {manifest_path(self.directory)}")
         return manifest
 
@@ -205,6 +213,17 @@ class TestNetwork:
             "nodes": nodes,
             "onion_services": manifest.get("onion_services", []),
         }
+
+    def _hand_over_tor(self, manifest: dict[str, Any]) -> None:
+        """Write the first client's tor settings for the commands (the network is ready)."""
+        client = manifest["clients"][0]
+        try:
+            write_testnet_tor_settings(
+                self.directory, socks_port=client["socks_port"], control_port=client["control_port"],
+                cookie_path=client["cookie_path"], client_name=client["name"], client_pid=client["pid"],
+            )
+        except ProcessLookupError as exc:
+            raise NetworkNotReady(f"{exc}; see {self._node_entry(manifest, client['name'])['log']}") from None
 
     # ------------------------------------------------------------- start-up
 
@@ -479,6 +498,8 @@ class TestNetwork:
                 raise NetworkNotReady(f"{entry['name']} (pid {entry['pid']}) exited; see {entry['log']}")
 
     def _stop_all(self, manifest: dict[str, Any], say: Progress) -> list[int]:
+        # First withdraw the tor settings, so no command attaches to a network going down.
+        remove_testnet_tor_settings(self.directory)
         processes = set(recorded_processes(manifest))
         # PidFiles catch a tor whose PID never reached the manifest (a crash mid-start).
         for node in self.nodes:
