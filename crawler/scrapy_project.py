@@ -9,8 +9,8 @@ onionscope's settings -- Tor transport, network guard, budgets, pipelines --
 when the crawl starts.
 """
 
-from crawler.settings import PROCESS_SETTINGS
+from crawler.settings import PROCESS_SETTINGS as _process_settings
 
-globals().update(PROCESS_SETTINGS)
+globals().update(_process_settings)
 
 ADDONS = {"crawler.settings.OnionscopeAddon": 0}
