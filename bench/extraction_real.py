@@ -56,7 +56,10 @@ from urllib.parse import urljoin
 import yaml
 from parsel import Selector
 
-from onionscope.settings import PROJECT_ROOT
+from config.paths import countries_file
+
+# The checkout this benchmark lives in (the corpus and git history are read from it).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 CORPUS = PROJECT_ROOT / "tests" / "data" / "real"
 SPLITS = ("held_out", "development")
@@ -159,7 +162,7 @@ def truth_crypto(truth: dict[str, Any]) -> tuple[float, str] | None:
 class CountryTable:
     """Spelling -> ISO code, read from config/countries.yml (data, not the extractor's code)."""
 
-    def __init__(self, path: Path = PROJECT_ROOT / "config" / "countries.yml"):
+    def __init__(self, path: Path = countries_file()):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.codes: dict[str, str] = {}
         for section in ("special", "countries"):

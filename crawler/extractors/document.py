@@ -57,7 +57,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Mapping, Union
 
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
@@ -211,8 +211,14 @@ def extract_document(
     depth: int = 0,
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
     lexicon: SubstanceLexicon | None = None,
+    countries: Mapping[str, str] | None = None,
 ) -> ExtractedDocument:
-    """Run the full extraction on one page (see the module docstring)."""
+    """Run the full extraction on one page (see the module docstring).
+
+    ``lexicon`` and ``countries`` are the substance lexicon and country table of
+    the crawl's ``config_dir`` (:func:`~crawler.extractors.substances.default_lexicon`,
+    :func:`~crawler.extractors.countries.load_country_table`); default: the config package's.
+    """
     forced_profile: MarketProfile | None = None
     if market is not None:
         if profiles is None:
@@ -252,7 +258,7 @@ def extract_document(
     )
     rules = profile or looks_like
     if rules is not None:
-        extraction = rules.extract(selector, url)
+        extraction = rules.extract(selector, url, countries=countries)
         document.market, document.page_type, document.extractor = market_name, extraction.page_type, "profile"
         document.looks_like_market = builder.looks_like_market
         if profile is not None and extraction.page_type in ("listing", "vendor"):
@@ -265,7 +271,7 @@ def extract_document(
         elif extraction.page_type == "vendor":
             builder.add_vendor(document, market_name, extraction.values, "profile")
     else:
-        generic = read_generic_page(selector, url)
+        generic = read_generic_page(selector, url, countries=countries)
         document.page_type = generic.page_type
         if generic.page_type is not None:
             document.market, document.extractor = market_name, "generic"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -244,15 +244,20 @@ class MarketProfile:
                     return rule.page_type, {}
         return None, {}
 
-    def extract(self, selector: Selector, url: str, page_type: str | None = None) -> ProfileExtraction:
-        """Apply the rules of the page's type; ``missing`` lists expected fields that matched nothing."""
+    def extract(self, selector: Selector, url: str, page_type: str | None = None,
+                countries: Mapping[str, str] | None = None) -> ProfileExtraction:
+        """Apply the rules of the page's type; ``missing`` lists expected fields that matched nothing.
+
+        ``countries`` is the country table the ``country``/``countries`` normalisers read
+        (default: the config package's).
+        """
         detected_type, groups = self.page_type(url, selector)
         page_type = page_type or detected_type
         extraction = ProfileExtraction(market=self.name, page_type=page_type, url_groups=groups)
         rule = self.pages.get(page_type or "")
         if rule is None:
             return extraction
-        context = NormaliseContext(page_url=url, default_currency=self.default_currency)
+        context = NormaliseContext(page_url=url, default_currency=self.default_currency, countries=countries)
         for name, field_selector in rule.fields.items():
             value = field_selector.value(selector, context)
             if value is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable, Mapping, Union
 from urllib.parse import urljoin, urlsplit
 
 from crawler.extractors.countries import normalise_country, parse_countries
@@ -145,6 +145,8 @@ def _url(value: Any, context: "NormaliseContext") -> str | None:
 class NormaliseContext:
     page_url: str
     default_currency: str | None
+    # Country spellings (crawler.extractors.countries.load_country_table); None: the config package's.
+    countries: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,8 @@ NORMALISERS: dict[str, tuple[Callable[..., Any], bool]] = {
     "date": (_date, False),
     "price": (_price, True),
     "currency": (lambda v: normalise_currency(v) if isinstance(v, str) else None, False),
-    "country": (lambda v: normalise_country(v) if isinstance(v, str) else None, False),
-    "countries": (lambda v: parse_countries(v) if isinstance(v, str) else None, False),
+    "country": (lambda v, c: normalise_country(v, c.countries) if isinstance(v, str) else None, True),
+    "countries": (lambda v, c: parse_countries(v, table=c.countries) if isinstance(v, str) else None, True),
     "url": (_url, True),
 }
 
