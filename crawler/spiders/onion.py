@@ -67,6 +67,13 @@ from config import paths
 from config.settings import DEFAULTS
 
 
+def _onionscope_addon_enabled(scrapy_values: Any) -> bool:
+    """True when the crawl's Scrapy settings enable :class:`crawler.settings.OnionscopeAddon`."""
+    addons = scrapy_values.getdict("ADDONS") if hasattr(scrapy_values, "getdict") else {}
+    return any(str(name).endswith("OnionscopeAddon") or getattr(name, "__name__", "") == "OnionscopeAddon"
+               for name, priority in addons.items() if priority is not None)
+
+
 def load_reference_tables(config_dir: str | Path | None) -> dict[str, Any]:
     """The substance lexicon and the country table of ``config_dir`` (None: the config package's).
 
@@ -205,6 +212,13 @@ class OnionSpider(scrapy.Spider):
         """
         market_hosts: tuple[tuple[str, str], ...] = ()
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
+        if onionscope_settings is None and _onionscope_addon_enabled(crawler.settings):
+            # `scrapy crawl onion`: Scrapy builds the spider before its add-ons run, so the
+            # settings OnionscopeAddon is about to apply are loaded here too (the same files and
+            # environment, so the same values).
+            from config.settings import load_settings
+
+            onionscope_settings = load_settings()
         if kwargs.get("crawl_job") is None and onionscope_settings is not None:
             arguments = {name: kwargs.pop(name) for name in JOB_ARGUMENTS if name in kwargs}
             kwargs["crawl_job"] = crawl_job_from_arguments(**arguments, settings=onionscope_settings)
