@@ -56,7 +56,7 @@ from urllib.parse import urljoin
 import yaml
 from parsel import Selector
 
-from onionscope.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 CORPUS = PROJECT_ROOT / "tests" / "data" / "real"
 SPLITS = ("held_out", "development")
