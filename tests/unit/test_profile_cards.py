@@ -154,3 +154,22 @@ def test_a_card_error_points_at_its_line(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=rf"cardmarket\.yml:{line}: pages\.category\.cards\.fields\.price: "
                                            r"unknown normaliser 'prcie'"):
         load_profile(write(tmp_path, text))
+
+
+def test_a_listing_rule_told_by_its_marker_alone_takes_the_generic_id_rule(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        name: markeronly
+        match:
+          hosts: [{host}]
+        pages:
+          listing:
+            marker: {{css: 'span.price'}}
+            fields:
+              title: {{css: 'h1'}}
+              price: {{css: 'span.price'}}
+        """.format(host=HOST))
+    profiles = MarketProfiles.from_files([path])
+    url = f"http://{HOST}/offer/view.php?item=4711"
+    (listing,) = extract_document(DETAIL, url, FETCHED_AT, "t", profiles=profiles).listings
+    assert (listing.market, listing.extractor) == ("markeronly", "profile")
+    assert listing.listing_id == listing_id_for_url(url)

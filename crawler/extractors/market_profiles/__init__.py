@@ -79,6 +79,12 @@ attribute instead of the text), ``all`` (keep every match as a list),
 ``{matches: 'pattern'}`` for True/False; default per field below)
 and ``optional`` (missing on a page is normal, so it is not drift).
 
+A listing's id is the ``(?P<listing_id>...)`` group of its ``url_pattern`` or
+its ``listing_id`` field (one of them is required when the rule has a
+``url_pattern``); a listing rule told by its ``marker`` alone takes the
+generic id rule on the page's URL (an id parameter or the last path segment
+with a digit, else a hash of the URL).
+
 ``cards`` (on any page type) makes a page yield one listing per card: ``css``
 or ``xpath`` selects the cards, and each of ``fields`` (a listing's fields
 plus ``url``, the detail page; ``title`` and ``url`` are required) is read
@@ -87,7 +93,7 @@ listing rule's ``(?P<listing_id>...)`` group on the card's URL, else the
 generic rule (:func:`crawler.extractors.generic_page.listing_id_for_url`),
 so a card and its detail page are one document.  ``onionscope profile
 suggest`` writes such a profile from saved pages
-(:mod:`crawler.extractors.market_profiles.suggest`).
+(:mod:`crawler.extractors.profile_suggestion`).
 """
 
 from __future__ import annotations

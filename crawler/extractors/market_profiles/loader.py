@@ -266,7 +266,9 @@ def _page_rule(located: _Located, key_path: tuple[str, ...], page_type: str, spe
         id_from_url = any("listing_id" in pattern.groupindex for pattern in patterns)
         if "title" not in fields:
             raise located.error(key_path + ("fields",), "a listing needs a 'title' field")
-        if not id_from_url and "listing_id" not in fields:
+        # Told by a marker alone, a listing page's id comes from its URL by the generic rule
+        # (crawler.extractors.generic_page.listing_id_for_url); a rule that names URLs says where the id is.
+        if patterns and not id_from_url and "listing_id" not in fields:
             raise located.error(
                 key_path, "a listing needs its id: add a (?P<listing_id>...) group to url_pattern or a listing_id field"
             )
