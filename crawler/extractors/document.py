@@ -5,6 +5,8 @@ Public API:
 * :func:`extract_document` ``(html, url, fetched_at, job_id, profiles=None,
   market=None) -> ExtractedDocument`` -- what the spider calls per response and
   what ``onionscope extract`` calls on a saved page.
+* :func:`decode_html` ``(html, content_type) -> str`` -- a page's text, decoded
+  as the extraction decodes it (what ``onionscope profile suggest`` reads).
 * :func:`plain_document` ``(html, url, fetched_at, job_id) -> ExtractedDocument``
   -- the page basics only, for a page whose extraction ran over its time
   budget (:mod:`crawler.extractors.budget`).
@@ -201,6 +203,11 @@ def _decode(html: bytes | str, content_type: str) -> tuple[str, bytes]:
     return text, raw
 
 
+def decode_html(html: bytes | str, content_type: str = "text/html") -> str:
+    """The page's text: by BOM, then ``<meta charset>``, then UTF-8 (see ``_decode``); never raises."""
+    return _decode(html, content_type)[0]
+
+
 def extract_document(
     html: bytes | str,
     url: str,
@@ -267,7 +274,11 @@ def extract_document(
             builder.add_listing(document, market_name, extraction.values, "profile")
         elif extraction.page_type == "vendor":
             builder.add_vendor(document, market_name, extraction.values, "profile")
+        # A vendor's own page lists its items without naming the vendor on each card.
+        page_vendor = extraction.values.get("name") if extraction.page_type == "vendor" else None
         for card in _profile_cards(rules, extraction.cards, url, extraction.page_type == "listing"):
+            if page_vendor and not card.get("vendor"):
+                card["vendor"] = page_vendor
             builder.add_listing(document, market_name, card, "card")
     else:
         generic = read_generic_page(selector, url)
