@@ -173,3 +173,15 @@ def test_a_listing_rule_told_by_its_marker_alone_takes_the_generic_id_rule(tmp_p
     (listing,) = extract_document(DETAIL, url, FETCHED_AT, "t", profiles=profiles).listings
     assert (listing.market, listing.extractor) == ("markeronly", "profile")
     assert listing.listing_id == listing_id_for_url(url)
+
+
+def test_cards_the_page_does_not_show_are_no_listings(profiles: MarketProfiles) -> None:
+    """A hover pop-up that repeats a card, or a trap row, hidden inline or by the page's own <style>."""
+    trapped = CATEGORY.replace("<html><body>", "<html><head><style>.pop {display: none}</style></head><body>").replace(
+        '<tr class="row"><td><a class="name" href="/item.php?cat=4',
+        '<tr class="row pop"><td><a class="name" href="/item.php?id=666">Fake</a></td><td></td><td>$1</td></tr>'
+        '<tr class="row" style="visibility: hidden"><td><a class="name" href="/item.php?id=667">Trap</a></td>'
+        '<td></td><td>$1</td></tr>'
+        '<tr class="row"><td><a class="name" href="/item.php?cat=4')
+    document = extract_document(trapped, f"http://{HOST}/cat/4", FETCHED_AT, "t", profiles=profiles)
+    assert [item.title for item in document.listings] == ["Blue Dream 7g", "MDMA 1g"]

@@ -31,6 +31,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from config.errors import UserError
+from crawler.extractors.page_tree import is_shown, page_hidden_classes
 from crawler.extractors.market_profiles.normalisers import (
     NormaliseContext,
     Normaliser,
@@ -213,11 +214,16 @@ class CardRule:
     def read(self, selector: Selector, context: NormaliseContext) -> tuple[list[dict[str, Any]], list[str]]:
         """(values of each card with a title, in page order; expected fields that no card had).
 
-        A page with no card at all (an empty result page) misses nothing.
+        A card the page does not show (hidden as :func:`crawler.extractors.page_tree.is_shown`
+        says: hover pop-ups that repeat a card, scraper traps) is no listing.  A page with no
+        card at all (an empty result page) misses nothing.
         """
         cards: list[dict[str, Any]] = []
         seen: set[str] = set()
-        elements = [result for result in _select(self.compiled, selector) if isinstance(getattr(result, "tag", None), str)]
+        root = selector.root if isinstance(selector, Selector) else selector
+        hidden_by_class = page_hidden_classes(root) if root is not None and not isinstance(root, str) else frozenset()
+        elements = [result for result in _select(self.compiled, selector)
+                    if isinstance(getattr(result, "tag", None), str) and is_shown(result, hidden_by_class)]
         for element in elements[:MAX_CARDS]:
             values: dict[str, Any] = {}
             for name, field_selector in self.fields.items():
