@@ -42,7 +42,6 @@ under a second.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import tempfile
@@ -138,11 +137,6 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _comment(text: str, limit: int = 60) -> str:
-    """Page text made safe for a YAML comment: one line, ASCII escapes, capped."""
-    return json.dumps(text[:limit], ensure_ascii=True)
-
-
 def _page_url(selector: Selector, given: str | None, host: str | None) -> tuple[str, str | None]:
     """(the URL the page is read at, the onion host its own canonical/base URL names, if any)."""
     if given:
@@ -187,9 +181,11 @@ def url_pattern(urls: Sequence[str], with_id: bool) -> tuple[str, int] | None:
     """(a regex on path?query that matches the URLs, how many it matches), or None.
 
     Constant path segments are kept, varying ones become ``[^/?#]+``;
-    constant query values are required; with ``with_id`` the segment or
-    query value where the generic id rule finds the listing id becomes the
-    ``listing_id`` group.  Built from the most common path length.
+    query keys every URL has are required (their values too when constant);
+    with ``with_id`` the segment or query value where the generic id rule
+    finds the listing id becomes the ``listing_id`` group.  Built from the
+    most common path length.  None when nothing in the URLs is constant (such
+    a pattern would claim every URL of that depth for the page type).
     """
     if not urls:
         return None
@@ -216,6 +212,7 @@ def url_pattern(urls: Sequence[str], with_id: bool) -> tuple[str, int] | None:
         (kind, where), _ = places.most_common(1)[0]
         id_key, id_position = (where, None) if kind == "query" else (None, where)
     parts = []
+    literal = False  # a pattern with nothing constant would match every URL of that depth
     for position in range(length):
         values = {path[position] for _, path, _ in chosen}
         if position == id_position:
@@ -225,6 +222,7 @@ def url_pattern(urls: Sequence[str], with_id: bool) -> tuple[str, int] | None:
             parts.append(group)
         elif len(values) == 1:
             parts.append(re.escape(next(iter(values))))
+            literal = literal or bool(next(iter(values)))
         else:
             parts.append("[^/?#]+")
     pattern = "^/" + "/".join(parts)
@@ -236,8 +234,12 @@ def url_pattern(urls: Sequence[str], with_id: bool) -> tuple[str, int] | None:
         required = re.escape(key) + "=" + (re.escape(value) + "(?:[&#]|$)" if all(
             query[key] == value for query in queries) else "")
         pattern += rf"(?=\?(?:[^#]*&)?{required})"
+        literal = True
     if id_key is not None:
+        literal = True
         pattern += rf"\?(?:[^#]*&)?{re.escape(id_key)}=(?P<listing_id>[^&#]+)"
+    if not literal:
+        return None
     try:
         compiled = re.compile(pattern)
     except re.error:
@@ -257,13 +259,6 @@ def _matches(pattern: str, urls: Sequence[str]) -> int:
 
 
 # --- the parts of the profile ---------------------------------------------------------------
-
-
-@dataclass
-class _Rule:
-    page_type: str
-    lines: list[str] = field(default_factory=list)
-    checks: list[str] = field(default_factory=list)
 
 
 def _field_line(name: str, choice: Choice, optional: bool = False, indent: str = "      ") -> str:

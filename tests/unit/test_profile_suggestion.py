@@ -236,3 +236,24 @@ def test_url_patterns_keep_what_is_constant_and_capture_the_id(urls: list[str], 
     compiled = re.compile(found[0])
     assert [compiled.search(url.split("h.onion", 1)[1]).group("listing_id") for url in urls] == ids  # type: ignore[union-attr]
     assert not compiled.search("/u/vendor?x=1")
+
+
+def test_the_readme_example_profile_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Writing or suggesting a profile", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    text = "\n".join(line[3:] for line in block.splitlines())  # the block is indented under a list item
+    path = tmp_path / "bazaar.yml"
+    path.write_text(text.replace("<56 characters>.onion", HOST), encoding="utf-8")
+    profile = load_profile(path)
+    assert profile.name == "bazaar" and profile.pages["category"].cards is not None
+
+
+def test_a_url_pattern_needs_something_constant() -> None:
+    """Links that share no path segment or query key say nothing about the page type: no pattern
+    (it would claim every URL of that depth, category pages included)."""
+    assert url_pattern(["http://h.onion/a1/5", "http://h.onion/b2/6"], with_id=True) is None
+    assert url_pattern(["http://h.onion/alice", "http://h.onion/bob"], with_id=False) is None
+    assert url_pattern(["http://h.onion/alice/", "http://h.onion/bob/"], with_id=False) is None
+    assert url_pattern(["http://h.onion/?u=alice", "http://h.onion/?u=bob"], with_id=False) == (
+        r"^/(?=\?(?:[^#]*&)?u=)", 2)
