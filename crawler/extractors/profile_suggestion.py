@@ -356,20 +356,35 @@ def _page_fields(pages: list[_Page], values: list[dict[str, Any]], names: Sequen
     return found
 
 
-def _marker_line(page_type: str, pages: list[_Page], others: list[_Page], later: list[_Page],
-                 preferred: list[tuple[str | None, str | None]],
-                 checks: list[str], has_url_pattern: bool) -> str | None:
+def _marker_line(page_type: str, pages: list[_Page], readings: Sequence[_Page], tried_before: Sequence[str],
+                 preferred: list[tuple[str | None, str | None]], checks: list[str], has_url_pattern: bool) -> str | None:
+    """The rule's marker line: present on every page of the type and, in this order of preference,
+    absent from every other page; from the pages of the types tried after it and the pages with
+    no listing; from the pages of the types tried after it only (the extraction without a profile
+    may have missed the cards of a page it took for none)."""
     positives = [MarkerPage(page.root, page.name) for page in pages]
-    chosen = marker(positives, [MarkerPage(page.root, page.name) for page in others], preferred)
-    note = ""
-    if chosen is None and later != others:
-        # Rules are tried in order: a marker need only tell this type from the types after it.
-        chosen = marker(positives, [MarkerPage(page.root, page.name) for page in later], preferred)
-        note = "  # check: also on pages of a type tried before this one"
+    others = [page for page in readings if page.page_type != page_type]
+    later = [page for page in others if page.page_type not in tried_before]
+    later_known = [page for page in later if page.page_type is not None]
+    chosen, note, unsure = None, "", []
+    for negatives in (others, later, later_known):
+        if chosen is not None or (negatives is not others and len(negatives) == len(others)):
+            continue
+        chosen = marker(positives, [MarkerPage(page.root, page.name) for page in negatives], preferred)
+        if chosen is not None and negatives is not others:
+            compiled = chosen.compiled()
+            unsure = [page for page in others if page not in negatives and compiled(page.root)]
     if chosen is None:
         if not has_url_pattern:
             checks.append(f"{page_type} pages: no element tells them from the other pages, and no URL pattern")
         return None
+    untyped = [page.name for page in unsure if page.page_type is None]
+    if untyped:
+        note = f"  # check: also on {len(untyped)} page(s) the extraction took for no listing page"
+        checks.append(f"{page_type} pages: the marker is also on {', '.join(untyped[:5])}, which the extraction "
+                      "without a profile took for no listing page")
+    elif unsure:
+        note = "  # check: also on pages of a type tried before this one"
     if not others:
         note = note or f"  # check: only {page_type} pages were given, so nothing was told apart"
     elif len(pages) == 1 and not note:
@@ -523,10 +538,8 @@ def suggest_profile(pages: Sequence[SavedPage], market: str, host: str | None = 
     # Markers, in the order page_type() tries them.
     present = [kind for kind in _RULE_ORDER if kind in rules]
     for position, kind in enumerate(present):
-        own = by_type.get(kind, [])
-        others = [page for page in readings if page.page_type != kind]
-        later = [page for page in readings if page.page_type not in present[:position + 1]]
-        line = _marker_line(kind, own, others, later, preferred[kind], checks, kind in url_patterns)
+        line = _marker_line(kind, by_type.get(kind, []), readings, present[:position], preferred[kind], checks,
+                            kind in url_patterns)
         if line is None and kind not in url_patterns:
             del rules[kind]
             continue
