@@ -272,7 +272,7 @@ def _field_line(name: str, choice: Choice, optional: bool = False, indent: str =
     line = f"{indent}{name}: {{{', '.join(parts)}}}"
     if choice.hits < choice.total:
         line += f"  # check: gave the value found on {max(choice.hits, 0)} of {choice.total}"
-    elif choice.pages == 1 and not name.startswith("cards"):
+    elif choice.pages == 1:
         line += "  # check: seen on one page"
     return line
 
