@@ -75,27 +75,26 @@ def _read(paths: list[str]) -> list[Any]:
 
 
 def _write(path: Path, text: str, force: bool) -> None:
-    """Write ``text`` to ``path`` whole (a temporary file renamed into place); never over an
-    existing file unless ``force``."""
-    if path.exists() and not force:
-        raise UserError(f"{_safe(path)} exists; pass --force to replace it, or --out FILE to write elsewhere")
+    """Write ``text`` to ``path``: created exclusively (never over a file that exists or appears
+    meanwhile) unless ``force``, then written whole to a temporary file renamed into place."""
     if not path.parent.is_dir():
         raise UserError(f"{_safe(path.parent)}: no such folder; create it or pass --out FILE")
-    handle, temporary = tempfile.mkstemp(prefix=".suggest-", suffix=".yml", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        if force:
+        if not force:
+            with open(path, "x", encoding="utf-8") as out:
+                out.write(text)
+            return
+        handle, temporary = tempfile.mkstemp(prefix=".suggest-", suffix=".yml.tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
             os.replace(temporary, path)
-        else:
-            os.link(temporary, path)  # fails if the file appeared meanwhile: never overwritten silently
-            os.unlink(temporary)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
     except FileExistsError:
-        os.unlink(temporary)
-        raise UserError(f"{_safe(path)} exists; pass --force to replace it") from None
+        raise UserError(f"{_safe(path)} exists; pass --force to replace it, or --out FILE to write elsewhere") from None
     except OSError as exc:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
         raise UserError(f"{_safe(path)}: cannot write it ({exc.strerror})") from None
 
 

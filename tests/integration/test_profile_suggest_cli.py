@@ -18,9 +18,9 @@ from urllib.parse import urljoin
 import pytest
 from lxml import html as lxml_html
 
-from config.settings import PROJECT_ROOT
 from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SEED = 9001
 # market -> (category pages, listing pages), as files under the site's folder, and how a file maps to its path.
 PAGES = {
