@@ -54,6 +54,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         **PROCESS_SETTINGS,
         "ONIONSCOPE_SETTINGS": settings,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19 starts a code-running HTTP server in every crawl unless told not to.
+        "REMOTE_CONTROL_ENABLED": False,
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": True,
         # No cross-site Referer, as Tor Browser does.
