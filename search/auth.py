@@ -109,22 +109,25 @@ def clean_name(name: str | None) -> str:
     return text.strip()[:MAX_NAME_CHARS]
 
 
-def _ensure_indices(client: Any, prefix: str) -> None:
+def _ensure_indices(client: Any, prefix: str, templates_dir: Path | None) -> None:
     # Writing to a missing alias would create a plain index in its place and
     # block the versioned index set-up; so set the indices up first.
     try:
         from pipelines.indices import ensure_indices
     except ImportError:  # the index module has not landed in this tree
         return
-    ensure_indices(client, prefix)
+    ensure_indices(client, prefix, templates_dir=templates_dir)
 
 
 def create_token(
-    client: Any, prefix: str, role: str, name: str | None = None, expires_in_days: float | None = None
+    client: Any, prefix: str, role: str, name: str | None = None, expires_in_days: float | None = None, *,
+    templates_dir: Path | None = None,
 ) -> tuple[str, TokenRecord]:
     """Make a new token with ``role``; returns the token (shown once) and its record.
 
     ``expires_in_days`` (when given) sets ``expires_at`` that far from now.
+    ``templates_dir`` holds the index templates (``<config_dir>/index_templates``;
+    default: the config package's), used when the indices do not exist yet.
 
     :raises config.errors.UserError: an unknown role, or an expiry that is not
         between a minute and :data:`MAX_EXPIRY_DAYS` days away.
@@ -137,7 +140,7 @@ def create_token(
             raise UserError(f"a token expires between a minute and {MAX_EXPIRY_DAYS} days from now, "
                             f"not {expires_in_days:g} days")
         expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _ensure_indices(client, prefix)
+    _ensure_indices(client, prefix, templates_dir)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_hash = hash_token(token)
     record = TokenRecord(

@@ -43,6 +43,7 @@ from search.auth import (
     verify_token,
 )
 from config.errors import UserError
+from config.paths import index_templates_dir
 
 router = APIRouter(tags=["auth"])
 
@@ -127,7 +128,8 @@ def new_token(request: Request, body: NewToken, who: TokenRecord = Depends(admin
     if body.role not in ROLES:
         return JSONResponse({"error": f"role must be one of {', '.join(ROLES)}", "status": 400}, status_code=400)
     try:
-        token, record = create_token(context.client, context.index_prefix, body.role, body.name, body.expires_in_days)
+        token, record = create_token(context.client, context.index_prefix, body.role, body.name, body.expires_in_days,
+                                     templates_dir=index_templates_dir(context.settings.config_dir))
     except UserError as exc:
         return JSONResponse({"error": str(exc), "status": 400}, status_code=400)
     return JSONResponse({"token": token, **record.to_json()}, status_code=201, headers=SECURITY_HEADERS)
