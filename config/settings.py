@@ -263,6 +263,19 @@ DEFAULTS: dict[str, Setting] = {
     "crawl_depth": Setting(5, _int(0, 100), "Links followed from a seed (0: fetch only the seeds)."),
     "crawl_max_pages_per_host": Setting(10_000, _int(1, 100_000_000), "Pages fetched from one host (onion service) per crawl."),
     "crawl_max_pages": Setting(100_000, _int(1, 1_000_000_000), "Pages fetched per crawl in all."),
+    "crawl_max_pages_per_pattern": Setting(
+        2_000,
+        _int(0, 100_000_000),
+        "Pages queued per URL pattern of a host (path with id-like segments as *, query parameter names): "
+        "a calendar or session-id trap stops here, not at the host budget; raise it for markets with more "
+        "listings (0: no limit).",
+    ),
+    "crawl_max_url_length": Setting(1_024, _int(0, 1_000_000), "Longest URL followed, in characters (0: no limit)."),
+    "crawl_max_query_params": Setting(24, _int(0, 10_000), "Most query parameters in a URL followed (0: no limit)."),
+    "crawl_max_query_length": Setting(512, _int(0, 1_000_000), "Longest query string in a URL followed (0: no limit)."),
+    "crawl_max_path_repeats": Setting(
+        3, _int(0, 1_000), "Times one path segment may appear in a URL followed, as in /a/b/a/b/a/b (0: no limit)."
+    ),
     "crawl_concurrency": Setting(64, _int(1, 1024), "Requests in flight in total."),
     "crawl_concurrency_per_host": Setting(16, _int(1, 256), "Requests in flight per onion host."),
     "download_timeout": Setting(60.0, _float(1, 600), "Seconds before a fetch through Tor is given up."),

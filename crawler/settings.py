@@ -6,7 +6,7 @@ this module only maps them onto Scrapy's names and fixes the safety-critical
 ones (Tor transport for http and https, no local DNS, the process-wide network
 guard, cookies without a public-suffix download, no telnet console, media
 never fetched, the crawl scope checked on every request and redirect),
-the page budgets and the breadth-first order.
+the page budgets, the crawler-trap rules and the breadth-first order.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         "CRAWL_MAX_PAGES_PER_HOST": settings.crawl_max_pages_per_host,
         "CRAWL_MAX_PAGES": settings.crawl_max_pages,
+        "CRAWL_MAX_PAGES_PER_PATTERN": settings.crawl_max_pages_per_pattern,
+        "CRAWL_MAX_URL_LENGTH": settings.crawl_max_url_length,
+        "CRAWL_MAX_QUERY_PARAMS": settings.crawl_max_query_params,
+        "CRAWL_MAX_QUERY_LENGTH": settings.crawl_max_query_length,
+        "CRAWL_MAX_PATH_REPEATS": settings.crawl_max_path_repeats,
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "EXTRACTION_BUDGET_SECONDS": settings.extraction_budget_seconds,
@@ -64,6 +69,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             # redirects never reach tor.  Media is refused before a budget is spent on it.
             "crawler.middlewares.crawl_scope.CrawlScopeMiddleware": 40,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
+            # Trap rules before the page budget, so a trap's URLs never hold budget.
+            "crawler.middlewares.crawl_traps.CrawlTrapMiddleware": 65,
             "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
