@@ -6,13 +6,18 @@ this module only maps them onto Scrapy's names and fixes the safety-critical
 ones (Tor transport for http and https, no local DNS, the process-wide network
 guard, cookies without a public-suffix download, no telnet console, media
 never fetched, the crawl scope checked on every request and redirect),
-the page budgets, the crawler-trap rules and the breadth-first order.
+the page budgets, the crawler-trap rules, the counted decompression cap and
+the breadth-first order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from crawler.middlewares.compression import PATH as COMPRESSION_PATH
+from crawler.middlewares.compression import STOCK_PATH as COMPRESSION_STOCK_PATH
+from crawler.middlewares.redirect_guard import PATH as REDIRECT_GUARD_PATH
+from crawler.middlewares.redirect_guard import PRIORITY as REDIRECT_GUARD_PRIORITY
 from crawler.tor.download_handler import transport_settings
 from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
 from config.errors import UserError
@@ -72,6 +77,11 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             # Trap rules before the page budget, so a trap's URLs never hold budget.
             "crawler.middlewares.crawl_traps.CrawlTrapMiddleware": 65,
             "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
+            # Reads redirects before Scrapy's RedirectMiddleware (600) and MetaRefreshMiddleware (580) do.
+            REDIRECT_GUARD_PATH: REDIRECT_GUARD_PRIORITY,
+            # Scrapy's decompression, with bombs (decompressed past DOWNLOAD_MAXSIZE) counted.
+            COMPRESSION_STOCK_PATH: None,
+            COMPRESSION_PATH: 590,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
