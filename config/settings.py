@@ -278,7 +278,12 @@ DEFAULTS: dict[str, Setting] = {
     ),
     "crawl_concurrency": Setting(64, _int(1, 1024), "Requests in flight in total."),
     "crawl_concurrency_per_host": Setting(16, _int(1, 256), "Requests in flight per onion host."),
-    "download_timeout": Setting(60.0, _float(1, 600), "Seconds before a fetch through Tor is given up."),
+    "download_timeout": Setting(
+        60.0,
+        _float(1, 600),
+        "Seconds a fetch through Tor may take in all, body included (a total cap, not an idle timeout); "
+        "a body still dripping in then is cut off and not retried.",
+    ),
     "download_maxsize": Setting(5 * 1024 * 1024, _int(1024, 512 * 1024 * 1024), "Largest response body kept (bytes)."),
     "download_headers_maxsize": Setting(
         64 * 1024, _int(1024, 16 * 1024 * 1024), "Largest response header block accepted (bytes); a larger one fails the fetch."

@@ -27,7 +27,11 @@ Scrapy settings read:
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
 
 Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them),
-``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``.  ``response.ip_address`` is the
+``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``; ``download/maxsize_exceeded``
+(a body over ``DOWNLOAD_MAXSIZE``, with or without a Content-Length) and
+``download/body_timeout`` (the headers came, the body did not within ``DOWNLOAD_TIMEOUT``:
+Scrapy's timeout caps the whole response, so a site that drips its body is cut off; that
+fetch fails with :class:`~crawler.tor.errors.ResponseBodyTimeout` and is not retried).  ``response.ip_address`` is the
 SOCKS port's address (the crawler never learns the site's), and ``meta["bindaddress"]`` is ignored.
 
 Fails closed: with no endpoint the handler raises :class:`TorTransportNotConfigured` (never
@@ -61,7 +65,7 @@ from scrapy.core.downloader.handlers.http11 import (
     _LenientHTTPClientParser,
     _ScrapyAgent,
 )
-from scrapy.exceptions import NotConfigured, ResponseDataLossError
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, NotConfigured, ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -74,6 +78,7 @@ from zope.interface import implementer
 
 from crawler.tor.errors import (
     RETRY_EXCEPTION_PATHS,
+    ResponseBodyTimeout,
     ResponseHeadersTooLarge,
     TorTransportError,
     TorTransportNotConfigured,
@@ -408,6 +413,20 @@ class TorDownloadHandler(HTTP11DownloadHandler):
                     raise ResponseHeadersTooLarge(f"{request.url}: {too_large}") from None
         except ResponseHeadersTooLarge:
             self._inc_stat("tor/headers_too_large")
+            raise
+        except DownloadTimeoutError as timed_out:
+            if agent._txresponse is None:
+                raise  # no answer yet: a slow circuit or onion service, which a retry may fix
+            # The site answered and then sent its body too slowly (a drip): DOWNLOAD_TIMEOUT caps
+            # the whole response, and a retry would take the same circuit (hosts stick to theirs).
+            self._inc_stat("download/body_timeout")
+            logger.warning("%s: the body did not arrive within DOWNLOAD_TIMEOUT (%s s) after the headers; "
+                           "not retried (stat download/body_timeout)", request.url,
+                           request.meta.get("download_timeout") or self._crawler.settings.getfloat("DOWNLOAD_TIMEOUT"))
+            raise ResponseBodyTimeout(f"{request.url}: {timed_out}") from None
+        except DownloadCancelledError:
+            # Scrapy cancels a body over DOWNLOAD_MAXSIZE (announced or received) and logs a warning.
+            self._inc_stat("download/maxsize_exceeded")
             raise
         except TorTransportError as exc:
             self._inc_stat(f"tor/socks_error/{exc.stats_key}")
