@@ -196,6 +196,19 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
             "job_limit_reached": bool(stats.get("budget/job_exhausted", 0)),
             "requests_refused_job_limit": int(stats.get("budget/refused/job", 0)),
         },
+        # Hostile responses: dropped (over a cap, binary, dripping) and counted.
+        "responses_refused": {
+            "over_download_maxsize": int(stats.get("download/maxsize_exceeded", 0)),
+            "decompressed_over_download_maxsize": int(stats.get("download/decompressed_maxsize_exceeded", 0)),
+            "body_timeout": int(stats.get("download/body_timeout", 0)),
+            "binary_body": int(stats.get("media_guard/binary_body", 0)),
+        },
+        "redirect_chains_at_limit": int(stats.get("redirect/max_reached", 0)),
+        # URLs not queued because they looked like a crawler trap, by rule.
+        "traps_refused": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
+                          if key.startswith("trap/refused/")},
+        "links_to_other_schemes": int(stats.get("extract/links_not_followed/scheme", 0)),
+        "pages_flattened": int(stats.get("extract/deep_nesting_flattened", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
     }
 
@@ -231,6 +244,21 @@ def format_summary(summary: dict[str, Any]) -> str:
             + ", ".join(f"{k}={v}" for k, v in sorted(summary["out_of_scope"].items()))
             + f"; {summary['out_of_scope_redirects']} of them redirects)"
         )
+    refused = {key: value for key, value in summary.get("responses_refused", {}).items() if value}
+    if refused:
+        lines.append("  responses dropped: " + ", ".join(f"{k}={v}" for k, v in sorted(refused.items())))
+    if summary.get("redirect_chains_at_limit"):
+        lines.append(f"  redirect chains cut at REDIRECT_MAX_TIMES: {summary['redirect_chains_at_limit']}")
+    if summary.get("traps_refused"):
+        lines.append(
+            f"  crawler traps, not fetched: {sum(summary['traps_refused'].values())} URLs ("
+            + ", ".join(f"{k}={v}" for k, v in sorted(summary["traps_refused"].items())) + ")"
+        )
+    if summary.get("links_to_other_schemes"):
+        lines.append(f"  links to javascript:, data:, file: and other non-web URIs, not followed: "
+                     f"{summary['links_to_other_schemes']}")
+    if summary.get("pages_flattened"):
+        lines.append(f"  pages nested too deep for the parser, flattened and read: {summary['pages_flattened']}")
     budget = summary["page_budget"]
     if budget["hosts_at_limit"]:
         lines.append(f"  page budget: {budget['hosts_at_limit']} hosts reached crawl_max_pages_per_host "
