@@ -4,7 +4,8 @@
 starts from :func:`scrapy_settings`.  Defaults live in config/settings.py;
 this module only maps them onto Scrapy's names and fixes the safety-critical
 ones (Tor transport for http and https, no local DNS, the process-wide network
-guard, cookies without a public-suffix download, no telnet console, media
+guard, cookies without a public-suffix download, no telnet console and no
+remote-control server, media
 never fetched, the crawl scope checked on every request and redirect),
 the page budgets, the crawler-trap rules, the counted decompression cap and
 the breadth-first order.
@@ -40,6 +41,9 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         # Host names go to Tor; the reactor may resolve nothing.
         "TWISTED_DNS_RESOLVER": "crawler.tor.refusing_resolver.RefusingResolver",
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19's remote control: an HTTP server in the crawl process that runs any Python
+        # code sent with the token it writes under ~/.local/state/scrapy.  Not in a crawler of hostile sites.
+        "REMOTE_CONTROL_ENABLED": False,
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": True,
         # No cross-site Referer, as Tor Browser does.

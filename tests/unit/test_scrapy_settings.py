@@ -24,6 +24,7 @@ def test_safety_switches() -> None:
     values = _values()
     assert values["TWISTED_DNS_RESOLVER"] == "crawler.tor.refusing_resolver.RefusingResolver"
     assert values["TELNETCONSOLE_ENABLED"] is False
+    assert values["REMOTE_CONTROL_ENABLED"] is False
     assert values["HTTPPROXY_ENABLED"] is False
     assert "crawler.middlewares.media_guard.MediaGuardMiddleware" in values["DOWNLOADER_MIDDLEWARES"]
     assert "image/jpeg" not in values["ALLOWED_CONTENT_TYPES"]
@@ -35,3 +36,4 @@ def test_onionscope_settings_map_onto_scrapy_names() -> None:
     assert values["DEPTH_LIMIT"] == 3
     assert values["DOWNLOAD_MAXSIZE"] == 2048
     assert values["DOWNLOAD_WARNSIZE"] <= values["DOWNLOAD_MAXSIZE"]
+
