@@ -7,14 +7,15 @@ ones (Tor transport for http and https, no local DNS, the process-wide network
 guard, cookies without a public-suffix download, no telnet console and no
 remote-control server, media
 never fetched, the crawl scope checked on every request and redirect),
-the page budgets, the crawler-trap rules, the counted decompression cap and
-the breadth-first order.
+the blocklist, the page budgets, the crawler-trap rules, the counted
+decompression cap and the breadth-first order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from crawler.middlewares.blocklist import PATH as BLOCKLIST_PATH
 from crawler.middlewares.compression import PATH as COMPRESSION_PATH
 from crawler.middlewares.compression import STOCK_PATH as COMPRESSION_STOCK_PATH
 from crawler.middlewares.redirect_guard import PATH as REDIRECT_GUARD_PATH
@@ -77,6 +78,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             # First of all, before Scrapy's OffsiteMiddleware (50): out-of-scope requests and
             # redirects never reach tor.  Media is refused before a budget is spent on it.
             "crawler.middlewares.crawl_scope.CrawlScopeMiddleware": 40,
+            # Blocklisted hosts and URLs are never queued nor fetched; blocklisted bodies never read.
+            BLOCKLIST_PATH: 45,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
             # Trap rules before the page budget, so a trap's URLs never hold budget.
             "crawler.middlewares.crawl_traps.CrawlTrapMiddleware": 65,

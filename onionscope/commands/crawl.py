@@ -208,6 +208,9 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "traps_refused": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
                           if key.startswith("trap/refused/")},
         "links_to_other_schemes": int(stats.get("extract/links_not_followed/scheme", 0)),
+        # URLs not fetched and bodies not indexed because the blocklist names them.
+        "blocklisted": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
+                        if key.startswith("blocklist/refused/")},
         "pages_flattened": int(stats.get("extract/deep_nesting_flattened", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
     }
@@ -254,6 +257,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"  crawler traps, not fetched: {sum(summary['traps_refused'].values())} URLs ("
             + ", ".join(f"{k}={v}" for k, v in sorted(summary["traps_refused"].items())) + ")"
         )
+    if summary.get("blocklisted"):
+        lines.append("  on the blocklist, not fetched or not indexed: "
+                     + ", ".join(f"{k}={v}" for k, v in sorted(summary["blocklisted"].items())))
     if summary.get("links_to_other_schemes"):
         lines.append(f"  links to javascript:, data:, file: and other non-web URIs, not followed: "
                      f"{summary['links_to_other_schemes']}")

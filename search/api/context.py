@@ -106,6 +106,7 @@ class AppContext:
     templates: jinja2.Environment
     audit: AuditWriter
     tokens: TokenCache
+    blocklist: Any = None  # a config.blocklist.BlocklistFile, attached to every client of the app
     _async_client: Any = field(default=None, init=False, repr=False)
     _async_loop: Any = field(default=None, init=False, repr=False)
 
@@ -118,6 +119,10 @@ class AppContext:
             from pipelines.es_client import make_async_client
 
             self._async_client, self._async_loop = make_async_client(self.settings), loop
+            if self.blocklist is not None:
+                from search.blocklist import attach
+
+                attach(self._async_client, self.blocklist)
         return self._async_client
 
     async def close_async_client(self) -> None:

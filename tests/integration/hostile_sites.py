@@ -125,6 +125,12 @@ def binary_body() -> bytes:
     return random.Random(12).randbytes(BINARY_BYTES)
 
 
+def ok_page(site_name: str, name: str) -> bytes:
+    """The body of ``/ok/<name>`` on the site ``site_name`` (byte for byte)."""
+    return (f"<html><head><title>{html.escape(f'ok {name}')}</title></head><body><p>"
+            f"{html.escape(f'a normal page of {site_name}: {name} survived')}</p><p></p></body></html>").encode()
+
+
 def broken_utf8_page() -> bytes:
     return (
         b"<html><head><meta charset='utf-8'><title>broken \xff\xfe utf8 \xc3\x28</title></head><body><p>"
@@ -194,8 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
         if path.startswith("/ok/"):
-            name = path[len("/ok/"):]
-            self._send(200, self._page(f"ok {name}", f"a normal page of {site.name}: {name} survived"))
+            self._send(200, ok_page(site.name, path[len("/ok/"):]))
         elif path in ("/oversize/length", "/oversize/chunked", "/oversize/close"):
             self._oversize(path.rsplit("/", 1)[1])
         elif path.startswith("/bomb/"):

@@ -99,6 +99,8 @@ def test_summary_reports_what_hostile_sites_did() -> None:
         "trap/refused/repeated_segment": 1,
         "extract/links_not_followed/scheme": 3,
         "extract/deep_nesting_flattened": 1,
+        "blocklist/refused/onion_host": 2,
+        "blocklist/refused/content_hash": 1,
     }
     summary = summarize("job-4", stats)
     assert summary["responses_refused"] == {"over_download_maxsize": 3, "decompressed_over_download_maxsize": 4,
@@ -110,6 +112,7 @@ def test_summary_reports_what_hostile_sites_did() -> None:
     assert "redirect chains cut at REDIRECT_MAX_TIMES: 1" in text
     assert "crawler traps, not fetched: 31 URLs (pattern_budget=30, repeated_segment=1)" in text
     assert "not followed: 3" in text and "flattened and read: 1" in text
+    assert "on the blocklist, not fetched or not indexed: content_hash=1, onion_host=2" in text
 
 
 def test_items_neither_indexed_nor_spooled_fail_the_crawl(monkeypatch, capsys) -> None:
