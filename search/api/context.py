@@ -25,12 +25,14 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import markupsafe
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
+from search.cli_output import escape_invisible
 from search.es_steps import run_async
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -75,10 +77,23 @@ def _page_url(path: str, **params: Any) -> str:
     return path + ("?" + urlencode(kept) if kept else "")
 
 
+def _visible(value: Any) -> Any:
+    """Every value a template renders: control, bidi and other invisible characters of crawled text
+    shown as visible escapes (the terminal's rule), before autoescaping; markup stays markup."""
+    if isinstance(value, str):
+        shown = escape_invisible(value)
+        if shown is not value:
+            return markupsafe.Markup(shown) if isinstance(value, markupsafe.Markup) else shown
+    return value
+
+
 def build_templates() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,  # every template, whatever its extension
+        # An ESC, a right-to-left override or a zero-width character in a crawled title could hide
+        # or reorder what an analyst reads; the page shows them as \x1b, \u202e...
+        finalize=_visible,
         undefined=jinja2.ChainableUndefined,  # a missing field renders empty, never a 500
         trim_blocks=True,
         lstrip_blocks=True,
