@@ -26,7 +26,9 @@ held and how many bytes it got out (``drips``), and the ``Accept-Encoding`` of e
 * ``/deep`` -- elements nested :data:`DEEP_LEVELS` levels deep around :data:`DEEP_PHRASE`;
 * ``/huge-headers`` -- a header block of :data:`HUGE_HEADER_BYTES`, line by line until the client hangs up;
 * ``/xss`` -- a market-listing page (JSON-LD Product) whose every extracted field carries a script
-  payload (:data:`XSS_PAYLOAD`, and the terminal escape :data:`TERMINAL_PAYLOAD`).
+  payload (:data:`XSS_PAYLOAD`, and the terminal escape :data:`TERMINAL_PAYLOAD`; the seller's
+  name starts with a spreadsheet formula, :data:`FORMULA_PAYLOAD`); ``/xss/vendor`` -- a vendor
+  profile whose name and text carry them.
 
 Payloads are built once, when the site starts (:func:`bombs` takes about a second).
 """
@@ -66,6 +68,8 @@ XSS_PAYLOAD = "<script>window.__xss=1</script><img src=x onerror=alert(1)>"
 # ESC ] (an OSC title change) and ESC [ 2J (clear screen): what a terminal must never receive raw.
 TERMINAL_PAYLOAD = "\x1b]0;pwned\x07\x1b[2J"
 XSS_WALLET = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+# What a spreadsheet would run as a formula, at the start of a vendor name.
+FORMULA_PAYLOAD = "=HYPERLINK(\"http://evil.example/\",\"x\")"
 XSS_EMAIL = "xss-vendor@example.org"
 SCHEME_LINKS = ("javascript:alert(document.domain)", "data:text/html,<script>alert(1)</script>", "file:///etc/passwd")
 SCHEME_REDIRECTS = {
@@ -148,7 +152,7 @@ def xss_page(url: str) -> bytes:
         "description": f"description {payload}",
         "category": f"category {payload}",
         "offers": {"@type": "Offer", "price": "12.50", "priceCurrency": "USD",
-                   "seller": {"@type": "Organization", "name": f"vendor {payload}"}},
+                   "seller": {"@type": "Organization", "name": f"{FORMULA_PAYLOAD} {payload}"}},
     }
     # </script> inside the JSON-LD would close the script element: escape it as a JSON string may be.
     ld = json.dumps(product).replace("</", "<\\/")
@@ -160,6 +164,15 @@ def xss_page(url: str) -> bytes:
         f"<p>pay to {XSS_WALLET} or mail {XSS_EMAIL}</p>"
         f"<a href='/ok/xss?next=%22%3E%3Cscript%3Ealert(1)%3C/script%3E'>{escaped}</a>"
         "</body></html>"
+    ).encode()
+
+
+def xss_vendor_page() -> bytes:
+    """A vendor profile (join date, sales) whose name and text carry the payloads."""
+    payload = html.escape(XSS_PAYLOAD + TERMINAL_PAYLOAD, quote=True)
+    return (
+        f"<html><head><title>xss vendor {payload}</title></head><body><h1>xss vendor {payload}</h1>"
+        f"<p>Joined: 2021-01-02</p><p>40 sales</p><p>about me: {payload}</p></body></html>"
     ).encode()
 
 
@@ -230,6 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._huge_headers()
         elif path == "/xss":
             self._send(200, xss_page(self.path))
+        elif path == "/xss/vendor":
+            self._send(200, xss_vendor_page())
         else:
             self._send(404, self._page("not found", self.path))
 

@@ -1,5 +1,8 @@
 """Hostile onion sites, crawled for real: the crawl goes on, memory stays bounded, and it says what happened.
 
+Also the XSS payloads the crawl brought in: stored as text, and escaped in the web UI, the
+exports (CSV, JSON, STIX, MISP) and the terminal.
+
 One hostile site (:mod:`tests.integration.hostile_sites`) is published as an onion service
 on the session's private Tor network.  One crawl (``measured_crawl``: the onion spider,
 the tor transport, the pipelines, the real Elasticsearch) takes every case at once, with
@@ -14,6 +17,7 @@ asserted is generous (:data:`PEAK_RSS_BOUND_MIB`), the figures are printed.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, Iterator
 
@@ -22,6 +26,9 @@ import pytest
 from crawler.urls import canonical_url
 from tests.integration.hostile_sites import (
     BOMB_ENCODINGS,
+    FORMULA_PAYLOAD,
+    TERMINAL_PAYLOAD,
+    XSS_PAYLOAD,
     BROKEN_UTF8_PHRASE,
     DEEP_PHRASE,
     HUGE_HEADER_BYTES,
@@ -55,7 +62,7 @@ CASES = {
     "broken-utf8": ["/broken-utf8"],
     "deep": ["/deep"],
     "huge-headers": ["/huge-headers"],
-    "xss": ["/xss"],
+    "xss": ["/xss", "/xss/vendor"],
 }
 TRAP_PREFIXES = ("/trap/calendar/", "/trap/session/", "/trap/sid", "/trap/grow", "/trap/repeat/")
 
@@ -278,6 +285,124 @@ def test_a_20_mb_single_line_is_read_within_the_caps(world):
     assert report["children_peak_rss_mib"] < PEAK_RSS_BOUND_MIB
     assert report["summary"]["items_lost"] == 0
     assert canonical_url(_url(world, "/long-line")) == page["canonical_url"]
+
+
+
+# --- XSS payloads in every field the extractors read, as the crawl indexed them
+
+RAW_MARKUP = ("<script>window.__xss", "<img src=x", "onerror=alert(1)>")
+RAW_TERMINAL = ("\x1b", "\x07")
+
+
+@pytest.fixture(scope="module")
+def xss(hostile_crawl, world, es_node, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    from fastapi.testclient import TestClient
+
+    from search.api import create_app
+    from search.auth import create_token
+
+    client, prefix = world["client"], world["prefix"]
+    client.indices.refresh(index=f"{prefix}-*")
+    settings = es_node.settings.replace(index_prefix=prefix, var_dir=str(tmp_path_factory.mktemp("xss-var")))
+    token, _ = create_token(client, prefix, "viewer", "xss test")
+
+    def documents(kind: str) -> list[dict[str, Any]]:
+        found = client.search(index=f"{prefix}-{kind}", size=50, query={"term": {"onion_host": world["onion"]}})
+        return [dict(hit["_source"], _id=hit["_id"]) for hit in found["hits"]["hits"]]
+
+    listings = [doc for doc in documents("listings") if doc["url"].endswith("/xss")]
+    vendors = [doc for doc in documents("vendors") if doc["profile_url"].endswith("/xss/vendor")]
+    with TestClient(create_app(settings, client)) as http:
+        yield {"http": http, "token": token, "settings": settings, "listings": listings, "vendors": vendors,
+               "pages": [hostile_crawl["pages"][_url(world, path)] for path in CASES["xss"]]}
+
+
+def _xss_headers(token: str, accept: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}", "accept": accept}
+
+
+def test_xss_payloads_are_stored_as_text_in_every_field(xss):
+    page, vendor_page = xss["pages"]
+    assert XSS_PAYLOAD in page["title"] and XSS_PAYLOAD in page["text"]
+    assert XSS_PAYLOAD in vendor_page["title"]
+    [listing] = xss["listings"]
+    for field in ("title", "description", "category", "vendor"):
+        assert XSS_PAYLOAD in listing[field], field
+    assert listing["vendor"].startswith(FORMULA_PAYLOAD)
+    [vendor] = xss["vendors"]
+    assert XSS_PAYLOAD in vendor["name"]
+    # The link's query is kept as the page wrote it, percent-encoded: a URL, not markup.
+    assert any(link.endswith("%3Cscript%3Ealert(1)%3C/script%3E") for link in page["links"])
+
+
+def test_xss_payloads_are_escaped_on_every_web_page(xss, world):
+    http, token = xss["http"], xss["token"]
+    [listing], [vendor] = xss["listings"], xss["vendors"]
+    pages = {
+        "search pages": ("/search", {"q": "xss", "kind": "pages"}),
+        "search listings": ("/search", {"q": "xss", "kind": "listings"}),
+        "search vendors": ("/search", {"q": "xss", "kind": "vendors"}),
+        "listing": (f"/listings/{listing['_id']}", {}),
+        "vendor": (f"/vendors/{vendor['_id']}", {}),
+        "onion": (f"/onions/{world['onion']}", {}),
+    }
+    for name, (path, params) in pages.items():
+        answer = http.get(path, params=params, headers=_xss_headers(token, "text/html"))
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html"), name
+        for raw in RAW_MARKUP + RAW_TERMINAL:
+            assert raw not in answer.text, (name, raw)
+        assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in answer.text, name
+        assert "script-src" not in answer.headers["content-security-policy"]  # and default-src 'none'
+        # The JSON twin carries the same text, as JSON strings.
+        twin = http.get(path, params={**params, "format": "json"}, headers=_xss_headers(token, "application/json"))
+        assert twin.status_code == 200 and XSS_PAYLOAD in twin.text and "\x1b" not in twin.text, name
+
+
+def test_xss_payloads_are_inert_in_every_export(xss):
+    http, token = xss["http"], xss["token"]
+    for export_format in ("csv", "json", "stix", "misp"):
+        for kind in ("pages", "listings", "vendors"):
+            answer = http.get("/export", params={"format": export_format, "q": "xss", "kind": kind},
+                              headers=_xss_headers(token, "*/*"))
+            assert answer.status_code == 200, (export_format, kind, answer.text)
+            assert "attachment" in answer.headers["content-disposition"]
+            assert not answer.headers["content-type"].startswith("text/html")
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            for raw in RAW_TERMINAL:
+                assert raw not in answer.text, (export_format, kind, raw)
+            if export_format == "csv":
+                # The text is there, as text; the formula cannot run in a spreadsheet.
+                assert "<script>window.__xss=1</script>" in answer.text or kind != "listings"
+                assert "," + FORMULA_PAYLOAD.replace('"', '""') not in answer.text
+                if kind == "listings":
+                    assert "'" + FORMULA_PAYLOAD.replace('"', '""') in answer.text
+            else:
+                json.loads(answer.text)  # valid JSON: every string stays a string
+
+
+def test_xss_payloads_reach_the_terminal_only_as_visible_escapes(xss, world):
+    import os
+    import subprocess
+    import sys
+
+    from config.settings import PROJECT_ROOT
+    from search.cli_output import escape_terminal
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ONIONSCOPE_")}
+    environment.update(ONIONSCOPE_ES_URL=xss["settings"].es_url, ONIONSCOPE_INDEX_PREFIX=world["prefix"],
+                       ONIONSCOPE_VAR_DIR=str(xss["settings"].var_dir))
+    for kind, output in (("pages", []), ("pages", ["--json"]), ("listings", []), ("vendors", ["--json"])):
+        done = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "xss", "--kind", kind, *output],
+                              capture_output=True, env=environment, cwd=PROJECT_ROOT, timeout=120)
+        assert done.returncode == 0, done.stderr
+        text = done.stdout.decode("utf-8")
+        assert "xss" in text and "<script>" in text  # shown, as text
+        for raw in RAW_TERMINAL:
+            assert raw not in text, (kind, output, raw)
+        if output:
+            json.loads(text)
+        elif kind == "pages":  # (listing and vendor fields drop control characters when extracted)
+            assert escape_terminal(TERMINAL_PAYLOAD) in text  # visible: \\x1b]0;pwned\\x07\\x1b[2J
 
 
 # --- the download timeout against a local dripping server, with no tor in the way
