@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.downloader import PATH as DOWNLOADER_PATH
 from crawler.middlewares.blocklist import PATH as BLOCKLIST_PATH
 from crawler.middlewares.compression import PATH as COMPRESSION_PATH
 from crawler.middlewares.compression import STOCK_PATH as COMPRESSION_STOCK_PATH
@@ -53,6 +54,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "CONCURRENT_REQUESTS": settings.crawl_concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_host,
         "DOWNLOAD_DELAY": 0,
+        # Scrapy's downloader with CONCURRENT_REQUESTS_PER_DOMAIN enforced (2.19 let a host have its whole queue).
+        "DOWNLOADER": DOWNLOADER_PATH,
         "DOWNLOAD_TIMEOUT": settings.download_timeout,
         "DOWNLOAD_MAXSIZE": settings.download_maxsize,
         "DOWNLOAD_WARNSIZE": min(settings.download_maxsize, 1024 * 1024),
