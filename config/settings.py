@@ -251,6 +251,12 @@ DEFAULTS: dict[str, Setting] = {
     "tor_password": Setting(None, _opt_str, "Control password (HashedControlPassword authentication)."),
     "tor_extra_socks": Setting((), _str_list, "More SOCKS host:port of further tor clients; hosts stick to one each."),
     "tor_bootstrap_timeout": Setting(120.0, _float(1, 3600), "Seconds to wait for tor to bootstrap."),
+    "tor_reconnect_seconds": Setting(
+        120.0,
+        _float(0, 3600),
+        "Seconds a crawl holds its requests when its tor stops answering mid-crawl (killed, restarting), "
+        "waiting for the SOCKS port to come back before they fail (0: fail at once).",
+    ),
     # --- private test network
     "testnet_dir": Setting("var/testnet", _path, "Folder of the private Tor network (torrcs, data, manifest)."),
     "testnet_base_port": Setting(15000, _int(1024, 60000), "First port of the private Tor network's port block."),
@@ -289,6 +295,12 @@ DEFAULTS: dict[str, Setting] = {
         64 * 1024, _int(1024, 16 * 1024 * 1024), "Largest response header block accepted (bytes); a larger one fails the fetch."
     ),
     "retry_times": Setting(2, _int(0, 20), "Retries of a failed fetch (SOCKS errors and timeouts included)."),
+    "retry_backoff_seconds": Setting(
+        5.0,
+        _float(0, 300),
+        "Seconds before the first retry of a failed fetch, doubling for each further one, so a site that is down "
+        "for a moment is not given up within a second (0: retry at once).",
+    ),
     "follow_offsite": Setting(
         False, _bool, "Follow links and redirects to onion services other than the seeds' (never clearnet or IP hosts)."
     ),

@@ -20,6 +20,7 @@ from crawler.middlewares.blocklist import PATH as BLOCKLIST_PATH
 from crawler.middlewares.compression import PATH as COMPRESSION_PATH
 from crawler.middlewares.compression import STOCK_PATH as COMPRESSION_STOCK_PATH
 from crawler.middlewares.redirect_guard import PATH as REDIRECT_GUARD_PATH
+from crawler.middlewares.retry_backoff import PATH as RETRY_BACKOFF_PATH
 from crawler.middlewares.redirect_guard import PRIORITY as REDIRECT_GUARD_PRIORITY
 from crawler.tor.download_handler import transport_settings
 from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
@@ -60,6 +61,7 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "DOWNLOAD_MAXSIZE": settings.download_maxsize,
         "DOWNLOAD_WARNSIZE": min(settings.download_maxsize, 1024 * 1024),
         "RETRY_TIMES": settings.retry_times,
+        "RETRY_BACKOFF_SECONDS": settings.retry_backoff_seconds,
         # Scrapy reads DEPTH_LIMIT 0 as "no limit"; onionscope's crawl_depth 0 means "seeds only",
         # which the onion spider enforces by following no link (it reads crawl_depth itself).
         "DEPTH_LIMIT": settings.crawl_depth,
@@ -87,6 +89,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             # Trap rules before the page budget, so a trap's URLs never hold budget.
             "crawler.middlewares.crawl_traps.CrawlTrapMiddleware": 65,
             "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
+            # A retry waits retry_backoff_seconds, doubling, before it is sent again.
+            RETRY_BACKOFF_PATH: 75,
             # Reads redirects before Scrapy's RedirectMiddleware (600) and MetaRefreshMiddleware (580) do.
             REDIRECT_GUARD_PATH: REDIRECT_GUARD_PRIORITY,
             # Scrapy's decompression, with bombs (decompressed past DOWNLOAD_MAXSIZE) counted.
@@ -105,7 +109,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     # Every http and https request goes through Tor (handler, guard, retries, no proxy middleware).
-    values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize))
+    values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize,
+                                     reconnect_seconds=settings.tor_reconnect_seconds))
     values["DOWNLOAD_HANDLERS"].update({"file": None, "data": None})
     # No lookup and no connection in this process except to tor and Elasticsearch.
     values["EXTENSIONS"][NETWORK_GUARD_PATH] = 0

@@ -22,6 +22,9 @@ Scrapy settings read:
   onion-service set-up); unset, only ``DOWNLOAD_TIMEOUT`` applies;
 * ``TOR_HEADERS_MAXSIZE`` -- bytes of status line and headers accepted per response (unset:
   ``download_headers_maxsize``'s default in :mod:`config.settings`);
+* ``TOR_RECONNECT_SECONDS`` -- how long a request waits for a tor SOCKS port that answered
+  earlier in the crawl and stopped (tor killed or restarting) before it fails (unset or 0:
+  at once); see :mod:`crawler.tor.reattach`;
 * Scrapy's own ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE``, ``DOWNLOAD_WARNSIZE``,
   ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
@@ -53,6 +56,7 @@ parser's ``state`` (``STATUS``/``HEADER``), ``lineReceived`` and ``lineLengthExc
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
@@ -82,8 +86,10 @@ from crawler.tor.errors import (
     ResponseHeadersTooLarge,
     TorTransportError,
     TorTransportNotConfigured,
+    TorUnreachableError,
 )
 from crawler.tor.isolation import HostIsolation
+from crawler.tor.reattach import SocksPortWatch
 from crawler.tor.socks5 import SocksAddress, SocksClientEndpoint, SocksCredentials
 
 if TYPE_CHECKING:
@@ -121,6 +127,7 @@ def transport_settings(
     socks_timeout: float | None = None,
     verify_certificates: bool = False,
     headers_maxsize: int | None = None,
+    reconnect_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Scrapy settings that route every request through tor at ``socks_endpoints``.
 
@@ -136,7 +143,8 @@ def transport_settings(
     clearnet sites through tor.
 
     ``headers_maxsize`` caps each response's status line and headers (None: the default of
-    ``download_headers_maxsize``).
+    ``download_headers_maxsize``).  ``reconnect_seconds`` is how long a request waits for a
+    tor that answered earlier in the crawl and then stopped (0: it fails at once).
     """
     from scrapy.settings.default_settings import RETRY_EXCEPTIONS
 
@@ -144,6 +152,7 @@ def transport_settings(
         "TOR_SOCKS_ENDPOINTS": list(socks_endpoints),
         "TOR_SOCKS_TIMEOUT": socks_timeout,
         "TOR_HEADERS_MAXSIZE": headers_maxsize or _default_headers_maxsize(),
+        "TOR_RECONNECT_SECONDS": reconnect_seconds,
         "DOWNLOAD_HANDLERS": {"http": HANDLER_PATH, "https": HANDLER_PATH, "ftp": None, "s3": None},
         "DOWNLOAD_VERIFY_CERTIFICATES": verify_certificates,
         "RETRY_EXCEPTIONS": [*RETRY_EXCEPTIONS, *RETRY_EXCEPTION_PATHS],
@@ -347,7 +356,9 @@ class _TorScrapyAgent(_ScrapyAgent):
 
 
 # crawler -> (HostIsolation, TorConnectionPool), shared by the http and https handler instances.
-_SHARED_STATE: "weakref.WeakKeyDictionary[Crawler, tuple[HostIsolation, TorConnectionPool]]" = weakref.WeakKeyDictionary()
+_SHARED_STATE: "weakref.WeakKeyDictionary[Crawler, tuple[HostIsolation, TorConnectionPool, SocksPortWatch]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class TorDownloadHandler(HTTP11DownloadHandler):
@@ -374,14 +385,42 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             # Scrapy's lenient HTTP/1.1 protocol, with the header cap.
             headers_maxsize = crawler.settings.getint("TOR_HEADERS_MAXSIZE") or _default_headers_maxsize()
             pool._factory = partial(_HeaderCappedClientFactory, headers_maxsize=headers_maxsize)
-            shared = _SHARED_STATE[crawler] = (HostIsolation(socks_addresses), pool)
+            # A tor that goes away mid-crawl is waited for (TOR_RECONNECT_SECONDS), not given up at once.
+            watch = SocksPortWatch(reactor, crawler.settings.getfloat("TOR_RECONNECT_SECONDS"), crawler.stats)
+            shared = _SHARED_STATE[crawler] = (HostIsolation(socks_addresses), pool, watch)
             logger.info("tor transport: SOCKS endpoints %s", ", ".join(map(str, socks_addresses)))
-        self.isolation, self._pool = shared
+        self.isolation, self._pool, self._watch = shared
         socks_timeout = crawler.settings.get("TOR_SOCKS_TIMEOUT")
         self._socks_timeout: float | None = float(socks_timeout) if socks_timeout not in (None, "") else None
         self._stats = crawler.stats
 
     async def download_request(self, request: "Request") -> "Response":
+        """The response to ``request`` through its host's tor client.
+
+        When that tor stops answering after it answered before in this crawl (killed,
+        restarting), the request waits up to ``TOR_RECONNECT_SECONDS`` for its SOCKS port to
+        come back and is then sent again (:mod:`crawler.tor.reattach`); raises what a single
+        attempt raises otherwise.
+        """
+        host = urlparse_cached(request).hostname
+        address = self.isolation.client_for(host) if host else None
+        deadline: float | None = None
+        while True:
+            try:
+                response = await self._download_once(request)
+            except TorUnreachableError:
+                if address is None or not self._watch.may_wait(address):
+                    raise
+                if deadline is None:
+                    deadline = time.monotonic() + self._watch.reconnect_seconds
+                if not await self._watch.wait_until_back(address, deadline):
+                    raise
+                continue
+            if address is not None:
+                self._watch.answered(address)
+            return response
+
+    async def _download_once(self, request: "Request") -> "Response":
         if request.meta.get("proxy"):
             raise TorTransportNotConfigured(
                 f"{request.url} has meta['proxy']={request.meta['proxy']!r}; onionscope sends every request "
