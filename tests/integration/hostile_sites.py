@@ -6,6 +6,8 @@ closed mid-response (``hung_up``: path -> bytes sent) and how long the dripping 
 held and how many bytes it got out (``drips``), and the ``Accept-Encoding`` of every path.  Pages:
 
 * ``/ok/<name>`` -- a normal page titled ``ok <name>``: the page each case checks is still indexed;
+  ``/slow/<name>`` -- the same (titled ``ok slow/<name>``) after :data:`SLOW_SECONDS`, so a crawl
+  of many of them lasts long enough to break something in the middle;
 * ``/oversize/length`` -- :data:`OVERSIZE_BYTES` of HTML with a ``Content-Length``;
   ``/oversize/chunked`` -- the same, chunked; ``/oversize/close`` -- the same, no length at all
   (the body ends when the connection closes);
@@ -55,6 +57,7 @@ except ImportError:  # the backport Scrapy itself uses before 3.14
     from backports import zstd  # type: ignore[no-redef]
 
 OVERSIZE_BYTES = 8 * 1024 * 1024
+SLOW_SECONDS = 0.4
 BOMB_BYTES = 64 * 1024 * 1024
 LONG_LINE_BYTES = 20 * 1024 * 1024
 DEEP_LEVELS = 100_000
@@ -183,6 +186,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def setup(self) -> None:
+        self.server.site.track(self.request, open_=True)
+        super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.site.track(self.request, open_=False)
+
     def _send(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
               headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -214,6 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = parts.path, parse_qs(parts.query)
         if path.startswith("/ok/"):
             self._send(200, ok_page(site.name, path[len("/ok/"):]))
+        elif path.startswith("/slow/"):
+            time.sleep(SLOW_SECONDS)
+            self._send(200, ok_page(site.name, path[1:]))
         elif path in ("/oversize/length", "/oversize/chunked", "/oversize/close"):
             self._oversize(path.rsplit("/", 1)[1])
         elif path.startswith("/bomb/"):
@@ -344,6 +360,7 @@ class HostileSite:
         self.hung_up: dict[str, int] = {}
         self.drips: list[tuple[float, int]] = []
         self.accept_encodings: dict[str, str] = {}
+        self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self.port = port
         self._server: _Server | None = None
@@ -356,11 +373,23 @@ class HostileSite:
         threading.Thread(target=self._server.serve_forever, name=f"site-{self.name}", daemon=True).start()
 
     def stop(self) -> None:
-        """Stop answering: the listening socket is closed, so connections are refused."""
+        """Go down: the listening socket is closed (new connections are refused) and every open
+        connection is cut, kept-alive ones included, as when the server process dies."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            (self._connections.add if open_ else self._connections.discard)(connection)
 
     @property
     def address(self) -> str:
