@@ -5,8 +5,13 @@ process).  Reads ``{"seeds": [...], "job": str, "settings": {onionscope key: val
 stdin; tor, Elasticsearch, the index prefix and the var folder come from ``ONIONSCOPE_*``
 variables, as for ``onionscope crawl``.  Runs :func:`onionscope.commands.crawl.run_crawl`
 and prints one JSON line: ``{"stats": {...}, "summary": {...}, "seconds": float,
-"peak_rss_mib": float (this process), "children_peak_rss_mib": float (the extraction
-worker)}``.  The log goes to stderr.
+"peak_rss_mib": float, "children_peak_rss_mib": float}``.  The log goes to stderr.
+
+``peak_rss_mib`` is this process's ``VmHWM`` (its own peak since it started).
+``children_peak_rss_mib`` is ``ru_maxrss`` of the waited-for children (the extraction
+worker): Linux carries a parent's high-water mark into a forked child, so it is an upper
+bound, at least the crawl's size when the worker was forked.  (``ru_maxrss`` of this process
+would include the peak of the process that started it, pytest's, for the same reason.)
 """
 
 from __future__ import annotations
@@ -20,15 +25,22 @@ from config.settings import load_settings
 from onionscope.commands.crawl import run_crawl, summarize
 
 
+def _vm_hwm_kib() -> int:
+    """This process's peak resident set (``VmHWM`` in /proc/self/status), in KiB."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def main() -> int:
     spec = json.load(sys.stdin)
     settings = load_settings().replace(**spec.get("settings", {}))
     started = time.monotonic()
     stats = run_crawl(settings, spec["seeds"], spec["job"], follow_offsite=bool(spec.get("follow_offsite")))
     seconds = time.monotonic() - started
-    # ru_maxrss is in KiB on Linux.
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    own = _vm_hwm_kib() / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps({
         "stats": {key: value for key, value in stats.items() if isinstance(value, (int, float, str))},
         "summary": summarize(spec["job"], stats),

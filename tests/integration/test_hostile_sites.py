@@ -351,11 +351,13 @@ def test_xss_payloads_are_escaped_on_every_web_page(xss, world):
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html"), name
         for raw in RAW_MARKUP + RAW_TERMINAL:
             assert raw not in answer.text, (name, raw)
-        assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in answer.text, name
+        if name != "onion":  # (the onion page lists a host's latest pages, not necessarily these)
+            assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in answer.text, name
         assert "script-src" not in answer.headers["content-security-policy"]  # and default-src 'none'
         # The JSON twin carries the same text, as JSON strings.
         twin = http.get(path, params={**params, "format": "json"}, headers=_xss_headers(token, "application/json"))
-        assert twin.status_code == 200 and XSS_PAYLOAD in twin.text and "\x1b" not in twin.text, name
+        assert twin.status_code == 200 and "\x1b" not in twin.text, name
+        assert XSS_PAYLOAD in twin.text or name == "onion", name
 
 
 def test_xss_payloads_are_inert_in_every_export(xss):
