@@ -8,7 +8,7 @@ crawl ran and nothing was lost; 1 when items were spooled, nothing could be
 fetched, or the network guard (:mod:`crawler.tor.network_guard`) refused a
 lookup or a connection -- then stderr says so.  Raises
 :class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
-``--market-host`` confirmation, indices of an older schema (run ``onionscope
+``--market-host`` confirmation, a bad blocklist file, indices of an older schema (run ``onionscope
 index migrate KIND``), or when neither Tor nor Elasticsearch can be reached
 (checked before the crawl starts).
 """
@@ -119,6 +119,7 @@ def run_crawl(
     """
     from scrapy.crawler import CrawlerProcess
 
+    from config.blocklist import blocklist_for
     from crawler.extractors.market_profiles import MarketProfiles
     from crawler.settings import scrapy_settings
     from crawler.spiders.onion import DEFAULT_MARKETS_DIR, OnionSpider
@@ -129,6 +130,8 @@ def run_crawl(
 
     # The spider binds these too; a wrong confirmation must stop us here, as one line, not inside Scrapy.
     MarketProfiles.load(DEFAULT_MARKETS_DIR).bind_hosts(settings.market_hosts)
+    # The blocklist middleware loads it too; a bad entry stops us here, naming the file and line.
+    blocklist_for(settings)
     endpoints = resolve_tor_endpoints(settings)
     client = make_client(settings)
     try:

@@ -141,3 +141,11 @@ def test_a_wrong_market_host_confirmation_stops_the_crawl_before_it_starts(confi
     settings = load_settings(None, environ={}).replace(market_hosts=[confirmation])
     with pytest.raises(UserError, match=message):
         run_crawl(settings, ["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job")
+
+
+def test_a_bad_blocklist_stops_the_crawl_before_it_starts(tmp_path) -> None:
+    blocklist = tmp_path / "blocklist.yml"
+    blocklist.write_text("onion_hosts:\n  - not-an-onion\n", encoding="utf-8")
+    settings = load_settings(None, environ={}).replace(blocklist_file=str(blocklist))
+    with pytest.raises(UserError, match=r"blocklist.yml:2: onion_hosts: 'not-an-onion' is not a v3 onion host"):
+        run_crawl(settings, ["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job")
