@@ -91,7 +91,7 @@ class Blocklist:
         hosts = [source.get("onion_host"), *(source.get("onion_hosts") or [])]
         if any(str(host).lower() in self.onion_hosts for host in hosts if host):
             return True
-        for name in ("url", "profile_url", "last_url"):
+        for name in ("url", "profile_url"):
             url = source.get(name)
             if url and self.refusal(str(url)) is not None:
                 return True

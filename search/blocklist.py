@@ -16,7 +16,9 @@ Per kind, a document is hidden when:
 * pages: its ``onion_host``, its ``url`` (URL patterns, as Elasticsearch wildcards) or its
   ``content_hash`` is blocked;
 * listings: its ``onion_host`` or ``url``; vendors: its ``onion_host`` or ``profile_url``;
-* onions: its ``onion_host`` or ``last_url``;
+* onions: its ``onion_host`` (not its ``last_url``: the host's other pages are not blocked, so
+  neither is the host; ``last_url`` and ``last_title`` may still name a blocked page until the
+  host is crawled again);
 * wallets: any of its ``onion_hosts`` is blocked (a wallet seen on a blocked service is
   hidden, even if other services show it too: what a blocked site said is not shown).
 
@@ -37,7 +39,9 @@ FIELDS: dict[str, tuple[str, str | None, str | None]] = {
     "pages": ("onion_host", "url", "content_hash"),
     "listings": ("onion_host", "url", None),
     "vendors": ("onion_host", "profile_url", None),
-    "onions": ("onion_host", "last_url", None),
+    # An onion entity is its host: hidden when the host is blocked (its last_url may name a page
+    # under a blocked pattern; the entity stays, as the host's other pages do).
+    "onions": ("onion_host", None, None),
     "wallets": ("onion_hosts", None, None),
 }
 

@@ -174,3 +174,11 @@ def test_a_blocked_document_fetched_by_id_answers_as_missing() -> None:
     assert visible("x-vendors", {"_source": {"onion_host": OPEN, "profile_url": f"http://{OPEN}/private/v"}}, blocklist) is None
     kept = {"_source": {"onion_host": OPEN, "url": f"http://{OPEN}/public"}}
     assert visible("x-pages", kept, blocklist) is kept
+
+
+def test_an_onion_whose_last_page_is_blocked_stays_visible() -> None:
+    """The host is not blocked, only one of its pages: its entity must not vanish with that page."""
+    blocklist = parse_blocklist(GOOD, Path("b.yml"))
+    entity = {"_source": {"onion_host": OPEN, "last_url": f"http://{OPEN}/private/chat"}}
+    assert visible("x-onions", entity, blocklist) is entity
+    assert must_not("onions", blocklist) == [{"terms": {"onion_host": [BLOCKED]}}]
