@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 
 def crawl_environment(es_url: str, prefix: str, socks: str, var_dir: Path) -> dict[str, str]:

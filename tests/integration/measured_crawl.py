@@ -3,7 +3,8 @@
 Used by the hostile-site and fault tests as a subprocess (Twisted's reactor starts once per
 process).  Reads ``{"seeds": [...], "job": str, "settings": {onionscope key: value}}`` on
 stdin; tor, Elasticsearch, the index prefix and the var folder come from ``ONIONSCOPE_*``
-variables, as for ``onionscope crawl``.  Runs :func:`onionscope.commands.crawl.run_crawl`
+variables, as for ``onionscope crawl``.  Runs :func:`onionscope.commands.crawl.run_crawl` on the job
+:func:`crawler.job.create_crawl_job` makes
 and prints one JSON line: ``{"stats": {...}, "summary": {...}, "seconds": float,
 "peak_rss_mib": float, "children_peak_rss_mib": float}``.  The log goes to stderr.
 
@@ -22,6 +23,7 @@ import sys
 import time
 
 from config.settings import load_settings
+from crawler.job import create_crawl_job
 from onionscope.commands.crawl import run_crawl, summarize
 
 
@@ -37,7 +39,8 @@ def main() -> int:
     spec = json.load(sys.stdin)
     settings = load_settings().replace(**spec.get("settings", {}))
     started = time.monotonic()
-    stats = run_crawl(settings, spec["seeds"], spec["job"], follow_offsite=bool(spec.get("follow_offsite")))
+    job = create_crawl_job(spec["seeds"], spec["job"], follow_offsite=bool(spec.get("follow_offsite")), settings=settings)
+    stats = run_crawl(settings, job)
     seconds = time.monotonic() - started
     own = _vm_hwm_kib() / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 from search.api import create_app
 from search.auth import create_token
 from tests.integration.hostile_sites import HostileSite, ok_page

@@ -387,7 +387,7 @@ def test_xss_payloads_reach_the_terminal_only_as_visible_escapes(xss, world):
     import subprocess
     import sys
 
-    from config.settings import PROJECT_ROOT
+    from tests import PROJECT_ROOT
     from search.cli_output import escape_terminal
 
     environment = {key: value for key, value in os.environ.items() if not key.startswith("ONIONSCOPE_")}
