@@ -1,7 +1,7 @@
 """The blocklist: onion hosts, URL patterns and content hashes onionscope never fetches, indexes or shows.
 
-The file (setting ``blocklist_file``, default ``config/blocklist.yml``; no file is an empty
-blocklist) is YAML with three optional lists::
+The file (setting ``blocklist_file``, default ``<config_dir>/blocklist.yml``, where no file is
+an empty blocklist) is YAML with three optional lists::
 
     onion_hosts:        # v3 onion services: nothing of theirs is fetched, indexed or shown
       - abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcd.onion
@@ -21,8 +21,9 @@ Public API:
   :class:`~config.settings.ConfigError` naming the file and line of the first bad entry (an
   unknown key with a did-you-mean hint, a malformed host, pattern or hash); a missing file is
   an empty blocklist unless ``required``.
-* :func:`blocklist_for(settings)` -> the :class:`Blocklist` of a :class:`~config.settings.Settings`
-  (required when ``blocklist_file`` was set explicitly).
+* :func:`blocklist_path(settings)` -> ``(path, required)``: the setting ``blocklist_file`` (which
+  must exist), else ``<config_dir>/blocklist.yml`` (:func:`config.paths.blocklist_file`, optional).
+* :func:`blocklist_for(settings)` -> the :class:`Blocklist` of a :class:`~config.settings.Settings`.
 * :class:`BlocklistFile` -- a blocklist that re-reads its file when it changes (for a running
   server); a changed file that does not validate keeps the last good list and is logged.
 * :class:`Blocklist` -- :meth:`Blocklist.refusal` (a URL: ``"onion_host"``,
@@ -45,6 +46,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from config.paths import blocklist_file as default_blocklist_file
 from config.settings import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -170,10 +172,18 @@ def load_blocklist(path: str | os.PathLike[str], required: bool = False) -> Bloc
     return parse_blocklist(text, path)
 
 
+def blocklist_path(settings: Any) -> tuple[Path, bool]:
+    """The blocklist file ``settings`` name and whether it must exist: ``blocklist_file`` when set
+    (required), else ``<config_dir>/blocklist.yml`` (optional).  Raises nothing."""
+    configured = settings["blocklist_file"]
+    if configured:
+        return Path(configured), True
+    return default_blocklist_file(settings["config_dir"]), False
+
+
 def blocklist_for(settings: Any) -> Blocklist:
-    """The blocklist ``settings`` name; raises ConfigError (a set path must exist)."""
-    explicit = hasattr(settings, "source") and settings.source("blocklist_file") != "default"
-    return load_blocklist(settings["blocklist_file"], required=explicit)
+    """The blocklist ``settings`` name (:func:`blocklist_path`); raises ConfigError (a set path must exist)."""
+    return load_blocklist(*blocklist_path(settings))
 
 
 @dataclass
@@ -188,8 +198,8 @@ class BlocklistFile:
 
     @classmethod
     def for_settings(cls, settings: Any) -> "BlocklistFile":
-        explicit = hasattr(settings, "source") and settings.source("blocklist_file") != "default"
-        source = cls(Path(settings["blocklist_file"]), required=explicit)
+        path, required = blocklist_path(settings)
+        source = cls(path, required=required)
         source.current(strict=True)  # a bad or missing file stops the server at start-up
         return source
 

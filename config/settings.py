@@ -346,10 +346,10 @@ DEFAULTS: dict[str, Setting] = {
         "indexed with its title, text and links only (0: extract in the crawl process, no budget).",
     ),
     "blocklist_file": Setting(
-        "config/blocklist.yml",
-        _path,
+        None,
+        _opt_path,
         "YAML list of onion hosts, URL patterns and content hashes that are never fetched, indexed or shown "
-        "(applied again to every search); no file at the default path is an empty blocklist.",
+        "(applied again to every search; default <config_dir>/blocklist.yml, where no file is an empty blocklist).",
     ),
     "user_agent": Setting(
         "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0",

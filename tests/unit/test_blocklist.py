@@ -70,6 +70,20 @@ def test_an_absent_file_is_empty_unless_it_was_set(tmp_path: Path) -> None:
         blocklist_for(explicit)
 
 
+def test_the_default_blocklist_is_found_in_config_dir_wherever_the_command_runs(tmp_path: Path, monkeypatch) -> None:
+    # No blocklist_file set: the file is <config_dir>/blocklist.yml, not config/blocklist.yml under
+    # the current directory (an installed copy, or a command run elsewhere, would silently block nothing).
+    config_dir = tmp_path / "conf"
+    config_dir.mkdir()
+    (config_dir / "blocklist.yml").write_text(f"onion_hosts:\n  - {BLOCKED}\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(environ={"ONIONSCOPE_CONFIG_DIR": str(config_dir)})
+    assert blocklist_for(settings).refusal(f"http://{BLOCKED}/") == "onion_host"
+    assert BlocklistFile.for_settings(settings).current().refusal(f"http://{BLOCKED}/x") == "onion_host"
+
+
 @pytest.mark.parametrize(("url", "reason"), [
     (f"http://{BLOCKED}/", "onion_host"),
     (f"https://forum.{BLOCKED}:443/x", "onion_host"),
