@@ -36,4 +36,3 @@ def test_onionscope_settings_map_onto_scrapy_names() -> None:
     assert values["DEPTH_LIMIT"] == 3
     assert values["DOWNLOAD_MAXSIZE"] == 2048
     assert values["DOWNLOAD_WARNSIZE"] <= values["DOWNLOAD_MAXSIZE"]
-
