@@ -12,7 +12,8 @@ Public API (pure path arithmetic: nothing here reads, writes or checks a file):
 * :data:`PACKAGE_DIR` -- the config package's folder, the default ``config_dir``;
 * :func:`default_config_file` -> ``<PACKAGE_DIR>/onionscope.yml``, the optional settings file;
 * :func:`markets_dir`, :func:`substances_file`, :func:`countries_file`,
-  :func:`index_templates_dir`, :func:`torrc_dir`, :func:`demo_data_dir` ``(config_dir=None)``
+  :func:`index_templates_dir`, :func:`torrc_dir`, :func:`demo_data_dir`,
+  :func:`blocklist_file` ``(config_dir=None)``
   -> the path of that data inside ``config_dir`` (``None``: :data:`PACKAGE_DIR`);
 * :func:`testnet_tor_settings_file` ``(testnet_dir)`` -> the settings file a running
   private Tor network leaves for the commands (see :func:`config.settings.load_settings`).
@@ -66,6 +67,11 @@ def torrc_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:
 def demo_data_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:
     """``<config_dir>/demo``: names, substances and countries the demo world is drawn from."""
     return _within(config_dir, "demo")
+
+
+def blocklist_file(config_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``<config_dir>/blocklist.yml``: the blocklist when the setting ``blocklist_file`` names none."""
+    return _within(config_dir, "blocklist.yml")
 
 
 def testnet_tor_settings_file(testnet_dir: str | os.PathLike[str]) -> Path:

@@ -274,6 +274,12 @@ DEFAULTS: dict[str, Setting] = {
     "tor_password": Setting(None, _opt_str, "Control password (HashedControlPassword authentication)."),
     "tor_extra_socks": Setting((), _str_list, "More SOCKS host:port of further tor clients; hosts stick to one each."),
     "tor_bootstrap_timeout": Setting(120.0, _float(1, 3600), "Seconds to wait for tor to bootstrap."),
+    "tor_reconnect_seconds": Setting(
+        120.0,
+        _float(0, 3600),
+        "Seconds a crawl holds its requests when its tor stops answering mid-crawl (killed, restarting), "
+        "waiting for the SOCKS port to come back before they fail (0: fail at once).",
+    ),
     # --- private test network
     "testnet_dir": Setting("var/testnet", _path, "Folder of the private Tor network (torrcs, data, manifest)."),
     "testnet_base_port": Setting(15000, _int(1024, 60000), "First port of the private Tor network's port block."),
@@ -286,14 +292,38 @@ DEFAULTS: dict[str, Setting] = {
     "crawl_depth": Setting(5, _int(0, 100), "Links followed from a seed (0: fetch only the seeds)."),
     "crawl_max_pages_per_host": Setting(10_000, _int(1, 100_000_000), "Pages fetched from one host (onion service) per crawl."),
     "crawl_max_pages": Setting(100_000, _int(1, 1_000_000_000), "Pages fetched per crawl in all."),
+    "crawl_max_pages_per_pattern": Setting(
+        2_000,
+        _int(0, 100_000_000),
+        "Pages queued per URL pattern of a host (path with id-like segments as *, query parameter names): "
+        "a calendar or session-id trap stops here, not at the host budget; raise it for markets with more "
+        "listings (0: no limit).",
+    ),
+    "crawl_max_url_length": Setting(1_024, _int(0, 1_000_000), "Longest URL followed, in characters (0: no limit)."),
+    "crawl_max_query_params": Setting(24, _int(0, 10_000), "Most query parameters in a URL followed (0: no limit)."),
+    "crawl_max_query_length": Setting(512, _int(0, 1_000_000), "Longest query string in a URL followed (0: no limit)."),
+    "crawl_max_path_repeats": Setting(
+        3, _int(0, 1_000), "Times one path segment may appear in a URL followed, as in /a/b/a/b/a/b (0: no limit)."
+    ),
     "crawl_concurrency": Setting(64, _int(1, 1024), "Requests in flight in total."),
     "crawl_concurrency_per_host": Setting(16, _int(1, 256), "Requests in flight per onion host."),
-    "download_timeout": Setting(60.0, _float(1, 600), "Seconds before a fetch through Tor is given up."),
+    "download_timeout": Setting(
+        60.0,
+        _float(1, 600),
+        "Seconds a fetch through Tor may take in all, body included (a total cap, not an idle timeout); "
+        "a body still dripping in then is cut off and not retried.",
+    ),
     "download_maxsize": Setting(5 * 1024 * 1024, _int(1024, 512 * 1024 * 1024), "Largest response body kept (bytes)."),
     "download_headers_maxsize": Setting(
         64 * 1024, _int(1024, 16 * 1024 * 1024), "Largest response header block accepted (bytes); a larger one fails the fetch."
     ),
     "retry_times": Setting(2, _int(0, 20), "Retries of a failed fetch (SOCKS errors and timeouts included)."),
+    "retry_backoff_seconds": Setting(
+        5.0,
+        _float(0, 300),
+        "Seconds before the first retry of a failed fetch, doubling for each further one, so a site that is down "
+        "for a moment is not given up within a second (0: retry at once).",
+    ),
     "follow_offsite": Setting(
         False, _bool, "Follow links and redirects to onion services other than the seeds' (never clearnet or IP hosts)."
     ),
@@ -314,6 +344,12 @@ DEFAULTS: dict[str, Setting] = {
         _float(0, 600),
         "Seconds the extraction of one page may take in its worker process; a page over budget is "
         "indexed with its title, text and links only (0: extract in the crawl process, no budget).",
+    ),
+    "blocklist_file": Setting(
+        None,
+        _opt_path,
+        "YAML list of onion hosts, URL patterns and content hashes that are never fetched, indexed or shown "
+        "(applied again to every search; default <config_dir>/blocklist.yml, where no file is an empty blocklist).",
     ),
     "user_agent": Setting(
         "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0",

@@ -9,8 +9,10 @@ Public API:
   config/settings.py; this only maps them onto Scrapy's names and fixes the
   safety-critical ones (Tor transport for http and https, no local DNS, the
   process-wide network guard, cookies without a public-suffix download, no
-  telnet console, media never fetched, the crawl scope checked on every request
-  and redirect), the page budgets and the breadth-first order;
+  telnet console and no remote-control server, media never fetched, the crawl
+  scope checked on every request and redirect, per-host concurrency enforced),
+  the blocklist, the page budgets, the crawler-trap rules, retry timing, the
+  redirect guard, the counted decompression cap and the breadth-first order;
 * :data:`PROCESS_SETTINGS` -- the part Scrapy reads before any crawl exists
   (command discovery, logging, reactor, DNS resolver), so
   :mod:`crawler.scrapy_project` (scrapy.cfg) sets it statically;
@@ -25,6 +27,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.downloader import PATH as DOWNLOADER_PATH
+from crawler.middlewares.blocklist import PATH as BLOCKLIST_PATH
+from crawler.middlewares.compression import PATH as COMPRESSION_PATH
+from crawler.middlewares.compression import STOCK_PATH as COMPRESSION_STOCK_PATH
+from crawler.middlewares.redirect_guard import PATH as REDIRECT_GUARD_PATH
+from crawler.middlewares.retry_backoff import PATH as RETRY_BACKOFF_PATH
+from crawler.middlewares.redirect_guard import PRIORITY as REDIRECT_GUARD_PRIORITY
 from crawler.tor.download_handler import transport_settings
 from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
 from config.errors import UserError
@@ -54,7 +63,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         **PROCESS_SETTINGS,
         "ONIONSCOPE_SETTINGS": settings,
         "TELNETCONSOLE_ENABLED": False,
-        # Scrapy 2.19 starts a code-running HTTP server in every crawl unless told not to.
+        # Scrapy 2.19's remote control: an HTTP server in the crawl process that runs any Python
+        # code sent with the token it writes under ~/.local/state/scrapy.  Not in a crawler of hostile sites.
         "REMOTE_CONTROL_ENABLED": False,
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": True,
@@ -64,10 +74,13 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "CONCURRENT_REQUESTS": settings.crawl_concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_host,
         "DOWNLOAD_DELAY": 0,
+        # Scrapy's downloader with CONCURRENT_REQUESTS_PER_DOMAIN enforced (2.19 let a host have its whole queue).
+        "DOWNLOADER": DOWNLOADER_PATH,
         "DOWNLOAD_TIMEOUT": settings.download_timeout,
         "DOWNLOAD_MAXSIZE": settings.download_maxsize,
         "DOWNLOAD_WARNSIZE": min(settings.download_maxsize, 1024 * 1024),
         "RETRY_TIMES": settings.retry_times,
+        "RETRY_BACKOFF_SECONDS": settings.retry_backoff_seconds,
         # Scrapy reads DEPTH_LIMIT 0 as "no limit"; onionscope's crawl_depth 0 means "seeds only",
         # which the onion spider enforces by following no link (it reads crawl_depth itself).
         "DEPTH_LIMIT": settings.crawl_depth,
@@ -77,6 +90,11 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         "CRAWL_MAX_PAGES_PER_HOST": settings.crawl_max_pages_per_host,
         "CRAWL_MAX_PAGES": settings.crawl_max_pages,
+        "CRAWL_MAX_PAGES_PER_PATTERN": settings.crawl_max_pages_per_pattern,
+        "CRAWL_MAX_URL_LENGTH": settings.crawl_max_url_length,
+        "CRAWL_MAX_QUERY_PARAMS": settings.crawl_max_query_params,
+        "CRAWL_MAX_QUERY_LENGTH": settings.crawl_max_query_length,
+        "CRAWL_MAX_PATH_REPEATS": settings.crawl_max_path_repeats,
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "EXTRACTION_BUDGET_SECONDS": settings.extraction_budget_seconds,
@@ -84,8 +102,19 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             # First of all, before Scrapy's OffsiteMiddleware (50): out-of-scope requests and
             # redirects never reach tor.  Media is refused before a budget is spent on it.
             "crawler.middlewares.crawl_scope.CrawlScopeMiddleware": 40,
+            # Blocklisted hosts and URLs are never queued nor fetched; blocklisted bodies never read.
+            BLOCKLIST_PATH: 45,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
+            # Trap rules before the page budget, so a trap's URLs never hold budget.
+            "crawler.middlewares.crawl_traps.CrawlTrapMiddleware": 65,
             "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
+            # A retry waits retry_backoff_seconds, doubling, before it is sent again.
+            RETRY_BACKOFF_PATH: 75,
+            # Reads redirects before Scrapy's RedirectMiddleware (600) and MetaRefreshMiddleware (580) do.
+            REDIRECT_GUARD_PATH: REDIRECT_GUARD_PRIORITY,
+            # Scrapy's decompression, with bombs (decompressed past DOWNLOAD_MAXSIZE) counted.
+            COMPRESSION_STOCK_PATH: None,
+            COMPRESSION_PATH: 590,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
@@ -97,7 +126,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         },
     }
     # Every http and https request goes through Tor (handler, guard, retries, no proxy middleware).
-    values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize))
+    values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize,
+                                     reconnect_seconds=settings.tor_reconnect_seconds))
     values["DOWNLOAD_HANDLERS"].update({"file": None, "data": None})
     # No lookup and no connection in this process except to tor and Elasticsearch.
     values["EXTENSIONS"][NETWORK_GUARD_PATH] = 0

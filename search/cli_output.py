@@ -13,6 +13,7 @@ Public API:
 
 * :func:`is_unsafe_for_terminal` (char) -> bool
 * :func:`escape_terminal` (text) -> str
+* :func:`escape_invisible` (text) -> str -- the same rule, line breaks and tabs kept (the web UI's)
 * :func:`escape_json_text` (json_text) -> str -- the same rule for JSON text
 * :func:`render_hits` (result, color) -> str
 * :func:`render_json` (result) -> str (JSON whose every character is safe on a terminal);
@@ -61,6 +62,17 @@ def escape_terminal(text: str) -> str:
             continue
         out.append(char)
     return "".join(out)
+
+
+def escape_invisible(text: str) -> str:
+    """``text`` with every control or format character made visible as :func:`escape_terminal` does,
+    but line breaks and tabs kept: for HTML, where they are plain white space (the web UI applies it
+    to every value a template renders).  Printable text comes back as it is, at once."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char in "\n\r\t" or not is_unsafe_for_terminal(char) else escape_terminal(char) for char in text
+    )
 
 
 def _json_escape(char: str) -> str:

@@ -21,6 +21,11 @@ Requests (frozen dataclasses):
 :func:`msearch_lines` (request) gives an :class:`Msearch` as the header and
 body lines of ``_msearch``.
 
+Both drivers apply the blocklist (:mod:`search.blocklist`) to every request they send,
+before it leaves: each query over pages, listings, vendors, wallets or onions gets the
+blocklist's ``must_not`` clauses, and a document fetched by id that the blocklist names
+answers as missing.  Searches written as steps need no blocklist code of their own.
+
 Elasticsearch errors other than "not found" propagate unchanged from both
 drivers (the API maps them to 503/502).
 """
@@ -29,6 +34,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Generator, Union
+
+from config.blocklist import Blocklist
+from search.blocklist import blocklist_of, filtered_body, visible
 
 
 @dataclass(frozen=True)
@@ -91,18 +99,36 @@ def _msearch_answers(response: Any) -> list[dict[str, Any]]:
     return answers
 
 
+def _blocklisted(client: Any, request: Request) -> tuple[Request, Blocklist]:
+    """``request`` with the blocklist's filter in every query, and the blocklist (:mod:`search.blocklist`)."""
+    blocklist = blocklist_of(client)
+    if not blocklist:
+        return request, blocklist
+    if isinstance(request, Search):
+        request = Search(request.index, filtered_body(request.index, request.body, blocklist), request.lenient)
+    elif isinstance(request, Msearch):
+        request = Msearch(tuple((index, filtered_body(index, body, blocklist)) for index, body in request.searches))
+    return request, blocklist
+
+
+def _count_arguments(request: Count, blocklist: Blocklist) -> dict[str, Any]:
+    query = filtered_body(request.index, {}, blocklist).get("query")
+    return {"index": request.index, **LENIENT, **({"query": query} if query else {})}
+
+
 def _perform(client: Any, request: Request) -> Any:
     from elasticsearch import NotFoundError
 
+    request, blocklist = _blocklisted(client, request)
     if isinstance(request, Get):
         try:
-            return _body(client.get(**_get_arguments(request)))
+            return visible(request.index, _body(client.get(**_get_arguments(request))), blocklist)
         except NotFoundError:
             return None
     if isinstance(request, Search):
         return _body(client.search(index=request.index, body=request.body, **(LENIENT if request.lenient else {})))
     if isinstance(request, Count):
-        return int(_body(client.count(index=request.index, **LENIENT)).get("count", 0))
+        return int(_body(client.count(**_count_arguments(request, blocklist))).get("count", 0))
     if isinstance(request, Msearch):
         return _msearch_answers(client.msearch(searches=msearch_lines(request)))
     raise TypeError(f"not an Elasticsearch request: {request!r}")
@@ -111,16 +137,17 @@ def _perform(client: Any, request: Request) -> Any:
 async def _perform_async(client: Any, request: Request) -> Any:
     from elasticsearch import NotFoundError
 
+    request, blocklist = _blocklisted(client, request)
     if isinstance(request, Get):
         try:
-            return _body(await client.get(**_get_arguments(request)))
+            return visible(request.index, _body(await client.get(**_get_arguments(request))), blocklist)
         except NotFoundError:
             return None
     if isinstance(request, Search):
         return _body(await client.search(index=request.index, body=request.body,
                                          **(LENIENT if request.lenient else {})))
     if isinstance(request, Count):
-        return int(_body(await client.count(index=request.index, **LENIENT)).get("count", 0))
+        return int(_body(await client.count(**_count_arguments(request, blocklist))).get("count", 0))
     if isinstance(request, Msearch):
         return _msearch_answers(await client.msearch(searches=msearch_lines(request)))
     raise TypeError(f"not an Elasticsearch request: {request!r}")

@@ -74,6 +74,7 @@ from crawler.extractors.html_page import HtmlPage, parse_html_page
 from crawler.extractors.identifiers import Identifiers, find_identifiers
 from crawler.extractors.language import LanguageGuess, detect_language
 from crawler.extractors.market_profiles import MarketProfile, MarketProfiles
+from crawler.extractors.nesting import KEEP_DEPTH, flatten_deep_nesting
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import Price
 from crawler.extractors.substances import SubstanceLexicon, default_lexicon
@@ -147,6 +148,10 @@ class ExtractedDocument:
     rejected: list[RejectedItem] = field(default_factory=list)
     # The profile whose site marker the page carries, its host being none of that market's.
     looks_like_market: str | None = None
+    # The page nested deeper than libxml2 reads; tags past KEEP_DEPTH were dropped, text kept.
+    flattened_nesting: bool = False
+    # Links with a scheme other than http(s) (javascript:, data:, file:, mailto:...), never followed.
+    other_scheme_links: int = 0
     posts: list[ForumPost] = field(default_factory=list)  # a forum thread's posts (page type "thread")
 
     def items(self) -> list[Item]:
@@ -173,14 +178,21 @@ class ExtractedDocument:
             bump(event.stat_key)
         for rejected in self.rejected:
             bump(rejected.stat_key)
+        if self.flattened_nesting:
+            bump("extract/deep_nesting_flattened")
+        if self.other_scheme_links:
+            counts["extract/links_not_followed/scheme"] = self.other_scheme_links
         return counts
 
     def log_problems(self, logger: logging.Logger = LOG) -> None:
-        """One WARNING per drift event and per rejected item."""
+        """One WARNING per drift event, per rejected item and for a page whose nesting was flattened."""
         for event in self.drift:
             logger.warning(event.message())
         for rejected in self.rejected:
             logger.warning(rejected.message())
+        if self.flattened_nesting:
+            logger.warning("%s nests its elements deeper than the HTML parser reads; elements past depth %d "
+                           "were flattened so all of its text is read", self.page.url, KEEP_DEPTH)
 
 
 def _decode(html: bytes | str, content_type: str) -> tuple[str, bytes]:
@@ -236,6 +248,7 @@ def extract_document(
         forced_profile = profiles.get(market)
 
     text_html, raw = _decode(html, content_type)
+    text_html, flattened = flatten_deep_nesting(text_html)
     basics = parse_html_page(text_html, url, max_text_chars=max_text_chars)
     selector = Selector(text=text_html or "<html></html>", base_url=url)
     host = onion_host(url) or ""
@@ -248,7 +261,8 @@ def extract_document(
     page.emails = page_fields.get("emails", [])
     page.pgp_fingerprints = page_fields.get("pgp_fingerprints", [])
     page.contacts = page_fields.get("contacts", [])
-    document = ExtractedDocument(page=page, identifiers=identifiers, language=language)
+    document = ExtractedDocument(page=page, identifiers=identifiers, language=language,
+                                 flattened_nesting=flattened, other_scheme_links=basics.other_scheme_links)
 
     if status >= 400:
         # An error page at a listing URL is not a listing that lost its fields: no items, no drift.
@@ -326,15 +340,18 @@ def plain_document(
     the budget too, so that the crawl still records that the URL answered.
     Never raises on hostile or malformed HTML.
     """
+    flattened = False
     if read_html:
         text_html, raw = _decode(html, content_type)
+        text_html, flattened = flatten_deep_nesting(text_html)
         basics = parse_html_page(text_html, url, max_text_chars=max_text_chars)
         language = detect_language(basics.text)
     else:
         raw = html.encode("utf-8", errors="replace") if isinstance(html, str) else bytes(html[:MAX_HTML_BYTES])
         basics, language = HtmlPage(title="", text=""), LanguageGuess(None, 0.0)
     page = _page(url, fetched_at, job_id, status, content_type, depth, raw, basics, language.code)
-    return ExtractedDocument(page=page, language=language)
+    return ExtractedDocument(page=page, language=language, flattened_nesting=flattened,
+                             other_scheme_links=basics.other_scheme_links)
 
 
 def _page(

@@ -106,6 +106,8 @@ class GenericExtraction:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Text of a page read for vendor facts (join date, sales, PGP key): they sit near the top.
+_VENDOR_TEXT_MAX_CHARS = 200_000
 
 
 def _clean(text: str | None) -> str:
@@ -529,7 +531,8 @@ def _generic_vendor(
 ) -> dict[str, Any] | None:
     """A vendor profile: a name heading, a join date or a PGP key, and a sales count."""
     labelled = {key: value for key, value in all_labelled.items() if key in VENDOR_LABELS}
-    raw_text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])
+    # Nodes and characters capped: one 10 MB text node took seconds to clean and search.
+    raw_text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])[:_VENDOR_TEXT_MAX_CHARS]
     pgp = next(armored_blocks(raw_text), None)
     text = _clean(raw_text)
     joined_in_text = _FREE_TEXT_FACTS["joined"].search(text)

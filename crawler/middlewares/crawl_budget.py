@@ -34,6 +34,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request
 
+from crawler.middlewares.crawl_scope import REFUSED_META
 from crawler.urls import site_host
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,8 @@ class CrawlBudgetMiddleware:
     def request_scheduled(self, request: Request, spider: Any) -> None:
         if request.meta.get("retry_times", 0):
             return  # the first attempt already spent this page
+        if request.meta.get(REFUSED_META):
+            return  # the crawl scope or the trap rules refused it: it is never queued
         host = site_host(request.url) or ""
         over = self.budget.reserve(host)
         if over is not None:

@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 REFUSED_STAT_PREFIX = "scope/refused/"
 REFUSED_REDIRECTS_STAT = "scope/refused_redirects"
+# request.meta key set on a request refused while it was being scheduled (the reason), so the
+# page budget and the trap rules, which listen to the same signal later, neither count nor hold it.
+REFUSED_META = "onionscope_refused"
 
 # Why a URL is out of scope, in words for logs and errors.
 REASONS = {
@@ -150,6 +153,7 @@ class CrawlScopeMiddleware:
         if reason is None:
             return
         redirected_from = request.meta.get("redirect_urls") or []
+        request.meta[REFUSED_META] = reason
         self._count(REFUSED_STAT_PREFIX + reason)
         if redirected_from:
             self._count(REFUSED_REDIRECTS_STAT)

@@ -7,8 +7,14 @@
    ``ALLOWED_CONTENT_TYPES`` (HTML and plain text by default) stops the
    download before the body is read (``StopDownload``), so a media file behind
    an innocent-looking URL is not downloaded either.
+3. When the body is in (decompressed): a body labelled as text that is binary
+   (:func:`looks_binary`: a NUL byte or more than 10 % control bytes in its
+   first 8 KiB, unless it starts with a UTF-16/32 byte-order mark) is dropped
+   with ``IgnoreRequest`` and logged, so bytes of an image or an archive served
+   as ``text/html`` are never indexed as the page's text.
 
-Stats: ``media_guard/blocked_url`` and ``media_guard/blocked_content_type``.
+Stats: ``media_guard/blocked_url``, ``media_guard/blocked_content_type`` and
+``media_guard/binary_body``.
 """
 
 from __future__ import annotations
@@ -18,11 +24,29 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
-from scrapy.http import Request
+from scrapy.http import Request, Response
 
 from crawler.urls import is_media_url
 
 logger = logging.getLogger(__name__)
+
+SNIFF_BYTES = 8192
+# C0 controls other than tab, line feed, form feed and carriage return (and ESC, which old
+# pages use for ISO-2022 encodings), plus DEL.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
+_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def looks_binary(body: bytes) -> bool:
+    """True when ``body`` is not text whatever its label says: a NUL byte, or more than 10 % control
+    bytes, in its first 8 KiB.  A body starting with a UTF-16 or UTF-32 byte-order mark is text."""
+    head = bytes(body[:SNIFF_BYTES])
+    if not head or head.startswith(_UNICODE_BOMS):
+        return False
+    if b"\x00" in head:
+        return True
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls * 10 > len(head)
 
 
 class MediaGuardMiddleware:
@@ -50,6 +74,14 @@ class MediaGuardMiddleware:
             self._count("media_guard/blocked_content_type")
             logger.info("not downloading %s: content type %r is not allowed", request.url, content_type)
             raise StopDownload(fail=True)
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        if response.status < 300 and looks_binary(response.body):
+            self._count("media_guard/binary_body")
+            logger.info("not indexing %s: its body is binary, not the text its content type %r says",
+                        request.url, (response.headers.get(b"Content-Type") or b"").decode("latin-1")[:80])
+            raise IgnoreRequest(f"binary body labelled as text: {request.url}")
+        return response
 
     def content_type_allowed(self, content_type: str) -> bool:
         return content_type in self.allowed_content_types

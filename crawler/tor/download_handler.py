@@ -22,12 +22,19 @@ Scrapy settings read:
   onion-service set-up); unset, only ``DOWNLOAD_TIMEOUT`` applies;
 * ``TOR_HEADERS_MAXSIZE`` -- bytes of status line and headers accepted per response (unset:
   ``download_headers_maxsize``'s default in :mod:`config.settings`);
+* ``TOR_RECONNECT_SECONDS`` -- how long a request waits for a tor SOCKS port that answered
+  earlier in the crawl and stopped (tor killed or restarting) before it fails (unset or 0:
+  at once); see :mod:`crawler.tor.reattach`;
 * Scrapy's own ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE``, ``DOWNLOAD_WARNSIZE``,
   ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
 
 Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them),
-``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``.  ``response.ip_address`` is the
+``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``; ``download/maxsize_exceeded``
+(a body over ``DOWNLOAD_MAXSIZE``, with or without a Content-Length) and
+``download/body_timeout`` (the headers came, the body did not within ``DOWNLOAD_TIMEOUT``:
+Scrapy's timeout caps the whole response, so a site that drips its body is cut off; that
+fetch fails with :class:`~crawler.tor.errors.ResponseBodyTimeout` and is not retried).  ``response.ip_address`` is the
 SOCKS port's address (the crawler never learns the site's), and ``meta["bindaddress"]`` is ignored.
 
 Fails closed: with no endpoint the handler raises :class:`TorTransportNotConfigured` (never
@@ -49,6 +56,7 @@ parser's ``state`` (``STATUS``/``HEADER``), ``lineReceived`` and ``lineLengthExc
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
@@ -61,7 +69,7 @@ from scrapy.core.downloader.handlers.http11 import (
     _LenientHTTPClientParser,
     _ScrapyAgent,
 )
-from scrapy.exceptions import NotConfigured, ResponseDataLossError
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, NotConfigured, ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -74,11 +82,14 @@ from zope.interface import implementer
 
 from crawler.tor.errors import (
     RETRY_EXCEPTION_PATHS,
+    ResponseBodyTimeout,
     ResponseHeadersTooLarge,
     TorTransportError,
     TorTransportNotConfigured,
+    TorUnreachableError,
 )
 from crawler.tor.isolation import HostIsolation
+from crawler.tor.reattach import SocksPortWatch
 from crawler.tor.socks5 import SocksAddress, SocksClientEndpoint, SocksCredentials
 
 if TYPE_CHECKING:
@@ -116,6 +127,7 @@ def transport_settings(
     socks_timeout: float | None = None,
     verify_certificates: bool = False,
     headers_maxsize: int | None = None,
+    reconnect_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Scrapy settings that route every request through tor at ``socks_endpoints``.
 
@@ -131,7 +143,8 @@ def transport_settings(
     clearnet sites through tor.
 
     ``headers_maxsize`` caps each response's status line and headers (None: the default of
-    ``download_headers_maxsize``).
+    ``download_headers_maxsize``).  ``reconnect_seconds`` is how long a request waits for a
+    tor that answered earlier in the crawl and then stopped (0: it fails at once).
     """
     from scrapy.settings.default_settings import RETRY_EXCEPTIONS
 
@@ -139,6 +152,7 @@ def transport_settings(
         "TOR_SOCKS_ENDPOINTS": list(socks_endpoints),
         "TOR_SOCKS_TIMEOUT": socks_timeout,
         "TOR_HEADERS_MAXSIZE": headers_maxsize or _default_headers_maxsize(),
+        "TOR_RECONNECT_SECONDS": reconnect_seconds,
         "DOWNLOAD_HANDLERS": {"http": HANDLER_PATH, "https": HANDLER_PATH, "ftp": None, "s3": None},
         "DOWNLOAD_VERIFY_CERTIFICATES": verify_certificates,
         "RETRY_EXCEPTIONS": [*RETRY_EXCEPTIONS, *RETRY_EXCEPTION_PATHS],
@@ -342,7 +356,9 @@ class _TorScrapyAgent(_ScrapyAgent):
 
 
 # crawler -> (HostIsolation, TorConnectionPool), shared by the http and https handler instances.
-_SHARED_STATE: "weakref.WeakKeyDictionary[Crawler, tuple[HostIsolation, TorConnectionPool]]" = weakref.WeakKeyDictionary()
+_SHARED_STATE: "weakref.WeakKeyDictionary[Crawler, tuple[HostIsolation, TorConnectionPool, SocksPortWatch]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class TorDownloadHandler(HTTP11DownloadHandler):
@@ -369,14 +385,42 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             # Scrapy's lenient HTTP/1.1 protocol, with the header cap.
             headers_maxsize = crawler.settings.getint("TOR_HEADERS_MAXSIZE") or _default_headers_maxsize()
             pool._factory = partial(_HeaderCappedClientFactory, headers_maxsize=headers_maxsize)
-            shared = _SHARED_STATE[crawler] = (HostIsolation(socks_addresses), pool)
+            # A tor that goes away mid-crawl is waited for (TOR_RECONNECT_SECONDS), not given up at once.
+            watch = SocksPortWatch(reactor, crawler.settings.getfloat("TOR_RECONNECT_SECONDS"), crawler.stats)
+            shared = _SHARED_STATE[crawler] = (HostIsolation(socks_addresses), pool, watch)
             logger.info("tor transport: SOCKS endpoints %s", ", ".join(map(str, socks_addresses)))
-        self.isolation, self._pool = shared
+        self.isolation, self._pool, self._watch = shared
         socks_timeout = crawler.settings.get("TOR_SOCKS_TIMEOUT")
         self._socks_timeout: float | None = float(socks_timeout) if socks_timeout not in (None, "") else None
         self._stats = crawler.stats
 
     async def download_request(self, request: "Request") -> "Response":
+        """The response to ``request`` through its host's tor client.
+
+        When that tor stops answering after it answered before in this crawl (killed,
+        restarting), the request waits up to ``TOR_RECONNECT_SECONDS`` for its SOCKS port to
+        come back and is then sent again (:mod:`crawler.tor.reattach`); raises what a single
+        attempt raises otherwise.
+        """
+        host = urlparse_cached(request).hostname
+        address = self.isolation.client_for(host) if host else None
+        deadline: float | None = None
+        while True:
+            try:
+                response = await self._download_once(request)
+            except TorUnreachableError:
+                if address is None or not self._watch.may_wait(address):
+                    raise
+                if deadline is None:
+                    deadline = time.monotonic() + self._watch.reconnect_seconds
+                if not await self._watch.wait_until_back(address, deadline):
+                    raise
+                continue
+            if address is not None:
+                self._watch.answered(address)
+            return response
+
+    async def _download_once(self, request: "Request") -> "Response":
         if request.meta.get("proxy"):
             raise TorTransportNotConfigured(
                 f"{request.url} has meta['proxy']={request.meta['proxy']!r}; onionscope sends every request "
@@ -408,6 +452,20 @@ class TorDownloadHandler(HTTP11DownloadHandler):
                     raise ResponseHeadersTooLarge(f"{request.url}: {too_large}") from None
         except ResponseHeadersTooLarge:
             self._inc_stat("tor/headers_too_large")
+            raise
+        except DownloadTimeoutError as timed_out:
+            if agent._txresponse is None:
+                raise  # no answer yet: a slow circuit or onion service, which a retry may fix
+            # The site answered and then sent its body too slowly (a drip): DOWNLOAD_TIMEOUT caps
+            # the whole response, and a retry would take the same circuit (hosts stick to theirs).
+            self._inc_stat("download/body_timeout")
+            logger.warning("%s: the body did not arrive within DOWNLOAD_TIMEOUT (%s s) after the headers; "
+                           "not retried (stat download/body_timeout)", request.url,
+                           request.meta.get("download_timeout") or self._crawler.settings.getfloat("DOWNLOAD_TIMEOUT"))
+            raise ResponseBodyTimeout(f"{request.url}: {timed_out}") from None
+        except DownloadCancelledError:
+            # Scrapy cancels a body over DOWNLOAD_MAXSIZE (announced or received) and logs a warning.
+            self._inc_stat("download/maxsize_exceeded")
             raise
         except TorTransportError as exc:
             self._inc_stat(f"tor/socks_error/{exc.stats_key}")

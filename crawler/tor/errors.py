@@ -6,6 +6,7 @@ Hierarchy::
      +- TorTransportNotConfigured          no SOCKS endpoint, or settings that could leak (also a UserError)
      +- TorUnreachableError                tor's SOCKS port refused, timed out or closed the connection (retryable)
      +- ResponseHeadersTooLarge            the site sent more header bytes than TOR_HEADERS_MAXSIZE before the body
+     +- ResponseBodyTimeout                the site answered, then its body outlasted DOWNLOAD_TIMEOUT (a drip)
      +- SocksError                         tor answered, and the answer was "no"
          +- SocksProtocolError             the SOCKS peer broke the protocol
          +- SocksAuthenticationError       the peer refused username/password (isolation impossible)
@@ -59,6 +60,15 @@ class ResponseHeadersTooLarge(TorTransportError):
     """
 
     stats_key = "headers_too_large"
+
+
+class ResponseBodyTimeout(TorTransportError):
+    """The headers arrived but the body did not within DOWNLOAD_TIMEOUT (a site dripping its body).
+
+    Not retryable: the site answered, and the retry would take the same circuit.
+    """
+
+    stats_key = "body_timeout"
 
 
 class SocksError(TorTransportError):

@@ -8,7 +8,7 @@ crawl ran and nothing was lost; 1 when items were spooled, nothing could be
 fetched, or the network guard (:mod:`crawler.tor.network_guard`) refused a
 lookup or a connection -- then stderr says so.  Raises
 :class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
-``--market-host`` confirmation, indices of an older schema (run ``onionscope
+``--market-host`` confirmation, a bad blocklist file, indices of an older schema (run ``onionscope
 index migrate KIND``), or when neither Tor nor Elasticsearch can be reached
 (checked before the crawl starts).
 """
@@ -119,6 +119,7 @@ def run_crawl(
     """
     from scrapy.crawler import CrawlerProcess
 
+    from config.blocklist import blocklist_for
     from crawler.extractors.market_profiles import MarketProfiles
     from crawler.settings import scrapy_settings
     from crawler.spiders.onion import OnionSpider
@@ -129,6 +130,8 @@ def run_crawl(
 
     # The spider binds these too; a wrong confirmation must stop us here, as one line, not inside Scrapy.
     MarketProfiles.load(markets_dir(settings.config_dir)).bind_hosts(settings.market_hosts)
+    # The blocklist middleware loads it too; a bad entry stops us here, naming the file and line.
+    blocklist_for(settings)
     endpoints = resolve_tor_endpoints(settings)
     client = make_client(settings)
     try:
@@ -195,6 +198,22 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
             "job_limit_reached": bool(stats.get("budget/job_exhausted", 0)),
             "requests_refused_job_limit": int(stats.get("budget/refused/job", 0)),
         },
+        # Hostile responses: dropped (over a cap, binary, dripping) and counted.
+        "responses_refused": {
+            "over_download_maxsize": int(stats.get("download/maxsize_exceeded", 0)),
+            "decompressed_over_download_maxsize": int(stats.get("download/decompressed_maxsize_exceeded", 0)),
+            "body_timeout": int(stats.get("download/body_timeout", 0)),
+            "binary_body": int(stats.get("media_guard/binary_body", 0)),
+        },
+        "redirect_chains_at_limit": int(stats.get("redirect/max_reached", 0)),
+        # URLs not queued because they looked like a crawler trap, by rule.
+        "traps_refused": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
+                          if key.startswith("trap/refused/")},
+        "links_to_other_schemes": int(stats.get("extract/links_not_followed/scheme", 0)),
+        # URLs not fetched and bodies not indexed because the blocklist names them.
+        "blocklisted": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
+                        if key.startswith("blocklist/refused/")},
+        "pages_flattened": int(stats.get("extract/deep_nesting_flattened", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
     }
 
@@ -230,6 +249,24 @@ def format_summary(summary: dict[str, Any]) -> str:
             + ", ".join(f"{k}={v}" for k, v in sorted(summary["out_of_scope"].items()))
             + f"; {summary['out_of_scope_redirects']} of them redirects)"
         )
+    refused = {key: value for key, value in summary.get("responses_refused", {}).items() if value}
+    if refused:
+        lines.append("  responses dropped: " + ", ".join(f"{k}={v}" for k, v in sorted(refused.items())))
+    if summary.get("redirect_chains_at_limit"):
+        lines.append(f"  redirect chains cut at REDIRECT_MAX_TIMES: {summary['redirect_chains_at_limit']}")
+    if summary.get("traps_refused"):
+        lines.append(
+            f"  crawler traps, not fetched: {sum(summary['traps_refused'].values())} URLs ("
+            + ", ".join(f"{k}={v}" for k, v in sorted(summary["traps_refused"].items())) + ")"
+        )
+    if summary.get("blocklisted"):
+        lines.append("  on the blocklist, not fetched or not indexed: "
+                     + ", ".join(f"{k}={v}" for k, v in sorted(summary["blocklisted"].items())))
+    if summary.get("links_to_other_schemes"):
+        lines.append(f"  links to javascript:, data:, file: and other non-web URIs, not followed: "
+                     f"{summary['links_to_other_schemes']}")
+    if summary.get("pages_flattened"):
+        lines.append(f"  pages nested too deep for the parser, flattened and read: {summary['pages_flattened']}")
     budget = summary["page_budget"]
     if budget["hosts_at_limit"]:
         lines.append(f"  page budget: {budget['hosts_at_limit']} hosts reached crawl_max_pages_per_host "

@@ -151,9 +151,14 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     secret file (see :func:`search.auth.load_session_secret`).
     """
     from search.api import auth_routes, docs_routes, entities, exports_routes, search_routes, stats
+    from config.blocklist import BlocklistFile
+    from search.blocklist import attach as attach_blocklist
     from search.connection import connect
 
     client = client if client is not None else connect(settings)
+    # The blocklist hides what it names from every answer (search.blocklist); re-read when it changes.
+    blocklist = BlocklistFile.for_settings(settings)
+    attach_blocklist(client, blocklist)
     audit = AuditWriter(client, settings["index_prefix"])
 
     @asynccontextmanager
@@ -186,6 +191,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         audit=audit,
         tokens=TokenCache(settings["api_token_cache_seconds"]),
         login_limiter=limiter_from_settings(settings),
+        blocklist=blocklist,
     )
     app.state.context = context
     _install_error_handlers(app, context)

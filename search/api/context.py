@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import markupsafe
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -34,6 +35,7 @@ from search.api.login_limit import LoginLimiter
 from search.api.security_headers import SECURITY_HEADERS
 from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
+from search.cli_output import escape_invisible
 from search.es_steps import run_async
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -66,10 +68,23 @@ def _page_url(path: str, **params: Any) -> str:
     return path + ("?" + urlencode(kept) if kept else "")
 
 
+def _visible(value: Any) -> Any:
+    """Every value a template renders: control, bidi and other invisible characters of crawled text
+    shown as visible escapes (the terminal's rule), before autoescaping; markup stays markup."""
+    if isinstance(value, str):
+        shown = escape_invisible(value)
+        if shown is not value:
+            return markupsafe.Markup(shown) if isinstance(value, markupsafe.Markup) else shown
+    return value
+
+
 def build_templates() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,  # every template, whatever its extension
+        # An ESC, a right-to-left override or a zero-width character in a crawled title could hide
+        # or reorder what an analyst reads; the page shows them as \x1b, \u202e...
+        finalize=_visible,
         undefined=jinja2.ChainableUndefined,  # a missing field renders empty, never a 500
         trim_blocks=True,
         lstrip_blocks=True,
@@ -98,6 +113,7 @@ class AppContext:
     audit: AuditWriter
     tokens: TokenCache
     login_limiter: LoginLimiter | None = None
+    blocklist: Any = None  # a config.blocklist.BlocklistFile, attached to every client of the app
     _async_client: Any = field(default=None, init=False, repr=False)
     _async_loop: Any = field(default=None, init=False, repr=False)
 
@@ -110,6 +126,10 @@ class AppContext:
             from pipelines.es_client import make_async_client
 
             self._async_client, self._async_loop = make_async_client(self.settings), loop
+            if self.blocklist is not None:
+                from search.blocklist import attach
+
+                attach(self._async_client, self.blocklist)
         return self._async_client
 
     async def close_async_client(self) -> None:

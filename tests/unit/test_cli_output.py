@@ -80,3 +80,16 @@ def test_json_output_escapes_c1_and_bidi_and_decodes_to_the_same_strings():
 
 def test_escape_terminal_above_the_basic_plane_is_unambiguous():
     assert escape_terminal("a\U000E0041b") == "a\\U000e0041b"
+
+
+def test_the_web_ui_shows_invisible_characters_as_visible_escapes_and_keeps_markup() -> None:
+    import markupsafe
+
+    from search.api.context import build_templates
+    from search.cli_output import escape_invisible
+
+    assert escape_invisible("plain title") == "plain title"
+    assert escape_invisible("a\x1b[2J\u202eb\u200b\x9bc\nd\te") == "a\\x1b[2J\\u202eb\\u200b\\x9bc\nd\te"
+    template = build_templates().from_string("<h1>{{ title }}</h1>{{ markup }}")
+    html = template.render(title="Donate \u202egnp.exe <script>x</script>\x07", markup=markupsafe.Markup("<i>ok\u200b</i>"))
+    assert html == "<h1>Donate \\u202egnp.exe &lt;script&gt;x&lt;/script&gt;\\x07</h1><i>ok\\u200b</i>"

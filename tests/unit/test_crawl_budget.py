@@ -199,3 +199,18 @@ def parse_all(spider, response) -> list:
         return [out async for out in spider.parse(response)]
 
     return asyncio.run(collect())
+
+
+def test_a_request_the_crawl_scope_refused_holds_no_page_of_the_budget() -> None:
+    """Scrapy calls every request_scheduled handler even after one refused; the budget must not hold a page for it."""
+    from crawler.middlewares.crawl_scope import CrawlScopeMiddleware
+
+    middleware, crawler = _middleware(per_host=2, per_job=None)
+    scope = CrawlScopeMiddleware.from_crawler(crawler)
+    for number in range(5):  # e.g. redirects to 127.0.0.1
+        request = scrapy.Request(f"http://127.0.0.1/p{number}")
+        with pytest.raises(IgnoreRequest):
+            scope.request_scheduled(request, None)
+        middleware.request_scheduled(request, None)
+    assert middleware.budget.reserved == 0
+    assert _fetch(middleware, f"http://{A}/p") and _fetch(middleware, f"http://{A}/q")

@@ -84,6 +84,36 @@ def test_summary_reports_scope_refusals_budgets_and_oversized_headers() -> None:
 def test_summary_of_a_crawl_within_scope_and_budget_says_nothing_of_them() -> None:
     text = format_summary(summarize("job-3", {"onionscope/pages": 3}))
     assert "scope" not in text and "budget" not in text and "headers" not in text
+    assert "responses dropped" not in text and "trap" not in text and "redirect" not in text
+
+
+def test_summary_reports_what_hostile_sites_did() -> None:
+    stats = {
+        "onionscope/pages": 9,
+        "download/maxsize_exceeded": 3,
+        "download/decompressed_maxsize_exceeded": 4,
+        "download/decompressed_maxsize_exceeded/br": 1,
+        "download/body_timeout": 1,
+        "media_guard/binary_body": 2,
+        "redirect/max_reached": 1,
+        "trap/refused/pattern_budget": 30,
+        "trap/refused/repeated_segment": 1,
+        "extract/links_not_followed/scheme": 3,
+        "extract/deep_nesting_flattened": 1,
+        "blocklist/refused/onion_host": 2,
+        "blocklist/refused/content_hash": 1,
+    }
+    summary = summarize("job-4", stats)
+    assert summary["responses_refused"] == {"over_download_maxsize": 3, "decompressed_over_download_maxsize": 4,
+                                            "body_timeout": 1, "binary_body": 2}
+    assert summary["traps_refused"] == {"pattern_budget": 30, "repeated_segment": 1}
+    text = format_summary(summary)
+    assert ("responses dropped: binary_body=2, body_timeout=1, decompressed_over_download_maxsize=4, "
+            "over_download_maxsize=3") in text
+    assert "redirect chains cut at REDIRECT_MAX_TIMES: 1" in text
+    assert "crawler traps, not fetched: 31 URLs (pattern_budget=30, repeated_segment=1)" in text
+    assert "not followed: 3" in text and "flattened and read: 1" in text
+    assert "on the blocklist, not fetched or not indexed: content_hash=1, onion_host=2" in text
 
 
 def test_items_neither_indexed_nor_spooled_fail_the_crawl(monkeypatch, capsys) -> None:
@@ -111,4 +141,12 @@ def test_a_wrong_market_host_confirmation_stops_the_crawl_before_it_starts(confi
     # No tor and no Elasticsearch are configured: the confirmation is checked first, as one line.
     settings = load_settings(None, environ={}).replace(market_hosts=[confirmation])
     with pytest.raises(UserError, match=message):
+        run_crawl(settings, create_crawl_job(["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job"))
+
+
+def test_a_bad_blocklist_stops_the_crawl_before_it_starts(tmp_path) -> None:
+    blocklist = tmp_path / "blocklist.yml"
+    blocklist.write_text("onion_hosts:\n  - not-an-onion\n", encoding="utf-8")
+    settings = load_settings(None, environ={}).replace(blocklist_file=str(blocklist))
+    with pytest.raises(UserError, match=r"blocklist.yml:2: onion_hosts: 'not-an-onion' is not a v3 onion host"):
         run_crawl(settings, create_crawl_job(["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job"))

@@ -210,3 +210,22 @@ def test_json_ld_values_within_the_depth_bound_are_still_read() -> None:
     script = json.dumps({"@type": "Product", "name": "x", "offers": {
         "price": 5, "priceCurrency": "USD", "inventoryLevel": {"value": 7}}})
     assert run(_json_ld_page(script)).values["stock"] == 7
+
+
+def test_a_page_of_one_huge_text_node_is_read_for_vendor_facts_only_up_to_a_cap(monkeypatch) -> None:
+    from crawler.extractors import generic_listing
+
+    read: list[int] = []
+    original = generic_listing._clean
+
+    def counting_clean(text):  # type: ignore[no-untyped-def]
+        read.append(len(text or ""))
+        return original(text)
+
+    monkeypatch.setattr(generic_listing, "_clean", counting_clean)
+    body = "Vendor Bob joined 2021-01-02, 40 sales. " + "lorem ipsum dolor sit amet " * 400_000
+    result = extract_generic(Selector(text=f"<html><head><title>Bob</title></head><body><p>{body}</p></body></html>"),
+                             "http://" + "v" * 56 + ".onion/u/bob")
+    assert result.page_type == "vendor" and result.values["sales"] == 40
+    # A single 10 MB text node was cleaned and searched whole (seconds, over the extraction budget).
+    assert max(read) <= 200_000, max(read)

@@ -37,3 +37,33 @@ def test_malformed_html_and_bytes_do_not_raise() -> None:
 def test_empty_document() -> None:
     page = parse_html_page("", BASE)
     assert page.title == "" and page.text == "" and page.links == []
+
+
+def test_links_to_other_schemes_are_dropped_and_counted() -> None:
+    html = """<a href="javascript:alert(document.domain)">a</a><a href="data:text/html,<b>x</b>">b</a>
+    <a href="FILE:///etc/passwd">c</a><a href="mailto:a@b.c">d</a><a href="/ok">e</a><a href="#top">f</a>"""
+    page = parse_html_page(html, BASE)
+    assert page.links == [BASE.replace("/shop/", "/ok"), BASE]
+    assert page.other_scheme_links == 4
+
+
+def test_a_10_mb_single_line_is_read_only_up_to_the_cap(monkeypatch) -> None:
+    import re
+
+    from crawler.extractors import html_page
+
+    line = "<html><body><p>first words " + "lorem  ipsum\tdolor\n sit amet " * 400_000 + "</p></body></html>"
+    expected = html_page._clean(line[len("<html><body><p>"):])[:200_000]
+    read: list[int] = []
+
+    class CountingPattern:
+        def sub(self, replacement: str, text: str) -> str:
+            read.append(len(text))
+            return re.sub(r"\s+", replacement, text)
+
+    monkeypatch.setattr(html_page, "_WHITESPACE", CountingPattern())
+    page = parse_html_page(line, BASE, max_text_chars=200_000)
+    assert page.text == expected
+    # The whole 12 MB line went through the whitespace regex (seconds on a busy machine, over the
+    # extraction budget) to keep 200,000 characters; now only slices up to the cap do.
+    assert sum(read) < 1_000_000, sum(read)

@@ -43,3 +43,34 @@ def test_html_content_type_with_charset_passes() -> None:
     guard = _guard()
     guard.headers_received(Headers({b"Content-Type": b"text/html; charset=utf-8"}), 0, Request(HOST + "/"), None)
     assert guard.stats.get_value("media_guard/blocked_content_type") is None
+
+
+def test_a_binary_body_labelled_html_is_dropped_and_counted(caplog) -> None:
+    import logging
+    import random
+
+    caplog.set_level(logging.INFO, logger="crawler.middlewares.media_guard")
+    from scrapy.http import HtmlResponse
+
+    guard = _guard()
+    body = random.Random(12).randbytes(64 * 1024)
+    response = HtmlResponse(HOST + "/binary", body=body, headers={b"Content-Type": b"text/html"})
+    with pytest.raises(IgnoreRequest):
+        guard.process_response(Request(HOST + "/binary"), response)
+    assert guard.stats.get_value("media_guard/binary_body") == 1
+    assert any("its body is binary" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("body", [
+    b"<html><body>plain text</body></html>",
+    "<html><body>\u00e9t\u00e9 \u043f\u0440\u0438\u0432\u0435\u0442</body></html>".encode("utf-16"),  # BOM, NULs
+    b"<p>\x1b$B iso-2022-jp escape\x1b(B and a stray \x07 bell</p>" * 50,
+    b"",
+])
+def test_text_bodies_pass_the_binary_check(body: bytes) -> None:
+    from scrapy.http import HtmlResponse
+
+    guard = _guard()
+    response = HtmlResponse(HOST + "/p", body=body, headers={b"Content-Type": b"text/html"})
+    assert guard.process_response(Request(HOST + "/p"), response) is response
+    assert guard.stats.get_value("media_guard/binary_body") is None

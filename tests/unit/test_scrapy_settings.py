@@ -24,6 +24,7 @@ def test_safety_switches() -> None:
     values = _values()
     assert values["TWISTED_DNS_RESOLVER"] == "crawler.tor.refusing_resolver.RefusingResolver"
     assert values["TELNETCONSOLE_ENABLED"] is False
+    assert values["REMOTE_CONTROL_ENABLED"] is False
     assert values["HTTPPROXY_ENABLED"] is False
     assert "crawler.middlewares.media_guard.MediaGuardMiddleware" in values["DOWNLOADER_MIDDLEWARES"]
     assert "image/jpeg" not in values["ALLOWED_CONTENT_TYPES"]
