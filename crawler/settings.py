@@ -64,7 +64,12 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             # redirects never reach tor.  Media is refused before a budget is spent on it.
             "crawler.middlewares.crawl_scope.CrawlScopeMiddleware": 40,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
+            # A host backing off is left alone before it spends a page; a page not due still spends one.
+            "crawler.middlewares.liveness.BackoffGateMiddleware": 65,
             "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
+            "crawler.middlewares.conditional_requests.ConditionalRequestMiddleware": 75,
+            # Next to the download, after RetryMiddleware (550): it sees every attempt.
+            "crawler.middlewares.liveness.LivenessMiddleware": 880,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,
