@@ -15,7 +15,9 @@ crawl, and records what each crawl left; the tests then check it:
 5. right after, still down: the host is skipped, no attempt, no check;
 6. the site back, a recheck now (``liveness_backoff_seconds`` 0): ``up``,
    the back-off cleared, and -- a complete run -- step 3's listing removed;
-7. a normal crawl: the host is on the normal schedule again (checked, not skipped).
+7. a normal crawl: the host is on the normal schedule again (checked, not
+   skipped); a page stored as unchanged for long is not fetched (not due) yet
+   counts as seen, and its listing is not removed.
 
 Readiness: the network is up and the service answers before the first crawl
 (the fixtures); after that every step waits only for its crawl to exit.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -106,7 +109,8 @@ def story(testnet: dict, testnet_network: Any, es_node: Any, tmp_path_factory: p
     market.start()
     manifest, onions = publish_sites(testnet_network, [_Named("market", market)], prefix="freshness")
     client_entry = manifest["clients"][0]
-    prefix = "test-freshness"
+    # A prefix of its own: other sessions share the node.
+    prefix = f"test-freshness-{secrets.token_hex(3)}"
     client = make_client(es_node.settings)
     delete_prefix(client, prefix)
     story = Story(market, onions["market"], f"127.0.0.1:{client_entry['socks_port']}", es_node.url, prefix,
@@ -127,6 +131,9 @@ def story(testnet: dict, testnet_network: Any, es_node: Any, tmp_path_factory: p
         step(5, "fresh-5")
         market.start()
         step(6, "fresh-6", environment={"ONIONSCOPE_LIVENESS_BACKOFF_SECONDS": "0"})
+        # T1's page as if unchanged for a month: under the default policy it is not due for a week.
+        client.update(index=alias_name(prefix, "pages"), id=page_doc_id(f"http://{story.host}/item/T1.html"),
+                      doc={"content_changed_at": "2000-01-01T00:00:00Z"}, refresh=True)
         step(7, "fresh-7")
         story.client = client  # type: ignore[attr-defined]
         yield story
@@ -269,3 +276,14 @@ def story_settings(story: Story, tmp_path: Path) -> Any:
     from config.settings import load_settings
 
     return load_settings(environ={}).replace(es_url=story.es_url, index_prefix=story.prefix, var_dir=str(tmp_path))
+
+
+def test_a_page_unchanged_for_long_is_not_fetched_but_seen(story: Story) -> None:
+    sixth, seventh = story.steps[6], story.steps[7]
+    paths = [path for path, _, _ in seventh["requests"]]
+    assert "/item/T1.html" not in paths and "/section/all/" in paths  # the section page still links to it
+    assert seventh["run"]["stats"]["freshness/not_due"] == 1
+    t1_page = page_doc_id(f"http://{story.host}/item/T1.html")
+    assert seventh["pages"][t1_page]["last_seen"] > sixth["pages"][t1_page]["last_seen"]
+    assert not seventh["listings"]["T1"].get("removed_at")
+    assert seventh["listings"]["T1"]["last_seen"] > sixth["listings"]["T1"]["last_seen"]
