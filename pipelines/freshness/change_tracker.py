@@ -16,7 +16,8 @@ baseline), so a card on a result page and the listing's own page, seen in one
 run, are not compared with each other.  A card is the authority only for a
 listing never seen on its own page: once a detail page has given the values,
 a card's (often rounded or shortened) values are not compared.  The same
-change is recorded once per run.
+change is recorded once per run.  An item fetched before the stored
+document was last seen (a spooled item replayed late) is not compared.
 
 When the read fails, the batch is written without change records (stat
 ``freshness/change_reads_failed``, logged); a page whose stored state is not
@@ -35,6 +36,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.freshness.instants import parse_instant
 from crawler.items import Listing, Page
 from pipelines.bulk_writer import BatchOutcome, Operation
 from pipelines.documents import document_for
@@ -136,7 +138,7 @@ class ChangeTracker:
         return found
 
     def _page(self, page: Page, stored: dict[str, Any] | None, found: BatchChanges, outcome: BatchOutcome) -> None:
-        if stored is None:
+        if stored is None or _older(page.fetched_at, stored):
             return
         doc_id = page.doc_id()
         change = page_change(stored, {"content_hash": page.content_hash, "onion_host": page.onion_host,
@@ -153,6 +155,8 @@ class ChangeTracker:
                  outcome: BatchOutcome) -> None:
         if baseline is None:
             return  # new in this run: created, not changed
+        if _older(listing.fetched_at, baseline):
+            return  # a late replay of an older fetch: it says nothing new
         document = document_for(listing)
         if baseline.get("removed_at") and doc_id not in self._returned:
             self._returned.add(doc_id)
@@ -175,3 +179,9 @@ class ChangeTracker:
             if doc_id not in self._changed_listings:
                 self._changed_listings.add(doc_id)
                 outcome.stats[STATS["listings_changed"]] += 1
+
+
+def _older(fetched_at: str, stored: dict[str, Any]) -> bool:
+    """True when ``fetched_at`` is before the stored document's ``last_seen`` (a spooled item replayed late)."""
+    seen, fetched = parse_instant(stored.get("last_seen")), parse_instant(fetched_at)
+    return seen is not None and fetched is not None and fetched < seen

@@ -189,3 +189,13 @@ def test_the_onion_entity_keeps_recent_checks_and_the_back_off() -> None:
     document = check_document(_host_check("j2", False, "2026-12-02T00:00:00Z"))
     assert (document["state"], document["up"], document["reason"]) == (DOWN, False, "connection_refused")
     assert document["samples"][0]["latency_ms"] == 40
+
+
+def test_an_item_older_than_what_is_stored_records_nothing() -> None:
+    late = _listing(price=99.0, at="2026-11-30T00:00:00Z")  # spooled, replayed after a newer crawl
+    cluster = StoredCluster({late.doc_id(): _stored(last_seen="2026-12-01T00:00:00Z")})
+    assert ChangeTracker(cluster, "p").batch([late], BatchOutcome()).records == []
+    page = _page("new")
+    stored = {page.doc_id(): {"content_hash": "old", "content_changed_at": "x", "last_seen": "2026-12-03T00:00:00Z"}}
+    found = ChangeTracker(StoredCluster(stored), "p").batch([page], BatchOutcome())
+    assert found.records == [] and ("pages", page.doc_id()) not in found.doc_fields
