@@ -25,7 +25,9 @@ Public API:
   (attempt), ``build`` () -> :class:`HostCheck`;
 * :class:`CheckSummary` -- (at, state, reason): what the back-off reads;
 * :class:`BackoffPolicy` (base_seconds, max_seconds); :class:`Backoff`;
-  :func:`backoff_state` (history, now, policy) -> :class:`Backoff`.
+  :func:`backoff_state` (history, now, policy) -> :class:`Backoff`;
+* :func:`recent_checks` (stored entries, new summary) -> the entity's
+  ``recent_checks`` with ``new`` added, one per job, the last :data:`RECENT_CHECKS`.
 
 Reasons are names from code (exception classes, SOCKS error kinds, HTTP
 statuses), never text from a site.  Pure; nothing here does I/O.

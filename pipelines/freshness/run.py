@@ -84,8 +84,12 @@ def finish_run(writer: BulkWriter, spider: Any, finish_reason: str | None, stats
     def step(what: str, action: Any) -> Any:
         try:
             return action()
-        except OSError:
-            raise
+        except OSError as exc:
+            if not isinstance(exc, (ConnectionError, TimeoutError)):
+                raise  # the spool could not be written: as loud as everywhere else
+            outcome.stats["freshness/finish_errors"] += 1
+            logger.error("freshness: %s failed (%s: %.300s)", what, type(exc).__name__, exc)
+            return None
         except Exception as exc:
             outcome.stats["freshness/finish_errors"] += 1
             logger.error("freshness: %s failed (%s: %.300s)", what, type(exc).__name__, exc)
