@@ -17,6 +17,13 @@ held-out markets and the development markets side by side:
 * listings invented on forum, login, CAPTCHA and link-list pages (must be 0);
 * page type: the type the extraction gave each page against the truth.
 
+Then, per market, the same extraction with a profile that ``onionscope
+profile suggest`` wrote from that market's own pages
+(:func:`crawler.extractors.profile_suggestion.suggest_profile`): cards
+title+price recall and precision and detail-page title and price recall,
+without and with the profile, held-out and development markets side by side.
+Held-out figures are report-only: the suggester is never tuned on them.
+
 Then the speed, in one run on the same pages: pages/s of a plain lxml parse,
 of the whole extraction, and of the whole extraction at a reference commit
 (default: where this branch left ``main``), and the ratio of the new per-page
@@ -56,7 +63,10 @@ from urllib.parse import urljoin
 import yaml
 from parsel import Selector
 
-from onionscope.settings import PROJECT_ROOT
+from config.paths import countries_file
+
+# The checkout this benchmark lives in (the corpus and git history are read from it).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 CORPUS = PROJECT_ROOT / "tests" / "data" / "real"
 SPLITS = ("held_out", "development")
@@ -159,7 +169,7 @@ def truth_crypto(truth: dict[str, Any]) -> tuple[float, str] | None:
 class CountryTable:
     """Spelling -> ISO code, read from config/countries.yml (data, not the extractor's code)."""
 
-    def __init__(self, path: Path = PROJECT_ROOT / "config" / "countries.yml"):
+    def __init__(self, path: Path = countries_file()):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.codes: dict[str, str] = {}
         for section in ("special", "countries"):
@@ -516,6 +526,128 @@ def format_targets(table: Table) -> str:
     return "\n".join(lines)
 
 
+# --- with a profile suggested from the market's own pages -----------------------------------
+
+
+def market_host(market: str) -> str:
+    """A checksum-valid v3 onion host standing for one market (``--host`` must be one)."""
+    from crawler.extractors.onions import v3_onion_from_pubkey
+
+    return v3_onion_from_pubkey(hashlib.sha256(market.encode()).digest())
+
+
+@dataclass
+class SuggestedRun:
+    market: str
+    split: str
+    lines: int = 0
+    checks: int = 0
+    kept: str = "-"  # the suggester's own check: generic listings the profile gives back, on these pages
+    error: str | None = None
+    seconds: float = 0.0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def run_suggested(pages: list[CorpusPage]) -> SuggestedRun:
+    """Suggest a profile from one market's pages (as ``onionscope profile suggest --host`` does), load
+    it with the loader, and extract the same pages with it."""
+    from dataclasses import replace
+
+    from config.errors import UserError
+    from crawler.extractors.document import extract_document
+    from crawler.extractors.market_profiles import MarketProfiles, load_profile
+    from crawler.extractors.profile_suggestion import SavedPage, suggest_profile
+
+    market, host = pages[0].market, market_host(pages[0].market)
+    run = SuggestedRun(market, pages[0].split)
+    started = time.perf_counter()
+    try:
+        suggestion = suggest_profile([SavedPage(page.file, page.html) for page in pages], market, host=host)
+    except UserError as exc:
+        run.error = str(exc)
+        return run
+    run.seconds = time.perf_counter() - started
+    run.lines = suggestion.text.count("\n")
+    run.checks = suggestion.text.count("# check")
+    generic_total = sum(check.generic_listings for check in suggestion.pages)
+    run.kept = f"{sum(check.same_title_price for check in suggestion.pages)}/{generic_total}"
+    with tempfile.TemporaryDirectory(prefix="bench-suggest-") as folder:
+        path = Path(folder) / f"{market}.yml"
+        path.write_text(suggestion.text, encoding="utf-8")
+        profiles = MarketProfiles([load_profile(path)])
+    for page in pages:
+        on_host = replace(page, url=f"http://{host}/{market}/{page.file}")
+        document = extract_document(page.html, on_host.url, FETCHED_AT, "bench-real", profiles=profiles)
+        run.outcomes.append(Outcome(on_host, document.page_type, list(document.listings), list(document.vendors),
+                                    list(document.posts)))
+    return run
+
+
+def _market_figures(outcomes: list[Outcome]) -> tuple[Score, Score, Score]:
+    """(cards title+price over category and vendor pages, detail title, detail price) of one market."""
+    table = score(outcomes)
+    cards = Score()
+    for key, value in table.scores.items():
+        if key[1] in ("category", "vendor") and key[2] == "cards title+price":
+            cards.add(value)
+    detail_title, detail_price = Score(), Score()
+    for key, value in table.scores.items():
+        if key[1] == "listing" and key[2] == "title":
+            detail_title.add(value)
+        if key[1] == "listing" and key[2] == "price":
+            detail_price.add(value)
+    return cards, detail_title, detail_price
+
+
+def _split_name(split: str) -> str:
+    return split.replace("_", "-")
+
+
+def suggested_report(pages: list[CorpusPage], generic: list[Outcome]) -> str:
+    """Per market: title and price with no profile and with the profile suggested from its own pages."""
+    by_market: dict[str, list[CorpusPage]] = {}
+    for page in pages:
+        by_market.setdefault(page.market, []).append(page)
+    generic_of = {id(outcome.page): outcome for outcome in generic}
+    header = (f"  {'market':<20}{'split':<13}{'lines':>6}{'check':>6}{'kept':>8}   {'cards title+price R/P':<27}"
+              f"{'detail title R':<18}{'detail price R':<18}")
+    lines = ["with a profile suggested from each market's own pages (`onionscope profile suggest`; "
+             "held-out figures are report-only):",
+             "  lines/check: the profile's length and its '# check' lines; kept: listings the extraction without a "
+             "profile found that the profile gives back (the suggester's own check, no truth)",
+             f"  {'':<53}   {'no profile -> profile':<27}{'no profile -> profile':<36}",
+             header, "  " + "-" * (len(header) - 2)]
+    totals = {split: [Score(), Score(), Score(), Score(), Score(), Score()] for split in SPLITS}
+
+    def pair(before: Score, after: Score, precision: bool) -> str:
+        if before.tp + before.fn == 0 and after.tp + after.fn == 0:
+            return "-"
+        text = f"{_cell(before.recall())} -> {_cell(after.recall())}"
+        if precision:
+            text = f"{_cell(before.recall())}/{_cell(before.precision())} -> {_cell(after.recall())}/{_cell(after.precision())}"
+        return text
+
+    for split in SPLITS:
+        for market in sorted(name for name, found in by_market.items() if found[0].split == split):
+            run = run_suggested(by_market[market])
+            if run.error is not None:
+                lines.append(f"  {market:<20}{_split_name(split):<13}{'-':>6}{'-':>6}{'-':>8}   "
+                             f"no profile: {run.error[:60]}")
+                continue
+            before = _market_figures([generic_of[id(page)] for page in by_market[market]])
+            after = _market_figures(run.outcomes)
+            for index, value in enumerate(before + after):
+                totals[split][index].add(value)
+            lines.append(f"  {market:<20}{_split_name(split):<13}{run.lines:>6}{run.checks:>6}{run.kept:>8}   "
+                         f"{pair(before[0], after[0], True):<27}"
+                         f"{pair(before[1], after[1], False):<18}{pair(before[2], after[2], False):<18}")
+    for split in SPLITS:
+        total = totals[split]
+        lines.append(f"  {'all ' + _split_name(split):<33}{'':>20}   {pair(total[0], total[3], True):<27}"
+                     f"{pair(total[1], total[4], False):<18}{pair(total[2], total[5], False):<18}")
+    return "\n".join(lines)
+
+
 # --- speed ------------------------------------------------------------------------------------
 
 _TIMING_SCRIPT = r"""
@@ -608,6 +740,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-ref", default=None,
                         help="git commit whose extractor is timed for the cost ratio (default: merge-base with main)")
     parser.add_argument("--no-speed", action="store_true", help="print the quality tables only")
+    parser.add_argument("--no-suggested", action="store_true",
+                        help="leave out the figures with a profile suggested from each market's pages")
     parser.add_argument("--split", choices=SPLITS, help="score one side only")
     parser.add_argument("--show-misses", action="store_true",
                         help="list the misses and extras of each development page (never of held-out pages)")
@@ -626,6 +760,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(table, by_split))
     print()
     print(format_targets(table))
+    if not args.no_suggested:
+        print()
+        print(suggested_report(pages, outcomes))
     if not args.no_speed:
         print()
         print(speed_report(pages, args.rounds, args.reference_ref or default_reference()))

@@ -38,6 +38,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from config.paths import index_templates_dir
 from crawler.job import CrawlJob, job_of
 from pipelines import spool
 from pipelines.bulk_writer import BatchOutcome
@@ -103,9 +104,11 @@ class ElasticsearchBulkPipeline:
         from pipelines.es_client import ensure_reachable
         from pipelines.indices import ensure_indices, shard_overrides
 
+        templates_dir = None
         if self.settings is not None:
             ensure_reachable(self.client, self.settings)
-        ensure_indices(self.client, self.index_prefix, **shard_overrides(self.settings))
+            templates_dir = index_templates_dir(self.settings.config_dir)
+        ensure_indices(self.client, self.index_prefix, templates_dir=templates_dir, **shard_overrides(self.settings))
         self.started_at = spool.utc_now_iso()
         # What is stored about the seed hosts: validators, change dates, liveness checks (pipelines.freshness).
         open_run(self.client, self.index_prefix, getattr(self.crawler, "spider", None),

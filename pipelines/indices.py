@@ -2,7 +2,9 @@
 
 Every document kind lives in a versioned index ``<prefix>-<kind>-v<N>`` that
 clients reach only through the alias ``<prefix>-<kind>``.  The mapping of
-each kind is data, in ``config/index_templates/<kind>.json``; it is installed
+each kind is data, in ``<config_dir>/index_templates/<kind>.json``
+(:func:`config.paths.index_templates_dir`; every function takes
+``templates_dir``, default the config package's folder); it is installed
 as the composable index template ``<prefix>-<kind>`` matching
 ``<prefix>-<kind>-v*``, so any new version picks it up.
 
@@ -42,11 +44,12 @@ from typing import Any, Iterator
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
+from config import paths
 from config.errors import UserError
 from config.schema import KINDS, alias_name, check_kind, prefix_pattern, versioned_index_name
-from config.settings import PROJECT_ROOT
 
-DEFAULT_TEMPLATES_DIR = PROJECT_ROOT / "config" / "index_templates"
+# The templates shipped with the config package; a command passes paths.index_templates_dir(settings.config_dir).
+DEFAULT_TEMPLATES_DIR = paths.index_templates_dir()
 # Above Elasticsearch's built-in templates (priority 100 and below) so ours always win.
 TEMPLATE_PRIORITY = 500
 COPY_BATCH_SIZE = 500

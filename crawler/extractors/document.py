@@ -5,6 +5,8 @@ Public API:
 * :func:`extract_document` ``(html, url, fetched_at, job_id, profiles=None,
   market=None) -> ExtractedDocument`` -- what the spider calls per response and
   what ``onionscope extract`` calls on a saved page.
+* :func:`decode_html` ``(html, content_type) -> str`` -- a page's text, decoded
+  as the extraction decodes it (what ``onionscope profile suggest`` reads).
 * :func:`plain_document` ``(html, url, fetched_at, job_id) -> ExtractedDocument``
   -- the page basics only, for a page whose extraction ran over its time
   budget (:mod:`crawler.extractors.budget`).
@@ -39,6 +41,9 @@ Which extractor runs, and under which market the items go:
    vendors, no drift is counted (the page is not the market's), and the
    stats count ``extract/looks_like/<market>``.  Anyone can copy a market's
    markup, so a copy can never reach the real market's documents;
+   with rules 1-3, a page rule's ``cards`` give one listing per card
+   (``extractor="card"``), keyed like the detail page it links to
+   (:meth:`MarketProfile.listing_id_for`, else the generic id rule);
 4. else the generic reading (:func:`crawler.extractors.generic_page.read_generic_page`):
    listing cards of result pages (``extractor="card"``, keyed by their detail
    URL), a detail page's listing (labels, JSON-LD, microdata), a vendor
@@ -57,14 +62,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Mapping, Union
 
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
 from crawler.extractors.contacts import find_contacts, find_emails
 from crawler.extractors.forum_thread import ForumPost
-from crawler.extractors.generic_page import read_generic_page
+from crawler.extractors.generic_page import listing_id_for_url, read_generic_page
 from crawler.extractors.html_page import HtmlPage, parse_html_page
 from crawler.extractors.identifiers import Identifiers, find_identifiers
 from crawler.extractors.language import LanguageGuess, detect_language
@@ -73,7 +78,7 @@ from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import Price
 from crawler.extractors.substances import SubstanceLexicon, default_lexicon
 from crawler.extractors.wallets import find_wallets
-from crawler.items import Listing, Page, Vendor, WalletMention, stable_id
+from crawler.items import Listing, Page, Vendor, WalletMention
 from crawler.urls import canonical_url, onion_host
 from config.errors import UserError
 
@@ -198,6 +203,11 @@ def _decode(html: bytes | str, content_type: str) -> tuple[str, bytes]:
     return text, raw
 
 
+def decode_html(html: bytes | str, content_type: str = "text/html") -> str:
+    """The page's text: by BOM, then ``<meta charset>``, then UTF-8 (see ``_decode``); never raises."""
+    return _decode(html, content_type)[0]
+
+
 def extract_document(
     html: bytes | str,
     url: str,
@@ -211,8 +221,14 @@ def extract_document(
     depth: int = 0,
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
     lexicon: SubstanceLexicon | None = None,
+    countries: Mapping[str, str] | None = None,
 ) -> ExtractedDocument:
-    """Run the full extraction on one page (see the module docstring)."""
+    """Run the full extraction on one page (see the module docstring).
+
+    ``lexicon`` and ``countries`` are the substance lexicon and country table of
+    the crawl's ``config_dir`` (:func:`~crawler.extractors.substances.default_lexicon`,
+    :func:`~crawler.extractors.countries.load_country_table`); default: the config package's.
+    """
     forced_profile: MarketProfile | None = None
     if market is not None:
         if profiles is None:
@@ -252,10 +268,10 @@ def extract_document(
     )
     rules = profile or looks_like
     if rules is not None:
-        extraction = rules.extract(selector, url)
+        extraction = rules.extract(selector, url, countries=countries)
         document.market, document.page_type, document.extractor = market_name, extraction.page_type, "profile"
         document.looks_like_market = builder.looks_like_market
-        if profile is not None and extraction.page_type in ("listing", "vendor"):
+        if profile is not None and extraction.page_type is not None:
             # Drift is a profile that stopped matching its own market, not a copy that differs.
             document.drift = [
                 DriftEvent(profile.name, name, url, extraction.page_type) for name in extraction.missing
@@ -264,8 +280,14 @@ def extract_document(
             builder.add_listing(document, market_name, extraction.values, "profile")
         elif extraction.page_type == "vendor":
             builder.add_vendor(document, market_name, extraction.values, "profile")
+        # A vendor's own page lists its items without naming the vendor on each card.
+        page_vendor = extraction.values.get("name") if extraction.page_type == "vendor" else None
+        for card in _profile_cards(rules, extraction.cards, url, extraction.page_type == "listing"):
+            if page_vendor and not card.get("vendor"):
+                card["vendor"] = page_vendor
+            builder.add_listing(document, market_name, card, "card")
     else:
-        generic = read_generic_page(selector, url)
+        generic = read_generic_page(selector, url, countries=countries)
         document.page_type = generic.page_type
         if generic.page_type is not None:
             document.market, document.extractor = market_name, "generic"
@@ -359,7 +381,7 @@ class _ItemBuilder:
             return
         # A card's listing lives at its detail URL, not at the result page that shows it.
         listing_url = _text_value(values.get("url")) or self.url
-        listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(listing_url))[:16]
+        listing_id = _text_value(values.get("listing_id")) or listing_id_for_url(listing_url)
         price = values.get("price")
         crypto_prices: dict[str, float] = {}
         # crypto_prices are the crypto equivalents shown beside the price, not the price itself.
@@ -493,6 +515,27 @@ class _ItemBuilder:
                     market_host_known=self.market_host_known,
                 )
             )
+
+
+def _profile_cards(rules: MarketProfile, cards: list[dict[str, Any]], url: str, on_listing_page: bool) -> list[dict[str, Any]]:
+    """A profile's cards keyed like their detail pages, one per listing id (the first card keeps its
+    values and takes what only later ones show); on a listing page, not the page's own listing."""
+    merged: dict[str, dict[str, Any]] = {}
+    page_url = canonical_url(url)
+    for card in cards:
+        card_url = _text_value(card.get("url"))
+        if card_url is None or (on_listing_page and canonical_url(card_url) == page_url):
+            continue
+        values = dict(card)
+        values["url"] = card_url
+        values["listing_id"] = (_text_value(card.get("listing_id")) or rules.listing_id_for(card_url)
+                                or listing_id_for_url(card_url))
+        if values["listing_id"] in merged:
+            for name, value in values.items():
+                merged[values["listing_id"]].setdefault(name, value)
+        else:
+            merged[values["listing_id"]] = values
+    return list(merged.values())
 
 
 def _text_value(value: Any) -> str | None:

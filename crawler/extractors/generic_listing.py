@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
@@ -435,9 +435,12 @@ def _page_text(selector: Selector) -> str:
     return _clean(" ".join(selector.xpath("//body//text()[not(ancestor::script or ancestor::style)]").getall()[:5_000]))
 
 
-def extract_generic(selector: Selector, url: str) -> GenericExtraction:
-    """Guess whether the page is a listing or a vendor profile, and read its fields."""
-    context = NormaliseContext(page_url=url, default_currency=None)
+def extract_generic(selector: Selector, url: str, countries: Mapping[str, str] | None = None) -> GenericExtraction:
+    """Guess whether the page is a listing or a vendor profile, and read its fields.
+
+    ``countries`` is the country table for ships_from/ships_to (default: the config package's).
+    """
+    context = NormaliseContext(page_url=url, default_currency=None, countries=countries)
     evidence: list[str] = []
     values: dict[str, Any] = {}
     for name, source in (("json-ld", _from_json_ld), ("microdata", _from_microdata)):

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from parsel import Selector
 
@@ -83,8 +83,12 @@ def _one_per_listing(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def card_values(card: Card, page_url: str, vendor_name: str | None = None) -> dict[str, Any]:
-    """A card as listing values (profile field keys), ready for the item builder."""
+def card_values(card: Card, page_url: str, vendor_name: str | None = None,
+                countries: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A card as listing values (profile field keys), ready for the item builder.
+
+    ``countries`` is the country table for ships from/to (default: the config package's).
+    """
     url = card.url or page_url
     values: dict[str, Any] = {
         "title": card.title,
@@ -104,9 +108,9 @@ def card_values(card: Card, page_url: str, vendor_name: str | None = None) -> di
     if card.vendor_url:
         values["vendor_url"] = card.vendor_url
     if card.ships_from:
-        values["ships_from"] = parse_countries(card.ships_from)
+        values["ships_from"] = parse_countries(card.ships_from, table=countries)
     if card.ships_to:
-        values["ships_to"] = parse_countries(card.ships_to)
+        values["ships_to"] = parse_countries(card.ships_to, table=countries)
     if card.rating is not None:
         values["rating"] = card.rating
     return values
@@ -126,56 +130,60 @@ def _may_need_older_reader(selector: Selector, chunks: list[tuple[int, str]]) ->
     return any(_VENDOR_FACT.search(text) for _, text in chunks[:5_000] if len(text) < 300)
 
 
-def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card], url: str) -> GenericPage:
+def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card], url: str,
+                  countries: Mapping[str, str] | None = None) -> GenericPage:
     values = dict(values)
     values["listing_id"] = listing_id_for_url(url)
     values.pop("url", None)
     others = _one_per_listing(
-        [card_values(card, url) for card in cards if card.url and canonical_url(card.url) != canonical_url(url)])
+        [card_values(card, url, countries=countries) for card in cards if card.url and canonical_url(card.url) != canonical_url(url)])
     return GenericPage("listing", listing=values, cards=others, evidence=evidence)
 
 
-def read_generic_page(selector: Selector, url: str) -> GenericPage:
-    """The page's type and items (see the module docstring)."""
+def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str] | None = None) -> GenericPage:
+    """The page's type and items (see the module docstring).
+
+    ``countries`` is the country table for ships from/to (default: the config package's).
+    """
     tree = build_page_tree(selector.root)
     thread = read_thread(tree, url)
     if thread.is_thread:
         return GenericPage("thread", posts=thread.posts, evidence=["forum-posts"])
     cards = mine_cards(tree, url)
     chunks = list(tree.text_chunks(0, limit=400_000))
-    detail = read_listing_detail(selector, tree, url, cards, chunks)
+    detail = read_listing_detail(selector, tree, url, cards, chunks, countries=countries)
     card_titles = {card.title.casefold() for card in cards}
     detail_title = str(detail.values.get("title", "")).casefold()
     # Beside a grid of three or more cards, only a labelled price makes the page one listing's
     # (a results header "962 results" over a rates ticker is not a listing).
     if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
-        add_older_reading(detail, selector, url)
-        return _listing_page(detail.values, detail.evidence, cards, url)
+        add_older_reading(detail, selector, url, countries=countries)
+        return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     page_title = page_title_text(selector)
-    vendor = read_vendor_profile(tree, url, chunks, page_title)
+    vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,
-            cards=_one_per_listing([card_values(card, url, vendor.name) for card in cards]),
+            cards=_one_per_listing([card_values(card, url, vendor.name, countries=countries) for card in cards]),
             evidence=["vendor-labels", *(["cards"] if cards else [])],
         )
     # The older reader (structured data, free-text vendor facts) is as costly as all of the
     # above; on a page of cards it can only turn the page into a vendor's or a product's.
     if not cards or _may_need_older_reader(selector, chunks):
-        add_older_reading(detail, selector, url)
+        add_older_reading(detail, selector, url, countries=countries)
         if detail.strong and detail_title not in card_titles:
-            return _listing_page(detail.values, detail.evidence, cards, url)
+            return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     if detail.vendor_values:
         # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").
         name = str(detail.vendor_values.get("name") or "") or None
         return GenericPage("vendor", vendor=detail.vendor_values,
-                           cards=_one_per_listing([card_values(card, url, name) for card in cards]),
+                           cards=_one_per_listing([card_values(card, url, name, countries=countries) for card in cards]),
                            evidence=["vendor-facts"])
     if cards:
-        return GenericPage("category", cards=_one_per_listing([card_values(card, url) for card in cards]),
+        return GenericPage("category", cards=_one_per_listing([card_values(card, url, countries=countries) for card in cards]),
                            evidence=["cards"])
     # The older reader's weaker evidence (a heading, a price element, one label) still counts
     # where nothing else claims the page, as it did before cards and threads were read.
     if detail.values.get("title") and detail.values.get("price") and "older-reader:labels" in detail.evidence:
-        return _listing_page(detail.values, detail.evidence, cards, url)
+        return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     return GenericPage(None)

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urljoin
 
 from parsel import Selector
@@ -285,7 +285,7 @@ def _buy_action(tree: PageTree, ranges: _CardMask) -> bool:
 
 
 def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: list[Card],
-                        chunks: list[tuple[int, str]]) -> DetailReading:
+                        chunks: list[tuple[int, str]], countries: Mapping[str, str] | None = None) -> DetailReading:
     """The listing the page is about (see the module docstring); ``values`` is {} when there is none."""
     ranges = _CardMask(tree, cards)
     reading = DetailReading()
@@ -310,9 +310,9 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
             for owner, value in labelled.get(name, []):
                 if owner < title_index:
                     continue  # a search form's filter labels above the item
-                countries = parse_countries(value)
-                if countries:
-                    values[name] = countries
+                places = parse_countries(value, table=countries)
+                if places:
+                    values[name] = places
                     break
         buy = _buy_action(tree, ranges)
         if buy:
@@ -323,7 +323,8 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
     return reading
 
 
-def add_older_reading(reading: DetailReading, selector: Selector, url: str) -> DetailReading:
+def add_older_reading(reading: DetailReading, selector: Selector, url: str,
+                      countries: Mapping[str, str] | None = None) -> DetailReading:
     """``reading`` completed by :func:`~crawler.extractors.generic_listing.extract_generic`
     (JSON-LD, microdata, its label reader and free-text vendor facts); returns ``reading``.
 
@@ -331,7 +332,7 @@ def add_older_reading(reading: DetailReading, selector: Selector, url: str) -> D
     :func:`~crawler.extractors.generic_page.read_generic_page` calls it only
     where it can change the outcome.
     """
-    legacy = extract_generic(selector, url)
+    legacy = extract_generic(selector, url, countries=countries)
     if legacy.page_type == "listing":
         structured = any(source in legacy.evidence for source in ("json-ld", "microdata"))
         if structured or not reading.values.get("price"):

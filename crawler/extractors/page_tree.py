@@ -8,7 +8,10 @@ Public API:
   the text is short, and the prices printed in it.
 * :class:`PageTree` -- those arrays plus helpers (:meth:`PageTree.text_chunks`,
   :meth:`PageTree.subtree`, :meth:`PageTree.element_text`).
-* :func:`hidden_classes` -- classes that the page's own ``<style>`` hides.
+* :func:`hidden_classes` -- classes that the page's own ``<style>`` hides;
+  :func:`page_hidden_classes` reads them from a page, and :func:`is_shown`
+  says whether one element is shown by the rules below (what a market
+  profile's listing cards use).
 
 What counts as not shown: ``script``, ``style``, ``noscript``, ``template``,
 ``head``, ``select``/``option`` (shipping-option lists carry prices that are
@@ -100,6 +103,28 @@ def _inline_hidden(element: Any, hidden_by_class: frozenset[str]) -> bool:
         if classes and any(name in hidden_by_class for name in classes.split()):
             return True
     return False
+
+
+def page_hidden_classes(root: Any) -> frozenset[str]:
+    """The classes the ``<style>`` elements of the page at ``root`` hide (see :func:`hidden_classes`)."""
+    try:
+        styles = [text for text in root.xpath("//style/text()")[:50] if isinstance(text, str)]
+    except Exception:  # lxml raises odd errors on broken trees; no style rules then
+        styles = []
+    return hidden_classes(styles)
+
+
+def is_shown(element: Any, hidden_by_class: frozenset[str]) -> bool:
+    """False when ``element`` or one of its ancestors is not shown (see the module docstring)."""
+    current = element
+    for _ in range(256):
+        if current is None:
+            return True
+        tag = current.tag.lower() if isinstance(current.tag, str) else ""
+        if tag in _SKIPPED_TAGS or _inline_hidden(current, hidden_by_class):
+            return False
+        current = current.getparent()
+    return True
 
 
 @dataclass
@@ -207,11 +232,7 @@ def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
     tree = PageTree()
     if root is None or not isinstance(getattr(root, "tag", None), str):
         return tree
-    try:
-        styles = [text for text in root.xpath("//style/text()")[:50] if isinstance(text, str)]
-    except Exception:  # lxml raises odd errors on broken trees; no style rules then
-        styles = []
-    hidden_by_class = hidden_classes(styles)
+    hidden_by_class = page_hidden_classes(root)
 
     # Iterative pre-order walk (deep hostile nesting must not hit the recursion limit).
     stack: list[tuple[Any, int, int, int, int, bool]] = [(root, -1, 0, 0, -1, False)]

@@ -99,6 +99,12 @@ class Card:
     ships_to: str | None = None
     rating: float | None = None
     element: int = -1  # the card's element in the page tree
+    # Where each value came from (page-tree indices, -1 when none): what `profile suggest`
+    # turns into selectors.
+    title_element: int = -1
+    price_element: int = -1
+    vendor_element: int = -1
+    url_element: int = -1
 
 
 def marked_counts(tree: PageTree, marks: list[set[int]]) -> list[list[int]]:
@@ -316,7 +322,8 @@ def _inside_skip(tree: PageTree, index: int, skip: frozenset[int]) -> bool:
     return any(tree.contains(root, index) for root in skip)
 
 
-def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> str | None:
+def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> tuple[str | None, int]:
+    """(the card's detail-page href, its first link element): the href linked most often."""
     hrefs: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     for index in tree.subtree(card):
@@ -328,9 +335,9 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> str | None:
         hrefs[href] += 1
         first_seen.setdefault(href, index)
     if not hrefs:
-        return None
+        return None, -1
     best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))
-    return best[0]
+    return best[0], first_seen[best[0]]
 
 
 def _labelled_title(chunks: list[tuple[int, str]]) -> tuple[str | None, int]:
@@ -397,8 +404,11 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
     return None, -1
 
 
-def _prices(tree: PageTree, card: int, skip: frozenset[int], title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None]:
+def _prices(tree: PageTree, card: int, skip: frozenset[int],
+            title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
+    """(main price, its text, crypto price beside it, the main price's holder element)."""
     main: PriceSpan | None = None
+    holder = -1
     main_text: str | None = None
     crypto: PriceSpan | None = None
     for index in tree.subtree(card):
@@ -410,16 +420,17 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int], title_element: int)
         text = tree.small_text[index] or ""
         for span in spans:
             if main is None:
-                main, main_text = span, text[span.start:span.end]
+                main, main_text, holder = span, text[span.start:span.end], index
             elif crypto is None and span.is_crypto and span.currency != main.currency and not main.is_crypto:
                 crypto = span
         if main is not None and (crypto is not None or main.is_crypto):
             break
-    return main, main_text, crypto
+    return main, main_text, crypto, holder
 
 
 def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: frozenset[int], main_url: str | None,
-            page_url: str) -> tuple[str | None, str | None]:
+            page_url: str) -> tuple[str | None, str | None, int]:
+    """(vendor name, vendor URL, the element whose text gave the name)."""
     # "Vendor: name" / "Posted by name": the value is the rest of the chunk or the next chunk.
     for position, (owner, text) in enumerate(chunks):
         found = _label_value(text, _VENDOR_LABELS)
@@ -433,16 +444,19 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
             name = clean_vendor_name(candidate.split(",")[0])
             if name and not find_price_spans(name, limit=1):
                 url = None
+                source = owner
                 if position + 1 < len(chunks) and candidate == chunks[position + 1][1]:
-                    link = tree.link[chunks[position + 1][0]]
+                    source = chunks[position + 1][0]
+                    link = tree.link[source]
                     if link >= 0:
                         url = urljoin(page_url, tree.elements[link].get("href") or "")
-                return name, url
+                return name, url, source
     for owner, text in chunks:  # "@name", the way some markets print who sells
         at_name = _AT_NAME.match(text)
         if at_name:
             link = tree.link[owner]
-            return at_name.group(1), urljoin(page_url, tree.elements[link].get("href") or "") if link >= 0 else None
+            return (at_name.group(1), urljoin(page_url, tree.elements[link].get("href") or "") if link >= 0 else None,
+                    owner)
     for index in tree.subtree(card):
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
@@ -454,8 +468,8 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
             first_text = tree.element_text(index, limit=80)
         name = clean_vendor_name(first_text)
         if name:
-            return name, urljoin(page_url, href)
-    return None, None
+            return name, urljoin(page_url, href), index
+    return None, None, -1
 
 
 def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None, str | None]:
@@ -503,16 +517,16 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     cards: list[Card] = []
     for card in records:
         card_text = _card_chunks(tree, card, ordered)
-        main_url = _main_url(tree, card, card_text.skip)
+        main_url, url_element = _main_url(tree, card, card_text.skip)
         title, title_element = _labelled_title(card_text.chunks)
         if not title:
             title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
             continue
-        price, price_text, crypto = _prices(tree, card, card_text.skip, title_element)
+        price, price_text, crypto, price_element = _prices(tree, card, card_text.skip, title_element)
         if price is None:
             continue
-        vendor, vendor_url = _vendor(tree, card, card_text.chunks, card_text.skip, main_url, page_url)
+        vendor, vendor_url, vendor_element = _vendor(tree, card, card_text.chunks, card_text.skip, main_url, page_url)
         ships_from, ships_to = _ships(card_text.chunks, title)
         cards.append(Card(
             title=title,
@@ -526,5 +540,9 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             ships_to=ships_to,
             rating=_rating(tree, card, card_text.skip),
             element=card,
+            title_element=title_element,
+            price_element=price_element,
+            vendor_element=vendor_element,
+            url_element=url_element,
         ))
     return cards

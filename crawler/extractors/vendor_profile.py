@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from crawler.extractors.market_profiles import NormaliseContext, apply_normalisers
 from crawler.extractors.page_tree import PageTree
@@ -205,7 +205,7 @@ def _rating(values: list[str]) -> float | None:
 
 
 def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, str]] | None = None,
-                        page_title: str = "") -> VendorProfile | None:
+                        page_title: str = "", countries: Mapping[str, str] | None = None) -> VendorProfile | None:
     """The vendor profile on the page, or None when the page is not one (see the module docstring)."""
     if chunks is None:
         chunks = list(tree.text_chunks(0, limit=200_000))[:MAX_CHUNKS]
@@ -220,7 +220,7 @@ def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, s
     if not candidates:
         return None
     name = candidates.most_common(1)[0][0]
-    context = NormaliseContext(page_url=page_url, default_currency=None)
+    context = NormaliseContext(page_url=page_url, default_currency=None, countries=countries)
     values: dict[str, Any] = {"name": name}
     joined = _first_value(labelled.get("joined", []), "date", context)
     if joined is not None:

@@ -11,7 +11,10 @@ Arguments (``-a name=value`` with ``scrapy crawl``, or keyword arguments):
 * ``dangerously_allow_clearnet`` -- ``true`` to allow clearnet (non-onion) host names, as seeds
   and, with ``follow_offsite``, as links; still through tor.  Off unless given explicitly;
 * ``follow_links`` -- ``false`` to fetch only the seeds (benchmarks, re-checks);
-* ``markets_dir`` -- folder of market profiles (default ``config/markets``).
+* ``config_dir`` -- the folder of data-only configuration whose market profiles,
+  substance lexicon and country table the extraction uses (default: the config
+  package's; a crawl with onionscope's Scrapy settings passes ``settings.config_dir``);
+* ``markets_dir`` -- folder of market profiles (default ``<config_dir>/markets``).
 
 Onion hosts belong to a market only by its profile's ``hosts`` /
 ``host_patterns`` or by the operator's confirmation, the ``market_hosts``
@@ -63,8 +66,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from crawler.extractors.budget import BudgetedExtractor
+from crawler.extractors.countries import load_country_table
 from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
 from crawler.extractors.market_profiles import MarketProfiles
+from crawler.extractors.substances import default_lexicon
 from crawler.freshness.context import FreshnessContext
 from crawler.freshness.liveness import BackoffPolicy
 from crawler.freshness.recrawl import RecrawlPolicy, safe_etag, safe_last_modified
@@ -72,10 +77,29 @@ from crawler.job import CrawlJob, create_crawl_job
 from crawler.middlewares.conditional_requests import CONDITIONAL_META, NOT_DUE_FLAG
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
-from config.settings import DEFAULTS, PROJECT_ROOT
+from config import paths
+from config.settings import DEFAULTS
 
 
-DEFAULT_MARKETS_DIR = PROJECT_ROOT / "config" / "markets"
+def _onionscope_addon_enabled(scrapy_values: Any) -> bool:
+    """True when the crawl's Scrapy settings enable :class:`crawler.settings.OnionscopeAddon`."""
+    addons = scrapy_values.getdict("ADDONS") if hasattr(scrapy_values, "getdict") else {}
+    return any(str(name).endswith("OnionscopeAddon") or getattr(name, "__name__", "") == "OnionscopeAddon"
+               for name, priority in addons.items() if priority is not None)
+
+
+def load_reference_tables(config_dir: str | Path | None) -> dict[str, Any]:
+    """The substance lexicon and the country table of ``config_dir`` (None: the config package's).
+
+    Returns ``{"lexicon": ..., "countries": ...}``, the keyword arguments
+    :func:`extract_document` takes for them.  Module-level, so the budget worker
+    can be handed it and load the same tables as the spider.  Raises UserError
+    for a missing or malformed file.
+    """
+    return {
+        "lexicon": default_lexicon(config_dir),
+        "countries": load_country_table(paths.countries_file(config_dir)),
+    }
 
 
 def load_bound_profiles(markets_dir: str, market_hosts: tuple[tuple[str, str], ...]) -> MarketProfiles:
@@ -167,6 +191,7 @@ class OnionSpider(scrapy.Spider):
         markets_dir: str | None = None,
         dangerously_allow_clearnet: str | bool = False,
         crawl_job: CrawlJob | None = None,
+        config_dir: str | Path | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -185,8 +210,10 @@ class OnionSpider(scrapy.Spider):
         )
         # None: follow links at every depth (DEPTH_LIMIT alone applies); set from crawl_depth in from_crawler.
         self.max_link_depth: int | None = None
-        self.markets_dir = Path(markets_dir or DEFAULT_MARKETS_DIR)
+        self.config_dir = config_dir
+        self.markets_dir = Path(markets_dir or paths.markets_dir(config_dir))
         self.profiles = MarketProfiles.load(self.markets_dir)
+        self.lexicon, self.countries = load_reference_tables(config_dir).values()
         self._look_alike_hosts: set[str] = set()
         # Set by from_crawler when EXTRACTION_BUDGET_SECONDS > 0 (the default).
         self.extractor: BudgetedExtractor | None = None
@@ -195,17 +222,26 @@ class OnionSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "OnionSpider":
-        """The spider, with crawl_depth, the operator's ``market_hosts`` confirmations (UserError if one
-        is wrong) and the budget worker bound.
+        """The spider, with config_dir, crawl_depth, the operator's ``market_hosts`` confirmations
+        (UserError if one is wrong) and the budget worker bound.
 
         Without a ``crawl_job`` argument (``scrapy crawl``) the job is made here, once, from the
         spider's arguments and the crawl's settings.
         """
         market_hosts: tuple[tuple[str, str], ...] = ()
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
+        if onionscope_settings is None and _onionscope_addon_enabled(crawler.settings):
+            # `scrapy crawl onion`: Scrapy builds the spider before its add-ons run, so the
+            # settings OnionscopeAddon is about to apply are loaded here too (the same files and
+            # environment, so the same values).
+            from config.settings import load_settings
+
+            onionscope_settings = load_settings()
         if kwargs.get("crawl_job") is None and onionscope_settings is not None:
             arguments = {name: kwargs.pop(name) for name in JOB_ARGUMENTS if name in kwargs}
             kwargs["crawl_job"] = crawl_job_from_arguments(**arguments, settings=onionscope_settings)
+        if onionscope_settings is not None:
+            kwargs.setdefault("config_dir", onionscope_settings.config_dir)
         spider = super().from_crawler(crawler, *args, **kwargs)
         if onionscope_settings is not None:
             market_hosts = tuple(onionscope_settings.market_hosts)
@@ -228,7 +264,8 @@ class OnionSpider(scrapy.Spider):
             # The worker loads the same profiles with the same confirmations; MarketProfiles do not
             # pickle (compiled XPath), so it gets how to load them.
             spider.extractor = BudgetedExtractor(
-                budget, functools.partial(load_bound_profiles, str(spider.markets_dir), market_hosts)
+                budget, functools.partial(load_bound_profiles, str(spider.markets_dir), market_hosts),
+                functools.partial(load_reference_tables, spider.config_dir),
             )
             # Booting the worker (about two seconds) overlaps the first downloads.
             crawler.signals.connect(spider._start_extractor, signal=signals.spider_opened)
@@ -328,7 +365,8 @@ class OnionSpider(scrapy.Spider):
         ERROR.  Either way the page is indexed plainly and the crawl goes on.
         """
         if self.extractor is None:  # EXTRACTION_BUDGET_SECONDS = 0: here, with no budget
-            return extract_document(body, url, profiles=self.profiles, **arguments)
+            return extract_document(body, url, profiles=self.profiles, lexicon=self.lexicon,
+                                    countries=self.countries, **arguments)
         try:
             return await asyncio.wrap_future(self.extractor.extract(body, url, **arguments))
         except TimeoutError:

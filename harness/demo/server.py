@@ -412,11 +412,11 @@ def _ensure_running(
     ]
     for site, port in sorted(wanted.items()):
         command += ["--port", f"{site}={int(port)}"]
-    from config.settings import PROJECT_ROOT
-
     with (demo_dir / SERVER_LOG_NAME).open("ab") as log:
+        # A detached server lives in its own folder and imports the code this process runs.
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            command, cwd=demo_dir, env=_environment_importing_this_code(), stdin=subprocess.DEVNULL,
+            stdout=log, stderr=log, start_new_session=True,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -432,6 +432,15 @@ def _ensure_running(
     raise UserError(
         f"the demo server did not start within {timeout:.0f} s; see {demo_dir / SERVER_LOG_NAME}"
     )
+
+
+def _environment_importing_this_code() -> dict[str, str]:
+    """This process's environment with the folder ``harness`` was imported from first on PYTHONPATH."""
+    import_root = str(Path(__file__).resolve().parents[2])
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [import_root, *(part for part in environment.get("PYTHONPATH", "").split(os.pathsep) if part)])
+    return environment
 
 
 def stop_demo_sites(demo_dir: Path, timeout: float = 10.0) -> bool:

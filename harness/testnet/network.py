@@ -5,7 +5,8 @@ Public API::
     from harness.testnet.network import TestNetwork, OnionServiceSpec, load_manifest
 
     net = TestNetwork(directory, base_port, relays=3, clients=1,
-                      authority_key_cache=None)  # a folder: reuse authority keys across networks
+                      authority_key_cache=None,  # a folder: reuse authority keys across networks
+                      torrc_templates=None)      # <config_dir>/torrc (default: the config package's)
     manifest = net.up(onion_services=[OnionServiceSpec("market-a", "127.0.0.1:41234")],
                       timeout=120, progress=print)
     net.status()   # -> dict: every node's state, clients' bootstrap, consensus size
@@ -19,7 +20,11 @@ services are given, and the clients (SocksPort, ControlPort with cookie
 authentication).  It returns once every client reports bootstrap 100 % and
 fetched ``GET /`` from every onion service passed in this call through its
 SOCKS port (any HTTP status counts: the service answered), and writes the manifest (see :mod:`harness.testnet.manifest`) as it goes, so every PID
-it started is on disk even if it fails half-way.
+it started is on disk even if it fails half-way.  Once the network is ready it
+hands its first client over to the commands as settings
+(:func:`config.settings.write_testnet_tor_settings`: ``<directory>/tor-settings.yml``);
+whatever stops the network (``down``, a failed or restarting ``up``) withdraws
+them first.  Product code never reads the manifest.
 
 Telling tor traffic apart at a target: tor 0.4.9 binds no
 ``OutboundBindAddress*`` for loopback destinations, so connections from exits
@@ -50,6 +55,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from config.errors import UserError
 from config.processes import exclusive_lock
+from config.settings import remove_testnet_tor_settings, write_testnet_tor_settings
 from harness.testnet.authorities import ensure_authority_keys
 from harness.testnet.layout import (
     ROLE_AUTHORITY,
@@ -91,8 +97,10 @@ class TestNetwork:
 
     def __init__(self, directory: Path | str, base_port: int, relays: int = 3, clients: int = 1,
                  voting_interval: int = 10, exit_bind_address: str = "127.0.0.2",
-                 authority_key_cache: Path | str | None = None):
+                 authority_key_cache: Path | str | None = None, torrc_templates: Path | str | None = None):
         self.directory = Path(directory).expanduser().resolve()
+        # The torrc templates to render (config.paths.torrc_dir(settings.config_dir)); None: the config package's.
+        self.torrc_templates = Path(torrc_templates) if torrc_templates is not None else None
         self.base_port = int(base_port)
         self.relays = int(relays)
         self.clients = int(clients)
@@ -131,6 +139,8 @@ class TestNetwork:
                     services = _merge_services(_services_of(existing), requested)
                     manifest = existing
                 else:
+                    # Nothing may attach to a network that is not ready (a file left by a crash included).
+                    remove_testnet_tor_settings(self.directory)
                     if existing is not None:
                         say(f"private Tor network in {self.directory} is partly down; restarting it")
                         self._stop_all(existing, say)
@@ -156,6 +166,7 @@ class TestNetwork:
             # Seconds from the start of this `up` call at the end of each phase.
             manifest["last_up_timings"] = timings
             write_manifest(self.directory, manifest)
+            self._hand_over_tor(manifest)
         say(f"private Tor network ready in {time.monotonic() - started_at:.1f} s; manifest: {manifest_path(self.directory)}")
         return manifest
 
@@ -203,6 +214,17 @@ class TestNetwork:
             "onion_services": manifest.get("onion_services", []),
         }
 
+    def _hand_over_tor(self, manifest: dict[str, Any]) -> None:
+        """Write the first client's tor settings for the commands (the network is ready)."""
+        client = manifest["clients"][0]
+        try:
+            write_testnet_tor_settings(
+                self.directory, socks_port=client["socks_port"], control_port=client["control_port"],
+                cookie_path=client["cookie_path"], client_name=client["name"], client_pid=client["pid"],
+            )
+        except ProcessLookupError as exc:
+            raise NetworkNotReady(f"{exc}; see {self._node_entry(manifest, client['name'])['log']}") from None
+
     # ------------------------------------------------------------- start-up
 
     def _new_manifest_after_keys(self) -> dict[str, Any]:
@@ -242,7 +264,7 @@ class TestNetwork:
         parameters = self._parameters(())
         for node in self.nodes:
             if node.role != ROLE_ONION_HOST:
-                node.torrc_path(self.directory).write_text(render_torrc(node, parameters))
+                node.torrc_path(self.directory).write_text(render_torrc(node, parameters, self.torrc_templates))
         return manifest
 
     def _start_relays(self, manifest: dict[str, Any], say: Progress, deadline: float) -> None:
@@ -374,7 +396,7 @@ class TestNetwork:
         self._authority_lines = manifest["dir_authorities"]
         (host_node.data_dir(self.directory) / "onion_services").mkdir(mode=0o700, exist_ok=True)
         torrc = host_node.torrc_path(self.directory)
-        torrc.write_text(render_torrc(host_node, self._parameters(services)))
+        torrc.write_text(render_torrc(host_node, self._parameters(services), self.torrc_templates))
         manifest["onion_services"] = [
             {"name": spec.name, "onion_host": None, "virtual_port": spec.virtual_port, "target": spec.target,
              "pid": host["pid"]}
@@ -475,6 +497,8 @@ class TestNetwork:
                 raise NetworkNotReady(f"{entry['name']} (pid {entry['pid']}) exited; see {entry['log']}")
 
     def _stop_all(self, manifest: dict[str, Any], say: Progress) -> list[int]:
+        # First withdraw the tor settings, so no command attaches to a network going down.
+        remove_testnet_tor_settings(self.directory)
         processes = set(recorded_processes(manifest))
         # PidFiles catch a tor whose PID never reached the manifest (a crash mid-start).
         for node in self.nodes:

@@ -21,6 +21,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from config.errors import UserError
+from config.paths import markets_dir
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -120,14 +121,14 @@ def run_crawl(
 
     from crawler.extractors.market_profiles import MarketProfiles
     from crawler.settings import scrapy_settings
-    from crawler.spiders.onion import DEFAULT_MARKETS_DIR, OnionSpider
+    from crawler.spiders.onion import OnionSpider
     from crawler.tor.endpoints import resolve_tor_endpoints
     from crawler.tor.network_guard import REFUSED_STAT, process_guard
     from pipelines.es_client import ensure_reachable, make_client
     from pipelines.indices import index_status
 
     # The spider binds these too; a wrong confirmation must stop us here, as one line, not inside Scrapy.
-    MarketProfiles.load(DEFAULT_MARKETS_DIR).bind_hosts(settings.market_hosts)
+    MarketProfiles.load(markets_dir(settings.config_dir)).bind_hosts(settings.market_hosts)
     endpoints = resolve_tor_endpoints(settings)
     client = make_client(settings)
     try:

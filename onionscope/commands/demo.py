@@ -31,6 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from config.errors import UserError
+from config.paths import index_templates_dir
 from config.processes import (
     OwnedProcess, exclusive_lock, process_arguments, read_pidfile, recorded_process, runs_python_module,
     stop_processes, write_pidfile,
@@ -70,7 +71,7 @@ def _up(settings: Settings, serve: bool) -> int:
     world = bring_up_demo_world(settings, progress=_say)
     client = make_client(settings)
     try:
-        ensure_indices(client, settings.index_prefix)
+        ensure_indices(client, settings.index_prefix, templates_dir=index_templates_dir(settings.config_dir))
     finally:
         client.close()
 
@@ -176,7 +177,8 @@ def _demo_token(settings: Settings) -> str:
             token = path.read_text().strip()
             if verify_token(client, settings.index_prefix, token) is not None:
                 return token
-        token, _record = create_token(client, settings.index_prefix, "viewer", name="demo")
+        token, _record = create_token(client, settings.index_prefix, "viewer", name="demo",
+                                      templates_dir=index_templates_dir(settings.config_dir))
     finally:
         client.close()
     path.write_text(token + "\n")

@@ -23,7 +23,7 @@ from harness.demo.server import (
     PIDFILE_NAME, SESSION_COOKIES, DemoServer, ensure_demo_sites_running, read_peer_log, stop_demo_sites,
 )
 from config.processes import PidRecord, process_arguments, process_start_ticks, read_pidfile, runs_python_module
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 SEED = 4242
 

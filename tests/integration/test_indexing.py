@@ -20,7 +20,7 @@ from scrapy.utils.test import get_crawler
 from crawler.items import Listing, Page, Vendor, WalletMention
 from crawler.job import create_crawl_job
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 from pipelines import entities, indices, item_indexer, spool
 from pipelines.documents import upsert_action
 from pipelines.elasticsearch_bulk import ElasticsearchBulkPipeline

@@ -36,7 +36,7 @@ from harness.demo.hosts import derived_onion_host
 from harness.demo.paths import file_for_target
 from onionscope.commands.crawl import run_crawl
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 from pipelines import indices
 from pipelines.item_indexer import BulkIndexer
 from search.pivots import listing_detail, vendor_detail

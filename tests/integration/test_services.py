@@ -15,7 +15,8 @@ from typing import Iterator
 import pytest
 
 from harness import elasticsearch_node
-from config.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+from config.settings import ELASTICSEARCH_VERSION, load_settings
+from tests import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,8 @@ from harness.elasticsearch_node import (
 )
 from harness.elasticsearch_node.distribution import _unzip_with_modes
 from harness.elasticsearch_node.process import MAIN_CLASS, _prepare, is_our_node
-from config.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+from config.settings import ELASTICSEARCH_VERSION, load_settings
+from tests import PROJECT_ROOT
 
 
 def layout(tmp_path: Path, **overrides: object) -> NodeLayout:

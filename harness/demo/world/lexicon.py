@@ -23,9 +23,10 @@ from typing import Any
 import yaml
 
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from config.paths import demo_data_dir
 
-DEMO_DATA_DIR = PROJECT_ROOT / "config" / "demo"
+# The config package's demo data; a world built for another config_dir passes its own folder.
+DEMO_DATA_DIR = demo_data_dir()
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,14 @@ class DemoData:
     names: dict[str, tuple[str, ...]]
 
 
-def load_demo_data(data_dir: Path = DEMO_DATA_DIR) -> DemoData:
-    """Read ``substances.yml``, ``countries.yml`` and ``names.yml``.
+def load_demo_data(data_dir: Path | None = None) -> DemoData:
+    """Read ``substances.yml``, ``countries.yml`` and ``names.yml`` from a ``<config_dir>/demo`` folder.
+
+    ``data_dir`` defaults to the config package's.
 
     Raises UserError naming the file when one is missing or malformed.
     """
+    data_dir = data_dir if data_dir is not None else demo_data_dir()
 
     def read(file_name: str) -> dict[str, Any]:
         path = data_dir / file_name
