@@ -36,12 +36,12 @@ from typing import Any, Iterator
 import pytest
 
 from config.schema import alias_name, listing_doc_id, onion_check_doc_id, page_doc_id
+from tests import PROJECT_ROOT
 from tests.integration.freshness_market import ChangingMarket, ShopListing
 from tests.integration.transport_network import publish_sites
 
 pytestmark = pytest.mark.integration
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MARKET = "tundra-shop"
 HOSTILE_VENDOR = "<script>alert(1)</script>&co"
 
