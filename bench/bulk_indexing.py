@@ -13,6 +13,10 @@ shared between pages), in one run, it prints docs/s for:
   (update+upsert per page, then wallet and onion entities merged and written
   with optimistic concurrency);
 * ``pipeline, re-crawl`` -- the same pages again (every document is updated);
+* ``re-crawl, no change tracking`` -- the same with ``track_changes=False``,
+  batch by batch in turn with the tracked re-crawl: the difference is the
+  cost of the read-before-write step (one ``mget`` per batch,
+  :mod:`pipelines.freshness.change_tracker`);
 
 and the ratios pipeline / plain.  Everything it creates lives under a
 ``bench-<random>`` prefix and is deleted at the end.
@@ -69,7 +73,7 @@ def main() -> None:
     prefix = f"bench-{secrets.token_hex(4)}"
     pages = synthetic_pages(args.pages)
     try:
-        created = indices.ensure_indices(client, prefix, kinds=("pages", "wallets", "onions"))
+        created = indices.ensure_indices(client, prefix, kinds=("pages", "listings", "wallets", "onions", "changes"))
         plain_rates = []
         # Twice, into two indices with the same template: the first pass also warms the JVM up.
         for version in (98, 99):
@@ -88,10 +92,15 @@ def main() -> None:
             indexer.index_items(pages[start:start + args.batch])
         first = args.pages / (time.perf_counter() - began)
 
-        began = time.perf_counter()
+        # Re-crawls with and without change tracking, batch by batch in turn, so both see the same node load.
+        untracked = BulkIndexer(client, prefix, None, max_retries=0, track_changes=False)
+        spent = {True: 0.0, False: 0.0}
         for start in range(0, len(pages), args.batch):
-            indexer.index_items(pages[start:start + args.batch])
-        again = args.pages / (time.perf_counter() - began)
+            for tracked, runner in ((True, indexer), (False, untracked)):
+                began = time.perf_counter()
+                runner.index_items(pages[start:start + args.batch])
+                spent[tracked] += time.perf_counter() - began
+        again, untracked_rate = args.pages / spent[True], args.pages / spent[False]
 
         client.indices.refresh(index=created["pages"])
         stored = client.count(index=created["pages"])["count"]
@@ -99,6 +108,8 @@ def main() -> None:
         print(f"plain bulk             {plain:8.0f} docs/s")
         print(f"pipeline, first crawl  {first:8.0f} docs/s   ratio to plain {first / plain:.2f}")
         print(f"pipeline, re-crawl     {again:8.0f} docs/s   ratio to plain {again / plain:.2f}")
+        print(f"re-crawl, no change tracking {untracked_rate:8.0f} docs/s   "
+              f"(change tracking costs {1 - again / untracked_rate:+.0%} of it)")
     finally:
         indices.delete_prefix(client, prefix)
         client.close()

@@ -356,6 +356,23 @@ DEFAULTS: dict[str, Setting] = {
         _str,
         "User-Agent sent to sites (Tor Browser's, so the crawler blends in).",
     ),
+    # --- freshness: liveness back-off and incremental recrawl
+    "liveness_backoff_seconds": Setting(
+        3600.0, _float(0, 10 * 365 * 86400),
+        "Wait after an onion's first failed check before it is fetched again; doubles with each further failed "
+        "check (0: never back off).",
+    ),
+    "liveness_backoff_max_seconds": Setting(
+        7 * 86400.0, _float(0, 10 * 365 * 86400), "Longest wait of the liveness back-off.",
+    ),
+    "recrawl_stable_seconds": Setting(
+        2 * 86400.0, _float(0, 10 * 365 * 86400),
+        "A page unchanged for longer is fetched less often: again after half its unchanged time (0: fetch every "
+        "page at every crawl).",
+    ),
+    "recrawl_max_interval_seconds": Setting(
+        7 * 86400.0, _float(0, 10 * 365 * 86400), "Longest wait before an unchanged page is fetched again.",
+    ),
     # --- indexing
     "bulk_batch_size": Setting(200, _int(1, 10_000), "Documents per bulk request."),
     "bulk_max_retries": Setting(5, _int(0, 50), "Retries of a failed bulk item before it is spooled."),

@@ -71,6 +71,9 @@ class Page:
     looks_like_market: str | None = None
     # A forum thread's posts: author, posted_at (UTC ISO or None), posted_local, posted_text, text.
     posts: list[dict[str, Any]] = field(default_factory=list)
+    # The response's validators, for conditional requests next time (well-formed ones only).
+    etag: str | None = None
+    last_modified: str | None = None
 
     def doc_id(self) -> str:
         return page_doc_id(self.canonical_url)

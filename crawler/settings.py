@@ -107,7 +107,10 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
             # Trap rules before the page budget, so a trap's URLs never hold budget.
             "crawler.middlewares.crawl_traps.CrawlTrapMiddleware": 65,
+            # A host backing off is left alone before it spends a page; a page not due still spends one.
+            "crawler.middlewares.liveness.BackoffGateMiddleware": 67,
             "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
+            "crawler.middlewares.conditional_requests.ConditionalRequestMiddleware": 72,
             # A retry waits retry_backoff_seconds, doubling, before it is sent again.
             RETRY_BACKOFF_PATH: 75,
             # Reads redirects before Scrapy's RedirectMiddleware (600) and MetaRefreshMiddleware (580) do.
@@ -115,6 +118,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             # Scrapy's decompression, with bombs (decompressed past DOWNLOAD_MAXSIZE) counted.
             COMPRESSION_STOCK_PATH: None,
             COMPRESSION_PATH: 590,
+            # Next to the download, after RetryMiddleware (550): it sees every attempt.
+            "crawler.middlewares.liveness.LivenessMiddleware": 880,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,

@@ -22,7 +22,8 @@ Public API:
 * :class:`Operation` -- one bulk operation (``doc_id`` None: Elasticsearch picks it);
 * :class:`Failure` -- an operation that finally failed, with its error and attempts;
 * :class:`BatchOutcome` -- what a batch did (indexed, created, entities,
-  retries, failed, spooled, entity_conflicts, unexpected_errors);
+  retries, failed, spooled, entity_conflicts, unexpected_errors, and
+  ``stats``: other counts by stat name);
 * :class:`BulkWriter` (client, index_prefix, spool_writer, ...) --
   :meth:`~BulkWriter.send` (operations, outcome) -> (succeeded, failures);
   :meth:`~BulkWriter.merge_write` (kind, index, merges, outcome) -> (written,
@@ -92,6 +93,8 @@ class BatchOutcome:
     entity_conflicts: int = 0
     # Exceptions other than Elasticsearch's own errors; what they hit was spooled (or kept to retry).
     unexpected_errors: int = 0
+    # Counts other steps keep (change records, removals...): stat name -> count, copied into the crawl's stats.
+    stats: Counter = field(default_factory=Counter)
 
     def add(self, other: "BatchOutcome") -> None:
         self.indexed.update(other.indexed)
@@ -102,6 +105,7 @@ class BatchOutcome:
         self.spooled += other.spooled
         self.entity_conflicts += other.entity_conflicts
         self.unexpected_errors += other.unexpected_errors
+        self.stats.update(other.stats)
 
 
 def _error_text(error: Any) -> str:

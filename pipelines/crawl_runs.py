@@ -2,7 +2,9 @@
 
 The document holds the :class:`crawler.job.CrawlJob` the crawl was started
 with (job id, seeds, start time, options), how it finished, the counts the
-pipelines kept and Scrapy's stats (stored, not indexed).
+pipelines kept, what changed (new, changed and removed listings, changed
+pages: :func:`pipelines.freshness.changes.run_change_counts`) and Scrapy's
+stats (stored, not indexed).
 
 Public API:
 
@@ -19,6 +21,7 @@ from typing import Any
 from crawler.job import CrawlJob
 from pipelines.bulk_writer import BatchOutcome, BulkWriter, Operation
 from config.schema import alias_name, crawl_run_doc_id
+from pipelines.freshness.changes import run_change_counts
 from pipelines.spool import json_safe
 
 KIND = "crawl-runs"
@@ -48,6 +51,8 @@ def crawl_run_document(
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
         "items_dropped": total("validate/dropped/") + total("deduplicate/dropped/"),
         "stats": json_safe(stats),
+        # listings_new, listings_changed, listings_removed, pages_changed.
+        **run_change_counts(stats),
     }
 
 

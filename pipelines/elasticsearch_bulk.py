@@ -4,7 +4,9 @@ A thin adapter: it batches items (``bulk_batch_size``), hands each batch to
 :class:`pipelines.item_indexer.BulkIndexer` in a worker thread (the reactor
 never waits on Elasticsearch), flushes on close, and when the spider closes
 writes the crawl-run record (:mod:`pipelines.crawl_runs`) of the spider's
-:class:`crawler.job.CrawlJob`.  Retries and the spool are
+:class:`crawler.job.CrawlJob`.  When the spider opens it loads what is stored
+about the seed hosts into the spider's freshness context, and before the
+run's record it writes what the run saw (:mod:`pipelines.freshness.run`).  Retries and the spool are
 :mod:`pipelines.bulk_writer`'s; ``onionscope index replay-spool``
 (:mod:`pipelines.spool_replay`) replays the spool.  It needs the asyncio
 reactor (set by crawler/settings.py).  If Elasticsearch is unreachable when
@@ -41,6 +43,7 @@ from crawler.job import CrawlJob, job_of
 from pipelines import spool
 from pipelines.bulk_writer import BatchOutcome
 from pipelines.crawl_runs import crawl_run_document, write_crawl_run
+from pipelines.freshness.run import finish_run, open_run
 from pipelines.item_indexer import BulkIndexer, item_record
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,9 @@ class ElasticsearchBulkPipeline:
             templates_dir = index_templates_dir(self.settings.config_dir)
         ensure_indices(self.client, self.index_prefix, templates_dir=templates_dir, **shard_overrides(self.settings))
         self.started_at = spool.utc_now_iso()
+        # What is stored about the seed hosts: validators, change dates, liveness checks (pipelines.freshness).
+        open_run(self.client, self.index_prefix, getattr(self.crawler, "spider", None),
+                 getattr(self.settings, "crawl_max_pages", None))
 
     def _record(self, outcome: BatchOutcome) -> None:
         self.totals.add(outcome)
@@ -121,6 +127,8 @@ class ElasticsearchBulkPipeline:
         for name in ("retries", "failed", "spooled", "entity_conflicts", "unexpected_errors"):
             if getattr(outcome, name):
                 self.stats.inc_value(f"elasticsearch/{name}", getattr(outcome, name))
+        for key, count in outcome.stats.items():
+            self.stats.inc_value(key, count)
 
     async def _flush(self) -> None:
         if self._lock is None:
@@ -193,6 +201,10 @@ class ElasticsearchBulkPipeline:
             logger.warning("spider %s carries no crawl job (crawler.job.CrawlJob); its crawl run is recorded "
                            "without seeds and with default options, under a job id made here", spider.name)
             job = CrawlJob(job_id=f"{spider.name}-{self.started_at}", seeds=(), started_at=self.started_at)
+        # Liveness history, unchanged pages, removed listings; their counts go into the run's record.
+        freshness = finish_run(self.indexer.writer, spider, reason, stats)
+        self._record(freshness)
+        stats = {**stats, **{key: stats.get(key, 0) + count for key, count in freshness.stats.items()}}
         document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats)
         self._record(write_crawl_run(self.indexer.writer, document))
         self.spool_writer.close()

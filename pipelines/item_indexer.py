@@ -10,8 +10,11 @@ retries and spools what finally fails.
 
 Public API:
 
-* :class:`BulkIndexer` (client, index_prefix, spool, ...) --
+* :class:`BulkIndexer` (client, index_prefix, spool, ..., track_changes=True) --
   :meth:`~BulkIndexer.index_items` (items) -> :class:`~pipelines.bulk_writer.BatchOutcome`;
+  before each batch is written its pages and listings are compared with what is stored
+  (:class:`pipelines.freshness.change_tracker.ChangeTracker`: one ``mget``), and the change
+  records go into the same bulk request;
 * :func:`item_record` (item, index_prefix, error) -> the spool record of a whole item;
 * :data:`ITEM_TYPES` -- item kind -> item class (a replay rebuilds items from records).
 """
@@ -29,6 +32,7 @@ from pipelines import entities, spool
 from pipelines.bulk_writer import BatchOutcome, BulkWriter, Operation, SpoolTarget
 from pipelines.documents import DOCUMENT_KINDS, upsert_action
 from pipelines.entity_writer import EntityWriter
+from pipelines.freshness.change_tracker import ChangeTracker
 from pipelines.indices import alias_name
 
 ITEM_TYPES: dict[str, type] = {item_type.kind: item_type for item_type in (Page, Listing, Vendor, WalletMention)}
@@ -51,11 +55,14 @@ class BulkIndexer:
         max_retries: int = 5,
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        track_changes: bool = True,
     ):
         self.writer = BulkWriter(client, index_prefix, spool_writer, max_retries=max_retries,
                                  backoff_seconds=backoff_seconds, sleep=sleep)
         self.entity_writer = EntityWriter(self.writer)
         self.index_prefix = index_prefix
+        # One mget per batch: change records, content_changed_at, removed listings seen again.
+        self.change_tracker: ChangeTracker | None = ChangeTracker(client, index_prefix) if track_changes else None
 
     def index_items(self, items: Iterable[Any]) -> BatchOutcome:
         """Index one batch: documents, and meanwhile the wallets they name; then their onions.
@@ -96,16 +103,24 @@ class BulkIndexer:
         return outcome
 
     def _index_documents(self, items: list[Any], outcome: BatchOutcome) -> Counter:
-        """Bulk-upsert the pages, listings and vendors; returns new pages per onion host."""
+        """Bulk-upsert the pages, listings and vendors, and their change records; returns new pages per onion host."""
         operations: list[Operation] = []
+        changes = self.change_tracker.batch(items, outcome) if self.change_tracker is not None else None
         for item in items:
             if item.kind in DOCUMENT_KINDS:
                 action = upsert_action(item, alias_name(self.index_prefix, item.kind))
+                doc, upsert = action["doc"], action["upsert"]
+                if changes is not None:
+                    key = (item.kind, action["_id"])
+                    doc = {**doc, **changes.doc_fields.get(key, {})}
+                    upsert = {**upsert, **changes.upsert_fields.get(key, {})}
                 operations.append(Operation(
                     kind=item.kind, op_type="update", doc_id=action["_id"], index=action["_index"],
-                    body={"doc": action["doc"], "upsert": action["upsert"]},
+                    body={"doc": doc, "upsert": upsert},
                     meta={"retry_on_conflict": action["retry_on_conflict"]},
                 ))
+        if changes is not None:
+            operations += changes.operations(self.index_prefix)
         new_pages_per_host: Counter = Counter()
         if not operations:
             return new_pages_per_host

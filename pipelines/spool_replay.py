@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 # What a replay may write: the kinds the pipeline itself writes, nothing else
 # (a spool record cannot reach the audit or token indices).
-REPLAYED_DOCUMENT_KINDS = (*DOCUMENT_KINDS, "crawl-runs")
+REPLAYED_DOCUMENT_KINDS = (*DOCUMENT_KINDS, "crawl-runs", "changes", "onion-checks")
 
 
 @dataclass

@@ -6,14 +6,16 @@ when the entity does not exist, and let Elasticsearch errors through.
 
 Public API:
 
-* :func:`listing_detail` (client, prefix, listing_id) -> dict | None
+* :func:`listing_detail` (client, prefix, listing_id) -> dict | None -- with its
+  change records (``changes``, newest first) and ``price_history``
 * :func:`vendor_detail` (client, prefix, vendor_id) -> dict | None -- with
   ``same_vendor_elsewhere``: vendors on other markets sharing a PGP
   fingerprint or a wallet, each with the reasons for the link
 * :func:`wallet_detail` (client, prefix, address) -> dict | None -- the wallet
   entity (without its page and listing reference lists) and the listings,
   vendors, pages and markets that use the address
-* :func:`onion_detail` (client, prefix, host) -> dict | None -- liveness and pages
+* :func:`onion_detail` (client, prefix, host) -> dict | None -- liveness (with the
+  back-off summary), the liveness history (``checks``, newest first) and pages
 * :func:`index_stats` (client, prefix) -> dict -- document counts and top markets
 * :func:`vendor_id` (market, name, onion_host, market_host_known) -> str -- the
   vendor ``_id``, by :func:`config.schema.vendor_doc_id` (the one id rule)
@@ -76,12 +78,48 @@ def listing_detail_steps(prefix: str, listing_id: str) -> Steps:
     if listing is None:
         return None
     vendor_name = listing.get("vendor")
+    changes = _hits((yield Search(alias_name(prefix, "changes"), _changes_query(listing["id"]))))
     return {
         "listing": listing,
         # A listing's vendor sits on the same market and host, so the same id rule finds it.
         "vendor_id": vendor_id(listing["market"], vendor_name, str(listing.get("onion_host") or ""), _host_known(listing))
         if vendor_name and listing.get("market") else None,
+        # Newest first: price, stock and vendor changes, removals and returns (pipelines.freshness.changes).
+        "changes": changes,
+        "price_history": _price_history(listing, changes),
     }
+
+
+CHANGE_FIELDS = ["field", "old_value", "new_value", "old_amount", "new_amount", "old_currency", "new_currency",
+                 "changed_at", "previous_seen_at", "job_id"]
+
+
+def _changes_query(doc_id: str) -> dict[str, Any]:
+    return {
+        "query": {"bool": {"filter": [{"term": {"kind": "listings"}}, {"term": {"doc_id": doc_id}}]}},
+        "size": PIVOT_LIMIT,
+        "_source": {"includes": CHANGE_FIELDS},
+        "sort": [{"changed_at": {"order": "desc", "unmapped_type": "date"}}],
+    }
+
+
+def _price_history(listing: dict[str, Any], changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The listing's prices, newest first: the current one, then each earlier one with when it was replaced.
+
+    Each entry: ``amount``, ``currency``, ``until`` (when a later price replaced
+    it; None for the current price).  Built from the price change records
+    (at most :data:`PIVOT_LIMIT`), so the oldest prices of a listing that
+    changed more often than that are not shown.
+    """
+    history: list[dict[str, Any]] = []
+    if listing.get("price_amount") is not None:
+        history.append({"amount": listing.get("price_amount"), "currency": listing.get("price_currency"),
+                        "until": None})
+    for change in changes:
+        if change.get("field") == "price":
+            history.append({"amount": change.get("old_amount"), "currency": change.get("old_currency"),
+                            "until": change.get("changed_at")})
+    return history
 
 
 def vendor_detail_steps(prefix: str, vendor_doc_id: str) -> Steps:
@@ -231,20 +269,37 @@ def onion_detail_steps(prefix: str, host: str) -> Steps:
     pages = _hits(response)
     if entity is None and not pages:
         return None
+    checks = _hits((yield Search(alias_name(prefix, "onion-checks"), {
+        "query": {"bool": {"filter": [{"term": {"onion_host": host}}]}},
+        "size": CHECK_LIMIT,
+        "_source": {"includes": CHECK_FIELDS},
+        "sort": [{"checked_at": {"order": "desc", "unmapped_type": "date"}}],
+    })))
     last_page = pages[0] if pages else {}
+    entity_or_empty = entity or {}
     liveness = {
-        "last_status": (entity or {}).get("last_status", last_page.get("status")),
-        "last_seen": (entity or {}).get("last_seen", last_page.get("fetched_at")),
-        "first_seen": (entity or {}).get("first_seen"),
-        "up": (entity or {}).get("up"),
+        "last_status": entity_or_empty.get("last_status", last_page.get("status")),
+        "last_seen": entity_or_empty.get("last_seen", last_page.get("fetched_at")),
+        "first_seen": entity_or_empty.get("first_seen"),
+        "up": entity_or_empty.get("up"),
+        # The back-off summary (crawler.freshness.liveness.Backoff), when the host has been checked.
+        **{key: entity_or_empty.get(key) for key in BACKOFF_FIELDS},
     }
     return {
         "host": host,
         "entity": entity,
         "liveness": liveness,
+        # Newest first: one check per crawl run (pipelines.freshness.liveness_history).
+        "checks": checks,
         "page_count": response["hits"]["total"]["value"],
         "pages": pages,
     }
+
+
+CHECK_LIMIT = 50
+CHECK_FIELDS = ["job_id", "state", "checked_at", "attempts", "answered", "failed", "reason", "last_status",
+                "latency_ms_mean"]
+BACKOFF_FIELDS = ("consecutive_down", "down_since", "last_check_at", "last_up_at", "last_down_reason", "next_check_at")
 
 
 def index_stats_steps(prefix: str) -> Steps:

@@ -41,10 +41,12 @@ from config.schema.fields import (
 from config.schema.kinds import (
     KINDS,
     alias_name,
+    change_doc_id,
     check_kind,
     crawl_run_doc_id,
     listing_doc_id,
     market_item_id,
+    onion_check_doc_id,
     onion_doc_id,
     page_doc_id,
     prefix_pattern,
@@ -70,9 +72,11 @@ from config.schema.normalise import (
 
 __all__ = [
     "COIN_TICKERS", "CRYPTO_TICKERS", "DATE_FIELDS", "DATE_QUERY_FIELDS", "FACETS", "KINDS", "KIND_FIELDS",
-    "QUERY_FIELDS", "SEARCH_KINDS", "Facet", "Field", "QueryField", "SearchKind", "alias_name", "check_kind",
+    "QUERY_FIELDS", "SEARCH_KINDS", "Facet", "Field", "QueryField", "SearchKind", "alias_name", "change_doc_id",
+    "check_kind",
     "coin_aliases", "coin_ticker", "crawl_run_doc_id", "listing_doc_id", "lower_case", "market_item_id",
-    "normalise_coin", "normalise_document", "normalise_fingerprint", "normalise_onion_host", "onion_doc_id",
+    "normalise_coin", "normalise_document", "normalise_fingerprint", "normalise_onion_host", "onion_check_doc_id",
+    "onion_doc_id",
     "onion_host_from_input", "onion_service_host", "page_doc_id", "prefix_pattern", "stable_id", "token_doc_id",
     "upper_case", "vendor_doc_id", "versioned_index_name", "wallet_doc_id",
 ]

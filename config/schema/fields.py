@@ -91,6 +91,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         posts=OBJECT,
         **{"posts.author": KW, "posts.posted_at": DATE, "posts.posted_local": KW, "posts.posted_text": KW,
            "posts.text": TEXT},
+        # Freshness: the response's validators, and when the content hash last changed.
+        etag=KW, last_modified=KW, content_changed_at=DATE,
     ),
     "listings": _fields(
         market=KW, listing_id=KW, url=KW, onion_host=KW_ONION, title=TEXT, **{"title.keyword": KW},
@@ -101,6 +103,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         ships_from=KW, ships_to=KW, escrow=BOOLEAN, finalize_early=BOOLEAN, stock=LONG, sales=LONG, rating=FLOAT,
         substances=KW, substance_classes=KW, wallets=KW, language=KW_LOWER, extractor=KW, **_SEEN,
         market_host_known=BOOLEAN, looks_like_market=KW, price_unit=KW,
+        # Missing from its market in a run that crawled it completely; never deleted.
+        removed_at=DATE,
     ),
     "vendors": _fields(
         market=KW, name=KW, **{"name.text": TEXT}, name_folded=KW, profile_url=KW, onion_host=KW_ONION,
@@ -117,6 +121,9 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
     "onions": _fields(
         onion_host=KW_ONION, first_seen=DATE, last_seen=DATE, page_count=INTEGER, last_status=SHORT, up=BOOLEAN,
         last_url=KW, last_title=TEXT, **{"last_title.keyword": KW}, markets=KW, job_ids=KW,
+        # The liveness history's summary (crawler.freshness.liveness.Backoff); recent_checks is stored, not indexed.
+        consecutive_down=INTEGER, down_since=DATE, last_check_at=DATE, last_up_at=DATE, last_down_reason=KW,
+        next_check_at=DATE,
     ),
     # ``stats`` is stored, not indexed.
     "crawl-runs": _fields(
@@ -127,6 +134,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         **{"options.follow_offsite": BOOLEAN, "options.follow_links": BOOLEAN, "options.allow_clearnet": BOOLEAN,
            "options.depth": INTEGER, "options.max_pages_per_host": LONG, "options.max_pages": LONG,
            "options.concurrency": INTEGER, "options.market_hosts": KW},
+        # What changed in the run (pipelines.freshness.changes.run_change_counts).
+        listings_new=LONG, listings_changed=LONG, listings_removed=LONG, pages_changed=LONG,
     ),
     # ``detail`` is stored, not indexed.
     "audit": _fields(
@@ -134,6 +143,18 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         result_count=LONG, channel=KW,
     ),
     "tokens": _fields(token_id=KW, name=KW, role=KW, created_at=DATE, revoked_at=DATE),
+    # Liveness history: one check per onion host and run; reasons and samples are stored, not indexed.
+    "onion-checks": _fields(
+        onion_host=KW_ONION, job_id=KW, state=KW, up=BOOLEAN, checked_at=DATE, last_attempt_at=DATE,
+        attempts=INTEGER, answered=INTEGER, failed=INTEGER, reason=KW, last_status=SHORT,
+        latency_ms_mean=INTEGER, latency_ms_max=INTEGER, samples_truncated=BOOLEAN,
+    ),
+    # Change records; old and new are stored, not indexed.
+    "changes": _fields(
+        kind=KW, doc_id=KW, field=KW, old_value=KW, new_value=KW, old_amount=DOUBLE, new_amount=DOUBLE,
+        old_currency=KW, new_currency=KW, market=KW, listing_id=KW, onion_host=KW_ONION, url=KW,
+        title=TEXT, **{"title.keyword": KW}, changed_at=DATE, previous_seen_at=DATE, job_id=KW,
+    ),
 })
 
 

@@ -18,6 +18,8 @@ Public API:
   crawl-runs              :func:`crawl_run_doc_id` (job id)
   audit                   chosen by Elasticsearch
   tokens                  :func:`token_doc_id` (the token)
+  onion-checks            :func:`onion_check_doc_id` (host, job id)
+  changes                 :func:`change_doc_id` (kind, document, field, when, new value)
   ======================  ==================================================
 
   built from :func:`stable_id` (sha256 of the parts) and :func:`market_item_id`.
@@ -39,7 +41,8 @@ import hashlib
 from config.errors import UserError
 from config.schema.normalise import normalise_coin, normalise_onion_host
 
-KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens")
+KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens",
+                          "onion-checks", "changes")
 
 
 def check_kind(kind: str) -> None:
@@ -113,3 +116,13 @@ def crawl_run_doc_id(job_id: str) -> str:
 def token_doc_id(token: str) -> str:
     """sha256 hex of an API token: its stored form and ``_id`` (nothing stored turns back into a token)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def onion_check_doc_id(onion_host: str, job_id: str) -> str:
+    """The ``_id`` of a liveness check: :func:`stable_id` of the host (lower case) and the run's job id."""
+    return stable_id(normalise_onion_host(onion_host), str(job_id))
+
+
+def change_doc_id(kind: str, doc_id: str, field: str, changed_at: str, new_value: str) -> str:
+    """The ``_id`` of a change record: one per document, field, time and new value (a replay rewrites it)."""
+    return stable_id(kind, doc_id, field, changed_at, new_value)

@@ -20,7 +20,8 @@ Hosts are counted with :func:`crawler.urls.site_host`, so the subdomains of one 
 service share its budget.
 
 Stats: ``budget/refused/host`` and ``budget/refused/job`` (requests not made),
-``budget/hosts_exhausted`` (hosts that reached their budget) and ``budget/job_exhausted``
+``budget/hosts_exhausted`` (hosts that reached their budget; ``budget/host_exhausted/<host>``
+names each) and ``budget/job_exhausted``
 (1 once the job reached its budget).
 """
 
@@ -157,6 +158,8 @@ class CrawlBudgetMiddleware:
         elif over == HOST and host not in self._hosts_reported:
             self._hosts_reported.add(host)
             self._count("budget/hosts_exhausted")
+            # Which host: a host at its budget was not crawled completely (crawler.freshness.completeness).
+            self._count(f"budget/host_exhausted/{host}")
             logger.info("%r has its budget of %d pages fetched or queued (crawl_max_pages_per_host); "
                         "no further page of it is fetched", host, self.budget.max_pages_per_host)
         raise IgnoreRequest(f"page budget ({over}) used up: {request.url}")

@@ -39,6 +39,16 @@ The extractors run in a worker process with a time budget per page
 (``EXTRACTION_BUDGET_SECONDS``, :mod:`crawler.extractors.budget`), so downloads go on while a
 page is read, and a page over budget is indexed with its title, text and links only (stat
 ``onionscope/extraction_over_budget``).
+
+Freshness (:mod:`crawler.freshness`): the spider carries ``freshness``, a
+:class:`~crawler.freshness.context.FreshnessContext` the indexing pipeline
+fills with what is stored when the crawl opens.  A ``304`` -- the site's
+"not modified" to a conditional request, or a page not due under the recrawl
+policy (:mod:`crawler.middlewares.conditional_requests`) -- is "unchanged,
+seen": no Page item, its stored links are followed as the page's own would
+be (stats ``freshness/not_modified``, ``freshness/unchanged_links_followed``).
+A page's ``ETag`` and ``Last-Modified`` are kept on its Page item when they
+are well-formed.
 """
 
 from __future__ import annotations
@@ -60,7 +70,11 @@ from crawler.extractors.countries import load_country_table
 from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.extractors.substances import default_lexicon
+from crawler.freshness.context import FreshnessContext
+from crawler.freshness.liveness import BackoffPolicy
+from crawler.freshness.recrawl import RecrawlPolicy, safe_etag, safe_last_modified
 from crawler.job import CrawlJob, create_crawl_job
+from crawler.middlewares.conditional_requests import CONDITIONAL_META, NOT_DUE_FLAG
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
 from config import paths
@@ -164,6 +178,8 @@ class OnionSpider(scrapy.Spider):
     """Breadth-first crawl of onion sites; see the module docstring for arguments."""
 
     name = "onion"
+    # 304 reaches parse: "not modified" (a conditional request) or not due (the recrawl policy).
+    handle_httpstatus_list = [304]
 
     def __init__(
         self,
@@ -201,6 +217,8 @@ class OnionSpider(scrapy.Spider):
         self._look_alike_hosts: set[str] = set()
         # Set by from_crawler when EXTRACTION_BUDGET_SECONDS > 0 (the default).
         self.extractor: BudgetedExtractor | None = None
+        # Filled by the indexing pipeline when the crawl opens; policies from the settings in from_crawler.
+        self.freshness = FreshnessContext(self.job_id, seeds=self.seed_urls)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "OnionSpider":
@@ -230,6 +248,10 @@ class OnionSpider(scrapy.Spider):
             spider.profiles.bind_hosts(market_hosts)
             # crawl_depth 0 means "seeds only"; Scrapy's DEPTH_LIMIT 0 would mean "no limit".
             spider.max_link_depth = onionscope_settings.crawl_depth
+            spider.freshness.recrawl = RecrawlPolicy(onionscope_settings.recrawl_stable_seconds,
+                                                     onionscope_settings.recrawl_max_interval_seconds)
+            spider.freshness.backoff = BackoffPolicy(onionscope_settings.liveness_backoff_seconds,
+                                                     onionscope_settings.liveness_backoff_max_seconds)
         if spider.crawl_scope.allow_clearnet:
             spider.logger.warning(
                 "clearnet crawling is ON (dangerously_allow_clearnet): non-onion sites will be fetched "
@@ -259,6 +281,10 @@ class OnionSpider(scrapy.Spider):
             yield scrapy.Request(url, callback=self.parse)
 
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        if response.status == 304:
+            async for request in self._unchanged(response):
+                yield request
+            return
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("onionscope/non_text_responses")
             return
@@ -273,6 +299,8 @@ class OnionSpider(scrapy.Spider):
             max_text_chars=self.crawler.settings.getint("PAGE_TEXT_MAX_CHARS", 200_000),
         )
         document = await self._extract(response.body, response.url, arguments)
+        document.page.etag = safe_etag(response.headers.get(b"ETag"))
+        document.page.last_modified = safe_last_modified(response.headers.get(b"Last-Modified"))
         for key, count in document.stats().items():
             self.crawler.stats.inc_value(key, count)
         document.log_problems(self.logger.logger)
@@ -286,13 +314,20 @@ class OnionSpider(scrapy.Spider):
             )
         for item in document.items():
             yield item
+        for request in self._follow(response, document.page.links):
+            yield request
+
+    def _follow(self, response: Response, links: list[str]) -> Iterable[scrapy.Request]:
+        """Requests for the ``links`` of ``response``'s page that are in scope, within depth and not media."""
         if not self.follow_links:
             return
         depth = int(response.meta.get("depth", 0))
         if self.max_link_depth is not None and depth >= self.max_link_depth:
-            self.crawler.stats.inc_value("onionscope/links_beyond_depth", len(document.page.links))
+            self.crawler.stats.inc_value("onionscope/links_beyond_depth", len(links))
+            self.freshness.observations.note_depth_cut(
+                link for link in links if self.crawl_scope.refusal(link) is None and not is_media_url(link))
             return
-        for link in document.page.links:
+        for link in links:
             refusal = self.crawl_scope.refusal(link)
             if refusal is not None:
                 self.crawler.stats.inc_value(REFUSED_STAT_PREFIX + refusal)
@@ -301,6 +336,25 @@ class OnionSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("onionscope/media_links_skipped")
                 continue
             yield response.follow(link, callback=self.parse)
+
+    async def _unchanged(self, response: Response) -> AsyncIterator[Any]:
+        """A 304: the page is unchanged and seen now; its stored links are followed as its own would be."""
+        not_due = NOT_DUE_FLAG in response.flags
+        stored = self.freshness.stored_page(response.url)
+        if stored is None or not (not_due or response.meta.get(CONDITIONAL_META)):
+            # A 304 we did not ask for says nothing about a page we hold: ignore it.
+            self.crawler.stats.inc_value("freshness/unexpected_not_modified")
+            return
+        if not not_due:
+            self.crawler.stats.inc_value("onionscope/pages")
+            self.crawler.stats.inc_value("freshness/not_modified")
+        self.freshness.observations.note_unchanged(response.url, utc_now())
+        if not self.follow_links:
+            return
+        links = await asyncio.to_thread(self.freshness.links_of, response.url)
+        self.crawler.stats.inc_value("freshness/unchanged_links_followed", len(links))
+        for request in self._follow(response, links):
+            yield request
 
     async def _extract(self, body: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocument:
         """The page's extraction; its basics only when it runs over the budget or fails.
@@ -317,12 +371,14 @@ class OnionSpider(scrapy.Spider):
             return await asyncio.wrap_future(self.extractor.extract(body, url, **arguments))
         except TimeoutError:
             self.crawler.stats.inc_value("onionscope/extraction_over_budget")
+            self.freshness.observations.note_problem(url, "extraction_over_budget")
             self.logger.warning(
                 "extraction of %s ran over its budget of %s s; indexed as a plain page "
                 "(no listings, vendors or identifiers)", url, self.extractor.budget_seconds,
             )
         except Exception as error:  # the worker died, or the extraction has a bug this page found
             self.crawler.stats.inc_value("onionscope/extraction_failed")
+            self.freshness.observations.note_problem(url, "extraction_failed")
             # repr and a cap: the message may quote the hostile page.
             self.logger.error(
                 "extraction of %s failed (%s: %.300r); indexed as a plain page", url, type(error).__name__, str(error)

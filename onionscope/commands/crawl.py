@@ -215,6 +215,19 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
                         if key.startswith("blocklist/refused/")},
         "pages_flattened": int(stats.get("extract/deep_nesting_flattened", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
+        "freshness": freshness_summary(stats),
+    }
+
+
+def freshness_summary(stats: dict[str, Any]) -> dict[str, int]:
+    """Pages answered "not modified" or not due, onions left alone while backing off, and what changed."""
+    from pipelines.freshness.changes import run_change_counts
+
+    return {
+        "not_modified": int(stats.get("freshness/not_modified", 0)),
+        "not_due": int(stats.get("freshness/not_due", 0)),
+        "hosts_backing_off": int(stats.get("liveness/hosts_backing_off", 0)),
+        **run_change_counts(stats),
     }
 
 
@@ -274,6 +287,16 @@ def format_summary(summary: dict[str, Any]) -> str:
     if budget["job_limit_reached"]:
         lines.append(f"  page budget: the crawl reached crawl_max_pages "
                      f"({budget['requests_refused_job_limit']} requests not made)")
+    fresh = summary.get("freshness") or {}
+    if fresh.get("not_modified") or fresh.get("not_due"):
+        lines.append(f"  unchanged pages: {fresh['not_modified']} answered \"not modified\", {fresh['not_due']} not due "
+                     "(recrawl policy), both counted as seen")
+    if fresh.get("hosts_backing_off"):
+        lines.append(f"  {fresh['hosts_backing_off']} onions backing off after failed checks were not fetched "
+                     "(see the log for their next check)")
+    if any(fresh.get(key) for key in ("listings_new", "listings_changed", "listings_removed", "pages_changed")):
+        lines.append(f"  changes: {fresh['listings_new']} new listings, {fresh['listings_changed']} changed, "
+                     f"{fresh['listings_removed']} marked removed; {fresh['pages_changed']} pages changed")
     if summary["items_lost"]:
         lines.append(f"  LOST: {summary['items_lost']} documents could be neither indexed nor spooled (see the log)")
     if summary["items_spooled"]:

@@ -19,8 +19,9 @@ def test_names() -> None:
 
 
 @pytest.mark.parametrize(("kind", "item_type", "derived"), [
-    ("pages", Page, {"first_seen", "last_seen"}),
-    ("listings", Listing, {"first_seen", "last_seen", "coins"}),
+    # content_changed_at and removed_at are the freshness pipeline's (pipelines.freshness).
+    ("pages", Page, {"first_seen", "last_seen", "content_changed_at"}),
+    ("listings", Listing, {"first_seen", "last_seen", "coins", "removed_at"}),
     ("vendors", Vendor, {"first_seen", "last_seen", "name_folded"}),
 ])
 def test_strict_mappings_hold_exactly_the_item_fields(kind: str, item_type: type, derived: set[str]) -> None:
