@@ -1,6 +1,6 @@
 """A whole crawl in a network namespace whose only ways out are tor's SOCKS port and Elasticsearch.
 
-The crawl (``onionscope crawl``: the demo world, plus a site whose pages link and redirect
+The crawl (``onionscope crawl``: the smallest demo site, plus a site whose pages link and redirect
 to clearnet names, IPv4 and IPv6 literals) runs under ``unshare -n`` through
 :mod:`tests.integration.netns_crawl`.  Inside, every address is local to ``lo``, so any
 lookup (a UDP datagram to the resolver in /etc/resolv.conf) or direct connection (a TCP SYN
