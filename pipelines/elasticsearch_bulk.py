@@ -13,8 +13,11 @@ spool a whole crawl).
 
 Failures: should a whole batch raise (a bug outside the bulk writer's own
 handling), the pipeline spools its items whole (``item`` records), logs and
-counts it; if the spool refuses them too they go back to the buffer and the
-error is raised.  Nothing is dropped without a trace.
+counts it; if the spool refuses them too (a full disk) they go back to the
+buffer, the error is raised and the crawl is stopped (finish reason
+``spool_failed``, the spool's error in ``elasticsearch/spool_error``): nothing
+more is fetched, and what the flush at close cannot save is counted as lost.
+Nothing is dropped without a trace.
 
 Public API:
 
@@ -26,7 +29,8 @@ Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/entities/<kind>``, ``elasticsearch/retries``,
 ``elasticsearch/failed``, ``elasticsearch/spooled``, ``elasticsearch/entity_conflicts``,
 ``elasticsearch/unexpected_errors``, ``elasticsearch/lost`` (items neither indexed
-nor spooled when the crawl closed: only when the spool itself fails).
+nor spooled when the crawl closed: only when the spool itself fails),
+``elasticsearch/spool_error`` (why the spool failed, when it did).
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ from pipelines.crawl_runs import crawl_run_document, write_crawl_run
 from pipelines.item_indexer import BulkIndexer, item_record
 
 logger = logging.getLogger(__name__)
+
+# The crawl's finish reason when the spool refused items, and the stat holding the spool's error.
+SPOOL_FAILED_REASON = "spool_failed"
+SPOOL_ERROR_STAT = "elasticsearch/spool_error"
 
 
 class ElasticsearchBulkPipeline:
@@ -74,6 +82,8 @@ class ElasticsearchBulkPipeline:
         self.started_at = spool.utc_now_iso()
         self._lock: asyncio.Lock | None = None
         self.crawler: Any = None
+        # The spool's error once it refused items (the crawl is then stopped); None before.
+        self.spool_failed: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "ElasticsearchBulkPipeline":
@@ -136,10 +146,9 @@ class ElasticsearchBulkPipeline:
                 outcome, unsaved, spool_error = await asyncio.to_thread(self._spool_batch, batch, exc)
                 self._record(outcome)
                 if unsaved:
-                    # Neither Elasticsearch nor the spool took them: keep them for the next flush.
+                    # Neither Elasticsearch nor the spool took them: keep them for the last flush.
                     self.buffer[:0] = unsaved
-                    logger.error("%d items could not be spooled either (%s); they are kept in memory and tried again "
-                                 "at the next flush", len(unsaved), spool_error)
+                    self._stop_crawl(spool_error, len(unsaved))
                     raise RuntimeError(f"{len(unsaved)} items were neither indexed nor spooled: {spool_error}") from exc
                 return
             self._record(outcome)
@@ -159,9 +168,33 @@ class ElasticsearchBulkPipeline:
             outcome.spooled += 1
         return outcome, [], None
 
+    def _stop_crawl(self, spool_error: Exception | None, unsaved: int) -> None:
+        """The spool refused items (a full disk, say): stop fetching, say why, once.
+
+        Crawling on would only pile up items that can go nowhere.  They stay in
+        memory for the flush at close (space may have been freed by then);
+        what that flush cannot save is counted as ``elasticsearch/lost``.
+        """
+        if self.spool_failed is not None:
+            return
+        self.spool_failed = str(spool_error)
+        logger.critical("the spool refused %d items (%s); the crawl stops: nothing more is fetched",
+                        unsaved, spool_error)
+        if self.stats is not None:
+            self.stats.set_value(SPOOL_ERROR_STAT, self.spool_failed[:1000])
+        engine = getattr(self.crawler, "engine", None)
+        if engine is None or getattr(engine, "spider", None) is None:
+            return
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred = deferred_from_coro(engine.close_spider_async(reason=SPOOL_FAILED_REASON))
+        deferred.addErrback(lambda failure: logger.error("could not stop the crawl after the spool failed: %s",
+                                                         failure.getErrorMessage()))
+
     async def process_item(self, item: Any) -> Any:
         self.buffer.append(item)
-        if len(self.buffer) >= self.batch_size:
+        # Once the spool has failed, items wait for the flush at close (the crawl is stopping).
+        if len(self.buffer) >= self.batch_size and self.spool_failed is None:
             await self._flush()
         return item
 
@@ -194,8 +227,10 @@ class ElasticsearchBulkPipeline:
                            "without seeds and with default options, under a job id made here", spider.name)
             job = CrawlJob(job_id=f"{spider.name}-{self.started_at}", seeds=(), started_at=self.started_at)
         document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats)
-        self._record(write_crawl_run(self.indexer.writer, document))
-        self.spool_writer.close()
+        try:
+            self._record(write_crawl_run(self.indexer.writer, document))
+        finally:
+            self.spool_writer.close()
         if self.totals.failed:
             logger.error("%d bulk operations failed; %d spooled under %s (replay with `onionscope index replay-spool`)",
                          self.totals.failed, self.totals.spooled, self.spool_writer.spool_dir)

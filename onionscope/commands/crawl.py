@@ -4,8 +4,9 @@ Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
 items indexed, errors, spooled failures, network guard refusals, URLs out
 of scope, page budgets reached, look-alike pages).  Exit status 0 when the
-crawl ran and nothing was lost; 1 when items were spooled, nothing could be
-fetched, or the network guard (:mod:`crawler.tor.network_guard`) refused a
+crawl ran and nothing was lost; 1 when items were spooled, the spool could
+not be written (the crawl is then stopped early), nothing could be fetched, or
+the network guard (:mod:`crawler.tor.network_guard`) refused a
 lookup or a connection -- then stderr says so.  Raises
 :class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
 ``--market-host`` confirmation, indices of an older schema (run ``onionscope
@@ -95,7 +96,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         print(f"error: {refusal_message(summary['network_refused'])}", file=sys.stderr)
         return 1
-    lost = summary["items_spooled"] > 0 or summary["items_lost"] > 0
+    if summary["spool_error"]:
+        print(f"error: the crawl was stopped because the spool could not be written: {summary['spool_error']}",
+              file=sys.stderr)
+    lost = summary["items_spooled"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
     return 1 if lost or summary["pages"] == 0 else 0
 
 
@@ -174,6 +178,9 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
         # Items neither indexed nor spooled (the spool itself failed at close); logged as critical.
         "items_lost": int(stats.get("elasticsearch/lost", 0)),
+        # Why the spool refused items (a full disk, say); the crawl was stopped then.  None when it never did.
+        "spool_error": stats.get("elasticsearch/spool_error"),
+        "finish_reason": stats.get("finish_reason"),
         "items_dropped_invalid": _total(stats, "validate/dropped/"),
         # Media links the spider never followed, plus requests and bodies the guard stopped.
         "media_blocked": _total(stats, "media_guard/") + int(stats.get("onionscope/media_links_skipped", 0)),
@@ -237,6 +244,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     if budget["job_limit_reached"]:
         lines.append(f"  page budget: the crawl reached crawl_max_pages "
                      f"({budget['requests_refused_job_limit']} requests not made)")
+    if summary["spool_error"]:
+        lines.append(f"  STOPPED: the spool could not be written ({summary['spool_error']})")
     if summary["items_lost"]:
         lines.append(f"  LOST: {summary['items_lost']} documents could be neither indexed nor spooled (see the log)")
     if summary["items_spooled"]:
