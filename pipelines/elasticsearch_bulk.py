@@ -4,7 +4,10 @@ A thin adapter: it batches items (``bulk_batch_size``), hands each batch to
 :class:`pipelines.item_indexer.BulkIndexer` in a worker thread (the reactor
 never waits on Elasticsearch), flushes on close, and when the spider closes
 writes the crawl-run record (:mod:`pipelines.crawl_runs`) of the spider's
-:class:`crawler.job.CrawlJob`.  Retries and the spool are
+:class:`crawler.job.CrawlJob`.  When the crawl spooled anything (Elasticsearch
+was down or refused writes for a while), it writes that back at the end, once
+Elasticsearch answers again (:meth:`~ElasticsearchBulkPipeline.replay_own_spool`);
+what still fails stays in the spool.  Retries and the spool are
 :mod:`pipelines.bulk_writer`'s; ``onionscope index replay-spool``
 (:mod:`pipelines.spool_replay`) replays the spool.  It needs the asyncio
 reactor (set by crawler/settings.py).  If Elasticsearch is unreachable when
@@ -30,7 +33,9 @@ Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/failed``, ``elasticsearch/spooled``, ``elasticsearch/entity_conflicts``,
 ``elasticsearch/unexpected_errors``, ``elasticsearch/lost`` (items neither indexed
 nor spooled when the crawl closed: only when the spool itself fails),
-``elasticsearch/spool_error`` (why the spool failed, when it did).
+``elasticsearch/spool_error`` (why the spool failed, when it did),
+``elasticsearch/replayed`` and ``elasticsearch/spool_left`` (records this crawl
+wrote back at its end, and left in its spool files).
 """
 
 from __future__ import annotations
@@ -52,6 +57,16 @@ logger = logging.getLogger(__name__)
 # The crawl's finish reason when the spool refused items, and the stat holding the spool's error.
 SPOOL_FAILED_REASON = "spool_failed"
 SPOOL_ERROR_STAT = "elasticsearch/spool_error"
+# Records left in this crawl's spool files after it wrote back what it could (set when it spooled any).
+SPOOL_LEFT_STAT = "elasticsearch/spool_left"
+
+
+def _record_count(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except FileNotFoundError:
+        return 0
 
 
 class ElasticsearchBulkPipeline:
@@ -207,6 +222,50 @@ class ElasticsearchBulkPipeline:
             if self.stats is not None:
                 self.stats.inc_value("elasticsearch/lost", len(self.buffer))
             raise
+        if self.spool_writer.paths:
+            await asyncio.to_thread(self.replay_own_spool)
+
+    def replay_own_spool(self) -> int:
+        """Write back what this crawl spooled, now that the crawl is over, if Elasticsearch answers again.
+
+        Only this crawl's own spool files are replayed (each claimed, so a
+        concurrent ``onionscope index replay-spool`` never writes a record
+        twice); what still fails stays in them.  Sets ``elasticsearch/replayed``
+        and ``elasticsearch/spool_left`` (records left in this crawl's files)
+        and returns the latter.  Raises OSError when a spool file cannot be
+        rewritten.
+        """
+        from pipelines.es_client import describe_error
+        from pipelines.spool_replay import replay_records
+
+        self.spool_writer.close()  # releases the file, so it can be claimed
+        paths = [path for path in self.spool_writer.paths if path.exists()]
+        left = sum(_record_count(path) for path in paths)
+        replayed = 0
+        if left:
+            try:
+                self.client.cluster.health()
+            except Exception as exc:
+                logger.warning("%d spooled records stay in %s: %s", left, self.spool_writer.spool_dir,
+                               describe_error(exc, self.settings) if self.settings is not None else exc)
+                paths = []
+        for path in paths:
+            with spool.claim(path) as records:
+                if records is None:
+                    continue  # another replay holds it, or took it all
+                written, still_failing = replay_records(
+                    self.client, records, self.index_prefix,
+                    max_retries=self.indexer.writer.max_retries, backoff_seconds=self.indexer.writer.backoff_seconds)
+                spool.rewrite(path, still_failing)
+                replayed += written
+                left -= len(records) - len(still_failing)
+        if replayed:
+            logger.info("Elasticsearch answered again: wrote %d spooled records back; %d left in the spool",
+                        replayed, left)
+        if self.stats is not None:
+            self.stats.set_value("elasticsearch/replayed", replayed)
+            self.stats.set_value(SPOOL_LEFT_STAT, max(left, 0))
+        return max(left, 0)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         """Signal handler: writes the crawl-run document in a worker thread (retries may back off)."""
@@ -228,7 +287,10 @@ class ElasticsearchBulkPipeline:
             job = CrawlJob(job_id=f"{spider.name}-{self.started_at}", seeds=(), started_at=self.started_at)
         document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats)
         try:
-            self._record(write_crawl_run(self.indexer.writer, document))
+            outcome = write_crawl_run(self.indexer.writer, document)
+            self._record(outcome)
+            if outcome.spooled and self.stats is not None and self.stats.get_value(SPOOL_LEFT_STAT) is not None:
+                self.stats.inc_value(SPOOL_LEFT_STAT, outcome.spooled)
         finally:
             self.spool_writer.close()
         if self.totals.failed:

@@ -22,7 +22,8 @@ The folder is 0700 and every file 0600: records hold crawled text.
 Public API:
 
 * :class:`SpoolWriter` (spool_dir) -- ``write(record)``, ``close()``; the file is
-  created on the first record only; a record is either whole in the file or not
+  created on the first record only (a record after ``close()`` starts a new
+  one; ``paths`` lists them all); a record is either whole in the file or not
   in it (a write that fails, on a full disk say, is cut back off);
 * :class:`SpoolFullError` -- the OSError ``write`` raises when the spool's file
   system is full, with a message naming the folder;
@@ -117,6 +118,8 @@ class SpoolWriter:
     def __init__(self, spool_dir: Path):
         self.spool_dir = Path(spool_dir)
         self.path: Path | None = None
+        # Every file this writer created, in order (close() ends one; the next record starts another).
+        self.paths: list[Path] = []
         self.count = 0
         self._handle: IO[str] | None = None
         # Documents and wallet entities are written from two threads at once.
@@ -153,6 +156,7 @@ class SpoolWriter:
                 raise
             _fsync_dir(self.spool_dir)  # the file's name must survive a crash as well as its records
             self.path = self.spool_dir / name
+            self.paths.append(self.path)
             self._handle = handle
             return
 

@@ -4,7 +4,8 @@ Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
 items indexed, errors, spooled failures, network guard refusals, URLs out
 of scope, page budgets reached, look-alike pages).  Exit status 0 when the
-crawl ran and nothing was lost; 1 when items were spooled, the spool could
+crawl ran and nothing was lost; 1 when items stay in the spool (what the
+crawl spooled and could write back at its end does not count), the spool could
 not be written (the crawl is then stopped early), nothing could be fetched, or
 the network guard (:mod:`crawler.tor.network_guard`) refused a
 lookup or a connection -- then stderr says so.  Raises
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if summary["spool_error"]:
         print(f"error: the crawl was stopped because the spool could not be written: {summary['spool_error']}",
               file=sys.stderr)
-    lost = summary["items_spooled"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
+    lost = summary["items_left_in_spool"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
     return 1 if lost or summary["pages"] == 0 else 0
 
 
@@ -176,6 +177,9 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "indexed_by_kind": {key.rsplit("/", 1)[1]: value for key, value in stats.items()
                             if key.startswith("elasticsearch/indexed/")},
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
+        # Spooled records the crawl wrote back at its end (Elasticsearch answered again), and those left.
+        "items_replayed": int(stats.get("elasticsearch/replayed", 0)),
+        "items_left_in_spool": int(stats.get("elasticsearch/spool_left", stats.get("elasticsearch/spooled", 0))),
         # Items neither indexed nor spooled (the spool itself failed at close); logged as critical.
         "items_lost": int(stats.get("elasticsearch/lost", 0)),
         # Why the spool refused items (a full disk, say); the crawl was stopped then.  None when it never did.
@@ -215,7 +219,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"crawl {summary['job_id']}: {summary['pages']} pages in {summary['elapsed_seconds']} s",
         f"  indexed {summary['items_indexed']} documents "
         f"({', '.join(f'{n} {k}' for k, n in sorted(summary['indexed_by_kind'].items())) or 'none'}); "
-        f"spooled {summary['items_spooled']}; "
+        f"spooled {summary['items_spooled']} ({summary['items_replayed']} written back at the end, "
+        f"{summary['items_left_in_spool']} left); "
         f"dropped as invalid {summary['items_dropped_invalid']}",
         f"  media never fetched: {summary['media_blocked']} media links and responses blocked",
     ]
@@ -248,6 +253,6 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  STOPPED: the spool could not be written ({summary['spool_error']})")
     if summary["items_lost"]:
         lines.append(f"  LOST: {summary['items_lost']} documents could be neither indexed nor spooled (see the log)")
-    if summary["items_spooled"]:
+    if summary["items_left_in_spool"]:
         lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
     return "\n".join(lines)
