@@ -3,7 +3,9 @@
 Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
 items indexed, errors, spooled failures, network guard refusals, URLs out
-of scope, page budgets reached, look-alike pages).  Exit status 0 when the
+of scope, page budgets reached, look-alike pages; for ``--resume``, the pages
+already indexed and the pages fetched a second time).  ``--resume --job NAME``
+goes on with an interrupted job (:mod:`pipelines.job_resume`).  Exit status 0 when the
 crawl ran and nothing was lost; 1 when items stay in the spool (what the
 crawl spooled and could write back at its end does not count), the spool could
 not be written (the crawl is then stopped early), nothing could be fetched, or
@@ -18,6 +20,7 @@ index migrate KIND``), or when neither Tor nor Elasticsearch can be reached
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -53,6 +56,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
              "indexed under its own host",
     )
     parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="go on with the interrupted job named by --job (same seeds): pages it already indexed are not "
+             "fetched again; the summary says how many pages it fetched a second time",
+    )
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
@@ -86,6 +94,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # The one crawl job: the spider and the pipelines receive it, the crawl-run record keeps it.
     job = create_crawl_job(seeds, args.job, follow_offsite=follow_offsite, follow_links=not args.no_follow,
                            allow_clearnet=args.dangerously_allow_clearnet, settings=settings)
+    if args.resume:
+        if not args.job:
+            raise UserError("--resume needs --job NAME: the id of the interrupted job to go on with")
+        job = dataclasses.replace(job, resume=_resume_point(job, settings))
     stats = run_crawl(settings, job, quiet=args.quiet)
     summary = summarize(job.job_id, stats)
     if args.json:
@@ -101,7 +113,33 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: the crawl was stopped because the spool could not be written: {summary['spool_error']}",
               file=sys.stderr)
     lost = summary["items_left_in_spool"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
-    return 1 if lost or summary["pages"] == 0 else 0
+    # A resumed job may find nothing left to fetch: that is no failure.
+    nothing_fetched = summary["pages"] == 0 and not summary["pages_already_indexed"]
+    return 1 if lost or nothing_fetched else 0
+
+
+def _resume_point(job: CrawlJob, settings: Settings) -> Any:
+    """The job's :class:`crawler.job.ResumePoint`, read from the index and its fetch journal; raises UserError."""
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from crawler.job import read_journal
+    from crawler.middlewares.crawl_scope import CrawlScope
+    from pipelines.es_client import describe_error, make_client
+    from pipelines.job_resume import resume_point
+
+    scope = CrawlScope.for_seeds(job.seeds, follow_offsite=job.options.follow_offsite,
+                                 allow_clearnet=job.options.allow_clearnet)
+    client = make_client(settings)
+    try:
+        return resume_point(client, settings.index_prefix, job.job_id, job.seeds,
+                            fetched_before=read_journal(settings.var_dir, job.job_id),
+                            max_depth=settings.crawl_depth, refusal=scope.refusal,
+                            follow_links=job.options.follow_links)
+    except (ApiError, TransportError) as exc:
+        raise UserError(f"cannot read what job {job.job_id!r} indexed: {describe_error(exc, settings)}") from None
+    finally:
+        client.close()
 
 
 def run_crawl(
@@ -207,6 +245,10 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
             "requests_refused_job_limit": int(stats.get("budget/refused/job", 0)),
         },
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
+        # Set for a resumed job (--resume): pages it had indexed before, and pages it fetched a second time.
+        "resumed": "resume/pages_already_indexed" in stats,
+        "pages_already_indexed": int(stats.get("resume/pages_already_indexed", 0)),
+        "pages_fetched_again": int(stats.get("resume/pages_fetched_again", 0)),
     }
 
 
@@ -229,6 +271,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["look_alike_pages"]:
         lines.append(f"  {summary['look_alike_pages']} pages look like a profiled market on a host that is not its own; "
                      "indexed under their own host (see the log; confirm a real one with --market-host MARKET=HOST)")
+    if summary["resumed"]:
+        lines.append(f"  resumed: {summary['pages_already_indexed']} pages were already indexed (not fetched again); "
+                     f"{summary['pages_fetched_again']} pages fetched again (fetched before the interruption, "
+                     "not yet indexed)")
     if summary["socks_errors"]:
         lines.append("  Tor errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["socks_errors"].items())))
     if summary["network_refused"]:

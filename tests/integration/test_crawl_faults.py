@@ -6,6 +6,11 @@
   ``onionscope index replay-spool`` writes them all once there is room and Elasticsearch
   takes writes again.
 
+* The crawler is SIGKILLed mid-job (a gated chain of pages, so the kill lands mid-way, with
+  items fetched but not yet indexed).  ``onionscope crawl --resume --job NAME`` goes on: the
+  pages indexed before the kill are not fetched again, every page ends up in the index once,
+  and the summary counts the pages fetched a second time (checked against the job's journal).
+
 Each test prints its figures (pages fetched, records spooled, items lost, seconds).
 """
 
@@ -15,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +32,8 @@ import pytest
 from harness.demo_world import DemoWorld
 from pipelines.spool import claim, spool_files
 from tests import PROJECT_ROOT
+from tests.integration.gated_site import GatedChainSite
+from tests.integration.transport_network import publish_sites
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +43,10 @@ CRAWL_KINDS = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs"
 class FaultCrawl:
     """`onionscope crawl` of the demo world in a subprocess, with its own prefix and var dir."""
 
-    def __init__(self, world: DemoWorld, es_url: str, work_dir: Path, **settings: str):
+    def __init__(self, world: DemoWorld | None, es_url: str, work_dir: Path, socks: str | None = None,
+                 **settings: str):
         self.world = world
+        self.socks = socks or (world.socks_endpoints[0] if world is not None else "")
         self.es_url = es_url
         self.prefix = f"test-faults-{secrets.token_hex(4)}"
         self.work_dir = work_dir
@@ -47,7 +57,7 @@ class FaultCrawl:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("ONIONSCOPE_", "TLDEXTRACT_"))}
         environment.update(
             TLDEXTRACT_CACHE=str(self.work_dir / "tldextract-cache"),
-            ONIONSCOPE_TOR_SOCKS=self.world.socks_endpoints[0],
+            ONIONSCOPE_TOR_SOCKS=self.socks,
             ONIONSCOPE_ES_URL=self.es_url,
             ONIONSCOPE_INDEX_PREFIX=self.prefix,
             ONIONSCOPE_VAR_DIR=str(self.var_dir),
@@ -57,6 +67,7 @@ class FaultCrawl:
         return environment
 
     def crawl_arguments(self, job: str) -> list[str]:
+        assert self.world is not None
         seeds = [arg for seed in self.world.seeds for arg in ("--seed", seed)]
         confirmations = [arg for pair in self.world.market_hosts for arg in ("--market-host", pair)]
         return ["crawl", "--job", job, "--json", "--quiet", *seeds, *confirmations]
@@ -155,3 +166,79 @@ def test_a_full_disk_while_spooling_stops_the_crawl_and_keeps_the_spool_readable
         finally:
             delete_prefix(client, run.prefix)
             client.close()
+
+
+CHAIN_PAGES = 30
+BEFORE_KILL = 10
+
+
+@pytest.fixture
+def chain_site() -> Iterator[GatedChainSite]:
+    site = GatedChainSite("kill-chain", CHAIN_PAGES)
+    yield site
+    site.close()
+
+
+def _indexed_urls(client: Any, prefix: str) -> list[str]:
+    client.indices.refresh(index=f"{prefix}-pages")
+    hits = client.search(index=f"{prefix}-pages", size=1000, source=["canonical_url"])["hits"]["hits"]
+    return [hit["_source"]["canonical_url"] for hit in hits]
+
+
+def test_a_crawl_killed_mid_job_resumes_without_duplicates_and_counts_what_it_fetched_again(
+    testnet: dict, testnet_network: Any, es_node: Any, chain_site: GatedChainSite, tmp_path: Path,
+) -> None:
+    from crawler.job import journal_path
+    from pipelines.es_client import make_client
+    from pipelines.indices import delete_prefix
+
+    _, onions = publish_sites(testnet_network, [chain_site], prefix="kill")
+    onion = onions[chain_site.name]
+    socks = f"127.0.0.1:{testnet['clients'][0]['socks_port']}"
+    run = FaultCrawl(None, es_node.url, tmp_path, socks=socks, bulk_batch_size="4")
+    arguments = ["crawl", "--job", "killed-job", "--json", "--quiet", "--seed", f"http://{onion}/chain/0",
+                 "--depth", str(CHAIN_PAGES)]
+    client = make_client(es_node.settings)
+    journal = journal_path(run.var_dir, "killed-job")
+    try:
+        began = time.monotonic()
+        # A session of its own, so the kill takes the extraction worker too (as a machine crash would).
+        first = subprocess.Popen([sys.executable, "-m", "onionscope.cli", *arguments], cwd=PROJECT_ROOT,
+                                 env=run.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+        try:
+            assert chain_site.wait_served(BEFORE_KILL, 300), "the crawl did not get going"
+            chain_site.hold()
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=60)
+        finally:
+            if first.poll() is None:
+                os.killpg(first.pid, signal.SIGKILL)
+                first.wait()
+        assert first.returncode == -signal.SIGKILL
+        indexed_at_kill = set(_indexed_urls(client, run.prefix))
+        fetched_before_kill = journal.read_text().splitlines()
+        chain_site.release()
+
+        resumed = run.onionscope(*arguments, "--resume")
+        seconds = time.monotonic() - began
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
+        summary = json.loads(resumed.stdout)
+        fetched_after_kill = journal.read_text().splitlines()[len(fetched_before_kill):]
+        indexed = _indexed_urls(client, run.prefix)
+        again = set(fetched_before_kill) & set(fetched_after_kill)
+        print(f"\nSIGKILL mid-job: {len(fetched_before_kill)} pages fetched before the kill, {len(indexed_at_kill)} "
+              f"indexed; the resumed run fetched {len(fetched_after_kill)} ({summary['pages_fetched_again']} again); "
+              f"{len(indexed)} pages in the index, {len(indexed) - len(set(indexed))} duplicates, "
+              f"{CHAIN_PAGES - len(set(indexed))} lost; {seconds:.1f} s in all")
+        assert summary["resumed"] and summary["pages_already_indexed"] == len(indexed_at_kill) > 0
+        # Nothing indexed before the kill was fetched again; what was fetched again is counted.
+        assert not indexed_at_kill & set(fetched_after_kill)
+        assert summary["pages_fetched_again"] == len(again)
+        assert len(again) <= len(set(fetched_before_kill) - indexed_at_kill)
+        # Nothing lost, nothing twice.
+        assert len(indexed) == len(set(indexed)) == CHAIN_PAGES
+    finally:
+        chain_site.release()
+        delete_prefix(client, run.prefix)
+        client.close()

@@ -117,7 +117,7 @@ def test_elasticsearch_down_for_a_minute_mid_crawl_loses_and_duplicates_nothing(
     with stdout.open("w") as out, stderr.open("w") as err:
         crawl = subprocess.Popen(
             [sys.executable, "-m", "onionscope.cli", "crawl", "--job", "es-outage", "--json",
-             "--seed", f"http://{onion}/chain/0", "--concurrency", "4"],
+             "--seed", f"http://{onion}/chain/0", "--depth", str(CHAIN_PAGES)],
             cwd=PROJECT_ROOT, env=environment, stdout=out, stderr=err,
         )
     try:
