@@ -88,6 +88,8 @@ def _wait(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+# A node start takes about 20 s on an idle machine, minutes on a busy one; it starts twice here.
+@pytest.mark.timeout(1800)
 def test_elasticsearch_down_for_a_minute_mid_crawl_loses_and_duplicates_nothing(
     testnet: dict, testnet_network: Any, private_node: Any, chain_site: GatedChainSite, tmp_path: Path,
 ) -> None:
