@@ -6,7 +6,11 @@ never waits on Elasticsearch), flushes on close, and when the spider closes
 writes the crawl-run record (:mod:`pipelines.crawl_runs`) of the spider's
 :class:`crawler.job.CrawlJob`.  When the spider opens it loads what is stored
 about the seed hosts into the spider's freshness context, and before the
-run's record it writes what the run saw (:mod:`pipelines.freshness.run`).  Retries and the spool are
+run's record it writes what the run saw (:mod:`pipelines.freshness.run`).
+When the crawl spooled anything (Elasticsearch
+was down or refused writes for a while), it writes that back at the end, once
+Elasticsearch answers again (:meth:`~ElasticsearchBulkPipeline.replay_own_spool`);
+what still fails stays in the spool.  Retries and the spool are
 :mod:`pipelines.bulk_writer`'s; ``onionscope index replay-spool``
 (:mod:`pipelines.spool_replay`) replays the spool.  It needs the asyncio
 reactor (set by crawler/settings.py).  If Elasticsearch is unreachable when
@@ -15,8 +19,11 @@ spool a whole crawl).
 
 Failures: should a whole batch raise (a bug outside the bulk writer's own
 handling), the pipeline spools its items whole (``item`` records), logs and
-counts it; if the spool refuses them too they go back to the buffer and the
-error is raised.  Nothing is dropped without a trace.
+counts it; if the spool refuses them too (a full disk) they go back to the
+buffer, the error is raised and the crawl is stopped (finish reason
+``spool_failed``, the spool's error in ``elasticsearch/spool_error``): nothing
+more is fetched, and what the flush at close cannot save is counted as lost.
+Nothing is dropped without a trace.
 
 Public API:
 
@@ -28,7 +35,10 @@ Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/entities/<kind>``, ``elasticsearch/retries``,
 ``elasticsearch/failed``, ``elasticsearch/spooled``, ``elasticsearch/entity_conflicts``,
 ``elasticsearch/unexpected_errors``, ``elasticsearch/lost`` (items neither indexed
-nor spooled when the crawl closed: only when the spool itself fails).
+nor spooled when the crawl closed: only when the spool itself fails),
+``elasticsearch/spool_error`` (why the spool failed, when it did),
+``elasticsearch/replayed`` and ``elasticsearch/spool_left`` (records this crawl
+wrote back at its end, and left in its spool files).
 """
 
 from __future__ import annotations
@@ -47,6 +57,20 @@ from pipelines.freshness.run import finish_run, open_run
 from pipelines.item_indexer import BulkIndexer, item_record
 
 logger = logging.getLogger(__name__)
+
+# The crawl's finish reason when the spool refused items, and the stat holding the spool's error.
+SPOOL_FAILED_REASON = "spool_failed"
+SPOOL_ERROR_STAT = "elasticsearch/spool_error"
+# Records left in this crawl's spool files after it wrote back what it could (set when it spooled any).
+SPOOL_LEFT_STAT = "elasticsearch/spool_left"
+
+
+def _record_count(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except FileNotFoundError:
+        return 0
 
 
 class ElasticsearchBulkPipeline:
@@ -77,6 +101,8 @@ class ElasticsearchBulkPipeline:
         self.started_at = spool.utc_now_iso()
         self._lock: asyncio.Lock | None = None
         self.crawler: Any = None
+        # The spool's error once it refused items (the crawl is then stopped); None before.
+        self.spool_failed: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "ElasticsearchBulkPipeline":
@@ -144,10 +170,9 @@ class ElasticsearchBulkPipeline:
                 outcome, unsaved, spool_error = await asyncio.to_thread(self._spool_batch, batch, exc)
                 self._record(outcome)
                 if unsaved:
-                    # Neither Elasticsearch nor the spool took them: keep them for the next flush.
+                    # Neither Elasticsearch nor the spool took them: keep them for the last flush.
                     self.buffer[:0] = unsaved
-                    logger.error("%d items could not be spooled either (%s); they are kept in memory and tried again "
-                                 "at the next flush", len(unsaved), spool_error)
+                    self._stop_crawl(spool_error, len(unsaved))
                     raise RuntimeError(f"{len(unsaved)} items were neither indexed nor spooled: {spool_error}") from exc
                 return
             self._record(outcome)
@@ -167,9 +192,33 @@ class ElasticsearchBulkPipeline:
             outcome.spooled += 1
         return outcome, [], None
 
+    def _stop_crawl(self, spool_error: Exception | None, unsaved: int) -> None:
+        """The spool refused items (a full disk, say): stop fetching, say why, once.
+
+        Crawling on would only pile up items that can go nowhere.  They stay in
+        memory for the flush at close (space may have been freed by then);
+        what that flush cannot save is counted as ``elasticsearch/lost``.
+        """
+        if self.spool_failed is not None:
+            return
+        self.spool_failed = str(spool_error)
+        logger.critical("the spool refused %d items (%s); the crawl stops: nothing more is fetched",
+                        unsaved, spool_error)
+        if self.stats is not None:
+            self.stats.set_value(SPOOL_ERROR_STAT, self.spool_failed[:1000])
+        engine = getattr(self.crawler, "engine", None)
+        if engine is None or getattr(engine, "spider", None) is None:
+            return
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred = deferred_from_coro(engine.close_spider_async(reason=SPOOL_FAILED_REASON))
+        deferred.addErrback(lambda failure: logger.error("could not stop the crawl after the spool failed: %s",
+                                                         failure.getErrorMessage()))
+
     async def process_item(self, item: Any) -> Any:
         self.buffer.append(item)
-        if len(self.buffer) >= self.batch_size:
+        # Once the spool has failed, items wait for the flush at close (the crawl is stopping).
+        if len(self.buffer) >= self.batch_size and self.spool_failed is None:
             await self._flush()
         return item
 
@@ -182,6 +231,50 @@ class ElasticsearchBulkPipeline:
             if self.stats is not None:
                 self.stats.inc_value("elasticsearch/lost", len(self.buffer))
             raise
+        if self.spool_writer.paths:
+            await asyncio.to_thread(self.replay_own_spool)
+
+    def replay_own_spool(self) -> int:
+        """Write back what this crawl spooled, now that the crawl is over, if Elasticsearch answers again.
+
+        Only this crawl's own spool files are replayed (each claimed, so a
+        concurrent ``onionscope index replay-spool`` never writes a record
+        twice); what still fails stays in them.  Sets ``elasticsearch/replayed``
+        and ``elasticsearch/spool_left`` (records left in this crawl's files)
+        and returns the latter.  Raises OSError when a spool file cannot be
+        rewritten.
+        """
+        from pipelines.es_client import describe_error
+        from pipelines.spool_replay import replay_records
+
+        self.spool_writer.close()  # releases the file, so it can be claimed
+        paths = [path for path in self.spool_writer.paths if path.exists()]
+        left = sum(_record_count(path) for path in paths)
+        replayed = 0
+        if left:
+            try:
+                self.client.cluster.health()
+            except Exception as exc:
+                logger.warning("%d spooled records stay in %s: %s", left, self.spool_writer.spool_dir,
+                               describe_error(exc, self.settings) if self.settings is not None else exc)
+                paths = []
+        for path in paths:
+            with spool.claim(path) as records:
+                if records is None:
+                    continue  # another replay holds it, or took it all
+                written, still_failing = replay_records(
+                    self.client, records, self.index_prefix,
+                    max_retries=self.indexer.writer.max_retries, backoff_seconds=self.indexer.writer.backoff_seconds)
+                spool.rewrite(path, still_failing)
+                replayed += written
+                left -= len(records) - len(still_failing)
+        if replayed:
+            logger.info("Elasticsearch answered again: wrote %d spooled records back; %d left in the spool",
+                        replayed, left)
+        if self.stats is not None:
+            self.stats.set_value("elasticsearch/replayed", replayed)
+            self.stats.set_value(SPOOL_LEFT_STAT, max(left, 0))
+        return max(left, 0)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         """Signal handler: writes the crawl-run document in a worker thread (retries may back off)."""
@@ -206,8 +299,13 @@ class ElasticsearchBulkPipeline:
         self._record(freshness)
         stats = {**stats, **{key: stats.get(key, 0) + count for key, count in freshness.stats.items()}}
         document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats)
-        self._record(write_crawl_run(self.indexer.writer, document))
-        self.spool_writer.close()
+        try:
+            outcome = write_crawl_run(self.indexer.writer, document)
+            self._record(outcome)
+            if outcome.spooled and self.stats is not None and self.stats.get_value(SPOOL_LEFT_STAT) is not None:
+                self.stats.inc_value(SPOOL_LEFT_STAT, outcome.spooled)
+        finally:
+            self.spool_writer.close()
         if self.totals.failed:
             logger.error("%d bulk operations failed; %d spooled under %s (replay with `onionscope index replay-spool`)",
                          self.totals.failed, self.totals.spooled, self.spool_writer.spool_dir)

@@ -22,7 +22,11 @@ The folder is 0700 and every file 0600: records hold crawled text.
 Public API:
 
 * :class:`SpoolWriter` (spool_dir) -- ``write(record)``, ``close()``; the file is
-  created on the first record only;
+  created on the first record only (a record after ``close()`` starts a new
+  one; ``paths`` lists them all); a record is either whole in the file or not
+  in it (a write that fails, on a full disk say, is cut back off);
+* :class:`SpoolFullError` -- the OSError ``write`` raises when the spool's file
+  system is full, with a message naming the folder;
 * :func:`spool_files` (spool_dir) -> spool files, oldest first;
 * :func:`json_safe` (value) -> the value with JSON types only (records and
   crawl-run stats hold datetimes);
@@ -31,13 +35,14 @@ Public API:
   :func:`rewrite` keeps the records that are still failing (and deletes the
   file when none are).
 
-Raises OSError for an unwritable spool folder; a line that is not JSON is
+Raises OSError for an unwritable spool folder (:class:`SpoolFullError` when it is full); a line that is not JSON is
 kept as it is (``{"record": "unreadable", ...}``) and never dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -94,10 +99,27 @@ def _create_private(path: Path, flags: int) -> int:
     return fd
 
 
+class SpoolFullError(OSError):
+    """The spool's file system is full (or over quota): the record was not spooled.
+
+    Its text names the folder and says what to do; ``errno`` is the original one.
+    """
+
+
+def _full_or_as_is(exc: OSError, spool_dir: Path) -> OSError:
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return exc
+    return SpoolFullError(exc.errno, f"the spool folder {spool_dir} is full ({os.strerror(exc.errno)}); "
+                                     "what was spooled before stays readable; free space there, then run "
+                                     "`onionscope index replay-spool` once Elasticsearch is healthy")
+
+
 class SpoolWriter:
     def __init__(self, spool_dir: Path):
         self.spool_dir = Path(spool_dir)
         self.path: Path | None = None
+        # Every file this writer created, in order (close() ends one; the next record starts another).
+        self.paths: list[Path] = []
         self.count = 0
         self._handle: IO[str] | None = None
         # Documents and wallet entities are written from two threads at once.
@@ -106,7 +128,8 @@ class SpoolWriter:
     def write(self, record: dict[str, Any]) -> Path:
         """Append one record (flushed and fsynced: a spooled item must survive a crash); thread-safe.
 
-        Returns the file's path.  Raises OSError when the spool cannot be written.
+        Returns the file's path.  Raises :class:`SpoolFullError` when the file system is full (the
+        file is left as it was), OSError when the spool cannot be written otherwise.
         """
         with self._lock:
             return self._write(record)
@@ -133,17 +156,35 @@ class SpoolWriter:
                 raise
             _fsync_dir(self.spool_dir)  # the file's name must survive a crash as well as its records
             self.path = self.spool_dir / name
+            self.paths.append(self.path)
             self._handle = handle
             return
 
     def _write(self, record: dict[str, Any]) -> Path:
         if self._handle is None:
-            self._open()
+            try:
+                self._open()
+            except OSError as exc:
+                raise _full_or_as_is(exc, self.spool_dir) from exc
         assert self._handle is not None and self.path is not None
         record = {**record, "spooled_at": record.get("spooled_at") or utc_now_iso()}
-        self._handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        # Unbuffered, so that a failed write leaves nothing behind in a buffer that a later
+        # write or close() would flush after a torn line.
+        fd = self._handle.fileno()
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as exc:
+            # A full disk takes part of a line: cut the file back to its last whole record,
+            # so that everything spooled before stays readable.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+            raise _full_or_as_is(exc, self.spool_dir) from exc
         self.count += 1
         return self.path
 
@@ -153,9 +194,9 @@ class SpoolWriter:
 
     def _close(self) -> None:
         if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()  # nothing is buffered: records are written with os.write
 
 
 def spool_files(spool_dir: Path) -> list[Path]:

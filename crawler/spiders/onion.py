@@ -35,6 +35,11 @@ listings, vendors and wallet mentions the extractors find.  Raises :class:`Value
 seed that is not an absolute http(s) URL or is out of the crawl scope
 (:class:`~crawler.middlewares.crawl_scope.OutOfScopeSeed`), before anything is fetched.
 
+A job resumed after an interruption (``CrawlJob.resume``, :class:`crawler.job.ResumePoint`)
+starts from its frontier instead of its seeds and never fetches a page it already indexed;
+every fetched URL goes to the job's :class:`crawler.job.FetchJournal`, and a page fetched
+again after the interruption is counted (``resume/pages_fetched_again``).
+
 The extractors run in a worker process with a time budget per page
 (``EXTRACTION_BUDGET_SECONDS``, :mod:`crawler.extractors.budget`), so downloads go on while a
 page is read, and a page over budget is indexed with its title, text and links only (stat
@@ -73,10 +78,10 @@ from crawler.extractors.substances import default_lexicon
 from crawler.freshness.context import FreshnessContext
 from crawler.freshness.liveness import BackoffPolicy
 from crawler.freshness.recrawl import RecrawlPolicy, safe_etag, safe_last_modified
-from crawler.job import CrawlJob, create_crawl_job
+from crawler.job import CrawlJob, FetchJournal, create_crawl_job
 from crawler.middlewares.conditional_requests import CONDITIONAL_META, NOT_DUE_FLAG
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
-from crawler.urls import is_media_url
+from crawler.urls import canonical_url, is_media_url
 from config import paths
 from config.settings import DEFAULTS
 
@@ -174,6 +179,13 @@ def crawl_job_from_arguments(
     )
 
 
+def _canonical_or_same(url: str) -> str:
+    try:
+        return canonical_url(url)
+    except ValueError:  # a malformed port, say: kept as it came
+        return url
+
+
 class OnionSpider(scrapy.Spider):
     """Breadth-first crawl of onion sites; see the module docstring for arguments."""
 
@@ -219,6 +231,9 @@ class OnionSpider(scrapy.Spider):
         self.extractor: BudgetedExtractor | None = None
         # Filled by the indexing pipeline when the crawl opens; policies from the settings in from_crawler.
         self.freshness = FreshnessContext(self.job_id, seeds=self.seed_urls)
+        # The URLs this job fetched (for a later --resume); set by from_crawler with onionscope's settings.
+        self.fetch_journal: FetchJournal | None = None
+        self.resume = self.crawl_job.resume
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "OnionSpider":
@@ -252,6 +267,10 @@ class OnionSpider(scrapy.Spider):
                                                      onionscope_settings.recrawl_max_interval_seconds)
             spider.freshness.backoff = BackoffPolicy(onionscope_settings.liveness_backoff_seconds,
                                                      onionscope_settings.liveness_backoff_max_seconds)
+            spider.fetch_journal = FetchJournal(onionscope_settings.var_dir, spider.job_id)
+            crawler.signals.connect(spider.fetch_journal.close, signal=signals.spider_closed)
+        if spider.resume is not None:
+            crawler.signals.connect(spider._count_resume_point, signal=signals.spider_opened)
         if spider.crawl_scope.allow_clearnet:
             spider.logger.warning(
                 "clearnet crawling is ON (dangerously_allow_clearnet): non-onion sites will be fetched "
@@ -277,10 +296,30 @@ class OnionSpider(scrapy.Spider):
             self.extractor.start()
 
     async def start(self):  # type: ignore[no-untyped-def]
+        if self.resume is not None:
+            # Going on after an interruption: what is still to fetch, at the depth it was found.
+            for url, depth in self.resume.frontier:
+                yield scrapy.Request(url, callback=self.parse, meta={"depth": depth})
+            return
         for url in self.seed_urls:
             yield scrapy.Request(url, callback=self.parse)
 
+    def _count_resume_point(self) -> None:
+        # Stats exist once the crawl is open, not when the spider is made.
+        assert self.resume is not None
+        self.crawler.stats.set_value("resume/pages_already_indexed", len(self.resume.indexed))
+        self.crawler.stats.set_value("resume/pages_fetched_again", 0)
+
+    def _journal_fetch(self, url: str) -> None:
+        fetched = _canonical_or_same(url)
+        if self.fetch_journal is not None:
+            self.fetch_journal.append(fetched)
+        if self.resume is not None and fetched in self.resume.fetched_before:
+            # Fetched before the interruption, but its items never reached the index.
+            self.crawler.stats.inc_value("resume/pages_fetched_again")
+
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        self._journal_fetch(response.url)
         if response.status == 304:
             async for request in self._unchanged(response):
                 yield request
@@ -334,6 +373,9 @@ class OnionSpider(scrapy.Spider):
                 continue
             if is_media_url(link):
                 self.crawler.stats.inc_value("onionscope/media_links_skipped")
+                continue
+            if self.resume is not None and _canonical_or_same(link) in self.resume.indexed:
+                self.crawler.stats.inc_value("resume/links_already_indexed")
                 continue
             yield response.follow(link, callback=self.parse)
 

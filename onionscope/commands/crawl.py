@@ -3,9 +3,13 @@
 Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
 items indexed, errors, spooled failures, network guard refusals, URLs out
-of scope, page budgets reached, look-alike pages).  Exit status 0 when the
-crawl ran and nothing was lost; 1 when items were spooled, nothing could be
-fetched, or the network guard (:mod:`crawler.tor.network_guard`) refused a
+of scope, page budgets reached, look-alike pages; for ``--resume``, the pages
+already indexed and the pages fetched a second time).  ``--resume --job NAME``
+goes on with an interrupted job (:mod:`pipelines.job_resume`).  Exit status 0 when the
+crawl ran and nothing was lost; 1 when items stay in the spool (what the
+crawl spooled and could write back at its end does not count), the spool could
+not be written (the crawl is then stopped early), nothing could be fetched, or
+the network guard (:mod:`crawler.tor.network_guard`) refused a
 lookup or a connection -- then stderr says so.  Raises
 :class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
 ``--market-host`` confirmation, a bad blocklist file, indices of an older schema (run ``onionscope
@@ -16,6 +20,7 @@ index migrate KIND``), or when neither Tor nor Elasticsearch can be reached
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -51,6 +56,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
              "indexed under its own host",
     )
     parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="go on with the interrupted job named by --job (same seeds): pages it already indexed are not "
+             "fetched again; the summary says how many pages it fetched a second time",
+    )
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
@@ -84,6 +94,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # The one crawl job: the spider and the pipelines receive it, the crawl-run record keeps it.
     job = create_crawl_job(seeds, args.job, follow_offsite=follow_offsite, follow_links=not args.no_follow,
                            allow_clearnet=args.dangerously_allow_clearnet, settings=settings)
+    if args.resume:
+        if not args.job:
+            raise UserError("--resume needs --job NAME: the id of the interrupted job to go on with")
+        job = dataclasses.replace(job, resume=_resume_point(job, settings))
     stats = run_crawl(settings, job, quiet=args.quiet)
     summary = summarize(job.job_id, stats)
     if args.json:
@@ -95,8 +109,37 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         print(f"error: {refusal_message(summary['network_refused'])}", file=sys.stderr)
         return 1
-    lost = summary["items_spooled"] > 0 or summary["items_lost"] > 0
-    return 1 if lost or summary["pages"] == 0 else 0
+    if summary["spool_error"]:
+        print(f"error: the crawl was stopped because the spool could not be written: {summary['spool_error']}",
+              file=sys.stderr)
+    lost = summary["items_left_in_spool"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
+    # A resumed job may find nothing left to fetch: that is no failure.
+    nothing_fetched = summary["pages"] == 0 and not summary["pages_already_indexed"]
+    return 1 if lost or nothing_fetched else 0
+
+
+def _resume_point(job: CrawlJob, settings: Settings) -> Any:
+    """The job's :class:`crawler.job.ResumePoint`, read from the index and its fetch journal; raises UserError."""
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from crawler.job import read_journal
+    from crawler.middlewares.crawl_scope import CrawlScope
+    from pipelines.es_client import describe_error, make_client
+    from pipelines.job_resume import resume_point
+
+    scope = CrawlScope.for_seeds(job.seeds, follow_offsite=job.options.follow_offsite,
+                                 allow_clearnet=job.options.allow_clearnet)
+    client = make_client(settings)
+    try:
+        return resume_point(client, settings.index_prefix, job.job_id, job.seeds,
+                            fetched_before=read_journal(settings.var_dir, job.job_id),
+                            max_depth=settings.crawl_depth, refusal=scope.refusal,
+                            follow_links=job.options.follow_links)
+    except (ApiError, TransportError) as exc:
+        raise UserError(f"cannot read what job {job.job_id!r} indexed: {describe_error(exc, settings)}") from None
+    finally:
+        client.close()
 
 
 def run_crawl(
@@ -175,8 +218,14 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "indexed_by_kind": {key.rsplit("/", 1)[1]: value for key, value in stats.items()
                             if key.startswith("elasticsearch/indexed/")},
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
+        # Spooled records the crawl wrote back at its end (Elasticsearch answered again), and those left.
+        "items_replayed": int(stats.get("elasticsearch/replayed", 0)),
+        "items_left_in_spool": int(stats.get("elasticsearch/spool_left", stats.get("elasticsearch/spooled", 0))),
         # Items neither indexed nor spooled (the spool itself failed at close); logged as critical.
         "items_lost": int(stats.get("elasticsearch/lost", 0)),
+        # Why the spool refused items (a full disk, say); the crawl was stopped then.  None when it never did.
+        "spool_error": stats.get("elasticsearch/spool_error"),
+        "finish_reason": stats.get("finish_reason"),
         "items_dropped_invalid": _total(stats, "validate/dropped/"),
         # Media links the spider never followed, plus requests and bodies the guard stopped.
         "media_blocked": _total(stats, "media_guard/") + int(stats.get("onionscope/media_links_skipped", 0)),
@@ -216,6 +265,10 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "pages_flattened": int(stats.get("extract/deep_nesting_flattened", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
         "freshness": freshness_summary(stats),
+        # Set for a resumed job (--resume): pages it had indexed before, and pages it fetched a second time.
+        "resumed": "resume/pages_already_indexed" in stats,
+        "pages_already_indexed": int(stats.get("resume/pages_already_indexed", 0)),
+        "pages_fetched_again": int(stats.get("resume/pages_fetched_again", 0)),
     }
 
 
@@ -240,7 +293,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"crawl {summary['job_id']}: {summary['pages']} pages in {summary['elapsed_seconds']} s",
         f"  indexed {summary['items_indexed']} documents "
         f"({', '.join(f'{n} {k}' for k, n in sorted(summary['indexed_by_kind'].items())) or 'none'}); "
-        f"spooled {summary['items_spooled']}; "
+        f"spooled {summary['items_spooled']} ({summary['items_replayed']} written back at the end, "
+        f"{summary['items_left_in_spool']} left); "
         f"dropped as invalid {summary['items_dropped_invalid']}",
         f"  media never fetched: {summary['media_blocked']} media links and responses blocked",
     ]
@@ -249,6 +303,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["look_alike_pages"]:
         lines.append(f"  {summary['look_alike_pages']} pages look like a profiled market on a host that is not its own; "
                      "indexed under their own host (see the log; confirm a real one with --market-host MARKET=HOST)")
+    if summary["resumed"]:
+        lines.append(f"  resumed: {summary['pages_already_indexed']} pages were already indexed (not fetched again); "
+                     f"{summary['pages_fetched_again']} pages fetched again (fetched before the interruption, "
+                     "not yet indexed)")
     if summary["socks_errors"]:
         lines.append("  Tor errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["socks_errors"].items())))
     if summary["network_refused"]:
@@ -297,8 +355,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     if any(fresh.get(key) for key in ("listings_new", "listings_changed", "listings_removed", "pages_changed")):
         lines.append(f"  changes: {fresh['listings_new']} new listings, {fresh['listings_changed']} changed, "
                      f"{fresh['listings_removed']} marked removed; {fresh['pages_changed']} pages changed")
+    if summary["spool_error"]:
+        lines.append(f"  STOPPED: the spool could not be written ({summary['spool_error']})")
     if summary["items_lost"]:
         lines.append(f"  LOST: {summary['items_lost']} documents could be neither indexed nor spooled (see the log)")
-    if summary["items_spooled"]:
+    if summary["items_left_in_spool"]:
         lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
     return "\n".join(lines)

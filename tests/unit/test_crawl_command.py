@@ -72,3 +72,9 @@ def test_the_follow_offsite_setting_is_honoured(crawls, capsys: pytest.CaptureFi
 def test_a_budget_below_one_is_refused_by_the_settings(crawls) -> None:
     with pytest.raises(UserError, match="crawl_max_pages"):
         crawl_command.run(parse("--seed", SEED, "--max-pages", "0"), load_settings(environ={}))
+
+
+def test_resume_needs_the_job_it_goes_on_with(crawls) -> None:
+    with pytest.raises(UserError, match="--resume needs --job"):
+        crawl_command.run(parse("--seed", SEED, "--resume"), load_settings(None, environ={}))
+    assert crawls == []

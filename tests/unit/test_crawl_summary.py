@@ -150,3 +150,37 @@ def test_a_bad_blocklist_stops_the_crawl_before_it_starts(tmp_path) -> None:
     settings = load_settings(None, environ={}).replace(blocklist_file=str(blocklist))
     with pytest.raises(UserError, match=r"blocklist.yml:2: onion_hosts: 'not-an-onion' is not a v3 onion host"):
         run_crawl(settings, create_crawl_job(["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job"))
+
+
+def _run_with_stats(monkeypatch, stats: dict) -> int:  # type: ignore[no-untyped-def]
+    import argparse
+
+    from onionscope.commands import crawl
+
+    monkeypatch.setattr(crawl, "run_crawl", lambda *args, **kwargs: stats)
+    parser = argparse.ArgumentParser()
+    crawl.configure(parser)
+    return crawl.run(parser.parse_args(["--seed", "http://" + "a" * 56 + ".onion/"]), load_settings(None, environ={}))
+
+
+def test_what_the_crawl_spooled_and_wrote_back_at_its_end_does_not_fail_it(monkeypatch, capsys) -> None:
+    stats = {"onionscope/pages": 5, "elasticsearch/indexed/pages": 5, "elasticsearch/spooled": 4,
+             "elasticsearch/replayed": 4, "elasticsearch/spool_left": 0}
+    assert _run_with_stats(monkeypatch, stats) == 0
+    out, _ = capsys.readouterr()
+    assert "spooled 4 (4 written back at the end, 0 left)" in out and "replay-spool" not in out
+    # One record left in the spool fails it, and says how to replay it.
+    assert _run_with_stats(monkeypatch, {**stats, "elasticsearch/spool_left": 1}) == 1
+    assert "replay-spool" in capsys.readouterr()[0]
+    # Without the figures of a write-back (older stats), whatever was spooled counts as left.
+    assert summarize("job", {"elasticsearch/spooled": 3})["items_left_in_spool"] == 3
+
+
+def test_a_spool_that_could_not_be_written_stops_the_crawl_with_an_error(monkeypatch, capsys) -> None:
+    stats = {"onionscope/pages": 5, "elasticsearch/indexed/pages": 2, "elasticsearch/spooled": 2,
+             "elasticsearch/lost": 3, "finish_reason": "spool_failed",
+             "elasticsearch/spool_error": "the spool folder /x/spool is full (No space left on device)"}
+    assert _run_with_stats(monkeypatch, stats) == 1
+    out, err = capsys.readouterr()
+    assert "STOPPED: the spool could not be written" in out and "LOST: 3 documents" in out
+    assert "error: the crawl was stopped because the spool could not be written: the spool folder /x/spool is full" in err

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import shutil
 import stat
+import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
-from pipelines.spool import SpoolWriter, claim, rewrite, spool_files
+from pipelines.spool import SpoolFullError, SpoolWriter, claim, rewrite, spool_files
 
 
 def test_records_are_written_claimed_and_rewritten(tmp_path: Path) -> None:
@@ -163,3 +166,59 @@ def test_each_writer_gets_its_own_file(tmp_path: Path) -> None:
     for writer in writers:
         writer.close()
     assert len(paths) == 5 and set(spool_files(tmp_path / "spool")) == paths
+
+
+@pytest.fixture
+def tiny_file_system(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs (root only), unmounted afterwards: writes past it fail with ENOSPC."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_refuses_the_record_whole_and_leaves_every_spooled_record_readable(tiny_file_system: Path) -> None:
+    spool_dir = tiny_file_system / "spool"
+    writer = SpoolWriter(spool_dir)
+    written: list[str] = []
+    with pytest.raises(SpoolFullError) as refused:
+        for number in range(1000):
+            # Not a multiple of the page size: the record that does not fit is torn part-way.
+            writer.write({"record": "document", "id": str(number), "body": "x" * 3001})
+            written.append(str(number))
+    assert refused.value.errno == errno.ENOSPC
+    assert str(spool_dir) in str(refused.value) and "full" in str(refused.value)
+    for number in range(3):  # later records are refused too, and leave nothing behind
+        with pytest.raises(SpoolFullError):
+            writer.write({"record": "document", "id": f"late-{number}", "body": "y" * 5000})
+    writer.close()  # nothing buffered is left to flush onto the full disk
+    [path] = spool_files(spool_dir)
+    with claim(path) as records:
+        assert records is not None
+        assert [record.get("record") for record in records] == ["document"] * len(written)
+        assert [record["id"] for record in records] == written
+    assert len(written) >= 10
+
+
+def test_the_spool_writes_again_once_space_is_freed(tiny_file_system: Path) -> None:
+    filler = tiny_file_system / "filler"
+    filler.write_bytes(b"f" * 48 * 1024)
+    writer = SpoolWriter(tiny_file_system / "spool")
+    with pytest.raises(SpoolFullError):
+        for number in range(100):
+            writer.write({"record": "document", "id": str(number), "body": "x" * 3001})
+    filler.unlink()
+    writer.write({"record": "document", "id": "after", "body": "z"})
+    writer.close()
+    [path] = spool_files(tiny_file_system / "spool")
+    with claim(path) as records:
+        assert records is not None and records[-1]["id"] == "after"
+        assert all(record.get("record") == "document" for record in records)
