@@ -155,8 +155,14 @@ class ExtractedDocument:
     posts: list[ForumPost] = field(default_factory=list)  # a forum thread's posts (page type "thread")
 
     def items(self) -> list[Item]:
-        """The page first, then listings, vendors and wallet mentions: what the pipelines index."""
-        return [self.page, *self.listings, *self.vendors, *self.wallet_mentions]
+        """Listings, vendors and wallet mentions, then the page: what the pipelines index.
+
+        The page comes last: ``onionscope crawl --resume`` counts a page as done
+        once its page document is indexed (:mod:`pipelines.job_resume`), so
+        everything the page yields must be in the same bulk batch or an
+        earlier one.
+        """
+        return [*self.listings, *self.vendors, *self.wallet_mentions, self.page]
 
     def stats(self) -> dict[str, int]:
         """Counters to add to the crawl stats (``extract/...`` keys)."""
