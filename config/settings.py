@@ -297,6 +297,16 @@ DEFAULTS: dict[str, Setting] = {
         _str,
         "User-Agent sent to sites (Tor Browser's, so the crawler blends in).",
     ),
+    # --- scheduled jobs
+    "schedules_file": Setting(
+        "config/schedules.yml", _path, "The scheduled crawl jobs (`onionscope scheduler`, `onionscope jobs`, the Jobs page)."
+    ),
+    "scheduler_stop_seconds": Setting(
+        60.0,
+        _float(1, 3600),
+        "Seconds a stopping scheduler waits for its running crawls to flush and record their outcome "
+        "before it kills them (recorded as failed).",
+    ),
     # --- indexing
     "bulk_batch_size": Setting(200, _int(1, 10_000), "Documents per bulk request."),
     "bulk_max_retries": Setting(5, _int(0, 50), "Retries of a failed bulk item before it is spooled."),
