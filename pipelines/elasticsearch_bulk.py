@@ -709,9 +709,16 @@ def _json_safe(value: Any) -> Any:
 
 def crawl_run_document(
     job_id: str, spider: str, started_at: str, finished_at: str, finish_reason: str | None,
-    seeds: list[str], stats: dict[str, Any],
+    seeds: list[str], stats: dict[str, Any], labels: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The crawl-run document; counts come from the pipelines' stats."""
+    """The crawl-run document; counts come from the pipelines' stats.
+
+    ``labels`` (:func:`pipelines.job_runs.run_labels`: the scheduled job's
+    name, trigger, ...) are stored as they are; the outcome and the figures
+    come from :func:`pipelines.job_runs.run_figures`.
+    """
+    from pipelines.job_runs import run_figures
+
     def total(prefix: str) -> int:
         return int(sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, (int, float))))
 
@@ -728,6 +735,8 @@ def crawl_run_document(
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
         "items_dropped": total("validate/dropped/") + total("deduplicate/dropped/"),
         "stats": _json_safe(stats),
+        **(labels or {}),
+        **run_figures(stats, finish_reason),
     }
 
 
@@ -870,7 +879,8 @@ class ElasticsearchBulkPipeline:
             stats = dict(self.stats.get_stats()) if self.stats is not None else {}
         job_id = str(getattr(spider, "job_id", "") or f"{spider.name}-{self.started_at}")
         seeds = list(getattr(spider, "seeds", None) or getattr(spider, "start_urls", None) or [])
-        document = crawl_run_document(job_id, spider.name, self.started_at, spool.utc_now_iso(), reason, seeds, stats)
+        document = crawl_run_document(job_id, spider.name, self.started_at, spool.utc_now_iso(), reason, seeds, stats,
+                                      labels=getattr(spider, "run_labels", None))
         self._record(self.indexer.write_crawl_run(document))
         self.spool_writer.close()
         if self.totals.failed:
