@@ -50,6 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show a progress line (pages, items, errors, rate, elapsed) on stderr "
+                             "(default: when stderr is a terminal and --json is not given)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     job_id = args.job or new_job_id()
     stats = run_crawl(
         settings, seeds, job_id, follow_offsite=follow_offsite, follow_links=not args.no_follow, quiet=args.quiet,
-        dangerously_allow_clearnet=args.dangerously_allow_clearnet,
+        dangerously_allow_clearnet=args.dangerously_allow_clearnet, progress=wants_progress(args),
     )
     summary = summarize(job_id, stats)
     if args.json:
@@ -96,6 +99,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if lost or summary["pages"] == 0 else 0
 
 
+def wants_progress(args: argparse.Namespace) -> bool:
+    """The progress line: as asked with --progress/--no-progress, else only on a terminal without --json."""
+    if args.progress is not None:
+        return bool(args.progress)
+    return not args.json and sys.stderr.isatty()
+
+
 def run_crawl(
     settings: Settings,
     seeds: list[str],
@@ -106,8 +116,14 @@ def run_crawl(
     extra_scrapy_settings: dict[str, Any] | None = None,
     spider_class: type | None = None,
     dangerously_allow_clearnet: bool = False,
+    spider_arguments: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Run one crawl to completion in this process; returns Scrapy's final stats.
+
+    ``spider_arguments`` go to the spider as attributes (``run_labels`` for a
+    scheduled job's run record).  ``progress`` shows the progress line on
+    stderr (:mod:`onionscope.progress`) and keeps Scrapy's log to warnings.
 
     ``dangerously_allow_clearnet`` lets the crawl fetch clearnet host names (through tor);
     IP literals and local names stay out of scope.
@@ -149,11 +165,16 @@ def run_crawl(
     scrapy_values = scrapy_settings(settings, endpoints.socks_strings())
     if quiet:
         scrapy_values["LOG_LEVEL"] = "WARNING"
+    if progress:
+        from onionscope.progress import EXTENSION_PATH as PROGRESS_PATH
+
+        scrapy_values["EXTENSIONS"][PROGRESS_PATH] = 900
+        scrapy_values["LOG_LEVEL"] = "WARNING"
     scrapy_values.update(extra_scrapy_settings or {})
     process = CrawlerProcess(scrapy_values)
     crawler = process.create_crawler(spider_class or OnionSpider)
     process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite, follow_links=follow_links,
-                  dangerously_allow_clearnet=dangerously_allow_clearnet)
+                  dangerously_allow_clearnet=dangerously_allow_clearnet, **(spider_arguments or {}))
     process.start()
     stats = dict(crawler.stats.get_stats())
     guard = process_guard()
