@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tor": ("tor", "inspect and control the tor client (bootstrap, circuits, NEWNYM)"),
     "crawl": ("crawl", "crawl onion sites through Tor into Elasticsearch"),
     "extract": ("extract", "run the full extraction on a saved page"),
+    "scheduler": ("scheduler", "run the scheduled crawl jobs of config/schedules.yml (a daemon)"),
+    "jobs": ("jobs", "list, run, show the status and the history of scheduled crawl jobs"),
     "search": ("search", "search what was crawled"),
     "serve": ("serve", "start the HTTP API and web UI"),
     "token": ("token", "create or revoke API tokens"),
