@@ -24,6 +24,7 @@ Public API:
 * :class:`SpoolWriter` (spool_dir) -- ``write(record)``, ``close()``; the file is
   created on the first record only;
 * :func:`spool_files` (spool_dir) -> spool files, oldest first;
+  :func:`spool_size` (spool_dir) -> (files, bytes);
 * :func:`claim` (path) -> context manager yielding the records of a file that
   no writer or other replay holds, or None when it is busy or gone;
   :func:`rewrite` keeps the records that are still failing (and deletes the
@@ -152,6 +153,22 @@ def spool_files(spool_dir: Path) -> list[Path]:
         with contextlib.suppress(FileNotFoundError):  # a replay may delete one while we list
             files.append((path.stat().st_mtime, path.name, path))
     return [path for _, _, path in sorted(files)]
+
+
+def spool_size(spool_dir: Path) -> tuple[int, int]:
+    """(files, bytes) waiting in the spool (``/metrics``); (0, 0) when there is no spool.  Never raises."""
+    files = size = 0
+    try:
+        paths = spool_files(spool_dir)
+    except OSError:
+        return 0, 0
+    for path in paths:
+        try:
+            size += path.stat().st_size
+        except OSError:  # replayed and removed meanwhile
+            continue
+        files += 1
+    return files, size
 
 
 def _parse(line: str) -> dict[str, Any]:

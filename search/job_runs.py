@@ -29,6 +29,8 @@ from search.es_steps import Get, Msearch, Search, Steps
 SUMMARY_FIELDS = ("job_id", "job_name", "started_at", "finished_at", "outcome", "outcome_reason", "trigger",
                   "scheduled_for", "missed_runs", "pages", "items", "bytes", "error_count", "tor_failures")
 HISTORY_MAX = 1000
+# Figures run_totals_steps adds up over every run of a job.
+SUMMED = ("pages", "items", "bytes", "error_count", "tor_failures")
 NEWEST_FIRST = [{"started_at": {"order": "desc"}}, {"job_id": {"order": "desc"}}]
 
 
@@ -105,7 +107,8 @@ def job_overview(job: Any, now: datetime, last_runs: list[dict[str, Any]] | None
 
 
 def run_totals_steps(prefix: str, max_jobs: int = 500) -> Steps:
-    """Per job name: ``{"runs": {outcome: count}, "last_success": epoch s|None, "last": {outcome, duration}}``."""
+    """Per job name: ``{"runs": {outcome: count}, "last_success": epoch s|None, "last": {outcome, duration_seconds},
+    "pages": n, "items": n, "bytes": n, "error_count": n, "tor_failures": n}`` (the figures summed over its runs)."""
     response = yield Search(_alias(prefix), {
         "size": 0,
         "query": {"exists": {"field": "job_name"}},
@@ -115,6 +118,7 @@ def run_totals_steps(prefix: str, max_jobs: int = 500) -> Steps:
                 "outcomes": {"terms": {"field": "outcome", "size": 10}},
                 "last_success": {"filter": {"term": {"outcome": "ok"}},
                                  "aggs": {"at": {"max": {"field": "finished_at"}}}},
+                **{f"sum_{name}": {"sum": {"field": name}} for name in SUMMED},
                 "last": {"top_hits": {"size": 1, "sort": NEWEST_FIRST,
                                       "_source": ["outcome", "started_at", "finished_at"]}},
             },
@@ -129,5 +133,6 @@ def run_totals_steps(prefix: str, max_jobs: int = 500) -> Steps:
             "runs": {item["key"]: item["doc_count"] for item in bucket["outcomes"]["buckets"]},
             "last_success": at / 1000.0 if at is not None else None,
             "last": {"outcome": last.get("outcome"), "duration_seconds": duration_seconds(last)},
+            **{name: int(bucket[f"sum_{name}"].get("value") or 0) for name in SUMMED},
         }
     return totals

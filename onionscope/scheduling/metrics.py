@@ -33,21 +33,7 @@ from typing import Any, Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from pipelines.job_runs import OUTCOMES
-
-
-def spool_size(spool_dir: Path) -> tuple[int, int]:
-    """(files, bytes) of the spool folder's ``*.jsonl`` files; (0, 0) when there is none."""
-    files = size = 0
-    try:
-        for path in Path(spool_dir).glob("*.jsonl"):
-            try:
-                size += path.stat().st_size
-                files += 1
-            except OSError:
-                continue
-    except OSError:
-        pass
-    return files, size
+from pipelines.spool import spool_size
 
 
 class SchedulerMetrics:
