@@ -43,7 +43,8 @@ def _check_elasticsearch(settings: Any) -> None:
         if stale:
             raise UserError(f"the crawl-runs index of prefix {settings.index_prefix!r} has an older schema than this "
                             "version writes; migrate it first: `onionscope index migrate crawl-runs`")
-        ensure_indices(client, settings.index_prefix, kinds=("crawl-runs",), **shard_overrides(settings))
+        # Every kind, once, here: children starting together on a new prefix would otherwise race to create them.
+        ensure_indices(client, settings.index_prefix, **shard_overrides(settings))
     finally:
         client.close()
 

@@ -49,6 +49,12 @@ from typing import Any, Callable
 
 from config.errors import UserError
 from crawler.schedules import Schedule, ScheduledJob
+# Imported here, not when a run is due: a first import of the spider module takes seconds.
+from crawler.spiders.onion import new_job_id
+from pipelines.es_client import make_client
+from pipelines.job_runs import run_record, utc_iso, write_run_record
+from search.es_steps import run as run_steps
+from search.job_runs import run_detail_steps
 from onionscope.scheduling.locks import FileLock, lock_holder, scheduler_dir
 from onionscope.scheduling.metrics import SchedulerMetrics
 from onionscope.scheduling.state import load_state, parse_moment, save_state
@@ -130,8 +136,6 @@ class Scheduler:
 
     def run(self) -> None:
         """Run until :meth:`request_stop`; then stop the children and record them.  Needs :meth:`acquire` first."""
-        from pipelines.es_client import make_client
-
         self._client = make_client(self.settings)
         self._writer.start()
         self.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -193,8 +197,6 @@ class Scheduler:
     # ------------------------------------------------------------------ runs
 
     def _fire(self, job: ScheduledJob, due: datetime, trigger: str, missed_runs: int = 0) -> None:
-        from crawler.spiders.onion import new_job_id
-
         job_id = new_job_id(job.name)
         previous = self.running.get(job.name)
         if previous is not None and previous.process.poll() is None:
@@ -228,8 +230,6 @@ class Scheduler:
 
     def _skip(self, job: ScheduledJob, job_id: str, due: datetime, trigger: str, previous: Run,
               missed_runs: int) -> None:
-        from pipelines.job_runs import run_record, utc_iso
-
         reason = f"the previous run {previous.job_id} is still going"
         now = utc_iso(self.clock())
         record = run_record(job_id, job.name, outcome="skipped", reason=reason, started_at=now, finished_at=now,
@@ -242,8 +242,6 @@ class Scheduler:
 
     def _record_failure(self, job: ScheduledJob, job_id: str, due: datetime, trigger: str, reason: str,
                         missed_runs: int = 0, started: datetime | None = None) -> None:
-        from pipelines.job_runs import run_record, utc_iso
-
         record = run_record(job_id, job.name, outcome="failed", reason=reason,
                             started_at=utc_iso(started or self.clock()), finished_at=utc_iso(self.clock()),
                             trigger=trigger, scheduled_for=_iso(due), missed_runs=missed_runs,
@@ -269,8 +267,6 @@ class Scheduler:
 
     def _write_records(self) -> None:
         """Writes run records and counts finished runs, off the timing loop (Elasticsearch may be slow)."""
-        from pipelines.job_runs import write_run_record
-
         while True:
             task = self._records.get()
             if task is None:
@@ -289,13 +285,14 @@ class Scheduler:
 
     def _finish(self, name: str, run: Run, status: int) -> None:
         """Read the run's own record; write a failed one when the child left none."""
-        from pipelines.job_runs import run_record, utc_iso, write_run_record
-        from search.es_steps import run as run_steps
-        from search.job_runs import run_detail_steps
-
         record = run_steps(self._client, run_detail_steps(self.settings.index_prefix, run.job_id))
         if record is None:
-            how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+            how = f"exited with status {status}"
+            if status < 0:
+                try:
+                    how = f"was ended by {signal.Signals(-status).name}"
+                except ValueError:
+                    how = f"was ended by signal {-status}"
             if run.killed:
                 how = f"did not stop within {self.settings.scheduler_stop_seconds:g} s of SIGTERM and was killed"
             record = run_record(

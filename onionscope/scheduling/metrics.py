@@ -34,6 +34,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 
 from pipelines.job_runs import OUTCOMES
 from pipelines.spool import spool_size
+from search.job_runs import duration_seconds
+from onionscope.scheduling.state import parse_moment
 
 
 class SchedulerMetrics:
@@ -81,9 +83,6 @@ class SchedulerMetrics:
 
     def run_finished(self, job: str, record: dict[str, Any], still_running: bool = False) -> None:
         """Count a finished run from its crawl-run document (outcome, figures, errors by type)."""
-        from search.job_runs import duration_seconds
-        from onionscope.scheduling.state import parse_moment
-
         outcome = str(record.get("outcome") or "failed")
         self.runs.labels(job, outcome).inc()
         if not still_running:

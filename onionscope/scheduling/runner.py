@@ -20,6 +20,7 @@ Public API: :func:`run_job` (settings, job, ...) -> :class:`JobRunResult`.
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 from dataclasses import dataclass
 from typing import Any
@@ -81,13 +82,37 @@ def run_job(
         is wrong, or Elasticsearch or tor cannot be reached (the run is recorded as
         failed first, when Elasticsearch can take the record).
     """
-    from crawler.spiders.onion import new_job_id, parse_seeds
+    def stop_before_crawl(signum: int, frame: Any) -> None:
+        raise _StoppedBeforeCrawl()
+
+    # Before the slow imports below; Scrapy replaces this handler with its graceful shutdown once the crawl starts.
+    previous = signal.signal(signal.SIGTERM, stop_before_crawl)
+    from pipelines.job_runs import run_record, utc_iso
+
+    started_at = utc_iso()
+    job_id = job_id or f"{job.name}-{started_at.replace('-', '').replace(':', '')}-{secrets.token_hex(3)}"
+    try:
+        return _run_job(settings, job, job_id=job_id, started_at=started_at, trigger=trigger,
+                        scheduled_for=scheduled_for, missed_runs=missed_runs, quiet=quiet, progress=progress)
+    except _StoppedBeforeCrawl:
+        reason = "stopped (SIGTERM) before its crawl started"
+        _record(settings, run_record(job_id, job.name, outcome="failed", reason=reason, started_at=started_at,
+                                     finished_at=utc_iso(), trigger=trigger, scheduled_for=scheduled_for,
+                                     seeds=list(job.seeds), missed_runs=missed_runs))
+        return JobRunResult(job_id, "failed", reason, None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_job(
+    settings: Any, job: ScheduledJob, *, job_id: str, started_at: str, trigger: str, scheduled_for: str | None,
+    missed_runs: int, quiet: bool, progress: bool,
+) -> JobRunResult:
+    from crawler.spiders.onion import parse_seeds
     from pipelines.job_runs import run_labels, run_record, utc_iso
     from onionscope.commands.crawl import run_crawl, summarize
 
-    job_id = job_id or new_job_id(job.name)
     labels = run_labels(job.name, trigger, scheduled_for, missed_runs)
-    started_at = utc_iso()
 
     def record_without_crawl(outcome: str, reason: str, seeds: list[str] | None = None) -> JobRunResult:
         _record(settings, run_record(job_id, job.name, outcome=outcome, reason=reason, started_at=started_at,
@@ -102,11 +127,6 @@ def run_job(
         logger.warning("job %s: run %s skipped: %s", job.name, job_id, reason)
         return record_without_crawl("skipped", reason)
 
-    def stop_before_crawl(signum: int, frame: Any) -> None:
-        raise _StoppedBeforeCrawl()
-
-    # Scrapy replaces this handler with its graceful shutdown once the crawl starts.
-    previous = signal.signal(signal.SIGTERM, stop_before_crawl)
     try:
         try:
             seeds = parse_seeds(list(job.seeds), job.seeds_file)
@@ -122,10 +142,7 @@ def run_job(
         except UserError as exc:
             record_without_crawl("failed", str(exc), seeds)
             raise
-        except _StoppedBeforeCrawl:
-            return record_without_crawl("failed", "stopped (SIGTERM) before its crawl started", seeds)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         lock.release()
     from pipelines.job_runs import run_figures
 
