@@ -1,4 +1,4 @@
-"""Scheduled crawl jobs: ``config/schedules.yml`` -> a validated :class:`Schedule`, and when each job runs next.
+"""Scheduled crawl jobs: ``<config_dir>/schedules.yml`` -> a validated :class:`Schedule`, and when each job runs next.
 
 The file names jobs under ``jobs:``; each job is a crawl (seeds, depth, page
 caps, concurrency, a time cap) plus when it runs -- a cron expression (five
@@ -27,6 +27,8 @@ any state.
 
 Public API:
 
+* :func:`schedules_path` (schedules_file, config_dir) -> the file to read: the
+  ``schedules_file`` setting when set, else ``<config_dir>/schedules.yml``;
 * :func:`load_schedule` (path) -> :class:`Schedule`; raises :class:`ScheduleError`;
 * :class:`Schedule` -- ``path`` and ``jobs`` (name -> :class:`ScheduledJob`, in file order);
 * :class:`ScheduledJob` -- one job; :meth:`~ScheduledJob.next_after` (moment) -> the
@@ -371,6 +373,13 @@ def _job(lines: _Lines, name: str, spec: Any) -> ScheduledJob:
         enabled=flags["enabled"],
         where=lines.where(path),
     )
+
+
+def schedules_path(schedules_file: str | Path | None, config_dir: str | Path | None) -> Path:
+    """The schedules file: ``schedules_file`` (the setting) when given, else ``<config_dir>/schedules.yml``."""
+    from config.paths import schedules_file as default_schedules_file
+
+    return Path(schedules_file) if schedules_file else default_schedules_file(config_dir)
 
 
 def load_schedule(path: str | Path) -> Schedule:

@@ -29,7 +29,7 @@ from onionscope's and Scrapy's own names, never from page content.
 
 Public API: :data:`OUTCOMES`; :func:`run_figures` (stats, finish_reason) -> dict;
 :func:`errors_by_type` (stats) -> dict; :func:`run_labels` (...) -> dict;
-:func:`run_record` (...) -> dict; :func:`write_run_record` (client, prefix, document).
+:func:`run_record` (...) -> dict; :func:`write_run_record` (client, prefix, document, templates_dir=None).
 """
 
 from __future__ import annotations
@@ -186,14 +186,15 @@ def run_record(
     }
 
 
-def write_run_record(client: Any, index_prefix: str, document: dict[str, Any]) -> None:
+def write_run_record(client: Any, index_prefix: str, document: dict[str, Any], templates_dir: Any = None) -> None:
     """Index ``document`` as ``<prefix>-crawl-runs/<job_id>``, searchable when this returns.
 
-    Sets the indices up first (idempotent).  Raises what the client raises
+    Sets the indices up first (idempotent; templates from ``templates_dir``, default the config package's).  Raises what the client raises
     (the caller logs it: a run record that cannot be written is reported, not spooled).
     """
-    from pipelines.indices import alias_name, ensure_indices
+    from config.schema import alias_name, crawl_run_doc_id
+    from pipelines.indices import ensure_indices
 
-    ensure_indices(client, index_prefix, kinds=("crawl-runs",))
-    client.index(index=alias_name(index_prefix, "crawl-runs"), id=document["job_id"], document=document,
+    ensure_indices(client, index_prefix, kinds=("crawl-runs",), templates_dir=templates_dir)
+    client.index(index=alias_name(index_prefix, "crawl-runs"), id=crawl_run_doc_id(document["job_id"]), document=document,
                  refresh="wait_for")

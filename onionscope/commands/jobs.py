@@ -59,9 +59,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _schedule(args: argparse.Namespace, settings: Any) -> Any:
-    from crawler.schedules import load_schedule
+    from crawler.schedules import load_schedule, schedules_path
 
-    return load_schedule(Path(args.schedules) if args.schedules else settings.schedules_file)
+    return load_schedule(Path(args.schedules) if args.schedules
+                         else schedules_path(settings.schedules_file, settings.config_dir))
 
 
 def _print_json(value: Any) -> None:
@@ -127,11 +128,12 @@ def _list(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
-    from onionscope.scheduling.locks import lock_holder, scheduler_dir
+    from config.processes import lock_holder
+    from onionscope.scheduling.locks import scheduler_dir, scheduler_lock_path
     from onionscope.scheduling.state import load_state
 
     directory = scheduler_dir(settings, schedule.path)
-    scheduler_pid = lock_holder(directory / "scheduler.lock")
+    scheduler_pid = lock_holder(scheduler_lock_path(directory))
     state = load_state(directory / "state.json") if scheduler_pid else {"jobs": {}}
     overview = _overview(settings, schedule, 1)
     for job in overview:

@@ -32,29 +32,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_elasticsearch(settings: Any) -> None:
+    from config.paths import index_templates_dir
     from pipelines.es_client import ensure_reachable, make_client
     from pipelines.indices import ensure_indices, index_status, shard_overrides
 
     client = make_client(settings)
     try:
         ensure_reachable(client, settings)
-        stale = [row.kind for row in index_status(client, settings.index_prefix)
+        templates_dir = index_templates_dir(settings.config_dir)
+        stale = [row.kind for row in index_status(client, settings.index_prefix, templates_dir)
                  if row.kind == "crawl-runs" and row.needs_migration]
         if stale:
             raise UserError(f"the crawl-runs index of prefix {settings.index_prefix!r} has an older schema than this "
                             "version writes; migrate it first: `onionscope index migrate crawl-runs`")
         # Every kind, once, here: children starting together on a new prefix would otherwise race to create them.
-        ensure_indices(client, settings.index_prefix, **shard_overrides(settings))
+        ensure_indices(client, settings.index_prefix, templates_dir=templates_dir, **shard_overrides(settings))
     finally:
         client.close()
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
-    from crawler.schedules import load_schedule
+    from crawler.schedules import load_schedule, schedules_path
     from onionscope.scheduling.daemon import Scheduler
     from onionscope.scheduling.logs import configure_json_logging
 
-    schedule = load_schedule(Path(args.schedules) if args.schedules else settings.schedules_file)
+    schedule = load_schedule(Path(args.schedules) if args.schedules
+                             else schedules_path(settings.schedules_file, settings.config_dir))
     scheduler = Scheduler(schedule, settings, config_file=args.config)
     scheduler.acquire()
     try:
@@ -69,5 +72,5 @@ def run(args: argparse.Namespace, settings: Any) -> int:
               f"(state in {scheduler.directory})", flush=True)
         scheduler.run()
     finally:
-        scheduler.lock.release()
+        scheduler.release()
     return 0

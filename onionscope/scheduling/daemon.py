@@ -34,6 +34,7 @@ and :meth:`~Scheduler.request_stop`; :class:`SchedulerBusy`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -48,14 +49,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from config.errors import UserError
+from config.processes import (
+    LockHeld, OwnedProcess, exclusive_lock, process_start_ticks, runs_python_module, send_signal,
+)
+from config.paths import index_templates_dir
+from crawler.job import new_job_id
 from crawler.schedules import Schedule, ScheduledJob
-# Imported here, not when a run is due: a first import of the spider module takes seconds.
-from crawler.spiders.onion import new_job_id
 from pipelines.es_client import make_client
 from pipelines.job_runs import run_record, utc_iso, write_run_record
 from search.es_steps import run as run_steps
 from search.job_runs import run_detail_steps
-from onionscope.scheduling.locks import FileLock, lock_holder, scheduler_dir
+from onionscope.scheduling.locks import scheduler_dir, scheduler_lock_path
 from onionscope.scheduling.metrics import SchedulerMetrics
 from onionscope.scheduling.state import load_state, parse_moment, save_state
 
@@ -63,6 +67,22 @@ logger = logging.getLogger("onionscope.scheduler")
 
 # Longest wait between two looks at the children (how late an exit is noticed).
 POLL_SECONDS = 0.2
+
+
+def _owned_child(pid: int, job_id: str) -> OwnedProcess | None:
+    """The child ``pid`` running ``onionscope.cli ... --job-id job_id``, as :class:`config.processes.OwnedProcess`.
+
+    Its start time is read now (fork and exec keep it), while its arguments
+    are checked at each signal, after the child has exec'd.  None if it is gone already.
+    """
+    start_ticks = process_start_ticks(pid)
+    if start_ticks is None:
+        return None
+
+    def matches(arguments: list[str]) -> bool:
+        return runs_python_module(arguments, "onionscope.cli") and job_id in arguments
+
+    return OwnedProcess(pid, start_ticks, matches)
 
 
 class SchedulerBusy(UserError):
@@ -88,6 +108,9 @@ class Run:
     trigger: str
     scheduled_for: datetime
     log_path: Path
+    # The child as config.processes knows it (PID, start time, `onionscope.cli ... --job-id <job id>`):
+    # every signal goes through it, so a PID that changed hands is never signalled.
+    owned: OwnedProcess | None = None
     stop_sent_at: float | None = None
     killed: bool = False
 
@@ -106,7 +129,8 @@ class Scheduler:
         self.config_file = config_file
         self.clock = clock
         self.directory = scheduler_dir(settings, schedule.path)
-        self.lock = FileLock(self.directory / "scheduler.lock")
+        self.lock_path = scheduler_lock_path(self.directory)
+        self._lock = contextlib.ExitStack()
         self.state_path = self.directory / "state.json"
         self.logs_dir = self.directory / "logs"
         self.jobs = {name: job for name, job in schedule.jobs.items() if job.enabled}
@@ -118,17 +142,23 @@ class Scheduler:
         self._records: queue.Queue = queue.Queue()
         self._writer = threading.Thread(target=self._write_records, name="onionscope-run-records", daemon=True)
         self._client: Any = None
+        self._templates_dir = index_templates_dir(settings.config_dir)
 
     # ------------------------------------------------------------------ life cycle
 
     def acquire(self) -> None:
         """Take the scheduler lock; raises :class:`SchedulerBusy` naming the holder."""
-        if not self.lock.acquire():
-            holder = lock_holder(self.lock.path)
+        try:
+            self._lock.enter_context(exclusive_lock(self.lock_path, wait=False, record_holder=True))
+        except LockHeld as held:
             raise SchedulerBusy(
                 f"a scheduler already runs on {self.schedule.path}"
-                + (f" (pid {holder})" if holder else "") + f"; its lock is {self.lock.path}"
-            )
+                + (f" (pid {held.holder})" if held.holder else "") + f"; its lock is {self.lock_path}"
+            ) from None
+
+    def release(self) -> None:
+        """Give the scheduler lock up (safe to call twice)."""
+        self._lock.close()
 
     def request_stop(self, *_: Any) -> None:
         """Ask the loop to stop (safe from a signal handler)."""
@@ -150,7 +180,7 @@ class Scheduler:
             self._writer.join(timeout=max(10.0, float(self.settings.es_timeout)))
             self._save_state(stopped=True)
             self._client.close()
-            self.lock.release()
+            self.release()
 
     def _start_up(self) -> None:
         saved = load_state(self.state_path).get("jobs", {})
@@ -221,7 +251,8 @@ class Scheduler:
             return
         os.close(fd)
         launched = self.clock()
-        self.running[job.name] = Run(job, job_id, process, launched, trigger, due, log_path)
+        self.running[job.name] = Run(job, job_id, process, launched, trigger, due, log_path,
+                                     owned=_owned_child(process.pid, job_id))
         self.metrics.run_started(job.name)
         logger.info("run %s of job %s started", job_id, job.name, extra={
             "event": "run_started", "job": job.name, "job_id": job_id, "pid": process.pid, "trigger": trigger,
@@ -274,7 +305,7 @@ class Scheduler:
             try:
                 if task[0] == "write":
                     _, name, record = task
-                    write_run_record(self._client, self.settings.index_prefix, record)
+                    write_run_record(self._client, self.settings.index_prefix, record, self._templates_dir)
                     if record["outcome"] != "skipped":
                         self.metrics.run_finished(name, record)
                 else:
@@ -299,7 +330,7 @@ class Scheduler:
                 run.job_id, name, outcome="failed", reason=f"its process {how} before it recorded an outcome; "
                 f"see {run.log_path}", started_at=utc_iso(run.launched_at), finished_at=utc_iso(self.clock()),
                 trigger=run.trigger, scheduled_for=_iso(run.scheduled_for), seeds=list(run.job.seeds))
-            write_run_record(self._client, self.settings.index_prefix, record)
+            write_run_record(self._client, self.settings.index_prefix, record, self._templates_dir)
         self.metrics.run_finished(name, record, still_running=name in self.running)
         logger.info("run %s of job %s: %s", run.job_id, name, record.get("outcome"), extra={
             "event": "run_recorded", "job": name, "job_id": run.job_id, "outcome": record.get("outcome"),
@@ -312,11 +343,7 @@ class Scheduler:
         logger.info("scheduler stopping; %d runs going", len(runs),
                     extra={"event": "scheduler_stopping", "running": [run.job_id for run in runs]})
         for run in runs:
-            if run.process.poll() is None:
-                try:
-                    run.process.send_signal(signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+            if run.process.poll() is None and run.owned is not None and send_signal(run.owned, signal.SIGTERM):
                 run.stop_sent_at = time.monotonic()
         deadline = time.monotonic() + float(self.settings.scheduler_stop_seconds)
         while any(run.process.poll() is None for run in self.running.values()) and time.monotonic() < deadline:
@@ -327,6 +354,10 @@ class Scheduler:
                 run.killed = True
                 logger.error("run %s of job %s did not stop in time; killing it", run.job_id, run.job.name,
                              extra={"event": "run_killed", "job": run.job.name, "job_id": run.job_id})
+                if run.owned is not None:
+                    send_signal(run.owned, signal.SIGKILL)
+                # The rest of its session (extraction workers).  Not yet waited for, the child's
+                # PID -- and so its process group -- cannot have changed hands.
                 try:
                     os.killpg(run.process.pid, signal.SIGKILL)
                 except ProcessLookupError:

@@ -19,6 +19,7 @@ Public API: :func:`run_job` (settings, job, ...) -> :class:`JobRunResult`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import signal
@@ -27,7 +28,8 @@ from typing import Any
 
 from config.errors import UserError
 from crawler.schedules import ScheduledJob
-from onionscope.scheduling.locks import FileLock, job_lock_path, lock_holder
+from config.processes import LockHeld, exclusive_lock
+from onionscope.scheduling.locks import job_lock_path
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +61,13 @@ def job_settings(settings: Any, job: ScheduledJob) -> Any:
 
 
 def _record(settings: Any, document: dict[str, Any]) -> None:
+    from config.paths import index_templates_dir
     from pipelines.es_client import make_client
     from pipelines.job_runs import write_run_record
 
     client = make_client(settings)
     try:
-        write_run_record(client, settings.index_prefix, document)
+        write_run_record(client, settings.index_prefix, document, index_templates_dir(settings.config_dir))
     except Exception as exc:  # the run's outcome is still printed and logged
         logger.error("could not record run %s (%s) in the crawl-runs index: %s", document["job_id"],
                      document["outcome"], exc)
@@ -108,6 +111,7 @@ def _run_job(
     settings: Any, job: ScheduledJob, *, job_id: str, started_at: str, trigger: str, scheduled_for: str | None,
     missed_runs: int, quiet: bool, progress: bool,
 ) -> JobRunResult:
+    from crawler.job import create_crawl_job
     from crawler.spiders.onion import parse_seeds
     from pipelines.job_runs import run_labels, run_record, utc_iso
     from onionscope.commands.crawl import run_crawl, summarize
@@ -120,14 +124,15 @@ def _run_job(
                                      seeds=seeds, missed_runs=missed_runs))
         return JobRunResult(job_id, outcome, reason, None)
 
-    lock = FileLock(job_lock_path(settings, job.name))
-    if not lock.acquire():
-        holder = lock_holder(lock.path)
-        reason = "the previous run of this job is still going" + (f" (process {holder})" if holder else "")
+    lock = contextlib.ExitStack()
+    try:
+        lock.enter_context(exclusive_lock(job_lock_path(settings, job.name), wait=False, record_holder=True))
+    except LockHeld as held:
+        reason = "the previous run of this job is still going" + (f" (process {held.holder})" if held.holder else "")
         logger.warning("job %s: run %s skipped: %s", job.name, job_id, reason)
         return record_without_crawl("skipped", reason)
 
-    try:
+    with lock:
         try:
             seeds = parse_seeds(list(job.seeds), job.seeds_file)
         except ValueError as exc:
@@ -135,15 +140,15 @@ def _run_job(
             raise UserError(f"job {job.name}: {exc}") from None
         extra = {"CLOSESPIDER_TIMEOUT": job.max_duration_seconds} if job.max_duration_seconds else {}
         try:
+            run_settings = job_settings(settings, job)
+            crawl_job = create_crawl_job(seeds, job_id, follow_offsite=job.follow_offsite, settings=run_settings)
             stats = run_crawl(
-                job_settings(settings, job), seeds, job_id, follow_offsite=job.follow_offsite, quiet=quiet,
-                extra_scrapy_settings=extra, spider_arguments={"run_labels": labels}, progress=progress,
+                run_settings, crawl_job, quiet=quiet, extra_scrapy_settings=extra,
+                spider_arguments={"run_labels": labels}, progress=progress,
             )
         except UserError as exc:
             record_without_crawl("failed", str(exc), seeds)
             raise
-    finally:
-        lock.release()
     from pipelines.job_runs import run_figures
 
     figures = run_figures(stats, str(stats.get("finish_reason") or "") or None)

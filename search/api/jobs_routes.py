@@ -4,7 +4,7 @@ Like every page: a viewer token is needed, each view is audited before
 anything is answered (kind ``jobs`` with the number of jobs; kind ``run``
 with query ``run:<job id>`` and 1 or 0), the HTML page has a JSON twin at the
 same URL, and everything shown is escaped (Jinja2 autoescape).  The jobs come
-from the ``schedules_file`` setting, read at each request, so the page shows
+from the ``schedules_file`` setting (default ``<config_dir>/schedules.yml``), read at each request, so the page shows
 the file as it is now; a broken file is a 503 that names the file and line.
 An unknown run is a 404.
 
@@ -29,11 +29,11 @@ RUNS_PER_JOB = 10
 
 @router.get("/jobs", summary="Scheduled jobs: their last runs and next run")
 async def jobs_page(request: Request, who: TokenRecord = Depends(viewer)) -> Response:
-    from crawler.schedules import ScheduleError, load_schedule
+    from crawler.schedules import ScheduleError, load_schedule, schedules_path
 
     context = context_of(request)
     try:
-        schedule = load_schedule(context.settings["schedules_file"])
+        schedule = load_schedule(schedules_path(context.settings.schedules_file, context.settings.config_dir))
     except ScheduleError as exc:
         audit(request, who, query="", kind="jobs", result_count=0)
         return respond(request, "error.html", {"error": f"the schedules file cannot be used: {exc}", "status": 503}, 503)

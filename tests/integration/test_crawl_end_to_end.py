@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,8 @@ def crawl_run(demo_world: DemoWorld, es_node: Any, tmp_path_factory: pytest.Temp
     from pipelines.es_client import make_client
     from pipelines.indices import delete_prefix
 
-    run = CrawlRun(demo_world, es_node.url, "test-e2e", tmp_path_factory.mktemp("e2e"))
+    # A prefix of its own: two test sessions on one node never share (or delete) each other's indices.
+    run = CrawlRun(demo_world, es_node.url, f"test-e2e-{secrets.token_hex(4)}", tmp_path_factory.mktemp("e2e"))
     client = make_client(es_node.settings)
     delete_prefix(client, run.prefix)
     run.first = run.crawl("e2e-first")  # type: ignore[attr-defined]

@@ -18,11 +18,14 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Listing, Page, Vendor, WalletMention
+from crawler.job import create_crawl_job
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
-from pipelines import elasticsearch_bulk, entities, indices, spool
+from tests import PROJECT_ROOT
+from pipelines import entities, indices, item_indexer, spool
 from pipelines.documents import upsert_action
-from pipelines.elasticsearch_bulk import BulkIndexer, ElasticsearchBulkPipeline, replay_spool
+from pipelines.elasticsearch_bulk import ElasticsearchBulkPipeline
+from pipelines.item_indexer import BulkIndexer
+from pipelines.spool_replay import replay_spool
 from pipelines.es_client import ensure_reachable, make_client
 
 pytestmark = pytest.mark.integration
@@ -178,7 +181,7 @@ def test_a_failing_wallet_writer_is_raised_not_swallowed(es: tuple[Any, str]) ->
         if kind == "wallets":
             raise RuntimeError("wallet writer broke")
 
-    indexer.write_entities = broken_writer  # type: ignore[method-assign]
+    indexer.entity_writer.write = broken_writer  # type: ignore[method-assign]
     page = make_page(1, wallets=[{"address": BTC_ADDRESS, "coin": "btc"}])
     with pytest.raises(RuntimeError, match="wallet writer broke"):
         indexer.index_items([page])
@@ -269,7 +272,7 @@ def test_scrapy_pipeline_indexes_flushes_on_close_and_records_the_crawl_run(
         await pipeline.close_spider()
 
     asyncio.run(crawl())
-    spider = SimpleNamespace(name="onion", job_id="job-42", seeds=[f"http://{HOST}/"])
+    spider = SimpleNamespace(name="onion", crawl_job=create_crawl_job([f"http://{HOST}/"], "job-42"))
     pipeline.record_crawl_run(spider, "finished")  # what the spider_closed handler runs in a thread
     assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 7
     assert crawler.stats.get_value("elasticsearch/indexed/pages") == 7
@@ -443,14 +446,14 @@ def test_a_batch_that_raises_as_a_whole_is_spooled_as_items_and_replayed(
     spool_dir = tmp_path / "spool"
     pipeline = ElasticsearchBulkPipeline(client, prefix, spool_dir, batch_size=4, backoff_seconds=0.01,
                                          stats=crawler.stats)
-    real_upsert_action = elasticsearch_bulk.upsert_action
+    real_upsert_action = item_indexer.upsert_action
 
     def upsert_action_with_a_bug(item: Any, index: str) -> dict[str, Any]:
         if item.title == "Page 2":
             raise KeyError("a bug that one item triggers")
         return real_upsert_action(item, index)
 
-    monkeypatch.setattr(elasticsearch_bulk, "upsert_action", upsert_action_with_a_bug)
+    monkeypatch.setattr(item_indexer, "upsert_action", upsert_action_with_a_bug)
     pages = [make_page(number) for number in range(6)]
 
     asyncio.run(crawl_as_scrapy_would(pipeline, pages))

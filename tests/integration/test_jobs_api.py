@@ -21,10 +21,10 @@ from pipelines.job_runs import run_record, write_run_record
 from search.api import create_app
 from search.audit import recent_searches
 from search.auth import create_token
+from tests import PROJECT_ROOT
 from tests.integration.search_world import search_es  # noqa: F401 -- fixture
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JSON = {"accept": "application/json"}
 HTML = {"accept": "text/html,application/xhtml+xml"}
 ONION = "http://" + "c" * 55 + "d.onion/"

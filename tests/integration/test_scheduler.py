@@ -26,10 +26,10 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from harness.demo_world import DemoWorld
+from tests import PROJECT_ROOT
 from tests.integration.socks_gate import SocksGate
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, state: Callable[[], Any] | None = None) -> Any:
@@ -250,6 +250,8 @@ def test_an_overlapping_run_is_skipped_and_sigterm_records_the_outcome(world: Wo
     assert "SIGTERM" in stopped["outcome_reason"] and stopped["pages"] >= 1
     document = world.client.get(index=f"{world.prefix}-crawl-runs", id=running)["_source"]
     assert document["finish_reason"] == "shutdown" and document["pages_indexed"] >= 1
+    # The same record holds the crawl job the run was started with (its options: the job's depth).
+    assert document["job_name"] == "slow" and document["options"]["depth"] == 1
     world.client.indices.refresh(index=f"{world.prefix}-pages")
     assert world.client.count(index=f"{world.prefix}-pages", query={"term": {"job_id": running}})["count"] >= 1
     # Nothing else ran: every other run of the job was skipped while it held the job.

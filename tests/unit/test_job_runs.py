@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from config.settings import PROJECT_ROOT
-from pipelines.elasticsearch_bulk import crawl_run_document
+from crawler.job import create_crawl_job
+from pipelines.crawl_runs import crawl_run_document
+from tests import PROJECT_ROOT
 from pipelines.job_runs import errors_by_type, run_figures, run_labels, run_record
 
 FINE = {
@@ -78,9 +79,11 @@ def test_the_crawl_run_document_fits_the_strict_mapping() -> None:
     template = json.loads((PROJECT_ROOT / "config/index_templates/crawl-runs.json").read_text())
     fields = set(template["mappings"]["properties"])
     labels = run_labels("nightly", "catch-up", "2026-01-01T02:00:00Z", missed_runs=3)
-    document = crawl_run_document("nightly-1", "onion", "2026-01-01T02:00:01Z", "2026-01-01T02:01:00Z", "finished",
-                                  ["http://x.onion/"], FINE, labels=labels)
+    job = create_crawl_job(["http://x.onion/"], "nightly-1", follow_offsite=True)
+    document = crawl_run_document(job, "onion", "2026-01-01T02:01:00Z", "finished", FINE, labels=labels)
     assert set(document) <= fields, set(document) - fields
+    # Schema 3 keeps schema 2's crawl job options beside the scheduled job's fields.
+    assert document["options"]["follow_offsite"] is True and template["schema_version"] == 3
     assert document["job_name"] == "nightly" and document["trigger"] == "catch-up" and document["missed_runs"] == 3
     assert document["outcome"] == "ok" and document["pages"] == 12
     skipped = run_record("nightly-2", "nightly", outcome="skipped", reason="the previous run is still going",

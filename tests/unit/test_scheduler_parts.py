@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from onionscope.scheduling.locks import FileLock, lock_holder
+import pytest
+
+from config.processes import LockHeld, exclusive_lock, lock_holder
 from onionscope.scheduling.logs import JsonLineFormatter
 from onionscope.scheduling.state import load_state, parse_moment, save_state
 
@@ -18,22 +20,26 @@ from onionscope.scheduling.state import load_state, parse_moment, save_state
 def test_a_second_holder_is_refused_and_the_first_is_named(tmp_path: Path) -> None:
     path = tmp_path / "locks" / "scheduler.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from onionscope.scheduling.locks import FileLock; "
-         "assert FileLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)", str(path)],
+        [sys.executable, "-c", "import sys, time; from config.processes import exclusive_lock\n"
+         "with exclusive_lock(sys.argv[1], wait=False, record_holder=True):\n"
+         "    print('held', flush=True); time.sleep(60)", str(path)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     try:
         assert holder.stdout.readline().strip() == "held"
-        assert FileLock(path).acquire() is False
+        with pytest.raises(LockHeld) as refused:
+            with exclusive_lock(path, wait=False, record_holder=True):
+                pass
+        assert refused.value.holder == holder.pid
         assert lock_holder(path) == holder.pid
         assert oct(path.stat().st_mode & 0o777) == "0o600"
+        assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
     finally:
         holder.kill()
         holder.wait()
     # The kernel released the lock with the process; its stale PID names nobody.
     assert lock_holder(path) is None
-    lock = FileLock(path)
-    assert lock.acquire() and lock_holder(path) == os.getpid()
-    lock.release()
+    with exclusive_lock(path, wait=False, record_holder=True):
+        assert lock_holder(path) == os.getpid()
     assert lock_holder(path) is None
 
 

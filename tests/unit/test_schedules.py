@@ -38,9 +38,18 @@ jobs:
 
 
 def test_the_shipped_schedules_file_loads() -> None:
-    from config.settings import PROJECT_ROOT
+    from config.paths import schedules_file
 
-    assert load_schedule(PROJECT_ROOT / "config" / "schedules.yml").jobs == {}
+    assert load_schedule(schedules_file()).jobs == {}
+
+
+def test_the_schedules_file_defaults_to_the_config_dirs(tmp_path: Path) -> None:
+    from config.settings import DEFAULTS
+    from crawler.schedules import schedules_path
+
+    assert DEFAULTS["schedules_file"].default is None
+    assert schedules_path(None, tmp_path) == tmp_path / "schedules.yml"
+    assert schedules_path(tmp_path / "other.yml", tmp_path / "elsewhere") == tmp_path / "other.yml"
 
 
 def test_a_misspelt_key_names_file_line_and_the_right_key(tmp_path: Path) -> None:
