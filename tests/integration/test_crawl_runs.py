@@ -68,7 +68,8 @@ def check_crawl_run(run: CrawlRun, job_id: str, seeds: list[str], began: str, en
     assert document["seeds"] == seeds
     assert document["finish_reason"] == "finished"
     pages = stored(run, "pages")
-    assert pages and {page["job_id"] for page in pages} == {job_id}
+    assert pages and {page["job_id"] for page in pages} == {job_id}, (
+        document.get("outcome"), document.get("outcome_reason"), document.get("errors"), document.get("pages"))
     # The job started before anything was fetched, and the run ended after.
     assert began <= document["started_at"] <= min(page["fetched_at"] for page in pages)
     assert document["started_at"] <= document["finished_at"] <= ended
