@@ -25,7 +25,10 @@ Public API:
 Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/entities/<kind>``, ``elasticsearch/retries``,
 ``elasticsearch/failed``, ``elasticsearch/spooled``, ``elasticsearch/entity_conflicts``,
-``elasticsearch/unexpected_errors``, ``elasticsearch/lost`` (items neither indexed
+``elasticsearch/unexpected_errors``, ``elasticsearch/bulk_requests`` (bulk requests sent),
+``elasticsearch/bulk_seconds`` (their latency added up) and ``elasticsearch/bulk_seconds_max``
+(the slowest), ``elasticsearch/bulk_request_errors`` (requests that failed as a whole, then retried),
+``elasticsearch/lost`` (items neither indexed
 nor spooled when the crawl closed: only when the spool itself fails).
 """
 
@@ -118,9 +121,13 @@ class ElasticsearchBulkPipeline:
             self.stats.inc_value(f"elasticsearch/created/{kind}", count)
         for kind, count in outcome.entities.items():
             self.stats.inc_value(f"elasticsearch/entities/{kind}", count)
-        for name in ("retries", "failed", "spooled", "entity_conflicts", "unexpected_errors"):
+        for name in ("retries", "failed", "spooled", "entity_conflicts", "unexpected_errors", "bulk_requests",
+                     "bulk_request_errors"):
             if getattr(outcome, name):
                 self.stats.inc_value(f"elasticsearch/{name}", getattr(outcome, name))
+        if outcome.bulk_requests:
+            self.stats.inc_value("elasticsearch/bulk_seconds", outcome.bulk_seconds, start=0.0)
+            self.stats.max_value("elasticsearch/bulk_seconds_max", outcome.bulk_seconds_max)
 
     async def _flush(self) -> None:
         if self._lock is None:

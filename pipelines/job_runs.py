@@ -26,9 +26,19 @@ service failures, oversized headers; also summed as ``tor_failures``),
 (responses 400 and up), ``spider/<exception>``, ``extraction/<what>``,
 ``index/failed|spooled|lost`` and ``network_guard/refused``.  The types come
 from onionscope's and Scrapy's own names, never from page content.
+``error_types`` holds the same counts as a list of ``{type, count}`` (a nested
+field, so ``/metrics`` on the API can add them up by type).
+
+Tor and Elasticsearch, beside the errors: ``tor_bootstrap_failures`` (tor had
+not finished bootstrapping when the crawl started, plus bootstrap problems
+reported during it), ``tor_circuit_failures`` (circuits tor failed to build)
+and ``tor_newnym`` (NEWNYM signals tor acted on) -- from tor's ControlPort
+(:mod:`crawler.tor.control_stats`; 0 without one); ``bulk_requests``,
+``bulk_seconds`` (their latency added up) and ``bulk_seconds_max``, and
+``items_failed`` (documents that failed for good, then spooled).
 
 Public API: :data:`OUTCOMES`; :func:`run_figures` (stats, finish_reason) -> dict;
-:func:`errors_by_type` (stats) -> dict; :func:`run_labels` (...) -> dict;
+:func:`errors_by_type` (stats) -> dict; :func:`error_types` (errors) -> list; :func:`run_labels` (...) -> dict;
 :func:`run_record` (...) -> dict; :func:`write_run_record` (client, prefix, document, templates_dir=None).
 """
 
@@ -52,6 +62,16 @@ _EARLY_STOPS = {
 def _number(stats: dict[str, Any], key: str) -> int:
     value = stats.get(key, 0)
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _seconds(stats: dict[str, Any], key: str) -> float:
+    value = stats.get(key, 0)
+    return round(float(value), 6) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def error_types(errors: dict[str, int]) -> list[dict[str, Any]]:
+    """``errors`` (type -> count) as the nested ``error_types`` list: ``[{"type": ..., "count": ...}]``, by type."""
+    return [{"type": str(kind), "count": int(count)} for kind, count in sorted(errors.items())]
 
 
 def _total(stats: dict[str, Any], prefix: str) -> int:
@@ -131,8 +151,16 @@ def run_figures(stats: dict[str, Any], finish_reason: str | None) -> dict[str, A
         "items": _number(stats, "elasticsearch/indexed/listings") + _number(stats, "elasticsearch/indexed/vendors"),
         "bytes": _number(stats, "downloader/response_bytes"),
         "errors": errors,
+        "error_types": error_types(errors),
         "error_count": sum(errors.values()),
         "tor_failures": sum(count for kind, count in errors.items() if kind.startswith("tor/")),
+        "tor_bootstrap_failures": _number(stats, "tor/control/bootstrap_incomplete")
+        + _number(stats, "tor/control/bootstrap_problems"),
+        "tor_circuit_failures": _number(stats, "tor/control/circuit_failed"),
+        "tor_newnym": _number(stats, "tor/control/newnym"),
+        "bulk_requests": _number(stats, "elasticsearch/bulk_requests"),
+        "bulk_seconds": _seconds(stats, "elasticsearch/bulk_seconds"),
+        "bulk_seconds_max": _seconds(stats, "elasticsearch/bulk_seconds_max"),
     }
 
 
@@ -182,7 +210,9 @@ def run_record(
         **run_labels(job_name, trigger, scheduled_for, missed_runs),
         "outcome": outcome,
         "outcome_reason": reason[:REASON_MAX_CHARS],
-        "pages": 0, "items": 0, "bytes": 0, "errors": {}, "error_count": 0, "tor_failures": 0,
+        "pages": 0, "items": 0, "bytes": 0, "errors": {}, "error_types": [], "error_count": 0, "tor_failures": 0,
+        "tor_bootstrap_failures": 0, "tor_circuit_failures": 0, "tor_newnym": 0,
+        "bulk_requests": 0, "bulk_seconds": 0.0, "bulk_seconds_max": 0.0,
     }
 
 
@@ -196,5 +226,7 @@ def write_run_record(client: Any, index_prefix: str, document: dict[str, Any], t
     from pipelines.indices import ensure_indices
 
     ensure_indices(client, index_prefix, kinds=("crawl-runs",), templates_dir=templates_dir)
+    # The nested twin of ``errors`` always says what ``errors`` says.
+    document = {**document, "error_types": error_types(document.get("errors") or {})}
     client.index(index=alias_name(index_prefix, "crawl-runs"), id=crawl_run_doc_id(document["job_id"]), document=document,
                  refresh="wait_for")

@@ -11,7 +11,8 @@ Public API:
   scheduled job: its timing, next run and last runs;
 * :func:`job_overview` (job, now, last_runs) -> the same for one job, without Elasticsearch;
 * :func:`run_totals_steps` (prefix) -> per job: runs by outcome, last success,
-  last duration and outcome (what ``/metrics`` on the API shows);
+  last duration and outcome, figures summed over its runs, errors by type, bulk
+  latency (what ``/metrics`` on the API shows);
 * :func:`run_summary` (document) -> the fields a history row shows;
 * :data:`SUMMARY_FIELDS`.
 
@@ -29,8 +30,12 @@ from search.es_steps import Get, Msearch, Search, Steps
 SUMMARY_FIELDS = ("job_id", "job_name", "started_at", "finished_at", "outcome", "outcome_reason", "trigger",
                   "scheduled_for", "missed_runs", "pages", "items", "bytes", "error_count", "tor_failures")
 HISTORY_MAX = 1000
-# Figures run_totals_steps adds up over every run of a job.
-SUMMED = ("pages", "items", "bytes", "error_count", "tor_failures")
+# Figures run_totals_steps adds up over every run of a job (whole numbers; bulk_seconds is seconds).
+SUMMED = ("pages", "items", "bytes", "error_count", "tor_failures", "tor_bootstrap_failures", "tor_circuit_failures",
+          "tor_newnym", "bulk_requests", "items_failed")
+SUMMED_SECONDS = ("bulk_seconds",)
+# Error types per job, at most (a type is onionscope's or Scrapy's name, never crawled text).
+MAX_ERROR_TYPES = 200
 NEWEST_FIRST = [{"started_at": {"order": "desc"}}, {"job_id": {"order": "desc"}}]
 
 
@@ -108,7 +113,8 @@ def job_overview(job: Any, now: datetime, last_runs: list[dict[str, Any]] | None
 
 def run_totals_steps(prefix: str, max_jobs: int = 500) -> Steps:
     """Per job name: ``{"runs": {outcome: count}, "last_success": epoch s|None, "last": {outcome, duration_seconds},
-    "pages": n, "items": n, "bytes": n, "error_count": n, "tor_failures": n}`` (the figures summed over its runs)."""
+    "errors": {type: n}, "bulk_seconds_max": s, <each of SUMMED and SUMMED_SECONDS>: total}`` -- the figures
+    summed over its runs (``errors`` from the nested ``error_types``), the slowest bulk request of any run."""
     response = yield Search(_alias(prefix), {
         "size": 0,
         "query": {"exists": {"field": "job_name"}},
@@ -118,7 +124,11 @@ def run_totals_steps(prefix: str, max_jobs: int = 500) -> Steps:
                 "outcomes": {"terms": {"field": "outcome", "size": 10}},
                 "last_success": {"filter": {"term": {"outcome": "ok"}},
                                  "aggs": {"at": {"max": {"field": "finished_at"}}}},
-                **{f"sum_{name}": {"sum": {"field": name}} for name in SUMMED},
+                **{f"sum_{name}": {"sum": {"field": name}} for name in (*SUMMED, *SUMMED_SECONDS)},
+                "max_bulk_seconds": {"max": {"field": "bulk_seconds_max"}},
+                "errors": {"nested": {"path": "error_types"}, "aggs": {"types": {
+                    "terms": {"field": "error_types.type", "size": MAX_ERROR_TYPES},
+                    "aggs": {"count": {"sum": {"field": "error_types.count"}}}}}},
                 "last": {"top_hits": {"size": 1, "sort": NEWEST_FIRST,
                                       "_source": ["outcome", "started_at", "finished_at"]}},
             },
@@ -134,5 +144,9 @@ def run_totals_steps(prefix: str, max_jobs: int = 500) -> Steps:
             "last_success": at / 1000.0 if at is not None else None,
             "last": {"outcome": last.get("outcome"), "duration_seconds": duration_seconds(last)},
             **{name: int(bucket[f"sum_{name}"].get("value") or 0) for name in SUMMED},
+            **{name: float(bucket[f"sum_{name}"].get("value") or 0.0) for name in SUMMED_SECONDS},
+            "bulk_seconds_max": float(bucket["max_bulk_seconds"].get("value") or 0.0),
+            "errors": {item["key"]: int(item["count"].get("value") or 0)
+                       for item in bucket["errors"]["types"]["buckets"]},
         }
     return totals

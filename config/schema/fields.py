@@ -64,6 +64,7 @@ SHORT = Field("short")
 FLOAT = Field("float")
 DOUBLE = Field("double")
 OBJECT = Field("object")
+NESTED = Field("nested")
 FLATTENED = Field("flattened")
 KW_LOWER = Field("keyword", lower_case)
 KW_UPPER = Field("keyword", upper_case)
@@ -131,6 +132,9 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         # ``errors`` (count per error type) is stored, not indexed.
         job_name=KW, trigger=KW, scheduled_for=DATE, missed_runs=LONG, outcome=KW, outcome_reason=TEXT,
         **{"outcome_reason.keyword": KW}, pages=LONG, items=LONG, bytes=LONG, error_count=LONG, tor_failures=LONG,
+        error_types=NESTED, **{"error_types.type": KW, "error_types.count": LONG},
+        tor_bootstrap_failures=LONG, tor_circuit_failures=LONG, tor_newnym=LONG,
+        bulk_requests=LONG, bulk_seconds=DOUBLE, bulk_seconds_max=DOUBLE,
     ),
     # ``detail`` is stored, not indexed.
     "audit": _fields(

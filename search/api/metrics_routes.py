@@ -8,10 +8,14 @@ never crawled content.  Per job (label ``job``):
 * ``onionscope_job_last_success_timestamp_seconds{job}``, ``onionscope_job_last_run_duration_seconds{job}``,
   ``onionscope_job_last_outcome{job,outcome}`` (1 for the last run's outcome);
 * ``onionscope_crawl_pages_total``, ``onionscope_crawl_items_total``, ``onionscope_crawl_bytes_total``,
-  ``onionscope_crawl_errors_total`` (all types together; the scheduler's endpoint has them by type) and
-  ``onionscope_tor_failures_total``, summed over the job's runs.
+  ``onionscope_crawl_errors_total{job,type}`` (by type), ``onionscope_tor_failures_total``,
+  ``onionscope_tor_bootstrap_failures_total``, ``onionscope_tor_circuit_failures_total``,
+  ``onionscope_tor_newnym_total`` and ``onionscope_bulk_failures_total``, summed over the job's runs;
+* ``onionscope_bulk_request_seconds{job}`` (summary: ``_count`` bulk requests, ``_sum`` their latency)
+  and ``onionscope_bulk_request_seconds_max{job}`` (the slowest).
 
-And ``onionscope_spool_files`` / ``onionscope_spool_bytes`` of this server's var dir.
+And ``onionscope_spool_files``, ``onionscope_spool_records`` and ``onionscope_spool_bytes`` of
+this server's var dir.
 The names match the scheduler's own endpoint (:mod:`onionscope.scheduling.metrics`),
 which counts since the scheduler started; these count every recorded run.
 
@@ -39,7 +43,7 @@ router = APIRouter(tags=["metrics"])
 def render_metrics(totals: dict[str, Any], spool_dir: Path) -> bytes:
     """The Prometheus text exposition of ``totals`` (:func:`search.job_runs.run_totals_steps`) and the spool."""
     from prometheus_client import CollectorRegistry, generate_latest
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
     class Totals:
         def collect(self):  # type: ignore[no-untyped-def]
@@ -54,9 +58,21 @@ def render_metrics(totals: dict[str, Any], spool_dir: Path) -> bytes:
                 ("pages", "onionscope_crawl_pages", "Pages fetched by the job's runs."),
                 ("items", "onionscope_crawl_items", "Listings and vendors found by the job's runs."),
                 ("bytes", "onionscope_crawl_bytes", "Response bytes received by the job's runs."),
-                ("error_count", "onionscope_crawl_errors", "Errors of the job's runs (all types)."),
                 ("tor_failures", "onionscope_tor_failures", "Tor failures of the job's runs."),
+                ("tor_bootstrap_failures", "onionscope_tor_bootstrap_failures",
+                 "Runs that found tor not bootstrapped, plus bootstrap problems tor reported during the job's runs."),
+                ("tor_circuit_failures", "onionscope_tor_circuit_failures",
+                 "Circuits tor failed to build during the job's runs."),
+                ("tor_newnym", "onionscope_tor_newnym", "NEWNYM signals tor acted on during the job's runs."),
+                ("items_failed", "onionscope_bulk_failures", "Bulk items of the job's runs that failed for good "
+                 "(spooled)."),
             )}
+            errors = CounterMetricFamily("onionscope_crawl_errors", "Errors of the job's runs, by type.",
+                                         labels=["job", "type"])
+            bulk = SummaryMetricFamily("onionscope_bulk_request_seconds", "Bulk requests of the job's runs and "
+                                       "their latency.", labels=["job"])
+            bulk_max = GaugeMetricFamily("onionscope_bulk_request_seconds_max", "The slowest bulk request of the "
+                                         "job's runs (seconds).", labels=["job"])
             for job, total in sorted(totals.items()):
                 for outcome in OUTCOMES:
                     runs.add_metric([job, outcome], total["runs"].get(outcome, 0))
@@ -67,11 +83,17 @@ def render_metrics(totals: dict[str, Any], spool_dir: Path) -> bytes:
                     duration.add_metric([job], total["last"]["duration_seconds"])
                 for name, family in summed.items():
                     family.add_metric([job], total.get(name, 0))
-            files, size = spool_size(spool_dir)
-            yield from (runs, last_success, duration, last_outcome, *summed.values())
+                for kind, count in sorted((total.get("errors") or {}).items()):
+                    errors.add_metric([job, kind], count)
+                bulk.add_metric([job], count_value=total.get("bulk_requests", 0), sum_value=total.get("bulk_seconds", 0.0))
+                bulk_max.add_metric([job], total.get("bulk_seconds_max", 0.0))
+            spool = spool_size(spool_dir)
+            yield from (runs, last_success, duration, last_outcome, *summed.values(), errors, bulk, bulk_max)
             yield GaugeMetricFamily("onionscope_spool_files", "Spool files waiting for `onionscope index replay-spool`.",
-                                    value=files)
-            yield GaugeMetricFamily("onionscope_spool_bytes", "Bytes in the spool.", value=size)
+                                    value=spool.files)
+            yield GaugeMetricFamily("onionscope_spool_records", "Records (documents, entities, items) in the spool.",
+                                    value=spool.records)
+            yield GaugeMetricFamily("onionscope_spool_bytes", "Bytes in the spool.", value=spool.bytes)
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Totals())

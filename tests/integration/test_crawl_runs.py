@@ -28,7 +28,8 @@ pytestmark = pytest.mark.integration
 
 # What schema 3 of crawl-runs adds to schema 2 (the crawl job's options): the scheduled job, the outcome, the figures.
 SCHEMA_3_FIELDS = ("job_name", "trigger", "scheduled_for", "missed_runs", "outcome", "outcome_reason", "pages",
-                   "items", "bytes", "errors", "error_count", "tor_failures")
+                   "items", "bytes", "errors", "error_types", "error_count", "tor_failures", "tor_bootstrap_failures",
+                   "tor_circuit_failures", "tor_newnym", "bulk_requests", "bulk_seconds", "bulk_seconds_max")
 
 
 def utc_now() -> str:

@@ -53,10 +53,20 @@ def env(search_es, tmp_path_factory):  # noqa: F811
     for job_id, name, outcome, started, finished, pages, trigger in RUNS:
         document = run_record(job_id, name, outcome=outcome, reason=f"reason of {job_id} {HOSTILE}",
                               started_at=started, finished_at=finished, trigger=trigger, seeds=[ONION])
-        document.update(pages=pages, items=pages // 4, errors={"tor/host_unreachable": 2} if pages else {},
-                        tor_failures=2 if pages else 0, error_count=2 if pages else 0)
+        document.update(pages=pages, items=pages // 4, errors={"tor/host_unreachable": 2, "http/503": 1} if pages else {},
+                        tor_failures=2 if pages else 0, error_count=3 if pages else 0,
+                        tor_bootstrap_failures=1 if pages else 0, tor_circuit_failures=pages // 10,
+                        tor_newnym=1 if pages else 0, bulk_requests=pages // 4, bulk_seconds=pages / 100,
+                        bulk_seconds_max=pages / 1000, items_failed=1 if pages else 0)
         write_run_record(client, prefix, document)
     settings = settings.replace(var_dir=str(folder / "var"), schedules_file=str(schedules))
+    # Two records wait in this server's spool.
+    from pipelines.spool import SpoolWriter
+
+    writer = SpoolWriter(folder / "var" / "spool")
+    for n in range(2):
+        writer.write({"record": "document", "kind": "pages", "id": f"p{n}", "body": {"n": n}})
+    writer.close()
     app = create_app(settings, client)
     token, record = create_token(client, prefix, "viewer", "jobs viewer")
     with TestClient(app) as http:
@@ -87,7 +97,7 @@ def test_a_page_per_run_with_its_json_twin(env):
     http, token = env["http"], env["token"]
     data = http.get("/runs/nightly-2", headers=auth(token)).json()
     assert data["run"]["outcome"] == "partial" and data["run"]["pages"] == 12
-    assert data["run"]["errors"] == {"tor/host_unreachable": 2} and data["run"]["duration_seconds"] == 179
+    assert data["run"]["errors"] == {"tor/host_unreachable": 2, "http/503": 1} and data["run"]["duration_seconds"] == 179
     html = http.get("/runs/nightly-2", headers=auth(token, HTML))
     assert html.status_code == 200 and "tor/host_unreachable" in html.text
     assert "<script>alert" not in html.text
@@ -131,7 +141,22 @@ def test_metrics_count_every_recorded_run(env):
     assert samples['onionscope_job_last_success_timestamp_seconds{job="nightly"}'] == 1772330700.0  # 2026-03-01T02:05Z
     assert samples['onionscope_crawl_pages_total{job="nightly"}'] == 52
     assert samples['onionscope_tor_failures_total{job="nightly"}'] == 4
-    assert samples["onionscope_spool_files"] == 0
+    # Errors by type, summed over the runs (the nested error_types), and the other families.
+    assert samples['onionscope_crawl_errors_total{job="nightly",type="tor/host_unreachable"}'] == 4
+    assert samples['onionscope_crawl_errors_total{job="nightly",type="http/503"}'] == 2
+    assert 'onionscope_crawl_errors_total{job="hourly",type="http/503"}' not in samples
+    assert samples['onionscope_crawl_items_total{job="nightly"}'] == 13
+    assert samples['onionscope_tor_bootstrap_failures_total{job="nightly"}'] == 2
+    assert samples['onionscope_tor_circuit_failures_total{job="nightly"}'] == 5
+    assert samples['onionscope_tor_newnym_total{job="nightly"}'] == 2
+    assert samples['onionscope_bulk_request_seconds_count{job="nightly"}'] == 13
+    assert samples['onionscope_bulk_request_seconds_sum{job="nightly"}'] == pytest.approx(0.52)
+    assert samples['onionscope_bulk_request_seconds_max{job="nightly"}'] == 0.04
+    assert samples['onionscope_bulk_failures_total{job="nightly"}'] == 2
+    assert samples['onionscope_job_last_run_duration_seconds{job="nightly"}'] == 0
+    spool_file = next((env["settings"].var_dir / "spool").glob("*.jsonl"))
+    assert (samples["onionscope_spool_files"], samples["onionscope_spool_records"]) == (1, 2)
+    assert samples["onionscope_spool_bytes"] == spool_file.stat().st_size
     assert 'onionscope_job_last_success_timestamp_seconds{job="hourly"}' not in samples
 
 

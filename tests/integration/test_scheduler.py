@@ -94,11 +94,20 @@ class World:
         self.client = make_client(es_node.settings)
         self.daemons: list[Daemon] = []
 
+    @property
+    def client_tor(self) -> dict[str, Any]:
+        """The testnet client whose SOCKS port the crawls use: its ControlPort and cookie too."""
+        return next(client for client in self.demo.manifest["clients"]
+                    if f"127.0.0.1:{client['socks_port']}" == self.socks)
+
     def environment(self, socks: str | None = None) -> dict[str, str]:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("ONIONSCOPE_", "TLDEXTRACT_"))}
         environment.update(
             TLDEXTRACT_CACHE=str(self.work / "tldextract"),
             ONIONSCOPE_TOR_SOCKS=socks or self.socks,
+            # The same tor's ControlPort: the crawls count its bootstrap, circuit failures and NEWNYMs.
+            ONIONSCOPE_TOR_CONTROL=f"127.0.0.1:{self.client_tor['control_port']}",
+            ONIONSCOPE_TOR_COOKIE=str(self.client_tor["cookie_path"]),
             ONIONSCOPE_ES_URL=self.es_node.url,
             ONIONSCOPE_INDEX_PREFIX=self.prefix,
             ONIONSCOPE_VAR_DIR=str(self.work / "var"),
@@ -142,6 +151,13 @@ class World:
         self.client.indices.refresh(index=f"{self.prefix}-crawl-runs", ignore_unavailable=True)
         return run(self.client, job_history_steps(self.prefix, job, 1000))
 
+    def documents(self, job: str) -> list[dict[str, Any]]:
+        """The job's whole crawl-run documents (every figure, not only the history's)."""
+        self.client.indices.refresh(index=f"{self.prefix}-crawl-runs", ignore_unavailable=True)
+        response = self.client.search(index=f"{self.prefix}-crawl-runs", size=1000,
+                                      query={"term": {"job_name": job}})
+        return [hit["_source"] for hit in response["hits"]["hits"]]
+
     def close(self) -> None:
         from pipelines.indices import delete_prefix
 
@@ -180,23 +196,60 @@ def test_two_jobs_with_second_level_cron_run_on_time_and_history_and_metrics_sho
     wait_until(settled, 300, "a finished run and three due moments of each job",
                lambda: (world.runs("even"), world.runs("odd"), daemon.err.read_text()[-3000:]))
 
-    # /metrics counts exactly the runs the index holds, by outcome (once the last records are in).
+    # /metrics counts exactly the runs the index holds, by outcome, and every figure they recorded
+    # (once the last records are in; scrape and index read together until they agree).
+    matched: dict[str, Any] = {}
+
     def metrics_match() -> bool:
         samples = daemon.metrics()
+        documents = {job: world.documents(job) for job in ("even", "odd")}
         for job in ("even", "odd"):
+            label = f'{{job="{job}"}}'
             recorded: dict[str, int] = {}
-            for run in world.runs(job):
-                recorded[run["outcome"]] = recorded.get(run["outcome"], 0) + 1
+            for document in documents[job]:
+                recorded[document["outcome"]] = recorded.get(document["outcome"], 0) + 1
             for outcome in ("ok", "failed", "partial", "skipped", "needs-login"):
                 if samples[f'onionscope_job_runs_total{{job="{job}",outcome="{outcome}"}}'] != recorded.get(outcome, 0):
                     return False
-            if samples[f'onionscope_crawl_pages_total{{job="{job}"}}'] != sum(run["pages"] for run in world.runs(job)):
-                return False
+            for metric, field in (("onionscope_crawl_pages_total", "pages"), ("onionscope_crawl_items_total", "items"),
+                                  ("onionscope_bulk_request_seconds_count", "bulk_requests"),
+                                  ("onionscope_bulk_failures_total", "items_failed"),
+                                  ("onionscope_tor_bootstrap_failures_total", "tor_bootstrap_failures"),
+                                  ("onionscope_tor_circuit_failures_total", "tor_circuit_failures"),
+                                  ("onionscope_tor_newnym_total", "tor_newnym")):
+                if samples[metric + label] != sum(document.get(field) or 0 for document in documents[job]):
+                    return False
+        matched.update(samples=samples, documents=documents)
         return True
 
-    wait_until(metrics_match, 60, "the scheduler's /metrics to count every recorded run and its pages")
+    wait_until(metrics_match, 60, "the scheduler's /metrics to count every recorded run and its figures")
     samples = daemon.metrics()
     assert daemon.stop() == 0
+
+    # Every family of figures the runs recorded is on /metrics, as the records say.
+    for job in ("even", "odd"):
+        label = f'{{job="{job}"}}'
+        documents = matched["documents"][job]
+        scraped = matched["samples"]
+        crawled = [document for document in documents if document["outcome"] != "skipped"]
+        # Bulk latency: each crawl timed its bulk requests (its pages and their onion).
+        assert crawled and all(document["bulk_requests"] >= 1 and document["bulk_seconds"] > 0
+                               and document["bulk_seconds_max"] > 0 for document in crawled), crawled
+        assert scraped[f"onionscope_bulk_request_seconds_sum{label}"] == pytest.approx(
+            sum(d["bulk_seconds"] for d in documents))
+        assert scraped[f"onionscope_bulk_request_seconds_max{label}"] == max(d["bulk_seconds_max"] for d in documents)
+        assert scraped[f"onionscope_bulk_failures_total{label}"] == 0
+        # tor, from its ControlPort: bootstrapped when each run started, so no bootstrap failure.
+        assert all(document["stats"].get("tor/control/bootstrap_progress") == 100 for document in crawled), [
+            document["stats"].get("tor/control/bootstrap_progress") for document in crawled]
+        assert scraped[f"onionscope_tor_bootstrap_failures_total{label}"] == 0
+        # Errors by type.
+        for document in crawled:
+            for kind, count in document["errors"].items():
+                assert scraped[f'onionscope_crawl_errors_total{{job="{job}",type="{kind}"}}'] >= count
+    # The spool's size (nothing was spooled).
+    assert (samples["onionscope_spool_files"], samples["onionscope_spool_records"],
+            samples["onionscope_spool_bytes"]) == (0, 0, 0)
 
     for job, remainder in (("even", 0), ("odd", 3)):
         runs = world.runs(job)
@@ -226,6 +279,31 @@ def test_two_jobs_with_second_level_cron_run_on_time_and_history_and_metrics_sho
     assert len(ids) == len(set(ids))
 
 
+def send_newnym(world: World) -> bool:
+    """Send NEWNYM to the crawls' tor and wait (up to tor's rate limit) for tor to act on it; True once it has."""
+    import threading
+
+    from stem.control import EventType
+
+    from crawler.tor.control import attach, newnym
+
+    acted = threading.Event()
+
+    def listener(event: Any) -> None:
+        if getattr(event, "signal", None) == "NEWNYM":
+            acted.set()
+
+    client = world.client_tor
+    controller = attach(("127.0.0.1", int(client["control_port"])), cookie_path=Path(client["cookie_path"]))
+    try:
+        controller.add_event_listener(listener, EventType.SIGNAL)
+        assert newnym(controller, max_wait=15).sent
+        # tor delays a NEWNYM within 10 s of the previous one, then acts on it.
+        return acted.wait(30)
+    finally:
+        controller.close()
+
+
 def test_an_overlapping_run_is_skipped_and_sigterm_records_the_outcome(world: World) -> None:
     # The front page goes through; the crawl's next request (a link, at depth 1) is held at the gate.
     gate = SocksGate(world.socks, hold=rb"(?m)^GET /[^ ]").start()
@@ -235,6 +313,8 @@ def test_an_overlapping_run_is_skipped_and_sigterm_records_the_outcome(world: Wo
         schedules.write_text(path)
         daemon = world.start(schedules, socks=gate.address)
         assert gate.held.wait(120), "the crawl never reached its second fetch"
+        # A NEWNYM while the crawl is going: tor acts on it (seen here as its SIGNAL event), and the crawl counts it.
+        newnym_seen = send_newnym(world)
         skipped = wait_until(lambda: [run for run in world.runs("slow") if run["outcome"] == "skipped"], 30,
                              "a skipped run")
         running = daemon.events("run_started")[0]["job_id"]
@@ -252,6 +332,8 @@ def test_an_overlapping_run_is_skipped_and_sigterm_records_the_outcome(world: Wo
     assert document["finish_reason"] == "shutdown" and document["pages_indexed"] >= 1
     # The same record holds the crawl job the run was started with (its options: the job's depth).
     assert document["job_name"] == "slow" and document["options"]["depth"] == 1
+    assert newnym_seen and document["tor_newnym"] >= 1, document["stats"]
+    assert document["tor_bootstrap_failures"] == 0 and document["stats"]["tor/control/bootstrap_progress"] == 100
     world.client.indices.refresh(index=f"{world.prefix}-pages")
     assert world.client.count(index=f"{world.prefix}-pages", query={"term": {"job_id": running}})["count"] >= 1
     # Nothing else ran: every other run of the job was skipped while it held the job.
