@@ -15,6 +15,8 @@ Public API (pure path arithmetic: nothing here reads, writes or checks a file):
   :func:`index_templates_dir`, :func:`torrc_dir`, :func:`demo_data_dir`,
   :func:`blocklist_file` ``(config_dir=None)``
   -> the path of that data inside ``config_dir`` (``None``: :data:`PACKAGE_DIR`);
+* :func:`schedules_file` ``(config_dir=None)`` -> ``<config_dir>/schedules.yml``, the
+  scheduled crawl jobs (when the ``schedules_file`` setting names none);
 * :func:`testnet_tor_settings_file` ``(testnet_dir)`` -> the settings file a running
   private Tor network leaves for the commands (see :func:`config.settings.load_settings`).
 """
@@ -52,6 +54,11 @@ def substances_file(config_dir: str | os.PathLike[str] | None = None) -> Path:
 def countries_file(config_dir: str | os.PathLike[str] | None = None) -> Path:
     """``<config_dir>/countries.yml``: country spellings -> ISO 3166-1 alpha-2 codes."""
     return _within(config_dir, "countries.yml")
+
+
+def schedules_file(config_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``<config_dir>/schedules.yml``: the scheduled crawl jobs (:mod:`crawler.schedules`)."""
+    return _within(config_dir, "schedules.yml")
 
 
 def index_templates_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:

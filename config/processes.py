@@ -3,8 +3,9 @@
 Everything the project starts in the background -- the local Elasticsearch
 node (:mod:`harness.elasticsearch_node`), the tor processes of the private network
 (:mod:`harness.testnet.tor_process`), the demo sites' server
-(:mod:`harness.demo.server`), the demo's web UI (``onionscope demo``) and,
-later, a scheduler daemon -- is found, checked and stopped through this
+(:mod:`harness.demo.server`), the demo's web UI (``onionscope demo``) and
+the scheduler daemon (its lock, each job's run lock, the crawls it starts:
+:mod:`onionscope.scheduling`) -- is found, checked and stopped through this
 module.  It reads Linux /proc.
 
 A PID alone is not an identity: once our process has exited, the kernel hands
@@ -47,8 +48,13 @@ Public API:
 * :func:`stop_processes(processes, grace_seconds, kill_wait_seconds)` -> the PIDs
   it signalled: SIGTERM, then SIGKILL for those still ours after the grace period;
   :func:`send_signal(process, signal_number)` -> bool for any other signal (a reload);
-* :func:`exclusive_lock(path)` -- a context manager holding an exclusive
-  ``flock`` on ``path``, so that two starts at once start one process.
+* :func:`exclusive_lock(path, wait=True, record_holder=False)` -- a context
+  manager holding an exclusive ``flock`` on ``path``, so that two starts at
+  once start one process; with ``wait=False`` it raises :class:`LockHeld`
+  instead of waiting (one scheduler per schedules file, one run per job), and
+  with ``record_holder`` the file names the holder while it is held;
+* :func:`lock_holder(path)` -> the PID a ``record_holder`` lock names while
+  that very process runs, else ``None``.
 
 Reads only /proc and the pidfile; raises nothing for vanished processes.
 """
@@ -267,19 +273,65 @@ def stop_processes(
     return [process.pid for process in signalled]
 
 
+class LockHeld(Exception):
+    """:func:`exclusive_lock` with ``wait=False``: another process holds the lock (``holder``: its PID, if known)."""
+
+    def __init__(self, path: Path, holder: int | None):
+        self.path, self.holder = Path(path), holder
+        who = f"process {holder}" if holder else "another process"
+        super().__init__(f"{path} is locked by {who}")
+
+
 @contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
+def exclusive_lock(path: Path, *, wait: bool = True, record_holder: bool = False) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created, with its folder) for the ``with`` block.
 
     Two starts at once (say, two test sessions) take turns: the second sees
     what the first started.  The lock goes with the process that holds it,
     so a crash never leaves it held.
+
+    ``wait=False`` never blocks: when another process holds the lock it
+    raises :class:`LockHeld` naming that process (if it recorded itself).
+    ``record_holder`` writes ``"<pid> <start time>"`` (the pidfile format)
+    into the file while the lock is held -- the file is then created 0600 in
+    a 0700 folder -- and empties it on release, so :func:`lock_holder` names
+    the holder and never a recycled PID.  The file descriptor is not
+    inherited by child processes.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    if record_holder:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600 if record_holder else 0o666)
+    try:
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeld(path, lock_holder(path)) from None
+        try:
+            if record_holder:
+                pid = os.getpid()
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{pid} {process_start_ticks(pid) or 0}\n".encode(), 0)
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if record_holder:
+                os.ftruncate(fd, 0)  # an unlocked file names nobody
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def lock_holder(path: Path) -> int | None:
+    """The PID a ``record_holder`` :func:`exclusive_lock` on ``path`` names, while that very process runs; else None.
+
+    Reads the file only (probing with ``flock`` could make the holder's own
+    non-blocking take fail).  A holder that released the lock left the file
+    empty; one that died left a PID that no longer names a process started
+    at the recorded moment.
+    """
+    record = read_pidfile(Path(path))
+    if record is None or record.start_ticks is None:
+        return None
+    return record.pid if process_start_ticks(record.pid) == record.start_ticks else None

@@ -373,6 +373,18 @@ DEFAULTS: dict[str, Setting] = {
     "recrawl_max_interval_seconds": Setting(
         7 * 86400.0, _float(0, 10 * 365 * 86400), "Longest wait before an unchanged page is fetched again.",
     ),
+    # --- scheduled jobs
+    "schedules_file": Setting(
+        None, _opt_path,
+        "The scheduled crawl jobs (`onionscope scheduler`, `onionscope jobs`, the Jobs page); "
+        "default `<config_dir>/schedules.yml`.",
+    ),
+    "scheduler_stop_seconds": Setting(
+        60.0,
+        _float(1, 3600),
+        "Seconds a stopping scheduler waits for its running crawls to flush and record their outcome "
+        "before it kills them (recorded as failed).",
+    ),
     # --- indexing
     "bulk_batch_size": Setting(200, _int(1, 10_000), "Documents per bulk request."),
     "bulk_max_retries": Setting(5, _int(0, 50), "Retries of a failed bulk item before it is spooled."),

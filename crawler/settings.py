@@ -36,6 +36,7 @@ from crawler.middlewares.retry_backoff import PATH as RETRY_BACKOFF_PATH
 from crawler.middlewares.redirect_guard import PRIORITY as REDIRECT_GUARD_PRIORITY
 from crawler.tor.download_handler import transport_settings
 from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
+from crawler.tor.control_stats import EXTENSION_PATH as TOR_CONTROL_STATS_PATH
 from config.errors import UserError
 from config.settings import Settings, load_settings
 
@@ -136,6 +137,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
     values["DOWNLOAD_HANDLERS"].update({"file": None, "data": None})
     # No lookup and no connection in this process except to tor and Elasticsearch.
     values["EXTENSIONS"][NETWORK_GUARD_PATH] = 0
+    # Tor's bootstrap, circuit failures and NEWNYM signals in the stats (off without a ControlPort).
+    values["EXTENSIONS"][TOR_CONTROL_STATS_PATH] = 10
     return values
 
 

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "crawl": ("crawl", "crawl onion sites through Tor into Elasticsearch"),
     "extract": ("extract", "run the full extraction on a saved page"),
     "profile": ("profile", "suggest a market profile from saved pages (profile suggest)"),
+    "scheduler": ("scheduler", "run the scheduled crawl jobs of config/schedules.yml (a daemon)"),
+    "jobs": ("jobs", "list, run, show the status and the history of scheduled crawl jobs"),
     "search": ("search", "search what was crawled"),
     "serve": ("serve", "start the HTTP API and web UI"),
     "token": ("token", "create or revoke API tokens"),

@@ -22,8 +22,9 @@ Public API:
 * :class:`Operation` -- one bulk operation (``doc_id`` None: Elasticsearch picks it);
 * :class:`Failure` -- an operation that finally failed, with its error and attempts;
 * :class:`BatchOutcome` -- what a batch did (indexed, created, entities,
-  retries, failed, spooled, entity_conflicts, unexpected_errors, and
-  ``stats``: other counts by stat name);
+  retries, failed, spooled, entity_conflicts, unexpected_errors; bulk requests
+  sent, their total and slowest latency in seconds, requests failed as a whole;
+  and ``stats``: other counts by stat name);
 * :class:`BulkWriter` (client, index_prefix, spool_writer, ...) --
   :meth:`~BulkWriter.send` (operations, outcome) -> (succeeded, failures);
   :meth:`~BulkWriter.merge_write` (kind, index, merges, outcome) -> (written,
@@ -95,6 +96,12 @@ class BatchOutcome:
     unexpected_errors: int = 0
     # Counts other steps keep (change records, removals...): stat name -> count, copied into the crawl's stats.
     stats: Counter = field(default_factory=Counter)
+    # Bulk requests sent, how long they took in all and the slowest one (seconds), and the
+    # requests that failed as a whole (connection refused, timeout, 429, 5xx: then retried).
+    bulk_requests: int = 0
+    bulk_seconds: float = 0.0
+    bulk_seconds_max: float = 0.0
+    bulk_request_errors: int = 0
 
     def add(self, other: "BatchOutcome") -> None:
         self.indexed.update(other.indexed)
@@ -106,6 +113,10 @@ class BatchOutcome:
         self.entity_conflicts += other.entity_conflicts
         self.unexpected_errors += other.unexpected_errors
         self.stats.update(other.stats)
+        self.bulk_requests += other.bulk_requests
+        self.bulk_seconds += other.bulk_seconds
+        self.bulk_seconds_max = max(self.bulk_seconds_max, other.bulk_seconds_max)
+        self.bulk_request_errors += other.bulk_request_errors
 
 
 def _error_text(error: Any) -> str:
@@ -180,17 +191,27 @@ class BulkWriter:
         serialisation problem, a malformed response) fails every operation of
         the request, as final, and is logged and counted.
         """
+        lines = _bulk_lines(operations)
+        started = time.monotonic()
         try:
-            response = self.client.bulk(operations=_bulk_lines(operations))
+            try:
+                response = self.client.bulk(operations=lines)
+            finally:
+                elapsed = time.monotonic() - started
+                outcome.bulk_requests += 1
+                outcome.bulk_seconds += elapsed
+                outcome.bulk_seconds_max = max(outcome.bulk_seconds_max, elapsed)
             # The client's response object, or a plain dict from a stand-in.
             results = [next(iter(entry.values())) for entry in getattr(response, "body", response)["items"]]
             if len(results) != len(operations):
                 raise ValueError(f"{len(results)} results for {len(operations)} operations")
         except ApiError as exc:
+            outcome.bulk_request_errors += 1
             retryable = exc.status_code in RETRYABLE_STATUSES or exc.status_code == 403
             return [], [(operation, f"bulk request failed: {exc.status_code} {exc.message}"[:1000], retryable)
                         for operation in operations]
         except TransportError as exc:
+            outcome.bulk_request_errors += 1
             message = str(getattr(exc, "message", "") or exc)
             return [], [(operation, f"bulk request failed: {type(exc).__name__}: {message}"[:1000], True)
                         for operation in operations]

@@ -8,7 +8,8 @@ stats (stored, not indexed).
 
 Public API:
 
-* :func:`crawl_run_document` (job, spider, finished_at, finish_reason, stats) -> dict;
+* :func:`crawl_run_document` (job, spider, finished_at, finish_reason, stats, labels=None) -> dict
+  (schema 3: with the scheduled job's labels, the outcome and the figures of :mod:`pipelines.job_runs`);
 * :func:`write_crawl_run` (writer, document) -> :class:`~pipelines.bulk_writer.BatchOutcome`:
   indexes it through the bulk writer, which retries and spools it like any
   other document (raises OSError only when the spool cannot be written).
@@ -31,8 +32,16 @@ MAX_SEED_CHARS = 2048
 
 def crawl_run_document(
     job: CrawlJob, spider: str, finished_at: str, finish_reason: str | None, stats: dict[str, Any],
+    labels: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The crawl-run document of ``job``; counts come from the pipelines' stats."""
+    """The crawl-run document of ``job``; counts come from the pipelines' stats.
+
+    ``labels`` (:func:`pipelines.job_runs.run_labels`: the scheduled job's
+    name, trigger, ...) are stored as they are; the outcome and the figures
+    come from :func:`pipelines.job_runs.run_figures`.
+    """
+    from pipelines.job_runs import run_figures
+
     def total(prefix: str) -> int:
         return int(sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, (int, float))))
 
@@ -53,6 +62,8 @@ def crawl_run_document(
         "stats": json_safe(stats),
         # listings_new, listings_changed, listings_removed, pages_changed.
         **run_change_counts(stats),
+        **(labels or {}),
+        **run_figures(stats, finish_reason),
     }
 
 

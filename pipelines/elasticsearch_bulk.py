@@ -34,7 +34,10 @@ Public API:
 Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/entities/<kind>``, ``elasticsearch/retries``,
 ``elasticsearch/failed``, ``elasticsearch/spooled``, ``elasticsearch/entity_conflicts``,
-``elasticsearch/unexpected_errors``, ``elasticsearch/lost`` (items neither indexed
+``elasticsearch/unexpected_errors``, ``elasticsearch/bulk_requests`` (bulk requests sent),
+``elasticsearch/bulk_seconds`` (their latency added up) and ``elasticsearch/bulk_seconds_max``
+(the slowest), ``elasticsearch/bulk_request_errors`` (requests that failed as a whole, then retried),
+``elasticsearch/lost`` (items neither indexed
 nor spooled when the crawl closed: only when the spool itself fails),
 ``elasticsearch/spool_error`` (why the spool failed, when it did),
 ``elasticsearch/replayed`` and ``elasticsearch/spool_left`` (records this crawl
@@ -150,11 +153,15 @@ class ElasticsearchBulkPipeline:
             self.stats.inc_value(f"elasticsearch/created/{kind}", count)
         for kind, count in outcome.entities.items():
             self.stats.inc_value(f"elasticsearch/entities/{kind}", count)
-        for name in ("retries", "failed", "spooled", "entity_conflicts", "unexpected_errors"):
+        for name in ("retries", "failed", "spooled", "entity_conflicts", "unexpected_errors", "bulk_requests",
+                     "bulk_request_errors"):
             if getattr(outcome, name):
                 self.stats.inc_value(f"elasticsearch/{name}", getattr(outcome, name))
         for key, count in outcome.stats.items():
             self.stats.inc_value(key, count)
+        if outcome.bulk_requests:
+            self.stats.inc_value("elasticsearch/bulk_seconds", outcome.bulk_seconds, start=0.0)
+            self.stats.max_value("elasticsearch/bulk_seconds_max", outcome.bulk_seconds_max)
 
     async def _flush(self) -> None:
         if self._lock is None:
@@ -298,7 +305,8 @@ class ElasticsearchBulkPipeline:
         freshness = finish_run(self.indexer.writer, spider, reason, stats)
         self._record(freshness)
         stats = {**stats, **{key: stats.get(key, 0) + count for key, count in freshness.stats.items()}}
-        document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats)
+        document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats,
+                                      labels=getattr(spider, "run_labels", None))
         try:
             outcome = write_crawl_run(self.indexer.writer, document)
             self._record(outcome)

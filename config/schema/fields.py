@@ -64,6 +64,7 @@ SHORT = Field("short")
 FLOAT = Field("float")
 DOUBLE = Field("double")
 OBJECT = Field("object")
+NESTED = Field("nested")
 FLATTENED = Field("flattened")
 KW_LOWER = Field("keyword", lower_case)
 KW_UPPER = Field("keyword", upper_case)
@@ -125,7 +126,7 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         consecutive_down=INTEGER, down_since=DATE, last_check_at=DATE, last_up_at=DATE, last_down_reason=KW,
         next_check_at=DATE,
     ),
-    # ``stats`` is stored, not indexed.
+    # ``stats`` and ``errors`` are stored, not indexed.
     "crawl-runs": _fields(
         job_id=KW, spider=KW, started_at=DATE, finished_at=DATE, finish_reason=KW, seeds=KW,
         pages_indexed=LONG, items_indexed=LONG, items_failed=LONG, items_spooled=LONG, items_dropped=LONG,
@@ -136,6 +137,13 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
            "options.concurrency": INTEGER, "options.market_hosts": KW},
         # What changed in the run (pipelines.freshness.changes.run_change_counts).
         listings_new=LONG, listings_changed=LONG, listings_removed=LONG, pages_changed=LONG,
+        # Schema 3: the scheduled job, the run's outcome and its figures (pipelines.job_runs);
+        # ``errors`` (count per error type) is stored, not indexed.
+        job_name=KW, trigger=KW, scheduled_for=DATE, missed_runs=LONG, outcome=KW, outcome_reason=TEXT,
+        **{"outcome_reason.keyword": KW}, pages=LONG, items=LONG, bytes=LONG, error_count=LONG, tor_failures=LONG,
+        error_types=NESTED, **{"error_types.type": KW, "error_types.count": LONG},
+        tor_bootstrap_failures=LONG, tor_circuit_failures=LONG, tor_newnym=LONG,
+        bulk_requests=LONG, bulk_seconds=DOUBLE, bulk_seconds_max=DOUBLE,
     ),
     # ``detail`` is stored, not indexed.
     "audit": _fields(

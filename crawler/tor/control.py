@@ -289,6 +289,9 @@ def attach(control: HostPort, *, cookie_path: Path | None = None, password: str 
             controller.authenticate(password=password)
         elif cookie_path is not None:
             stem.connection.authenticate_cookie(controller, str(cookie_path))
+            # What stem's own authenticate() does after a cookie: without it the controller
+            # counts as unauthenticated, so event listeners are never subscribed (SETEVENTS).
+            controller._post_authentication()
         else:
             controller.authenticate()
     except (stem.connection.AuthenticationFailure, stem.ControllerError, stem.SocketError, OSError) as exc:

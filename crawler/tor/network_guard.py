@@ -323,7 +323,9 @@ def refusal_message(refused: int) -> str:
 
 
 def crawl_endpoints(socks_endpoints: Iterable[str], onionscope_settings: Any) -> list[tuple[str, int]]:
-    """``(host, port)`` of tor's SOCKS ports (``"ip:port"`` strings) and of the Elasticsearch nodes.
+    """``(host, port)`` of tor's SOCKS ports (``"ip:port"`` strings), of the Elasticsearch nodes and of
+    the same tor's ControlPort when one is configured (``tor_control``: tor's bootstrap, circuit and
+    NEWNYM counts, :mod:`crawler.tor.control_stats`).
 
     Raises TorTransportNotConfigured when there is no SOCKS endpoint.
     """
@@ -334,7 +336,18 @@ def crawl_endpoints(socks_endpoints: Iterable[str], onionscope_settings: Any) ->
     socks = [(address.host, address.port) for address in parse_socks_endpoints(list(socks_endpoints))]
     # The Elasticsearch client reads es_url with this same function (one URL, one node).
     node = url_to_node_config(str(onionscope_settings.es_url))
-    return socks + [(node.host, node.port)]
+    return socks + [(node.host, node.port)] + _control_endpoint(onionscope_settings)
+
+
+def _control_endpoint(onionscope_settings: Any) -> list[tuple[str, int]]:
+    from config.errors import UserError
+    from crawler.tor.endpoints import resolve_tor_endpoints
+
+    try:
+        control = resolve_tor_endpoints(onionscope_settings, resolve_host=None).control
+    except UserError:
+        return []
+    return [control] if control is not None else []
 
 
 class NetworkGuardExtension:

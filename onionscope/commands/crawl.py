@@ -64,6 +64,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show a progress line (pages, items, errors, rate, elapsed) on stderr "
+                             "(default: when stderr is a terminal and --json is not given)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -98,7 +101,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.job:
             raise UserError("--resume needs --job NAME: the id of the interrupted job to go on with")
         job = dataclasses.replace(job, resume=_resume_point(job, settings))
-    stats = run_crawl(settings, job, quiet=args.quiet)
+    stats = run_crawl(settings, job, quiet=args.quiet, progress=wants_progress(args))
     summary = summarize(job.job_id, stats)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
@@ -142,18 +145,31 @@ def _resume_point(job: CrawlJob, settings: Settings) -> Any:
         client.close()
 
 
+def wants_progress(args: argparse.Namespace) -> bool:
+    """The progress line: as asked with --progress/--no-progress, else only on a terminal without --json."""
+    if args.progress is not None:
+        return bool(args.progress)
+    return not args.json and sys.stderr.isatty()
+
+
 def run_crawl(
     settings: Settings,
     job: CrawlJob,
     quiet: bool = False,
     extra_scrapy_settings: dict[str, Any] | None = None,
     spider_class: type | None = None,
+    spider_arguments: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Run the crawl ``job`` to completion in this process; returns Scrapy's final stats.
 
     The job (:func:`crawler.job.create_crawl_job`) holds the seeds and the
     scope switches; with ``allow_clearnet`` the crawl may fetch clearnet host
     names (through tor), while IP literals and local names stay out of scope.
+
+    ``spider_arguments`` go to the spider as attributes (``run_labels`` for a
+    scheduled job's run record).  ``progress`` shows the progress line on
+    stderr (:mod:`onionscope.progress`) and keeps Scrapy's log to warnings.
 
     ``extra_scrapy_settings`` override the computed Scrapy settings last and
     ``spider_class`` replaces the onion spider (benchmarks use both to compare
@@ -195,10 +211,15 @@ def run_crawl(
     scrapy_values = scrapy_settings(settings, endpoints.socks_strings())
     if quiet:
         scrapy_values["LOG_LEVEL"] = "WARNING"
+    if progress:
+        from onionscope.progress import EXTENSION_PATH as PROGRESS_PATH
+
+        scrapy_values["EXTENSIONS"][PROGRESS_PATH] = 900
+        scrapy_values["LOG_LEVEL"] = "WARNING"
     scrapy_values.update(extra_scrapy_settings or {})
     process = CrawlerProcess(scrapy_values)
     crawler = process.create_crawler(spider_class or OnionSpider)
-    process.crawl(crawler, crawl_job=job)
+    process.crawl(crawler, crawl_job=job, **(spider_arguments or {}))
     process.start()
     stats = dict(crawler.stats.get_stats())
     guard = process_guard()

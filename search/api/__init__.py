@@ -9,6 +9,8 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
   -- one router for the entity pages (search.api.entities)
 * ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
+* ``/jobs`` and ``/runs/{job_id}`` -- scheduled jobs and their runs (search.api.jobs_routes)
+* ``/metrics`` -- Prometheus metrics of the jobs (search.api.metrics_routes; viewer token, text format)
 * ``/login`` (rate-limited per client address: 429) and ``/logout`` (UI session), ``/auth/tokens`` (admin)
 * ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere); both need a viewer token
 
@@ -150,7 +152,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     Touches no network until a request arrives; reads or creates the session
     secret file (see :func:`search.auth.load_session_secret`).
     """
-    from search.api import auth_routes, docs_routes, entities, exports_routes, search_routes, stats
+    from search.api import (auth_routes, docs_routes, entities, exports_routes, jobs_routes, metrics_routes,
+                            search_routes, stats)
     from config.blocklist import BlocklistFile
     from search.blocklist import attach as attach_blocklist
     from search.connection import connect
@@ -203,7 +206,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     async def home() -> Response:
         return RedirectResponse("/search", status_code=303)
 
-    for module in (search_routes, entities, stats, exports_routes, auth_routes, docs_routes):
+    for module in (search_routes, entities, stats, jobs_routes, metrics_routes, exports_routes, auth_routes, docs_routes):
         app.include_router(module.router)
     if settings["trusted_proxies"]:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -10,6 +10,7 @@ time and its options.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -20,11 +21,15 @@ from typing import Any, Iterator
 import pytest
 
 from harness.demo_world import DemoWorld
+from tests import PROJECT_ROOT
 from tests.integration.test_crawl_end_to_end import CrawlRun
 
 pytestmark = pytest.mark.integration
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# What schema 3 of crawl-runs adds to schema 2 (the crawl job's options): the scheduled job, the outcome, the figures.
+SCHEMA_3_FIELDS = ("job_name", "trigger", "scheduled_for", "missed_runs", "outcome", "outcome_reason", "pages",
+                   "items", "bytes", "errors", "error_types", "error_count", "tor_failures", "tor_bootstrap_failures",
+                   "tor_circuit_failures", "tor_newnym", "bulk_requests", "bulk_seconds", "bulk_seconds_max")
 
 
 def utc_now() -> str:
@@ -64,10 +69,14 @@ def check_crawl_run(run: CrawlRun, job_id: str, seeds: list[str], began: str, en
     assert document["seeds"] == seeds
     assert document["finish_reason"] == "finished"
     pages = stored(run, "pages")
-    assert pages and {page["job_id"] for page in pages} == {job_id}
+    assert pages and {page["job_id"] for page in pages} == {job_id}, (
+        document.get("outcome"), document.get("outcome_reason"), document.get("errors"), document.get("pages"))
     # The job started before anything was fetched, and the run ended after.
     assert began <= document["started_at"] <= min(page["fetched_at"] for page in pages)
     assert document["started_at"] <= document["finished_at"] <= ended
+    # Schema 3: the same document has the run's outcome and figures; a crawl by hand names no scheduled job.
+    assert document["outcome"] == "ok" and document["pages"] == len(pages) and document["error_count"] == 0
+    assert "job_name" not in document
     return document["options"]
 
 
@@ -109,3 +118,59 @@ def test_scrapy_crawl_records_its_job_in_the_crawl_run(run: CrawlRun) -> None:
     options = check_crawl_run(run, job_id, seeds, began, ended)
     assert (options["follow_links"], options["follow_offsite"], options["allow_clearnet"]) == (False, False, False)
     assert (options["depth"], options["max_pages"], options["market_hosts"]) == (0, 40, [])
+
+
+def test_migrating_crawl_runs_from_schema_2_keeps_the_options_and_takes_the_run_figures(
+    es_node: Any, tmp_path: Path,
+) -> None:
+    """`onionscope index migrate crawl-runs` from schema 2 (main's: options, no outcome) to schema 3."""
+    import shutil
+
+    from crawler.job import create_crawl_job
+    from pipelines.crawl_runs import crawl_run_document
+    from pipelines.es_client import make_client
+    from pipelines.indices import DEFAULT_TEMPLATES_DIR, delete_prefix, ensure_indices, index_status
+    from pipelines.job_runs import run_record, write_run_record
+
+    schema_2 = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, schema_2)
+    template = json.loads((schema_2 / "crawl-runs.json").read_text())
+    assert template["schema_version"] == 3
+    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 2
+    for name in SCHEMA_3_FIELDS:
+        del template["mappings"]["properties"][name]
+    (schema_2 / "crawl-runs.json").write_text(json.dumps(template))
+
+    prefix = f"test-{secrets.token_hex(4)}"
+    client = make_client(es_node.settings)
+    try:
+        ensure_indices(client, prefix, kinds=("crawl-runs",), templates_dir=schema_2)
+        job = create_crawl_job(["http://" + "a" * 56 + ".onion/"], "old-run", follow_offsite=True)
+        old = crawl_run_document(job, "onion", utc_now(), "finished", {"elasticsearch/indexed/pages": 3})
+        old = {key: value for key, value in old.items() if key not in SCHEMA_3_FIELDS}
+        client.index(index=f"{prefix}-crawl-runs", id=old["job_id"], document=old, refresh="wait_for")
+        # The schema-2 mapping is strict: a schema-3 record is refused before the migration.
+        record = run_record("new-run", "nightly", outcome="skipped", reason="the previous run is still going",
+                            started_at=utc_now(), finished_at=utc_now(), trigger="schedule")
+        with pytest.raises(Exception, match="strict_dynamic_mapping_exception"):
+            client.index(index=f"{prefix}-crawl-runs", id="new-run", document=record)
+        [row] = [r for r in index_status(client, prefix) if r.kind == "crawl-runs"]
+        assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (2, 3)
+
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ONIONSCOPE_")}
+        environment.update(ONIONSCOPE_ES_URL=es_node.url, ONIONSCOPE_INDEX_PREFIX=prefix,
+                           ONIONSCOPE_VAR_DIR=str(tmp_path / "var"), ONIONSCOPE_TESTNET_DIR=str(tmp_path / "no-testnet"))
+        result = subprocess.run([sys.executable, "-m", "onionscope.cli", "index", "migrate", "crawl-runs"],
+                                cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+        [row] = [r for r in index_status(client, prefix) if r.kind == "crawl-runs"]
+        assert not row.needs_migration and row.index_schema_version == 3
+        client.indices.refresh(index=f"{prefix}-crawl-runs")
+        kept = client.get(index=f"{prefix}-crawl-runs", id="old-run")["_source"]
+        assert kept["options"]["follow_offsite"] is True and kept["pages_indexed"] == 3
+        write_run_record(client, prefix, record)
+        assert client.get(index=f"{prefix}-crawl-runs", id="new-run")["_source"]["outcome"] == "skipped"
+    finally:
+        delete_prefix(client, prefix)
+        client.close()

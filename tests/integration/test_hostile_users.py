@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from pipelines.job_runs import run_record, write_run_record
 from search.api import create_app
 from search.audit import audit_index
 from search.auth import create_token, hash_token, make_session_cookie, revoke_token, tokens_index
@@ -38,12 +39,16 @@ def env(search_es, tmp_path_factory):
     client, prefix, settings = search_es
     world = seed_world(client, prefix)
     settings = settings.replace(var_dir=str(tmp_path_factory.mktemp("var")))
+    # A recorded run for /runs/{job_id}.
+    write_run_record(client, prefix, run_record("nightly-1", "nightly", outcome="ok", reason="",
+                                                started_at="2026-03-01T02:00:00Z", finished_at="2026-03-01T02:01:00Z"))
     tokens = {role: create_token(client, prefix, role, f"route table {role}")[0] for role in ("viewer", "admin")}
     values = {
         "listing_id": world.listing_ids["alpha/a1"],
         "vendor_id": world.vendor_ids["alpha/DrGreen"],
         "address": SHARED_BTC,
         "host": ALPHA_HOST,
+        "job_id": "nightly-1",
     }
     yield {"client": client, "prefix": prefix, "settings": settings, "tokens": tokens, "values": values}
 

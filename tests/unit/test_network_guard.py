@@ -113,6 +113,21 @@ def test_the_crawl_allows_its_socks_ports_and_the_elasticsearch_nodes() -> None:
         crawl_endpoints([], settings)
 
 
+def test_the_crawl_allows_its_tors_control_port_when_one_is_configured() -> None:
+    settings = load_settings(None, environ={}).replace(es_url="http://127.0.0.1:9201", tor_control="127.0.0.1:9051")
+    assert crawl_endpoints(["127.0.0.1:9050"], settings) == [
+        ("127.0.0.1", 9050), ("127.0.0.1", 9201), ("127.0.0.1", 9051),
+    ]
+
+
+def test_project_settings_enable_the_tor_control_stats_after_the_guard() -> None:
+    from crawler.settings import scrapy_settings
+
+    extensions = scrapy_settings(load_settings(None, environ={}), ["127.0.0.1:9050"])["EXTENSIONS"]
+    assert extensions["crawler.tor.control_stats.TorControlStats"] > extensions[
+        "crawler.tor.network_guard.NetworkGuardExtension"]
+
+
 def test_project_settings_enable_the_guard() -> None:
     from crawler.settings import scrapy_settings
 

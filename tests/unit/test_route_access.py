@@ -68,6 +68,9 @@ ROUTE_ACCESS: dict[tuple[str, str], RouteAccess] = {
     ("GET", "/wallets/{address}"): RouteAccess(VIEWER, "/wallets/{address}"),
     ("GET", "/onions/{host}"): RouteAccess(VIEWER, "/onions/{host}"),
     ("GET", "/stats"): RouteAccess(VIEWER, "/stats"),
+    ("GET", "/jobs"): RouteAccess(VIEWER, "/jobs"),
+    ("GET", "/runs/{job_id}"): RouteAccess(VIEWER, "/runs/{job_id}"),
+    ("GET", "/metrics"): RouteAccess(VIEWER, "/metrics"),
     ("GET", "/export"): RouteAccess(VIEWER, "/export?format=csv&wallet={address}"),
     ("GET", "/auth/whoami"): RouteAccess(VIEWER, "/auth/whoami"),
     ("GET", "/openapi.json"): RouteAccess(VIEWER, "/openapi.json"),
@@ -80,6 +83,7 @@ ROUTE_ACCESS: dict[tuple[str, str], RouteAccess] = {
 
 DUMMY_VALUES = {
     "listing_id": "x", "vendor_id": "x", "address": "bc1qx", "host": "x.onion", "token_id": "0123456789abcdef",
+    "job_id": "nightly-1",
 }
 
 

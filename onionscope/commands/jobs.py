@@ -1,0 +1,201 @@
+"""``onionscope jobs list | run NAME | status | history NAME``: the scheduled crawl jobs.
+
+* ``list`` -- the jobs of the schedules file: timing, next run, seeds, depth, discover;
+* ``run NAME`` -- run the job now, in this process (as the scheduler's children
+  do); a run of the same job that is still going makes this one ``skipped``
+  (recorded); prints the crawl summary and the outcome; exit status 0 for
+  ``ok`` and ``skipped``, 1 otherwise;
+* ``status`` -- whether a scheduler runs on this schedules file (its PID),
+  each job's running run, last run and next run;
+* ``history NAME [--json] [--limit N]`` -- the job's runs, newest first; with
+  ``--json`` a JSON list, each run with ``job_id``, ``started_at``,
+  ``finished_at``, ``outcome``, ``pages`` and the other summary fields
+  (:data:`search.job_runs.SUMMARY_FIELDS`).
+
+Every command takes ``--schedules FILE`` (default: the ``schedules_file``
+setting).  A wrong schedules file or an unknown job is one error line
+(:class:`crawler.schedules.ScheduleError`); Elasticsearch unreachable too.
+Text from run records is escaped for the terminal (``--json``: ``\\u`` escapes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipelines.job_runs import TRIGGERS
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+
+    def with_schedules(sub_parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub_parser.add_argument("--schedules", metavar="FILE", help="schedules file (default: schedules_file)")
+        return sub_parser
+
+    listing = with_schedules(sub.add_parser("list", help="the scheduled jobs and their next runs"))
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    run_parser = with_schedules(sub.add_parser("run", help="run a job now, in this process"))
+    run_parser.add_argument("name", metavar="NAME")
+    run_parser.add_argument("--json", action="store_true", help="print the crawl summary as JSON")
+    run_parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
+    run_parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                            help="show a progress line (default: on a terminal without --json)")
+    # Set by the scheduler for the children it starts.
+    run_parser.add_argument("--job-id", help=argparse.SUPPRESS)
+    run_parser.add_argument("--trigger", choices=TRIGGERS, default="manual", help=argparse.SUPPRESS)
+    run_parser.add_argument("--scheduled-for", help=argparse.SUPPRESS)
+    run_parser.add_argument("--missed-runs", type=int, default=0, help=argparse.SUPPRESS)
+    status = with_schedules(sub.add_parser("status", help="the scheduler, and each job's running, last and next run"))
+    status.add_argument("--json", action="store_true", help="print JSON")
+    history = with_schedules(sub.add_parser("history", help="a job's runs, newest first"))
+    history.add_argument("name", metavar="NAME")
+    history.add_argument("--json", action="store_true", help="print a JSON list")
+    history.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default 50, at most 1000)")
+
+
+def _schedule(args: argparse.Namespace, settings: Any) -> Any:
+    from crawler.schedules import load_schedule, schedules_path
+
+    return load_schedule(Path(args.schedules) if args.schedules
+                         else schedules_path(settings.schedules_file, settings.config_dir))
+
+
+def _print_json(value: Any) -> None:
+    from search.cli_output import escape_json_text
+
+    print(escape_json_text(json.dumps(value, indent=2, sort_keys=True, default=str)))
+
+
+def _text(value: Any) -> str:
+    from search.cli_output import escape_terminal
+
+    return escape_terminal("—" if value in (None, "") else str(value))
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    schedule = _schedule(args, settings)
+    if args.jobs_command == "run":
+        return _run(args, settings, schedule)
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from onionscope.commands.search import es_user_error
+
+    try:
+        if args.jobs_command == "list":
+            return _list(args, settings, schedule)
+        if args.jobs_command == "status":
+            return _status(args, settings, schedule)
+        return _history(args, settings, schedule)
+    except (TransportError, ApiError) as exc:
+        raise es_user_error(exc, settings) from None
+
+
+def _overview(settings: Any, schedule: Any, runs_per_job: int) -> list[dict[str, Any]]:
+    from search.connection import connect
+    from search.es_steps import run as run_steps
+    from search.job_runs import jobs_overview_steps
+
+    client = connect(settings)
+    try:
+        return run_steps(client, jobs_overview_steps(settings.index_prefix, schedule, datetime.now(timezone.utc),
+                                                     runs_per_job))
+    finally:
+        client.close()
+
+
+def _list(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
+    from search.job_runs import job_overview
+
+    # Listing needs no Elasticsearch.
+    now = datetime.now(timezone.utc)
+    overview = [job_overview(job, now) for job in schedule.jobs.values()]
+    if args.json:
+        _print_json([{key: value for key, value in job.items() if key != "last_runs"} for job in overview])
+        return 0
+    if not overview:
+        print(f"no jobs in {schedule.path}; see README, \"Scheduled jobs\"")
+    for job in overview:
+        state = f"next {job['next_run']}" if job["enabled"] else "disabled"
+        print(f"{job['name']:<24} {job['timing']:<22} {state:<26} seeds={job['seeds']} "
+              f"depth={_text(job['depth'])} discover={job['discover']}")
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
+    from config.processes import lock_holder
+    from onionscope.scheduling.locks import scheduler_dir, scheduler_lock_path
+    from onionscope.scheduling.state import load_state
+
+    directory = scheduler_dir(settings, schedule.path)
+    scheduler_pid = lock_holder(scheduler_lock_path(directory))
+    state = load_state(directory / "state.json") if scheduler_pid else {"jobs": {}}
+    overview = _overview(settings, schedule, 1)
+    for job in overview:
+        running = (state["jobs"].get(job["name"]) or {}).get("running")
+        job["running"] = running
+        job["last_run"] = job.pop("last_runs")[0] if job.get("last_runs") else None
+    if args.json:
+        _print_json({"scheduler": {"running": scheduler_pid is not None, "pid": scheduler_pid,
+                                   "schedules": str(schedule.path)}, "jobs": overview})
+        return 0
+    print(f"scheduler: running (pid {scheduler_pid})" if scheduler_pid
+          else f"scheduler: not running (start it with `onionscope scheduler --schedules {schedule.path}`)")
+    for job in overview:
+        last = job["last_run"]
+        last_text = f"last {_text(last['outcome'])} {_text(last['started_at'])}" if last else "no run yet"
+        running = f"running {job['running']['job_id']}" if job["running"] else "idle"
+        nxt = f"next {job['next_run']}" if job["enabled"] else "disabled"
+        print(f"{job['name']:<24} {running:<40} {last_text:<36} {nxt}")
+    return 0
+
+
+def _history(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
+    from search.connection import connect
+    from search.es_steps import run as run_steps
+    from search.job_runs import job_history_steps
+
+    job = schedule.job(args.name)
+    client = connect(settings)
+    try:
+        runs = run_steps(client, job_history_steps(settings.index_prefix, job.name, args.limit))
+    finally:
+        client.close()
+    if args.json:
+        _print_json(runs)
+        return 0
+    if not runs:
+        print(f"job {job.name} has not run yet")
+    for entry in runs:
+        print(f"{entry['job_id']}  {_text(entry['outcome']):<11} {_text(entry['trigger']):<9} "
+              f"started {_text(entry['started_at'])}  finished {_text(entry['finished_at'])}  "
+              f"pages={entry['pages']} items={entry['items']} errors={entry['error_count']}"
+              + (f"  ({_text(entry['outcome_reason'])})" if entry.get("outcome_reason") else ""))
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
+    from onionscope.commands.crawl import format_summary, wants_progress
+    from onionscope.scheduling.runner import run_job
+
+    job = schedule.job(args.name)
+    result = run_job(settings, job, job_id=args.job_id, trigger=args.trigger, scheduled_for=args.scheduled_for,
+                     missed_runs=args.missed_runs, quiet=args.quiet, progress=wants_progress(args))
+    if args.json:
+        _print_json({**(result.summary or {"job_id": result.job_id}), "job_name": job.name,
+                     "outcome": result.outcome, "outcome_reason": result.reason})
+    else:
+        if result.summary is not None:
+            print(format_summary(result.summary))
+        print(f"job {job.name} run {result.job_id}: {result.outcome}"
+              + (f" ({_text(result.reason)})" if result.reason else ""))
+    if result.summary and result.summary.get("network_refused"):
+        from crawler.tor.network_guard import refusal_message
+
+        print(f"error: {refusal_message(result.summary['network_refused'])}", file=sys.stderr)
+    return 0 if result.outcome in ("ok", "skipped") else 1
