@@ -94,7 +94,7 @@ def test_a_page_over_budget_is_indexed_plainly_and_the_next_page_is_extracted(sp
     # Killed at the budget, plus the worker's restart (imports, language model) and the plain read.
     assert elapsed < BUDGET_SECONDS + 30
 
-    page, listing = normal
+    listing, page = normal  # a page's items come before the page itself
     assert isinstance(listing, Listing)
     assert (listing.title, listing.price_amount, listing.price_currency, listing.vendor) == (
         "Blue pills 10x", 12.5, "EUR", "Bob"
@@ -128,7 +128,7 @@ def test_a_zero_budget_extracts_in_the_crawl_process(tmp_path: Path) -> None:
     spider = OnionSpider.from_crawler(crawler, seeds=f"http://{OTHER_HOST}/", follow_links="false")
     assert spider.extractor is None
     items = asyncio.run(collect(spider.parse(response(f"http://{OTHER_HOST}/item/77", NORMAL_PAGE))))
-    assert [type(item) for item in items] == [Page, Listing]
+    assert [type(item) for item in items] == [Listing, Page]
 
 
 def test_plain_document_without_reading_the_html_keeps_url_status_and_hash() -> None:
