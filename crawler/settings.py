@@ -10,7 +10,9 @@ Public API:
   safety-critical ones (Tor transport for http and https, no local DNS, the
   process-wide network guard, cookies without a public-suffix download, no
   telnet console, media never fetched, the crawl scope checked on every request
-  and redirect), the page budgets and the breadth-first order;
+  and redirect, redirects to a login page counted and not followed), the page
+  budgets and the breadth-first order, and the session file (``sessions_file``,
+  loaded and validated here: raises :class:`crawler.sessions.SessionFileError`);
 * :data:`PROCESS_SETTINGS` -- the part Scrapy reads before any crawl exists
   (command discovery, logging, reactor, DNS resolver), so
   :mod:`crawler.scrapy_project` (scrapy.cfg) sets it statically;
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.sessions import load_sessions
 from crawler.tor.download_handler import transport_settings
 from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
 from config.errors import UserError
@@ -58,6 +61,10 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "REMOTE_CONTROL_ENABLED": False,
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": True,
+        # Would log every Cookie header, session values included.
+        "COOKIES_DEBUG": False,
+        # The investigator's login sessions (crawler.sessions); the cookie middleware sends them.
+        "ONIONSCOPE_SESSIONS": load_sessions(settings.sessions_file) if settings.sessions_file else None,
         # No cross-site Referer, as Tor Browser does.
         "REFERRER_POLICY": "same-origin",
         "USER_AGENT": settings.user_agent,
@@ -86,6 +93,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             "crawler.middlewares.crawl_scope.CrawlScopeMiddleware": 40,
             "crawler.middlewares.media_guard.MediaGuardMiddleware": 60,
             "crawler.middlewares.crawl_budget.CrawlBudgetMiddleware": 70,
+            # Above RedirectMiddleware (600): a redirect to a login page is counted, never followed.
+            "crawler.middlewares.login_wall.LoginRedirectMiddleware": 650,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,

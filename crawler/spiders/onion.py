@@ -35,6 +35,14 @@ listings, vendors and wallet mentions the extractors find.  Raises :class:`Value
 seed that is not an absolute http(s) URL or is out of the crawl scope
 (:class:`~crawler.middlewares.crawl_scope.OutOfScopeSeed`), before anything is fetched.
 
+Login walls (:mod:`crawler.extractors.login_wall`): a page that is a login, CAPTCHA or
+anti-DDoS form where content was expected -- including one answered with 401 or 403, which
+reach the spider for this reason only -- yields no item and no link; the site is counted
+(``login/needs_login/<host>``, :func:`crawler.middlewares.login_wall.record_needs_login`).
+A login page the crawl reached by a link that named it (``/login``) was expected: it is
+skipped (``login/login_pages_skipped``), not counted against the site.  Links to a logout
+URL are never followed (``login/logout_links_skipped``): they would end the session.
+
 The extractors run in a worker process with a time budget per page
 (``EXTRACTION_BUDGET_SECONDS``, :mod:`crawler.extractors.budget`), so downloads go on while a
 page is read, and a page over budget is indexed with its title, text and links only (stat
@@ -61,7 +69,9 @@ from crawler.extractors.document import ExtractedDocument, extract_document, pla
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.extractors.substances import default_lexicon
 from crawler.job import CrawlJob, create_crawl_job
+from crawler.extractors.login_wall import detect_login_wall, is_login_url, is_logout_url
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
+from crawler.middlewares.login_wall import record_needs_login
 from crawler.urls import is_media_url
 from config import paths
 from config.settings import DEFAULTS
@@ -164,6 +174,8 @@ class OnionSpider(scrapy.Spider):
     """Breadth-first crawl of onion sites; see the module docstring for arguments."""
 
     name = "onion"
+    # 401 and 403 reach parse so that a login form behind them is seen; otherwise they are dropped there.
+    handle_httpstatus_list = [401, 403]
 
     def __init__(
         self,
@@ -262,6 +274,14 @@ class OnionSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("onionscope/non_text_responses")
             return
+        if self._is_login_wall(response):
+            return
+        if response.status in (401, 403):
+            # What Scrapy's HttpErrorMiddleware does with a status it does not let through.
+            self.crawler.stats.inc_value("httperror/response_ignored_count")
+            self.crawler.stats.inc_value(f"httperror/response_ignored_status_count/{response.status}")
+            self.logger.info("Ignoring response %r: HTTP status code is not handled or not allowed", response)
+            return
         self.crawler.stats.inc_value("onionscope/pages")
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         arguments: dict[str, Any] = dict(
@@ -300,7 +320,24 @@ class OnionSpider(scrapy.Spider):
             if is_media_url(link):
                 self.crawler.stats.inc_value("onionscope/media_links_skipped")
                 continue
+            if is_logout_url(link):
+                self.crawler.stats.inc_value("login/logout_links_skipped")
+                continue
             yield response.follow(link, callback=self.parse)
+
+    def _is_login_wall(self, response: TextResponse) -> bool:
+        """True (and counted) when ``response`` is a login or CAPTCHA page rather than content."""
+        reason = detect_login_wall(response.body, response.status,
+                                   www_authenticate=b"WWW-Authenticate" in response.headers)
+        if reason is None:
+            return False
+        requested = (response.meta.get("redirect_urls") or [response.url])[0]
+        if int(response.meta.get("depth", 0)) > 0 and is_login_url(requested):
+            self.crawler.stats.inc_value("login/login_pages_skipped")
+        else:
+            host = (urlsplit(response.url).hostname or "").lower()
+            record_needs_login(self.crawler, host, requested, reason)
+        return True
 
     async def _extract(self, body: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocument:
         """The page's extraction; its basics only when it runs over the budget or fails.
