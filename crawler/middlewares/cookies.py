@@ -48,6 +48,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
 
 from config.errors import UserError
+from crawler.middlewares.login_wall import SESSION_SITES_STAT_PREFIX
 from crawler.sessions import SessionConfig, SiteSession
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class OfflineCookiesMiddleware(CookiesMiddleware):
         if self.sessions is None:
             return
         for host in self.sessions.hosts:
-            self.crawler.stats.set_value(f"login/session_sites/{host}", 1)
+            self.crawler.stats.set_value(SESSION_SITES_STAT_PREFIX + host, 1)
 
     def process_request(self, request: "Request", spider: Any = None) -> Any:
         """Seed the jar with the host's session cookies (once), then Scrapy's cookie handling, then headers."""

@@ -16,7 +16,9 @@ Public API:
 * :func:`record_needs_login` ``(crawler, host, url, reason)`` -- the one way
   the middleware and the spider count a login wall: stat
   ``login/needs_login/<host>`` (+1) and one WARNING per host;
-* :data:`NEEDS_LOGIN_STAT_PREFIX`, :func:`needs_login_sites` ``(stats) -> {host: pages}``.
+* :data:`NEEDS_LOGIN_STAT_PREFIX`, :func:`needs_login_sites` ``(stats) -> {host: pages}``;
+* :data:`SESSION_SITES_STAT_PREFIX`, :func:`session_sites` ``(stats) -> [host]`` -- the hosts the
+  session file had cookies or headers for (set by :mod:`crawler.middlewares.cookies`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from crawler.extractors.login_wall import is_login_url
 logger = logging.getLogger(__name__)
 
 NEEDS_LOGIN_STAT_PREFIX = "login/needs_login/"
+SESSION_SITES_STAT_PREFIX = "login/session_sites/"
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
@@ -42,13 +45,18 @@ def needs_login_sites(stats: Mapping[str, Any]) -> dict[str, int]:
             if key.startswith(NEEDS_LOGIN_STAT_PREFIX) and isinstance(value, (int, float))}
 
 
+def session_sites(stats: Mapping[str, Any]) -> list[str]:
+    """The onion hosts the crawl had a login session for, sorted (names only)."""
+    return sorted(key[len(SESSION_SITES_STAT_PREFIX):] for key in stats if key.startswith(SESSION_SITES_STAT_PREFIX))
+
+
 def record_needs_login(crawler: Any, host: str, url: str, reason: str) -> None:
     """Count a login wall on ``host`` met at ``url``; the first one per host is logged as a WARNING."""
     key = NEEDS_LOGIN_STAT_PREFIX + host
     first = not crawler.stats.get_value(key)
     crawler.stats.inc_value(key)
     if first:
-        has_session = bool(crawler.stats.get_value(f"login/session_sites/{host}"))
+        has_session = bool(crawler.stats.get_value(SESSION_SITES_STAT_PREFIX + host))
         logger.warning(
             "%s needs a fresh session: %s showed a login page (%s) where content was expected; %s",
             host, url[:300], reason,
