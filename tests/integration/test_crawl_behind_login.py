@@ -208,6 +208,35 @@ def test_without_a_session_the_site_needs_login_and_nothing_bogus_is_indexed(loc
     assert f"{locked.host} needs a login session" in output
     _assert_nothing_from_behind_the_login(locked)
     assert _crawl_run(locked, summary["job_id"])["needs_login_sites"] == [locked.host]
+    # The UI says so, on the onion's page and on the stats page.
+    onion_page, stats_page = _ui_pages(locked, f"/onions/{locked.host}", "/stats")
+    assert "Needs a fresh session" in onion_page and summary["job_id"] in onion_page
+    assert "sites that need a fresh session" in stats_page and locked.host in stats_page
+
+
+def _ui_pages(locked: LockedCrawl, *paths: str) -> list[str]:
+    """The HTML of ``paths`` from the search UI (in-process) over the crawl's indices."""
+    from fastapi.testclient import TestClient
+
+    from config.settings import load_settings
+    from pipelines.es_client import make_client
+    from pipelines.indices import ensure_indices
+    from search.api import create_app
+    from search.auth import create_token
+
+    settings = load_settings(None, environ={}).replace(
+        es_url=locked.run.es_url, index_prefix=locked.run.prefix, var_dir=str(locked.run.work_dir / "ui-var"))
+    client = make_client(settings)
+    try:
+        ensure_indices(client, locked.run.prefix)  # the crawl made those it wrote; the UI wants tokens and audit too
+        token, _ = create_token(client, locked.run.prefix, "viewer", "login test")
+        with TestClient(create_app(settings, client)) as http:
+            answers = [http.get(path, headers={"authorization": f"Bearer {token}", "accept": "text/html"})
+                       for path in paths]
+        assert [answer.status_code for answer in answers] == [200] * len(paths)
+        return [answer.text for answer in answers]
+    finally:
+        client.close()
 
 
 def test_with_a_session_the_market_has_ended_the_site_needs_login(locked: LockedCrawl, demo_server: DemoServer) -> None:
