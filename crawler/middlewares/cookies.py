@@ -74,7 +74,10 @@ def is_public_suffix(domain: str) -> bool:
 
 
 class OfflineCookiesMiddleware(CookiesMiddleware):
-    """Scrapy's cookie middleware whose public-suffix test never touches the network."""
+    """Scrapy's cookie middleware whose public-suffix test never touches the network, carrying the login sessions.
+
+    Raises :class:`config.errors.UserError` when ``COOKIES_DEBUG`` is on with a session file.
+    """
 
     def __init__(self, debug: bool = False, sessions: SessionConfig | None = None) -> None:
         if debug and sessions is not None and sessions.sites:
