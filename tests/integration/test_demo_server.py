@@ -112,7 +112,8 @@ def test_markets_keep_a_host_only_session_cookie_and_the_forum_none(generated, t
     out_dir, truth = generated
     peer_log = tmp_path / "peers.jsonl"
     with DemoServer(out_dir, peer_log=peer_log) as server:
-        for site, port in server.ports.items():
+        # The locked market's cookie is its login session: tests/integration/test_crawl_behind_login.py.
+        for site, port in ((site, server.ports[site]) for site in SITE_NAMES):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 first = client.get("/")
                 again = client.get("/")  # the client's jar sends the cookie back
