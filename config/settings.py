@@ -333,6 +333,12 @@ DEFAULTS: dict[str, Setting] = {
         "Onion hosts you confirm as a profiled market's, as MARKET=HOST pairs (comma-separated), on top of "
         "the profiles' hosts and host_patterns; a site marker alone never binds a host to a market.",
     ),
+    "sessions_file": Setting(
+        None,
+        _opt_path,
+        "Login sessions exported from Tor Browser (Netscape cookies.txt, or YAML/JSON with cookies and headers "
+        "per onion host); each site's are sent to that host only, and never logged or indexed (default: none).",
+    ),
     "allowed_content_types": Setting(
         ("text/html", "application/xhtml+xml", "text/plain"),
         _str_list,

@@ -10,9 +10,12 @@ Public API:
   safety-critical ones (Tor transport for http and https, no local DNS, the
   process-wide network guard, cookies without a public-suffix download, no
   telnet console and no remote-control server, media never fetched, the crawl
-  scope checked on every request and redirect, per-host concurrency enforced),
-  the blocklist, the page budgets, the crawler-trap rules, retry timing, the
-  redirect guard, the counted decompression cap and the breadth-first order;
+  scope checked on every request and redirect, per-host concurrency enforced,
+  redirects to a login page counted and not followed), the blocklist, the page
+  budgets, the crawler-trap rules, retry timing, the redirect guard, the counted
+  decompression cap and the breadth-first order, and the session file
+  (``sessions_file``, loaded and validated here: raises
+  :class:`crawler.sessions.SessionFileError`);
 * :data:`PROCESS_SETTINGS` -- the part Scrapy reads before any crawl exists
   (command discovery, logging, reactor, DNS resolver), so
   :mod:`crawler.scrapy_project` (scrapy.cfg) sets it statically;
@@ -34,6 +37,7 @@ from crawler.middlewares.compression import STOCK_PATH as COMPRESSION_STOCK_PATH
 from crawler.middlewares.redirect_guard import PATH as REDIRECT_GUARD_PATH
 from crawler.middlewares.retry_backoff import PATH as RETRY_BACKOFF_PATH
 from crawler.middlewares.redirect_guard import PRIORITY as REDIRECT_GUARD_PRIORITY
+from crawler.sessions import load_sessions
 from crawler.tor.download_handler import transport_settings
 from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
 from crawler.tor.control_stats import EXTENSION_PATH as TOR_CONTROL_STATS_PATH
@@ -69,6 +73,10 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "REMOTE_CONTROL_ENABLED": False,
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": True,
+        # Would log every Cookie header, session values included.
+        "COOKIES_DEBUG": False,
+        # The investigator's login sessions (crawler.sessions); the cookie middleware sends them.
+        "ONIONSCOPE_SESSIONS": load_sessions(settings.sessions_file) if settings.sessions_file else None,
         # No cross-site Referer, as Tor Browser does.
         "REFERRER_POLICY": "same-origin",
         "USER_AGENT": settings.user_agent,
@@ -121,6 +129,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             COMPRESSION_PATH: 590,
             # Next to the download, after RetryMiddleware (550): it sees every attempt.
             "crawler.middlewares.liveness.LivenessMiddleware": 880,
+            # Above RedirectMiddleware (600): a redirect to a login page is counted, never followed.
+            "crawler.middlewares.login_wall.LoginRedirectMiddleware": 650,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "crawler.middlewares.cookies.OfflineCookiesMiddleware": 700,

@@ -7,7 +7,10 @@ One place puts the three parts together, in the only order that works:
 2. the private Tor network starts with one onion service per site port, which
    tells us each site's onion host;
 3. the seeded generator writes every site and ``ground_truth.json`` for those
-   hosts.
+   hosts; the locked market (:mod:`harness.demo.locked_market`), when the
+   server serves it, is written too, its ground truth under the key
+   ``locked_market`` (and its credentials in ``locked-market.json``, which the
+   server reads).
 
 Public API:
 
@@ -30,8 +33,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.demo.generator import generate_world, seed_urls
-from harness.demo.server import PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
-from harness.demo.site_names import MARKET_NAMES
+from harness.demo.locked_market import generate_locked_market
+from harness.demo.server import LOCKED_MARKET_FILE, PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
+from harness.demo.site_names import LOCKED_MARKET, MARKET_NAMES
 from config.paths import demo_data_dir, torrc_dir
 from config.settings import Settings
 from harness.testnet.layout import OnionServiceSpec
@@ -50,6 +54,11 @@ class DemoWorld:
     seeds: list[str]
     demo_dir: Path
     peer_log: Path
+
+    @property
+    def locked_market(self) -> dict[str, Any] | None:
+        """The locked market's ground truth (:func:`harness.demo.locked_market.generate_locked_market`), if served."""
+        return self.ground_truth.get("locked_market")
 
     @property
     def socks_endpoints(self) -> list[str]:
@@ -92,12 +101,18 @@ def publish_demo_sites(
     missing = sorted(set(ports) - set(onion_hosts))
     if missing:
         raise RuntimeError(f"the private Tor network published no onion service for {', '.join(missing)}")
+    locked_host = onion_hosts.pop(LOCKED_MARKET, None)
     truth_file = Path(demo_dir) / "ground_truth.json"
     truth = _read_json(truth_file)
-    if not truth or truth.get("seed") != seed or _hosts_of(truth) != onion_hosts:
+    if (not truth or truth.get("seed") != seed or _hosts_of(truth) != onion_hosts
+            or (truth.get("locked_market") or {}).get("onion_host") != locked_host):
         if progress:
             progress(f"generating the demo sites (seed {seed}) in {demo_dir}")
         truth = generate_world(seed, onion_hosts, Path(demo_dir), data_dir=demo_data)
+        if locked_host is not None:
+            truth["locked_market"] = generate_locked_market(seed, locked_host, Path(demo_dir))
+            _write_json(Path(demo_dir) / LOCKED_MARKET_FILE, {"credentials": truth["locked_market"]["credentials"]})
+            _write_json(truth_file, truth)
     return DemoWorld(
         manifest=manifest,
         ground_truth=truth,
@@ -141,6 +156,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    temporary.replace(path)
 
 
 def _hosts_of(truth: dict[str, Any]) -> dict[str, str]:

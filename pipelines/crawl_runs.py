@@ -3,8 +3,11 @@
 The document holds the :class:`crawler.job.CrawlJob` the crawl was started
 with (job id, seeds, start time, options), how it finished, the counts the
 pipelines kept, what changed (new, changed and removed listings, changed
-pages: :func:`pipelines.freshness.changes.run_change_counts`) and Scrapy's
-stats (stored, not indexed).
+pages: :func:`pipelines.freshness.changes.run_change_counts`), the onion hosts
+that showed a login wall where content was expected (``needs_login_sites``)
+and those that had a login session (``session_sites``: names only, never a
+cookie or header value), and Scrapy's stats (stored, not indexed; they hold no
+session value either).
 
 Public API:
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.job import CrawlJob
+from crawler.middlewares.login_wall import needs_login_sites, session_sites
 from pipelines.bulk_writer import BatchOutcome, BulkWriter, Operation
 from config.schema import alias_name, crawl_run_doc_id
 from pipelines.freshness.changes import run_change_counts
@@ -59,6 +63,8 @@ def crawl_run_document(
         "items_failed": int(stats.get("elasticsearch/failed", 0)),
         "items_spooled": int(stats.get("elasticsearch/spooled", 0)),
         "items_dropped": total("validate/dropped/") + total("deduplicate/dropped/"),
+        "needs_login_sites": sorted(needs_login_sites(stats))[:MAX_SEEDS],
+        "session_sites": session_sites(stats)[:MAX_SEEDS],
         "stats": json_safe(stats),
         # listings_new, listings_changed, listings_removed, pages_changed.
         **run_change_counts(stats),

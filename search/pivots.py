@@ -275,6 +275,23 @@ def onion_detail_steps(prefix: str, host: str) -> Steps:
         "_source": {"includes": CHECK_FIELDS},
         "sort": [{"checked_at": {"order": "desc", "unmapped_type": "date"}}],
     })))
+    # The latest crawl that met a login wall on this host or had a session for it: when the wall
+    # is in it, the site needs a fresh session (host names only are stored, never a session value).
+    login_runs = _hits((yield Search(
+        alias_name(prefix, "crawl-runs"),
+        {
+            "query": {"bool": {"should": [{"term": {"needs_login_sites": host}}, {"term": {"session_sites": host}}],
+                               "minimum_should_match": 1}},
+            "size": 1,
+            "_source": {"includes": ["job_id", "finished_at", "needs_login_sites", "session_sites"]},
+            "sort": [{"finished_at": {"order": "desc", "unmapped_type": "date"}}],
+        },
+    )))
+    latest = login_runs[0] if login_runs else None
+    needs_login = None
+    if latest is not None and host in (latest.get("needs_login_sites") or []):
+        needs_login = {"job_id": latest.get("job_id"), "finished_at": latest.get("finished_at"),
+                       "had_session": host in (latest.get("session_sites") or [])}
     last_page = pages[0] if pages else {}
     entity_or_empty = entity or {}
     liveness = {
@@ -293,6 +310,7 @@ def onion_detail_steps(prefix: str, host: str) -> Steps:
         "checks": checks,
         "page_count": response["hits"]["total"]["value"],
         "pages": pages,
+        "needs_login": needs_login,
     }
 
 
@@ -317,7 +335,20 @@ def index_stats_steps(prefix: str) -> Steps:
         },
     )
     aggregations = markets_response.get("aggregations") or {}
+    last_runs = _hits((yield Search(
+        alias_name(prefix, "crawl-runs"),
+        {"query": {"match_all": {}}, "size": 1,
+         "_source": {"includes": ["job_id", "finished_at", "needs_login_sites", "session_sites"]},
+         "sort": [{"finished_at": {"order": "desc", "unmapped_type": "date"}}]},
+    )))
+    last_run = last_runs[0] if last_runs else None
     return {
+        # The sites the latest crawl met a login wall on: each needs a fresh session.
+        "last_crawl": None if last_run is None else {
+            "job_id": last_run.get("job_id"), "finished_at": last_run.get("finished_at"),
+            "needs_login_sites": sorted(last_run.get("needs_login_sites") or []),
+            "session_sites": sorted(last_run.get("session_sites") or []),
+        },
         "counts": counts,
         "listings_per_market": [
             {"market": bucket["key"], "count": bucket["doc_count"]}

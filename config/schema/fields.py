@@ -130,6 +130,9 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
     "crawl-runs": _fields(
         job_id=KW, spider=KW, started_at=DATE, finished_at=DATE, finish_reason=KW, seeds=KW,
         pages_indexed=LONG, items_indexed=LONG, items_failed=LONG, items_spooled=LONG, items_dropped=LONG,
+        # Onion hosts that showed a login wall where content was expected, and hosts that had a session
+        # (names only: no session value is ever stored).
+        needs_login_sites=KW, session_sites=KW,
         # The crawl job's options (crawler.job.CrawlOptions).
         options=OBJECT,
         **{"options.follow_offsite": BOOLEAN, "options.follow_links": BOOLEAN, "options.allow_clearnet": BOOLEAN,

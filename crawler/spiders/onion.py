@@ -40,6 +40,14 @@ starts from its frontier instead of its seeds and never fetches a page it alread
 every fetched URL goes to the job's :class:`crawler.job.FetchJournal`, and a page fetched
 again after the interruption is counted (``resume/pages_fetched_again``).
 
+Login walls (:mod:`crawler.extractors.login_wall`): a page that is a login, CAPTCHA or
+anti-DDoS form where content was expected -- including one answered with 401 or 403, which
+reach the spider for this reason only -- yields no item and no link; the site is counted
+(``login/needs_login/<host>``, :func:`crawler.middlewares.login_wall.record_needs_login`).
+A login page the crawl reached by a link that named it (``/login``) was expected: it is
+skipped (``login/login_pages_skipped``), not counted against the site.  Links to a logout
+URL are never followed (``login/logout_links_skipped``): they would end the session.
+
 The extractors run in a worker process with a time budget per page
 (``EXTRACTION_BUDGET_SECONDS``, :mod:`crawler.extractors.budget`), so downloads go on while a
 page is read, and a page over budget is indexed with its title, text and links only (stat
@@ -78,9 +86,11 @@ from crawler.extractors.substances import default_lexicon
 from crawler.freshness.context import FreshnessContext
 from crawler.freshness.liveness import BackoffPolicy
 from crawler.freshness.recrawl import RecrawlPolicy, safe_etag, safe_last_modified
+from crawler.extractors.login_wall import detect_login_wall, is_login_url, is_logout_url
 from crawler.job import CrawlJob, FetchJournal, create_crawl_job
 from crawler.middlewares.conditional_requests import CONDITIONAL_META, NOT_DUE_FLAG
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
+from crawler.middlewares.login_wall import record_needs_login
 from crawler.urls import canonical_url, is_media_url
 from config import paths
 from config.settings import DEFAULTS
@@ -191,7 +201,8 @@ class OnionSpider(scrapy.Spider):
 
     name = "onion"
     # 304 reaches parse: "not modified" (a conditional request) or not due (the recrawl policy).
-    handle_httpstatus_list = [304]
+    # 401 and 403 reach parse so that a login form behind them is seen; otherwise they are dropped there.
+    handle_httpstatus_list = [304, 401, 403]
 
     def __init__(
         self,
@@ -327,6 +338,14 @@ class OnionSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("onionscope/non_text_responses")
             return
+        if self._is_login_wall(response):
+            return
+        if response.status in (401, 403):
+            # What Scrapy's HttpErrorMiddleware does with a status it does not let through.
+            self.crawler.stats.inc_value("httperror/response_ignored_count")
+            self.crawler.stats.inc_value(f"httperror/response_ignored_status_count/{response.status}")
+            self.logger.info("Ignoring response %r: HTTP status code is not handled or not allowed", response)
+            return
         self.crawler.stats.inc_value("onionscope/pages")
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         arguments: dict[str, Any] = dict(
@@ -377,7 +396,24 @@ class OnionSpider(scrapy.Spider):
             if self.resume is not None and _canonical_or_same(link) in self.resume.indexed:
                 self.crawler.stats.inc_value("resume/links_already_indexed")
                 continue
+            if is_logout_url(link):
+                self.crawler.stats.inc_value("login/logout_links_skipped")
+                continue
             yield response.follow(link, callback=self.parse)
+
+    def _is_login_wall(self, response: TextResponse) -> bool:
+        """True (and counted) when ``response`` is a login or CAPTCHA page rather than content."""
+        reason = detect_login_wall(response.body, response.status,
+                                   www_authenticate=b"WWW-Authenticate" in response.headers)
+        if reason is None:
+            return False
+        requested = (response.meta.get("redirect_urls") or [response.url])[0]
+        if int(response.meta.get("depth", 0)) > 0 and is_login_url(requested):
+            self.crawler.stats.inc_value("login/login_pages_skipped")
+        else:
+            host = (urlsplit(response.url).hostname or "").lower()
+            record_needs_login(self.crawler, host, requested, reason)
+        return True
 
     async def _unchanged(self, response: Response) -> AsyncIterator[Any]:
         """A 304: the page is unchanged and seen now; its stored links are followed as its own would be."""

@@ -37,7 +37,15 @@ Public API:
   the chosen ports to F as JSON once every site is listening, and stops
   cleanly on SIGTERM/SIGINT.
 
-Request handling: GET and HEAD only (405 otherwise); the target maps to a file
+The locked market (:mod:`harness.demo.locked_market`) is served through its
+:class:`~harness.demo.locked_market.LoginGate`: ``GET /login`` shows the login
+form, ``POST /login`` (the only POST anywhere) checks the credentials and the
+CAPTCHA answer of ``<out_dir>/locked-market.json`` and sets the session cookie,
+``GET /logout`` ends the session, the home page is public, and every other page
+without a valid session is ``302 /login?next=<path>``.  :attr:`DemoServer.locked_gate`
+lets a test end every session (:meth:`~harness.demo.locked_market.LoginGate.expire_all`).
+
+Request handling: GET and HEAD only (405 otherwise; POST on the locked market's ``/login``); the target maps to a file
 by :func:`harness.demo.paths.file_for_target`, which refuses dot segments,
 percent-escapes that decode to separators, and anything outside a short
 character set; the resolved file must lie inside the site directory (no
@@ -63,10 +71,12 @@ from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from harness.demo.locked_market import SESSION_COOKIE as LOCKED_SESSION_COOKIE
+from harness.demo.locked_market import LoginGate
 from harness.demo.paths import file_for_target
-from harness.demo.site_names import NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
+from harness.demo.site_names import LOCKED_MARKET, NEBULA, OLD_BAZAAR, SERVED_SITE_NAMES, TUNDRA
 from config.processes import (
     OwnedProcess, exclusive_lock, recorded_process, remove_pidfile, runs_python_module, stop_processes, write_pidfile,
 )
@@ -82,6 +92,9 @@ PEER_LOG_NAME = "peer-log.jsonl"
 SERVER_LOG_NAME = "server.log"
 
 _MAX_TARGET = 2048
+_MAX_FORM_BYTES = 4096
+# Written by harness.demo_world next to the sites: the locked market's credentials, read per login.
+LOCKED_MARKET_FILE = "locked-market.json"
 # Each market's session cookie, named as such sites name theirs.
 SESSION_COOKIES = {OLD_BAZAAR: "PHPSESSID", NEBULA: "nebula_session", TUNDRA: "tundra_sid"}
 _CONTENT_TYPES = {
@@ -142,8 +155,8 @@ def read_peer_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owner: bool = False
-                 ) -> type[BaseHTTPRequestHandler]:
+def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owner: bool = False,
+                 gate: LoginGate | None = None) -> type[BaseHTTPRequestHandler]:
     class DemoSiteHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "nginx"
@@ -168,7 +181,65 @@ def _handler_for(site: str, site_root: Path, peer_log: PeerLog, record_peer_owne
 
         do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse  # noqa: N815
 
+        def do_POST(self) -> None:  # noqa: N802
+            if gate is None or urlsplit(self.path).path != "/login":
+                self._refuse()
+                return
+            try:
+                length = min(int(self.headers.get("Content-Length", "0")), _MAX_FORM_BYTES)
+            except ValueError:
+                length = 0
+            form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()}
+            _load_credentials(gate, site_root)
+            token = gate.log_in(form.get("username", ""), form.get("password", ""), form.get("captcha", ""))
+            if token is None:
+                self._serve_file("login.html", True, status=401)
+                return
+            target = form.get("next", "/")
+            target = target if target.startswith("/") and not target.startswith("//") else "/"
+            self._respond(303, b"", "text/plain; charset=utf-8", True, {
+                "Location": target, "Set-Cookie": f"{LOCKED_SESSION_COOKIE}={token}; Path=/; HttpOnly"})
+
+        def _gated(self, send_body: bool) -> bool:
+            """The locked market's rules; True when the request was answered here."""
+            path = urlsplit(self.path).path
+            token = self._cookie_value(LOCKED_SESSION_COOKIE)
+            self.got_cookie = token is not None
+            if path == "/logout":
+                gate.log_out(token)
+                self._respond(302, b"", "text/plain; charset=utf-8", send_body, {
+                    "Location": "/", "Set-Cookie": f"{LOCKED_SESSION_COOKIE}=; Path=/; Max-Age=0"})
+                return True
+            if path == "/login":
+                if gate.valid(token):
+                    self._respond(302, b"", "text/plain; charset=utf-8", send_body, {"Location": "/"})
+                else:
+                    self._serve_file("login.html", send_body)
+                return True
+            if path in ("/", "/index.html") or path.startswith("/captcha") or gate.valid(token):
+                return False
+            self._respond(302, b"", "text/plain; charset=utf-8", send_body,
+                          {"Location": "/login?next=" + path[:200]})
+            return True
+
+        def _serve_file(self, relative: str, send_body: bool, status: int = 200) -> None:
+            try:
+                data = (site_root / relative).read_bytes()
+            except OSError:
+                self._respond(404, b"not found\n", "text/plain; charset=utf-8", send_body)
+                return
+            self._respond(status, data, content_type_for(relative), send_body)
+
+        def _cookie_value(self, name: str) -> str | None:
+            try:
+                morsel = SimpleCookie(self.headers.get("Cookie", "")).get(name)
+            except CookieError:
+                return None
+            return morsel.value if morsel is not None else None
+
         def _serve(self, send_body: bool) -> None:
+            if gate is not None and self._gated(send_body):
+                return
             body_file = self._resolve(self.path)
             if body_file is None:
                 self._respond(404, b"not found\n", "text/plain; charset=utf-8", send_body)
@@ -264,13 +335,14 @@ class DemoServer:
 
     def __init__(
         self, out_dir: Path, peer_log: Path | None = None, ports: dict[str, int] | None = None,
-        bind_address: str = "127.0.0.1", record_peer_owner: bool = False,
+        bind_address: str = "127.0.0.1", record_peer_owner: bool = False, locked_session_ttl: float = 3600.0,
     ) -> None:
         if not bind_address.startswith("127."):
             raise UserError(f"the demo server binds to loopback only; {bind_address!r} is not a 127.x address")
-        unknown = set(ports or {}) - set(SITE_NAMES)
+        unknown = set(ports or {}) - set(SERVED_SITE_NAMES)
         if unknown:
-            raise UserError(f"unknown demo site(s) {', '.join(sorted(unknown))}; the sites are {', '.join(SITE_NAMES)}")
+            raise UserError(f"unknown demo site(s) {', '.join(sorted(unknown))}; "
+                            f"the sites are {', '.join(SERVED_SITE_NAMES)}")
         self.out_dir = Path(out_dir)
         self.peer_log_path = peer_log
         self.requested_ports = dict(ports or {})
@@ -279,6 +351,8 @@ class DemoServer:
         self._servers: dict[str, _SiteServer] = {}
         self._threads: list[threading.Thread] = []
         self._peer_log: PeerLog | None = None
+        # The locked market's sessions; credentials are read from LOCKED_MARKET_FILE once it exists.
+        self.locked_gate = LoginGate(None, session_ttl=locked_session_ttl)
 
     @property
     def ports(self) -> dict[str, int]:
@@ -290,9 +364,10 @@ class DemoServer:
             return self.ports
         self._peer_log = PeerLog(self.peer_log_path)
         try:
-            for site in SITE_NAMES:
+            for site in SERVED_SITE_NAMES:
                 port = self.requested_ports.get(site, 0)
-                handler = _handler_for(site, self.out_dir / "sites" / site, self._peer_log, self.record_peer_owner)
+                handler = _handler_for(site, self.out_dir / "sites" / site, self._peer_log, self.record_peer_owner,
+                                       gate=self.locked_gate if site == LOCKED_MARKET else None)
                 try:
                     self._servers[site] = _SiteServer((self.bind_address, port), handler)
                 except OSError as error:
@@ -331,6 +406,14 @@ class DemoServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _load_credentials(gate: LoginGate, site_root: Path) -> None:
+    """Give ``gate`` the locked market's credentials from the generator's file (once it exists)."""
+    if gate.credentials is None:
+        data = _read_json(site_root.parent.parent / LOCKED_MARKET_FILE)
+        if isinstance(data, dict) and isinstance(data.get("credentials"), dict):
+            gate.credentials = {key: str(value) for key, value in data["credentials"].items()}
 
 
 # --------------------------------------------------------------------------- process helpers
@@ -403,7 +486,8 @@ def _ensure_running(
     wanted = dict(ports or (known if isinstance(known, dict) else {}))
     if wanted and not ports:
         # Previous ports are a wish, not a must: drop any that something else now holds.
-        wanted = {site: port for site, port in wanted.items() if site in SITE_NAMES and loopback_port_free(int(port))}
+        wanted = {site: port for site, port in wanted.items()
+                  if site in SERVED_SITE_NAMES and loopback_port_free(int(port))}
     ports_file.unlink(missing_ok=True)
     command = [
         python, "-m", SERVER_MODULE, "--dir", str(demo_dir),

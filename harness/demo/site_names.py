@@ -1,7 +1,11 @@
 """The names of the demo sites (the keys of every ``onion_hosts`` mapping).
 
 * :data:`SITE_NAMES` -- every site, markets first, then the forum;
-* :data:`MARKET_NAMES` and :data:`FORUM_NAME`.
+* :data:`MARKET_NAMES` and :data:`FORUM_NAME`;
+* :data:`LOCKED_MARKET` -- the market whose listings sit behind a login
+  (:mod:`harness.demo.locked_market`); the server serves it and the network
+  publishes it, but it is not one of :data:`SITE_NAMES` (the demo crawl has no
+  session for it); :data:`SERVED_SITE_NAMES` is every site the server serves.
 
 Constants only.
 """
@@ -15,3 +19,5 @@ FORUM_NAME = "hush-forum"  # boards, threads, bare onion addresses in text
 
 MARKET_NAMES: tuple[str, ...] = (OLD_BAZAAR, NEBULA, TUNDRA)
 SITE_NAMES: tuple[str, ...] = (*MARKET_NAMES, FORUM_NAME)
+LOCKED_MARKET = "vault-market"  # listings behind a login form with a CAPTCHA and expiring sessions
+SERVED_SITE_NAMES: tuple[str, ...] = (*SITE_NAMES, LOCKED_MARKET)

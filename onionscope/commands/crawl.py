@@ -3,14 +3,20 @@
 Runs the ``onion`` spider in this process with the Scrapy settings from
 :func:`crawler.settings.scrapy_settings`, then prints a summary (pages,
 items indexed, errors, spooled failures, network guard refusals, URLs out
-of scope, page budgets reached, look-alike pages; for ``--resume``, the pages
-already indexed and the pages fetched a second time).  ``--resume --job NAME``
-goes on with an interrupted job (:mod:`pipelines.job_resume`).  Exit status 0 when the
-crawl ran and nothing was lost; 1 when items stay in the spool (what the
-crawl spooled and could write back at its end does not count), the spool could
-not be written (the crawl is then stopped early), nothing could be fetched, or
-the network guard (:mod:`crawler.tor.network_guard`) refused a
-lookup or a connection -- then stderr says so.  Raises
+of scope, page budgets reached, look-alike pages, sites that need a fresh
+login session; for ``--resume``, the pages already indexed and the pages
+fetched a second time).  ``--resume --job NAME`` goes on with an interrupted
+job (:mod:`pipelines.job_resume`).  Exit status 0 when the crawl ran and
+nothing was lost; 1 when items stay in the spool (what the crawl spooled and
+could write back at its end does not count), the spool could not be written
+(the crawl is then stopped early), or the network guard
+(:mod:`crawler.tor.network_guard`) refused a lookup or a connection -- then
+stderr says so; :data:`EXIT_NEEDS_LOGIN` (3) when, with nothing lost, a site
+answered with a login or CAPTCHA page where content was expected (stderr names
+the sites: export a fresh session from Tor Browser, ``--session FILE``); 1 when
+nothing could be fetched at all.  ``--session FILE`` (or the ``sessions_file``
+setting) gives the login sessions (:mod:`crawler.sessions`); a bad file is a
+UserError naming its line.  Raises
 :class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
 ``--market-host`` confirmation, a bad blocklist file, indices of an older schema (run ``onionscope
 index migrate KIND``), or when neither Tor nor Elasticsearch can be reached
@@ -31,6 +37,9 @@ from config.settings import Settings
 
 if TYPE_CHECKING:
     from crawler.job import CrawlJob
+
+# A site needs a fresh login session (and nothing was lost): distinct, so a scheduler can tell.
+EXIT_NEEDS_LOGIN = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +63,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="confirm that onion HOST is market MARKET's (repeatable; adds to market_hosts): its pages are "
              "extracted and indexed as that market's. Without it a page that merely looks like a market is "
              "indexed under its own host",
+    )
+    parser.add_argument(
+        "--session", metavar="FILE",
+        help="login sessions exported from Tor Browser: Netscape cookies.txt, or YAML/JSON with cookies and headers "
+             "per onion host (default: the sessions_file setting); each site's are sent to that host only",
     )
     parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
     parser.add_argument(
@@ -92,6 +106,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["crawl_max_pages"] = args.max_pages
     if args.market_host:
         overrides["market_hosts"] = [*settings.market_hosts, *args.market_host]
+    if getattr(args, "session", None):
+        overrides["sessions_file"] = args.session
     if overrides:
         settings = settings.replace(**overrides)
     # The one crawl job: the spider and the pipelines receive it, the crawl-run record keeps it.
@@ -118,7 +134,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     lost = summary["items_left_in_spool"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
     # A resumed job may find nothing left to fetch: that is no failure.
     nothing_fetched = summary["pages"] == 0 and not summary["pages_already_indexed"]
-    return 1 if lost or nothing_fetched else 0
+    if lost:
+        return 1
+    if summary["needs_login_sites"]:
+        print(f"error: {needs_login_message(summary)}", file=sys.stderr)
+        return EXIT_NEEDS_LOGIN
+    return 1 if nothing_fetched else 0
+
+
+def needs_login_message(summary: dict[str, Any]) -> str:
+    """One line naming the sites that showed a login wall, and what to do."""
+    sites = summary["needs_login_sites"]
+    with_session = set(summary.get("session_sites") or ())
+    stale = [host for host in sorted(sites) if host in with_session]
+    fresh = [host for host in sorted(sites) if host not in with_session]
+    parts = []
+    if stale:
+        parts.append(f"the session for {', '.join(stale)} was refused or has expired")
+    if fresh:
+        parts.append(f"{', '.join(fresh)} need{'s' if len(fresh) == 1 else ''} a login session")
+    return ("; ".join(parts) + ": their pages behind the login were not indexed; log in with Tor Browser, export "
+            "the cookies (cookies.txt) and crawl again with --session FILE")
 
 
 def _resume_point(job: CrawlJob, settings: Settings) -> Any:
@@ -181,6 +217,7 @@ def run_crawl(
     from config.blocklist import blocklist_for
     from crawler.extractors.market_profiles import MarketProfiles
     from crawler.settings import scrapy_settings
+    from crawler.sessions import load_sessions
     from crawler.spiders.onion import OnionSpider
     from crawler.tor.endpoints import resolve_tor_endpoints
     from crawler.tor.network_guard import REFUSED_STAT, process_guard
@@ -191,6 +228,8 @@ def run_crawl(
     MarketProfiles.load(markets_dir(settings.config_dir)).bind_hosts(settings.market_hosts)
     # The blocklist middleware loads it too; a bad entry stops us here, naming the file and line.
     blocklist_for(settings)
+    if settings.sessions_file:
+        load_sessions(settings.sessions_file)  # a bad session file stops us before anything connects
     endpoints = resolve_tor_endpoints(settings)
     client = make_client(settings)
     try:
@@ -230,6 +269,8 @@ def run_crawl(
 
 def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
     """The figures an investigator wants after a crawl, from Scrapy's stats."""
+    from crawler.middlewares.login_wall import needs_login_sites, session_sites
+
     errors = {key.rsplit("/", 1)[1]: value for key, value in stats.items() if key.startswith("tor/socks_error/")}
     return {
         "job_id": job_id,
@@ -284,6 +325,11 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "blocklisted": {key.rsplit("/", 1)[1]: int(value) for key, value in stats.items()
                         if key.startswith("blocklist/refused/")},
         "pages_flattened": int(stats.get("extract/deep_nesting_flattened", 0)),
+        # Onion host -> pages that showed a login or CAPTCHA page where content was expected.
+        "needs_login_sites": needs_login_sites(stats),
+        # Hosts the session file had cookies or headers for (names only, never a value).
+        "session_sites": session_sites(stats),
+        "expired_session_cookies": int(stats.get("login/expired_cookies", 0)),
         "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", 0.0)), 2),
         "freshness": freshness_summary(stats),
         # Set for a resumed job (--resume): pages it had indexed before, and pages it fetched a second time.
@@ -378,6 +424,13 @@ def format_summary(summary: dict[str, Any]) -> str:
                      f"{fresh['listings_removed']} marked removed; {fresh['pages_changed']} pages changed")
     if summary["spool_error"]:
         lines.append(f"  STOPPED: the spool could not be written ({summary['spool_error']})")
+    if summary.get("session_sites"):
+        lines.append(f"  login sessions used for: {', '.join(summary['session_sites'])}"
+                     + (f" ({summary['expired_session_cookies']} expired cookies not sent)"
+                        if summary.get("expired_session_cookies") else ""))
+    for host, pages in sorted((summary.get("needs_login_sites") or {}).items()):
+        lines.append(f"  NEEDS LOGIN: {host} showed a login or CAPTCHA page for {pages} page(s); "
+                     "it needs a fresh session (export one from Tor Browser, then --session FILE)")
     if summary["items_lost"]:
         lines.append(f"  LOST: {summary['items_lost']} documents could be neither indexed nor spooled (see the log)")
     if summary["items_left_in_spool"]:

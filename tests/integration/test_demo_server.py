@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from harness.demo.generator import GROUND_TRUTH_FILE, SITE_NAMES, generate_world, placeholder_onion_hosts
+from harness.demo.site_names import SERVED_SITE_NAMES
 from harness.demo.server import (
     PIDFILE_NAME, SESSION_COOKIES, DemoServer, ensure_demo_sites_running, read_peer_log, stop_demo_sites,
 )
@@ -76,7 +77,8 @@ def served(tmp_path: Path):
 
 def test_serves_files_written_after_start_and_logs_every_peer(served) -> None:
     out_dir, ports, peer_log = served
-    assert set(ports) == set(SITE_NAMES) and len(set(ports.values())) == len(ports)
+    # Every demo site, and the locked market (served, not crawled by the demo).
+    assert set(ports) == set(SERVED_SITE_NAMES) and len(set(ports.values())) == len(ports)
     site = SITE_NAMES[0]
     with httpx.Client(base_url=f"http://127.0.0.1:{ports[site]}") as client:
         assert client.get("/").status_code == 404  # nothing generated yet
@@ -110,7 +112,8 @@ def test_markets_keep_a_host_only_session_cookie_and_the_forum_none(generated, t
     out_dir, truth = generated
     peer_log = tmp_path / "peers.jsonl"
     with DemoServer(out_dir, peer_log=peer_log) as server:
-        for site, port in server.ports.items():
+        # The locked market's cookie is its login session: tests/integration/test_crawl_behind_login.py.
+        for site, port in ((site, server.ports[site]) for site in SITE_NAMES):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
                 first = client.get("/")
                 again = client.get("/")  # the client's jar sends the cookie back

@@ -39,3 +39,18 @@ def test_seeds_are_capped_in_number_and_length() -> None:
     job = create_crawl_job([SEED + "x" * 3000] + [f"{SEED}{n}" for n in range(1200)], "job")
     seeds = crawl_run_document(job, "onion", "2999-01-01T00:00:00Z", "finished", {})["seeds"]
     assert len(seeds) == 1000 and len(seeds[0]) == 2048
+
+
+def test_crawl_run_document_names_the_sites_that_need_login_and_had_a_session() -> None:
+    from crawler.job import create_crawl_job
+    from pipelines.crawl_runs import crawl_run_document
+
+    gated = "g" * 52 + "abcd.onion"
+    stats = {f"login/needs_login/{gated}": 3, f"login/session_sites/{gated}": 1, "onionscope/pages": 2}
+    document = crawl_run_document(create_crawl_job(["http://x.onion/"], "job-7"), "onion", "2024-01-01T00:00:00Z",
+                                  "finished", stats)
+    assert document["needs_login_sites"] == [gated]
+    assert document["session_sites"] == [gated]
+    clean = crawl_run_document(create_crawl_job(["http://x.onion/"], "job-8"), "onion", "2024-01-01T00:00:00Z",
+                               "finished", {})
+    assert clean["needs_login_sites"] == [] and clean["session_sites"] == []

@@ -184,3 +184,38 @@ def test_a_spool_that_could_not_be_written_stops_the_crawl_with_an_error(monkeyp
     out, err = capsys.readouterr()
     assert "STOPPED: the spool could not be written" in out and "LOST: 3 documents" in out
     assert "error: the crawl was stopped because the spool could not be written: the spool folder /x/spool is full" in err
+
+
+def test_a_site_that_needs_login_is_named_and_exits_with_its_own_code(monkeypatch, capsys) -> None:
+    import argparse
+
+    from onionscope.commands import crawl
+
+    gated, other = "g" * 52 + "abcd.onion", "h" * 52 + "abcd.onion"
+    stats = {"onionscope/pages": 4, "elasticsearch/indexed/pages": 4, f"login/needs_login/{gated}": 7,
+             f"login/needs_login/{other}": 1, f"login/session_sites/{gated}": 1, "login/expired_cookies": 2}
+    monkeypatch.setattr(crawl, "run_crawl", lambda *args, **kwargs: stats)
+    parser = argparse.ArgumentParser()
+    crawl.configure(parser)
+    status = crawl.run(parser.parse_args(["--seed", f"http://{gated}/"]), load_settings(None, environ={}))
+    out, err = capsys.readouterr()
+    assert status == crawl.EXIT_NEEDS_LOGIN == 3
+    assert f"NEEDS LOGIN: {gated} showed a login or CAPTCHA page for 7 page(s)" in out
+    assert f"the session for {gated} was refused or has expired" in err and f"{other} needs a login session" in err
+    summary = summarize("job", stats)
+    assert summary["needs_login_sites"] == {gated: 7, other: 1}
+    assert summary["session_sites"] == [gated] and summary["expired_session_cookies"] == 2
+    assert summarize("job", {})["needs_login_sites"] == {}
+
+
+def test_a_bad_session_file_stops_the_crawl_before_it_connects(tmp_path) -> None:
+    from crawler.job import create_crawl_job
+    from crawler.sessions import SessionFileError
+
+    bad = tmp_path / "session.yml"
+    bad.write_text("sites:\n  example.com:\n    cookies: {sid: s3cr3t}\n", encoding="utf-8")
+    settings = load_settings(None, environ={}).replace(
+        sessions_file=str(bad), es_url="http://127.0.0.1:9", tor_socks="127.0.0.1:9")
+    with pytest.raises(SessionFileError, match=r"session.yml:2: .*not a v3 onion host") as caught:
+        run_crawl(settings, create_crawl_job(["http://" + "a" * 56 + ".onion/"]))
+    assert "s3cr3t" not in str(caught.value)

@@ -1,0 +1,153 @@
+"""Login walls: a login form or a CAPTCHA where a page of content was expected.
+
+A market that wants a logged-in session answers a content URL in one of three
+ways: it redirects to its login page, it shows a login (or CAPTCHA, or
+"DDoS protection") form in place of the content, or it answers 401/403.  The
+crawl must not index such a page as content, and must tell the investigator
+that the site needs a fresh session.
+
+Signals (checked on saved real login, CAPTCHA and anti-DDoS pages of the
+test corpus, and on its listing, vendor, category and forum pages, which carry
+search boxes, contact forms with a CAPTCHA and sidebars that must not count):
+
+* the URL: a path segment or query value such as ``login``, ``signin``,
+  ``auth``, ``captcha``, ``verifyHuman`` (:func:`is_login_url`); logout URLs
+  are told apart (:func:`is_logout_url`) so a crawl never ends its own session;
+* the page: a form with a password field, or a CAPTCHA (an image, field or
+  widget named so: reCAPTCHA, hCaptcha, Turnstile), *and* little else on the
+  page -- little visible text and few links outside that form -- or a title
+  that says login, sign in, captcha, robot, DDoS or verify;
+* the status: 401 or 403 with such a form, or 401 with ``WWW-Authenticate``.
+
+Public API:
+
+* :func:`is_login_url` ``(url) -> bool``, :func:`is_logout_url` ``(url) -> bool``;
+* :func:`detect_login_wall` ``(body, status=200, www_authenticate=False) -> str | None`` --
+  the reason (``"password-form"``, ``"captcha"``, ``"http-auth"``) or None;
+* :data:`LOGIN_WALL_REASONS`.
+
+Pure functions; never raises on malformed HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import lxml.html
+from lxml import etree
+
+LOGIN_WALL_REASONS = ("password-form", "captcha", "http-auth")
+
+_LOGIN_SEGMENT = re.compile(
+    r"^(?:log[-_]?in|sign[-_]?in|logon|auth(?:enticate)?|captcha|verify[-_]?human\d*|challenge|"
+    r"(?:anti[-_]?)?ddos(?:[-_]?protection)?|вход|vhod)(?:\.(?:php|html?|aspx?|jsp))?$",
+    re.IGNORECASE,
+)
+_LOGOUT_SEGMENT = re.compile(r"^(?:log[-_]?out|sign[-_]?out|log[-_]?off|exit)(?:\.(?:php|html?|aspx?|jsp))?$",
+                             re.IGNORECASE)
+_QUERY_KEYS = ("action", "a", "page", "p", "do", "act", "mode", "module", "c", "r", "route")
+_TITLE_WORDS = re.compile(
+    r"\b(?:log\s?in|sign\s?in|captcha|robot|ddos|verify|verification|human|authenticat\w*|"
+    r"вход|авторизац\w*|капча)\b",
+    re.IGNORECASE,
+)
+_CAPTCHA = re.compile(r"captcha|g-recaptcha|h-captcha|cf-turnstile", re.IGNORECASE)
+# Cheap test on the raw bytes before anything is parsed: most pages have none of these.
+_PREFILTER = re.compile(rb"password|captcha|turnstile", re.IGNORECASE)
+
+# A login page is mostly its form: outside it, at most this much text and this many links.
+# The real login pages of the corpus stay under 700 characters and 25 links outside their
+# form; the lightest content page with a password field or a CAPTCHA has several thousand.
+MAX_TEXT_OUTSIDE_FORM = 1200
+MAX_LINKS_OUTSIDE_FORM = 40
+_MAX_BODY = 2 * 1024 * 1024
+
+
+def _segments(url: str) -> tuple[list[str], list[tuple[str, str]]]:
+    parts = urlsplit(url)
+    segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+    return segments, parse_qsl(parts.query, keep_blank_values=True)
+
+
+def is_login_url(url: str) -> bool:
+    """True when ``url`` names a login, CAPTCHA or anti-DDoS page (``/login``, ``?a=signin``...)."""
+    segments, query = _segments(url)
+    if any(_LOGIN_SEGMENT.match(segment) for segment in segments):
+        return True
+    return any(key.lower() in _QUERY_KEYS and _LOGIN_SEGMENT.match(value) for key, value in query)
+
+
+def is_logout_url(url: str) -> bool:
+    """True when following ``url`` would end the session (``/logout``, ``?action=signout``...)."""
+    segments, query = _segments(url)
+    if any(_LOGOUT_SEGMENT.match(segment) for segment in segments):
+        return True
+    return any(key.lower() in _QUERY_KEYS and _LOGOUT_SEGMENT.match(value) for key, value in query)
+
+
+def _has_captcha(element: etree._Element) -> bool:
+    for node in element.iter("img", "input", "div", "iframe", "label"):
+        attributes = " ".join(str(node.get(name) or "") for name in ("src", "alt", "class", "id", "name", "placeholder", "title"))
+        if _CAPTCHA.search(attributes):
+            return True
+    return False
+
+
+def _visible_text_length(element: etree._Element, skip: set[etree._Element]) -> tuple[int, int]:
+    """(characters of visible text, links) in ``element`` outside the ``skip`` subtrees."""
+    characters = links = 0
+    stack = [element]
+    while stack:
+        node = stack.pop()
+        if node in skip or not isinstance(node.tag, str):
+            if not isinstance(node.tag, str) and node.tail:
+                characters += len(node.tail.strip())
+            continue
+        tag = node.tag.lower()
+        if tag in ("script", "style", "noscript", "template", "head"):
+            if node.tail:
+                characters += len(node.tail.strip())
+            continue
+        if tag == "a" and node.get("href"):
+            links += 1
+        if node.text:
+            characters += len(node.text.strip())
+        if node.tail and node is not element:
+            characters += len(node.tail.strip())
+        stack.extend(reversed(list(node)))
+    return characters, links
+
+
+def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = False) -> str | None:
+    """Why ``body`` (an HTML page answered with ``status``) is a login wall, or None when it is content.
+
+    Returns ``"http-auth"`` for a 401 that asks for HTTP authentication,
+    ``"password-form"`` for a page that is mostly a login form, ``"captcha"``
+    for one that is mostly a CAPTCHA.  A 401/403 counts only with such a form
+    (or ``WWW-Authenticate``); a plain 403 is an error page, not a login wall.
+    """
+    if status == 401 and www_authenticate:
+        return "http-auth"
+    if not body or not _PREFILTER.search(body[:_MAX_BODY]):
+        return None
+    try:
+        root = lxml.html.document_fromstring(body[:_MAX_BODY])
+    except (etree.ParserError, ValueError):
+        return None
+    forms = [form for form in root.iter("form")]
+    password_forms = [form for form in forms if form.xpath(".//input[translate(@type,'PASSWORD','password')='password']")]
+    captcha_forms = [form for form in forms if _has_captcha(form)]
+    if not password_forms and not captcha_forms:
+        # A CAPTCHA widget outside any form (script-driven challenge pages).
+        if not _has_captcha(root):
+            return None
+        captcha_forms = [root]
+    title = " ".join(root.xpath("//title//text()"))[:300]
+    wall_forms = password_forms or captcha_forms
+    body_element = root.find("body") if root.find("body") is not None else root
+    text_outside, links_outside = _visible_text_length(body_element, set(wall_forms) if wall_forms != [root] else set())
+    small = text_outside <= MAX_TEXT_OUTSIDE_FORM and links_outside <= MAX_LINKS_OUTSIDE_FORM
+    if not (small or (_TITLE_WORDS.search(title) and text_outside <= 3 * MAX_TEXT_OUTSIDE_FORM)):
+        return None
+    return "password-form" if password_forms else "captcha"

@@ -1,0 +1,89 @@
+"""crawler.extractors.login_wall: login, CAPTCHA and anti-DDoS pages told apart from content.
+
+The real pages are the saved login/CAPTCHA pages of the corpus (tests/data/real, see
+SOURCES.md: Cryptonia, Dream and Empire login pages, Dream's DDoS-protection page,
+dark.fail's robot check) and every other saved page, some of which carry a password
+field or a CAPTCHA in a sidebar or a contact form.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.extractors.login_wall import detect_login_wall, is_login_url, is_logout_url
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "real" / "pages"
+WALLS = {
+    "cryptonia/other-1.html": "password-form",
+    "dream/other-1.html": "password-form",
+    "empire/other-1.html": "password-form",
+    "dream/other-2.html": "captcha",
+    "darkfail/other-2.html": "captcha",
+}
+CONTENT = sorted(str(path.relative_to(CORPUS)) for path in CORPUS.glob("*/*.html")
+                 if str(path.relative_to(CORPUS)) not in WALLS)
+
+
+@pytest.mark.parametrize("name, reason", sorted(WALLS.items()))
+def test_real_login_and_captcha_pages_are_walls(name: str, reason: str) -> None:
+    assert detect_login_wall((CORPUS / name).read_bytes()) == reason
+
+
+@pytest.mark.parametrize("name", CONTENT)
+def test_real_content_pages_are_not_walls(name: str) -> None:
+    assert detect_login_wall((CORPUS / name).read_bytes()) is None
+
+
+def test_the_corpus_holds_content_pages_with_password_fields_and_captchas() -> None:
+    # Otherwise the negative cases above would prove little.
+    tricky = [name for name in CONTENT if b"captcha" in (CORPUS / name).read_bytes().lower()
+              or b'type="password"' in (CORPUS / name).read_bytes().lower()]
+    assert len(tricky) >= 3
+
+
+def test_status_codes() -> None:
+    login = b"<html><title>Sign in</title><form method=post><input name=u><input type=password name=p></form></html>"
+    assert detect_login_wall(b"", status=401, www_authenticate=True) == "http-auth"
+    assert detect_login_wall(login, status=403) == "password-form"
+    assert detect_login_wall(b"<html><body>Forbidden</body></html>", status=403) is None
+
+
+def test_a_page_with_a_sidebar_login_and_much_content_is_content() -> None:
+    items = "".join(f"<li><a href='/item/{n}'>Item number {n} with a long description</a></li>" for n in range(60))
+    page = (f"<html><title>Shop</title><body><form action=/login><input type=password name=p></form>"
+            f"<ul>{items}</ul></body></html>").encode()
+    assert detect_login_wall(page) is None
+
+
+def test_a_captcha_widget_without_a_form() -> None:
+    page = b"<html><title>Checking</title><body><div class='h-captcha' data-sitekey='x'></div></body></html>"
+    assert detect_login_wall(page) == "captcha"
+
+
+def test_malformed_input_never_raises() -> None:
+    for body in (b"\x00\xff password", b"<form><input type=password", b"captcha" * 10_000, b"<?xml version='1.0'?>captcha"):
+        detect_login_wall(body)
+
+
+@pytest.mark.parametrize("url", [
+    "http://x.onion/login", "http://x.onion/login?next=/item/3", "http://x.onion/Login.php",
+    "http://x.onion/users/sign_in", "http://x.onion/index.php?a=signin", "http://x.onion/captcha",
+    "http://x.onion/verifyHuman2", "http://x.onion/auth/", "http://x.onion/?action=login",
+])
+def test_login_urls(url: str) -> None:
+    assert is_login_url(url) and not is_logout_url(url)
+
+
+@pytest.mark.parametrize("url", [
+    "http://x.onion/", "http://x.onion/item/login-guide-for-beginners", "http://x.onion/blog?tag=login",
+    "http://x.onion/authors/", "http://x.onion/listing.php?id=7",
+])
+def test_content_urls(url: str) -> None:
+    assert not is_login_url(url) and not is_logout_url(url)
+
+
+@pytest.mark.parametrize("url", ["http://x.onion/logout", "http://x.onion/account/sign-out", "http://x.onion/?action=logout"])
+def test_logout_urls(url: str) -> None:
+    assert is_logout_url(url) and not is_login_url(url)
