@@ -10,12 +10,16 @@ written by :func:`write_run_record` from :func:`run_record`.
 Outcomes (:data:`OUTCOMES`), decided in this order by :func:`run_figures`:
 
 * ``failed`` -- the network guard refused something, documents were lost,
-  or no page could be fetched;
+  or the spool could not be written (the crawl was stopped);
 * ``needs-login`` -- a site answered with a login or CAPTCHA page where
-  content was expected (stats ``login/needed/<site>``, set by login detection);
+  content was expected (stats ``login/needs_login/<site>``, set by
+  :mod:`crawler.middlewares.login_wall`), also when that left no page fetched;
+* ``failed`` -- no page could be fetched;
 * ``partial`` -- the crawl stopped early (SIGTERM: ``shutdown``; the time cap:
   ``closespider_timeout``), a page budget was reached, pages could not be
-  fetched after their retries, or documents went to the spool;
+  fetched after their retries, or documents stayed in the spool (what the
+  crawl spooled and wrote back at its end, ``elasticsearch/spool_left`` 0,
+  does not count);
 * ``ok`` -- none of these;
 * ``skipped`` -- set by the scheduler or ``onionscope jobs run``, never by a crawl.
 
@@ -46,6 +50,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+
+from crawler.middlewares.login_wall import needs_login_sites
 
 OUTCOMES = ("ok", "failed", "partial", "skipped", "needs-login")
 # Triggers of a run: the schedule, the first run after the scheduler was down, `jobs run`.
@@ -120,20 +126,23 @@ def run_figures(stats: dict[str, Any], finish_reason: str | None) -> dict[str, A
     """
     errors = errors_by_type(stats)
     pages = _number(stats, "onionscope/pages") or _number(stats, "response_received_count")
-    spooled = _number(stats, "elasticsearch/spooled")
-    login_sites = sorted(key.split("/", 2)[2] for key in stats if key.startswith("login/needed/") and _number(stats, key))
+    # The crawl writes back what it spooled once Elasticsearch answers again; what is left counts.
+    spooled = _number(stats, "elasticsearch/spool_left" if "elasticsearch/spool_left" in stats else "elasticsearch/spooled")
+    login_sites = sorted(host for host, pages in needs_login_sites(stats).items() if pages)
     reason_text = str(finish_reason or "unknown")
     if _number(stats, "network_guard/refused"):
         outcome, reason = "failed", "the network guard refused a lookup or a connection outside tor and Elasticsearch"
     elif _number(stats, "elasticsearch/lost"):
         outcome, reason = "failed", f"{_number(stats, 'elasticsearch/lost')} documents could be neither indexed nor spooled"
+    elif stats.get("elasticsearch/spool_error"):
+        outcome, reason = "failed", f"the spool could not be written: {stats['elasticsearch/spool_error']}"
+    elif login_sites:
+        outcome, reason = "needs-login", "a fresh session is needed for " + ", ".join(login_sites)
     elif pages == 0:
         worst = max(errors.items(), key=lambda item: item[1])[0] if errors else None
         outcome = "failed"
         reason = "no page could be fetched" + (f" (most errors: {worst})" if worst else "") + (
             f"; {_EARLY_STOPS[reason_text]}" if reason_text in _EARLY_STOPS else "")
-    elif login_sites:
-        outcome, reason = "needs-login", "a fresh session is needed for " + ", ".join(login_sites)
     elif reason_text != "finished":
         outcome, reason = "partial", _EARLY_STOPS.get(reason_text, f"the crawl ended early ({reason_text})")
     elif _number(stats, "budget/job_exhausted") or _number(stats, "budget/hosts_exhausted"):

@@ -60,7 +60,14 @@ def test_errors_by_type_counts_tor_failures_once() -> None:
         ({"onionscope/pages": 0, "tor/socks_error/host_unreachable": 4}, "finished", "failed",
          "no page could be fetched (most errors: tor/host_unreachable)"),
         ({"onionscope/pages": 0}, "shutdown", "failed", "SIGTERM"),
-        ({"login/needed/abc.onion": 2}, "finished", "needs-login", "abc.onion"),
+        ({"login/needs_login/abc.onion": 2}, "finished", "needs-login", "abc.onion"),
+        # The seed itself was a login wall: nothing fetched, but what to do is a fresh session.
+        ({"onionscope/pages": 0, "login/needs_login/abc.onion": 1}, "finished", "needs-login", "abc.onion"),
+        ({"elasticsearch/spool_error": "the spool folder /x is full", "elasticsearch/spooled": 2}, "spool_failed",
+         "failed", "the spool could not be written: the spool folder /x is full"),
+        # Spooled during an outage and written back at the end: nothing is missing from the index.
+        ({"elasticsearch/spooled": 5, "elasticsearch/spool_left": 0}, "finished", "ok", ""),
+        ({"elasticsearch/spooled": 5, "elasticsearch/spool_left": 2}, "finished", "partial", "2 documents went to the spool"),
         ({}, "shutdown", "partial", "SIGTERM"),
         ({}, "closespider_timeout", "partial", "time cap"),
         ({}, "cancelled", "partial", "cancelled"),
