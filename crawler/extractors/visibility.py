@@ -1,0 +1,328 @@
+"""Whether a browser shows an element: inline styles, the ``hidden`` attribute and the page's own ``<style>``.
+
+A page can carry text that its reader never sees: a wallet or onion address
+in a ``display:none`` block is a scraper trap (a decoy that only a scraper
+would copy).  This module decides, per element, what the browser would do;
+:mod:`crawler.extractors.html_page` asks it once per element while it walks
+the tree.
+
+Public API:
+
+* :func:`hiding_rules` ``(style_texts) -> HidingRules`` -- the rules of the
+  page's ``<style>`` elements that hide (``display:none``,
+  ``visibility:hidden``) or show elements.  Never raises; reads at most
+  :data:`MAX_STYLE_CHARS` characters and :data:`MAX_RULES` rules.
+* :class:`HidingRules` -- :meth:`HidingRules.decide` ``(tag, element_id,
+  class_attribute) -> (display, visibility)`` for one element.
+* :func:`inline_decision` ``(style) -> (display, visibility)`` -- the same
+  for a ``style`` attribute.
+
+Each decision is ``"hide"``, ``"show"`` or None (the property is not set).
+
+What counts as hiding, and why:
+
+* inline ``style="display:none"`` or ``visibility:hidden`` (or ``collapse``);
+  an inline ``display`` wins over the stylesheet, as in a browser;
+* the ``hidden`` attribute (the caller checks it; an inline ``display``
+  other than ``none`` overrides it, as in a browser);
+* a ``<style>`` rule whose selector is one simple compound -- ``.class``,
+  ``#id``, ``tag``, ``tag.class``, ``tag#id`` or several classes -- and
+  whose declarations hide.  A rule with a combinator (``.a .b``), an
+  attribute test or a pseudo-class is conditional (anti-phishing CSS hides
+  links by their href; ``:hover`` menus) and never hides anything here; nor
+  does a rule inside an ``@media`` block other than ``screen``/``all``
+  without conditions, nor inside ``@supports`` or ``@container``;
+* a rule that could *show* the element (any selector whose last compound the
+  element satisfies, pseudo-classes and ancestors aside, with a specificity
+  at least that of the hiding rule; conditional rules included) cancels the
+  stylesheet's hiding: CSS-only tabs and toggles (``.tab{display:none}``
+  plus ``#t1:checked ~ .tab{display:block}``) are content a reader opens,
+  not traps.
+
+``aria-hidden`` hides nothing from the eye, so it is ignored.  External
+stylesheets are never fetched.  Cost: the stylesheet is scanned once
+(linear); only the selectors of rules that set ``display`` or
+``visibility`` are parsed (by cssselect, the library parsel already uses);
+an element costs a few set look-ups unless one of its classes, its id or its
+tag appears in a hiding rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import cssselect
+from cssselect.parser import Class, CombinedSelector, Element, Hash
+
+#: characters of ``<style>`` text read per page, in all.
+MAX_STYLE_CHARS = 200_000
+#: rules that set ``display`` or ``visibility`` kept per page.
+MAX_RULES = 2_000
+#: longest selector list parsed (a longer one is skipped).
+MAX_SELECTOR_CHARS = 1_000
+
+_HIDE = "hide"
+_SHOW = "show"
+_STRUCTURE = re.compile(r"[{};]")
+_UNCONDITIONAL_MEDIA = frozenset({"", "all", "screen", "only screen", "only all"})
+
+
+@dataclass(frozen=True)
+class _Compound:
+    """The parts of a selector's last compound that an element must have."""
+
+    tag: str | None
+    ids: frozenset[str]
+    classes: frozenset[str]
+
+    def matches(self, tag: str, element_id: str | None, classes: frozenset[str]) -> bool:
+        return (
+            (self.tag is None or self.tag == tag)
+            and (not self.ids or (element_id is not None and self.ids == {element_id}))
+            and self.classes <= classes
+        )
+
+
+@dataclass(frozen=True)
+class _Rule:
+    compound: _Compound
+    specificity: tuple[int, int, int]
+    important: bool
+
+
+@dataclass
+class HidingRules:
+    """The page's hiding rules and the rules that could show the same elements again.
+
+    ``hiding[prop]`` holds unconditional simple rules that hide by ``prop``
+    (``"display"`` or ``"visibility"``); ``showing[prop]`` every rule that sets
+    ``prop`` to a showing value.  The key sets let an element skip the work
+    when none of its names is ever hidden.
+    """
+
+    hiding: dict[str, list[_Rule]] = field(default_factory=lambda: {"display": [], "visibility": []})
+    showing: dict[str, list[_Rule]] = field(default_factory=lambda: {"display": [], "visibility": []})
+    hidden_classes: set[str] = field(default_factory=set)
+    hidden_ids: set[str] = field(default_factory=set)
+    hidden_tags: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.hiding["display"] or self.hiding["visibility"])
+
+    def might_hide(self, tag: str, element_id: str | None, class_attribute: str | None) -> bool:
+        """False when no hiding rule names this element's tag, id or classes (the common, cheap case)."""
+        if tag in self.hidden_tags or (element_id is not None and element_id in self.hidden_ids):
+            return True
+        if class_attribute and self.hidden_classes:
+            return any(name in self.hidden_classes for name in class_attribute.split())
+        return False
+
+    def decide(self, tag: str, element_id: str | None, class_attribute: str | None) -> tuple[str | None, str | None]:
+        """``(display, visibility)`` the stylesheet gives this element: ``"hide"`` or None each.
+
+        None also when a rule that could show the element outweighs the
+        hiding one (see the module docstring).
+        """
+        if not self.might_hide(tag, element_id, class_attribute):
+            return None, None
+        classes = frozenset(class_attribute.split()) if class_attribute else frozenset()
+        return (
+            self._decide("display", tag, element_id, classes),
+            self._decide("visibility", tag, element_id, classes),
+        )
+
+    def _decide(self, prop: str, tag: str, element_id: str | None, classes: frozenset[str]) -> str | None:
+        hiders = [rule for rule in self.hiding[prop] if rule.compound.matches(tag, element_id, classes)]
+        if not hiders:
+            return None
+        strongest = max(hiders, key=lambda rule: (rule.important, rule.specificity))
+        for rule in self.showing[prop]:
+            if rule.compound.matches(tag, element_id, classes) and (
+                (rule.important, rule.specificity) >= (strongest.important, strongest.specificity)
+            ):
+                return None
+        return _HIDE
+
+
+def _declarations(body: str) -> Iterator[tuple[str, str, bool]]:
+    """(property, value, important) of each declaration, lower-cased."""
+    for declaration in body.split(";"):
+        name, colon, value = declaration.partition(":")
+        if not colon:
+            continue
+        value = value.strip().lower()
+        important = value.endswith("important") and "!" in value
+        if important:
+            value = value[: value.rindex("!")].strip()
+        yield name.strip().lower(), value, important
+
+
+def _property_decisions(body: str) -> dict[str, tuple[str, bool]]:
+    """``{"display"|"visibility": (hide|show, important)}`` from a declaration block; the last one wins."""
+    decisions: dict[str, tuple[str, bool]] = {}
+    for name, value, important in _declarations(body):
+        if name == "display" and value:
+            decision = _HIDE if value == "none" else _SHOW
+        elif name == "visibility" and value:
+            decision = _HIDE if value in ("hidden", "collapse") else _SHOW
+        else:
+            continue
+        if name in decisions and decisions[name][1] and not important:
+            continue  # an earlier !important declaration wins
+        decisions[name] = (decision, important)
+    return decisions
+
+
+def inline_decision(style: str | None) -> tuple[str | None, str | None]:
+    """``(display, visibility)`` set by a ``style`` attribute: ``"hide"``, ``"show"`` or None each."""
+    if not style:
+        return None, None
+    lowered = style.lower()
+    if "display" not in lowered and "visibility" not in lowered:
+        return None, None
+    decisions = _property_decisions(style)
+    display = decisions.get("display")
+    visibility = decisions.get("visibility")
+    return (display[0] if display else None), (visibility[0] if visibility else None)
+
+
+def _without_comments(css: str) -> str:
+    parts: list[str] = []
+    position = 0
+    while True:
+        start = css.find("/*", position)
+        if start < 0:
+            parts.append(css[position:])
+            return "".join(parts)
+        parts.append(css[position:start])
+        end = css.find("*/", start + 2)
+        if end < 0:
+            return "".join(parts)
+        position = end + 2
+
+
+def _media_applies(prelude: str) -> bool:
+    """True for an ``@media`` block that applies on every screen (no width or other condition)."""
+    query = prelude[len("@media"):].strip().lower()
+    return not query or any(part.strip() in _UNCONDITIONAL_MEDIA for part in query.split(","))
+
+
+def _style_rules(css: str) -> Iterator[tuple[str, str, bool]]:
+    """(selector list, declarations, unconditional) of each style rule, in order; linear in ``css``.
+
+    ``unconditional`` is False inside ``@media`` with conditions (or for print
+    only), ``@supports`` and ``@container``; the bodies of ``@font-face``,
+    ``@keyframes``, ``@page`` and other at-rules are not style rules and are
+    skipped.
+    """
+    # Each open block: (kind, unconditional, body start, prelude); kind is "at", "skip" or "rule".
+    stack: list[tuple[str, bool, int, str]] = []
+    prelude_start = 0
+    for match in _STRUCTURE.finditer(css):
+        position = match.start()
+        character = match.group()
+        if character == ";":
+            if not stack or stack[-1][0] != "rule":
+                prelude_start = position + 1  # "@import ...;" and stray text end here
+            continue
+        if character == "{":
+            prelude = css[prelude_start:position].strip()
+            outer_unconditional = all(entry[1] for entry in stack)
+            inside_skip = any(entry[0] == "skip" for entry in stack)
+            if inside_skip or (stack and stack[-1][0] == "rule"):
+                stack.append(("skip", outer_unconditional, position + 1, prelude))
+            elif prelude.startswith("@"):
+                at_name = prelude[1:].split(None, 1)[0].lower() if len(prelude) > 1 else ""
+                if at_name == "media":
+                    stack.append(("at", outer_unconditional and _media_applies(prelude), position + 1, prelude))
+                elif at_name in ("supports", "container", "document", "scope"):
+                    stack.append(("at", False, position + 1, prelude))
+                elif at_name == "layer":
+                    stack.append(("at", outer_unconditional, position + 1, prelude))
+                else:  # @font-face, @keyframes, @page, ...: no style rules inside
+                    stack.append(("skip", outer_unconditional, position + 1, prelude))
+            else:
+                stack.append(("rule", outer_unconditional, position + 1, prelude))
+            prelude_start = position + 1
+            continue
+        # "}"
+        prelude_start = position + 1
+        if not stack:
+            continue
+        kind, unconditional, body_start, prelude = stack.pop()
+        if kind == "rule":
+            yield prelude, css[body_start:position], unconditional
+
+
+def _last_compound(selector: cssselect.Selector) -> tuple[_Compound, bool] | None:
+    """The last compound's tag, ids and classes, and whether the selector is one plain compound.
+
+    None for a selector with a pseudo-element (``::before`` hides generated
+    content, not the element).
+    """
+    if selector.pseudo_element is not None:
+        return None
+    node = selector.parsed_tree
+    simple = True
+    if isinstance(node, CombinedSelector):
+        node, simple = node.subselector, False
+    ids: set[str] = set()
+    classes: set[str] = set()
+    tag: str | None = None
+    for _ in range(64):  # a compound of more than 64 parts is not worth reading
+        if isinstance(node, Class):
+            classes.add(node.class_name)
+            node = node.selector
+        elif isinstance(node, Hash):
+            ids.add(node.id)
+            node = node.selector
+        elif isinstance(node, Element):
+            tag = node.element.lower() if node.element else None
+            break
+        elif hasattr(node, "selector"):  # attribute tests, pseudo-classes, :not(), :is()
+            simple = False
+            node = node.selector
+        else:
+            return None
+    else:
+        return None
+    return _Compound(tag, frozenset(ids), frozenset(classes)), simple
+
+
+def hiding_rules(style_texts: list[str]) -> HidingRules:
+    """The rules of the page's ``<style>`` texts that hide or show elements (see the module docstring)."""
+    rules = HidingRules()
+    css = _without_comments("\n".join(style_texts)[:MAX_STYLE_CHARS])
+    kept = 0
+    for selector_text, body, unconditional in _style_rules(css):
+        if kept >= MAX_RULES:
+            break
+        lowered = body.lower()
+        if "display" not in lowered and "visibility" not in lowered:
+            continue
+        decisions = _property_decisions(body)
+        if not decisions or len(selector_text) > MAX_SELECTOR_CHARS:
+            continue
+        try:
+            selectors = cssselect.parse(selector_text)
+        except (cssselect.SelectorError, RecursionError):
+            continue
+        for selector in selectors:
+            read = _last_compound(selector)
+            if read is None:
+                continue
+            compound, simple = read
+            for prop, (decision, important) in decisions.items():
+                rule = _Rule(compound, selector.specificity(), important)
+                if decision == _SHOW:
+                    rules.showing[prop].append(rule)
+                elif simple and unconditional and (compound.tag or compound.ids or compound.classes):
+                    rules.hiding[prop].append(rule)
+                    rules.hidden_classes.update(compound.classes)
+                    rules.hidden_ids.update(compound.ids)
+                    if compound.tag and not compound.ids and not compound.classes:
+                        rules.hidden_tags.add(compound.tag)
+                kept += 1
+    return rules
