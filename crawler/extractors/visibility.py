@@ -44,13 +44,16 @@ stylesheets are never fetched.  Cost: the stylesheet is scanned once
 (linear); only the selectors of rules that set ``display`` or
 ``visibility`` are parsed (by cssselect, the library parsel already uses);
 an element costs a few set look-ups unless one of its classes, its id or its
-tag appears in a hiding rule.
+tag appears in a hiding rule, and then a check against each rule that names
+it, remembered per (tag, id, class attribute) and at most
+:data:`MAX_CHECKS` per page (after that, being named by a hiding rule is
+enough to be hidden).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 import cssselect
@@ -62,6 +65,12 @@ MAX_STYLE_CHARS = 200_000
 MAX_RULES = 2_000
 #: longest selector list parsed (a longer one is skipped).
 MAX_SELECTOR_CHARS = 1_000
+#: rule checks per page (an element against a rule that names it); then names alone decide.
+MAX_CHECKS = 200_000
+#: classes of one element looked at.
+MAX_CLASSES = 64
+#: decisions remembered per page, by (tag, id, class attribute).
+MAX_DECISIONS = 10_000
 
 _HIDE = "hide"
 _SHOW = "show"
@@ -88,36 +97,65 @@ class _Compound:
 @dataclass(frozen=True)
 class _Rule:
     compound: _Compound
-    specificity: tuple[int, int, int]
-    important: bool
+    weight: tuple[bool, tuple[int, int, int]]  # (!important, specificity): the stronger rule wins
 
 
-@dataclass
+def _keys(compound: _Compound) -> list[str]:
+    """The names an element must carry for ``compound`` to match: ``.class``, ``#id`` or the tag."""
+    keys = [f".{name}" for name in compound.classes] + [f"#{name}" for name in compound.ids]
+    if compound.tag:
+        keys.append(compound.tag)
+    return keys
+
+
 class HidingRules:
     """The page's hiding rules and the rules that could show the same elements again.
 
-    ``hiding[prop]`` holds unconditional simple rules that hide by ``prop``
-    (``"display"`` or ``"visibility"``); ``showing[prop]`` every rule that sets
-    ``prop`` to a showing value.  The key sets let an element skip the work
-    when none of its names is ever hidden.
+    Rules are kept per property (``"display"``, ``"visibility"``), only the
+    strongest of identical compounds, and indexed by one name each (a class,
+    an id or a tag), so an element is checked against the rules that name it
+    and nothing else.  Every check counts against :data:`MAX_CHECKS` per
+    page; once it is spent, an element that any hiding rule names is taken as
+    hidden (hiding too much costs an attribution, never a decoy's).
     """
 
-    hiding: dict[str, list[_Rule]] = field(default_factory=lambda: {"display": [], "visibility": []})
-    showing: dict[str, list[_Rule]] = field(default_factory=lambda: {"display": [], "visibility": []})
-    hidden_classes: set[str] = field(default_factory=set)
-    hidden_ids: set[str] = field(default_factory=set)
-    hidden_tags: set[str] = field(default_factory=set)
+    def __init__(self) -> None:
+        self._hiding: dict[str, dict[_Compound, _Rule]] = {"display": {}, "visibility": {}}
+        self._showing: dict[str, dict[_Compound, _Rule]] = {"display": {}, "visibility": {}}
+        self._hiding_by_key: dict[str, dict[str, list[_Rule]]] = {}
+        self._showing_by_key: dict[str, dict[str, list[_Rule]]] = {}
+        # The strongest showing rule that names no class, id or tag (``:hover``, ``[href]``).
+        self._showing_anything: dict[str, tuple[bool, tuple[int, int, int]] | None] = {}
+        self.hidden_names: set[str] = set()
+        self._decisions: dict[tuple[str, str | None, str | None], tuple[str | None, str | None]] = {}
+        self.checks_left = MAX_CHECKS
+
+    def add(self, prop: str, decision: str, compound: _Compound, weight: tuple[bool, tuple[int, int, int]]) -> None:
+        """Keep one rule (the stronger of two with the same compound); called while reading the CSS."""
+        table = (self._hiding if decision == _HIDE else self._showing)[prop]
+        kept = table.get(compound)
+        if kept is None or kept.weight < weight:
+            table[compound] = _Rule(compound, weight)
+        if decision == _HIDE:
+            self.hidden_names.update(_keys(compound))
+        self._hiding_by_key.clear()  # rebuilt on first use
+
+    def _index(self) -> None:
+        self._showing_anything = {}
+        for prop in ("display", "visibility"):
+            for source, target in ((self._hiding, self._hiding_by_key), (self._showing, self._showing_by_key)):
+                by_key: dict[str, list[_Rule]] = {}
+                for rule in source[prop].values():
+                    keys = _keys(rule.compound)
+                    if keys:
+                        by_key.setdefault(keys[0], []).append(rule)
+                    elif source is self._showing:
+                        best = self._showing_anything.get(prop)
+                        self._showing_anything[prop] = max(best, rule.weight) if best else rule.weight
+                target[prop] = by_key
 
     def __bool__(self) -> bool:
-        return bool(self.hiding["display"] or self.hiding["visibility"])
-
-    def might_hide(self, tag: str, element_id: str | None, class_attribute: str | None) -> bool:
-        """False when no hiding rule names this element's tag, id or classes (the common, cheap case)."""
-        if tag in self.hidden_tags or (element_id is not None and element_id in self.hidden_ids):
-            return True
-        if class_attribute and self.hidden_classes:
-            return any(name in self.hidden_classes for name in class_attribute.split())
-        return False
+        return bool(self._hiding["display"] or self._hiding["visibility"])
 
     def decide(self, tag: str, element_id: str | None, class_attribute: str | None) -> tuple[str | None, str | None]:
         """``(display, visibility)`` the stylesheet gives this element: ``"hide"`` or None each.
@@ -125,24 +163,48 @@ class HidingRules:
         None also when a rule that could show the element outweighs the
         hiding one (see the module docstring).
         """
-        if not self.might_hide(tag, element_id, class_attribute):
+        classes = class_attribute.split()[:MAX_CLASSES] if class_attribute else []
+        names = [tag, *(f"#{element_id}",) * (element_id is not None), *(f".{name}" for name in classes)]
+        if not any(name in self.hidden_names for name in names):
             return None, None
-        classes = frozenset(class_attribute.split()) if class_attribute else frozenset()
-        return (
-            self._decide("display", tag, element_id, classes),
-            self._decide("visibility", tag, element_id, classes),
+        memo_key = (tag, element_id, class_attribute)
+        decided = self._decisions.get(memo_key)
+        if decided is not None:
+            return decided
+        if self.checks_left <= 0:
+            return _HIDE, None  # out of budget: hide rather than attribute a decoy
+        if not self._hiding_by_key:
+            self._index()
+        class_set = frozenset(classes)
+        decided = (
+            self._decide("display", names, tag, element_id, class_set),
+            self._decide("visibility", names, tag, element_id, class_set),
         )
+        if len(self._decisions) < MAX_DECISIONS:
+            self._decisions[memo_key] = decided
+        return decided
 
-    def _decide(self, prop: str, tag: str, element_id: str | None, classes: frozenset[str]) -> str | None:
-        hiders = [rule for rule in self.hiding[prop] if rule.compound.matches(tag, element_id, classes)]
-        if not hiders:
+    def _decide(
+        self, prop: str, names: list[str], tag: str, element_id: str | None, classes: frozenset[str]
+    ) -> str | None:
+        strongest: tuple[bool, tuple[int, int, int]] | None = None
+        hiding = self._hiding_by_key[prop]
+        for name in names:
+            for rule in hiding.get(name, ()):
+                self.checks_left -= 1
+                if rule.compound.matches(tag, element_id, classes) and (strongest is None or rule.weight > strongest):
+                    strongest = rule.weight
+        if strongest is None:
             return None
-        strongest = max(hiders, key=lambda rule: (rule.important, rule.specificity))
-        for rule in self.showing[prop]:
-            if rule.compound.matches(tag, element_id, classes) and (
-                (rule.important, rule.specificity) >= (strongest.important, strongest.specificity)
-            ):
-                return None
+        anything = self._showing_anything.get(prop)
+        if anything is not None and anything >= strongest:
+            return None
+        showing = self._showing_by_key[prop]
+        for name in names:
+            for rule in showing.get(name, ()):
+                self.checks_left -= 1
+                if rule.weight >= strongest and rule.compound.matches(tag, element_id, classes):
+                    return None
         return _HIDE
 
 
@@ -315,14 +377,10 @@ def hiding_rules(style_texts: list[str]) -> HidingRules:
                 continue
             compound, simple = read
             for prop, (decision, important) in decisions.items():
-                rule = _Rule(compound, selector.specificity(), important)
+                weight = (important, selector.specificity())
                 if decision == _SHOW:
-                    rules.showing[prop].append(rule)
+                    rules.add(prop, _SHOW, compound, weight)
                 elif simple and unconditional and (compound.tag or compound.ids or compound.classes):
-                    rules.hiding[prop].append(rule)
-                    rules.hidden_classes.update(compound.classes)
-                    rules.hidden_ids.update(compound.ids)
-                    if compound.tag and not compound.ids and not compound.classes:
-                        rules.hidden_tags.add(compound.tag)
+                    rules.add(prop, _HIDE, compound, weight)
                 kept += 1
     return rules

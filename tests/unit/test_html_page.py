@@ -140,3 +140,13 @@ def test_dark_fail_hides_decoy_onions_from_scrapers() -> None:
     empire = page.text[page.text.index("Empire Market") :]
     assert empire.startswith("Empire Market http://6qxqsnzfdphifebg.onion")  # its own mirror, no decoy
     assert page.text.count("facebookcorewwwi.onion") == 1 and page.text.count("expyuzz4wqqyqhjn.onion") == 1
+
+
+def test_past_the_check_budget_an_element_named_by_a_hiding_rule_is_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.extractors import visibility
+
+    css = "<style>.tab{display:none} .tab:target{display:block}</style>"
+    assert hidden_and_shown('<p class="tab">x</p>', css) == ("x", "")
+    monkeypatch.setattr(visibility, "MAX_CHECKS", 0)
+    # Hiding too much costs an attribution; showing too much would attribute a decoy.
+    assert hidden_and_shown('<p class="tab">x</p><p class="other">y</p>', css) == ("y", "x")
