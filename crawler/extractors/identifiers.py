@@ -34,8 +34,9 @@ from crawler.extractors.onions import OnionHit, find_onions
 from crawler.extractors.pgp import PgpKeyBlock, find_pgp_keys
 from crawler.extractors.wallets import WalletHit, find_wallets
 
-#: entries kept per page in each of onion_mentions, discovery_onions and hidden_identifiers.
-MAX_PAGE_ENTRIES = 1_000
+#: entries kept per page in each of onion_mentions, discovery_onions and hidden_identifiers
+#: (pipelines.validate caps identifier lists at the same number).
+MAX_PAGE_ENTRIES = 500
 
 _Hit = TypeVar("_Hit")
 
