@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -55,9 +55,8 @@ class HtmlPage:
     hidden_hrefs: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Frame:
-    """What an open element passes on to its content and to the text after it."""
+class _Frame(NamedTuple):
+    """What an open element passes on to its content and to the text after it (a tuple: one per element)."""
 
     no_text: bool  # inside script, style, head, ...
     in_body: bool

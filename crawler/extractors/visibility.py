@@ -66,7 +66,7 @@ MAX_RULES = 2_000
 #: longest selector list parsed (a longer one is skipped).
 MAX_SELECTOR_CHARS = 1_000
 #: rule checks per page (an element against a rule that names it); then names alone decide.
-MAX_CHECKS = 200_000
+MAX_CHECKS = 50_000
 #: classes of one element looked at.
 MAX_CLASSES = 64
 #: decisions remembered per page, by (tag, id, class attribute).
@@ -126,7 +126,10 @@ class HidingRules:
         self._showing_by_key: dict[str, dict[str, list[_Rule]]] = {}
         # The strongest showing rule that names no class, id or tag (``:hover``, ``[href]``).
         self._showing_anything: dict[str, tuple[bool, tuple[int, int, int]] | None] = {}
-        self.hidden_names: set[str] = set()
+        # The classes, ids and tags some hiding rule names: the cheap first test of every element.
+        self._hidden_classes: set[str] = set()
+        self._hidden_ids: set[str] = set()
+        self._hidden_tags: set[str] = set()
         self._decisions: dict[tuple[str, str | None, str | None], tuple[str | None, str | None]] = {}
         self.checks_left = MAX_CHECKS
 
@@ -137,7 +140,10 @@ class HidingRules:
         if kept is None or kept.weight < weight:
             table[compound] = _Rule(compound, weight)
         if decision == _HIDE:
-            self.hidden_names.update(_keys(compound))
+            self._hidden_classes.update(compound.classes)
+            self._hidden_ids.update(compound.ids)
+            if compound.tag:
+                self._hidden_tags.add(compound.tag)
         self._hiding_by_key.clear()  # rebuilt on first use
 
     def _index(self) -> None:
@@ -164,8 +170,11 @@ class HidingRules:
         hiding one (see the module docstring).
         """
         classes = class_attribute.split()[:MAX_CLASSES] if class_attribute else []
-        names = [tag, *(f"#{element_id}",) * (element_id is not None), *(f".{name}" for name in classes)]
-        if not any(name in self.hidden_names for name in names):
+        if not (
+            tag in self._hidden_tags
+            or (element_id is not None and element_id in self._hidden_ids)
+            or (classes and not self._hidden_classes.isdisjoint(classes))
+        ):
             return None, None
         memo_key = (tag, element_id, class_attribute)
         decided = self._decisions.get(memo_key)
@@ -173,6 +182,7 @@ class HidingRules:
             return decided
         if self.checks_left <= 0:
             return _HIDE, None  # out of budget: hide rather than attribute a decoy
+        names = [tag, *(f"#{element_id}",) * (element_id is not None), *(f".{name}" for name in classes)]
         if not self._hiding_by_key:
             self._index()
         class_set = frozenset(classes)

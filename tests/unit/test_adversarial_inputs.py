@@ -136,7 +136,7 @@ PAGE_CASES: dict[str, str] = {
     "a megabyte of hidden elements": _page(repeat('<i style="display:none">1BoatSLRHtKNngkdXEeobR76b53LETtpyT</i>')),
     # Thousands of distinct rules naming the same class, and elements that are all different.
     "distinct hiding rules for every element": _page(
-        "".join(f'<p class="a b{n % 3000} x" id="i{n}">t</p>' for n in range(30_000)),
+        "".join(f'<p class="a b{n % 3000} x" id="i{n}">t</p>' for n in range(23_000)),
         "<style>" + "".join(f".a#i{n}, .a.b{n}, p.a.c{n}{{display:none}} .a.d{n}:hover{{display:block}}"
                             for n in range(3000)) + "</style>"),
 }
