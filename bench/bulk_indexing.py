@@ -9,7 +9,7 @@ shared between pages), in one run, it prints docs/s for:
 * ``plain bulk`` -- ``helpers.bulk`` ``index`` actions into the same mapping:
   the limit, with no upsert, no entity work (run twice, the second counts:
   the first warms the node up);
-* ``pipeline, first crawl`` -- :class:`pipelines.elasticsearch_bulk.BulkIndexer`
+* ``pipeline, first crawl`` -- :class:`pipelines.item_indexer.BulkIndexer`
   (update+upsert per page, then wallet and onion entities merged and written
   with optimistic concurrency);
 * ``pipeline, re-crawl`` -- the same pages again (every document is updated);
@@ -31,7 +31,7 @@ from crawler.items import Page
 from config.settings import load_settings
 from pipelines import indices
 from pipelines.documents import document_for
-from pipelines.elasticsearch_bulk import BulkIndexer
+from pipelines.item_indexer import BulkIndexer
 from pipelines.es_client import ensure_reachable, make_client
 
 WORDS = ("mephedrone crystal vendor escrow shipping stealth pack tracked europe germany netherlands price gram "

@@ -28,7 +28,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
-from crawler.items import Listing, Page, Vendor, stable_id
+from config.schema import alias_name, stable_id, wallet_doc_id
+from crawler.items import Listing, Page, Vendor
 from pipelines.documents import document_for
 
 MARKETS = ("alphabay", "torrez", "bohemia", "archetyp", "incognito", "abacus", "kerberos", "nemesis")
@@ -210,7 +211,7 @@ def generate(seed: int, listings: int, pages: int) -> Iterator[tuple[str, str, d
         yield "pages", item.doc_id(), document
 
     for (coin, address), entry in wallet_refs.items():
-        yield "wallets", stable_id(coin, address), {
+        yield "wallets", wallet_doc_id(coin, address), {
             "address": address, "coin": coin, "network": "mainnet", "address_type": "synthetic",
             "first_seen": entry["first_seen"], "last_seen": entry["last_seen"],
             "pages": entry["pages"], "page_count": len(entry["pages"]),
@@ -248,7 +249,7 @@ def load(client: Any, prefix: str, seed: int, listings: int, pages: int, log: An
 
     marker = _marker_id(seed, listings, pages)
     try:
-        client.get(index=f"{prefix}-crawl-runs", id=marker)
+        client.get(index=alias_name(prefix, "crawl-runs"), id=marker)
         log(f"corpus {marker} already loaded under prefix {prefix!r}; reusing it")
         return {"reused": True, "seconds": 0.0}
     except NotFoundError:
@@ -279,7 +280,7 @@ def load(client: Any, prefix: str, seed: int, listings: int, pages: int, log: An
         client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
     client.indices.refresh(index=",".join(concrete.values()))
     client.options(request_timeout=600).indices.forcemerge(index=",".join(concrete.values()), max_num_segments=1)
-    client.index(index=f"{prefix}-crawl-runs", id=marker, refresh="wait_for", document={
+    client.index(index=alias_name(prefix, "crawl-runs"), id=marker, refresh="wait_for", document={
         "job_id": marker, "spider": "bench.corpus", "finish_reason": "finished",
         "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "items_indexed": sum(counts.values()),

@@ -52,8 +52,9 @@ def main() -> int:
     parser.add_argument("--proxy", help="HTTP proxy URL for --transport privoxy")
     args = parser.parse_args()
 
-    from onionscope.commands.crawl import run_crawl
     from config.settings import load_settings
+    from crawler.job import create_crawl_job
+    from onionscope.commands.crawl import run_crawl
 
     settings = load_settings().replace(crawl_concurrency=args.concurrency, crawl_concurrency_per_host=args.concurrency)
     extra: dict[str, object] = {"LOG_LEVEL": "WARNING"}
@@ -72,13 +73,12 @@ def main() -> int:
             },
         )
     urls = [line.strip() for line in args.urls.read_text().splitlines() if line.strip()]
+    job = create_crawl_job(urls, f"bench-{args.transport}", follow_links=False, settings=settings)
     if args.work == "fetch":
         extra.update(ITEM_PIPELINES={})
-        stats = run_crawl(settings, urls, f"bench-{args.transport}", follow_links=False, quiet=True,
-                          extra_scrapy_settings=extra, spider_class=FetchOnlySpider)
+        stats = run_crawl(settings, job, quiet=True, extra_scrapy_settings=extra, spider_class=FetchOnlySpider)
     else:
-        stats = run_crawl(settings, urls, f"bench-{args.transport}", follow_links=False, quiet=True,
-                          extra_scrapy_settings=extra)
+        stats = run_crawl(settings, job, quiet=True, extra_scrapy_settings=extra)
     start, finish = stats.get("start_time"), stats.get("finish_time")
     seconds = (finish - start).total_seconds() if start and finish else float(stats.get("elapsed_time_seconds", 0))
     errors = {k: v for k, v in stats.items() if k.startswith(("downloader/exception_type_count/", "tor/socks_error/"))}

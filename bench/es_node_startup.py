@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from harness import elasticsearch_node
-from config.settings import PROJECT_ROOT, load_settings
+from config.settings import load_settings
 
 
 def _free_port() -> int:
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--heap", default="512m")
     args = parser.parse_args()
 
-    scratch = PROJECT_ROOT / "var" / f"bench-es-{uuid.uuid4().hex[:8]}"
+    scratch = load_settings().var_dir / f"bench-es-{uuid.uuid4().hex[:8]}"
     starts: list[float] = []
     settings = None
     try:

@@ -33,6 +33,7 @@ from typing import Callable
 from parsel import Selector
 
 from bench.extraction_quality import market_pages
+from config.paths import markets_dir
 from crawler.extractors.budget import BudgetedExtractor
 from crawler.extractors.document import extract_document
 from crawler.extractors.html_page import parse_html_page
@@ -40,7 +41,6 @@ from crawler.extractors.language import detect_language
 from crawler.extractors.market_profiles import MarketProfiles
 from harness.demo.generator import generate_world, placeholder_onion_hosts
 from harness.demo.site_names import MARKET_NAMES, SITE_NAMES
-from config.settings import PROJECT_ROOT
 from crawler.spiders.onion import load_bound_profiles
 
 
@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     truth = generate_world(args.seed, hosts, world_dir)
     pages = [page for site in SITE_NAMES for page in market_pages(world_dir, truth, site)]
     megabytes = sum(len(html) for _, html in pages) / 1e6
-    profiles = MarketProfiles.load(PROJECT_ROOT / "config" / "markets")
+    profiles = MarketProfiles.load(markets_dir())
     profiles.bind_hosts([(market, hosts[market]) for market in MARKET_NAMES])
-    unconfirmed = MarketProfiles.load(PROJECT_ROOT / "config" / "markets")
+    unconfirmed = MarketProfiles.load(markets_dir())
     detect_language("warm the language model up before timing anything")
 
     def full_with_profiles(url: str, html: bytes) -> object:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     # The worker gets the same confirmed profiles as the "profiles" row, as the crawl's does.
     confirmed = tuple((market, hosts[market]) for market in MARKET_NAMES)
     extractor = BudgetedExtractor(
-        60.0, functools.partial(load_bound_profiles, str(PROJECT_ROOT / "config" / "markets"), confirmed)
+        60.0, functools.partial(load_bound_profiles, str(markets_dir()), confirmed)
     )
 
     def full_in_worker(url: str, html: bytes) -> object:

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+from config.paths import markets_dir
 from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
 from bench.quality import MarketScores, evaluate_market, format_table
 from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
 from harness.demo.paths import file_for_target
 from harness.demo.site_names import FORUM_NAME, MARKET_NAMES
-from config.settings import PROJECT_ROOT
+
 
 SUMMARY_FIELDS = ("title", "price", "vendor")
 
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1337, help="demo world seed (default 1337)")
     parser.add_argument("--world", type=Path, help="an already generated demo world folder")
-    parser.add_argument("--profiles", type=Path, default=PROJECT_ROOT / "config" / "markets")
+    parser.add_argument("--profiles", type=Path, default=markets_dir())
     args = parser.parse_args(argv)
 
     world_dir, truth = load_world(args.seed, args.world)

@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from search.connection import connect
     from search.es_steps import msearch_lines
     from search.pivots import wallet_detail, wallet_detail_steps
+    from config.schema import alias_name
     from search.query import parse
     from search.results import build_search_body
 
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_reachable(client, settings)
     print(f"corpus: seed {args.seed}, {args.listings} listings + {args.pages} pages into prefix {PREFIX!r} at {settings.es_url}")
     load(client, PREFIX, args.seed, args.listings, args.pages)
-    counts = {kind: client.count(index=f"{PREFIX}-{kind}")["count"] for kind in ("listings", "pages", "vendors", "wallets")}
+    counts = {kind: client.count(index=alias_name(PREFIX, kind))["count"] for kind in ("listings", "pages", "vendors", "wallets")}
     print(f"documents: {counts}")
     wallets = sample_wallets(args.seed, args.listings, 12)
     token, record = create_token(client, PREFIX, "viewer", "bench")
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     bodies = {query: build_search_body(parse(query), "listings", limit=20) for query in FULL_TEXT_QUERIES}
 
     def direct_full_text(query: str) -> int:
-        return len(client.search(index=f"{PREFIX}-listings", body=bodies[query])["hits"]["hits"])
+        return len(client.search(index=alias_name(PREFIX, "listings"), body=bodies[query])["hits"]["hits"])
 
     def direct_wallet(address: str) -> int:
         detail = wallet_detail(client, PREFIX, address)

@@ -9,8 +9,12 @@ Modules:
 * :mod:`config.settings` -- the one table of settings and their defaults, typed
   read-only access, validation with file and key in every error;
 * :mod:`config.errors` -- :class:`~config.errors.UserError`, the error a person can fix;
-* :mod:`config.processes` -- the identity of a process onionscope started
-  (PID plus start time and command line), shared by everything that starts one.
+* :mod:`config.processes` -- the one process helper: the identity of a process
+  onionscope started (PID plus start time and command line), pidfiles, the
+  start lock and the stop, shared by everything that starts one;
+* :mod:`config.schema` -- the index schema: per document kind its ``_id`` rule,
+  alias name, fields, query names, facets and sort tiebreaks, and the
+  normalisers of PGP fingerprints, onion hosts and coins.
 
 Nothing here imports crawler/, pipelines/, search/, harness/ or the command,
 and importing it reads no file and touches no network.

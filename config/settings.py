@@ -4,20 +4,37 @@ This module owns the one table of defaults (:data:`DEFAULTS`).  Values are
 layered, later wins:
 
 1. :data:`DEFAULTS` below;
-2. the YAML file ``config/onionscope.yml`` (or the path in ``ONIONSCOPE_CONFIG``),
-   optional;
+2. the YAML file ``onionscope.yml`` in the config package's folder (or the path
+   in ``ONIONSCOPE_CONFIG``, or ``--config``), optional;
 3. environment variables ``ONIONSCOPE_<KEY in upper case>`` (for example
    ``ONIONSCOPE_ES_URL``, ``ONIONSCOPE_TOR_SOCKS``).  An unknown
    ``ONIONSCOPE_*`` variable is an error; ``ONIONSCOPE_TEST_*`` are left to
-   the test suite.
+   the test suite;
+4. the tor a ready private test network leaves behind: when neither the file
+   nor the environment sets ``tor_socks`` or ``tor_control``, the
+   ``tor_socks``, ``tor_control``, ``tor_cookie`` and ``tor_password`` of
+   ``<testnet_dir>/tor-settings.yml`` (:func:`config.paths.testnet_tor_settings_file`),
+   taken as a whole.  ``onionscope testnet up`` writes that file once its
+   network is ready (:func:`write_testnet_tor_settings`) and ``testnet down``
+   removes it (:func:`remove_testnet_tor_settings`).  A file whose client
+   process is gone is not used; :attr:`Settings.notes` says so, and commands
+   that need a tor show the note.
+
+Paths: a relative path in a setting (a default such as ``var``, a value in the
+YAML file or in the environment) is taken relative to the current directory
+when the settings are loaded, and stored absolute.  ``config_dir`` defaults to
+the config package's own folder (:data:`config.paths.PACKAGE_DIR`), so an
+installed copy finds its data files wherever it runs.
 
 Public API:
 
 * :func:`load_settings` -> :class:`Settings` (validated, typed, read-only);
 * :class:`ConfigError` -- raised for an unknown key or a bad value; its message
-  names the file (or environment variable) and the key.
+  names the file (or environment variable) and the key;
+* :func:`write_testnet_tor_settings`, :func:`remove_testnet_tor_settings` --
+  the private test network's hand-over of its tor (layer 4 above).
 
-Nothing here touches the network.
+Nothing here touches the network; importing it reads no file.
 """
 
 from __future__ import annotations
@@ -30,9 +47,9 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from config import paths
 from config.errors import UserError
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from config.processes import process_start_ticks
 
 # Pinned once, used by the local node (harness.elasticsearch_node) and docker-compose.yml.
 ELASTICSEARCH_VERSION = "9.2.4"
@@ -131,8 +148,9 @@ def _url(key: str, value: Any) -> str:
 
 
 def _path(key: str, value: Any) -> Path:
+    # Relative to the current directory at load time (the module docstring says why).
     path = Path(_str(key, value)).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return path if path.is_absolute() else Path.cwd() / path
 
 
 def _opt_path(key: str, value: Any) -> Path | None:
@@ -225,7 +243,12 @@ def _market_hosts(key: str, value: Any) -> tuple[tuple[str, str], ...]:
 DEFAULTS: dict[str, Setting] = {
     # --- where things live
     "var_dir": Setting("var", _path, "Runtime state: logs, data, spools, the testnet."),
-    "config_dir": Setting("config", _path, "Data-only configuration: markets, lexicon, index templates."),
+    "config_dir": Setting(
+        str(paths.PACKAGE_DIR),
+        _path,
+        "Data-only configuration: markets, lexicon, countries, index templates, torrc templates, demo data "
+        "(default: the config package's own folder).",
+    ),
     # --- Elasticsearch
     "es_url": Setting("http://127.0.0.1:9200", _url, "Elasticsearch URL; set it to use your own cluster."),
     "es_username": Setting(None, _opt_str, "Elasticsearch basic-auth user (optional)."),
@@ -323,11 +346,17 @@ DEFAULTS: dict[str, Setting] = {
 
 
 class Settings(Mapping[str, Any]):
-    """Validated, read-only settings; read them as attributes or by key."""
+    """Validated, read-only settings; read them as attributes or by key.
 
-    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str]):
+    :attr:`notes` holds one message per settings layer that was found but not
+    used (a private network's tor settings whose client has exited); a command
+    that finds no tor shows them.
+    """
+
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str], notes: tuple[str, ...] = ()):
         self._values = dict(values)
         self._sources = dict(sources)
+        self.notes = tuple(notes)
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_"):  # copy/pickle probe dunders before __init__ ran
@@ -357,7 +386,7 @@ class Settings(Mapping[str, Any]):
         for key, value in overrides.items():
             values[key] = _parse(key, value, "override")
             sources[key] = "override"
-        return Settings(values, sources)
+        return Settings(values, sources, self.notes)
 
 
 def env_name(key: str) -> str:
@@ -384,19 +413,20 @@ def _closest(key: str) -> str | None:
 
 
 def default_config_file() -> Path:
-    return PROJECT_ROOT / "config" / "onionscope.yml"
+    """``onionscope.yml`` in the config package's folder (:func:`config.paths.default_config_file`)."""
+    return paths.default_config_file()
 
 
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Load defaults, then the YAML file, then ``ONIONSCOPE_*`` variables.
+    """Load defaults, the YAML file, ``ONIONSCOPE_*`` variables, then a ready testnet's tor.
 
     Returns a :class:`Settings`.  Raises :class:`ConfigError` naming the file
     (or variable) and the key for an unknown key, a bad value or unreadable
     YAML.  A missing default config file is fine; a missing file that was
-    asked for explicitly is an error.
+    asked for explicitly is an error.  The layers are in the module docstring.
     """
     environ = os.environ if environ is None else environ
     values = {key: setting.parse(key, setting.default) if setting.default is not None else None
@@ -406,15 +436,7 @@ def load_settings(
     explicit = config_file is not None or "ONIONSCOPE_CONFIG" in environ
     path = Path(config_file or environ.get("ONIONSCOPE_CONFIG") or default_config_file())
     if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
-        for key, value in data.items():
+        for key, value in _read_yaml_mapping(path).items():
             values[str(key)] = _parse(str(key), value, str(path))
             sources[str(key)] = str(path)
     elif explicit:
@@ -434,4 +456,109 @@ def load_settings(
             )
         values[key] = _parse(key, value, f"environment variable {name}")
         sources[key] = f"environment variable {name}"
-    return Settings(values, sources)
+
+    notes: list[str] = []
+    # A tor named in the file or the environment wins; the testnet's client is taken as a whole or not at all.
+    if values["tor_socks"] is None and values["tor_control"] is None:
+        layer_file = paths.testnet_tor_settings_file(values["testnet_dir"])
+        if layer_file.exists():
+            layer, note = _testnet_tor_layer(layer_file)
+            for key, value in layer.items():
+                values[key] = value
+                sources[key] = str(layer_file)
+            if note:
+                notes.append(note)
+    return Settings(values, sources, tuple(notes))
+
+
+def _read_yaml_mapping(path: Path) -> dict[Any, Any]:
+    """The top-level mapping of a YAML settings file; raises ConfigError naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
+    return data
+
+
+# --------------------------------------------------------------------------- the testnet's tor
+
+# What a private network hands over: its first client, as one unit.
+TESTNET_TOR_KEYS: tuple[str, ...] = ("tor_socks", "tor_control", "tor_cookie", "tor_password")
+
+
+def _testnet_tor_layer(path: Path) -> tuple[dict[str, Any], str | None]:
+    """(settings to apply, note) from a testnet's tor settings file; ({}, why) when its client is gone."""
+    data = _read_yaml_mapping(path)
+    client, layer = data.get("client"), data.get("settings")
+    if not isinstance(client, dict) or not isinstance(layer, dict) or set(data) - {"client", "settings"}:
+        raise ConfigError(
+            f"{path}: expected 'client' and 'settings' (written by `onionscope testnet up`); "
+            "delete the file and run `onionscope testnet up` again"
+        )
+    unknown = sorted(set(map(str, layer)) - set(TESTNET_TOR_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: settings: {unknown[0]!r} is not one of {', '.join(TESTNET_TOR_KEYS)}")
+    parsed = {key: _parse(key, layer.get(key), str(path)) if layer.get(key) is not None else None
+              for key in TESTNET_TOR_KEYS}
+    pid, start_ticks = client.get("pid"), client.get("start_ticks")
+    if not isinstance(pid, int) or process_start_ticks(pid) != start_ticks:
+        network = path.parent
+        return {}, (
+            f"the private testnet in {network} is not running (its client {client.get('name', '?')} "
+            f"with PID {pid} is gone; {path.name} is left from before); run `onionscope testnet up`"
+        )
+    return parsed, None
+
+
+def write_testnet_tor_settings(
+    testnet_dir: str | os.PathLike[str], *, socks_port: int, control_port: int, cookie_path: str | os.PathLike[str],
+    client_name: str, client_pid: int,
+) -> Path:
+    """Hand a ready private network's client over to :func:`load_settings`; returns the file written.
+
+    Writes ``<testnet_dir>/tor-settings.yml`` atomically (readers never see
+    half a file).  The settings hold while the process ``client_pid`` runs:
+    it is recorded with its start time, so a recycled PID does not revive
+    them.  Raises ConfigError for a value that is not a valid setting and
+    ProcessLookupError when ``client_pid`` is already gone.
+    """
+    path = paths.testnet_tor_settings_file(testnet_dir)
+    layer = {
+        "tor_socks": f"127.0.0.1:{int(socks_port)}",
+        "tor_control": f"127.0.0.1:{int(control_port)}",
+        "tor_cookie": str(Path(cookie_path).resolve()),
+        "tor_password": None,  # cookie authentication
+    }
+    for key, value in layer.items():
+        if value is not None:
+            _parse(key, value, str(path))
+    start_ticks = process_start_ticks(int(client_pid))
+    if start_ticks is None:
+        raise ProcessLookupError(f"tor client {client_name} (PID {client_pid}) is gone; nothing to hand over")
+    header = (
+        f"# The private Tor network in {Path(testnet_dir).resolve()} is ready; this is its first client.\n"
+        "# Written by `onionscope testnet up`, removed by `onionscope testnet down`.  onionscope reads it\n"
+        "# when neither the settings file nor the environment names a tor (see config/settings.py).\n"
+    )
+    document = {"client": {"name": client_name, "pid": int(client_pid), "start_ticks": start_ticks},
+                "settings": layer}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def remove_testnet_tor_settings(testnet_dir: str | os.PathLike[str]) -> bool:
+    """Withdraw the hand-over (the network is stopping); returns whether a file was removed."""
+    path = paths.testnet_tor_settings_file(testnet_dir)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True

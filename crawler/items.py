@@ -2,7 +2,9 @@
 
 Every item is a plain dataclass (Scrapy accepts dataclass items).  Each has a
 ``kind`` class attribute naming the index alias it belongs to and a
-:meth:`doc_id` that makes re-crawls update rather than duplicate.
+:meth:`doc_id` that makes re-crawls update rather than duplicate.  The ``_id``
+rules are the index schema's (:mod:`config.schema.kinds`); the items only
+apply them:
 
 * :class:`Page` -- one fetched URL; ``_id`` = sha256 of the canonical URL.
 * :class:`Listing` -- one market listing; ``_id`` = :func:`market_item_id` of
@@ -10,42 +12,33 @@ Every item is a plain dataclass (Scrapy accepts dataclass items).  Each has a
 * :class:`Vendor` -- one vendor on one market; ``_id`` = :func:`market_item_id`
   of market, onion host and name (case-folded).
 * :class:`WalletMention` -- one wallet address seen on one page; the pipeline
-  folds mentions into the per-address wallet entity.
+  folds mentions into the per-address wallet entity, whose ``_id`` is the
+  mention's :meth:`WalletMention.doc_id`.
 
-The id rule (:func:`market_item_id`): an item whose onion host is one of its
-market's known hosts (``market_host_known``: the profile lists or patterns
-the host, the operator confirmed it, or the market *is* the host) is keyed by
-market and key alone, so the market's mirrors share one document; any other
-item is keyed by market, host and key, so a page on another onion can never
-reach a known market's documents.  ``market_host_known`` defaults to False:
-an item that does not say its host is known gets the host-qualified id.
+``market_host_known`` says whether an item's onion host is one of its
+market's known hosts (the profile lists or patterns the host, the operator
+confirmed it, or the market *is* the host); it picks the id rule.  It
+defaults to False: an item that does not say its host is known gets the
+host-qualified id.
 
 Fields that hold dates are ISO-8601 strings in UTC (``2026-11-28T23:25:18Z``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from config.schema import (
+    listing_doc_id,
+    market_item_id,
+    page_doc_id,
+    stable_id,
+    vendor_doc_id,
+    wallet_doc_id,
+)
 
-def stable_id(*parts: str) -> str:
-    """sha256 hex of the parts joined by NUL; the ``_id`` of a document."""
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
-
-
-def market_item_id(market: str, key: str, onion_host: str, market_host_known: bool) -> str:
-    """The ``_id`` of a listing (key: listing id) or vendor (key: case-folded name).
-
-    Returns ``stable_id(market, key)`` when ``onion_host`` is one of the
-    market's known hosts, else ``stable_id(market, onion_host, key)``.  The
-    one rule for listing and vendor ids: items, wallet entities and the
-    search pivots all call it.
-    """
-    if market_host_known:
-        return stable_id(market, key)
-    return stable_id(market, onion_host.lower(), key)
+__all__ = ["Listing", "Page", "Vendor", "WalletMention", "market_item_id", "stable_id"]
 
 
 @dataclass
@@ -82,9 +75,11 @@ class Page:
     # The profiled market whose site marker this page carries while its host is
     # not one of that market's hosts: recorded, never trusted (see the id rule).
     looks_like_market: str | None = None
+    # A forum thread's posts: author, posted_at (UTC ISO or None), posted_local, posted_text, text.
+    posts: list[dict[str, Any]] = field(default_factory=list)
 
     def doc_id(self) -> str:
-        return stable_id(self.canonical_url)
+        return page_doc_id(self.canonical_url)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,12 +113,13 @@ class Listing:
     substance_classes: list[str] = field(default_factory=list)
     wallets: list[str] = field(default_factory=list)
     language: str | None = None
-    extractor: str = "profile"
+    extractor: str = "profile"  # "profile", "generic" (a detail page) or "card" (a result page's card)
     market_host_known: bool = False
     looks_like_market: str | None = None
+    price_unit: str | None = None  # "1LB" in "1795.00 USD/1LB": the price is per this unit
 
     def doc_id(self) -> str:
-        return market_item_id(self.market, self.listing_id, self.onion_host, self.market_host_known)
+        return listing_doc_id(self.market, self.listing_id, self.onion_host, self.market_host_known)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,7 +146,7 @@ class Vendor:
     looks_like_market: str | None = None
 
     def doc_id(self) -> str:
-        return market_item_id(self.market, self.name.casefold(), self.onion_host, self.market_host_known)
+        return vendor_doc_id(self.market, self.name, self.onion_host, self.market_host_known)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,13 +174,14 @@ class WalletMention:
     hidden: bool = False
 
     def doc_id(self) -> str:
-        return stable_id(self.coin, self.address)
+        """The ``_id`` of the wallet entity this mention folds into."""
+        return wallet_doc_id(self.coin, self.address)
 
     def listing_doc_id(self) -> str | None:
         """The ``_id`` of the listing this mention was seen on, or None without one."""
         if not self.market or not self.listing_id:
             return None
-        return market_item_id(self.market, self.listing_id, self.onion_host, self.market_host_known)
+        return listing_doc_id(self.market, self.listing_id, self.onion_host, self.market_host_known)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)

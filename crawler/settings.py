@@ -1,12 +1,24 @@
-"""Scrapy settings for onionscope, derived from :mod:`config.settings`.
+"""Scrapy settings for onionscope, derived from :mod:`config.settings` by functions only.
 
-``scrapy crawl onion`` reads this module (see scrapy.cfg); ``onionscope crawl``
-starts from :func:`scrapy_settings`.  Defaults live in config/settings.py;
-this module only maps them onto Scrapy's names and fixes the safety-critical
-ones (Tor transport for http and https, no local DNS, the process-wide network
-guard, cookies without a public-suffix download, no telnet console, media
-never fetched, the crawl scope checked on every request and redirect),
-the page budgets and the breadth-first order.
+Importing this module loads no settings and reads no file.
+
+Public API:
+
+* :func:`scrapy_settings` ``(settings, socks_endpoints) -> dict`` -- every Scrapy
+  setting of one crawl; ``onionscope crawl`` starts from it.  Defaults live in
+  config/settings.py; this only maps them onto Scrapy's names and fixes the
+  safety-critical ones (Tor transport for http and https, no local DNS, the
+  process-wide network guard, cookies without a public-suffix download, no
+  telnet console, media never fetched, the crawl scope checked on every request
+  and redirect), the page budgets and the breadth-first order;
+* :data:`PROCESS_SETTINGS` -- the part Scrapy reads before any crawl exists
+  (command discovery, logging, reactor, DNS resolver), so
+  :mod:`crawler.scrapy_project` (scrapy.cfg) sets it statically;
+* :class:`OnionscopeAddon` -- the Scrapy add-on that :mod:`crawler.scrapy_project`
+  enables: for ``scrapy crawl`` run from the project root, it loads the
+  settings and resolves tor when the crawl starts, and applies
+  :func:`scrapy_settings` at priority ``project`` (what a settings module would
+  have), unless the crawl already has them (``ONIONSCOPE_SETTINGS``).
 """
 
 from __future__ import annotations
@@ -18,6 +30,19 @@ from crawler.tor.network_guard import EXTENSION_PATH as NETWORK_GUARD_PATH
 from config.errors import UserError
 from config.settings import Settings, load_settings
 
+# Read from the project settings before a crawler exists; constants, so the static module can set them.
+PROCESS_SETTINGS: dict[str, Any] = {
+    "BOT_NAME": "onionscope",
+    "SPIDER_MODULES": ["crawler.spiders"],
+    "NEWSPIDER_MODULE": "crawler.spiders",
+    # `scrapy crawl` with onionscope's exit status (1 when the network guard refused anything).
+    "COMMANDS_MODULE": "crawler.commands",
+    # Host names go to Tor; the reactor may resolve nothing (installed by the process, not a crawler).
+    "TWISTED_DNS_RESOLVER": "crawler.tor.refusing_resolver.RefusingResolver",
+    "LOG_LEVEL": "INFO",
+    "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+}
+
 
 def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str, Any]:
     """Scrapy setting names and values for one crawl through tor at ``socks_endpoints``.
@@ -26,15 +51,11 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
     at start-up with a clear error: nothing ever falls back to a direct connection.
     """
     values = {
-        "BOT_NAME": "onionscope",
-        "SPIDER_MODULES": ["crawler.spiders"],
-        "NEWSPIDER_MODULE": "crawler.spiders",
-        # `scrapy crawl` with onionscope's exit status (1 when the network guard refused anything).
-        "COMMANDS_MODULE": "crawler.commands",
+        **PROCESS_SETTINGS,
         "ONIONSCOPE_SETTINGS": settings,
-        # Host names go to Tor; the reactor may resolve nothing.
-        "TWISTED_DNS_RESOLVER": "crawler.tor.refusing_resolver.RefusingResolver",
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19 starts a code-running HTTP server in every crawl unless told not to.
+        "REMOTE_CONTROL_ENABLED": False,
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": True,
         # No cross-site Referer, as Tor Browser does.
@@ -74,8 +95,6 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
             "pipelines.deduplicate.DeduplicatePipeline": 200,
             "pipelines.elasticsearch_bulk.ElasticsearchBulkPipeline": 300,
         },
-        "LOG_LEVEL": "INFO",
-        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     }
     # Every http and https request goes through Tor (handler, guard, retries, no proxy middleware).
     values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize))
@@ -89,13 +108,23 @@ def _socks_endpoints_or_none(settings: Settings) -> list[str]:
     from crawler.tor.endpoints import resolve_tor_endpoints
 
     try:
-        # Runs at import time: no name lookups (`onionscope crawl` resolves tor's name at start-up).
+        # No name lookups, as before a settings module could do them (`onionscope crawl` resolves
+        # tor's name at start-up).
         endpoints = resolve_tor_endpoints(settings, resolve_host=None)
     except UserError:
         return []  # TorTransportGuard stops the crawl and says why
     return endpoints.socks_strings()
 
 
-# Module-level names, for `scrapy crawl` run from the project root.
-_settings = load_settings()
-globals().update(scrapy_settings(_settings, _socks_endpoints_or_none(_settings)))
+class OnionscopeAddon:
+    """Scrapy add-on: onionscope's settings for a crawl that does not have them yet (``scrapy crawl``)."""
+
+    def update_settings(self, scrapy_values: Any) -> None:
+        """Apply :func:`scrapy_settings` at priority ``project``; raises ConfigError for bad settings.
+
+        Spider settings and ``-s`` options keep their higher priority.
+        """
+        if scrapy_values.get("ONIONSCOPE_SETTINGS") is not None:
+            return  # `onionscope crawl`, or a caller that built them itself
+        settings = load_settings()
+        scrapy_values.setdict(scrapy_settings(settings, _socks_endpoints_or_none(settings)), priority="project")

@@ -2,7 +2,8 @@
 
 * :func:`canonical_url` -- the form a page's ``_id`` is derived from, so that
   ``http://X.onion:80/a?b=2&a=1#top`` and ``http://x.onion/a?a=1&b=2`` are one page.
-* :func:`onion_host` -- the ``<56 chars>.onion`` host of a URL (subdomains folded), or None.
+* :func:`onion_host` -- the ``<56 chars>.onion`` host of a URL (subdomains folded,
+  by the index schema's rule :func:`config.schema.onion_service_host`), or None.
 * :func:`is_media_url` -- True for URLs whose path names an image, video, audio or
   archive file; the crawl never requests those.
 * :func:`host_kind` -- what a URL's host is: an onion service, an IP literal (in any
@@ -23,6 +24,8 @@ import socket
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
+
+from config.schema import onion_service_host
 
 # Never fetched: investigators must not download media (images can be illegal
 # material) and archives can be hostile.
@@ -56,13 +59,10 @@ def canonical_url(url: str) -> str:
 def onion_host(url: str) -> str | None:
     """The onion service host of ``url`` (``sub.x.onion`` -> ``x.onion``), or None."""
     try:
-        host = (urlsplit(url).hostname or "").lower()
+        host = urlsplit(url).hostname or ""
     except ValueError:
         return None
-    if not host.endswith(".onion"):
-        return None
-    labels = host.split(".")
-    return ".".join(labels[-2:]) if len(labels) >= 2 and labels[-2] else None
+    return onion_service_host(host)
 
 
 def is_media_url(url: str) -> bool:

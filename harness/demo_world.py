@@ -32,6 +32,7 @@ from typing import Any, Callable
 from harness.demo.generator import generate_world, seed_urls
 from harness.demo.server import PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
 from harness.demo.site_names import MARKET_NAMES
+from config.paths import demo_data_dir, torrc_dir
 from config.settings import Settings
 from harness.testnet.layout import OnionServiceSpec
 from harness.testnet.network import TestNetwork
@@ -73,11 +74,13 @@ def publish_demo_sites(
     peer_log: Path | None = None,
     progress: Progress | None = print,
     timeout: float = 180.0,
+    demo_data: Path | None = None,
 ) -> DemoWorld:
     """Start (or reuse) ``network`` with an onion service per site port, then generate the sites.
 
     Regenerates the content only when the ground truth is missing or was made
     for other onion hosts or another seed, so a second call changes nothing.
+    ``demo_data`` is a ``<config_dir>/demo`` folder (default: the config package's).
     """
     services = [OnionServiceSpec(name=site, target=f"127.0.0.1:{port}") for site, port in sorted(ports.items())]
     manifest = network.up(onion_services=services, timeout=timeout, progress=progress)
@@ -94,7 +97,7 @@ def publish_demo_sites(
     if not truth or truth.get("seed") != seed or _hosts_of(truth) != onion_hosts:
         if progress:
             progress(f"generating the demo sites (seed {seed}) in {demo_dir}")
-        truth = generate_world(seed, onion_hosts, Path(demo_dir))
+        truth = generate_world(seed, onion_hosts, Path(demo_dir), data_dir=demo_data)
     return DemoWorld(
         manifest=manifest,
         ground_truth=truth,
@@ -112,20 +115,24 @@ def bring_up_demo_world(settings: Settings, progress: Progress | None = print) -
     if progress:
         progress(f"starting the demo sites' server ({demo_dir})")
     ports = ensure_demo_sites_running(demo_dir)
-    network = TestNetwork(
-        settings.testnet_dir, settings.testnet_base_port, relays=settings.testnet_relays, clients=settings.testnet_clients
-    )
-    return publish_demo_sites(network, demo_dir, ports, settings.demo_seed, progress=progress)
+    network = _network(settings)
+    return publish_demo_sites(network, demo_dir, ports, settings.demo_seed, progress=progress,
+                              demo_data=demo_data_dir(settings.config_dir))
 
 
 def tear_down_demo_world(settings: Settings, progress: Progress | None = print) -> None:
     """Stop the private network and the demo server that :func:`bring_up_demo_world` started."""
-    network = TestNetwork(
-        settings.testnet_dir, settings.testnet_base_port, relays=settings.testnet_relays, clients=settings.testnet_clients
-    )
+    network = _network(settings)
     network.down(progress=progress)
     if stop_demo_sites(Path(settings.demo_dir)) and progress:
         progress("stopped the demo sites' server")
+
+
+def _network(settings: Settings) -> TestNetwork:
+    return TestNetwork(
+        settings.testnet_dir, settings.testnet_base_port, relays=settings.testnet_relays, clients=settings.testnet_clients,
+        torrc_templates=torrc_dir(settings.config_dir),
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tor": ("tor", "inspect and control the tor client (bootstrap, circuits, NEWNYM)"),
     "crawl": ("crawl", "crawl onion sites through Tor into Elasticsearch"),
     "extract": ("extract", "run the full extraction on a saved page"),
+    "profile": ("profile", "suggest a market profile from saved pages (profile suggest)"),
     "search": ("search", "search what was crawled"),
     "serve": ("serve", "start the HTTP API and web UI"),
     "token": ("token", "create or revoke API tokens"),

@@ -2,10 +2,10 @@
 
 Public API:
 
-* :func:`document_for` (item) -> dict: the item's fields, normalised where the
-  index layout says so (onion hosts, coins, e-mails lower-case; PGP
-  fingerprints upper-case without spaces) plus derived fields (``coins`` on
-  listings, ``name_folded`` on vendors);
+* :func:`document_for` (item) -> dict: the item's fields, each in the stored
+  form the index schema gives it (:func:`config.schema.normalise_document`:
+  onion hosts, coins, e-mails lower-case; PGP fingerprints upper-case without
+  spaces) plus derived fields (``coins`` on listings, ``name_folded`` on vendors);
 * :func:`upsert_action` (item, index) -> one bulk ``update`` action whose
   ``doc`` moves ``last_seen`` and whose ``upsert`` also sets ``first_seen``,
   so re-crawls keep first_seen without a script;
@@ -20,33 +20,18 @@ Pure functions; nothing here talks to Elasticsearch.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any
 
-from crawler.extractors.prices import CRYPTO_CURRENCIES
+from config.schema import CRYPTO_TICKERS, normalise_coin, normalise_document, normalise_fingerprint
 from crawler.items import Listing, Page, Vendor
 
+__all__ = ["DOCUMENT_KINDS", "document_for", "normalise_fingerprint", "replayed_document", "upsert_action"]
+
 DOCUMENT_KINDS = ("pages", "listings", "vendors")
-# Tickers that make a listing's own price_currency a coin worth faceting on.
-CRYPTO_TICKERS = frozenset(code.lower() for code in CRYPTO_CURRENCIES)
 # A concurrent update of the same _id (two pipelines, or a crawl and a replay)
 # is retried inside Elasticsearch; a partial doc needs no script for that.
 RETRY_ON_CONFLICT = 3
-_SPACES = re.compile(r"\s+")
-
-
-def normalise_fingerprint(value: str) -> str:
-    return _SPACES.sub("", value).upper().removeprefix("0X")
-
-
-def _normalise_common(document: dict[str, Any]) -> None:
-    if document.get("onion_host"):
-        document["onion_host"] = str(document["onion_host"]).lower()
-    if "pgp_fingerprints" in document:
-        document["pgp_fingerprints"] = sorted({normalise_fingerprint(str(v)) for v in document["pgp_fingerprints"] if v})
-    if "language" in document and document["language"]:
-        document["language"] = str(document["language"]).lower()
 
 
 def document_for(item: Any) -> dict[str, Any]:
@@ -54,9 +39,7 @@ def document_for(item: Any) -> dict[str, Any]:
     if not isinstance(item, (Page, Listing, Vendor)):
         raise TypeError(f"{type(item).__name__} is not stored as a document of its own")
     document = item.to_doc()
-    _normalise_common(document)
     if isinstance(item, Page):
-        document["emails"] = sorted({str(email).lower() for email in document["emails"] if email})
         wallets = []
         for wallet in document["wallets"]:
             wallet = dict(wallet)
@@ -65,17 +48,15 @@ def document_for(item: Any) -> dict[str, Any]:
             if wallet.get("normalized") and wallet["normalized"] != wallet.get("address"):
                 wallet["address_as_written"] = wallet.get("address")
                 wallet["address"] = wallet["normalized"]
-            for key in ("coin", "network"):
-                if isinstance(wallet.get(key), str):
-                    wallet[key] = wallet[key].lower()
             wallets.append(wallet)
         document["wallets"] = wallets
-    elif isinstance(item, Listing):
-        document["crypto_prices"] = {str(coin).lower(): float(price) for coin, price in document["crypto_prices"].items()}
-        if document.get("price_currency"):
-            document["price_currency"] = str(document["price_currency"]).upper()
+    document = normalise_document(item.kind, document)
+    if isinstance(item, Listing):
+        # crypto_prices maps coins (their stored form) to amounts; a dynamic template maps each to a double.
+        document["crypto_prices"] = {normalise_coin(str(coin)): float(price)
+                                     for coin, price in document["crypto_prices"].items()}
         coins = set(document["crypto_prices"])
-        currency = (document.get("price_currency") or "").lower()
+        currency = normalise_coin(document.get("price_currency") or "")
         if currency in CRYPTO_TICKERS:
             coins.add(currency)
         document["coins"] = sorted(coins)
@@ -85,16 +66,26 @@ def document_for(item: Any) -> dict[str, Any]:
 
 
 def upsert_action(item: Any, index: str) -> dict[str, Any]:
-    """A bulk update: ``doc`` refreshes every field and last_seen; ``upsert`` adds first_seen once."""
+    """A bulk update: ``doc`` refreshes every field and last_seen; ``upsert`` adds first_seen once.
+
+    A listing card (``extractor == "card"``, from a result page) shares its
+    ``_id`` with the detail page it links to; its ``doc`` holds only the fields
+    the card shows, so it never blanks the description, category or other
+    fields the detail page already gave the same document.
+    """
     document = document_for(item)
     seen_at = document["fetched_at"]
     changes = {**document, "last_seen": seen_at}
+    update = changes
+    if isinstance(item, Listing) and item.extractor == "card":
+        update = {key: value for key, value in changes.items() if value not in (None, "", [], {})}
+        update.pop("extractor", None)  # a detail page's "generic" stays
     return {
         "_op_type": "update",
         "_index": index,
         "_id": item.doc_id(),
         "retry_on_conflict": RETRY_ON_CONFLICT,
-        "doc": changes,
+        "doc": update,
         "upsert": {**changes, "first_seen": seen_at},
     }
 

@@ -11,11 +11,19 @@ Public API:
 * :func:`wallet_sightings_from_item` (item) -> sightings from a
   :class:`~crawler.items.WalletMention` or from a Page's ``wallets``;
 * :func:`onion_sighting_from_page` (page) -> :class:`OnionSighting`;
+* :func:`onion_sighting_from_document` (stored page document) -> :class:`OnionSighting`
+  (a replay counts the pages it created);
+* :func:`sightings_by_entity` (items) -> the wallet and the onion sightings of a
+  batch, each grouped by entity document id;
 * :func:`merge_wallet` (existing or None, sightings) -> document;
 * :func:`merge_onion` (existing or None, sightings, new_pages) -> document;
-* :func:`wallet_doc_id`, :func:`onion_doc_id` -- the ``_id`` rules.
+* :func:`wallet_doc_id`, :func:`onion_doc_id` -- the ``_id`` rules (the index
+  schema's, :mod:`config.schema.kinds`).
 
-Merging is commutative in its sets and keeps first_seen as the minimum and
+Sightings carry their values in the stored form the schema gives them (coins,
+networks and onion hosts lower case), so the merged documents do too.
+
+Writing them is :mod:`pipelines.entity_writer`'s.  Merging is commutative in its sets and keeps first_seen as the minimum and
 last_seen as the maximum, so replaying a sighting twice changes nothing but
 ``mention_count`` (which counts WalletMention items; a Page's own ``wallets``
 list adds pages and dates but no mentions, since the spider also yields a
@@ -24,10 +32,17 @@ WalletMention for each).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from crawler.items import Page, WalletMention, stable_id
+from config.schema import lower_case, normalise_coin, normalise_onion_host, onion_doc_id, wallet_doc_id
+from crawler.items import Page, WalletMention
+
+__all__ = [
+    "OnionSighting", "WalletSighting", "merge_onion", "merge_wallet", "onion_doc_id", "onion_sighting_from_page",
+    "wallet_doc_id", "wallet_sightings_from_item",
+]
 
 # Each reference list of a wallet is capped so a wallet pasted on every page
 # of a forum cannot grow one document without bound.
@@ -72,15 +87,6 @@ class OnionSighting:
     market: str | None = None
 
 
-def wallet_doc_id(coin: str, address: str) -> str:
-    """:meth:`WalletMention.doc_id` with the coin lower-cased (so BTC and btc are one wallet)."""
-    return stable_id(coin.lower(), address)
-
-
-def onion_doc_id(onion_host: str) -> str:
-    return onion_host.lower()
-
-
 def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
     """Sightings a WalletMention or a Page carries; other items carry none we can key.
 
@@ -91,9 +97,9 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
         # Listing.doc_id()'s rule, so the wallet links to the listing document.
         listing_doc_id = item.listing_doc_id()
         return [WalletSighting(
-            address=item.address, coin=item.coin.lower(), network=item.network.lower(),
+            address=item.address, coin=normalise_coin(item.coin), network=lower_case(item.network),
             address_type=item.address_type, seen_at=item.fetched_at, job_id=item.job_id,
-            page_url=item.page_url, onion_host=item.onion_host.lower() or None, market=item.market,
+            page_url=item.page_url, onion_host=normalise_onion_host(item.onion_host) or None, market=item.market,
             listing_doc_id=listing_doc_id, vendor=item.vendor, source=item.source,
         )]
     if isinstance(item, Page):
@@ -101,14 +107,14 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
         for wallet in item.wallets:
             # The extractor's normalised form is the wallet's identity (as in WalletMention.address).
             address = str(wallet.get("normalized") or wallet.get("address") or "")
-            coin = str(wallet.get("coin") or "").lower()
+            coin = normalise_coin(str(wallet.get("coin") or ""))
             if not address or not coin:
                 continue
             sightings.append(WalletSighting(
-                address=address, coin=coin, network=str(wallet.get("network") or "mainnet").lower(),
+                address=address, coin=coin, network=lower_case(str(wallet.get("network") or "mainnet")),
                 address_type=str(wallet.get("address_type") or wallet.get("type") or ""),
                 seen_at=item.fetched_at, job_id=item.job_id, page_url=item.canonical_url,
-                onion_host=item.onion_host.lower() or None, market=item.market, source="page",
+                onion_host=normalise_onion_host(item.onion_host) or None, market=item.market, source="page",
                 counts_as_mention=False,
             ))
         return sightings
@@ -117,9 +123,33 @@ def wallet_sightings_from_item(item: Any) -> list[WalletSighting]:
 
 def onion_sighting_from_page(page: Page) -> OnionSighting:
     return OnionSighting(
-        onion_host=page.onion_host.lower(), seen_at=page.fetched_at, status=page.status,
+        onion_host=normalise_onion_host(page.onion_host), seen_at=page.fetched_at, status=page.status,
         url=page.canonical_url, title=page.title, job_id=page.job_id, market=page.market,
     )
+
+
+def onion_sighting_from_document(page: dict[str, Any]) -> OnionSighting:
+    """The sighting a stored page document stands for (it must have an ``onion_host``)."""
+    return OnionSighting(
+        onion_host=onion_doc_id(str(page["onion_host"])), seen_at=str(page.get("fetched_at", "")),
+        status=int(page.get("status", 0)), url=str(page.get("canonical_url", "")), title=str(page.get("title", "")),
+        job_id=str(page.get("job_id", "")), market=page.get("market"),
+    )
+
+
+def sightings_by_entity(
+    items: Iterable[Any],
+) -> tuple[dict[str, list[WalletSighting]], dict[str, list[OnionSighting]]]:
+    """(wallet sightings by wallet document id, onion sightings by onion document id) of a batch of items."""
+    wallet_sightings: dict[str, list[WalletSighting]] = defaultdict(list)
+    onion_sightings: dict[str, list[OnionSighting]] = defaultdict(list)
+    for item in items:
+        for sighting in wallet_sightings_from_item(item):
+            wallet_sightings[wallet_doc_id(sighting.coin, sighting.address)].append(sighting)
+        if isinstance(item, Page) and item.onion_host:
+            onion = onion_sighting_from_page(item)
+            onion_sightings[onion_doc_id(onion.onion_host)].append(onion)
+    return wallet_sightings, onion_sightings
 
 
 def _earliest(*dates: str | None) -> str | None:

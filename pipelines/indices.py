@@ -2,14 +2,17 @@
 
 Every document kind lives in a versioned index ``<prefix>-<kind>-v<N>`` that
 clients reach only through the alias ``<prefix>-<kind>``.  The mapping of
-each kind is data, in ``config/index_templates/<kind>.json``; it is installed
+each kind is data, in ``<config_dir>/index_templates/<kind>.json``
+(:func:`config.paths.index_templates_dir`; every function takes
+``templates_dir``, default the config package's folder); it is installed
 as the composable index template ``<prefix>-<kind>`` matching
 ``<prefix>-<kind>-v*``, so any new version picks it up.
 
 Public API:
 
-* :data:`KINDS` -- the document kinds;
-* :func:`alias_name`, :func:`versioned_index_name` -- the naming rules;
+* :data:`KINDS` -- the document kinds, and :func:`alias_name`,
+  :func:`versioned_index_name` -- the naming rules (the index schema's,
+  :mod:`config.schema.kinds`, imported here for the callers of this module);
 * :func:`load_template` (kind) -> :class:`IndexTemplate` (raises UserError for a
   missing or malformed template file);
 * :func:`ensure_indices` (client, prefix) -> ``{kind: index}``; idempotent and
@@ -41,11 +44,12 @@ from typing import Any, Iterator
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
+from config import paths
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from config.schema import KINDS, alias_name, check_kind, prefix_pattern, versioned_index_name
 
-KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens")
-DEFAULT_TEMPLATES_DIR = PROJECT_ROOT / "config" / "index_templates"
+# The templates shipped with the config package; a command passes paths.index_templates_dir(settings.config_dir).
+DEFAULT_TEMPLATES_DIR = paths.index_templates_dir()
 # Above Elasticsearch's built-in templates (priority 100 and below) so ours always win.
 TEMPLATE_PRIORITY = 500
 COPY_BATCH_SIZE = 500
@@ -87,25 +91,9 @@ class KindStatus:
         return self.index is not None and self.index_schema_version != self.template_schema_version
 
 
-def alias_name(prefix: str, kind: str) -> str:
-    """``<prefix>-<kind>``: the name every reader and writer uses."""
-    _check_kind(kind)
-    return f"{prefix}-{kind}"
-
-
-def versioned_index_name(prefix: str, kind: str, version: int) -> str:
-    """``<prefix>-<kind>-v<version>``: the concrete index behind the alias."""
-    return f"{alias_name(prefix, kind)}-v{version}"
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise UserError(f"unknown index kind {kind!r}; choose one of: {', '.join(KINDS)}")
-
-
 def load_template(kind: str, templates_dir: Path | None = None) -> IndexTemplate:
     """Read ``<templates_dir>/<kind>.json``; raises UserError naming the file when it is wrong."""
-    _check_kind(kind)
+    check_kind(kind)
     path = (templates_dir or DEFAULT_TEMPLATES_DIR) / f"{kind}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -160,7 +148,7 @@ def put_template(
 
 def _installed_template_digests(client: Elasticsearch, prefix: str) -> dict[str, str]:
     try:
-        response = client.indices.get_index_template(name=f"{prefix}-*")
+        response = client.indices.get_index_template(name=prefix_pattern(prefix))
     except NotFoundError:
         return {}
     return {
@@ -389,7 +377,7 @@ def delete_prefix(client: Elasticsearch, prefix: str) -> list[str]:
     the templates.  Returns the deleted index names.
     """
     ours = re.compile("(" + "|".join(re.escape(alias_name(prefix, kind)) for kind in KINDS) + r")(-v[0-9]+)?")
-    names = client.indices.get(index=f"{prefix}-*", expand_wildcards="all", allow_no_indices=True).body
+    names = client.indices.get(index=prefix_pattern(prefix), expand_wildcards="all", allow_no_indices=True).body
     # The pattern also matches indices of a longer prefix (prefix-x-...); keep to ours.
     doomed = sorted(name for name in names if ours.fullmatch(name))
     if doomed:

@@ -24,6 +24,8 @@ Public API:
 * :class:`SpoolWriter` (spool_dir) -- ``write(record)``, ``close()``; the file is
   created on the first record only;
 * :func:`spool_files` (spool_dir) -> spool files, oldest first;
+* :func:`json_safe` (value) -> the value with JSON types only (records and
+  crawl-run stats hold datetimes);
 * :func:`claim` (path) -> context manager yielding the records of a file that
   no writer or other replay holds, or None when it is busy or gone;
   :func:`rewrite` keeps the records that are still failing (and deletes the
@@ -54,6 +56,19 @@ CLAIM_TRIES = 10
 
 def utc_now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with only JSON types left: datetimes as ISO-8601 UTC, other objects as their text."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
 
 
 def ensure_spool_dir(spool_dir: Path) -> Path:

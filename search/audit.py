@@ -9,9 +9,10 @@ Public API:
 * :class:`AuditWriter` (client, prefix) -- the server's writer: searches hand
   it their entry and return; a background thread writes entries in bulk
   every ``flush_seconds`` (one round trip and one translog sync per batch
-  instead of per search).  A batch that keeps failing after retries is
-  logged as ``AUDIT WRITE FAILED`` with every entry, so the trail's gap is
-  on record.  When ``max_pending`` entries already wait, :meth:`AuditWriter.submit`
+  instead of per search), through the same bulk path as the crawl
+  (:class:`pipelines.bulk_writer.BulkWriter`: transient errors retried with
+  backoff, permanent ones final).  An entry that still fails is logged as
+  ``AUDIT WRITE FAILED`` with its error, so the trail's gap is on record.  When ``max_pending`` entries already wait, :meth:`AuditWriter.submit`
   raises :class:`AuditBacklogFull` at once (never writing on the caller's
   thread, which is the API's event loop): the API answers 503 rather than
   serve what it cannot audit.  :meth:`AuditWriter.close` flushes what is pending.
@@ -28,8 +29,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from config.schema import alias_name
+from pipelines.bulk_writer import BatchOutcome, BulkWriter, Operation
+
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS_KEPT = 2000
+# First pause between two attempts at a batch; it doubles with each retry.
+RETRY_BACKOFF_SECONDS = 0.2
 
 
 class AuditBacklogFull(Exception):
@@ -37,7 +43,8 @@ class AuditBacklogFull(Exception):
 
 
 def audit_index(prefix: str) -> str:
-    return f"{prefix}-audit"
+    """The audit alias of ``prefix`` (the index schema's name)."""
+    return alias_name(prefix, "audit")
 
 
 def audit_entry(
@@ -85,7 +92,8 @@ class AuditWriter:
     It never writes on the caller's thread: the API calls it on its event
     loop, where one blocking write (with its retries and back-off) would
     stall every request.  The thread starts on the first entry, so building
-    the writer touches nothing.
+    the writer touches nothing.  ``retries`` is the number of attempts at a
+    batch; ``written``, ``failed``, ``refused`` and ``retried`` count entries.
     """
 
     def __init__(self, client: Any, prefix: str, *, flush_seconds: float = 0.25, max_batch: int = 500,
@@ -96,6 +104,9 @@ class AuditWriter:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.retries = retries
+        # No spool: what finally fails is put on record in the log (below), never replayed into the trail.
+        self.bulk = BulkWriter(client, prefix, None, max_retries=max(0, retries - 1),
+                               backoff_seconds=RETRY_BACKOFF_SECONDS)
         self._pending: list[dict[str, Any]] = []
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -106,6 +117,7 @@ class AuditWriter:
         self.written = 0
         self.failed = 0
         self.refused = 0
+        self.retried = 0
 
     def submit(self, **entry: Any) -> None:
         """Queue one entry (arguments as :func:`audit_entry`); returns at once.
@@ -154,33 +166,15 @@ class AuditWriter:
                         return
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
-        operations: list[dict[str, Any]] = []
-        for document in batch:
-            operations.append({"index": {"_index": audit_index(self.prefix)}})
-            operations.append(document)
-        last_error: Any = None
-        for attempt in range(1, self.retries + 1):
-            try:
-                response = self.client.bulk(operations=operations)
-                body = response.body if hasattr(response, "body") else response
-                if not body.get("errors"):
-                    self.written += len(batch)
-                    return
-                failed = [
-                    (document, item["index"].get("error"))
-                    for document, item in zip(batch, body["items"])
-                    if item["index"].get("status", 500) >= 300
-                ]
-                self.written += len(batch) - len(failed)
-                batch = [document for document, _ in failed]
-                operations = [line for document in batch for line in ({"index": {"_index": audit_index(self.prefix)}}, document)]
-                last_error = failed[0][1] if failed else None
-            except Exception as exc:  # noqa: BLE001 -- any failure is retried, then put on record below
-                last_error = exc
-            time.sleep(min(2.0, 0.1 * 2**attempt))
-        self.failed += len(batch)
-        for document in batch:
-            log.error("AUDIT WRITE FAILED (%s): %r", last_error, document)
+        index = audit_index(self.prefix)
+        operations = [Operation("audit", "index", None, document, index) for document in batch]
+        outcome = BatchOutcome()
+        succeeded, failures = self.bulk.send(operations, outcome)
+        self.written += len(succeeded)
+        self.retried += outcome.retries
+        self.failed += len(failures)
+        for failure in failures:
+            log.error("AUDIT WRITE FAILED (%s): %r", failure.error, failure.operation.body)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write every submitted entry now (or give it up); False on timeout."""

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.schema import alias_name, token_doc_id
 from search.es_steps import Get, Steps, run
 from search.signing import SESSION_PURPOSE, BadSignedValue, sign_value, unsign_value
 
@@ -70,12 +71,13 @@ class TokenRecord:
 
 
 def tokens_index(prefix: str) -> str:
-    return f"{prefix}-tokens"
+    """The tokens alias of ``prefix`` (the index schema's name)."""
+    return alias_name(prefix, "tokens")
 
 
 def hash_token(token: str) -> str:
-    """sha256 hex of the token: the stored form and the document ``_id``."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """sha256 hex of the token: the stored form and the document ``_id`` (:func:`config.schema.token_doc_id`)."""
+    return token_doc_id(token)
 
 
 def _now() -> str:
@@ -88,21 +90,26 @@ def clean_name(name: str | None) -> str:
     return text.strip()[:MAX_NAME_CHARS]
 
 
-def _ensure_indices(client: Any, prefix: str) -> None:
+def _ensure_indices(client: Any, prefix: str, templates_dir: Path | None) -> None:
     # Writing to a missing alias would create a plain index in its place and
     # block the versioned index set-up; so set the indices up first.
     try:
         from pipelines.indices import ensure_indices
     except ImportError:  # the index module has not landed in this tree
         return
-    ensure_indices(client, prefix)
+    ensure_indices(client, prefix, templates_dir=templates_dir)
 
 
-def create_token(client: Any, prefix: str, role: str, name: str | None = None) -> tuple[str, TokenRecord]:
-    """Make a new token with ``role``; returns the token (shown once) and its record."""
+def create_token(client: Any, prefix: str, role: str, name: str | None = None, *,
+                 templates_dir: Path | None = None) -> tuple[str, TokenRecord]:
+    """Make a new token with ``role``; returns the token (shown once) and its record.
+
+    ``templates_dir`` holds the index templates (``<config_dir>/index_templates``;
+    default: the config package's), used when the indices do not exist yet.
+    """
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
-    _ensure_indices(client, prefix)
+    _ensure_indices(client, prefix, templates_dir)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_hash = hash_token(token)
     record = TokenRecord(

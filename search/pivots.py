@@ -16,7 +16,7 @@ Public API:
 * :func:`onion_detail` (client, prefix, host) -> dict | None -- liveness and pages
 * :func:`index_stats` (client, prefix) -> dict -- document counts and top markets
 * :func:`vendor_id` (market, name, onion_host, market_host_known) -> str -- the
-  vendor ``_id``, by :func:`crawler.items.market_item_id` (the one id rule)
+  vendor ``_id``, by :func:`config.schema.vendor_doc_id` (the one id rule)
 
 Each reader above has a ``*_steps`` twin (``wallet_detail_steps(prefix,
 address)`` and so on): the same logic as a generator of
@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.items import market_item_id
+from config import schema
+from config.schema import alias_name, normalise_onion_host, onion_host_from_input
 from search.es_steps import Count, Get, Msearch, Search, Steps, run
-from search.query import _onion as normalise_onion
 
 PIVOT_LIMIT = 100
 # What pivot tables show; whole documents are one click away.
@@ -45,7 +45,7 @@ WALLET_REFERENCE_LISTS = ["pages", "listings"]
 
 def vendor_id(market: str, name: str, onion_host: str, market_host_known: bool) -> str:
     """The ``_id`` of vendor ``name`` on ``market``, seen on ``onion_host``."""
-    return market_item_id(market, name.casefold(), onion_host, market_host_known)
+    return schema.vendor_doc_id(market, name, onion_host, market_host_known)
 
 
 def _host_known(document: dict[str, Any]) -> bool:
@@ -72,7 +72,7 @@ def _any_term(fields: list[str], value: Any, case_insensitive: bool = False) -> 
 
 
 def listing_detail_steps(prefix: str, listing_id: str) -> Steps:
-    listing = _document((yield Get(f"{prefix}-listings", listing_id, SOURCE_EXCLUDES)))
+    listing = _document((yield Get(alias_name(prefix, "listings"), listing_id, SOURCE_EXCLUDES)))
     if listing is None:
         return None
     vendor_name = listing.get("vendor")
@@ -85,7 +85,7 @@ def listing_detail_steps(prefix: str, listing_id: str) -> Steps:
 
 
 def vendor_detail_steps(prefix: str, vendor_doc_id: str) -> Steps:
-    vendor = _document((yield Get(f"{prefix}-vendors", vendor_doc_id, SOURCE_EXCLUDES)))
+    vendor = _document((yield Get(alias_name(prefix, "vendors"), vendor_doc_id, SOURCE_EXCLUDES)))
     if vendor is None:
         return None
     fingerprints = [str(value) for value in vendor.get("pgp_fingerprints") or []]
@@ -96,9 +96,9 @@ def vendor_detail_steps(prefix: str, vendor_doc_id: str) -> Steps:
     ]
     if not _host_known(vendor):
         # A vendor keyed by its host owns only the listings seen on that host.
-        same_vendor.append({"term": {"onion_host": str(vendor.get("onion_host") or "").lower()}})
+        same_vendor.append({"term": {"onion_host": normalise_onion_host(str(vendor.get("onion_host") or ""))}})
     searches: list[tuple[str, dict[str, Any]]] = [(
-        f"{prefix}-listings",
+        alias_name(prefix, "listings"),
         {
             "query": {"bool": {"filter": same_vendor}},
             "size": PIVOT_LIMIT,
@@ -113,7 +113,7 @@ def vendor_detail_steps(prefix: str, vendor_doc_id: str) -> Steps:
         if wallets:
             should.append({"terms": {"wallets": wallets}})
         searches.append((
-            f"{prefix}-vendors",
+            alias_name(prefix, "vendors"),
             {
                 "query": {"bool": {"should": should, "minimum_should_match": 1,
                                    "must_not": [{"ids": {"values": [vendor["id"]]}}]}},
@@ -156,10 +156,10 @@ def wallet_detail_steps(prefix: str, address: str) -> Steps:
     entity_answer, listings_answer, vendors_answer, pages_answer = yield Msearch(
         (
             # One document per (coin, address); an address is almost always one coin.
-            (f"{prefix}-wallets", {"query": _any_term(["address"], address), "size": 1,
+            (alias_name(prefix, "wallets"), {"query": _any_term(["address"], address), "size": 1,
                                    "_source": {"excludes": WALLET_REFERENCE_LISTS}}),
             (
-                f"{prefix}-listings",
+                alias_name(prefix, "listings"),
                 {
                     "query": {"bool": {"filter": [_any_term(["wallets"], address)]}},
                     "size": PIVOT_LIMIT,
@@ -168,7 +168,7 @@ def wallet_detail_steps(prefix: str, address: str) -> Steps:
                 },
             ),
             (
-                f"{prefix}-vendors",
+                alias_name(prefix, "vendors"),
                 {
                     "query": {"bool": {"filter": [_any_term(["wallets"], address)]}},
                     "size": PIVOT_LIMIT,
@@ -176,7 +176,7 @@ def wallet_detail_steps(prefix: str, address: str) -> Steps:
                 },
             ),
             (
-                f"{prefix}-pages",
+                alias_name(prefix, "pages"),
                 {
                     "query": {"bool": {"filter": [_any_term(["wallets.address"], address)]}},
                     "size": PIVOT_LIMIT,
@@ -216,10 +216,10 @@ def wallet_detail_steps(prefix: str, address: str) -> Steps:
 
 
 def onion_detail_steps(prefix: str, host: str) -> Steps:
-    host = normalise_onion(host)
-    entity = _document((yield Get(f"{prefix}-onions", host, SOURCE_EXCLUDES)))
+    host = onion_host_from_input(host)
+    entity = _document((yield Get(alias_name(prefix, "onions"), schema.onion_doc_id(host), SOURCE_EXCLUDES)))
     response = yield Search(
-        f"{prefix}-pages",
+        alias_name(prefix, "pages"),
         {
             "query": {"bool": {"filter": [{"term": {"onion_host": host}}]}},
             "size": PIVOT_LIMIT,
@@ -250,9 +250,9 @@ def onion_detail_steps(prefix: str, host: str) -> Steps:
 def index_stats_steps(prefix: str) -> Steps:
     counts: dict[str, int] = {}
     for kind in ("pages", "listings", "vendors", "wallets", "onions"):
-        counts[kind] = yield Count(f"{prefix}-{kind}")
+        counts[kind] = yield Count(alias_name(prefix, kind))
     markets_response = yield Search(
-        f"{prefix}-listings",
+        alias_name(prefix, "listings"),
         {
             "size": 0,
             "aggs": {

@@ -13,6 +13,12 @@ Public API:
   :mod:`search.signing` (the same signer as the session cookies).
 * :func:`snippet_segments` -- a highlighted fragment as ``[{"text", "hit"}]``
   segments, so no crawled text is ever treated as markup by any renderer.
+* :func:`shape_facets` -- the facets of an answer, values shown in the
+  schema's vocabulary (coins by ticker on every kind).
+
+What each kind searches, highlights, sorts by and shows as title, and which
+facets it has, are the index schema's (:data:`config.schema.SEARCH_KINDS`,
+:data:`config.schema.FACETS`).
 
 Highlights use private-use characters as tags rather than HTML: the renderer
 escapes every segment and adds its own ``<mark>``.
@@ -24,8 +30,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.schema import FACETS, SEARCH_KINDS, alias_name
 from search.es_steps import Search, Steps, run
-from search.query import FACETS, KINDS, Node, QueryError, build_query, parse
+from search.query import Node, QueryError, build_query, parse
 from search.signing import CURSOR_PURPOSE, BadSignedValue, sign_value, unsign_value
 
 HIGHLIGHT_PRE = "\ue000"
@@ -36,17 +43,6 @@ FACET_SIZE = 10
 SNIPPET_CHARS = 180
 # Fields too large to ship with every hit; highlights carry the relevant part.
 HEAVY_FIELDS = ("text", "links", "onion_links", "contacts")
-# A unique, sortable keyword per kind, so search_after never skips or repeats
-# hits that tie on score and date.
-TIEBREAK_FIELDS: dict[str, tuple[str, ...]] = {
-    "pages": ("canonical_url",),
-    "listings": ("market", "listing_id"),
-    "vendors": ("market", "name"),
-    "wallets": ("address", "coin"),
-}
-TITLE_FIELDS = {"pages": "title", "listings": "title", "vendors": "name", "wallets": "address"}
-# The highlight field that carries the title (vendors highlight the text subfield of name).
-TITLE_HIGHLIGHTS = {"pages": "title", "listings": "title", "vendors": "name.text", "wallets": "address"}
 
 
 @dataclass
@@ -97,10 +93,10 @@ class SearchResult:
 
 
 def _sort_clause(kind: str, sort: str) -> list[dict[str, Any]]:
-    date_field = KINDS[kind].date_field
-    by_date = {date_field: {"order": "desc", "missing": "_last", "unmapped_type": "date"}}
+    spec = SEARCH_KINDS[kind]
+    by_date = {spec.date_field: {"order": "desc", "missing": "_last", "unmapped_type": "date"}}
     tiebreak = [
-        {name: {"order": "asc", "missing": "_last", "unmapped_type": "keyword"}} for name in TIEBREAK_FIELDS[kind]
+        {name: {"order": "asc", "missing": "_last", "unmapped_type": "keyword"}} for name in spec.tiebreak
     ]
     if sort == "date":
         return [by_date, *tiebreak]
@@ -140,15 +136,15 @@ def build_search_body(
             "max_analyzed_offset": 100_000,
             # The title is highlighted whole; long text fields give fragments.
             "fields": {
-                name: ({"number_of_fragments": 0} if name == TITLE_HIGHLIGHTS[kind] else {})
-                for name in KINDS[kind].highlight_fields
+                name: ({"number_of_fragments": 0} if name == SEARCH_KINDS[kind].title_highlight else {})
+                for name in SEARCH_KINDS[kind].highlight_fields
             },
         }
     if with_facets:
         body["aggs"] = {
-            name: {"terms": {"field": per_kind[kind], "size": FACET_SIZE}}
-            for name, per_kind in FACETS.items()
-            if kind in per_kind
+            name: {"terms": {"field": facet.fields[kind], "size": FACET_SIZE}}
+            for name, facet in FACETS.items()
+            if kind in facet.fields
         }
     return body
 
@@ -200,11 +196,28 @@ def decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: 
     return values
 
 
-def _facets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        name: [{"value": str(bucket["key"]), "count": bucket["doc_count"]} for bucket in agg.get("buckets", [])]
-        for name, agg in aggregations.items()
-    }
+def shape_facets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The facets of an answer: per facet, ``[{"value", "count"}]`` with the most frequent first.
+
+    Values are shown as the schema says (:attr:`config.schema.Facet.show`):
+    coins by ticker, so ``bitcoin`` on pages and wallets and ``btc`` on
+    listings are one value ``btc``, and buckets shown alike add up their counts.
+    """
+    facets: dict[str, list[dict[str, Any]]] = {}
+    for name, agg in aggregations.items():
+        buckets = [(str(bucket["key"]), int(bucket["doc_count"])) for bucket in agg.get("buckets", [])]
+        show = FACETS[name].show if name in FACETS else None
+        if show is None:
+            facets[name] = [{"value": value, "count": count} for value, count in buckets]
+            continue
+        counts: dict[str, int] = {}
+        for value, count in buckets:
+            shown = show(value) or value
+            counts[shown] = counts.get(shown, 0) + count
+        # Merged buckets keep Elasticsearch's order: count first, then value.
+        facets[name] = [{"value": value, "count": count}
+                        for value, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return facets
 
 
 def shape_hit(raw_hit: dict[str, Any], kind: str) -> Hit:
@@ -213,8 +226,8 @@ def shape_hit(raw_hit: dict[str, Any], kind: str) -> Hit:
     snippets: list[list[dict[str, Any]]] = []
     highlight = raw_hit.get("highlight")
     if highlight:
-        title_highlight = TITLE_HIGHLIGHTS[kind]
-        for name in KINDS[kind].highlight_fields:
+        title_highlight = SEARCH_KINDS[kind].title_highlight
+        for name in SEARCH_KINDS[kind].highlight_fields:
             if name != title_highlight:
                 fragments = highlight.get(name)
                 if fragments:
@@ -228,7 +241,7 @@ def shape_hit(raw_hit: dict[str, Any], kind: str) -> Hit:
     return Hit(
         id=str(raw_hit.get("_id")),
         kind=kind,
-        title=str(source.get(TITLE_FIELDS[kind]) or ""),
+        title=str(source.get(SEARCH_KINDS[kind].title_field) or ""),
         score=raw_hit.get("_score"),
         source=source,
         snippets=snippets,
@@ -253,8 +266,8 @@ def search_steps(
     a cursor that was altered or belongs to another query.  Elasticsearch
     errors (unreachable, missing index) propagate unchanged.
     """
-    if kind not in KINDS:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
+    if kind not in SEARCH_KINDS:
+        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(SEARCH_KINDS)})")
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
     node = parse(query_text)
@@ -268,7 +281,7 @@ def search_steps(
         with_facets=with_facets,
         with_highlights=with_highlights,
     )
-    raw = yield Search(f"{index_prefix}-{kind}", body, lenient=False)
+    raw = yield Search(alias_name(index_prefix, kind), body, lenient=False)
     raw_hits = raw["hits"]["hits"]
     total = raw["hits"]["total"]
     next_cursor = None
@@ -281,7 +294,7 @@ def search_steps(
         total=int(total["value"]),
         total_is_exact=total.get("relation") == "eq",
         hits=[shape_hit(raw_hit, kind) for raw_hit in raw_hits],
-        facets=_facets(raw.get("aggregations") or {}),
+        facets=shape_facets(raw.get("aggregations") or {}),
         next_cursor=next_cursor,
         took_ms=int(raw.get("took", 0)),
     )

@@ -48,21 +48,25 @@ from crawler.extractors.document import ExtractedDocument, extract_document, pla
 from crawler.extractors.identifiers import Identifiers
 from crawler.extractors.market_profiles import MarketProfiles
 
-# The worker's profiles, loaded once per worker process by _start_worker.
+# The worker's profiles and reference tables (lexicon, countries), loaded once per worker
+# process by _start_worker.
 _profiles: MarketProfiles | None = None
+_tables: dict[str, Any] = {}
 
 
-def _start_worker(load_profiles: Callable[[], MarketProfiles] | None) -> None:
-    """Load the market profiles and warm the language model, outside any page's budget."""
-    global _profiles
+def _start_worker(load_profiles: Callable[[], MarketProfiles] | None,
+                  load_tables: Callable[[], dict[str, Any]] | None = None) -> None:
+    """Load the market profiles and reference tables and warm the language model, outside any page's budget."""
+    global _profiles, _tables
     from crawler.extractors.language import detect_language
 
     _profiles = load_profiles() if load_profiles is not None else None
+    _tables = load_tables() if load_tables is not None else {}
     detect_language("warm the language model up before the first page is timed")
 
 
 def _extract(html: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocument:
-    document = extract_document(html, url, profiles=_profiles, **arguments)
+    document = extract_document(html, url, profiles=_profiles, **_tables, **arguments)
     # The spider reads the items, stats and problems; the raw hits (every match with
     # its context) would only make the answer slower to send back.
     return dataclasses.replace(document, identifiers=Identifiers())
@@ -83,15 +87,20 @@ class BudgetedExtractor:
     exactly as the crawl process holds them (loaded from a folder, hosts bound);
     it is sent to the worker, so it must pickle: a module-level function, or a
     ``functools.partial`` of one such as ``partial(MarketProfiles.load,
-    folder)``.  None: no profiles.  The worker starts with the first page;
-    raises ``ValueError`` for a budget that is not positive.
+    folder)``.  None: no profiles.  ``load_tables``, pickled the same way,
+    returns further keyword arguments of :func:`extract_document` that stay the
+    same for every page (the substance lexicon and country table of the
+    crawl's ``config_dir``); None: the defaults.  The worker starts with the
+    first page; raises ``ValueError`` for a budget that is not positive.
     """
 
-    def __init__(self, budget_seconds: float, load_profiles: Callable[[], MarketProfiles] | None):
+    def __init__(self, budget_seconds: float, load_profiles: Callable[[], MarketProfiles] | None,
+                 load_tables: Callable[[], dict[str, Any]] | None = None):
         if budget_seconds <= 0:
             raise ValueError(f"the extraction budget must be positive, got {budget_seconds}")
         self.budget_seconds = budget_seconds
         self.load_profiles = load_profiles
+        self.load_tables = load_tables
         self._pool: ProcessPool | None = None
 
     def _started_pool(self) -> ProcessPool:
@@ -100,7 +109,8 @@ class BudgetedExtractor:
             # state, and a fork server would be one more socket for the network guard to see.
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPool(
-                max_workers=1, initializer=_start_worker, initargs=(self.load_profiles,), context=context
+                max_workers=1, initializer=_start_worker, initargs=(self.load_profiles, self.load_tables),
+                context=context
             )
         return self._pool
 

@@ -7,7 +7,11 @@ Public API:
 * :func:`parse_countries` -> ["NL", "DE"]: a list as a "Ships to" field
   writes it ("Netherlands, Germany & EU", "Worldwide except USA").
 * :data:`WORLDWIDE` ("WW") and :data:`EUROPEAN_UNION` ("EU").
-* :func:`load_country_table` -> the spelling table from ``config/countries.yml``.
+* :func:`load_country_table` ``(path=None)`` -> the spelling table from a
+  ``<config_dir>/countries.yml`` (default: the config package's), read once per
+  process per file.  ``normalise_country`` and ``parse_countries`` take that
+  table as ``table`` (default: the config package's); the spider and
+  ``onionscope extract`` pass the one of ``settings.config_dir``.
 
 Decisions (also in the YAML's header):
 
@@ -31,17 +35,20 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
 
 import yaml
 
 # libyaml's loader when PyYAML was built with it: the tables load about ten times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+from config import paths
 from config.errors import UserError
 
 WORLDWIDE = "WW"
 EUROPEAN_UNION = "EU"
-DEFAULT_TABLE = Path(__file__).resolve().parents[2] / "config" / "countries.yml"
+# The table shipped with the config package (used when no table is passed).
+DEFAULT_TABLE = paths.countries_file()
 
 _SPLIT = re.compile(r"\s*(?:[,;/|+&\n\u2022·]|\s(?:and|и|und|et)\s)\s*", re.IGNORECASE)
 _EXCLUSION = re.compile(r"\b(?:except|excluding|excl\.?|but not|not to|кроме)\b", re.IGNORECASE)
@@ -56,12 +63,17 @@ def _key(text: str) -> str:
     return " ".join(re.sub(r"[.'’()\-_]", " ", without_marks).split())
 
 
-@lru_cache(maxsize=4)
-def load_country_table(path: Path = DEFAULT_TABLE) -> dict[str, str]:
-    """Spelling key -> alpha-2 code, from ``config/countries.yml``.
+def load_country_table(path: Path | None = None) -> dict[str, str]:
+    """Spelling key -> alpha-2 code, from a ``countries.yml`` (default :data:`DEFAULT_TABLE`).
 
-    Raises UserError if the file is missing or not the expected shape.
+    Read once per process per file.  Raises UserError if the file is missing
+    or not the expected shape.
     """
+    return _load_country_table(Path(path) if path is not None else DEFAULT_TABLE)
+
+
+@lru_cache(maxsize=8)
+def _load_country_table(path: Path) -> dict[str, str]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
@@ -87,18 +99,21 @@ def _flag_code(text: str) -> str | None:
     return None
 
 
-def normalise_country(text: str | None) -> str | None:
-    """The alpha-2 code of one country (or ``EU`` / ``WW``); None if unknown."""
+def normalise_country(text: str | None, table: Mapping[str, str] | None = None) -> str | None:
+    """The alpha-2 code of one country (or ``EU`` / ``WW``); None if unknown.
+
+    ``table`` is a :func:`load_country_table` (default: the config package's).
+    """
     if not text:
         return None
     stripped = _LABEL_NOISE.sub("", text.strip())[:80]
     flag = _flag_code(stripped)
     if flag:
         return flag
-    return load_country_table().get(_key(stripped))
+    return (table if table is not None else load_country_table()).get(_key(stripped))
 
 
-def parse_countries(text: str | None, limit: int = 60) -> list[str]:
+def parse_countries(text: str | None, limit: int = 60, table: Mapping[str, str] | None = None) -> list[str]:
     """Distinct codes of the countries listed in ``text``, in order; unknown names are skipped."""
     if not text:
         return []
@@ -109,7 +124,7 @@ def parse_countries(text: str | None, limit: int = 60) -> list[str]:
         part = part.strip(" .:-()[]")
         if not part:
             continue
-        code = normalise_country(part)
+        code = normalise_country(part, table)
         if code is None:
             # "Flags" rendered side by side: "🇩🇪🇳🇱".
             indicators = [char for char in part if _REGIONAL_INDICATOR_A <= ord(char) <= _REGIONAL_INDICATOR_A + 25]

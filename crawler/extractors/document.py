@@ -5,6 +5,8 @@ Public API:
 * :func:`extract_document` ``(html, url, fetched_at, job_id, profiles=None,
   market=None) -> ExtractedDocument`` -- what the spider calls per response and
   what ``onionscope extract`` calls on a saved page.
+* :func:`decode_html` ``(html, content_type) -> str`` -- a page's text, decoded
+  as the extraction decodes it (what ``onionscope profile suggest`` reads).
 * :func:`plain_document` ``(html, url, fetched_at, job_id) -> ExtractedDocument``
   -- the page basics only, for a page whose extraction ran over its time
   budget (:mod:`crawler.extractors.budget`).
@@ -39,8 +41,14 @@ Which extractor runs, and under which market the items go:
    vendors, no drift is counted (the page is not the market's), and the
    stats count ``extract/looks_like/<market>``.  Anyone can copy a market's
    markup, so a copy can never reach the real market's documents;
-4. else the generic extractor (JSON-LD, microdata, labels), items under the
-   page's own host.
+   with rules 1-3, a page rule's ``cards`` give one listing per card
+   (``extractor="card"``), keyed like the detail page it links to
+   (:meth:`MarketProfile.listing_id_for`, else the generic id rule);
+4. else the generic reading (:func:`crawler.extractors.generic_page.read_generic_page`):
+   listing cards of result pages (``extractor="card"``, keyed by their detail
+   URL), a detail page's listing (labels, JSON-LD, microdata), a vendor
+   profile, or a forum thread's posts (``ExtractedDocument.posts`` and
+   ``Page.posts``); items under the page's own host.
 
 A page with an HTTP status of 400 or more yields its Page item only.
 
@@ -62,13 +70,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Mapping, Union
 
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
 from crawler.extractors.contacts import find_contacts, find_emails
-from crawler.extractors.generic_listing import extract_generic
+from crawler.extractors.forum_thread import ForumPost
+from crawler.extractors.generic_page import listing_id_for_url, read_generic_page
 from crawler.extractors.html_page import HtmlPage, parse_html_page
 from crawler.extractors.identifiers import Identifiers, find_identifiers
 from crawler.extractors.language import LanguageGuess, detect_language
@@ -77,7 +86,7 @@ from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import Price
 from crawler.extractors.substances import SubstanceLexicon, default_lexicon
 from crawler.extractors.wallets import WalletHit, find_wallets
-from crawler.items import Listing, Page, Vendor, WalletMention, stable_id
+from crawler.items import Listing, Page, Vendor, WalletMention
 from crawler.urls import canonical_url, onion_host
 from config.errors import UserError
 
@@ -91,6 +100,7 @@ MAX_TITLE_CHARS = 1_000
 MAX_NAME_CHARS = 200
 
 Item = Union[Page, Listing, Vendor, WalletMention]
+_LATIN1_NAMES = frozenset({"cp1252", "windows1252", "latin1", "iso88591", "l1"})
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,7 @@ class ExtractedDocument:
     rejected: list[RejectedItem] = field(default_factory=list)
     # The profile whose site marker the page carries, its host being none of that market's.
     looks_like_market: str | None = None
+    posts: list[ForumPost] = field(default_factory=list)  # a forum thread's posts (page type "thread")
 
     def items(self) -> list[Item]:
         """The page first, then listings, vendors and wallet mentions: what the pipelines index."""
@@ -187,10 +198,22 @@ def _decode(html: bytes | str, content_type: str) -> tuple[str, bytes]:
         return html, html.encode("utf-8", errors="replace")
     raw = bytes(html[:MAX_HTML_BYTES])
     try:
-        _, text = html_to_unicode(content_type or None, raw)
+        encoding, text = html_to_unicode(content_type or None, raw)
     except (LookupError, ValueError):  # an unknown or broken declared encoding
-        text = raw.decode("utf-8", errors="replace")
+        return raw.decode("utf-8", errors="replace"), raw
+    # Pages saved or served as UTF-8 under a stale Latin-1 declaration ("฿" read as "à¸¿"):
+    # bytes that decode strictly as UTF-8 are UTF-8 (a real cp1252 text almost never does).
+    if encoding.replace("-", "").replace("_", "").lower() in _LATIN1_NAMES and max(raw, default=0) >= 0x80:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     return text, raw
+
+
+def decode_html(html: bytes | str, content_type: str = "text/html") -> str:
+    """The page's text: by BOM, then ``<meta charset>``, then UTF-8 (see ``_decode``); never raises."""
+    return _decode(html, content_type)[0]
 
 
 def extract_document(
@@ -206,8 +229,14 @@ def extract_document(
     depth: int = 0,
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
     lexicon: SubstanceLexicon | None = None,
+    countries: Mapping[str, str] | None = None,
 ) -> ExtractedDocument:
-    """Run the full extraction on one page (see the module docstring)."""
+    """Run the full extraction on one page (see the module docstring).
+
+    ``lexicon`` and ``countries`` are the substance lexicon and country table of
+    the crawl's ``config_dir`` (:func:`~crawler.extractors.substances.default_lexicon`,
+    :func:`~crawler.extractors.countries.load_country_table`); default: the config package's.
+    """
     forced_profile: MarketProfile | None = None
     if market is not None:
         if profiles is None:
@@ -251,10 +280,10 @@ def extract_document(
     )
     rules = profile or looks_like
     if rules is not None:
-        extraction = rules.extract(selector, url)
+        extraction = rules.extract(selector, url, countries=countries)
         document.market, document.page_type, document.extractor = market_name, extraction.page_type, "profile"
         document.looks_like_market = builder.looks_like_market
-        if profile is not None and extraction.page_type in ("listing", "vendor"):
+        if profile is not None and extraction.page_type is not None:
             # Drift is a profile that stopped matching its own market, not a copy that differs.
             document.drift = [
                 DriftEvent(profile.name, name, url, extraction.page_type) for name in extraction.missing
@@ -263,15 +292,26 @@ def extract_document(
             builder.add_listing(document, market_name, extraction.values, "profile")
         elif extraction.page_type == "vendor":
             builder.add_vendor(document, market_name, extraction.values, "profile")
+        # A vendor's own page lists its items without naming the vendor on each card.
+        page_vendor = extraction.values.get("name") if extraction.page_type == "vendor" else None
+        for card in _profile_cards(rules, extraction.cards, url, extraction.page_type == "listing"):
+            if page_vendor and not card.get("vendor"):
+                card["vendor"] = page_vendor
+            builder.add_listing(document, market_name, card, "card")
     else:
-        generic = extract_generic(selector, url)
+        generic = read_generic_page(selector, url, countries=countries)
         document.page_type = generic.page_type
         if generic.page_type is not None:
             document.market, document.extractor = market_name, "generic"
-        if generic.page_type == "listing":
-            builder.add_listing(document, market_name, generic.values, "generic")
-        elif generic.page_type == "vendor":
-            builder.add_vendor(document, market_name, generic.values, "generic")
+        if generic.listing is not None:
+            builder.add_listing(document, market_name, generic.listing, "generic")
+        for card in generic.cards:
+            # Keyed like the detail page it links to, which is indexed under its own host.
+            builder.add_listing(document, card.get("market_host") or market_name, card, "card")
+        if generic.vendor is not None:
+            builder.add_vendor(document, market_name, generic.vendor, "generic")
+        document.posts = generic.posts
+        page.posts = [post.to_doc() for post in generic.posts]
     page.market, page.page_type = document.market, document.page_type
     page.looks_like_market = document.looks_like_market
     builder.add_wallet_mentions(document)
@@ -361,7 +401,9 @@ class _ItemBuilder:
         if not title:
             document.rejected.append(RejectedItem("listing", market, self.url, "no title"))
             return
-        listing_id = _text_value(values.get("listing_id")) or "url-" + stable_id(canonical_url(self.url))[:16]
+        # A card's listing lives at its detail URL, not at the result page that shows it.
+        listing_url = _text_value(values.get("url")) or self.url
+        listing_id = _text_value(values.get("listing_id")) or listing_id_for_url(listing_url)
         price = values.get("price")
         crypto_prices: dict[str, float] = {}
         # crypto_prices are the crypto equivalents shown beside the price, not the price itself.
@@ -382,7 +424,7 @@ class _ItemBuilder:
             Listing(
                 market=market,
                 listing_id=listing_id,
-                url=self.url,
+                url=listing_url,
                 title=title,
                 fetched_at=self.fetched_at,
                 job_id=self.job_id,
@@ -402,8 +444,10 @@ class _ItemBuilder:
                 rating=float(values["rating"]) if isinstance(values.get("rating"), (int, float)) else None,
                 substances=substances,
                 substance_classes=classes,
-                wallets=self._page_wallets(),
+                # A result page's wallets belong to the page, not to each card on it.
+                wallets=self._page_wallets() if extractor != "card" else [],
                 language=listing_language,
+                price_unit=_text_value(values.get("price_unit")),
                 extractor=extractor,
                 market_host_known=self.market_host_known,
                 looks_like_market=self.looks_like_market,
@@ -478,7 +522,8 @@ class _ItemBuilder:
 
     def add_wallet_mentions(self, document: ExtractedDocument) -> None:
         """One mention per wallet on the page; a hidden-only one names no listing or vendor."""
-        listing = document.listings[0] if document.listings else None
+        # Only the listing the page is about owns the page's wallets, never a card on a result page.
+        listing = next((item for item in document.listings if item.url == self.url and item.extractor != "card"), None)
         vendor_name = listing.vendor if listing else (document.vendors[0].name if document.vendors else None)
         seen: set[tuple[str, str]] = set()
         for hit in self.all_wallets:  # shown ones first
@@ -505,6 +550,27 @@ class _ItemBuilder:
                     hidden=hidden,
                 )
             )
+
+
+def _profile_cards(rules: MarketProfile, cards: list[dict[str, Any]], url: str, on_listing_page: bool) -> list[dict[str, Any]]:
+    """A profile's cards keyed like their detail pages, one per listing id (the first card keeps its
+    values and takes what only later ones show); on a listing page, not the page's own listing."""
+    merged: dict[str, dict[str, Any]] = {}
+    page_url = canonical_url(url)
+    for card in cards:
+        card_url = _text_value(card.get("url"))
+        if card_url is None or (on_listing_page and canonical_url(card_url) == page_url):
+            continue
+        values = dict(card)
+        values["url"] = card_url
+        values["listing_id"] = (_text_value(card.get("listing_id")) or rules.listing_id_for(card_url)
+                                or listing_id_for_url(card_url))
+        if values["listing_id"] in merged:
+            for name, value in values.items():
+                merged[values["listing_id"]].setdefault(name, value)
+        else:
+            merged[values["listing_id"]] = values
+    return list(merged.values())
 
 
 def _text_value(value: Any) -> str | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
@@ -38,6 +38,7 @@ from parsel import Selector
 from crawler.extractors.market_profiles import NormaliseContext, apply_normalisers
 from crawler.extractors.pgp import armored_blocks
 from crawler.extractors.prices import Price, find_prices, normalise_currency, parse_amount
+from crawler.urls import canonical_url
 
 _WHITESPACE = re.compile(r"\s+")
 _MAX_JSON_CHARS = 200_000
@@ -407,12 +408,20 @@ def _price_from_price_elements(selector: Selector) -> Price | None:
     return None
 
 
-def _listing_id_from_url(url: str) -> str | None:
+_QUERY_ID = re.compile(
+    r"(?:^|&)(?:id|item|listing|product|pid|offer|ls_id|lid|item_id|product_id|listing_id)=([\w.-]{1,64})")
+
+
+def listing_id_from_url(url: str) -> str | None:
+    """A listing's id from its URL: an id parameter, else the last path segment with a digit; else None.
+
+    The one rule for detail pages and the listing cards that link to them, so both get one ``_id``.
+    """
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(canonical_url(url))
     except ValueError:
         return None
-    query_id = re.search(r"(?:^|&)(?:id|item|listing|product|pid)=([\w-]{1,64})", parts.query)
+    query_id = _QUERY_ID.search(parts.query)
     if query_id:
         return query_id.group(1)
     segments = [segment for segment in parts.path.split("/") if segment]
@@ -426,9 +435,12 @@ def _page_text(selector: Selector) -> str:
     return _clean(" ".join(selector.xpath("//body//text()[not(ancestor::script or ancestor::style)]").getall()[:5_000]))
 
 
-def extract_generic(selector: Selector, url: str) -> GenericExtraction:
-    """Guess whether the page is a listing or a vendor profile, and read its fields."""
-    context = NormaliseContext(page_url=url, default_currency=None)
+def extract_generic(selector: Selector, url: str, countries: Mapping[str, str] | None = None) -> GenericExtraction:
+    """Guess whether the page is a listing or a vendor profile, and read its fields.
+
+    ``countries`` is the country table for ships_from/ships_to (default: the config package's).
+    """
+    context = NormaliseContext(page_url=url, default_currency=None, countries=countries)
     evidence: list[str] = []
     values: dict[str, Any] = {}
     for name, source in (("json-ld", _from_json_ld), ("microdata", _from_microdata)):
@@ -503,7 +515,7 @@ def extract_generic(selector: Selector, url: str) -> GenericExtraction:
                         normalised[key] = value
         if "escrow" not in normalised and selector.xpath('//*[contains(@class, "escrow")]'):
             normalised["escrow"] = True
-        normalised.setdefault("listing_id", _listing_id_from_url(url))
+        normalised.setdefault("listing_id", listing_id_from_url(url))
         return GenericExtraction("listing", normalised, evidence)
 
     vendor = _generic_vendor(selector, url, context, all_labelled)

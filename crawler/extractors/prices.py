@@ -10,7 +10,9 @@ Public API:
 * :func:`parse_amount` -> float or None: a bare number in either decimal
   convention ("1,234.56", "1.234,56", "12,5", "5 000").
 * :func:`normalise_currency` -> an upper-case code ("USD", "EUR", "BTC") or None.
-* :data:`CRYPTO_CURRENCIES` -- the tickers treated as crypto prices.
+* :data:`CRYPTO_CURRENCIES` -- the tickers treated as crypto prices (the index
+  schema's :data:`config.schema.CRYPTO_TICKERS`, upper case).
+* :func:`currency_words`, :func:`currency_signs` -- the codes and signs known.
 
 Pure functions; they never raise on odd input, they return None or [].
 
@@ -26,6 +28,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+
+from config.schema import CRYPTO_TICKERS
 
 # Codes written after or before the amount ("120 USD", "USD 120").  Longer
 # aliases come first in the regex so "USDT" never reads as "USD" + "T".
@@ -48,7 +52,8 @@ _CURRENCY_SYMBOLS: dict[str, str] = {
     "₴": "UAH", "¥": "JPY", "₺": "TRY", "Ξ": "ETH", "ɱ": "XMR",
 }
 
-CRYPTO_CURRENCIES = frozenset({"BTC", "XMR", "LTC", "ETH", "BCH", "DASH", "ZEC", "DOGE", "USDT", "USDC", "TRX"})
+# The coin tickers of the index schema, in the upper case prices are written in.
+CRYPTO_CURRENCIES = frozenset(ticker.upper() for ticker in CRYPTO_TICKERS)
 
 # Amounts larger than this are not prices but IDs, phone numbers or noise.
 _MAX_AMOUNT = 1e12
@@ -91,6 +96,16 @@ class Price:
     @property
     def is_crypto(self) -> bool:
         return self.currency in CRYPTO_CURRENCIES
+
+
+def currency_words() -> tuple[str, ...]:
+    """Every currency code and word this module knows, lower case ("usd", "bitcoin", "руб")."""
+    return tuple(_CURRENCY_ALIASES)
+
+
+def currency_signs() -> tuple[str, ...]:
+    """Every currency sign this module knows ("$", "€", "₿"...)."""
+    return tuple(_CURRENCY_SYMBOLS)
 
 
 def normalise_currency(text: str | None) -> str | None:

@@ -2,14 +2,16 @@
 
 Public API:
 
-* :class:`SubstanceLexicon` -- loaded from ``config/substances.yml``:
+* :class:`SubstanceLexicon` -- loaded from ``<config_dir>/substances.yml``:
   :meth:`SubstanceLexicon.load` (validates; raises
   :class:`config.errors.UserError` naming the file and the key),
   :meth:`SubstanceLexicon.find` -> list of :class:`SubstanceMatch`,
   :meth:`SubstanceLexicon.tag` -> (substance ids, class ids), both in order of
   first appearance and without repeats; an umbrella term ("spice") gives way
   to a specific substance of its class named in the same texts.
-* :func:`default_lexicon` -> the lexicon of the project's config (loaded once).
+* :func:`default_lexicon` ``(config_dir=None)`` -> the lexicon of a config folder
+  (default: the config package's), loaded once per process per file; the spider
+  and ``onionscope extract`` pass ``settings.config_dir``.
 
 Names match as whole words, case-insensitively, in any script: "4-MMC",
 "Мефедрон", "MDMB-4en-PINACA".  A hyphen in a name also matches a space, a
@@ -31,9 +33,11 @@ import yaml
 # libyaml's loader when PyYAML was built with it: the tables load about ten times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+from config import paths
 from config.errors import UserError
 
-DEFAULT_LEXICON = Path(__file__).resolve().parents[2] / "config" / "substances.yml"
+# The lexicon shipped with the config package.
+DEFAULT_LEXICON = paths.substances_file()
 _MAX_TEXT = 200_000
 _HYPHENS = "-\u2010\u2011\u2012\u2013"
 _WORD = re.compile(r"\w+")
@@ -246,7 +250,14 @@ class SubstanceLexicon:
         return substances, classes
 
 
-@lru_cache(maxsize=1)
-def default_lexicon() -> SubstanceLexicon:
-    """The lexicon in ``config/substances.yml``, loaded once per process."""
-    return SubstanceLexicon.load(DEFAULT_LEXICON)
+def default_lexicon(config_dir: str | Path | None = None) -> SubstanceLexicon:
+    """The lexicon in ``<config_dir>/substances.yml`` (default: the config package's).
+
+    Loaded once per process per file; raises UserError as :meth:`SubstanceLexicon.load`.
+    """
+    return _lexicon_at(paths.substances_file(config_dir))
+
+
+@lru_cache(maxsize=8)
+def _lexicon_at(path: Path) -> SubstanceLexicon:
+    return SubstanceLexicon.load(path)

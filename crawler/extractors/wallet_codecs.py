@@ -26,6 +26,10 @@ not a well-formed address; every encoder is its exact inverse.
   entry point for generators, covering every coin and kind in
   :data:`ADDRESS_KINDS`.
 
+The coin names here are the ones :data:`config.schema.COIN_TICKERS` maps to
+tickers; :data:`COIN_TICKERS` and :func:`coin_aliases` are that module's,
+imported here for callers that know them by this name.
+
 Nothing here does I/O; all functions are pure and thread-safe.
 """
 
@@ -35,6 +39,10 @@ import hashlib
 from typing import Iterable
 
 from Crypto.Hash import keccak
+
+# The coin vocabulary is the index schema's; the names in ADDRESS_KINDS are its
+# names (tests/unit/test_wallet_codecs.py checks that every one has a ticker).
+from config.schema import COIN_TICKERS, coin_aliases  # noqa: F401 (re-exported)
 
 # ---------------------------------------------------------------------------
 # base58 / base58check
@@ -572,30 +580,6 @@ ADDRESS_KINDS: dict[str, tuple[str, ...]] = {
     "tron": ("p2pkh",),
     "monero": ("standard", "subaddress", "integrated"),
 }
-
-
-#: the ticker of every coin name above; listings' prices use tickers, wallets use names.
-COIN_TICKERS: dict[str, str] = {
-    "bitcoin": "btc",
-    "litecoin": "ltc",
-    "dogecoin": "doge",
-    "dash": "dash",
-    "bitcoin-cash": "bch",
-    "zcash": "zec",
-    "ethereum": "eth",
-    "tron": "trx",
-    "monero": "xmr",
-}
-
-
-def coin_aliases(coin_or_ticker: str) -> tuple[str, ...]:
-    """Every spelling of a coin: ``"xmr"`` or ``"monero"`` -> ``("monero", "xmr")``.
-
-    An unknown value comes back alone (lower-cased), so a search for it simply finds nothing.
-    """
-    value = coin_or_ticker.strip().lower()
-    names = {name for name, ticker in COIN_TICKERS.items() if value in (name, ticker)}
-    return tuple(sorted({value} | names | {COIN_TICKERS[name] for name in names}))
 
 
 def make_address(coin: str, kind: str, payload: bytes, network: str = "mainnet") -> str:

@@ -5,11 +5,16 @@ Arguments (``-a name=value`` with ``scrapy crawl``, or keyword arguments):
 * ``seeds`` -- seed URLs separated by commas or white space;
 * ``seeds_file`` -- a file with one seed URL per line (``#`` starts a comment);
 * ``job`` -- the crawl job id stored on every document (default: generated);
+* ``crawl_job`` -- a :class:`crawler.job.CrawlJob` made by the caller (``onionscope crawl``), instead of
+  ``seeds``, ``seeds_file``, ``job`` and the three switches below;
 * ``follow_offsite`` -- ``true`` to follow links to onion services other than the seeds';
 * ``dangerously_allow_clearnet`` -- ``true`` to allow clearnet (non-onion) host names, as seeds
   and, with ``follow_offsite``, as links; still through tor.  Off unless given explicitly;
 * ``follow_links`` -- ``false`` to fetch only the seeds (benchmarks, re-checks);
-* ``markets_dir`` -- folder of market profiles (default ``config/markets``).
+* ``config_dir`` -- the folder of data-only configuration whose market profiles,
+  substance lexicon and country table the extraction uses (default: the config
+  package's; a crawl with onionscope's Scrapy settings passes ``settings.config_dir``);
+* ``markets_dir`` -- folder of market profiles (default ``<config_dir>/markets``).
 
 Onion hosts belong to a market only by its profile's ``hosts`` /
 ``host_patterns`` or by the operator's confirmation, the ``market_hosts``
@@ -40,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable
@@ -52,14 +56,36 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from crawler.extractors.budget import BudgetedExtractor
+from crawler.extractors.countries import load_country_table
 from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
 from crawler.extractors.market_profiles import MarketProfiles
+from crawler.extractors.substances import default_lexicon
+from crawler.job import CrawlJob, create_crawl_job
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
 from crawler.urls import is_media_url
-from config.settings import DEFAULTS, PROJECT_ROOT
+from config import paths
+from config.settings import DEFAULTS
 
 
-DEFAULT_MARKETS_DIR = PROJECT_ROOT / "config" / "markets"
+def _onionscope_addon_enabled(scrapy_values: Any) -> bool:
+    """True when the crawl's Scrapy settings enable :class:`crawler.settings.OnionscopeAddon`."""
+    addons = scrapy_values.getdict("ADDONS") if hasattr(scrapy_values, "getdict") else {}
+    return any(str(name).endswith("OnionscopeAddon") or getattr(name, "__name__", "") == "OnionscopeAddon"
+               for name, priority in addons.items() if priority is not None)
+
+
+def load_reference_tables(config_dir: str | Path | None) -> dict[str, Any]:
+    """The substance lexicon and the country table of ``config_dir`` (None: the config package's).
+
+    Returns ``{"lexicon": ..., "countries": ...}``, the keyword arguments
+    :func:`extract_document` takes for them.  Module-level, so the budget worker
+    can be handed it and load the same tables as the spider.  Raises UserError
+    for a missing or malformed file.
+    """
+    return {
+        "lexicon": default_lexicon(config_dir),
+        "countries": load_country_table(paths.countries_file(config_dir)),
+    }
 
 
 def load_bound_profiles(markets_dir: str, market_hosts: tuple[tuple[str, str], ...]) -> MarketProfiles:
@@ -74,10 +100,8 @@ def load_bound_profiles(markets_dir: str, market_hosts: tuple[tuple[str, str], .
     return profiles
 
 
-def new_job_id(name: str | None = None) -> str:
-    """``<name or 'crawl'>-<UTC timestamp>-<random>``: unique per run, sortable by time."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return f"{name or 'crawl'}-{stamp}-{secrets.token_hex(3)}"
+# The spider arguments a crawl job is made of (see crawl_job_from_arguments).
+JOB_ARGUMENTS = ("seeds", "seeds_file", "job", "follow_offsite", "follow_links", "dangerously_allow_clearnet")
 
 
 def utc_now() -> str:
@@ -120,6 +144,22 @@ def _flag(value: str | bool) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def crawl_job_from_arguments(
+    seeds: str | Iterable[str] | None = None,
+    seeds_file: str | Path | None = None,
+    job: str | None = None,
+    follow_offsite: str | bool = False,
+    follow_links: str | bool = True,
+    dangerously_allow_clearnet: str | bool = False,
+    settings: Any = None,
+) -> CrawlJob:
+    """The :class:`CrawlJob` of the spider's arguments (``-a`` strings or values); ValueError for bad seeds."""
+    return create_crawl_job(
+        parse_seeds(seeds, seeds_file), job, follow_offsite=_flag(follow_offsite), follow_links=_flag(follow_links),
+        allow_clearnet=_flag(dangerously_allow_clearnet), settings=settings,
+    )
+
+
 class OnionSpider(scrapy.Spider):
     """Breadth-first crawl of onion sites; see the module docstring for arguments."""
 
@@ -134,32 +174,57 @@ class OnionSpider(scrapy.Spider):
         follow_links: str | bool = True,
         markets_dir: str | None = None,
         dangerously_allow_clearnet: str | bool = False,
+        crawl_job: CrawlJob | None = None,
+        config_dir: str | Path | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        self.seed_urls = parse_seeds(seeds, seeds_file)
-        self.job_id = job or new_job_id()
-        self.follow_offsite = _flag(follow_offsite)
-        self.follow_links = _flag(follow_links)
+        if crawl_job is not None and (seeds or seeds_file or job):
+            raise TypeError("give the spider either crawl_job or seeds, seeds_file and job, not both")
+        # The pipelines read the job from here (crawler.job.job_of) for the crawl-run record.
+        self.crawl_job = crawl_job or crawl_job_from_arguments(
+            seeds, seeds_file, job, follow_offsite, follow_links, dangerously_allow_clearnet)
+        self.seed_urls = list(self.crawl_job.seeds)
+        self.job_id = self.crawl_job.job_id
+        self.follow_offsite = self.crawl_job.options.follow_offsite
+        self.follow_links = self.crawl_job.options.follow_links
         # One rule for links, seeds and redirects; CrawlScopeMiddleware reads it from here.
         self.crawl_scope = CrawlScope.for_seeds(
-            self.seed_urls, follow_offsite=self.follow_offsite, allow_clearnet=_flag(dangerously_allow_clearnet)
+            self.seed_urls, follow_offsite=self.follow_offsite, allow_clearnet=self.crawl_job.options.allow_clearnet
         )
         # None: follow links at every depth (DEPTH_LIMIT alone applies); set from crawl_depth in from_crawler.
         self.max_link_depth: int | None = None
-        self.markets_dir = Path(markets_dir or DEFAULT_MARKETS_DIR)
+        self.config_dir = config_dir
+        self.markets_dir = Path(markets_dir or paths.markets_dir(config_dir))
         self.profiles = MarketProfiles.load(self.markets_dir)
+        self.lexicon, self.countries = load_reference_tables(config_dir).values()
         self._look_alike_hosts: set[str] = set()
         # Set by from_crawler when EXTRACTION_BUDGET_SECONDS > 0 (the default).
         self.extractor: BudgetedExtractor | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "OnionSpider":
-        """The spider, with crawl_depth, the operator's ``market_hosts`` confirmations (UserError if one
-        is wrong) and the budget worker bound."""
-        spider = super().from_crawler(crawler, *args, **kwargs)
+        """The spider, with config_dir, crawl_depth, the operator's ``market_hosts`` confirmations
+        (UserError if one is wrong) and the budget worker bound.
+
+        Without a ``crawl_job`` argument (``scrapy crawl``) the job is made here, once, from the
+        spider's arguments and the crawl's settings.
+        """
         market_hosts: tuple[tuple[str, str], ...] = ()
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS")
+        if onionscope_settings is None and _onionscope_addon_enabled(crawler.settings):
+            # `scrapy crawl onion`: Scrapy builds the spider before its add-ons run, so the
+            # settings OnionscopeAddon is about to apply are loaded here too (the same files and
+            # environment, so the same values).
+            from config.settings import load_settings
+
+            onionscope_settings = load_settings()
+        if kwargs.get("crawl_job") is None and onionscope_settings is not None:
+            arguments = {name: kwargs.pop(name) for name in JOB_ARGUMENTS if name in kwargs}
+            kwargs["crawl_job"] = crawl_job_from_arguments(**arguments, settings=onionscope_settings)
+        if onionscope_settings is not None:
+            kwargs.setdefault("config_dir", onionscope_settings.config_dir)
+        spider = super().from_crawler(crawler, *args, **kwargs)
         if onionscope_settings is not None:
             market_hosts = tuple(onionscope_settings.market_hosts)
             spider.profiles.bind_hosts(market_hosts)
@@ -177,7 +242,8 @@ class OnionSpider(scrapy.Spider):
             # The worker loads the same profiles with the same confirmations; MarketProfiles do not
             # pickle (compiled XPath), so it gets how to load them.
             spider.extractor = BudgetedExtractor(
-                budget, functools.partial(load_bound_profiles, str(spider.markets_dir), market_hosts)
+                budget, functools.partial(load_bound_profiles, str(spider.markets_dir), market_hosts),
+                functools.partial(load_reference_tables, spider.config_dir),
             )
             # Booting the worker (about two seconds) overlaps the first downloads.
             crawler.signals.connect(spider._start_extractor, signal=signals.spider_opened)
@@ -245,7 +311,8 @@ class OnionSpider(scrapy.Spider):
         ERROR.  Either way the page is indexed plainly and the crawl goes on.
         """
         if self.extractor is None:  # EXTRACTION_BUDGET_SECONDS = 0: here, with no budget
-            return extract_document(body, url, profiles=self.profiles, **arguments)
+            return extract_document(body, url, profiles=self.profiles, lexicon=self.lexicon,
+                                    countries=self.countries, **arguments)
         try:
             return await asyncio.wrap_future(self.extractor.extract(body, url, **arguments))
         except TimeoutError:

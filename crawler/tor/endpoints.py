@@ -4,16 +4,14 @@ Public API:
 
 * :func:`resolve_tor_endpoints(settings)` -> :class:`TorEndpoints`.
 
-  1. Attach mode -- when ``tor_socks`` or ``tor_control`` is set (``ONIONSCOPE_TOR_SOCKS``,
-     ``ONIONSCOPE_TOR_CONTROL``): those, plus ``tor_extra_socks``, ``tor_cookie`` and
-     ``tor_password``.
-  2. Otherwise the private testnet's first client, read from
-     ``<testnet_dir>/manifest.json`` (SOCKS and ControlPort on 127.0.0.1, cookie auth),
-     plus ``tor_extra_socks``.
-  3. Otherwise :class:`~config.errors.UserError` saying how to configure one.
-
-  Raises UserError too when the manifest says the testnet is still starting or its client
-  process is gone.  Reads one small file; no network, except the name lookups below.
+  Reads the settings only: ``tor_socks`` and/or ``tor_control`` (``ONIONSCOPE_TOR_SOCKS``,
+  ``ONIONSCOPE_TOR_CONTROL``), plus ``tor_extra_socks``, ``tor_cookie`` and ``tor_password``.
+  Where they came from is :func:`config.settings.load_settings`'s business: your settings
+  file or environment (attach mode), else the first client of a ready private testnet, which
+  ``onionscope testnet up`` hands over as settings.  With neither set it raises
+  :class:`~config.errors.UserError` saying how to configure a tor, and why a testnet that
+  was found is not used (still starting, or its client process is gone: the settings'
+  ``notes``).  Reads no file; no network, except the name lookups below.
 
   Every endpoint comes back as an IP address.  A host name the operator configured (a
   docker-compose service such as ``tor:9050``) is looked up here, once, with
@@ -28,14 +26,13 @@ Public API:
 from __future__ import annotations
 
 import ipaddress
-import json
-import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from config.errors import UserError
+from config.paths import testnet_tor_settings_file
 
 HostPort = tuple[str, int]
 # (host name, port) -> an IP address; raises OSError when the name does not resolve.
@@ -51,7 +48,6 @@ class TorEndpoints:
     cookie_path: Path | None = None
     password: str | None = None
     source: str = "settings"
-    client_pids: tuple[int, ...] = field(default=())
 
     def socks_strings(self) -> list[str]:
         """``["127.0.0.1:9050", ...]`` -- the value of the Scrapy setting TOR_SOCKS_ENDPOINTS."""
@@ -131,68 +127,40 @@ def resolve_tor_endpoints(
                   for item in (_setting(settings, "tor_extra_socks") or ()))
     socks_setting = _setting(settings, "tor_socks")
     control_setting = _setting(settings, "tor_control")
-    if socks_setting or control_setting:
-        socks = ((_numeric(split_host_port(socks_setting), resolve_host, "tor_socks"),) if socks_setting else ()) + extra
-        cookie = _setting(settings, "tor_cookie")
-        return TorEndpoints(
-            socks=tuple(dict.fromkeys(socks)),
-            control=_numeric(split_host_port(control_setting), resolve_host, "tor_control") if control_setting else None,
-            cookie_path=Path(cookie) if cookie else None,
-            password=_setting(settings, "tor_password"),
-            source="ONIONSCOPE_TOR_* settings",
-        )
-
-    testnet_dir = Path(_setting(settings, "testnet_dir") or "var/testnet")
-    manifest = _load_manifest(testnet_dir)
-    if manifest is None or not manifest.get("clients"):
-        raise UserError(
-            "no tor is configured and no private testnet is running in "
-            f"{testnet_dir}; run `onionscope testnet up`, or attach to your own tor with "
-            "ONIONSCOPE_TOR_SOCKS=host:port (and ONIONSCOPE_TOR_CONTROL, ONIONSCOPE_TOR_COOKIE or "
-            "ONIONSCOPE_TOR_PASSWORD)"
-        )
-    where = f"testnet manifest {testnet_dir / 'manifest.json'}"
-    if manifest.get("state", "ready") != "ready":
-        raise UserError(f"the private testnet in {testnet_dir} is still starting ({where}); wait for `onionscope testnet up`")
-    client = manifest["clients"][0]
-    pid = client.get("pid")
-    if pid and not _process_alive(int(pid)):
-        raise UserError(
-            f"the private testnet in {testnet_dir} is not running (its client {client.get('name', '?')} "
-            f"with PID {pid} is gone); run `onionscope testnet up`"
-        )
-    cookie = client.get("cookie_path")
-    socks = (("127.0.0.1", int(client["socks_port"])),) + extra
+    if not (socks_setting or control_setting):
+        raise UserError(_nothing_configured(settings))
+    socks = ((_numeric(split_host_port(socks_setting), resolve_host, "tor_socks"),) if socks_setting else ()) + extra
+    cookie = _setting(settings, "tor_cookie")
     return TorEndpoints(
         socks=tuple(dict.fromkeys(socks)),
-        control=("127.0.0.1", int(client["control_port"])) if client.get("control_port") else None,
+        control=_numeric(split_host_port(control_setting), resolve_host, "tor_control") if control_setting else None,
         cookie_path=Path(cookie) if cookie else None,
-        password=None,
-        source=where,
-        client_pids=(int(pid),) if pid else (),
+        password=_setting(settings, "tor_password"),
+        source=_source(settings),
     )
 
 
-def _load_manifest(testnet_dir: Path) -> dict[str, Any] | None:
-    try:
-        from harness.testnet.manifest import load_manifest
-    except ImportError:  # the testnet package is optional for attach-mode users
-        path = testnet_dir / "manifest.json"
-        if not path.exists():
-            return None
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"{path} cannot be read ({exc}); run `onionscope testnet up` again") from None
-        return loaded if isinstance(loaded, dict) else None
-    return load_manifest(testnet_dir)
+def _source(settings: Mapping[str, Any]) -> str:
+    """"testnet settings <file>" when a private network handed its tor over, else "ONIONSCOPE_TOR_* settings"."""
+    testnet_dir = _setting(settings, "testnet_dir")
+    source = getattr(settings, "source", None)
+    if testnet_dir and callable(source):
+        handed_over = str(testnet_tor_settings_file(testnet_dir))
+        if handed_over in (source("tor_socks"), source("tor_control")):
+            return f"testnet settings {handed_over}"
+    return "ONIONSCOPE_TOR_* settings"
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _nothing_configured(settings: Mapping[str, Any]) -> str:
+    testnet_dir = _setting(settings, "testnet_dir")
+    notes = "; ".join(getattr(settings, "notes", ()) or ())
+    where = f" in {testnet_dir}" if testnet_dir else ""
+    found = f" ({notes})" if notes else (
+        f" ({testnet_tor_settings_file(testnet_dir).name} appears there once `onionscope testnet up` has "
+        "finished; a network that is still starting has not written it yet)" if testnet_dir else ""
+    )
+    return (
+        f"no tor is configured and no private testnet is ready{where}{found}; run "
+        "`onionscope testnet up`, or attach to your own tor with ONIONSCOPE_TOR_SOCKS=host:port (and "
+        "ONIONSCOPE_TOR_CONTROL, ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD)"
+    )

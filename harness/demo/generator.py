@@ -11,14 +11,15 @@ Public API:
 * :data:`SITE_NAMES` -- ``("old-bazaar", "nebula-market", "tundra-shop", "hush-forum")``:
   a table-based market, a card/JSON-LD market, a definition-list market with
   Cyrillic labels, and a forum;
-* :func:`generate_world` ``(seed, onion_hosts, out_dir) -> dict`` -- writes the
-  sites and returns the ground truth (raises :class:`UserError` for a bad host
-  mapping, OSError if ``out_dir`` cannot be written);
+* :func:`generate_world` ``(seed, onion_hosts, out_dir, data_dir=None) -> dict`` --
+  writes the sites and returns the ground truth (raises :class:`UserError` for a
+  bad host mapping or demo data, OSError if ``out_dir`` cannot be written);
+  ``data_dir`` is a ``<config_dir>/demo`` folder (default: the config package's);
 * :func:`seed_urls` ``(onion_hosts) -> list[str]`` -- the home page of each site;
 * :func:`placeholder_onion_hosts` ``(seed) -> dict[str, str]`` -- valid-format v3
   hosts for unit tests and offline use;
 * :func:`site_directory` ``(out_dir, site) -> Path`` -- where a site's files live;
-* :func:`generator_version` ``() -> str`` -- hash of the generator's code and data
+* :func:`generator_version` ``(data_dir=None) -> str`` -- hash of the generator's code and data
   (also in the ground truth): callers that reuse generated sites compare it.
 
 Files: a URL path maps to a file by :func:`harness.demo.paths.file_for_target`
@@ -29,7 +30,7 @@ Ground truth schema (``ground_truth.json``; lists sorted, URLs canonical
 ``http://<host>.onion/path`` as :func:`crawler.urls.canonical_url` makes them)::
 
   schema_version: 1, seed: int,
-  generator_version: str   # hash of this package's code and config/demo/ data: regenerate when it changes
+  generator_version: str   # hash of this package's code and <config_dir>/demo/ data: regenerate when it changes
   sites: {name: {onion_host, kind: market|forum, structure: str, home_url,
                  pages: [url...],            # every page reachable from home_url (same host, no media)
                  page_types: {url: home|category|listing|listing-reviews|vendor|vendor-reviews|
@@ -63,7 +64,10 @@ was not rendered, an unreachable page): a generator bug, never bad input.
 
 Notes: PGP keys are Ed25519 (legacy EdDSA, algorithm 22) v4 keys with a valid
 self-certification; gpg imports them.  Wallets are generated with
-:mod:`crawler.extractors.wallet_codecs` from seeded bytes: nobody holds their keys.
+the demo's own :mod:`harness.demo.wallet_encoders` from seeded bytes (nobody
+holds their keys); onion hosts and armor checksums are the demo's own too
+(:mod:`harness.demo.hosts`, :mod:`harness.demo.openpgp`), never the crawler's
+extractors that the ground truth is there to check.
 """
 
 from __future__ import annotations
@@ -81,13 +85,13 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from harness.demo import paths
-from crawler.extractors.onions import is_valid_v3_onion as is_valid_v3_onion_host
-from harness.demo.hosts import derived_onion_host
+from harness.demo.hosts import derived_onion_host, is_v3_onion_host
 from harness.demo.markets import RENDERERS
 from harness.demo.markets.markup import RenderedSite
 from harness.demo.media import media_bytes
 from harness.demo.site_names import FORUM_NAME, MARKET_NAMES, SITE_NAMES
-from harness.demo.world import DEMO_DATA_DIR, HTML_TRAP_TITLES, MARKET_SPECS, Wallet, World, build_world
+from harness.demo.world import HTML_TRAP_TITLES, MARKET_SPECS, Wallet, World, build_world, load_demo_data
+from config.paths import demo_data_dir
 from config.errors import UserError
 
 __all__ = [
@@ -113,11 +117,12 @@ _TELEGRAM = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}\b")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
-def generator_version() -> str:
+def generator_version(data_dir: Path | None = None) -> str:
     """A short hash of the generator's code and data; equal versions and inputs give equal output."""
     package = Path(__file__).resolve().parent
+    data_dir = data_dir if data_dir is not None else demo_data_dir()
     digest = hashlib.sha256()
-    for path in sorted([*package.rglob("*.py"), *DEMO_DATA_DIR.glob("*.yml")]):
+    for path in sorted([*package.rglob("*.py"), *Path(data_dir).glob("*.yml")]):
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -148,7 +153,7 @@ def _checked_hosts(onion_hosts: dict[str, str]) -> dict[str, str]:
         normalised = host.strip().lower()
         if not normalised.endswith(".onion"):
             normalised += ".onion"
-        if not is_valid_v3_onion_host(normalised):
+        if not is_v3_onion_host(normalised):
             raise UserError(f"onion host for demo site {site!r} is not a valid v3 address: {host!r}")
         hosts[site] = normalised
     if len(set(hosts.values())) != len(hosts):
@@ -156,16 +161,18 @@ def _checked_hosts(onion_hosts: dict[str, str]) -> dict[str, str]:
     return hosts
 
 
-def generate_world(seed: int, onion_hosts: dict[str, str], out_dir: Path) -> dict[str, Any]:
+def generate_world(seed: int, onion_hosts: dict[str, str], out_dir: Path, data_dir: Path | None = None
+                   ) -> dict[str, Any]:
     """Write every demo site and ``ground_truth.json`` under ``out_dir``; return the ground truth.
 
     Replaces ``out_dir/sites`` as a whole (a server reading it sees either the
-    old or the new tree, apart from one rename).
+    old or the new tree, apart from one rename).  The world is drawn from the
+    data in ``data_dir`` (a ``<config_dir>/demo`` folder; default: the config package's).
     """
     hosts = _checked_hosts(onion_hosts)
-    world = build_world(seed, hosts)
+    world = build_world(seed, hosts, load_demo_data(data_dir))
     rendered = {site: RENDERERS[site](world) for site in SITE_NAMES}
-    truth = _ground_truth(world, rendered)
+    truth = _ground_truth(world, rendered, generator_version(data_dir))
     _write(Path(out_dir), world, rendered, truth)
     return truth
 
@@ -308,7 +315,7 @@ def _wallet_entries(world: World, raw_pages: dict[str, str]) -> list[dict[str, A
     return entries
 
 
-def _ground_truth(world: World, rendered: dict[str, RenderedSite]) -> dict[str, Any]:
+def _ground_truth(world: World, rendered: dict[str, RenderedSite], version: str) -> dict[str, Any]:
     depths = _link_graph(world, rendered)
     raw_pages: dict[str, str] = {}
     texts: dict[str, str] = {}
@@ -447,7 +454,7 @@ def _ground_truth(world: World, rendered: dict[str, RenderedSite]) -> dict[str, 
     return {
         "schema_version": SCHEMA_VERSION,
         "seed": world.seed,
-        "generator_version": generator_version(),
+        "generator_version": version,
         "sites": sites,
         "listings": sorted(listings, key=lambda item: (item["market"], item["listing_id"])),
         "vendors": sorted(vendors, key=lambda item: (item["market"], item["name"].casefold())),

@@ -10,12 +10,14 @@ the packets itself (RFC 4880 / RFC 9580 "legacy EdDSA" v4 format):
 * a positive self-certification (signature type 0x13, SHA-256, Ed25519) -- it
   verifies, because Ed25519 signatures are deterministic, so the keys import
   into ``gpg``;
-* ASCII armor with its CRC24 line.
+* ASCII armor with its CRC-24 line (RFC 4880 section 6.1), computed here: the
+  ground truth checks the crawler's PGP extractor, so it never borrows its code.
 
 Public API:
 
 * :func:`make_public_key` ``(key_seed, user_id, created) -> DemoPgpKey``;
-* :func:`armor` ``(packets, block_type) -> str`` (the armor CRC is :func:`crawler.extractors.pgp.crc24`).
+* :func:`armor` ``(packets, block_type) -> str``;
+* :func:`crc24` ``(data) -> int`` -- the armor checksum.
 
 Pure functions; :func:`make_public_key` raises ValueError for a seed that is
 not 32 bytes.
@@ -31,13 +33,14 @@ from dataclasses import dataclass
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
-from crawler.extractors.pgp import crc24
-
 # OID 1.3.6.1.4.1.11591.15.1 (Ed25519 in legacy EdDSA keys), DER body without tag/length.
 _ED25519_OID = bytes.fromhex("2b06010401da470f01")
 _ALGO_EDDSA_LEGACY = 22
 _HASH_SHA256 = 8
 _SIG_POSITIVE_CERTIFICATION = 0x13
+# RFC 4880 section 6.1: CRC24_INIT and CRC24_POLY.
+_CRC24_INIT = 0xB704CE
+_CRC24_POLY = 0x1864CFB
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,18 @@ class DemoPgpKey:
     created: int  # Unix time in the key packet
     armored: str
     algorithm: str = "EdDSA (Ed25519)"
+
+
+def crc24(data: bytes) -> int:
+    """The 24-bit checksum of OpenPGP armor, bit by bit as RFC 4880 section 6.1 defines it."""
+    crc = _CRC24_INIT
+    for octet in data:
+        crc ^= octet << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= _CRC24_POLY
+    return crc & 0xFFFFFF
 
 
 def armor(packets: bytes, block_type: str = "PGP PUBLIC KEY BLOCK") -> str:

@@ -27,9 +27,11 @@ Public API:
 * :func:`read_peer_log` ``(path) -> list[dict]``;
 * :func:`ensure_demo_sites_running` ``(demo_dir, ...) -> dict[site, port]`` --
   start the server as a detached process (``python -m harness.demo.server``)
-  unless one from the same pidfile is already serving; :func:`stop_demo_sites`
+  unless one from the same pidfile is already serving (two calls at once take
+  turns on a lock, so they start one server); :func:`stop_demo_sites`
   ``(demo_dir) -> bool`` stops it by its pidfile, which records the server's
-  start time so that a recycled PID is never signalled;
+  start time so that a recycled PID is never signalled (both through the
+  project's one process helper, :mod:`config.processes`);
 * the command ``python -m harness.demo.server --dir D [--ports-file F]
   [--pidfile P] [--peer-log L] [--port SITE=PORT ...] [--daemon]``; it writes
   the chosen ports to F as JSON once every site is listening, and stops
@@ -65,12 +67,15 @@ from urllib.parse import unquote, urlsplit
 
 from harness.demo.paths import file_for_target
 from harness.demo.site_names import NEBULA, OLD_BAZAAR, SITE_NAMES, TUNDRA
-from config.processes import read_pidfile, recorded_pid, runs_python_module, write_pidfile
+from config.processes import (
+    OwnedProcess, exclusive_lock, recorded_process, remove_pidfile, runs_python_module, stop_processes, write_pidfile,
+)
 from harness.testnet.network import loopback_port_free
 from harness.testnet.peer_owner import tcp_peer_owner
 from config.errors import UserError
 
 PIDFILE_NAME = "server.pid"
+START_LOCK_NAME = ".server.lock"
 SERVER_MODULE = "harness.demo.server"
 PORTS_FILE_NAME = "server-ports.json"
 PEER_LOG_NAME = "peer-log.jsonl"
@@ -345,13 +350,17 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _server_pid(pidfile: Path) -> int | None:
-    """The PID in ``pidfile`` if that process still runs and is the demo server recorded there.
+def _is_server(arguments: list[str]) -> bool:
+    return runs_python_module(arguments, SERVER_MODULE)
+
+
+def _running_server(pidfile: Path) -> OwnedProcess | None:
+    """The process in ``pidfile`` if it still runs and is the demo server recorded there.
 
     Checked by start time and command line (:mod:`config.processes`):
     a recycled PID belongs to something else and is never signalled.
     """
-    return recorded_pid(pidfile, lambda arguments: runs_python_module(arguments, SERVER_MODULE))
+    return recorded_process(pidfile, _is_server)
 
 
 def _ports_answer(ports: dict[str, int], bind_address: str = "127.0.0.1") -> bool:
@@ -377,17 +386,25 @@ def ensure_demo_sites_running(
     ``<demo_dir>/server.log``).
     """
     demo_dir = Path(demo_dir).resolve()
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    # Two `demo up`s (or test sessions) at once must not start two servers for one folder.
+    with exclusive_lock(demo_dir / START_LOCK_NAME):
+        return _ensure_running(demo_dir, peer_log, ports, timeout, python)
+
+
+def _ensure_running(
+    demo_dir: Path, peer_log: Path | None, ports: dict[str, int] | None, timeout: float, python: str,
+) -> dict[str, int]:
     pidfile = demo_dir / PIDFILE_NAME
     ports_file = demo_dir / PORTS_FILE_NAME
     known = _read_json(ports_file)
-    if _server_pid(pidfile) and isinstance(known, dict) and _ports_answer(known):
+    if _running_server(pidfile) and isinstance(known, dict) and _ports_answer(known):
         return {site: int(port) for site, port in known.items()}
     wanted = dict(ports or (known if isinstance(known, dict) else {}))
     if wanted and not ports:
         # Previous ports are a wish, not a must: drop any that something else now holds.
         wanted = {site: port for site, port in wanted.items() if site in SITE_NAMES and loopback_port_free(int(port))}
     ports_file.unlink(missing_ok=True)
-    demo_dir.mkdir(parents=True, exist_ok=True)
     command = [
         python, "-m", SERVER_MODULE, "--dir", str(demo_dir),
         "--ports-file", str(ports_file), "--pidfile", str(pidfile),
@@ -395,11 +412,11 @@ def ensure_demo_sites_running(
     ]
     for site, port in sorted(wanted.items()):
         command += ["--port", f"{site}={int(port)}"]
-    from config.settings import PROJECT_ROOT
-
     with (demo_dir / SERVER_LOG_NAME).open("ab") as log:
+        # A detached server lives in its own folder and imports the code this process runs.
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            command, cwd=demo_dir, env=_environment_importing_this_code(), stdin=subprocess.DEVNULL,
+            stdout=log, stderr=log, start_new_session=True,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -417,23 +434,27 @@ def ensure_demo_sites_running(
     )
 
 
+def _environment_importing_this_code() -> dict[str, str]:
+    """This process's environment with the folder ``harness`` was imported from first on PYTHONPATH."""
+    import_root = str(Path(__file__).resolve().parents[2])
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [import_root, *(part for part in environment.get("PYTHONPATH", "").split(os.pathsep) if part)])
+    return environment
+
+
 def stop_demo_sites(demo_dir: Path, timeout: float = 10.0) -> bool:
     """Stop the demo server whose pidfile is in ``demo_dir``; True if one was stopped.
 
-    A pidfile that no longer names the server it recorded (see :func:`_server_pid`)
+    A pidfile that no longer names the server it recorded (see :func:`_running_server`)
     is removed and its PID left alone.
     """
     pidfile = Path(demo_dir) / PIDFILE_NAME
-    pid = _server_pid(pidfile)
-    if pid is None:
+    server = _running_server(pidfile)
+    if server is None:
         pidfile.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _server_pid(pidfile) == pid:
-        time.sleep(0.05)
-    if _server_pid(pidfile) == pid:
-        os.kill(pid, signal.SIGKILL)
+    stop_processes([server], grace_seconds=timeout)
     pidfile.unlink(missing_ok=True)
     return True
 
@@ -493,9 +514,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.stop()
-        record = read_pidfile(args.pidfile) if args.pidfile else None
-        if record is not None and record.pid == os.getpid():
-            args.pidfile.unlink(missing_ok=True)
+        if args.pidfile:
+            remove_pidfile(args.pidfile, os.getpid())
     return 0
 
 

@@ -5,7 +5,8 @@ Public API::
     from harness.testnet.network import TestNetwork, OnionServiceSpec, load_manifest
 
     net = TestNetwork(directory, base_port, relays=3, clients=1,
-                      authority_key_cache=None)  # a folder: reuse authority keys across networks
+                      authority_key_cache=None,  # a folder: reuse authority keys across networks
+                      torrc_templates=None)      # <config_dir>/torrc (default: the config package's)
     manifest = net.up(onion_services=[OnionServiceSpec("market-a", "127.0.0.1:41234")],
                       timeout=120, progress=print)
     net.status()   # -> dict: every node's state, clients' bootstrap, consensus size
@@ -19,7 +20,11 @@ services are given, and the clients (SocksPort, ControlPort with cookie
 authentication).  It returns once every client reports bootstrap 100 % and
 fetched ``GET /`` from every onion service passed in this call through its
 SOCKS port (any HTTP status counts: the service answered), and writes the manifest (see :mod:`harness.testnet.manifest`) as it goes, so every PID
-it started is on disk even if it fails half-way.
+it started is on disk even if it fails half-way.  Once the network is ready it
+hands its first client over to the commands as settings
+(:func:`config.settings.write_testnet_tor_settings`: ``<directory>/tor-settings.yml``);
+whatever stops the network (``down``, a failed or restarting ``up``) withdraws
+them first.  Product code never reads the manifest.
 
 Telling tor traffic apart at a target: tor 0.4.9 binds no
 ``OutboundBindAddress*`` for loopback destinations, so connections from exits
@@ -41,9 +46,6 @@ for example a port in use), :class:`ValueError` for invalid onion service specs.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +54,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from config.errors import UserError
+from config.processes import exclusive_lock
+from config.settings import remove_testnet_tor_settings, write_testnet_tor_settings
 from harness.testnet.authorities import ensure_authority_keys
 from harness.testnet.layout import (
     ROLE_AUTHORITY,
@@ -65,7 +69,9 @@ from harness.testnet.layout import (
 )
 from harness.testnet.manifest import load_manifest, manifest_path, recorded_processes, write_manifest
 from harness.testnet.readiness import bootstrap_phase, http_status_via_socks, read_consensus
-from harness.testnet.tor_process import TorStartError, is_our_tor, start_tor_daemons, stop_tor
+from harness.testnet.tor_process import (
+    TorStartError, is_our_tor, read_tor_pid, reload_tor, start_tor_daemons, stop_tor,
+)
 from harness.testnet.torrc import NetworkParameters, dir_authority_line, onion_service_dir, render_torrc
 from harness.testnet.torrc import voting_start_offset as compute_voting_start_offset
 
@@ -91,8 +97,10 @@ class TestNetwork:
 
     def __init__(self, directory: Path | str, base_port: int, relays: int = 3, clients: int = 1,
                  voting_interval: int = 10, exit_bind_address: str = "127.0.0.2",
-                 authority_key_cache: Path | str | None = None):
+                 authority_key_cache: Path | str | None = None, torrc_templates: Path | str | None = None):
         self.directory = Path(directory).expanduser().resolve()
+        # The torrc templates to render (config.paths.torrc_dir(settings.config_dir)); None: the config package's.
+        self.torrc_templates = Path(torrc_templates) if torrc_templates is not None else None
         self.base_port = int(base_port)
         self.relays = int(relays)
         self.clients = int(clients)
@@ -131,6 +139,8 @@ class TestNetwork:
                     services = _merge_services(_services_of(existing), requested)
                     manifest = existing
                 else:
+                    # Nothing may attach to a network that is not ready (a file left by a crash included).
+                    remove_testnet_tor_settings(self.directory)
                     if existing is not None:
                         say(f"private Tor network in {self.directory} is partly down; restarting it")
                         self._stop_all(existing, say)
@@ -156,6 +166,7 @@ class TestNetwork:
             # Seconds from the start of this `up` call at the end of each phase.
             manifest["last_up_timings"] = timings
             write_manifest(self.directory, manifest)
+            self._hand_over_tor(manifest)
         say(f"private Tor network ready in {time.monotonic() - started_at:.1f} s; manifest: {manifest_path(self.directory)}")
         return manifest
 
@@ -203,6 +214,17 @@ class TestNetwork:
             "onion_services": manifest.get("onion_services", []),
         }
 
+    def _hand_over_tor(self, manifest: dict[str, Any]) -> None:
+        """Write the first client's tor settings for the commands (the network is ready)."""
+        client = manifest["clients"][0]
+        try:
+            write_testnet_tor_settings(
+                self.directory, socks_port=client["socks_port"], control_port=client["control_port"],
+                cookie_path=client["cookie_path"], client_name=client["name"], client_pid=client["pid"],
+            )
+        except ProcessLookupError as exc:
+            raise NetworkNotReady(f"{exc}; see {self._node_entry(manifest, client['name'])['log']}") from None
+
     # ------------------------------------------------------------- start-up
 
     def _new_manifest_after_keys(self) -> dict[str, Any]:
@@ -242,7 +264,7 @@ class TestNetwork:
         parameters = self._parameters(())
         for node in self.nodes:
             if node.role != ROLE_ONION_HOST:
-                node.torrc_path(self.directory).write_text(render_torrc(node, parameters))
+                node.torrc_path(self.directory).write_text(render_torrc(node, parameters, self.torrc_templates))
         return manifest
 
     def _start_relays(self, manifest: dict[str, Any], say: Progress, deadline: float) -> None:
@@ -374,15 +396,14 @@ class TestNetwork:
         self._authority_lines = manifest["dir_authorities"]
         (host_node.data_dir(self.directory) / "onion_services").mkdir(mode=0o700, exist_ok=True)
         torrc = host_node.torrc_path(self.directory)
-        torrc.write_text(render_torrc(host_node, self._parameters(services)))
+        torrc.write_text(render_torrc(host_node, self._parameters(services), self.torrc_templates))
         manifest["onion_services"] = [
             {"name": spec.name, "onion_host": None, "virtual_port": spec.virtual_port, "target": spec.target,
              "pid": host["pid"]}
             for spec in services
         ]
-        if host["pid"] is not None and is_our_tor(host["pid"], torrc):
-            # tor re-reads its torrc on SIGHUP and adds or re-targets services.
-            os.kill(host["pid"], signal.SIGHUP)
+        # tor re-reads its torrc on SIGHUP and adds or re-targets services.
+        if host["pid"] is not None and reload_tor(host["pid"], torrc):
             say(f"{host_node.name} reloaded with {len(services)} onion service(s)")
             write_manifest(self.directory, manifest)
         else:
@@ -476,16 +497,14 @@ class TestNetwork:
                 raise NetworkNotReady(f"{entry['name']} (pid {entry['pid']}) exited; see {entry['log']}")
 
     def _stop_all(self, manifest: dict[str, Any], say: Progress) -> list[int]:
+        # First withdraw the tor settings, so no command attaches to a network going down.
+        remove_testnet_tor_settings(self.directory)
         processes = set(recorded_processes(manifest))
         # PidFiles catch a tor whose PID never reached the manifest (a crash mid-start).
         for node in self.nodes:
-            pid_file = node.data_dir(self.directory) / "pid"
-            try:
-                text = pid_file.read_text().strip()
-            except FileNotFoundError:
-                continue
-            if text.isdigit():
-                processes.add((int(text), node.torrc_path(self.directory)))
+            pid = read_tor_pid(node.data_dir(self.directory) / "pid")
+            if pid is not None:
+                processes.add((pid, node.torrc_path(self.directory)))
         stopped = stop_tor(sorted(processes))
         if stopped:
             say(f"stopped {len(stopped)} tor process(es): {' '.join(map(str, sorted(stopped)))}")
@@ -504,29 +523,59 @@ class TestNetwork:
     @contextmanager
     def _lock(self) -> Iterator[None]:
         # Two `up`s in one folder at once would start two networks on one port block.
-        with open(self.directory / ".lock", "w") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with exclusive_lock(self.directory / ".lock"):
+            yield
 
 
 def free_base_port(start: int, relays: int = 3, clients: int = 1, step: int = 500, tries: int = 40) -> int:
     """The first base port from ``start`` (in steps of ``step``) whose whole port block is free on 127.0.0.1.
 
-    For tests and benchmarks that run a network beside the default one.
-    Raises :class:`UserError` if none of ``tries`` candidates is free.  The
-    block may still be taken between this check and tor binding it; tor then
-    fails with a clear error.
+    For tests and benchmarks that run a network beside the default one.  The
+    block is also reserved for this process with a ``flock`` on a file named
+    after it (:func:`reserve_port_block`), so two test sessions starting at the
+    same moment, before either tor has bound its ports, never pick the same
+    block.  Raises :class:`UserError` if none of ``tries`` candidates is free.
     """
     size = port_block_size(relays, clients)
     for base_port in range(start, start + step * tries, step):
         if base_port + size > 65535:
             break
-        if all(loopback_port_free(port) for port in range(base_port, base_port + size + 1)):
+        if not all(loopback_port_free(port) for port in range(base_port, base_port + size + 1)):
+            continue
+        if reserve_port_block(base_port):
             return base_port
     raise UserError(f"no free block of {size} ports on 127.0.0.1 from {start}; stop other networks or pick a base port")
+
+
+# base port -> the open lock file that reserves its block for the life of this process.
+_RESERVED_BLOCKS: dict[int, Any] = {}
+
+
+def reserve_port_block(base_port: int, lock_dir: Path | None = None) -> bool:
+    """Reserve the port block at ``base_port`` for this process; False if another process holds it.
+
+    The reservation is an exclusive, non-blocking ``flock`` on
+    ``<tmp>/onionscope-port-blocks/<base_port>.lock``, held until the process
+    exits (a crash never leaves it held).  Reserving a block this process
+    already holds answers True.
+    """
+    import fcntl
+    import os
+    import tempfile
+
+    if base_port in _RESERVED_BLOCKS:
+        return True
+    folder = lock_dir or Path(tempfile.gettempdir()) / "onionscope-port-blocks"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle = open(folder / f"{base_port}.lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False
+    _RESERVED_BLOCKS[base_port] = handle
+    os.set_inheritable(handle.fileno(), False)
+    return True
 
 
 def loopback_port_free(port: int) -> bool:

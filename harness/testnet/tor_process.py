@@ -7,17 +7,23 @@ Public API:
   ``RunAsDaemon 1``), in parallel, and returns once each has forked into the
   background with its PidFile written;
 * :func:`is_our_tor` -> whether a PID is alive *and* is tor started with that
-  torrc (guards against killing a recycled PID);
+  torrc (guards against killing a recycled PID); :func:`runs_tor_with` is the
+  same check on a command line;
+* :func:`read_tor_pid` ``(pid_file) -> int | None`` -- the PID tor wrote;
+* :func:`reload_tor` ``(pid, torrc) -> bool`` -- SIGHUP (tor re-reads its torrc) to a verified PID;
 * :func:`stop_tor` -> stops verified PIDs (SIGTERM, then SIGKILL after a
   grace period) and returns the PIDs it stopped;
 * :class:`TorStartError` (a :class:`~config.errors.UserError`) carries
   tor's own complaint (a port in use, a bad option) and the log's tail.
 
-Never signals a PID that :func:`is_our_tor` does not confirm.
+Never signals a PID that :func:`is_our_tor` does not confirm: checking and
+stopping go through the project's one process helper (:mod:`config.processes`),
+which also re-checks the start time before the SIGKILL.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -27,7 +33,7 @@ from pathlib import Path
 from typing import Iterable
 
 from config.errors import UserError
-from config.processes import process_arguments, read_pidfile
+from config.processes import ArgumentCheck, owned_process, read_pidfile, send_signal, stop_processes
 
 START_TIMEOUT_SECONDS = 60.0
 # tor exits at once on SIGTERM, unless a busy worker thread (consensus compression
@@ -78,7 +84,7 @@ def start_tor_daemons(torrcs: Iterable[tuple[Path, Path]], empty_defaults: Path)
             output, _ = process.communicate()
             failures.append(f"{torrc.stem}: tor did not go to the background within {START_TIMEOUT_SECONDS:.0f} s")
             continue
-        pid = _wait_pid(pid_file) if process.returncode == 0 else _read_pid(pid_file)
+        pid = _wait_pid(pid_file) if process.returncode == 0 else read_tor_pid(pid_file)
         if process.returncode != 0 or pid is None:
             failures.append(
                 f"{torrc.stem}: tor exited with {process.returncode}"
@@ -112,13 +118,14 @@ def _wait_pid(pid_file: Path, timeout: float = PID_FILE_TIMEOUT_SECONDS) -> int 
     # can be a moment before the daemon writes its PidFile.
     deadline = time.monotonic() + timeout
     while True:
-        pid = _read_pid(pid_file)
+        pid = read_tor_pid(pid_file)
         if pid is not None or time.monotonic() > deadline:
             return pid
         time.sleep(0.02)
 
 
-def _read_pid(pid_file: Path) -> int | None:
+def read_tor_pid(pid_file: Path) -> int | None:
+    """The PID in a tor PidFile (tor writes no start time), or None when it is missing or malformed."""
     record = read_pidfile(pid_file)
     return record.pid if record else None
 
@@ -135,36 +142,33 @@ def _last_lines(text: str, count: int = 3) -> str:
     return " | ".join((complaints or lines)[-count:]) or "(no output)"
 
 
+def runs_tor_with(arguments: list[str], torrc: Path) -> bool:
+    """True if ``arguments`` are tor's (argv[0] named ``tor``) with ``-f <torrc>``."""
+    if not arguments or Path(arguments[0]).name != "tor":
+        return False
+    return any(arguments[i] == "-f" and arguments[i + 1] == str(torrc) for i in range(len(arguments) - 1))
+
+
+def _tor_check(torrc: Path) -> ArgumentCheck:
+    return functools.partial(runs_tor_with, torrc=torrc)
+
+
 def is_our_tor(pid: int, torrc: Path) -> bool:
     """True if ``pid`` runs, is not a zombie, and is tor with ``-f <torrc>``."""
-    args = process_arguments(pid)
-    if not args or Path(args[0]).name != "tor":
-        return False
-    return any(args[i] == "-f" and args[i + 1] == str(torrc) for i in range(len(args) - 1))
+    return owned_process(pid, _tor_check(torrc)) is not None
+
+
+def reload_tor(pid: int, torrc: Path) -> bool:
+    """Send SIGHUP (re-read the torrc) if ``pid`` is tor with ``-f <torrc>``; True if it was sent."""
+    process = owned_process(pid, _tor_check(torrc))
+    return process is not None and send_signal(process, signal.SIGHUP)
 
 
 def stop_tor(processes: Iterable[tuple[int, Path]], grace_seconds: float = STOP_GRACE_SECONDS) -> list[int]:
     """Stop each ``(pid, torrc)`` that :func:`is_our_tor` confirms; returns the PIDs signalled.
 
     Sends SIGTERM, waits up to ``grace_seconds`` for all of them, then SIGKILLs
-    the ones still running (re-verified first).
+    the ones still running (re-verified first, start time included).
     """
-    signalled = []
-    for pid, torrc in processes:
-        if is_our_tor(pid, torrc):
-            try:
-                os.kill(pid, signal.SIGTERM)
-                signalled.append((pid, torrc))
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline and any(is_our_tor(pid, torrc) for pid, torrc in signalled):
-        time.sleep(0.05)
-    for pid, torrc in signalled:
-        if is_our_tor(pid, torrc):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    return [pid for pid, _ in signalled]
-
+    owned = [owned_process(pid, _tor_check(torrc)) for pid, torrc in processes]
+    return stop_processes([process for process in owned if process is not None], grace_seconds)

@@ -1,4 +1,4 @@
-"""Renders the torrc of each node of the private Tor network from config/torrc/.
+"""Renders the torrc of each node of the private Tor network from ``<config_dir>/torrc/``.
 
 Public API:
 
@@ -9,9 +9,9 @@ Public API:
 * :func:`voting_start_offset` -> the ``TestingV3AuthVotingStartOffset`` that
   puts the first vote a given number of seconds after a moment.
 
-The templates are data (``config/torrc/*.torrc``, ``$name`` placeholders):
-``common.torrc`` goes into every torrc, followed by the role's own template.
-Pure functions; raises :class:`KeyError` for a placeholder with no value and
+The templates are data (``<config_dir>/torrc/*.torrc``, ``$name`` placeholders;
+:func:`config.paths.torrc_dir`): ``common.torrc`` goes into every torrc, followed
+by the role's own template.  Pure functions apart from reading the templates; raises :class:`KeyError` for a placeholder with no value and
 :class:`ValueError` for a value that would break the torrc (a newline).
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from config.settings import PROJECT_ROOT
+from config import paths
 from harness.testnet.layout import (
     ROLE_AUTHORITY,
     ROLE_CLIENT,
@@ -31,8 +31,6 @@ from harness.testnet.layout import (
     Node,
     OnionServiceSpec,
 )
-
-TEMPLATE_DIR = PROJECT_ROOT / "config" / "torrc"
 
 _ROLE_TEMPLATES = {
     ROLE_AUTHORITY: "authority.torrc",
@@ -97,8 +95,12 @@ def voting_start_offset(now: float, voting_interval: int, first_vote_after: floa
     return interval_start % voting_interval
 
 
-def render_torrc(node: Node, parameters: NetworkParameters, template_dir: Path = TEMPLATE_DIR) -> str:
-    """The torrc of ``node``: ``common.torrc`` then its role's template, placeholders filled."""
+def render_torrc(node: Node, parameters: NetworkParameters, template_dir: Path | None = None) -> str:
+    """The torrc of ``node``: ``common.torrc`` then its role's template, placeholders filled.
+
+    ``template_dir`` is a ``<config_dir>/torrc`` folder (default: the config package's).
+    """
+    template_dir = template_dir if template_dir is not None else paths.torrc_dir()
     data_dir = node.data_dir(parameters.network_dir)
     values: dict[str, object] = {
         "dir_authorities": "\n".join(parameters.dir_authority_lines),

@@ -18,10 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.errors import UserError
+from config.paths import markets_dir
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from crawler.job import CrawlJob
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,9 +57,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from crawler.spiders.onion import new_job_id, parse_seeds
-
+    from crawler.job import create_crawl_job
     from crawler.middlewares.crawl_scope import CrawlScope
+    from crawler.spiders.onion import parse_seeds
 
     follow_offsite = bool(args.follow_offsite or settings.follow_offsite)
     try:
@@ -77,12 +81,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["market_hosts"] = [*settings.market_hosts, *args.market_host]
     if overrides:
         settings = settings.replace(**overrides)
-    job_id = args.job or new_job_id()
-    stats = run_crawl(
-        settings, seeds, job_id, follow_offsite=follow_offsite, follow_links=not args.no_follow, quiet=args.quiet,
-        dangerously_allow_clearnet=args.dangerously_allow_clearnet,
-    )
-    summary = summarize(job_id, stats)
+    # The one crawl job: the spider and the pipelines receive it, the crawl-run record keeps it.
+    job = create_crawl_job(seeds, args.job, follow_offsite=follow_offsite, follow_links=not args.no_follow,
+                           allow_clearnet=args.dangerously_allow_clearnet, settings=settings)
+    stats = run_crawl(settings, job, quiet=args.quiet)
+    summary = summarize(job.job_id, stats)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -98,19 +101,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_crawl(
     settings: Settings,
-    seeds: list[str],
-    job_id: str,
-    follow_offsite: bool = False,
-    follow_links: bool = True,
+    job: CrawlJob,
     quiet: bool = False,
     extra_scrapy_settings: dict[str, Any] | None = None,
     spider_class: type | None = None,
-    dangerously_allow_clearnet: bool = False,
 ) -> dict[str, Any]:
-    """Run one crawl to completion in this process; returns Scrapy's final stats.
+    """Run the crawl ``job`` to completion in this process; returns Scrapy's final stats.
 
-    ``dangerously_allow_clearnet`` lets the crawl fetch clearnet host names (through tor);
-    IP literals and local names stay out of scope.
+    The job (:func:`crawler.job.create_crawl_job`) holds the seeds and the
+    scope switches; with ``allow_clearnet`` the crawl may fetch clearnet host
+    names (through tor), while IP literals and local names stay out of scope.
 
     ``extra_scrapy_settings`` override the computed Scrapy settings last and
     ``spider_class`` replaces the onion spider (benchmarks use both to compare
@@ -121,14 +121,14 @@ def run_crawl(
 
     from crawler.extractors.market_profiles import MarketProfiles
     from crawler.settings import scrapy_settings
-    from crawler.spiders.onion import DEFAULT_MARKETS_DIR, OnionSpider
+    from crawler.spiders.onion import OnionSpider
     from crawler.tor.endpoints import resolve_tor_endpoints
     from crawler.tor.network_guard import REFUSED_STAT, process_guard
     from pipelines.es_client import ensure_reachable, make_client
     from pipelines.indices import index_status
 
     # The spider binds these too; a wrong confirmation must stop us here, as one line, not inside Scrapy.
-    MarketProfiles.load(DEFAULT_MARKETS_DIR).bind_hosts(settings.market_hosts)
+    MarketProfiles.load(markets_dir(settings.config_dir)).bind_hosts(settings.market_hosts)
     endpoints = resolve_tor_endpoints(settings)
     client = make_client(settings)
     try:
@@ -152,8 +152,7 @@ def run_crawl(
     scrapy_values.update(extra_scrapy_settings or {})
     process = CrawlerProcess(scrapy_values)
     crawler = process.create_crawler(spider_class or OnionSpider)
-    process.crawl(crawler, seeds=seeds, job=job_id, follow_offsite=follow_offsite, follow_links=follow_links,
-                  dangerously_allow_clearnet=dangerously_allow_clearnet)
+    process.crawl(crawler, crawl_job=job)
     process.start()
     stats = dict(crawler.stats.get_stats())
     guard = process_guard()

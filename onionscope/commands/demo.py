@@ -12,8 +12,9 @@
 Each step reuses what already runs, so ``up`` twice is harmless (the crawl
 runs again and updates the same documents).  ``down`` stops the UI, the
 private network and the demo server, each only after checking that its PID
-still names the process that was started (start time and command line, see
-:mod:`config.processes`); the Elasticsearch node keeps its data
+still names the process that was started (start time and command line,
+through the project's one process helper, :mod:`config.processes`); the
+Elasticsearch node keeps its data
 (``onionscope services down`` stops it).  Raises UserError when a step fails,
 naming the step and the log to read.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -31,10 +31,16 @@ import urllib.request
 from pathlib import Path
 
 from config.errors import UserError
-from config.processes import process_arguments, read_pidfile, recorded_pid, runs_python_module, write_pidfile
+from config.paths import index_templates_dir
+from config.processes import (
+    OwnedProcess, exclusive_lock, process_arguments, read_pidfile, recorded_process, runs_python_module,
+    stop_processes, write_pidfile,
+)
 from config.settings import Settings
 
 DEMO_QUERIES = ('"3-MMC"', "fentanyl OR nitazene", "coin:xmr")
+# How long `demo down` gives the web UI to finish its requests before SIGKILL.
+WEB_UI_STOP_SECONDS = 10.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +71,7 @@ def _up(settings: Settings, serve: bool) -> int:
     world = bring_up_demo_world(settings, progress=_say)
     client = make_client(settings)
     try:
-        ensure_indices(client, settings.index_prefix)
+        ensure_indices(client, settings.index_prefix, templates_dir=index_templates_dir(settings.config_dir))
     finally:
         client.close()
 
@@ -97,10 +103,9 @@ def _down(settings: Settings) -> int:
     from harness.demo_world import tear_down_demo_world
 
     pidfile = _var(settings, "serve.pid")
-    pid = _serve_pid(settings)
-    if pid:
-        os.kill(pid, signal.SIGTERM)
-        _say(f"stopped the web UI (pid {pid})")
+    web_ui = _web_ui(settings)
+    if web_ui is not None and stop_processes([web_ui], grace_seconds=WEB_UI_STOP_SECONDS):
+        _say(f"stopped the web UI (pid {web_ui.pid})")
     elif (record := read_pidfile(pidfile)) is not None and process_arguments(record.pid) is not None:
         _say(f"left pid {record.pid} alone: it is not the web UI that {pidfile} recorded "
              "(that one has exited, or the file predates start-time checks)")
@@ -126,24 +131,29 @@ def _token_file(settings: Settings) -> Path:
     return _var(settings, "demo-token")
 
 
-def _serve_pid(settings: Settings) -> int | None:
-    """PID of the web UI this demo started, checked by start time and command line; else None."""
-    return recorded_pid(_var(settings, "serve.pid"), lambda arguments: runs_python_module(arguments, "onionscope.cli")
-                        and arguments[-1:] == ["serve"])
+def _is_web_ui(arguments: list[str]) -> bool:
+    return runs_python_module(arguments, "onionscope.cli") and arguments[-1:] == ["serve"]
+
+
+def _web_ui(settings: Settings) -> OwnedProcess | None:
+    """The web UI this demo started, checked by start time and command line; else None."""
+    return recorded_process(_var(settings, "serve.pid"), _is_web_ui)
 
 
 def _ensure_serving(settings: Settings, timeout: float = 30.0) -> str:
     url = f"http://{settings.serve_host}:{settings.serve_port}"
-    if _serve_pid(settings) is None:
-        log = _var(settings, "serve.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "onionscope.cli", "serve"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        try:
-            write_pidfile(_var(settings, "serve.pid"), process.pid)
-        except ProcessLookupError:
-            raise UserError(f"the web UI exited at once; see {_var(settings, 'serve.log')}") from None
+    # Two `demo up`s at once must not start two web UIs.
+    with exclusive_lock(_var(settings, ".serve.lock")):
+        if _web_ui(settings) is None:
+            log = _var(settings, "serve.log").open("ab")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "onionscope.cli", "serve"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+            try:
+                write_pidfile(_var(settings, "serve.pid"), process.pid)
+            except ProcessLookupError:
+                raise UserError(f"the web UI exited at once; see {_var(settings, 'serve.log')}") from None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -167,7 +177,8 @@ def _demo_token(settings: Settings) -> str:
             token = path.read_text().strip()
             if verify_token(client, settings.index_prefix, token) is not None:
                 return token
-        token, _record = create_token(client, settings.index_prefix, "viewer", name="demo")
+        token, _record = create_token(client, settings.index_prefix, "viewer", name="demo",
+                                      templates_dir=index_templates_dir(settings.config_dir))
     finally:
         client.close()
     path.write_text(token + "\n")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from config import paths
 from config.errors import UserError
 from search.cli_output import escape_json_text, escape_terminal
 
@@ -86,12 +87,14 @@ def _page_url(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
+    from crawler.extractors.countries import load_country_table
     from crawler.extractors.document import extract_document
     from crawler.extractors.market_profiles import MarketProfiles
+    from crawler.extractors.substances import default_lexicon
 
     html = _read_page(args.page)
     url = _page_url(args)
-    profile_dir = Path(args.profiles) if args.profiles else Path(settings.config_dir) / "markets"
+    profile_dir = Path(args.profiles) if args.profiles else paths.markets_dir(settings.config_dir)
     if profile_dir.is_dir():
         profiles = MarketProfiles.load(profile_dir)
     elif args.profiles or args.market:
@@ -105,6 +108,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     document = extract_document(
         html, url, fetched_at, OFFLINE_JOB_ID, profiles=profiles, market=args.market,
         max_text_chars=int(getattr(settings, "page_text_max_chars", 200_000)),
+        lexicon=default_lexicon(settings.config_dir),
+        countries=load_country_table(paths.countries_file(settings.config_dir)),
     )
     for event in document.drift:
         print(f"warning: {_safe(event.message())}", file=sys.stderr)

@@ -19,8 +19,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from config.paths import index_templates_dir
 from pipelines import indices
-from pipelines.elasticsearch_bulk import replay_spool
+from pipelines.spool_replay import replay_spool
 from pipelines.es_client import ensure_reachable, make_client
 
 
@@ -40,13 +41,15 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     client = make_client(settings)
     ensure_reachable(client, settings)
     prefix = settings.index_prefix
+    templates_dir = index_templates_dir(settings.config_dir)
     if args.action == "setup":
-        for kind, index in indices.ensure_indices(client, prefix, **indices.shard_overrides(settings)).items():
+        for kind, index in indices.ensure_indices(client, prefix, templates_dir=templates_dir,
+                                                  **indices.shard_overrides(settings)).items():
             print(f"{indices.alias_name(prefix, kind)} -> {index}")
         return 0
     if args.action == "migrate":
         report = indices.migrate(client, prefix, args.kind, batch_size=args.batch_size, delete_old=args.delete_old,
-                                 **indices.shard_overrides(settings))
+                                 templates_dir=templates_dir, **indices.shard_overrides(settings))
         print(f"{report.alias}: {report.source_index} -> {report.target_index}; "
               f"{report.source_docs} documents before, {report.copied_docs} copied, {report.target_docs} after, "
               f"{report.seconds:.1f}s")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
               + (f"; {report.busy_files} files skipped (a crawl is still writing them)" if report.busy_files else ""))
         return 0 if report.still_failing == 0 else 1
     needs_migration = False
-    for row in indices.index_status(client, prefix):
+    for row in indices.index_status(client, prefix, templates_dir=templates_dir):
         if row.index is None:
             print(f"{row.alias}: missing (run `onionscope index setup`)")
             continue

@@ -13,8 +13,9 @@ import sys
 from typing import Any
 
 from config.errors import UserError
+from config.schema import SEARCH_KINDS
 
-KINDS = ("pages", "listings", "vendors", "wallets")
+KINDS = tuple(SEARCH_KINDS)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

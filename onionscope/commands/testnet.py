@@ -4,6 +4,9 @@
   ``testnet_base_port`` (or reuses a healthy one), prints progress, and
   returns 0 once a client has bootstrapped (and reached every onion service);
 * ``down`` stops only the tor processes listed in that network's manifest;
+* a ready network hands its first client to the other commands as settings
+  (``<testnet_dir>/tor-settings.yml``, see :mod:`config.settings`); ``down``
+  withdraws them;
 * ``status`` prints each node's state; exit status 0 when every node runs,
   1 when the network is down or degraded.  ``--json`` prints the raw report.
 
@@ -17,6 +20,7 @@ import argparse
 import json
 from typing import Any
 
+from config.paths import testnet_tor_settings_file, torrc_dir
 from harness.testnet.network import TestNetwork
 
 
@@ -30,13 +34,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def network_from_settings(settings: Any) -> TestNetwork:
-    """The :class:`TestNetwork` the settings describe (folder, base port, relays, clients)."""
+    """The :class:`TestNetwork` the settings describe (folder, base port, relays, clients, torrc templates)."""
     return TestNetwork(
         settings.testnet_dir,
         settings.testnet_base_port,
         relays=settings.testnet_relays,
         clients=settings.testnet_clients,
         authority_key_cache=settings.var_dir / "cache" / "testnet-authority-keys",
+        torrc_templates=torrc_dir(settings.config_dir),
     )
 
 
@@ -49,6 +54,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                   f"ControlPort 127.0.0.1:{client['control_port']}  cookie {client['cookie_path']}")
         for service in manifest["onion_services"]:
             print(f"{service['name']}: http://{service['onion_host']}:{service['virtual_port']} -> {service['target']}")
+        print(f"onionscope commands use {manifest['clients'][0]['name']} unless ONIONSCOPE_TOR_SOCKS or "
+              f"ONIONSCOPE_TOR_CONTROL names another tor (settings in {testnet_tor_settings_file(network.directory)})")
         return 0
     if args.testnet_action == "down":
         stopped = network.down(progress=lambda message: print(message, flush=True))

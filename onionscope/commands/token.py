@@ -29,12 +29,14 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from onionscope.commands.search import es_user_error
     from search.auth import create_token, list_tokens, revoke_token
     from search.connection import connect
+    from config.paths import index_templates_dir
 
     client = connect(settings)
     prefix = settings.index_prefix
     try:
         if args.token_command == "create":
-            token, record = create_token(client, prefix, args.role, args.name)
+            token, record = create_token(client, prefix, args.role, args.name,
+                                         templates_dir=index_templates_dir(settings.config_dir))
             print(f"created {record.role} token {record.token_id} ({record.name}); it is shown once, keep it safe:")
             print(token)
         elif args.token_command == "revoke":

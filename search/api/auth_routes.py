@@ -30,6 +30,7 @@ from search.auth import (
     verify_token,
 )
 from config.errors import UserError
+from config.paths import index_templates_dir
 
 router = APIRouter(tags=["auth"])
 
@@ -99,7 +100,8 @@ def new_token(request: Request, body: NewToken, who: TokenRecord = Depends(admin
     context = context_of(request)
     if body.role not in ROLES:
         return JSONResponse({"error": f"role must be one of {', '.join(ROLES)}", "status": 400}, status_code=400)
-    token, record = create_token(context.client, context.index_prefix, body.role, body.name)
+    token, record = create_token(context.client, context.index_prefix, body.role, body.name,
+                                 templates_dir=index_templates_dir(context.settings.config_dir))
     return JSONResponse({"token": token, **record.to_json()}, status_code=201, headers=SECURITY_HEADERS)
 
 

@@ -16,15 +16,12 @@ from fastapi.responses import Response
 
 from search.api.context import audit, context_of, respond, viewer, wants_json
 from search.auth import TokenRecord
-from search.query import FACETS, KINDS, QueryError, field_values, parse, quote_value
+from config.schema import FACETS
+from search.query import KINDS, QueryError, field_values, parse, quote_value
 from search.es_steps import run_async
 from search.results import MAX_LIMIT, SORTS, search_steps
 
 router = APIRouter(tags=["search"])
-
-FACET_QUERY_FIELD = {"market": "market", "vendor": "vendor", "coin": "coin", "substance": "substance",
-                     "country": "country", "language": "lang"}
-
 
 def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """Each facet value with the query that narrows to it (or widens back, if already chosen)."""
@@ -34,7 +31,7 @@ def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]]) -> dic
         return {}
     linked: dict[str, list[dict[str, Any]]] = {}
     for name, buckets in facets.items():
-        field = FACET_QUERY_FIELD[name]
+        field = FACETS[name].query_field
         chosen = {value.lower() for value in field_values(node, field)}
         entries = []
         for bucket in buckets:

@@ -6,8 +6,10 @@ pages, wallets as found in the index) and the identifiers gathered from them
 
 Coins: the index names a wallet's coin as the extractor does (``bitcoin``,
 ``monero``, ``bitcoin-cash``); MISP types and the STIX wallet's ``currency``
-want the lower-case ticker (``btc``, ``xmr``, ``bch``).  :func:`coin_ticker`
-turns one into the other, so an ExportSet's wallets always carry tickers.
+want the lower-case ticker (``btc``, ``xmr``, ``bch``), which is also the
+index schema's one name for a coin.  :func:`coin_ticker` (the schema's,
+:func:`config.schema.coin_ticker`) turns one into the other, so an
+ExportSet's wallets always carry tickers.
 The JSON formats escape control and bidi characters (``\\u`` escapes, the
 rule of :func:`search.cli_output.escape_json_text`): an export printed to a
 terminal is as safe as ``search --json``.
@@ -20,6 +22,7 @@ Public API:
   when the entity does not exist
 * :func:`export_set_from_records` (title, records) -> ExportSet (pure)
 * :func:`coin_ticker` (coin) -> the lower-case ticker of a coin name or ticker
+  (:func:`config.schema.coin_ticker`)
 * :func:`render` (export_set, format) -> (text, media type, file suffix);
   ``format`` is one of :data:`FORMATS`.
 """
@@ -31,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from crawler.extractors.wallet_codecs import COIN_TICKERS
 from config.errors import UserError
+from config.schema import alias_name, coin_ticker
 
 FORMATS = ("csv", "json", "stix", "misp")
 EXPORT_MAX_RECORDS = 1000
@@ -64,17 +67,6 @@ _COIN_SHAPES = (
     (re.compile(r"(ltc1)[02-9ac-hj-np-z]{8,87}|[LM][1-9A-HJ-NP-Za-km-z]{26,33}"), "ltc"),
     (re.compile(r"X[1-9A-HJ-NP-Za-km-z]{33}"), "dash"),
 )
-
-
-def coin_ticker(coin: str | None) -> str | None:
-    """The lower-case ticker of ``coin`` (``"bitcoin"`` or ``"BTC"`` -> ``"btc"``); None for no coin.
-
-    A name the extractor does not know comes back lower-cased as it is.
-    """
-    if not coin:
-        return None
-    value = str(coin).strip().lower()
-    return COIN_TICKERS.get(value, value) or None
 
 
 def guess_coin(address: str) -> str | None:
@@ -136,7 +128,7 @@ def _resolve_coins(client: Any, prefix: str, export_set: ExportSet) -> None:
     if not unknown:
         return
     response = client.search(
-        index=f"{prefix}-wallets",
+        index=alias_name(prefix, "wallets"),
         body={"query": {"terms": {"address": unknown}}, "size": len(unknown), "_source": ["address", "coin"]},
         ignore_unavailable=True,
         allow_no_indices=True,

@@ -16,6 +16,7 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 
 from crawler.items import Page
+from crawler.job import create_crawl_job
 from config.settings import load_settings
 
 HOST = "y" * 52 + "abcd.onion"
@@ -24,8 +25,8 @@ DISTINCT_PAGES = 7
 
 class ItemsOnlySpider(scrapy.Spider):
     name = "items-only"
-    job_id = "items-only-crawl"
-    seeds = [f"http://{HOST}/"]
+    crawl_job = create_crawl_job([f"http://{HOST}/"], "items-only-crawl")
+    job_id = crawl_job.job_id
 
     def __init__(self, count: int, **kwargs: Any):
         super().__init__(**kwargs)

@@ -3,7 +3,7 @@
 Three markets; vendor "DrGreen" on alpha and "Dr_Green" on beta share a PGP
 fingerprint and a wallet; a third vendor shares nothing; a listing whose
 title is a script tag; pages on two onion hosts.  :func:`seed_world`
-indexes it with :class:`pipelines.elasticsearch_bulk.BulkIndexer` (so the
+indexes it with :class:`pipelines.item_indexer.BulkIndexer` (so the
 wallet and onion entities are real merges) and returns what tests assert on.
 """
 
@@ -100,7 +100,7 @@ def build_items() -> World:
 
 def seed_world(client: Any, prefix: str) -> World:
     """Set up the indices under ``prefix`` and index the world; returns ids to assert on."""
-    from pipelines.elasticsearch_bulk import BulkIndexer
+    from pipelines.item_indexer import BulkIndexer
     from pipelines.indices import ensure_indices
 
     ensure_indices(client, prefix)

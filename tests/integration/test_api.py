@@ -256,6 +256,15 @@ def test_onion_page_shows_liveness_and_pages(env):
     assert alpha["page_count"] == 2 and {page["title"] for page in alpha["pages"]} == {"Alpha Market home", "Rules"}
 
 
+
+def test_an_onion_subdomain_finds_its_service_as_the_crawler_stores_it(env):
+    # The crawler folds shop.<host>.onion to <host>.onion; the query and the onion page fold alike.
+    http, token = env["http"], env["viewer"]
+    subdomain = f"http://shop.{ALPHA_HOST.upper()}/rules"
+    data = http.get("/search", params={"q": f"onion:{subdomain}", "kind": "pages"}, headers=auth(token)).json()
+    assert {hit["title"] for hit in data["hits"]} == {"Alpha Market home", "Rules"}
+    assert http.get(f"/onions/shop.{ALPHA_HOST}", headers=auth(token)).json()["host"] == ALPHA_HOST
+
 def test_sync_and_async_drivers_give_the_same_answers(env):
     """The CLI (blocking client) and the API (async client) run the same steps; their answers match."""
     import asyncio
@@ -510,7 +519,7 @@ def indexed(es_node, tmp_path_factory):
     import uuid
 
     from crawler.extractors.document import extract_document
-    from pipelines.elasticsearch_bulk import BulkIndexer
+    from pipelines.item_indexer import BulkIndexer
     from pipelines.es_client import make_client
     from pipelines.indices import delete_prefix, ensure_indices
 
@@ -552,6 +561,21 @@ def test_exports_label_wallets_as_indexed_by_their_ticker(indexed):
             assert currency[address] == ticker, (subject, currency)
         exported = http.get("/export", params={"format": "json", **subject}, headers=auth(token)).json()
         assert {(wallet["address"], wallet["coin"]) for wallet in exported["identifiers"]["wallets"]} >= set(expected.items())
+
+
+def test_coin_facets_and_coin_queries_speak_tickers_on_crawled_pages_and_wallets(indexed):
+    # The crawler names coins (bitcoin, monero) on pages and wallets; listings name them by ticker.
+    http, token = indexed["http"], indexed["token"]
+    for kind in ("pages", "wallets"):
+        data = http.get("/search", params={"q": "", "kind": kind}, headers=auth(token)).json()
+        assert {bucket["value"] for bucket in data["facets"]["coin"]} == {"btc", "xmr"}, kind
+    for query in ("coin:btc", "coin:bitcoin", "coin:BTC"):
+        data = http.get("/search", params={"q": query, "kind": "wallets"}, headers=auth(token)).json()
+        assert [hit["source"]["address"] for hit in data["hits"]] == [INDEXED_BTC], query
+    page = http.get("/search", params={"q": "coin:bitcoin", "kind": "pages"}, headers=auth(token, HTML))
+    assert page.status_code == 200
+    selected = re.findall(r'<li class="selected"><a [^>]*><span>([^<]*)</span>', page.text)
+    assert selected == ["btc"]
 
 
 def test_cli_search_json_escapes_c1_and_bidi_and_stays_the_same_json(indexed):

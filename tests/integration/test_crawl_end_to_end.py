@@ -1,7 +1,7 @@
 """End to end: the demo world crawled through the private Tor network into the real Elasticsearch.
 
 One crawl per module (a subprocess, as `onionscope crawl` runs), into
-indices an older version left (pages at schema 2, before onion mentions):
+indices an older version left (pages at schema 3, before onion mentions):
 the crawl refuses until `onionscope index migrate pages` has run.  Then:
 every reachable page indexed exactly once against the generator's ground
 truth, and the listings, vendors and wallets it holds; a second crawl creates no duplicate; `onionscope search` finds a known
@@ -79,11 +79,11 @@ def crawl_run(demo_world: DemoWorld, es_node: Any, tmp_path_factory: pytest.Temp
     from pipelines.es_client import make_client
     from pipelines.indices import delete_prefix
 
-    # A prefix of its own: two runs of this module on one node (several checkouts) deleted each other's indices.
+    # A prefix of its own: two test sessions on one node never share (or delete) each other's indices.
     run = CrawlRun(demo_world, es_node.url, f"test-e2e-{secrets.token_hex(4)}", tmp_path_factory.mktemp("e2e"))
     client = make_client(es_node.settings)
     delete_prefix(client, run.prefix)
-    _indices_of_pages_schema_2(client, run.prefix, run.work_dir)
+    _indices_of_pages_schema_3(client, run.prefix, run.work_dir)
     refused = run.onionscope("crawl", "--job", "e2e-refused", "--quiet", "--seed", run.world.seeds[0])
     assert refused.returncode == 1 and "`onionscope index migrate pages`" in refused.stderr, refused.stderr[-2000:]
     migrated = run.onionscope("index", "migrate", "pages")
@@ -96,16 +96,16 @@ def crawl_run(demo_world: DemoWorld, es_node: Any, tmp_path_factory: pytest.Temp
         client.close()
 
 
-def _indices_of_pages_schema_2(client: Any, prefix: str, work_dir: Path) -> None:
-    """The indices as a version before onion mentions left them (pages template at schema 2)."""
+def _indices_of_pages_schema_3(client: Any, prefix: str, work_dir: Path) -> None:
+    """The indices as a version before onion mentions left them (pages template at schema 3)."""
     import shutil
 
     from pipelines import indices
 
-    templates = work_dir / "templates-pages-2"
+    templates = work_dir / "templates-pages-3"
     shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, templates)
     template = json.loads((templates / "pages.json").read_text(encoding="utf-8"))
-    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 2
+    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 3
     for name in ("onion_mentions", "discovery_onions", "hidden_identifiers"):
         del template["mappings"]["properties"][name]
     (templates / "pages.json").write_text(json.dumps(template), encoding="utf-8")

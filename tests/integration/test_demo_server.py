@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,8 @@ from harness.demo.generator import GROUND_TRUTH_FILE, SITE_NAMES, generate_world
 from harness.demo.server import (
     PIDFILE_NAME, SESSION_COOKIES, DemoServer, ensure_demo_sites_running, read_peer_log, stop_demo_sites,
 )
-from config.processes import PidRecord, process_start_ticks, read_pidfile
-from config.settings import PROJECT_ROOT
+from config.processes import PidRecord, process_arguments, process_start_ticks, read_pidfile, runs_python_module
+from tests import PROJECT_ROOT
 
 SEED = 4242
 
@@ -227,3 +229,32 @@ def test_ensure_running_reuses_the_server_and_stop_ends_it(tmp_path: Path) -> No
         assert ensure_demo_sites_running(tmp_path, timeout=20) == ports
     finally:
         stop_demo_sites(tmp_path)
+
+
+def _demo_servers_for(demo_dir: Path) -> list[int]:
+    """PIDs of every demo server whose --dir is ``demo_dir`` (read from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        arguments = process_arguments(int(entry.name)) if entry.name.isdigit() else None
+        if arguments and runs_python_module(arguments, "harness.demo.server") and str(demo_dir.resolve()) in arguments:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_two_starts_at_once_start_one_server(tmp_path: Path) -> None:
+    """Two `demo up`s at once: one server, which both use (before the start lock, each started its own)."""
+    barrier = threading.Barrier(2)
+
+    def ensure() -> dict[str, int]:
+        barrier.wait(timeout=10)
+        return ensure_demo_sites_running(tmp_path, timeout=20)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            first, second = [future.result(timeout=60) for future in [pool.submit(ensure), pool.submit(ensure)]]
+        assert first == second
+        assert _demo_servers_for(tmp_path) == [read_pidfile(tmp_path / PIDFILE_NAME).pid]
+    finally:
+        stop_demo_sites(tmp_path)
+        for pid in _demo_servers_for(tmp_path):  # a second server (the bug) is ours too: its --dir is tmp_path
+            os.kill(pid, signal.SIGKILL)

@@ -18,7 +18,7 @@ import pytest
 from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
 from harness.demo.paths import file_for_target
 from harness.demo.site_names import MARKET_NAMES
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 SEED = 9001
 

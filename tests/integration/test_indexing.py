@@ -18,11 +18,14 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Listing, Page, Vendor, WalletMention
+from crawler.job import create_crawl_job
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
-from pipelines import elasticsearch_bulk, entities, indices, spool
+from tests import PROJECT_ROOT
+from pipelines import entities, indices, item_indexer, spool
 from pipelines.documents import upsert_action
-from pipelines.elasticsearch_bulk import BulkIndexer, ElasticsearchBulkPipeline, replay_spool
+from pipelines.elasticsearch_bulk import ElasticsearchBulkPipeline
+from pipelines.item_indexer import BulkIndexer
+from pipelines.spool_replay import replay_spool
 from pipelines.es_client import ensure_reachable, make_client
 
 pytestmark = pytest.mark.integration
@@ -178,7 +181,7 @@ def test_a_failing_wallet_writer_is_raised_not_swallowed(es: tuple[Any, str]) ->
         if kind == "wallets":
             raise RuntimeError("wallet writer broke")
 
-    indexer.write_entities = broken_writer  # type: ignore[method-assign]
+    indexer.entity_writer.write = broken_writer  # type: ignore[method-assign]
     page = make_page(1, wallets=[{"address": BTC_ADDRESS, "coin": "btc"}])
     with pytest.raises(RuntimeError, match="wallet writer broke"):
         indexer.index_items([page])
@@ -269,7 +272,7 @@ def test_scrapy_pipeline_indexes_flushes_on_close_and_records_the_crawl_run(
         await pipeline.close_spider()
 
     asyncio.run(crawl())
-    spider = SimpleNamespace(name="onion", job_id="job-42", seeds=[f"http://{HOST}/"])
+    spider = SimpleNamespace(name="onion", crawl_job=create_crawl_job([f"http://{HOST}/"], "job-42"))
     pipeline.record_crawl_run(spider, "finished")  # what the spider_closed handler runs in a thread
     assert refreshed_count(client, indices.alias_name(prefix, "pages")) == 7
     assert crawler.stats.get_value("elasticsearch/indexed/pages") == 7
@@ -443,14 +446,14 @@ def test_a_batch_that_raises_as_a_whole_is_spooled_as_items_and_replayed(
     spool_dir = tmp_path / "spool"
     pipeline = ElasticsearchBulkPipeline(client, prefix, spool_dir, batch_size=4, backoff_seconds=0.01,
                                          stats=crawler.stats)
-    real_upsert_action = elasticsearch_bulk.upsert_action
+    real_upsert_action = item_indexer.upsert_action
 
     def upsert_action_with_a_bug(item: Any, index: str) -> dict[str, Any]:
         if item.title == "Page 2":
             raise KeyError("a bug that one item triggers")
         return real_upsert_action(item, index)
 
-    monkeypatch.setattr(elasticsearch_bulk, "upsert_action", upsert_action_with_a_bug)
+    monkeypatch.setattr(item_indexer, "upsert_action", upsert_action_with_a_bug)
     pages = [make_page(number) for number in range(6)]
 
     asyncio.run(crawl_as_scrapy_would(pipeline, pages))
@@ -577,12 +580,12 @@ def test_a_crawl_writing_between_the_replays_read_and_write_is_kept(es: tuple[An
 ONION_FIELDS = ("onion_mentions", "discovery_onions", "hidden_identifiers")
 
 
-def pages_schema_2_templates(tmp_path: Path) -> Path:
-    """The templates as they were before onion mentions: pages at schema 2, without the onion fields."""
-    folder = tmp_path / "templates-pages-2"
+def pages_schema_3_templates(tmp_path: Path) -> Path:
+    """The templates as they were before onion mentions: pages at schema 3, without the onion fields."""
+    folder = tmp_path / "templates-pages-3"
     shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, folder)
     template = json.loads((folder / "pages.json").read_text(encoding="utf-8"))
-    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 2
+    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 3
     for name in ONION_FIELDS:
         del template["mappings"]["properties"][name]
     (folder / "pages.json").write_text(json.dumps(template), encoding="utf-8")
@@ -591,7 +594,7 @@ def pages_schema_2_templates(tmp_path: Path) -> Path:
 
 def test_pages_from_before_onion_mentions_migrate_and_then_take_them(es: tuple[Any, str], tmp_path: Path) -> None:
     client, prefix = es
-    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS, templates_dir=pages_schema_2_templates(tmp_path))
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS, templates_dir=pages_schema_3_templates(tmp_path))
     alias = indices.alias_name(prefix, "pages")
     old = make_page(1)
     old_document = {key: value for key, value in upsert_action(old, alias)["upsert"].items() if key not in ONION_FIELDS}
@@ -603,7 +606,7 @@ def test_pages_from_before_onion_mentions_migrate_and_then_take_them(es: tuple[A
     ], discovery_onions=[mentioned], hidden_identifiers=[trap])
 
     [row] = [r for r in indices.index_status(client, prefix) if r.kind == "pages"]
-    assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (2, 3)
+    assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (3, 4)
     # The old strict mapping rejects the new fields: this is why the crawl refuses to start.
     assert BulkIndexer(client, prefix, None, max_retries=0).index_items([page]).failed == 1
 

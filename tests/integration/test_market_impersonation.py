@@ -30,14 +30,15 @@ import yaml
 from crawler.extractors.document import extract_document
 from crawler.extractors.market_profiles import MarketProfiles
 from crawler.items import Listing
+from crawler.job import create_crawl_job
 from harness.demo.generator import generate_world, placeholder_onion_hosts, site_directory
 from harness.demo.hosts import derived_onion_host
 from harness.demo.paths import file_for_target
 from onionscope.commands.crawl import run_crawl
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 from pipelines import indices
-from pipelines.elasticsearch_bulk import BulkIndexer
+from pipelines.item_indexer import BulkIndexer
 from search.pivots import listing_detail, vendor_detail
 
 pytestmark = pytest.mark.integration
@@ -200,7 +201,7 @@ def test_indices_from_before_the_host_rule_migrate_and_keep_their_ids(
     # A crawl would have every document rejected by the old strict mappings: it refuses to start instead.
     settings = es_node.settings.replace(index_prefix=prefix, tor_socks="127.0.0.1:9", var_dir=str(tmp_path / "var"))
     with pytest.raises(UserError, match="onionscope index migrate pages`, `onionscope index migrate listings"):
-        run_crawl(settings, [f"http://{host}/"], "job-before-migration")
+        run_crawl(settings, create_crawl_job([f"http://{host}/"], "job-before-migration"))
     for kind in ("pages", "listings", "vendors"):
         indices.migrate(client, prefix, kind)
     assert not any(row.needs_migration for row in indices.index_status(client, prefix))

@@ -15,7 +15,8 @@ from typing import Iterator
 import pytest
 
 from harness import elasticsearch_node
-from config.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+from config.settings import ELASTICSEARCH_VERSION, load_settings
+from tests import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ def test_up_waits_out_recovery_but_not_forever_for_a_red_index(es_node, es, monk
     client.indices.create(index=red_index, settings={"index.routing.allocation.require._name": "nowhere"},
                           wait_for_active_shards="0")
     try:
-        monkeypatch.setattr(elasticsearch_node, "RECOVERY_WAIT_SECONDS", 1.0)
+        monkeypatch.setattr(elasticsearch_node.process, "RECOVERY_WAIT_SECONDS", 1.0)
         result = elasticsearch_node.start(es_node.settings)
         assert result.already_running and result.health == "red" and result.seconds < 30
     finally:

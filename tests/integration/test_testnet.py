@@ -20,6 +20,8 @@ from typing import Any, Iterator
 import pytest
 import stem.control
 
+from config.paths import testnet_tor_settings_file as tor_settings_file
+from config.settings import load_settings
 from harness.testnet.layout import OnionServiceSpec
 from harness.testnet.manifest import load_manifest
 from harness.testnet.network import TestNetwork, free_base_port
@@ -156,6 +158,21 @@ def test_exits_reach_loopback_and_advertise_only_127_0_0_0_8(published: dict, si
             assert [str(rule) for rule in descriptor.exit_policy] == ["accept 127.0.0.0/8:*", "reject *:*"]
 
 
+def _tor_settings(directory: Path):
+    return load_settings(None, environ={"ONIONSCOPE_TESTNET_DIR": str(directory)})
+
+
+def test_a_ready_network_hands_its_first_client_over_as_settings(published: dict, testnet_network: TestNetwork):
+    client = published["clients"][0]
+    settings = _tor_settings(testnet_network.directory)
+    handed_over = str(tor_settings_file(testnet_network.directory))
+    assert settings.tor_socks == f"127.0.0.1:{client['socks_port']}"
+    assert settings.tor_control == f"127.0.0.1:{client['control_port']}"
+    assert settings.tor_cookie == Path(client["cookie_path"]) and settings.tor_password is None
+    assert settings.source("tor_socks") == settings.source("tor_cookie") == handed_over
+    assert bootstrap_phase(int(settings.tor_control.rpartition(":")[2]))[0] == 100
+
+
 def test_up_again_is_harmless(published: dict, testnet_network: TestNetwork):
     again = testnet_network.up(timeout=60, progress=None)
     assert [node["pid"] for node in again["nodes"]] == [node["pid"] for node in published["nodes"]]
@@ -171,6 +188,7 @@ def test_second_network_runs_beside_and_teardown_stops_only_its_pids(published: 
     try:
         manifest = second.up(timeout=180, progress=None)
         assert second.status()["state"] == "running"
+        assert _tor_settings(second.directory).tor_socks == f"127.0.0.1:{manifest['clients'][0]['socks_port']}"
         pids = {node["pid"]: Path(node["torrc"]) for node in manifest["nodes"] if node["pid"]}
         assert len(pids) == 6 and not set(pids) & {node["pid"] for node in published["nodes"]}
     finally:
@@ -178,6 +196,9 @@ def test_second_network_runs_beside_and_teardown_stops_only_its_pids(published: 
     assert sorted(stopped) == sorted(pids)
     assert not any(is_our_tor(pid, torrc) for pid, torrc in pids.items())
     assert load_manifest(second.directory) is None and second.status()["state"] == "down"
+    # Its tor is withdrawn with it: no command attaches to a network that is gone.
+    assert not tor_settings_file(second.directory).exists()
+    assert _tor_settings(second.directory).tor_socks is None
     # The session network is untouched.
     for node in published["nodes"]:
         if node["pid"]:

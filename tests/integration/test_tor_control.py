@@ -12,7 +12,8 @@ import pytest
 
 from crawler.tor import control
 from crawler.tor.endpoints import resolve_tor_endpoints
-from config.settings import PROJECT_ROOT, load_settings
+from config.settings import load_settings
+from tests import PROJECT_ROOT
 from tests.integration.launched_client import launch_private_client
 
 pytestmark = pytest.mark.integration

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from crawler.tor import control
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 from tests.integration.launched_client import free_port, launch_private_client
 from tests.integration.transport_network import publish_sites
 from tests.integration.transport_sites import (

@@ -84,3 +84,39 @@ def test_full_backlog_refuses_at_once_and_never_writes_on_the_callers_thread(cap
     writer.submit(query="fifth", **ENTRY)
     assert writer.flush(timeout=10) and writer.written == 4
     writer.close()
+
+
+class _ScriptedCluster:
+    """Answers each bulk request with the next item status for every entry in it, and counts the requests."""
+
+    def __init__(self, *statuses: int):
+        self.statuses = list(statuses)
+        self.requests = 0
+
+    def bulk(self, *, operations):
+        self.requests += 1
+        status = self.statuses.pop(0)
+        error = {"type": "es_rejected_execution_exception" if status == 429 else "strict_dynamic_mapping_exception",
+                 "reason": "test"}
+        item = {"status": status} if status < 300 else {"status": status, "error": error}
+        return {"errors": status >= 300, "items": [{"index": item}] * (len(operations) // 2)}
+
+
+def test_the_audit_writer_puts_a_permanent_failure_on_record_at_once_and_retries_a_transient_one(caplog):
+    # A mapping error will not pass on a second try: it is on record after one request, with its reason.
+    refusing = _ScriptedCluster(400, 400, 400)
+    writer = AuditWriter(refusing, "p", flush_seconds=0.01, retries=3)
+    with caplog.at_level(logging.ERROR, logger="search.audit"):
+        writer.submit(query="rejected", **ENTRY)
+        assert writer.flush(timeout=10)
+        writer.close()
+    assert (refusing.requests, writer.written, writer.failed) == (1, 0, 1)
+    assert any("AUDIT WRITE FAILED" in record.getMessage() and "strict_dynamic_mapping_exception" in record.getMessage()
+               and "rejected" in record.getMessage() for record in caplog.records)
+
+    overloaded = _ScriptedCluster(429, 201)
+    writer = AuditWriter(overloaded, "p", flush_seconds=0.01, retries=3)
+    writer.submit(query="busy", **ENTRY)
+    assert writer.flush(timeout=10)
+    writer.close()
+    assert (overloaded.requests, writer.written, writer.failed, writer.retried) == (2, 1, 0, 1)

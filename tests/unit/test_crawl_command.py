@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from crawler.job import CrawlJob
 from onionscope.commands import crawl as crawl_command
 from config.errors import UserError
 from config.settings import load_settings
@@ -25,8 +26,9 @@ def crawls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Records what run() would crawl instead of crawling (no tor, no Elasticsearch here)."""
     started: list[dict[str, Any]] = []
 
-    def record(settings: Any, seeds: list[str], job_id: str, **options: Any) -> dict[str, Any]:
-        started.append({"settings": settings, "seeds": seeds, **options})
+    def record(settings: Any, job: CrawlJob, **options: Any) -> dict[str, Any]:
+        started.append({"settings": settings, "seeds": list(job.seeds), "follow_offsite": job.options.follow_offsite,
+                        "dangerously_allow_clearnet": job.options.allow_clearnet, **options})
         return {"onionscope/pages": 1}
 
     monkeypatch.setattr(crawl_command, "run_crawl", record)

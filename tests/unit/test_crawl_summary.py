@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.extractors.onions import v3_onion_from_pubkey
+from crawler.job import create_crawl_job
 from onionscope.commands.crawl import format_summary, run_crawl, summarize
 from config.errors import UserError
 from config.settings import load_settings
@@ -110,4 +111,4 @@ def test_a_wrong_market_host_confirmation_stops_the_crawl_before_it_starts(confi
     # No tor and no Elasticsearch are configured: the confirmation is checked first, as one line.
     settings = load_settings(None, environ={}).replace(market_hosts=[confirmation])
     with pytest.raises(UserError, match=message):
-        run_crawl(settings, ["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job")
+        run_crawl(settings, create_crawl_job(["http://" + v3_onion_from_pubkey(bytes(32)) + "/"], "job"))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import http.server
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -86,3 +90,51 @@ def test_stopping_the_demo_sites_stops_the_recorded_server(tmp_path: Path, start
     write_pidfile(tmp_path / PIDFILE_NAME, server.pid)
     assert stop_demo_sites(tmp_path, timeout=5) is True
     assert server.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_two_demo_ups_at_once_start_one_web_ui(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`demo up` twice at once: the second sees the first's web UI (before the start lock, both started one)."""
+    answering = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unauthorised)
+    threading.Thread(target=answering.serve_forever, daemon=True).start()
+    settings = settings.replace(serve_host="127.0.0.1", serve_port=answering.server_address[1])
+    launched: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def launch_stand_in(command: list[str], **_options: object) -> subprocess.Popen[bytes]:
+        assert command[1:] == ["-m", "onionscope.cli", "serve"]
+        launched.append(real_popen(WEB_UI, stdout=subprocess.PIPE))
+        assert launched[-1].stdout is not None and launched[-1].stdout.readline() == b"ready\n"
+        time.sleep(0.3)  # a web UI takes a moment to start: the window in which a second `up` looked
+        return launched[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", launch_stand_in)
+    barrier = threading.Barrier(2)
+
+    def up() -> str:
+        barrier.wait(timeout=10)
+        return demo._ensure_serving(settings, timeout=10)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            urls = [future.result(timeout=30) for future in [pool.submit(up), pool.submit(up)]]
+    finally:
+        monkeypatch.undo()
+        answering.shutdown()
+        answering.server_close()
+        web_ui = demo._web_ui(settings)
+        for process in launched:
+            process.kill()
+            process.wait()
+    assert urls[0] == urls[1] == f"http://127.0.0.1:{answering.server_address[1]}"
+    assert len(launched) == 1, f"{len(launched)} web UIs started"
+    assert web_ui is not None and web_ui.pid == launched[0].pid
+
+
+class _Unauthorised(http.server.BaseHTTPRequestHandler):
+    """What the web UI answers without a token."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_error(401)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass

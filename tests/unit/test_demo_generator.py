@@ -28,7 +28,8 @@ from crawler.extractors.onions import v3_onion_from_pubkey as encode_v3_onion_ho
 from harness.demo.openpgp import armor, crc24, make_public_key
 from harness.demo.paths import file_for_target
 from config.errors import UserError
-from config.settings import DEFAULTS, PROJECT_ROOT
+from config.settings import DEFAULTS
+from tests import PROJECT_ROOT
 
 SEED = 20261128
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from config.settings import DEFAULTS, ELASTICSEARCH_VERSION, PROJECT_ROOT, env_name
+from config.settings import DEFAULTS, ELASTICSEARCH_VERSION, env_name
+from tests import PROJECT_ROOT
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 

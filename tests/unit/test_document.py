@@ -25,7 +25,7 @@ from harness.demo.hosts import derived_onion_host
 from harness.demo.paths import file_for_target
 from harness.demo.site_names import FORUM_NAME, MARKET_NAMES
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 SEED = 4242
 PROFILE_DIR = PROJECT_ROOT / "config" / "markets"

@@ -81,3 +81,19 @@ def test_replayed_index_writes_compare_finished_at_and_an_undated_write_never_wi
     assert replayed_document(run, "index", later_run) == later_run
     assert replayed_document(STORED, "index", {"title": "undated"}) == STORED
     assert replayed_document({"title": "undated"}, "index", run) == run
+def test_a_card_update_never_blanks_what_its_detail_page_gave() -> None:
+    """A result page's card and its detail page are one document; the card's update holds only
+    what the card shows, so a card crawled after the detail page keeps the description."""
+    card = Listing(market="m", listing_id="17", url="http://x.onion/item/17", title="Ketamine 1g",
+                   fetched_at="2026-11-28T23:25:18Z", job_id="j", price_amount=40.0, price_currency="EUR",
+                   vendor="kman", extractor="card")
+    detail = Listing(market="m", listing_id="17", url="http://x.onion/item/17", title="Ketamine 1g",
+                     fetched_at="2026-11-28T23:25:18Z", job_id="j", description="Needle point crystals",
+                     category="Dissociatives", extractor="generic")
+    card_action, detail_action = upsert_action(card, "p-listings"), upsert_action(detail, "p-listings")
+    assert card_action["_id"] == detail_action["_id"]
+    assert card_action["doc"]["price_amount"] == 40.0 and card_action["doc"]["vendor"] == "kman"
+    for blanked in ("description", "category", "ships_to", "escrow", "extractor"):
+        assert blanked not in card_action["doc"]
+    assert card_action["upsert"]["description"] == ""  # a new document still has every field
+    assert detail_action["doc"]["description"] == "Needle point crystals"

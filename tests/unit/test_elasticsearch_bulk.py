@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -10,49 +9,9 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Page
-from pipelines.elasticsearch_bulk import (
-    ElasticsearchBulkPipeline,
-    Operation,
-    _bulk_lines,
-    _is_retryable,
-    crawl_run_document,
-)
+from crawler.spiders.onion import OnionSpider
+from pipelines.elasticsearch_bulk import ElasticsearchBulkPipeline
 from pipelines.spool import spool_files
-
-
-def test_retryable_errors_are_transient_ones_only() -> None:
-    assert _is_retryable(429, {"type": "es_rejected_execution_exception"})
-    assert _is_retryable(403, {"type": "cluster_block_exception"})  # a write block during a migration
-    assert _is_retryable(503, {})
-    assert not _is_retryable(400, {"type": "strict_dynamic_mapping_exception"})
-    assert not _is_retryable(400, {"type": "document_parsing_exception"})
-
-
-def test_bulk_lines_pair_metadata_with_bodies() -> None:
-    operations = [
-        Operation("wallets", "index", "w1", {"address": "a"}, "p-wallets", {"if_seq_no": 4, "if_primary_term": 1}),
-        Operation("pages", "update", "p1", {"doc": {}, "upsert": {}}, "p-pages", {"retry_on_conflict": 3}),
-    ]
-    assert _bulk_lines(operations) == [
-        {"index": {"_index": "p-wallets", "_id": "w1", "if_seq_no": 4, "if_primary_term": 1}},
-        {"address": "a"},
-        {"update": {"_index": "p-pages", "_id": "p1", "retry_on_conflict": 3}},
-        {"doc": {}, "upsert": {}},
-    ]
-
-
-def test_crawl_run_document_sums_the_pipeline_stats() -> None:
-    stats = {
-        "start_time": datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc),
-        "elasticsearch/indexed/pages": 10, "elasticsearch/indexed/listings": 4,
-        "elasticsearch/spooled": 2, "elasticsearch/failed": 2,
-        "validate/dropped/bad_url": 1, "deduplicate/dropped/pages": 3,
-    }
-    document = crawl_run_document("job", "onion", "2026-11-28T23:00:00Z", "2026-11-28T23:10:00Z", "finished",
-                                  ["http://x.onion/"], stats)
-    assert (document["pages_indexed"], document["items_indexed"], document["items_spooled"]) == (10, 14, 2)
-    assert document["items_dropped"] == 4
-    assert document["stats"]["start_time"] == "2026-11-28T23:00:00Z"
 
 
 def _page(number: int) -> Page:
@@ -116,3 +75,30 @@ def test_a_batch_the_spool_refuses_too_goes_back_to_the_buffer_and_the_error_is_
     assert pipeline.buffer == []
     [path] = spool_files(blocker)
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [page.doc_id() for page in pages]
+
+
+class RecordingCluster:
+    """Takes every bulk request and answers that each operation was indexed."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def bulk(self, *, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        self.lines += operations
+        return {"items": [{"index": {"status": 201}}] * (len(operations) // 2)}
+
+
+def test_the_crawl_run_record_holds_the_onion_spiders_job(tmp_path: Path) -> None:
+    cluster = RecordingCluster()
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    pipeline = ElasticsearchBulkPipeline(cluster, "test-prefix", tmp_path / "spool", stats=crawler.stats)
+    seeds = [f"http://{'a' * 56}.onion/", f"http://{'b' * 56}.onion/forum"]
+    spider = OnionSpider(seeds=seeds, job="job-9", follow_offsite="true")
+    pipeline.record_crawl_run(spider, "finished")
+    [header, document] = cluster.lines
+    assert header == {"index": {"_index": "test-prefix-crawl-runs", "_id": "job-9"}}
+    assert (document["job_id"], document["seeds"]) == ("job-9", seeds)
+    assert document["started_at"] == spider.crawl_job.started_at
+    assert document["options"]["follow_offsite"] is True and document["finish_reason"] == "finished"
+    assert crawler.stats.get_value("elasticsearch/indexed/crawl-runs") == 1

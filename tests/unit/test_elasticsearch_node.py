@@ -10,19 +10,20 @@ from typing import Iterator
 
 import pytest
 
+from config.processes import owned_process
 from harness.elasticsearch_node import (
     NodeError,
     NodeLayout,
-    _is_our_node,
-    _prepare,
-    _unzip_with_modes,
     es_url_is_local_node,
     limit_gc_logs,
     maven_zip_path,
     render_elasticsearch_yml,
     render_heap_options,
 )
-from config.settings import ELASTICSEARCH_VERSION, PROJECT_ROOT, load_settings
+from harness.elasticsearch_node.distribution import _unzip_with_modes
+from harness.elasticsearch_node.process import MAIN_CLASS, _prepare, is_our_node
+from config.settings import ELASTICSEARCH_VERSION, load_settings
+from tests import PROJECT_ROOT
 
 
 def layout(tmp_path: Path, **overrides: object) -> NodeLayout:
@@ -66,8 +67,16 @@ def test_only_the_local_url_counts_as_the_local_node() -> None:
 
 
 def test_a_pid_that_is_not_our_node_is_not_ours(tmp_path: Path) -> None:
-    assert not _is_our_node(os.getpid(), layout(tmp_path))
-    assert not _is_our_node(2**22 + 12345, layout(tmp_path))
+    node = layout(tmp_path)
+
+    def matches(arguments: list[str]) -> bool:
+        return is_our_node(arguments, node)
+
+    assert owned_process(os.getpid(), matches) is None
+    assert owned_process(2**22 + 12345, matches) is None
+    ours = ["java", f"-Des.path.home={node.distribution.resolve()}", MAIN_CLASS]
+    assert is_our_node(ours, node)
+    assert not is_our_node(["java", "-Des.path.home=/elsewhere", MAIN_CLASS], node)
 
 
 def test_unzip_keeps_exec_bits_and_refuses_escaping_entries(tmp_path: Path) -> None:
@@ -95,7 +104,7 @@ def test_gc_logs_are_kept_small() -> None:
 
 
 def test_traversal_is_granted_only_where_missing_and_only_search(tmp_path: Path) -> None:
-    from harness.elasticsearch_node import _grant_traversal
+    from harness.elasticsearch_node.os_user import grant_traversal as _grant_traversal
 
     private = tmp_path / "home"
     target = private / "clone" / "var" / "elasticsearch"

@@ -1,4 +1,4 @@
-"""Which tor onionscope uses: attach settings first, then the testnet manifest, else a UserError."""
+"""Which tor onionscope uses: attach settings first, then the tor a ready testnet handed over, else a UserError."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from crawler.tor.download_handler import parse_socks_endpoints
 from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints, resolve_with_system, split_host_port
 from config.errors import UserError
-from config.settings import load_settings
+from config.settings import load_settings, write_testnet_tor_settings
 
 
 def settings_with(tmp_path, **environment):
@@ -20,20 +20,30 @@ def settings_with(tmp_path, **environment):
     return load_settings(config_file=None, environ=environ)
 
 
-def write_manifest(tmp_path, state="ready", pid=None):
+def write_manifest(tmp_path, state="ready"):
+    """What the harness leaves in a network folder while it starts (the crawler never reads it)."""
     directory = tmp_path / "testnet"
     directory.mkdir(exist_ok=True)
     manifest = {
         "directory": str(directory), "base_port": 15000, "state": state,
         "clients": [{"name": "client0", "socks_port": 15104, "control_port": 15103,
-                     "cookie_path": str(directory / "cookie"), "pid": pid or os.getpid()}],
+                     "cookie_path": str(directory / "cookie"), "pid": os.getpid()}],
         "onion_services": [], "nodes": [],
     }
     (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
-def test_attach_settings_win(tmp_path):
+def hand_over_testnet_tor(tmp_path, pid=None):
+    """What `onionscope testnet up` writes once its network is ready."""
+    directory = tmp_path / "testnet"
+    directory.mkdir(exist_ok=True)
     write_manifest(tmp_path)
+    return write_testnet_tor_settings(directory, socks_port=15104, control_port=15103, cookie_path=directory / "cookie",
+                                      client_name="client0", client_pid=pid or os.getpid())
+
+
+def test_attach_settings_win(tmp_path):
+    hand_over_testnet_tor(tmp_path)
     endpoints = resolve_tor_endpoints(settings_with(
         tmp_path, ONIONSCOPE_TOR_SOCKS="127.0.0.1:9050", ONIONSCOPE_TOR_CONTROL="127.0.0.1:9051",
         ONIONSCOPE_TOR_PASSWORD="pw", ONIONSCOPE_TOR_EXTRA_SOCKS="127.0.0.1:9060,127.0.0.1:9050"))
@@ -50,13 +60,27 @@ def test_control_only_attach_needs_socks_for_crawling(tmp_path):
         endpoints.require_socks()
 
 
-def test_testnet_manifest_is_the_default(tmp_path):
-    write_manifest(tmp_path)
+def test_testnet_client_is_the_default(tmp_path):
+    settings_file = hand_over_testnet_tor(tmp_path)
     endpoints = resolve_tor_endpoints(settings_with(tmp_path))
     assert endpoints.socks == (("127.0.0.1", 15104),)
     assert endpoints.control == ("127.0.0.1", 15103)
     assert endpoints.cookie_path == tmp_path / "testnet" / "cookie"
-    assert "manifest.json" in endpoints.source
+    assert endpoints.source == f"testnet settings {settings_file}"
+
+
+def test_a_control_port_alone_in_the_environment_replaces_the_testnet_client_as_a_whole(tmp_path):
+    hand_over_testnet_tor(tmp_path)
+    endpoints = resolve_tor_endpoints(settings_with(tmp_path, ONIONSCOPE_TOR_CONTROL="127.0.0.1:9051"))
+    assert endpoints.control == ("127.0.0.1", 9051)
+    assert endpoints.socks == () and endpoints.cookie_path is None
+    assert endpoints.source == "ONIONSCOPE_TOR_* settings"
+
+
+def test_the_crawler_never_reads_the_manifest(tmp_path):
+    write_manifest(tmp_path)  # a ready network's manifest, but no hand-over: not a tor to use
+    with pytest.raises(UserError, match="no tor is configured"):
+        resolve_tor_endpoints(settings_with(tmp_path))
 
 
 def test_nothing_configured_says_what_to_do(tmp_path):
@@ -71,8 +95,10 @@ def test_starting_testnet_is_not_used(tmp_path):
 
 
 def test_dead_testnet_client_is_reported(tmp_path):
-    write_manifest(tmp_path, pid=2**22 + 12345)  # above the default pid_max: never a live process
-    with pytest.raises(UserError, match="not running"):
+    settings_file = hand_over_testnet_tor(tmp_path)
+    # The client exits without `testnet down`: its PID is now free (above the default pid_max: never live).
+    settings_file.write_text(settings_file.read_text().replace(f"pid: {os.getpid()}", f"pid: {2**22 + 12345}"))
+    with pytest.raises(UserError, match="not running.*client0 with PID 4206649 is gone"):
         resolve_tor_endpoints(settings_with(tmp_path))
 
 

@@ -58,3 +58,12 @@ def test_a_wallet_mention_names_the_listing_by_the_same_rule() -> None:
     without_listing = WalletMention(address="bc1q", coin="bitcoin", network="mainnet", address_type="p2wpkh",
                                     page_url="u", onion_host=OTHER_HOST, fetched_at=FETCHED_AT, job_id="j")
     assert without_listing.listing_doc_id() is None
+
+
+def test_a_wallet_mention_doc_id_is_its_wallet_entity_id_whatever_the_coin_case() -> None:
+    from pipelines.entities import wallet_doc_id
+
+    for coin in ("bitcoin", "Bitcoin", "BTC"):
+        mention = WalletMention(address="bc1q", coin=coin, network="mainnet", address_type="p2wpkh", page_url="u",
+                                onion_host=OTHER_HOST, fetched_at=FETCHED_AT, job_id="j")
+        assert mention.doc_id() == wallet_doc_id(coin, "bc1q") == sha256_of(coin.lower(), "bc1q")

@@ -19,7 +19,7 @@ from crawler.extractors.market_profiles import (
 from crawler.extractors.onions import v3_onion_from_pubkey
 from crawler.extractors.prices import Price
 from config.errors import UserError
-from config.settings import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 HOST = "a" * 56 + ".onion"
 OTHER_HOST = "b" * 56 + ".onion"

@@ -240,3 +240,21 @@ def test_coin_matches_both_ticker_and_name() -> None:
         assert "'xmr'" in body and "'monero'" in body
     body = repr(build_query(parse("coin:unknowncoin"), "pages"))
     assert "'unknowncoin'" in body and "'xmr'" not in body
+
+
+def test_coin_values_are_tickers_whatever_the_spelling() -> None:
+    # One vocabulary: the value a coin: clause carries is the ticker the facets show.
+    for text in ("coin:monero", "coin:Monero", "coin:XMR", 'coin:" xmr "'):
+        assert parse(text) == FieldMatch("coin", "xmr", 1), text
+    assert parse("coin:bitcoin-cash").value == "bch" and parse("coin:unknowncoin").value == "unknowncoin"
+    # The clause still matches both stored spellings (names on wallets and pages, tickers on listings).
+    assert build_query(parse("coin:bitcoin"), "pages") == build_query(parse("coin:btc"), "pages")
+
+
+def test_onion_values_fold_subdomains_as_the_crawler_stores_hosts() -> None:
+    from crawler.urls import onion_host
+
+    for text in ("onion:shop.ABC.onion", "onion:http://shop.abc.onion:8080/x?y=1", "onion:abc"):
+        assert parse(text).value == "abc.onion", text
+    url = "http://shop." + "a" * 56 + ".onion/x"
+    assert parse(f"onion:{url}").value == onion_host(url)

@@ -89,3 +89,35 @@ def test_shape_hit_title_segments_and_snippets():
     assert hit.title == "<script>x</script> fentanyl"
     assert hit.source["_title_segments"][1] == {"text": "fentanyl", "hit": True}
     assert hit.snippets == [[{"text": "pure ", "hit": False}, {"text": "fentanyl", "hit": True}]]
+
+
+def answer_with_buckets(field_buckets: dict[str, list[tuple[str, int]]]) -> dict:
+    return {"took": 1, "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []},
+            "aggregations": {name: {"buckets": [{"key": key, "doc_count": count} for key, count in buckets]}
+                             for name, buckets in field_buckets.items()}}
+
+
+def run_with_answer(kind: str, answer: dict):
+    from search.results import search_steps
+
+    steps = search_steps("p", "", kind=kind, cursor_secret=SECRET)
+    request = next(steps)
+    assert request.index == f"p-{kind}"
+    try:
+        steps.send(answer)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("search_steps asked for more than one request")
+
+
+def test_coin_facet_shows_tickers_on_every_kind():
+    # Pages and wallets store the extractor's coin names, listings tickers: the facet says btc for all.
+    pages = run_with_answer("pages", answer_with_buckets({"coin": [("bitcoin", 3), ("monero", 1)],
+                                                          "market": [("alpha", 2)]}))
+    assert pages.facets["coin"] == [{"value": "btc", "count": 3}, {"value": "xmr", "count": 1}]
+    assert pages.facets["market"] == [{"value": "alpha", "count": 2}]
+    listings = run_with_answer("listings", answer_with_buckets({"coin": [("btc", 2), ("usdt", 1)]}))
+    assert listings.facets["coin"] == [{"value": "btc", "count": 2}, {"value": "usdt", "count": 1}]
+    # Two spellings in one answer are one value; counts add up and the order stays by count.
+    mixed = run_with_answer("wallets", answer_with_buckets({"coin": [("xmr", 2), ("bitcoin", 2), ("btc", 1)]}))
+    assert mixed.facets["coin"] == [{"value": "btc", "count": 3}, {"value": "xmr", "count": 2}]

@@ -99,3 +99,11 @@ def test_trusted_proxies_decide_whose_forwarded_scheme_counts(tmp_path):
     assert scheme(behind_proxy, "192.168.7.7") == "https"
     assert scheme(behind_proxy, "10.1.2.4") == "http"  # anyone else's header is ignored
     assert scheme(base, "10.1.2.3") == "http"  # nobody is trusted by default
+
+
+def test_a_coin_facet_is_selected_whichever_spelling_the_query_used():
+    for query in ("coin:monero", "coin:XMR", "coin:xmr"):
+        links = facet_links(query, {"coin": [{"value": "xmr", "count": 2}, {"value": "btc", "count": 1}]})
+        xmr, btc = links["coin"]
+        assert xmr["selected"] and xmr["query"] == query, query
+        assert not btc["selected"] and btc["query"] == f"{query} coin:btc"

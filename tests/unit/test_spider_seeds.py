@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.spiders.onion import OnionSpider, new_job_id, parse_seeds
+from crawler.spiders.onion import OnionSpider, parse_seeds
 
 A = "http://" + "a" * 56 + ".onion/"
 B = "http://" + "b" * 56 + ".onion/forum"
@@ -35,11 +35,6 @@ def test_spider_stays_on_seed_hosts_unless_told() -> None:
     assert spider.crawl_scope.seed_hosts == {"a" * 56 + ".onion", "b" * 56 + ".onion"}
     assert spider.crawl_scope.refusal(B + "/x") is None and spider.crawl_scope.refusal(other) == "offsite"
     assert OnionSpider(seeds=[A], follow_offsite="true").crawl_scope.refusal(other) is None
-
-
-def test_job_ids_are_unique_and_named() -> None:
-    first, second = new_job_id("nightly"), new_job_id("nightly")
-    assert first.startswith("nightly-") and first != second
 
 
 def test_spider_binds_the_confirmed_market_hosts_and_nothing_else() -> None:

@@ -48,3 +48,28 @@ def test_duplicate_service_names_are_refused():
 
 def test_the_class_is_not_collected_as_a_test():
     assert TestNetwork.__test__ is False
+
+
+def test_a_port_block_reserved_by_another_process_is_skipped(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from harness.testnet import network
+
+    # Another process holds the reservation of the first block; this one must take the next.
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys, time; from pathlib import Path; "
+         f"h = open(Path({str(tmp_path)!r}) / '41000.lock', 'a'); fcntl.flock(h, fcntl.LOCK_EX); "
+         "print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert not network.reserve_port_block(41000, lock_dir=tmp_path)
+        assert network.reserve_port_block(41500, lock_dir=tmp_path)
+        assert network.reserve_port_block(41500, lock_dir=tmp_path)  # already ours
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        network._RESERVED_BLOCKS.pop(41500, None)

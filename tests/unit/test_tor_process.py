@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.testnet.tor_process import is_our_tor, stop_tor
+from harness.testnet.tor_process import is_our_tor, reload_tor, stop_tor
 
 
 def test_a_process_that_is_not_tor_is_never_signalled(tmp_path):
@@ -16,6 +16,7 @@ def test_a_process_that_is_not_tor_is_never_signalled(tmp_path):
     try:
         assert not is_our_tor(bystander.pid, torrc)
         assert stop_tor([(bystander.pid, torrc)], grace_seconds=0.2) == []
+        assert reload_tor(bystander.pid, torrc) is False  # SIGHUP would end this Python process
         assert bystander.poll() is None
     finally:
         bystander.kill()

@@ -28,8 +28,9 @@ Public API:
   :meth:`MarketProfiles.get` looks a profile up by name.
 * :meth:`MarketProfile.page_type` -> ``"listing"``, ``"vendor"``,
   ``"category"``, ``"search"`` or None; :meth:`MarketProfile.extract` ->
-  :class:`ProfileExtraction` (normalised field values and the fields that
-  matched nothing).
+  :class:`ProfileExtraction` (normalised field values, the listing cards and
+  the fields that matched nothing); :meth:`MarketProfile.listing_id_for` ->
+  the id the listing rule's URL pattern gives a detail URL.
 * :data:`NORMALISERS` -- the value normalisers a field may name.
 
 Which hosts belong to a market (:meth:`MarketProfiles.for_host`), and nothing else:
@@ -62,6 +63,14 @@ Profile YAML (every key is checked; unknown keys are errors)::
           price: {css: '.price', normalise: price}
           ships_to: {xpath: '//dt[.="Ships to"]/following-sibling::dd[1]', normalise: countries}
           sales: {css: '.sales', normalise: [strip, {regex: '(\\d+) sold'}, int], optional: true}
+      category:
+        url_pattern: '^/c/'
+        cards:                                     # any page type may have listing cards
+          css: 'div.card'                          # one element per card
+          fields:                                  # read inside each card (XPath: './/...')
+            title: {css: 'h3'}
+            price: {css: '.price'}
+            url: {css: 'a', attr: href}            # the detail page: one listing with it
 
 A field is ``{css: ...}`` or ``{xpath: ...}`` with optional ``attr`` (read an
 attribute instead of the text), ``all`` (keep every match as a list),
@@ -69,18 +78,36 @@ attribute instead of the text), ``all`` (keep every match as a list),
 :data:`NORMALISERS`, ``{regex: 'pattern', group: 1}`` to keep one group, or
 ``{matches: 'pattern'}`` for True/False; default per field below)
 and ``optional`` (missing on a page is normal, so it is not drift).
+
+A listing's id is the ``(?P<listing_id>...)`` group of its ``url_pattern`` or
+its ``listing_id`` field (one of them is required when the rule has a
+``url_pattern``); a listing rule told by its ``marker`` alone takes the
+generic id rule on the page's URL (an id parameter or the last path segment
+with a digit, else a hash of the URL).
+
+``cards`` (on any page type) makes a page yield one listing per card: ``css``
+or ``xpath`` selects the cards, and each of ``fields`` (a listing's fields
+plus ``url``, the detail page; ``title`` and ``url`` are required) is read
+inside its card.  A card's listing id is the one its detail page gets: the
+listing rule's ``(?P<listing_id>...)`` group on the card's URL, else the
+generic rule (:func:`crawler.extractors.generic_page.listing_id_for_url`),
+so a card and its detail page are one document.  ``onionscope profile
+suggest`` writes such a profile from saved pages
+(:mod:`crawler.extractors.profile_suggestion`).
 """
 
 from __future__ import annotations
 
 from crawler.extractors.market_profiles.loader import load_profile
 from crawler.extractors.market_profiles.model import (
+    CARD_FIELDS,
     LIST_FIELDS,
     LISTING_FIELDS,
     MAX_FIELD_CHARS,
     PAGE_FIELDS,
     PAGE_TYPES,
     VENDOR_FIELDS,
+    CardRule,
     FieldSelector,
     MarketProfile,
     PageRule,
@@ -102,6 +129,7 @@ from crawler.extractors.market_profiles.normalisers import (
 from crawler.extractors.market_profiles.registry import MarketProfiles
 
 __all__ = [
+    "CARD_FIELDS",
     "LIST_FIELDS",
     "LISTING_FIELDS",
     "MAX_FIELD_CHARS",
@@ -109,6 +137,7 @@ __all__ = [
     "PAGE_FIELDS",
     "PAGE_TYPES",
     "VENDOR_FIELDS",
+    "CardRule",
     "FieldSelector",
     "MarketProfile",
     "MarketProfiles",

@@ -24,10 +24,12 @@ from cssselect.xpath import ExpressionError
 from lxml import etree
 
 from crawler.extractors.market_profiles.model import (
+    CARD_FIELDS,
     PAGE_FIELDS,
     PAGE_TYPES,
     FieldSelector,
     MarketProfile,
+    CardRule,
     PageRule,
     ProfileError,
     SiteMarker,
@@ -199,11 +201,16 @@ def _normalisers(located: _Located, key_path: tuple[str, ...], spec: Any) -> tup
     return tuple(chain)
 
 
-def _field(located: _Located, key_path: tuple[str, ...], name: str, spec: Any, default_chain: tuple[str, ...]) -> FieldSelector:
+def _field(located: _Located, key_path: tuple[str, ...], name: str, spec: Any, default_chain: tuple[str, ...],
+           relative: bool = False) -> FieldSelector:
     if isinstance(spec, str):  # shorthand: a CSS selector
         spec = {"css": spec}
     spec = _check_keys(located, key_path, spec, ("css", "xpath", "attr", "all", "normalise", "optional"), "a field")
     css, xpath = _selector_source(located, key_path, spec)
+    if relative and xpath is not None and xpath.lstrip().startswith("/"):
+        # '//span' would search the whole page from every card and give each card the first one.
+        raise located.error(key_path + ("xpath",), f"a card field is read inside its card: write a relative XPath "
+                                                    f"('.{xpath.lstrip()}' rather than {xpath!r})")
     if "attr" in spec and (not isinstance(spec["attr"], str) or not spec["attr"]):
         raise located.error(key_path + ("attr",), "expected an attribute name")
     for flag in ("all", "optional"):
@@ -216,8 +223,27 @@ def _field(located: _Located, key_path: tuple[str, ...], name: str, spec: Any, d
     )
 
 
+def _cards(located: _Located, key_path: tuple[str, ...], spec: Any) -> CardRule:
+    spec = _check_keys(located, key_path, spec, ("css", "xpath", "fields"), "listing cards ({css: ..., fields: ...})")
+    css, xpath = _selector_source(located, key_path, spec)
+    raw_fields = _check_keys(located, key_path + ("fields",), spec.get("fields") or {}, CARD_FIELDS, "card fields")
+    fields = {
+        name: _field(located, key_path + ("fields", name), name, field_spec, CARD_FIELDS[name], relative=True)
+        for name, field_spec in raw_fields.items()
+    }
+    if "title" not in fields:
+        raise located.error(key_path + ("fields",), "a card needs a 'title' field")
+    if "url" not in fields:
+        raise located.error(
+            key_path + ("fields",),
+            "a card needs its detail-page 'url' field (e.g. {css: 'a', attr: href}): the card and its "
+            "detail page are one listing by it",
+        )
+    return CardRule(css, xpath, fields, compiled=compile_selector(css, xpath))
+
+
 def _page_rule(located: _Located, key_path: tuple[str, ...], page_type: str, spec: Any) -> PageRule:
-    spec = _check_keys(located, key_path, spec, ("url_pattern", "marker", "fields"), "a page type")
+    spec = _check_keys(located, key_path, spec, ("url_pattern", "marker", "fields", "cards"), "a page type")
     if "url_pattern" not in spec and "marker" not in spec:
         raise located.error(key_path, "give a 'url_pattern' or a 'marker' so pages of this type can be recognised")
     raw_patterns = spec.get("url_pattern", [])
@@ -240,7 +266,9 @@ def _page_rule(located: _Located, key_path: tuple[str, ...], page_type: str, spe
         id_from_url = any("listing_id" in pattern.groupindex for pattern in patterns)
         if "title" not in fields:
             raise located.error(key_path + ("fields",), "a listing needs a 'title' field")
-        if not id_from_url and "listing_id" not in fields:
+        # Told by a marker alone, a listing page's id comes from its URL by the generic rule
+        # (crawler.extractors.generic_page.listing_id_for_url); a rule that names URLs says where the id is.
+        if patterns and not id_from_url and "listing_id" not in fields:
             raise located.error(
                 key_path, "a listing needs its id: add a (?P<listing_id>...) group to url_pattern or a listing_id field"
             )
@@ -248,7 +276,8 @@ def _page_rule(located: _Located, key_path: tuple[str, ...], page_type: str, spe
         name_from_url = any("name" in pattern.groupindex for pattern in patterns)
         if "name" not in fields and not name_from_url:
             raise located.error(key_path + ("fields",), "a vendor page needs a 'name' field or a (?P<name>...) URL group")
-    return PageRule(page_type, patterns, marker, fields)
+    cards = _cards(located, key_path + ("cards",), spec["cards"]) if "cards" in spec else None
+    return PageRule(page_type, patterns, marker, fields, cards)
 
 
 def load_profile(path: Path) -> MarketProfile:

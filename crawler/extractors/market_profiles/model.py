@@ -8,10 +8,12 @@ Public API:
 * :class:`MarketProfile` -- one market: ``matches_host``, ``matches_markers``,
   :meth:`MarketProfile.page_type` (-> page type and named URL groups) and
   :meth:`MarketProfile.extract` (-> :class:`ProfileExtraction`).
-* :class:`PageRule`, :class:`FieldSelector`, :class:`SiteMarker` -- its parts.
+* :class:`PageRule`, :class:`CardRule`, :class:`FieldSelector`,
+  :class:`SiteMarker` -- its parts.  A :class:`CardRule` reads the listing
+  cards of a page (a card selector, fields relative to each card).
 * :data:`PAGE_TYPES`, :data:`LISTING_FIELDS`, :data:`VENDOR_FIELDS`,
-  :data:`PAGE_FIELDS`, :data:`LIST_FIELDS` -- the fields each page type takes
-  and their default normaliser chains.
+  :data:`CARD_FIELDS`, :data:`PAGE_FIELDS`, :data:`LIST_FIELDS` -- the fields
+  each page type (and a card) takes and their default normaliser chains.
 * :func:`compile_selector` (css, xpath) -> ``lxml.etree.XPath``;
   :func:`element_text` (element, separator) -> str.
 * :class:`ProfileError` -- an invalid profile (a :class:`config.errors.UserError`).
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -29,6 +31,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from config.errors import UserError
+from crawler.extractors.page_tree import is_shown, page_hidden_classes
 from crawler.extractors.market_profiles.normalisers import (
     NormaliseContext,
     Normaliser,
@@ -73,6 +76,9 @@ PAGE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "category": {},
     "search": {},
 }
+# A listing card on a result page: a listing's fields plus the detail page it links to.
+CARD_FIELDS: dict[str, tuple[str, ...]] = {**LISTING_FIELDS, "url": ("url",)}
+MAX_CARDS = 500  # cards read per page, as many as the generic record mining keeps
 # Fields that hold several values even without ``all: true``.
 LIST_FIELDS = frozenset({"crypto_prices", "wallets", "contacts"})
 
@@ -108,9 +114,12 @@ def compile_selector(css: str | None, xpath: str | None) -> etree.XPath:
     return etree.XPath(expression, namespaces=_XPATH_NAMESPACES, smart_strings=False)
 
 
-def _select(compiled: etree.XPath, selector: Selector) -> list[Any]:
-    """Evaluate on the lxml tree directly; parsel's wrapper per result dominated the cost."""
-    root = selector.root
+def _select(compiled: etree.XPath, selector: Selector | Any) -> list[Any]:
+    """Evaluate on the lxml tree directly; parsel's wrapper per result dominated the cost.
+
+    ``selector`` is a page's Selector or an lxml element (a card: the expression is relative to it).
+    """
+    root = selector.root if isinstance(selector, Selector) else selector
     if root is None or isinstance(root, str):
         return []
     try:
@@ -194,11 +203,50 @@ class SiteMarker:
 
 
 @dataclass(frozen=True)
+class CardRule:
+    """The listing cards of a page: which elements are cards, and each field relative to a card."""
+
+    css: str | None
+    xpath: str | None
+    fields: dict[str, FieldSelector]
+    compiled: etree.XPath = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+
+    def read(self, selector: Selector, context: NormaliseContext) -> tuple[list[dict[str, Any]], list[str]]:
+        """(values of each card with a title, in page order; expected fields that no card had).
+
+        A card the page does not show (hidden as :func:`crawler.extractors.page_tree.is_shown`
+        says: hover pop-ups that repeat a card, scraper traps) is no listing.  A page with no
+        card at all (an empty result page) misses nothing.
+        """
+        cards: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        root = selector.root if isinstance(selector, Selector) else selector
+        hidden_by_class = page_hidden_classes(root) if root is not None and not isinstance(root, str) else frozenset()
+        elements = [result for result in _select(self.compiled, selector)
+                    if isinstance(getattr(result, "tag", None), str) and is_shown(result, hidden_by_class)]
+        for element in elements[:MAX_CARDS]:
+            values: dict[str, Any] = {}
+            for name, field_selector in self.fields.items():
+                value = field_selector.value(element, context)
+                if value is not None:
+                    values[name] = value
+                    seen.add(name)
+            if values.get("title"):
+                cards.append(values)
+        missing = [] if not elements else [
+            f"cards.{name}" for name, field_selector in self.fields.items()
+            if name not in seen and not field_selector.optional
+        ]
+        return cards, missing
+
+
+@dataclass(frozen=True)
 class PageRule:
     page_type: str
     url_patterns: tuple[re.Pattern[str], ...]
     marker: SiteMarker | None
     fields: dict[str, FieldSelector]
+    cards: CardRule | None = None
 
 
 @dataclass
@@ -210,6 +258,7 @@ class ProfileExtraction:
     values: dict[str, Any] = field(default_factory=dict)
     url_groups: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    cards: list[dict[str, Any]] = field(default_factory=list)  # one values dict per listing card
 
 
 @dataclass
@@ -244,15 +293,22 @@ class MarketProfile:
                     return rule.page_type, {}
         return None, {}
 
-    def extract(self, selector: Selector, url: str, page_type: str | None = None) -> ProfileExtraction:
-        """Apply the rules of the page's type; ``missing`` lists expected fields that matched nothing."""
+    def extract(self, selector: Selector, url: str, page_type: str | None = None,
+                countries: Mapping[str, str] | None = None) -> ProfileExtraction:
+        """Apply the rules of the page's type: its fields, and its listing cards when the rule has
+        ``cards``; ``missing`` lists expected fields that matched nothing (``cards.<field>`` for a
+        card field that no card on the page had).
+
+        ``countries`` is the country table the ``country``/``countries`` normalisers read
+        (default: the config package's).
+        """
         detected_type, groups = self.page_type(url, selector)
         page_type = page_type or detected_type
         extraction = ProfileExtraction(market=self.name, page_type=page_type, url_groups=groups)
         rule = self.pages.get(page_type or "")
         if rule is None:
             return extraction
-        context = NormaliseContext(page_url=url, default_currency=self.default_currency)
+        context = NormaliseContext(page_url=url, default_currency=self.default_currency, countries=countries)
         for name, field_selector in rule.fields.items():
             value = field_selector.value(selector, context)
             if value is None:
@@ -264,7 +320,22 @@ class MarketProfile:
             extraction.values[name] = value
         for name, value in groups.items():
             extraction.values.setdefault(name, value)
+        if rule.cards is not None:
+            extraction.cards, missing = rule.cards.read(selector, context)
+            extraction.missing.extend(missing)
         return extraction
+
+    def listing_id_for(self, url: str) -> str | None:
+        """The ``listing_id`` the listing rule's URL pattern gives ``url``, or None (no rule, no match, no group)."""
+        rule = self.pages.get("listing")
+        if rule is None:
+            return None
+        target = _path_and_query(url)
+        for pattern in rule.url_patterns:
+            match = pattern.search(target)
+            if match and match.groupdict().get("listing_id"):
+                return match.group("listing_id")
+        return None
 
 
 def _path_and_query(url: str) -> str:

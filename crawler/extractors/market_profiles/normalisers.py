@@ -23,11 +23,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable, Mapping, Union
 from urllib.parse import urljoin, urlsplit
 
 from crawler.extractors.countries import normalise_country, parse_countries
+from crawler.extractors.price_spans import find_price_spans
 from crawler.extractors.prices import Price, normalise_currency, parse_price
+
+MAX_PRICE_TEXT_CHARS = 2_000  # a price field is a price tag, not a page
 
 _WHITESPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"-?\d{1,3}(?:[ ,.\u00a0']\d{3})+(?![\d])|-?\d+(?:[.,]\d+)?")
@@ -129,9 +132,16 @@ def _date(value: Any) -> str | None:
 
 
 def _price(value: Any, context: "NormaliseContext") -> Price | None:
+    """The first printed price, read as the profile-free extraction reads one ("฿0.0005",
+    "12 mBTC", "46.00 - 275.00 EUR" -> 46 EUR); a bare number takes the market's currency."""
     if isinstance(value, Price):
         return value
-    return parse_price(value, default_currency=context.default_currency) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    spans = find_price_spans(value[:MAX_PRICE_TEXT_CHARS], limit=1)
+    if spans:
+        return Price(spans[0].amount, spans[0].currency)
+    return parse_price(value, default_currency=context.default_currency)
 
 
 def _url(value: Any, context: "NormaliseContext") -> str | None:
@@ -145,6 +155,8 @@ def _url(value: Any, context: "NormaliseContext") -> str | None:
 class NormaliseContext:
     page_url: str
     default_currency: str | None
+    # Country spellings (crawler.extractors.countries.load_country_table); None: the config package's.
+    countries: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -187,8 +199,8 @@ NORMALISERS: dict[str, tuple[Callable[..., Any], bool]] = {
     "date": (_date, False),
     "price": (_price, True),
     "currency": (lambda v: normalise_currency(v) if isinstance(v, str) else None, False),
-    "country": (lambda v: normalise_country(v) if isinstance(v, str) else None, False),
-    "countries": (lambda v: parse_countries(v) if isinstance(v, str) else None, False),
+    "country": (lambda v, c: normalise_country(v, c.countries) if isinstance(v, str) else None, True),
+    "countries": (lambda v, c: parse_countries(v, table=c.countries) if isinstance(v, str) else None, True),
     "url": (_url, True),
 }
 

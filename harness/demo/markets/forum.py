@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from harness.demo import paths
 from harness.demo.markets.markup import RenderedSite, document, esc, paginate
-from harness.demo.world import ForumPost, ForumThread, ForumUser, World
+from harness.demo.world.entities import ForumPost, ForumThread, ForumUser, World
 
 _THREADS_PER_PAGE = 10
 _POSTS_PER_PAGE = 6

@@ -15,7 +15,7 @@ from harness.demo.markets.markup import (
     RenderedSite, document, esc, format_amount, json_for_script, paginate,
 )
 from harness.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR
-from harness.demo.world import Listing, MarketWorld, Vendor, World
+from harness.demo.world.entities import Listing, MarketWorld, Vendor, World
 
 _STYLE = (
     ":root{--bg:#0b0e1a;--fg:#e6e8f0}body{background:var(--bg);color:var(--fg);font-family:system-ui}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from harness.demo import paths
 from harness.demo.markets.markup import RenderedSite, document, esc, format_amount, paginate
 from harness.demo.site_names import FORUM_NAME, NEBULA, OLD_BAZAAR
-from harness.demo.world import Listing, MarketWorld, Vendor, World
+from harness.demo.world.entities import Listing, MarketWorld, Vendor, World
 
 _STYLE = "body{background:#d8d0c0;font-family:Verdana,sans-serif;font-size:12px}td.lbl{width:130px}"
 _COIN_LABELS = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 from harness.demo import paths
 from harness.demo.markets.markup import RenderedSite, document, esc, format_amount, paginate
 from harness.demo.site_names import FORUM_NAME, TUNDRA
-from harness.demo.world import Listing, MarketWorld, Vendor, World
+from harness.demo.world.entities import Listing, MarketWorld, Vendor, World
 
 _STYLE = "body{background:#f4f6f8;font-family:'PT Sans',sans-serif}dl.spec dt{font-weight:bold;float:left;width:14em}"
 _COIN_LABELS = {"monero": "XMR", "zcash": "ZEC", "dash": "DASH"}

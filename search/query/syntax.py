@@ -1,4 +1,4 @@
-"""The investigator query language: parse it, and turn it into Elasticsearch DSL.
+"""The query language's syntax: text -> tokens -> syntax tree.
 
 One language serves the API, the web UI and the CLI::
 
@@ -6,200 +6,40 @@ One language serves the API, the web UI and the CLI::
     (mdma OR molly) AND NOT country:nl date:2026-01-01..2026-02-01
     vendor:"Dr Green" after:2026-03-01 before:2026-04-01
 
+Grammar, loosest binding first: ``OR``; ``AND`` (or nothing: words side by
+side are ANDed); ``NOT`` or a leading ``-``; then a word, a ``"phrase"``, a
+``field:value`` (the value may be quoted) or a parenthesised group.  The
+field names and how each value is normalised are the index schema's
+(:data:`config.schema.QUERY_FIELDS`); dates take a year, month, day or
+instant, or a range ``first..last`` whose last day is included.
+
 Public API:
 
-* :func:`parse` (text) -> :class:`Node` (the syntax tree); raises
-  :class:`QueryError` carrying the 1-based ``column`` of the problem.
-* :func:`build_query` (node, kind) -> a ``query`` dict for Elasticsearch,
-  made of bool/match/match_phrase/term/range clauses.  Crawled text and user
-  input are only ever values inside those clauses: nothing is interpolated into
-  a ``query_string``, so no input can change the shape of the query.
-* :data:`FIELDS` -- every ``field:`` the language knows; :data:`KINDS` -- the
-  document kinds one can search and the fields each searches by text.
-* :data:`FACETS` -- the terms aggregations shown beside results.
+* :func:`parse` (text) -> :data:`~search.query.tree.Node`; raises
+  :class:`~search.query.tree.QueryError` carrying the 1-based ``column`` of the problem.
+* :func:`quote_value` (value) -> the value written so that :func:`parse` reads it back whole.
+* :data:`MAX_QUERY_CHARS`, :data:`MAX_CLAUSES`, :data:`MAX_DEPTH` -- the bounds
+  that keep a hostile or accidental query from costing the cluster much.
 
-Nothing here touches the network.
+Pure functions; nothing here touches the network.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Union
 
-from crawler.extractors.wallet_codecs import coin_aliases
-from config.errors import UserError
+from config.schema import DATE_QUERY_FIELDS, QUERY_FIELDS
+from search.query.tree import And, DateRange, FieldMatch, MatchAll, Node, Not, Or, Phrase, QueryError, Word
 
 # Bounds that keep a hostile or accidental query from costing the cluster much.
 MAX_QUERY_CHARS = 2000
 MAX_CLAUSES = 64
 MAX_DEPTH = 16
 OPERATORS = ("AND", "OR", "NOT")
-
-
-class QueryError(UserError):
-    """A query (or search parameter) that is not accepted; ``column`` (1-based) points into the query text.
-
-    ``column`` is None for problems outside the query text (an unknown kind,
-    sort or export format, a bad limit or cursor).
-    """
-
-    def __init__(self, message: str, column: int | None = None, hint: str | None = None):
-        where = f" at column {column}" if column is not None else ""
-        super().__init__(f"{message}{where}" + (f"; {hint}" if hint else ""))
-        self.reason = message
-        self.column = column
-        self.hint = hint
-
-
-# --- syntax tree -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    column: int
-
-
-@dataclass(frozen=True)
-class Phrase:
-    text: str
-    column: int
-
-
-@dataclass(frozen=True)
-class FieldMatch:
-    """``field:value``; ``value`` is already normalised for its field."""
-
-    name: str
-    value: str
-    column: int
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """Inclusive ``start``, exclusive ``end``; either may be None (open)."""
-
-    start: str | None
-    end: str | None
-    column: int
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple["Node", ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple["Node", ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    child: "Node"
-
-
-@dataclass(frozen=True)
-class MatchAll:
-    pass
-
-
-Node = Union[Word, Phrase, FieldMatch, DateRange, And, Or, Not, MatchAll]
-
-
-# --- fields --------------------------------------------------------------------
-
-
-def _lower(value: str) -> str:
-    return value.strip().lower()
-
-
-def _as_is(value: str) -> str:
-    return value.strip()
-
-
-def _pgp(value: str) -> str:
-    # Fingerprints are written in groups of four and in either case.
-    return re.sub(r"\s+", "", value).upper().removeprefix("0X")
-
-
-def _onion(value: str) -> str:
-    host = value.strip().lower()
-    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", host)
-    host = host.split("/", 1)[0].split(":", 1)[0]
-    if host and not host.endswith(".onion"):
-        host += ".onion"
-    return host
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """How ``name:value`` is searched: exact terms on keyword fields, any of which may match."""
-
-    name: str
-    es_fields: tuple[str, ...]
-    normalise: Callable[[str], str]
-    help: str
-    case_insensitive: bool = True
-
-
-FIELDS: dict[str, FieldSpec] = {
-    spec.name: spec
-    for spec in (
-        FieldSpec("market", ("market", "markets"), _as_is, "market name"),
-        FieldSpec("vendor", ("vendor", "name", "vendors"), _as_is, "vendor name"),
-        FieldSpec("coin", ("coin", "coins", "wallets.coin"), _lower, "coin ticker or name: btc, xmr, monero..."),
-        FieldSpec("wallet", ("address", "wallets", "wallets.address"), _as_is, "wallet address", case_insensitive=False),
-        FieldSpec("pgp", ("pgp_fingerprints",), _pgp, "PGP fingerprint or key id (spaces ignored)"),
-        FieldSpec("onion", ("onion_host", "onion_hosts"), _onion, "onion host"),
-        FieldSpec("substance", ("substances", "substance_classes"), _as_is, "substance or substance class"),
-        FieldSpec("country", ("ships_from", "ships_to"), _as_is, "country shipped from or to (ISO code)"),
-        FieldSpec("lang", ("language",), _lower, "language code: en, de, ru..."),
-        FieldSpec("email", ("emails",), _lower, "e-mail address"),
-        FieldSpec("category", ("category",), _as_is, "listing category"),
-    )
-}
-DATE_FIELDS = ("date", "after", "before")
-# Dates of a document: when it was fetched, or (entities) when last seen.
-DATE_ES_FIELDS = ("fetched_at", "last_seen")
-KNOWN_FIELD_NAMES = tuple(FIELDS) + DATE_FIELDS
-
-
-@dataclass(frozen=True)
-class KindSpec:
-    """A searchable document kind: its alias suffix and its full-text fields (with boosts)."""
-
-    name: str
-    text_fields: tuple[str, ...]
-    highlight_fields: tuple[str, ...]
-    date_field: str
-
-
-# Field names follow docs/ARCHITECTURE.md "Index fields" (pipelines/indices.py).
-KINDS: dict[str, KindSpec] = {
-    "listings": KindSpec(
-        "listings",
-        ("title^3", "description", "vendor.text^2", "category.text"),
-        ("title", "description"),
-        "fetched_at",
-    ),
-    "pages": KindSpec("pages", ("title^3", "text"), ("title", "text"), "fetched_at"),
-    "vendors": KindSpec("vendors", ("name.text^3",), ("name.text",), "fetched_at"),
-    "wallets": KindSpec("wallets", ("address^3",), ("address",), "last_seen"),
-}
-
-# facet name -> the keyword field its terms aggregation counts, per kind.
-FACETS: dict[str, dict[str, str]] = {
-    "market": {"pages": "market", "listings": "market", "vendors": "market", "wallets": "markets"},
-    "vendor": {"listings": "vendor", "vendors": "name", "wallets": "vendors"},
-    "coin": {"pages": "wallets.coin", "listings": "coins", "wallets": "coin"},
-    "substance": {"listings": "substances"},
-    "country": {"listings": "ships_from"},
-    "language": {"pages": "language", "listings": "language"},
-}
+KNOWN_FIELD_NAMES = tuple(QUERY_FIELDS) + DATE_QUERY_FIELDS
 
 
 # --- tokenizer -----------------------------------------------------------------
@@ -366,9 +206,9 @@ class _Parser:
 
 def _field_node(token: _Token) -> Node:
     name = token.text.lower()
-    if name in DATE_FIELDS:
+    if name in DATE_QUERY_FIELDS:
         return _date_node(name, token.value, token.column, token.column + len(token.text) + 1)
-    spec = FIELDS.get(name)
+    spec = QUERY_FIELDS.get(name)
     if spec is None:
         close = difflib.get_close_matches(name, KNOWN_FIELD_NAMES, n=1)
         hint = f"did you mean '{close[0]}'?" if close else "known fields: " + ", ".join(KNOWN_FIELD_NAMES)
@@ -451,119 +291,6 @@ def parse(text: str) -> Node:
     if "\x00" in text:
         raise QueryError("the query contains a NUL character", text.index("\x00") + 1)
     return _Parser(text, _tokenize(text)).parse()
-
-
-# --- Elasticsearch DSL -----------------------------------------------------------
-
-
-def _field_clause(node: FieldMatch) -> dict[str, Any]:
-    spec = FIELDS[node.name]
-    if node.name == "pgp" and len(node.value) < 40:
-        # A key id (16 hex digits) or short id: match the end of a full fingerprint.
-        clauses = [
-            {"wildcard": {es_field: {"value": "*" + _escape_wildcard(node.value), "case_insensitive": True}}}
-            for es_field in spec.es_fields
-        ]
-    else:
-        # A coin is stored by name on wallets and by ticker on listing prices: match both.
-        values = coin_aliases(node.value) if node.name == "coin" else (node.value,)
-        clauses = []
-        for es_field in spec.es_fields:
-            for value in values:
-                term: dict[str, Any] = {"value": value}
-                if spec.case_insensitive:
-                    term["case_insensitive"] = True
-                clauses.append({"term": {es_field: term}})
-    if len(clauses) == 1:
-        return clauses[0]
-    return {"bool": {"should": clauses, "minimum_should_match": 1}}
-
-
-def _escape_wildcard(value: str) -> str:
-    return re.sub(r"([*?\\])", r"\\\1", value)
-
-
-def _date_clause(node: DateRange) -> dict[str, Any]:
-    bounds: dict[str, str] = {}
-    if node.start:
-        bounds["gte"] = node.start
-    if node.end:
-        bounds["lt"] = node.end
-    clauses = [{"range": {es_field: dict(bounds)}} for es_field in DATE_ES_FIELDS]
-    return {"bool": {"should": clauses, "minimum_should_match": 1}}
-
-
-def _is_filter(node: Node) -> bool:
-    """True for clauses that only narrow results (no relevance of their own)."""
-    if isinstance(node, (FieldMatch, DateRange)):
-        return True
-    if isinstance(node, Not):
-        return True
-    if isinstance(node, (And, Or)):
-        return all(_is_filter(child) for child in node.children)
-    return False
-
-
-def _build(node: Node, kind: KindSpec) -> dict[str, Any]:
-    if isinstance(node, MatchAll):
-        return {"match_all": {}}
-    if isinstance(node, Word):
-        return {"multi_match": {"query": node.text, "fields": list(kind.text_fields), "type": "best_fields"}}
-    if isinstance(node, Phrase):
-        return {"multi_match": {"query": node.text, "fields": list(kind.text_fields), "type": "phrase"}}
-    if isinstance(node, FieldMatch):
-        return _field_clause(node)
-    if isinstance(node, DateRange):
-        return _date_clause(node)
-    if isinstance(node, Not):
-        return {"bool": {"must_not": [_build(node.child, kind)]}}
-    if isinstance(node, Or):
-        return {"bool": {"should": [_build(child, kind) for child in node.children], "minimum_should_match": 1}}
-    if isinstance(node, And):
-        must: list[dict[str, Any]] = []
-        filters: list[dict[str, Any]] = []
-        must_not: list[dict[str, Any]] = []
-        for child in node.children:
-            if isinstance(child, Not):
-                must_not.append(_build(child.child, kind))
-            elif _is_filter(child):
-                filters.append(_build(child, kind))
-            else:
-                must.append(_build(child, kind))
-        bool_query: dict[str, Any] = {}
-        if must:
-            bool_query["must"] = must
-        if filters:
-            bool_query["filter"] = filters
-        if must_not:
-            bool_query["must_not"] = must_not
-        return {"bool": bool_query}
-    raise TypeError(f"not a query node: {node!r}")
-
-
-def build_query(node: Node, kind: str) -> dict[str, Any]:
-    """The Elasticsearch ``query`` for ``node`` over documents of ``kind``.
-
-    Raises :class:`QueryError` for an unknown kind.  A filter-only query (for
-    example ``market:alpha``) runs in filter context, so it is cached and
-    scores nothing.
-    """
-    spec = KINDS.get(kind)
-    if spec is None:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
-    query = _build(node, spec)
-    if _is_filter(node) and not isinstance(node, MatchAll):
-        return {"bool": {"filter": [query]}}
-    return query
-
-
-def field_values(node: Node, name: str) -> list[str]:
-    """Every value given to ``name:`` anywhere in the query (for pre-selecting facets)."""
-    if isinstance(node, FieldMatch):
-        return [node.value] if node.name == name else []
-    if isinstance(node, (And, Or)):
-        return [value for child in node.children for value in field_values(child, name)]
-    return []
 
 
 def quote_value(value: str) -> str:

@@ -1,0 +1,189 @@
+"""What a page of a site without a market profile holds: its type, listings, vendor and posts.
+
+Public API:
+
+* :func:`read_generic_page` ``(selector, url) -> GenericPage``: the page type
+  (``"category"``, ``"listing"``, ``"vendor"``, ``"thread"`` or None for a
+  page that is none of these -- news, link lists, login and CAPTCHA pages),
+  the listing of a detail page, the listing cards of a result page (or of a
+  vendor's shop window), the vendor of a profile page and the posts of a
+  forum thread.
+* :class:`GenericPage` -- those, with listing values keyed like a market
+  profile's fields (``title``, ``price``, ``vendor``...).
+* :func:`listing_id_for_url` -- the listing id of a detail-page URL, the one
+  rule for cards and detail pages so that a card and its detail page are one
+  document (same ``_id``).
+
+Order of the decisions, each from :mod:`crawler.extractors.page_tree`'s one
+walk over the page:
+
+1. a forum thread (:mod:`crawler.extractors.forum_thread`) is a thread and
+   nothing else: prices quoted in posts are talk, not offers;
+2. a vendor profile (:mod:`crawler.extractors.vendor_profile`), with the
+   vendor's listing cards when the page shows them;
+3. a listing detail page (:mod:`crawler.extractors.listing_detail`), whose
+   title and price sit outside any repeated card;
+4. a result page: repeated listing cards (:mod:`crawler.extractors.record_mining`);
+5. otherwise nothing: no listing is invented.
+
+Never raises on hostile or malformed HTML; the cost is linear in the page
+(see the modules above for their caps).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from parsel import Selector
+
+from crawler.extractors.countries import parse_countries
+from crawler.extractors.forum_thread import ForumPost, read_thread
+from crawler.extractors.generic_listing import listing_id_from_url
+from crawler.extractors.listing_detail import add_older_reading, page_title_text, read_listing_detail
+from crawler.extractors.page_tree import build_page_tree
+from crawler.extractors.prices import Price
+from crawler.extractors.record_mining import Card, mine_cards
+from crawler.extractors.vendor_profile import read_vendor_profile
+from crawler.items import stable_id
+from crawler.urls import canonical_url, onion_host
+
+@dataclass
+class GenericPage:
+    page_type: str | None = None
+    listing: dict[str, Any] | None = None
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    vendor: dict[str, Any] | None = None
+    posts: list[ForumPost] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+
+def listing_id_for_url(url: str) -> str:
+    """The id of the listing at ``url`` (see :func:`~crawler.extractors.generic_listing.listing_id_from_url`),
+    else a hash of the canonical URL -- the same fallback as a detail page's."""
+    return listing_id_from_url(url) or "url-" + stable_id(canonical_url(url))[:16]
+
+
+def _price(span: Any) -> Price | None:
+    return Price(span.amount, span.currency) if span is not None else None
+
+
+def _one_per_listing(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One card per listing id: two cards linking to the same detail page would be one document
+    anyway (same ``_id``); the first keeps its values and takes what only the later ones show."""
+    merged: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for values in cards:
+        key = (values.get("market_host"), values.get("listing_id"))
+        if key in merged:
+            for name, value in values.items():
+                merged[key].setdefault(name, value)
+        else:
+            merged[key] = values
+    return list(merged.values())
+
+
+def card_values(card: Card, page_url: str, vendor_name: str | None = None,
+                countries: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A card as listing values (profile field keys), ready for the item builder.
+
+    ``countries`` is the country table for ships from/to (default: the config package's).
+    """
+    url = card.url or page_url
+    values: dict[str, Any] = {
+        "title": card.title,
+        "url": url,
+        "listing_id": listing_id_for_url(url),
+        "market_host": onion_host(url) or onion_host(page_url),
+    }
+    if card.price is not None:
+        values["price"] = _price(card.price)
+        if card.price.unit:
+            values["price_unit"] = card.price.unit
+    if card.crypto_price is not None:
+        values["crypto_prices"] = [_price(card.crypto_price)]
+    vendor = card.vendor or vendor_name
+    if vendor:
+        values["vendor"] = vendor
+    if card.vendor_url:
+        values["vendor_url"] = card.vendor_url
+    if card.ships_from:
+        values["ships_from"] = parse_countries(card.ships_from, table=countries)
+    if card.ships_to:
+        values["ships_to"] = parse_countries(card.ships_to, table=countries)
+    if card.rating is not None:
+        values["rating"] = card.rating
+    return values
+
+
+_VENDOR_FACT = re.compile(r"(?i)\b(?:joined|member since|since|registered)\b")
+
+
+def _may_need_older_reader(selector: Selector, chunks: list[tuple[int, str]]) -> bool:
+    """Structured product data, or a join date in the text (a vendor's page of cards)."""
+    root = selector.root
+    try:
+        if root.xpath("boolean(//script[@type='application/ld+json'] | //*[@itemtype])"):
+            return True
+    except Exception:  # a broken tree: read it the old way too
+        return True
+    return any(_VENDOR_FACT.search(text) for _, text in chunks[:5_000] if len(text) < 300)
+
+
+def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card], url: str,
+                  countries: Mapping[str, str] | None = None) -> GenericPage:
+    values = dict(values)
+    values["listing_id"] = listing_id_for_url(url)
+    values.pop("url", None)
+    others = _one_per_listing(
+        [card_values(card, url, countries=countries) for card in cards if card.url and canonical_url(card.url) != canonical_url(url)])
+    return GenericPage("listing", listing=values, cards=others, evidence=evidence)
+
+
+def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str] | None = None) -> GenericPage:
+    """The page's type and items (see the module docstring).
+
+    ``countries`` is the country table for ships from/to (default: the config package's).
+    """
+    tree = build_page_tree(selector.root)
+    thread = read_thread(tree, url)
+    if thread.is_thread:
+        return GenericPage("thread", posts=thread.posts, evidence=["forum-posts"])
+    cards = mine_cards(tree, url)
+    chunks = list(tree.text_chunks(0, limit=400_000))
+    detail = read_listing_detail(selector, tree, url, cards, chunks, countries=countries)
+    card_titles = {card.title.casefold() for card in cards}
+    detail_title = str(detail.values.get("title", "")).casefold()
+    # Beside a grid of three or more cards, only a labelled price makes the page one listing's
+    # (a results header "962 results" over a rates ticker is not a listing).
+    if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
+        add_older_reading(detail, selector, url, countries=countries)
+        return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
+    page_title = page_title_text(selector)
+    vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
+    if vendor is not None:
+        return GenericPage(
+            "vendor", vendor=vendor.values,
+            cards=_one_per_listing([card_values(card, url, vendor.name, countries=countries) for card in cards]),
+            evidence=["vendor-labels", *(["cards"] if cards else [])],
+        )
+    # The older reader (structured data, free-text vendor facts) is as costly as all of the
+    # above; on a page of cards it can only turn the page into a vendor's or a product's.
+    if not cards or _may_need_older_reader(selector, chunks):
+        add_older_reading(detail, selector, url, countries=countries)
+        if detail.strong and detail_title not in card_titles:
+            return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
+    if detail.vendor_values:
+        # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").
+        name = str(detail.vendor_values.get("name") or "") or None
+        return GenericPage("vendor", vendor=detail.vendor_values,
+                           cards=_one_per_listing([card_values(card, url, name, countries=countries) for card in cards]),
+                           evidence=["vendor-facts"])
+    if cards:
+        return GenericPage("category", cards=_one_per_listing([card_values(card, url, countries=countries) for card in cards]),
+                           evidence=["cards"])
+    # The older reader's weaker evidence (a heading, a price element, one label) still counts
+    # where nothing else claims the page, as it did before cards and threads were read.
+    if detail.values.get("title") and detail.values.get("price") and "older-reader:labels" in detail.evidence:
+        return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
+    return GenericPage(None)

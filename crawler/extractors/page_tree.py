@@ -1,0 +1,346 @@
+"""A flat, capped view of a parsed page that the profile-free extractors share.
+
+Public API:
+
+* :func:`build_page_tree` ``(root, max_nodes=MAX_NODES) -> PageTree``: one walk
+  over the lxml tree that records, per visible element in document order, its
+  parent, depth, tag-path shape, whether it sits inside a link, its text when
+  the text is short, and the prices printed in it.
+* :class:`PageTree` -- those arrays plus helpers (:meth:`PageTree.text_chunks`,
+  :meth:`PageTree.subtree`, :meth:`PageTree.element_text`).
+* :func:`hidden_classes` -- classes that the page's own ``<style>`` hides;
+  :func:`page_hidden_classes` reads them from a page, and :func:`is_shown`
+  says whether one element is shown by the rules below (what a market
+  profile's listing cards use).
+
+What counts as not shown: ``script``, ``style``, ``noscript``, ``template``,
+``head``, ``select``/``option`` (shipping-option lists carry prices that are
+not the item's), ``svg``, ``textarea``; elements with the ``hidden`` attribute,
+an inline ``display:none`` / ``visibility:hidden``, or a class that a plain
+``.class`` / ``tag.class`` rule in the page's ``<style>`` hides (hover pop-ups
+that repeat a card, scraper traps).
+
+Cost: every element is visited once (at most ``max_nodes``; the rest of a
+larger page is ignored) and a text is kept only for elements with at most
+``MAX_SMALL_DESCENDANTS`` descendants and ``MAX_SMALL_TEXT`` characters, so
+building texts costs at most a constant per element.  Never raises on
+malformed or hostile markup.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from crawler.extractors.price_spans import PriceSpan, find_price_spans
+
+MAX_NODES = 40_000
+MAX_SMALL_TEXT = 240
+MAX_SMALL_DESCENDANTS = 40
+MAX_STYLE_CHARS = 200_000
+
+_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "select", "option", "svg",
+                           "textarea", "iframe", "object", "math"})
+_DIGIT = re.compile(r"\d")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ICON_CURRENCY = re.compile(
+    r"(?i)(?:^|\s)(?:fa|fas|fab|cc|cf|icon|coin)[- ](btc|bitcoin|xmr|monero|ltc|litecoin|eth|usd|dollar|eur|euro|gbp|rub|ruble)(?:\s|$)")
+_ICON_CODES = {"bitcoin": "BTC", "monero": "XMR", "litecoin": "LTC", "dollar": "USD", "euro": "EUR", "ruble": "RUB"}
+_SIMPLE_CLASS_SELECTOR = re.compile(r"^[a-z0-9]*\.([\w-]{1,80})$", re.I)
+
+
+def clean_text(text: str | None) -> str:
+    """Whitespace collapsed, control characters (terminal escapes) dropped."""
+    if not text:
+        return ""
+    collapsed = " ".join(text.split())
+    if collapsed.isprintable():  # the common case, checked in C
+        return collapsed
+    return " ".join(_CONTROL.sub("", collapsed).split())
+
+
+def hidden_classes(style_texts: list[str]) -> frozenset[str]:
+    """Classes hidden by ``.name {display: none}`` (or ``visibility: hidden``) rules in the page's CSS.
+
+    The rule's last compound must be a plain ``.class`` or ``tag.class``; a rule
+    with an attribute test or a pseudo-class is conditional (anti-phishing CSS
+    shows and hides links by href; ``:hover`` pop-ups) and is left alone.
+    """
+    hidden: set[str] = set()
+    for style in style_texts:
+        for block in style[:MAX_STYLE_CHARS].split("}"):
+            selectors, brace, body = block.partition("{")
+            if not brace:
+                continue
+            declarations = body.replace(" ", "").replace("\t", "").replace("\n", "").lower()
+            if "display:none" not in declarations and "visibility:hidden" not in declarations:
+                continue
+            for selector in selectors.split(","):
+                # The hidden element is the rule's last compound (".card .popup" hides every
+                # .popup; a card's pop-up is inside its card anyway); a pseudo-class or an
+                # attribute test makes the rule conditional, so it is left alone.
+                if ":" in selector or "[" in selector or len(selector) > 300:
+                    continue
+                last = selector.replace(">", " ").replace("+", " ").replace("~", " ").split()
+                match = _SIMPLE_CLASS_SELECTOR.match(last[-1]) if last else None
+                if match:
+                    hidden.add(match.group(1))
+    return frozenset(hidden)
+
+
+def _inline_hidden(element: Any, hidden_by_class: frozenset[str]) -> bool:
+    attrib = element.attrib
+    if "hidden" in attrib:
+        return True
+    style = attrib.get("style")
+    if style:
+        compact = style.replace(" ", "").lower()
+        if "display:none" in compact or "visibility:hidden" in compact:
+            return True
+    if hidden_by_class:
+        classes = attrib.get("class")
+        if classes and any(name in hidden_by_class for name in classes.split()):
+            return True
+    return False
+
+
+def page_hidden_classes(root: Any) -> frozenset[str]:
+    """The classes the ``<style>`` elements of the page at ``root`` hide (see :func:`hidden_classes`)."""
+    try:
+        styles = [text for text in root.xpath("//style/text()")[:50] if isinstance(text, str)]
+    except Exception:  # lxml raises odd errors on broken trees; no style rules then
+        styles = []
+    return hidden_classes(styles)
+
+
+def is_shown(element: Any, hidden_by_class: frozenset[str]) -> bool:
+    """False when ``element`` or one of its ancestors is not shown (see the module docstring)."""
+    current = element
+    for _ in range(256):
+        if current is None:
+            return True
+        tag = current.tag.lower() if isinstance(current.tag, str) else ""
+        if tag in _SKIPPED_TAGS or _inline_hidden(current, hidden_by_class):
+            return False
+        current = current.getparent()
+    return True
+
+
+@dataclass
+class PageTree:
+    """Elements in document order (index 0 is the root) with what the extractors ask of them."""
+
+    elements: list[Any] = field(default_factory=list)
+    parent: list[int] = field(default_factory=list)
+    depth: list[int] = field(default_factory=list)
+    tag: list[str] = field(default_factory=list)
+    shape: list[int] = field(default_factory=list)  # hash of the tag path from the root
+    end: list[int] = field(default_factory=list)  # one past the last descendant's index
+    hidden: list[bool] = field(default_factory=list)  # not shown: skipped tag or hidden, itself or an ancestor
+    link: list[int] = field(default_factory=list)  # index of the nearest <a href> ancestor-or-self, or -1
+    small_text: list[str | None] = field(default_factory=list)  # visible text when short, else None
+    prices: dict[int, list[PriceSpan]] = field(default_factory=dict)  # price holder -> its prices
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    def subtree(self, index: int) -> range:
+        """Indices of ``index`` and its descendants."""
+        return range(index, self.end[index])
+
+    def children(self, index: int) -> Iterator[int]:
+        child = index + 1
+        while child < self.end[index]:
+            yield child
+            child = self.end[child]
+
+    def ancestors(self, index: int, limit: int = 64) -> Iterator[int]:
+        current = self.parent[index]
+        while current >= 0 and limit > 0:
+            yield current
+            current = self.parent[current]
+            limit -= 1
+
+    def contains(self, ancestor: int, index: int) -> bool:
+        return ancestor <= index < self.end[ancestor]
+
+    def is_column_header(self, index: int) -> bool:
+        """True for a ``th`` (or text inside one) in a row of two or more ``th``: it names a
+        column, not the text that follows it."""
+        cell = index
+        for _ in range(3):
+            if cell < 0 or self.tag[cell] == "th":
+                break
+            cell = self.parent[cell]
+        if cell < 0 or self.tag[cell] != "th":
+            return False
+        row = self.parent[cell]
+        return row >= 0 and sum(1 for child in self.children(row) if self.tag[child] == "th") >= 2
+
+    def element_text(self, index: int, limit: int = 2_000) -> str:
+        """The visible text of one element (collapsed), at most ``limit`` characters."""
+        small = self.small_text[index]
+        if small is not None:
+            return small[:limit]
+        return clean_text(" ".join(chunk for _, chunk in self.text_chunks(index, limit=limit)))[:limit]
+
+    def text_chunks(self, index: int, skip: frozenset[int] = frozenset(), limit: int = 20_000) -> Iterator[tuple[int, str]]:
+        """(owner element, text) of every non-empty visible text node under ``index``, in order.
+
+        A tail is owned by the element's parent.  Hidden subtrees and subtrees
+        rooted at an index in ``skip`` give their tails only.  Stops after
+        ``limit`` characters.
+        """
+        if self.hidden[index]:
+            return
+        total = 0
+        stop = self.end[index]
+        position = index + 1
+        text = clean_text(self.elements[index].text)
+        if text:
+            total += len(text)
+            yield index, text
+        open_elements: list[int] = []
+        while position < stop and total < limit:
+            while open_elements and self.end[open_elements[-1]] <= position:
+                closed = open_elements.pop()
+                tail = clean_text(self.elements[closed].tail)
+                if tail:
+                    total += len(tail)
+                    yield self.parent[closed], tail
+            open_elements.append(position)
+            if self.hidden[position] or position in skip:
+                position = self.end[position]
+                continue
+            text = clean_text(self.elements[position].text)
+            if text:
+                total += len(text)
+                yield position, text
+            position += 1
+        while open_elements and total < limit:
+            closed = open_elements.pop()
+            tail = clean_text(self.elements[closed].tail)
+            if tail:
+                total += len(tail)
+                yield self.parent[closed], tail
+
+
+def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
+    """Walk ``root`` (an lxml element) once; see the module docstring."""
+    tree = PageTree()
+    if root is None or not isinstance(getattr(root, "tag", None), str):
+        return tree
+    hidden_by_class = page_hidden_classes(root)
+
+    # Iterative pre-order walk (deep hostile nesting must not hit the recursion limit).
+    stack: list[tuple[Any, int, int, int, int, bool]] = [(root, -1, 0, 0, -1, False)]
+    while stack:
+        element, parent_index, depth, parent_shape, parent_link, parent_hidden = stack.pop()
+        if not isinstance(element.tag, str):  # comments and processing instructions
+            continue
+        if len(tree.elements) >= max_nodes:
+            tree.truncated = True
+            break
+        tag = element.tag.lower()
+        index = len(tree.elements)
+        hidden = parent_hidden or tag in _SKIPPED_TAGS or _inline_hidden(element, hidden_by_class)
+        tree.elements.append(element)
+        tree.parent.append(parent_index)
+        tree.depth.append(depth)
+        tree.tag.append(tag)
+        shape = hash((parent_shape, tag))
+        tree.shape.append(shape)
+        tree.end.append(index + 1)
+        tree.hidden.append(hidden)
+        link = index if tag == "a" and element.get("href") else parent_link
+        tree.link.append(link)
+        tree.small_text.append(None)
+        for child in reversed(element):
+            stack.append((child, index, depth + 1, shape, link, hidden))
+    # A walk cut short leaves parents whose later children are missing; ends stay consistent.
+    for index in range(len(tree.elements) - 1, 0, -1):
+        parent = tree.parent[index]
+        if tree.end[index] > tree.end[parent]:
+            tree.end[parent] = tree.end[index]
+    _fill_small_texts(tree)
+    return tree
+
+
+def _prominent(text: str, spans: list[PriceSpan]) -> bool:
+    """True when the prices are most of the text: a price tag, maybe with a short label."""
+    priced = sum(span.end - span.start for span in spans)
+    return len(text) <= 32 or priced >= 0.4 * len(text)
+
+
+def _inner_price_count(tree: PageTree, index: int) -> int:
+    """Prices printed by the price holders below ``index`` (a small subtree: its text is short)."""
+    return sum(len(tree.prices.get(inner, ())) for inner in range(index + 1, tree.end[index]))
+
+
+def _fill_small_texts(tree: PageTree) -> None:
+    """Short texts bottom-up, and the price holders: the smallest elements whose text prints a price."""
+    count = len(tree.elements)
+    descendants = [0] * count
+    has_digit = [False] * count
+    holds_price = [False] * count  # the element or a descendant is a price holder
+    for index in range(count - 1, -1, -1):
+        parent = tree.parent[index]
+        if parent >= 0:
+            descendants[parent] += descendants[index] + 1
+        if tree.hidden[index]:
+            continue
+        element = tree.elements[index]
+        own = element.text or ""
+        if not own and not descendants[index]:
+            # An icon-font currency sign (<i class="fa fa-btc">) prints the currency of the amount beside it.
+            classes = element.get("class")
+            if classes and len(classes) < 200:
+                icon = _ICON_CURRENCY.search(classes)
+                if icon:
+                    own = " " + _ICON_CODES.get(icon.group(1).lower(), icon.group(1).upper()) + " "
+        own_digit = _DIGIT.search(own) is not None  # in the element's own text or its children's tails
+        digit = has_digit[index] or own_digit
+        text: str | None = None
+        if descendants[index] <= MAX_SMALL_DESCENDANTS:
+            pieces = [own]
+            for child in tree.children(index):
+                if not tree.hidden[child]:
+                    child_text = tree.small_text[child]
+                    if child_text is None:
+                        pieces = []
+                        break
+                    pieces.append(" " + child_text + " ")
+                tail = tree.elements[child].tail or ""
+                pieces.append(tail)
+                own_digit = own_digit or _DIGIT.search(tail) is not None
+                if len(pieces) > 4 * MAX_SMALL_DESCENDANTS:
+                    pieces = []
+                    break
+            if pieces:
+                joined = "".join(pieces)
+                if len(joined) <= MAX_SMALL_TEXT * 4:
+                    text = clean_text(joined)
+                    if len(text) > MAX_SMALL_TEXT:
+                        text = None
+        tree.small_text[index] = text
+        # The smallest elements that print a price hold it; an element around a price holder
+        # holds prices too when its own text prints one more ("95,50 € <span>(0.0104 BTC)</span>").
+        if text is not None and digit and (not holds_price[index] or own_digit):
+            # A zero amount is a balance or an empty cart, never what a listing costs; a price
+            # inside a longer sentence ("SALE $9.99gram TOP SHELF...") is a title's, not a price tag.
+            spans = [span for span in find_price_spans(text, limit=6) if span.amount > 0]
+            if spans and not _prominent(text, spans):
+                spans = []
+            if spans and holds_price[index] and len(spans) <= _inner_price_count(tree, index):
+                spans = []  # nothing beyond what its descendants print
+            if spans:
+                tree.prices[index] = spans
+                holds_price[index] = True
+        if parent >= 0:
+            tail = tree.elements[index].tail or ""
+            if digit or _DIGIT.search(tail) is not None:
+                has_digit[parent] = True
+            if holds_price[index]:
+                holds_price[parent] = True

@@ -1,0 +1,548 @@
+"""Listing cards on category, search-result and vendor pages, found by data-record mining.
+
+Public API:
+
+* :func:`mine_cards` ``(tree, page_url) -> list[Card]``: one :class:`Card` per
+  repeated listing card, in page order.
+* :class:`Card` -- title, detail-page URL, price (amount, currency, unit,
+  range), the crypto price printed beside it, vendor, rating, ships from/to.
+* :func:`find_repeated_units` ``(tree, marks) -> list[int]``: the mining step
+  alone, for any set of marks (forum posts use member links and times);
+  :func:`marked_counts` and :func:`alike_units` are its parts.
+* :func:`clean_vendor_name`, :func:`strip_bracket_notes`,
+  :func:`is_action_text` and :data:`VENDOR_HREF` -- the name and link rules
+  shared with detail and vendor pages.
+
+How cards are found (no profile, no per-site rule):
+
+1. A *record candidate* is an element that holds a printed price (see
+   :mod:`crawler.extractors.page_tree`) and a link.  Elements are grouped by
+   their tag path from the root; a group is a *record group* when at least
+   two of its members are candidates -- the repeated, same-shaped sibling
+   subtrees of a result list or grid, even when a grid splits them over rows.
+2. Bottom-up, an element of a record group is a record when it still holds a
+   price and a link once the records inside it are taken away: the finest
+   repeated unit wins, and a main card that contains a small "also from this
+   vendor" strip keeps its own price.
+3. A record grows to its parent while the parent holds no other record and is
+   itself one of a repeated group: the title above the price box, the vendor
+   line below it join their card.
+4. Inside a card: the title is a heading, an element whose class says title,
+   or the longest link text to the card's main URL (action words such as "Buy
+   now" never); the price is the first printed price outside the title; the
+   crypto price is the next price in a coin; the vendor is a link to a
+   user/vendor/profile URL or the text after a "Vendor:"-style label.
+
+Cards without a title are dropped.  Cost: linear in the elements of the page
+tree (capped there), with per-card work capped by ``MAX_CARD_CHUNKS`` and at
+most ``MAX_CARDS`` cards.  Never raises.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+from urllib.parse import urljoin
+
+from crawler.extractors.page_tree import PageTree, clean_text
+from crawler.extractors.price_spans import PriceSpan, find_price_spans
+from crawler.extractors.prices import normalise_currency
+
+MAX_CARDS = 500
+MAX_CARD_CHUNKS = 200
+MAX_GROWTH_LEVELS = 8
+MAX_CARD_ELEMENTS = 3_000  # a card grows into no ancestor larger than this
+MIN_SIMILARITY = 0.5  # shared share of child/grandchild tags for two units to be one template
+MAX_TITLE_CHARS = 400
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# Link texts that are buttons, never a title.
+_ACTION_WORDS = frozenset({
+    "buy", "buy now", "order", "order now", "purchase", "view", "view listing", "view item", "view product",
+    "details", "more", "more info", "read more", "add to cart", "add to basket", "show", "open", "go",
+    "купить", "заказать", "подробнее", "kaufen", "details anzeigen", "ansehen", "see more", "info",
+})
+VENDOR_HREF = re.compile(
+    r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
+    r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember)"
+)
+# "Vendor: x" needs its colon ("Seller Level 3" is a badge); "by x" / "sold by x" do not.
+_VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "продавец:", "магазин:", "verkäufer:",
+                  "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
+_TITLE_LABELS = ("title:", "product:", "item:", "listing:", "product name:", "item name:", "название:",
+                 "наименование:", "товар:", "titel:", "produkt:", "artikel:", "title :", "product :")
+_AT_NAME = re.compile(r"^@([\w.-]{2,40})$")
+_SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "sent from", "origin country", "origin",
+                      "country of origin", "location", "from country", "отправка из", "откуда", "versand aus",
+                      "versand von", "herkunft")
+_SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "destination", "destinations", "delivers to",
+                    "доставка в", "куда", "versand nach", "lieferung nach")
+_ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
+_RATING_TEXT = re.compile(r"(?<![\d.])([0-5](?:\.\d{1,2})?)\s*(?:/\s*5|★|stars?)?(?![\d.])")
+
+
+@dataclass
+class Card:
+    """One listing card as printed on a result page."""
+
+    title: str
+    url: str | None = None
+    price: PriceSpan | None = None
+    price_text: str | None = None
+    crypto_price: PriceSpan | None = None
+    vendor: str | None = None
+    vendor_url: str | None = None
+    ships_from: str | None = None
+    ships_to: str | None = None
+    rating: float | None = None
+    element: int = -1  # the card's element in the page tree
+    # Where each value came from (page-tree indices, -1 when none): what `profile suggest`
+    # turns into selectors.
+    title_element: int = -1
+    price_element: int = -1
+    vendor_element: int = -1
+    url_element: int = -1
+
+
+def marked_counts(tree: PageTree, marks: list[set[int]]) -> list[list[int]]:
+    """Per mark set and element: how many marked elements its visible subtree holds."""
+    count = len(tree)
+    totals = [[0] * count for _ in marks]
+    for index in range(count - 1, -1, -1):
+        if tree.hidden[index]:
+            continue
+        parent = tree.parent[index]
+        for marked, total in zip(marks, totals):
+            if index in marked:
+                total[index] += 1
+            if parent >= 0:
+                total[parent] += total[index]
+    return totals
+
+
+def _units_for(tree: PageTree, marks: list[set[int]], unit_shapes: set[int]) -> list[int]:
+    """Bottom-up: an element is a unit when it holds every mark once the units below it are taken away."""
+    count = len(tree)
+    residual = [[0] * count for _ in marks]
+    is_unit = [False] * count
+    for index in range(count - 1, -1, -1):
+        if tree.hidden[index]:
+            continue
+        for marked, counts in zip(marks, residual):
+            if index in marked:
+                counts[index] += 1
+        if (tree.shape[index] in unit_shapes and tree.tag[index] not in ("body", "html")
+                and all(counts[index] for counts in residual)):
+            is_unit[index] = True
+        parent = tree.parent[index]
+        if parent >= 0 and not is_unit[index]:
+            for counts in residual:
+                counts[parent] += counts[index]
+    return [index for index in range(count) if is_unit[index]]
+
+
+def _outline(tree: PageTree, index: int) -> Counter[str]:
+    """Tags of the children and grandchildren: what a card template looks like, cheaply."""
+    outline: Counter[str] = Counter()
+    for child in tree.children(index):
+        outline[tree.tag[child]] += 1
+        for grandchild in tree.children(child):
+            outline["/" + tree.tag[grandchild]] += 1
+            if sum(outline.values()) > 200:
+                return outline
+    return outline
+
+
+def _similar(left: Counter[str], right: Counter[str]) -> bool:
+    shared = sum((left & right).values())
+    total = sum((left | right).values())
+    return total == 0 or shared >= MIN_SIMILARITY * total
+
+
+def alike_units(tree: PageTree, units: list[int]) -> list[int]:
+    """Units that look like a neighbour of their own shape: two page columns that both hold a
+    price and a link share a tag path but not a template, so they are no cards."""
+    by_shape: dict[int, list[int]] = {}
+    for index in units:
+        by_shape.setdefault(tree.shape[index], []).append(index)
+    kept: set[int] = set()
+    for members in by_shape.values():
+        outlines = [_outline(tree, index) for index in members]
+        for position, index in enumerate(members):
+            neighbours = outlines[max(0, position - 2):position] + outlines[position + 1:position + 3]
+            if any(_similar(outlines[position], other) for other in neighbours):
+                kept.add(index)
+    return [index for index in units if index in kept]
+
+
+def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_CARDS) -> list[int]:
+    """Repeated same-shaped subtrees that each hold at least one element of every set in ``marks``.
+
+    Returns the unit elements in document order, each grown to the widest
+    repeated ancestor that holds no other unit (see the module docstring).
+    """
+    count = len(tree)
+    if count == 0 or not marks:
+        return []
+    totals = marked_counts(tree, marks)
+    members: Counter[int] = Counter()
+    for index in range(count):
+        if not tree.hidden[index] and all(total[index] for total in totals):
+            members[tree.shape[index]] += 1
+    unit_shapes = {shape for shape, number in members.items() if number >= 2}
+    units: list[int] = []
+    # A shape whose members are units only once (a sidebar beside the result list) is not
+    # repeated; dropping it can change what its ancestors hold, so settle in a few rounds.
+    for _ in range(3):
+        if not unit_shapes:
+            return []
+        units = alike_units(tree, _units_for(tree, marks, unit_shapes))
+        per_shape = Counter(tree.shape[index] for index in units)
+        repeated = {shape for shape in unit_shapes if per_shape[shape] >= 2}
+        if repeated == unit_shapes:
+            break
+        unit_shapes = repeated
+    units = [index for index in units if tree.shape[index] in unit_shapes]
+    return _grow(tree, units)[:limit]
+
+
+def find_records(tree: PageTree) -> list[int]:
+    """Indices of the listing-card elements, in document order (see the module docstring)."""
+    links = {index for index in range(len(tree)) if tree.tag[index] == "a" and tree.link[index] == index}
+    return find_repeated_units(tree, [set(tree.prices), links])
+
+
+def _grow(tree: PageTree, records: list[int]) -> list[int]:
+    """Each record widened to the largest repeated ancestor that holds no other record of its shape.
+
+    Records of another shape may sit inside (a main card's "also from this
+    vendor" strip): the card grows around them and its fields skip them.
+    """
+    count = len(tree)
+    records_under = [0] * count
+    for index in records:
+        records_under[index] += 1
+    for index in range(count - 1, 0, -1):
+        records_under[tree.parent[index]] += records_under[index]
+    # Shapes that repeat with a record inside each: the units a card may grow into.
+    shape_with_record: Counter[int] = Counter(tree.shape[index] for index in range(count) if records_under[index])
+    by_shape: dict[int, list[int]] = {}
+    for index in records:  # records are in document order, so each list is sorted
+        by_shape.setdefault(tree.shape[index], []).append(index)
+    grown = []
+    for index in records:
+        same_shape = by_shape[tree.shape[index]]
+        current = index
+        for _ in range(MAX_GROWTH_LEVELS):
+            parent = tree.parent[current]
+            if parent <= 0 or tree.tag[parent] in ("body", "html", "form") or shape_with_record[tree.shape[parent]] < 2:
+                break
+            if tree.end[parent] - parent > MAX_CARD_ELEMENTS:
+                break  # a card is not thousands of elements; and the checks below stay cheap
+            alike_under = bisect.bisect_left(same_shape, tree.end[parent]) - bisect.bisect_left(same_shape, parent)
+            if alike_under != 1:
+                break
+            # Other records may sit in one sibling subtree (the card's strip), not spread beside it.
+            if records_under[parent] > records_under[current] and sum(
+                    1 for child in tree.children(parent) if child != current and records_under[child]) > 1:
+                break
+            current = parent
+        grown.append(current)
+    return grown
+
+
+# --- inside one card -------------------------------------------------------------------
+
+
+def is_action_text(text: str) -> bool:
+    """True for button words ("Buy now", "View listing", "Купить") that are never a title or a name."""
+    return text.casefold().strip(" .!»›>→") in _ACTION_WORDS
+
+
+def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
+    """(label, rest) when ``text`` starts with one of ``labels`` followed by ':' or a space."""
+    folded = text.casefold()
+    for label in labels:
+        if folded.startswith(label):
+            rest = text[len(label):]
+            if not rest or label.endswith(":") or rest[0] in " :：-–\u00a0":
+                return label, rest.lstrip(" :：-–\u00a0")
+    return None
+
+
+def strip_bracket_notes(text: str, limit: int = 3) -> str:
+    """Trailing bracketed notes dropped: "Sankhara(21)" and "dutch-skills (100%)" -> the name."""
+    for _ in range(limit):
+        text = text.rstrip()
+        if not text.endswith((")", "]")):
+            break
+        start = text.rfind("(" if text[-1] == ")" else "[")
+        note = text[start + 1:-1]
+        if start <= 0 or len(note) > 20 or any(bracket in note for bracket in "()[]"):
+            break
+        text = text[:start]
+    return text.strip()
+
+
+def clean_vendor_name(text: str) -> str | None:
+    """A vendor name from a link or label text: counts and ratings in brackets and a leading @ dropped;
+    None for text that is no name (too long, more than four words, a button word)."""
+    if len(text) > 400:
+        return None
+    name = strip_bracket_notes(clean_text(text).lstrip("@").strip())
+    name = name.strip(" ,;:|-–")
+    if not name or len(name) > 60 or len(name.split()) > 4 or is_action_text(name):
+        return None
+    return name
+
+
+@dataclass
+class _CardText:
+    chunks: list[tuple[int, str]]
+    skip: frozenset[int]
+
+
+def _card_chunks(tree: PageTree, card: int, records: list[int]) -> _CardText:
+    # Records are in document order: the ones inside this card follow it up to its subtree's end.
+    first = bisect.bisect_right(records, card)
+    last = bisect.bisect_left(records, tree.end[card])
+    skip = frozenset(records[first:last])
+    chunks: list[tuple[int, str]] = []
+    for owner, text in tree.text_chunks(card, skip=skip, limit=8_000):
+        chunks.append((owner, text))
+        if len(chunks) >= MAX_CARD_CHUNKS:
+            break
+    return _CardText(chunks, skip)
+
+
+def _inside_skip(tree: PageTree, index: int, skip: frozenset[int]) -> bool:
+    return any(tree.contains(root, index) for root in skip)
+
+
+def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> tuple[str | None, int]:
+    """(the card's detail-page href, its first link element): the href linked most often."""
+    hrefs: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for index in tree.subtree(card):
+        if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        href = (tree.elements[index].get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or VENDOR_HREF.search(href):
+            continue
+        hrefs[href] += 1
+        first_seen.setdefault(href, index)
+    if not hrefs:
+        return None, -1
+    best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))
+    return best[0], first_seen[best[0]]
+
+
+def _labelled_title(chunks: list[tuple[int, str]]) -> tuple[str | None, int]:
+    """A "Title: x" line in a list view of label/value rows."""
+    for position, (owner, text) in enumerate(chunks):
+        found = _label_value(text, _TITLE_LABELS)
+        if found is None:
+            continue
+        if found[1]:
+            return found[1][:MAX_TITLE_CHARS], owner
+        if position + 1 < len(chunks) and _label_value(chunks[position + 1][1], _TITLE_LABELS) is None:
+            return chunks[position + 1][1][:MAX_TITLE_CHARS], chunks[position + 1][0]
+    return None, -1
+
+
+def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None) -> tuple[str | None, int]:
+    """(title, the element it came from)."""
+    headings: list[int] = []
+    titled: list[int] = []
+    main_links: list[int] = []
+    for index in tree.subtree(card):
+        if tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        tag = tree.tag[index]
+        if tag in _HEADINGS:
+            headings.append(index)
+        classes = (tree.elements[index].get("class") or "").casefold()
+        if "title" in classes and "subtitle" not in classes:
+            titled.append(index)
+        if tag == "a" and tree.link[index] == index and main_url is not None and (
+                (tree.elements[index].get("href") or "").strip() == main_url):
+            main_links.append(index)
+
+    def usable(index: int) -> str | None:
+        text = tree.element_text(index, limit=MAX_TITLE_CHARS + 1)
+        if not text or len(text) > MAX_TITLE_CHARS or is_action_text(text):
+            return None
+        # An exchange-rate row ("mBCH 15347.0") links a currency code, not a listing.
+        if len(text) < 3 or normalise_currency(text) or text.casefold() in ("mbtc", "mbch", "ubtc", "sat", "sats"):
+            return None
+        # A heading that is only the price ("£13.00 GBP") is the price box, not the title.
+        spans = find_price_spans(text, limit=2)
+        if spans and spans[0].end - spans[0].start >= len(text) - 2:
+            return None
+        return text
+
+    for group in (headings, titled):
+        for index in group:
+            text = usable(index)
+            if text:
+                return text, index
+    best: tuple[int, str, int] | None = None
+    for index in main_links:
+        text = usable(index)
+        if text and (best is None or len(text) > best[0]):
+            best = (len(text), text, index)
+    if best:
+        return best[1], best[2]
+    for index in tree.subtree(card):  # an image's alt or title as the last resort
+        if tree.tag[index] == "img" and not tree.hidden[index]:
+            alt = clean_text(tree.elements[index].get("title") or tree.elements[index].get("alt"))
+            if alt and len(alt) <= MAX_TITLE_CHARS and len(alt) > 3:
+                return alt, index
+    return None, -1
+
+
+def _prices(tree: PageTree, card: int, skip: frozenset[int],
+            title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
+    """(main price, its text, crypto price beside it, the main price's holder element)."""
+    main: PriceSpan | None = None
+    holder = -1
+    main_text: str | None = None
+    crypto: PriceSpan | None = None
+    for index in tree.subtree(card):
+        spans = tree.prices.get(index)
+        if not spans or tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        if title_element >= 0 and (tree.contains(title_element, index) or tree.contains(index, title_element)):
+            continue
+        text = tree.small_text[index] or ""
+        for span in spans:
+            if main is None:
+                main, main_text, holder = span, text[span.start:span.end], index
+            elif crypto is None and span.is_crypto and span.currency != main.currency and not main.is_crypto:
+                crypto = span
+        if main is not None and (crypto is not None or main.is_crypto):
+            break
+    return main, main_text, crypto, holder
+
+
+def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: frozenset[int], main_url: str | None,
+            page_url: str) -> tuple[str | None, str | None, int]:
+    """(vendor name, vendor URL, the element whose text gave the name)."""
+    # "Vendor: name" / "Posted by name": the value is the rest of the chunk or the next chunk.
+    for position, (owner, text) in enumerate(chunks):
+        found = _label_value(text, _VENDOR_LABELS)
+        if found is None:
+            continue
+        rest = found[1]
+        candidates = [rest] if rest else []
+        if position + 1 < len(chunks):
+            candidates.append(chunks[position + 1][1])
+        for candidate in candidates:
+            name = clean_vendor_name(candidate.split(",")[0])
+            if name and not find_price_spans(name, limit=1):
+                url = None
+                source = owner
+                if position + 1 < len(chunks) and candidate == chunks[position + 1][1]:
+                    source = chunks[position + 1][0]
+                    link = tree.link[source]
+                    if link >= 0:
+                        url = urljoin(page_url, tree.elements[link].get("href") or "")
+                return name, url, source
+    for owner, text in chunks:  # "@name", the way some markets print who sells
+        at_name = _AT_NAME.match(text)
+        if at_name:
+            link = tree.link[owner]
+            return (at_name.group(1), urljoin(page_url, tree.elements[link].get("href") or "") if link >= 0 else None,
+                    owner)
+    for index in tree.subtree(card):
+        if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        href = (tree.elements[index].get("href") or "").strip()
+        if not href or href == main_url or not VENDOR_HREF.search(href):
+            continue
+        first_text = clean_text(tree.elements[index].text)
+        if not first_text:
+            first_text = tree.element_text(index, limit=80)
+        name = clean_vendor_name(first_text)
+        if name:
+            return name, urljoin(page_url, href), index
+    return None, None, -1
+
+
+def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None, str | None]:
+    ships_from: str | None = None
+    ships_to: str | None = None
+    for position, (_, text) in enumerate(chunks):
+        if title and text == title:
+            continue
+        following = chunks[position + 1][1] if position + 1 < len(chunks) else ""
+        found_from = _label_value(text, _SHIPS_FROM_LABELS)
+        if found_from is not None and ships_from is None:
+            ships_from = found_from[1] or following or None
+            continue
+        found_to = _label_value(text, _SHIPS_TO_LABELS)
+        if found_to is not None and ships_to is None:
+            ships_to = found_to[1] or following or None
+            continue
+        if len(text) <= 80 and ships_from is None:
+            for arrow in _ARROWS:
+                left, sep, right = text.partition(arrow)
+                if sep and left.strip() and right.strip() and len(left.strip()) <= 40:
+                    ships_from, ships_to = left.strip(), right.strip()
+                    break
+    return ships_from, ships_to
+
+
+def _rating(tree: PageTree, card: int, skip: frozenset[int]) -> float | None:
+    for index in tree.subtree(card):
+        if tree.hidden[index] or _inside_skip(tree, index, skip):
+            continue
+        element = tree.elements[index]
+        classes = (element.get("class") or "").casefold()
+        title = (element.get("title") or "").casefold()
+        if "rating" in classes or "rating" in title:
+            match = _RATING_TEXT.search(tree.element_text(index, limit=40))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
+    """The listing cards of a result page (see the module docstring); [] when there are none."""
+    records = find_records(tree)
+    ordered = sorted(set(records))
+    cards: list[Card] = []
+    for card in records:
+        card_text = _card_chunks(tree, card, ordered)
+        main_url, url_element = _main_url(tree, card, card_text.skip)
+        title, title_element = _labelled_title(card_text.chunks)
+        if not title:
+            title, title_element = _title(tree, card, card_text.skip, main_url)
+        if not title:
+            continue
+        price, price_text, crypto, price_element = _prices(tree, card, card_text.skip, title_element)
+        if price is None:
+            continue
+        vendor, vendor_url, vendor_element = _vendor(tree, card, card_text.chunks, card_text.skip, main_url, page_url)
+        ships_from, ships_to = _ships(card_text.chunks, title)
+        cards.append(Card(
+            title=title,
+            url=urljoin(page_url, main_url) if main_url else None,
+            price=price,
+            price_text=price_text,
+            crypto_price=crypto,
+            vendor=vendor,
+            vendor_url=vendor_url,
+            ships_from=ships_from,
+            ships_to=ships_to,
+            rating=_rating(tree, card, card_text.skip),
+            element=card,
+            title_element=title_element,
+            price_element=price_element,
+            vendor_element=vendor_element,
+            url_element=url_element,
+        ))
+    return cards

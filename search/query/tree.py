@@ -1,0 +1,97 @@
+"""The syntax tree of a query, and the error a query that is not accepted raises.
+
+The parser (:mod:`search.query.syntax`) builds these nodes and the compiler
+(:mod:`search.query.compiler`) reads them; nothing else is shared between the two.
+
+Public API:
+
+* the nodes :class:`Word`, :class:`Phrase`, :class:`FieldMatch`,
+  :class:`DateRange`, :class:`And`, :class:`Or`, :class:`Not`,
+  :class:`MatchAll`, and :data:`Node`, any of them;
+* :class:`QueryError` -- carries the 1-based ``column`` of the problem;
+* :func:`field_values` (node, name) -> every value given to ``name:`` in the tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from config.errors import UserError
+
+
+class QueryError(UserError):
+    """A query (or search parameter) that is not accepted; ``column`` (1-based) points into the query text.
+
+    ``column`` is None for problems outside the query text (an unknown kind,
+    sort or export format, a bad limit or cursor).
+    """
+
+    def __init__(self, message: str, column: int | None = None, hint: str | None = None):
+        where = f" at column {column}" if column is not None else ""
+        super().__init__(f"{message}{where}" + (f"; {hint}" if hint else ""))
+        self.reason = message
+        self.column = column
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    column: int
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    column: int
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    """``field:value``; ``value`` is already normalised for its field."""
+
+    name: str
+    value: str
+    column: int
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Inclusive ``start``, exclusive ``end``; either may be None (open)."""
+
+    start: str | None
+    end: str | None
+    column: int
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: "Node"
+
+
+@dataclass(frozen=True)
+class MatchAll:
+    pass
+
+
+Node = Union[Word, Phrase, FieldMatch, DateRange, And, Or, Not, MatchAll]
+
+
+def field_values(node: Node, name: str) -> list[str]:
+    """Every value given to ``name:`` anywhere in the query (for pre-selecting facets)."""
+    if isinstance(node, FieldMatch):
+        return [node.value] if node.name == name else []
+    if isinstance(node, (And, Or)):
+        return [value for child in node.children for value in field_values(child, name)]
+    return []
