@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from parsel import Selector
 
-from crawler.extractors.visibility import HidingRules, hiding_rules, inline_decision
+from crawler.extractors.visibility import SHOWN, HidingRules, Visibility, element_visibility, hiding_rules
 from crawler.urls import onion_host
 
 #: longest raw href kept.
@@ -40,7 +40,6 @@ MAX_ELEMENTS = 200_000
 _WHITESPACE = re.compile(r"\s+")
 # Text inside these elements is never shown to a reader of the page (nor counted as hidden text).
 _NO_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "head", "svg"})
-_HIDE = "hide"
 
 
 @dataclass(frozen=True)
@@ -60,31 +59,20 @@ class _Frame(NamedTuple):
 
     no_text: bool  # inside script, style, head, ...
     in_body: bool
-    display_none: bool
-    visibility_hidden: bool
+    shown: Visibility
 
     @property
     def hidden(self) -> bool:
-        return self.display_none or self.visibility_hidden
+        return self.shown.hidden
 
 
-_ROOT_FRAME = _Frame(no_text=False, in_body=False, display_none=False, visibility_hidden=False)
+_ROOT_FRAME = _Frame(no_text=False, in_body=False, shown=SHOWN)
 
 
 def _frame(element: Any, tag: str, parent: _Frame, rules: HidingRules) -> _Frame:
     no_text = parent.no_text or tag in _NO_TEXT_TAGS
     in_body = parent.in_body or tag == "body"
-    if parent.display_none:
-        return _Frame(no_text, in_body, True, parent.visibility_hidden)
-    display, visibility = inline_decision(element.get("style"))
-    if rules:
-        sheet_display, sheet_visibility = rules.decide(tag, element.get("id"), element.get("class"))
-        display = display or sheet_display
-        visibility = visibility or sheet_visibility
-    if display is None and element.get("hidden") is not None:
-        display = _HIDE
-    visibility_hidden = parent.visibility_hidden if visibility is None else visibility == _HIDE
-    return _Frame(no_text, in_body, display == _HIDE, visibility_hidden)
+    return _Frame(no_text, in_body, element_visibility(element, tag, parent.shown, rules))
 
 
 class _Texts:

@@ -16,8 +16,31 @@ Public API:
   class_attribute) -> (display, visibility)`` for one element.
 * :func:`inline_decision` ``(style) -> (display, visibility)`` -- the same
   for a ``style`` attribute.
+* :class:`Visibility`, :data:`SHOWN`, :func:`element_visibility` ``(element,
+  tag, parent, rules) -> Visibility`` -- one element's state from its
+  parent's, its ``style`` and ``hidden`` attributes and the stylesheet: the
+  one answer to "is this element hidden" that the page text
+  (:mod:`crawler.extractors.html_page`) and the page tree
+  (:mod:`crawler.extractors.page_tree`) share;
+* :func:`page_hiding_rules` ``(root, at_rest=False) -> HidingRules`` -- the
+  rules of the ``<style>`` elements under an lxml ``root``;
+  :func:`element_shown` ``(element, rules) -> bool`` -- the same question for
+  one element, with its ancestors.
 
 Each decision is ``"hide"``, ``"show"`` or None (the property is not set).
+
+Two readings of the same stylesheet, because two questions are asked of it:
+
+* traps (the default): hidden means a reader can never see it, so an
+  identifier there is a decoy and is never attributed.  Only rules that hide
+  without a condition count (below);
+* at rest (``at_rest=True``): hidden means not shown when the page is first
+  drawn, what the listing cards and page structure go by -- a hover pop-up
+  that repeats its card is no card.  A rule whose selector has no
+  pseudo-class and no attribute test hides or shows its last compound, an
+  ancestor test (``.card .popup``) taken as met; a rule with a pseudo-class
+  or attribute test neither hides nor shows (``:hover`` pop-ups stay hidden,
+  anti-phishing rules by href hide nothing).
 
 What counts as hiding, and why:
 
@@ -54,7 +77,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, NamedTuple
 
 import cssselect
 from cssselect.parser import Class, CombinedSelector, Element, Hash
@@ -363,8 +386,28 @@ def _last_compound(selector: cssselect.Selector) -> tuple[_Compound, bool] | Non
     return _Compound(tag, frozenset(ids), frozenset(classes)), simple
 
 
-def hiding_rules(style_texts: list[str]) -> HidingRules:
-    """The rules of the page's ``<style>`` texts that hide or show elements (see the module docstring)."""
+def _has_condition(node: Any) -> bool:
+    """True when a parsed selector has a pseudo-class, an attribute test or a function anywhere."""
+    for _ in range(256):
+        if isinstance(node, CombinedSelector):
+            if _has_condition(node.subselector):  # a compound: no deeper recursion
+                return True
+            node = node.selector
+        elif isinstance(node, (Class, Hash)):
+            node = node.selector
+        elif isinstance(node, Element):
+            return False
+        else:
+            return True
+    return True
+
+
+def hiding_rules(style_texts: list[str], at_rest: bool = False) -> HidingRules:
+    """The rules of the page's ``<style>`` texts that hide or show elements (see the module docstring).
+
+    :param at_rest: read them for what the page shows when first drawn, not for traps.
+    :returns: the rules; never raises.
+    """
     rules = HidingRules()
     css = _without_comments("\n".join(style_texts)[:MAX_STYLE_CHARS])
     kept = 0
@@ -386,11 +429,81 @@ def hiding_rules(style_texts: list[str]) -> HidingRules:
             if read is None:
                 continue
             compound, simple = read
+            conditional = at_rest and _has_condition(selector.parsed_tree)
             for prop, (decision, important) in decisions.items():
                 weight = (important, selector.specificity())
-                if decision == _SHOW:
+                if at_rest:
+                    if conditional:
+                        pass  # shown or hidden only after the reader does something
+                    elif decision == _SHOW:
+                        rules.add(prop, _SHOW, compound, weight)
+                    elif unconditional and (compound.tag or compound.ids or compound.classes):
+                        rules.add(prop, _HIDE, compound, weight)
+                elif decision == _SHOW:
                     rules.add(prop, _SHOW, compound, weight)
                 elif simple and unconditional and (compound.tag or compound.ids or compound.classes):
                     rules.add(prop, _HIDE, compound, weight)
                 kept += 1
     return rules
+
+
+class Visibility(NamedTuple):
+    """What an element passes on to its content: ``display:none`` (final) and ``visibility:hidden`` (a child may undo it)."""
+
+    display_none: bool
+    visibility_hidden: bool
+
+    @property
+    def hidden(self) -> bool:
+        """True when the browser does not show the element."""
+        return self.display_none or self.visibility_hidden
+
+
+#: the state of the root's parent: everything shown.
+SHOWN = Visibility(False, False)
+
+
+def element_visibility(element: Any, tag: str, parent: Visibility, rules: HidingRules) -> Visibility:
+    """The state of ``element`` (an lxml element whose lower-case tag is ``tag``) inside ``parent``.
+
+    An inline ``display``/``visibility`` wins over the stylesheet's, the
+    ``hidden`` attribute hides unless an inline or stylesheet ``display`` is
+    set, ``display:none`` is inherited for good and ``visibility`` until a
+    descendant sets it again.  Never raises.
+    """
+    if parent.display_none:
+        return parent
+    display, visibility = inline_decision(element.get("style"))
+    if rules:
+        sheet_display, sheet_visibility = rules.decide(tag, element.get("id"), element.get("class"))
+        display = display or sheet_display
+        visibility = visibility or sheet_visibility
+    if display is None and element.get("hidden") is not None:
+        display = _HIDE
+    visibility_hidden = parent.visibility_hidden if visibility is None else visibility == _HIDE
+    if display != _HIDE and visibility_hidden == parent.visibility_hidden:
+        return parent
+    return Visibility(display == _HIDE, visibility_hidden)
+
+
+def page_hiding_rules(root: Any, at_rest: bool = False) -> HidingRules:
+    """:func:`hiding_rules` of the ``<style>`` elements under the lxml element ``root`` (the first 50)."""
+    try:
+        styles = [text for text in root.xpath("//style/text()")[:50] if isinstance(text, str)]
+    except Exception:  # lxml raises odd errors on broken trees; no style rules then
+        styles = []
+    return hiding_rules(styles, at_rest=at_rest)
+
+
+def element_shown(element: Any, rules: HidingRules, max_ancestors: int = 256) -> bool:
+    """False when the browser hides ``element`` by ``rules``, inline styles or the ``hidden`` attribute, itself or through an ancestor."""
+    chain: list[Any] = []
+    current = element
+    while current is not None and len(chain) < max_ancestors:
+        chain.append(current)
+        current = current.getparent()
+    state = SHOWN
+    for node in reversed(chain):
+        if isinstance(node.tag, str):
+            state = element_visibility(node, node.tag.lower(), state, rules)
+    return not state.hidden
