@@ -342,6 +342,28 @@ DEFAULTS: dict[str, Setting] = {
         "Addresses (or networks) of TLS proxies in front of the server whose X-Forwarded-Proto and "
         "X-Forwarded-For are believed, so session cookies are Secure over https (default: none).",
     ),
+    "query_max_terms": Setting(
+        64, _int(1, 4096), "Terms one query may have (each word of a phrase counts); more is a 400 naming this setting."
+    ),
+    "query_max_clauses": Setting(
+        1024,
+        _int(1, 65_536),
+        "Elasticsearch clauses one query may expand to (a word counts once per field it searches); more is a 400.",
+    ),
+    "query_max_wildcards": Setting(
+        4, _int(0, 256), "Wildcard (suffix) matches one query may make, e.g. pgp: with a key id; more is a 400."
+    ),
+    "search_max_window": Setting(
+        10_000, _int(1, 10_000_000), "Hits one search can page through with its cursors; a page past them is a 400."
+    ),
+    "export_max_records": Setting(1000, _int(1, 1_000_000), "Records one export may hold; asking for more is a 400."),
+    "login_attempts_per_window": Setting(
+        10,
+        _int(1, 1_000_000),
+        "Login attempts (right or wrong) one client address may make in any login_window_seconds; more are "
+        "answered 429 (behind a proxy in trusted_proxies, the forwarded address counts).",
+    ),
+    "login_window_seconds": Setting(60.0, _float(1, 86_400), "The sliding window of login_attempts_per_window, in seconds."),
 }
 
 
@@ -477,6 +499,11 @@ def _read_yaml_mapping(path: Path) -> dict[Any, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        # PyYAML reads nested collections recursively; a settings file is flat.
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if data is None:

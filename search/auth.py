@@ -8,8 +8,9 @@ of the digest) names a token in lists, the audit log and ``token revoke``.
 
 Public API:
 
-* :func:`create_token` (client, prefix, role, name) -> (token, :class:`TokenRecord`)
+* :func:`create_token` (client, prefix, role, name, expires_in_days=None) -> (token, :class:`TokenRecord`)
 * :func:`verify_token` (client, prefix, token) -> :class:`TokenRecord` or None
+  (None for an unknown, revoked or expired token)
 * :func:`token_digest` (token) -> str or None -- the digest a presented token is stored under
 * :class:`TokenCache` -- the API server's short-lived cache of verified tokens
 * :func:`record_for_hash` (client, prefix, token_hash) -> :class:`TokenRecord` or None;
@@ -24,7 +25,9 @@ Public API:
   :mod:`search.signing` (the same signer as the search cursors).
 
 Roles: ``viewer`` (search, entities, exports) and ``admin`` (also token
-management).  Elasticsearch errors propagate unchanged.
+management).  A token may expire (``expires_at``): from then on it is
+refused as a revoked one is, by every check, cached or not.  Elasticsearch
+errors propagate unchanged.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import threading
 import time
 import unicodedata
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,7 @@ ROLES = ("viewer", "admin")
 TOKEN_PREFIX = "osk_"
 TOKEN_ID_CHARS = 16
 MAX_NAME_CHARS = 100
+MAX_EXPIRY_DAYS = 3650
 SESSION_LIFETIME_SECONDS = 12 * 3600
 # 64 hex characters are made; anything shorter than 32 bytes is refused.
 MIN_SESSION_SECRET_BYTES = 32
@@ -61,10 +65,25 @@ class TokenRecord:
     role: str
     created_at: str
     revoked_at: str | None = None
+    expires_at: str | None = None
+
+    @property
+    def expired(self) -> bool:
+        """True once ``expires_at`` has passed (or cannot be read: a damaged expiry fails closed)."""
+        if self.expires_at is None:
+            return False
+        try:
+            expiry = datetime.fromisoformat(self.expires_at.replace("Z", "+00:00"))
+        except (TypeError, ValueError):
+            return True
+        if expiry.tzinfo is None:
+            expiry = expiry.replace(tzinfo=timezone.utc)
+        return expiry <= datetime.now(timezone.utc)
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        """Neither revoked nor expired."""
+        return self.revoked_at is None and not self.expired
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,15 +119,27 @@ def _ensure_indices(client: Any, prefix: str, templates_dir: Path | None) -> Non
     ensure_indices(client, prefix, templates_dir=templates_dir)
 
 
-def create_token(client: Any, prefix: str, role: str, name: str | None = None, *,
-                 templates_dir: Path | None = None) -> tuple[str, TokenRecord]:
+def create_token(
+    client: Any, prefix: str, role: str, name: str | None = None, expires_in_days: float | None = None, *,
+    templates_dir: Path | None = None,
+) -> tuple[str, TokenRecord]:
     """Make a new token with ``role``; returns the token (shown once) and its record.
 
+    ``expires_in_days`` (when given) sets ``expires_at`` that far from now.
     ``templates_dir`` holds the index templates (``<config_dir>/index_templates``;
     default: the config package's), used when the indices do not exist yet.
+
+    :raises config.errors.UserError: an unknown role, or an expiry that is not
+        between a minute and :data:`MAX_EXPIRY_DAYS` days away.
     """
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    expires_at = None
+    if expires_in_days is not None:
+        if not 1 / 1440 <= expires_in_days <= MAX_EXPIRY_DAYS:
+            raise UserError(f"a token expires between a minute and {MAX_EXPIRY_DAYS} days from now, "
+                            f"not {expires_in_days:g} days")
+        expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     _ensure_indices(client, prefix, templates_dir)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_hash = hash_token(token)
@@ -117,6 +148,7 @@ def create_token(client: Any, prefix: str, role: str, name: str | None = None, *
         name=clean_name(name) or f"{role} token",
         role=role,
         created_at=_now(),
+        expires_at=expires_at,
     )
     client.index(index=tokens_index(prefix), id=token_hash, document=record.to_json(), refresh="wait_for")
     return token, record
@@ -133,6 +165,7 @@ def _record(source: dict[str, Any]) -> TokenRecord | None:
             role=role,
             created_at=str(source.get("created_at") or ""),
             revoked_at=source.get("revoked_at"),
+            expires_at=source.get("expires_at"),
         )
     except (KeyError, TypeError):
         return None
@@ -143,6 +176,8 @@ def token_record_steps(prefix: str, token_hash: str) -> Steps:
     if len(token_hash) != 64 or any(char not in "0123456789abcdef" for char in token_hash):
         return None
     # None: unknown token, or no token index yet (no token was ever made).
+    # The digest is the document id: Elasticsearch finds it by its hash, and no
+    # token is ever compared here, so the check's time says nothing about a token.
     answer = yield Get(tokens_index(prefix), token_hash)
     record = _record(answer["_source"]) if answer is not None else None
     return record if record is not None and record.active else None
@@ -187,12 +222,12 @@ class TokenCache:
         self._lock = threading.Lock()
 
     def get(self, digest: str) -> TokenRecord | None:
-        """The cached record for ``digest`` if it is still fresh, else None."""
+        """The cached record for ``digest`` if it is still fresh and the token not expired, else None."""
         with self._lock:
             entry = self._entries.get(digest)
             if entry is None:
                 return None
-            if self._clock() >= entry[0]:
+            if self._clock() >= entry[0] or not entry[1].active:
                 del self._entries[digest]
                 return None
             return entry[1]

@@ -10,7 +10,9 @@ Public API:
   straight to Elasticsearch to compare).
 * :func:`encode_cursor` / :func:`decode_cursor` -- opaque ``search_after``
   cursors bound to the query, kind and sort they came from, signed by
-  :mod:`search.signing` (the same signer as the session cookies).
+  :mod:`search.signing` (the same signer as the session cookies); a cursor
+  also carries how many hits came before it, so paging stops at the result
+  window (setting ``search_max_window``).
 * :func:`snippet_segments` -- a highlighted fragment as ``[{"text", "hit"}]``
   segments, so no crawled text is ever treated as markup by any renderer.
 * :func:`shape_facets` -- the facets of an answer, values shown in the
@@ -31,14 +33,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.schema import FACETS, SEARCH_KINDS, alias_name
+from config.settings import DEFAULTS
 from search.es_steps import Search, Steps, run
-from search.query import Node, QueryError, build_query, parse
+from search.query import Node, QueryError, QueryLimitError, QueryLimits, build_query, parse
 from search.signing import CURSOR_PURPOSE, BadSignedValue, sign_value, unsign_value
 
 HIGHLIGHT_PRE = "\ue000"
 HIGHLIGHT_POST = "\ue001"
 SORTS = ("relevance", "date")
 MAX_LIMIT = 100
+# Hits one search can page through (setting search_max_window).
+DEFAULT_RESULT_WINDOW = int(DEFAULTS["search_max_window"].default)
 FACET_SIZE = 10
 SNIPPET_CHARS = 180
 # Fields too large to ship with every hit; highlights carry the relevant part.
@@ -112,12 +117,17 @@ def build_search_body(
     search_after: list[Any] | None = None,
     with_facets: bool = True,
     with_highlights: bool = True,
+    limits: QueryLimits | None = None,
 ) -> dict[str, Any]:
-    """The body of one Elasticsearch ``_search`` for ``node`` over ``kind``."""
+    """The body of one Elasticsearch ``_search`` for ``node`` over ``kind``.
+
+    Raises :class:`QueryError` for an unknown sort or kind and
+    :class:`~search.query.QueryLimitError` for a query over ``limits``.
+    """
     if sort not in SORTS:
         raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})")
     body: dict[str, Any] = {
-        "query": build_query(node, kind),
+        "query": build_query(node, kind, limits),
         "size": max(0, min(limit, MAX_LIMIT)),
         "sort": _sort_clause(kind, sort),
         "_source": {"excludes": list(HEAVY_FIELDS)},
@@ -175,13 +185,22 @@ def _query_fingerprint(query_text: str, kind: str, sort: str) -> str:
     return hashlib.sha256("\0".join((query_text, kind, sort)).encode()).hexdigest()[:24]
 
 
-def encode_cursor(secret: bytes, query_text: str, kind: str, sort: str, sort_values: list[Any]) -> str:
-    """An opaque cursor for the page after the hit whose sort values are given (signed by :mod:`search.signing`)."""
-    return sign_value(secret, CURSOR_PURPOSE, {"q": _query_fingerprint(query_text, kind, sort), "a": sort_values})
+def encode_cursor(secret: bytes, query_text: str, kind: str, sort: str, sort_values: list[Any],
+                  offset: int = 0) -> str:
+    """An opaque cursor for the page after the hit whose sort values are given (signed by :mod:`search.signing`).
+
+    ``offset`` is how many hits came before the page it opens.
+    """
+    return sign_value(secret, CURSOR_PURPOSE,
+                      {"q": _query_fingerprint(query_text, kind, sort), "a": sort_values, "n": offset})
 
 
 def decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: str) -> list[Any]:
     """The ``search_after`` values in ``cursor``; raises QueryError if it was altered or is for another query."""
+    return _decode_cursor(secret, cursor, query_text, kind, sort)[0]
+
+
+def _decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: str) -> tuple[list[Any], int]:
     try:
         data = unsign_value(secret, CURSOR_PURPOSE, cursor)
     except BadSignedValue:
@@ -191,9 +210,10 @@ def decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort: 
     if data.get("q") != _query_fingerprint(query_text, kind, sort):
         raise QueryError("the cursor belongs to another query; start the search again")
     values = data.get("a")
-    if not isinstance(values, list):
+    offset = data.get("n", 0)
+    if not isinstance(values, list) or not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise QueryError("the cursor is not valid; start the search again")
-    return values
+    return values, offset
 
 
 def shape_facets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -259,19 +279,27 @@ def search_steps(
     cursor_secret: bytes = b"",
     with_facets: bool = True,
     with_highlights: bool = True,
+    limits: QueryLimits | None = None,
+    result_window: int = DEFAULT_RESULT_WINDOW,
 ) -> Steps:
     """:func:`search` as :mod:`search.es_steps` requests (the API runs it with the async client).
 
     Raises :class:`QueryError` for a malformed query, unknown kind or sort, or
-    a cursor that was altered or belongs to another query.  Elasticsearch
-    errors (unreachable, missing index) propagate unchanged.
+    a cursor that was altered or belongs to another query;
+    :class:`~search.query.QueryLimitError` for a query over ``limits`` or a
+    page that would end past the first ``result_window`` hits (no cursor is
+    handed out for such a page).  Elasticsearch errors (unreachable, missing
+    index) propagate unchanged.
     """
     if kind not in SEARCH_KINDS:
         raise QueryError(f"unknown kind '{kind}' (choose {', '.join(SEARCH_KINDS)})")
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
-    node = parse(query_text)
-    search_after = decode_cursor(cursor_secret, cursor, query_text, kind, sort) if cursor else None
+    node = parse(query_text, limits)
+    search_after, offset = _decode_cursor(cursor_secret, cursor, query_text, kind, sort) if cursor else (None, 0)
+    if offset + limit > result_window:
+        raise QueryLimitError(f"this page would end past hit {result_window}: a search pages through at most its "
+                              f"first {result_window} hits; narrow the query", "search_max_window")
     body = build_search_body(
         node,
         kind,
@@ -280,13 +308,16 @@ def search_steps(
         search_after=search_after,
         with_facets=with_facets,
         with_highlights=with_highlights,
+        limits=limits,
     )
     raw = yield Search(alias_name(index_prefix, kind), body, lenient=False)
     raw_hits = raw["hits"]["hits"]
     total = raw["hits"]["total"]
     next_cursor = None
-    if len(raw_hits) == body["size"] and raw_hits:
-        next_cursor = encode_cursor(cursor_secret, query_text, kind, sort, raw_hits[-1]["sort"])
+    served = offset + len(raw_hits)
+    # A next page of the same size must fit in the window, or no cursor is handed out.
+    if len(raw_hits) == body["size"] and raw_hits and served + limit <= result_window:
+        next_cursor = encode_cursor(cursor_secret, query_text, kind, sort, raw_hits[-1]["sort"], served)
     return SearchResult(
         query=query_text,
         kind=kind,
@@ -304,7 +335,7 @@ def search(client: Any, index_prefix: str, query_text: str, **options: Any) -> S
     """Parse ``query_text``, run it against ``<index_prefix>-<kind>`` and shape the answer.
 
     Options as :func:`search_steps`: kind, sort, limit, cursor, cursor_secret,
-    with_facets, with_highlights.  Raises :class:`QueryError` for a malformed
+    with_facets, with_highlights, limits, result_window.  Raises :class:`QueryError` for a malformed
     query, unknown kind or sort, or a cursor that was altered or belongs to
     another query; Elasticsearch errors propagate unchanged.
     """

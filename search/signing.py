@@ -1,4 +1,4 @@
-"""Signed values: the one signer behind session cookies and search cursors.
+"""Signed values: the one signer behind session cookies, search cursors and CSRF tokens.
 
 A signed value is a small JSON document, base64url-encoded, then signed with
 itsdangerous (HMAC-SHA256, the key derived from the secret and a *purpose*
@@ -9,7 +9,8 @@ The payload is signed, not encrypted: anyone can read it, nobody can alter it.
 
 Public API:
 
-* :data:`SESSION_PURPOSE`, :data:`CURSOR_PURPOSE` -- the salts of the two uses
+* :data:`SESSION_PURPOSE`, :data:`CURSOR_PURPOSE`, :data:`CSRF_PURPOSE` -- the salts of the
+  three uses (session cookies, search cursors, the forms' CSRF tokens)
 * :func:`sign_value` (secret, purpose, value) -> str
 * :func:`unsign_value` (secret, purpose, text) -> the JSON value;
   raises :class:`BadSignedValue` when the text was altered, signed with
@@ -27,6 +28,7 @@ from itsdangerous import BadSignature, Signer
 
 SESSION_PURPOSE = "onionscope.session"
 CURSOR_PURPOSE = "onionscope.cursor"
+CSRF_PURPOSE = "onionscope.csrf"
 # A signed value longer than this is refused before any work is done on it.
 MAX_SIGNED_CHARS = 4096
 

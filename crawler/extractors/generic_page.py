@@ -130,6 +130,19 @@ def _may_need_older_reader(selector: Selector, chunks: list[tuple[int, str]]) ->
     return any(_VENDOR_FACT.search(text) for _, text in chunks[:5_000] if len(text) < 300)
 
 
+_PGP_ARMOR = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+
+
+def _has_armored_key(selector: Selector, chunks: list[tuple[int, str]]) -> bool:
+    """True when the page prints an armored PGP public key (in its text or a read-only textarea)."""
+    if any(_PGP_ARMOR in text for _, text in chunks):
+        return True
+    try:
+        return bool(selector.root.xpath(f"boolean(//textarea[contains(., '{_PGP_ARMOR}')])"))
+    except Exception:  # a broken tree has no key we can read
+        return False
+
+
 def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card], url: str,
                   countries: Mapping[str, str] | None = None) -> GenericPage:
     values = dict(values)
@@ -156,11 +169,18 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
     detail_title = str(detail.values.get("title", "")).casefold()
     # Beside a grid of three or more cards, only a labelled price makes the page one listing's
     # (a results header "962 results" over a rates ticker is not a listing).
-    if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
-        add_older_reading(detail, selector, url, countries=countries)
-        return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     page_title = page_title_text(selector)
-    vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
+    vendor = None
+    if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
+        # An unlabelled price after a heading is weak: on a vendor's profile (a join date and the
+        # vendor's armored key) it is the header's balance under the site's name, not an offer.
+        if "price-label" not in detail.evidence and _has_armored_key(selector, chunks):
+            vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
+        if vendor is None or "joined" not in vendor.evidence:
+            add_older_reading(detail, selector, url, countries=countries)
+            return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
+    if vendor is None:
+        vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,

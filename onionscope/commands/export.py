@@ -33,12 +33,16 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from search.audit import record_search
     from search.connection import connect
     from search.exports import collect_onion, collect_search, collect_vendor, collect_wallet, render
+    from search.query import QueryLimits
 
     client = connect(settings)
     prefix = settings.index_prefix
     try:
         if args.query is not None:
-            export_set, subject, kind = collect_search(client, prefix, args.query, args.kind, args.limit), args.query, args.kind
+            export_set = collect_search(client, prefix, args.query, args.kind, args.limit,
+                                        limits=QueryLimits.from_settings(settings),
+                                        max_records=settings.export_max_records)
+            subject, kind = args.query, args.kind
         elif args.wallet is not None:
             export_set, subject, kind = collect_wallet(client, prefix, args.wallet), f"wallet:{args.wallet}", "wallet"
         elif args.vendor is not None:

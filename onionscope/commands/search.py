@@ -57,6 +57,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from search.auth import load_session_secret
     from search.cli_output import render_csv, render_hits, render_json
     from search.connection import connect
+    from search.query import QueryLimits
     from search.results import search
 
     client = connect(settings)
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             limit=args.limit,
             cursor=args.cursor,
             cursor_secret=load_session_secret(settings),
+            limits=QueryLimits.from_settings(settings),
+            result_window=settings.search_max_window,
         )
         record_search(
             client, settings.index_prefix, actor_id="cli", actor_name=local_actor(), role="local",

@@ -1,7 +1,8 @@
 """``onionscope token create|revoke|list``: API tokens for the HTTP API and web UI.
 
-``create --role viewer|admin [--name N]`` prints the new token on its last
-line (it is stored only as a hash and cannot be shown again);
+``create --role viewer|admin [--name N] [--expires-in-days D]`` prints the
+new token on its last line (it is stored only as a hash and cannot be shown
+again; once expired it is refused everywhere, as a revoked one is);
 ``revoke TOKEN_OR_ID`` withdraws one (running API servers refuse it within
 api_token_cache_seconds); ``list`` shows ids, names, roles.
 """
@@ -17,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     create = sub.add_parser("create", help="make a new token (printed on the last line)")
     create.add_argument("--role", choices=("viewer", "admin"), required=True)
     create.add_argument("--name", help="who or what the token is for (shown in the audit log)")
+    create.add_argument("--expires-in-days", type=float, metavar="DAYS",
+                        help="the token is refused everywhere from DAYS days on (default: never expires)")
     revoke = sub.add_parser("revoke", help="withdraw a token, given the token or its id")
     revoke.add_argument("token_or_id")
     sub.add_parser("list", help="list tokens (ids, names, roles, state)")
@@ -35,9 +38,11 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     prefix = settings.index_prefix
     try:
         if args.token_command == "create":
-            token, record = create_token(client, prefix, args.role, args.name,
+            token, record = create_token(client, prefix, args.role, args.name, args.expires_in_days,
                                          templates_dir=index_templates_dir(settings.config_dir))
-            print(f"created {record.role} token {record.token_id} ({record.name}); it is shown once, keep it safe:")
+            expiry = f", expires {record.expires_at}" if record.expires_at else ""
+            print(f"created {record.role} token {record.token_id} ({record.name}{expiry}); "
+                  "it is shown once, keep it safe:")
             print(token)
         elif args.token_command == "revoke":
             record = revoke_token(client, prefix, args.token_or_id)
@@ -48,7 +53,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             if not records:
                 print("no tokens; make one with `onionscope token create --role viewer`")
             for record in records:
-                state = f"revoked {record.revoked_at}" if record.revoked_at else "active"
+                state = (f"revoked {record.revoked_at}" if record.revoked_at
+                         else f"expired {record.expires_at}" if record.expired
+                         else f"active until {record.expires_at}" if record.expires_at else "active")
                 print(f"{record.token_id}  {record.role:<6}  {state:<28}  created {record.created_at}  {record.name}")
     except (TransportError, ApiError) as exc:
         raise es_user_error(exc, settings) from None

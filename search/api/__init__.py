@@ -9,14 +9,21 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
   -- one router for the entity pages (search.api.entities)
 * ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
-* ``/login`` and ``/logout`` (UI session), ``/auth/tokens`` (admin)
+* ``/login`` (rate-limited per client address: 429) and ``/logout`` (UI session), ``/auth/tokens`` (admin)
 * ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere); both need a viewer token
 
 Errors are answered, never leaked: a malformed query is a 400 with the
-parser's message, Elasticsearch unreachable or not set up is a 503 (its
+parser's message (and, for a query over one of the limits, ``"limit"``
+naming its setting), Elasticsearch unreachable or not set up is a 503 (its
 URL shown without user name or password), any other Elasticsearch refusal a
 502, a bug a bare 500 -- no stack traces.  A full audit backlog is a 503:
 nothing is served that cannot be audited.
+
+A browser's state-changing request (a POST from a form: login, logout)
+must carry the CSRF token of one of the app's pages (:mod:`search.api.csrf`),
+else it is a 403.  Every answer carries the security headers of
+:mod:`search.api.security_headers` (a middleware adds them, so a new route,
+the static files and Starlette's own 404s cannot miss them).
 
 Behind a TLS proxy: the setting ``trusted_proxies`` lists the proxy
 addresses whose ``X-Forwarded-Proto`` (and ``X-Forwarded-For``) are believed
@@ -31,7 +38,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -47,9 +54,12 @@ from search.api.context import (
     render_html,
     wants_json,
 )
+from search.api.csrf import CsrfRefused, csrf_protect
+from search.api.login_limit import limiter_from_settings
+from search.api.security_headers import SecurityHeadersMiddleware
 from search.audit import AuditBacklogFull, AuditWriter
 from search.auth import TokenCache, load_session_secret
-from search.query import QueryError
+from search.query import QueryError, QueryLimitError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -75,11 +85,18 @@ def _install_error_handlers(app: FastAPI, context: AppContext) -> None:
 
     @app.exception_handler(QueryError)
     async def query_error(request: Request, exc: QueryError) -> Response:
-        return _error(request, 400, str(exc), {"column": exc.column})
+        # A limit that was hit is named, so a client can tell which (and an operator which setting).
+        limit = {"limit": exc.setting} if isinstance(exc, QueryLimitError) else {}
+        return _error(request, 400, str(exc), {"column": exc.column, **limit})
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, exc: Unauthorized) -> Response:
         return _error(request, 401, "a valid token is needed: send `Authorization: Bearer <token>` or log in")
+
+    @app.exception_handler(CsrfRefused)
+    async def cross_site(request: Request, exc: CsrfRefused) -> Response:
+        return _error(request, 403, "this form is out of date or was sent from another site (its CSRF token is "
+                                    "missing or wrong); reload the page and try again")
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
@@ -157,6 +174,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         default_response_class=JSONAnswer,
+        # A browser's state-changing request needs the CSRF token of one of our pages.
+        dependencies=[Depends(csrf_protect)],
     )
     context = AppContext(
         settings=settings,
@@ -166,10 +185,13 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         templates=build_templates(),
         audit=audit,
         tokens=TokenCache(settings["api_token_cache_seconds"]),
+        login_limiter=limiter_from_settings(settings),
     )
     app.state.context = context
     _install_error_handlers(app, context)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # Every answer, whoever made it (a route, a mount, Starlette's 404/405), carries them.
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/", include_in_schema=False)
     async def home() -> Response:

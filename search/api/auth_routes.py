@@ -1,6 +1,8 @@
 """Logging in and out of the UI, and token management for admins.
 
-* ``GET /login`` -- the form; ``POST /login`` -- checks the token and sets
+* ``GET /login`` -- the form; ``POST /login`` -- at most
+  ``login_attempts_per_window`` attempts per client address in any
+  ``login_window_seconds`` (then 429 with Retry-After); checks the token and sets
   the session cookie (HttpOnly, SameSite=Strict; Secure over https, which
   behind a TLS proxy needs the proxy's address in ``trusted_proxies``).  The
   cookie holds a signed digest of the token and an expiry, never the token.
@@ -17,8 +19,19 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from search.api.context import SECURITY_HEADERS, SESSION_COOKIE, admin, context_of, render_html, viewer
+from search.api.context import (
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    JSONAnswer,
+    admin,
+    context_of,
+    render_html,
+    viewer,
+    wants_json,
+)
+from search.api.login_limit import client_address
 from search.auth import (
+    MAX_EXPIRY_DAYS,
     ROLES,
     SESSION_LIFETIME_SECONDS,
     TokenRecord,
@@ -50,6 +63,18 @@ def login_form(request: Request, next: str = "/search") -> Response:
 @router.post("/login", include_in_schema=False)
 def login(request: Request, token: str = Form(..., max_length=200), next: str = Form("/search")) -> Response:
     context = context_of(request)
+    wait = context.login_limiter.attempt(client_address(request)) if context.login_limiter else None
+    if wait is not None:
+        limiter = context.login_limiter
+        message = (f"too many login attempts from this address (at most {limiter.attempts} in "
+                   f"{limiter.window_seconds:g} s: settings login_attempts_per_window, login_window_seconds); "
+                   f"try again in {wait} s")
+        headers = {**SECURITY_HEADERS, "Retry-After": str(wait)}
+        if wants_json(request):
+            return JSONAnswer({"error": message, "status": 429, "retry_after": wait}, status_code=429, headers=headers)
+        page = render_html(request, "login.html", {"error": message, "status": 429, "next": safe_next(next)}, 429)
+        page.headers["Retry-After"] = str(wait)
+        return page
     record = verify_token(context.client, context.index_prefix, token)
     if record is None:
         return render_html(
@@ -87,6 +112,8 @@ def whoami(who: TokenRecord = Depends(viewer)) -> dict[str, Any]:
 class NewToken(BaseModel):
     role: str = Field(..., description="viewer or admin")
     name: str | None = Field(None, max_length=100)
+    expires_in_days: float | None = Field(None, gt=0, le=MAX_EXPIRY_DAYS,
+                                          description="refused everywhere after this many days (default: never)")
 
 
 @router.get("/auth/tokens", summary="List tokens (admin)")
@@ -100,8 +127,11 @@ def new_token(request: Request, body: NewToken, who: TokenRecord = Depends(admin
     context = context_of(request)
     if body.role not in ROLES:
         return JSONResponse({"error": f"role must be one of {', '.join(ROLES)}", "status": 400}, status_code=400)
-    token, record = create_token(context.client, context.index_prefix, body.role, body.name,
-                                 templates_dir=index_templates_dir(context.settings.config_dir))
+    try:
+        token, record = create_token(context.client, context.index_prefix, body.role, body.name, body.expires_in_days,
+                                     templates_dir=index_templates_dir(context.settings.config_dir))
+    except UserError as exc:
+        return JSONResponse({"error": str(exc), "status": 400}, status_code=400)
     return JSONResponse({"token": token, **record.to_json()}, status_code=201, headers=SECURITY_HEADERS)
 
 

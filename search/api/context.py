@@ -2,8 +2,8 @@
 
 Public API (for the routers in this package):
 
-* :class:`AppContext` -- client, index prefix, session secret, templates, audit writer;
-  stored on ``app.state.context``.
+* :class:`AppContext` -- client, index prefix, session secret, templates, audit writer,
+  token cache, login limiter; stored on ``app.state.context``.
 * :func:`viewer` / :func:`admin` -- FastAPI dependencies returning the
   caller's :class:`search.auth.TokenRecord`; raise :class:`Unauthorized`
   (401) or :class:`Forbidden` (403).
@@ -29,24 +29,15 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from search.api.csrf import csrf_form_token, set_csrf_cookie
+from search.api.login_limit import LoginLimiter
+from search.api.security_headers import SECURITY_HEADERS
 from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
 from search.es_steps import run_async
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "onionscope_session"
-SECURITY_HEADERS = {
-    # No script runs on any page: crawled text that slipped past escaping
-    # would still be inert.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 
 
 class JSONAnswer(JSONResponse):
@@ -106,6 +97,7 @@ class AppContext:
     templates: jinja2.Environment
     audit: AuditWriter
     tokens: TokenCache
+    login_limiter: LoginLimiter | None = None
     _async_client: Any = field(default=None, init=False, repr=False)
     _async_loop: Any = field(default=None, init=False, repr=False)
 
@@ -190,12 +182,15 @@ async def admin(record: TokenRecord = Depends(viewer)) -> TokenRecord:
 
 
 def render_html(request: Request, template: str, data: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """The page; its forms carry the CSRF token of :mod:`search.api.csrf` (and its cookie is set when new)."""
     context = context_of(request)
     record = getattr(request.state, "token_record", None)
     html = context.templates.get_template(template).render(
-        request_path=request.url.path, who=record, **data
+        request_path=request.url.path, who=record, csrf_token=csrf_form_token(request, context.secret), **data
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    set_csrf_cookie(request, response)
+    return response
 
 
 def audit(

@@ -1,7 +1,8 @@
 """``GET /export``: a search result or one entity as CSV, JSON, STIX 2.1 or MISP.
 
 Exactly one of ``q`` (with ``kind``), ``wallet``, ``vendor`` or ``onion``
-chooses what is exported.  Every export is audited (channel ``export``).
+chooses what is exported; a ``q`` export holds at most ``limit`` records, and
+a ``limit`` over the setting ``export_max_records`` is a 400 naming it.  Every export is audited (channel ``export``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from config.errors import UserError
 from search.api.context import SECURITY_HEADERS, audit, context_of, respond, viewer
 from search.auth import TokenRecord
 from search.exports import FORMATS, collect_onion, collect_search, collect_vendor, collect_wallet, render
-from search.query import QueryError
+from search.query import QueryError, QueryLimitError, QueryLimits
 
 router = APIRouter(tags=["exports"])
 
@@ -29,19 +30,24 @@ def export(
     wallet: str | None = Query(None, max_length=256),
     vendor: str | None = Query(None, max_length=128),
     onion: str | None = Query(None, max_length=256),
-    limit: int = Query(1000, ge=1, le=1000),
+    limit: int | None = Query(None, ge=1, description="most records of a q export (default and most: "
+                                                     "setting export_max_records)"),
     who: TokenRecord = Depends(viewer),
 ) -> Response:
     context = context_of(request)
     if format not in FORMATS:
         raise QueryError(f"unknown export format '{format}' (choose {', '.join(FORMATS)})")
+    max_records = context.settings["export_max_records"]
+    if limit is not None and limit > max_records:
+        raise QueryLimitError(f"an export holds at most {max_records} records, not {limit}", "export_max_records")
     chosen = [name for name, value in (("q", q), ("wallet", wallet), ("vendor", vendor), ("onion", onion))
               if value is not None]
     if len(chosen) != 1:
         raise QueryError("give exactly one of q, wallet, vendor or onion")
     try:
         if q is not None:
-            export_set = collect_search(context.client, context.index_prefix, q, kind, limit)
+            export_set = collect_search(context.client, context.index_prefix, q, kind, limit or max_records,
+                                        limits=QueryLimits.from_settings(context.settings), max_records=max_records)
             subject = q
         elif wallet is not None:
             export_set = collect_wallet(context.client, context.index_prefix, wallet)

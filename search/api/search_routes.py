@@ -17,16 +17,17 @@ from fastapi.responses import Response
 from search.api.context import audit, context_of, respond, viewer, wants_json
 from search.auth import TokenRecord
 from config.schema import FACETS
-from search.query import KINDS, QueryError, field_values, parse, quote_value
+from search.query import KINDS, QueryError, QueryLimits, field_values, parse, quote_value
 from search.es_steps import run_async
 from search.results import MAX_LIMIT, SORTS, search_steps
 
 router = APIRouter(tags=["search"])
 
-def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]],
+                limits: QueryLimits | None = None) -> dict[str, list[dict[str, Any]]]:
     """Each facet value with the query that narrows to it (or widens back, if already chosen)."""
     try:
-        node = parse(query_text)
+        node = parse(query_text, limits)
     except QueryError:
         return {}
     linked: dict[str, list[dict[str, Any]]] = {}
@@ -66,6 +67,8 @@ async def search_page(
         limit=limit,
         cursor=cursor,
         cursor_secret=context.secret,
+        limits=QueryLimits.from_settings(context.settings),
+        result_window=context.settings["search_max_window"],
     ))
     # Batched by the app's audit writer, so the analyst does not wait for it;
     # when its backlog is full this raises and the result is not served.
@@ -78,7 +81,7 @@ async def search_page(
         "search.html",
         {
             **data,
-            "facet_links": facet_links(q, result.facets),
+            "facet_links": facet_links(q, result.facets, QueryLimits.from_settings(context.settings)),
             "kinds": list(KINDS),
             "sorts": list(SORTS),
             "limit": limit,

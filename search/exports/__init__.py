@@ -36,9 +36,11 @@ from typing import Any
 
 from config.errors import UserError
 from config.schema import alias_name, coin_ticker
+from config.settings import DEFAULTS
 
 FORMATS = ("csv", "json", "stix", "misp")
-EXPORT_MAX_RECORDS = 1000
+# The default of the setting export_max_records.
+EXPORT_MAX_RECORDS = int(DEFAULTS["export_max_records"].default)
 
 
 @dataclass
@@ -139,18 +141,24 @@ def _resolve_coins(client: Any, prefix: str, export_set: ExportSet) -> None:
             export_set.wallets[source["address"]] = coin_ticker(source["coin"])
 
 
-def collect_search(client: Any, prefix: str, query: str, kind: str, limit: int = EXPORT_MAX_RECORDS) -> ExportSet:
-    """Up to ``limit`` hits of a search (raises QueryError for a bad query)."""
+def collect_search(client: Any, prefix: str, query: str, kind: str, limit: int = EXPORT_MAX_RECORDS,
+                   *, limits: Any = None, max_records: int = EXPORT_MAX_RECORDS) -> ExportSet:
+    """Up to ``limit`` (at most ``max_records``) hits of a search.
+
+    Raises QueryError for a bad query, QueryLimitError for one over ``limits``
+    (:class:`search.query.QueryLimits`).
+    """
     from search.results import MAX_LIMIT, search
 
-    limit = max(1, min(limit, EXPORT_MAX_RECORDS))
+    limit = max(1, min(limit, max_records))
     records: list[dict[str, Any]] = []
     cursor = None
     secret = b"export"
     while len(records) < limit:
         result = search(
             client, prefix, query, kind=kind, limit=min(MAX_LIMIT, limit - len(records)), cursor=cursor,
-            cursor_secret=secret, with_facets=False, with_highlights=False,
+            cursor_secret=secret, with_facets=False, with_highlights=False, limits=limits,
+            result_window=limit + MAX_LIMIT,  # the loop stops at limit; never a window error mid-export
         )
         records.extend({"kind": hit.kind, "id": hit.id, **hit.source} for hit in result.hits)
         if not result.next_cursor:

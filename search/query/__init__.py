@@ -11,6 +11,8 @@ It is three parts along its seams:
 * :mod:`search.query.syntax` -- text -> tokens -> syntax tree (:func:`parse`, :func:`quote_value`);
 * :mod:`search.query.tree` -- the tree's nodes, :class:`QueryError`, :func:`field_values`;
 * :mod:`search.query.compiler` -- tree -> Elasticsearch ``query`` (:func:`build_query`);
+* :mod:`search.query.limits` -- what one query may cost (:class:`QueryLimits`,
+  :class:`QueryLimitError` naming the setting whose limit was hit);
 
 and the field catalogue it reads, which is the index schema's: :data:`FIELDS`
 (every ``field:`` the language knows; :data:`config.schema.QUERY_FIELDS`) and
@@ -32,6 +34,7 @@ from __future__ import annotations
 from config.schema import QUERY_FIELDS as FIELDS
 from config.schema import SEARCH_KINDS as KINDS
 from search.query.compiler import build_query
+from search.query.limits import QueryLimitError, QueryLimits
 from search.query.syntax import MAX_CLAUSES, MAX_DEPTH, MAX_QUERY_CHARS, OPERATORS, parse, quote_value
 from search.query.tree import (
     And,
@@ -49,6 +52,6 @@ from search.query.tree import (
 
 __all__ = [
     "FIELDS", "KINDS", "MAX_CLAUSES", "MAX_DEPTH", "MAX_QUERY_CHARS", "OPERATORS", "And", "DateRange", "FieldMatch",
-    "MatchAll", "Node", "Not", "Or", "Phrase", "QueryError", "Word", "build_query", "field_values", "parse",
+    "MatchAll", "Node", "Not", "Or", "Phrase", "QueryError", "QueryLimitError", "QueryLimits", "Word", "build_query", "field_values", "parse",
     "quote_value",
 ]

@@ -2,10 +2,13 @@
 
 Public API:
 
-* :func:`build_query` (node, kind) -> a ``query`` dict for Elasticsearch,
-  made of bool/multi_match/term/wildcard/range clauses.  Crawled text and user
+* :func:`build_query` (node, kind, limits=None) -> a ``query`` dict for Elasticsearch,
+  made of bool/multi_match/term/wildcard/range clauses and nothing else (no
+  regexp, fuzzy, prefix, script or ``query_string``).  Crawled text and user
   input are only ever values inside those clauses: nothing is interpolated into
-  a ``query_string``, so no input can change the shape of the query.
+  a ``query_string``, so no input can change the shape of the query.  The
+  clauses and wildcards made are counted against the
+  :class:`~search.query.limits.QueryLimits`.
 
 Which fields a word searches (per kind, with boosts) and which keyword fields a
 ``field:value`` matches are the index schema's (:data:`config.schema.SEARCH_KINDS`,
@@ -20,10 +23,30 @@ import re
 from typing import Any
 
 from config.schema import DATE_FIELDS, QUERY_FIELDS, SEARCH_KINDS, SearchKind
+from search.query.limits import QueryLimitError, QueryLimits, count_terms
 from search.query.tree import And, DateRange, FieldMatch, MatchAll, Node, Not, Or, Phrase, QueryError, Word
 
 
-def _field_clause(node: FieldMatch) -> dict[str, Any]:
+class _Budget:
+    """Counts the clauses and wildcards a query expands to, and stops at its limits."""
+
+    def __init__(self, limits: QueryLimits):
+        self.limits = limits
+        self.clauses = 0
+        self.wildcards = 0
+
+    def spend(self, clauses: int, column: int | None, wildcards: int = 0) -> None:
+        self.clauses += clauses
+        self.wildcards += wildcards
+        if self.wildcards > self.limits.max_wildcards:
+            raise QueryLimitError(f"query makes more than {self.limits.max_wildcards} wildcard (suffix) matches",
+                                  "query_max_wildcards", column)
+        if self.clauses > self.limits.max_clauses:
+            raise QueryLimitError(f"query expands to more than {self.limits.max_clauses} Elasticsearch clauses "
+                                  "(a word counts once per field it searches)", "query_max_clauses", column)
+
+
+def _field_clause(node: FieldMatch, budget: _Budget) -> dict[str, Any]:
     spec = QUERY_FIELDS[node.name]
     if spec.suffix_below is not None and len(node.value) < spec.suffix_below:
         # A key id (16 hex digits) or short id: match the end of a full fingerprint.
@@ -31,6 +54,7 @@ def _field_clause(node: FieldMatch) -> dict[str, Any]:
             {"wildcard": {es_field: {"value": "*" + _escape_wildcard(node.value), "case_insensitive": True}}}
             for es_field in spec.es_fields
         ]
+        budget.spend(len(clauses), node.column, wildcards=len(clauses))
     else:
         # A coin is stored by name on wallets and by ticker on listing prices: match every spelling.
         values = spec.aliases(node.value) if spec.aliases is not None else (node.value,)
@@ -41,6 +65,7 @@ def _field_clause(node: FieldMatch) -> dict[str, Any]:
                 if spec.case_insensitive:
                     term["case_insensitive"] = True
                 clauses.append({"term": {es_field: term}})
+        budget.spend(len(clauses), node.column)
     if len(clauses) == 1:
         return clauses[0]
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
@@ -71,32 +96,35 @@ def _is_filter(node: Node) -> bool:
     return False
 
 
-def _build(node: Node, kind: SearchKind) -> dict[str, Any]:
+def _build(node: Node, kind: SearchKind, budget: _Budget) -> dict[str, Any]:
     if isinstance(node, MatchAll):
         return {"match_all": {}}
-    if isinstance(node, Word):
-        return {"multi_match": {"query": node.text, "fields": list(kind.text_fields), "type": "best_fields"}}
-    if isinstance(node, Phrase):
-        return {"multi_match": {"query": node.text, "fields": list(kind.text_fields), "type": "phrase"}}
+    if isinstance(node, (Word, Phrase)):
+        # Elasticsearch makes a clause per analysed term and field.
+        budget.spend(count_terms(node.text) * len(kind.text_fields), node.column)
+        match_type = "best_fields" if isinstance(node, Word) else "phrase"
+        return {"multi_match": {"query": node.text, "fields": list(kind.text_fields), "type": match_type}}
     if isinstance(node, FieldMatch):
-        return _field_clause(node)
+        return _field_clause(node, budget)
     if isinstance(node, DateRange):
+        budget.spend(len(DATE_FIELDS), node.column)
         return _date_clause(node)
     if isinstance(node, Not):
-        return {"bool": {"must_not": [_build(node.child, kind)]}}
+        return {"bool": {"must_not": [_build(node.child, kind, budget)]}}
     if isinstance(node, Or):
-        return {"bool": {"should": [_build(child, kind) for child in node.children], "minimum_should_match": 1}}
+        return {"bool": {"should": [_build(child, kind, budget) for child in node.children],
+                         "minimum_should_match": 1}}
     if isinstance(node, And):
         must: list[dict[str, Any]] = []
         filters: list[dict[str, Any]] = []
         must_not: list[dict[str, Any]] = []
         for child in node.children:
             if isinstance(child, Not):
-                must_not.append(_build(child.child, kind))
+                must_not.append(_build(child.child, kind, budget))
             elif _is_filter(child):
-                filters.append(_build(child, kind))
+                filters.append(_build(child, kind, budget))
             else:
-                must.append(_build(child, kind))
+                must.append(_build(child, kind, budget))
         bool_query: dict[str, Any] = {}
         if must:
             bool_query["must"] = must
@@ -108,17 +136,19 @@ def _build(node: Node, kind: SearchKind) -> dict[str, Any]:
     raise TypeError(f"not a query node: {node!r}")
 
 
-def build_query(node: Node, kind: str) -> dict[str, Any]:
+def build_query(node: Node, kind: str, limits: QueryLimits | None = None) -> dict[str, Any]:
     """The Elasticsearch ``query`` for ``node`` over documents of ``kind``.
 
-    Raises :class:`QueryError` for an unknown kind.  A filter-only query (for
-    example ``market:alpha``) runs in filter context, so it is cached and
-    scores nothing.
+    Raises :class:`QueryError` for an unknown kind, and
+    :class:`~search.query.limits.QueryLimitError` when the query expands to
+    more clauses or wildcards than ``limits`` (default :class:`QueryLimits`)
+    allow.  A filter-only query (for example ``market:alpha``) runs in filter
+    context, so it is cached and scores nothing.
     """
     spec = SEARCH_KINDS.get(kind)
     if spec is None:
         raise QueryError(f"unknown kind '{kind}' (choose {', '.join(SEARCH_KINDS)})")
-    query = _build(node, spec)
+    query = _build(node, spec, _Budget(limits or QueryLimits()))
     if _is_filter(node) and not isinstance(node, MatchAll):
         return {"bool": {"filter": [query]}}
     return query

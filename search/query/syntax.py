@@ -15,11 +15,13 @@ instant, or a range ``first..last`` whose last day is included.
 
 Public API:
 
-* :func:`parse` (text) -> :data:`~search.query.tree.Node`; raises
-  :class:`~search.query.tree.QueryError` carrying the 1-based ``column`` of the problem.
+* :func:`parse` (text, limits=None) -> :data:`~search.query.tree.Node`; raises
+  :class:`~search.query.tree.QueryError` carrying the 1-based ``column`` of the problem
+  (:class:`~search.query.limits.QueryLimitError` for more terms than the limits allow).
 * :func:`quote_value` (value) -> the value written so that :func:`parse` reads it back whole.
-* :data:`MAX_QUERY_CHARS`, :data:`MAX_CLAUSES`, :data:`MAX_DEPTH` -- the bounds
-  that keep a hostile or accidental query from costing the cluster much.
+* :data:`MAX_QUERY_CHARS`, :data:`MAX_DEPTH` -- the bounds that keep a
+  hostile or accidental query from costing the parser much; :data:`MAX_CLAUSES`
+  is the default of ``query_max_terms`` (:class:`~search.query.limits.QueryLimits`).
 
 Pure functions; nothing here touches the network.
 """
@@ -32,11 +34,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from config.schema import DATE_QUERY_FIELDS, QUERY_FIELDS
+from search.query.limits import QueryLimitError, QueryLimits, count_terms
 from search.query.tree import And, DateRange, FieldMatch, MatchAll, Node, Not, Or, Phrase, QueryError, Word
 
 # Bounds that keep a hostile or accidental query from costing the cluster much.
 MAX_QUERY_CHARS = 2000
-MAX_CLAUSES = 64
+MAX_CLAUSES = QueryLimits().max_terms  # the default of query_max_terms
 MAX_DEPTH = 16
 OPERATORS = ("AND", "OR", "NOT")
 KNOWN_FIELD_NAMES = tuple(QUERY_FIELDS) + DATE_QUERY_FIELDS
@@ -115,11 +118,12 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 class _Parser:
-    def __init__(self, text: str, tokens: list[_Token]):
+    def __init__(self, text: str, tokens: list[_Token], limits: QueryLimits):
         self.text = text
         self.tokens = tokens
         self.index = 0
-        self.clauses = 0
+        self.terms = 0
+        self.limits = limits
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -189,7 +193,8 @@ class _Parser:
             raise QueryError("unbalanced ')'", token.column)
         if token.type == "op":
             raise QueryError(f"'{token.text}' needs a term on each side", token.column)
-        self.count_clause(token.column)
+        # A word or phrase may analyse into many terms ("a-b-c", a long phrase); a field value is one.
+        self.count_terms(count_terms(token.text) if token.type in ("word", "phrase") else 1, token.column)
         if token.type == "phrase":
             if not token.text.strip():
                 raise QueryError("empty phrase", token.column)
@@ -198,10 +203,11 @@ class _Parser:
             return _field_node(token)
         return Word(token.text, token.column)
 
-    def count_clause(self, column: int) -> None:
-        self.clauses += 1
-        if self.clauses > MAX_CLAUSES:
-            raise QueryError(f"query has more than {MAX_CLAUSES} terms", column)
+    def count_terms(self, terms: int, column: int) -> None:
+        self.terms += terms
+        if self.terms > self.limits.max_terms:
+            raise QueryLimitError(f"query has more than {self.limits.max_terms} terms (each word of a phrase counts)",
+                                  "query_max_terms", column)
 
 
 def _field_node(token: _Token) -> Node:
@@ -276,13 +282,15 @@ def _date_node(name: str, value: str, column: int, value_column: int) -> DateRan
     return DateRange(start, end, column)
 
 
-def parse(text: str) -> Node:
+def parse(text: str, limits: QueryLimits | None = None) -> Node:
     """Parse a query into its syntax tree.
 
     Returns :class:`MatchAll` for an empty query.  Raises :class:`QueryError`
     (with ``column``) for anything malformed: unknown field, unbalanced
     parentheses or quotes, a dangling operator, a bad date, too long or too
-    deep a query.  Never raises anything else for any string.
+    deep a query; :class:`QueryLimitError` for more terms than
+    ``limits.max_terms`` (default :class:`QueryLimits`).  Never raises
+    anything else for any string.
     """
     if not isinstance(text, str):
         raise QueryError("the query must be text", 1)
@@ -290,7 +298,7 @@ def parse(text: str) -> Node:
         raise QueryError(f"query is longer than {MAX_QUERY_CHARS} characters", MAX_QUERY_CHARS + 1)
     if "\x00" in text:
         raise QueryError("the query contains a NUL character", text.index("\x00") + 1)
-    return _Parser(text, _tokenize(text)).parse()
+    return _Parser(text, _tokenize(text), limits or QueryLimits()).parse()
 
 
 def quote_value(value: str) -> str:

@@ -62,6 +62,12 @@ def auth(token: str, accept: dict[str, str] = JSON) -> dict[str, str]:
     return {"authorization": f"Bearer {token}", **accept}
 
 
+def form_token(http: TestClient, **headers: str) -> str:
+    """The csrf_token of the login form (a browser's forms need it; the client keeps the CSRF cookie)."""
+    page = http.get("/login", headers={**HTML, **headers})
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
 def test_without_a_valid_token_every_route_is_401(env):
     http = env["http"]
     for path in ("/search?q=fentanyl", "/stats", f"/wallets/{SHARED_BTC}", "/export?format=json&q=x"):
@@ -319,15 +325,19 @@ def test_html_twin_and_escaping(env):
 
 def test_login_sets_a_strict_httponly_session(env):
     with TestClient(create_app(env["settings"], env["client"])) as http:
-        refused = http.post("/login", data={"token": "osk_wrong", "next": "/stats"}, follow_redirects=False)
+        csrf = form_token(http)
+        refused = http.post("/login", data={"token": "osk_wrong", "next": "/stats", "csrf_token": csrf},
+                            follow_redirects=False)
         assert refused.status_code == 401
-        response = http.post("/login", data={"token": env["viewer"], "next": "//evil.example/x"}, follow_redirects=False)
+        response = http.post("/login", data={"token": env["viewer"], "next": "//evil.example/x", "csrf_token": csrf},
+                             follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"] == "/search"
-        cookie = response.headers["set-cookie"]
+        cookie = [value for name, value in response.headers.multi_items()
+                  if name == "set-cookie" and value.startswith("onionscope_session=")][0]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
         assert env["viewer"] not in cookie
         assert http.get("/stats", headers=JSON).status_code == 200
-        http.post("/logout", follow_redirects=False)
+        http.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
         assert http.get("/stats", headers=JSON).status_code == 401
 
 
@@ -425,8 +435,10 @@ def test_elasticsearch_down_before_login_never_shows_its_credentials(env):
     port = _closed_port()
     settings = env["settings"].replace(es_url=f"http://onion-reader:Pw-in-the-url@127.0.0.1:{port}", es_timeout=2)
     with TestClient(create_app(settings)) as http:
+        csrf = form_token(http)
         answers = [
-            http.post("/login", data={"token": env["viewer"], "next": "/stats"}, headers=HTML, follow_redirects=False),
+            http.post("/login", data={"token": env["viewer"], "next": "/stats", "csrf_token": csrf}, headers=HTML,
+                      follow_redirects=False),
             http.get("/stats", headers=auth(env["viewer"], HTML)),
             http.get("/stats", headers=auth(env["viewer"])),
         ]
@@ -443,7 +455,8 @@ def test_login_cookie_is_secure_only_behind_a_trusted_tls_proxy(env):
 
     def login_cookie(app, peer: str) -> str:
         with TestClient(app, client=(peer, 41000)) as http:
-            response = http.post("/login", data={"token": env["viewer"], "next": "/stats"},
+            csrf = form_token(http)
+            response = http.post("/login", data={"token": env["viewer"], "next": "/stats", "csrf_token": csrf},
                                  headers={"x-forwarded-proto": "https"}, follow_redirects=False)
             assert response.status_code == 303
             return response.headers["set-cookie"]

@@ -105,6 +105,11 @@ def browser_context(tmp_path_factory):
 def test_investigator_flow_in_the_browser(server, browser_context, tmp_path):
     page = browser_context.new_page()
     base = server["url"]
+    # Every request the pages make, and every answer's headers: nothing may go anywhere but the app.
+    requested: list[str] = []
+    answers: list[tuple[str, dict[str, str]]] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("response", lambda response: answers.append((response.url, response.all_headers())))
 
     # Not logged in: the login form (status 401).
     response = page.goto(base + "/search")
@@ -158,6 +163,38 @@ def test_investigator_flow_in_the_browser(server, browser_context, tmp_path):
     page.click("#same-vendor a:has-text('Dr_Green')")
     page.wait_for_url(re.compile(server["world"].vendor_ids["beta/Dr_Green"]))
     assert "market beta" in page.inner_text("p.meta")
+
+    # The stats and API pages too, then log out (a form post with its CSRF token).
+    page.goto(base + "/stats")
+    page.goto(base + "/docs")
+    page.click("form.logout button[type=submit]")
+    page.wait_for_url(re.compile(r".*/login$"))
+    assert page.goto(base + "/stats").status == 401
+
+    # No CDN, font, favicon or anything else from elsewhere: every request went to the app.
+    assert len(requested) > 15 and any(url.endswith("/static/style.css") for url in requested)
+    elsewhere = [url for url in requested if not url.startswith(base + "/")]
+    assert elsewhere == [], elsewhere
+    for url, headers in answers:
+        assert "default-src 'none'" in headers.get("content-security-policy", ""), url
+        assert headers.get("referrer-policy") == "no-referrer", url
+
+
+def test_a_form_posted_from_another_site_is_refused(server, browser_context):
+    page = browser_context.new_page()
+    base = server["url"]
+    page.goto(base + "/login")
+    page.fill("input[name=token]", server["token"])
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/search$"))
+    # Another site's page (here an opaque origin) posts a logout form to the app.
+    page.goto("about:blank")
+    page.set_content(f'<form method="post" action="{base}/logout"><button type="submit">go</button></form>')
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "CSRF" in page.content()
+    # Neither the session cookie (SameSite=Strict) nor a CSRF token went with it: still logged in.
+    assert page.goto(base + "/stats").status == 200
 
 
 def test_crawled_script_is_shown_as_text_and_never_runs(server, browser_context):

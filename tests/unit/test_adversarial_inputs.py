@@ -24,6 +24,7 @@ from crawler.extractors.identifiers import find_identifiers
 from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
+from crawler.tor.control import parse_bootstrap_phase
 
 MEGABYTE = 1_000_000
 BOUND_SECONDS = 1.0
@@ -57,6 +58,8 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "emails: one @ per 40 characters": (find_emails, repeat("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a@")),
     "emails: labelled XMPP ids and obfuscations": (find_emails, repeat("jabber: a@b.co x [at] y [dot] co ")),
     "contacts: a@a@": (find_contacts, repeat("a@")),
+    # (\w+)= tried every start inside a run of word characters with no "=": quadratic.
+    "tor bootstrap phase: a word run": (parse_bootstrap_phase, repeat("S1")),
     "contacts: telegram handles": (find_contacts, repeat("tg @abcdef ")),
     "contacts: handles with no label": (find_contacts, repeat("tgx@abcdef ")),
     # Obfuscated addresses: a spaced "@", the word "dot", labelled obfuscated JIDs.

@@ -150,3 +150,44 @@ def test_token_cache_discard_bound_and_off_switch():
     off = TokenCache(0)
     off.put("a" * 64, _record("aaaa"))
     assert off.get("a" * 64) is None
+
+
+def _expiring(expires_at: str | None) -> TokenRecord:
+    return TokenRecord(token_id="ffff", name="n", role="viewer", created_at="2026-01-01T00:00:00Z",
+                       expires_at=expires_at)
+
+
+def test_a_token_past_its_expiry_is_not_active_and_a_damaged_expiry_fails_closed():
+    from datetime import datetime, timedelta, timezone
+
+    def at(delta: timedelta) -> str:
+        return (datetime.now(timezone.utc) + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    assert _expiring(None).active
+    assert _expiring(at(timedelta(hours=1))).active
+    assert not _expiring(at(timedelta(seconds=-1))).active
+    for damaged in ("tomorrow", "", "2026-13-45T00:00:00Z"):
+        assert not _expiring(damaged).active, damaged
+
+
+def test_the_token_cache_never_answers_with_a_token_that_expired_while_cached(monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cache = TokenCache(300)
+    cache.put("a" * 64, _expiring(soon))
+    assert cache.get("a" * 64) is not None
+
+    class ThreeSecondsLater(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(seconds=3)
+
+    monkeypatch.setattr(search.auth, "datetime", ThreeSecondsLater)
+    assert cache.get("a" * 64) is None
+
+
+@pytest.mark.parametrize("days", [0, -1, 0.0001, 3651])
+def test_a_token_expiry_outside_a_minute_to_ten_years_is_refused(days):
+    with pytest.raises(UserError, match="expires between"):
+        search.auth.create_token(None, "p", "viewer", "n", expires_in_days=days)

@@ -275,8 +275,12 @@ def test_split_covers_every_market_once() -> None:
     assert sorted(development + held_out) == markets
     assert len(set(development + held_out)) == len(development) + len(held_out)
     assert len(held_out) >= 4
+    # The held-out set has had no unseen category, listing or vendor page since the rotation of
+    # 2025-12-06 (SPLIT.md says why); it must still hold forum threads and other pages.
     held_types = {p.stem.split("-")[0] for p in page_files() if p.parent.name in held_out}
-    assert held_types == PAGE_TYPES
+    assert {"thread", "other"} <= held_types <= PAGE_TYPES
+    development_types = {p.stem.split("-")[0] for p in page_files() if p.parent.name in development}
+    assert development_types == PAGE_TYPES
 
 
 def test_split_md_names_the_same_markets() -> None:

@@ -171,6 +171,24 @@ def test_vendor_profile_name_fingerprints_and_join_date(market: str, page: str) 
         assert vendor.sales == truth["sales"]
 
 
+@pytest.mark.parametrize("market, page", [
+    ("cryptonia", "vendor-1.html"), ("cryptonia", "vendor-2.html"), ("drugmarket", "vendor-1.html"),
+])
+def test_vendor_profile_under_a_price_in_the_site_header(market: str, page: str) -> None:
+    """Cryptonia's profile prints the site's name, then the visitor's balance (a BTC amount):
+    a heading then a price, which alone read as a listing page.  The join date and the
+    vendor's armored key (in a read-only textarea) make it the vendor's page."""
+    truth = truth_of(market, page)["vendor"]
+    document = extract(market, page)
+    assert document.page_type == "vendor"
+    (vendor,) = document.vendors
+    assert vendor.name == truth["name"]
+    assert sorted(vendor.pgp_fingerprints) == sorted(truth["pgp_fingerprints"]) != []
+    if truth["joined_iso"] is not None:
+        assert truth["joined_iso"].startswith(vendor.joined)
+    assert not any(listing.title == "CRYPTONIA MARKET" for listing in document.listings)
+
+
 def test_vendor_page_cards_take_the_vendor_of_the_page() -> None:
     truth = truth_of("dream", "vendor-1.html")
     document = extract("dream", "vendor-1.html")

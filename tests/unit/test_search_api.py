@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 
 from fastapi.testclient import TestClient
@@ -74,7 +75,9 @@ def test_elasticsearch_down_page_never_shows_its_credentials(tmp_path, caplog):
     with caplog.at_level(logging.DEBUG), TestClient(create_app(settings)) as http:
         for accept in ("application/json", "text/html"):
             answers.append(http.get("/search", headers={"authorization": "Bearer osk_x", "accept": accept}))
-        answers.append(http.post("/login", data={"token": "osk_x"}, headers={"accept": "text/html"}))
+        login_form = http.get("/login", headers={"accept": "text/html"}).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login_form).group(1)
+        answers.append(http.post("/login", data={"token": "osk_x", "csrf_token": csrf}, headers={"accept": "text/html"}))
     for answer in answers:
         assert answer.status_code == 503, answer.text
         assert "not reachable" in answer.text and f"127.0.0.1:{port}" in answer.text

@@ -70,6 +70,34 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+# No profile nests deeper than a handful of levels.  libyaml builds a document
+# recursively on the C stack, so a file nested thousands deep would crash the
+# process (a segfault, not an exception): its nesting is checked first.
+MAX_NESTING = 64
+
+
+def _check_nesting(path: Path, text: str) -> None:
+    """Raise ProfileError when the YAML in ``text`` nests deeper than :data:`MAX_NESTING`.
+
+    Reads parser events, which libyaml makes with its own stack (no
+    recursion), and stops at the first level too deep, so a hostile file
+    costs little; a YAML error is left for the real read to report.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    line = event.start_mark.line + 1 if event.start_mark is not None else 0
+                    raise ProfileError(f"{_display(path)}:{line}: not valid YAML: nested more than "
+                                       f"{MAX_NESTING} levels deep")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+
+
 def _read_yaml(path: Path) -> tuple[Any, _Located]:
     located = _Located(path)
     try:
@@ -78,6 +106,7 @@ def _read_yaml(path: Path) -> tuple[Any, _Located]:
         raise ProfileError(f"{_display(path)}: cannot read market profile ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ProfileError(f"{_display(path)}: market profile is not UTF-8 text") from None
+    _check_nesting(path, text)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
@@ -87,6 +116,9 @@ def _read_yaml(path: Path) -> tuple[Any, _Located]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ProfileError(f"{_display(path)}{line}: not valid YAML: {problem}") from None
+    except RecursionError:
+        # Nested collections are read recursively; no profile nests more than a few levels.
+        raise ProfileError(f"{_display(path)}: not valid YAML: nested too deeply") from None
     finally:
         loader.dispose()
     return data, located
@@ -141,14 +173,16 @@ def _selector_source(located: _Located, key_path: tuple[str, ...], spec: dict[st
             raise located.error(key_path + ("css",), "expected a CSS selector")
         try:
             compile_selector(css, None)
-        except (SelectorError, ExpressionError, etree.XPathSyntaxError) as exc:
+        except (SelectorError, ExpressionError, etree.XPathSyntaxError, ValueError) as exc:
+            # ValueError: lxml refuses NUL and control characters in an expression.
             raise located.error(key_path + ("css",), f"invalid CSS selector {css!r}: {exc}") from None
     else:
         if not isinstance(xpath, str) or not xpath.strip():
             raise located.error(key_path + ("xpath",), "expected an XPath expression")
         try:
             compile_selector(None, xpath)
-        except etree.XPathSyntaxError as exc:
+        except (etree.XPathSyntaxError, ValueError) as exc:
+            # ValueError: lxml refuses NUL and control characters in an expression.
             raise located.error(key_path + ("xpath",), f"invalid XPath {xpath!r}: {exc}") from None
     return css, xpath
 
