@@ -75,6 +75,7 @@ enough to be hidden).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
@@ -402,14 +403,14 @@ def _has_condition(node: Any) -> bool:
     return True
 
 
-def hiding_rules(style_texts: list[str], at_rest: bool = False) -> HidingRules:
-    """The rules of the page's ``<style>`` texts that hide or show elements (see the module docstring).
+@functools.lru_cache(maxsize=4)
+def _read_rules(css: str) -> tuple[tuple[_Compound, bool, bool, bool, tuple[int, int, int], tuple[tuple[str, str, bool], ...]], ...]:
+    """(compound, simple, conditional, unconditional, specificity, decisions) of each selector that sets
+    ``display`` or ``visibility``, at most :data:`MAX_RULES` decisions in all.
 
-    :param at_rest: read them for what the page shows when first drawn, not for traps.
-    :returns: the rules; never raises.
+    Both readings of one page ask for the same stylesheet: it is parsed once (a few kept, by text).
     """
-    rules = HidingRules()
-    css = _without_comments("\n".join(style_texts)[:MAX_STYLE_CHARS])
+    read_rules = []
     kept = 0
     for selector_text, body, unconditional in _style_rules(css):
         if kept >= MAX_RULES:
@@ -424,26 +425,41 @@ def hiding_rules(style_texts: list[str], at_rest: bool = False) -> HidingRules:
             selectors = cssselect.parse(selector_text)
         except (cssselect.SelectorError, RecursionError):
             continue
+        items = tuple((prop, decision, important) for prop, (decision, important) in decisions.items())
         for selector in selectors:
             read = _last_compound(selector)
             if read is None:
                 continue
             compound, simple = read
-            conditional = at_rest and _has_condition(selector.parsed_tree)
-            for prop, (decision, important) in decisions.items():
-                weight = (important, selector.specificity())
-                if at_rest:
-                    if conditional:
-                        pass  # shown or hidden only after the reader does something
-                    elif decision == _SHOW:
-                        rules.add(prop, _SHOW, compound, weight)
-                    elif unconditional and (compound.tag or compound.ids or compound.classes):
-                        rules.add(prop, _HIDE, compound, weight)
+            read_rules.append((compound, simple, _has_condition(selector.parsed_tree), unconditional,
+                               selector.specificity(), items))
+            kept += len(items)
+    return tuple(read_rules)
+
+
+def hiding_rules(style_texts: list[str], at_rest: bool = False) -> HidingRules:
+    """The rules of the page's ``<style>`` texts that hide or show elements (see the module docstring).
+
+    :param at_rest: read them for what the page shows when first drawn, not for traps.
+    :returns: the rules; never raises.
+    """
+    rules = HidingRules()
+    css = _without_comments("\n".join(style_texts)[:MAX_STYLE_CHARS])
+    for compound, simple, conditional, unconditional, specificity, items in _read_rules(css):
+        named = bool(compound.tag or compound.ids or compound.classes)
+        for prop, decision, important in items:
+            weight = (important, specificity)
+            if at_rest:
+                if conditional:
+                    pass  # shown or hidden only after the reader does something
                 elif decision == _SHOW:
                     rules.add(prop, _SHOW, compound, weight)
-                elif simple and unconditional and (compound.tag or compound.ids or compound.classes):
+                elif unconditional and named:
                     rules.add(prop, _HIDE, compound, weight)
-                kept += 1
+            elif decision == _SHOW:
+                rules.add(prop, _SHOW, compound, weight)
+            elif simple and unconditional and named:
+                rules.add(prop, _HIDE, compound, weight)
     return rules
 
 
