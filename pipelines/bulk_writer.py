@@ -46,6 +46,8 @@ from typing import Any, Callable, Protocol
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 
+from config.settings import DEFAULTS
+
 logger = logging.getLogger(__name__)
 
 # Item errors worth another try: overload, unavailable shards, a write block
@@ -159,8 +161,8 @@ class BulkWriter:
         index_prefix: str,
         spool_writer: SpoolTarget | None,
         *,
-        max_retries: int = 5,
-        backoff_seconds: float = 0.5,
+        max_retries: int = DEFAULTS["bulk_max_retries"].default,
+        backoff_seconds: float = DEFAULTS["bulk_backoff_seconds"].default,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.client = client

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from config.paths import index_templates_dir
+from config.settings import DEFAULTS
 from crawler.job import CrawlJob, job_of
 from pipelines import spool
 from pipelines.bulk_writer import BatchOutcome
@@ -86,8 +87,8 @@ class ElasticsearchBulkPipeline:
         spool_dir: Path,
         *,
         batch_size: int = 200,
-        max_retries: int = 5,
-        backoff_seconds: float = 0.5,
+        max_retries: int = DEFAULTS["bulk_max_retries"].default,
+        backoff_seconds: float = DEFAULTS["bulk_backoff_seconds"].default,
         stats: Any = None,
         settings: Any = None,
     ):

@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from typing import Any, Callable, Iterable
 
+from config.settings import DEFAULTS
 from crawler.items import Listing, Page, Vendor, WalletMention
 from pipelines import entities, spool
 from pipelines.bulk_writer import BatchOutcome, BulkWriter, Operation, SpoolTarget
@@ -52,8 +53,8 @@ class BulkIndexer:
         index_prefix: str,
         spool_writer: SpoolTarget | None,
         *,
-        max_retries: int = 5,
-        backoff_seconds: float = 0.5,
+        max_retries: int = DEFAULTS["bulk_max_retries"].default,
+        backoff_seconds: float = DEFAULTS["bulk_backoff_seconds"].default,
         sleep: Callable[[float], None] = time.sleep,
         track_changes: bool = True,
     ):
