@@ -6,7 +6,10 @@ Each input is one a hostile page can carry: the shapes that made the old
 patterns quadratic (a run of digits for the price pattern, "1,1,1,..." for the
 stock and sales counts, PGP BEGIN lines with no END, an "@" every character or
 two for the e-mail and contact finders, 500 long ``mailto:`` links) and a few
-that exercise the other finders (onion suffixes, wallet-shaped runs).  For each
+that exercise the other finders (onion suffixes, wallet-shaped runs), the
+obfuscated forms (a spaced "@", word dots, messenger labels, obfuscated
+onions) and the page's own hiding rules (a megabyte of rules, of hidden
+elements, of distinct rules naming every element).  For each
 it prints the input size, the CPU seconds of one call (best of ``--rounds``)
 and the seconds per MB.  The price finder reads only the first 100k
 characters of any text, and the crawl gives every finder at most 200k
@@ -50,6 +53,14 @@ def cases(size: int) -> list[tuple[str, Callable[[Any], Any], Any]]:
     product = ('<script type="application/ld+json">{"@type":"Product","name":"x",'
                '"offers":{"price":5,"priceCurrency":"USD"}}</script>')
     mailto_links = page("".join(f'<a href="mailto:{repeat("a@", size // 500)}">x</a>' for _ in range(500)))
+    # The page's own <style> (read up to 200k characters) and the elements it names.
+    hiding_rules_page = page(repeat('<p class="a b" id="c">x</p>', size // 2),
+                             "<style>" + repeat(".a.b#c:hover, .a .b, p.a{display:none} ", size // 2) + "</style>")
+    elements = size // 36
+    distinct_rules_page = page(
+        "".join(f'<p class="a b{n % 3000} x" id="i{n}">t</p>' for n in range(elements)),
+        "<style>" + "".join(f".a#i{n}, .a.b{n}, p.a.c{n}{{display:none}} .a.d{n}:hover{{display:block}}"
+                            for n in range(3000)) + "</style>")
     return [
         ("find_prices: digits", find_prices, repeat("1", size)),
         ("find_prices: 111,111,...", find_prices, repeat("111,", size)),
@@ -64,7 +75,18 @@ def cases(size: int) -> list[tuple[str, Callable[[Any], Any], Any]]:
         ("find_contacts: a@a@", find_contacts, repeat("a@", size)),
         ("find_contacts: tg @handle", find_contacts, repeat("tg @abcdef ", size)),
         ("find_contacts: tgx@handle", find_contacts, repeat("tgx@abcdef ", size)),
+        ("find_emails: spaced @", find_emails, repeat("a @ ", size)),
+        ("find_emails: spaced @, word dots", find_emails, repeat("a @ a dot ", size)),
+        ("find_emails: [at] then word dots", find_emails, "x [at] " + repeat("a dot ", size - 7)),
+        ("find_emails: labelled obfuscated JIDs", find_emails, repeat("jabber bob [at] a dot b ", size)),
+        ("find_contacts: labelled spaced JIDs", find_contacts, repeat("jabber: a @ b.co ", size)),
+        ("find_contacts: session 05+70 hex", find_contacts, repeat("session 05" + "a" * 70, size)),
+        ("find_contacts: tox, bad checksums", find_contacts, repeat("tox: " + "a" * 76 + " ", size)),
+        ("find_contacts: wickr, long runs", find_contacts, repeat("wickr: " + "a" * 40, size)),
+        ("find_contacts: messenger labels", find_contacts, repeat("wickr me id: session tox threema ", size)),
         ("find_onions: .onion", find_onions, repeat("a.onion ", size)),
+        ("find_onions: obfuscated v2", find_onions, repeat("aaaaaaaaaaaaaaa2 dot onion ", size)),
+        ("find_onions: 56 chars, spaced dots", find_onions, repeat("a" * 56 + " . ", size) + "onion"),
         ("find_wallets: 34-char runs", find_wallets, repeat("1" + "a" * 33 + " ", size)),
         ("extract_generic: vendor, BEGINs", lambda html: extract_generic(Selector(text=html), "http://a.onion/v/x"),
          page(f"<p>Joined 2020-01-01. 5 sales. {repeat(BEGIN, size)}</p>")),
@@ -73,6 +95,10 @@ def cases(size: int) -> list[tuple[str, Callable[[Any], Any], Any]]:
         ("extract_document: price of digits", _document, page(f'<div class="price">{repeat("1", size)}</div>')),
         ("extract_document: listing 1,1,1", _document, page(f"<p>{repeat('1,', size)}</p>", product)),
         ("extract_document: 500 mailto links", _document, mailto_links),
+        ("parse_html_page: hiding rules", lambda html: parse_html_page(html, "http://a.onion/"), hiding_rules_page),
+        ("parse_html_page: hidden elements", lambda html: parse_html_page(html, "http://a.onion/"),
+         page(repeat('<i style="display:none">1BoatSLRHtKNngkdXEeobR76b53LETtpyT</i>', size))),
+        ("parse_html_page: distinct rules", lambda html: parse_html_page(html, "http://a.onion/"), distinct_rules_page),
     ]
 
 

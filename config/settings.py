@@ -404,10 +404,11 @@ DEFAULTS: dict[str, Setting] = {
         "default `<config_dir>/schedules.yml`.",
     ),
     "scheduler_stop_seconds": Setting(
-        60.0,
+        90.0,
         _float(1, 3600),
         "Seconds a stopping scheduler waits for its running crawls to flush and record their outcome "
-        "before it kills them (recorded as failed).",
+        "before it kills them (recorded as failed); keep it above download_timeout, since a stopping "
+        "crawl lets the fetches in flight finish or time out.",
     ),
     # --- indexing
     "bulk_batch_size": Setting(200, _int(1, 10_000), "Documents per bulk request."),

@@ -59,11 +59,17 @@ class Page:
     onion_links: list[str] = field(default_factory=list)
     depth: int = 0
     language: str | None = None
-    # Identifiers found on the page (filled by crawler.extractors).
+    # Identifiers found on the page (filled by crawler.extractors), hidden ones included.
     wallets: list[dict[str, Any]] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     pgp_fingerprints: list[str] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
+    # Every other onion named on the page: {host, version, where: link|text, obfuscated, hidden}.
+    onion_mentions: list[dict[str, Any]] = field(default_factory=list)
+    # The shown v3 hosts among them, in page order: what the page offers to discovery.
+    discovery_onions: list[str] = field(default_factory=list)
+    # Values found only in elements the browser does not show (scraper traps): never attributed.
+    hidden_identifiers: list[str] = field(default_factory=list)
     market: str | None = None
     page_type: str | None = None
     # The profiled market whose site marker this page carries while its host is
@@ -167,6 +173,8 @@ class WalletMention:
     source: str = "text"
     # Whether onion_host is a known host of market: the listing's id rule needs it.
     market_host_known: bool = False
+    # Seen only in elements the browser does not show: then no listing or vendor is named.
+    hidden: bool = False
 
     def doc_id(self) -> str:
         """The ``_id`` of the wallet entity this mention folds into."""

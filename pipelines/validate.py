@@ -144,6 +144,9 @@ def cap_item(item: Any, limits: Limits = Limits()) -> tuple[Any, list[str]]:
         "emails": (limits.identifier_list_max_entries, 320),
         "pgp_fingerprints": (limits.identifier_list_max_entries, 128),
         "contacts": (limits.identifier_list_max_entries, None),
+        "onion_mentions": (limits.identifier_list_max_entries, None),
+        "discovery_onions": (limits.identifier_list_max_entries, 128),
+        "hidden_identifiers": (limits.identifier_list_max_entries, limits.name_max_chars),
     }
     field_names = {f.name for f in dataclasses.fields(item)}
     for name, limit in text_caps.items():

@@ -88,6 +88,12 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         **{"wallets.address": KW, "wallets.coin": KW_COIN, "wallets.network": KW_LOWER, "wallets.address_type": KW},
         emails=KW_LOWER, pgp_fingerprints=KW_FINGERPRINT, contacts=FLATTENED, market=KW, page_type=KW,
         looks_like_market=KW,
+        # Every onion the page names (links and text, obfuscated and hidden ones flagged), the shown v3
+        # ones offered to discovery, and identifiers found only where the browser shows nothing.
+        onion_mentions=OBJECT,
+        **{"onion_mentions.host": KW, "onion_mentions.version": SHORT, "onion_mentions.where": KW,
+           "onion_mentions.obfuscated": BOOLEAN, "onion_mentions.hidden": BOOLEAN},
+        discovery_onions=KW, hidden_identifiers=KW,
         # A forum thread's posts (page type "thread").
         posts=OBJECT,
         **{"posts.author": KW, "posts.posted_at": DATE, "posts.posted_local": KW, "posts.posted_text": KW,

@@ -52,6 +52,14 @@ Which extractor runs, and under which market the items go:
 
 A page with an HTTP status of 400 or more yields its Page item only.
 
+Identifiers in elements the browser does not show (scraper traps; see
+:mod:`crawler.extractors.html_page`) are recorded on the page, marked
+``hidden`` (and listed in ``Page.hidden_identifiers``), but never attributed:
+a listing's and a vendor's wallets, PGP fingerprints and contacts are shown
+ones only, and the wallet mention of a hidden-only wallet names no listing
+or vendor.  Every onion mentioned on the page is in ``Page.onion_mentions``,
+and the shown v3 ones in ``Page.discovery_onions`` for discovery.
+
 Raises :class:`config.errors.UserError` only for a ``market`` that no
 profile has (or ``market`` without ``profiles``).  Never raises on hostile or
 malformed HTML.
@@ -78,7 +86,7 @@ from crawler.extractors.nesting import KEEP_DEPTH, flatten_deep_nesting
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import Price
 from crawler.extractors.substances import SubstanceLexicon, default_lexicon
-from crawler.extractors.wallets import find_wallets
+from crawler.extractors.wallets import WalletHit, find_wallets
 from crawler.items import Listing, Page, Vendor, WalletMention
 from crawler.urls import canonical_url, onion_host
 from config.errors import UserError
@@ -259,14 +267,17 @@ def extract_document(
     selector = Selector(text=text_html or "<html></html>", base_url=url)
     host = onion_host(url) or ""
     language = detect_language(basics.text)
-    identifiers = find_identifiers(basics.text, list(basics.hrefs))
-    page_fields = identifiers.page_fields()
+    identifiers = find_identifiers(basics.text, basics.hrefs, basics.hidden_text, basics.hidden_hrefs)
+    page_fields = identifiers.page_fields(own_host=host)
 
     page = _page(url, fetched_at, job_id, status, content_type, depth, raw, basics, language.code)
     page.wallets = page_fields.get("wallets", [])
     page.emails = page_fields.get("emails", [])
     page.pgp_fingerprints = page_fields.get("pgp_fingerprints", [])
     page.contacts = page_fields.get("contacts", [])
+    page.onion_mentions = page_fields.get("onion_mentions", [])
+    page.discovery_onions = page_fields.get("discovery_onions", [])
+    page.hidden_identifiers = page_fields.get("hidden_identifiers", [])
     document = ExtractedDocument(page=page, identifiers=identifiers, language=language,
                                  flattened_nesting=flattened, other_scheme_links=basics.other_scheme_links)
 
@@ -281,7 +292,8 @@ def extract_document(
         looks_like = profiles.looks_like(selector)
     builder = _ItemBuilder(
         url=url, host=host, fetched_at=fetched_at, job_id=job_id, language=language.code,
-        identifiers=identifiers, lexicon=lexicon or default_lexicon(),
+        identifiers=identifiers.shown(), hidden_only=frozenset(identifiers.hidden_only()),
+        all_wallets=identifiers.wallets, lexicon=lexicon or default_lexicon(),
         # The market is bound to this host or is the host itself; see crawler.items' id rule.
         market_host_known=profile is not None or bool(host),
         looks_like_market=looks_like.name if looks_like is not None else None,
@@ -384,12 +396,22 @@ def _page(
 
 @dataclass
 class _ItemBuilder:
+    """Builds the listing, vendor and wallet-mention items of one page.
+
+    ``identifiers`` are the page's shown ones: only they are attributed to a
+    listing or vendor.  A value in ``hidden_only`` (found only where the
+    browser shows nothing: a scraper trap) is dropped from whatever a
+    profile's or the generic extractor's field selected, too.
+    """
+
     url: str
     host: str
     fetched_at: str
     job_id: str
     language: str | None
     identifiers: Identifiers
+    hidden_only: frozenset[str]
+    all_wallets: list[WalletHit]
     lexicon: SubstanceLexicon
     market_host_known: bool
     looks_like_market: str | None
@@ -463,15 +485,23 @@ class _ItemBuilder:
         fingerprints: list[str] = []
         pgp_text = values.get("pgp")
         if isinstance(pgp_text, str):
-            fingerprints = [key.fingerprint for key in find_pgp_keys(pgp_text) if key.fingerprint]
+            fingerprints = [
+                key.fingerprint for key in find_pgp_keys(pgp_text)
+                if key.fingerprint and key.fingerprint not in self.hidden_only
+            ]
         if not fingerprints:
             fingerprints = [key.fingerprint for key in self.identifiers.pgp_keys if key.fingerprint]
         wallets = self._field_wallets(values.get("wallets")) or self._page_wallets()
         contacts = self._field_contacts(values.get("contacts"))
         if not contacts:
-            contacts = self.identifiers.page_fields()["contacts"] + [
-                {"kind": "email", "value": hit.address, "source": hit.source} for hit in self.identifiers.emails
-            ]
+            # The page's shown contacts, each once (an address written twice is one contact).
+            emails: dict[str, dict[str, Any]] = {}
+            for hit in self.identifiers.emails:
+                emails.setdefault(
+                    hit.address,
+                    {"kind": "email", "value": hit.address, "source": hit.source, "obfuscated": hit.obfuscated},
+                )
+            contacts = self.identifiers.page_fields()["contacts"] + list(emails.values())
         document.vendors.append(
             Vendor(
                 market=market,
@@ -497,7 +527,8 @@ class _ItemBuilder:
         texts = raw if isinstance(raw, list) else [raw] if isinstance(raw, str) else []
         if not texts:
             return []
-        return list(dict.fromkeys(hit.normalized for hit in find_wallets("\n".join(map(str, texts)))))
+        found = find_wallets("\n".join(map(str, texts)))
+        return list(dict.fromkeys(hit.normalized for hit in found if hit.normalized not in self.hidden_only))
 
     def _field_contacts(self, raw: Any) -> list[dict[str, Any]]:
         texts = raw if isinstance(raw, list) else [raw] if isinstance(raw, str) else []
@@ -508,19 +539,22 @@ class _ItemBuilder:
         contacts += [{"kind": "email", "value": hit.address, "source": "profile"} for hit in find_emails(joined)]
         unique: dict[tuple[str, str], dict[str, Any]] = {}
         for contact in contacts:
-            unique.setdefault((contact["kind"], contact["value"]), contact)
+            if contact["value"] not in self.hidden_only:
+                unique.setdefault((contact["kind"], contact["value"]), contact)
         return list(unique.values())
 
     def add_wallet_mentions(self, document: ExtractedDocument) -> None:
+        """One mention per wallet on the page; a hidden-only one names no listing or vendor."""
         # Only the listing the page is about owns the page's wallets, never a card on a result page.
         listing = next((item for item in document.listings if item.url == self.url and item.extractor != "card"), None)
         vendor_name = listing.vendor if listing else (document.vendors[0].name if document.vendors else None)
         seen: set[tuple[str, str]] = set()
-        for hit in self.identifiers.wallets:
+        for hit in self.all_wallets:  # shown ones first
             key = (hit.coin, hit.normalized)
             if key in seen:
                 continue
             seen.add(key)
+            hidden = hit.normalized in self.hidden_only
             document.wallet_mentions.append(
                 WalletMention(
                     address=hit.normalized,
@@ -532,10 +566,11 @@ class _ItemBuilder:
                     fetched_at=self.fetched_at,
                     job_id=self.job_id,
                     market=document.market,
-                    listing_id=listing.listing_id if listing else None,
-                    vendor=vendor_name,
+                    listing_id=listing.listing_id if listing and not hidden else None,
+                    vendor=None if hidden else vendor_name,
                     source=hit.source,
                     market_host_known=self.market_host_known,
+                    hidden=hidden,
                 )
             )
 

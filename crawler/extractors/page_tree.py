@@ -8,17 +8,18 @@ Public API:
   the text is short, and the prices printed in it.
 * :class:`PageTree` -- those arrays plus helpers (:meth:`PageTree.text_chunks`,
   :meth:`PageTree.subtree`, :meth:`PageTree.element_text`).
-* :func:`hidden_classes` -- classes that the page's own ``<style>`` hides;
-  :func:`page_hidden_classes` reads them from a page, and :func:`is_shown`
-  says whether one element is shown by the rules below (what a market
-  profile's listing cards use).
+* :func:`is_shown` ``(element, rules) -> bool`` says whether one element is
+  shown by the rules below (what a market profile's listing cards use), with
+  ``rules`` from :func:`crawler.extractors.visibility.page_hiding_rules`
+  ``(root, at_rest=True)``.
 
 What counts as not shown: ``script``, ``style``, ``noscript``, ``template``,
 ``head``, ``select``/``option`` (shipping-option lists carry prices that are
-not the item's), ``svg``, ``textarea``; elements with the ``hidden`` attribute,
-an inline ``display:none`` / ``visibility:hidden``, or a class that a plain
-``.class`` / ``tag.class`` rule in the page's ``<style>`` hides (hover pop-ups
-that repeat a card, scraper traps).
+not the item's), ``svg``, ``textarea``; and whatever
+:mod:`crawler.extractors.visibility` says the browser does not show when the
+page is first drawn (its "at rest" reading: the ``hidden`` attribute, inline
+``display:none`` / ``visibility:hidden``, the page's own ``<style>`` rules,
+hover pop-ups that repeat a card, scraper traps).
 
 Cost: every element is visited once (at most ``max_nodes``; the rest of a
 larger page is ignored) and a text is kept only for elements with at most
@@ -34,11 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
+from crawler.extractors.visibility import SHOWN, HidingRules, element_shown, element_visibility, page_hiding_rules
 
 MAX_NODES = 40_000
 MAX_SMALL_TEXT = 240
 MAX_SMALL_DESCENDANTS = 40
-MAX_STYLE_CHARS = 200_000
 
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "select", "option", "svg",
                            "textarea", "iframe", "object", "math"})
@@ -47,7 +48,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ICON_CURRENCY = re.compile(
     r"(?i)(?:^|\s)(?:fa|fas|fab|cc|cf|icon|coin)[- ](btc|bitcoin|xmr|monero|ltc|litecoin|eth|usd|dollar|eur|euro|gbp|rub|ruble)(?:\s|$)")
 _ICON_CODES = {"bitcoin": "BTC", "monero": "XMR", "litecoin": "LTC", "dollar": "USD", "euro": "EUR", "ruble": "RUB"}
-_SIMPLE_CLASS_SELECTOR = re.compile(r"^[a-z0-9]*\.([\w-]{1,80})$", re.I)
 
 
 def clean_text(text: str | None) -> str:
@@ -60,71 +60,17 @@ def clean_text(text: str | None) -> str:
     return " ".join(_CONTROL.sub("", collapsed).split())
 
 
-def hidden_classes(style_texts: list[str]) -> frozenset[str]:
-    """Classes hidden by ``.name {display: none}`` (or ``visibility: hidden``) rules in the page's CSS.
-
-    The rule's last compound must be a plain ``.class`` or ``tag.class``; a rule
-    with an attribute test or a pseudo-class is conditional (anti-phishing CSS
-    shows and hides links by href; ``:hover`` pop-ups) and is left alone.
-    """
-    hidden: set[str] = set()
-    for style in style_texts:
-        for block in style[:MAX_STYLE_CHARS].split("}"):
-            selectors, brace, body = block.partition("{")
-            if not brace:
-                continue
-            declarations = body.replace(" ", "").replace("\t", "").replace("\n", "").lower()
-            if "display:none" not in declarations and "visibility:hidden" not in declarations:
-                continue
-            for selector in selectors.split(","):
-                # The hidden element is the rule's last compound (".card .popup" hides every
-                # .popup; a card's pop-up is inside its card anyway); a pseudo-class or an
-                # attribute test makes the rule conditional, so it is left alone.
-                if ":" in selector or "[" in selector or len(selector) > 300:
-                    continue
-                last = selector.replace(">", " ").replace("+", " ").replace("~", " ").split()
-                match = _SIMPLE_CLASS_SELECTOR.match(last[-1]) if last else None
-                if match:
-                    hidden.add(match.group(1))
-    return frozenset(hidden)
-
-
-def _inline_hidden(element: Any, hidden_by_class: frozenset[str]) -> bool:
-    attrib = element.attrib
-    if "hidden" in attrib:
-        return True
-    style = attrib.get("style")
-    if style:
-        compact = style.replace(" ", "").lower()
-        if "display:none" in compact or "visibility:hidden" in compact:
-            return True
-    if hidden_by_class:
-        classes = attrib.get("class")
-        if classes and any(name in hidden_by_class for name in classes.split()):
-            return True
-    return False
-
-
-def page_hidden_classes(root: Any) -> frozenset[str]:
-    """The classes the ``<style>`` elements of the page at ``root`` hide (see :func:`hidden_classes`)."""
-    try:
-        styles = [text for text in root.xpath("//style/text()")[:50] if isinstance(text, str)]
-    except Exception:  # lxml raises odd errors on broken trees; no style rules then
-        styles = []
-    return hidden_classes(styles)
-
-
-def is_shown(element: Any, hidden_by_class: frozenset[str]) -> bool:
+def is_shown(element: Any, rules: HidingRules) -> bool:
     """False when ``element`` or one of its ancestors is not shown (see the module docstring)."""
     current = element
     for _ in range(256):
         if current is None:
-            return True
+            break
         tag = current.tag.lower() if isinstance(current.tag, str) else ""
-        if tag in _SKIPPED_TAGS or _inline_hidden(current, hidden_by_class):
+        if tag in _SKIPPED_TAGS:
             return False
         current = current.getparent()
-    return True
+    return element_shown(element, rules)
 
 
 @dataclass
@@ -232,12 +178,12 @@ def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
     tree = PageTree()
     if root is None or not isinstance(getattr(root, "tag", None), str):
         return tree
-    hidden_by_class = page_hidden_classes(root)
+    rules = page_hiding_rules(root, at_rest=True)
 
     # Iterative pre-order walk (deep hostile nesting must not hit the recursion limit).
-    stack: list[tuple[Any, int, int, int, int, bool]] = [(root, -1, 0, 0, -1, False)]
+    stack: list[tuple[Any, int, int, int, int, bool, Any]] = [(root, -1, 0, 0, -1, False, SHOWN)]
     while stack:
-        element, parent_index, depth, parent_shape, parent_link, parent_hidden = stack.pop()
+        element, parent_index, depth, parent_shape, parent_link, parent_skipped, parent_shown = stack.pop()
         if not isinstance(element.tag, str):  # comments and processing instructions
             continue
         if len(tree.elements) >= max_nodes:
@@ -245,7 +191,9 @@ def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
             break
         tag = element.tag.lower()
         index = len(tree.elements)
-        hidden = parent_hidden or tag in _SKIPPED_TAGS or _inline_hidden(element, hidden_by_class)
+        skipped = parent_skipped or tag in _SKIPPED_TAGS
+        shown = element_visibility(element, tag, parent_shown, rules)
+        hidden = skipped or shown.hidden
         tree.elements.append(element)
         tree.parent.append(parent_index)
         tree.depth.append(depth)
@@ -258,7 +206,7 @@ def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
         tree.link.append(link)
         tree.small_text.append(None)
         for child in reversed(element):
-            stack.append((child, index, depth + 1, shape, link, hidden))
+            stack.append((child, index, depth + 1, shape, link, skipped, shown))
     # A walk cut short leaves parents whose later children are missing; ends stay consistent.
     for index in range(len(tree.elements) - 1, 0, -1):
         parent = tree.parent[index]

@@ -102,6 +102,8 @@ class PgpKeyBlock:
     error: str | None = None
     start: int = 0
     end: int = 0
+    # Inside an element the browser does not show (set by crawler.extractors.identifiers).
+    hidden: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -95,6 +95,8 @@ class WalletHit:
     source: str
     also_valid_for: tuple[str, ...] = ()
     payment_id: str | None = None
+    # Inside an element the browser does not show (set by crawler.extractors.identifiers).
+    hidden: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists) for ``Page.wallets``."""

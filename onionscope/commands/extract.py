@@ -1,7 +1,9 @@
 """``onionscope extract PAGE.html``: the full extraction on a page saved to disk.
 
-Prints what the crawl would index for that page -- the page's identifiers,
-listings, vendors and wallet mentions, its market, page type and language --
+Prints what the crawl would index for that page -- the page's identifiers
+(with every onion it names, ``onion_mentions``, and what it hides from a
+reader, ``hidden_identifiers``), listings, vendors and wallet mentions, its
+market, page type and language --
 readably by default, or as one JSON object with ``--json``.  Profile drift and
 empty items are reported on stderr as warnings.
 
@@ -162,6 +164,15 @@ def _line(out: TextIO, label: str, value: Any) -> None:
     out.write(f"  {label:<15} {_safe(value)}\n")
 
 
+def _onion_mention(mention: dict[str, Any]) -> str:
+    """``host (text, v2, obfuscated, hidden)``: where the page names it and how."""
+    notes = [str(mention.get("where"))]
+    if mention.get("version") == 2:
+        notes.append("v2")
+    notes += [flag for flag in ("obfuscated", "hidden") if mention.get(flag)]
+    return f"{mention.get('host')} ({', '.join(notes)})"
+
+
 def print_human(document: Any, out: TextIO) -> None:
     page = document.page
     out.write(f"page       {_safe(page.url)}\n")
@@ -178,6 +189,8 @@ def print_human(document: Any, out: TextIO) -> None:
     _line(out, "emails", page.emails)
     _line(out, "pgp", page.pgp_fingerprints)
     _line(out, "contacts", [f"{c['kind']}:{c['value']}" for c in page.contacts])
+    _line(out, "onion mentions", [_onion_mention(mention) for mention in page.onion_mentions])
+    _line(out, "hidden (traps)", page.hidden_identifiers)
     for listing in document.listings:
         out.write(f"listing    {_safe(listing.listing_id)}\n")
         _line(out, "title", listing.title)

@@ -49,7 +49,7 @@ class _StoppedBeforeCrawl(Exception):
 
 
 def job_settings(settings: Any, job: ScheduledJob) -> Any:
-    """``settings`` with the job's own depth, page caps, concurrency and market confirmations."""
+    """``settings`` with the job's own depth, page caps, concurrency, market confirmations and login session."""
     overrides: dict[str, Any] = {}
     for key, value in (("crawl_depth", job.depth), ("crawl_max_pages", job.max_pages),
                        ("crawl_max_pages_per_host", job.max_pages_per_host), ("crawl_concurrency", job.concurrency)):
@@ -57,6 +57,8 @@ def job_settings(settings: Any, job: ScheduledJob) -> Any:
             overrides[key] = value
     if job.market_hosts:
         overrides["market_hosts"] = [*settings.market_hosts, *(f"{m}={h}" for m, h in job.market_hosts)]
+    if job.session_file is not None:
+        overrides["sessions_file"] = str(job.session_file)
     return settings.replace(**overrides) if overrides else settings
 
 

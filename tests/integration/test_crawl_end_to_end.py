@@ -1,6 +1,8 @@
 """End to end: the demo world crawled through the private Tor network into the real Elasticsearch.
 
-One crawl per module (a subprocess, as `onionscope crawl` runs), then:
+One crawl per module (a subprocess, as `onionscope crawl` runs), into
+indices an older version left (pages at schema 3, before onion mentions):
+the crawl refuses until `onionscope index migrate pages` has run.  Then:
 every reachable page indexed exactly once against the generator's ground
 truth, and the listings, vendors and wallets it holds; a second crawl creates no duplicate; `onionscope search` finds a known
 phrase on the right page; no media was requested; and the crawler process
@@ -81,12 +83,33 @@ def crawl_run(demo_world: DemoWorld, es_node: Any, tmp_path_factory: pytest.Temp
     run = CrawlRun(demo_world, es_node.url, f"test-e2e-{secrets.token_hex(4)}", tmp_path_factory.mktemp("e2e"))
     client = make_client(es_node.settings)
     delete_prefix(client, run.prefix)
+    _indices_of_pages_schema_3(client, run.prefix, run.work_dir)
+    refused = run.onionscope("crawl", "--job", "e2e-refused", "--quiet", "--seed", run.world.seeds[0])
+    assert refused.returncode == 1 and "`onionscope index migrate pages`" in refused.stderr, refused.stderr[-2000:]
+    migrated = run.onionscope("index", "migrate", "pages")
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
     run.first = run.crawl("e2e-first")  # type: ignore[attr-defined]
     try:
         yield run
     finally:
         delete_prefix(client, run.prefix)
         client.close()
+
+
+def _indices_of_pages_schema_3(client: Any, prefix: str, work_dir: Path) -> None:
+    """The indices as a version before onion mentions left them (pages template at schema 3)."""
+    import shutil
+
+    from pipelines import indices
+
+    templates = work_dir / "templates-pages-3"
+    shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, templates)
+    template = json.loads((templates / "pages.json").read_text(encoding="utf-8"))
+    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 3
+    for name in ("onion_mentions", "discovery_onions", "hidden_identifiers"):
+        del template["mappings"]["properties"][name]
+    (templates / "pages.json").write_text(json.dumps(template), encoding="utf-8")
+    indices.ensure_indices(client, prefix, templates_dir=templates)
 
 
 def _indexed_pages(run: CrawlRun) -> list[dict[str, Any]]:
@@ -144,6 +167,23 @@ def test_listings_vendors_and_wallets_match_the_ground_truth(crawl_run: CrawlRun
     assert {d["address"] for d in wallets} == {t["address"] for t in truth["wallets"]}
     decoys = {decoy["text"] for decoy in truth["decoy_addresses"]}
     assert decoys and not decoys & {d["address"] for d in wallets}
+
+
+def test_every_onion_a_page_names_is_indexed_on_it(crawl_run: CrawlRun) -> None:
+    """Against ground_truth's onion_links (v3, text or href, hosts other than the page's own) and
+    legacy_onion_mentions (v2 in text); every shown v3 mention is offered to discovery."""
+    truth = crawl_run.world.ground_truth
+    expected = {(link["page"], link["onion_host"], 3, {"href": "link", "text": "text"}[link["source"]])
+                for link in truth["onion_links"]}
+    expected |= {(page, mention["host"], 2, "text") for mention in truth["legacy_onion_mentions"]
+                 for page in mention["pages"]}
+    pages = _all_docs(crawl_run, "pages", ["canonical_url", "onion_mentions", "discovery_onions"])
+    found = {(page["canonical_url"], m["host"], m["version"], m["where"])
+             for page in pages for m in page.get("onion_mentions") or []}
+    assert found == expected
+    assert all(not m["obfuscated"] and not m["hidden"] for page in pages for m in page.get("onion_mentions") or [])
+    offered = {(page["canonical_url"], host) for page in pages for host in page.get("discovery_onions") or []}
+    assert offered == {(url, host) for url, host, version, _ in expected if version == 3}
 
 
 def test_a_second_crawl_updates_and_creates_no_duplicates(crawl_run: CrawlRun) -> None:

@@ -196,3 +196,43 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], message: st
     assert result.stderr.startswith("onionscope: error: ")
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_json_shows_every_onion_the_page_names(world: tuple[Path, dict[str, Any]]) -> None:
+    """The forum's links thread: bare addresses in text, links, dead mirrors and a v2 address
+    (expected from ground_truth's onion_links and legacy_onion_mentions)."""
+    truth = world[1]
+    legacy = {mention["host"]: mention["pages"] for mention in truth["legacy_onion_mentions"]}
+    url = next(page for pages in legacy.values() for page in pages)
+    site = next(name for name, info in truth["sites"].items() if url in info["pages"])
+    expected = {(link["onion_host"], 3, {"href": "link", "text": "text"}[link["source"]])
+                for link in truth["onion_links"] if link["page"] == url}
+    expected |= {(host, 2, "text") for host, pages in legacy.items() if url in pages}
+    assert any(where == "text" for _, _, where in expected) and any(version == 2 for _, version, _ in expected)
+    result = onionscope("extract", str(page_file(world, site, url)), "--url", url, "--json")
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout)["page"]
+    assert {(m["host"], m["version"], m["where"]) for m in page["onion_mentions"]} == expected
+    assert not any(m["obfuscated"] or m["hidden"] for m in page["onion_mentions"])
+    assert set(page["discovery_onions"]) == {host for host, version, _ in expected if version == 3}
+
+
+def test_obfuscated_and_hidden_onions_are_flagged_in_json_and_text(tmp_path: Path) -> None:
+    from harness.demo.hosts import derived_onion_host
+
+    shown, trap = derived_onion_host(SEED, "mirror"), derived_onion_host(SEED, "trap")
+    page = tmp_path / "mirrors.html"
+    page.write_text(
+        f"<html><head><style>.x{{display:none}}</style></head><body><p>New mirror: {shown[:56]} dot onion</p>"
+        f'<p class="x">Copy this: {trap}</p></body></html>', encoding="utf-8")
+    result = onionscope("extract", str(page), "--url", "http://" + "a" * 56 + ".onion/news", "--json")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)["page"]
+    assert output["onion_mentions"] == [
+        {"host": shown, "version": 3, "where": "text", "obfuscated": True, "hidden": False},
+        {"host": trap, "version": 3, "where": "text", "obfuscated": False, "hidden": True},
+    ]
+    assert (output["discovery_onions"], output["hidden_identifiers"]) == ([shown], [trap])
+    human = onionscope("extract", str(page), "--url", "http://" + "a" * 56 + ".onion/news")
+    assert f"onion mentions  {shown} (text, obfuscated), {trap} (text, hidden)" in human.stdout
+    assert f"hidden (traps)  {trap}" in human.stdout

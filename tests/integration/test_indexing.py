@@ -575,3 +575,52 @@ def test_a_crawl_writing_between_the_replays_read_and_write_is_kept(es: tuple[An
     source = client.get(index=indices.alias_name(prefix, "pages"), id=old_page.doc_id())["_source"]
     assert (source["first_seen"], source["last_seen"], source["content_hash"]) == (
         "2026-11-27T10:00:00Z", "2026-11-29T10:00:00Z", "new")
+
+
+ONION_FIELDS = ("onion_mentions", "discovery_onions", "hidden_identifiers")
+
+
+def pages_schema_3_templates(tmp_path: Path) -> Path:
+    """The templates as they were before onion mentions: pages at schema 3, without the onion fields."""
+    folder = tmp_path / "templates-pages-3"
+    shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, folder)
+    template = json.loads((folder / "pages.json").read_text(encoding="utf-8"))
+    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 3
+    for name in ONION_FIELDS:
+        del template["mappings"]["properties"][name]
+    (folder / "pages.json").write_text(json.dumps(template), encoding="utf-8")
+    return folder
+
+
+def test_pages_from_before_onion_mentions_migrate_and_then_take_them(es: tuple[Any, str], tmp_path: Path) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS, templates_dir=pages_schema_3_templates(tmp_path))
+    alias = indices.alias_name(prefix, "pages")
+    old = make_page(1)
+    old_document = {key: value for key, value in upsert_action(old, alias)["upsert"].items() if key not in ONION_FIELDS}
+    client.index(index=alias, id=old.doc_id(), document=old_document, refresh=True)
+    mentioned, trap = "m" * 52 + "abcd.onion", "t" * 52 + "abcd.onion"
+    page = make_page(2, onion_mentions=[
+        {"host": mentioned, "version": 3, "where": "text", "obfuscated": True, "hidden": False},
+        {"host": trap, "version": 3, "where": "link", "obfuscated": False, "hidden": True},
+    ], discovery_onions=[mentioned], hidden_identifiers=[trap])
+
+    [row] = [r for r in indices.index_status(client, prefix) if r.kind == "pages"]
+    assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (3, 4)
+    # The old strict mapping rejects the new fields: this is why the crawl refuses to start.
+    assert BulkIndexer(client, prefix, None, max_retries=0).index_items([page]).failed == 1
+
+    report = indices.migrate(client, prefix, "pages")
+    assert report.target_docs == 1
+    assert BulkIndexer(client, prefix, None, max_retries=0).index_items([page]).failed == 0
+    client.indices.refresh(index=alias)
+    assert client.get(index=alias, id=old.doc_id())["_source"]["title"] == "Page 1"  # kept, same id
+
+    def found(query: dict[str, Any]) -> list[str]:
+        return [hit["_id"] for hit in client.search(index=alias, query=query)["hits"]["hits"]]
+
+    assert found({"term": {"onion_mentions.host": mentioned}}) == [page.doc_id()]
+    assert found({"bool": {"filter": [{"term": {"onion_mentions.host": trap}},
+                                      {"term": {"onion_mentions.hidden": True}}]}}) == [page.doc_id()]
+    assert found({"term": {"discovery_onions": mentioned}}) == [page.doc_id()]
+    assert found({"term": {"hidden_identifiers": trap}}) == [page.doc_id()]

@@ -115,6 +115,9 @@ class World:
             # In the crawl process: no extraction worker to boot, so each run takes a second or two.
             ONIONSCOPE_EXTRACTION_BUDGET_SECONDS="0",
             ONIONSCOPE_SCHEDULER_STOP_SECONDS="60",
+            # A stopping crawl lets its fetches in flight finish: the ones the gate holds end at this
+            # timeout, well inside the stop grace above (both were 60 s, so the kill raced the timeout).
+            ONIONSCOPE_DOWNLOAD_TIMEOUT="20",
         )
         return environment
 

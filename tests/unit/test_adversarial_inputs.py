@@ -21,6 +21,7 @@ from crawler.extractors.document import extract_document
 from crawler.extractors.generic_listing import _FREE_TEXT_FACTS, extract_generic
 from crawler.extractors.html_page import parse_html_page
 from crawler.extractors.identifiers import find_identifiers
+from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
 from crawler.tor.control import parse_bootstrap_phase
@@ -61,6 +62,21 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "tor bootstrap phase: a word run": (parse_bootstrap_phase, repeat("S1")),
     "contacts: telegram handles": (find_contacts, repeat("tg @abcdef ")),
     "contacts: handles with no label": (find_contacts, repeat("tgx@abcdef ")),
+    # Obfuscated addresses: a spaced "@", the word "dot", labelled obfuscated JIDs.
+    "emails: spaced @": (find_emails, repeat("a @ ")),
+    "emails: spaced @ and word dots": (find_emails, repeat("a @ a dot ")),
+    "emails: a bracketed at before a million word dots": (find_emails, "x [at] " + repeat("a dot ", MEGABYTE - 7)),
+    "emails: labelled obfuscated JIDs": (find_emails, repeat("jabber bob [at] a dot b ")),
+    "contacts: labelled spaced JIDs": (find_contacts, repeat("jabber: a @ b.co ")),
+    # Messenger labels followed by id-shaped runs that fail late.
+    "contacts: Session labels, 70 hex": (find_contacts, repeat("session 05" + "a" * 70)),
+    "contacts: Tox ids with bad checksums": (find_contacts, repeat("tox: " + "a" * 76 + " ")),
+    "contacts: Wickr labels, long runs": (find_contacts, repeat("wickr: " + "a" * 40)),
+    "contacts: labels only": (find_contacts, repeat("wickr me id: session tox threema ")),
+    # Obfuscated onions: whole labels before every separator.
+    "onions: obfuscated v2": (find_onions, repeat("aaaaaaaaaaaaaaa2 dot onion ")),
+    "onions: v3-long labels before spaced dots": (find_onions, repeat("a" * 56 + " . ") + "onion"),
+    "onions: bracketed dots, no onion": (find_onions, repeat("a [.] ") + "onion"),
 }
 
 
@@ -116,6 +132,16 @@ PAGE_CASES: dict[str, str] = {
     "a listing whose text is 1,1,1": _page(f"<p>{repeat('1,')}</p>", _PRODUCT),
     "a vendor page of BEGIN markers": _page(f"<p>Joined 2020-01-01. 5 sales. {repeat(BEGIN)}</p>"),
     "500 mailto:a@a@ links": _page("".join(f'<a href="mailto:{repeat("a@", 2000)}">x</a>' for _ in range(500))),
+    # The page's own <style> (read up to 200k characters) and the elements it hides.
+    "a megabyte of hiding rules": _page(
+        repeat('<p class="a b" id="c">x</p>', MEGABYTE // 2),
+        "<style>" + repeat(".a.b#c:hover, .a .b, p.a{display:none} ", MEGABYTE // 2) + "</style>"),
+    "a megabyte of hidden elements": _page(repeat('<i style="display:none">1BoatSLRHtKNngkdXEeobR76b53LETtpyT</i>')),
+    # Thousands of distinct rules naming the same class, and elements that are all different.
+    "distinct hiding rules for every element": _page(
+        "".join(f'<p class="a b{n % 3000} x" id="i{n}">t</p>' for n in range(23_000)),
+        "<style>" + "".join(f".a#i{n}, .a.b{n}, p.a.c{n}{{display:none}} .a.d{n}:hover{{display:block}}"
+                            for n in range(3000)) + "</style>"),
 }
 
 

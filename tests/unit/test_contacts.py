@@ -136,3 +136,103 @@ def test_xmpp_labels_in_any_case_are_still_seen(label):
     (hit,) = find_contacts(f"{label} bob@example.org")
     assert hit.kind == "xmpp"
     assert emails(f"{label} bob@example.org") == []
+
+
+# --- obfuscated addresses and messenger ids ------------------------------------------------------
+
+
+def contacts(text: str, hrefs=()) -> list[tuple[str, str, bool]]:
+    return [(hit.kind, hit.value, hit.obfuscated) for hit in find_contacts(text, hrefs)]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("write to darkbiz @ protonmail.com", "darkbiz@protonmail.com"),
+        ("write to darkbiz@ protonmail.com", "darkbiz@protonmail.com"),
+        ("mail: name (at) domain.com", "name@domain.com"),
+        ("mail: name [at] domain dot com", "name@domain.com"),
+        ("mail: name [at] mail dot co dot uk", "name@mail.co.uk"),
+        ("mail: name @ domain [dot] org", "name@domain.org"),
+    ],
+)
+def test_spaced_at_and_word_dots_are_decoded_and_flagged(text, expected):
+    (hit,) = find_emails(text)
+    assert (hit.address, hit.obfuscated) == (expected, True)
+    assert text.endswith(hit.raw)
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "find us @ dread.forum",  # words that prose puts before a spaced "@"
+        "ping me @ example.org",
+        "price @ 5 usd",
+        "meet me at home dot com",  # bare "at" is still prose
+    ],
+)
+def test_prose_around_a_spaced_at_is_not_an_address(prose):
+    # Beside a real obfuscated address, which alone is found.
+    assert emails(f"{prose}. Orders: shop (at) cock.li") == ["shop@cock.li"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Jabber: darkbiz @ xmpp.jp", "jabber - darkbiz (at) xmpp (dot) jp", "XMPP: darkbiz [at] xmpp dot jp"],
+)
+def test_labelled_obfuscated_jabber_id_is_xmpp_and_not_email(text):
+    assert contacts(text) == [("xmpp", "darkbiz@xmpp.jp", True)]
+    assert find_emails(text) == []
+
+
+def tox_id(seed: bytes) -> str:
+    """A Tox id written out from its definition: key (32 bytes), nospam (4), XOR checksum (2)."""
+    import hashlib
+
+    body = hashlib.sha256(seed).digest() + b"\x0a\x0b\x0c\x0d"
+    checksum = bytearray(2)
+    for index, byte in enumerate(body):
+        checksum[index % 2] ^= byte
+    return (body + bytes(checksum)).hex().upper()
+
+
+SESSION_ID = "05" + "3f9e" * 16
+TOX_ID = tox_id(b"vendor")
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (f"Session ID: {SESSION_ID}", ("session", SESSION_ID)),
+        (f"session messenger - {SESSION_ID.upper()}", ("session", SESSION_ID)),
+        (f"Tox: {TOX_ID}", ("tox", TOX_ID.lower())),
+        (f"qTox ID = {TOX_ID.lower()}", ("tox", TOX_ID.lower())),
+        ("Threema: ECHOECHO", ("threema", "ECHOECHO")),
+        ("threema id *THREEMA", ("threema", "*THREEMA")),
+        ("Wickr: Dealer_Bob99", ("wickr", "dealer_bob99")),
+        ("wickr me - dealer.bob.", ("wickr", "dealer.bob")),
+        ("WickrMe: @joe-smith, Jabber below", ("wickr", "joe-smith")),
+    ],
+)
+def test_messenger_ids_next_to_their_labels(text, expected):
+    assert contacts(text) == [(*expected, False)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SESSION_ID,  # no label
+        f"Session ID: {SESSION_ID[:-1]}",  # 65 characters
+        f"Session ID: 06{SESSION_ID[2:]}",  # not 05
+        f"Tox: {TOX_ID[:-1]}{'0' if TOX_ID[-1] != '0' else '1'}",  # checksum broken
+        "Threema: echoecho",  # lower case
+        "Threema: ECHOECHO9",  # 9 characters
+        "WiCKR : just ask me",  # apollon's vendor-1: no username
+        "Wickr: available on request",
+        "Wickr: bob",  # under 5 characters
+        "wickr: bob.smith@mail.com",  # an e-mail address
+    ],
+)
+def test_messenger_shapes_without_their_label_or_rules_are_not_ids(text):
+    # Beside a real labelled id, which alone is found.
+    assert contacts(f"{text} | Threema: ABCD2345") == [("threema", "ABCD2345", False)]

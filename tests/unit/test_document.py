@@ -7,6 +7,7 @@ expectation below comes from its ground_truth.json, none is written by hand.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Iterator
@@ -287,3 +288,98 @@ def test_page_bytes_are_decoded_by_their_declared_charset(profiles: MarketProfil
     (listing,) = document.listings
     assert (listing.vendor, listing.price_amount, listing.price_currency) == ("Химик", 3500.0, "RUB")
     assert listing.substances == ["mephedrone"]
+
+
+# --- scraper traps: identifiers the browser does not show are never attributed -------------------
+
+_PGP_BLOCK = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----.*?-----END PGP PUBLIC KEY BLOCK-----", re.S)
+
+
+def trap_vendor_page(world: tuple[Path, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """A Nebula vendor page with another vendor's wallet, PGP key and Jabber id planted in hidden
+    elements inside the vendor card, where the profile's own selectors reach them."""
+    truth = world[1]
+    vendor = next(v for v in truth["vendors"] if v["market"] == "nebula-market" and v["wallets"] and v["contacts"])
+    victim = next(v for v in truth["vendors"] if v["market"] == "tundra-shop" and v["wallets"] and v["pgp_fingerprints"])
+    url = vendor["profile_url"]
+    html = dict(pages_of(world, "nebula-market", "vendor"))[url].decode("utf-8")
+    (victim_key,) = _PGP_BLOCK.findall(dict(pages_of(world, "tundra-shop", "vendor"))[victim["profile_url"]].decode("utf-8"))
+    html = html.replace("</head>", "<style>.pgp-mirror { display: none }</style></head>")
+    html = html.replace('<ul class="wallets">',
+                        f'<ul class="wallets"><li style="display:none"><code>{victim["wallets"][0]}</code></li>')
+    html = html.replace('<ul class="contacts">', '<ul class="contacts"><li hidden>Jabber: decoy@xmpp.jp</li>')
+    # Before the real key, so that the profile's first <pre> is the planted one.
+    html = html.replace("<details open>", f'<pre class="pgp-mirror">{victim_key}</pre><details open>')
+    assert victim["wallets"][0] not in vendor["wallets"]
+    return vendor, victim, url, html
+
+
+@pytest.mark.parametrize("mode", ["profile", "generic"])
+def test_hidden_wallet_key_and_contact_are_never_attributed_to_the_vendor(
+    world: tuple[Path, dict[str, Any]], profiles: MarketProfiles, mode: str
+) -> None:
+    from bench.quality import _contact_key
+
+    vendor_truth, victim, url, html = trap_vendor_page(world)
+    document = extract_document(html, url, FETCHED_AT, "job", profiles=profiles if mode == "profile" else None)
+    (vendor,) = document.vendors
+    assert vendor.name == vendor_truth["name"]
+    assert set(vendor.wallets) == set(vendor_truth["wallets"])
+    assert vendor.pgp_fingerprints == vendor_truth["pgp_fingerprints"]
+    assert {_contact_key(c) for c in vendor.contacts} == {_contact_key(c) for c in vendor_truth["contacts"]}
+    # The page records the planted identifiers, marked hidden.
+    decoy_wallet, decoy_key = victim["wallets"][0], victim["pgp_fingerprints"][0]
+    assert [w["hidden"] for w in document.page.wallets if w["normalized"] == decoy_wallet] == [True]
+    assert not any(w["hidden"] for w in document.page.wallets if w["normalized"] in vendor_truth["wallets"])
+    assert {"kind": "xmpp", "value": "decoy@xmpp.jp", "source": "text", "obfuscated": False, "hidden": True} \
+        in document.page.contacts
+    assert set(document.page.hidden_identifiers) == {decoy_wallet, decoy_key, "decoy@xmpp.jp"}
+    assert decoy_key in document.page.pgp_fingerprints  # the page does carry it
+    # The wallet mention of the decoy names neither vendor nor listing; the vendor's own do.
+    mentions = {mention.address: mention for mention in document.wallet_mentions}
+    assert (mentions[decoy_wallet].vendor, mentions[decoy_wallet].hidden) == (None, True)
+    assert {mentions[address].vendor for address in vendor_truth["wallets"]} == {vendor_truth["name"]}
+
+
+def test_a_hidden_wallet_beside_a_listings_own_is_not_the_listings(
+    world: tuple[Path, dict[str, Any]], profiles: MarketProfiles
+) -> None:
+    truth = world[1]
+    record = next(record for record in truth["listings"] if record["wallets"])
+    decoy = next(w["address"] for w in truth["wallets"] if w["address"] not in record["wallets"])
+    html = dict(pages_of(world, record["market"], "listing"))[record["url"]].decode("utf-8")
+    html = html.replace("</body>", f'<div style="visibility:hidden">Pay here: {decoy}</div></body>')
+    document = extract_document(html, record["url"], FETCHED_AT, "job", profiles=profiles)
+    (listing,) = document.listings
+    assert set(listing.wallets) == set(record["wallets"])
+    mentions = {mention.address: mention for mention in document.wallet_mentions}
+    assert (mentions[decoy].listing_id, mentions[decoy].vendor, mentions[decoy].hidden) == (None, None, True)
+    for address in record["wallets"]:
+        assert (mentions[address].listing_id, mentions[address].hidden) == (record["listing_id"], False)
+    assert document.page.hidden_identifiers == [decoy]
+
+
+# --- every onion a page names -----------------------------------------------------------------------
+
+
+def test_onion_mentions_cover_links_and_text_and_discovery_takes_the_shown_v3_ones() -> None:
+    own, linked, written, obfuscated, trap = (derived_onion_host(SEED, name) for name in
+                                              ("own", "linked", "written", "obfuscated", "trap"))
+    html = (
+        f'<html><body><a href="http://{own}/next">next</a><a href="http://www.{linked}/">mirror</a>'
+        f"<p>Also at {written} and {obfuscated[:56]} [dot] onion; old: expyuzz4wqqyqhjn.onion</p>"
+        f'<p>Our address: {own}</p><div style="display:none"><a href="http://{trap}/">x</a> {trap}</div></body></html>'
+    )
+    page = extract_document(html, f"http://{own}/listing/1", FETCHED_AT, "job").page
+    assert page.onion_mentions == [
+        {"host": written, "version": 3, "where": "text", "obfuscated": False, "hidden": False},
+        {"host": obfuscated, "version": 3, "where": "text", "obfuscated": True, "hidden": False},
+        {"host": "expyuzz4wqqyqhjn.onion", "version": 2, "where": "text", "obfuscated": False, "hidden": False},
+        {"host": linked, "version": 3, "where": "link", "obfuscated": False, "hidden": False},
+        {"host": trap, "version": 3, "where": "text", "obfuscated": False, "hidden": True},
+        {"host": trap, "version": 3, "where": "link", "obfuscated": False, "hidden": True},
+    ]
+    # The page's own host is no mention; v2 services are gone; a hidden link is a trap for crawlers.
+    assert page.discovery_onions == [written, obfuscated, linked]
+    assert page.hidden_identifiers == [trap]
+    assert page.to_doc()["onion_mentions"] == page.onion_mentions

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from crawler.extractors.html_page import parse_html_page
 
 BASE = "http://" + "b" * 56 + ".onion/shop/"
@@ -67,3 +71,112 @@ def test_a_10_mb_single_line_is_read_only_up_to_the_cap(monkeypatch) -> None:
     # The whole 12 MB line went through the whitespace regex (seconds on a busy machine, over the
     # extraction budget) to keep 200,000 characters; now only slices up to the cap do.
     assert sum(read) < 1_000_000, sum(read)
+
+
+# --- text the browser does not show (scraper traps) --------------------------------------------
+
+REAL_PAGES = Path(__file__).resolve().parents[1] / "data" / "real" / "pages"
+
+
+def hidden_and_shown(body: str, head: str = "") -> tuple[str, str]:
+    page = parse_html_page(f"<html><head>{head}</head><body>{body}</body></html>", BASE)
+    return page.text, page.hidden_text
+
+
+@pytest.mark.parametrize("trap", [
+    '<div style="display:none">TRAP</div>',
+    '<div style="DISPLAY : None !important; color: red">TRAP</div>',
+    '<span style="visibility:hidden">TRAP</span>',
+    '<p style="visibility: collapse">TRAP</p>',
+    "<div hidden>TRAP</div>",
+    '<div hidden="until-found"><b>TRAP</b></div>',
+    '<div style="display:none"><p>outer <span style="display:block">TRAP</span></p></div>',
+])
+def test_inline_hidden_elements_are_kept_apart(trap: str) -> None:
+    text, hidden = hidden_and_shown(f"<p>before</p>{trap}<p>after</p>")
+    assert text == "before after"
+    assert "TRAP" in hidden
+
+
+@pytest.mark.parametrize(("css", "element"), [
+    (".fud{display:none}", '<div class="card fud">TRAP</div>'),
+    ("#decoy { visibility: hidden }", '<p id="decoy">TRAP</p>'),
+    ("span.x{display:none}", '<span class="x">TRAP</span>'),
+    ("div#a.b.c{display:none}", '<div id="a" class="c b d">TRAP</div>'),
+    ("/* {display:block} */ .fud{color:red;display:none}", '<p class="fud">TRAP</p>'),
+    ("@media screen { .fud{display:none} }", '<p class="fud">TRAP</p>'),
+    (".dark\\.fail{display:none}", '<p class="dark.fail">TRAP</p>'),
+])
+def test_classes_ids_and_tags_that_the_pages_own_style_hides(css: str, element: str) -> None:
+    text, hidden = hidden_and_shown(f"<p>shown</p>{element}", f"<style>{css}</style>")
+    assert (text, hidden) == ("shown", "TRAP")
+
+
+@pytest.mark.parametrize(("css", "element"), [
+    # aria-hidden hides nothing from the eye.
+    ("", '<p aria-hidden="true">SHOWN</p>'),
+    # Conditional rules: combinators, attribute tests, pseudo-classes, media queries, print.
+    (".card .fud{display:none}", '<div class="card"><p class="fud">SHOWN</p></div>'),
+    ('a.x[href*="abc"]{display:none}', '<a class="x" href="/abc">SHOWN</a>'),
+    (".fud:hover{display:none}", '<p class="fud">SHOWN</p>'),
+    ("@media (max-width: 600px) { .fud{display:none} }", '<p class="fud">SHOWN</p>'),
+    ("@media print { .fud{display:none} }", '<p class="fud">SHOWN</p>'),
+    (".fud::before{display:none}", '<p class="fud">SHOWN</p>'),
+    # Only the element's own classes count.
+    (".fud{display:none}", '<p class="fudge">SHOWN</p>'),
+    # A CSS-only tab: hidden until the reader picks it, so it is content, not a trap.
+    (".tab{display:none} #t1:checked ~ .tab{display:block}", '<p class="tab">SHOWN</p>'),
+    # Inline display wins over the stylesheet, and visibility can be turned back on inside.
+    (".fud{display:none}", '<p class="fud" style="display:block">SHOWN</p>'),
+    ("", '<div style="visibility:hidden"><p style="visibility:visible">SHOWN</p></div>'),
+    ("", '<div hidden style="display:block">SHOWN</div>'),
+    # @font-face and @keyframes bodies are not style rules.
+    ("@keyframes fade { from {display:none} }", '<p class="from">SHOWN</p>'),
+])
+def test_what_the_browser_still_shows(css: str, element: str) -> None:
+    text, hidden = hidden_and_shown(element, f"<style>{css}</style>" if css else "")
+    assert (text, hidden) == ("SHOWN", "")
+
+
+def test_hrefs_of_hidden_links_are_kept_apart_and_links_unchanged() -> None:
+    html = (f'<html><body><a href="bitcoin:shown">pay</a><div style="display:none">'
+            f'<a href="bitcoin:trap">x</a><a href="{OTHER}hidden">y</a></div></body></html>')
+    page = parse_html_page(html, BASE)
+    assert page.hrefs == ["bitcoin:shown"]
+    assert page.hidden_hrefs == ["bitcoin:trap", OTHER + "hidden"]
+    assert page.links == [OTHER + "hidden"]
+
+
+def test_text_after_comments_and_hidden_elements_is_read_in_order() -> None:
+    text, hidden = hidden_and_shown('one<!-- c -->two<span style="display:none">x</span>three<?pi?>four')
+    assert (text, hidden) == ("one two three four", "x")
+
+
+def test_the_walk_is_bounded() -> None:
+    from crawler.extractors import html_page
+
+    html = "<html><body>" + "<b>w</b>" * (html_page.MAX_ELEMENTS + 10) + "</body></html>"
+    page = parse_html_page(html, BASE, max_text_chars=10 * html_page.MAX_ELEMENTS)
+    # html and body count among the elements read.
+    assert page.text.count("w") == html_page.MAX_ELEMENTS - 2
+
+
+def test_dark_fail_hides_decoy_onions_from_scrapers() -> None:
+    """dark.fail (development corpus) lists Facebook's and the Tor Project's old onions under its
+    Empire entry inside `.fud{display:none}`: decoys that only a scraper would copy.  Both sites
+    are also listed under their own names further down, visibly."""
+    page = parse_html_page((REAL_PAGES / "darkfail" / "other-1.html").read_bytes(), "https://dark.fail/")
+    assert page.hidden_text.startswith("http://facebookcorewwwi.onion http://expyuzz4wqqyqhjn.onion")
+    empire = page.text[page.text.index("Empire Market") :]
+    assert empire.startswith("Empire Market http://6qxqsnzfdphifebg.onion")  # its own mirror, no decoy
+    assert page.text.count("facebookcorewwwi.onion") == 1 and page.text.count("expyuzz4wqqyqhjn.onion") == 1
+
+
+def test_past_the_check_budget_an_element_named_by_a_hiding_rule_is_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.extractors import visibility
+
+    css = "<style>.tab{display:none} .tab:target{display:block}</style>"
+    assert hidden_and_shown('<p class="tab">x</p>', css) == ("x", "")
+    monkeypatch.setattr(visibility, "MAX_CHECKS", 0)
+    # Hiding too much costs an attribution; showing too much would attribute a decoy.
+    assert hidden_and_shown('<p class="tab">x</p><p class="other">y</p>', css) == ("y", "x")

@@ -63,3 +63,51 @@ def test_labels_of_other_lengths_and_glued_text_are_ignored():
     host = PUBLISHED_V3[1]
     assert find_onions("x" + host) == []
     assert find_onions("abcdefghijklmnopq.onion abc.onion") == []
+
+
+OBFUSCATED_FORMS = [
+    "{label} dot onion", "{label} DOT Onion", "{label}[.]onion", "{label} [.] onion", "{label}(.)onion",
+    "{label} (dot) onion", "{label}[dot]onion", "{label}{{.}}onion", "{label}<dot>onion", "{label} .onion",
+    "{label}. onion", "{label} . onion", "{label}\u3002onion", "{label}\uff0eonion", "http://{label}[.]onion/market",
+]
+
+
+@pytest.mark.parametrize("form", OBFUSCATED_FORMS)
+def test_obfuscated_v3_addresses_are_found_and_flagged(form: str) -> None:
+    host = PUBLISHED_V3[0]
+    written = form.format(label=host[:56])
+    text = f"new mirror: {written} (copy it by hand)"
+    (hit,) = find_onions(text)
+    assert (hit.host, hit.version, hit.valid, hit.obfuscated, hit.source) == (host, 3, True, True, "text")
+    assert hit.address in written and hit.address.endswith(("onion", "Onion"))
+
+
+@pytest.mark.parametrize("form", ["{label} dot onion", "{label}[.]onion", "{label}. onion"])
+def test_obfuscated_v2_addresses_are_legacy(form: str) -> None:
+    (hit,) = find_onions("old link: " + form.format(label="expyuzz4wqqyqhjn"))
+    assert (hit.host, hit.version, hit.legacy, hit.valid, hit.obfuscated) == ("expyuzz4wqqyqhjn.onion", 2, True, False, True)
+
+
+def test_a_plain_address_is_not_flagged_and_not_found_twice() -> None:
+    host = PUBLISHED_V3[1]
+    hits = find_onions(f"{host} and {host[:56]} dot onion and {host}")
+    assert [(hit.host, hit.obfuscated) for hit in hits] == [(host, False), (host, True), (host, False)]
+    assert [hit.start for hit in hits] == sorted(hit.start for hit in hits)
+
+
+@pytest.mark.parametrize("text", [
+    # Prose: a sentence ending in a 16-letter word, then "Onion".
+    "We take our responsibilities. Onion services are safer.",
+    "Ask about the dot onion address at the desk.",
+    # A label that is not whole, or a v3 label with a broken checksum.
+    "x" + PUBLISHED_V3[0][:56] + " dot onion",
+    PUBLISHED_V3[0][:55] + "a dot onion",
+    "expyuzz4wqqyqhjnx dot onion",
+    # Words glued to "dot" or "onion".
+    PUBLISHED_V3[0][:56] + "dotonion",
+    PUBLISHED_V3[0][:56] + " dot onions",
+])
+def test_prose_and_broken_labels_are_not_addresses(text: str) -> None:
+    # Beside a real obfuscated address, which alone is found.
+    hits = find_onions(f"{text} -- mirror: {PUBLISHED_V3[1][:56]} [dot] onion")
+    assert [(hit.host, hit.obfuscated) for hit in hits] == [(PUBLISHED_V3[1], True)]

@@ -6,7 +6,8 @@ import time
 
 from parsel import Selector
 
-from crawler.extractors.page_tree import MAX_NODES, build_page_tree, hidden_classes
+from crawler.extractors.page_tree import MAX_NODES, build_page_tree
+from crawler.extractors.visibility import hiding_rules
 from crawler.extractors.record_mining import MAX_CARDS, mine_cards
 
 URL = "http://" + "b" * 56 + ".onion/category/7"
@@ -81,7 +82,10 @@ def test_hidden_pop_ups_and_hidden_cards_are_left_out() -> None:
     html = f"<html><head>{style}</head><body>" + item.format(n=1) + item.format(n=2) + hidden + "</body></html>"
     cards = cards_of(html)
     assert [(card.title, card.price.amount) for card in cards] == [("Item 1", 1.5), ("Item 2", 2.5)]
-    assert hidden_classes([style]) == frozenset({"pop"})  # the :hover and attribute rules are conditional
+    # The :hover and attribute rules are conditional: at rest .pop stays hidden and a.trap is shown.
+    rules = hiding_rules([style.removeprefix("<style>").removesuffix("</style>")], at_rest=True)
+    assert rules.decide("div", None, "pop") == ("hide", None)
+    assert rules.decide("a", None, "trap") == (None, None)
 
 
 def test_at_names_title_labels_and_icon_currencies() -> None:

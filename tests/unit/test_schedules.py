@@ -172,3 +172,19 @@ def test_parse_duration() -> None:
     for bad in ("0s", "-1s", "1w", "", True, None):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_a_jobs_session_file_becomes_the_runs_sessions_file(tmp_path) -> None:
+    from config.settings import load_settings
+    from onionscope.scheduling.runner import job_settings
+
+    session = tmp_path / "vault.txt"
+    session.write_text("# Netscape HTTP Cookie File\n", encoding="utf-8")
+    schedules = tmp_path / "schedules.yml"
+    schedules.write_text(
+        "jobs:\n  vault:\n    seeds: [http://" + "a" * 56 + ".onion/]\n    every: 1h\n    session_file: vault.txt\n",
+        encoding="utf-8")
+    job = load_schedule(schedules).jobs["vault"]
+    settings = load_settings(None, environ={})
+    assert settings.sessions_file is None
+    assert job_settings(settings, job).sessions_file == session

@@ -60,6 +60,16 @@ def test_sizes_are_capped_and_reported() -> None:
     assert nothing == [] and same == page()
 
 
+def test_onion_mentions_and_hidden_identifiers_are_capped_like_other_identifier_lists() -> None:
+    limits = Limits(identifier_list_max_entries=2)
+    hosts = [f"{n:056d}.onion" for n in range(5)]
+    big = page(onion_mentions=[{"host": host, "version": 3, "where": "text", "obfuscated": False, "hidden": False}
+                               for host in hosts], discovery_onions=hosts, hidden_identifiers=hosts + ["x" * 300])
+    capped, cut = cap_item(big, limits)
+    assert cut == ["discovery_onions", "hidden_identifiers", "onion_mentions"]
+    assert [m["host"] for m in capped.onion_mentions] == capped.discovery_onions == capped.hidden_identifiers == hosts[:2]
+
+
 def test_pipeline_drops_with_a_counted_reason_and_passes_capped_items() -> None:
     stats = Stats()
     pipeline = ValidatePipeline(Limits(text_max_chars=1000), stats=stats)

@@ -31,7 +31,8 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from config.errors import UserError
-from crawler.extractors.page_tree import is_shown, page_hidden_classes
+from crawler.extractors.page_tree import is_shown
+from crawler.extractors.visibility import HidingRules, page_hiding_rules
 from crawler.extractors.market_profiles.normalisers import (
     NormaliseContext,
     Normaliser,
@@ -221,9 +222,9 @@ class CardRule:
         cards: list[dict[str, Any]] = []
         seen: set[str] = set()
         root = selector.root if isinstance(selector, Selector) else selector
-        hidden_by_class = page_hidden_classes(root) if root is not None and not isinstance(root, str) else frozenset()
+        rules = page_hiding_rules(root, at_rest=True) if root is not None and not isinstance(root, str) else HidingRules()
         elements = [result for result in _select(self.compiled, selector)
-                    if isinstance(getattr(result, "tag", None), str) and is_shown(result, hidden_by_class)]
+                    if isinstance(getattr(result, "tag", None), str) and is_shown(result, rules)]
         for element in elements[:MAX_CARDS]:
             values: dict[str, Any] = {}
             for name, field_selector in self.fields.items():
