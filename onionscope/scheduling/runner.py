@@ -55,6 +55,7 @@ def job_settings(settings: Any, job: ScheduledJob) -> Any:
                        ("crawl_max_pages_per_host", job.max_pages_per_host), ("crawl_concurrency", job.concurrency)):
         if value is not None:
             overrides[key] = value
+    overrides["discover"] = job.discover
     if job.market_hosts:
         overrides["market_hosts"] = [*settings.market_hosts, *(f"{m}={h}" for m, h in job.market_hosts)]
     if job.session_file is not None:
@@ -154,4 +155,12 @@ def _run_job(
     from pipelines.job_runs import run_figures
 
     figures = run_figures(stats, str(stats.get("finish_reason") or "") or None)
-    return JobRunResult(job_id, figures["outcome"], figures["outcome_reason"], summarize(job_id, stats))
+    summary = summarize(job_id, stats)
+    if run_settings.discover in ("probe", "crawl"):
+        from onionscope.discovery_followup import follow_up
+
+        try:
+            summary["discovery"] = follow_up(run_settings, job_id, run_settings.discover)
+        except UserError as exc:  # the crawl's outcome stands; the new onions stay new for the next run
+            logger.error("job %s: discover %s failed: %s", job.name, run_settings.discover, exc)
+    return JobRunResult(job_id, figures["outcome"], figures["outcome_reason"], summary)
