@@ -114,3 +114,29 @@ def test_crawl_option_and_job_key_set_the_policy():
     job = ScheduledJob(name="nightly", seeds=(f"http://{SEED}/",), seeds_file=None, cron=None, every_seconds=60.0,
                        discover="off")
     assert job_settings(load_settings(None), job).discover == "off"
+
+
+def test_metrics_render_the_discovery_queue_size_by_status(tmp_path):
+    from search.api.metrics_routes import render_metrics
+
+    text = render_metrics({}, tmp_path, {"new": 3, "probed": 1, "crawled": 0, "blocked": 0}).decode()
+    assert 'onionscope_discovery_queue_size{status="new"} 3.0' in text
+    assert 'onionscope_discovery_queue_size{status="probed"} 1.0' in text
+
+
+def test_scheduler_metrics_read_the_queue_at_scrape_and_survive_a_failed_read():
+    from prometheus_client import generate_latest
+
+    from onionscope.scheduling.metrics import SchedulerMetrics
+
+    sizes = {"new": 2}
+    metrics = SchedulerMetrics(["nightly"], queue_sizes=lambda: dict(sizes))
+    assert 'onionscope_discovery_queue_size{status="new"} 2.0' in generate_latest(metrics.registry).decode()
+    sizes["new"] = 5
+    assert 'onionscope_discovery_queue_size{status="new"} 5.0' in generate_latest(metrics.registry).decode()
+
+    def broken() -> dict:
+        raise ConnectionError("refused")
+
+    text = generate_latest(SchedulerMetrics(["nightly"], queue_sizes=broken).registry).decode()
+    assert "onionscope_job_runs_total" in text and "onionscope_discovery_queue_size{" not in text
