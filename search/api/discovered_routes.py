@@ -4,7 +4,7 @@ A viewer token is needed and each view is audited before anything is
 answered (kind ``discovered``, query ``status:<status>`` or empty, the number
 of onions shown).  The HTML page has a JSON twin at the same URL; everything
 shown is crawled text and is escaped (Jinja2 autoescape).  ``status`` filters
-(new, probed, crawled, blocked); another value is a 422.
+(new, probed, crawled, blocked); another value is a 400 (the app answers bad parameters so).
 
 Public API: :data:`router`.
 """

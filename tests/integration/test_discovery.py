@@ -160,7 +160,7 @@ def test_the_api_lists_discovered_onions_escaped_with_where_and_the_metric_count
         assert row["seen_on"][0]["url"] == f"http://{onions['source']}/" and row["seen_on"][0]["where"] == ["text"]
         assert http.get("/discovered?status=new", headers={**headers, "accept": "application/json"}
                         ).json()["onions"] == []
-        assert http.get("/discovered?status=bogus", headers=headers).status_code == 422
+        assert http.get("/discovered?status=bogus", headers=headers).status_code == 400
         html = http.get("/discovered", headers={**headers, "accept": "text/html"}).text
         assert "Target Bazaar &lt;b&gt;" in html and "Target Bazaar <b>" not in html
         assert f"http://{onions['source']}/" in html
