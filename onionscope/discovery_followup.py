@@ -13,7 +13,7 @@ crawl: Tor only, the crawl scope (onions only) and the blocklist hold, and its
 liveness middleware records each attempt in the liveness history
 (``onion-checks``) and the onion document.  Each queue document is then set
 from that onion document: ``up``, ``reason`` (the last down reason),
-``title``, ``last_status``, ``probed_at`` and ``status`` (``probed`` or
+``title`` (of the front page's document, else the onion's last title), ``last_status``, ``probed_at`` and ``status`` (``probed`` or
 ``crawled``).  A host the child left no onion document for (every failure was
 on our side) stays ``new``.
 
@@ -35,7 +35,8 @@ import sys
 from typing import Any
 
 from config.errors import UserError
-from config.schema import alias_name, onion_doc_id
+from config.schema import alias_name, onion_doc_id, page_doc_id
+from crawler.urls import canonical_url
 from pipelines.discovery import CRAWLED, KIND, NEW, probed_fields
 
 logger = logging.getLogger(__name__)
@@ -97,14 +98,19 @@ def follow_up(settings: Any, job_id: str, policy: str, config_path: str | None =
         onions_index = alias_name(settings.index_prefix, "onions")
         client.indices.refresh(index=onions_index)
         docs = client.mget(index=onions_index, ids=[onion_doc_id(host) for host in allowed]).body["docs"]
+        # The front page's own title (a crawl's last page may be another of the host's).
+        pages = client.mget(index=alias_name(settings.index_prefix, "pages"), source=["title"],
+                            ids=[page_doc_id(canonical_url(f"http://{host}/")) for host in allowed]).body["docs"]
+        front_titles = [(page.get("_source") or {}).get("title") if page.get("found") else None for page in pages]
         queue = alias_name(settings.index_prefix, KIND)
-        for host, doc in zip(allowed, docs):
+        for host, doc, front_title in zip(allowed, docs, front_titles):
             source = doc.get("_source") if doc.get("found") else None
             if not source or source.get("up") is None:
                 summary["not_checked"] += 1
                 continue
             up = bool(source.get("up"))
-            fields = probed_fields(up, None if up else source.get("last_down_reason"), source.get("last_title"),
+            fields = probed_fields(up, None if up else source.get("last_down_reason"),
+                                   front_title or source.get("last_title"),
                                    source.get("last_status"), source.get("last_check_at") or source.get("last_seen"))
             if policy == "crawl":
                 fields["status"] = CRAWLED
