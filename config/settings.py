@@ -95,6 +95,15 @@ def _int(minimum: int, maximum: int) -> Callable[[str, Any], int]:
     return parse
 
 
+def _discover_policy(key: str, value: Any) -> str:
+    # YAML reads a bare `off` as false.
+    text = "off" if value is False else str(value).strip().lower()
+    policies = ("off", "record", "probe", "crawl")
+    if text not in policies:
+        raise ValueError(f"expected one of {', '.join(policies)}, got {value!r}")
+    return text
+
+
 def _opt_int(minimum: int, maximum: int) -> Callable[[str, Any], int | None]:
     whole = _int(minimum, maximum)
 
@@ -326,6 +335,15 @@ DEFAULTS: dict[str, Setting] = {
     ),
     "follow_offsite": Setting(
         False, _bool, "Follow links and redirects to onion services other than the seeds' (never clearnet or IP hosts)."
+    ),
+    "discover": Setting(
+        "record", _discover_policy,
+        "Onions that pages name (links and text): off, record (queue them), probe (then fetch each new one's "
+        "front page once through Tor) or crawl (then crawl them to discover_crawl_depth).",
+    ),
+    "discover_crawl_depth": Setting(1, _int(0, 100), "Depth of the crawl of newly discovered onions (discover: crawl)."),
+    "discover_max_onions": Setting(
+        100, _int(1, 100_000), "Newly discovered onions probed or crawled at most after one crawl (the rest stay new)."
     ),
     "market_hosts": Setting(
         (),

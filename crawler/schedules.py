@@ -16,9 +16,8 @@ Every key is checked when the file is loaded.  The first problem raises
 did-you-mean hint for a misspelt key, e.g. ``config/schedules.yml:4:
 jobs.nightly.dpeth: unknown key 'dpeth' (did you mean 'depth'?)``.  Seeds must
 be onion URLs (a schedule never crawls clearnet: that needs a command-line
-flag).  ``discover`` (``off|record|probe|crawl``) and ``session_file`` are
-validated here; what they do belongs to the discovery and logged-in crawling
-features.
+flag).  ``discover`` (``off|record|probe|crawl``; the run's ``discover`` setting,
+:mod:`pipelines.discovery`) and ``session_file`` are validated here.
 
 Cron times are UTC.  An interval fires on multiples of itself since the Unix
 epoch (``every: 20s`` at :00, :20 and :40 of every minute), so the scheduler,

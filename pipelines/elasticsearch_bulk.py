@@ -50,6 +50,7 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from config.paths import index_templates_dir
 from config.settings import DEFAULTS
@@ -140,6 +141,7 @@ class ElasticsearchBulkPipeline:
             templates_dir = index_templates_dir(self.settings.config_dir)
         ensure_indices(self.client, self.index_prefix, templates_dir=templates_dir, **shard_overrides(self.settings))
         self.started_at = spool.utc_now_iso()
+        self.indexer.discovery = discovery_recorder(self.settings, getattr(self.crawler, "spider", None))
         # What is stored about the seed hosts: validators, change dates, liveness checks (pipelines.freshness).
         open_run(self.client, self.index_prefix, getattr(self.crawler, "spider", None),
                  getattr(self.settings, "crawl_max_pages", None))
@@ -318,3 +320,16 @@ class ElasticsearchBulkPipeline:
         if self.totals.failed:
             logger.error("%d bulk operations failed; %d spooled under %s (replay with `onionscope index replay-spool`)",
                          self.totals.failed, self.totals.spooled, self.spool_writer.spool_dir)
+
+
+def discovery_recorder(settings: Any, spider: Any) -> Any:
+    """The crawl's :class:`pipelines.discovery.DiscoveryRecorder`, or None when ``discover`` is off (or no settings)."""
+    if settings is None or settings.discover == "off":
+        return None
+    from config.blocklist import blocklist_for
+    from crawler.job import job_of
+    from pipelines.discovery import DiscoveryRecorder
+
+    job = job_of(spider) if spider is not None else None
+    seed_hosts = [urlsplit(seed).hostname or "" for seed in (job.seeds if job is not None else ())]
+    return DiscoveryRecorder(blocklist_for(settings), seed_hosts)

@@ -14,7 +14,8 @@ Public API:
   :meth:`~BulkIndexer.index_items` (items) -> :class:`~pipelines.bulk_writer.BatchOutcome`;
   before each batch is written its pages and listings are compared with what is stored
   (:class:`pipelines.freshness.change_tracker.ChangeTracker`: one ``mget``), and the change
-  records go into the same bulk request;
+  records go into the same bulk request; with ``discovery`` set (a
+  :class:`pipelines.discovery.DiscoveryRecorder`) the onions its pages name are queued after them;
 * :func:`item_record` (item, index_prefix, error) -> the spool record of a whole item;
 * :data:`ITEM_TYPES` -- item kind -> item class (a replay rebuilds items from records).
 """
@@ -31,6 +32,7 @@ from config.settings import DEFAULTS
 from crawler.items import Listing, Page, Vendor, WalletMention
 from pipelines import entities, spool
 from pipelines.bulk_writer import BatchOutcome, BulkWriter, Operation, SpoolTarget
+from pipelines.discovery import DiscoveryRecorder
 from pipelines.documents import DOCUMENT_KINDS, upsert_action
 from pipelines.entity_writer import EntityWriter
 from pipelines.freshness.change_tracker import ChangeTracker
@@ -64,6 +66,8 @@ class BulkIndexer:
         self.index_prefix = index_prefix
         # One mget per batch: change records, content_changed_at, removed listings seen again.
         self.change_tracker: ChangeTracker | None = ChangeTracker(client, index_prefix) if track_changes else None
+        # Queues the onions the pages name (pipelines.discovery); None: discover is off.
+        self.discovery: DiscoveryRecorder | None = None
 
     def index_items(self, items: Iterable[Any]) -> BatchOutcome:
         """Index one batch: documents, and meanwhile the wallets they name; then their onions.
@@ -95,6 +99,8 @@ class BulkIndexer:
             if onion_sightings:
                 new_pages = {entities.onion_doc_id(host): count for host, count in new_pages_per_host.items() if host}
                 self.entity_writer.write("onions", onion_sightings, new_pages, outcome)
+            if self.discovery is not None:
+                self.discovery.write(self.writer, items, outcome)
         finally:
             if wallet_thread is not None:
                 wallet_thread.join()

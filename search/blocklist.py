@@ -42,6 +42,8 @@ FIELDS: dict[str, tuple[str, str | None, str | None]] = {
     # An onion entity is its host: hidden when the host is blocked (its last_url may name a page
     # under a blocked pattern; the entity stays, as the host's other pages do).
     "onions": ("onion_host", None, None),
+    # The discovery queue never takes a blocked host; one blocked later is hidden here.
+    "discovered-onions": ("onion_host", None, None),
     "wallets": ("onion_hosts", None, None),
 }
 
@@ -70,7 +72,7 @@ def blocklist_of(client: Any) -> Blocklist:
 
 def kind_of(index: str) -> str | None:
     """The document kind an index or alias name ``<prefix>-<kind>`` holds, if it is one the blocklist covers."""
-    for kind in FIELDS:
+    for kind in sorted(FIELDS, key=len, reverse=True):
         if index.endswith(f"-{kind}"):
             return kind
     return None

@@ -42,6 +42,7 @@ from config.schema.kinds import (
     KINDS,
     alias_name,
     change_doc_id,
+    discovered_onion_doc_id,
     check_kind,
     crawl_run_doc_id,
     listing_doc_id,
@@ -72,7 +73,7 @@ from config.schema.normalise import (
 
 __all__ = [
     "COIN_TICKERS", "CRYPTO_TICKERS", "DATE_FIELDS", "DATE_QUERY_FIELDS", "FACETS", "KINDS", "KIND_FIELDS",
-    "QUERY_FIELDS", "SEARCH_KINDS", "Facet", "Field", "QueryField", "SearchKind", "alias_name", "change_doc_id",
+    "QUERY_FIELDS", "SEARCH_KINDS", "Facet", "Field", "QueryField", "SearchKind", "alias_name", "change_doc_id", "discovered_onion_doc_id",
     "check_kind",
     "coin_aliases", "coin_ticker", "crawl_run_doc_id", "listing_doc_id", "lower_case", "market_item_id",
     "normalise_coin", "normalise_document", "normalise_fingerprint", "normalise_onion_host", "onion_check_doc_id",

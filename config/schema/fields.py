@@ -172,6 +172,13 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         old_currency=KW, new_currency=KW, market=KW, listing_id=KW, onion_host=KW_ONION, url=KW,
         title=TEXT, **{"title.keyword": KW}, changed_at=DATE, previous_seen_at=DATE, job_id=KW,
     ),
+    # The discovery queue: one document per onion host that a page named (pipelines.discovery);
+    # ``seen_on`` (where, capped) and ``probe`` details are stored, not indexed.
+    "discovered-onions": _fields(
+        onion_host=KW_ONION, first_seen=DATE, last_seen=DATE, seen_count=LONG, job_ids=KW, status=KW,
+        seen_in=KW, source_hosts=KW_ONION, up=BOOLEAN, reason=KW, title=TEXT, **{"title.keyword": KW},
+        probed_at=DATE, last_status=SHORT,
+    ),
 })
 
 

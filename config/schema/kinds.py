@@ -20,6 +20,7 @@ Public API:
   tokens                  :func:`token_doc_id` (the token)
   onion-checks            :func:`onion_check_doc_id` (host, job id)
   changes                 :func:`change_doc_id` (kind, document, field, when, new value)
+  discovered-onions       :func:`discovered_onion_doc_id` (host)
   ======================  ==================================================
 
   built from :func:`stable_id` (sha256 of the parts) and :func:`market_item_id`.
@@ -42,7 +43,7 @@ from config.errors import UserError
 from config.schema.normalise import normalise_coin, normalise_onion_host
 
 KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens",
-                          "onion-checks", "changes")
+                          "onion-checks", "changes", "discovered-onions")
 
 
 def check_kind(kind: str) -> None:
@@ -126,3 +127,8 @@ def onion_check_doc_id(onion_host: str, job_id: str) -> str:
 def change_doc_id(kind: str, doc_id: str, field: str, changed_at: str, new_value: str) -> str:
     """The ``_id`` of a change record: one per document, field, time and new value (a replay rewrites it)."""
     return stable_id(kind, doc_id, field, changed_at, new_value)
+
+
+def discovered_onion_doc_id(onion_host: str) -> str:
+    """The ``_id`` of a discovery queue document: the host itself, lower case."""
+    return normalise_onion_host(onion_host)

@@ -14,7 +14,10 @@ could write back at its end does not count), the spool could not be written
 stderr says so; :data:`EXIT_NEEDS_LOGIN` (3) when, with nothing lost, a site
 answered with a login or CAPTCHA page where content was expected (stderr names
 the sites: export a fresh session from Tor Browser, ``--session FILE``); 1 when
-nothing could be fetched at all.  ``--session FILE`` (or the ``sessions_file``
+nothing could be fetched at all.  ``--discover POLICY`` (or the ``discover``
+setting): with ``probe`` or ``crawl`` the new onions the crawl queued are
+then probed or crawled (:mod:`onionscope.discovery_followup`; the JSON
+summary's ``discovery``).  ``--session FILE`` (or the ``sessions_file``
 setting) gives the login sessions (:mod:`crawler.sessions`); a bad file is a
 UserError naming its line.  Raises
 :class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
@@ -69,6 +72,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="login sessions exported from Tor Browser: Netscape cookies.txt, or YAML/JSON with cookies and headers "
              "per onion host (default: the sessions_file setting); each site's are sent to that host only",
     )
+    parser.add_argument(
+        "--discover", choices=("off", "record", "probe", "crawl"), metavar="POLICY",
+        help="onions that pages name, in links or text: off, record (queue them), probe (then fetch each new "
+             "one's front page once through Tor) or crawl (then crawl them to discover_crawl_depth) "
+             "(default: the discover setting)",
+    )
     parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
     parser.add_argument(
         "--resume", action="store_true",
@@ -108,6 +117,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         overrides["market_hosts"] = [*settings.market_hosts, *args.market_host]
     if getattr(args, "session", None):
         overrides["sessions_file"] = args.session
+    if getattr(args, "discover", None):
+        overrides["discover"] = args.discover
     if overrides:
         settings = settings.replace(**overrides)
     # The one crawl job: the spider and the pipelines receive it, the crawl-run record keeps it.
@@ -119,6 +130,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         job = dataclasses.replace(job, resume=_resume_point(job, settings))
     stats = run_crawl(settings, job, quiet=args.quiet, progress=wants_progress(args))
     summary = summarize(job.job_id, stats)
+    if settings.discover in ("probe", "crawl") and not summary["network_refused"]:
+        from onionscope.discovery_followup import follow_up
+
+        summary["discovery"] = follow_up(settings, job.job_id, settings.discover, config_path=args.config)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -336,6 +351,9 @@ def summarize(job_id: str, stats: dict[str, Any]) -> dict[str, Any]:
         "resumed": "resume/pages_already_indexed" in stats,
         "pages_already_indexed": int(stats.get("resume/pages_already_indexed", 0)),
         "pages_fetched_again": int(stats.get("resume/pages_fetched_again", 0)),
+        # Onions that pages named, queued for discovery (pipelines.discovery); blocklisted ones never are.
+        "discovered_onions_queued": int(stats.get("discovery/queued", 0)),
+        "discovered_onions_blocklisted": int(stats.get("discovery/blocklisted", 0)),
     }
 
 
@@ -422,6 +440,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     if any(fresh.get(key) for key in ("listings_new", "listings_changed", "listings_removed", "pages_changed")):
         lines.append(f"  changes: {fresh['listings_new']} new listings, {fresh['listings_changed']} changed, "
                      f"{fresh['listings_removed']} marked removed; {fresh['pages_changed']} pages changed")
+    if summary.get("discovered_onions_queued"):
+        lines.append(f"  discovery: {summary['discovered_onions_queued']} onions named by pages queued "
+                     "(see /discovered)")
+    follow = summary.get("discovery")
+    if follow and follow.get("hosts"):
+        lines.append(f"  discover {follow['policy']}: {follow['hosts']} new onions, {follow['up']} up, "
+                     f"{follow['down']} down, {follow['not_checked']} not checked")
     if summary["spool_error"]:
         lines.append(f"  STOPPED: the spool could not be written ({summary['spool_error']})")
     if summary.get("session_sites"):

@@ -185,7 +185,8 @@ def _run(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
 
     job = schedule.job(args.name)
     result = run_job(settings, job, job_id=args.job_id, trigger=args.trigger, scheduled_for=args.scheduled_for,
-                     missed_runs=args.missed_runs, quiet=args.quiet, progress=wants_progress(args))
+                     missed_runs=args.missed_runs, quiet=args.quiet, progress=wants_progress(args),
+                     config_path=args.config)
     if args.json:
         _print_json({**(result.summary or {"job_id": result.job_id}), "job_name": job.name,
                      "outcome": result.outcome, "outcome_reason": result.reason})

@@ -60,7 +60,7 @@ from pipelines.job_runs import run_record, utc_iso, write_run_record
 from search.es_steps import run as run_steps
 from search.job_runs import run_detail_steps
 from onionscope.scheduling.locks import scheduler_dir, scheduler_lock_path
-from onionscope.scheduling.metrics import SchedulerMetrics
+from onionscope.scheduling.metrics import SchedulerMetrics, discovery_queue_reader
 from onionscope.scheduling.state import load_state, parse_moment, save_state
 
 logger = logging.getLogger("onionscope.scheduler")
@@ -134,7 +134,8 @@ class Scheduler:
         self.state_path = self.directory / "state.json"
         self.logs_dir = self.directory / "logs"
         self.jobs = {name: job for name, job in schedule.jobs.items() if job.enabled}
-        self.metrics = metrics or SchedulerMetrics(self.jobs, Path(settings.var_dir) / "spool")
+        self.metrics = metrics or SchedulerMetrics(self.jobs, Path(settings.var_dir) / "spool",
+                                                   discovery_queue_reader(settings))
         self.running: dict[str, Run] = {}
         self.last_due: dict[str, datetime] = {}
         self.next_due: dict[str, datetime] = {}

@@ -30,30 +30,37 @@ scheduler and the API's ``/metrics`` (:mod:`search.api.metrics_routes`) say the 
 Label values are job names (validated), outcomes and error types from
 onionscope's own vocabulary -- never crawled text.
 
-Public API: :class:`SchedulerMetrics` (job_names, spool_dir); its ``registry``;
+And ``onionscope_discovery_queue_size{status}`` when given a reader of the queue
+(:func:`discovery_queue_reader`; read from Elasticsearch at each scrape).
+
+Public API: :class:`SchedulerMetrics` (job_names, spool_dir, queue_sizes=None); :func:`discovery_queue_reader` (settings); its ``registry``;
 :meth:`~SchedulerMetrics.serve` (port, host) -> the bound port.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
+import logging
 import threading
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
-from prometheus_client.core import SummaryMetricFamily
+from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 
 from pipelines.job_runs import OUTCOMES
 from pipelines.spool import spool_size
 from search.job_runs import duration_seconds
 from onionscope.scheduling.state import parse_moment
 
+logger = logging.getLogger(__name__)
+
 
 class SchedulerMetrics:
     """The scheduler's metrics in their own registry (nothing of the process's default one)."""
 
-    def __init__(self, job_names: Iterable[str], spool_dir: Path | None = None):
+    def __init__(self, job_names: Iterable[str], spool_dir: Path | None = None,
+                 queue_sizes: Callable[[], dict[str, int]] | None = None):
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
         self.runs = Counter("onionscope_job_runs", "Runs finished, by outcome.", ["job", "outcome"], registry=registry)
@@ -97,6 +104,8 @@ class SchedulerMetrics:
                   registry=registry).set_function(lambda: spool_size(spool_dir).records)
             Gauge("onionscope_spool_bytes", "Bytes in the spool.",
                   registry=registry).set_function(lambda: spool_size(spool_dir).bytes)
+        if queue_sizes is not None:
+            registry.register(_DiscoveryQueue(queue_sizes))
         for name in job_names:  # every job shows up from the first scrape, at zero
             for outcome in OUTCOMES:
                 self.runs.labels(name, outcome)
@@ -169,3 +178,48 @@ class _BulkLatency:
         for job, (count, seconds) in sorted(self.metrics.bulk_latency().items()):
             family.add_metric([job], count_value=count, sum_value=seconds)
         yield family
+
+
+DISCOVERY_QUEUE_HELP = "Onions in the discovery queue, by status (new, probed, crawled, blocked)."
+
+
+class _DiscoveryQueue:
+    """``onionscope_discovery_queue_size{status}``: read from Elasticsearch at each scrape.
+
+    An Elasticsearch that does not answer leaves the metric out of that
+    scrape (logged), rather than failing the whole scrape.
+    """
+
+    def __init__(self, queue_sizes: Callable[[], dict[str, int]]):
+        self.queue_sizes = queue_sizes
+
+    def describe(self) -> list[Any]:
+        return [GaugeMetricFamily("onionscope_discovery_queue_size", DISCOVERY_QUEUE_HELP, labels=["status"])]
+
+    def collect(self) -> Any:
+        try:
+            sizes = self.queue_sizes()
+        except Exception as exc:  # a scrape must still show the jobs' metrics
+            logger.warning("the discovery queue's size could not be read: %s", exc)
+            return
+        family = GaugeMetricFamily("onionscope_discovery_queue_size", DISCOVERY_QUEUE_HELP, labels=["status"])
+        for status, count in sorted(sizes.items()):
+            family.add_metric([status], count)
+        yield family
+
+
+def discovery_queue_reader(settings: Any) -> Callable[[], dict[str, int]]:
+    """A function that reads the discovery queue's size by status from ``settings``' Elasticsearch (one search)."""
+
+    def read() -> dict[str, int]:
+        from pipelines.es_client import make_client
+        from search.discovered import queue_size_steps
+        from search.es_steps import run
+
+        client = make_client(settings)
+        try:
+            return run(client, queue_size_steps(settings.index_prefix))
+        finally:
+            client.close()
+
+    return read

@@ -55,6 +55,7 @@ def job_settings(settings: Any, job: ScheduledJob) -> Any:
                        ("crawl_max_pages_per_host", job.max_pages_per_host), ("crawl_concurrency", job.concurrency)):
         if value is not None:
             overrides[key] = value
+    overrides["discover"] = job.discover
     if job.market_hosts:
         overrides["market_hosts"] = [*settings.market_hosts, *(f"{m}={h}" for m, h in job.market_hosts)]
     if job.session_file is not None:
@@ -80,8 +81,12 @@ def _record(settings: Any, document: dict[str, Any]) -> None:
 def run_job(
     settings: Any, job: ScheduledJob, *, job_id: str | None = None, trigger: str = "manual",
     scheduled_for: str | None = None, missed_runs: int = 0, quiet: bool = False, progress: bool = False,
+    config_path: str | None = None,
 ) -> JobRunResult:
     """Run ``job`` once in this process (Scrapy's reactor: once per process) and return what happened.
+
+    With the job's ``discover: probe|crawl`` the new onions it queued are then probed or crawled by a
+    child ``onionscope [--config config_path] crawl`` (:mod:`onionscope.discovery_followup`).
 
     :raises config.errors.UserError: the seeds cannot be read, a market confirmation
         is wrong, or Elasticsearch or tor cannot be reached (the run is recorded as
@@ -98,7 +103,8 @@ def run_job(
     job_id = job_id or f"{job.name}-{started_at.replace('-', '').replace(':', '')}-{secrets.token_hex(3)}"
     try:
         return _run_job(settings, job, job_id=job_id, started_at=started_at, trigger=trigger,
-                        scheduled_for=scheduled_for, missed_runs=missed_runs, quiet=quiet, progress=progress)
+                        scheduled_for=scheduled_for, missed_runs=missed_runs, quiet=quiet, progress=progress,
+                        config_path=config_path)
     except _StoppedBeforeCrawl:
         reason = "stopped (SIGTERM) before its crawl started"
         _record(settings, run_record(job_id, job.name, outcome="failed", reason=reason, started_at=started_at,
@@ -111,7 +117,7 @@ def run_job(
 
 def _run_job(
     settings: Any, job: ScheduledJob, *, job_id: str, started_at: str, trigger: str, scheduled_for: str | None,
-    missed_runs: int, quiet: bool, progress: bool,
+    missed_runs: int, quiet: bool, progress: bool, config_path: str | None = None,
 ) -> JobRunResult:
     from crawler.job import create_crawl_job
     from crawler.spiders.onion import parse_seeds
@@ -154,4 +160,12 @@ def _run_job(
     from pipelines.job_runs import run_figures
 
     figures = run_figures(stats, str(stats.get("finish_reason") or "") or None)
-    return JobRunResult(job_id, figures["outcome"], figures["outcome_reason"], summarize(job_id, stats))
+    summary = summarize(job_id, stats)
+    if run_settings.discover in ("probe", "crawl"):
+        from onionscope.discovery_followup import follow_up
+
+        try:
+            summary["discovery"] = follow_up(run_settings, job_id, run_settings.discover, config_path=config_path)
+        except UserError as exc:  # the crawl's outcome stands; the new onions stay new for the next run
+            logger.error("job %s: discover %s failed: %s", job.name, run_settings.discover, exc)
+    return JobRunResult(job_id, figures["outcome"], figures["outcome_reason"], summary)

@@ -10,6 +10,7 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
   -- one router for the entity pages (search.api.entities)
 * ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
 * ``/jobs`` and ``/runs/{job_id}`` -- scheduled jobs and their runs (search.api.jobs_routes)
+* ``/discovered`` -- the discovery queue: onions pages named, with where (search.api.discovered_routes)
 * ``/metrics`` -- Prometheus metrics of the jobs (search.api.metrics_routes; viewer token, text format)
 * ``/login`` (rate-limited per client address: 429) and ``/logout`` (UI session), ``/auth/tokens`` (admin)
 * ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere); both need a viewer token
@@ -152,7 +153,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     Touches no network until a request arrives; reads or creates the session
     secret file (see :func:`search.auth.load_session_secret`).
     """
-    from search.api import (auth_routes, docs_routes, entities, exports_routes, jobs_routes, metrics_routes,
+    from search.api import (auth_routes, discovered_routes, docs_routes, entities, exports_routes, jobs_routes, metrics_routes,
                             search_routes, stats)
     from config.blocklist import BlocklistFile
     from search.blocklist import attach as attach_blocklist
@@ -206,7 +207,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     async def home() -> Response:
         return RedirectResponse("/search", status_code=303)
 
-    for module in (search_routes, entities, stats, jobs_routes, metrics_routes, exports_routes, auth_routes, docs_routes):
+    for module in (search_routes, entities, stats, jobs_routes, discovered_routes, metrics_routes, exports_routes, auth_routes, docs_routes):
         app.include_router(module.router)
     if settings["trusted_proxies"]:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

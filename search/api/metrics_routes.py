@@ -15,7 +15,8 @@ never crawled content.  Per job (label ``job``):
   and ``onionscope_bulk_request_seconds_max{job}`` (the slowest).
 
 And ``onionscope_spool_files``, ``onionscope_spool_records`` and ``onionscope_spool_bytes`` of
-this server's var dir.
+this server's var dir, and ``onionscope_discovery_queue_size{status}`` (the discovery queue, read at
+each scrape).
 The names match the scheduler's own endpoint (:mod:`onionscope.scheduling.metrics`),
 which counts since the scheduler started; these count every recorded run.
 
@@ -35,13 +36,17 @@ from pipelines.spool import spool_size
 from search.api.context import context_of, viewer
 from search.auth import TokenRecord
 from search.es_steps import run_async
+from search.discovered import queue_size_steps
 from search.job_runs import run_totals_steps
+
+DISCOVERY_QUEUE_HELP = "Onions in the discovery queue, by status (new, probed, crawled, blocked)."
 
 router = APIRouter(tags=["metrics"])
 
 
-def render_metrics(totals: dict[str, Any], spool_dir: Path) -> bytes:
-    """The Prometheus text exposition of ``totals`` (:func:`search.job_runs.run_totals_steps`) and the spool."""
+def render_metrics(totals: dict[str, Any], spool_dir: Path, queue_sizes: dict[str, int] | None = None) -> bytes:
+    """The Prometheus text exposition of ``totals`` (:func:`search.job_runs.run_totals_steps`), the spool and
+    the discovery queue's size by status (:func:`search.discovered.queue_size_steps`)."""
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
@@ -94,6 +99,11 @@ def render_metrics(totals: dict[str, Any], spool_dir: Path) -> bytes:
             yield GaugeMetricFamily("onionscope_spool_records", "Records (documents, entities, items) in the spool.",
                                     value=spool.records)
             yield GaugeMetricFamily("onionscope_spool_bytes", "Bytes in the spool.", value=spool.bytes)
+            if queue_sizes is not None:
+                queue = GaugeMetricFamily("onionscope_discovery_queue_size", DISCOVERY_QUEUE_HELP, labels=["status"])
+                for status, count in sorted(queue_sizes.items()):
+                    queue.add_metric([status], count)
+                yield queue
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Totals())
@@ -106,5 +116,6 @@ async def metrics(request: Request, who: TokenRecord = Depends(viewer)) -> Respo
 
     context = context_of(request)
     totals = await run_async(context.async_client(), run_totals_steps(context.index_prefix))
-    body = render_metrics(totals, Path(context.settings["var_dir"]) / "spool")
+    queue_sizes = await run_async(context.async_client(), queue_size_steps(context.index_prefix))
+    body = render_metrics(totals, Path(context.settings["var_dir"]) / "spool", queue_sizes)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

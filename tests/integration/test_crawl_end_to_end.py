@@ -186,6 +186,29 @@ def test_every_onion_a_page_names_is_indexed_on_it(crawl_run: CrawlRun) -> None:
     assert offered == {(url, host) for url, host, version, _ in expected if version == 3}
 
 
+def test_discover_record_by_default_queues_every_onion_the_demo_names(crawl_run: CrawlRun) -> None:
+    """Against ground_truth's onion_links: each v3 host a page names is in the discovery queue (the
+    default policy is record), those named only in text as seen in text on their pages; the seeds'
+    hosts are crawled, the others (the forum's dead mirrors, phishing clones) new and never fetched."""
+    from urllib.parse import urlsplit
+
+    truth = crawl_run.world.ground_truth
+    named = {link["onion_host"] for link in truth["onion_links"]}
+    linked = {link["onion_host"] for link in truth["onion_links"] if link["source"] == "href"}
+    text_only = named - linked
+    assert text_only, "the demo forum names some onions only in text"
+    queue = {doc["onion_host"]: doc for doc in _all_docs(
+        crawl_run, "discovered-onions", ["onion_host", "status", "seen_in", "seen_on", "source_hosts"])}
+    assert set(queue) == named
+    seed_hosts = {urlsplit(seed).hostname for seed in crawl_run.world.seeds}
+    for host, document in queue.items():
+        assert document["status"] == ("crawled" if host in seed_hosts else "new"), host
+    for host in text_only:
+        assert queue[host]["seen_in"] == ["text"], host
+        pages = {link["page"] for link in truth["onion_links"] if link["onion_host"] == host}
+        assert pages & {entry["url"] for entry in queue[host]["seen_on"]}, host
+
+
 def test_a_second_crawl_updates_and_creates_no_duplicates(crawl_run: CrawlRun) -> None:
     before = {page["_id"]: page for page in _indexed_pages(crawl_run)}
     second = crawl_run.crawl("e2e-second")

@@ -70,6 +70,7 @@ ROUTE_ACCESS: dict[tuple[str, str], RouteAccess] = {
     ("GET", "/stats"): RouteAccess(VIEWER, "/stats"),
     ("GET", "/jobs"): RouteAccess(VIEWER, "/jobs"),
     ("GET", "/runs/{job_id}"): RouteAccess(VIEWER, "/runs/{job_id}"),
+    ("GET", "/discovered"): RouteAccess(VIEWER, "/discovered?status=new"),
     ("GET", "/metrics"): RouteAccess(VIEWER, "/metrics"),
     ("GET", "/export"): RouteAccess(VIEWER, "/export?format=csv&wallet={address}"),
     ("GET", "/auth/whoami"): RouteAccess(VIEWER, "/auth/whoami"),
