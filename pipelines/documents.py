@@ -20,10 +20,11 @@ Pure functions; nothing here talks to Elasticsearch.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from config.schema import CRYPTO_TICKERS, normalise_coin, normalise_document, normalise_fingerprint
+from crawler.freshness.instants import parse_instant
 from crawler.items import Listing, Page, Vendor
 
 __all__ = ["DOCUMENT_KINDS", "document_for", "normalise_fingerprint", "replayed_document", "upsert_action"]
@@ -90,20 +91,10 @@ def upsert_action(item: Any, index: str) -> dict[str, Any]:
     }
 
 
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
-
-
 def _seen_at(document: dict[str, Any]) -> datetime | None:
     """When the data in ``document`` was fetched: last_seen, else finished_at (crawl runs), else fetched_at."""
     for key in ("last_seen", "finished_at", "fetched_at"):
-        instant = _instant(document.get(key))
+        instant = parse_instant(document.get(key))
         if instant is not None:
             return instant
     return None
@@ -136,7 +127,7 @@ def replayed_document(stored: dict[str, Any] | None, op_type: str, body: dict[st
     else:
         document = incoming
     first_seens = [(instant, value) for value in (stored.get("first_seen"), created.get("first_seen"))
-                   if (instant := _instant(value)) is not None]
+                   if (instant := parse_instant(value)) is not None]
     if first_seens:
         document["first_seen"] = min(first_seens)[1]
     return document
