@@ -49,8 +49,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
 from croniter import croniter
 
+from config.located_yaml import check_keys, check_nesting, construct, display
 from config.settings import DEFAULTS, ConfigError
 from crawler.urls import HOST_ONION, host_kind
 
@@ -169,7 +171,7 @@ class Schedule:
             hint = difflib.get_close_matches(name, list(self.jobs), n=1)
             known = ", ".join(self.jobs) or "none"
             raise ScheduleError(
-                f"{_display(self.path)}: no job {name!r}"
+                f"{display(self.path)}: no job {name!r}"
                 + (f" (did you mean {hint[0]!r}?)" if hint else f"; the jobs are: {known}")
             ) from None
 
@@ -185,13 +187,6 @@ def _has_seconds(expression: str) -> bool:
     return len(expression.split()) == 6
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 class _Lines:
     """The line of every key path of a YAML document, for messages."""
 
@@ -201,13 +196,13 @@ class _Lines:
 
     def error(self, key_path: tuple[str, ...], message: str) -> ScheduleError:
         line = next((self.lines[key_path[:n]] for n in range(len(key_path), -1, -1) if key_path[:n] in self.lines), None)
-        where = _display(self.path) + (f":{line}" if line is not None else "")
+        where = display(self.path) + (f":{line}" if line is not None else "")
         key = ".".join(key_path)
         return ScheduleError(f"{where}: {key + ': ' if key else ''}{message}")
 
     def where(self, key_path: tuple[str, ...]) -> str:
         line = self.lines.get(key_path)
-        return _display(self.path) + (f":{line}" if line is not None else "")
+        return display(self.path) + (f":{line}" if line is not None else "")
 
 
 def _read(path: Path) -> tuple[Any, _Lines]:
@@ -215,51 +210,23 @@ def _read(path: Path) -> tuple[Any, _Lines]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScheduleError(f"{_display(path)}: schedules file not found") from None
+        raise ScheduleError(f"{display(path)}: schedules file not found") from None
     except OSError as exc:
-        raise ScheduleError(f"{_display(path)}: cannot read the schedules file ({exc.strerror})") from None
+        raise ScheduleError(f"{display(path)}: cannot read the schedules file ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise ScheduleError(f"{_display(path)}: the schedules file is not UTF-8 text") from None
+        raise ScheduleError(f"{display(path)}: the schedules file is not UTF-8 text") from None
+    check_nesting(path, text, ScheduleError)
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
-        data = _construct(loader, node, (), lines) if node is not None else None
+        data = construct(loader, node, (), lines) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ScheduleError(f"{_display(path)}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        raise ScheduleError(f"{display(path)}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     finally:
         loader.dispose()
     return data, lines
-
-
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, key_path: tuple[str, ...], lines: _Lines) -> Any:
-    lines.lines.setdefault(key_path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(loader.construct_object(key_node, deep=True))
-            child = key_path + (key,)
-            lines.lines[child] = key_node.start_mark.line + 1
-            if key in mapping:
-                raise lines.error(child, "key appears twice")
-            mapping[key] = _construct(loader, value_node, child, lines)
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, key_path + (str(index),), lines) for index, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-def _check_keys(lines: _Lines, key_path: tuple[str, ...], mapping: Any, allowed: Iterable[str], what: str) -> dict[str, Any]:
-    if not isinstance(mapping, dict):
-        raise lines.error(key_path, f"expected a mapping ({what}), got {type(mapping).__name__}")
-    allowed = list(allowed)
-    for key in mapping:
-        if key not in allowed:
-            hint = difflib.get_close_matches(key, allowed, n=1)
-            raise lines.error(key_path + (key,), f"unknown key {key!r}" + (
-                f" (did you mean {hint[0]!r}?)" if hint else f"; expected one of {', '.join(allowed)}"))
-    return mapping
 
 
 def _whole(lines: _Lines, key_path: tuple[str, ...], value: Any, minimum: int, maximum: int) -> int:
@@ -319,7 +286,7 @@ def _job(lines: _Lines, name: str, spec: Any) -> ScheduledJob:
     if not JOB_NAME.fullmatch(name):
         raise lines.error(path, "a job name is lower-case letters, digits, '-' and '_' (at most 64, "
                                 "starting with a letter or digit)")
-    spec = _check_keys(lines, path, spec if spec is not None else {}, JOB_KEYS, "the job's settings")
+    spec = check_keys(lines, path, spec if spec is not None else {}, JOB_KEYS, "the job's settings")
     seeds_value = spec.get("seeds", [])
     if isinstance(seeds_value, str):
         seeds_value = [seeds_value]
@@ -390,7 +357,7 @@ def load_schedule(path: str | Path) -> Schedule:
     """
     path = Path(path)
     data, lines = _read(path)
-    data = _check_keys(lines, (), {} if data is None else data, TOP_LEVEL_KEYS, "the top level")
+    data = check_keys(lines, (), {} if data is None else data, TOP_LEVEL_KEYS, "the top level")
     jobs_spec = data.get("jobs") or {}
     if not isinstance(jobs_spec, dict):
         raise lines.error(("jobs",), "expected a mapping of job name: job settings")

@@ -188,3 +188,11 @@ def test_a_jobs_session_file_becomes_the_runs_sessions_file(tmp_path) -> None:
     settings = load_settings(None, environ={})
     assert settings.sessions_file is None
     assert job_settings(settings, job).sessions_file == session
+
+
+def test_a_schedules_file_nested_thousands_deep_is_an_error_not_a_crash(tmp_path) -> None:
+    # libyaml builds documents recursively on the C stack: read as it was, this crashed the process.
+    path = tmp_path / "schedules.yml"
+    path.write_text("jobs: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(ScheduleError, match=r"schedules.yml:1: not valid YAML: nested more than 64 levels deep"):
+        load_schedule(path)

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
 from cssselect import SelectorError
 from cssselect.xpath import ExpressionError
 from lxml import etree
 
+from config.located_yaml import check_keys, check_nesting, construct, display
 from crawler.extractors.market_profiles.model import (
     CARD_FIELDS,
     PAGE_FIELDS,
@@ -55,47 +57,12 @@ class _Located:
         for length in range(len(key_path), -1, -1):
             line = self.lines.get(key_path[:length])
             if line is not None:
-                return f"{_display(self.path)}:{line}"
-        return _display(self.path)
+                return f"{display(self.path)}:{line}"
+        return display(self.path)
 
     def error(self, key_path: tuple[str, ...], message: str) -> ProfileError:
         key = ".".join(key_path)
         return ProfileError(f"{self.where(key_path)}: {key + ': ' if key else ''}{message}")
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-# No profile nests deeper than a handful of levels.  libyaml builds a document
-# recursively on the C stack, so a file nested thousands deep would crash the
-# process (a segfault, not an exception): its nesting is checked first.
-MAX_NESTING = 64
-
-
-def _check_nesting(path: Path, text: str) -> None:
-    """Raise ProfileError when the YAML in ``text`` nests deeper than :data:`MAX_NESTING`.
-
-    Reads parser events, which libyaml makes with its own stack (no
-    recursion), and stops at the first level too deep, so a hostile file
-    costs little; a YAML error is left for the real read to report.
-    """
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > MAX_NESTING:
-                    line = event.start_mark.line + 1 if event.start_mark is not None else 0
-                    raise ProfileError(f"{_display(path)}:{line}: not valid YAML: nested more than "
-                                       f"{MAX_NESTING} levels deep")
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
-    except yaml.YAMLError:
-        return
 
 
 def _read_yaml(path: Path) -> tuple[Any, _Located]:
@@ -103,56 +70,25 @@ def _read_yaml(path: Path) -> tuple[Any, _Located]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ProfileError(f"{_display(path)}: cannot read market profile ({exc.strerror})") from None
+        raise ProfileError(f"{display(path)}: cannot read market profile ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise ProfileError(f"{_display(path)}: market profile is not UTF-8 text") from None
-    _check_nesting(path, text)
+        raise ProfileError(f"{display(path)}: market profile is not UTF-8 text") from None
+    check_nesting(path, text, ProfileError)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
-        data = _construct(loader, node, (), located) if node is not None else None
+        data = construct(loader, node, (), located) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ProfileError(f"{_display(path)}{line}: not valid YAML: {problem}") from None
+        raise ProfileError(f"{display(path)}{line}: not valid YAML: {problem}") from None
     except RecursionError:
         # Nested collections are read recursively; no profile nests more than a few levels.
-        raise ProfileError(f"{_display(path)}: not valid YAML: nested too deeply") from None
+        raise ProfileError(f"{display(path)}: not valid YAML: nested too deeply") from None
     finally:
         loader.dispose()
     return data, located
-
-
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, key_path: tuple[str, ...], located: _Located) -> Any:
-    located.lines.setdefault(key_path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(loader.construct_object(key_node, deep=True))
-            child = key_path + (key,)
-            located.lines[child] = key_node.start_mark.line + 1
-            if key in mapping:
-                raise located.error(child, "key appears twice")
-            mapping[key] = _construct(loader, value_node, child, located)
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, key_path + (str(index),), located) for index, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-def _check_keys(located: _Located, key_path: tuple[str, ...], mapping: Any, allowed: Iterable[str], what: str) -> dict[str, Any]:
-    if not isinstance(mapping, dict):
-        raise located.error(key_path, f"expected a mapping ({what}), got {type(mapping).__name__}")
-    allowed = list(allowed)
-    for key in mapping:
-        if key not in allowed:
-            hint = difflib.get_close_matches(key, allowed, n=1)
-            raise located.error(
-                key_path + (key,),
-                f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else f"; expected one of {', '.join(allowed)}"),
-            )
-    return mapping
 
 
 def _regex(located: _Located, key_path: tuple[str, ...], value: Any) -> re.Pattern[str]:
@@ -188,7 +124,7 @@ def _selector_source(located: _Located, key_path: tuple[str, ...], spec: dict[st
 
 
 def _marker(located: _Located, key_path: tuple[str, ...], spec: Any) -> SiteMarker:
-    spec = _check_keys(located, key_path, spec, ("css", "xpath", "attr", "contains", "equals", "regex"), "a marker")
+    spec = check_keys(located, key_path, spec, ("css", "xpath", "attr", "contains", "equals", "regex"), "a marker")
     css, xpath = _selector_source(located, key_path, spec)
     for key in ("attr", "contains", "equals"):
         if key in spec and not isinstance(spec[key], str):
@@ -217,10 +153,10 @@ def _normalisers(located: _Located, key_path: tuple[str, ...], spec: Any) -> tup
                 raise located.error(step_path, "write the regex normaliser as {regex: 'pattern', group: 1}")
             chain.append(step)
         elif isinstance(step, dict) and "matches" in step:
-            _check_keys(located, step_path, step, ("matches",), "{matches: 'pattern'}")
+            check_keys(located, step_path, step, ("matches",), "{matches: 'pattern'}")
             chain.append(MatchesNormaliser(_regex(located, step_path + ("matches",), step["matches"])))
         elif isinstance(step, dict):
-            _check_keys(located, step_path, step, ("regex", "group"), "{regex: 'pattern', group: 1}")
+            check_keys(located, step_path, step, ("regex", "group"), "{regex: 'pattern', group: 1}")
             pattern = _regex(located, step_path + ("regex",), step.get("regex"))
             group = step.get("group", 1 if pattern.groups else 0)
             if isinstance(group, bool) or not isinstance(group, (int, str)):
@@ -239,7 +175,7 @@ def _field(located: _Located, key_path: tuple[str, ...], name: str, spec: Any, d
            relative: bool = False) -> FieldSelector:
     if isinstance(spec, str):  # shorthand: a CSS selector
         spec = {"css": spec}
-    spec = _check_keys(located, key_path, spec, ("css", "xpath", "attr", "all", "normalise", "optional"), "a field")
+    spec = check_keys(located, key_path, spec, ("css", "xpath", "attr", "all", "normalise", "optional"), "a field")
     css, xpath = _selector_source(located, key_path, spec)
     if relative and xpath is not None and xpath.lstrip().startswith("/"):
         # '//span' would search the whole page from every card and give each card the first one.
@@ -258,9 +194,9 @@ def _field(located: _Located, key_path: tuple[str, ...], name: str, spec: Any, d
 
 
 def _cards(located: _Located, key_path: tuple[str, ...], spec: Any) -> CardRule:
-    spec = _check_keys(located, key_path, spec, ("css", "xpath", "fields"), "listing cards ({css: ..., fields: ...})")
+    spec = check_keys(located, key_path, spec, ("css", "xpath", "fields"), "listing cards ({css: ..., fields: ...})")
     css, xpath = _selector_source(located, key_path, spec)
-    raw_fields = _check_keys(located, key_path + ("fields",), spec.get("fields") or {}, CARD_FIELDS, "card fields")
+    raw_fields = check_keys(located, key_path + ("fields",), spec.get("fields") or {}, CARD_FIELDS, "card fields")
     fields = {
         name: _field(located, key_path + ("fields", name), name, field_spec, CARD_FIELDS[name], relative=True)
         for name, field_spec in raw_fields.items()
@@ -277,7 +213,7 @@ def _cards(located: _Located, key_path: tuple[str, ...], spec: Any) -> CardRule:
 
 
 def _page_rule(located: _Located, key_path: tuple[str, ...], page_type: str, spec: Any) -> PageRule:
-    spec = _check_keys(located, key_path, spec, ("url_pattern", "marker", "fields", "cards"), "a page type")
+    spec = check_keys(located, key_path, spec, ("url_pattern", "marker", "fields", "cards"), "a page type")
     if "url_pattern" not in spec and "marker" not in spec:
         raise located.error(key_path, "give a 'url_pattern' or a 'marker' so pages of this type can be recognised")
     raw_patterns = spec.get("url_pattern", [])
@@ -291,7 +227,7 @@ def _page_rule(located: _Located, key_path: tuple[str, ...], page_type: str, spe
     raw_fields = spec.get("fields") or {}
     if raw_fields and not allowed:
         raise located.error(key_path + ("fields",), f"{page_type} pages take no fields (only listing and vendor pages do)")
-    raw_fields = _check_keys(located, key_path + ("fields",), raw_fields, allowed, f"{page_type} fields")
+    raw_fields = check_keys(located, key_path + ("fields",), raw_fields, allowed, f"{page_type} fields")
     fields = {
         name: _field(located, key_path + ("fields", name), name, field_spec, allowed[name])
         for name, field_spec in raw_fields.items()
@@ -319,7 +255,7 @@ def load_profile(path: Path) -> MarketProfile:
     data, located = _read_yaml(path)
     if data is None:
         raise located.error((), "the file is empty; a profile needs at least 'name', 'match' and 'pages'")
-    spec = _check_keys(located, (), data, ("name", "description", "currency", "match", "pages"), "a market profile")
+    spec = check_keys(located, (), data, ("name", "description", "currency", "match", "pages"), "a market profile")
     name = spec.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
         raise located.error(("name",), "expected a market name of lower-case letters, digits, '-' or '_'")
@@ -328,7 +264,7 @@ def load_profile(path: Path) -> MarketProfile:
         raise located.error(("currency",), f"unknown currency {currency!r}")
     if "match" not in spec:
         raise located.error((), "missing 'match' (hosts, host_patterns or site_markers)")
-    match = _check_keys(located, ("match",), spec["match"], ("hosts", "host_patterns", "site_markers"), "match rules")
+    match = check_keys(located, ("match",), spec["match"], ("hosts", "host_patterns", "site_markers"), "match rules")
     hosts = match.get("hosts") or []
     if not isinstance(hosts, list) or not all(isinstance(h, str) and h.endswith(".onion") for h in hosts):
         raise located.error(("match", "hosts"), "expected a list of onion hosts (ending in .onion)")
@@ -345,7 +281,7 @@ def load_profile(path: Path) -> MarketProfile:
         raise located.error(
             ("match",), "give at least one of hosts, host_patterns or site_markers (confirmed hosts come on top of these)"
         )
-    pages_spec = _check_keys(located, ("pages",), spec.get("pages"), PAGE_TYPES, "page types")
+    pages_spec = check_keys(located, ("pages",), spec.get("pages"), PAGE_TYPES, "page types")
     if not pages_spec:
         raise located.error(("pages",), "define at least one page type (listing, vendor, category, search)")
     pages = {
@@ -354,7 +290,7 @@ def load_profile(path: Path) -> MarketProfile:
     }
     return MarketProfile(
         name=name,
-        source=_display(path),
+        source=display(path),
         description=str(spec.get("description") or ""),
         default_currency=normalise_currency(str(currency)) if currency is not None else None,
         hosts={host.lower() for host in hosts},
