@@ -263,8 +263,8 @@ def extract_document(
 
     text_html, raw = _decode(html, content_type)
     text_html, flattened = flatten_deep_nesting(text_html)
-    basics = parse_html_page(text_html, url, max_text_chars=max_text_chars)
     selector = Selector(text=text_html or "<html></html>", base_url=url)
+    basics = parse_html_page(text_html, url, max_text_chars=max_text_chars, selector=selector)
     host = onion_host(url) or ""
     language = detect_language(basics.text)
     identifiers = find_identifiers(basics.text, basics.hrefs, basics.hidden_text, basics.hidden_hrefs)

@@ -349,6 +349,17 @@ def _has_block_children(element: Any) -> bool:
 def _labelled_values(selector: Selector, labels: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Field -> the text next to its label ("Vendor: x", dt/dd, th/td, <b>x:</b> y)."""
     label_to_field = {label: name for name, options in labels.items() for label in options}
+    # Pages repeat their label texts (every card says "Vendor:"); each distinct text is read once.
+    known: dict[str, str | None] = {}
+
+    def field_for(text: str) -> str | None:
+        if text in known:
+            return known[text]
+        field = _field_for_label(label_to_field, text)
+        if len(known) < 20_000:
+            known[text] = field
+        return field
+
     found: dict[str, str] = {}
     root = selector.root
     if not hasattr(root, "iter"):
@@ -368,12 +379,12 @@ def _labelled_values(selector: Selector, labels: dict[str, tuple[str, ...]]) -> 
         whole_text = "".join(element.itertext()) if inline else own_text
         if len(whole_text) > _MAX_LABELLED_TEXT:
             continue
-        field_name = _field_for_label(label_to_field, own_text if len(element) == 0 else whole_text)
+        field_name = field_for(own_text if len(element) == 0 else whole_text)
         value: str | None = None
         if field_name is None and inline and not _has_block_children(element):
             # "Ships from: Germany" inside one element (not inside a table or list it contains).
             head, sep, tail = _clean(whole_text).partition(":")
-            field_name = _field_for_label(label_to_field, head) if sep else None
+            field_name = field_for(head) if sep else None
             if field_name and tail.strip():
                 value = tail.strip()
         if field_name is None or field_name in found:
@@ -433,8 +444,24 @@ def listing_id_from_url(url: str) -> str | None:
     return None
 
 
+def _first_texts(selector: Selector, text_path: str, limit: int) -> list[str]:
+    """The first ``limit`` text nodes ``text_path`` selects, in document order.
+
+    Asked of lxml with a position limit, so a page of 100,000 text nodes does
+    not wrap each one in a parsel Selector to keep 5,000 of them.
+    """
+    root = selector.root
+    if not hasattr(root, "xpath"):
+        return []
+    try:
+        nodes = root.xpath(f"({text_path})[position() <= {int(limit)}]", smart_strings=False)
+    except Exception:  # lxml raises odd errors on broken trees; no text then
+        return []
+    return [str(node) for node in nodes if isinstance(node, str)]
+
+
 def _page_text(selector: Selector) -> str:
-    return _clean(" ".join(selector.xpath("//body//text()[not(ancestor::script or ancestor::style)]").getall()[:5_000]))
+    return _clean(" ".join(_first_texts(selector, "//body//text()[not(ancestor::script or ancestor::style)]", 5_000)))
 
 
 def extract_generic(selector: Selector, url: str, countries: Mapping[str, str] | None = None) -> GenericExtraction:
@@ -532,7 +559,7 @@ def _generic_vendor(
     """A vendor profile: a name heading, a join date or a PGP key, and a sales count."""
     labelled = {key: value for key, value in all_labelled.items() if key in VENDOR_LABELS}
     # Nodes and characters capped: one 10 MB text node took seconds to clean and search.
-    raw_text = "\n".join(selector.xpath("//body//text()").getall()[:5_000])[:_VENDOR_TEXT_MAX_CHARS]
+    raw_text = "\n".join(_first_texts(selector, "//body//text()", 5_000))[:_VENDOR_TEXT_MAX_CHARS]
     pgp = next(armored_blocks(raw_text), None)
     text = _clean(raw_text)
     joined_in_text = _FREE_TEXT_FACTS["joined"].search(text)

@@ -112,6 +112,7 @@ def parse_html_page(
     max_links: int = 5_000,
     max_title_chars: int = 1_000,
     max_href_chars: int = MAX_HREF_TEXT_CHARS,
+    selector: Selector | None = None,
 ) -> HtmlPage:
     """Parse ``html`` fetched from ``url``.
 
@@ -125,10 +126,15 @@ def parse_html_page(
     characters and ``max_href_chars`` in all: the identifier finders read
     every href, so without a total a page of 5000 long links gave them 10 MB
     to read.
+
+    ``selector``, when given, is ``html`` already parsed (the same text and
+    URL) by a caller that reads it too; it is only read here, so one parse
+    serves both.
     """
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", errors="replace")
-    selector = Selector(text=html or "<html></html>", base_url=url)
+    if selector is None:
+        if isinstance(html, bytes):
+            html = html.decode("utf-8", errors="replace")
+        selector = Selector(text=html or "<html></html>", base_url=url)
     title = _clean(" ".join(selector.xpath("//title//text()").getall()))[:max_title_chars]
     rules = hiding_rules(selector.xpath("//style/text()").getall())
 
