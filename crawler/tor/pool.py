@@ -172,6 +172,8 @@ class _ClientWatch:
 
         try:
             if event.status == CircStatus.FAILED:
+                logger.debug("tor pool: %s circuit %s (%s) failed: %s (remote: %s)", self.socks, event.id,
+                             event.purpose, event.reason, event.remote_reason)
                 if self.health.circuit(self.socks, True) is not None:
                     self.wake.set()
             elif event.status == CircStatus.BUILT:
