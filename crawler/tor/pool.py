@@ -10,8 +10,9 @@ each other, and a client that leaves moves only its own hosts.
 set: one thread per pool client attaches to its ControlPort and
 
 * polls ``GETINFO status/bootstrap-phase`` every ``TOR_POOL_CHECK_SECONDS``;
-* listens for ``CIRC`` events (FAILED and BUILT) and for the control connection closing
-  (a killed tor is noticed at once);
+* listens for ``CIRC`` events (FAILED and BUILT, as
+  :func:`~crawler.tor.pool_health.circuit_outcome` counts them) and for the control connection
+  closing (a killed tor is noticed at once);
 * feeds them into the client's :class:`~crawler.tor.pool_health.ClientHealth`, which the download
   handler feeds as well (requests its SOCKS port refused or carried) and which pins hosts among
   the healthy clients (:func:`crawler.tor.download_handler.pool_health_of`).
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.tor.pool_health import HEALTHY, RECOVERING, UNHEALTHY, PoolHealth
+from crawler.tor.pool_health import HEALTHY, RECOVERING, UNHEALTHY, PoolHealth, circuit_outcome
 from crawler.tor.socks5 import SocksAddress
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class _ClientWatch:
         self.controller: Any = None
         self.torrc: Path | None = None  # set once we learn onionscope launched this tor
         self.pid: int | None = None  # the tor process last attached to
+        self.attached_once = False
         self.wake = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"tor-pool-{socks}", daemon=True)
 
@@ -143,6 +145,11 @@ class _ClientWatch:
             self._lost(f"SETEVENTS CIRC failed: {exc}")
             return False
         self.controller = controller
+        if not self.attached_once:
+            self.attached_once = True
+            how = (f"launched by onionscope from {self.torrc}: restarted when it fails" if self.torrc is not None
+                   else "not launched by onionscope: reattached when it fails")
+            logger.info("tor pool: watching %s (ControlPort %s:%d; %s)", self.socks, *self.control, how)
         return True
 
     def _lost(self, detail: str) -> None:
@@ -168,16 +175,13 @@ class _ClientWatch:
             self.wake.set()
 
     def _circuit_event(self, event: Any) -> None:
-        from stem import CircStatus
-
         try:
-            if event.status == CircStatus.FAILED:
+            outcome = circuit_outcome(str(event.status), event.purpose, event.reason)
+            if outcome:
                 logger.debug("tor pool: %s circuit %s (%s) failed: %s (remote: %s)", self.socks, event.id,
                              event.purpose, event.reason, event.remote_reason)
-                if self.health.circuit(self.socks, True) is not None:
-                    self.wake.set()
-            elif event.status == CircStatus.BUILT:
-                self.health.circuit(self.socks, False)
+            if outcome is not None and self.health.circuit(self.socks, outcome) is not None:
+                self.wake.set()
         except Exception:  # never let one event kill stem's listener thread
             logger.debug("tor pool: unreadable CIRC event from %s", self.socks, exc_info=True)
 

@@ -12,13 +12,17 @@ What makes a healthy client unhealthy:
 * its ControlPort connection is lost or cannot be opened (:meth:`ClientHealth.control_lost`);
 * ``GETINFO status/bootstrap-phase`` reports less than 100 % (:meth:`ClientHealth.bootstrap`);
 * ``circuit_failures`` CIRC FAILED events in a row, without a CIRC BUILT in between
-  (:meth:`ClientHealth.circuit`);
+  (:meth:`ClientHealth.circuit`).  Which events count is :func:`circuit_outcome`'s call: not the
+  circuits to an onion service's introduction and rendezvous points (a dead or overloaded onion
+  fails them, whatever the client), and not ``NOPATH`` (tor found no path satisfying its
+  restrictions for that one circuit: it built nothing and says nothing about the network);
 * ``socks_failures`` requests in a row whose SOCKS port refused or dropped the connection
   (:class:`~crawler.tor.errors.TorUnreachableError`), without a request carried in between
   (:meth:`ClientHealth.socks`).  Errors that are a site's (descriptor not found, host
   unreachable) say nothing about the client and are not counted.
 
-Public API: :class:`ClientHealth`; :class:`PoolHealth` (address -> ClientHealth, the healthy
+Public API: :func:`circuit_outcome` (status, purpose, reason) -> True (a failure that counts),
+False (built), None (not counted); :class:`ClientHealth`; :class:`PoolHealth` (address -> ClientHealth, the healthy
 set, an ``on_change`` callback); :class:`Transition` (what an event changed);
 :data:`HEALTHY`, :data:`UNHEALTHY`, :data:`RECOVERING`.  Pure: no I/O, no clock; thread-safe
 (:class:`PoolHealth` serialises every event under one lock, since stem's event threads and the
@@ -38,6 +42,24 @@ STATES = (HEALTHY, UNHEALTHY, RECOVERING)
 
 DEFAULT_CIRCUIT_FAILURES = 10
 DEFAULT_SOCKS_FAILURES = 3
+
+
+# Circuits whose failure is usually the onion service's doing (its intro points, its rendezvous).
+SERVICE_DEPENDENT_PURPOSES = frozenset({"HS_CLIENT_INTRO", "HS_CLIENT_REND", "HS_SERVICE_INTRO", "HS_SERVICE_REND"})
+# Failure reasons that say nothing about the client's network.
+NOT_COUNTED_REASONS = frozenset({"NOPATH"})
+
+
+def circuit_outcome(status: str, purpose: str | None, reason: str | None) -> bool | None:
+    """How a CIRC event counts for the client's health: True a failure, False a built circuit, None not at all."""
+    status = (status or "").upper()
+    if status == "BUILT":
+        return False
+    if status != "FAILED":
+        return None
+    if (purpose or "").upper() in SERVICE_DEPENDENT_PURPOSES or (reason or "").upper() in NOT_COUNTED_REASONS:
+        return None
+    return True
 
 
 @dataclass(frozen=True)

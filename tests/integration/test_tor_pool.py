@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from crawler.downloader import PATH as DOWNLOADER_PATH
 from crawler.tor import control
 from tests import PROJECT_ROOT
 from tests.integration.launched_client import launch_private_client
@@ -65,6 +66,24 @@ def _bootstrapped(launched: control.LaunchedTor, timeout: float = 90) -> None:
         tor_controller.close()
 
 
+def _wait_onions_answer(socks_port: int, onions: Any, timeout: float = 240) -> None:
+    """Readiness: every onion answers ``GET /`` through the client at ``socks_port`` (a new client fetches
+    each service's descriptor first)."""
+    from harness.testnet.readiness import http_status_via_socks
+
+    deadline = time.monotonic() + timeout
+    for onion in onions:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                http_status_via_socks(socks_port, onion, 80, timeout=20, isolation=f"pool-readiness-{attempt}")
+                break
+            except Exception as exc:  # descriptor not fetched yet, circuit timeout
+                assert time.monotonic() < deadline, f"{onion} does not answer through {socks_port}: {exc}"
+                time.sleep(1)
+
+
 def _address(host_port: tuple[str, int] | None) -> str:
     assert host_port is not None
     return f"{host_port[0]}:{host_port[1]}"
@@ -92,6 +111,7 @@ def launched_member(pool_world, tmp_path):
     try:
         assert chosen is not None, f"none of {LAUNCH_ATTEMPTS} launched clients would carry a host"
         _bootstrapped(chosen)
+        _wait_onions_answer(chosen.socks[1], pool_world["onions"].values())
         yield chosen
     finally:
         for launched in launched_all:
@@ -130,8 +150,10 @@ def test_a_pool_client_killed_mid_crawl_is_left_out_restarted_and_the_crawl_comp
     spec = {
         "urls": urls,
         "transport": {"socks_endpoints": [], "pool": pool, "pool_check_seconds": 0.5, "reconnect_seconds": 120},
+        # onionscope's downloader, which holds each host to CONCURRENT_REQUESTS_PER_DOMAIN: the crawl
+        # then lasts about PAGES_PER_HOST * SLOW_SECONDS / 2 and is still going after the kill.
         "settings": {"DOWNLOAD_TIMEOUT": 60, "RETRY_TIMES": 5, "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
-                     "LOG_LEVEL": "DEBUG"},
+                     "DOWNLOADER": DOWNLOADER_PATH, "LOG_LEVEL": "DEBUG"},
     }
     paths_before = {site.name: len(site.paths) for site in pool_sites}
     (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -141,12 +163,15 @@ def test_a_pool_client_killed_mid_crawl_is_left_out_restarted_and_the_crawl_comp
         crawl = subprocess.Popen([sys.executable, "-m", "tests.integration.scrapy_fetch"], cwd=PROJECT_ROOT,
                                  stdin=spec_in, stdout=out_file, stderr=log_file)
         try:
-            # Mid-crawl: once the member's sites have served a few pages through it, kill the member.
+            # Mid-crawl: once the crawl's pool monitor watches the member (it logs so) and the member's
+            # sites have served a few pages through it, kill the member.
             member_sites = [site for site in pool_sites if site.name in on_member]
+            watching = f"tor pool: watching {member_socks} (ControlPort {member_control}; launched by onionscope"
             deadline = time.monotonic() + 180
-            while sum(len(site.paths) - paths_before[site.name] for site in member_sites) < 2:
+            while (watching not in (tmp_path / "crawl.log").read_text(encoding="utf-8", errors="replace")
+                   or sum(len(site.paths) - paths_before[site.name] for site in member_sites) < 2):
                 assert crawl.poll() is None, (tmp_path / "crawl.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "the crawl fetched nothing through the launched client"
+                assert time.monotonic() < deadline, "the pool monitor did not watch the member, or nothing was fetched"
                 time.sleep(0.1)
             os.kill(killed_pid, signal.SIGKILL)
             killed_at = time.monotonic()

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.tor.isolation import HostIsolation
-from crawler.tor.pool_health import HEALTHY, RECOVERING, UNHEALTHY, ClientHealth, PoolHealth, Transition
+from crawler.tor.pool_health import (
+    HEALTHY, RECOVERING, UNHEALTHY, ClientHealth, PoolHealth, Transition, circuit_outcome,
+)
 from crawler.tor.socks5 import SocksAddress
 
 CLIENTS = [SocksAddress("127.0.0.1", 9050), SocksAddress("127.0.0.1", 9052), SocksAddress("127.0.0.1", 9054)]
@@ -175,3 +177,17 @@ def test_unknown_clients_are_refused():
     with pytest.raises(KeyError):
         pool.socks(CLIENTS[2], False)
     assert CLIENTS[2] not in pool and CLIENTS[0] in pool
+
+
+def test_which_circuit_events_count():
+    assert circuit_outcome("BUILT", "GENERAL", None) is False
+    assert circuit_outcome("BUILT", "HS_CLIENT_REND", None) is False
+    assert circuit_outcome("FAILED", "GENERAL", "TIMEOUT") is True
+    assert circuit_outcome("FAILED", "HS_CLIENT_HSDIR", "CHANNEL_CLOSED") is True
+    assert circuit_outcome("failed", "HS_VANGUARDS", "DESTROYED") is True
+    # An onion service's own trouble, or no path for one circuit: not the client's health.
+    assert circuit_outcome("FAILED", "HS_CLIENT_INTRO", "TIMEOUT") is None
+    assert circuit_outcome("FAILED", "HS_CLIENT_REND", "DESTROYED") is None
+    assert circuit_outcome("FAILED", "HS_CLIENT_HSDIR", "NOPATH") is None
+    assert circuit_outcome("LAUNCHED", "GENERAL", None) is None
+    assert circuit_outcome("CLOSED", "GENERAL", "FINISHED") is None
