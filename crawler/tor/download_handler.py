@@ -438,7 +438,10 @@ class TorDownloadHandler(HTTP11DownloadHandler):
     lazy = False
 
     def __init__(self, crawler: "Crawler"):
-        socks_addresses = parse_socks_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS"))
+        pool_members = [socks for socks, _control in parse_pool(crawler.settings.getlist("TOR_POOL"))]
+        # The pool's SOCKS ports are endpoints too (transport_settings lists them; this holds without it).
+        socks_addresses = list(dict.fromkeys(
+            [*parse_socks_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS")), *pool_members]))
         try:
             super().__init__(crawler)
         except NotConfigured as exc:  # would only disable the scheme; say it loudly instead
@@ -456,7 +459,6 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             headers_maxsize = crawler.settings.getint("TOR_HEADERS_MAXSIZE") or _default_headers_maxsize()
             pool._factory = partial(_HeaderCappedClientFactory, headers_maxsize=headers_maxsize)
             isolation = HostIsolation(socks_addresses)
-            pool_members = [socks for socks, _control in parse_pool(crawler.settings.getlist("TOR_POOL"))]
             health: PoolHealth[SocksAddress] = PoolHealth(
                 pool_members,
                 circuit_failures=crawler.settings.getint("TOR_POOL_CIRCUIT_FAILURES") or DEFAULT_CIRCUIT_FAILURES,
