@@ -21,7 +21,7 @@ from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="tor_action", metavar="ACTION", required=True)
-    status = actions.add_parser("status", help="bootstrap, circuits, SOCKS port and version of tor")
+    status = actions.add_parser("status", help="bootstrap, circuits, SOCKS port and version of tor, and the tor pool's clients")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     wait = actions.add_parser("wait", help="wait until tor has bootstrapped, showing progress")
     wait.add_argument("--timeout", type=float, default=None, help="seconds (default: tor_bootstrap_timeout)")
