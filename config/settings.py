@@ -11,7 +11,7 @@ layered, later wins:
    ``ONIONSCOPE_*`` variable is an error; ``ONIONSCOPE_TEST_*`` are left to
    the test suite;
 4. the tor a ready private test network leaves behind: when neither the file
-   nor the environment sets ``tor_socks`` or ``tor_control``, the
+   nor the environment sets ``tor_socks``, ``tor_control`` or ``tor_pool``, the
    ``tor_socks``, ``tor_control``, ``tor_cookie`` and ``tor_password`` of
    ``<testnet_dir>/tor-settings.yml`` (:func:`config.paths.testnet_tor_settings_file`),
    taken as a whole.  ``onionscope testnet up`` writes that file once its
@@ -282,6 +282,22 @@ DEFAULTS: dict[str, Setting] = {
     "tor_cookie": Setting(None, _opt_path, "Control cookie file (cookie authentication)."),
     "tor_password": Setting(None, _opt_str, "Control password (HashedControlPassword authentication)."),
     "tor_extra_socks": Setting((), _str_list, "More SOCKS host:port of further tor clients; hosts stick to one each."),
+    "tor_pool": Setting(
+        (),
+        _str_list,
+        "Tor client pool: SOCKS=CONTROL host:port pairs, comma-separated (127.0.0.1:9050=127.0.0.1:9051,...); "
+        "every worker pins each host to one healthy client by rendezvous hashing, and a client that fails "
+        "is left out until restarted or reattached (auth: tor_password, else the cookie tor names).",
+    ),
+    "tor_pool_check_seconds": Setting(
+        2.0, _float(0.2, 600), "Seconds between bootstrap checks of each pool client over its ControlPort."
+    ),
+    "tor_pool_circuit_failures": Setting(
+        10, _int(1, 10000), "CIRC FAILED events in a row (no circuit built between) that make a pool client unhealthy."
+    ),
+    "tor_pool_socks_failures": Setting(
+        3, _int(1, 10000), "Requests in a row refused by a pool client's SOCKS port that make it unhealthy."
+    ),
     "tor_bootstrap_timeout": Setting(120.0, _float(1, 3600), "Seconds to wait for tor to bootstrap."),
     "tor_reconnect_seconds": Setting(
         120.0,
@@ -571,7 +587,7 @@ def load_settings(
 
     notes: list[str] = []
     # A tor named in the file or the environment wins; the testnet's client is taken as a whole or not at all.
-    if values["tor_socks"] is None and values["tor_control"] is None:
+    if values["tor_socks"] is None and values["tor_control"] is None and not values["tor_pool"]:
         layer_file = paths.testnet_tor_settings_file(values["testnet_dir"])
         if layer_file.exists():
             layer, note = _testnet_tor_layer(layer_file)

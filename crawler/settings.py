@@ -58,8 +58,13 @@ PROCESS_SETTINGS: dict[str, Any] = {
 }
 
 
-def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str, Any]:
+def scrapy_settings(settings: Settings, socks_endpoints: list[str],
+                    pool: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Scrapy setting names and values for one crawl through tor at ``socks_endpoints``.
+
+    ``pool``: the tor client pool's ``(socks, control)`` ``"ip:port"`` pairs
+    (:meth:`crawler.tor.endpoints.TorEndpoints.pool_strings`); None reads ``tor_pool`` from
+    ``settings`` without looking names up.
 
     With no endpoint the crawl still gets the Tor handler, whose guard stops it
     at start-up with a clear error: nothing ever falls back to a direct connection.
@@ -143,7 +148,11 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
     }
     # Every http and https request goes through Tor (handler, guard, retries, no proxy middleware).
     values.update(transport_settings(socks_endpoints, headers_maxsize=settings.download_headers_maxsize,
-                                     reconnect_seconds=settings.tor_reconnect_seconds))
+                                     reconnect_seconds=settings.tor_reconnect_seconds,
+                                     pool=_pool_or_none(settings) if pool is None else pool,
+                                     pool_check_seconds=settings.tor_pool_check_seconds,
+                                     pool_circuit_failures=settings.tor_pool_circuit_failures,
+                                     pool_socks_failures=settings.tor_pool_socks_failures))
     values["DOWNLOAD_HANDLERS"].update({"file": None, "data": None})
     # No lookup and no connection in this process except to tor and Elasticsearch.
     values["EXTENSIONS"][NETWORK_GUARD_PATH] = 0
@@ -162,6 +171,15 @@ def _socks_endpoints_or_none(settings: Settings) -> list[str]:
     except UserError:
         return []  # TorTransportGuard stops the crawl and says why
     return endpoints.socks_strings()
+
+
+def _pool_or_none(settings: Settings) -> list[tuple[str, str]]:
+    from crawler.tor.endpoints import resolve_tor_endpoints
+
+    try:
+        return resolve_tor_endpoints(settings, resolve_host=None).pool_strings()
+    except UserError:
+        return []  # TorTransportGuard stops the crawl and says why
 
 
 class OnionscopeAddon:

@@ -10,6 +10,12 @@ Public API:
 * :func:`launch_tor(torrc_path, ...)` -> :class:`LaunchedTor` -- starts
   ``tor --defaults-torrc <empty> -f <torrc>`` and waits (with a deadline) until its
   ControlPort accepts connections.  Raises TorControlError when tor exits or the deadline passes.
+  It records the tor in ``<torrc>.onionscope.pid`` (PID and start time), so a tor onionscope
+  launched can be told from one somebody else runs:
+  :func:`launched_torrc(controller)` -> the torrc of the tor behind ``controller`` if onionscope
+  launched it (else None); :func:`launched_tor_pid(torrc)` -> its PID while it runs;
+  :func:`stop_launched_tor(torrc)` -> the PIDs stopped (verified by PID, start time and ``-f torrc``).
+  The tor pool's monitor (:mod:`crawler.tor.pool`) restarts such a tor when it fails.
 * :func:`attach(control, cookie_path=None, password=None)` -> ``stem.control.Controller``,
   authenticated by password, by the given cookie file, or by whatever tor offers;
   :func:`attach_when_up(control, timeout, ...)` waits for the ControlPort to open first.
@@ -42,6 +48,7 @@ import stem.control
 from stem import Signal
 
 from config.errors import UserError
+from config.processes import recorded_pid, recorded_process, stop_processes, write_pidfile
 
 HostPort = tuple[str, int]
 ProgressCallback = Callable[[int, str], None]
@@ -225,6 +232,10 @@ def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 6
             start_new_session=True,  # a Ctrl-C in the terminal is handled by us, not sent to tor
         )
     launched = LaunchedTor(process, torrc_path, control, socks, log_path)
+    try:
+        write_pidfile(launched_pidfile(torrc_path), process.pid)
+    except ProcessLookupError:
+        pass  # tor exited at once; the loop below reports why
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -237,6 +248,48 @@ def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 6
         time.sleep(0.1)
     launched.stop()
     raise TorControlError(f"tor's ControlPort {control[0]}:{control[1]} did not open within {timeout:g} s:\n" + _tail(log_path))
+
+
+def launched_pidfile(torrc_path: Path) -> Path:
+    """Where :func:`launch_tor` records the tor it started from ``torrc_path``."""
+    torrc_path = Path(torrc_path)
+    return torrc_path.with_name(torrc_path.name + ".onionscope.pid")
+
+
+def _runs_torrc(arguments: list[str], torrc_path: Path) -> bool:
+    """True if ``arguments`` are tor's (argv[0] named ``tor``) with ``-f <torrc_path>``."""
+    if not arguments or Path(arguments[0]).name != "tor":
+        return False
+    return any(arguments[i] == "-f" and arguments[i + 1] == str(torrc_path) for i in range(len(arguments) - 1))
+
+
+def _torrc_check(torrc_path: Path) -> Callable[[list[str]], bool]:
+    resolved = Path(torrc_path).resolve()
+    return lambda arguments: _runs_torrc(arguments, resolved)
+
+
+def launched_tor_pid(torrc_path: Path) -> int | None:
+    """The PID of the tor :func:`launch_tor` started from ``torrc_path``, while that very process runs; else None."""
+    return recorded_pid(launched_pidfile(Path(torrc_path).resolve()), _torrc_check(torrc_path))
+
+
+def stop_launched_tor(torrc_path: Path, grace_seconds: float = 10.0) -> list[int]:
+    """Stop the tor :func:`launch_tor` last started from ``torrc_path`` (SIGTERM, then SIGKILL); returns the PIDs signalled."""
+    process = recorded_process(launched_pidfile(Path(torrc_path).resolve()), _torrc_check(torrc_path))
+    return stop_processes([process], grace_seconds, kill_wait_seconds=grace_seconds) if process is not None else []
+
+
+def launched_torrc(controller: stem.control.Controller) -> Path | None:
+    """The torrc of the tor behind ``controller`` if :func:`launch_tor` started that very process, else None.
+
+    Reads ``GETINFO config-file`` and ``process/pid``; None as well when tor does not answer.
+    """
+    try:
+        torrc_path = Path(controller.get_info("config-file")).resolve()
+        pid = int(controller.get_info("process/pid"))
+    except (stem.ControllerError, stem.SocketError, ValueError, OSError):
+        return None
+    return torrc_path if launched_tor_pid(torrc_path) == pid else None
 
 
 def _tail(path: Path, lines: int = 8) -> str:

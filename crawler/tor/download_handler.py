@@ -25,11 +25,20 @@ Scrapy settings read:
 * ``TOR_RECONNECT_SECONDS`` -- how long a request waits for a tor SOCKS port that answered
   earlier in the crawl and stopped (tor killed or restarting) before it fails (unset or 0:
   at once); see :mod:`crawler.tor.reattach`;
+* ``TOR_POOL`` -- ``"socks=control"`` pairs (IP addresses) of the tor client pool; their
+  SOCKS ports are among ``TOR_SOCKS_ENDPOINTS``.  Each pool client has a
+  :class:`~crawler.tor.pool_health.ClientHealth` (``TOR_POOL_SOCKS_FAILURES``,
+  ``TOR_POOL_CIRCUIT_FAILURES``), fed by this handler (requests its SOCKS port carried or
+  refused) and by the pool monitor (:mod:`crawler.tor.pool`, which needs the ControlPorts);
+  hosts are pinned among the healthy clients only (:class:`~crawler.tor.isolation.HostIsolation`).
+  A request whose client turned unhealthy is sent again at once through the host's new client
+  instead of waiting for the old one;
 * Scrapy's own ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE``, ``DOWNLOAD_WARNSIZE``,
   ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
 
 Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them),
+``tor/pool/requests_moved`` (requests re-sent through another pool client after theirs failed),
 ``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``; ``download/maxsize_exceeded``
 (a body over ``DOWNLOAD_MAXSIZE``, with or without a Content-Length) and
 ``download/body_timeout`` (the headers came, the body did not within ``DOWNLOAD_TIMEOUT``:
@@ -89,6 +98,7 @@ from crawler.tor.errors import (
     TorUnreachableError,
 )
 from crawler.tor.isolation import HostIsolation
+from crawler.tor.pool_health import DEFAULT_CIRCUIT_FAILURES, DEFAULT_SOCKS_FAILURES, HEALTHY, PoolHealth, Transition
 from crawler.tor.reattach import SocksPortWatch
 from crawler.tor.socks5 import SocksAddress, SocksClientEndpoint, SocksCredentials
 
@@ -128,6 +138,10 @@ def transport_settings(
     verify_certificates: bool = False,
     headers_maxsize: int | None = None,
     reconnect_seconds: float = 0.0,
+    pool: Sequence[tuple[str, str]] = (),
+    pool_check_seconds: float | None = None,
+    pool_circuit_failures: int | None = None,
+    pool_socks_failures: int | None = None,
 ) -> dict[str, Any]:
     """Scrapy settings that route every request through tor at ``socks_endpoints``.
 
@@ -145,18 +159,34 @@ def transport_settings(
     ``headers_maxsize`` caps each response's status line and headers (None: the default of
     ``download_headers_maxsize``).  ``reconnect_seconds`` is how long a request waits for a
     tor that answered earlier in the crawl and then stopped (0: it fails at once).
+
+    ``pool`` lists ``(socks, control)`` ``"ip:port"`` pairs of the tor client pool (setting
+    ``tor_pool``); their SOCKS ports join ``socks_endpoints`` and the pool monitor
+    (:class:`crawler.tor.pool.TorPoolMonitor`) is enabled.  The ``pool_*`` thresholds default
+    to the settings' defaults in :mod:`config.settings`.
     """
     from scrapy.settings.default_settings import RETRY_EXCEPTIONS
 
+    from config.settings import DEFAULTS
+    from crawler.tor.pool import EXTENSION_PATH as POOL_MONITOR_PATH
+
+    pool = [(str(socks), str(control)) for socks, control in pool]
+    extensions = {GUARD_PATH: 0}
+    if pool:
+        extensions[POOL_MONITOR_PATH] = 5
     return {
-        "TOR_SOCKS_ENDPOINTS": list(socks_endpoints),
+        "TOR_SOCKS_ENDPOINTS": list(dict.fromkeys([*socks_endpoints, *(socks for socks, _control in pool)])),
+        "TOR_POOL": [f"{socks}={control}" for socks, control in pool],
+        "TOR_POOL_CHECK_SECONDS": pool_check_seconds or DEFAULTS["tor_pool_check_seconds"].default,
+        "TOR_POOL_CIRCUIT_FAILURES": pool_circuit_failures or DEFAULTS["tor_pool_circuit_failures"].default,
+        "TOR_POOL_SOCKS_FAILURES": pool_socks_failures or DEFAULTS["tor_pool_socks_failures"].default,
         "TOR_SOCKS_TIMEOUT": socks_timeout,
         "TOR_HEADERS_MAXSIZE": headers_maxsize or _default_headers_maxsize(),
         "TOR_RECONNECT_SECONDS": reconnect_seconds,
         "DOWNLOAD_HANDLERS": {"http": HANDLER_PATH, "https": HANDLER_PATH, "ftp": None, "s3": None},
         "DOWNLOAD_VERIFY_CERTIFICATES": verify_certificates,
         "RETRY_EXCEPTIONS": [*RETRY_EXCEPTIONS, *RETRY_EXCEPTION_PATHS],
-        "EXTENSIONS": {GUARD_PATH: 0},
+        "EXTENSIONS": extensions,
         "HTTPPROXY_ENABLED": False,
     }
 
@@ -333,9 +363,11 @@ class TorConnectionPool(HTTPConnectionPool):
 class _TorScrapyAgent(_ScrapyAgent):
     """Scrapy's agent wrapper, building a SOCKS-backed Twisted Agent for every request."""
 
-    def __init__(self, *, isolation: HostIsolation, socks_timeout: float | None, **keywords: Any):
+    def __init__(self, *, isolation: HostIsolation, socks_address: SocksAddress | None, socks_timeout: float | None,
+                 **keywords: Any):
         super().__init__(**keywords)
         self._isolation = isolation
+        self._socks_address = socks_address
         self._socks_timeout = socks_timeout
 
     def _get_agent(self, request: "Request", timeout: float) -> Agent:
@@ -346,7 +378,7 @@ class _TorScrapyAgent(_ScrapyAgent):
             raise TorTransportError(f"{request.url} has no host name")
         endpoint_factory = TorEndpointFactory(
             reactor,
-            self._isolation.client_for(host),
+            self._socks_address or self._isolation.client_for(host),
             self._isolation.credentials_for(host),
             self._contextFactory,
             connect_timeout=timeout,
@@ -355,10 +387,48 @@ class _TorScrapyAgent(_ScrapyAgent):
         return Agent.usingEndpointFactory(reactor, endpoint_factory, pool=self._pool)
 
 
-# crawler -> (HostIsolation, TorConnectionPool), shared by the http and https handler instances.
-_SHARED_STATE: "weakref.WeakKeyDictionary[Crawler, tuple[HostIsolation, TorConnectionPool, SocksPortWatch]]" = (
-    weakref.WeakKeyDictionary()
-)
+# crawler -> (HostIsolation, TorConnectionPool, SocksPortWatch, PoolHealth), shared by the http and
+# https handler instances (and the pool monitor: pool_health_of).
+_SHARED_STATE: ("weakref.WeakKeyDictionary[Crawler, tuple[HostIsolation, TorConnectionPool, SocksPortWatch, "
+                "PoolHealth[SocksAddress]]]") = weakref.WeakKeyDictionary()
+
+
+def parse_pool(values: Sequence[str]) -> list[tuple[SocksAddress, tuple[str, int]]]:
+    """``TOR_POOL``'s ``"socks=control"`` strings -> (SOCKS address, ControlPort); raises TorTransportNotConfigured."""
+    members = []
+    for value in values:
+        socks, sep, control = str(value).partition("=")
+        control_address = SocksAddress.parse(control) if sep else None
+        if control_address is None:
+            raise TorTransportNotConfigured(f"TOR_POOL entry {value!r} is not socks=control (ip:port=ip:port)")
+        members.append((SocksAddress.parse(socks), (control_address.host, control_address.port)))
+    return members
+
+
+def pool_health_of(crawler: "Crawler") -> "PoolHealth[SocksAddress] | None":
+    """The pool health the crawl's tor handlers pin hosts by (None before they are built)."""
+    shared = _SHARED_STATE.get(crawler)
+    return shared[3] if shared is not None else None
+
+
+def _pool_changed(isolation: HostIsolation, pool_members: Sequence[SocksAddress], stats: Any,
+                  transition: Transition, healthy: tuple[SocksAddress, ...]) -> None:
+    """A pool client changed state: pin hosts among the healthy clients from now on; log and count it.
+
+    Runs in whichever thread reported the event (the reactor's, or the pool monitor's); the
+    healthy set is swapped as a whole, and Scrapy's stats are counted on the reactor thread.
+    Clients outside the pool (``tor_socks``, ``tor_extra_socks``) have no health and always stay in.
+    """
+    from twisted.internet import reactor
+
+    isolation.set_healthy(address for address in isolation.socks_addresses
+                          if address not in pool_members or address in healthy)
+    level = logging.INFO if transition.after == HEALTHY else logging.WARNING
+    logger.log(level, "tor pool: client %s is %s (%s); hosts are pinned among %s", transition.client,
+               transition.after, transition.reason, ", ".join(sorted(map(str, isolation.healthy))) or "(none: all)")
+    if stats is not None:
+        for key in (f"tor/pool/{transition.after}", f"tor/pool/{transition.after}/{transition.client}"):
+            reactor.callFromThread(stats.inc_value, key)  # type: ignore[attr-defined]
 
 
 class TorDownloadHandler(HTTP11DownloadHandler):
@@ -368,7 +438,10 @@ class TorDownloadHandler(HTTP11DownloadHandler):
     lazy = False
 
     def __init__(self, crawler: "Crawler"):
-        socks_addresses = parse_socks_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS"))
+        pool_members = [socks for socks, _control in parse_pool(crawler.settings.getlist("TOR_POOL"))]
+        # The pool's SOCKS ports are endpoints too (transport_settings lists them; this holds without it).
+        socks_addresses = list(dict.fromkeys(
+            [*parse_socks_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS")), *pool_members]))
         try:
             super().__init__(crawler)
         except NotConfigured as exc:  # would only disable the scheme; say it loudly instead
@@ -385,11 +458,20 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             # Scrapy's lenient HTTP/1.1 protocol, with the header cap.
             headers_maxsize = crawler.settings.getint("TOR_HEADERS_MAXSIZE") or _default_headers_maxsize()
             pool._factory = partial(_HeaderCappedClientFactory, headers_maxsize=headers_maxsize)
-            # A tor that goes away mid-crawl is waited for (TOR_RECONNECT_SECONDS), not given up at once.
-            watch = SocksPortWatch(reactor, crawler.settings.getfloat("TOR_RECONNECT_SECONDS"), crawler.stats)
-            shared = _SHARED_STATE[crawler] = (HostIsolation(socks_addresses), pool, watch)
+            isolation = HostIsolation(socks_addresses)
+            health: PoolHealth[SocksAddress] = PoolHealth(
+                pool_members,
+                circuit_failures=crawler.settings.getint("TOR_POOL_CIRCUIT_FAILURES") or DEFAULT_CIRCUIT_FAILURES,
+                socks_failures=crawler.settings.getint("TOR_POOL_SOCKS_FAILURES") or DEFAULT_SOCKS_FAILURES,
+                on_change=partial(_pool_changed, isolation, tuple(pool_members), crawler.stats),
+            )
+            # A tor that goes away mid-crawl is waited for (TOR_RECONNECT_SECONDS), not given up at once,
+            # unless it is a pool client that turned unhealthy: its hosts have moved on.
+            watch = SocksPortWatch(reactor, crawler.settings.getfloat("TOR_RECONNECT_SECONDS"), crawler.stats,
+                                   abandoned=lambda address: address in health and address not in isolation.healthy)
+            shared = _SHARED_STATE[crawler] = (isolation, pool, watch, health)
             logger.info("tor transport: SOCKS endpoints %s", ", ".join(map(str, socks_addresses)))
-        self.isolation, self._pool, self._watch = shared
+        self.isolation, self._pool, self._watch, self.pool_health = shared
         socks_timeout = crawler.settings.get("TOR_SOCKS_TIMEOUT")
         self._socks_timeout: float | None = float(socks_timeout) if socks_timeout not in (None, "") else None
         self._stats = crawler.stats
@@ -407,20 +489,41 @@ class TorDownloadHandler(HTTP11DownloadHandler):
         deadline: float | None = None
         while True:
             try:
-                response = await self._download_once(request)
+                response = await self._download_once(request, address)
             except TorUnreachableError:
-                if address is None or not self._watch.may_wait(address):
+                if address is None or host is None:
+                    raise
+                self._pool_socks(address, ok=False)
+                if self._moved(host, address):
+                    address, deadline = self.isolation.client_for(host), None
+                    continue
+                if not self._watch.may_wait(address):
                     raise
                 if deadline is None:
                     deadline = time.monotonic() + self._watch.reconnect_seconds
                 if not await self._watch.wait_until_back(address, deadline):
+                    if self._moved(host, address):  # the wait ended because the client left the pool
+                        address, deadline = self.isolation.client_for(host), None
+                        continue
                     raise
                 continue
             if address is not None:
                 self._watch.answered(address)
+                self._pool_socks(address, ok=True)
             return response
 
-    async def _download_once(self, request: "Request") -> "Response":
+    def _moved(self, host: str, address: SocksAddress) -> bool:
+        """True (and counted) when ``host`` is pinned to another client than ``address`` now."""
+        if self.isolation.client_for(host) == address:
+            return False
+        self._inc_stat("tor/pool/requests_moved")
+        return True
+
+    def _pool_socks(self, address: SocksAddress, *, ok: bool) -> None:
+        if address in self.pool_health:
+            self.pool_health.socks(address, ok)
+
+    async def _download_once(self, request: "Request", address: SocksAddress | None) -> "Response":
         if request.meta.get("proxy"):
             raise TorTransportNotConfigured(
                 f"{request.url} has meta['proxy']={request.meta['proxy']!r}; onionscope sends every request "
@@ -428,6 +531,7 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             )
         agent = _TorScrapyAgent(
             isolation=self.isolation,
+            socks_address=address,
             socks_timeout=self._socks_timeout,
             contextFactory=self._contextFactory,
             pool=self._pool,
@@ -440,7 +544,7 @@ class TorDownloadHandler(HTTP11DownloadHandler):
         self._inc_stat("tor/requests")
         host = urlparse_cached(request).hostname
         if host:
-            self._inc_stat(f"tor/requests_via/{self.isolation.client_for(host)}")
+            self._inc_stat(f"tor/requests_via/{address or self.isolation.client_for(host)}")
         try:
             with wrap_twisted_exceptions():
                 try:

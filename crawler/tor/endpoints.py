@@ -5,7 +5,10 @@ Public API:
 * :func:`resolve_tor_endpoints(settings)` -> :class:`TorEndpoints`.
 
   Reads the settings only: ``tor_socks`` and/or ``tor_control`` (``ONIONSCOPE_TOR_SOCKS``,
-  ``ONIONSCOPE_TOR_CONTROL``), plus ``tor_extra_socks``, ``tor_cookie`` and ``tor_password``.
+  ``ONIONSCOPE_TOR_CONTROL``), plus ``tor_extra_socks``, ``tor_cookie`` and ``tor_password``,
+  and the tor client pool ``tor_pool`` (``SOCKS=CONTROL`` pairs: :attr:`TorEndpoints.pool`,
+  whose SOCKS ports are also in :attr:`TorEndpoints.socks`, after ``tor_socks`` and
+  ``tor_extra_socks``).
   Where they came from is :func:`config.settings.load_settings`'s business: your settings
   file or environment (attach mode), else the first client of a ready private testnet, which
   ``onionscope testnet up`` hands over as settings.  With neither set it raises
@@ -48,10 +51,16 @@ class TorEndpoints:
     cookie_path: Path | None = None
     password: str | None = None
     source: str = "settings"
+    # The pool's clients: (SOCKS, ControlPort) of each, in configured order (setting tor_pool).
+    pool: tuple[tuple[HostPort, HostPort], ...] = ()
+
+    def pool_strings(self) -> list[tuple[str, str]]:
+        """``[("127.0.0.1:9050", "127.0.0.1:9051"), ...]``: each pool client's SOCKS and ControlPort."""
+        return [(_host_port_string(socks), _host_port_string(control)) for socks, control in self.pool]
 
     def socks_strings(self) -> list[str]:
         """``["127.0.0.1:9050", ...]`` -- the value of the Scrapy setting TOR_SOCKS_ENDPOINTS."""
-        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in self.socks]
+        return [_host_port_string(endpoint) for endpoint in self.socks]
 
     def require_socks(self) -> tuple[HostPort, ...]:
         """The SOCKS endpoints; raises UserError when only a ControlPort is configured."""
@@ -69,6 +78,21 @@ class TorEndpoints:
                 "and ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD"
             )
         return self.control
+
+
+def _host_port_string(endpoint: HostPort) -> str:
+    host, port = endpoint
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def split_pool_member(text: str) -> tuple[HostPort, HostPort]:
+    """``"127.0.0.1:9050=127.0.0.1:9051"`` -> (SOCKS, ControlPort).  Raises UserError."""
+    socks, sep, control = str(text).partition("=")
+    if not sep or not socks.strip() or not control.strip():
+        raise UserError(
+            f"setting tor_pool: {text!r} is not SOCKS=CONTROL (for example 127.0.0.1:9050=127.0.0.1:9051)"
+        )
+    return split_host_port(socks), split_host_port(control)
 
 
 def split_host_port(text: str) -> HostPort:
@@ -125,11 +149,14 @@ def resolve_tor_endpoints(
     """The tor to use for ``settings``, as IP addresses (see the module docstring for the order)."""
     extra = tuple(_numeric(split_host_port(item), resolve_host, "tor_extra_socks")
                   for item in (_setting(settings, "tor_extra_socks") or ()))
+    pool = tuple((_numeric(socks, resolve_host, "tor_pool"), _numeric(control, resolve_host, "tor_pool"))
+                 for socks, control in map(split_pool_member, _setting(settings, "tor_pool") or ()))
     socks_setting = _setting(settings, "tor_socks")
     control_setting = _setting(settings, "tor_control")
-    if not (socks_setting or control_setting):
+    if not (socks_setting or control_setting or pool):
         raise UserError(_nothing_configured(settings))
     socks = ((_numeric(split_host_port(socks_setting), resolve_host, "tor_socks"),) if socks_setting else ()) + extra
+    socks += tuple(member_socks for member_socks, _control in pool)
     cookie = _setting(settings, "tor_cookie")
     return TorEndpoints(
         socks=tuple(dict.fromkeys(socks)),
@@ -137,6 +164,7 @@ def resolve_tor_endpoints(
         cookie_path=Path(cookie) if cookie else None,
         password=_setting(settings, "tor_password"),
         source=_source(settings),
+        pool=tuple(dict.fromkeys(pool)),
     )
 
 

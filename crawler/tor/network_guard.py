@@ -325,7 +325,8 @@ def refusal_message(refused: int) -> str:
 def crawl_endpoints(socks_endpoints: Iterable[str], onionscope_settings: Any) -> list[tuple[str, int]]:
     """``(host, port)`` of tor's SOCKS ports (``"ip:port"`` strings), of the Elasticsearch nodes and of
     the same tor's ControlPort when one is configured (``tor_control``: tor's bootstrap, circuit and
-    NEWNYM counts, :mod:`crawler.tor.control_stats`).
+    NEWNYM counts, :mod:`crawler.tor.control_stats`) and the ControlPorts of the pool's clients
+    (``tor_pool``: their health, :mod:`crawler.tor.pool`).
 
     Raises TorTransportNotConfigured when there is no SOCKS endpoint.
     """
@@ -344,10 +345,13 @@ def _control_endpoint(onionscope_settings: Any) -> list[tuple[str, int]]:
     from crawler.tor.endpoints import resolve_tor_endpoints
 
     try:
-        control = resolve_tor_endpoints(onionscope_settings, resolve_host=None).control
+        endpoints = resolve_tor_endpoints(onionscope_settings, resolve_host=None)
     except UserError:
         return []
-    return [control] if control is not None else []
+    # The pool's ControlPorts too: the pool monitor (crawler.tor.pool) watches each client's health.
+    controls = ([endpoints.control] if endpoints.control is not None else []) + [
+        control for _socks, control in endpoints.pool]
+    return list(dict.fromkeys(controls))
 
 
 class NetworkGuardExtension:

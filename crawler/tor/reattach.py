@@ -11,11 +11,14 @@ Public API:
   :meth:`SocksPortWatch.answered` records that a SOCKS port carried a request;
   :meth:`SocksPortWatch.wait_until_back` (address, deadline) -> bool polls that port with plain
   TCP connects (to tor's own port, nothing else) until it accepts one again or the deadline
-  passes.  All requests of one port share one poll.  A port that never answered in this crawl
+  passes, or until ``abandoned(address)`` says the port's hosts moved to other clients of the
+  tor pool (:mod:`crawler.tor.pool`; False: the request then goes to the host's new client).
+  All requests of one port share one poll.  A port that never answered in this crawl
   is not waited for: a crawl started without tor fails at once, as before.
 
 Stats: ``tor/reconnect_waits`` (requests that waited), ``tor/reconnected`` (outages that
-ended) and ``tor/reconnect_gave_up`` (outages longer than the wait).  Logs one WARNING when
+ended), ``tor/reconnect_gave_up`` (outages longer than the wait) and
+``tor/reconnect_abandoned`` (waits ended because the pool left that client).  Logs one WARNING when
 an outage starts and one when it ends or the wait is given up.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
@@ -42,10 +45,13 @@ CONNECT_TIMEOUT_SECONDS = 2
 class SocksPortWatch:
     """See the module docstring; ``reconnect_seconds`` 0 never waits."""
 
-    def __init__(self, reactor: Any, reconnect_seconds: float, stats: Any = None):
+    def __init__(self, reactor: Any, reconnect_seconds: float, stats: Any = None,
+                 abandoned: Callable[[SocksAddress], bool] | None = None):
         self.reactor = reactor
         self.reconnect_seconds = reconnect_seconds
         self.stats = stats
+        # True for a port whose requests should stop waiting (a pool client its hosts left).
+        self.abandoned = abandoned or (lambda address: False)
         self._answered: set[SocksAddress] = set()
         self._polls: dict[SocksAddress, asyncio.Future[bool]] = {}
 
@@ -69,6 +75,10 @@ class SocksPortWatch:
         logger.warning("tor's SOCKS port %s stopped answering (tor stopped or restarting?); holding its requests "
                        "for up to %.0f s until it is back (tor_reconnect_seconds)", address, deadline - started)
         while time.monotonic() < deadline:
+            if self.abandoned(address):
+                self._count("tor/reconnect_abandoned")
+                logger.warning("tor's SOCKS port %s left the tor pool; its requests go to other clients", address)
+                return False
             if await self._accepts(address):
                 self._count("tor/reconnected")
                 logger.warning("tor's SOCKS port %s answers again after %.1f s; its requests go on",

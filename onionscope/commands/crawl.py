@@ -262,7 +262,7 @@ def run_crawl(
         )
 
     endpoints.require_socks()  # raises UserError naming the setting when no SOCKS port is known
-    scrapy_values = scrapy_settings(settings, endpoints.socks_strings())
+    scrapy_values = scrapy_settings(settings, endpoints.socks_strings(), pool=endpoints.pool_strings())
     if quiet:
         scrapy_values["LOG_LEVEL"] = "WARNING"
     if progress:

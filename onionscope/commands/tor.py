@@ -3,6 +3,8 @@
 Which tor: :func:`crawler.tor.endpoints.resolve_tor_endpoints` (ONIONSCOPE_TOR_* settings,
 else the private testnet's first client).  ``status`` and ``wait`` exit 0 only when tor is
 bootstrapped with circuits established; every tor failure is a UserError (status 1).
+``status`` also shows every client of the tor pool (``tor_pool``; :func:`crawler.tor.pool.pool_status`),
+and exits 1 when one of them is not healthy; with a pool and no ``tor_control`` it shows the pool only.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from typing import Any
 
 from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints
@@ -18,7 +21,7 @@ from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="tor_action", metavar="ACTION", required=True)
-    status = actions.add_parser("status", help="bootstrap, circuits, SOCKS port and version of tor")
+    status = actions.add_parser("status", help="bootstrap, circuits, SOCKS port and version of tor, and the tor pool's clients")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     wait = actions.add_parser("wait", help="wait until tor has bootstrapped, showing progress")
     wait.add_argument("--timeout", type=float, default=None, help="seconds (default: tor_bootstrap_timeout)")
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 
     from crawler.tor import control
 
+    if args.tor_action == "status" and endpoints.pool and endpoints.control is None:
+        return _pool_only_status(endpoints, as_json=args.json)
     host_port = endpoints.require_control()
     if args.tor_action == "wait":
         timeout = args.timeout if args.timeout is not None else float(settings["tor_bootstrap_timeout"])
@@ -81,7 +86,10 @@ def _print_progress(percent: int, summary: str) -> None:
 def _status(controller: Any, endpoints: TorEndpoints, *, as_json: bool) -> int:
     from crawler.tor import control
 
+    from crawler.tor.pool import pool_status
+
     health = control.health(controller)
+    pool = pool_status(endpoints)
     control_address = f"{endpoints.control[0]}:{endpoints.control[1]}" if endpoints.control else None
     if as_json:
         json.dump(
@@ -95,8 +103,9 @@ def _status(controller: Any, endpoints: TorEndpoints, *, as_json: bool) -> int:
                 "socks_listeners": list(health.socks_listeners),
                 "control": control_address,
                 "source": endpoints.source,
-                "healthy": health.healthy,
+                "healthy": health.healthy and all(client.healthy for client in pool),
                 "problems": list(health.problems),
+                "pool": [asdict(client) for client in pool],
             },
             sys.stdout,
             indent=2,
@@ -110,7 +119,36 @@ def _status(controller: Any, endpoints: TorEndpoints, *, as_json: bool) -> int:
         configured = ", ".join(endpoints.socks_strings()) or "(none configured)"
         print(f"SOCKS: {configured}; tor listens on {', '.join(health.socks_listeners) or '(no SocksPort)'}")
         print("healthy" if health.healthy else "NOT healthy: " + "; ".join(health.problems))
-    return 0 if health.healthy else 1
+        _print_pool(pool)
+    return 0 if health.healthy and all(client.healthy for client in pool) else 1
+
+
+def _pool_only_status(endpoints: TorEndpoints, *, as_json: bool) -> int:
+    from crawler.tor.pool import pool_status
+
+    pool = pool_status(endpoints)
+    healthy = all(client.healthy for client in pool)
+    if as_json:
+        json.dump({"source": endpoints.source, "healthy": healthy, "pool": [asdict(client) for client in pool]},
+                  sys.stdout, indent=2)
+        print()
+    else:
+        _print_pool(pool)
+    return 0 if healthy else 1
+
+
+def _print_pool(pool: list[Any]) -> None:
+    """One line per pool client; tor's own messages are escaped (they may quote what tor was sent)."""
+    from search.cli_output import escape_terminal as shown
+
+    if not pool:
+        return
+    print(f"tor pool: {sum(client.healthy for client in pool)} of {len(pool)} clients healthy")
+    for client in pool:
+        state = "healthy" if client.healthy else f"NOT healthy: {shown(client.problem or '')}"
+        bootstrap = f", bootstrap {client.bootstrap_percent}%" if client.bootstrap_percent is not None else ""
+        launched = ", launched by onionscope (restarted when it fails)" if client.launched_by_onionscope else ""
+        print(f"pool client {client.socks} (ControlPort {client.control}): {state}{bootstrap}{launched}")
 
 
 def _probe(args: argparse.Namespace, endpoints: TorEndpoints) -> int:

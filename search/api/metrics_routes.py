@@ -16,11 +16,14 @@ never crawled content.  Per job (label ``job``):
 
 And ``onionscope_spool_files``, ``onionscope_spool_records`` and ``onionscope_spool_bytes`` of
 this server's var dir, and ``onionscope_discovery_queue_size{status}`` (the discovery queue, read at
-each scrape).
+each scrape).  With a tor client pool configured (``tor_pool``), each client's state is read over
+its ControlPort at each scrape (:func:`crawler.tor.pool.pool_status`):
+``onionscope_tor_pool_client_healthy{client}`` (1 when it answers with bootstrap at 100 %),
+``onionscope_tor_pool_client_bootstrap_percent{client}`` and ``onionscope_tor_pool_healthy_clients``.
 The names match the scheduler's own endpoint (:mod:`onionscope.scheduling.metrics`),
 which counts since the scheduler started; these count every recorded run.
 
-Public API: :data:`router`; :func:`render_metrics` (totals, spool_dir) -> bytes.
+Public API: :data:`router`; :func:`render_metrics` (totals, spool_dir, queue_sizes=None, tor_pool=None) -> bytes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from pipelines.job_runs import OUTCOMES
 from pipelines.spool import spool_size
@@ -44,9 +48,11 @@ DISCOVERY_QUEUE_HELP = "Onions in the discovery queue, by status (new, probed, c
 router = APIRouter(tags=["metrics"])
 
 
-def render_metrics(totals: dict[str, Any], spool_dir: Path, queue_sizes: dict[str, int] | None = None) -> bytes:
-    """The Prometheus text exposition of ``totals`` (:func:`search.job_runs.run_totals_steps`), the spool and
-    the discovery queue's size by status (:func:`search.discovered.queue_size_steps`)."""
+def render_metrics(totals: dict[str, Any], spool_dir: Path, queue_sizes: dict[str, int] | None = None,
+                   tor_pool: list[Any] | None = None) -> bytes:
+    """The Prometheus text exposition of ``totals`` (:func:`search.job_runs.run_totals_steps`), the spool,
+    the discovery queue's size by status (:func:`search.discovered.queue_size_steps`) and the tor pool's
+    clients (:class:`crawler.tor.pool.PoolClientStatus` list; None or empty: no pool metrics)."""
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
@@ -104,10 +110,39 @@ def render_metrics(totals: dict[str, Any], spool_dir: Path, queue_sizes: dict[st
                 for status, count in sorted(queue_sizes.items()):
                     queue.add_metric([status], count)
                 yield queue
+            if tor_pool:
+                healthy = GaugeMetricFamily("onionscope_tor_pool_client_healthy", "1 when the tor pool client "
+                                            "answers on its ControlPort with bootstrap at 100 %.", labels=["client"])
+                bootstrap = GaugeMetricFamily("onionscope_tor_pool_client_bootstrap_percent",
+                                              "The tor pool client's bootstrap percentage (absent: no answer).",
+                                              labels=["client"])
+                for client in tor_pool:
+                    healthy.add_metric([client.socks], 1 if client.healthy else 0)
+                    if client.bootstrap_percent is not None:
+                        bootstrap.add_metric([client.socks], client.bootstrap_percent)
+                yield healthy
+                yield bootstrap
+                yield GaugeMetricFamily("onionscope_tor_pool_healthy_clients", "Tor pool clients healthy now.",
+                                        value=sum(1 for client in tor_pool if client.healthy))
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Totals())
     return generate_latest(registry)
+
+
+def _tor_pool_status(settings: Any) -> list[Any] | None:
+    """Every tor pool client's state now (blocking: one ControlPort round trip each); None without a pool."""
+    from config.errors import UserError
+    from crawler.tor.endpoints import resolve_tor_endpoints
+    from crawler.tor.pool import pool_status
+
+    if not settings["tor_pool"]:
+        return None
+    try:
+        endpoints = resolve_tor_endpoints(settings)
+    except UserError:
+        return None
+    return pool_status(endpoints)
 
 
 @router.get("/metrics", summary="Prometheus metrics of the scheduled jobs", include_in_schema=True)
@@ -117,5 +152,6 @@ async def metrics(request: Request, who: TokenRecord = Depends(viewer)) -> Respo
     context = context_of(request)
     totals = await run_async(context.async_client(), run_totals_steps(context.index_prefix))
     queue_sizes = await run_async(context.async_client(), queue_size_steps(context.index_prefix))
-    body = render_metrics(totals, Path(context.settings["var_dir"]) / "spool", queue_sizes)
+    tor_pool = await run_in_threadpool(_tor_pool_status, context.settings)
+    body = render_metrics(totals, Path(context.settings["var_dir"]) / "spool", queue_sizes, tor_pool)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -75,6 +75,12 @@ def run_onion_spider(seeds: list[str], socks: str, settings: dict[str, Any] | No
     return report
 
 
+def pinned_client(host: str, clients: list[str]) -> str:
+    """The tor client ``host`` is pinned to: the highest first 8 bytes of sha256("ip:port\nhost")."""
+    return max(clients, key=lambda client: int.from_bytes(
+        hashlib.sha256(f"{client}\n{host.lower()}".encode()).digest()[:8], "big"))
+
+
 def unpublished_onion() -> str:
     """A valid v3 onion address (fresh key, correct checksum) that no service publishes."""
     public_key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
@@ -225,12 +231,14 @@ def test_each_host_sticks_to_one_of_several_tor_clients(world, tmp_path):
         per_client = [_rend_credentials(client, known) for client, known in zip(clients, before)]
     assert all(result.get("status") == 200 for result in report["results"]), report["results"][:3]
     hosts_per_client = [set(found) for found in per_client]
-    # Least-loaded first-come assignment: both clients carry hosts, and no host uses both.
-    assert hosts_per_client[0] and hosts_per_client[1]
+    # Rendezvous hashing: each host on the client with the highest sha256("ip:port\nhost") weight
+    # (written out here, independently of crawler.tor.isolation), and no host uses both.
+    expected = [{onion for onion in onions if pinned_client(onion, socks) == address} for address in socks]
+    assert hosts_per_client == expected
     assert not hosts_per_client[0] & hosts_per_client[1]
     assert hosts_per_client[0] | hosts_per_client[1] == set(onions)
     via = {key: value for key, value in report["stats"].items() if key.startswith("tor/requests_via/")}
-    assert via == {f"tor/requests_via/{address}": len(urls) // 2 for address in socks}
+    assert via == {f"tor/requests_via/{address}": 6 * len(hosts) for address, hosts in zip(socks, expected) if hosts}
 
 
 def test_tor_unreachable_fails_every_request_and_connects_nowhere(world, sites):

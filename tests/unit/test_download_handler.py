@@ -390,3 +390,48 @@ def test_download_request_raises_the_cap_error_and_counts_it():
         module._TorScrapyAgent = original
     assert crawler.stats.get_value("tor/headers_too_large") == 1
     assert crawler.stats.get_value("tor/socks_error/headers_too_large") is None
+
+
+# --- the tor client pool (TOR_POOL)
+
+
+def test_transport_settings_with_a_pool_add_its_socks_ports_and_the_pool_monitor():
+    from crawler.tor.pool import EXTENSION_PATH
+
+    values = transport_settings(["127.0.0.1:9050"], pool=[("127.0.0.1:9060", "127.0.0.1:9061"),
+                                                          ("127.0.0.1:9050", "127.0.0.1:9051")],
+                                pool_socks_failures=4)
+    assert values["TOR_SOCKS_ENDPOINTS"] == ["127.0.0.1:9050", "127.0.0.1:9060"]
+    assert values["TOR_POOL"] == ["127.0.0.1:9060=127.0.0.1:9061", "127.0.0.1:9050=127.0.0.1:9051"]
+    assert values["TOR_POOL_SOCKS_FAILURES"] == 4 and values["TOR_POOL_CIRCUIT_FAILURES"] == 10
+    assert EXTENSION_PATH in values["EXTENSIONS"]
+    assert EXTENSION_PATH not in transport_settings(["127.0.0.1:9050"])["EXTENSIONS"]
+
+
+def test_a_failing_pool_client_loses_its_hosts_and_clients_outside_the_pool_never_do():
+    from crawler.tor.download_handler import pool_health_of
+
+    plain, first, second = (SocksAddress("127.0.0.1", port) for port in (9050, 9060, 9070))
+    crawler = reactor_crawler({"TOR_SOCKS_ENDPOINTS": [str(plain)],
+                               "TOR_POOL": [f"{first}=127.0.0.1:9061", f"{second}=127.0.0.1:9071"],
+                               "TOR_POOL_SOCKS_FAILURES": 2})
+    handler = TorDownloadHandler(crawler)
+    health = pool_health_of(crawler)
+    assert health is handler.pool_health and health.clients == (first, second)
+    hosts = [f"host{index}.onion" for index in range(200)]
+    before = {host: handler.isolation.client_for(host) for host in hosts}
+    assert set(before.values()) == {plain, first, second}
+    handler._pool_socks(first, ok=False)
+    handler._pool_socks(first, ok=False)
+    assert handler.isolation.healthy == {plain, second}
+    after = {host: handler.isolation.client_for(host) for host in hosts}
+    assert {host for host in hosts if after[host] != before[host]} == {h for h in hosts if before[h] == first}
+    handler._pool_socks(plain, ok=False)  # not a pool client: no health, never left out
+    health.recovered(first)
+    assert handler.isolation.healthy == {plain, first, second}
+    assert {host: handler.isolation.client_for(host) for host in hosts} == before
+
+
+def test_a_bad_pool_entry_stops_the_handler():
+    with pytest.raises(errors.TorTransportNotConfigured, match="TOR_POOL"):
+        TorDownloadHandler(reactor_crawler({"TOR_SOCKS_ENDPOINTS": ["127.0.0.1:9050"], "TOR_POOL": ["127.0.0.1:9060"]}))

@@ -178,3 +178,50 @@ def test_without_a_resolver_names_stay_names(tmp_path):
 def test_the_system_resolver_reads_localhost_names_from_the_hosts_file():
     # /etc/hosts only: no query leaves the machine.
     assert ipaddress.ip_address(resolve_with_system("localhost", 9050)).is_loopback
+
+
+# --- the tor client pool (tor_pool)
+
+
+def test_a_pool_alone_is_a_tor_configuration_and_its_socks_ports_are_used(tmp_path):
+    endpoints = resolve_tor_endpoints(settings_with(
+        tmp_path, ONIONSCOPE_TOR_POOL="127.0.0.1:9050=127.0.0.1:9051, localhost:9060=127.0.0.1:9061"))
+    assert endpoints.pool == ((("127.0.0.1", 9050), ("127.0.0.1", 9051)), (("127.0.0.1", 9060), ("127.0.0.1", 9061)))
+    assert endpoints.socks == (("127.0.0.1", 9050), ("127.0.0.1", 9060))
+    assert endpoints.control is None
+    assert endpoints.pool_strings() == [("127.0.0.1:9050", "127.0.0.1:9051"), ("127.0.0.1:9060", "127.0.0.1:9061")]
+
+
+def test_pool_socks_ports_come_after_tor_socks_and_extra_socks_without_repeats(tmp_path):
+    endpoints = resolve_tor_endpoints(settings_with(
+        tmp_path, ONIONSCOPE_TOR_SOCKS="127.0.0.1:9050", ONIONSCOPE_TOR_EXTRA_SOCKS="127.0.0.1:9070",
+        ONIONSCOPE_TOR_POOL="127.0.0.1:9050=127.0.0.1:9051,127.0.0.1:9060=127.0.0.1:9061"))
+    assert endpoints.socks == (("127.0.0.1", 9050), ("127.0.0.1", 9070), ("127.0.0.1", 9060))
+
+
+def test_a_pool_names_each_client_by_address_once_at_start(tmp_path):
+    looked_up = []
+
+    def resolver(host, port):
+        looked_up.append((host, port))
+        return "10.0.0.7"
+
+    endpoints = resolve_tor_endpoints(settings_with(tmp_path, ONIONSCOPE_TOR_POOL="tor1:9050=tor1:9051"),
+                                      resolve_host=resolver)
+    assert endpoints.pool == ((("10.0.0.7", 9050), ("10.0.0.7", 9051)),)
+    assert looked_up == [("tor1", 9050), ("tor1", 9051)]
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1:9050", "127.0.0.1:9050=", "=127.0.0.1:9051", "127.0.0.1:9050=nope",
+                                   "abc.onion:9050=127.0.0.1:9051"])
+def test_a_bad_pool_entry_is_a_readable_error(tmp_path, entry):
+    with pytest.raises(UserError, match="tor_pool|host:port"):
+        resolve_tor_endpoints(settings_with(tmp_path, ONIONSCOPE_TOR_POOL=entry))
+
+
+def test_a_pool_keeps_the_testnet_handover_out(tmp_path):
+    hand_over_testnet_tor(tmp_path)
+    settings = settings_with(tmp_path, ONIONSCOPE_TOR_POOL="127.0.0.1:9050=127.0.0.1:9051")
+    endpoints = resolve_tor_endpoints(settings)
+    assert endpoints.socks == (("127.0.0.1", 9050),) and endpoints.control is None
+    assert endpoints.source == "ONIONSCOPE_TOR_* settings"

@@ -334,3 +334,11 @@ def test_scrapy_crawl_counts_the_refusals_stops_and_exits_non_zero(tmp_path: Pat
     assert re.search(r"'network_guard/refused': 2\b", log), log[-4000:]
     assert "'network_guard/refused/connect': 1" in log and "'network_guard/refused/getaddrinfo': 1" in log
     assert "'finish_reason': 'network_guard_refused'" in log
+
+
+def test_the_crawl_allows_the_control_ports_of_its_tor_pool() -> None:
+    settings = load_settings(None, environ={}).replace(
+        es_url="http://127.0.0.1:9201", tor_pool=("127.0.0.1:9060=127.0.0.1:9061", "127.0.0.1:9070=127.0.0.1:9071"))
+    assert crawl_endpoints(["127.0.0.1:9060", "127.0.0.1:9070"], settings) == [
+        ("127.0.0.1", 9060), ("127.0.0.1", 9070), ("127.0.0.1", 9201), ("127.0.0.1", 9061), ("127.0.0.1", 9071),
+    ]
