@@ -321,6 +321,9 @@ SEARCH_KINDS: Mapping[str, SearchKind] = MappingProxyType({
                           ("market", "name")),
     "wallets": SearchKind("wallets", ("address^3",), ("address",), "last_seen", "address", "address",
                           ("address", "coin")),
+    # An onion service: found by its last title, or by its host typed whole.
+    "onions": SearchKind("onions", ("last_title^3", "onion_host"), ("last_title",), "last_seen", "last_title",
+                         "last_title", ("onion_host",)),
 })
 
 
@@ -341,7 +344,8 @@ class Facet:
 FACETS: Mapping[str, Facet] = MappingProxyType({
     facet.name: facet
     for facet in (
-        Facet("market", "market", {"pages": "market", "listings": "market", "vendors": "market", "wallets": "markets"}),
+        Facet("market", "market", {"pages": "market", "listings": "market", "vendors": "market", "wallets": "markets",
+                                    "onions": "markets"}),
         Facet("vendor", "vendor", {"listings": "vendor", "vendors": "name", "wallets": "vendors"}),
         Facet("coin", "coin", {"pages": "wallets.coin", "listings": "coins", "wallets": "coin"}, show=coin_ticker),
         Facet("substance", "substance", {"listings": "substances"}),

@@ -495,7 +495,7 @@ def test_cli_token_search_and_export(env, tmp_path):
 
     found = _cli(env, "search", "Escrow is mandatory", "--json")
     assert found.returncode == 0, found.stderr
-    hits = json.loads(found.stdout)["hits"]
+    hits = json.loads(found.stdout)["hits"]["pages"]  # the default searches every kind
     assert hits[0]["source"]["url"] == f"http://{ALPHA_HOST}/rules"
     text = _cli(env, "search", '"escrow is mandatory"')
     assert ALPHA_HOST in text.stdout and "fetched 2026-01-11T12:00:00Z" in text.stdout and "[Escrow is mandatory]" in text.stdout
