@@ -598,7 +598,8 @@ def test_cli_search_json_escapes_c1_and_bidi_and_stays_the_same_json(indexed):
         "ONIONSCOPE_INDEX_PREFIX": indexed["prefix"],
         "ONIONSCOPE_VAR_DIR": str(indexed["settings"].var_dir),
     })
-    found = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "donate", "--json"], capture_output=True,
+    found = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "donate", "--kind", "pages", "--json"],
+                           capture_output=True,
                            env=environment, cwd=PROJECT_ROOT, timeout=120)
     assert found.returncode == 0, found.stderr
     raw = found.stdout.decode("utf-8")
