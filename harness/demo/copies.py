@@ -27,14 +27,12 @@ from typing import Any
 
 from config.errors import UserError
 from harness.demo.hosts import is_v3_onion_host
-from harness.demo.site_names import NEBULA, OLD_BAZAAR
+from harness.demo.site_names import CLONE_SITE, COPY_SITE_NAMES, MIRROR_SITE, NEBULA, OLD_BAZAAR
 from harness.demo.wallet_encoders import make_address
 
 MIRRORED_SITE = NEBULA
 CLONED_SITE = OLD_BAZAAR
-MIRROR_SITE = "nebula-mirror"
-CLONE_SITE = "bazaar-clone"
-COPY_SITES: tuple[str, ...] = (MIRROR_SITE, CLONE_SITE)
+COPY_SITES: tuple[str, ...] = COPY_SITE_NAMES
 _PAYLOAD_SIZES = {"p2wsh": 32, "p2tr": 32, "standard": 64, "subaddress": 64, "integrated": 72}
 
 
