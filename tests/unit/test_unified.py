@@ -38,3 +38,20 @@ def test_one_kind_is_the_per_kind_search_and_every_kind_refuses_paging_and_date_
             next(find_steps("p", "x", **options))
     with pytest.raises(QueryError):
         next(find_steps("p", "x", kind="nope"))
+
+
+def test_the_cli_prints_counts_per_kind_and_each_kinds_top_hits_escaped():
+    from search.cli_output import render_csv, render_hits, render_json
+    from search.results import Hit
+    from search.unified import UnifiedResult
+
+    hit = Hit(id="p1", kind="pages", title="Thread \x1b[31m red", score=1.0,
+              source={"onion_host": "a.onion", "url": "http://a.onion/t"}, snippets=[])
+    result = UnifiedResult(query="q", counts={kind: 0 for kind in UNIFIED_KINDS} | {"pages": 1},
+                           counts_exact={kind: True for kind in UNIFIED_KINDS},
+                           hits={kind: [] for kind in UNIFIED_KINDS} | {"pages": [hit]})
+    text = render_hits(result)
+    assert text.startswith("1 results match q") and "pages 1 · listings 0" in text
+    assert "pages (1); all of them: --kind pages" in text and "\x1b" not in text and "\\x1b[31m" in text
+    assert render_csv(result).splitlines()[1].startswith("1,p1,pages,")
+    assert '"counts"' in render_json(result)
