@@ -81,8 +81,20 @@ class SiteTypeGuess:
                 "site_type_evidence": list(self.evidence)}
 
 
-def _words_found(text: str, words: Iterable[str]) -> list[str]:
-    return [word for word in words if re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text)]
+_TOKEN = re.compile(r"\w+")
+
+
+def _grams(text: str) -> frozenset[str]:
+    """Every word, word pair and word triple of ``text`` (lower case): phrases are looked up, not searched for."""
+    words = _TOKEN.findall(text)
+    grams = set(words)
+    grams.update(" ".join(words[i:i + 2]) for i in range(len(words) - 1))
+    grams.update(" ".join(words[i:i + 3]) for i in range(len(words) - 2))
+    return frozenset(grams)
+
+
+def _words_found(grams: frozenset[str], words: Iterable[str]) -> list[str]:
+    return [word for word in words if word in grams]
 
 
 def classify_page(signals: PageSignals) -> SiteTypeGuess:
@@ -97,6 +109,7 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
         evidence[site_type].append(why)
 
     text = signals.text[:50_000].lower()
+    grams = _grams(text)
     title = signals.title[:300]
     if signals.status >= 400:
         add(OTHER, 0.7, f"HTTP status {signals.status}")
@@ -112,7 +125,7 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
         add("market", 0.6, "a vendor profile")
     if signals.listing_count:
         add("market", 0.5 if signals.listing_count < 3 else 0.7, f"{signals.listing_count} listings")
-    trade = _words_found(text, _MARKET_WORDS)
+    trade = _words_found(grams, _MARKET_WORDS)
     if len(trade) >= 3:
         add("market", min(0.6, 0.1 * len(trade)), "words of trade: " + ", ".join(trade[:6]))
 
@@ -123,7 +136,7 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
                                                                          + urlsplit(link).query))
     if forum_links >= 5:
         add("forum", 0.6 if forum_links >= 15 else 0.4, f"{forum_links} links to threads, boards or members")
-    chat = _words_found(text, _FORUM_WORDS)
+    chat = _words_found(grams, _FORUM_WORDS)
     if len(chat) >= 3:
         add("forum", min(0.5, 0.1 * len(chat)), "forum words: " + ", ".join(chat[:6]))
 
@@ -137,7 +150,7 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
         add("link-list", 0.6, "the title names a paste site")
     if _WIKI.search(title) or _WIKI.search(urlsplit(signals.url).path):
         add("directory", 0.7, "a wiki")
-    listed = _words_found(text, _DIRECTORY_WORDS)
+    listed = _words_found(grams, _DIRECTORY_WORDS)
     # Markets warn of phishing and list their mirrors too: a directory is a page that does not trade.
     if len(listed) >= 2 and signals.listing_count == 0 and signals.post_count == 0 and len(trade) < 3:
         add("directory", min(0.6, 0.15 * len(listed)) + (0.1 if 0 < signals.onion_hosts_linked < 8 else 0),
