@@ -77,6 +77,10 @@ class Page:
     looks_like_market: str | None = None
     # A forum thread's posts: author, posted_at (UTC ISO or None), posted_local, posted_text, text.
     posts: list[dict[str, Any]] = field(default_factory=list)
+    # What kind of site the page shows (config.site_types), how sure, and why (crawler.extractors.site_type).
+    site_type: str | None = None
+    site_type_confidence: float | None = None
+    site_type_evidence: list[str] = field(default_factory=list)
     # The response's validators, for conditional requests next time (well-formed ones only).
     etag: str | None = None
     last_modified: str | None = None

@@ -10,7 +10,8 @@ One place puts the three parts together, in the only order that works:
    hosts; the locked market (:mod:`harness.demo.locked_market`), when the
    server serves it, is written too, its ground truth under the key
    ``locked_market`` (and its credentials in ``locked-market.json``, which the
-   server reads).
+   server reads); the mirror and the phishing clone (:mod:`harness.demo.copies`), when
+   served, are written from the generated markets, their ground truth under ``copies``.
 
 Public API:
 
@@ -33,9 +34,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.demo.generator import generate_world, seed_urls
+from harness.demo.copies import generate_copies
 from harness.demo.locked_market import generate_locked_market
+from harness.demo.paths import absolute_url
 from harness.demo.server import LOCKED_MARKET_FILE, PEER_LOG_NAME, ensure_demo_sites_running, stop_demo_sites
-from harness.demo.site_names import LOCKED_MARKET, MARKET_NAMES
+from harness.demo.site_names import COPY_SITE_NAMES, LOCKED_MARKET, MARKET_NAMES
 from config.paths import demo_data_dir, torrc_dir
 from config.settings import Settings
 from harness.testnet.layout import OnionServiceSpec
@@ -59,6 +62,17 @@ class DemoWorld:
     def locked_market(self) -> dict[str, Any] | None:
         """The locked market's ground truth (:func:`harness.demo.locked_market.generate_locked_market`), if served."""
         return self.ground_truth.get("locked_market")
+
+    @property
+    def copies(self) -> dict[str, Any] | None:
+        """The mirror's and the phishing clone's ground truth (:func:`harness.demo.copies.generate_copies`), if served."""
+        return self.ground_truth.get("copies")
+
+    @property
+    def copy_seeds(self) -> list[str]:
+        """The home pages of the mirror and the phishing clone (not in :attr:`seeds`)."""
+        copies = self.copies or {}
+        return [absolute_url(copies[role]["onion_host"], "/") for role in ("mirror", "clone") if role in copies]
 
     @property
     def socks_endpoints(self) -> list[str]:
@@ -102,16 +116,21 @@ def publish_demo_sites(
     if missing:
         raise RuntimeError(f"the private Tor network published no onion service for {', '.join(missing)}")
     locked_host = onion_hosts.pop(LOCKED_MARKET, None)
+    copy_hosts = {site: onion_hosts.pop(site) for site in COPY_SITE_NAMES if site in onion_hosts}
     truth_file = Path(demo_dir) / "ground_truth.json"
     truth = _read_json(truth_file)
     if (not truth or truth.get("seed") != seed or _hosts_of(truth) != onion_hosts
-            or (truth.get("locked_market") or {}).get("onion_host") != locked_host):
+            or (truth.get("locked_market") or {}).get("onion_host") != locked_host
+            or _copy_hosts_of(truth) != copy_hosts):
         if progress:
             progress(f"generating the demo sites (seed {seed}) in {demo_dir}")
         truth = generate_world(seed, onion_hosts, Path(demo_dir), data_dir=demo_data)
         if locked_host is not None:
             truth["locked_market"] = generate_locked_market(seed, locked_host, Path(demo_dir))
             _write_json(Path(demo_dir) / LOCKED_MARKET_FILE, {"credentials": truth["locked_market"]["credentials"]})
+        if len(copy_hosts) == len(COPY_SITE_NAMES):
+            truth["copies"] = generate_copies(seed, truth, Path(demo_dir), copy_hosts)
+        if locked_host is not None or copy_hosts:
             _write_json(truth_file, truth)
     return DemoWorld(
         manifest=manifest,
@@ -166,3 +185,9 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 def _hosts_of(truth: dict[str, Any]) -> dict[str, str]:
     return {name: site.get("onion_host") for name, site in (truth.get("sites") or {}).items()}
+
+
+def _copy_hosts_of(truth: dict[str, Any]) -> dict[str, str]:
+    copies = truth.get("copies") or {}
+    return {copies[role]["site"]: copies[role]["onion_host"] for role in ("mirror", "clone") if role in copies}
+

@@ -29,7 +29,8 @@ import re
 import unicodedata
 
 from search.exports.csv_export import safe_cell
-from search.results import SearchResult
+from search.results import Hit, SearchResult
+from search.unified import UnifiedResult
 
 BOLD_YELLOW = "\x1b[1;33m"
 BOLD = "\x1b[1m"
@@ -120,45 +121,69 @@ def _snippet(segments: list[dict], color: bool) -> str:
     return "".join(parts).strip()
 
 
-def render_hits(result: SearchResult, color: bool = False) -> str:
-    """The hits as numbered blocks, ranked as Elasticsearch returned them."""
+def _hit_lines(rank: int, hit: Hit, color: bool) -> list[str]:
+    source = hit.source
+    title = _clip(escape_terminal(hit.title or "(no title)"), MAX_TITLE_CHARS)
+    lines = ["", f"{rank:>3}. {BOLD + title + RESET if color else title}"]
+    facts = []
+    for label, key in (("market", "market"), ("vendor", "vendor"), ("coin", "coin")):
+        if source.get(key):
+            facts.append(f"{label} {escape_terminal(source[key])}")
+    if source.get("price_amount") is not None:
+        facts.append(f"{source['price_amount']} {escape_terminal(source.get('price_currency') or '')}".strip())
+    if facts:
+        lines.append("     " + " · ".join(facts))
+    where = []
+    if source.get("onion_host"):
+        where.append(f"onion {escape_terminal(source['onion_host'])}")
+    when = source.get("fetched_at") or source.get("last_seen")
+    if when:
+        where.append(f"fetched {escape_terminal(when)}")
+    if where:
+        lines.append("     " + " · ".join(where))
+    if source.get("url"):
+        lines.append("     " + _clip(escape_terminal(source["url"]), 300))
+    for segments in hit.snippets[:2]:
+        text = _snippet(segments, color)
+        if text:
+            lines.append("     … " + text + " …")
+    lines.append(f"     {DIM if color else ''}id {hit.id}{RESET if color else ''}")
+    return lines
+
+
+def _render_unified(result: UnifiedResult, color: bool) -> str:
+    def shown(kind: str) -> str:
+        return f"{result.counts[kind]}{'' if result.counts_exact[kind] else '+'}"
+
+    total = f"{result.total}{'' if result.total_is_exact else '+'}"
+    lines = [f"{total} results match {escape_terminal(result.query)!s} ({result.took_ms} ms): "
+             + " · ".join(f"{kind} {shown(kind)}" for kind in result.counts)]
+    for kind, hits in result.hits.items():
+        if not hits:
+            continue
+        lines.append("")
+        heading = f"{kind} ({shown(kind)}); all of them: --kind {kind}"
+        lines.append(BOLD + heading + RESET if color else heading)
+        for rank, hit in enumerate(hits, start=1):
+            lines.extend(_hit_lines(rank, hit, color))
+    return "\n".join(lines) + "\n"
+
+
+def render_hits(result: SearchResult | UnifiedResult, color: bool = False) -> str:
+    """The hits as numbered blocks, ranked as Elasticsearch returned them (per kind for a search over every kind)."""
+    if isinstance(result, UnifiedResult):
+        return _render_unified(result, color)
     total = f"{result.total}{'' if result.total_is_exact else '+'}"
     lines = [f"{total} {result.kind} match {escape_terminal(result.query)!s} ({result.took_ms} ms)"]
     for rank, hit in enumerate(result.hits, start=1):
-        source = hit.source
-        title = _clip(escape_terminal(hit.title or "(no title)"), MAX_TITLE_CHARS)
-        lines.append("")
-        lines.append(f"{rank:>3}. {BOLD + title + RESET if color else title}")
-        facts = []
-        for label, key in (("market", "market"), ("vendor", "vendor"), ("coin", "coin")):
-            if source.get(key):
-                facts.append(f"{label} {escape_terminal(source[key])}")
-        if source.get("price_amount") is not None:
-            facts.append(f"{source['price_amount']} {escape_terminal(source.get('price_currency') or '')}".strip())
-        if facts:
-            lines.append("     " + " · ".join(facts))
-        where = []
-        if source.get("onion_host"):
-            where.append(f"onion {escape_terminal(source['onion_host'])}")
-        when = source.get("fetched_at") or source.get("last_seen")
-        if when:
-            where.append(f"fetched {escape_terminal(when)}")
-        if where:
-            lines.append("     " + " · ".join(where))
-        if source.get("url"):
-            lines.append("     " + _clip(escape_terminal(source["url"]), 300))
-        for segments in hit.snippets[:2]:
-            text = _snippet(segments, color)
-            if text:
-                lines.append("     … " + text + " …")
-        lines.append(f"     {DIM if color else ''}id {hit.id}{RESET if color else ''}")
+        lines.extend(_hit_lines(rank, hit, color))
     if result.next_cursor:
         lines.append("")
         lines.append(f"more: --cursor {result.next_cursor}")
     return "\n".join(lines) + "\n"
 
 
-def render_json(result: SearchResult) -> str:
+def render_json(result: SearchResult | UnifiedResult) -> str:
     """The result as indented JSON; non-ASCII text stays readable, unsafe characters are ``\\u`` escapes."""
     return escape_json_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False)) + "\n"
 
@@ -166,11 +191,14 @@ def render_json(result: SearchResult) -> str:
 CSV_COLUMNS = ("rank", "id", "kind", "title", "market", "vendor", "onion_host", "url", "fetched_at", "score", "snippet")
 
 
-def render_csv(result: SearchResult) -> str:
+def render_csv(result: SearchResult | UnifiedResult) -> str:
+    """The hits as CSV rows (every kind's top hits, each ranked within its kind, for a search over every kind)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for rank, hit in enumerate(result.hits, start=1):
+    ranked = ([(rank, hit) for hits in result.hits.values() for rank, hit in enumerate(hits, start=1)]
+              if isinstance(result, UnifiedResult) else list(enumerate(result.hits, start=1)))
+    for rank, hit in ranked:
         source = hit.source
         snippet = " … ".join("".join(part["text"] for part in segments) for segments in hit.snippets)
         writer.writerow(

@@ -261,7 +261,7 @@ def onion_detail_steps(prefix: str, host: str) -> Steps:
         {
             "query": {"bool": {"filter": [{"term": {"onion_host": host}}]}},
             "size": PIVOT_LIMIT,
-            "_source": {"includes": ["url", "title", "status", "fetched_at", "page_type", "market"]},
+            "_source": {"includes": ["url", "title", "status", "fetched_at", "page_type", "market", "site_type"]},
             "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
             "track_total_hits": True,
         },
@@ -311,10 +311,17 @@ def onion_detail_steps(prefix: str, host: str) -> Steps:
         "page_count": response["hits"]["total"]["value"],
         "pages": pages,
         "needs_login": needs_login,
+        # What kind of site it is and its mirror group (pipelines.onion_sites, `onionscope index sites`).
+        "site_type": {key: entity_or_empty.get(key) for key in SITE_TYPE_FIELDS},
+        "mirror_group": ({key: entity_or_empty.get(key) for key in MIRROR_GROUP_FIELDS}
+                         if entity_or_empty.get("mirror_group") else None),
     }
 
 
 CHECK_LIMIT = 50
+SITE_TYPE_FIELDS = ("site_type", "site_type_confidence", "site_type_evidence", "site_type_pages")
+MIRROR_GROUP_FIELDS = ("mirror_group", "mirror_group_label", "mirror_group_members", "mirror_group_similarity",
+                       "mirror_group_reasons")
 CHECK_FIELDS = ["job_id", "state", "checked_at", "attempts", "answered", "failed", "reason", "last_status",
                 "latency_ms_mean"]
 BACKOFF_FIELDS = ("consecutive_down", "down_since", "last_check_at", "last_up_at", "last_down_reason", "next_check_at")

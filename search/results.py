@@ -15,6 +15,7 @@ Public API:
   window (setting ``search_max_window``).
 * :func:`snippet_segments` -- a highlighted fragment as ``[{"text", "hit"}]``
   segments, so no crawled text is ever treated as markup by any renderer.
+* :func:`hit_json` (hit) -> one hit as JSON; :func:`shape_hit` (raw hit, kind) -> :class:`Hit`.
 * :func:`shape_facets` -- the facets of an answer, values shown in the
   schema's vocabulary (coins by ticker on every kind).
 
@@ -83,18 +84,14 @@ class SearchResult:
             "took_ms": self.took_ms,
             "next_cursor": self.next_cursor,
             "facets": self.facets,
-            "hits": [
-                {
-                    "id": hit.id,
-                    "kind": hit.kind,
-                    "title": hit.title,
-                    "score": hit.score,
-                    "snippets": hit.snippets,
-                    "source": hit.source,
-                }
-                for hit in self.hits
-            ],
+            "hits": [hit_json(hit) for hit in self.hits],
         }
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    """One hit as the API's and CLI's JSON shows it."""
+    return {"id": hit.id, "kind": hit.kind, "title": hit.title, "score": hit.score, "snippets": hit.snippets,
+            "source": hit.source}
 
 
 def _sort_clause(kind: str, sort: str) -> list[dict[str, Any]]:

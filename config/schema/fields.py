@@ -40,6 +40,7 @@ from config.schema.normalise import (
     onion_host_from_input,
     upper_case,
 )
+from config.site_types import site_type_from_input
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
            "posts.text": TEXT},
         # Freshness: the response's validators, and when the content hash last changed.
         etag=KW, last_modified=KW, content_changed_at=DATE,
+        # Schema 5: what kind of site the page shows (crawler.extractors.site_type).
+        site_type=KW, site_type_confidence=FLOAT, site_type_evidence=KW,
     ),
     "listings": _fields(
         market=KW, listing_id=KW, url=KW, onion_host=KW_ONION, title=TEXT, **{"title.keyword": KW},
@@ -131,6 +134,10 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         # The liveness history's summary (crawler.freshness.liveness.Backoff); recent_checks is stored, not indexed.
         consecutive_down=INTEGER, down_since=DATE, last_check_at=DATE, last_up_at=DATE, last_down_reason=KW,
         next_check_at=DATE,
+        # Schema 3: the site type of its pages and its mirror group (pipelines.onion_sites, `onionscope index sites`).
+        site_type=KW, site_type_confidence=FLOAT, site_type_evidence=KW, site_type_pages=INTEGER,
+        mirror_group=KW, mirror_group_label=KW, mirror_group_members=KW_ONION, mirror_group_similarity=FLOAT,
+        mirror_group_reasons=KW, sites_indexed_at=DATE,
     ),
     # ``stats`` and ``errors`` are stored, not indexed.
     "crawl-runs": _fields(
@@ -284,6 +291,8 @@ QUERY_FIELDS: Mapping[str, QueryField] = MappingProxyType({
         QueryField("lang", ("language",), _strip_lower, "language code: en, de, ru..."),
         QueryField("email", ("emails",), _strip_lower, "e-mail address"),
         QueryField("category", ("category",), _strip, "listing category"),
+        QueryField("type", ("site_type",), site_type_from_input,
+                   "site type: market, vendor-shop, forum, link-list, login-wall, directory, other"),
     )
 })
 #: ``date:``, ``after:``, ``before:`` -- they search :data:`DATE_FIELDS`.
@@ -321,6 +330,9 @@ SEARCH_KINDS: Mapping[str, SearchKind] = MappingProxyType({
                           ("market", "name")),
     "wallets": SearchKind("wallets", ("address^3",), ("address",), "last_seen", "address", "address",
                           ("address", "coin")),
+    # An onion service: found by its last title, or by its host typed whole.
+    "onions": SearchKind("onions", ("last_title^3", "onion_host"), ("last_title",), "last_seen", "last_title",
+                         "last_title", ("onion_host",)),
 })
 
 
@@ -341,11 +353,13 @@ class Facet:
 FACETS: Mapping[str, Facet] = MappingProxyType({
     facet.name: facet
     for facet in (
-        Facet("market", "market", {"pages": "market", "listings": "market", "vendors": "market", "wallets": "markets"}),
+        Facet("market", "market", {"pages": "market", "listings": "market", "vendors": "market", "wallets": "markets",
+                                    "onions": "markets"}),
         Facet("vendor", "vendor", {"listings": "vendor", "vendors": "name", "wallets": "vendors"}),
         Facet("coin", "coin", {"pages": "wallets.coin", "listings": "coins", "wallets": "coin"}, show=coin_ticker),
         Facet("substance", "substance", {"listings": "substances"}),
         Facet("country", "country", {"listings": "ships_from"}),
         Facet("language", "lang", {"pages": "language", "listings": "language"}),
+        Facet("site_type", "type", {"pages": "site_type", "onions": "site_type"}),
     )
 })

@@ -23,7 +23,8 @@ Coins: the index stores a coin as the code that found it names it.  The wallet
 extractor names coins (``bitcoin``, ``monero``; a wallet's ``_id`` hashes that
 name, see :mod:`config.schema.kinds`), prices name them by ticker (``btc``,
 ``xmr``).  Everything shown to a person -- facets, the query language, exports --
-uses the ticker; a ``coin:`` query matches every stored spelling.
+uses the ticker; a ``coin:`` query matches every stored spelling.  The names and
+tickers are those of the one coin table, :data:`config.coins.COINS`.
 
 Pure functions; they never raise on a string.
 """
@@ -31,6 +32,8 @@ Pure functions; they never raise on a string.
 from __future__ import annotations
 
 import re
+
+from config.coins import TICKER_OF_NAME, TICKERS
 
 _SPACES = re.compile(r"\s+")
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
@@ -77,20 +80,11 @@ def upper_case(value: str) -> str:
     return value.upper()
 
 
-#: the ticker of every coin name the wallet extractor gives; prices use tickers, wallets use names.
-COIN_TICKERS: dict[str, str] = {
-    "bitcoin": "btc",
-    "litecoin": "ltc",
-    "dogecoin": "doge",
-    "dash": "dash",
-    "bitcoin-cash": "bch",
-    "zcash": "zec",
-    "ethereum": "eth",
-    "tron": "trx",
-    "monero": "xmr",
-}
+#: the ticker of every coin name the wallet extractor gives; prices use tickers, wallets use names
+#: (the one coin table is :data:`config.coins.COINS`).
+COIN_TICKERS: dict[str, str] = dict(TICKER_OF_NAME)
 #: every coin ticker: those above, and tokens that have no address format of their own.
-CRYPTO_TICKERS: frozenset[str] = frozenset(COIN_TICKERS.values()) | {"usdt", "usdc"}
+CRYPTO_TICKERS: frozenset[str] = TICKERS
 
 
 def normalise_coin(coin: str) -> str:

@@ -13,7 +13,8 @@ Public API:
 * :class:`ExtractedDocument` -- the :class:`crawler.items.Page`, the
   :class:`~crawler.items.Listing`, :class:`~crawler.items.Vendor` and
   :class:`~crawler.items.WalletMention` items, the page's market, page type,
-  language and ``looks_like_market`` (see below), and the problems a crawl
+  language and ``looks_like_market`` (see below), the page's site type with its confidence and
+  evidence (:mod:`crawler.extractors.site_type`), and the problems a crawl
   must report:
 
   - ``drift`` -- :class:`DriftEvent` per expected profile field that matched
@@ -81,10 +82,12 @@ from crawler.extractors.generic_page import listing_id_for_url, read_generic_pag
 from crawler.extractors.html_page import HtmlPage, parse_html_page
 from crawler.extractors.identifiers import Identifiers, find_identifiers
 from crawler.extractors.language import LanguageGuess, detect_language
+from crawler.extractors.login_wall import detect_login_wall
 from crawler.extractors.market_profiles import MarketProfile, MarketProfiles
 from crawler.extractors.nesting import KEEP_DEPTH, flatten_deep_nesting
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import Price
+from crawler.extractors.site_type import classify_page, signals_of_page
 from crawler.extractors.substances import SubstanceLexicon, default_lexicon
 from crawler.extractors.wallets import WalletHit, find_wallets
 from crawler.items import Listing, Page, Vendor, WalletMention
@@ -284,6 +287,7 @@ def extract_document(
     if status >= 400:
         # An error page at a listing URL is not a listing that lost its fields: no items, no drift.
         page.market = forced_profile.name if forced_profile is not None else None
+        _classify_site(document, raw, status, None)
         return document
     profile = forced_profile or (profiles.for_host(host) if profiles is not None else None)
     market_name = profile.name if profile is not None else host or "unknown"
@@ -335,7 +339,20 @@ def extract_document(
     page.market, page.page_type = document.market, document.page_type
     page.looks_like_market = document.looks_like_market
     builder.add_wallet_mentions(document)
+    _classify_site(document, raw, status, rules.name if rules is not None else None)
     return document
+
+
+def _classify_site(document: ExtractedDocument, raw: bytes, status: int, market_profile: str | None) -> None:
+    """Sets the page's site type, confidence and evidence (:mod:`crawler.extractors.site_type`)."""
+    page = document.page
+    guess = classify_page(signals_of_page(
+        url=page.url, status=status, title=page.title, text=page.text, links=page.links,
+        onion_mentions=page.onion_mentions, login_wall=detect_login_wall(raw, status),
+        page_type=document.page_type, listing_vendors=[listing.vendor for listing in document.listings],
+        vendor_profile=bool(document.vendors), post_count=len(document.posts), market_profile=market_profile))
+    page.site_type, page.site_type_confidence = guess.site_type, guess.confidence
+    page.site_type_evidence = list(guess.evidence)
 
 
 def plain_document(
@@ -368,8 +385,17 @@ def plain_document(
         raw = html.encode("utf-8", errors="replace") if isinstance(html, str) else bytes(html[:MAX_HTML_BYTES])
         basics, language = HtmlPage(title="", text=""), LanguageGuess(None, 0.0)
     page = _page(url, fetched_at, job_id, status, content_type, depth, raw, basics, language.code)
-    return ExtractedDocument(page=page, language=language, flattened_nesting=flattened,
-                             other_scheme_links=basics.other_scheme_links)
+    document = ExtractedDocument(page=page, language=language, flattened_nesting=flattened,
+                                 other_scheme_links=basics.other_scheme_links)
+    if read_html:
+        # The rules over what was read (no login-wall parse: the budget is spent).
+        guess = classify_page(signals_of_page(
+            url=url, status=status, title=page.title, text=page.text, links=page.links, onion_mentions=(),
+            login_wall=None, page_type=None, listing_vendors=(), vendor_profile=False, post_count=0,
+            market_profile=None))
+        page.site_type, page.site_type_confidence = guess.site_type, guess.confidence
+        page.site_type_evidence = list(guess.evidence)
+    return document
 
 
 def _page(

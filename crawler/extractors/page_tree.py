@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from config.coins import TICKER_OF_NAME
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
 from crawler.extractors.visibility import SHOWN, HidingRules, element_shown, element_visibility, page_hiding_rules
 
@@ -47,7 +48,9 @@ _DIGIT = re.compile(r"\d")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ICON_CURRENCY = re.compile(
     r"(?i)(?:^|\s)(?:fa|fas|fab|cc|cf|icon|coin)[- ](btc|bitcoin|xmr|monero|ltc|litecoin|eth|usd|dollar|eur|euro|gbp|rub|ruble)(?:\s|$)")
-_ICON_CODES = {"bitcoin": "BTC", "monero": "XMR", "litecoin": "LTC", "dollar": "USD", "euro": "EUR", "ruble": "RUB"}
+# Icon names of coins are the wallet names of the one coin table (config.coins).
+_ICON_CODES = {"dollar": "USD", "euro": "EUR", "ruble": "RUB",
+               **{name: ticker.upper() for name, ticker in TICKER_OF_NAME.items()}}
 
 
 def clean_text(text: str | None) -> str:

@@ -29,6 +29,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from config.coins import PRICE_SYMBOLS, PRICE_WORDS
 from config.schema import CRYPTO_TICKERS
 
 # Codes written after or before the amount ("120 USD", "USD 120").  Longer
@@ -40,16 +41,13 @@ _CURRENCY_ALIASES: dict[str, str] = {
     "cad": "CAD", "aud": "AUD", "chf": "CHF", "sek": "SEK", "nok": "NOK",
     "dkk": "DKK", "pln": "PLN", "zł": "PLN", "czk": "CZK", "uah": "UAH",
     "rub": "RUB", "руб": "RUB", "рублей": "RUB", "рубля": "RUB", "рубль": "RUB", "р": "RUB",
-    "btc": "BTC", "xbt": "BTC", "bitcoin": "BTC", "bitcoins": "BTC",
-    "xmr": "XMR", "monero": "XMR",
-    "ltc": "LTC", "litecoin": "LTC",
-    "eth": "ETH", "ether": "ETH", "ethereum": "ETH",
-    "bch": "BCH", "dash": "DASH", "zec": "ZEC", "doge": "DOGE",
-    "usdt": "USDT", "tether": "USDT", "usdc": "USDC", "trx": "TRX",
+    # Coins: the words of the one coin table (config.coins).
+    **PRICE_WORDS,
 }
 _CURRENCY_SYMBOLS: dict[str, str] = {
-    "$": "USD", "€": "EUR", "£": "GBP", "₽": "RUB", "₿": "BTC", "Ƀ": "BTC",
-    "₴": "UAH", "¥": "JPY", "₺": "TRY", "Ξ": "ETH", "ɱ": "XMR",
+    "$": "USD", "€": "EUR", "£": "GBP", "₽": "RUB",
+    "₴": "UAH", "¥": "JPY", "₺": "TRY",
+    **PRICE_SYMBOLS,
 }
 
 # The coin tickers of the index schema, in the upper case prices are written in.

@@ -134,6 +134,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from onionscope.discovery_followup import follow_up
 
         summary["discovery"] = follow_up(settings, job.job_id, settings.discover, config_path=args.config)
+    if not summary["network_refused"] and summary["pages"]:
+        summary["sites"] = index_onion_sites(settings)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -155,6 +157,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {needs_login_message(summary)}", file=sys.stderr)
         return EXIT_NEEDS_LOGIN
     return 1 if nothing_fetched else 0
+
+
+def index_onion_sites(settings: Settings) -> dict[str, Any]:
+    """The post-crawl step (``onionscope index sites``): site types and mirror groups of every onion.
+
+    Returns its counts, or ``{"error": ...}`` when Elasticsearch failed (the crawl's own
+    figures stand; run ``onionscope index sites`` again later).
+    """
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from pipelines.es_client import make_client
+    from pipelines.onion_sites import index_sites
+
+    client = make_client(settings)
+    try:
+        report = index_sites(client, settings.index_prefix)
+    except (TransportError, ApiError, RuntimeError) as exc:
+        return {"error": f"{type(exc).__name__}: {str(exc)[:300]}; run `onionscope index sites` again"}
+    finally:
+        client.close()
+    return {"onions": report.onions, "site_types": report.site_types,
+            "groups": [{key: group[key] for key in ("label", "members")} for group in report.groups]}
 
 
 def needs_login_message(summary: dict[str, Any]) -> str:

@@ -80,8 +80,11 @@ def _up(settings: Settings, serve: bool) -> int:
 
     # The locked market is crawled without a session: the crawl shows how a site that needs one is reported.
     locked = [world.locked_market["home_url"]] if world.locked_market else []
-    _say(f"3/4 crawling {len(world.seeds) + len(locked)} demo sites through Tor")
-    seeds = [argument for seed in [*world.seeds, *locked] for argument in ("--seed", seed)]
+    # And the mirror of nebula-market and the phishing clone of old-bazaar: `onionscope index sites`,
+    # which the crawl runs when it ends, groups them with their originals.
+    copies = world.copy_seeds
+    seeds = [argument for seed in [*world.seeds, *locked, *copies] for argument in ("--seed", seed)]
+    _say(f"3/4 crawling {len(world.seeds) + len(locked) + len(copies)} demo sites through Tor")
     # The demo markets' onion hosts are new with every network: the demo confirms them.
     confirmations = [argument for pair in world.market_hosts for argument in ("--market-host", pair)]
     crawl = _onionscope(["crawl", "--job", "demo", "--quiet", *seeds, *confirmations], settings, world.socks_endpoints)

@@ -1,4 +1,4 @@
-"""``onionscope index setup|migrate KIND|replay-spool|status``: the Elasticsearch indices.
+"""``onionscope index setup|migrate KIND|replay-spool|sites|status``: the Elasticsearch indices.
 
 * ``setup`` installs the templates and points every alias at a versioned index (idempotent);
 * ``migrate KIND`` copies KIND into a new versioned index from the current template
@@ -6,6 +6,8 @@
 * ``replay-spool`` retries what the bulk pipeline spooled under ``<var_dir>/spool``, each record
   into the index prefix it was spooled for (``index_prefix`` for records that name none), never
   over a newer crawl of the same document;
+* ``sites`` gives every onion its site type and groups near-duplicate onions into mirrors and possible
+  phishing clones (:mod:`pipelines.onion_sites`); ``onionscope crawl`` runs it when a crawl ends;
 * ``status`` lists alias -> index, document counts and schema versions.
 
 Returns 0 on success; 1 when ``replay-spool`` leaves records behind or
@@ -16,11 +18,14 @@ as one line) when Elasticsearch is unreachable.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
+from config.errors import UserError
 from config.paths import index_templates_dir
 from pipelines import indices
+from pipelines.onion_sites import DEFAULT_THRESHOLD, SitesReport, index_sites
 from pipelines.spool_replay import replay_spool
 from pipelines.es_client import ensure_reachable, make_client
 
@@ -35,6 +40,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     replay = actions.add_parser("replay-spool", help="index what the bulk pipeline could not, from var/spool")
     replay.add_argument("--spool-dir", type=Path, help="spool folder (default: <var_dir>/spool)")
     actions.add_parser("status", help="aliases, indices, document counts, schema versions")
+    sites = actions.add_parser("sites", help="site type of every onion, and groups of mirrors and phishing clones "
+                                             "(run after a crawl; `onionscope crawl` runs it when it ends)")
+    sites.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                       help=f"content likeness (0-1) that makes two onions near-duplicates (default {DEFAULT_THRESHOLD})")
+    sites.add_argument("--json", action="store_true", help="print the groups as JSON")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -56,6 +66,16 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         print(f"{report.source_index} deleted" if report.old_index_deleted
               else f"{report.source_index} kept read-only; delete it when satisfied")
         return 0
+    if args.action == "sites":
+        if not 0 < args.threshold <= 1:
+            raise UserError("--threshold must be above 0 and at most 1")
+        found = index_sites(client, prefix, threshold=args.threshold)
+        if args.json:
+            print(json.dumps({"onions": found.onions, "site_types": found.site_types, "groups": found.groups},
+                             indent=2, sort_keys=True))
+        else:
+            print(format_sites_report(found))
+        return 0
     if args.action == "replay-spool":
         spool_dir = args.spool_dir or Path(settings.var_dir) / "spool"
         report = replay_spool(client, spool_dir, prefix, max_retries=settings.bulk_max_retries,
@@ -76,3 +96,16 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                    f"run `onionscope index migrate {row.kind}`"
         print(f"{row.alias} -> {row.index}: {row.docs} documents{note}")
     return 1 if needs_migration else 0
+
+
+def format_sites_report(report: SitesReport) -> str:
+    """The step's findings as lines: site types counted, then each group with its label and members."""
+    lines = [f"{report.onions} onions: " + (", ".join(f"{count} {name}" for name, count in
+                                                    sorted(report.site_types.items())) or "none")]
+    for group in report.groups:
+        lines.append(f"  {group['label']} ({group['similarity']}): {', '.join(group['members'])}")
+        lines.extend(f"    {reason}" for reason in group["reasons"][:6])
+    if not report.groups:
+        lines.append("  no mirror group")
+    return "\n".join(lines)
+

@@ -1,7 +1,8 @@
 """``onionscope search "QUERY"``: ranked hits with highlighted snippets, onion host and fetch time.
 
-``--json`` and ``--csv`` are the machine outputs; ``--kind`` picks pages
-(default), listings, vendors or wallets.  Every search is written to the
+``--json`` and ``--csv`` are the machine outputs; ``--kind`` is ``all`` by
+default (the count and top hits of pages, listings, vendors, wallets and onions,
+the same search the API and UI run: :func:`search.unified.find`) or one kind.  Every search is written to the
 audit index as the local user (channel ``cli``).
 """
 
@@ -15,7 +16,8 @@ from typing import Any
 from config.errors import UserError
 from config.schema import SEARCH_KINDS
 
-KINDS = tuple(SEARCH_KINDS)
+# ``all`` first: the default of the CLI, the API and the UI (search.unified.DEFAULT_KIND).
+KINDS = ("all", *SEARCH_KINDS)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the result as JSON")
     output.add_argument("--csv", action="store_true", help="print the hits as CSV")
-    parser.add_argument("--limit", type=int, default=10, help="hits to show (1-100, default 10)")
-    parser.add_argument("--kind", choices=KINDS, default="pages", help="what to search (default: pages)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="hits to show (1-100, default 10; with --kind all: per kind, default 3)")
+    parser.add_argument("--kind", choices=KINDS, default="all",
+                        help="what to search (default: all, the count and top hits of every kind)")
     parser.add_argument("--sort", choices=("relevance", "date"), default="relevance")
     parser.add_argument("--cursor", help="continue after a previous result (printed as 'more: --cursor ...')")
 
@@ -58,22 +62,29 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from search.cli_output import render_csv, render_hits, render_json
     from search.connection import connect
     from search.query import QueryLimits
-    from search.results import search
+    from search.unified import ALL, DEFAULT_TOP, find
 
     client = connect(settings)
+    limits = QueryLimits.from_settings(settings)
     try:
-        result = search(
-            client,
-            settings.index_prefix,
-            args.query,
-            kind=args.kind,
-            sort=args.sort,
-            limit=args.limit,
-            cursor=args.cursor,
-            cursor_secret=load_session_secret(settings),
-            limits=QueryLimits.from_settings(settings),
-            result_window=settings.search_max_window,
-        )
+        if args.kind == ALL:
+            if args.cursor or args.sort != "relevance":
+                raise UserError("--cursor and --sort need one --kind (pages, listings, ...)")
+            top = DEFAULT_TOP if args.limit is None else args.limit
+            result = find(client, settings.index_prefix, args.query, kind=ALL, top=top, limits=limits)
+        else:
+            result = find(
+                client,
+                settings.index_prefix,
+                args.query,
+                kind=args.kind,
+                sort=args.sort,
+                limit=10 if args.limit is None else args.limit,
+                cursor=args.cursor,
+                cursor_secret=load_session_secret(settings),
+                limits=limits,
+                result_window=settings.search_max_window,
+            )
         record_search(
             client, settings.index_prefix, actor_id="cli", actor_name=local_actor(), role="local",
             query=args.query, kind=args.kind, result_count=result.total, channel="cli",

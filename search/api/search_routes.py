@@ -1,5 +1,9 @@
 """``GET /search``: the search page and its JSON twin; every search is audited.
 
+The default (``kind=all``) searches every kind at once and shows each kind's count
+and top hits, linking to that kind's own search with its facets; the search is
+:func:`search.unified.find_steps`, the same one the CLI runs.
+
 The audit entry goes to the app's :class:`search.audit.AuditWriter`, which
 writes entries in bulk within a quarter second, so its cost is not on the
 analyst's wait.  If a write keeps failing the server logs ``AUDIT WRITE
@@ -17,9 +21,10 @@ from fastapi.responses import Response
 from search.api.context import audit, context_of, respond, viewer, wants_json
 from search.auth import TokenRecord
 from config.schema import FACETS
-from search.query import KINDS, QueryError, QueryLimits, field_values, parse, quote_value
+from search.query import QueryError, QueryLimits, field_values, parse, quote_value
 from search.es_steps import run_async
-from search.results import MAX_LIMIT, SORTS, search_steps
+from search.results import MAX_LIMIT, SORTS
+from search.unified import DEFAULT_KIND, SCOPES, UNIFIED_KINDS, UnifiedResult, find_steps
 
 router = APIRouter(tags=["search"])
 
@@ -44,47 +49,38 @@ def facet_links(query_text: str, facets: dict[str, list[dict[str, Any]]],
     return linked
 
 
-@router.get("/search", summary="Search pages, listings, vendors or wallets")
+@router.get("/search", summary="Search everything (pages, listings, vendors, wallets, onions) or one kind")
 async def search_page(
     request: Request,
     q: str = Query("", max_length=2000, description="query in the onionscope query language"),
-    kind: str = Query("listings", description="pages, listings, vendors or wallets"),
-    sort: str = Query("relevance", description="relevance or date"),
+    kind: str = Query(DEFAULT_KIND, description="all (counts and top hits of every kind), pages, listings, "
+                                                "vendors, wallets or onions"),
+    sort: str = Query("relevance", description="relevance or date (one kind only)"),
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
     cursor: str | None = Query(None, max_length=4000, description="next_cursor of the previous page"),
     who: TokenRecord = Depends(viewer),
 ) -> Response:
     context = context_of(request)
-    if kind not in KINDS:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(KINDS)})")
+    if kind not in SCOPES:
+        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(SCOPES)})")
     if sort not in SORTS:
         raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})")
-    result = await run_async(context.async_client(), search_steps(
-        context.index_prefix,
-        q,
-        kind=kind,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-        cursor_secret=context.secret,
-        limits=QueryLimits.from_settings(context.settings),
-        result_window=context.settings["search_max_window"],
-    ))
+    limits = QueryLimits.from_settings(context.settings)
+    # The one search of the CLI, the API and the UI (search.unified.find_steps).
+    result = await run_async(context.async_client(), find_steps(
+        context.index_prefix, q, kind=kind, limit=limit, limits=limits, sort=sort, cursor=cursor,
+        cursor_secret=context.secret, result_window=context.settings["search_max_window"]))
     # Batched by the app's audit writer, so the analyst does not wait for it;
     # when its backlog is full this raises and the result is not served.
     audit(request, who, query=q, kind=kind, result_count=result.total)
     data = result.to_json()
     if wants_json(request):
         return respond(request, "search.html", data)
-    return respond(
-        request,
-        "search.html",
-        {
-            **data,
-            "facet_links": facet_links(q, result.facets, QueryLimits.from_settings(context.settings)),
-            "kinds": list(KINDS),
-            "sorts": list(SORTS),
-            "limit": limit,
-            "facet_names": list(FACETS),
-        },
-    )
+    page = {**data, "kinds": list(SCOPES), "sorts": list(SORTS), "limit": limit, "facet_names": list(FACETS)}
+    if isinstance(result, UnifiedResult):
+        page["unified_kinds"] = list(UNIFIED_KINDS)
+        page["sort"] = "relevance"
+        page["facet_links"] = {}
+    else:
+        page["facet_links"] = facet_links(q, result.facets, limits)
+    return respond(request, "search.html", page)

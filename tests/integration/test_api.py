@@ -495,7 +495,7 @@ def test_cli_token_search_and_export(env, tmp_path):
 
     found = _cli(env, "search", "Escrow is mandatory", "--json")
     assert found.returncode == 0, found.stderr
-    hits = json.loads(found.stdout)["hits"]
+    hits = json.loads(found.stdout)["hits"]["pages"]  # the default searches every kind
     assert hits[0]["source"]["url"] == f"http://{ALPHA_HOST}/rules"
     text = _cli(env, "search", '"escrow is mandatory"')
     assert ALPHA_HOST in text.stdout and "fetched 2026-01-11T12:00:00Z" in text.stdout and "[Escrow is mandatory]" in text.stdout
@@ -598,7 +598,8 @@ def test_cli_search_json_escapes_c1_and_bidi_and_stays_the_same_json(indexed):
         "ONIONSCOPE_INDEX_PREFIX": indexed["prefix"],
         "ONIONSCOPE_VAR_DIR": str(indexed["settings"].var_dir),
     })
-    found = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "donate", "--json"], capture_output=True,
+    found = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "donate", "--kind", "pages", "--json"],
+                           capture_output=True,
                            env=environment, cwd=PROJECT_ROOT, timeout=120)
     assert found.returncode == 0, found.stderr
     raw = found.stdout.decode("utf-8")

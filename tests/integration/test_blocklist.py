@@ -119,7 +119,8 @@ def test_documents_indexed_before_an_entry_was_added_are_hidden_from_every_answe
         assert "/ok/public" in html.text and listed_host not in html.text and "/ok/hashed" not in html.text
 
     environment = dict(world["environment"])
-    cli = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "survived", "--json", "--limit", "50"],
+    cli = subprocess.run([sys.executable, "-m", "onionscope.cli", "search", "survived", "--kind", "pages", "--json",
+                          "--limit", "50"],
                          capture_output=True, text=True, env=environment, cwd=PROJECT_ROOT, timeout=120)
     assert cli.returncode == 0, cli.stderr
     assert {hit["source"]["url"] for hit in json.loads(cli.stdout)["hits"]} == visible

@@ -223,3 +223,26 @@ def test_crawled_script_is_shown_as_text_and_never_runs(server, browser_context)
     assert page.title().startswith(XSS_TITLE)
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator("script").count() == 0
+
+
+def test_one_search_box_counts_every_kind_and_clicks_through_to_one(server, browser_context):
+    page = browser_context.new_page()
+    base = server["url"]
+    page.goto(base + "/login")
+    page.fill("input[name=token]", server["token"])
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/search$"))
+    # The default kind is every kind: counts per kind and the top hits of each.
+    assert page.locator("select[name=kind] option:checked").inner_text() == "everything"
+    page.fill("input[name=q]", "fentanyl")
+    page.click("form.searchbar button[type=submit]")
+    page.wait_for_selector("#counts")
+    counts = {kind: page.inner_text(f"#counts li[data-kind={kind}] .count")
+              for kind in ("pages", "listings", "vendors", "wallets", "onions")}
+    assert counts["listings"] == "3" and counts["pages"] == "1"
+    assert page.locator("section.kind-hits[data-kind=listings] article.hit").count() == 3
+    # Clicking a kind opens its own search, with facets, and finds as many.
+    page.click("#counts li[data-kind=listings] a")
+    page.wait_for_url(re.compile(r"kind=listings"))
+    assert page.inner_text("#total") == "3"
+    assert page.locator("section.facet[data-facet=market] li").count() == 3

@@ -228,7 +228,7 @@ def test_search_finds_a_known_phrase_on_the_right_page(crawl_run: CrawlRun) -> N
         (t, found[0]) for t, found in sorted(titles.items())
         if len(found) == 1 and re.fullmatch(r"[A-Za-z0-9 ]{12,}", t)
     )
-    result = crawl_run.onionscope("search", f'"{title}"', "--json", "--limit", "5")
+    result = crawl_run.onionscope("search", f'"{title}"', "--kind", "pages", "--json", "--limit", "5")
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)["hits"]
     assert hits, f"no hit for {title!r}"

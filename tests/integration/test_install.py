@@ -135,7 +135,7 @@ def test_installed_search_finds_an_indexed_page(installed: Path, es_settings: An
     assert setup.returncode == 0, setup.stderr[-3000:]
     assert f"{prefix}-pages -> {prefix}-pages-v1" in setup.stdout  # the shipped index templates
 
-    empty = run_installed(installed, [script, "search", "quokkaberry", "--json"], cwd=tmp_path / "elsewhere",
+    empty = run_installed(installed, [script, "search", "quokkaberry", "--kind", "pages", "--json"], cwd=tmp_path / "elsewhere",
                           **environment)
     assert empty.returncode == 0, empty.stderr[-3000:]
     assert json.loads(empty.stdout)["hits"] == []
@@ -148,7 +148,7 @@ def test_installed_search_finds_an_indexed_page(installed: Path, es_settings: An
     outcome = BulkIndexer(client, prefix, None, max_retries=0).index_items([page])
     assert outcome.failed == 0
     client.indices.refresh(index=alias_name(prefix, "pages"))
-    found = run_installed(installed, [script, "search", "quokkaberry", "--json"], cwd=tmp_path / "elsewhere",
+    found = run_installed(installed, [script, "search", "quokkaberry", "--kind", "pages", "--json"], cwd=tmp_path / "elsewhere",
                           **environment)
     assert found.returncode == 0, found.stderr[-3000:]
     [hit] = json.loads(found.stdout)["hits"]
