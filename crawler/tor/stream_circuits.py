@@ -116,6 +116,9 @@ class StreamCircuits:
                 raise RuntimeError("the crawl closed before tor's ControlPort answered")
             self.controller = controller
         controller.add_event_listener(self.note, EventType.STREAM)
+        # Streams tor opened before the listener was there (the first fetches race the attach).
+        for stream in controller.get_streams(default=[]):
+            self.note(stream)
 
     def _unavailable(self, failure: Any) -> None:
         if self.stats is not None:
