@@ -28,10 +28,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from harness.demo_world import DemoWorld
-from tests.integration.test_crawl_end_to_end import CrawlRun
+from tests.integration.test_crawl_end_to_end import PROJECT_ROOT, CrawlRun
 
 # The module's crawl runs in the first test's setup: on a shared machine it takes longer than the default 600 s.
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 JOB = "evidence-crawl"
 
@@ -51,6 +51,7 @@ class EvidenceCrawl(CrawlRun):
             # Small files, so a crawl of the demo world rotates them.
             ONIONSCOPE_EVIDENCE_MAX_FILE_BYTES=str(64 * 1024),
             ONIONSCOPE_CRAWL_DEPTH="1",
+            ONIONSCOPE_CRAWL_MAX_PAGES="40",
             ONIONSCOPE_TOR_CONTROL=f"127.0.0.1:{client['control_port']}",
             ONIONSCOPE_TOR_COOKIE=str(client["cookie_path"]),
         )
@@ -63,7 +64,13 @@ class EvidenceCrawl(CrawlRun):
         others = [seed for seed in self.world.seeds if seed not in markets][:1]
         seeds = [arg for seed in markets + others for arg in ("--seed", seed)]
         confirmations = [arg for pair in self.world.market_hosts for arg in ("--market-host", pair)]
-        result = self.onionscope("crawl", "--job", job, "--json", "--quiet", *seeds, *confirmations)
+        command = [sys.executable, "-m", "onionscope.cli", "crawl", "--job", job, "--json", *seeds, *confirmations]
+        try:
+            result = subprocess.run(command, cwd=PROJECT_ROOT, env=self.environment(), capture_output=True,
+                                    text=True, timeout=1500, check=False)
+        except subprocess.TimeoutExpired as timed_out:
+            stderr = timed_out.stderr.decode(errors="replace") if isinstance(timed_out.stderr, bytes) else timed_out.stderr
+            raise AssertionError(f"the crawl did not end in 1500 s:\n{(stderr or '')[-6000:]}") from None
         assert result.returncode == 0, f"crawl failed:\n{result.stdout}\n{result.stderr[-4000:]}"
         return json.loads(result.stdout)
 
@@ -155,8 +162,6 @@ def _onionscope(crawl: EvidenceCrawl, *arguments: str, evidence_dir: Path | None
     environment = crawl.environment()
     if evidence_dir is not None:
         environment["ONIONSCOPE_EVIDENCE_DIR"] = str(evidence_dir)
-    from tests.integration.test_crawl_end_to_end import PROJECT_ROOT
-
     return subprocess.run([sys.executable, "-m", "onionscope.cli", *arguments], cwd=PROJECT_ROOT, env=environment,
                           capture_output=True, text=True, timeout=600, check=False)
 
