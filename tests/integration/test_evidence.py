@@ -52,6 +52,8 @@ class EvidenceCrawl(CrawlRun):
             ONIONSCOPE_EVIDENCE_MAX_FILE_BYTES=str(64 * 1024),
             ONIONSCOPE_CRAWL_DEPTH="1",
             ONIONSCOPE_CRAWL_MAX_PAGES="40",
+            # The shared node can be slow to create indices while other suites run.
+            ONIONSCOPE_ES_TIMEOUT="300",
             ONIONSCOPE_TOR_CONTROL=f"127.0.0.1:{client['control_port']}",
             ONIONSCOPE_TOR_COOKIE=str(client["cookie_path"]),
         )
