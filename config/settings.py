@@ -426,6 +426,24 @@ DEFAULTS: dict[str, Setting] = {
         "before it kills them (recorded as failed); keep it above download_timeout, since a stopping "
         "crawl lets the fetches in flight finish or time out.",
     ),
+    # --- evidence (WARC capture, crawler.evidence)
+    "evidence_capture": Setting(
+        True, _bool,
+        "Keep every fetched response verbatim (status, headers, body as capped) as a WARC record under evidence_dir.",
+    ),
+    "evidence_dir": Setting(
+        "var/evidence", _path,
+        "Folder of the WARC evidence files and their hash-chained manifests (and the protected marks).",
+    ),
+    "evidence_max_file_bytes": Setting(
+        256 * 1024 * 1024, _int(64 * 1024, 64 * 1024 * 1024 * 1024),
+        "Size at which a WARC evidence file is closed (sealed) and the next one started (bytes).",
+    ),
+    "evidence_keep_days": Setting(
+        180, _int(0, 100_000),
+        "`onionscope evidence prune` removes WARC files whose newest record is older than this, unless an export "
+        "or a watchlist touched one of their records (0: keep everything).",
+    ),
     # --- indexing
     "bulk_batch_size": Setting(200, _int(1, 10_000), "Documents per bulk request."),
     "bulk_max_retries": Setting(5, _int(0, 50), "Retries of a failed bulk item before it is spooled."),

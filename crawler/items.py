@@ -84,6 +84,8 @@ class Page:
     # The response's validators, for conditional requests next time (well-formed ones only).
     etag: str | None = None
     last_modified: str | None = None
+    # The WARC record of the response this page was read from (crawler.evidence.chain.EvidenceRef.to_doc).
+    evidence: dict[str, Any] | None = None
 
     def doc_id(self) -> str:
         return page_doc_id(self.canonical_url)
@@ -124,6 +126,8 @@ class Listing:
     market_host_known: bool = False
     looks_like_market: str | None = None
     price_unit: str | None = None  # "1LB" in "1795.00 USD/1LB": the price is per this unit
+    # The WARC record of the page the listing was read from (crawler.evidence.chain.EvidenceRef.to_doc).
+    evidence: dict[str, Any] | None = None
 
     def doc_id(self) -> str:
         return listing_doc_id(self.market, self.listing_id, self.onion_host, self.market_host_known)

@@ -11,7 +11,8 @@ Public API:
   process-wide network guard, cookies without a public-suffix download, no
   telnet console and no remote-control server, media never fetched, the crawl
   scope checked on every request and redirect, per-host concurrency enforced,
-  redirects to a login page counted and not followed), the blocklist, the page
+  redirects to a login page counted and not followed), every fetched response kept as a
+  WARC evidence record (``evidence_capture``), the blocklist, the page
   budgets, the crawler-trap rules, retry timing, the redirect guard, the counted
   decompression cap and the breadth-first order, and the session file
   (``sessions_file``, loaded and validated here: raises
@@ -34,6 +35,8 @@ from crawler.downloader import PATH as DOWNLOADER_PATH
 from crawler.middlewares.blocklist import PATH as BLOCKLIST_PATH
 from crawler.middlewares.compression import PATH as COMPRESSION_PATH
 from crawler.middlewares.compression import STOCK_PATH as COMPRESSION_STOCK_PATH
+from crawler.middlewares.evidence import PATH as EVIDENCE_PATH
+from crawler.middlewares.evidence import PRIORITY as EVIDENCE_PRIORITY
 from crawler.middlewares.redirect_guard import PATH as REDIRECT_GUARD_PATH
 from crawler.middlewares.retry_backoff import PATH as RETRY_BACKOFF_PATH
 from crawler.middlewares.redirect_guard import PRIORITY as REDIRECT_GUARD_PRIORITY
@@ -134,6 +137,8 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str],
             COMPRESSION_PATH: 590,
             # Next to the download, after RetryMiddleware (550): it sees every attempt.
             "crawler.middlewares.liveness.LivenessMiddleware": 880,
+            # Nearest the download: every response tor delivered, raw, kept as a WARC record (evidence_dir).
+            EVIDENCE_PATH: EVIDENCE_PRIORITY,
             # Above RedirectMiddleware (600): a redirect to a login page is counted, never followed.
             "crawler.middlewares.login_wall.LoginRedirectMiddleware": 650,
             # Scrapy's would download the public suffix list outside Tor on the first Set-Cookie.

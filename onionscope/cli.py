@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("token", "create or revoke API tokens"),
     "export": ("export", "export a search result or an entity (CSV, JSON, STIX 2.1, MISP)"),
     "index": ("index", "set up or migrate the Elasticsearch indices"),
+    "evidence": ("evidence", "verify the WARC evidence files, export a hit's evidence package, prune"),
     "demo": ("demo", "bring up the private network, demo sites and Elasticsearch, crawl, show results"),
 }
 

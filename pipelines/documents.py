@@ -81,6 +81,8 @@ def upsert_action(item: Any, index: str) -> dict[str, Any]:
     if isinstance(item, Listing) and item.extractor == "card":
         update = {key: value for key, value in changes.items() if value not in (None, "", [], {})}
         update.pop("extractor", None)  # a detail page's "generic" stays
+        # The card's record is the result page's; a detail page's record (its fuller fields) stays.
+        update.pop("evidence", None)
     return {
         "_op_type": "update",
         "_index": index,

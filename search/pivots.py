@@ -218,7 +218,7 @@ def wallet_detail_steps(prefix: str, address: str) -> Steps:
                 {
                     "query": {"bool": {"filter": [_any_term(["wallets.address"], address)]}},
                     "size": PIVOT_LIMIT,
-                    "_source": {"includes": ["url", "title", "onion_host", "fetched_at", "market", "wallets"]},
+                    "_source": {"includes": ["url", "title", "onion_host", "fetched_at", "market", "wallets", "evidence"]},
                     "sort": by_date,
                 },
             ),
@@ -261,7 +261,7 @@ def onion_detail_steps(prefix: str, host: str) -> Steps:
         {
             "query": {"bool": {"filter": [{"term": {"onion_host": host}}]}},
             "size": PIVOT_LIMIT,
-            "_source": {"includes": ["url", "title", "status", "fetched_at", "page_type", "market", "site_type"]},
+            "_source": {"includes": ["url", "title", "status", "fetched_at", "page_type", "market", "site_type", "evidence"]},
             "sort": [{"fetched_at": {"order": "desc", "unmapped_type": "date"}}],
             "track_total_hits": True,
         },

@@ -74,6 +74,8 @@ KW_COIN = Field("keyword", normalise_coin)
 KW_FINGERPRINT = Field("keyword", normalise_fingerprint)
 
 _SEEN = {"fetched_at": DATE, "first_seen": DATE, "last_seen": DATE, "job_id": KW}
+_EVIDENCE = {"evidence": OBJECT, "evidence.file": KW, "evidence.offset": LONG, "evidence.length": LONG,
+             "evidence.digest": KW, "evidence.record_id": KW}
 
 
 def _fields(**fields: Field) -> Mapping[str, Field]:
@@ -103,6 +105,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         etag=KW, last_modified=KW, content_changed_at=DATE,
         # Schema 5: what kind of site the page shows (crawler.extractors.site_type).
         site_type=KW, site_type_confidence=FLOAT, site_type_evidence=KW,
+        # The WARC record of the response (crawler.evidence): file, offset, length, sha256 digest, record id.
+        **_EVIDENCE,
     ),
     "listings": _fields(
         market=KW, listing_id=KW, url=KW, onion_host=KW_ONION, title=TEXT, **{"title.keyword": KW},
@@ -115,6 +119,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         market_host_known=BOOLEAN, looks_like_market=KW, price_unit=KW,
         # Missing from its market in a run that crawled it completely; never deleted.
         removed_at=DATE,
+        # The WARC record of the page it was read from (crawler.evidence).
+        **_EVIDENCE,
     ),
     "vendors": _fields(
         market=KW, name=KW, **{"name.text": TEXT}, name_folded=KW, profile_url=KW, onion_host=KW_ONION,

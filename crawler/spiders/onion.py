@@ -62,6 +62,9 @@ seen": no Page item, its stored links are followed as the page's own would
 be (stats ``freshness/not_modified``, ``freshness/unchanged_links_followed``).
 A page's ``ETag`` and ``Last-Modified`` are kept on its Page item when they
 are well-formed.
+
+Evidence: the page and the listings read from a response carry ``evidence``, the pointer to
+the WARC record :mod:`crawler.middlewares.evidence` wrote for it (file, offset, length, digest).
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ from crawler.extractors.login_wall import detect_login_wall, is_login_url, is_lo
 from crawler.job import CrawlJob, FetchJournal, create_crawl_job
 from crawler.middlewares.conditional_requests import CONDITIONAL_META, NOT_DUE_FLAG
 from crawler.middlewares.crawl_scope import REFUSED_STAT_PREFIX, CrawlScope
+from crawler.middlewares.evidence import EVIDENCE_META
+from crawler.items import Listing, Page
 from crawler.middlewares.login_wall import record_needs_login
 from crawler.urls import canonical_url, is_media_url
 from config import paths
@@ -370,7 +375,11 @@ class OnionSpider(scrapy.Spider):
                 "under their own host (if it is that market, confirm it with --market-host %s=%s)",
                 host, document.looks_like_market, document.looks_like_market, host,
             )
+        # The WARC record of this response (crawler.middlewares.evidence), on the page and its listings.
+        evidence = response.meta.get(EVIDENCE_META)
         for item in document.items():
+            if evidence and isinstance(item, (Page, Listing)):
+                item.evidence = dict(evidence)
             yield item
         for request in self._follow(response, document.page.links):
             yield request

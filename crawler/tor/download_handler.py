@@ -37,6 +37,9 @@ Scrapy settings read:
   ``DOWNLOAD_FAIL_ON_DATALOSS``, ``CONCURRENT_REQUESTS_PER_DOMAIN`` (pooled connections per
   host) and ``DOWNLOAD_VERIFY_CERTIFICATES`` / ``DOWNLOADER_CLIENTCONTEXTFACTORY`` for https.
 
+Request meta written: ``tor_client`` (:data:`TOR_CLIENT_META`), the ``ip:port`` of the tor
+client's SocksPort that carried the last attempt (the evidence record names it).
+
 Stats: ``tor/requests``, ``tor/requests_via/<socks ip:port>`` (which tor client carried them),
 ``tor/pool/requests_moved`` (requests re-sent through another pool client after theirs failed),
 ``tor/socks_error/<stats_key>`` and ``tor/headers_too_large``; ``download/maxsize_exceeded``
@@ -112,6 +115,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HANDLER_PATH = "crawler.tor.download_handler.TorDownloadHandler"
+# request.meta key naming the tor client (its SocksPort ip:port) that carried the request.
+TOR_CLIENT_META = "tor_client"
 GUARD_PATH = "crawler.tor.download_handler.TorTransportGuard"
 
 # Schemes whose stock handlers never open a network connection.
@@ -544,7 +549,10 @@ class TorDownloadHandler(HTTP11DownloadHandler):
         self._inc_stat("tor/requests")
         host = urlparse_cached(request).hostname
         if host:
-            self._inc_stat(f"tor/requests_via/{address or self.isolation.client_for(host)}")
+            client = address or self.isolation.client_for(host)
+            self._inc_stat(f"tor/requests_via/{client}")
+            # Which tor client carried it, for the evidence record (crawler.middlewares.evidence).
+            request.meta[TOR_CLIENT_META] = str(client)
         try:
             with wrap_twisted_exceptions():
                 try:

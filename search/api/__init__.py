@@ -9,6 +9,7 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
   -- one router for the entity pages (search.api.entities)
 * ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
+* ``/evidence/{hit_id}`` -- a page's or listing's evidence package as a zip (search.api.evidence_routes)
 * ``/jobs`` and ``/runs/{job_id}`` -- scheduled jobs and their runs (search.api.jobs_routes)
 * ``/discovered`` -- the discovery queue: onions pages named, with where (search.api.discovered_routes)
 * ``/metrics`` -- Prometheus metrics of the jobs (search.api.metrics_routes; viewer token, text format)
@@ -153,8 +154,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     Touches no network until a request arrives; reads or creates the session
     secret file (see :func:`search.auth.load_session_secret`).
     """
-    from search.api import (auth_routes, discovered_routes, docs_routes, entities, exports_routes, jobs_routes, metrics_routes,
-                            search_routes, stats)
+    from search.api import (auth_routes, discovered_routes, docs_routes, entities, evidence_routes, exports_routes,
+                            jobs_routes, metrics_routes, search_routes, stats)
     from config.blocklist import BlocklistFile
     from search.blocklist import attach as attach_blocklist
     from search.connection import connect
@@ -207,7 +208,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     async def home() -> Response:
         return RedirectResponse("/search", status_code=303)
 
-    for module in (search_routes, entities, stats, jobs_routes, discovered_routes, metrics_routes, exports_routes, auth_routes, docs_routes):
+    for module in (search_routes, entities, stats, jobs_routes, discovered_routes, metrics_routes, exports_routes,
+                   evidence_routes, auth_routes, docs_routes):
         app.include_router(module.router)
     if settings["trusted_proxies"]:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

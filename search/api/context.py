@@ -37,6 +37,7 @@ from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
 from search.cli_output import escape_invisible
 from search.es_steps import run_async
+from search.evidence import evidence_link
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "onionscope_session"
@@ -90,6 +91,8 @@ def build_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.globals["page_url"] = _page_url
+    # The "Evidence" link of a page or listing (None without a WARC record).
+    environment.globals["evidence_link"] = evidence_link
     environment.filters["path_quote"] = lambda value: quote(str(value), safe="")
     environment.filters["pretty_json"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
     return environment

@@ -11,11 +11,14 @@ or that expired, and with an expired session cookie.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from config.schema import alias_name
+from crawler.evidence.store import EvidenceStore
 from pipelines.job_runs import run_record, write_run_record
 from search.api import create_app
 from search.audit import audit_index
@@ -38,7 +41,15 @@ SUCCESS = {"GET": 200, "POST": 201, "DELETE": 200}
 def env(search_es, tmp_path_factory):
     client, prefix, settings = search_es
     world = seed_world(client, prefix)
-    settings = settings.replace(var_dir=str(tmp_path_factory.mktemp("var")))
+    settings = settings.replace(var_dir=str(tmp_path_factory.mktemp("var")),
+                                evidence_dir=str(tmp_path_factory.mktemp("evidence")))
+    # /evidence/{listing_id} needs a record: one WARC record, pointed to by the listing.
+    store = EvidenceStore(settings.evidence_dir, max_file_bytes=1 << 20, job_id="route-table")
+    ref = store.write_response(url="http://example.onion/a1", status=200, headers=[(b"Content-Type", b"text/html")],
+                               body=b"<title>a1</title>", fetched_at=datetime.now(timezone.utc))
+    store.close()
+    client.update(index=alias_name(prefix, "listings"), id=world.listing_ids["alpha/a1"],
+                  doc={"evidence": ref.to_doc()}, refresh="wait_for")
     # A recorded run for /runs/{job_id}.
     write_run_record(client, prefix, run_record("nightly-1", "nightly", outcome="ok", reason="",
                                                 started_at="2026-03-01T02:00:00Z", finished_at="2026-03-01T02:01:00Z"))

@@ -73,6 +73,7 @@ ROUTE_ACCESS: dict[tuple[str, str], RouteAccess] = {
     ("GET", "/discovered"): RouteAccess(VIEWER, "/discovered?status=new"),
     ("GET", "/metrics"): RouteAccess(VIEWER, "/metrics"),
     ("GET", "/export"): RouteAccess(VIEWER, "/export?format=csv&wallet={address}"),
+    ("GET", "/evidence/{hit_id}"): RouteAccess(VIEWER, "/evidence/{listing_id}"),
     ("GET", "/auth/whoami"): RouteAccess(VIEWER, "/auth/whoami"),
     ("GET", "/openapi.json"): RouteAccess(VIEWER, "/openapi.json"),
     ("GET", "/docs"): RouteAccess(VIEWER, "/docs"),

@@ -1,0 +1,103 @@
+"""``onionscope evidence``: verify the WARC evidence files, export a hit's evidence package, prune.
+
+    onionscope evidence verify [PATH ...]          # default: every file under evidence_dir
+    onionscope evidence export HIT_ID --out DIR    # HIT_ID: the id of a page or listing hit
+    onionscope evidence prune [--dry-run]          # applies evidence_keep_days
+
+``verify`` exits 1 and prints one line per problem, naming the file and the record, when any
+file fails (0 when everything verifies); ``export`` exits 1 with a message when the hit has no
+evidence or its record does not match its digest; ``prune`` prints what it removed (and what
+it kept because an export or a watchlist protects it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
+    verify = sub.add_parser("verify", help="check WARC evidence files against their hash-chained manifests")
+    verify.add_argument("paths", nargs="*", metavar="PATH", help="WARC files or folders (default: evidence_dir)")
+    verify.add_argument("--json", action="store_true", help="print the problems as JSON")
+    export = sub.add_parser("export", help="write the evidence package of a search hit")
+    export.add_argument("hit_id", metavar="HIT_ID", help="the id of a page or listing hit")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write the package into")
+    prune = sub.add_parser("prune", help="remove WARC files past evidence_keep_days that nothing protects")
+    prune.add_argument("--dry-run", action="store_true", help="report what would be removed; remove nothing")
+    prune.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run(args: argparse.Namespace, settings: Any) -> int:
+    return {"verify": _verify, "export": _export, "prune": _prune}[args.evidence_command](args, settings)
+
+
+def _verify(args: argparse.Namespace, settings: Any) -> int:
+    from config.errors import UserError
+    from crawler.evidence.chain import verify_warc_file, warc_files
+
+    paths = args.paths or [settings.evidence_dir]
+    try:
+        files = warc_files(paths)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    problems = []
+    for path in files:
+        problems.extend(verify_warc_file(path))
+    if args.json:
+        print(json.dumps({"files": len(files), "problems": [vars(problem) for problem in problems]}, indent=2))
+    else:
+        for problem in problems:
+            print(problem)
+        failed = len({problem.file for problem in problems})
+        print(f"{len(files)} WARC files checked, {failed} failed" if problems
+              else f"{len(files)} WARC files checked, all verify", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _export(args: argparse.Namespace, settings: Any) -> int:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from onionscope.commands.search import es_user_error, local_actor
+    from search.audit import record_search
+    from search.connection import connect
+    from search.es_steps import run as run_steps
+    from search.evidence import EvidenceError, hit_document_steps, write_package
+
+    client = connect(settings)
+    try:
+        found = run_steps(client, hit_document_steps(settings.index_prefix, args.hit_id))
+        record_search(client, settings.index_prefix, actor_id="cli", actor_name=local_actor(), role="local",
+                      query=f"evidence:{args.hit_id}", kind=found[0] if found else "evidence",
+                      result_count=1 if found else 0, channel="export", detail={"format": "evidence"})
+    except (TransportError, ApiError) as exc:
+        raise es_user_error(exc, settings) from None
+    if found is None:
+        raise EvidenceError(f"no page or listing has the id {args.hit_id!r}")
+    kind, source = found
+    package = write_package(settings.evidence_dir, kind, args.hit_id, source, args.out)
+    print(f"wrote the evidence package of {kind} {args.hit_id} to {package.directory} "
+          f"({', '.join(package.files)}); check it with: cd {package.directory} && sha256sum -c SHA256SUMS",
+          file=sys.stderr)
+    return 0
+
+
+def _prune(args: argparse.Namespace, settings: Any) -> int:
+    from crawler.evidence.retention import prune
+
+    report = prune(settings.evidence_dir, settings.evidence_keep_days, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for removed in report.removed:
+        print(f"{verb} {removed['file']} ({removed['bytes']} bytes, newest record {removed['newest_record']})")
+    for kept in report.protected:
+        print(f"kept {kept['file']}: protected ({'; '.join(kept['reasons'])})")
+    print(f"{verb} {len(report.removed)} WARC files; kept {len(report.protected)} protected and "
+          f"{report.kept_recent} within evidence_keep_days ({settings.evidence_keep_days})", file=sys.stderr)
+    return 0
