@@ -230,9 +230,7 @@ def start(target: Any, timeout: float = 30.0) -> RedisStart:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         try:
-            process = owned_process(launched.pid, functools.partial(is_our_redis, layout=layout))
-            if process is None:
-                raise RedisError(f"redis-server exited right after starting\n{_log_tail(layout)}")
+            process = _exec_done(launched, layout, began + timeout)
             write_pidfile(layout.pidfile, process.pid)
             _wait_ready(layout, process, began + timeout)
         except BaseException:
@@ -242,6 +240,21 @@ def start(target: Any, timeout: float = 30.0) -> RedisStart:
             launched.wait()
             raise
         return RedisStart(process.pid, time.monotonic() - began, False, layout.url)
+
+
+def _exec_done(launched: subprocess.Popen[bytes], layout: RedisLayout, deadline: float) -> OwnedProcess:
+    """The launched redis-server once it runs as itself (between fork and exec its command line is ours)."""
+    matches = functools.partial(is_our_redis, layout=layout)
+    while True:
+        process = owned_process(launched.pid, matches)
+        if process is not None:
+            return process
+        if launched.poll() is not None:
+            raise RedisError(f"redis-server exited right after starting (status {launched.returncode})\n"
+                             f"{_log_tail(layout)}")
+        if time.monotonic() >= deadline:
+            raise RedisError(f"redis-server (pid {launched.pid}) did not start in time\n{_log_tail(layout)}")
+        time.sleep(0.005)
 
 
 def _wait_ready(layout: RedisLayout, process: OwnedProcess, deadline: float) -> None:

@@ -211,6 +211,8 @@ class ElasticsearchBulkPipeline:
         :mod:`crawler.frontier.scheduler`); nothing once the spool has failed."""
         if not self.buffer or self.spool_failed is not None:
             return
+        if self._lock is not None and self._lock.locked():
+            return  # a batch is being written; the buffer goes with the next one asked for
         from scrapy.utils.defer import deferred_from_coro
 
         deferred = deferred_from_coro(self._flush())
