@@ -177,16 +177,16 @@ def test_services_start_show_and_stop_the_local_redis(scratch_var: Path, capsys:
     redis_port = free_port()
     # es_url elsewhere: this test is about Redis, the shared node is left alone.
     settings = load_settings(environ={}).replace(var_dir=str(scratch_var), redis_port=redis_port,
-                                                 es_url="https://es.example.invalid:9243")
+                                                 es_url="https://es.example.invalid:9243", es_port=free_port())
     try:
         assert services.run(argparse.Namespace(action="up", timeout=5.0, force=False), settings) == 0
         assert f"Redis started in" in capsys.readouterr().out
         client = redis.Redis(host="127.0.0.1", port=redis_port)
         try:
             assert client.ping()
-            assert client.config_get("appendonly") == {b"appendonly": b"yes"}
-            assert client.config_get("bind") == {b"bind": b"127.0.0.1"}
-            assert Path(client.config_get("dir")[b"dir"].decode()) == (scratch_var / "redis" / "data").resolve()
+            assert client.config_get("appendonly") == {"appendonly": "yes"}
+            assert client.config_get("bind") == {"bind": "127.0.0.1"}
+            assert Path(client.config_get("dir")["dir"]) == (scratch_var / "redis" / "data").resolve()
             client.set("survives-a-restart", "1")
         finally:
             client.close()
