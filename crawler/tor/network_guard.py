@@ -13,6 +13,7 @@ operation, so a refused operation sends nothing:
 * ``socket.gethostbyaddr`` and ``socket.getnameinfo`` -- always refused (reverse lookups);
 * ``socket.connect`` / ``connect_ex``, and ``socket.sendto`` / ``socket.sendmsg``
   with an address -- IPv4 and IPv6 only to an allowed endpoint's address;
+  a shared job's worker (``crawl --shared``) may also reach its Redis (``REDIS_URL``);
   Unix sockets pass (they do not leave the machine); every other family is refused.
 
 A refusal raises :class:`NetworkAccessRefused` (an ``OSError``, so callers fail

@@ -6,7 +6,11 @@ items indexed, errors, spooled failures, network guard refusals, URLs out
 of scope, page budgets reached, look-alike pages, sites that need a fresh
 login session; for ``--resume``, the pages already indexed and the pages
 fetched a second time).  ``--resume --job NAME`` goes on with an interrupted
-job (:mod:`pipelines.job_resume`).  Exit status 0 when the crawl ran and
+job (:mod:`pipelines.job_resume`).  ``--job NAME --shared`` starts the job on the
+shared frontier in Redis, or joins it while it runs (:mod:`crawler.frontier`):
+seeds are needed only to start it, the job's limits are the first worker's, and a
+worker that fetched nothing (its peers took every request) still exits 0; Redis out
+of reach is a UserError naming it.  Exit status 0 when the crawl ran and
 nothing was lost; 1 when items stay in the spool (what the crawl spooled and
 could write back at its end does not count), the spool could not be written
 (the crawl is then stopped early), or the network guard
