@@ -151,6 +151,8 @@ def test_two_workers_split_one_job_every_page_fetched_once_and_indexed_once(shar
 
     _assert_every_page_indexed_once(job, "split")
     pages_per_worker = [summary["pages"] for summary in summaries]
+    print(f"\nshared split: pages per worker {pages_per_worker}, GET requests {len(requests)}, "
+          f"URLs {len(per_target)}, most fetches of one URL {max(per_target.values())}")
     assert all(pages > 0 for pages in pages_per_worker), f"one worker did nothing: {pages_per_worker}"
     assert sum(pages_per_worker) == len(requests) - sum(
         1 for entry in requests if int(entry.get("status") or 0) >= 300), (pages_per_worker, len(requests))
@@ -206,6 +208,8 @@ def test_a_sigkilled_worker_loses_nothing(shared_job: SharedJob) -> None:
                 process.kill()
                 process.wait()
 
+    print(f"\nshared kill: leases held by the victim when killed {held_when_killed}, pages of the survivor "
+          f"{summary['pages']}")
     assert summary["shared"]["joined"] is True
     _assert_every_page_indexed_once(job, "killed")
     status = job.jobs_status("killed")
