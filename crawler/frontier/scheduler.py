@@ -56,7 +56,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy_redis import connection
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import Base as RedisQueueBase
