@@ -156,6 +156,15 @@ def _url(key: str, value: Any) -> str:
     return text
 
 
+def _redis_url(key: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = _str(key, value).strip()
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {text!r}")
+    return text
+
+
 def _path(key: str, value: Any) -> Path:
     # Relative to the current directory at load time (the module docstring says why).
     path = Path(_str(key, value)).expanduser()
@@ -271,6 +280,23 @@ DEFAULTS: dict[str, Setting] = {
     "es_heap": Setting("512m", _str, "Heap of the local node (-Xms and -Xmx)."),
     "es_port": Setting(9200, _int(1024, 65535), "HTTP port of the local node on 127.0.0.1."),
     "es_user": Setting("onionscope-es", _str, "System user the local node runs as (it refuses root)."),
+    # --- Redis (the shared frontier of `onionscope crawl --shared`)
+    "redis_url": Setting(
+        None, _redis_url,
+        "Redis of the shared crawl frontier (redis://, rediss:// or unix://); set it to use your own Redis "
+        "(default: the local one `onionscope services up` starts on 127.0.0.1:redis_port).",
+    ),
+    "redis_port": Setting(6390, _int(1024, 65535), "Port of the local Redis on 127.0.0.1."),
+    "frontier_lease_seconds": Setting(
+        120.0, _float(2, 86_400),
+        "A shared job's request taken by a worker that stops renewing it (killed, cut off) for this long goes "
+        "back to the queue for another worker.",
+    ),
+    "frontier_heartbeat_seconds": Setting(
+        5.0, _float(0.2, 3600),
+        "How often a shared job's worker renews its leases and reports itself alive (it counts as gone after "
+        "three missed beats); keep it well below frontier_lease_seconds.",
+    ),
     # --- Tor (attach mode)
     "tor_socks": Setting(
         None,

@@ -88,6 +88,8 @@ class CrawlJob:
     options: CrawlOptions = field(default_factory=CrawlOptions)
     # Set when the job goes on after an interruption; None for a fresh crawl.
     resume: ResumePoint | None = None
+    # True for a job run by several workers on the shared frontier (crawler.frontier, `crawl --shared`).
+    shared: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         """``job_id``, ``seeds``, ``started_at`` and ``options`` as the crawl-runs mapping stores them."""

@@ -29,7 +29,11 @@ Public API:
 
 * :class:`ElasticsearchBulkPipeline` (client, index_prefix, spool_dir, ...) --
   the Scrapy pipeline (``ITEM_PIPELINES``); :meth:`~ElasticsearchBulkPipeline.record_crawl_run`
-  (spider, reason) writes the crawl-run record.
+  (spider, reason) writes the crawl-run record (for a shared job, the job's, summed over its
+  workers: :func:`pipelines.crawl_runs.shared_crawl_run_document`);
+  ``batches_taken``, ``batches_done``, :meth:`~ElasticsearchBulkPipeline.persisted_barrier` and
+  :meth:`~ElasticsearchBulkPipeline.request_flush` tell the shared frontier when a request's
+  documents are written (:mod:`crawler.frontier.scheduler`).
 
 Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/entities/<kind>``, ``elasticsearch/retries``,
@@ -108,6 +112,10 @@ class ElasticsearchBulkPipeline:
         self.crawler: Any = None
         # The spool's error once it refused items (the crawl is then stopped); None before.
         self.spool_failed: str | None = None
+        # Batches taken from the buffer, and the last of them written (indexed or spooled); the shared
+        # frontier releases a request's lease once the batch holding its items is written.
+        self.batches_taken = 0
+        self.batches_done = 0
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "ElasticsearchBulkPipeline":
@@ -174,6 +182,8 @@ class ElasticsearchBulkPipeline:
             batch, self.buffer = self.buffer, []
             if not batch:
                 return
+            self.batches_taken += 1
+            number = self.batches_taken
             try:
                 outcome = await asyncio.to_thread(self.indexer.index_items, batch)
             except Exception as exc:
@@ -184,8 +194,29 @@ class ElasticsearchBulkPipeline:
                     self.buffer[:0] = unsaved
                     self._stop_crawl(spool_error, len(unsaved))
                     raise RuntimeError(f"{len(unsaved)} items were neither indexed nor spooled: {spool_error}") from exc
+                self.batches_done = number
                 return
             self._record(outcome)
+            self.batches_done = number
+
+    def persisted_barrier(self) -> int:
+        """The batch number whose write (``batches_done`` reaching it) makes every item handed in so far safe.
+
+        Items in the buffer go into the next batch; items already taken are in a batch up to ``batches_taken``.
+        """
+        return self.batches_taken + (1 if self.buffer else 0)
+
+    def request_flush(self) -> None:
+        """Write the buffer soon, without waiting for a full batch (the shared frontier asks, see
+        :mod:`crawler.frontier.scheduler`); nothing once the spool has failed."""
+        if not self.buffer or self.spool_failed is not None:
+            return
+        if self._lock is not None and self._lock.locked():
+            return  # a batch is being written; the buffer goes with the next one asked for
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred = deferred_from_coro(self._flush())
+        deferred.addErrback(lambda failure: logger.error("an early flush failed: %s", failure.getErrorMessage()))
 
     def _spool_batch(self, batch: list[Any], exc: Exception) -> tuple[BatchOutcome, list[Any], Exception | None]:
         """Spool a batch that raised as whole items; returns (outcome, items the spool refused too, its error)."""
@@ -308,8 +339,22 @@ class ElasticsearchBulkPipeline:
         freshness = finish_run(self.indexer.writer, spider, reason, stats)
         self._record(freshness)
         stats = {**stats, **{key: stats.get(key, 0) + count for key, count in freshness.stats.items()}}
-        document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats,
-                                      labels=getattr(spider, "run_labels", None))
+        frontier = getattr(spider, "shared_frontier", None)
+        lock = None
+        if frontier is not None:
+            # The shared job's record: this worker's final stats go to Redis, the record sums every worker's.
+            from crawler.frontier.workers import worker_runs
+            from pipelines.crawl_runs import shared_crawl_run_document
+
+            frontier.registry.finish(reason, stats)
+            lock = frontier.server.lock(frontier.keys.record_lock, timeout=120, blocking_timeout=120)
+            lock.acquire()
+            document = shared_crawl_run_document(
+                job, spider.name, spool.utc_now_iso(), reason, worker_runs(frontier.server, frontier.keys),
+                job_complete=frontier.job_complete, labels=getattr(spider, "run_labels", None))
+        else:
+            document = crawl_run_document(job, spider.name, spool.utc_now_iso(), reason, stats,
+                                          labels=getattr(spider, "run_labels", None))
         try:
             outcome = write_crawl_run(self.indexer.writer, document)
             self._record(outcome)
@@ -317,6 +362,8 @@ class ElasticsearchBulkPipeline:
                 self.stats.inc_value(SPOOL_LEFT_STAT, outcome.spooled)
         finally:
             self.spool_writer.close()
+            if lock is not None:
+                lock.release()
         if self.totals.failed:
             logger.error("%d bulk operations failed; %d spooled under %s (replay with `onionscope index replay-spool`)",
                          self.totals.failed, self.totals.spooled, self.spool_writer.spool_dir)

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.elasticsearch",
     "tests.fixtures.testnet",
     "tests.fixtures.demo_world",
+    "tests.fixtures.redis",
 ]

@@ -166,6 +166,11 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         error_types=NESTED, **{"error_types.type": KW, "error_types.count": LONG},
         tor_bootstrap_failures=LONG, tor_circuit_failures=LONG, tor_newnym=LONG,
         bulk_requests=LONG, bulk_seconds=DOUBLE, bulk_seconds_max=DOUBLE,
+        # Schema 4: a shared job (crawl --shared), its workers' own figures; their stats are stored, not indexed.
+        shared=BOOLEAN, worker_count=LONG, workers=OBJECT,
+        **{"workers.worker_id": KW, "workers.hostname": KW, "workers.pid": LONG, "workers.started_at": DATE,
+           "workers.finished_at": DATE, "workers.finish_reason": KW, "workers.pages": LONG, "workers.requests": LONG,
+           "workers.items_indexed": LONG, "workers.leases_released": LONG},
     ),
     # ``detail`` is stored, not indexed.
     "audit": _fields(

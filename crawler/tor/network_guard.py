@@ -13,6 +13,7 @@ operation, so a refused operation sends nothing:
 * ``socket.gethostbyaddr`` and ``socket.getnameinfo`` -- always refused (reverse lookups);
 * ``socket.connect`` / ``connect_ex``, and ``socket.sendto`` / ``socket.sendmsg``
   with an address -- IPv4 and IPv6 only to an allowed endpoint's address;
+  a shared job's worker (``crawl --shared``) may also reach its Redis (``REDIS_URL``);
   Unix sockets pass (they do not leave the machine); every other family is refused.
 
 A refusal raises :class:`NetworkAccessRefused` (an ``OSError``, so callers fail
@@ -36,6 +37,7 @@ Public API:
 * :class:`NetworkGuardExtension` -- the Scrapy extension that arms the guard
   for a crawl, from ``TOR_SOCKS_ENDPOINTS`` and the Elasticsearch URL.
 * :func:`refusal_message` ``(refused) -> str`` -- what the crawl commands print.
+* :func:`redis_endpoint` ``(url) -> [(host, port)]`` -- the shared frontier's Redis, also allowed.
 * :data:`EXTENSION_PATH`, :data:`REFUSED_STAT`.
 
 Limits: only the interpreter's ``socket`` module is audited.  A C library that
@@ -340,6 +342,19 @@ def crawl_endpoints(socks_endpoints: Iterable[str], onionscope_settings: Any) ->
     return socks + [(node.host, node.port)] + _control_endpoint(onionscope_settings)
 
 
+def redis_endpoint(url: str | None) -> list[tuple[str, int]]:
+    """``[(host, port)]`` of the shared frontier's Redis (``REDIS_URL``, set for ``crawl --shared``); [] without one.
+
+    A ``unix://`` socket needs no endpoint: Unix sockets pass the guard.
+    """
+    from urllib.parse import urlsplit
+
+    if not url or not str(url).startswith(("redis://", "rediss://")):
+        return []
+    parts = urlsplit(str(url))
+    return [(parts.hostname or "127.0.0.1", parts.port or 6379)]
+
+
 def _control_endpoint(onionscope_settings: Any) -> list[tuple[str, int]]:
     from config.errors import UserError
     from crawler.tor.endpoints import resolve_tor_endpoints
@@ -376,6 +391,7 @@ class NetworkGuardExtension:
 
         onionscope_settings = crawler.settings.get("ONIONSCOPE_SETTINGS") or load_settings()
         endpoints = crawl_endpoints(crawler.settings.getlist("TOR_SOCKS_ENDPOINTS"), onionscope_settings)
+        endpoints += redis_endpoint(crawler.settings.get("REDIS_URL"))
         extension = cls(crawler, NetworkPolicy.allowing(endpoints))
         extension.guard.arm(extension.policy)
         extension.guard.add_listener(extension._refused_in_any_thread)

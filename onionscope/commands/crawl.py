@@ -6,7 +6,11 @@ items indexed, errors, spooled failures, network guard refusals, URLs out
 of scope, page budgets reached, look-alike pages, sites that need a fresh
 login session; for ``--resume``, the pages already indexed and the pages
 fetched a second time).  ``--resume --job NAME`` goes on with an interrupted
-job (:mod:`pipelines.job_resume`).  Exit status 0 when the crawl ran and
+job (:mod:`pipelines.job_resume`).  ``--job NAME --shared`` starts the job on the
+shared frontier in Redis, or joins it while it runs (:mod:`crawler.frontier`):
+seeds are needed only to start it, the job's limits are the first worker's, and a
+worker that fetched nothing (its peers took every request) still exits 0; Redis out
+of reach is a UserError naming it.  Exit status 0 when the crawl ran and
 nothing was lost; 1 when items stay in the spool (what the crawl spooled and
 could write back at its end does not count), the spool could not be written
 (the crawl is then stopped early), or the network guard
@@ -84,6 +88,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="go on with the interrupted job named by --job (same seeds): pages it already indexed are not "
              "fetched again; the summary says how many pages it fetched a second time",
     )
+    parser.add_argument(
+        "--shared", action="store_true",
+        help="start or join the shared job named by --job: every worker (on any machine) started with the same "
+             "--job and --shared shares its request queue, seen-set and stats in Redis (redis_url); seeds are "
+             "needed only by the first worker",
+    )
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
@@ -98,8 +108,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from crawler.spiders.onion import parse_seeds
 
     follow_offsite = bool(args.follow_offsite or settings.follow_offsite)
+    shared = bool(getattr(args, "shared", False))
+    if shared and not args.job:
+        raise UserError("--shared needs --job NAME: the shared job to start or join")
+    if shared and args.resume:
+        raise UserError("a shared job goes on by itself: start a worker again with --job NAME --shared, "
+                        "without --resume")
+    frontier = None
+    # A worker joining a running shared job needs no seeds: the job's are in Redis.
+    joining = shared and not (args.seed or args.seeds_file)
     try:
-        seeds = parse_seeds(args.seed, args.seeds_file)
+        seeds = [] if joining else parse_seeds(args.seed, args.seeds_file)
         # Refuse out-of-scope seeds before anything connects anywhere.
         CrawlScope.for_seeds(seeds, follow_offsite=follow_offsite, allow_clearnet=args.dangerously_allow_clearnet)
     except ValueError as exc:
@@ -128,9 +147,26 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.job:
             raise UserError("--resume needs --job NAME: the id of the interrupted job to go on with")
         job = dataclasses.replace(job, resume=_resume_point(job, settings))
-    stats = run_crawl(settings, job, quiet=args.quiet, progress=wants_progress(args))
+    extra: dict[str, Any] = {}
+    if shared:
+        frontier = _join_shared_job(dataclasses.replace(job, shared=True), settings, joining)
+        # The job as the shared frontier holds it (its first worker's seeds, start time and options).
+        job = frontier["job"]
+        extra = frontier["scrapy_settings"]
+        # Every worker crawls to the job's limits, whatever its own settings say.
+        limits = {"crawl_depth": job.options.depth, "crawl_max_pages_per_host": job.options.max_pages_per_host,
+                  "crawl_max_pages": job.options.max_pages, "market_hosts": list(job.options.market_hosts)}
+        settings = settings.replace(**{key: value for key, value in limits.items() if value is not None})
+        try:
+            CrawlScope.for_seeds(job.seeds, follow_offsite=job.options.follow_offsite,
+                                 allow_clearnet=job.options.allow_clearnet)
+        except ValueError as exc:
+            raise UserError(f"shared job {job.job_id!r}: {exc}") from None
+    stats = run_crawl(settings, job, quiet=args.quiet, progress=wants_progress(args), extra_scrapy_settings=extra)
     summary = summarize(job.job_id, stats)
-    if settings.discover in ("probe", "crawl") and not summary["network_refused"]:
+    if frontier is not None:
+        summary["shared"] = {"worker_id": frontier["worker_id"], "joined": frontier["joined"]}
+    if settings.discover in ("probe", "crawl") and not summary["network_refused"] and frontier is None:
         from onionscope.discovery_followup import follow_up
 
         summary["discovery"] = follow_up(settings, job.job_id, settings.discover, config_path=args.config)
@@ -150,7 +186,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
     lost = summary["items_left_in_spool"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
     # A resumed job may find nothing left to fetch: that is no failure.
-    nothing_fetched = summary["pages"] == 0 and not summary["pages_already_indexed"]
+    # So may a worker of a shared job whose other workers took every request.
+    nothing_fetched = summary["pages"] == 0 and not summary["pages_already_indexed"] and frontier is None
     if lost:
         return 1
     if summary["needs_login_sites"]:
@@ -180,6 +217,33 @@ def index_onion_sites(settings: Settings) -> dict[str, Any]:
         client.close()
     return {"onions": report.onions, "site_types": report.site_types,
             "groups": [{key: group[key] for key in ("label", "members")} for group in report.groups]}
+
+
+def _join_shared_job(job: CrawlJob, settings: Settings, joining: bool) -> dict[str, Any]:
+    """Start the shared job ``job`` in Redis, or join the running one of its id.
+
+    Returns ``{"job", "joined", "worker_id", "scrapy_settings"}``: the job as
+    Redis holds it (its first worker's seeds, start time and options).  Raises
+    UserError when Redis does not answer, or when ``joining`` (no seeds given)
+    and no job of that id runs.
+    """
+    from crawler.frontier import connect, job_keys, shared_scrapy_settings
+    from crawler.frontier.workers import job_state, new_worker_id, start_or_join
+
+    client = connect(settings)
+    try:
+        keys = job_keys(settings, job.job_id)
+        if joining and job_state(client, keys).get("state") != "running":
+            raise UserError(f"no shared job {job.job_id!r} is running; give its seeds (--seed or --seeds-file) "
+                            "to start it")
+        job, joined = start_or_join(client, keys, job)
+    finally:
+        client.close()
+    if not job.seeds:
+        raise UserError(f"shared job {job.job_id!r} has no seeds; give them (--seed or --seeds-file)")
+    worker_id = new_worker_id()
+    return {"job": job, "joined": joined, "worker_id": worker_id,
+            "scrapy_settings": shared_scrapy_settings(settings, job.job_id, worker_id)}
 
 
 def needs_login_message(summary: dict[str, Any]) -> str:

@@ -7,6 +7,11 @@
   ``ok`` and ``skipped``, 1 otherwise;
 * ``status`` -- whether a scheduler runs on this schedules file (its PID),
   each job's running run, last run and next run;
+* ``status NAME`` -- the shared job NAME (``crawl --job NAME --shared``), from
+  Redis: its state, requests queued, requests in flight (leased) and leases
+  past their deadline, pages done, requests requeued after a lease ran out,
+  the workers alive and every worker's own figures; exit status 1 when Redis
+  holds no such job;
 * ``history NAME [--json] [--limit N]`` -- the job's runs, newest first; with
   ``--json`` a JSON list, each run with ``job_id``, ``started_at``,
   ``finished_at``, ``outcome``, ``pages`` and the other summary fields
@@ -50,7 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--trigger", choices=TRIGGERS, default="manual", help=argparse.SUPPRESS)
     run_parser.add_argument("--scheduled-for", help=argparse.SUPPRESS)
     run_parser.add_argument("--missed-runs", type=int, default=0, help=argparse.SUPPRESS)
-    status = with_schedules(sub.add_parser("status", help="the scheduler, and each job's running, last and next run"))
+    status = with_schedules(sub.add_parser(
+        "status", help="the scheduler, and each job's running, last and next run; with NAME, the shared job NAME"))
+    status.add_argument("name", metavar="NAME", nargs="?",
+                        help="a shared job (crawl --job NAME --shared): its queue, leases, pages done and workers")
     status.add_argument("--json", action="store_true", help="print JSON")
     history = with_schedules(sub.add_parser("history", help="a job's runs, newest first"))
     history.add_argument("name", metavar="NAME")
@@ -78,6 +86,8 @@ def _text(value: Any) -> str:
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
+    if args.jobs_command == "status" and getattr(args, "name", None):
+        return _shared_status(args, settings)
     schedule = _schedule(args, settings)
     if args.jobs_command == "run":
         return _run(args, settings, schedule)
@@ -152,6 +162,52 @@ def _status(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
         running = f"running {job['running']['job_id']}" if job["running"] else "idle"
         nxt = f"next {job['next_run']}" if job["enabled"] else "disabled"
         print(f"{job['name']:<24} {running:<40} {last_text:<36} {nxt}")
+    return 0
+
+
+def shared_job_status(settings: Any, job_id: str) -> dict[str, Any] | None:
+    """The shared job ``job_id`` as Redis holds it, or None when Redis has no such job; raises UserError
+    (crawler.frontier.FrontierUnavailable) when Redis does not answer."""
+    from dataclasses import asdict
+
+    from crawler.frontier import connect, job_keys
+    from crawler.frontier.leases import LeaseStore
+    from crawler.frontier.workers import alive_workers, job_state, worker_runs
+    from pipelines.crawl_runs import worker_row
+
+    client = connect(settings)
+    try:
+        keys = job_keys(settings, job_id)
+        state = job_state(client, keys)
+        if not state:
+            return None
+        counts = LeaseStore(client, keys).counts()
+        workers = [{key: value for key, value in worker_row(run).items() if key != "stats"}
+                   for run in worker_runs(client, keys)]
+        return {"job_id": job_id, "state": state.get("state"), "started_at": state.get("started_at"),
+                "finished_at": state.get("finished_at"), **asdict(counts),
+                "workers_alive": alive_workers(client, keys), "workers": workers}
+    finally:
+        client.close()
+
+
+def _shared_status(args: argparse.Namespace, settings: Any) -> int:
+    status = shared_job_status(settings, args.name)
+    if status is None:
+        print(f"no shared job {_text(args.name)} in Redis (start one with `onionscope crawl --job NAME --shared "
+              "--seed URL`)", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(status)
+        return 0
+    print(f"shared job {_text(status['job_id'])}: {_text(status['state'])}, started {_text(status['started_at'])}")
+    print(f"  queued {status['queued']}  in flight (leased) {status['leased']}  leases past deadline "
+          f"{status['expired']}  pages done {status['done']}  requeued after a lost lease {status['requeued']}")
+    print(f"  workers alive: {len(status['workers_alive'])}"
+          + (f" ({', '.join(_text(worker) for worker in status['workers_alive'])})" if status["workers_alive"] else ""))
+    for worker in status["workers"]:
+        print(f"  {_text(worker['worker_id']):<40} {_text(worker['finish_reason']):<10} pages={worker['pages']} "
+              f"requests={worker['requests']} indexed={worker['items_indexed']} released={worker['leases_released']}")
     return 0
 
 

@@ -6,6 +6,11 @@ whether it runs, its version and health.  When ``es_url`` points somewhere
 else, the local node is not needed and ``up`` says so and does nothing.
 Returns 0 on success, 1 when ``status`` finds no node; raises
 :class:`harness.elasticsearch_node.NodeError` for a failed start.
+
+The local Redis of the shared crawl frontier (:mod:`harness.redis_server`)
+goes up, down and into ``status`` beside the node, unless ``redis_url``
+names another Redis; ``status`` then only says so.  A Redis that cannot
+start raises :class:`harness.redis_server.RedisError`.
 """
 
 from __future__ import annotations
@@ -14,22 +19,54 @@ import argparse
 import sys
 from typing import Any
 
-from harness import elasticsearch_node
+from harness import elasticsearch_node, redis_server
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    up = actions.add_parser("up", help="start the local Elasticsearch node and wait until it answers")
+    up = actions.add_parser("up", help="start the local Elasticsearch node and Redis and wait until they answer")
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
     up.add_argument(
         "--force", action="store_true",
         help="start the local node even though es_url points at another Elasticsearch",
     )
-    actions.add_parser("down", help="stop the node `up` started (never anything else)")
-    actions.add_parser("status", help="show whether the local node runs, its version and health")
+    actions.add_parser("down", help="stop the node and Redis `up` started (never anything else)")
+    actions.add_parser("status", help="show whether the local node and Redis run, their versions and health")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
+    redis_ok = _redis(args.action, settings)
+    code = _elasticsearch(args, settings)
+    return code if redis_ok else 1
+
+
+def _redis(action: str, settings: Any) -> bool:
+    """Start, stop or show the local Redis; returns False only when ``status`` finds it not running."""
+    if not redis_server.redis_url_is_local(settings):
+        if action == "status":
+            print(f"redis_url is {settings.redis_url}: the shared frontier uses that Redis, not a local one")
+        return True
+    if action == "up":
+        started = redis_server.start(settings)
+        verb = "already running" if started.already_running else f"started in {started.seconds:.1f}s"
+        print(f"Redis {verb} at {started.url} (pid {started.pid})")
+        return True
+    if action == "down":
+        print("Redis stopped" if redis_server.stop(settings) else "no Redis started by onionscope is running")
+        return True
+    state = redis_server.status(settings)
+    if state.running:
+        print(f"Redis running at {state.url} (pid {state.pid}), version {state.version}, "
+              f"appendonly {'yes' if state.appendonly else 'no'}")
+        return True
+    if state.foreign:
+        print(f"a Redis not started by onionscope answers at {state.url}: version {state.version}")
+        return True
+    print(f"Redis is not running at {state.url}")
+    return False
+
+
+def _elasticsearch(args: argparse.Namespace, settings: Any) -> int:
     if args.action == "up":
         if not elasticsearch_node.es_url_is_local_node(settings) and not args.force:
             print(f"es_url is {settings.es_url}, not the local node; nothing to start (use --force to start it anyway)")

@@ -26,6 +26,8 @@ from tests.integration.test_crawl_end_to_end import CrawlRun
 
 pytestmark = pytest.mark.integration
 
+# What schema 4 adds to schema 3: the shared job (crawl --shared) and its workers.
+SCHEMA_4_FIELDS = ("shared", "worker_count", "workers")
 # What schema 3 of crawl-runs adds to schema 2 (the crawl job's options): the scheduled job, the outcome, the figures.
 SCHEMA_3_FIELDS = ("job_name", "trigger", "scheduled_for", "missed_runs", "outcome", "outcome_reason", "pages",
                    "items", "bytes", "errors", "error_types", "error_count", "tor_failures", "tor_bootstrap_failures",
@@ -123,7 +125,7 @@ def test_scrapy_crawl_records_its_job_in_the_crawl_run(run: CrawlRun) -> None:
 def test_migrating_crawl_runs_from_schema_2_keeps_the_options_and_takes_the_run_figures(
     es_node: Any, tmp_path: Path,
 ) -> None:
-    """`onionscope index migrate crawl-runs` from schema 2 (main's: options, no outcome) to schema 3."""
+    """`onionscope index migrate crawl-runs` from schema 2 (options, no outcome) to the current schema (4)."""
     import shutil
 
     from crawler.job import create_crawl_job
@@ -135,9 +137,10 @@ def test_migrating_crawl_runs_from_schema_2_keeps_the_options_and_takes_the_run_
     schema_2 = tmp_path / "templates"
     shutil.copytree(DEFAULT_TEMPLATES_DIR, schema_2)
     template = json.loads((schema_2 / "crawl-runs.json").read_text())
-    assert template["schema_version"] == 3
+    current = template["schema_version"]
+    assert current == 4
     template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 2
-    for name in SCHEMA_3_FIELDS:
+    for name in (*SCHEMA_3_FIELDS, *SCHEMA_4_FIELDS):
         del template["mappings"]["properties"][name]
     (schema_2 / "crawl-runs.json").write_text(json.dumps(template))
 
@@ -155,7 +158,7 @@ def test_migrating_crawl_runs_from_schema_2_keeps_the_options_and_takes_the_run_
         with pytest.raises(Exception, match="strict_dynamic_mapping_exception"):
             client.index(index=f"{prefix}-crawl-runs", id="new-run", document=record)
         [row] = [r for r in index_status(client, prefix) if r.kind == "crawl-runs"]
-        assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (2, 3)
+        assert row.needs_migration and (row.index_schema_version, row.template_schema_version) == (2, current)
 
         environment = {k: v for k, v in os.environ.items() if not k.startswith("ONIONSCOPE_")}
         environment.update(ONIONSCOPE_ES_URL=es_node.url, ONIONSCOPE_INDEX_PREFIX=prefix,
@@ -165,7 +168,7 @@ def test_migrating_crawl_runs_from_schema_2_keeps_the_options_and_takes_the_run_
         assert result.returncode == 0, result.stdout + result.stderr
 
         [row] = [r for r in index_status(client, prefix) if r.kind == "crawl-runs"]
-        assert not row.needs_migration and row.index_schema_version == 3
+        assert not row.needs_migration and row.index_schema_version == current
         client.indices.refresh(index=f"{prefix}-crawl-runs")
         kept = client.get(index=f"{prefix}-crawl-runs", id="old-run")["_source"]
         assert kept["options"]["follow_offsite"] is True and kept["pages_indexed"] == 3

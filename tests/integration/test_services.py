@@ -158,7 +158,54 @@ def test_status_and_up_say_what_they_see(scratch_var: Path, capsys: pytest.Captu
                                                  es_url=f"http://127.0.0.1:{port}")
     assert services.run(argparse.Namespace(action="status"), settings) == 1
     assert f"not running at http://127.0.0.1:{port}" in capsys.readouterr().out
-    elsewhere = settings.replace(es_url="https://es.example.invalid:9243")
+    elsewhere = settings.replace(es_url="https://es.example.invalid:9243", redis_url="redis://redis.example.invalid:6379/0")
     assert services.run(argparse.Namespace(action="up", timeout=5.0, force=False), elsewhere) == 0
     assert "nothing to start" in capsys.readouterr().out
     assert not (scratch_var / "elasticsearch").exists()  # nothing was unpacked or started
+    assert not (scratch_var / "redis").exists()
+
+
+def test_services_start_show_and_stop_the_local_redis(scratch_var: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`services up|status|down` run the shared frontier's Redis: loopback, its own data folder, appendonly on."""
+    import argparse
+
+    import redis
+
+    from harness import redis_server
+    from onionscope.commands import services
+
+    redis_port = free_port()
+    # es_url elsewhere: this test is about Redis, the shared node is left alone.
+    settings = load_settings(environ={}).replace(var_dir=str(scratch_var), redis_port=redis_port,
+                                                 es_url="https://es.example.invalid:9243", es_port=free_port())
+    try:
+        assert services.run(argparse.Namespace(action="up", timeout=5.0, force=False), settings) == 0
+        assert f"Redis started in" in capsys.readouterr().out
+        client = redis.Redis(host="127.0.0.1", port=redis_port)
+        try:
+            assert client.ping()
+            assert client.config_get("appendonly") == {"appendonly": "yes"}
+            assert client.config_get("bind") == {"bind": "127.0.0.1"}
+            assert Path(client.config_get("dir")["dir"]) == (scratch_var / "redis" / "data").resolve()
+            client.set("survives-a-restart", "1")
+        finally:
+            client.close()
+        assert services.run(argparse.Namespace(action="status"), settings) == 1  # no Elasticsearch there
+        assert "appendonly yes" in capsys.readouterr().out
+        pid = redis_server.status(settings).pid
+        assert services.run(argparse.Namespace(action="up", timeout=5.0, force=False), settings) == 0
+        assert f"already running at redis://127.0.0.1:{redis_port}/0 (pid {pid})" in capsys.readouterr().out
+        assert services.run(argparse.Namespace(action="down"), settings) == 0
+        assert "Redis stopped" in capsys.readouterr().out
+        assert not redis_server.status(settings).running
+        # Persistence: the append-only file brings the data back.
+        redis_server.start(settings)
+        client = redis.Redis(host="127.0.0.1", port=redis_port)
+        try:
+            assert client.get("survives-a-restart") == b"1"
+        finally:
+            client.close()
+    finally:
+        redis_server.stop(settings)
+    assert services.run(argparse.Namespace(action="down"), settings) == 0
+    assert "no Redis started by onionscope is running" in capsys.readouterr().out
