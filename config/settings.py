@@ -283,6 +283,11 @@ DEFAULTS: dict[str, Setting] = {
         "Replicas of each index: a count, or a range that follows the data nodes (0-1: none on one node, "
         "1 on a cluster); applied when the templates are installed, to the indices behind the aliases too.",
     ),
+    "snapshot_repository": Setting(
+        "onionscope", _str,
+        "Snapshot repository of `onionscope index snapshot|restore`; registered as a shared-filesystem "
+        "repository at <path.repo>/<name> when the cluster has none of that name.",
+    ),
     "es_java_home": Setting("/usr/lib/jvm/temurin-25-jdk-amd64", _path, "JDK (21+) for the local node."),
     "es_heap": Setting("512m", _str, "Heap of the local node (-Xms and -Xmx)."),
     "es_port": Setting(9200, _int(1024, 65535), "HTTP port of the local node on 127.0.0.1."),
