@@ -256,3 +256,19 @@ def test_prepare_keeps_the_node_files_to_its_user(scratch_project: Path) -> None
         assert changed == [var_dir] and var_dir.stat().st_mode & 0o777 == 0o701
     else:
         assert changed == []
+
+
+def test_a_cluster_is_never_restarted_smaller_than_it_was(tmp_path: Path) -> None:
+    """One node of a 3-node cluster's data has no quorum: `up --nodes 1` is refused before anything starts."""
+    from harness.elasticsearch_node import recorded_cluster_size, start
+    from harness.elasticsearch_node.layout import record_cluster_size
+
+    settings = load_settings(environ={}).replace(var_dir=str(tmp_path), es_port=9250)
+    first = layout(tmp_path, es_port=9250)
+    assert recorded_cluster_size(first.home) == 1  # nothing recorded: one node
+    record_cluster_size(first.home, 3)
+    assert recorded_cluster_size(first.home) == 3
+    (first.data_dir / "_state").mkdir(parents=True)
+    with pytest.raises(NodeError, match="3-node cluster.*--nodes 3"):
+        start(settings, timeout=5, nodes=1)
+    assert not first.config_dir.exists() and not first.distribution.exists()  # nothing was prepared
