@@ -29,6 +29,7 @@ Public API:
 * :func:`shard_overrides` (settings) -> ``shards``/``replicas`` for the two calls above;
   :func:`replica_settings` (replicas) -> the index settings a replica count or an
   auto-expand range (``"0-1"``: none on one node, one on a cluster) stands for;
+* :func:`prefix_indices` (names, prefix) -> which of ``names`` are the prefix's versioned indices;
 * :func:`delete_prefix` (client, prefix) -> deletes every index and template of a prefix.
 
 Elasticsearch transport errors propagate to the caller.
@@ -409,16 +410,26 @@ def index_status(client: Elasticsearch, prefix: str, templates_dir: Path | None 
     return rows
 
 
+def prefix_indices(names: Any, prefix: str, kinds: tuple[str, ...] = KINDS, *, squatters: bool = False) -> list[str]:
+    """The names among ``names`` that are ``prefix``'s versioned indices of ``kinds`` (``<prefix>-<kind>-v<N>``), sorted.
+
+    With ``squatters``, plain indices named like an alias count too.  A
+    wildcard such as ``<prefix>-*`` also matches a longer prefix's indices
+    (``<prefix>-x-pages-v1``); this keeps to ours.
+    """
+    version = r"(-v[0-9]+)?" if squatters else r"-v[0-9]+"
+    ours = re.compile("(" + "|".join(re.escape(alias_name(prefix, kind)) for kind in kinds) + ")" + version)
+    return sorted(name for name in names if ours.fullmatch(name))
+
+
 def delete_prefix(client: Elasticsearch, prefix: str) -> list[str]:
     """Delete every index and template of ``prefix``, naming each (wildcard deletes are refused).
 
     For tests and for starting over; one request for the indices and one for
     the templates.  Returns the deleted index names.
     """
-    ours = re.compile("(" + "|".join(re.escape(alias_name(prefix, kind)) for kind in KINDS) + r")(-v[0-9]+)?")
     names = client.indices.get(index=prefix_pattern(prefix), expand_wildcards="all", allow_no_indices=True).body
-    # The pattern also matches indices of a longer prefix (prefix-x-...); keep to ours.
-    doomed = sorted(name for name in names if ours.fullmatch(name))
+    doomed = prefix_indices(names, prefix, squatters=True)
     if doomed:
         client.indices.delete(index=",".join(doomed))
     templates = sorted(name for name in _installed_templates(client, prefix)

@@ -37,7 +37,8 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from config.errors import UserError
-from config.schema import KINDS, alias_name
+from config.schema import KINDS, alias_name, prefix_pattern
+from pipelines.indices import prefix_indices
 
 # Snapshot names: lowercase, no spaces or commas (Elasticsearch's rules, kept simple).
 _SNAPSHOT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,200}$")
@@ -72,16 +73,6 @@ class RestoreReport:
     # Aliases left where they point, because another index holds them now.
     aliases_kept: tuple[str, ...]
     seconds: float
-
-
-def prefix_indices(names: Any, prefix: str, kinds: tuple[str, ...] = KINDS) -> list[str]:
-    """The names among ``names`` that are ``prefix``'s indices of ``kinds`` (``<prefix>-<kind>-v<N>``), sorted.
-
-    A wildcard such as ``<prefix>-*`` also matches a longer prefix's indices
-    (``<prefix>-x-pages-v1``); this keeps to ours.
-    """
-    ours = re.compile("(" + "|".join(re.escape(alias_name(prefix, kind)) for kind in kinds) + r")-v[0-9]+")
-    return sorted(name for name in names if ours.fullmatch(name))
 
 
 def ensure_repository(client: Elasticsearch, repository: str) -> bool:
@@ -119,7 +110,7 @@ def create_snapshot(client: Elasticsearch, prefix: str, repository: str, name: s
     name = name or f"{prefix}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
     if not _SNAPSHOT_NAME.match(name):
         raise UserError(f"snapshot name {name!r}: use lowercase letters, digits, '.', '_' and '-'")
-    indices = prefix_indices(client.indices.get(index=f"{prefix}-*", expand_wildcards="all",
+    indices = prefix_indices(client.indices.get(index=prefix_pattern(prefix), expand_wildcards="all",
                                                 allow_no_indices=True).body, prefix)
     if not indices:
         raise UserError(f"no index of prefix {prefix!r} to snapshot (run `onionscope index setup` first)")

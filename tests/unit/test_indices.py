@@ -106,3 +106,14 @@ def test_index_replicas_setting_refuses_nonsense(value: str) -> None:
 
     with pytest.raises(UserError, match="index_replicas"):
         load_settings(environ={"ONIONSCOPE_INDEX_REPLICAS": value})
+
+
+def test_prefix_indices_keep_to_the_prefix_and_its_kinds() -> None:
+    """`<prefix>-*` also matches a longer prefix's indices; snapshots and deletes must not take them."""
+    from pipelines.indices import prefix_indices
+
+    names = ["p-pages-v1", "p-pages", "p-x-pages-v1", "p-tokens-v3", "p-pages-v", "p-pages-v2-old", "q-pages-v1"]
+    assert prefix_indices(names, "p") == ["p-pages-v1", "p-tokens-v3"]
+    assert prefix_indices(names, "p", squatters=True) == ["p-pages", "p-pages-v1", "p-tokens-v3"]
+    assert prefix_indices(names, "p", ("pages",)) == ["p-pages-v1"]
+    assert prefix_indices(names, "p-x") == ["p-x-pages-v1"]
