@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
 import json
 import os
 import pwd
@@ -141,7 +142,8 @@ def _http_json(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
     try:
         with opener.open(url, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8"))
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
+        # HTTPException: something that is not an HTTP server (or not yet one) holds the port.
         return None
 
 

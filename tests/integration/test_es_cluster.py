@@ -50,9 +50,13 @@ WHILE_DOWN = 12
 
 
 def free_port_block(count: int, offset: int = 100) -> int:
-    """A port P with P..P+count-1 and P+offset..P+offset+count-1 free on 127.0.0.1 (HTTP and transport)."""
+    """A port P with P..P+count-1 and P+offset..P+offset+count-1 free on 127.0.0.1 (HTTP and transport).
+
+    Below the private Tor networks' blocks (25000 and up, tests.fixtures.testnet) and the kernel's
+    ephemeral ports (32768 and up): the network starts while the nodes do, and must not take theirs.
+    """
     for _attempt in range(200):
-        base = 20000 + secrets.randbelow(30000)
+        base = 12000 + secrets.randbelow(12000)
         ports = [base + index for index in range(count)] + [base + offset + index for index in range(count)]
         try:
             probes = []
