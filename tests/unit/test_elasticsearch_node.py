@@ -272,3 +272,28 @@ def test_a_cluster_is_never_restarted_smaller_than_it_was(tmp_path: Path) -> Non
     with pytest.raises(NodeError, match="3-node cluster.*--nodes 3"):
         start(settings, timeout=5, nodes=1)
     assert not first.config_dir.exists() and not first.distribution.exists()  # nothing was prepared
+
+
+def test_a_port_held_by_something_that_is_not_http_is_no_answer() -> None:
+    """A readiness poll that meets a non-HTTP listener (it echoes the request) waits on; it does not crash `up`."""
+    import socket
+    import threading
+
+    from harness.elasticsearch_node.process import _http_json
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def echo() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(connection.recv(4096))
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    try:
+        assert _http_json(f"http://127.0.0.1:{listener.getsockname()[1]}/_cluster/health") is None
+    finally:
+        thread.join(5)
+        listener.close()
