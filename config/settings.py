@@ -113,6 +113,18 @@ def _opt_int(minimum: int, maximum: int) -> Callable[[str, Any], int | None]:
     return parse
 
 
+def _replicas(key: str, value: Any) -> int | str:
+    """A replica count (0-16), or an auto-expand range ``A-B``/``A-all`` that follows the data nodes."""
+    text = str(value).strip().lower()
+    if re.fullmatch(r"[0-9]+", text):
+        return _int(0, 16)(key, text)
+    if re.fullmatch(r"[0-9]+-([0-9]+|all)", text):
+        low, high = text.split("-")
+        if high == "all" or int(low) <= int(high):
+            return text
+    raise ValueError(f"expected a replica count such as 1, or a range such as 0-1 or 0-all, got {value!r}")
+
+
 def _float(minimum: float, maximum: float) -> Callable[[str, Any], float]:
     def parse(key: str, value: Any) -> float:
         if isinstance(value, bool):
@@ -275,7 +287,16 @@ DEFAULTS: dict[str, Setting] = {
     "es_timeout": Setting(30.0, _float(1, 600), "Seconds before an Elasticsearch request times out."),
     "index_prefix": Setting("onionscope", _index_prefix, "Prefix of every index and alias onionscope creates."),
     "index_shards": Setting(None, _opt_int(1, 1024), "Primary shards of new indices (default: the templates' 1)."),
-    "index_replicas": Setting(None, _opt_int(0, 16), "Replicas of new indices (default: the templates' 0, one node)."),
+    "index_replicas": Setting(
+        "0-1", _replicas,
+        "Replicas of each index: a count, or a range that follows the data nodes (0-1: none on one node, "
+        "1 on a cluster); applied when the templates are installed, to the indices behind the aliases too.",
+    ),
+    "snapshot_repository": Setting(
+        "onionscope", _str,
+        "Snapshot repository of `onionscope index snapshot|restore`; registered as a shared-filesystem "
+        "repository at <path.repo>/<name> when the cluster has none of that name.",
+    ),
     "es_java_home": Setting("/usr/lib/jvm/temurin-25-jdk-amd64", _path, "JDK (21+) for the local node."),
     "es_heap": Setting("512m", _str, "Heap of the local node (-Xms and -Xmx)."),
     "es_port": Setting(9200, _int(1024, 65535), "HTTP port of the local node on 127.0.0.1."),

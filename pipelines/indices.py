@@ -27,6 +27,9 @@ Public API:
   is incomplete; the alias then still points at the old index.
 * :func:`index_status` (client, prefix) -> one :class:`KindStatus` per kind;
 * :func:`shard_overrides` (settings) -> ``shards``/``replicas`` for the two calls above;
+  :func:`replica_settings` (replicas) -> the index settings a replica count or an
+  auto-expand range (``"0-1"``: none on one node, one on a cluster) stands for;
+* :func:`prefix_indices` (names, prefix) -> which of ``names`` are the prefix's versioned indices;
 * :func:`delete_prefix` (client, prefix) -> deletes every index and template of a prefix.
 
 Elasticsearch transport errors propagate to the caller.
@@ -46,6 +49,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from config import paths
 from config.errors import UserError
+from config.settings import DEFAULTS
 from config.schema import KINDS, alias_name, check_kind, prefix_pattern, versioned_index_name
 
 # The templates shipped with the config package; a command passes paths.index_templates_dir(settings.config_dir).
@@ -110,12 +114,30 @@ def load_template(kind: str, templates_dir: Path | None = None) -> IndexTemplate
     return IndexTemplate(kind, version, settings, mappings)
 
 
-def _template_body(prefix: str, template: IndexTemplate, shards: int | None, replicas: int | None) -> dict[str, Any]:
+# What a caller that has no settings (an API token, a run record) gets: the settings table's default.
+DEFAULT_REPLICAS = DEFAULTS["index_replicas"].default
+
+
+def replica_settings(replicas: int | str) -> dict[str, Any]:
+    """The index settings for ``replicas``: a fixed count, or an auto-expand range such as ``"0-1"``.
+
+    A range starts at its low end and lets Elasticsearch follow the data
+    nodes: ``"0-1"`` keeps a single node green and gives every shard a copy
+    on a second node as soon as the cluster has one.
+    """
+    if isinstance(replicas, str):
+        return {"number_of_replicas": int(replicas.split("-")[0]), "auto_expand_replicas": replicas}
+    return {"number_of_replicas": int(replicas), "auto_expand_replicas": False}
+
+
+def _template_body(prefix: str, template: IndexTemplate, shards: int | None, replicas: int | str | None
+                   ) -> dict[str, Any]:
     settings = dict(template.settings)
     if shards is not None:
         settings["number_of_shards"] = shards
-    if replicas is not None:
-        settings["number_of_replicas"] = replicas
+    settings.update(replica_settings(DEFAULT_REPLICAS if replicas is None else replicas))
+    if settings["auto_expand_replicas"] is False:
+        del settings["auto_expand_replicas"]  # the index default; keeps the template as it was
     return {
         "index_patterns": [f"{alias_name(prefix, template.kind)}-v*"],
         "priority": TEMPLATE_PRIORITY,
@@ -131,30 +153,41 @@ def _body_digest(body: dict[str, Any]) -> str:
 
 def put_template(
     client: Elasticsearch, prefix: str, kind: str, *, templates_dir: Path | None = None,
-    shards: int | None = None, replicas: int | None = None, installed_digest: str | None = None,
-) -> IndexTemplate:
-    """Install the index template of ``kind`` unless the same one is installed; returns it.
+    shards: int | None = None, replicas: int | str | None = None, installed_digest: str | None = None,
+    installed_version: int | None = None,
+) -> tuple[IndexTemplate, bool]:
+    """Install the index template of ``kind`` unless the same one is installed; returns it and whether it was.
 
-    Skipping an identical template saves a cluster-state update on every start.
+    Skipping an identical template saves a cluster-state update on every
+    start.  A caller without settings (``shards`` and ``replicas`` None) keeps
+    an installed template of the same schema version as it is, so it never
+    undoes the shards and replicas a configured caller installed.
     """
     template = load_template(kind, templates_dir)
+    if shards is None and replicas is None and installed_version == template.schema_version:
+        return template, False
     body = _template_body(prefix, template, shards, replicas)
     digest = _body_digest(body)
-    if installed_digest != digest:
-        body["_meta"] = {**body["_meta"], "body_sha256": digest}
-        client.indices.put_index_template(name=alias_name(prefix, kind), **body)
-    return template
+    if installed_digest == digest:
+        return template, False
+    body["_meta"] = {**body["_meta"], "body_sha256": digest}
+    client.indices.put_index_template(name=alias_name(prefix, kind), **body)
+    return template, True
 
 
-def _installed_template_digests(client: Elasticsearch, prefix: str) -> dict[str, str]:
+def _installed_templates(client: Elasticsearch, prefix: str) -> dict[str, tuple[str, int | None]]:
+    """``{template name: (body digest, schema version)}`` of the installed templates of ``prefix``."""
     try:
         response = client.indices.get_index_template(name=prefix_pattern(prefix))
     except NotFoundError:
         return {}
-    return {
-        entry["name"]: str((entry["index_template"].get("_meta") or {}).get("body_sha256", ""))
-        for entry in response.body.get("index_templates", [])
-    }
+    installed = {}
+    for entry in response.body.get("index_templates", []):
+        body = entry["index_template"]
+        version = body.get("version")
+        installed[entry["name"]] = (str((body.get("_meta") or {}).get("body_sha256", "")),
+                                    int(version) if version is not None else None)
+    return installed
 
 
 def current_index(client: Elasticsearch, prefix: str, kind: str) -> str | None:
@@ -198,34 +231,41 @@ def _create_index(client: Elasticsearch, name: str) -> bool:
     return True
 
 
-def shard_overrides(settings: Any) -> dict[str, int | None]:
+def shard_overrides(settings: Any) -> dict[str, Any]:
     """``shards``/``replicas`` keyword arguments from settings ``index_shards``/``index_replicas`` when defined.
 
-    The templates default to 1 shard and 0 replicas (one node); a production
-    cluster sets those two settings.  Absent settings leave the template as it is.
+    The templates hold 1 shard; ``index_replicas`` defaults to ``0-1`` (no
+    replica on one node, one on a cluster).  Absent settings (None, or no
+    settings at all) leave what is installed as it is.
     """
     return {"shards": getattr(settings, "index_shards", None), "replicas": getattr(settings, "index_replicas", None)}
 
 
 def ensure_indices(
     client: Elasticsearch, prefix: str, *, kinds: tuple[str, ...] = KINDS, templates_dir: Path | None = None,
-    shards: int | None = None, replicas: int | None = None,
+    shards: int | None = None, replicas: int | str | None = None,
 ) -> dict[str, str]:
     """Install every template and make sure every alias points at a versioned index.
 
-    Idempotent: existing aliases are left where they point (a template change
-    reaches them only through :func:`migrate`).  An index squatting on an
-    alias name (auto-created by a write before setup) is adopted: copied into
-    ``-v1`` and replaced by the alias.  Returns ``{kind: concrete index}``.
+    Idempotent: existing aliases are left where they point (a mapping change
+    reaches them only through :func:`migrate`).  When a template is installed
+    with new ``replicas``, the index behind its alias gets them too (replicas
+    are a dynamic setting; shards are not, they change through a migration).
+    An index squatting on an alias name (auto-created by a write before setup)
+    is adopted: copied into ``-v1`` and replaced by the alias.  Returns
+    ``{kind: concrete index}``.
     """
     result: dict[str, str] = {}
-    installed = _installed_template_digests(client, prefix)
+    installed = _installed_templates(client, prefix)
     for kind in kinds:
-        put_template(client, prefix, kind, templates_dir=templates_dir, shards=shards, replicas=replicas,
-                     installed_digest=installed.get(alias_name(prefix, kind)))
+        digest, version = installed.get(alias_name(prefix, kind), (None, None))
+        _template, changed = put_template(client, prefix, kind, templates_dir=templates_dir, shards=shards,
+                                          replicas=replicas, installed_digest=digest, installed_version=version)
         alias = alias_name(prefix, kind)
         index = current_index(client, prefix, kind)
         if index is not None:
+            if changed and replicas is not None:
+                client.indices.put_settings(index=index, settings=replica_settings(replicas))
             result[kind] = index
             continue
         if _concrete_index_exists(client, alias):
@@ -301,7 +341,7 @@ def _copy_documents(client: Elasticsearch, source: str, target: str, batch_size:
 def migrate(
     client: Elasticsearch, prefix: str, kind: str, *, templates_dir: Path | None = None,
     batch_size: int = COPY_BATCH_SIZE, delete_old: bool = False,
-    shards: int | None = None, replicas: int | None = None,
+    shards: int | None = None, replicas: int | str | None = None,
 ) -> MigrationReport:
     """Move ``kind`` to a new versioned index built from the current template.
 
@@ -370,19 +410,29 @@ def index_status(client: Elasticsearch, prefix: str, templates_dir: Path | None 
     return rows
 
 
+def prefix_indices(names: Any, prefix: str, kinds: tuple[str, ...] = KINDS, *, squatters: bool = False) -> list[str]:
+    """The names among ``names`` that are ``prefix``'s versioned indices of ``kinds`` (``<prefix>-<kind>-v<N>``), sorted.
+
+    With ``squatters``, plain indices named like an alias count too.  A
+    wildcard such as ``<prefix>-*`` also matches a longer prefix's indices
+    (``<prefix>-x-pages-v1``); this keeps to ours.
+    """
+    version = r"(-v[0-9]+)?" if squatters else r"-v[0-9]+"
+    ours = re.compile("(" + "|".join(re.escape(alias_name(prefix, kind)) for kind in kinds) + ")" + version)
+    return sorted(name for name in names if ours.fullmatch(name))
+
+
 def delete_prefix(client: Elasticsearch, prefix: str) -> list[str]:
     """Delete every index and template of ``prefix``, naming each (wildcard deletes are refused).
 
     For tests and for starting over; one request for the indices and one for
     the templates.  Returns the deleted index names.
     """
-    ours = re.compile("(" + "|".join(re.escape(alias_name(prefix, kind)) for kind in KINDS) + r")(-v[0-9]+)?")
     names = client.indices.get(index=prefix_pattern(prefix), expand_wildcards="all", allow_no_indices=True).body
-    # The pattern also matches indices of a longer prefix (prefix-x-...); keep to ours.
-    doomed = sorted(name for name in names if ours.fullmatch(name))
+    doomed = prefix_indices(names, prefix, squatters=True)
     if doomed:
         client.indices.delete(index=",".join(doomed))
-    templates = sorted(name for name in _installed_template_digests(client, prefix)
+    templates = sorted(name for name in _installed_templates(client, prefix)
                        if name in {alias_name(prefix, kind) for kind in KINDS})
     if templates:
         client.indices.delete_index_template(name=",".join(templates))

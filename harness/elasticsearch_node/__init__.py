@@ -1,4 +1,4 @@
-"""The local Elasticsearch node: fetch, unpack, configure, start, stop and inspect it.
+"""The local Elasticsearch node (or a local cluster of them): fetch, unpack, configure, start, stop and inspect it.
 
 One module per concern:
 
@@ -15,9 +15,13 @@ One module per concern:
 Public API (re-exported here):
 
 * :class:`NodeLayout` -- those paths, from settings (:meth:`NodeLayout.from_settings`);
-* :func:`start` -> :class:`StartResult`; harmless when the node already runs;
-* :func:`stop` -> bool (True when a node this layout started was stopped);
-* :func:`status` -> :class:`NodeStatus`; :func:`running_pid` ``(layout) -> int | None``;
+* :func:`start` ``(settings, timeout, nodes=None)`` -> :class:`StartResult`; harmless when
+  the nodes already run; ``nodes=3`` starts a local 3-node cluster (loopback ports, a data
+  folder each);
+* :func:`stop` -> bool (True when a node this var dir started was stopped);
+* :func:`status` -> :class:`NodeStatus`; :func:`cluster_status` -> one per node;
+  :func:`running_pid` ``(layout) -> int | None``;
+* :func:`cluster_layouts` ``(settings, nodes)``, :func:`recorded_cluster_size` ``(home)``;
 * :func:`local_url` -> the node's URL; :func:`es_url_is_local_node` tells whether
   ``es_url`` points at it;
 * :func:`ensure_distribution`, :func:`maven_zip_path`;
@@ -39,15 +43,17 @@ from __future__ import annotations
 
 from harness.elasticsearch_node.configuration import limit_gc_logs, render_elasticsearch_yml, render_heap_options
 from harness.elasticsearch_node.distribution import MAVEN_COORDINATES, ensure_distribution, maven_zip_path
-from harness.elasticsearch_node.layout import CLUSTER_NAME, NodeError, NodeLayout, es_url_is_local_node, local_url
+from harness.elasticsearch_node.layout import (
+    CLUSTER_NAME, NodeError, NodeLayout, cluster_layouts, es_url_is_local_node, local_url, recorded_cluster_size,
+)
 from harness.elasticsearch_node.os_user import ensure_system_user
 from harness.elasticsearch_node.process import (
-    NodeStatus, StartResult, running_node, running_pid, start, status, stop,
+    NodeStatus, StartResult, cluster_status, running_node, running_pid, start, status, stop,
 )
 
 __all__ = [
     "CLUSTER_NAME", "MAVEN_COORDINATES", "NodeError", "NodeLayout", "NodeStatus", "StartResult",
-    "ensure_distribution", "ensure_system_user", "es_url_is_local_node", "limit_gc_logs", "local_url",
-    "maven_zip_path", "render_elasticsearch_yml", "render_heap_options", "running_node", "running_pid",
+    "cluster_layouts", "cluster_status", "ensure_distribution", "ensure_system_user", "es_url_is_local_node", "limit_gc_logs", "local_url",
+    "maven_zip_path", "recorded_cluster_size", "render_elasticsearch_yml", "render_heap_options", "running_node", "running_pid",
     "start", "status", "stop",
 ]

@@ -1,15 +1,22 @@
-"""The local node's process: start, stop, status and readiness.
+"""The local nodes' processes: start, stop, status and readiness, for one node or a local cluster.
 
-Finding, checking and stopping the node's PID goes through the project's one
+Finding, checking and stopping a node's PID goes through the project's one
 process helper (:mod:`config.processes`): a PID counts as our node only while
-its command line names the Elasticsearch main class and our ``es.path.home``,
-and a stop re-checks that (and the start time) before every signal.
+its command line names the Elasticsearch main class, our ``es.path.home``
+and the node's own temporary folder (each node of a local cluster has its
+own), and a stop re-checks that (and the start time) before every signal.
+
+A local cluster's nodes are launched at once (each waits for the others to
+form the cluster) and it is ready when cluster health counts all of them.
 
 Public API:
 
-* :func:`start` -> :class:`StartResult`; harmless when the node already runs;
-* :func:`stop` -> bool (True when a node this layout started was stopped);
-* :func:`status` -> :class:`NodeStatus`;
+* :func:`start` ``(settings, timeout, nodes=None)`` -> :class:`StartResult`;
+  harmless when the nodes already run, and starts only those that do not
+  (a node that was lost rejoins); ``nodes`` None means the size recorded for
+  this var dir, 1 when none was;
+* :func:`stop` -> bool (True when a node this var dir started was stopped; every node of it is);
+* :func:`status` -> :class:`NodeStatus` of node 0; :func:`cluster_status` -> one per node;
 * :func:`running_pid` ``(layout) -> int | None`` and :func:`running_node`
   ``(layout) -> OwnedProcess | None`` -- the node started from this layout;
   :func:`is_our_node` ``(arguments, layout)`` -- the command-line check;
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
 import json
 import os
 import pwd
@@ -31,6 +39,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +49,9 @@ from config.processes import (
 )
 from harness.elasticsearch_node.configuration import write_configuration
 from harness.elasticsearch_node.distribution import ensure_distribution
-from harness.elasticsearch_node.layout import PRIVATE_MODE_MASK, NodeError, NodeLayout
+from harness.elasticsearch_node.layout import (
+    PRIVATE_MODE_MASK, NodeError, NodeLayout, cluster_layouts, record_cluster_size, recorded_cluster_size,
+)
 from harness.elasticsearch_node.os_user import (
     check_reachable, ensure_system_user, grant_traversal, make_private, running_as_root,
 )
@@ -61,6 +72,8 @@ class StartResult:
     already_running: bool
     url: str
     health: str = "green"
+    # Every node of the cluster: (HTTP URL, PID), node 0 first.
+    nodes: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,10 +87,20 @@ class NodeStatus:
     foreign: bool = False
 
 
-def is_our_node(arguments: list[str], layout: NodeLayout) -> bool:
-    """True if a command line is Elasticsearch's main class with our ``es.path.home``."""
+def is_node_of_var_dir(arguments: list[str], layout: NodeLayout) -> bool:
+    """True if a command line is Elasticsearch's main class with our ``es.path.home`` (any node of this var dir)."""
     home_flag = f"-Des.path.home={layout.distribution.resolve()}"
     return any(MAIN_CLASS in part for part in arguments) and home_flag in arguments
+
+
+def is_our_node(arguments: list[str], layout: NodeLayout) -> bool:
+    """True if a command line is this very node: our ``es.path.home`` and the node's own temporary folder.
+
+    The nodes of a local cluster share the distribution; the launcher passes
+    each one its ``ES_TMPDIR`` as ``-Djava.io.tmpdir``.
+    """
+    tmp_flags = {f"-Djava.io.tmpdir={layout.tmp_dir}", f"-Djava.io.tmpdir={layout.tmp_dir.resolve()}"}
+    return is_node_of_var_dir(arguments, layout) and any(flag in arguments for flag in tmp_flags)
 
 
 def _node_check(layout: NodeLayout) -> ArgumentCheck:
@@ -109,13 +132,18 @@ def running_pid(layout: NodeLayout) -> int | None:
     return node.pid if node is not None else None
 
 
+def _health_answer(url: str) -> dict[str, Any] | None:
+    return _http_json(f"{url}/_cluster/health")
+
+
 def _http_json(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
     # No proxies: the node is on loopback and a proxy variable must not reroute it.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8"))
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
+        # HTTPException: something that is not an HTTP server (or not yet one) holds the port.
         return None
 
 
@@ -134,7 +162,7 @@ def _log_tail(layout: NodeLayout, lines: int = 40) -> str:
     return "\n".join(chunks) or f"(no log under {layout.logs_dir})"
 
 
-def _prepare(layout: NodeLayout) -> list[Path]:
+def _prepare(layout: NodeLayout, bootstrap: bool = False) -> list[Path]:
     """Unpack, configure and lock down the node's folders; returns the folders given o+x.
 
     Raises NodeError when there is no JDK, or (as root) when the node's user
@@ -154,7 +182,7 @@ def _prepare(layout: NodeLayout) -> list[Path]:
     ensure_distribution(layout)
     for directory in layout.private_dirs:
         directory.mkdir(parents=True, exist_ok=True)
-    write_configuration(layout)
+    write_configuration(layout, bootstrap)
     for directory in layout.private_dirs:
         make_private(directory, account)
     if account is None:
@@ -179,42 +207,74 @@ def _launch_command(layout: NodeLayout) -> list[str]:
     return command
 
 
-def start(settings: Any, timeout: float = 180.0) -> StartResult:
-    """Start the local node (or find it running) and wait until it can serve searches.
+def start(settings: Any, timeout: float = 180.0, nodes: int | None = None) -> StartResult:
+    """Start the local node, or the ``nodes`` nodes of a local cluster, and wait until it can serve searches.
 
-    Ready means cluster health answers and the indices it already holds have
-    their primary shards again (health not red; see :func:`_wait_for_health`).
+    Nodes that already run are kept; the others are launched at once.  Ready
+    means cluster health answers, counts every node, and the indices it
+    already holds have their primary shards again (health not red; see
+    :func:`_wait_for_health`).  ``nodes`` None starts as many nodes as this
+    var dir last ran (:func:`recorded_cluster_size`), one when it never ran.
 
-    Returns a :class:`StartResult` with the PID and the seconds it took.  Raises
-    :class:`NodeError` with the log tail when the node dies or does not answer
-    within ``timeout`` seconds, or when another program holds the port.
+    Returns a :class:`StartResult` with node 0's PID and the seconds it took.
+    Raises :class:`NodeError` with the log tail when a node dies or does not
+    answer within ``timeout`` seconds, when another program holds a port, or
+    when fewer nodes are asked for than the cluster in this var dir has (its
+    data would be left without a quorum).
     """
-    layout = NodeLayout.from_settings(settings)
+    home = NodeLayout.from_settings(settings).home
     began = time.monotonic()
     # Two `services up` at once (say, two test sessions) must not start two nodes.
-    with exclusive_lock(layout.home / ".start.lock"):
-        node = running_node(layout)
-        if node is not None:
-            health = _wait_for_health(layout, node, began + timeout)
-            return StartResult(node.pid, time.monotonic() - began, True, layout.url, health)
-        if _health(layout.url) is not None:
+    with exclusive_lock(home / ".start.lock"):
+        recorded = recorded_cluster_size(home)
+        size = recorded if nodes is None else int(nodes)
+        layouts = cluster_layouts(settings, size)
+        first = layouts[0]
+        if size < recorded and (first.data_dir / "_state").exists():
             raise NodeError(
-                f"something not started by onionscope already answers at {layout.url}; stop it, or use it "
-                f"by setting ONIONSCOPE_ES_URL={layout.url}, or choose another es_port"
+                f"{home} holds the data of a {recorded}-node cluster; start it with `onionscope services up "
+                f"--nodes {recorded}` (a smaller cluster would have no quorum), or move {home} away to start afresh"
             )
-        changed = _prepare(layout)
-        for directory in changed:
+        running = {layout.node_index: node for layout in layouts if (node := running_node(layout)) is not None}
+        if len(running) == size:
+            health = _wait_for_health(first, list(running.values()), began + timeout, size)
+            return _result(layouts, running, began, True, health)
+        for layout in layouts:
+            if layout.node_index not in running and _health_answer(layout.url) is not None:
+                raise NodeError(
+                    f"something not started by onionscope already answers at {layout.url}; stop it, or use it "
+                    f"by setting ONIONSCOPE_ES_URL={layout.url}, or choose another es_port"
+                )
+        # Initial master nodes only for a cluster none of whose nodes has formed one yet.
+        bootstrap = size > 1 and not any((layout.data_dir / "_state").exists() for layout in layouts)
+        missing = [layout for layout in layouts if layout.node_index not in running]
+        changed: list[Path] = []
+        for layout in missing:
+            changed += _prepare(layout, bootstrap)
+        for directory in sorted(set(changed)):
             print(f"note: gave others search permission (o+x) on {directory} so user "
-                  f"{layout.user!r} can reach {layout.home}")
-        layout.pidfile.unlink(missing_ok=True)
+                  f"{first.user!r} can reach {first.home}")
+        record_cluster_size(home, size)
+        for layout in missing:
+            layout.pidfile.unlink(missing_ok=True)
         try:
-            node = _launch(layout, began + timeout)
-            health = _wait_for_health(layout, node, began + timeout)
+            # All at once: a node of a cluster waits for the others before its launcher returns.
+            with ThreadPoolExecutor(max_workers=len(missing)) as pool:
+                launched = list(pool.map(lambda layout: _launch(layout, began + timeout), missing))
+            running.update({layout.node_index: node for layout, node in zip(missing, launched)})
+            health = _wait_for_health(first, list(running.values()), began + timeout, size)
         except BaseException:
-            # Never leave a half-started node behind.
-            _kill_our_node(layout)
+            # Never leave a half-started node behind (the nodes that already ran are kept).
+            for layout in missing:
+                _kill_our_node(layout)
             raise
-        return StartResult(node.pid, time.monotonic() - began, False, layout.url, health)
+        return _result(layouts, running, began, False, health)
+
+
+def _result(layouts: list[NodeLayout], running: dict[int, OwnedProcess], began: float, already: bool,
+            health: str) -> StartResult:
+    nodes = tuple((layout.url, running[layout.node_index].pid) for layout in layouts)
+    return StartResult(nodes[0][1], time.monotonic() - began, already, layouts[0].url, health, nodes)
 
 
 def _launch(layout: NodeLayout, deadline: float) -> OwnedProcess:
@@ -259,31 +319,33 @@ def _kill_our_node(layout: NodeLayout) -> None:
     stop_processes(find_processes(_node_check(layout)), grace_seconds=0.0)
 
 
-def _wait_for_health(layout: NodeLayout, node: OwnedProcess, deadline: float) -> str:
-    """Wait until cluster health answers and existing indices have their primaries (not red).
+def _wait_for_health(layout: NodeLayout, nodes: list[OwnedProcess], deadline: float, expected_nodes: int = 1) -> str:
+    """Wait until cluster health answers, counts ``expected_nodes`` nodes and existing indices have their primaries.
 
-    Returns the health status.  Answering is required before ``deadline``
-    (else :class:`NodeError`); a red status after restart (shards still
-    recovering) is waited out for at most :data:`RECOVERY_WAIT_SECONDS` more,
-    then returned as it is, so one broken index cannot make the node unusable
-    for the others.
+    Returns the health status.  Answering with every node is required before
+    ``deadline`` (else :class:`NodeError`); a red status after restart (shards
+    still recovering) is waited out for at most :data:`RECOVERY_WAIT_SECONDS`
+    more, then returned as it is, so one broken index cannot make the node
+    unusable for the others.
     """
     delay = 0.1
     recovery_deadline: float | None = None
     while True:
-        health = _health(layout.url)
-        if health is not None:
+        answer = _health_answer(layout.url)
+        health = str(answer.get("status")) if answer else None
+        if answer is not None and int(answer.get("number_of_nodes", 0)) >= expected_nodes:
             if health != "red":
-                return health
+                return str(health)
             if recovery_deadline is None:
                 recovery_deadline = min(deadline, time.monotonic() + RECOVERY_WAIT_SECONDS)
             if time.monotonic() >= recovery_deadline:
-                return health
-        elif not node.is_running():
-            raise NodeError(f"Elasticsearch (pid {node.pid}) died while starting\n{_log_tail(layout)}")
+                return str(health)
+        elif dead := [node for node in nodes if not node.is_running()]:
+            raise NodeError(f"Elasticsearch (pid {dead[0].pid}) died while starting\n{_log_tail(layout)}")
         elif time.monotonic() >= deadline:
+            seen = f"{answer.get('number_of_nodes')} of {expected_nodes} nodes" if answer else "no answer"
             raise NodeError(
-                f"Elasticsearch (pid {node.pid}) did not answer cluster health at {layout.url} in time\n"
+                f"Elasticsearch at {layout.url} did not answer cluster health with all its nodes in time ({seen})\n"
                 f"{_log_tail(layout)}"
             )
         time.sleep(delay)
@@ -291,24 +353,37 @@ def _wait_for_health(layout: NodeLayout, node: OwnedProcess, deadline: float) ->
 
 
 def stop(settings: Any, timeout: float = 60.0) -> bool:
-    """Stop the node this layout started (SIGTERM, then SIGKILL after ``timeout``).
+    """Stop every node this var dir started (SIGTERM, then SIGKILL after ``timeout``), all at once.
 
-    Returns False when no such node runs; a node started by anything else is
-    never touched.  After a SIGKILL it waits up to :data:`KILL_WAIT_SECONDS`
-    for the node to go.
+    Returns False when none runs; a node started by anything else is never
+    touched.  After a SIGKILL it waits up to :data:`KILL_WAIT_SECONDS` for
+    the nodes to go.
     """
-    layout = NodeLayout.from_settings(settings)
-    node = running_node(layout)
-    if node is None:
+    first = NodeLayout.from_settings(settings)
+    layouts = cluster_layouts(settings, recorded_cluster_size(first.home))
+    nodes = {node.pid: node for layout in layouts if (node := running_node(layout)) is not None}
+    # A node of this var dir whose layout is not recorded (e.g. a cluster file deleted by hand).
+    nodes.update({node.pid: node for node in find_processes(functools.partial(is_node_of_var_dir, layout=first))})
+    if not nodes:
         return False
-    stop_processes([node], grace_seconds=timeout, kill_wait_seconds=KILL_WAIT_SECONDS)
-    layout.pidfile.unlink(missing_ok=True)
+    stop_processes(list(nodes.values()), grace_seconds=timeout, kill_wait_seconds=KILL_WAIT_SECONDS)
+    for layout in layouts:
+        layout.pidfile.unlink(missing_ok=True)
     return True
 
 
 def status(settings: Any) -> NodeStatus:
-    """Whether the local node runs, its PID, version and cluster health."""
-    layout = NodeLayout.from_settings(settings)
+    """Whether the local node (node 0 of a local cluster) runs, its PID, version and cluster health."""
+    return _node_status(NodeLayout.from_settings(settings))
+
+
+def cluster_status(settings: Any) -> list[NodeStatus]:
+    """One :class:`NodeStatus` per node of the cluster this var dir last started, node 0 first."""
+    home = NodeLayout.from_settings(settings).home
+    return [_node_status(layout) for layout in cluster_layouts(settings, recorded_cluster_size(home))]
+
+
+def _node_status(layout: NodeLayout) -> NodeStatus:
     pid = running_pid(layout)
     health = _health(layout.url)
     return NodeStatus(

@@ -8,11 +8,16 @@
   over a newer crawl of the same document;
 * ``sites`` gives every onion its site type and groups near-duplicate onions into mirrors and possible
   phishing clones (:mod:`pipelines.onion_sites`); ``onionscope crawl`` runs it when a crawl ends;
-* ``status`` lists alias -> index, document counts and schema versions.
+* ``status`` lists alias -> index, document counts and schema versions;
+* ``snapshot [--name NAME]`` snapshots every index of the prefix (with its aliases) into the
+  repository ``snapshot_repository`` (registered at ``<path.repo>/<name>`` when missing);
+  ``snapshots`` lists that repository; ``restore NAME [--kind KIND]...`` brings the prefix's
+  indices back from a snapshot, never over an index that exists (:mod:`pipelines.snapshots`).
 
 Returns 0 on success; 1 when ``replay-spool`` leaves records behind or
 ``status`` finds a kind that needs a migration.  Raises UserError (printed
-as one line) when Elasticsearch is unreachable.
+as one line) when Elasticsearch is unreachable, or a snapshot or restore is
+refused or incomplete.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 from config.errors import UserError
 from config.paths import index_templates_dir
-from pipelines import indices
+from pipelines import indices, snapshots
 from pipelines.onion_sites import DEFAULT_THRESHOLD, SitesReport, index_sites
 from pipelines.spool_replay import replay_spool
 from pipelines.es_client import ensure_reachable, make_client
@@ -45,6 +50,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sites.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                        help=f"content likeness (0-1) that makes two onions near-duplicates (default {DEFAULT_THRESHOLD})")
     sites.add_argument("--json", action="store_true", help="print the groups as JSON")
+    snapshot = actions.add_parser("snapshot", help="snapshot every index of the prefix into the snapshot repository")
+    snapshot.add_argument("--name", help="snapshot name (default: <index_prefix>-<UTC time>)")
+    actions.add_parser("snapshots", help="list the snapshots in the snapshot repository")
+    restore = actions.add_parser("restore", help="restore the prefix's indices from a snapshot (never over an index)")
+    restore.add_argument("name", help="the snapshot (see `onionscope index snapshots`)")
+    restore.add_argument("--kind", action="append", choices=indices.KINDS, dest="kinds",
+                         help="restore only this kind (repeatable; default: every kind in the snapshot)")
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -76,6 +88,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         else:
             print(format_sites_report(found))
         return 0
+    if args.action in ("snapshot", "snapshots", "restore"):
+        return _snapshots(args, client, prefix, settings.snapshot_repository)
     if args.action == "replay-spool":
         spool_dir = args.spool_dir or Path(settings.var_dir) / "spool"
         report = replay_spool(client, spool_dir, prefix, max_retries=settings.bulk_max_retries,
@@ -109,3 +123,21 @@ def format_sites_report(report: SitesReport) -> str:
         lines.append("  no mirror group")
     return "\n".join(lines)
 
+def _snapshots(args: argparse.Namespace, client: Any, prefix: str, repository: str) -> int:
+    if args.action == "snapshot":
+        made = snapshots.create_snapshot(client, prefix, repository, args.name)
+        print(f"snapshot {made.name} in repository {made.repository}: {len(made.indices)} indices, "
+              f"{made.shards_successful}/{made.shards_total} shards, {made.state}, {made.seconds:.1f}s")
+        return 0
+    if args.action == "snapshots":
+        for info in snapshots.list_snapshots(client, repository):
+            print(f"{info.name}  {info.state}  {info.start_time}  {len(info.indices)} indices")
+        return 0
+    restored = snapshots.restore_snapshot(client, prefix, repository, args.name,
+                                          tuple(args.kinds) if args.kinds else None)
+    print(f"restored {', '.join(restored.indices)} from {restored.name}: "
+          f"{restored.shards_successful}/{restored.shards_total} shards, {restored.seconds:.1f}s")
+    for alias in restored.aliases_kept:
+        print(f"note: alias {alias} already points at another index and stays there; "
+              f"the restored index is beside it (move the alias with the _aliases API if you want it back)")
+    return 0

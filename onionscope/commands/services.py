@@ -1,4 +1,9 @@
-"""``onionscope services up|down|status``: the local Elasticsearch node.
+"""``onionscope services up|down|status``: the local Elasticsearch node, or a local cluster of them.
+
+``up --nodes 3`` starts a 3-node cluster on loopback (ports ``es_port`` to
+``es_port + 2``, a data folder each); without ``--nodes``, as many nodes as
+this var dir last ran, one the first time.  ``down`` stops every node,
+``status`` shows each.
 
 ``up`` starts the node (harmless when it already runs) and waits until cluster
 health answers and the indices it holds have their primary shards back; ``down`` stops only the node ``up`` started; ``status`` prints
@@ -26,6 +31,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="start the local Elasticsearch node and Redis and wait until they answer")
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
+    up.add_argument(
+        "--nodes", type=int, default=None, metavar="N",
+        help="nodes of the local cluster, on loopback ports es_port..es_port+N-1 "
+             "(default: as many as last time, 1 the first time)",
+    )
     up.add_argument(
         "--force", action="store_true",
         help="start the local node even though es_url points at another Elasticsearch",
@@ -71,11 +81,13 @@ def _elasticsearch(args: argparse.Namespace, settings: Any) -> int:
         if not elasticsearch_node.es_url_is_local_node(settings) and not args.force:
             print(f"es_url is {settings.es_url}, not the local node; nothing to start (use --force to start it anyway)")
             return 0
-        result = elasticsearch_node.start(settings, timeout=args.timeout)
+        result = elasticsearch_node.start(settings, timeout=args.timeout, nodes=getattr(args, "nodes", None))
         if result.already_running:
             print(f"Elasticsearch already running at {result.url} (pid {result.pid})")
         else:
             print(f"Elasticsearch started at {result.url} (pid {result.pid}) in {result.seconds:.1f}s")
+        for url, pid in result.nodes[1:]:
+            print(f"  and node {url} (pid {pid}) of the same cluster, health {result.health}")
         if result.health == "red":
             print(f"warning: cluster health is still red after {result.seconds:.0f}s: an index has no primary shard; "
                   f"see {result.url}/_cluster/health?level=indices", file=sys.stderr)
@@ -86,9 +98,13 @@ def _elasticsearch(args: argparse.Namespace, settings: Any) -> int:
         else:
             print("no Elasticsearch started by onionscope is running")
         return 0
-    node = elasticsearch_node.status(settings)
+    node, *others = elasticsearch_node.cluster_status(settings)
     if node.running:
         print(f"Elasticsearch running at {node.url} (pid {node.pid}), version {node.version}, health {node.health}")
+    for other in others:  # the other nodes of a local cluster, when `up --nodes N` started one
+        state = f"running (pid {other.pid})" if other.running else "not running"
+        print(f"  cluster node {other.url}: {state}")
+    if node.running:
         return 0
     if node.foreign:
         print(f"an Elasticsearch not started by onionscope answers at {node.url}: "

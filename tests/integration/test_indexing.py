@@ -20,6 +20,7 @@ from scrapy.utils.test import get_crawler
 from crawler.items import Listing, Page, Vendor, WalletMention
 from crawler.job import create_crawl_job
 from config.errors import UserError
+from config.settings import load_settings
 from tests import PROJECT_ROOT
 from pipelines import entities, indices, item_indexer, spool
 from pipelines.documents import upsert_action
@@ -62,6 +63,30 @@ def test_ensure_indices_is_idempotent(es: tuple[Any, str]) -> None:
     assert mapping["properties"]["fetched_at"]["type"] == "date"
     settings = client.indices.get_settings(index=first["pages"]).body[first["pages"]]["settings"]["index"]
     assert (settings["number_of_shards"], settings["number_of_replicas"]) == ("1", "0")
+
+
+def test_replicas_setting_reaches_the_templates_and_the_indices_behind_the_aliases(es: tuple[Any, str]) -> None:
+    """Default 0-1: green on one node.  A changed setting reaches existing indices; a caller without settings keeps it."""
+    client, prefix = es
+    created = indices.ensure_indices(client, prefix, kinds=("wallets",), **indices.shard_overrides(
+        load_settings(environ={})))
+    index = created["wallets"]
+
+    def index_settings() -> dict[str, Any]:
+        return client.indices.get_settings(index=index).body[index]["settings"]["index"]
+
+    assert (index_settings()["number_of_replicas"], index_settings()["auto_expand_replicas"]) == ("0", "0-1")
+    assert client.cluster.health(index=index, wait_for_status="green", timeout="30s")["status"] == "green"
+    # An operator fixes one replica (a cluster): the template and the existing index follow.
+    indices.ensure_indices(client, prefix, kinds=("wallets",), replicas=1)
+    assert index_settings()["number_of_replicas"] == "1" and index_settings()["auto_expand_replicas"] == "false"
+    template = client.indices.get_index_template(name=indices.alias_name(prefix, "wallets")).body
+    assert template["index_templates"][0]["index_template"]["template"]["settings"]["index"]["number_of_replicas"] == "1"
+    # A caller without settings (a token, a run record) does not undo it.
+    indices.ensure_indices(client, prefix, kinds=("wallets",))
+    template = client.indices.get_index_template(name=indices.alias_name(prefix, "wallets")).body
+    assert template["index_templates"][0]["index_template"]["template"]["settings"]["index"]["number_of_replicas"] == "1"
+    assert index_settings()["number_of_replicas"] == "1"
 
 
 def test_index_written_before_setup_is_adopted_behind_the_alias(es: tuple[Any, str]) -> None:

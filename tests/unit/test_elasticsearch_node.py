@@ -14,6 +14,7 @@ from config.processes import owned_process
 from harness.elasticsearch_node import (
     NodeError,
     NodeLayout,
+    cluster_layouts,
     es_url_is_local_node,
     limit_gc_logs,
     maven_zip_path,
@@ -21,7 +22,7 @@ from harness.elasticsearch_node import (
     render_heap_options,
 )
 from harness.elasticsearch_node.distribution import _unzip_with_modes
-from harness.elasticsearch_node.process import MAIN_CLASS, _prepare, is_our_node
+from harness.elasticsearch_node.process import MAIN_CLASS, _prepare, is_node_of_var_dir, is_our_node
 from config.settings import ELASTICSEARCH_VERSION, load_settings
 from tests import PROJECT_ROOT
 
@@ -74,9 +75,58 @@ def test_a_pid_that_is_not_our_node_is_not_ours(tmp_path: Path) -> None:
 
     assert owned_process(os.getpid(), matches) is None
     assert owned_process(2**22 + 12345, matches) is None
-    ours = ["java", f"-Des.path.home={node.distribution.resolve()}", MAIN_CLASS]
+    ours = ["java", f"-Des.path.home={node.distribution.resolve()}", f"-Djava.io.tmpdir={node.tmp_dir}", MAIN_CLASS]
     assert is_our_node(ours, node)
-    assert not is_our_node(["java", "-Des.path.home=/elsewhere", MAIN_CLASS], node)
+    assert not is_our_node(["java", "-Des.path.home=/elsewhere", f"-Djava.io.tmpdir={node.tmp_dir}", MAIN_CLASS], node)
+
+
+def test_the_nodes_of_a_local_cluster_are_told_apart_by_their_own_folders(tmp_path: Path) -> None:
+    """They share the distribution (es.path.home); each has its own tmp folder, so a stop or a kill finds one node."""
+    settings = load_settings(environ={}).replace(var_dir=str(tmp_path), es_port=9250)
+    first, second, third = cluster_layouts(settings, 3)
+    assert first.data_dir == layout(tmp_path, es_port=9250).data_dir  # node 0 keeps the single node's data
+    assert len({first.data_dir, second.data_dir, third.data_dir}) == 3
+    assert second.data_dir == tmp_path / "elasticsearch" / "node-1" / "data"
+    assert [(node.port, node.transport_port) for node in (first, second, third)] == [(9250, 9350), (9251, 9351),
+                                                                                      (9252, 9352)]
+    arguments = ["java", f"-Des.path.home={second.distribution.resolve()}", f"-Djava.io.tmpdir={second.tmp_dir}",
+                 MAIN_CLASS]
+    assert is_our_node(arguments, second)
+    assert not is_our_node(arguments, first) and not is_our_node(arguments, third)
+    assert is_node_of_var_dir(arguments, first)  # `services down` stops every node of the var dir
+    with pytest.raises(NodeError, match="1 to"):
+        cluster_layouts(settings, 0)
+    with pytest.raises(NodeError, match="no room"):
+        cluster_layouts(settings.replace(es_port=65534), 3)
+
+
+def _yml(node: NodeLayout, bootstrap: bool = False) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in render_elasticsearch_yml(node, bootstrap).splitlines()
+                if line and not line.startswith("#"))
+
+
+def test_cluster_nodes_discover_each_other_on_loopback_only(tmp_path: Path) -> None:
+    import json
+
+    settings = load_settings(environ={}).replace(var_dir=str(tmp_path), es_port=9250)
+    nodes = cluster_layouts(settings, 3)
+    configs = [_yml(node, bootstrap=True) for node in nodes]
+    for node, config in zip(nodes, configs):
+        assert "discovery.type" not in config
+        seeds = json.loads(config["discovery.seed_hosts"])
+        assert seeds == ["127.0.0.1:9350", "127.0.0.1:9351", "127.0.0.1:9352"]
+        assert json.loads(config["cluster.initial_master_nodes"]) == [
+            "onionscope-local-node", "onionscope-local-node-1", "onionscope-local-node-2"]
+        assert config["network.host"] == "127.0.0.1" and config["http.port"] == str(node.port)
+        assert config["node.name"] == node.node_name
+        # One snapshot repository folder, the same for every node, under the var dir.
+        assert json.loads(config["path.repo"]) == [str(tmp_path / "elasticsearch" / "snapshots")]
+    assert len({config["node.name"] for config in configs}) == 3
+    # Once the cluster has formed, no initial master nodes: two halves could each bootstrap a cluster.
+    assert "cluster.initial_master_nodes" not in _yml(nodes[1], bootstrap=False)
+    single = _yml(layout(tmp_path))
+    assert single["discovery.type"] == "single-node" and "discovery.seed_hosts" not in single
+    assert "path.repo" in single
 
 
 def test_unzip_keeps_exec_bits_and_refuses_escaping_entries(tmp_path: Path) -> None:
@@ -206,3 +256,44 @@ def test_prepare_keeps_the_node_files_to_its_user(scratch_project: Path) -> None
         assert changed == [var_dir] and var_dir.stat().st_mode & 0o777 == 0o701
     else:
         assert changed == []
+
+
+def test_a_cluster_is_never_restarted_smaller_than_it_was(tmp_path: Path) -> None:
+    """One node of a 3-node cluster's data has no quorum: `up --nodes 1` is refused before anything starts."""
+    from harness.elasticsearch_node import recorded_cluster_size, start
+    from harness.elasticsearch_node.layout import record_cluster_size
+
+    settings = load_settings(environ={}).replace(var_dir=str(tmp_path), es_port=9250)
+    first = layout(tmp_path, es_port=9250)
+    assert recorded_cluster_size(first.home) == 1  # nothing recorded: one node
+    record_cluster_size(first.home, 3)
+    assert recorded_cluster_size(first.home) == 3
+    (first.data_dir / "_state").mkdir(parents=True)
+    with pytest.raises(NodeError, match="3-node cluster.*--nodes 3"):
+        start(settings, timeout=5, nodes=1)
+    assert not first.config_dir.exists() and not first.distribution.exists()  # nothing was prepared
+
+
+def test_a_port_held_by_something_that_is_not_http_is_no_answer() -> None:
+    """A readiness poll that meets a non-HTTP listener (it echoes the request) waits on; it does not crash `up`."""
+    import socket
+    import threading
+
+    from harness.elasticsearch_node.process import _http_json
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def echo() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(connection.recv(4096))
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    try:
+        assert _http_json(f"http://127.0.0.1:{listener.getsockname()[1]}/_cluster/health") is None
+    finally:
+        thread.join(5)
+        listener.close()

@@ -71,5 +71,49 @@ def test_shard_overrides_come_from_settings_when_defined() -> None:
     from config.settings import load_settings
     from pipelines.indices import shard_overrides
 
-    assert shard_overrides(load_settings(environ={})) == {"shards": None, "replicas": None}
+    assert shard_overrides(load_settings(environ={})) == {"shards": None, "replicas": "0-1"}
+    assert shard_overrides(load_settings(environ={"ONIONSCOPE_INDEX_REPLICAS": "2"})) == {"shards": None, "replicas": 2}
     assert shard_overrides(SimpleNamespace(index_shards=3, index_replicas=1)) == {"shards": 3, "replicas": 1}
+
+
+def test_replicas_follow_the_data_nodes_by_default() -> None:
+    """One node: no replica (green); a cluster: one copy of every shard on another node."""
+    from config.settings import DEFAULTS
+    from pipelines.indices import replica_settings
+
+    assert DEFAULTS["index_replicas"].default == "0-1"
+    body = _template_body("p", load_template("pages"), shards=None, replicas=None)
+    assert body["template"]["settings"] == {"number_of_shards": 1, "number_of_replicas": 0,
+                                            "auto_expand_replicas": "0-1"}
+    assert replica_settings("1-all") == {"number_of_replicas": 1, "auto_expand_replicas": "1-all"}
+    # A fixed count switches auto-expansion off on an index that had it.
+    assert replica_settings(2) == {"number_of_replicas": 2, "auto_expand_replicas": False}
+    fixed = _template_body("p", load_template("pages"), shards=2, replicas=1)["template"]["settings"]
+    assert fixed == {"number_of_shards": 2, "number_of_replicas": 1}
+
+
+@pytest.mark.parametrize(("value", "parsed"), [("0-1", "0-1"), ("0-all", "0-all"), ("1", 1), (" 2 ", 2)])
+def test_index_replicas_setting_takes_a_count_or_a_range(value: str, parsed: object) -> None:
+    from config.settings import load_settings
+
+    assert load_settings(environ={"ONIONSCOPE_INDEX_REPLICAS": value}).index_replicas == parsed
+
+
+@pytest.mark.parametrize("value", ["2-1", "one", "-1", "0-", "17", "0-1-2"])
+def test_index_replicas_setting_refuses_nonsense(value: str) -> None:
+    from config.errors import UserError
+    from config.settings import load_settings
+
+    with pytest.raises(UserError, match="index_replicas"):
+        load_settings(environ={"ONIONSCOPE_INDEX_REPLICAS": value})
+
+
+def test_prefix_indices_keep_to_the_prefix_and_its_kinds() -> None:
+    """`<prefix>-*` also matches a longer prefix's indices; snapshots and deletes must not take them."""
+    from pipelines.indices import prefix_indices
+
+    names = ["p-pages-v1", "p-pages", "p-x-pages-v1", "p-tokens-v3", "p-pages-v", "p-pages-v2-old", "q-pages-v1"]
+    assert prefix_indices(names, "p") == ["p-pages-v1", "p-tokens-v3"]
+    assert prefix_indices(names, "p", squatters=True) == ["p-pages", "p-pages-v1", "p-tokens-v3"]
+    assert prefix_indices(names, "p", ("pages",)) == ["p-pages-v1"]
+    assert prefix_indices(names, "p-x") == ["p-x-pages-v1"]
