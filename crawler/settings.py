@@ -107,6 +107,7 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str]) -> dict[str,
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "EXTRACTION_BUDGET_SECONDS": settings.extraction_budget_seconds,
+        "EXTRACTION_WORKERS": settings.extraction_workers,
         "DOWNLOADER_MIDDLEWARES": {
             # First of all, before Scrapy's OffsiteMiddleware (50): out-of-scope requests and
             # redirects never reach tor.  Media is refused before a budget is spent on it.
