@@ -167,6 +167,8 @@ def test_a_page_is_extracted_while_another_worker_is_stuck_on_a_slow_one(pool_sp
 
     async def crawl() -> tuple[list[Any], bool]:
         slow = asyncio.ensure_future(collect(pool_spider.parse(response(f"http://{SLOW_HOST}/item/1", SLOW_PAGE))))
+        # Let the slow page reach its worker first: the callback runs up to its wait for the worker.
+        await asyncio.sleep(0)
         normal = await collect(pool_spider.parse(response(f"http://{OTHER_HOST}/item/77", NORMAL_PAGE)))
         slow_done = slow.done()
         slow.cancel()
