@@ -334,7 +334,8 @@ def main() -> int:
     network = TestNetwork(work / "testnet", free_base_port(30000), relays=2, clients=1)
     server = DemoServer(work / "demo", peer_log=None)
     privoxy = None
-    prefix = "bench-crawl"
+    # Its own prefix: other runs may share the Elasticsearch node.
+    prefix = f"bench-crawl-{os.getpid()}"
     client = make_client(settings)
     try:
         ports = server.start()
