@@ -23,7 +23,11 @@ Public API:
   :class:`pebble.ProcessExpired` when the worker died (a crash or the
   kernel's OOM killer) -- both mean "index this page plainly".
   :meth:`~BudgetedExtractor.start` starts the workers ahead of the first page;
-  :meth:`~BudgetedExtractor.close` stops them.
+  :meth:`~BudgetedExtractor.close` stops them.  A pool that pebble gave up
+  (a worker died outside any page: ``BrokenProcessPool``, "All workers
+  expired") is replaced by a new one at the next page (counted in
+  ``pool_restarts``), so one such death costs at most the pages queued at
+  that moment, never the rest of the crawl.
 
 Cost: the page's bytes go to a worker and the extracted document comes back
 pickled, about 0.25 ms per ordinary page on top of the extraction itself
@@ -51,6 +55,7 @@ and a worker killed and restarted forgets nothing that matters.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import os
 from concurrent.futures import Future
@@ -61,6 +66,8 @@ from pebble import ProcessPool
 from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
 from crawler.extractors.identifiers import Identifiers
 from crawler.extractors.market_profiles import MarketProfiles
+
+logger = logging.getLogger(__name__)
 
 # The worker's profiles and reference tables (lexicon, countries), loaded once per worker
 # process by _start_worker.
@@ -139,11 +146,20 @@ class BudgetedExtractor:
             raise ValueError(f"the extraction needs at least one worker process, got {workers}")
         self.budget_seconds = budget_seconds
         self.workers = workers
+        # Pools started again after pebble gave one up (see _started_pool).
+        self.pool_restarts = 0
         self.load_profiles = load_profiles
         self.load_tables = load_tables
         self._pool: ProcessPool | None = None
 
     def _started_pool(self) -> ProcessPool:
+        if self._pool is not None and not self._pool.active:
+            # pebble gives a whole pool up ("All workers expired") when a worker dies while it
+            # runs no acknowledged task: an idle worker killed from outside (the OOM killer), or a
+            # death it cannot pin on a page.  Every later page would then fail; a new pool instead.
+            logger.warning("the extraction worker pool stopped (a worker died outside any page); starting a new one")
+            self.pool_restarts += 1
+            self._discard_pool()
         if self._pool is None:
             # A fresh interpreter: a fork would copy the crawl process's threads in a broken
             # state, and a fork server would be one more socket for the network guard to see.
@@ -171,9 +187,12 @@ class BudgetedExtractor:
         """The page basics only (:func:`plain_document`), under the same budget."""
         return self._started_pool().schedule(_plain, args=(html, url, arguments), timeout=self.budget_seconds)
 
-    def close(self) -> None:
-        """Stop the workers (pages still running are abandoned); safe to call twice."""
+    def _discard_pool(self) -> None:
         if self._pool is not None:
             self._pool.stop()
             self._pool.join()
             self._pool = None
+
+    def close(self) -> None:
+        """Stop the workers (pages still running are abandoned); safe to call twice."""
+        self._discard_pool()

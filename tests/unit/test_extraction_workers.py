@@ -31,3 +31,40 @@ def test_the_setting_defaults_to_one_per_cpu_and_reads_from_the_environment(monk
     assert DEFAULTS["extraction_workers"].default == 0
     monkeypatch.setenv("ONIONSCOPE_EXTRACTION_WORKERS", "3")
     assert load_settings().extraction_workers == 3
+
+
+def test_a_pool_whose_idle_worker_was_killed_extracts_again() -> None:
+    """pebble gives the whole pool up when an idle worker dies (the OOM killer, say); the next page gets a new one.
+
+    The first page after the kill may fail (pebble aborts what was queued); a
+    later page is extracted in full instead of failing for the rest of the crawl.
+    """
+    import multiprocessing
+    import signal
+
+    from crawler.extractors.document import ExtractedDocument
+
+    extractor = BudgetedExtractor(120.0, None, workers=1)
+    try:
+        assert extractor.start().result(timeout=300) is True
+        workers = multiprocessing.active_children()
+        assert workers
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGKILL)
+        for worker in workers:
+            worker.join(timeout=30)
+        outcomes: list[object] = []
+        for _ in range(3):
+            try:
+                outcomes.append(extractor.extract(b"<html><title>Back</title><p>again</p></html>",
+                                                  "http://" + "b" * 56 + ".onion/x", fetched_at="2026-12-06T00:00:00Z",
+                                                  job_id="job").result(timeout=300))
+                break
+            except Exception as error:  # the pages queued when pebble noticed the death
+                outcomes.append(error)
+        document = outcomes[-1]
+        assert isinstance(document, ExtractedDocument), outcomes
+        assert document.page.title == "Back"
+        assert len(outcomes) <= 2
+    finally:
+        extractor.close()
