@@ -1,10 +1,14 @@
 """Benchmark: crawl throughput through the private Tor network, against its limit and against ahmia's design.
 
-Run as ``.venv/bin/python -m bench.crawl [--concurrency 32] [--rounds 2]``.
+Run as ``.venv/bin/python -m bench.crawl [--concurrency 32] [--rounds 2] [--pages 2000]
+[--memory-pages 20000]``.
 
 It brings up the demo world (demo sites behind onion services of a fresh
 private Tor network, in a temporary folder, beside any default network) and
-takes every page of the ground truth as one fixed URL list.  Then, in one run,
+takes every page of the ground truth as one fixed URL list; with ``--pages N``
+the list is made N long with generated pages (copies of the demo's pages
+under ``/g<k>/``, each with a line of its own, so every copy is a page of its
+own with its own content hash: :func:`generated_urls`).  Then, in one run,
 over the same URLs, through the same tor client, at the same concurrency:
 
 * **limit** -- ``curl --parallel --socks5-hostname`` (one process, no parsing);
@@ -14,17 +18,32 @@ over the same URLs, through the same tor client, at the same concurrency:
   Privoxy (Debian's package) with ``forward-socks5t`` to that tor;
 * **onionscope crawl** / **privoxy crawl** -- the same two transports under the
   real crawl: the onion spider, every extractor and bulk indexing into
-  Elasticsearch (``bench.crawl_worker``);
+  Elasticsearch (``bench.crawl_worker``), with the settings' extraction pool
+  (``extraction_workers``; 0 is one worker per CPU, at most 4);
+* **crawl, 1 extraction worker** -- the onionscope crawl with one extraction
+  worker process (the design before the pool);
 * **crawl, in-process** -- the onionscope crawl with ``extraction_budget_seconds``
-  0: extraction on the reactor thread instead of the budget worker process
-  (:mod:`crawler.extractors.budget`), to show what the worker costs or saves.
+  0: extraction on the reactor thread instead of the worker processes
+  (:mod:`crawler.extractors.budget`), to show what the workers cost or save.
 
 Each is run ``--rounds`` times, interleaved, and the best round counts (the
 first round also builds each method's circuits).  It prints pages/s for each,
-the ratios onionscope/limit (target >= 0.7) and onionscope/privoxy (target
-> 1) for the transport and for the full crawl, and the crawler's peak RSS.  Elasticsearch must be reachable (the
-local node is started when it is not running).  Nothing here is an assert:
-the figures are printed for a person to read.
+the ratios onionscope/limit and onionscope/privoxy for the transport and for
+the full crawl (targets: the full crawl >= 0.7 of the limit and >= 1.5x the
+privoxy crawl), and the peak RSS of the crawl process and of each extraction
+worker (sampled every quarter second, :class:`MemorySampler`).
+
+``--memory-pages N`` adds one long onionscope crawl over N URLs (demo and
+generated pages) after the rounds, and prints the peak RSS of the crawl
+process and of the extraction workers up to 25, 50, 75 and 100 % of its pages
+(read from the crawl's progress file): a crawl whose memory is bounded shows
+the same peak at 50 % as at 100 %.
+
+Adding a method (say the full pipeline with N workers on a shared frontier)
+is one more entry in the table :func:`methods` builds; every method returns
+``{"pages", "seconds", ...}`` and is measured the same way.  Elasticsearch
+must be reachable (the local node is started when it is not running).
+Nothing here is an assert: the figures are printed for a person to read.
 """
 
 from __future__ import annotations
@@ -33,13 +52,15 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,21 +85,158 @@ def _run_curl(urls: list[str], socks: str, concurrency: int, work: Path) -> dict
     return {"pages": sum(code == "200" for code in codes), "seconds": seconds, "peak_rss_mb": None}
 
 
+def _rss_mb(pid: int) -> float | None:
+    """The resident set of process ``pid`` in MB, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                found += [int(child) for child in children.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _is_extraction_worker(pid: int) -> bool:
+    """A spawned multiprocessing child that is not multiprocessing's resource tracker."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            command = cmdline.read()
+    except OSError:
+        return False
+    return b"multiprocessing" in command and b"resource_tracker" not in command
+
+
+class MemorySampler(threading.Thread):
+    """Samples, every ``interval`` seconds, the RSS of a crawl process and of its extraction workers.
+
+    Each sample is ``(pages done, crawl RSS MB, {worker pid: RSS MB})``; the
+    pages come from the crawl's progress file (``bench.crawl_worker --progress``).
+    """
+
+    def __init__(self, pid: int, progress_file: Path | None, interval: float = 0.25):
+        super().__init__(name="bench-memory-sampler", daemon=True)
+        self.pid = pid
+        self.progress_file = progress_file
+        self.interval = interval
+        self.samples: list[tuple[int, float, dict[int, float]]] = []
+        self.stopped = threading.Event()
+
+    def _pages(self) -> int:
+        if self.progress_file is None:
+            return 0
+        try:
+            return int(self.progress_file.read_text() or 0)
+        except (OSError, ValueError):
+            return self.samples[-1][0] if self.samples else 0
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            crawl = _rss_mb(self.pid)
+            if crawl is None:
+                return
+            workers = {child: rss for child in _children(self.pid)
+                       if _is_extraction_worker(child) and (rss := _rss_mb(child)) is not None}
+            self.samples.append((self._pages(), crawl, workers))
+
+    def peaks(self, up_to_pages: float | None = None) -> dict[str, float]:
+        """Peak crawl RSS, peak RSS of any one worker, and peak of the workers' sum (MB), up to a page count."""
+        chosen = [sample for sample in self.samples if up_to_pages is None or sample[0] <= up_to_pages]
+        if not chosen:
+            return {"crawl": 0.0, "worker": 0.0, "workers": 0.0, "count": 0}
+        return {
+            "crawl": max(sample[1] for sample in chosen),
+            "worker": max((max(sample[2].values(), default=0.0) for sample in chosen), default=0.0),
+            "workers": max(sum(sample[2].values()) for sample in chosen),
+            "count": max(len(sample[2]) for sample in chosen),
+        }
+
+
 def _run_worker(transport: str, kind: str, url_file: Path, concurrency: int, work: Path,
-                environment: dict[str, str], proxy: str | None = None) -> dict[str, Any]:
+                environment: dict[str, str], proxy: str | None = None,
+                sampler: list[MemorySampler] | None = None, profile: Path | None = None) -> dict[str, Any]:
+    """One ``bench.crawl_worker`` process; its result, with the peaks its :class:`MemorySampler` saw.
+
+    ``sampler``: a list the sampler is appended to, for a caller that wants every sample;
+    ``profile``: where the worker writes the cProfile stats of its reactor thread.
+    """
     out = work / f"{transport}-{kind}.json"
+    progress = work / f"{transport}-{kind}.progress"
+    progress.unlink(missing_ok=True)
     command = [sys.executable, "-m", "bench.crawl_worker", "--transport", transport, "--work", kind,
-               "--urls", str(url_file), "--concurrency", str(concurrency), "--out", str(out)]
+               "--urls", str(url_file), "--concurrency", str(concurrency), "--out", str(out),
+               "--progress", str(progress)]
     if proxy:
         command += ["--proxy", proxy]
+    if profile is not None:
+        command += ["--profile", str(profile)]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
+    memory = MemorySampler(process.pid, progress)
+    memory.start()
     _, status, usage = os.wait4(process.pid, 0)
+    memory.stopped.set()
+    memory.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{transport} crawl failed (exit {process.returncode})")
     result = json.loads(out.read_text())
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is in KiB on Linux
+    peaks = memory.peaks()
+    result["worker_peak_rss_mb"] = round(peaks["worker"], 1)
+    result["workers_seen"] = peaks["count"]
+    if sampler is not None:
+        sampler.append(memory)
     return result
+
+
+def generated_urls(world: Any, count: int) -> list[str]:
+    """The demo's page URLs, then generated copies of them, ``count`` in all (at least every demo page).
+
+    Copy ``k`` of a page is served at ``/g<k>`` + its path, with a paragraph
+    naming the copy before ``</body>``, so it is a page of its own (its own
+    content hash; deduplication does not drop it).  Its links still point at
+    the demo's own paths: a crawl that follows links would go back to them.
+    """
+    from harness.demo.generator import site_directory
+    from harness.demo.paths import file_for_target
+    from urllib.parse import urlsplit
+
+    pages = [(name, url) for name, site in sorted(world.ground_truth["sites"].items()) for url in site["pages"]]
+    urls = [url for _, url in pages]
+    copy = 0
+    while len(urls) < count:
+        copy += 1
+        for name, url in pages:
+            if len(urls) >= count:
+                break
+            parts = urlsplit(url)
+            source = file_for_target(parts.path, parts.query)
+            target = file_for_target(f"/g{copy}{parts.path}", parts.query)
+            if source is None or target is None:
+                continue
+            root = site_directory(world.demo_dir, name)
+            body = (root / source).read_bytes()
+            marker = f"<p>generated copy {copy} of this page</p>".encode()
+            body = body.replace(b"</body>", marker + b"</body>", 1) if b"</body>" in body else body + marker
+            (root / target).parent.mkdir(parents=True, exist_ok=True)
+            (root / target).write_bytes(body)
+            urls.append(f"{parts.scheme}://{parts.netloc}/g{copy}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+    return urls
 
 
 def _start_privoxy(socks: str, work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -109,12 +267,57 @@ def _start_privoxy(socks: str, work: Path) -> tuple[subprocess.Popen[bytes], str
     raise SystemExit("privoxy did not listen within 15 s")
 
 
+def methods(urls: list[str], url_file: Path, socks: str, proxy_url: str, concurrency: int, work: Path,
+            environment: dict[str, str]) -> dict[str, Callable[[], dict[str, Any]]]:
+    """The measured methods, by the name printed: each runs once and returns ``{"pages", "seconds", ...}``.
+
+    The full pipeline with N crawl workers on a shared frontier goes here as
+    one more entry per N, once ``onionscope crawl --shared`` exists.
+    """
+    def crawl(transport: str, kind: str, proxy: str | None = None, **overrides: str) -> Callable[[], dict[str, Any]]:
+        return lambda: _run_worker(transport, kind, url_file, concurrency, work, {**environment, **overrides},
+                                   proxy=proxy)
+
+    return {
+        "limit (curl)": lambda: _run_curl(urls, socks, concurrency, work),
+        "onionscope fetch": crawl("onionscope", "fetch"),
+        "privoxy fetch": crawl("privoxy", "fetch", proxy=proxy_url),
+        "onionscope crawl": crawl("onionscope", "crawl"),
+        # The design before the pool: one extraction worker process.
+        "crawl, 1 extraction worker": crawl("onionscope", "crawl", ONIONSCOPE_EXTRACTION_WORKERS="1"),
+        # Extraction on the reactor thread, as before the budget worker.
+        "crawl, in-process": crawl("onionscope", "crawl", ONIONSCOPE_EXTRACTION_BUDGET_SECONDS="0"),
+        "privoxy crawl": crawl("privoxy", "crawl", proxy=proxy_url),
+    }
+
+
+def _print_memory_run(memory: MemorySampler, run: dict[str, Any], total: int) -> None:
+    print(f"\nmemory over one crawl of {total} URLs: {run['pages']} pages in {run['seconds']:.1f} s "
+          f"= {run['pages'] / run['seconds']:.1f} pages/s, {run.get('indexed', 0)} documents indexed")
+    print("  share of pages   crawl process peak RSS   one extraction worker peak   workers together")
+    for share in (0.25, 0.5, 0.75, 1.0):
+        peaks = memory.peaks(up_to_pages=share * run["pages"])
+        print(f"  {share:>13.0%}   {peaks['crawl']:17.1f} MB   {peaks['worker']:22.1f} MB   "
+              f"{peaks['workers']:10.1f} MB ({peaks['count']} workers)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--pages", type=int, default=0,
+                        help="URLs per method: the demo's pages, then generated copies (default: the demo's only)")
+    parser.add_argument("--memory-pages", type=int, default=0,
+                        help="after the rounds, one onionscope crawl over this many URLs with its RSS over time")
+    parser.add_argument("--only", action="append", default=[],
+                        help="measure only this method (repeatable; names as printed)")
+    parser.add_argument("--profile", type=Path,
+                        help="after the rounds, one onionscope crawl with its reactor thread profiled (cProfile): "
+                             "the stats go to this file and the top functions are printed")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
+    # A benchmark stopped with SIGTERM still stops its tor network, Privoxy and demo server (the finally below).
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
     from harness.demo.server import DemoServer
     from harness.demo_world import publish_demo_sites
@@ -131,13 +334,15 @@ def main() -> int:
     network = TestNetwork(work / "testnet", free_base_port(30000), relays=2, clients=1)
     server = DemoServer(work / "demo", peer_log=None)
     privoxy = None
-    prefix = "bench-crawl"
+    # Its own prefix: other runs may share the Elasticsearch node.
+    prefix = f"bench-crawl-{os.getpid()}"
     client = make_client(settings)
     try:
         ports = server.start()
         world = publish_demo_sites(network, work / "demo", ports, seed=1337, progress=lambda m: print(f"  {m}"))
         socks = world.socks_endpoints[0]
-        urls = [url for site in world.ground_truth["sites"].values() for url in site["pages"]]
+        every_url = generated_urls(world, max(args.pages, args.memory_pages))
+        urls = every_url[:args.pages] if args.pages else generated_urls(world, 0)
         url_file = work / "urls.txt"
         url_file.write_text("\n".join(urls) + "\n")
         environment = {k: v for k, v in os.environ.items() if not k.startswith("ONIONSCOPE_")}
@@ -147,47 +352,71 @@ def main() -> int:
         )
         privoxy, proxy_url = _start_privoxy(socks, work)
 
+        measured = methods(urls, url_file, socks, proxy_url, args.concurrency, work, environment)
+        if args.only:
+            unknown = sorted(set(args.only) - set(measured))
+            if unknown:
+                raise SystemExit(f"unknown method(s) {unknown}; the methods are {sorted(measured)}")
+            measured = {name: run for name, run in measured.items() if name in args.only}
         print(f"\n{len(urls)} URLs on {len(world.onion_hosts)} onion services, concurrency {args.concurrency}, "
-              f"{args.rounds} rounds (best counts)")
-        methods = {
-            "limit (curl)": lambda: _run_curl(urls, socks, args.concurrency, work),
-            "onionscope fetch": lambda: _run_worker("onionscope", "fetch", url_file, args.concurrency, work, environment),
-            "privoxy fetch": lambda: _run_worker("privoxy", "fetch", url_file, args.concurrency, work, environment,
-                                                 proxy=proxy_url),
-            "onionscope crawl": lambda: _run_worker("onionscope", "crawl", url_file, args.concurrency, work, environment),
-            # The same crawl with extraction on the reactor thread, as before the budget worker.
-            "crawl, in-process": lambda: _run_worker("onionscope", "crawl", url_file, args.concurrency, work,
-                                                     {**environment, "ONIONSCOPE_EXTRACTION_BUDGET_SECONDS": "0"}),
-            "privoxy crawl": lambda: _run_worker("privoxy", "crawl", url_file, args.concurrency, work, environment,
-                                                 proxy=proxy_url),
-        }
-        results: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
+              f"{args.rounds} rounds (best counts); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in measured}
+        width = max(len(name) for name in measured)
         for round_number in range(1, args.rounds + 1):
-            for name, measure in methods.items():
+            for name, measure in measured.items():
                 # Every crawl starts from empty indices that already exist, as in production
                 # (they are created once, at the first start).
                 delete_prefix(client, prefix)
                 ensure_indices(client, prefix)
                 run = measure()
                 results[name].append(run)
-                print(f"  round {round_number}: {name:17} {run['pages']:4d}/{len(urls)} pages in "
-                      f"{run['seconds']:6.2f} s = {run['pages'] / run['seconds']:6.1f} pages/s", flush=True)
+                print(f"  round {round_number}: {name:{width}} {run['pages']:5d}/{len(urls)} pages in "
+                      f"{run['seconds']:7.2f} s = {run['pages'] / run['seconds']:6.1f} pages/s "
+                      f"(load {os.getloadavg()[0]:.1f})", flush=True)
 
-        best = {name: max(runs, key=lambda run: run["pages"] / run["seconds"]) for name, runs in results.items()}
+        best = {name: max(runs, key=lambda run: run["pages"] / run["seconds"])
+                for name, runs in results.items() if runs}
         rate = {name: run["pages"] / run["seconds"] for name, run in best.items()}
         print("\nbest rounds:")
         for name, run in best.items():
-            rss = f", peak RSS {run['peak_rss_mb']} MB" if run.get("peak_rss_mb") else ""
-            print(f"  {name:17} {rate[name]:6.1f} pages/s ({run['pages']}/{len(urls)} pages){rss}")
+            rss = f", crawl peak RSS {run['peak_rss_mb']} MB" if run.get("peak_rss_mb") else ""
+            if run.get("workers_seen"):
+                rss += f", {run['workers_seen']} extraction workers, each at most {run['worker_peak_rss_mb']} MB"
+            print(f"  {name:{width}} {rate[name]:6.1f} pages/s ({run['pages']}/{len(urls)} pages){rss}")
+
+        def ratio(numerator: str, denominator: str, target: str = "") -> None:
+            if numerator in rate and denominator in rate:
+                print(f"  {numerator} / {denominator} = {rate[numerator] / rate[denominator]:.2f}"
+                      + (f"  (target {target})" if target else ""))
+
         print("\ntransport (fetch only, same Scrapy engine):")
-        print(f"  onionscope / limit   = {rate['onionscope fetch'] / rate['limit (curl)']:.2f}  (target >= 0.70)")
-        print(f"  onionscope / privoxy = {rate['onionscope fetch'] / rate['privoxy fetch']:.2f}  (target > 1.00)")
+        ratio("onionscope fetch", "limit (curl)", ">= 0.70")
+        ratio("onionscope fetch", "privoxy fetch", "> 1.00")
         print("full crawl (extraction and indexing included):")
-        print(f"  onionscope / limit   = {rate['onionscope crawl'] / rate['limit (curl)']:.2f}")
-        print(f"  onionscope / privoxy = {rate['onionscope crawl'] / rate['privoxy crawl']:.2f}  (target > 1.00)")
-        print(f"  extraction in the budget worker / in the crawl process = "
-              f"{rate['onionscope crawl'] / rate['crawl, in-process']:.2f}")
-        print(f"onionscope crawler peak RSS = {best['onionscope crawl']['peak_rss_mb']} MB")
+        ratio("onionscope crawl", "limit (curl)", ">= 0.70")
+        ratio("onionscope crawl", "privoxy crawl", ">= 1.50")
+        ratio("onionscope crawl", "crawl, 1 extraction worker")
+        ratio("onionscope crawl", "crawl, in-process")
+
+        if args.memory_pages:
+            memory_file = work / "memory-urls.txt"
+            memory_file.write_text("\n".join(every_url[:args.memory_pages]) + "\n")
+            delete_prefix(client, prefix)
+            ensure_indices(client, prefix)
+            samplers: list[MemorySampler] = []
+            run = _run_worker("onionscope", "crawl", memory_file, args.concurrency, work, environment,
+                              sampler=samplers)
+            _print_memory_run(samplers[0], run, args.memory_pages)
+        if args.profile:
+            import pstats
+
+            delete_prefix(client, prefix)
+            ensure_indices(client, prefix)
+            run = _run_worker("onionscope", "crawl", url_file, args.concurrency, work, environment,
+                              profile=args.profile.resolve())
+            print(f"\nprofiled onionscope crawl (reactor thread, cProfile): {run['pages']} pages in "
+                  f"{run['seconds']:.1f} s; stats in {args.profile}")
+            pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(30)
         return 0
     finally:
         if privoxy is not None:

@@ -432,6 +432,12 @@ DEFAULTS: dict[str, Setting] = {
         "Seconds the extraction of one page may take in its worker process; a page over budget is "
         "indexed with its title, text and links only (0: extract in the crawl process, no budget).",
     ),
+    "extraction_workers": Setting(
+        0,
+        _int(0, 64),
+        "Extraction worker processes, so that fetching never waits on parsing (0: one per CPU, at most 4; "
+        "unused when extraction_budget_seconds is 0).",
+    ),
     "blocklist_file": Setting(
         None,
         _opt_path,

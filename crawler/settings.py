@@ -61,6 +61,10 @@ PROCESS_SETTINGS: dict[str, Any] = {
 }
 
 
+# Items of one response processed at once (Scrapy's CONCURRENT_ITEMS); see scrapy_settings.
+SPIDER_OUTPUT_CONCURRENCY = 8
+
+
 def scrapy_settings(settings: Settings, socks_endpoints: list[str],
                     pool: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Scrapy setting names and values for one crawl through tor at ``socks_endpoints``.
@@ -103,6 +107,11 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str],
         "DEPTH_LIMIT": settings.crawl_depth,
         # Breadth-first: shallower requests first (priority -depth), first-in first-out within a depth.
         "DEPTH_PRIORITY": 1,
+        # Scrapy starts this many asyncio tasks (and queues twice as many slots) for the output of
+        # every response, whatever its size; its default of 100 was the reactor thread's largest
+        # cost in a profiled crawl (bench.crawl --profile).  A page yields a few dozen items at
+        # most, and other pages' items are processed meanwhile.
+        "CONCURRENT_ITEMS": SPIDER_OUTPUT_CONCURRENCY,
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         "CRAWL_MAX_PAGES_PER_HOST": settings.crawl_max_pages_per_host,
@@ -115,6 +124,7 @@ def scrapy_settings(settings: Settings, socks_endpoints: list[str],
         "ALLOWED_CONTENT_TYPES": list(settings.allowed_content_types),
         "PAGE_TEXT_MAX_CHARS": settings.page_text_max_chars,
         "EXTRACTION_BUDGET_SECONDS": settings.extraction_budget_seconds,
+        "EXTRACTION_WORKERS": settings.extraction_workers,
         "DOWNLOADER_MIDDLEWARES": {
             # First of all, before Scrapy's OffsiteMiddleware (50): out-of-scope requests and
             # redirects never reach tor.  Media is refused before a budget is spent on it.

@@ -1,44 +1,63 @@
-"""Extraction under a per-page time budget, in a worker process that is killed when a page runs over.
+"""Extraction under a per-page time budget, in a pool of worker processes; a page that runs over has its worker killed.
 
 The crawl's extraction used to run in the spider callback, on the reactor
 thread: while one page was being read nothing was downloaded, and a hostile
-page could stall the whole crawl.  Here it runs in one worker process (a
-pebble ``ProcessPool``); the reactor only waits for the answer.  A page whose
-extraction takes longer than the budget has its worker killed and restarted,
-and is then read again for its basics only (title, text, links: see
+page could stall the whole crawl.  Here it runs in a pool of worker processes
+(a pebble ``ProcessPool`` of ``workers`` processes, the ``extraction_workers``
+setting: by default one per CPU, at most four, :func:`extraction_worker_count`);
+the reactor only waits for the answer, and several pages are read at once on
+a machine with several cores.  A page whose extraction takes longer than the
+budget has its worker killed and restarted (the other workers go on), and is
+then read again for its basics only (title, text, links: see
 :func:`crawler.extractors.document.plain_document`), under the same budget.
 
 Public API:
 
-* :class:`BudgetedExtractor` ``(budget_seconds, load_profiles)`` --
+* :func:`extraction_worker_count` ``(setting)`` -> the number of worker processes
+  for the ``extraction_workers`` setting (0: one per CPU this process may use, at most 4);
+* :class:`BudgetedExtractor` ``(budget_seconds, load_profiles, load_tables, workers=1)`` --
   :meth:`~BudgetedExtractor.extract` and :meth:`~BudgetedExtractor.plain`
   return a :class:`concurrent.futures.Future` of an
   :class:`~crawler.extractors.document.ExtractedDocument`; the future raises
   :class:`TimeoutError` when the page ran over the budget, and
   :class:`pebble.ProcessExpired` when the worker died (a crash or the
   kernel's OOM killer) -- both mean "index this page plainly".
-  :meth:`~BudgetedExtractor.start` starts the worker ahead of the first page;
-  :meth:`~BudgetedExtractor.close` stops it.
+  :meth:`~BudgetedExtractor.start` starts the workers ahead of the first page;
+  :meth:`~BudgetedExtractor.close` stops them.  A pool that pebble gave up
+  (a worker died outside any page: ``BrokenProcessPool``, "All workers
+  expired") is replaced by a new one at the next page (counted in
+  ``pool_restarts``), so one such death costs at most the pages queued at
+  that moment, never the rest of the crawl.
 
-Cost: the page's bytes go to the worker and the extracted document comes back
+Cost: the page's bytes go to a worker and the extracted document comes back
 pickled, about 0.25 ms per ordinary page on top of the extraction itself
-(``bench.extraction`` prints the figure); the worker starts in about two
+(``bench.extraction`` prints the figure); a worker starts in about two
 seconds (imports and the language model) when the crawl starts and after
-each kill.  The worker is a fresh interpreter (multiprocessing's ``spawn``),
-not a fork of the crawl process, whose threads a fork would copy in a broken
-state; pipes connect the two, no socket.  As with any spawned process, the
-worker imports the program's main module again (as ``__mp_main__``), so a
-script that starts a crawl keeps its work under ``if __name__ ==
-"__main__":`` (onionscope's commands, ``scrapy`` and the benchmarks do).  One worker keeps pages in the
-order they arrive, so a market that a page's marker bound to its host stays
-bound for the host's later pages, as when extraction ran in the crawl process
-(a kill forgets the worker's bindings).
+each kill, and holds its own copy of the profiles, tables and language model
+(``bench.crawl`` prints the workers' peak RSS).  A worker is a fresh
+interpreter (multiprocessing's ``spawn``), not a fork of the crawl process,
+whose threads a fork would copy in a broken state; pipes connect the
+processes, no socket.  As with any spawned process, a worker imports the
+program's main module again (as ``__mp_main__``), so a script that starts a
+crawl keeps its work under ``if __name__ == "__main__":`` (onionscope's
+commands, ``scrapy`` and the benchmarks do).
+
+Which worker reads a page does not matter: the extraction of a page depends
+on that page and on what every worker loads at its start alone (the market
+profiles with the hosts the operator confirmed, the reference tables).  A
+site marker never binds a host to a market
+(:meth:`crawler.extractors.market_profiles.MarketProfiles.looks_like`), and
+what the crawl remembers across pages (the look-alike hosts it warned about)
+lives in the crawl process, so pages may be read in any order, by any worker,
+and a worker killed and restarted forgets nothing that matters.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
+import os
 from concurrent.futures import Future
 from typing import Any, Callable
 
@@ -48,10 +67,34 @@ from crawler.extractors.document import ExtractedDocument, extract_document, pla
 from crawler.extractors.identifiers import Identifiers
 from crawler.extractors.market_profiles import MarketProfiles
 
+logger = logging.getLogger(__name__)
+
 # The worker's profiles and reference tables (lexicon, countries), loaded once per worker
 # process by _start_worker.
 _profiles: MarketProfiles | None = None
 _tables: dict[str, Any] = {}
+
+
+# The default pool size (extraction_workers 0): one worker per CPU, but no more than this.
+MAX_DEFAULT_WORKERS = 4
+
+
+def extraction_worker_count(setting: int) -> int:
+    """The number of extraction worker processes for the ``extraction_workers`` setting.
+
+    ``setting`` itself when positive; 0: one per CPU this process may run on,
+    at most :data:`MAX_DEFAULT_WORKERS`.  Raises ValueError for a negative
+    setting.
+    """
+    if setting < 0:
+        raise ValueError(f"extraction_workers must be 0 (one per CPU) or more, got {setting}")
+    if setting:
+        return setting
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
 
 
 def _start_worker(load_profiles: Callable[[], MarketProfiles] | None,
@@ -81,7 +124,7 @@ def _plain(html: bytes, url: str, arguments: dict[str, Any]) -> ExtractedDocumen
 
 
 class BudgetedExtractor:
-    """Runs :func:`extract_document` for the crawl in a worker process, ``budget_seconds`` per page.
+    """Runs :func:`extract_document` for the crawl in ``workers`` worker processes, ``budget_seconds`` per page.
 
     ``load_profiles`` returns the market profiles the worker extracts with,
     exactly as the crawl process holds them (loaded from a folder, hosts bound);
@@ -90,33 +133,46 @@ class BudgetedExtractor:
     folder)``.  None: no profiles.  ``load_tables``, pickled the same way,
     returns further keyword arguments of :func:`extract_document` that stay the
     same for every page (the substance lexicon and country table of the
-    crawl's ``config_dir``); None: the defaults.  The worker starts with the
-    first page; raises ``ValueError`` for a budget that is not positive.
+    crawl's ``config_dir``); None: the defaults.  The workers start with
+    :meth:`start` or the first page; a page goes to whichever worker is free.
+    Raises ``ValueError`` for a budget that is not positive or fewer than one worker.
     """
 
     def __init__(self, budget_seconds: float, load_profiles: Callable[[], MarketProfiles] | None,
-                 load_tables: Callable[[], dict[str, Any]] | None = None):
+                 load_tables: Callable[[], dict[str, Any]] | None = None, workers: int = 1):
         if budget_seconds <= 0:
             raise ValueError(f"the extraction budget must be positive, got {budget_seconds}")
+        if workers < 1:
+            raise ValueError(f"the extraction needs at least one worker process, got {workers}")
         self.budget_seconds = budget_seconds
+        self.workers = workers
+        # Pools started again after pebble gave one up (see _started_pool).
+        self.pool_restarts = 0
         self.load_profiles = load_profiles
         self.load_tables = load_tables
         self._pool: ProcessPool | None = None
 
     def _started_pool(self) -> ProcessPool:
+        if self._pool is not None and not self._pool.active:
+            # pebble gives a whole pool up ("All workers expired") when a worker dies while it
+            # runs no acknowledged task: an idle worker killed from outside (the OOM killer), or a
+            # death it cannot pin on a page.  Every later page would then fail; a new pool instead.
+            logger.warning("the extraction worker pool stopped (a worker died outside any page); starting a new one")
+            self.pool_restarts += 1
+            self._discard_pool()
         if self._pool is None:
             # A fresh interpreter: a fork would copy the crawl process's threads in a broken
             # state, and a fork server would be one more socket for the network guard to see.
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPool(
-                max_workers=1, initializer=_start_worker, initargs=(self.load_profiles, self.load_tables),
+                max_workers=self.workers, initializer=_start_worker, initargs=(self.load_profiles, self.load_tables),
                 context=context
             )
         return self._pool
 
     def start(self) -> "Future[bool]":
-        """Start the worker now (the crawl calls this when the spider opens, so that the
-        worker boots while the first pages download); the future is done when it is ready."""
+        """Start the workers now (the crawl calls this when the spider opens, so that they
+        boot while the first pages download); the future is done when one of them is ready."""
         return self._started_pool().schedule(_ready)
 
     def extract(self, html: bytes, url: str, **arguments: Any) -> "Future[ExtractedDocument]":
@@ -131,9 +187,12 @@ class BudgetedExtractor:
         """The page basics only (:func:`plain_document`), under the same budget."""
         return self._started_pool().schedule(_plain, args=(html, url, arguments), timeout=self.budget_seconds)
 
-    def close(self) -> None:
-        """Stop the worker (a page still running is abandoned); safe to call twice."""
+    def _discard_pool(self) -> None:
         if self._pool is not None:
             self._pool.stop()
             self._pool.join()
             self._pool = None
+
+    def close(self) -> None:
+        """Stop the workers (pages still running are abandoned); safe to call twice."""
+        self._discard_pool()

@@ -48,9 +48,9 @@ A login page the crawl reached by a link that named it (``/login``) was expected
 skipped (``login/login_pages_skipped``), not counted against the site.  Links to a logout
 URL are never followed (``login/logout_links_skipped``): they would end the session.
 
-The extractors run in a worker process with a time budget per page
-(``EXTRACTION_BUDGET_SECONDS``, :mod:`crawler.extractors.budget`), so downloads go on while a
-page is read, and a page over budget is indexed with its title, text and links only (stat
+The extractors run in a pool of worker processes (``EXTRACTION_WORKERS``) with a time budget per
+page (``EXTRACTION_BUDGET_SECONDS``, :mod:`crawler.extractors.budget`), so downloads go on while
+pages are read, and a page over budget is indexed with its title, text and links only (stat
 ``onionscope/extraction_over_budget``).
 
 Freshness (:mod:`crawler.freshness`): the spider carries ``freshness``, a
@@ -81,7 +81,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
-from crawler.extractors.budget import BudgetedExtractor
+from crawler.extractors.budget import BudgetedExtractor, extraction_worker_count
 from crawler.extractors.countries import load_country_table
 from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
 from crawler.extractors.market_profiles import MarketProfiles
@@ -298,11 +298,13 @@ class OnionSpider(scrapy.Spider):
         if budget > 0:
             # The worker loads the same profiles with the same confirmations; MarketProfiles do not
             # pickle (compiled XPath), so it gets how to load them.
+            workers = extraction_worker_count(crawler.settings.getint(
+                "EXTRACTION_WORKERS", DEFAULTS["extraction_workers"].default))
             spider.extractor = BudgetedExtractor(
                 budget, functools.partial(load_bound_profiles, str(spider.markets_dir), market_hosts),
-                functools.partial(load_reference_tables, spider.config_dir),
+                functools.partial(load_reference_tables, spider.config_dir), workers=workers,
             )
-            # Booting the worker (about two seconds) overlaps the first downloads.
+            # Booting the workers (about two seconds) overlaps the first downloads.
             crawler.signals.connect(spider._start_extractor, signal=signals.spider_opened)
             crawler.signals.connect(spider.extractor.close, signal=signals.spider_closed)
         return spider

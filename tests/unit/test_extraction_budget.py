@@ -141,3 +141,59 @@ def test_plain_document_without_reading_the_html_keeps_url_status_and_hash() -> 
     assert (unread.page.title, unread.page.text, unread.page.links) == ("", "", [])
     assert (unread.page.status, unread.page.content_hash) == (203, read.page.content_hash)
     assert unread.page.onion_host == OTHER_HOST
+
+
+@pytest.fixture()
+def pool_spider(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A spider whose extraction has two worker processes and a budget no test page reaches by accident."""
+    (tmp_path / "slowmarket.yml").write_text(PROFILE, encoding="utf-8")
+    crawler = get_crawler(OnionSpider, {"EXTRACTION_BUDGET_SECONDS": 120, "EXTRACTION_WORKERS": 2})
+    spider = OnionSpider.from_crawler(
+        crawler, seeds=f"http://{SLOW_HOST}/", markets_dir=str(tmp_path), follow_links="false"
+    )
+    yield spider
+    if getattr(spider, "extractor", None) is not None:
+        spider.extractor.close()
+
+
+def test_a_page_is_extracted_while_another_worker_is_stuck_on_a_slow_one(pool_spider) -> None:
+    """With two workers, one page that takes long does not hold the next page back.
+
+    With a single worker the normal page could only be read after the slow
+    one was killed at its budget, so it would come back with the over-budget
+    stat already counted.
+    """
+    assert pool_spider.extractor.workers == 2
+
+    async def crawl() -> tuple[list[Any], bool]:
+        slow = asyncio.ensure_future(collect(pool_spider.parse(response(f"http://{SLOW_HOST}/item/1", SLOW_PAGE))))
+        # Let the slow page reach its worker first: the callback runs up to its wait for the worker.
+        await asyncio.sleep(0)
+        normal = await collect(pool_spider.parse(response(f"http://{OTHER_HOST}/item/77", NORMAL_PAGE)))
+        slow_done = slow.done()
+        slow.cancel()
+        return normal, slow_done
+
+    normal, slow_done = asyncio.run(crawl())
+
+    assert not slow_done
+    assert "onionscope/extraction_over_budget" not in pool_spider.crawler.stats.get_stats()
+    listing, page = normal
+    assert (listing.title, listing.vendor, page.emails) == ("Blue pills 10x", "Bob", ["bob@example.org"])
+
+
+def test_every_worker_extracts_a_market_host_under_its_market(pool_spider) -> None:
+    """Pages of a profile's host read in parallel by both workers all go under the market."""
+    page_html = "<html><head><title>Item</title></head><body><h1>aaaa</h1></body></html>"  # the profile's title: a short run of a's
+
+    async def crawl() -> list[list[Any]]:
+        return list(await asyncio.gather(*(
+            collect(pool_spider.parse(response(f"http://{SLOW_HOST}/item/{number}", page_html)))
+            for number in range(8)
+        )))
+
+    results = asyncio.run(crawl())
+    for number, items in enumerate(results):
+        listing, page = items
+        assert isinstance(listing, Listing) and (listing.market, listing.title) == ("slowmarket", "aaaa")
+        assert (page.market, page.url) == ("slowmarket", f"http://{SLOW_HOST}/item/{number}")

@@ -36,3 +36,13 @@ def test_onionscope_settings_map_onto_scrapy_names() -> None:
     assert values["DEPTH_LIMIT"] == 3
     assert values["DOWNLOAD_MAXSIZE"] == 2048
     assert values["DOWNLOAD_WARNSIZE"] <= values["DOWNLOAD_MAXSIZE"]
+
+
+def test_the_output_of_a_response_starts_few_tasks() -> None:
+    """Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response's output (its default: 100).
+
+    In a profiled crawl those tasks were the reactor thread's largest cost
+    (bench.crawl --profile); a page's items are a few dozen at most.
+    """
+    values = _values()
+    assert 1 <= ScrapySettings(values).getint("CONCURRENT_ITEMS") <= 16
