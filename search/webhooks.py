@@ -29,7 +29,8 @@ proxy variables of the environment are not used.
 
 Public API: :func:`signature` (secret, timestamp, body) -> str;
 :func:`webhook_settings` (settings) -> :class:`WebhookSettings` or None;
-:func:`deliver_pending` (client, prefix, webhook, ...) -> :class:`DeliverySummary`.
+:func:`deliver_pending` (client, prefix, webhook, ...) -> :class:`DeliverySummary`;
+:func:`due_count` (client, prefix) -> the alerts due now (at most one batch, :data:`BATCH`).
 """
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ def _due(client: Any, prefix: str, now: datetime) -> list[dict[str, Any]]:
     except NotFoundError:
         return []
     return response["hits"]["hits"]
+
+
+def due_count(client: Any, prefix: str) -> int:
+    """How many alerts wait for the webhook and are due now (0 without an alerts index)."""
+    return len(_due(client, prefix, datetime.now(timezone.utc)))
 
 
 def _claim(client: Any, prefix: str, hit: dict[str, Any], now: datetime) -> bool:
