@@ -58,6 +58,8 @@ class WatchedCrawls:
             ONIONSCOPE_ALERT_WEBHOOK_URL=self.receiver.url,
             ONIONSCOPE_ALERT_WEBHOOK_SECRET=self.secret,
             ONIONSCOPE_ALERT_WEBHOOK_BACKOFF_SECONDS="0.1",
+            # Eight test sessions share the node on two cores: a slow index set-up is not a failure here.
+            ONIONSCOPE_ES_TIMEOUT="120",
         )
         return environment
 
