@@ -137,10 +137,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from onionscope.discovery_followup import follow_up
 
         summary["discovery"] = follow_up(settings, job.job_id, settings.discover, config_path=args.config)
-    if not summary["network_refused"]:
+    if not summary["network_refused"] and summary["items_indexed"]:
+        # Nothing indexed, nothing new to match.
         from onionscope.alerting import alert_after_run
 
-        summary["alerts"] = alert_after_run(settings, job.job_id, config_path=args.config)
+        summary["alerts"] = alert_after_run(settings, job.job_id, config_path=getattr(args, "config", None))
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:

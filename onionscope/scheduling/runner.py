@@ -168,7 +168,7 @@ def _run_job(
             summary["discovery"] = follow_up(run_settings, job_id, run_settings.discover, config_path=config_path)
         except UserError as exc:  # the crawl's outcome stands; the new onions stay new for the next run
             logger.error("job %s: discover %s failed: %s", job.name, run_settings.discover, exc)
-    if not summary["network_refused"]:
+    if not summary["network_refused"] and summary["items_indexed"]:
         from onionscope.alerting import alert_after_run
 
         # Raises nothing: a failure is logged and in the summary; the run's outcome stands.
