@@ -23,6 +23,7 @@ from search.api import create_app
 from search.auth import create_token
 from search.watchlists import add_entry, list_entries
 from search.webhooks import deliver_pending, due_count, webhook_settings
+from tests.integration.test_hostile_users import _session
 from tests.integration.webhook_receiver import WebhookReceiver, free_port, signature_is_valid
 
 pytestmark = pytest.mark.integration
@@ -141,6 +142,29 @@ def test_the_api_refuses_a_bad_watch_query_with_the_searchs_400_and_enforces_rol
         assert http.get("/alerts?unread=true", headers=as_(tokens["viewer"])).json()["unread"] == 0
         assert http.delete(f"/watchlists/{own_id}", headers=as_(tokens["analyst"])).status_code == 200
         assert {e.entry_id for e in list_entries(client, prefix, everything=True)} == {shared_id}
+        # The UI's forms (session cookie and CSRF token): add, refuse a bad query as the search does, remove.
+        browser = _session(http, tokens["analyst"], HTML)
+        csrf = browser.pop("x-csrf-token")
+        page = http.get("/watchlists", headers=browser)
+        assert 'action="/watchlists"' in page.text and f'/watchlists/{shared_id}/remove' in page.text
+        added = http.post("/watchlists", data={"csrf_token": csrf, "kind": "onion", "value": HOST}, headers=browser,
+                          follow_redirects=False)
+        assert added.status_code == 303 and added.headers["location"] == "/watchlists"
+        bad = http.post("/watchlists", data={"csrf_token": csrf, "kind": "query", "value": "fentanyl ("},
+                        headers=browser, follow_redirects=False)
+        search = http.get("/search", params={"q": "fentanyl ("}, headers=as_(tokens["viewer"]))
+        assert bad.status_code == 400 and search.json()["error"] in bad.text
+        (form_entry,) = [e for e in list_entries(client, prefix, everything=True) if e.kind == "onion"]
+        assert form_entry.query == f"onion:{HOST}" and form_entry.owner_name == "watch analyst"
+        without_csrf = http.post(f"/watchlists/{form_entry.entry_id}/remove", headers=browser, data={})
+        assert without_csrf.status_code == 403
+        removed = http.post(f"/watchlists/{form_entry.entry_id}/remove", data={"csrf_token": csrf}, headers=browser,
+                            follow_redirects=False)
+        assert removed.status_code == 303
+        assert {e.entry_id for e in list_entries(client, prefix, everything=True)} == {shared_id}
+        # A viewer's page has no forms.
+        viewer_page = http.get("/watchlists", headers=as_(tokens["viewer"], HTML))
+        assert "<form class=\"watch-add\"" not in viewer_page.text and "/remove" not in viewer_page.text
 
 
 def _webhook(settings: Any, url: str, **overrides: Any) -> Any:
