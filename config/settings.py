@@ -156,6 +156,16 @@ def _url(key: str, value: Any) -> str:
     return text
 
 
+def _choice(*choices: str) -> Callable[[str, Any], str]:
+    def parse(key: str, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return text
+
+    return parse
+
+
 def _opt_url(key: str, value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -477,6 +487,13 @@ DEFAULTS: dict[str, Setting] = {
     ),
     "alert_webhook_max_attempts": Setting(
         20, _int(1, 10_000), "Webhook attempts for one alert in all passes; then its delivery is given up (failed).",
+    ),
+    "alert_webhook_format": Setting(
+        "onionscope", _choice("onionscope", "misp"),
+        "Body of a webhook POST: onionscope (the alert as JSON) or misp (a MISP event, for MISP's /events/add).",
+    ),
+    "alert_misp_key": Setting(
+        None, _opt_str, "MISP API key sent as the Authorization header when alert_webhook_format is misp.",
     ),
     "alert_webhook_timeout_seconds": Setting(
         10.0, _float(0.1, 300), "Seconds one webhook POST may take before it counts as a failed attempt.",

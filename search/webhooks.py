@@ -27,7 +27,13 @@ milliseconds; the last :data:`MAX_RECORDED` are kept).
 The POST goes only to ``alert_webhook_url``: redirects are not followed, and
 proxy variables of the environment are not used.
 
+With ``alert_webhook_format: misp`` the body is instead the alert as a MISP
+event (:func:`misp_event`; point ``alert_webhook_url`` at MISP's
+``/events/add``) and ``alert_misp_key`` goes in the ``Authorization`` header;
+retries and records are the same.
+
 Public API: :func:`signature` (secret, timestamp, body) -> str;
+:func:`payload` (alert) / :func:`misp_event` (alert) / :func:`body_for` (webhook, alert) -- the bodies;
 :func:`webhook_settings` (settings) -> :class:`WebhookSettings` or None;
 :func:`deliver_pending` (client, prefix, webhook, ...) -> :class:`DeliverySummary`;
 :func:`due_count` (client, prefix) -> the alerts due now (at most one batch, :data:`BATCH`).
@@ -40,6 +46,7 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -69,6 +76,8 @@ class WebhookSettings:
     backoff_seconds: float
     max_attempts: int
     timeout_seconds: float
+    body_format: str = "onionscope"
+    misp_key: str | None = None
 
 
 @dataclass
@@ -96,10 +105,15 @@ def webhook_settings(settings: Any) -> WebhookSettings | None:
     if not secret:
         raise UserError("alert_webhook_url is set but alert_webhook_secret is not; alerts are only sent signed "
                         "(set ONIONSCOPE_ALERT_WEBHOOK_SECRET or alert_webhook_secret in the settings file)")
+    body_format = settings["alert_webhook_format"]
+    if body_format == "misp" and not settings["alert_misp_key"]:
+        raise UserError("alert_webhook_format is misp but alert_misp_key is not set (MISP's API key, sent as the "
+                        "Authorization header)")
     return WebhookSettings(url=url, secret=str(secret).encode("utf-8"), attempts=settings["alert_webhook_attempts"],
                            backoff_seconds=settings["alert_webhook_backoff_seconds"],
                            max_attempts=settings["alert_webhook_max_attempts"],
-                           timeout_seconds=settings["alert_webhook_timeout_seconds"])
+                           timeout_seconds=settings["alert_webhook_timeout_seconds"],
+                           body_format=body_format, misp_key=settings["alert_misp_key"])
 
 
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -118,6 +132,60 @@ def payload(alert: dict[str, Any]) -> bytes:
     return json.dumps({"type": "onionscope.alert", "alert": shown}, sort_keys=True, ensure_ascii=False).encode()
 
 
+# MISP attribute (type, category, to_ids, comment) of each watchlist entry kind's value.
+_MISP_ATTRIBUTES = {
+    "wallet": ("text", "Financial fraud", True, "watched wallet address"),
+    "onion": ("domain", "Network activity", True, "watched Tor onion service"),
+    "pgp": ("text", "Person", False, "watched PGP key fingerprint"),
+    "vendor": ("text", "Person", False, "watched vendor name"),
+    "query": ("text", "Other", False, "watchlist query that matched"),
+}
+_MISP_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:onionscope:misp:alerts")
+
+
+def misp_event(alert: dict[str, Any]) -> dict[str, Any]:
+    """The MISP event (``{"Event": {...}}``, for MISP's ``/events/add``) of one alert.
+
+    Attributes: the watched value (by entry kind), the page's URL (``url``)
+    and onion (``domain``); UUIDs are UUIDv5 of the alert id, so a retry sends
+    the same event.  Unpublished, distribution "your organisation only".
+    """
+    alert_id = str(alert.get("alert_id") or "")
+    event_uuid = str(uuid.uuid5(_MISP_NAMESPACE, "event:" + alert_id))
+    created = str(alert.get("created_at") or "")
+    try:
+        timestamp = str(int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()))
+    except ValueError:
+        timestamp = str(int(time.time()))
+    attributes: list[dict[str, Any]] = []
+
+    def add(attribute_type: str, category: str, value: Any, to_ids: bool, comment: str) -> None:
+        if value:
+            attributes.append({"uuid": str(uuid.uuid5(_MISP_NAMESPACE, f"{event_uuid}:{attribute_type}:{value}")),
+                               "type": attribute_type, "category": category, "value": str(value)[:4096],
+                               "to_ids": to_ids, "comment": comment, "distribution": "5", "timestamp": timestamp})
+
+    kind = str(alert.get("entry_kind") or "query")
+    attribute_type, category, to_ids, comment = _MISP_ATTRIBUTES.get(kind, _MISP_ATTRIBUTES["query"])
+    add(attribute_type, category, alert.get("entry_value"), to_ids, comment)
+    add("url", "Network activity", alert.get("url"), False, "crawled page where it was seen")
+    if kind != "onion":
+        add("domain", "Network activity", alert.get("onion_host"), False, "Tor onion service of that page")
+    info = f"onionscope alert: {kind} {alert.get('entry_value') or ''} seen on {alert.get('url') or '?'}"
+    return {"Event": {
+        "uuid": event_uuid, "info": info[:500], "date": created[:10], "timestamp": timestamp,
+        "threat_level_id": "4", "analysis": "0", "distribution": "0", "published": False,
+        "Tag": [{"name": "onionscope"}, {"name": "tlp:amber"}], "Attribute": attributes,
+    }}
+
+
+def body_for(webhook: WebhookSettings, alert: dict[str, Any]) -> bytes:
+    """What is POSTed for ``alert``: :func:`payload`, or with ``alert_webhook_format: misp`` its :func:`misp_event`."""
+    if webhook.body_format == "misp":
+        return json.dumps(misp_event(alert), sort_keys=True, ensure_ascii=False).encode()
+    return payload(alert)
+
+
 def _post(http: Any, webhook: WebhookSettings, alert_id: str, body: bytes) -> tuple[int | None, str | None]:
     """(status, None) for an answer, (None, error) when there was none."""
     import httpx
@@ -125,11 +193,14 @@ def _post(http: Any, webhook: WebhookSettings, alert_id: str, body: bytes) -> tu
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
+        "Accept": "application/json",
         "User-Agent": "onionscope-alerts",
         DELIVERY_HEADER: alert_id,
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: signature(webhook.secret, timestamp, body),
     }
+    if webhook.body_format == "misp" and webhook.misp_key:
+        headers["Authorization"] = webhook.misp_key
     try:
         response = http.post(webhook.url, content=body, headers=headers)
     except httpx.HTTPError as exc:
@@ -205,7 +276,7 @@ def deliver_pending(
 def _deliver_one(client: Any, prefix: str, webhook: WebhookSettings, http: Any, alert_id: str,
                  alert: dict[str, Any], summary: DeliverySummary, sleep: Callable[[float], None],
                  clock: Callable[[], datetime]) -> None:
-    body = payload(alert)
+    body = body_for(webhook, alert)
     attempts = int(alert.get("webhook_attempts") or 0)
     deliveries = list(alert.get("deliveries") or [])
     state = "retrying"

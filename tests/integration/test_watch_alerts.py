@@ -195,6 +195,26 @@ def test_a_receiver_that_answers_503_gets_retries_with_back_off_then_the_signed_
     assert deliver_pending(client, prefix, _webhook(settings, receiver.url)).attempts == 0
 
 
+def test_with_the_misp_format_the_alert_goes_out_as_a_misp_event_with_the_api_key(world) -> None:
+    client, prefix, settings = world
+    add_entry(client, prefix, "wallet", WALLET)
+    _crawl(client, prefix, "run-misp")
+    assert alert_run(client, prefix, "run-misp", webhook=True).created == 1
+    receiver = WebhookReceiver().start()  # a MISP stand-in on 127.0.0.1: no real MISP is ever reached
+    try:
+        webhook = _webhook(settings, receiver.url.replace("/hook", "/events/add"), alert_webhook_format="misp",
+                           alert_misp_key="misp-api-key")
+        assert deliver_pending(client, prefix, webhook).delivered == 1
+    finally:
+        receiver.stop()
+    (delivery,) = receiver.deliveries
+    assert delivery.path == "/events/add" and delivery.headers["authorization"] == "misp-api-key"
+    assert signature_is_valid(SECRET.encode(), delivery.headers, delivery.body)
+    event = delivery.json["Event"]
+    assert {(a["type"], a["value"]) for a in event["Attribute"]} >= {("text", WALLET), ("url", f"http://{HOST}/item/l1")}
+    assert event["published"] is False
+
+
 def test_a_receiver_that_is_down_gets_retries_and_receives_once_it_is_up(world, tmp_path) -> None:
     client, prefix, settings = world
     add_entry(client, prefix, "pgp", "0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567")

@@ -15,7 +15,8 @@ from search.alerts import _alert_documents
 from search.auth import ROLES, role_allows
 from search.query import QueryError, QueryLimitError, QueryLimits, parse
 from search.watchlists import WatchEntry, check_entry, entry_query
-from search.webhooks import _retryable, payload, signature
+from config.settings import load_settings
+from search.webhooks import _retryable, body_for, misp_event, payload, signature, webhook_settings
 
 ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 HOST = "alpha" + "a" * 51 + ".onion"
@@ -132,3 +133,32 @@ def test_the_evidence_link_comes_from_search_evidence_when_it_exists(monkeypatch
     (document,) = _alert_documents(ENTRY, [("listings", "L1", LISTING)], {}, "run-1", "off")
     assert document["evidence_link"] == "/evidence/L1"
     assert seen[0]["kind"] == "listings" and seen[0]["source"]["url"] == LISTING_URL
+
+
+ALERT = {"alert_id": "a" * 64, "entry_kind": "wallet", "entry_value": ADDRESS, "url": LISTING_URL, "onion_host": HOST,
+         "created_at": "2026-03-01T10:00:00Z", "webhook_state": "pending", "deliveries": []}
+
+
+def test_a_misp_event_carries_the_watched_value_the_page_and_its_onion() -> None:
+    event = misp_event(ALERT)["Event"]
+    assert {(a["type"], a["category"], a["value"], a["to_ids"]) for a in event["Attribute"]} == {
+        ("text", "Financial fraud", ADDRESS, True), ("url", "Network activity", LISTING_URL, False),
+        ("domain", "Network activity", HOST, False)}
+    assert event["published"] is False and event["date"] == "2026-03-01" and event["timestamp"] == "1772359200"
+    assert misp_event(ALERT)["Event"] == event  # a retry sends the same event (UUIDv5 of the alert)
+    onion = misp_event({**ALERT, "entry_kind": "onion", "entry_value": HOST})["Event"]
+    assert [(a["type"], a["value"]) for a in onion["Attribute"]] == [("domain", HOST), ("url", LISTING_URL)]
+
+
+def test_the_webhook_needs_its_secret_and_misp_its_key() -> None:
+    assert webhook_settings(load_settings(environ={})) is None
+    with pytest.raises(UserError, match="alert_webhook_secret"):
+        webhook_settings(load_settings(environ={"ONIONSCOPE_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/hook"}))
+    misp = {"ONIONSCOPE_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/events/add", "ONIONSCOPE_ALERT_WEBHOOK_SECRET": "s",
+            "ONIONSCOPE_ALERT_WEBHOOK_FORMAT": "misp"}
+    with pytest.raises(UserError, match="alert_misp_key"):
+        webhook_settings(load_settings(environ=misp))
+    webhook = webhook_settings(load_settings(environ={**misp, "ONIONSCOPE_ALERT_MISP_KEY": "k"}))
+    assert body_for(webhook, ALERT).startswith(b'{"Event"')
+    plain = webhook_settings(load_settings(environ={**misp, "ONIONSCOPE_ALERT_WEBHOOK_FORMAT": "onionscope"}))
+    assert b'"type": "onionscope.alert"' in body_for(plain, ALERT)
