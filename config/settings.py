@@ -177,6 +177,22 @@ def _redis_url(key: str, value: Any) -> str | None:
     return text
 
 
+def _choice(*choices: str) -> Callable[[str, Any], str]:
+    def parse(key: str, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return text
+
+    return parse
+
+
+def _opt_url(key: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return _url(key, value)
+
+
 def _path(key: str, value: Any) -> Path:
     # Relative to the current directory at load time (the module docstring says why).
     path = Path(_str(key, value)).expanduser()
@@ -541,6 +557,34 @@ DEFAULTS: dict[str, Setting] = {
         "answered 429 (behind a proxy in trusted_proxies, the forwarded address counts).",
     ),
     "login_window_seconds": Setting(60.0, _float(1, 86_400), "The sliding window of login_attempts_per_window, in seconds."),
+    # --- watchlists and alerts
+    "alert_webhook_url": Setting(
+        None, _opt_url,
+        "URL that new alerts are POSTed to, signed with alert_webhook_secret (default: none, no webhook).",
+    ),
+    "alert_webhook_secret": Setting(
+        None, _opt_str,
+        "HMAC-SHA256 key of the webhook's X-Onionscope-Signature header; needed with alert_webhook_url.",
+    ),
+    "alert_webhook_attempts": Setting(
+        4, _int(1, 50), "Attempts to deliver one alert in one delivery pass (the back-off doubles between them).",
+    ),
+    "alert_webhook_backoff_seconds": Setting(
+        2.0, _float(0, 600), "Wait after a failed webhook attempt, doubling with each further one (at most an hour).",
+    ),
+    "alert_webhook_max_attempts": Setting(
+        20, _int(1, 10_000), "Webhook attempts for one alert in all passes; then its delivery is given up (failed).",
+    ),
+    "alert_webhook_format": Setting(
+        "onionscope", _choice("onionscope", "misp"),
+        "Body of a webhook POST: onionscope (the alert as JSON) or misp (a MISP event, for MISP's /events/add).",
+    ),
+    "alert_misp_key": Setting(
+        None, _opt_str, "MISP API key sent as the Authorization header when alert_webhook_format is misp.",
+    ),
+    "alert_webhook_timeout_seconds": Setting(
+        10.0, _float(0.1, 300), "Seconds one webhook POST may take before it counts as a failed attempt.",
+    ),
 }
 
 

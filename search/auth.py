@@ -24,8 +24,10 @@ Public API:
   session: the token's digest and an expiry, signed with the secret by
   :mod:`search.signing` (the same signer as the search cursors).
 
-Roles: ``viewer`` (search, entities, exports) and ``admin`` (also token
-management).  A token may expire (``expires_at``): from then on it is
+Roles (:data:`ROLES`, each allowed what the one before it is): ``viewer``
+(search, entities, exports; reads watchlists and alerts), ``analyst`` (also
+adds and removes watchlist entries and marks alerts read) and ``admin`` (also
+token management).  A token may expire (``expires_at``): from then on it is
 refused as a revoked one is, by every check, cached or not.  Elasticsearch
 errors propagate unchanged.
 """
@@ -48,7 +50,7 @@ from config.schema import alias_name, token_doc_id
 from search.es_steps import Get, Steps, run
 from search.signing import SESSION_PURPOSE, BadSignedValue, sign_value, unsign_value
 
-ROLES = ("viewer", "admin")
+ROLES = ("viewer", "analyst", "admin")
 TOKEN_PREFIX = "osk_"
 TOKEN_ID_CHARS = 16
 MAX_NAME_CHARS = 100
@@ -87,6 +89,11 @@ class TokenRecord:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """True when ``role`` may do what ``needed`` may (roles are ordered: viewer < analyst < admin)."""
+    return role in ROLES and needed in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
 def tokens_index(prefix: str) -> str:

@@ -40,6 +40,7 @@ from config.schema.fields import (
 )
 from config.schema.kinds import (
     KINDS,
+    alert_doc_id,
     alias_name,
     change_doc_id,
     discovered_onion_doc_id,
@@ -56,6 +57,7 @@ from config.schema.kinds import (
     vendor_doc_id,
     versioned_index_name,
     wallet_doc_id,
+    watch_entry_doc_id,
 )
 from config.schema.normalise import (
     COIN_TICKERS,
@@ -79,5 +81,5 @@ __all__ = [
     "normalise_coin", "normalise_document", "normalise_fingerprint", "normalise_onion_host", "onion_check_doc_id",
     "onion_doc_id",
     "onion_host_from_input", "onion_service_host", "page_doc_id", "prefix_pattern", "stable_id", "token_doc_id",
-    "upper_case", "vendor_doc_id", "versioned_index_name", "wallet_doc_id",
+    "upper_case", "vendor_doc_id", "versioned_index_name", "wallet_doc_id", "watch_entry_doc_id", "alert_doc_id",
 ]

@@ -197,6 +197,18 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         seen_in=KW, source_hosts=KW_ONION, up=BOOLEAN, reason=KW, title=TEXT, **{"title.keyword": KW},
         probed_at=DATE, last_status=SHORT,
     ),
+    # Watchlist entries (search.watchlists); ``query`` is the entry in the query language.
+    "watchlists": _fields(
+        entry_id=KW, kind=KW, value=KW, query=KW, list=KW, shared=BOOLEAN, owner_id=KW, owner_name=KW, note=TEXT,
+        created_at=DATE,
+    ),
+    # Alerts (search.alerts): ``hit`` and ``deliveries`` are stored, not indexed.
+    "alerts": _fields(
+        alert_id=KW, entry_id=KW, entry_kind=KW, entry_value=KW, list=KW, shared=BOOLEAN, owner_id=KW, job_id=KW,
+        created_at=DATE, doc_kind=KW, doc_id=KW, version=KW, url=KW, onion_host=KW_ONION, title=TEXT,
+        **{"title.keyword": KW}, evidence_link=KW, read_at=DATE, read_by=KW, webhook_state=KW,
+        webhook_attempts=INTEGER, webhook_next_at=DATE, webhook_delivered_at=DATE,
+    ),
 })
 
 

@@ -21,6 +21,8 @@ Public API:
   onion-checks            :func:`onion_check_doc_id` (host, job id)
   changes                 :func:`change_doc_id` (kind, document, field, when, new value)
   discovered-onions       :func:`discovered_onion_doc_id` (host)
+  watchlists             :func:`watch_entry_doc_id` (random, made once)
+  alerts                 :func:`alert_doc_id` (entry, document, content version)
   ======================  ==================================================
 
   built from :func:`stable_id` (sha256 of the parts) and :func:`market_item_id`.
@@ -38,12 +40,13 @@ Pure functions; nothing here reads a file or talks to Elasticsearch.
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from config.errors import UserError
 from config.schema.normalise import normalise_coin, normalise_onion_host
 
 KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens",
-                          "onion-checks", "changes", "discovered-onions")
+                          "onion-checks", "changes", "discovered-onions", "watchlists", "alerts")
 
 
 def check_kind(kind: str) -> None:
@@ -132,3 +135,16 @@ def change_doc_id(kind: str, doc_id: str, field: str, changed_at: str, new_value
 def discovered_onion_doc_id(onion_host: str) -> str:
     """The ``_id`` of a discovery queue document: the host itself, lower case."""
     return normalise_onion_host(onion_host)
+
+
+def watch_entry_doc_id() -> str:
+    """A new watchlist entry's ``_id`` (and ``entry_id``): 16 random hex digits, made once when it is added."""
+    return secrets.token_hex(8)
+
+
+def alert_doc_id(entry_id: str, doc_id: str, version: str) -> str:
+    """The ``_id`` of an alert: one per watchlist entry, matched document and content version of that document.
+
+    Written with ``op_type=create``: a re-crawl that finds the same version again makes no second alert.
+    """
+    return stable_id("alert", entry_id, doc_id, version)

@@ -21,7 +21,10 @@ the sites: export a fresh session from Tor Browser, ``--session FILE``); 1 when
 nothing could be fetched at all.  ``--discover POLICY`` (or the ``discover``
 setting): with ``probe`` or ``crawl`` the new onions the crawl queued are
 then probed or crawled (:mod:`onionscope.discovery_followup`; the JSON
-summary's ``discovery``).  ``--session FILE`` (or the ``sessions_file``
+summary's ``discovery``).  Then the watchlists run over what the crawl
+indexed and new matches become alerts, delivered to the webhook by a child
+process when one is set (:mod:`onionscope.alerting`; the summary's ``alerts``;
+a failure there is reported, the exit status stays the crawl's).  ``--session FILE`` (or the ``sessions_file``
 setting) gives the login sessions (:mod:`crawler.sessions`); a bad file is a
 UserError naming its line.  Raises
 :class:`config.errors.UserError` for bad or out-of-scope seeds, a bad
@@ -172,6 +175,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         summary["discovery"] = follow_up(settings, job.job_id, settings.discover, config_path=args.config)
     if not summary["network_refused"] and summary["pages"]:
         summary["sites"] = index_onion_sites(settings)
+    if not summary["network_refused"] and summary["items_indexed"]:
+        # Nothing indexed, nothing new to match.
+        from onionscope.alerting import alert_after_run
+
+        summary["alerts"] = alert_after_run(settings, job.job_id, config_path=getattr(args, "config", None))
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -536,6 +544,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     if follow and follow.get("hosts"):
         lines.append(f"  discover {follow['policy']}: {follow['hosts']} new onions, {follow['up']} up, "
                      f"{follow['down']} down, {follow['not_checked']} not checked")
+    alerts = summary.get("alerts")
+    if alerts and (alerts.get("created") or alerts.get("error")):
+        delivery = alerts.get("delivery") or {}
+        lines.append(f"  alerts: {alerts['created']} new for {alerts['entries']} watchlist entries"
+                     + (f"; webhook: {delivery.get('delivered', 0)} delivered, {delivery.get('retrying', 0)} to retry, "
+                        f"{delivery.get('failed', 0)} failed" if delivery else "")
+                     + (f"; ALERTS FAILED: {alerts['error']}" if alerts.get("error") else ""))
     if summary["spool_error"]:
         lines.append(f"  STOPPED: the spool could not be written ({summary['spool_error']})")
     if summary.get("session_sites"):

@@ -1,6 +1,6 @@
 """``onionscope token create|revoke|list``: API tokens for the HTTP API and web UI.
 
-``create --role viewer|admin [--name N] [--expires-in-days D]`` prints the
+``create --role viewer|analyst|admin [--name N] [--expires-in-days D]`` prints the
 new token on its last line (it is stored only as a hash and cannot be shown
 again; once expired it is refused everywhere, as a revoked one is);
 ``revoke TOKEN_OR_ID`` withdraws one (running API servers refuse it within
@@ -16,7 +16,8 @@ from typing import Any
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = sub.add_parser("create", help="make a new token (printed on the last line)")
-    create.add_argument("--role", choices=("viewer", "admin"), required=True)
+    create.add_argument("--role", choices=("viewer", "analyst", "admin"), required=True,
+                        help="viewer: search and read; analyst: also watchlists and alerts; admin: also tokens")
     create.add_argument("--name", help="who or what the token is for (shown in the audit log)")
     create.add_argument("--expires-in-days", type=float, metavar="DAYS",
                         help="the token is refused everywhere from DAYS days on (default: never expires)")
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                 state = (f"revoked {record.revoked_at}" if record.revoked_at
                          else f"expired {record.expires_at}" if record.expired
                          else f"active until {record.expires_at}" if record.expires_at else "active")
-                print(f"{record.token_id}  {record.role:<6}  {state:<28}  created {record.created_at}  {record.name}")
+                print(f"{record.token_id}  {record.role:<7}  {state:<28}  created {record.created_at}  {record.name}")
     except (TransportError, ApiError) as exc:
         raise es_user_error(exc, settings) from None
     return 0

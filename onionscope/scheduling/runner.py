@@ -168,4 +168,9 @@ def _run_job(
             summary["discovery"] = follow_up(run_settings, job_id, run_settings.discover, config_path=config_path)
         except UserError as exc:  # the crawl's outcome stands; the new onions stay new for the next run
             logger.error("job %s: discover %s failed: %s", job.name, run_settings.discover, exc)
+    if not summary["network_refused"] and summary["items_indexed"]:
+        from onionscope.alerting import alert_after_run
+
+        # Raises nothing: a failure is logged and in the summary; the run's outcome stands.
+        summary["alerts"] = alert_after_run(run_settings, job_id, config_path=config_path)
     return JobRunResult(job_id, figures["outcome"], figures["outcome_reason"], summary)

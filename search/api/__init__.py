@@ -12,6 +12,8 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/evidence/{hit_id}`` -- a page's or listing's evidence package as a zip (search.api.evidence_routes)
 * ``/jobs`` and ``/runs/{job_id}`` -- scheduled jobs and their runs (search.api.jobs_routes)
 * ``/discovered`` -- the discovery queue: onions pages named, with where (search.api.discovered_routes)
+* ``/watchlists`` and ``/alerts`` -- watchlist entries (analysts add and remove them) and the alerts
+  the crawls made of them, unread counts in the navigation (search.api.watch_routes)
 * ``/metrics`` -- Prometheus metrics of the jobs (search.api.metrics_routes; viewer token, text format)
 * ``/login`` (rate-limited per client address: 429) and ``/logout`` (UI session), ``/auth/tokens`` (admin)
 * ``/openapi.json`` and ``/docs`` (rendered here: no CDN anywhere); both need a viewer token
@@ -104,7 +106,8 @@ def _install_error_handlers(app: FastAPI, context: AppContext) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
-        return _error(request, 403, "this needs an admin token")
+        extra = " (or an admin token)" if exc.role != "admin" else ""
+        return _error(request, 403, f"this needs an {exc.role} token{extra}")
 
     @app.exception_handler(AuditBacklogFull)
     async def audit_backlog_full(request: Request, exc: AuditBacklogFull) -> Response:
@@ -155,7 +158,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     secret file (see :func:`search.auth.load_session_secret`).
     """
     from search.api import (auth_routes, discovered_routes, docs_routes, entities, evidence_routes, exports_routes,
-                            jobs_routes, metrics_routes, search_routes, stats)
+                            jobs_routes, metrics_routes, search_routes, stats, watch_routes)
     from config.blocklist import BlocklistFile
     from search.blocklist import attach as attach_blocklist
     from search.connection import connect
@@ -208,8 +211,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     async def home() -> Response:
         return RedirectResponse("/search", status_code=303)
 
-    for module in (search_routes, entities, stats, jobs_routes, discovered_routes, metrics_routes, exports_routes,
-                   evidence_routes, auth_routes, docs_routes):
+    for module in (search_routes, entities, stats, jobs_routes, discovered_routes, watch_routes, metrics_routes,
+                   exports_routes, evidence_routes, auth_routes, docs_routes):
         app.include_router(module.router)
     if settings["trusted_proxies"]:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

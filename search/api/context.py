@@ -4,9 +4,11 @@ Public API (for the routers in this package):
 
 * :class:`AppContext` -- client, index prefix, session secret, templates, audit writer,
   token cache, login limiter; stored on ``app.state.context``.
-* :func:`viewer` / :func:`admin` -- FastAPI dependencies returning the
+* :func:`viewer` / :func:`analyst` / :func:`admin` -- FastAPI dependencies returning the
   caller's :class:`search.auth.TokenRecord`; raise :class:`Unauthorized`
-  (401) or :class:`Forbidden` (403).
+  (401) or :class:`Forbidden` (403, naming the role needed).  For HTML pages
+  :func:`viewer` also counts the caller's unread alerts (``request.state.unread_alerts``,
+  shown in the navigation).
 * :func:`wants_json` (request) -> bool -- JSON unless the client asks for HTML.
 * :func:`audit` (request, who, ...) -- puts one entry on the audit trail (channel
   ``api`` or ``ui`` from the request); raises
@@ -34,7 +36,7 @@ from search.api.csrf import csrf_form_token, set_csrf_cookie
 from search.api.login_limit import LoginLimiter
 from search.api.security_headers import SECURITY_HEADERS
 from search.audit import AuditWriter
-from search.auth import TokenCache, TokenRecord, read_session_cookie, token_digest, token_record_steps
+from search.auth import TokenCache, TokenRecord, read_session_cookie, role_allows, token_digest, token_record_steps
 from search.cli_output import escape_invisible
 from search.es_steps import run_async
 from search.evidence import evidence_link
@@ -61,7 +63,11 @@ class Unauthorized(Exception):
 
 
 class Forbidden(Exception):
-    """A valid token whose role may not do this."""
+    """A valid token whose role may not do this; ``role`` is the least role that may."""
+
+    def __init__(self, role: str = "admin"):
+        super().__init__(role)
+        self.role = role
 
 
 def _page_url(path: str, **params: Any) -> str:
@@ -195,12 +201,25 @@ async def viewer(request: Request) -> TokenRecord:
     record = await current_token(request)
     if record is None:
         raise Unauthorized()
+    if not wants_json(request):
+        # The navigation shows the unread alerts; JSON answers do without the count.
+        from search.alerts import unread_count_steps
+
+        context = context_of(request)
+        request.state.unread_alerts = await run_async(context.async_client(), unread_count_steps(
+            context.index_prefix, record.token_id, record.role == "admin"))
+    return record
+
+
+async def analyst(record: TokenRecord = Depends(viewer)) -> TokenRecord:
+    if not role_allows(record.role, "analyst"):
+        raise Forbidden("analyst")
     return record
 
 
 async def admin(record: TokenRecord = Depends(viewer)) -> TokenRecord:
-    if record.role != "admin":
-        raise Forbidden()
+    if not role_allows(record.role, "admin"):
+        raise Forbidden("admin")
     return record
 
 
@@ -209,7 +228,8 @@ def render_html(request: Request, template: str, data: dict[str, Any], status: i
     context = context_of(request)
     record = getattr(request.state, "token_record", None)
     html = context.templates.get_template(template).render(
-        request_path=request.url.path, who=record, csrf_token=csrf_form_token(request, context.secret), **data
+        request_path=request.url.path, who=record, csrf_token=csrf_form_token(request, context.secret),
+        unread_alerts=getattr(request.state, "unread_alerts", None), **data
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     set_csrf_cookie(request, response)

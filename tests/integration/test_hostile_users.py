@@ -2,7 +2,7 @@
 
 The routes come from tests/unit/test_route_access.py's ROUTE_ACCESS, which a
 unit test holds equal to the app's route table, so a new route is called
-here too.  Each is called without a token, with a viewer and an admin token
+here too.  Each is called without a token, with a viewer, an analyst and an admin token
 (by header and by session cookie, JSON and HTML), and with tokens that were
 revoked (by this server, and elsewhere with ``api_token_cache_seconds`` 0)
 or that expired, and with an expired session cookie.
@@ -11,6 +11,7 @@ or that expired, and with an expired session cookie.
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,16 +21,18 @@ from fastapi.testclient import TestClient
 from config.schema import alias_name
 from crawler.evidence.store import EvidenceStore
 from pipelines.job_runs import run_record, write_run_record
+from search.alerts import alerts_index
 from search.api import create_app
 from search.audit import audit_index
 from search.auth import create_token, hash_token, make_session_cookie, revoke_token, tokens_index
+from search.watchlists import add_entry
 from tests.integration.search_world import (
     ALPHA_HOST,
     SHARED_BTC,
     search_es,  # noqa: F401 -- fixture
     seed_world,
 )
-from tests.unit.test_route_access import ADMIN, PUBLIC, ROUTE_ACCESS, VIEWER, RouteAccess, sample_url
+from tests.unit.test_route_access import ADMIN, ANALYST, PUBLIC, ROUTE_ACCESS, VIEWER, RouteAccess, sample_url
 
 pytestmark = pytest.mark.integration
 JSON = {"accept": "application/json"}
@@ -53,7 +56,8 @@ def env(search_es, tmp_path_factory):
     # A recorded run for /runs/{job_id}.
     write_run_record(client, prefix, run_record("nightly-1", "nightly", outcome="ok", reason="",
                                                 started_at="2026-03-01T02:00:00Z", finished_at="2026-03-01T02:01:00Z"))
-    tokens = {role: create_token(client, prefix, role, f"route table {role}")[0] for role in ("viewer", "admin")}
+    tokens = {role: create_token(client, prefix, role, f"route table {role}")[0]
+              for role in ("viewer", "analyst", "admin")}
     values = {
         "listing_id": world.listing_ids["alpha/a1"],
         "vendor_id": world.vendor_ids["alpha/DrGreen"],
@@ -75,8 +79,32 @@ def _call(http: TestClient, env: dict[str, Any], key: tuple[str, str], access: R
     if "{token_id}" in access.sample:
         # Something to revoke, made fresh for each call.
         values["token_id"] = create_token(env["client"], env["prefix"], "viewer", "to revoke")[1].token_id
+    if "{entry_id}" in access.sample:
+        # A shared entry to remove, made fresh for each call.
+        values["entry_id"] = add_entry(env["client"], env["prefix"], "onion", "routetable.onion").entry_id
+    if "{alert_id}" in access.sample:
+        values["alert_id"] = _shared_alert(env["client"], env["prefix"])
     return http.request(method, sample_url(access, values), json=access.json, headers=headers,
                         follow_redirects=False)
+
+
+def _shared_alert(client: Any, prefix: str) -> str:
+    """An unread alert of a shared entry, as search.alerts writes them; returns its id."""
+    alert_id = secrets.token_hex(32)
+    client.index(index=alerts_index(prefix), id=alert_id, refresh="wait_for", document={
+        "alert_id": alert_id, "entry_id": "0123456789abcdef", "entry_kind": "onion", "entry_value": ALPHA_HOST,
+        "list": "watchlist", "shared": True, "owner_id": "", "job_id": "nightly-1",
+        "created_at": "2026-03-01T02:01:00Z", "doc_kind": "pages", "doc_id": "x", "version": "c:x",
+        "title": "route table", "hit": {"kind": "pages", "id": "x"}, "webhook_state": "off"})
+    return alert_id
+
+
+def _expected(access: RouteAccess, key: tuple[str, str], role: str) -> int:
+    """The status a caller with ``role`` gets from the route: its success, or 403 below the route's role."""
+    order = (VIEWER, ANALYST, ADMIN)
+    if order.index(role) < order.index(access.access):
+        return 403
+    return access.success or SUCCESS[key[0]]
 
 
 def _bearer(token: str, accept: dict[str, str]) -> dict[str, str]:
@@ -111,7 +139,7 @@ def _refused_everywhere(http: TestClient, env: dict[str, Any], headers_for: Any,
             assert response.status_code == 401, (why, key, accept, response.status_code, response.text[:200])
 
 
-def test_each_route_without_a_token_with_a_viewer_and_with_an_admin_token(env):
+def test_each_route_without_a_token_with_a_viewer_an_analyst_and_an_admin_token(env):
     with TestClient(create_app(env["settings"], env["client"])) as http:
         for key, access in ROUTE_ACCESS.items():
             for accept in _accepts(key) if key[0] != "MOUNT" else (JSON,):
@@ -128,15 +156,14 @@ def test_each_route_without_a_token_with_a_viewer_and_with_an_admin_token(env):
                     assert anonymous.headers["www-authenticate"] == "Bearer"
                 else:
                     assert 'name="token"' in anonymous.text  # the login form, nothing of the page
-                expected_viewer = 403 if access.access == ADMIN else SUCCESS[key[0]]
-                as_viewer = _call(http, env, key, access, _bearer(env["tokens"]["viewer"], accept))
-                assert as_viewer.status_code == expected_viewer, (key, accept, as_viewer.text[:300])
-                as_admin = _call(http, env, key, access, _bearer(env["tokens"]["admin"], accept))
-                assert as_admin.status_code == SUCCESS[key[0]], (key, accept, as_admin.text[:300])
-                # The UI's session cookie (with the CSRF token of its pages) opens the same doors, and no more.
-                for role in ("viewer", "admin"):
+                for role in ("viewer", "analyst", "admin"):
+                    expected = _expected(access, key, role)
+                    by_header = _call(http, env, key, access, _bearer(env["tokens"][role], accept))
+                    assert by_header.status_code == expected, (key, accept, role, by_header.text[:300])
+                    if expected == 403:
+                        assert f"needs an {access.access} token" in by_header.text, (key, role)
+                    # The UI's session cookie (with the CSRF token of its pages) opens the same doors, and no more.
                     by_cookie = _call(http, env, key, access, _session(http, env["tokens"][role], accept))
-                    expected = expected_viewer if role == "viewer" else SUCCESS[key[0]]
                     assert by_cookie.status_code == expected, (key, accept, role, by_cookie.text[:300])
 
 

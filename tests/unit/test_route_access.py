@@ -1,13 +1,13 @@
-"""Every route of the app is classified (public, viewer or admin), read from the app's own route table.
+"""Every route of the app is classified (public, viewer, analyst or admin), read from the app's own route table.
 
 :data:`ROUTE_ACCESS` is the one list of who may call what.  A route the app
 serves that is not in it fails :func:`test_every_route_is_classified`, so a
 new route cannot ship unclassified; tests/integration/test_hostile_users.py
-calls each route in it without a token, with a viewer and with an admin
+calls each route in it without a token, with a viewer, an analyst and an admin
 token (and with revoked and expired ones) against the real Elasticsearch.
 Here, without Elasticsearch: the table matches the route table, each
-protected route depends on the viewer check, and every answer carries the
-security headers.
+protected route depends on the viewer check, each analyst and admin route on
+its role's check, and every answer carries the security headers.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from starlette.routing import Mount
 
 from config.settings import load_settings
 from search.api import create_app
-from search.api.context import viewer
+from search.api.context import admin, analyst, viewer
 
-PUBLIC, VIEWER, ADMIN = "public", "viewer", "admin"
+PUBLIC, VIEWER, ANALYST, ADMIN = "public", "viewer", "analyst", "admin"
 
 
 def assert_security_headers(response: Any, where: Any) -> None:
@@ -53,6 +53,8 @@ class RouteAccess:
     json: dict[str, Any] | None = field(default=None)
     # A state change a browser may make: needs the CSRF token with a session cookie.
     unsafe: bool = False
+    # The status of a call its role may make (None: 200, 201 for a POST).
+    success: int | None = None
 
 
 # (method, path as the route table spells it) -> access.  A mount is ("MOUNT", path).
@@ -71,6 +73,14 @@ ROUTE_ACCESS: dict[tuple[str, str], RouteAccess] = {
     ("GET", "/jobs"): RouteAccess(VIEWER, "/jobs"),
     ("GET", "/runs/{job_id}"): RouteAccess(VIEWER, "/runs/{job_id}"),
     ("GET", "/discovered"): RouteAccess(VIEWER, "/discovered?status=new"),
+    ("GET", "/watchlists"): RouteAccess(VIEWER, "/watchlists"),
+    ("POST", "/watchlists"): RouteAccess(ANALYST, "/watchlists", json={"kind": "wallet", "value": "bc1qroutetable"},
+                                         unsafe=True),
+    ("DELETE", "/watchlists/{entry_id}"): RouteAccess(ANALYST, "/watchlists/{entry_id}", unsafe=True),
+    ("POST", "/watchlists/{entry_id}/remove"): RouteAccess(ANALYST, "/watchlists/{entry_id}/remove", unsafe=True,
+                                                           success=200),
+    ("GET", "/alerts"): RouteAccess(VIEWER, "/alerts"),
+    ("POST", "/alerts/{alert_id}/read"): RouteAccess(ANALYST, "/alerts/{alert_id}/read", unsafe=True, success=200),
     ("GET", "/metrics"): RouteAccess(VIEWER, "/metrics"),
     ("GET", "/export"): RouteAccess(VIEWER, "/export?format=csv&wallet={address}"),
     ("GET", "/evidence/{hit_id}"): RouteAccess(VIEWER, "/evidence/{listing_id}"),
@@ -85,7 +95,7 @@ ROUTE_ACCESS: dict[tuple[str, str], RouteAccess] = {
 
 DUMMY_VALUES = {
     "listing_id": "x", "vendor_id": "x", "address": "bc1qx", "host": "x.onion", "token_id": "0123456789abcdef",
-    "job_id": "nightly-1",
+    "job_id": "nightly-1", "entry_id": "0123456789abcdef", "alert_id": "0" * 64,
 }
 
 
@@ -148,6 +158,8 @@ def test_each_protected_route_depends_on_the_token_check_and_no_public_one_does(
             continue
         calls = _dependency_calls(route.dependant)
         assert (viewer in calls) == (access.access != PUBLIC), key
+        assert (analyst in calls) == (access.access == ANALYST), key
+        assert (admin in calls) == (access.access == ADMIN), key
 
 
 def test_only_the_classified_unsafe_routes_change_state(offline_app):
