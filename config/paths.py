@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Mapping
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -84,3 +85,14 @@ def blocklist_file(config_dir: str | os.PathLike[str] | None = None) -> Path:
 def testnet_tor_settings_file(testnet_dir: str | os.PathLike[str]) -> Path:
     """``<testnet_dir>/tor-settings.yml``: the first client of a ready private network, as settings."""
     return Path(testnet_dir) / TESTNET_TOR_SETTINGS_NAME
+
+
+def evidence_dir(settings: "Mapping[str, Any]") -> Path:
+    """The folder of the WARC evidence: the ``evidence_dir`` setting, else ``<var_dir>/evidence``.
+
+    Derived when it is used, not when the settings are loaded, so that settings
+    whose ``var_dir`` was replaced (a test's, a second checkout's) keep their
+    evidence beside the rest of their runtime state.
+    """
+    chosen = settings["evidence_dir"]
+    return Path(chosen) if chosen else Path(settings["var_dir"]) / "evidence"

@@ -501,8 +501,9 @@ DEFAULTS: dict[str, Setting] = {
         "Keep every fetched response verbatim (status, headers, body as capped) as a WARC record under evidence_dir.",
     ),
     "evidence_dir": Setting(
-        "var/evidence", _path,
-        "Folder of the WARC evidence files and their hash-chained manifests (and the protected marks).",
+        None, _opt_path,
+        "Folder of the WARC evidence files and their hash-chained manifests (and the protected marks); "
+        "default `<var_dir>/evidence`.",
     ),
     "evidence_max_file_bytes": Setting(
         256 * 1024 * 1024, _int(64 * 1024, 64 * 1024 * 1024 * 1024),

@@ -32,6 +32,7 @@ import sys
 from typing import Any
 
 from config.errors import UserError
+from config.paths import evidence_dir
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,25 @@ def _deliver_command(config_path: str | None) -> list[str]:
     if config_path:
         command += ["--config", str(config_path)]
     return command + ["watch", "deliver", "--json"]
+
+
+def protect_alert_evidence(folder: Any, refs: dict[str, dict[str, Any]]) -> int:
+    """Keep forever the WARC files of the records new alerts point to (the evidence retention policy).
+
+    ``refs`` maps an alert id to its page's evidence pointer.  Returns how many
+    were marked; a pointer that cannot be marked is logged and skipped (the
+    alert stands; ``onionscope evidence prune`` would then treat that file by age).
+    """
+    from crawler.evidence.retention import mark_protected
+
+    marked = 0
+    for alert_id, ref in sorted(refs.items()):
+        try:
+            mark_protected(folder, ref, f"watchlist alert {alert_id}")
+            marked += 1
+        except (OSError, ValueError) as exc:
+            logger.error("evidence of alert %s not protected: %s", alert_id, exc)
+    return marked
 
 
 def alert_after_run(settings: Any, job_id: str, config_path: str | None = None) -> dict[str, Any]:
@@ -69,6 +89,7 @@ def alert_after_run(settings: Any, job_id: str, config_path: str | None = None) 
         result = alert_run(client, settings.index_prefix, job_id, limits=QueryLimits.from_settings(settings),
                            webhook=webhook is not None, templates_dir=index_templates_dir(settings.config_dir))
         summary.update({key: value for key, value in result.to_json().items() if key != "job_id"})
+        summary["evidence_protected"] = protect_alert_evidence(evidence_dir(settings), result.evidence_refs)
         waiting = due_count(client, settings.index_prefix) if webhook is not None else 0
     except (ApiError, TransportError) as exc:
         summary["error"] = f"alerts not made: {describe_error(exc, settings)}"

@@ -84,6 +84,8 @@ class RunAlerts:
     truncated: int = 0
     refused_entries: list[str] = field(default_factory=list)
     alert_ids: list[str] = field(default_factory=list)
+    # alert id -> the WARC evidence pointer of the page it matched (pages' ``evidence``), when kept.
+    evidence_refs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "entries": self.entries, "matches": self.matches, "created": self.created,
@@ -208,7 +210,9 @@ def _alert_documents(entry: WatchEntry, matches: list[tuple[str, str, dict[str, 
         url = source.get("url") or source.get("profile_url") or (page or {}).get("url")
         title = source.get("title") or source.get("name") or (page or {}).get("title") or ""
         alert_id = alert_doc_id(entry.entry_id, target, version)
+        evidence = source.get("evidence") or (page or {}).get("evidence")
         documents.append({
+            "_evidence_ref": evidence if isinstance(evidence, dict) else None,
             "alert_id": alert_id,
             "entry_id": entry.entry_id,
             "entry_kind": entry.kind,
@@ -291,7 +295,9 @@ def alert_run(client: Any, prefix: str, job_id: str, *, limits: QueryLimits | No
         entry_documents = _alert_documents(by_id[entry_id], matches, pages, job_id, "pending" if webhook else "off")
         summary.matches += len(entry_documents)
         documents.extend(entry_documents)
+    refs = {document["alert_id"]: document.pop("_evidence_ref") for document in documents}
     _create(client, prefix, documents, summary)
+    summary.evidence_refs = {alert_id: refs[alert_id] for alert_id in summary.alert_ids if refs.get(alert_id)}
     return summary
 
 

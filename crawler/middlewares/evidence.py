@@ -42,6 +42,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
 from config.blocklist import Blocklist, blocklist_for
+from config.paths import evidence_dir
 from crawler.evidence.store import EvidenceStore
 from crawler.middlewares.blocklist import body_hash
 from crawler.tor.download_handler import TOR_CLIENT_META
@@ -102,9 +103,9 @@ class EvidenceMiddleware:
 
     def spider_opened(self, spider: Any) -> None:
         job_id = str(getattr(spider, "job_id", None) or spider.name)
-        self.store = EvidenceStore(self.settings.evidence_dir, max_file_bytes=self.settings.evidence_max_file_bytes,
+        self.store = EvidenceStore(evidence_dir(self.settings), max_file_bytes=self.settings.evidence_max_file_bytes,
                                    job_id=job_id)
-        logger.info("evidence: WARC records of job %s go to %s", job_id, self.settings.evidence_dir)
+        logger.info("evidence: WARC records of job %s go to %s", job_id, evidence_dir(self.settings))
 
     def spider_closed(self, spider: Any) -> None:
         if self.store is not None:

@@ -17,6 +17,8 @@ import json
 import sys
 from typing import Any
 
+from config.paths import evidence_dir
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
@@ -39,7 +41,7 @@ def _verify(args: argparse.Namespace, settings: Any) -> int:
     from config.errors import UserError
     from crawler.evidence.chain import verify_warc_file, warc_files
 
-    paths = args.paths or [settings.evidence_dir]
+    paths = args.paths or [evidence_dir(settings)]
     try:
         files = warc_files(paths)
     except FileNotFoundError as exc:
@@ -79,7 +81,7 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     if found is None:
         raise EvidenceError(f"no page or listing has the id {args.hit_id!r}")
     kind, source = found
-    package = write_package(settings.evidence_dir, kind, args.hit_id, source, args.out)
+    package = write_package(evidence_dir(settings), kind, args.hit_id, source, args.out)
     print(f"wrote the evidence package of {kind} {args.hit_id} to {package.directory} "
           f"({', '.join(package.files)}); check it with: cd {package.directory} && sha256sum -c SHA256SUMS",
           file=sys.stderr)
@@ -89,7 +91,7 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
 def _prune(args: argparse.Namespace, settings: Any) -> int:
     from crawler.evidence.retention import prune
 
-    report = prune(settings.evidence_dir, settings.evidence_keep_days, dry_run=args.dry_run)
+    report = prune(evidence_dir(settings), settings.evidence_keep_days, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0

@@ -15,6 +15,8 @@ import tempfile
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from config.paths import evidence_dir
+
 from search.api.context import SECURITY_HEADERS, audit, context_of, respond, viewer
 from search.auth import TokenRecord
 from search.es_steps import run
@@ -38,7 +40,7 @@ def evidence_package(
     kind, source = found
     with tempfile.TemporaryDirectory(prefix="onionscope-evidence-") as folder:
         try:
-            package = write_package(context.settings["evidence_dir"], kind, hit_id, source, folder)
+            package = write_package(evidence_dir(context.settings), kind, hit_id, source, folder)
         except EvidenceError as exc:
             return respond(request, "error.html", {"error": str(exc), "status": 409}, 409)
         body = zip_package(package)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from config.paths import evidence_dir
 from config.schema import alias_name
 from crawler.evidence.store import EvidenceStore
 from pipelines.job_runs import run_record, write_run_record
@@ -47,7 +48,7 @@ def env(search_es, tmp_path_factory):
     settings = settings.replace(var_dir=str(tmp_path_factory.mktemp("var")),
                                 evidence_dir=str(tmp_path_factory.mktemp("evidence")))
     # /evidence/{listing_id} needs a record: one WARC record, pointed to by the listing.
-    store = EvidenceStore(settings.evidence_dir, max_file_bytes=1 << 20, job_id="route-table")
+    store = EvidenceStore(evidence_dir(settings), max_file_bytes=1 << 20, job_id="route-table")
     ref = store.write_response(url="http://example.onion/a1", status=200, headers=[(b"Content-Type", b"text/html")],
                                body=b"<title>a1</title>", fetched_at=datetime.now(timezone.utc))
     store.close()

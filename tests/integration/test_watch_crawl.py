@@ -122,7 +122,13 @@ def test_a_watched_wallet_on_a_new_page_gives_exactly_one_alert(watched) -> None
     # The listing on that page is the hit; the page itself is among what matched.
     assert alert["hit"]["kind"] == "listings"
     assert {"listings", "pages"} <= {match["kind"] for match in alert["hit"]["matched"]}
-    assert "evidence_link" in alert
+    # The alert points to the page's evidence, and that record is kept whatever the retention says.
+    assert alert["evidence_link"] and alert["evidence_link"].startswith("/evidence/"), alert["evidence_link"]
+    assert summary["evidence_protected"] == 1, summary
+    from crawler.evidence.retention import protected_files
+
+    reasons = [reason for found in protected_files(run.work_dir / "var" / "evidence").values() for reason in found]
+    assert reasons == [f"watchlist alert {alert['alert_id']}"]
 
 
 def test_the_webhook_arrives_once_and_signed(watched) -> None:

@@ -162,3 +162,17 @@ def test_the_webhook_needs_its_secret_and_misp_its_key() -> None:
     assert body_for(webhook, ALERT).startswith(b'{"Event"')
     plain = webhook_settings(load_settings(environ={**misp, "ONIONSCOPE_ALERT_WEBHOOK_FORMAT": "onionscope"}))
     assert b'"type": "onionscope.alert"' in body_for(plain, ALERT)
+
+
+def test_new_alerts_protect_their_evidence_and_a_bad_pointer_is_skipped(tmp_path) -> None:
+    from config.paths import evidence_dir
+    from crawler.evidence.retention import protected_files
+    from onionscope.alerting import protect_alert_evidence
+
+    good = {"file": "job-1.warc.gz", "offset": 0, "length": 10, "digest": "ab" * 32, "record_id": "r1"}
+    escaping = {"file": "../../etc/passwd", "offset": 0, "length": 1, "digest": "cd" * 32}
+    assert protect_alert_evidence(tmp_path, {"alert-1": good, "alert-2": {"offset": 1}, "alert-3": escaping}) == 1
+    assert protected_files(tmp_path) == {"job-1.warc.gz": ["watchlist alert alert-1"]}
+    # Unset, the evidence folder is the var folder's, wherever that is.
+    assert evidence_dir({"evidence_dir": None, "var_dir": tmp_path}) == tmp_path / "evidence"
+    assert evidence_dir({"evidence_dir": tmp_path / "x", "var_dir": "/nowhere"}) == tmp_path / "x"
