@@ -28,6 +28,7 @@ import json
 import re
 import unicodedata
 
+from config.i18n import _
 from search.exports.csv_export import safe_cell
 from search.results import SearchResult
 
@@ -123,14 +124,17 @@ def _snippet(segments: list[dict], color: bool) -> str:
 def render_hits(result: SearchResult, color: bool = False) -> str:
     """The hits as numbered blocks, ranked as Elasticsearch returned them."""
     total = f"{result.total}{'' if result.total_is_exact else '+'}"
-    lines = [f"{total} {result.kind} match {escape_terminal(result.query)!s} ({result.took_ms} ms)"]
+    lines = [
+        _("{total} {kind} match {query} ({took_ms} ms)", total=total, kind=_(result.kind),
+          query=escape_terminal(result.query), took_ms=result.took_ms)
+    ]
     for rank, hit in enumerate(result.hits, start=1):
         source = hit.source
-        title = _clip(escape_terminal(hit.title or "(no title)"), MAX_TITLE_CHARS)
+        title = _clip(escape_terminal(hit.title or _("(no title)")), MAX_TITLE_CHARS)
         lines.append("")
         lines.append(f"{rank:>3}. {BOLD + title + RESET if color else title}")
         facts = []
-        for label, key in (("market", "market"), ("vendor", "vendor"), ("coin", "coin")):
+        for label, key in ((_("market"), "market"), (_("vendor"), "vendor"), (_("coin"), "coin")):
             if source.get(key):
                 facts.append(f"{label} {escape_terminal(source[key])}")
         if source.get("price_amount") is not None:
@@ -139,10 +143,10 @@ def render_hits(result: SearchResult, color: bool = False) -> str:
             lines.append("     " + " · ".join(facts))
         where = []
         if source.get("onion_host"):
-            where.append(f"onion {escape_terminal(source['onion_host'])}")
+            where.append(_("onion {host}", host=escape_terminal(source["onion_host"])))
         when = source.get("fetched_at") or source.get("last_seen")
         if when:
-            where.append(f"fetched {escape_terminal(when)}")
+            where.append(_("fetched {when}", when=escape_terminal(when)))
         if where:
             lines.append("     " + " · ".join(where))
         if source.get("url"):
@@ -154,7 +158,7 @@ def render_hits(result: SearchResult, color: bool = False) -> str:
         lines.append(f"     {DIM if color else ''}id {hit.id}{RESET if color else ''}")
     if result.next_cursor:
         lines.append("")
-        lines.append(f"more: --cursor {result.next_cursor}")
+        lines.append(_("more: --cursor {cursor}", cursor=result.next_cursor))
     return "\n".join(lines) + "\n"
 
 
