@@ -635,7 +635,10 @@ def test_every_page_in_both_languages(env):
         russian_page = http.get(path, headers=auth(token, {**HTML, "accept-language": "ru-RU,ru;q=0.9,en;q=0.5"}))
         assert english.status_code == russian_page.status_code, path
         assert '<html lang="en">' in english.text and '<html lang="ru">' in russian_page.text, path
-        assert not _english_left_over(russian_page.text, english_only), path
+        shown = russian_page.text
+        if path == "/docs":  # the operations' summaries are the OpenAPI description's, English like the field names
+            shown = re.sub(r'<section class="hit">.*?</section>', "", shown, flags=re.S)
+        assert not _english_left_over(shown, english_only), path
         assert _english_left_over(english.text, english_only), path  # the check can fail: English pages have them
     login = http.get("/login", headers={**HTML, "accept-language": "ru"})
     assert "Войти" in login.text and not _english_left_over(login.text, english_only)
