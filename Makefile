@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install services services-down testnet testnet-down demo test test-unit test-integration bench clean
+.PHONY: install services services-down testnet testnet-down demo test test-unit test-integration bench clean i18n
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ test-integration: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Adds every new UI/CLI message to config/locale/*.po (untranslated) and lists the missing ones.
+i18n: install
+	$(BIN)/python -m config.i18n update
 
 clean:
 	-$(BIN)/onionscope testnet down

@@ -104,6 +104,14 @@ def _discover_policy(key: str, value: Any) -> str:
     return text
 
 
+def _language(key: str, value: Any) -> str:
+    text = str(value).strip().lower()
+    languages = ("auto", "en", "ru")
+    if text not in languages:
+        raise ValueError(f"expected one of {', '.join(languages)}, got {value!r}")
+    return text
+
+
 def _opt_int(minimum: int, maximum: int) -> Callable[[str, Any], int | None]:
     whole = _int(minimum, maximum)
 
@@ -519,6 +527,11 @@ DEFAULTS: dict[str, Setting] = {
     "bulk_max_retries": Setting(5, _int(0, 50), "Retries of a failed bulk item before it is spooled."),
     "bulk_backoff_seconds": Setting(0.5, _float(0, 60), "First backoff between bulk retries (doubles each time)."),
     # --- search service
+    "language": Setting(
+        "auto", _language,
+        "Language of the web UI, the command's messages and the exports' labels: en, ru, or auto (the "
+        "browser's Accept-Language in the UI; LANGUAGE/LC_ALL/LANG for the command). `--lang` and `?lang=` win.",
+    ),
     "serve_host": Setting("127.0.0.1", _str, "Address the API and web UI listen on."),
     "serve_port": Setting(8088, _int(1, 65535), "Port the API and web UI listen on."),
     "api_token_cache_seconds": Setting(

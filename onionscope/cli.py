@@ -14,6 +14,7 @@ from typing import Sequence
 
 from onionscope import __version__
 from config.errors import UserError
+from config.i18n import LANGUAGES, _, choose_language, set_cli_language
 
 # name -> (module under onionscope.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -42,6 +43,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"onionscope {__version__}")
     parser.add_argument("--config", help="YAML settings file (default: config/onionscope.yml)")
+    parser.add_argument("--lang", choices=LANGUAGES, help="language of messages and labels (default: the language setting)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -65,11 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from config.settings import load_settings
 
+    if args.lang:
+        set_cli_language(args.lang)  # before the settings, so that their errors speak it too
     try:
         settings = load_settings(args.config)
+        set_cli_language(choose_language(args.lang, settings.language))
         return int(_load(COMMANDS[args.command][0]).run(args, settings) or 0)
     except UserError as exc:
-        print(f"onionscope: error: {exc}", file=sys.stderr)
+        print(_("onionscope: error: {message}", message=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

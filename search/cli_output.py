@@ -28,6 +28,7 @@ import json
 import re
 import unicodedata
 
+from config.i18n import _
 from search.exports.csv_export import safe_cell
 from search.results import Hit, SearchResult
 from search.unified import UnifiedResult
@@ -123,10 +124,10 @@ def _snippet(segments: list[dict], color: bool) -> str:
 
 def _hit_lines(rank: int, hit: Hit, color: bool) -> list[str]:
     source = hit.source
-    title = _clip(escape_terminal(hit.title or "(no title)"), MAX_TITLE_CHARS)
+    title = _clip(escape_terminal(hit.title or _("(no title)")), MAX_TITLE_CHARS)
     lines = ["", f"{rank:>3}. {BOLD + title + RESET if color else title}"]
     facts = []
-    for label, key in (("market", "market"), ("vendor", "vendor"), ("coin", "coin")):
+    for label, key in ((_("market"), "market"), (_("vendor"), "vendor"), (_("coin"), "coin")):
         if source.get(key):
             facts.append(f"{label} {escape_terminal(source[key])}")
     if source.get("price_amount") is not None:
@@ -135,10 +136,10 @@ def _hit_lines(rank: int, hit: Hit, color: bool) -> list[str]:
         lines.append("     " + " · ".join(facts))
     where = []
     if source.get("onion_host"):
-        where.append(f"onion {escape_terminal(source['onion_host'])}")
+        where.append(_("onion {host}", host=escape_terminal(source["onion_host"])))
     when = source.get("fetched_at") or source.get("last_seen")
     if when:
-        where.append(f"fetched {escape_terminal(when)}")
+        where.append(_("fetched {when}", when=escape_terminal(when)))
     if where:
         lines.append("     " + " · ".join(where))
     if source.get("url"):
@@ -156,13 +157,14 @@ def _render_unified(result: UnifiedResult, color: bool) -> str:
         return f"{result.counts[kind]}{'' if result.counts_exact[kind] else '+'}"
 
     total = f"{result.total}{'' if result.total_is_exact else '+'}"
-    lines = [f"{total} results match {escape_terminal(result.query)!s} ({result.took_ms} ms): "
-             + " · ".join(f"{kind} {shown(kind)}" for kind in result.counts)]
+    lines = [_("{total} results match {query} ({took_ms} ms): ", total=total, query=escape_terminal(result.query),
+               took_ms=result.took_ms)
+             + " · ".join(f"{_(kind)} {shown(kind)}" for kind in result.counts)]
     for kind, hits in result.hits.items():
         if not hits:
             continue
         lines.append("")
-        heading = f"{kind} ({shown(kind)}); all of them: --kind {kind}"
+        heading = _("{label} ({count}); all of them: --kind {kind}", label=_(kind), count=shown(kind), kind=kind)
         lines.append(BOLD + heading + RESET if color else heading)
         for rank, hit in enumerate(hits, start=1):
             lines.extend(_hit_lines(rank, hit, color))
@@ -174,12 +176,15 @@ def render_hits(result: SearchResult | UnifiedResult, color: bool = False) -> st
     if isinstance(result, UnifiedResult):
         return _render_unified(result, color)
     total = f"{result.total}{'' if result.total_is_exact else '+'}"
-    lines = [f"{total} {result.kind} match {escape_terminal(result.query)!s} ({result.took_ms} ms)"]
+    lines = [
+        _("{total} {kind} match {query} ({took_ms} ms)", total=total, kind=_(result.kind),
+          query=escape_terminal(result.query), took_ms=result.took_ms)
+    ]
     for rank, hit in enumerate(result.hits, start=1):
         lines.extend(_hit_lines(rank, hit, color))
     if result.next_cursor:
         lines.append("")
-        lines.append(f"more: --cursor {result.next_cursor}")
+        lines.append(_("more: --cursor {cursor}", cursor=result.next_cursor))
     return "\n".join(lines) + "\n"
 
 

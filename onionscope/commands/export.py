@@ -32,6 +32,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     from onionscope.commands.search import es_user_error, local_actor
     from search.audit import record_search
     from search.connection import connect
+    from config.i18n import cli_language
     from search.exports import collect_onion, collect_search, collect_vendor, collect_wallet, render
     from search.query import QueryLimits
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         )
     except (TransportError, ApiError) as exc:
         raise es_user_error(exc, settings) from None
-    text, _media_type, _suffix = render(export_set, args.format)
+    text, _media_type, _suffix = render(export_set, args.format, cli_language())
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {len(export_set.records)} records to {args.output}", file=sys.stderr)

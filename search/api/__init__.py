@@ -56,7 +56,7 @@ from search.api.context import (
     Forbidden,
     JSONAnswer,
     Unauthorized,
-    build_templates,
+    build_template_environments,
     render_html,
     wants_json,
 )
@@ -195,7 +195,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         client=client,
         index_prefix=settings["index_prefix"],
         secret=load_session_secret(settings),
-        templates=build_templates(),
+        templates=build_template_environments(),
         audit=audit,
         tokens=TokenCache(settings["api_token_cache_seconds"]),
         login_limiter=limiter_from_settings(settings),

@@ -13,7 +13,10 @@ Public API (for the routers in this package):
 * :func:`audit` (request, who, ...) -- puts one entry on the audit trail (channel
   ``api`` or ``ui`` from the request); raises
   :class:`search.audit.AuditBacklogFull`, which the app answers with a 503.
-* :func:`respond` (request, template, data, status) -- the page, or its JSON twin.
+* :func:`respond` (request, template, data, status) -- the page, or its JSON twin; the page
+  in the request's language (:func:`search.api.translation.request_language`).
+* :func:`build_templates` (language) / :func:`build_template_environments` -- the UI's
+  template environments.
 * :class:`JSONAnswer` -- the JSON response class every route uses.
 """
 
@@ -23,7 +26,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -32,9 +35,12 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from config.i18n import LANGUAGES, SOURCE_LANGUAGE
 from search.api.csrf import csrf_form_token, set_csrf_cookie
 from search.api.login_limit import LoginLimiter
 from search.api.security_headers import SECURITY_HEADERS
+from search.api.translation import install as install_language
+from search.api.translation import request_language
 from search.audit import AuditWriter
 from search.auth import TokenCache, TokenRecord, read_session_cookie, role_allows, token_digest, token_record_steps
 from search.cli_output import escape_invisible
@@ -85,7 +91,8 @@ def _visible(value: Any) -> Any:
     return value
 
 
-def build_templates() -> jinja2.Environment:
+def build_templates(language: str = SOURCE_LANGUAGE) -> jinja2.Environment:
+    """The UI's template environment in ``language`` (see :mod:`search.api.translation`)."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,  # every template, whatever its extension
@@ -101,7 +108,13 @@ def build_templates() -> jinja2.Environment:
     environment.globals["evidence_link"] = evidence_link
     environment.filters["path_quote"] = lambda value: quote(str(value), safe="")
     environment.filters["pretty_json"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    install_language(environment, language)
     return environment
+
+
+def build_template_environments() -> dict[str, jinja2.Environment]:
+    """``{language: environment}`` for every language of :data:`config.i18n.LANGUAGES`."""
+    return {language: build_templates(language) for language in LANGUAGES}
 
 
 @dataclass
@@ -118,7 +131,7 @@ class AppContext:
     client: Any
     index_prefix: str
     secret: bytes
-    templates: jinja2.Environment
+    templates: Mapping[str, jinja2.Environment]  # per language, from build_template_environments()
     audit: AuditWriter
     tokens: TokenCache
     login_limiter: LoginLimiter | None = None
@@ -227,8 +240,11 @@ def render_html(request: Request, template: str, data: dict[str, Any], status: i
     """The page; its forms carry the CSRF token of :mod:`search.api.csrf` (and its cookie is set when new)."""
     context = context_of(request)
     record = getattr(request.state, "token_record", None)
-    html = context.templates.get_template(template).render(
-        request_path=request.url.path, who=record, csrf_token=csrf_form_token(request, context.secret),
+    language = request_language(
+        request.query_params.get("lang"), request.headers.get("accept-language"), context.settings.language
+    )
+    html = context.templates[language].get_template(template).render(
+        request_path=request.url.path, who=record, csrf_token=csrf_form_token(request, context.secret), 
         unread_alerts=getattr(request.state, "unread_alerts", None), **data
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

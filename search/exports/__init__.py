@@ -211,8 +211,10 @@ def collect_onion(client: Any, prefix: str, host: str) -> ExportSet:
     return export_set_from_records(f"onionscope onion {detail['host']}", records)
 
 
-def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
-    """The export as text, its media type and the file suffix.
+def render(export_set: ExportSet, format: str, language: str = "en") -> tuple[str, str, str]:
+    """The export as text, its media type and the file suffix; STIX and MISP labels in ``language``.
+
+    CSV and JSON carry field names and values only, the same in every language.
 
     :raises config.errors.UserError: ``format`` is not one of :data:`FORMATS`.
     """
@@ -231,11 +233,11 @@ def render(export_set: ExportSet, format: str) -> tuple[str, str, str]:
     if format == "stix":
         from search.exports.stix import to_stix_bundle
 
-        text = json.dumps(to_stix_bundle(export_set), indent=2, ensure_ascii=False)
+        text = json.dumps(to_stix_bundle(export_set, language), indent=2, ensure_ascii=False)
         return escape_json_text(text), "application/stix+json;version=2.1", "stix.json"
     if format == "misp":
         from search.exports.misp import to_misp_event
 
-        text = json.dumps(to_misp_event(export_set), indent=2, ensure_ascii=False)
+        text = json.dumps(to_misp_event(export_set, language), indent=2, ensure_ascii=False)
         return escape_json_text(text), "application/json", "misp.json"
     raise UserError(f"unknown export format {format!r}; choose one of: {', '.join(FORMATS)}")

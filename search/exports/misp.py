@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from config.i18n import SOURCE_LANGUAGE, Translator, translator
 from search.exports import ExportSet
 
 MISP_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:onionscope:misp")
@@ -28,17 +29,19 @@ def _epoch(iso: str) -> str:
     return str(int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()))
 
 
-def _comment(sightings: list[dict[str, Any]], lead: str = "") -> str:
+def _comment(sightings: list[dict[str, Any]], t: Translator, lead: str = "") -> str:
     markets = sorted({str(sighting["market"]) for sighting in sightings if sighting.get("market")})
     text = lead
     if sightings:
-        text += f"{'; ' if text else ''}seen in {len(sightings)} record(s)"
+        text += ("; " if text else "") + t("seen in {count} record(s)", count=len(sightings))
     if markets:
-        text += f" on {', '.join(markets)}"
+        text += " " + t("on {markets}", markets=", ".join(markets))
     return text[:MAX_COMMENT_CHARS]
 
 
-def to_misp_event(export_set: ExportSet) -> dict[str, Any]:
+def to_misp_event(export_set: ExportSet, language: str = SOURCE_LANGUAGE) -> dict[str, Any]:
+    """The export as one MISP event; comments in ``language`` (MISP's own types and categories stay as MISP names them)."""
+    t = translator(language)
     timestamp = _epoch(export_set.generated_at)
     event_uuid = str(uuid.uuid5(MISP_NAMESPACE, "event:" + export_set.title))
     attributes: list[dict[str, Any]] = []
@@ -60,18 +63,18 @@ def to_misp_event(export_set: ExportSet) -> dict[str, Any]:
     for address, coin in sorted(export_set.wallets.items()):
         sightings = export_set.sightings.get(address, [])
         if coin in COIN_TYPES:
-            add(COIN_TYPES[coin], "Financial fraud", address, _comment(sightings), True)
+            add(COIN_TYPES[coin], "Financial fraud", address, _comment(sightings, t), True)
         else:
-            add("text", "Financial fraud", address, _comment(sightings, f"{coin or 'unknown coin'} wallet address"), True)
+            add("text", "Financial fraud", address, _comment(sightings, t, t("{coin} wallet address", coin=coin or t("unknown coin"))), True)
     for host in sorted(export_set.onions):
-        add("domain", "Network activity", host, _comment(export_set.sightings.get(host, []), "Tor onion service"), True)
+        add("domain", "Network activity", host, _comment(export_set.sightings.get(host, []), t, t("Tor onion service")), True)
     for fingerprint in sorted(export_set.pgp_fingerprints):
-        add("text", "Person", fingerprint, _comment(export_set.sightings.get(fingerprint, []), "PGP key fingerprint"), False)
+        add("text", "Person", fingerprint, _comment(export_set.sightings.get(fingerprint, []), t, t("PGP key fingerprint")), False)
     for email in sorted(export_set.emails):
-        add("email", "Social network", email, "e-mail address on a crawled page", False)
+        add("email", "Social network", email, t("e-mail address on a crawled page"), False)
     urls = sorted({str(record["url"]) for record in export_set.records if record.get("url")})[:1000]
     for url in urls:
-        add("url", "Network activity", url, "crawled page", False)
+        add("url", "Network activity", url, t("crawled page"), False)
     return {
         "Event": {
             "uuid": event_uuid,

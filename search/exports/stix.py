@@ -26,6 +26,7 @@ import json
 import uuid
 from typing import Any
 
+from config.i18n import SOURCE_LANGUAGE, Translator, translator
 from search.exports import ExportSet
 
 STIX_SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
@@ -99,20 +100,20 @@ def _window(sightings: list[dict[str, Any]], now: str) -> tuple[str, str]:
     return (times[0], times[-1]) if times else (now, now)
 
 
-def _description(sightings: list[dict[str, Any]]) -> str:
+def _description(sightings: list[dict[str, Any]], t: Translator) -> str:
     markets = sorted({str(sighting["market"]) for sighting in sightings if sighting.get("market")})
     kinds = sorted({str(sighting["kind"]) for sighting in sightings if sighting.get("kind")})
-    text = f"Seen in {len(sightings)} crawled record(s)"
+    text = t("Seen in {count} crawled record(s)", count=len(sightings))
     if kinds:
-        text += f" ({', '.join(kinds)})"
+        text += f" ({', '.join(t(kind) for kind in kinds)})"
     if markets:
-        text += f" on market(s): {', '.join(markets)}"
+        text += " " + t("on market(s): {markets}", markets=", ".join(markets))
     return text + "."
 
 
 def _observation(
     objects: list[dict[str, Any]], sco: dict[str, Any], pattern: str, name: str, sightings: list[dict[str, Any]],
-    now: str,
+    now: str, t: Translator,
 ) -> None:
     first, last = _window(sightings, now)
     observed = {
@@ -135,7 +136,7 @@ def _observation(
         "created": now,
         "modified": now,
         "name": name,
-        "description": _description(sightings),
+        "description": _description(sightings, t),
         "indicator_types": ["malicious-activity"],
         "pattern": pattern,
         "pattern_type": "stix",
@@ -156,14 +157,16 @@ def _observation(
     objects.extend([sco, observed, indicator, relationship])
 
 
-def to_stix_bundle(export_set: ExportSet) -> dict[str, Any]:
+def to_stix_bundle(export_set: ExportSet, language: str = SOURCE_LANGUAGE) -> dict[str, Any]:
+    """The export as a STIX 2.1 bundle; names and descriptions in ``language`` (ids do not depend on them)."""
+    t = translator(language)
     now = _stix_time(export_set.generated_at, FIXED_CREATED)
     objects = _shared_objects(now)
     for host in sorted(export_set.onions):
         sco = {"type": "domain-name", "spec_version": "2.1", "id": _sco_id("domain-name", {"value": host}), "value": host}
         _observation(
-            objects, sco, f"[domain-name:value = {pattern_string(host)}]", f"Onion service {host}",
-            export_set.sightings.get(host, []), now,
+            objects, sco, f"[domain-name:value = {pattern_string(host)}]", t("Onion service {host}", host=host),
+            export_set.sightings.get(host, []), now, t,
         )
     for address, coin in sorted(export_set.wallets.items()):
         sco = {
@@ -177,7 +180,8 @@ def to_stix_bundle(export_set: ExportSet) -> dict[str, Any]:
             sco["currency"] = coin
         _observation(
             objects, sco, f"[{WALLET_SCO_TYPE}:value = {pattern_string(address)}]",
-            f"{(coin or 'cryptocurrency').upper()} wallet {address}", export_set.sightings.get(address, []), now,
+            t("{coin} wallet {address}", coin=(coin or t("cryptocurrency")).upper(), address=address),
+            export_set.sightings.get(address, []), now, t,
         )
     bundle_key = json.dumps([export_set.title, sorted(obj["id"] for obj in objects)])
     return {"type": "bundle", "id": f"bundle--{uuid.uuid5(ONIONSCOPE_NAMESPACE, bundle_key)}", "objects": objects}
