@@ -108,3 +108,14 @@ def test_the_command_speaks_the_chosen_language(tmp_path, capsys) -> None:
         assert capsys.readouterr().err.startswith("onionscope: error: ")
     finally:
         i18n.set_cli_language("en")
+
+
+def test_the_labels_of_site_types_and_mirror_groups_are_the_projects_own() -> None:
+    from config.site_types import SITE_TYPES
+    from pipelines.onion_sites import LABELS
+    from search.api.translation import VALUE_LABELS
+
+    assert VALUE_LABELS["site_type"] == dict(SITE_TYPES)
+    assert set(VALUE_LABELS["mirror_group"]) == set(LABELS)
+    ru = build_templates("ru").from_string('{{ "forum"|label("site_type") }}/{{ "forum"|label("market") }}/{{ "site_type"|label }}')
+    assert ru.render() == "форум/forum/тип сайта"
