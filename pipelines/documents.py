@@ -5,7 +5,8 @@ Public API:
 * :func:`document_for` (item) -> dict: the item's fields, each in the stored
   form the index schema gives it (:func:`config.schema.normalise_document`:
   onion hosts, coins, e-mails lower-case; PGP fingerprints upper-case without
-  spaces) plus derived fields (``coins`` on listings, ``name_folded`` on vendors);
+  spaces) plus derived fields (``coins``, ``quantity_grams`` and ``price_per_gram`` on
+  listings, ``name_folded`` on vendors);
 * :func:`upsert_action` (item, index) -> one bulk ``update`` action whose
   ``doc`` moves ``last_seen`` and whose ``upsert`` also sets ``first_seen``,
   so re-crawls keep first_seen without a script;
@@ -24,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from config.schema import CRYPTO_TICKERS, normalise_coin, normalise_document, normalise_fingerprint
+from crawler.extractors.quantities import grams_sold
 from crawler.freshness.instants import parse_instant
 from crawler.items import Listing, Page, Vendor
 
@@ -61,6 +63,12 @@ def document_for(item: Any) -> dict[str, Any]:
         if currency in CRYPTO_TICKERS:
             coins.add(currency)
         document["coins"] = sorted(coins)
+        # The price per gram, in the listing's own currency (price_currency), for the price charts.
+        grams = grams_sold(document.get("title"), document.get("price_unit"))
+        amount = document.get("price_amount")
+        document["quantity_grams"] = grams
+        document["price_per_gram"] = (round(float(amount) / grams, 6)
+                                      if grams and isinstance(amount, (int, float)) and amount > 0 else None)
     elif isinstance(item, Vendor):
         document["name_folded"] = item.name.casefold()
     return document

@@ -112,6 +112,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         market_host_known=BOOLEAN, looks_like_market=KW, price_unit=KW,
         # Missing from its market in a run that crawled it completely; never deleted.
         removed_at=DATE,
+        # Schema 5: the weight the price buys and the price per gram in price_currency (crawler.extractors.quantities).
+        quantity_grams=DOUBLE, price_per_gram=DOUBLE,
     ),
     "vendors": _fields(
         market=KW, name=KW, **{"name.text": TEXT}, name_folded=KW, profile_url=KW, onion_host=KW_ONION,
