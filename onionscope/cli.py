@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "search what was crawled"),
     "serve": ("serve", "start the HTTP API and web UI"),
     "token": ("token", "create or revoke API tokens"),
-    "export": ("export", "export a search result or an entity (CSV, JSON, STIX 2.1, MISP)"),
+    "export": ("export", "export a search result or an entity (CSV, JSON, STIX 2.1, MISP), or the onion graph (GEXF, GraphML)"),
     "index": ("index", "set up or migrate the Elasticsearch indices"),
     "demo": ("demo", "bring up the private network, demo sites and Elasticsearch, crawl, show results"),
 }

@@ -8,7 +8,10 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/search`` -- query, facets, highlights, cursors (search.api.search_routes)
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
   -- one router for the entity pages (search.api.entities)
-* ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
+* ``/stats`` (with charts); ``/export`` (CSV, JSON, STIX 2.1, MISP)
+* ``/timelines`` -- listings per market per day, a substance's price per gram (search.api.timeline_routes)
+* ``/onions/{host}/graph`` and ``/graph/export`` -- the onion graph (search.api.graph_routes)
+* ``/vendors/{vendor_id}/dossier`` -- a vendor identity across markets (search.api.dossier_routes)
 * ``/jobs`` and ``/runs/{job_id}`` -- scheduled jobs and their runs (search.api.jobs_routes)
 * ``/discovered`` -- the discovery queue: onions pages named, with where (search.api.discovered_routes)
 * ``/metrics`` -- Prometheus metrics of the jobs (search.api.metrics_routes; viewer token, text format)
@@ -155,6 +158,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     """
     from search.api import (auth_routes, discovered_routes, docs_routes, entities, exports_routes, jobs_routes, metrics_routes,
                             search_routes, stats)
+    from search.api import dossier_routes, graph_routes, timeline_routes
     from config.blocklist import BlocklistFile
     from search.blocklist import attach as attach_blocklist
     from search.connection import connect
@@ -207,7 +211,8 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     async def home() -> Response:
         return RedirectResponse("/search", status_code=303)
 
-    for module in (search_routes, entities, stats, jobs_routes, discovered_routes, metrics_routes, exports_routes, auth_routes, docs_routes):
+    for module in (search_routes, entities, stats, jobs_routes, discovered_routes, metrics_routes, exports_routes, auth_routes, docs_routes,
+                   timeline_routes, graph_routes, dossier_routes):
         app.include_router(module.router)
     if settings["trusted_proxies"]:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
