@@ -7,6 +7,8 @@ Public API:
   onion hosts, coins, e-mails lower-case; PGP fingerprints upper-case without
   spaces) plus derived fields (``coins``, ``quantity_grams`` and ``price_per_gram`` on
   listings, ``name_folded`` on vendors);
+* :func:`price_per_gram_fields` (listing document) -> ``quantity_grams`` and
+  ``price_per_gram`` (also filled in by a migration to listings schema 5);
 * :func:`upsert_action` (item, index) -> one bulk ``update`` action whose
   ``doc`` moves ``last_seen`` and whose ``upsert`` also sets ``first_seen``,
   so re-crawls keep first_seen without a script;
@@ -29,7 +31,8 @@ from crawler.extractors.quantities import grams_sold
 from crawler.freshness.instants import parse_instant
 from crawler.items import Listing, Page, Vendor
 
-__all__ = ["DOCUMENT_KINDS", "document_for", "normalise_fingerprint", "replayed_document", "upsert_action"]
+__all__ = ["DOCUMENT_KINDS", "document_for", "normalise_fingerprint", "price_per_gram_fields", "replayed_document",
+           "upsert_action"]
 
 DOCUMENT_KINDS = ("pages", "listings", "vendors")
 # A concurrent update of the same _id (two pipelines, or a crawl and a replay)
@@ -63,15 +66,23 @@ def document_for(item: Any) -> dict[str, Any]:
         if currency in CRYPTO_TICKERS:
             coins.add(currency)
         document["coins"] = sorted(coins)
-        # The price per gram, in the listing's own currency (price_currency), for the price charts.
-        grams = grams_sold(document.get("title"), document.get("price_unit"))
-        amount = document.get("price_amount")
-        document["quantity_grams"] = grams
-        document["price_per_gram"] = (round(float(amount) / grams, 6)
-                                      if grams and isinstance(amount, (int, float)) and amount > 0 else None)
+        document.update(price_per_gram_fields(document))
     elif isinstance(item, Vendor):
         document["name_folded"] = item.name.casefold()
     return document
+
+
+def price_per_gram_fields(listing: dict[str, Any]) -> dict[str, float | None]:
+    """``quantity_grams`` and ``price_per_gram`` of a listing document (None when the weight is unknown).
+
+    The price per gram is in the listing's own currency (``price_currency``),
+    for the price charts; the weight comes from the price unit or the title
+    (:func:`crawler.extractors.quantities.grams_sold`).
+    """
+    grams = grams_sold(listing.get("title"), listing.get("price_unit"))
+    amount = listing.get("price_amount")
+    per_gram = round(float(amount) / grams, 6) if grams and isinstance(amount, (int, float)) and amount > 0 else None
+    return {"quantity_grams": grams, "price_per_gram": per_gram}
 
 
 def upsert_action(item: Any, index: str) -> dict[str, Any]:
