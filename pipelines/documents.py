@@ -81,7 +81,8 @@ def price_per_gram_fields(listing: dict[str, Any]) -> dict[str, float | None]:
     """
     grams = grams_sold(listing.get("title"), listing.get("price_unit"))
     amount = listing.get("price_amount")
-    per_gram = round(float(amount) / grams, 6) if grams and isinstance(amount, (int, float)) and amount > 0 else None
+    # Not rounded: a price in BTC per gram is a few ten-thousandths.
+    per_gram = float(amount) / grams if grams and isinstance(amount, (int, float)) and amount > 0 else None
     return {"quantity_grams": grams, "price_per_gram": per_gram}
 
 

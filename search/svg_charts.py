@@ -57,10 +57,10 @@ def _text(value: Any, limit: int = MAX_LABEL) -> str:
 
 
 def _number(value: float) -> str:
-    """A value as the data attributes carry it: integers without a point, others to 6 significant digits."""
+    """A value as the data attributes carry it: integers without a point, others in full (shortest round trip)."""
     if float(value).is_integer():
         return str(int(value))
-    return f"{value:.6g}"
+    return repr(float(value))
 
 
 def _axis_number(value: float) -> str:

@@ -134,7 +134,7 @@ def substance_prices_steps(prefix: str, substance: str | None, days: int = 90) -
             for bucket in currency["days"]["buckets"]:
                 value = (bucket["median"].get("values") or {}).get("50.0")
                 if value is not None:
-                    medians[bucket["key_as_string"]] = round(float(value), 6)
+                    medians[bucket["key_as_string"]] = float(value)
                     counts[bucket["key_as_string"]] = bucket["doc_count"]
             if medians:
                 result["series"][name] = medians

@@ -8,7 +8,7 @@ from the generator's ground truth (listings, prices, quantities, onion links,
 cross-market vendors) or from plain Elasticsearch queries over the raw
 documents, counted here in Python -- never from the code under test.
 
-With ``ONIONSCOPE_SCREENSHOT_DIR`` set, each new view is also saved there as a
+With ``SCREENSHOT_DIR`` set, each new view is also saved there as a
 PNG (docs/screenshots/ holds the committed ones).
 """
 
@@ -143,7 +143,7 @@ def _points(page: Any, chart: str) -> list[dict[str, str]]:
 
 
 def _screenshot(page: Any, name: str) -> None:
-    folder = os.environ.get("ONIONSCOPE_SCREENSHOT_DIR")
+    folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
