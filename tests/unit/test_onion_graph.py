@@ -55,3 +55,16 @@ def test_unknown_format():
 def test_to_networkx_attributes():
     directed = to_networkx(_graph())
     assert directed.edges[A, B]["link"] is True and directed.edges[A, C]["link"] is False
+
+
+@pytest.mark.parametrize("arguments", [
+    ["export", "graph", "--format", "stix"],
+    ["export", "graph", "--format", "gexf", "--query", "x"],
+    ["export", "--format", "gexf", "--query", "x"],
+    ["export", "--format", "csv"],
+])
+def test_export_command_refuses_mixed_arguments_before_connecting(arguments, capsys):
+    from onionscope.cli import main
+
+    assert main(arguments) == 1
+    assert "onionscope export graph" in capsys.readouterr().err
