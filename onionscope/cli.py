@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "start the HTTP API and web UI"),
     "token": ("token", "create or revoke API tokens"),
     "watch": ("watch", "watchlists and alerts: add, list, remove entries; show, check and deliver alerts"),
-    "export": ("export", "export a search result or an entity (CSV, JSON, STIX 2.1, MISP)"),
+    "export": ("export", "export a search result or an entity (CSV, JSON, STIX 2.1, MISP), or the onion graph (GEXF, GraphML)"),
     "index": ("index", "set up or migrate the Elasticsearch indices"),
     "evidence": ("evidence", "verify the WARC evidence files, export a hit's evidence package, prune"),
     "demo": ("demo", "bring up the private network, demo sites and Elasticsearch, crawl, show results"),

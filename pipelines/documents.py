@@ -5,7 +5,10 @@ Public API:
 * :func:`document_for` (item) -> dict: the item's fields, each in the stored
   form the index schema gives it (:func:`config.schema.normalise_document`:
   onion hosts, coins, e-mails lower-case; PGP fingerprints upper-case without
-  spaces) plus derived fields (``coins`` on listings, ``name_folded`` on vendors);
+  spaces) plus derived fields (``coins``, ``quantity_grams`` and ``price_per_gram`` on
+  listings, ``name_folded`` on vendors);
+* :func:`price_per_gram_fields` (listing document) -> ``quantity_grams`` and
+  ``price_per_gram`` (also filled in by a migration to listings schema 5);
 * :func:`upsert_action` (item, index) -> one bulk ``update`` action whose
   ``doc`` moves ``last_seen`` and whose ``upsert`` also sets ``first_seen``,
   so re-crawls keep first_seen without a script;
@@ -24,10 +27,12 @@ from datetime import datetime
 from typing import Any
 
 from config.schema import CRYPTO_TICKERS, normalise_coin, normalise_document, normalise_fingerprint
+from crawler.extractors.quantities import grams_sold
 from crawler.freshness.instants import parse_instant
 from crawler.items import Listing, Page, Vendor
 
-__all__ = ["DOCUMENT_KINDS", "document_for", "normalise_fingerprint", "replayed_document", "upsert_action"]
+__all__ = ["DOCUMENT_KINDS", "document_for", "normalise_fingerprint", "price_per_gram_fields", "replayed_document",
+           "upsert_action"]
 
 DOCUMENT_KINDS = ("pages", "listings", "vendors")
 # A concurrent update of the same _id (two pipelines, or a crawl and a replay)
@@ -61,9 +66,24 @@ def document_for(item: Any) -> dict[str, Any]:
         if currency in CRYPTO_TICKERS:
             coins.add(currency)
         document["coins"] = sorted(coins)
+        document.update(price_per_gram_fields(document))
     elif isinstance(item, Vendor):
         document["name_folded"] = item.name.casefold()
     return document
+
+
+def price_per_gram_fields(listing: dict[str, Any]) -> dict[str, float | None]:
+    """``quantity_grams`` and ``price_per_gram`` of a listing document (None when the weight is unknown).
+
+    The price per gram is in the listing's own currency (``price_currency``),
+    for the price charts; the weight comes from the price unit or the title
+    (:func:`crawler.extractors.quantities.grams_sold`).
+    """
+    grams = grams_sold(listing.get("title"), listing.get("price_unit"))
+    amount = listing.get("price_amount")
+    # Not rounded: a price in BTC per gram is a few ten-thousandths.
+    per_gram = float(amount) / grams if grams and isinstance(amount, (int, float)) and amount > 0 else None
+    return {"quantity_grams": grams, "price_per_gram": per_gram}
 
 
 def upsert_action(item: Any, index: str) -> dict[str, Any]:

@@ -20,8 +20,9 @@ Public API:
 * :func:`current_index` (client, prefix, kind) -> the index behind the alias, or None;
 * :func:`migrate` (client, prefix, kind) -> :class:`MigrationReport`: new
   versioned index from the current template, copy by point-in-time +
-  ``search_after`` and bulk (the local node has no reindex module), then one
-  atomic alias swap.  The old index is write-blocked during the copy (writers
+  ``search_after`` and bulk (the local node has no reindex module; fields a
+  newer schema derives, such as a listing's price per gram, are filled in on
+  the way), then one atomic alias swap.  The old index is write-blocked during the copy (writers
   get errors, which the bulk pipeline retries and spools, so nothing is lost)
   and kept afterwards unless ``delete_old``.  Raises UserError when the copy
   is incomplete; the alias then still points at the old index.
@@ -326,10 +327,24 @@ def _scan_point_in_time(client: Elasticsearch, index: str, batch_size: int) -> I
         client.close_point_in_time(id=pit_id)
 
 
-def _copy_documents(client: Elasticsearch, source: str, target: str, batch_size: int) -> int:
+def _upgraded(kind: str, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with the fields a newer schema derives from what it already holds.
+
+    Listings before schema 5 have no price per gram; it comes from their title,
+    price unit and price (:func:`pipelines.documents.price_per_gram_fields`).
+    """
+    if kind == "listings" and "price_per_gram" not in document:
+        from pipelines.documents import price_per_gram_fields
+
+        return {**document, **price_per_gram_fields(document)}
+    return document
+
+
+def _copy_documents(client: Elasticsearch, source: str, target: str, batch_size: int, kind: str = "") -> int:
     copied = 0
     for hits in _scan_point_in_time(client, source, batch_size):
-        actions = [{"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": hit["_source"]} for hit in hits]
+        actions = [{"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": _upgraded(kind, hit["_source"])}
+                   for hit in hits]
         succeeded, errors = helpers.bulk(client, actions, raise_on_error=False, stats_only=False)
         if errors:
             first = json.dumps(errors[0])[:500]
@@ -366,7 +381,7 @@ def migrate(
     try:
         client.indices.refresh(index=source)
         source_docs = _count(client, source)
-        copied = _copy_documents(client, source, target, batch_size)
+        copied = _copy_documents(client, source, target, batch_size, kind)
         client.indices.refresh(index=target)
         target_docs = _count(client, target)
         if target_docs != source_docs:

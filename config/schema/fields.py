@@ -121,6 +121,8 @@ KIND_FIELDS: Mapping[str, Mapping[str, Field]] = MappingProxyType({
         removed_at=DATE,
         # The WARC record of the page it was read from (crawler.evidence).
         **_EVIDENCE,
+        # Schema 5: the weight the price buys and the price per gram in price_currency (crawler.extractors.quantities).
+        quantity_grams=DOUBLE, price_per_gram=DOUBLE,
     ),
     "vendors": _fields(
         market=KW, name=KW, **{"name.text": TEXT}, name_folded=KW, profile_url=KW, onion_host=KW_ONION,

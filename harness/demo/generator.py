@@ -44,7 +44,8 @@ Ground truth schema (``ground_truth.json``; lists sorted, URLs canonical
               ships_from: [alpha2], ships_to: [alpha2 | "WW" worldwide | "EU"],
               escrow, finalize_early, stock, sales, rating,   # null where the market does not show it
               substances: [name], substance_classes: [class], substance_terms: [term as written],
-              wallets: [address], language: en|ru}]
+              wallets: [address], language: en|ru,
+              quantity: float, unit: g|tab|blotter...}]   # what the price buys, as the title says
   vendors: [{market, name, profile_url, pgp_fingerprints, wallets: [address],
              contacts: [{type: email|jabber|telegram, value}], rating, sales, joined}]
   wallets: [{address (normalised), coin, network, address_type, written_as: [exact spellings],
@@ -371,6 +372,8 @@ def _ground_truth(world: World, rendered: dict[str, RenderedSite], version: str)
                 "substance_terms": list(listing.substance_terms),
                 "wallets": [wallet.address for wallet in listing.wallets],
                 "language": "ru" if _CYRILLIC.search(listing.title) else "en",
+                "quantity": listing.quantity,
+                "unit": listing.unit,
             })
         for vendor in market.vendors:
             vendors.append({

@@ -1,7 +1,9 @@
-"""``onionscope export``: a search result or one entity as CSV, JSON, STIX 2.1 or MISP event JSON.
+"""``onionscope export``: a search result or one entity as CSV, JSON, STIX 2.1 or MISP event JSON;
+or the onion graph as GEXF or GraphML (for Gephi).
 
     onionscope export --format stix --query 'fentanyl market:alpha' -o result.json
     onionscope export --format misp --wallet bc1q...
+    onionscope export graph --format gexf -o onions.gexf
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ from pathlib import Path
 from typing import Any
 
 
+GRAPH_FORMATS = ("gexf", "graphml")
+RECORD_FORMATS = ("csv", "json", "stix", "misp")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("csv", "json", "stix", "misp"), required=True)
-    subject = parser.add_mutually_exclusive_group(required=True)
+    parser.add_argument("what", nargs="?", choices=("graph",),
+                        help="graph: the whole onion graph (which onion names which), with --format gexf or graphml")
+    parser.add_argument("--format", choices=RECORD_FORMATS + GRAPH_FORMATS, required=True)
+    subject = parser.add_mutually_exclusive_group()
     subject.add_argument("--query", help="export the hits of this query")
     subject.add_argument("--wallet", help="export a wallet address and what uses it")
     subject.add_argument("--vendor", help="export a vendor (its id) and its listings")
@@ -26,6 +34,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
+    from config.errors import UserError
+
+    chosen = [name for name in ("query", "wallet", "vendor", "onion") if getattr(args, name) is not None]
+    if args.what == "graph":
+        if chosen or args.format not in GRAPH_FORMATS:
+            raise UserError("`onionscope export graph` takes --format gexf or graphml and no --query, --wallet, "
+                            "--vendor or --onion")
+        return _export_graph(args, settings)
+    if args.format not in RECORD_FORMATS or len(chosen) != 1:
+        raise UserError("give one of --query, --wallet, --vendor or --onion with --format csv, json, stix or misp "
+                        "(or export the onion graph: `onionscope export graph --format gexf`)")
     from elastic_transport import TransportError
     from elasticsearch import ApiError
 
@@ -62,4 +81,36 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         print(f"wrote {len(export_set.records)} records to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _export_graph(args: argparse.Namespace, settings: Any) -> int:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from onionscope.commands.search import es_user_error, local_actor
+    from search.audit import record_search
+    from search.blocklist import blocklist_of
+    from search.connection import connect
+    from search.es_steps import run as run_steps
+    from search.onion_graph import export_graph, graph_steps
+
+    client = connect(settings)
+    try:
+        graph = run_steps(client, graph_steps(settings.index_prefix, blocklist_of(client).onion_hosts))
+        record_search(
+            client, settings.index_prefix, actor_id="cli", actor_name=local_actor(), role="local", query="graph",
+            kind="graph", result_count=len(graph.edges), channel="export",
+            detail={"format": args.format, "nodes": len(graph.nodes), "truncated": graph.truncated},
+        )
+    except (TransportError, ApiError) as exc:
+        raise es_user_error(exc, settings) from None
+    data = export_graph(graph, args.format)
+    note = f"{len(graph.nodes)} onions and {len(graph.edges)} edges" + (" (page cap hit: partial)" if graph.truncated else "")
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {note} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     return 0

@@ -8,8 +8,11 @@ Routes (every HTML page has a JSON twin at the same URL, answered to
 * ``/search`` -- query, facets, highlights, cursors (search.api.search_routes)
 * ``/listings/{id}``, ``/vendors/{id}``, ``/wallets/{address}``, ``/onions/{host}``
   -- one router for the entity pages (search.api.entities)
-* ``/stats``; ``/export`` (CSV, JSON, STIX 2.1, MISP)
+* ``/stats`` (with charts); ``/export`` (CSV, JSON, STIX 2.1, MISP)
 * ``/evidence/{hit_id}`` -- a page's or listing's evidence package as a zip (search.api.evidence_routes)
+* ``/timelines`` -- listings per market per day, a substance's price per gram (search.api.timeline_routes)
+* ``/onions/{host}/graph`` and ``/graph/export`` -- the onion graph (search.api.graph_routes)
+* ``/vendors/{vendor_id}/dossier`` -- a vendor identity across markets (search.api.dossier_routes)
 * ``/jobs`` and ``/runs/{job_id}`` -- scheduled jobs and their runs (search.api.jobs_routes)
 * ``/discovered`` -- the discovery queue: onions pages named, with where (search.api.discovered_routes)
 * ``/watchlists`` and ``/alerts`` -- watchlist entries (analysts add and remove them) and the alerts
@@ -159,6 +162,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
     """
     from search.api import (auth_routes, discovered_routes, docs_routes, entities, evidence_routes, exports_routes,
                             jobs_routes, metrics_routes, search_routes, stats, watch_routes)
+    from search.api import dossier_routes, graph_routes, timeline_routes
     from config.blocklist import BlocklistFile
     from search.blocklist import attach as attach_blocklist
     from search.connection import connect
@@ -212,7 +216,7 @@ def create_app(settings: Any, client: Any = None) -> FastAPI:
         return RedirectResponse("/search", status_code=303)
 
     for module in (search_routes, entities, stats, jobs_routes, discovered_routes, watch_routes, metrics_routes,
-                   exports_routes, evidence_routes, auth_routes, docs_routes):
+                   exports_routes, evidence_routes, auth_routes, docs_routes, timeline_routes, graph_routes, dossier_routes):
         app.include_router(module.router)
     if settings["trusted_proxies"]:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -19,9 +19,10 @@ def test_names() -> None:
 
 
 @pytest.mark.parametrize(("kind", "item_type", "derived"), [
-    # content_changed_at and removed_at are the freshness pipeline's (pipelines.freshness).
+    # content_changed_at and removed_at are the freshness pipeline's (pipelines.freshness); quantity_grams and
+    # price_per_gram are pipelines.documents'.
     ("pages", Page, {"first_seen", "last_seen", "content_changed_at"}),
-    ("listings", Listing, {"first_seen", "last_seen", "coins", "removed_at"}),
+    ("listings", Listing, {"first_seen", "last_seen", "coins", "removed_at", "quantity_grams", "price_per_gram"}),
     ("vendors", Vendor, {"first_seen", "last_seen", "name_folded"}),
 ])
 def test_strict_mappings_hold_exactly_the_item_fields(kind: str, item_type: type, derived: set[str]) -> None:
