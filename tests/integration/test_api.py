@@ -630,6 +630,8 @@ def test_every_page_in_both_languages(env):
         "/search?q=fentanyl", "/search?q=fentanyl&kind=pages", "/search?q=nothing-matches-this-zz", "/stats",
         "/jobs", "/discovered", "/docs", f"/wallets/{SHARED_BTC}", f"/vendors/{world.vendor_ids['alpha/DrGreen']}",
         f"/listings/{world.listing_ids['beta/b1']}", f"/onions/{ALPHA_HOST}", "/wallets/1NotSeenAnywhere",
+        "/timelines", "/timelines?substance=fentanyl", f"/onions/{ALPHA_HOST}/graph",
+        f"/vendors/{world.vendor_ids['alpha/DrGreen']}/dossier", "/watchlists", "/alerts",
     ]
     for path in pages:
         english = http.get(path, headers=auth(token, {**HTML, "accept-language": "en-US,en;q=0.9"}))
