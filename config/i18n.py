@@ -314,6 +314,11 @@ def _(message: str, /, **params: object) -> str:
 gettext = _
 
 
+def N_(message: str) -> str:  # noqa: N802 -- the gettext convention for "mark only"
+    """Mark ``message`` for the catalogue without translating it here; returns it unchanged."""
+    return message
+
+
 # --- extraction ------------------------------------------------------------------------------
 
 

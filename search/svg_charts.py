@@ -38,6 +38,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import markupsafe
 
+from config.i18n import N_
 from search.cli_output import escape_invisible
 
 MAX_LABEL = 80
@@ -73,8 +74,12 @@ def _colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _empty(chart_id: str) -> markupsafe.Markup:
-    return markupsafe.Markup(f'<p class="empty" data-chart="{_text(chart_id)}">No data to chart.</p>')
+#: What a chart with nothing to draw says (translated where it is shown: search.api.chart_pages).
+NO_DATA = N_("No data to chart.")
+
+
+def _empty(chart_id: str, message: str = NO_DATA) -> markupsafe.Markup:
+    return markupsafe.Markup(f'<p class="empty" data-chart="{_text(chart_id)}">{_text(message)}</p>')
 
 
 def _nice_max(value: float) -> float:
@@ -95,11 +100,11 @@ def _days(first: str, last: str) -> list[str]:
     return [(start + timedelta(days=offset)).isoformat() for offset in range((end - start).days + 1)]
 
 
-def _legend(names: Sequence[str], top: float) -> list[str]:
+def _legend(names: Sequence[str], top: float, labels: Mapping[str, str] | None = None) -> list[str]:
     parts = []
     x = 50.0
     for index, name in enumerate(names):
-        label = _text(name, 40)
+        label = _text((labels or {}).get(name, name), 40)
         parts.append(f'<g class="legend-item" data-series="{_text(name)}"><rect x="{x:.1f}" y="{top:.1f}" width="10" '
                      f'height="10" fill="{_colour(index)}"/><text x="{x + 14:.1f}" y="{top + 9:.1f}">{label}</text></g>')
         x += 24 + 6.5 * min(len(str(name)), 40)
@@ -117,8 +122,12 @@ def _value_axis(height: float, top: float, left: float, right: float, maximum: f
 
 
 def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: str = "bars",
-                value_label: str = "") -> markupsafe.Markup:
+                value_label: str = "", labels: Mapping[str, str] | None = None,
+                empty: str = NO_DATA) -> markupsafe.Markup:
     """A chart of values per day: grouped bars, or one line per series.
+
+    ``labels`` shows a series under another name (the reader's language for
+    names the project defines); ``data-series`` keeps the series' own name.
 
     Days run from the earliest to the latest day of any series, with no gap
     (a day without a value has no mark).  Raises ValueError for a day that is
@@ -128,7 +137,7 @@ def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: 
         raise ValueError(f"unknown time series kind {kind!r}")
     names = [name for name in series if series[name]]
     if not names:
-        return _empty(chart_id)
+        return _empty(chart_id, empty)
     all_days = sorted({day for name in names for day in series[name]})
     days = _days(all_days[0], all_days[-1])
     maximum = _nice_max(max(float(value) for name in names for value in series[name].values()))
@@ -176,16 +185,20 @@ def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: 
                              f'data-value="{_number(value)}" cx="{x:.2f}" cy="{y:.2f}" r="4" stroke="none">'
                              f'<title>{_text(name)} {day}: {_number(value)}</title></circle>')
         parts.append("</g>")
-    parts.append(f'<g fill="#1d232a">{"".join(_legend(names, legend_top))}</g>')
+    parts.append(f'<g fill="#1d232a">{"".join(_legend(names, legend_top, labels))}</g>')
     parts.append("</svg>")
     return markupsafe.Markup("".join(parts))
 
 
 def ranked_bars(chart_id: str, rows: Sequence[tuple[str, float]], value_label: str = "",
-                colours: Sequence[str] | None = None) -> markupsafe.Markup:
-    """Horizontal bars, one per ``(label, value)`` row, in the order given."""
+                colours: Sequence[str] | None = None, labels: Mapping[str, str] | None = None,
+                empty: str = NO_DATA) -> markupsafe.Markup:
+    """Horizontal bars, one per ``(label, value)`` row, in the order given.
+
+    ``labels`` shows a row under another name; ``data-x`` keeps the row's own.
+    """
     if not rows:
-        return _empty(chart_id)
+        return _empty(chart_id, empty)
     maximum = _nice_max(max(float(value) for _, value in rows))
     label_width, bar_left, bar_right, row_height = 170.0, 175.0, WIDTH - 60.0, 20.0
     height = row_height * len(rows) + 10
@@ -196,10 +209,11 @@ def ranked_bars(chart_id: str, rows: Sequence[tuple[str, float]], value_label: s
         y = 5 + row_height * index
         width = (bar_right - bar_left) * float(value) / maximum
         colour = colours[index % len(colours)] if colours else _colour(0)
+        shown = (labels or {}).get(label, label)
         parts.append(f'<g class="point" data-x="{_text(label)}" data-value="{_number(value)}">'
-                     f'<text x="{label_width:.1f}" y="{y + 13:.1f}" text-anchor="end">{_text(label, 28)}</text>'
+                     f'<text x="{label_width:.1f}" y="{y + 13:.1f}" text-anchor="end">{_text(shown, 28)}</text>'
                      f'<rect x="{bar_left:.1f}" y="{y + 2:.1f}" width="{max(width, 1):.2f}" height="{row_height - 5:.1f}" '
-                     f'fill="{colour}"><title>{_text(label)}: {_number(value)}</title></rect>'
+                     f'fill="{colour}"><title>{_text(shown)}: {_number(value)}</title></rect>'
                      f'<text x="{bar_left + width + 4:.1f}" y="{y + 13:.1f}">{_number(value)}</text></g>')
     parts.append("</svg>")
     return markupsafe.Markup("".join(parts))

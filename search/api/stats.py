@@ -17,12 +17,16 @@ from search import svg_charts
 from search.api.chart_pages import respond_with_charts
 from search.api.context import audit, context_of, viewer
 from search.auth import TokenRecord
+from config.i18n import translator
+from search.api.translation import N_, request_language
 from search.es_steps import run_async
 from search.pivots import index_stats_steps
 from search.timelines import index_growth_steps, onion_states_steps, top_substances_steps
 
 router = APIRouter(tags=["stats"])
 ONION_STATE_COLOURS = ("#009e73", "#d55e00", "#7f7f7f")
+#: Series and row names of the stats charts that the project defines (marked for the catalogue).
+STATS_SERIES_NAMES = (N_("pages"), N_("listings"), N_("up"), N_("down"), N_("unchecked"))
 
 
 @router.get("/stats", summary="What the index holds")
@@ -36,11 +40,21 @@ async def stats_page(request: Request, who: TokenRecord = Depends(viewer)) -> Re
     audit(request, who, query="", kind="stats", result_count=1)
     data = {**stats, "charts": {"growth": growth, "onions": onions,
                                 "top_substances": [{"substance": name, "listings": count} for name, count in substances]}}
+    t = translator(request_language(
+        request.query_params.get("lang"), request.headers.get("accept-language"), context.settings.language))
+    # The series and rows the project names (kinds, onion states, check outcomes) in the reader's
+    # language; substances are crawled words and stay as they are.
+    names = {name: t(name) for name in STATS_SERIES_NAMES}
+    empty = t(svg_charts.NO_DATA)
     return respond_with_charts(request, "stats.html", data, lambda: {
-        "growth": svg_charts.time_series("index-growth", growth, "lines", "documents in the index by day"),
+        "growth": svg_charts.time_series("index-growth", growth, "lines", t("documents in the index by day"),
+                                         labels=names, empty=empty),
         "onions_now": svg_charts.ranked_bars("onions-now", [(state, onions["now"][state]) for state in
                                                             ("up", "down", "unchecked")],
-                                             "onion services by state", colours=ONION_STATE_COLOURS),
-        "onion_checks": svg_charts.time_series("onion-checks", onions["checks"], "bars", "liveness checks per day"),
-        "top_substances": svg_charts.ranked_bars("top-substances", substances, "listings per substance"),
+                                             t("onion services by state"), colours=ONION_STATE_COLOURS,
+                                             labels=names, empty=empty),
+        "onion_checks": svg_charts.time_series("onion-checks", onions["checks"], "bars", t("liveness checks per day"),
+                                               labels=names, empty=empty),
+        "top_substances": svg_charts.ranked_bars("top-substances", substances, t("listings per substance"),
+                                                 empty=empty),
     })

@@ -35,6 +35,7 @@ import jinja2.ext
 from jinja2.lexer import Token, TokenStream
 
 from config.i18n import (
+    N_,
     LANGUAGES,
     SOURCE_LANGUAGE,
     TextNodeScanner,
@@ -43,11 +44,6 @@ from config.i18n import (
     translate_text_nodes,
     translator,
 )
-
-def N_(message: str) -> str:  # noqa: N802 -- the gettext convention for "mark only"
-    """Mark ``message`` for the catalogue without translating it here."""
-    return message
-
 
 #: Values the project itself defines that a template shows: translated by the ``label`` filter.
 #: (Marked with N_ so the catalogue update finds them.)
