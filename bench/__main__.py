@@ -1,7 +1,7 @@
 """``python -m bench``: run every benchmark in turn and print their figures.
 
 ``python -m bench NAME [args]`` runs one (crawl, identifiers, extraction,
-extraction_quality, extraction_real, site_types, adversarial, bulk_indexing, search, testnet_startup, fuzz).  Each benchmark
+extraction_quality, extraction_real, site_types, adversarial, bulk_indexing, evidence, search, testnet_startup, fuzz).  Each benchmark
 is its own module with its own ``--help``; this only runs them in sequence.
 """
 
@@ -12,7 +12,7 @@ import sys
 
 BENCHMARKS = (
     "identifiers", "extraction", "extraction_quality", "extraction_real", "site_types", "adversarial", "bulk_indexing",
-    "testnet_startup", "crawl", "search", "fuzz",
+    "evidence", "testnet_startup", "crawl", "search", "fuzz",
 )
 
 
