@@ -61,9 +61,10 @@ MAX_LIST = 500
 # A hit's stored fields: enough to show and to deliver it, never the page text.
 HIT_FIELDS = ("url", "canonical_url", "profile_url", "onion_host", "title", "name", "market", "listing_id",
               "vendor", "price_amount", "price_currency", "wallets", "pgp_fingerprints", "content_hash",
-              "fetched_at", "job_id", "page_type", "category")
+              "fetched_at", "job_id", "page_type", "category", "evidence")
 # Fields that say nothing about a listing's or vendor's content (when and by which run it was seen).
-_VOLATILE = {"fetched_at", "first_seen", "last_seen", "job_id", "removed_at", "content_changed_at", "extractor"}
+_VOLATILE = {"fetched_at", "first_seen", "last_seen", "job_id", "removed_at", "content_changed_at", "extractor",
+             "evidence"}  # each fetch has its own WARC record
 # Which hit names the alert when a page holds several: the most specific.
 _SPECIFIC = {"listings": 0, "vendors": 1, "pages": 2}
 
@@ -233,7 +234,7 @@ def _alert_documents(entry: WatchEntry, matches: list[tuple[str, str, dict[str, 
                 "kind": kind, "id": doc_id, "title": str(title)[:500], "url": url,
                 "query": entry.query,
                 "matched": [{"kind": k, "id": d} for k, d, _ in members],
-                "source": {key: value for key, value in source.items() if key != "content_hash"},
+                "source": {key: value for key, value in source.items() if key not in ("content_hash", "evidence")},
             },
             "webhook_state": webhook_state,
             "webhook_attempts": 0,

@@ -1,4 +1,4 @@
-"""Signed values: the one signer behind session cookies, search cursors and CSRF tokens.
+"""Signed values: the one signer behind session cookies, search cursors, CSRF tokens and webhook bodies.
 
 A signed value is a small JSON document, base64url-encoded, then signed with
 itsdangerous (HMAC-SHA256, the key derived from the secret and a *purpose*
@@ -15,12 +15,16 @@ Public API:
 * :func:`unsign_value` (secret, purpose, text) -> the JSON value;
   raises :class:`BadSignedValue` when the text was altered, signed with
   another secret or purpose, or is not a signed value at all.
+* :func:`webhook_signature` (secret, timestamp, body) -> ``sha256=<hex>``, the HMAC-SHA256 of
+  ``<timestamp>.<body>``: what an alert receiver checks (search.webhooks sends it; a receiver
+  recomputes it with any HMAC library, so it is plain HMAC, not an itsdangerous token).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -60,3 +64,8 @@ def unsign_value(secret: bytes, purpose: str, text: str) -> Any:
         return json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
     except (BadSignature, UnicodeError, ValueError) as exc:
         raise BadSignedValue("not a signed value") from exc
+
+
+def webhook_signature(secret: bytes, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>``: the HMAC-SHA256 of ``<timestamp>.<body>`` under ``secret``."""
+    return "sha256=" + hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()

@@ -41,8 +41,6 @@ Public API: :func:`signature` (secret, timestamp, body) -> str;
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -53,6 +51,7 @@ from typing import Any, Callable
 
 from config.errors import UserError
 from search.alerts import alerts_index
+from search.signing import webhook_signature
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +116,8 @@ def webhook_settings(settings: Any) -> WebhookSettings | None:
 
 
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    """``sha256=<hex>``: the HMAC-SHA256 of ``<timestamp>.<body>`` under ``secret``."""
-    return "sha256=" + hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    """``sha256=<hex>``: the HMAC-SHA256 of ``<timestamp>.<body>`` under ``secret`` (:mod:`search.signing`)."""
+    return webhook_signature(secret, timestamp, body)
 
 
 def _iso(moment: datetime) -> str:

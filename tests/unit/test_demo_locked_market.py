@@ -22,6 +22,7 @@ def _fake_up(monkeypatch: pytest.MonkeyPatch, crawl_status: int, locked: bool = 
     import pipelines.indices
 
     world = SimpleNamespace(seeds=["http://" + "a" * 56 + ".onion/"], market_hosts=[], socks_endpoints=["127.0.0.1:9"],
+                            copy_seeds=[],
                             locked_market={"home_url": LOCKED_HOME} if locked else None)
     monkeypatch.setattr(harness.demo_world, "bring_up_demo_world", lambda settings, progress=None: world)
     monkeypatch.setattr(harness.elasticsearch_node, "es_url_is_local_node", lambda settings: False)
