@@ -16,8 +16,7 @@ from fastapi.responses import Response
 
 from config.i18n import translator
 from search import svg_charts
-from search.api.context import SECURITY_HEADERS, JSONAnswer, context_of, render_html, wants_json
-from search.api.translation import request_language
+from search.api.context import SECURITY_HEADERS, JSONAnswer, language_of, render_html, wants_json
 
 _EMPTY_TEXT = f">{svg_charts.NO_DATA}</p>"
 
@@ -26,9 +25,7 @@ def respond_with_charts(request: Request, template: str, data: dict[str, Any],
                         charts: Callable[[], dict[str, Any]]) -> Response:
     if wants_json(request):
         return JSONAnswer(data, headers=SECURITY_HEADERS)
-    language = request_language(request.query_params.get("lang"), request.headers.get("accept-language"),
-                                context_of(request).settings.language)
-    no_data = f">{markupsafe.escape(translator(language).gettext(svg_charts.NO_DATA))}</p>"
+    no_data = f">{markupsafe.escape(translator(language_of(request)).gettext(svg_charts.NO_DATA))}</p>"
     drawn = {
         name: markupsafe.Markup(str(chart).replace(_EMPTY_TEXT, no_data))
         if isinstance(chart, markupsafe.Markup) and str(chart).startswith('<p class="empty"') else chart

@@ -14,7 +14,8 @@ Public API (for the routers in this package):
   ``api`` or ``ui`` from the request); raises
   :class:`search.audit.AuditBacklogFull`, which the app answers with a 503.
 * :func:`respond` (request, template, data, status) -- the page, or its JSON twin; the page
-  in the request's language (:func:`search.api.translation.request_language`).
+  in the request's language (:func:`language_of`).
+* :func:`language_of` (request) -> ``?lang=``, else the ``language`` setting, else Accept-Language.
 * :func:`build_templates` (language) / :func:`build_template_environments` -- the UI's
   template environments.
 * :class:`JSONAnswer` -- the JSON response class every route uses.
@@ -236,14 +237,17 @@ async def admin(record: TokenRecord = Depends(viewer)) -> TokenRecord:
     return record
 
 
+def language_of(request: Request) -> str:
+    """The language a page or export of ``request`` speaks (see :func:`search.api.translation.request_language`)."""
+    return request_language(request.query_params.get("lang"), request.headers.get("accept-language"),
+                            context_of(request).settings.language)
+
+
 def render_html(request: Request, template: str, data: dict[str, Any], status: int = 200) -> HTMLResponse:
     """The page; its forms carry the CSRF token of :mod:`search.api.csrf` (and its cookie is set when new)."""
     context = context_of(request)
     record = getattr(request.state, "token_record", None)
-    language = request_language(
-        request.query_params.get("lang"), request.headers.get("accept-language"), context.settings.language
-    )
-    html = context.templates[language].get_template(template).render(
+    html = context.templates[language_of(request)].get_template(template).render(
         request_path=request.url.path, who=record, csrf_token=csrf_form_token(request, context.secret), 
         unread_alerts=getattr(request.state, "unread_alerts", None), **data
     )

@@ -13,8 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from config.errors import UserError
-from search.api.context import SECURITY_HEADERS, audit, context_of, respond, viewer
-from search.api.translation import request_language
+from search.api.context import SECURITY_HEADERS, audit, context_of, language_of, respond, viewer
 from search.auth import TokenRecord
 from search.exports import FORMATS, collect_onion, collect_search, collect_vendor, collect_wallet, render
 from search.query import QueryError, QueryLimitError, QueryLimits
@@ -65,10 +64,7 @@ def export(
         return respond(request, "error.html", {"error": str(exc), "status": 404}, 404)
     audit(request, who, query=subject, kind=kind if q is not None else chosen[0],
           result_count=len(export_set.records), channel="export", detail={"format": format})
-    language = request_language(
-        request.query_params.get("lang"), request.headers.get("accept-language"), context.settings.language
-    )
-    text, media_type, suffix = render(export_set, format, language)
+    text, media_type, suffix = render(export_set, format, language_of(request))
     filename = "onionscope-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", chosen[0] + "-" + subject)[:60].strip("-") or "export")
     headers = dict(SECURITY_HEADERS)
     headers["Content-Disposition"] = f'attachment; filename="{filename}.{suffix}"'

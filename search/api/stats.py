@@ -15,10 +15,10 @@ from fastapi.responses import Response
 
 from search import svg_charts
 from search.api.chart_pages import respond_with_charts
-from search.api.context import audit, context_of, viewer
+from search.api.context import audit, context_of, language_of, viewer
 from search.auth import TokenRecord
 from config.i18n import translator
-from search.api.translation import N_, request_language
+from search.api.translation import N_
 from search.es_steps import run_async
 from search.pivots import index_stats_steps
 from search.timelines import index_growth_steps, onion_states_steps, top_substances_steps
@@ -40,8 +40,7 @@ async def stats_page(request: Request, who: TokenRecord = Depends(viewer)) -> Re
     audit(request, who, query="", kind="stats", result_count=1)
     data = {**stats, "charts": {"growth": growth, "onions": onions,
                                 "top_substances": [{"substance": name, "listings": count} for name, count in substances]}}
-    t = translator(request_language(
-        request.query_params.get("lang"), request.headers.get("accept-language"), context.settings.language))
+    t = translator(language_of(request))
     # The series and rows the project names (kinds, onion states, check outcomes) in the reader's
     # language; substances are crawled words and stay as they are.
     names = {name: t(name) for name in STATS_SERIES_NAMES}

@@ -19,7 +19,7 @@ Public API:
 * :func:`install(environment, language)` -- gives a template environment its
   language: the text-node translation, the ``_`` and ``lang`` globals and the
   ``label`` filter.
-* :func:`request_language(request, setting)` -> the language of one request:
+* :func:`request_language(query_lang, accept_language, setting)` -> the language of one request:
   ``?lang=`` when it names one of ours, else the ``language`` setting, else
   (``auto``) the browser's ``Accept-Language``.
 * :func:`missing_messages(environments)` -> the messages a compiled template
