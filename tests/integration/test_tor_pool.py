@@ -209,9 +209,15 @@ def test_a_pool_client_killed_mid_crawl_is_left_out_restarted_and_the_crawl_comp
     via_testnet = stats.get(f"tor/requests_via/{testnet_socks}", 0)
     via_member = stats.get(f"tor/requests_via/{member_socks}", 0)
     assert via_testnet > on_testnet_count, (via_testnet, via_member, on_member)
-    assert via_member < PAGES_PER_HOST * len(on_member) + stats.get("tor/pool/requests_moved", 0) + 1
+    # Every request the member carried either answered (once per URL of its hosts), was moved to
+    # the other client when the member died, or failed and was retried (the restarted tor's first
+    # circuits to an onion service can time out): the dead client did not soak up requests.
+    retried = stats.get("retry/count", 0)
+    moved = stats.get("tor/pool/requests_moved", 0)
+    assert via_member <= PAGES_PER_HOST * len(on_member) + moved + retried, (via_member, moved, retried)
     print(f"\npool: {len(on_member)} of {SITE_COUNT} hosts on the killed client; requests via testnet client "
-          f"{via_testnet}, via the killed/restarted client {via_member}; back healthy: "
+          f"{via_testnet}, via the killed/restarted client {via_member} (moved {moved}, retried {retried}); "
+          f"back healthy: "
           f"{stats.get(f'tor/pool/healthy/{member_socks}', 0)}; crawl ended {crawl_seconds_after_kill:.1f} s "
           f"after the kill, {report['seconds']:.1f} s in all")
 
