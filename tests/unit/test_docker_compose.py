@@ -154,8 +154,10 @@ def test_onionscope_services_use_real_settings_and_the_whole_tor_pool(compose: d
         assert set(environment) <= known, (name, sorted(set(environment) - known))
         assert environment["ONIONSCOPE_ES_URL"] == "http://elasticsearch:9200"
         assert environment["ONIONSCOPE_REDIS_URL"] == "redis://redis:6379/0"
-        socks = {environment["ONIONSCOPE_TOR_SOCKS"], *environment["ONIONSCOPE_TOR_EXTRA_SOCKS"].split(",")}
-        assert socks == pool
+        members = [member.split("=") for member in environment["ONIONSCOPE_TOR_POOL"].split(",")]
+        assert {socks for socks, _control in members} == pool
+        assert all(control == socks.replace(":9050", ":9051") for socks, control in members)  # its own ControlPort
+        assert "ONIONSCOPE_TOR_SOCKS" not in environment and "ONIONSCOPE_TOR_EXTRA_SOCKS" not in environment
         depends = compose["services"][name]["depends_on"]
         assert {"elasticsearch", "redis", *(name for name in compose["services"] if name.startswith("tor-"))} <= set(depends)
         assert all(condition["condition"] == "service_healthy" for condition in depends.values())
@@ -263,13 +265,17 @@ def test_each_service_environment_loads_and_the_crawl_gets_the_tor_pool_as_addre
         if "environment" not in service or "ONIONSCOPE_ES_URL" not in service["environment"]:
             continue
         settings = load_settings(environ=compose_environment(service))
-        if settings.tor_socks is None:
+        if not settings.tor_pool:
             continue
         with_tor.append(name)
         endpoints = resolve_tor_endpoints(settings)  # as `onionscope crawl` does first
-        scrapy_values = scrapy_settings(settings, endpoints.socks_strings())
+        scrapy_values = scrapy_settings(settings, endpoints.socks_strings(), pool=endpoints.pool_strings())  # as `onionscope crawl`
         assert [str(address) for address in parse_socks_endpoints(scrapy_values["TOR_SOCKS_ENDPOINTS"])] == [
             f"{COMPOSE_NETWORK['tor-1']}:9050", f"{COMPOSE_NETWORK['tor-2']}:9050"]
+        assert scrapy_values["TOR_POOL"] == [f"{COMPOSE_NETWORK[tor]}:9050={COMPOSE_NETWORK[tor]}:9051"
+                                             for tor in ("tor-1", "tor-2")]
         assert endpoints.control == (COMPOSE_NETWORK["tor-1"], 9051)  # stem takes IP addresses only, too
+        assert endpoints.pool == tuple(((COMPOSE_NETWORK[tor], 9050), (COMPOSE_NETWORK[tor], 9051))
+                                       for tor in ("tor-1", "tor-2"))  # the pool monitor watches both
     assert with_tor == list(ONIONSCOPE_SERVICES)
     assert set(asked) == {"tor-1", "tor-2"}  # the operator's own service names, and nothing else
