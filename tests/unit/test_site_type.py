@@ -53,6 +53,16 @@ def test_the_labels_cover_every_real_page_and_say_where_they_come_from():
     assert {label["site_type"] for label in labels["pages"].values()} <= set(SITE_TYPES)
 
 
+def test_the_labels_cover_every_site_type_held_out_page():
+    labels = json.loads((REAL / "site_types.json").read_text())
+    pages = {f"{path.parent.name}/{path.stem}" for path in (REAL / "site_type_pages").glob("*/*.html")}
+    assert set(labels["site_type_pages"]) == pages
+    assert "by hand" in labels["site_type_pages_provenance"]
+    assert all(label["why"] and label["site_type"] in SITE_TYPES for label in labels["site_type_pages"].values())
+    # Several types, so that accuracy on the set says something about more than one rule.
+    assert len({label["site_type"] for label in labels["site_type_pages"].values()}) >= 5
+
+
 def test_development_pages_get_their_hand_written_site_type():
     """Development markets only: held-out figures are the benchmark's (bench/site_types.py), never asserted."""
     from bench.site_types import classify_corpus
