@@ -56,11 +56,15 @@ def classify_corpus(corpus: Path = CORPUS) -> list[dict[str, Any]]:
     site_labels = json.loads((corpus / "site_types.json").read_text(encoding="utf-8")).get("site_type_pages", {})
     for key, label in sorted(site_labels.items()):
         site, page = key.split("/")
-        if site not in site_sides:
-            raise ValueError(f"{key}: site {site!r} is not in split.json site_type_held_out")
+        if site in split.get("site_type_development", []):
+            page_split = "development"
+        elif site in site_sides:
+            page_split = SITE_TYPE_HELD_OUT
+        else:
+            raise ValueError(f"{key}: site {site!r} is in neither site_type_held_out nor site_type_development")
         raw = (corpus / "site_type_pages" / site / f"{page}.html").read_bytes()
         document = extract_document(raw, f"http://{'x' * 56}.onion/{page}", "2026-01-01T00:00:00Z", "bench")
-        rows.append({"market": site, "page": page, "split": SITE_TYPE_HELD_OUT, "label": label["site_type"],
+        rows.append({"market": site, "page": page, "split": page_split, "label": label["site_type"],
                      "guess": document.page.site_type, "confidence": document.page.site_type_confidence,
                      "evidence": document.page.site_type_evidence})
     return rows

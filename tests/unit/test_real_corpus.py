@@ -336,10 +336,15 @@ def test_site_type_pages_sources_and_split() -> None:
     assert sorted(rows) == sorted(page_id(p) for p in pages)
     split = json.loads(SPLIT.read_text(encoding="utf-8"))
     sites = split["site_type_held_out"]
-    assert sorted(sites) == sorted({p.parent.name for p in pages}) and len(set(sites)) == len(sites)
+    # Site-type development sites: the spent held-out markets of pages/ and site_type_pages/ sites.
+    development = set(split["site_type_development"])
+    assert development <= set(split["held_out"]) | {p.parent.name for p in pages}
+    assert len(set(sites)) == len(sites) and not set(sites) & development
+    assert sorted(set(sites) | (development & {p.parent.name for p in pages})) == sorted({p.parent.name for p in pages})
     assert not set(sites) & set(split["development"] + split["held_out"])
     assert not set(sites) & {p.parent.name for p in page_files()}
-    assert len(pages) >= 12 and len(sites) >= 8
+    held_out_pages = [p for p in pages if p.parent.name in sites]
+    assert len(held_out_pages) >= 12 and len(sites) >= 8
     assert sum(p.stat().st_size for p in pages) < 4 * 1024 * 1024
     # A "market" table row must not be mistaken for a "site" row, and the other way round.
     assert not set(rows) & set(parse_sources(SOURCES.read_text(encoding="utf-8")))
