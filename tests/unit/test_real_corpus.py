@@ -336,11 +336,14 @@ def test_site_type_pages_sources_and_split() -> None:
     assert sorted(rows) == sorted(page_id(p) for p in pages)
     split = json.loads(SPLIT.read_text(encoding="utf-8"))
     sites = split["site_type_held_out"]
+    third = split["site_type_held_out_3"]
     # Site-type development sites: the spent held-out markets of pages/ and site_type_pages/ sites.
     development = set(split["site_type_development"])
     assert development <= set(split["held_out"]) | {p.parent.name for p in pages}
-    assert len(set(sites)) == len(sites) and not set(sites) & development
-    assert sorted(set(sites) | (development & {p.parent.name for p in pages})) == sorted({p.parent.name for p in pages})
+    assert len(set(sites + third)) == len(sites) + len(third) and not set(sites + third) & development
+    assert (sorted(set(sites) | set(third) | (development & {p.parent.name for p in pages}))
+            == sorted({p.parent.name for p in pages}))
+    assert not set(third) & set(split["development"] + split["held_out"])
     assert not set(sites) & set(split["development"] + split["held_out"])
     assert not set(sites) & {p.parent.name for p in page_files()}
     held_out_pages = [p for p in pages if p.parent.name in sites]
