@@ -52,9 +52,10 @@ _TITLE_WORDS = re.compile(
     r"вход|авторизац\w*|капча)\b",
     re.IGNORECASE,
 )
-_CAPTCHA = re.compile(r"captcha|g-recaptcha|h-captcha|cf-turnstile", re.IGNORECASE)
+# vBulletin names its image CAPTCHA "humanverify" (fields humanverify[input], humanverify[hash]).
+_CAPTCHA = re.compile(r"captcha|g-recaptcha|h-captcha|cf-turnstile|humanverify", re.IGNORECASE)
 # Cheap test on the raw bytes before anything is parsed: most pages have none of these.
-_PREFILTER = re.compile(rb"password|captcha|turnstile", re.IGNORECASE)
+_PREFILTER = re.compile(rb"password|captcha|turnstile|humanverify", re.IGNORECASE)
 
 # A login page is mostly its form: outside it, at most this much text and this many links.
 # The real login pages of the corpus stay under 700 characters and 25 links outside their
@@ -84,6 +85,24 @@ def is_logout_url(url: str) -> bool:
     if any(_LOGOUT_SEGMENT.match(segment) for segment in segments):
         return True
     return any(key.lower() in _QUERY_KEYS and _LOGOUT_SEGMENT.match(value) for key, value in query)
+
+
+def _parse(body: bytes) -> etree._Element | None:
+    """The page's tree, or None.  Bytes that are valid UTF-8 are read as UTF-8 whatever the page's
+    ``<meta charset>`` says: saved and re-served pages often keep a stale declaration (a vBulletin
+    page re-encoded to UTF-8 still saying windows-1251), and libxml2 then stops at the first byte
+    the declared charset lacks, losing the forms after it.  Other bytes are left to lxml."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        # A str with an XML encoding declaration is refused by lxml; drop the declaration.
+        text = re.sub(r"^\ufeff?\s*<\?xml[^>]*\?>", "", text)
+    try:
+        return lxml.html.document_fromstring(text if text is not None else body)
+    except (etree.ParserError, ValueError):
+        return None
 
 
 def _has_captcha(element: etree._Element) -> bool:
@@ -131,9 +150,8 @@ def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = F
         return "http-auth"
     if not body or not _PREFILTER.search(body[:_MAX_BODY]):
         return None
-    try:
-        root = lxml.html.document_fromstring(body[:_MAX_BODY])
-    except (etree.ParserError, ValueError):
+    root = _parse(body[:_MAX_BODY])
+    if root is None:
         return None
     forms = [form for form in root.iter("form")]
     password_forms = [form for form in forms if form.xpath(".//input[translate(@type,'PASSWORD','password')='password']")]

@@ -4,7 +4,8 @@ The rules read what the extraction already found -- the login-wall detector,
 forum posts (:mod:`crawler.extractors.forum_thread`), listings and vendors, the
 market profile that matched -- and a few counts of the page itself: links that
 go to forum threads and boards, distinct onions linked, words of trade, of
-forums and of directories.  Each rule that fires adds weight to one type and
+forums and of directories, and a seller's words about its own goods with the
+prices it prints (a one-seller shop's front page often has no listing cards).  Each rule that fires adds weight to one type and
 says why; the type with the most weight wins, and its weight (capped below 1)
 is the confidence.  Rules, not a trained model: nothing is downloaded and the
 evidence is readable.  ``bench/site_types.py`` measures them on the real saved
@@ -45,6 +46,12 @@ _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members",
 _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "last online", "status", "official",
                     "official links", "link list", "wiki", "onion links", "uptime", "pgp signed", "phished",
                     "phishing", "зеркал", "зеркала", "каталог")
+# A seller speaking of its own goods: a one-seller shop's front page often has no listing cards at all.
+_SELLER_WORDS = ("our services", "our products", "our product", "services we offer", "we provide", "we sell",
+                 "buy now", "purchase", "order now", "place an order", "escrow accepted", "pricing", "packages",
+                 "choose your package", "payment", "наши услуги", "купить сейчас", "оплата")
+# A price in the page's words: "0.0005 BTC", "$1200", "1200 USD", "€50".
+_PRICE = re.compile(r"(?i)(?:[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:btc|xmr|ltc|usd|eur|gbp|usdt)\b)")
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
                           r"ошибка)\b")
 _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)\b")
@@ -156,10 +163,19 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
         add("directory", min(0.6, 0.15 * len(listed)) + (0.1 if 0 < signals.onion_hosts_linked < 8 else 0),
             "words of a directory: " + ", ".join(listed[:6]))
 
-    # A shop of one vendor: listings, and no vendor named on any of them or any vendor profile.
-    if (signals.listing_count >= 2 and signals.listing_vendors == 0 and not signals.vendor_profile
-            and signals.extracted_page_type != "vendor" and "vendor" not in trade and not signals.market_profile):
+    # A shop of one vendor: listings, and no vendor named on any of them or any vendor profile.  One listing
+    # counts only on a listing page that says nothing of vendors (a market's listing page names its vendor).
+    no_vendor = (signals.listing_vendors == 0 and not signals.vendor_profile and signals.extracted_page_type != "vendor"
+                 and "vendor" not in trade and "vendors" not in grams and not signals.market_profile)
+    if no_vendor and (signals.listing_count >= 2
+                      or (signals.listing_count == 1 and signals.extracted_page_type == "listing")):
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
+    selling = _words_found(grams, _SELLER_WORDS)
+    prices = len(_PRICE.findall(text))
+    if (signals.listing_count == 0 and signals.listing_vendors == 0 and not signals.vendor_profile
+            and signals.post_count == 0 and not signals.market_profile and (len(selling) >= 2 or (prices and selling))):
+        add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if prices else 0)),
+            "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {prices} prices" if prices else ""))
 
     if not weight:
         return SiteTypeGuess(OTHER, 0.3, ("no rule fired",))

@@ -21,6 +21,9 @@ WALLS = {
     "empire/other-1.html": "password-form",
     "dream/other-2.html": "captcha",
     "darkfail/other-2.html": "captcha",
+    # vBulletin anti-bot page (navbar login + "humanverify" image CAPTCHA), UTF-8 bytes under a stale
+    # windows-1251 declaration: read by the declaration, libxml2 lost both forms.
+    "fuckav/other-1.html": "password-form",
 }
 CONTENT = sorted(str(path.relative_to(CORPUS)) for path in CORPUS.glob("*/*.html")
                  if str(path.relative_to(CORPUS)) not in WALLS)
@@ -55,6 +58,23 @@ def test_a_page_with_a_sidebar_login_and_much_content_is_content() -> None:
     page = (f"<html><title>Shop</title><body><form action=/login><input type=password name=p></form>"
             f"<ul>{items}</ul></body></html>").encode()
     assert detect_login_wall(page) is None
+
+
+def test_utf8_bytes_under_a_stale_charset_declaration_keep_their_forms() -> None:
+    # "И" in UTF-8 is D0 98, and 0x98 is a byte windows-1251 lacks: read by the
+    # declaration the parse stopped there and the login form after it was lost.
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
+            '<title>Вход</title></head><body><p>Имя И</p><form action="login.php">'
+            '<input name="u"><input type="password" name="p"></form></body></html>').encode("utf-8")
+    assert detect_login_wall(page) == "password-form"
+    # Real windows-1251 bytes (not valid UTF-8) are still read by their declaration.
+    assert detect_login_wall(page.decode("utf-8").encode("cp1251")) == "password-form"
+
+
+def test_a_vbulletin_humanverify_captcha_is_a_captcha() -> None:
+    page = (b'<html><body><form action="login.php?do=dologin"><img src="image.php?type=hv&amp;hash=1">'
+            b'<input type="text" name="humanverify[input]"><input type="submit"></form></body></html>')
+    assert detect_login_wall(page) == "captcha"
 
 
 def test_a_captcha_widget_without_a_form() -> None:

@@ -21,6 +21,10 @@ PAGES = REAL / "pages"
 TRUTH = REAL / "truth"
 SOURCES = REAL / "SOURCES.md"
 SPLIT = REAL / "split.json"
+# Site-type held-out pages (issue 14): sites in no other part of the corpus, with a site-type label
+# (site_types.json "site_type_pages") and provenance, but no extraction truth.
+SITE_TYPE_PAGES = REAL / "site_type_pages"
+SITE_TYPE_FILE = re.compile(r"^page-[1-9][0-9]*\.html$")
 
 PAGE_TYPES = {"category", "listing", "vendor", "thread", "other"}
 FILE_NAME = re.compile(r"^(category|listing|vendor|thread|other)-[1-9][0-9]*\.html$")
@@ -44,9 +48,10 @@ def page_id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}.html"
 
 
-def parse_sources(text: str) -> dict[str, dict[str, str]]:
-    """Return the SOURCES.md file table keyed by 'market/file.html'.
+def parse_sources(text: str, key_column: str = "market") -> dict[str, dict[str, str]]:
+    """Return the SOURCES.md file tables whose first column is ``key_column``, keyed by 'market/file.html'.
 
+    ``key_column`` "market" reads the rows of pages/, "site" those of site_type_pages/ (as 'site/file.html').
     Raises AssertionError on a row with the wrong number of cells or a repeated page.
     """
     header: list[str] | None = None
@@ -58,13 +63,13 @@ def parse_sources(text: str) -> dict[str, dict[str, str]]:
             continue
         cells = [cell.strip().strip("`") for cell in match.group("cells").split("|")]
         if "sha256" in cells and "file" in cells:
-            header = cells
+            header = cells if cells[0] == key_column else None
             continue
         if header is None or set("".join(cells)) <= set("- "):
             continue
         assert len(cells) == len(header), f"SOURCES.md row has {len(cells)} cells: {line}"
         row = dict(zip(header, cells))
-        key = f"{row['market']}/{row['file']}"
+        key = f"{row[key_column]}/{row['file']}"
         assert key not in rows, f"SOURCES.md lists {key} twice"
         rows[key] = row
     return rows
@@ -87,7 +92,7 @@ def provenance_errors(page: Path, rows: dict[str, dict[str, str]]) -> list[str]:
         errors.append(f"{page_id(page)}: commit {row['commit']!r} is not a 40-hex commit")
     if not re.match(r"^[\w.-]+/[\w.-]+$", row["repository"]) or not row["path"]:
         errors.append(f"{page_id(page)}: repository/path missing")
-    if row["page type"] not in PAGE_TYPES:
+    if "page type" in row and row["page type"] not in PAGE_TYPES:
         errors.append(f"{page_id(page)}: page type {row['page type']!r}")
     return errors
 
@@ -309,3 +314,40 @@ def test_checks_catch_a_changed_page_and_a_broken_truth(tmp_path: Path) -> None:
     assert truth_errors(broken) != []
     broken.write_text("{", encoding="utf-8")
     assert truth_errors(broken) != []
+
+
+def site_type_page_files() -> list[Path]:
+    """Return every saved page under site_type_pages/<site>/, sorted."""
+    return sorted(SITE_TYPE_PAGES.glob("*/*.html"))
+
+
+@pytest.mark.parametrize("page", site_type_page_files(), ids=page_id)
+def test_site_type_page_matches_its_source_row(page: Path) -> None:
+    rows = parse_sources(SOURCES.read_text(encoding="utf-8"), key_column="site")
+    assert SITE_TYPE_FILE.match(page.name)
+    assert provenance_errors(page, rows) == []
+
+
+def test_site_type_pages_sources_and_split() -> None:
+    """Every site_type_pages/ file has a "site" row, its sites are the split's site_type_held_out,
+    and none of them is a market of pages/ (so nothing tuned on pages/ has seen them)."""
+    pages = site_type_page_files()
+    rows = parse_sources(SOURCES.read_text(encoding="utf-8"), key_column="site")
+    assert sorted(rows) == sorted(page_id(p) for p in pages)
+    split = json.loads(SPLIT.read_text(encoding="utf-8"))
+    sites = split["site_type_held_out"]
+    third = split["site_type_held_out_3"]
+    # Site-type development sites: the spent held-out markets of pages/ and site_type_pages/ sites.
+    development = set(split["site_type_development"])
+    assert development <= set(split["held_out"]) | {p.parent.name for p in pages}
+    assert len(set(sites + third)) == len(sites) + len(third) and not set(sites + third) & development
+    assert (sorted(set(sites) | set(third) | (development & {p.parent.name for p in pages}))
+            == sorted({p.parent.name for p in pages}))
+    assert not set(third) & set(split["development"] + split["held_out"])
+    assert not set(sites) & set(split["development"] + split["held_out"])
+    assert not set(sites) & {p.parent.name for p in page_files()}
+    held_out_pages = [p for p in pages if p.parent.name in sites]
+    assert len(held_out_pages) >= 12 and len(sites) >= 8
+    assert sum(p.stat().st_size for p in pages) < 4 * 1024 * 1024
+    # A "market" table row must not be mistaken for a "site" row, and the other way round.
+    assert not set(rows) & set(parse_sources(SOURCES.read_text(encoding="utf-8")))
