@@ -32,7 +32,7 @@ demo: install
 	$(BIN)/onionscope demo
 
 test: install
-	$(BIN)/python -m pytest -q -ra tests
+	$(BIN)/python -m pytest -q -ra --durations=30 tests
 
 test-unit: install
 	$(BIN)/python -m pytest -q -ra tests/unit
