@@ -123,8 +123,12 @@ def _value_axis(height: float, top: float, left: float, right: float, maximum: f
 
 def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: str = "bars",
                 value_label: str = "", labels: Mapping[str, str] | None = None,
-                empty: str = NO_DATA) -> markupsafe.Markup:
+                empty: str = NO_DATA, unit: str = "") -> markupsafe.Markup:
     """A chart of values per day: grouped bars, or one line per series.
+
+    ``unit`` is what every value of the chart is counted in (a currency for
+    prices): one chart, one axis, one unit.  It is written on the ``<svg>`` as
+    ``data-unit`` and beside the value axis.
 
     ``labels`` shows a series under another name (the reader's language for
     names the project defines); ``data-series`` keeps the series' own name.
@@ -150,10 +154,15 @@ def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: 
     def y_of(value: float) -> float:
         return top + plot_height - plot_height * float(value) / maximum
 
+    unit_shown = _text(unit, 16)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{_text(chart_id)}" '
-             f'data-kind="{kind}" viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" {FONT}>',
-             f'<title>{_text(value_label)}</title>']
+             f'data-kind="{kind}"' + (f' data-unit="{unit_shown}"' if unit else "")
+             + f' viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" {FONT}>',
+             f'<title>{_text(value_label)}' + (f" ({unit_shown})" if unit else "") + "</title>"]
     parts += _value_axis(plot_height, top, left, right, maximum)
+    if unit:
+        parts.append(f'<text class="unit" x="{right:.1f}" y="{top + plot_height + 27:.1f}" '
+                     f'text-anchor="end">{unit_shown}</text>')
     label_every = max(1, len(days) // 10)
     for index, day in enumerate(days):
         if index % label_every == 0:

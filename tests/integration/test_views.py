@@ -182,15 +182,23 @@ def test_median_price_per_gram_per_market(views: Views, page: Any) -> None:
     prices: dict[tuple[str, str], list[float]] = defaultdict(list)
     for listing in per_gram[substance]:
         day = fetched[(listing["market"], listing["listing_id"])]
-        prices[(f"{listing['market']} ({listing['price_currency']})", day)].append(
+        prices[(listing["price_currency"], listing["market"], day)].append(
             listing["price_amount"] / listing["quantity"])
     page.goto(views.base_url + "/timelines?substance=" + quote(substance))
-    drawn = {(point["data-series"], point["data-x"]): float(point["data-value"])
-             for point in _points(page, "price-per-gram")}
+    # One chart per currency: each <svg> names its unit, and its points are that currency's only.
+    charts = page.eval_on_selector_all('svg[data-chart="price-per-gram"]', POINTS_JS)
+    units = [chart.get("data-unit") for chart in charts]
+    assert all(units) and len(units) == len(set(units)), units
+    drawn: dict[tuple[str, str, str], float] = {}
+    for unit in units:
+        for point in page.eval_on_selector_all(f'svg[data-chart="price-per-gram"][data-unit="{unit}"] .point',
+                                               POINTS_JS):
+            drawn[(unit, point["data-series"], point["data-x"])] = float(point["data-value"])
     assert set(drawn) == set(prices)
     for key, values in prices.items():
         assert drawn[key] == pytest.approx(statistics.median(values), rel=1e-5), key
-    assert len({series for series, _ in drawn}) >= 2  # several markets side by side
+    assert len({market for _, market, _ in drawn}) >= 2  # several markets
+    assert set(units) == {currency for currency, _, _ in prices}
     _screenshot(page, "timelines-price-per-gram")
 
 
