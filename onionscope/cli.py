@@ -111,7 +111,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="onionscope", description=_("Tor-aware crawler and search for darknet-market investigations.")
     )
-    parser.add_argument("--version", action="version", version=f"onionscope {__version__}")
+    parser.add_argument("--version", action="version", version=f"onionscope {__version__}",
+                        help=_("show program's version number and exit"))
     parser.add_argument("--config", help=_("YAML settings file (default: config/onionscope.yml)"))
     parser.add_argument("--lang", choices=LANGUAGES,
                         help=_("language of messages and labels (default: the language setting)"))

@@ -176,7 +176,7 @@ def _onion_mention(mention: dict[str, Any]) -> str:
 
 def print_human(document: Any, out: TextIO) -> None:
     page = document.page
-    out.write(f"{_('page'):<11}{_safe(page.url)}\n")
+    out.write(_("page").ljust(10) + " " + f"{_safe(page.url)}\n")
     _line(out, _("title"), page.title)
     _line(out, _("market"), document.market)
     if document.looks_like_market:
@@ -193,7 +193,7 @@ def print_human(document: Any, out: TextIO) -> None:
     _line(out, _("onion mentions"), [_onion_mention(mention) for mention in page.onion_mentions])
     _line(out, _("hidden (traps)"), page.hidden_identifiers)
     for listing in document.listings:
-        out.write(f"{_('listing'):<11}{_safe(listing.listing_id)}\n")
+        out.write(_("listing").ljust(10) + " " + f"{_safe(listing.listing_id)}\n")
         _line(out, _("title"), listing.title)
         if listing.price_amount is not None:
             _line(out, _("price"), f"{listing.price_amount:g} {listing.price_currency or ''}".strip())
@@ -210,7 +210,7 @@ def print_human(document: Any, out: TextIO) -> None:
         _line(out, _("substances"), listing.substances)
         _line(out, _("classes"), listing.substance_classes)
     for vendor in document.vendors:
-        out.write(f"{_('vendor'):<11}{_safe(vendor.name)}\n")
+        out.write(_("vendor").ljust(10) + " " + f"{_safe(vendor.name)}\n")
         _line(out, _("pgp"), vendor.pgp_fingerprints)
         _line(out, _("wallets"), vendor.wallets)
         _line(out, _("contacts"), [f"{c['kind']}:{c['value']}" for c in vendor.contacts])
@@ -218,7 +218,7 @@ def print_human(document: Any, out: TextIO) -> None:
         _line(out, _("sales"), vendor.sales)
         _line(out, _("joined"), vendor.joined)
     for mention in document.wallet_mentions:
-        out.write(f"{_('wallet'):<11}{_safe(mention.address)}  "
+        out.write(_("wallet").ljust(10) + " " + f"{_safe(mention.address)}  "
                   f"{_safe(f'{mention.coin} {mention.network} {mention.address_type}')}\n")
     if not (document.listings or document.vendors or document.wallet_mentions):
         out.write("  " + _("(no listing, vendor or wallet on this page)") + "\n")

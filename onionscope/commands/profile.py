@@ -111,7 +111,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     lines = suggestion.text.count("\n")
     print(_("wrote {path} ({lines} lines), a profile for market {market} suggested from {count} page(s)",
             path=_safe(out), lines=lines, market=_safe(args.market), count=len(pages)))
-    print(f"  {_('page'):<30}{_('without a profile'):<24}{_('with the profile'):<24}{_('same title and price')}")
+    print("  " + _("page").ljust(30) + _("without a profile").ljust(24) + _("with the profile").ljust(24)
+          + _("same title and price"))
     for check in suggestion.pages:
         before = f"{check.generic_type or '-'} {check.generic_listings}"
         after = f"{check.profile_type or '-'} {check.profile_listings}"
