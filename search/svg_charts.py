@@ -33,6 +33,7 @@ element, or a ``<p class="empty">`` when there is nothing to draw):
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
@@ -65,9 +66,13 @@ def _number(value: float) -> str:
 
 
 def _axis_number(value: float) -> str:
+    """A value axis label: thousands grouped, small values (a BTC price per gram) in plain decimals, never 6e-05."""
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.4g}"
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.4g}"
+    decimals = 3 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}".rstrip("0")
 
 
 def _colour(index: int) -> str:
@@ -145,7 +150,9 @@ def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: 
     all_days = sorted({day for name in names for day in series[name]})
     days = _days(all_days[0], all_days[-1])
     maximum = _nice_max(max(float(value) for name in names for value in series[name].values()))
-    left, right, top, plot_height = 60.0, WIDTH - 10.0, 10.0, 220.0
+    # Room for the longest value label (0.0001875 BTC is wider than 100).
+    widest = max(len(_axis_number(maximum * tick / 4)) for tick in range(5))
+    left, right, top, plot_height = max(60.0, 10.0 + 6.5 * widest), WIDTH - 10.0, 10.0, 220.0
     legend_top = top + plot_height + 34
     legend_rows = 1 + sum(len(str(name)) for name in names) // 90
     height = legend_top + 16 * legend_rows + 6
