@@ -98,3 +98,34 @@ def test_status_lines_and_errors_in_russian(onionscope: Command, tmp_path: Path)
     assert english.returncode == 0 and "no alerts" in english.stdout
     # The check can fail: the same command in English leaves English.
     assert english_left(onionscope("--lang", "en", "index", "sites").stdout)  # "no mirror group"
+
+
+def test_search_output_in_russian_keeps_the_crawled_text(onionscope: Command, es_node: Any) -> None:
+    from crawler.items import Listing
+    from pipelines.es_client import make_client
+    from pipelines.indices import ensure_indices
+    from pipelines.item_indexer import BulkIndexer
+
+    title, description = "Fentanyl powder next day", "Pharmaceutical fentanyl, stealth shipping in the EU."
+    host = "alpha" + "a" * 51 + ".onion"
+    listing = Listing(market="alpha", listing_id="a1", url=f"http://{host}/listing/a1", title=title,
+                      description=description, fetched_at="2026-01-10T12:00:00Z", job_id="t", onion_host=host,
+                      price_amount=120.0, price_currency="USD", vendor="DrGreen", substances=["fentanyl"])
+    prefix = onionscope.environment["ONIONSCOPE_INDEX_PREFIX"]
+    client = make_client(es_node.settings)
+    try:
+        ensure_indices(client, prefix)
+        BulkIndexer(client, prefix, None, max_retries=1, backoff_seconds=0.1).index_items([listing])
+        client.indices.refresh(index=f"{prefix}-*")
+    finally:
+        client.close()
+    # Shown as crawled (the snippet marks the hit as [fentanyl]).
+    crawled = (title, "Pharmaceutical", "stealth shipping in the EU", listing.url, host, "alpha", "DrGreen",
+               "fentanyl")
+    text = _russian(onionscope("--lang", "ru", "search", "fentanyl"), "результатов по запросу", "объявления 1",
+                    "рынок alpha", "продавец DrGreen", shown_as_given=crawled)
+    assert "more" not in text and "results" not in text
+    _russian(onionscope("--lang", "ru", "search", "fentanyl", "--kind", "listings"), "по запросу",
+             "получено 2026-01-10", shown_as_given=crawled)
+    english = onionscope("--lang", "en", "search", "fentanyl")
+    assert title in english.stdout and "results match" in english.stdout
