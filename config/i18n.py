@@ -39,7 +39,8 @@ Public API:
   -> the language to use: ``--lang``, else the ``language`` setting, else (when
   that is ``auto``) the browser's header or the process's locale variables.
 * :func:`set_cli_language` / :func:`_` -- the command's language, set once by
-  ``onionscope.cli.main``, and its translation function.
+  ``onionscope.cli.main``, and its translation function; :func:`cli_untranslated`
+  -> the messages it was asked for that had no translation.
 * :func:`template_messages(source)`, :func:`python_messages(path)`,
   :class:`TextNodeScanner` -- message extraction (the scanner also serves translation).
 
@@ -304,6 +305,11 @@ def set_cli_language(language: str) -> None:
 def cli_language() -> str:
     """The language :func:`_` speaks."""
     return _cli.language
+
+
+def cli_untranslated() -> set[str]:
+    """The messages :func:`_` was asked for since the language was last set that had no translation."""
+    return set(_cli.missing)
 
 
 def _(message: str, /, **params: object) -> str:

@@ -35,6 +35,7 @@ import sys
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import _
 from config.schema import alias_name, onion_doc_id, page_doc_id
 from crawler.urls import canonical_url
 from pipelines.discovery import CRAWLED, KIND, NEW, probed_fields
@@ -119,7 +120,7 @@ def follow_up(settings: Any, job_id: str, policy: str, config_path: str | None =
             summary["up" if up else "down"] += 1
         client.indices.refresh(index=queue)
     except (ApiError, TransportError) as exc:
-        raise UserError(f"discover {policy}: {describe_error(exc, settings)}") from None
+        raise UserError(_("discover {policy}: {error}", policy=policy, error=describe_error(exc, settings))) from None
     finally:
         client.close()
     return summary

@@ -33,6 +33,7 @@ element, or a ``<p class="empty">`` when there is nothing to draw):
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
@@ -65,9 +66,13 @@ def _number(value: float) -> str:
 
 
 def _axis_number(value: float) -> str:
+    """A value axis label: thousands grouped, small values (a BTC price per gram) in plain decimals, never 6e-05."""
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.4g}"
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.4g}"
+    decimals = 3 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}".rstrip("0")
 
 
 def _colour(index: int) -> str:
@@ -123,8 +128,12 @@ def _value_axis(height: float, top: float, left: float, right: float, maximum: f
 
 def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: str = "bars",
                 value_label: str = "", labels: Mapping[str, str] | None = None,
-                empty: str = NO_DATA) -> markupsafe.Markup:
+                empty: str = NO_DATA, unit: str = "") -> markupsafe.Markup:
     """A chart of values per day: grouped bars, or one line per series.
+
+    ``unit`` is what every value of the chart is counted in (a currency for
+    prices): one chart, one axis, one unit.  It is written on the ``<svg>`` as
+    ``data-unit`` and beside the value axis.
 
     ``labels`` shows a series under another name (the reader's language for
     names the project defines); ``data-series`` keeps the series' own name.
@@ -141,7 +150,9 @@ def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: 
     all_days = sorted({day for name in names for day in series[name]})
     days = _days(all_days[0], all_days[-1])
     maximum = _nice_max(max(float(value) for name in names for value in series[name].values()))
-    left, right, top, plot_height = 60.0, WIDTH - 10.0, 10.0, 220.0
+    # Room for the longest value label (0.0001875 BTC is wider than 100).
+    widest = max(len(_axis_number(maximum * tick / 4)) for tick in range(5))
+    left, right, top, plot_height = max(60.0, 10.0 + 6.5 * widest), WIDTH - 10.0, 10.0, 220.0
     legend_top = top + plot_height + 34
     legend_rows = 1 + sum(len(str(name)) for name in names) // 90
     height = legend_top + 16 * legend_rows + 6
@@ -150,10 +161,15 @@ def time_series(chart_id: str, series: Mapping[str, Mapping[str, float]], kind: 
     def y_of(value: float) -> float:
         return top + plot_height - plot_height * float(value) / maximum
 
+    unit_shown = _text(unit, 16)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{_text(chart_id)}" '
-             f'data-kind="{kind}" viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" {FONT}>',
-             f'<title>{_text(value_label)}</title>']
+             f'data-kind="{kind}"' + (f' data-unit="{unit_shown}"' if unit else "")
+             + f' viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" {FONT}>',
+             f'<title>{_text(value_label)}' + (f" ({unit_shown})" if unit else "") + "</title>"]
     parts += _value_axis(plot_height, top, left, right, maximum)
+    if unit:
+        parts.append(f'<text class="unit" x="{right:.1f}" y="{top + plot_height + 27:.1f}" '
+                     f'text-anchor="end">{unit_shown}</text>')
     label_every = max(1, len(days) // 10)
     for index, day in enumerate(days):
         if index % label_every == 0:

@@ -15,11 +15,14 @@ Public API:
   ending with the latest ``last_seen``; ``within`` (a query) narrows the listings
   (a vendor dossier passes its vendors' listings).
 * :func:`substance_prices_steps` (prefix, substance, days) -> ``{substance,
-  series: {"market (CUR)": {day: median}}, counts: {...}, substances}`` --
-  the median price per gram (``price_per_gram``, :mod:`crawler.extractors.quantities`)
-  of a substance's listings per market and currency, per day of ``fetched_at``
-  (when the price was read); currencies are never mixed.  ``substances`` lists the
-  substances that have prices per gram, for the chooser.
+  currencies: {CUR: {market: {day: median}}}, series: {"market (CUR)": {day: median}},
+  counts: {...}, substances}`` -- the median price per gram (``price_per_gram``,
+  :mod:`crawler.extractors.quantities`) of a substance's listings per market and
+  currency, per day of ``fetched_at`` (when the price was read).  Currencies are
+  never mixed and never converted: ``currencies`` holds one chart's series per
+  currency (the listing's own ``price_currency``); ``series`` is the same numbers
+  flat, one name per market and currency.  ``substances`` lists the substances
+  that have prices per gram, for the chooser.
 * :func:`index_growth_steps` (prefix, days) -> ``{pages: {day: total}, listings:
   {day: total}}`` -- documents in the index by the end of each day (by ``first_seen``).
 * :func:`onion_states_steps` (prefix, days) -> ``{now: {up, down, unchecked},
@@ -107,7 +110,8 @@ def substance_prices_steps(prefix: str, substance: str | None, days: int = 90) -
     })
     aggregations = choices.get("aggregations") or {}
     substances = [str(bucket["key"]) for bucket in (aggregations.get("substances") or {}).get("buckets", [])]
-    result: dict[str, Any] = {"substance": substance or None, "substances": substances, "series": {}, "counts": {}}
+    result: dict[str, Any] = {"substance": substance or None, "substances": substances, "currencies": {},
+                              "series": {}, "counts": {}}
     last = _day(((aggregations.get("chosen") or {}).get("last") or {}).get("value_as_string"))
     if not substance or not last:
         return result
@@ -139,6 +143,8 @@ def substance_prices_steps(prefix: str, substance: str | None, days: int = 90) -
             if medians:
                 result["series"][name] = medians
                 result["counts"][name] = counts
+                result["currencies"].setdefault(str(currency["key"]), {})[str(market["key"])] = medians
+    result["currencies"] = dict(sorted(result["currencies"].items()))
     return result
 
 

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from config.errors import UserError
 from config.paths import markets_dir
 from config.settings import Settings
+from config.i18n import _
 
 if TYPE_CHECKING:
     from crawler.job import CrawlJob
@@ -53,56 +54,56 @@ EXIT_NEEDS_LOGIN = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", action="append", default=[], metavar="URL", help="seed URL (repeatable)")
-    parser.add_argument("--seeds-file", metavar="FILE", help="file with one seed URL per line")
+    parser.add_argument("--seed", action="append", default=[], metavar="URL", help=_("seed URL (repeatable)"))
+    parser.add_argument("--seeds-file", metavar="FILE", help=_("file with one seed URL per line"))
     parser.add_argument("--depth", type=int, metavar="N",
-                        help="links followed from a seed; 0 fetches only the seeds (default: crawl_depth)")
-    parser.add_argument("--job", metavar="NAME", help="crawl job id stored on every document")
+                        help=_("links followed from a seed; 0 fetches only the seeds (default: crawl_depth)"))
+    parser.add_argument("--job", metavar="NAME", help=_("crawl job id stored on every document"))
     parser.add_argument("--follow-offsite", action="store_true",
-                        help="also crawl onion services other than the seeds' (never clearnet or IP hosts)")
+                        help=_("also crawl onion services other than the seeds' (never clearnet or IP hosts)"))
     parser.add_argument("--max-pages-per-host", type=int, metavar="N",
-                        help="pages fetched from one onion service (default: crawl_max_pages_per_host)")
-    parser.add_argument("--max-pages", type=int, metavar="N", help="pages fetched in all (default: crawl_max_pages)")
+                        help=_("pages fetched from one onion service (default: crawl_max_pages_per_host)"))
+    parser.add_argument("--max-pages", type=int, metavar="N", help=_("pages fetched in all (default: crawl_max_pages)"))
     parser.add_argument(
         "--dangerously-allow-clearnet", action="store_true",
-        help="DANGEROUS: also crawl clearnet (non-onion) sites, through tor exit relays that see the traffic; "
-             "IP addresses and local names stay refused",
+        help=_("DANGEROUS: also crawl clearnet (non-onion) sites, through tor exit relays that see the traffic; "
+             "IP addresses and local names stay refused"),
     )
     parser.add_argument(
         "--market-host", action="append", default=[], metavar="MARKET=HOST",
-        help="confirm that onion HOST is market MARKET's (repeatable; adds to market_hosts): its pages are "
+        help=_("confirm that onion HOST is market MARKET's (repeatable; adds to market_hosts): its pages are "
              "extracted and indexed as that market's. Without it a page that merely looks like a market is "
-             "indexed under its own host",
+             "indexed under its own host"),
     )
     parser.add_argument(
         "--session", metavar="FILE",
-        help="login sessions exported from Tor Browser: Netscape cookies.txt, or YAML/JSON with cookies and headers "
-             "per onion host (default: the sessions_file setting); each site's are sent to that host only",
+        help=_("login sessions exported from Tor Browser: Netscape cookies.txt, or YAML/JSON with cookies and headers "
+             "per onion host (default: the sessions_file setting); each site's are sent to that host only"),
     )
     parser.add_argument(
         "--discover", choices=("off", "record", "probe", "crawl"), metavar="POLICY",
-        help="onions that pages name, in links or text: off, record (queue them), probe (then fetch each new "
+        help=_("onions that pages name, in links or text: off, record (queue them), probe (then fetch each new "
              "one's front page once through Tor) or crawl (then crawl them to discover_crawl_depth) "
-             "(default: the discover setting)",
+             "(default: the discover setting)"),
     )
-    parser.add_argument("--no-follow", action="store_true", help="fetch only the seed URLs, follow no link")
+    parser.add_argument("--no-follow", action="store_true", help=_("fetch only the seed URLs, follow no link"))
     parser.add_argument(
         "--resume", action="store_true",
-        help="go on with the interrupted job named by --job (same seeds): pages it already indexed are not "
-             "fetched again; the summary says how many pages it fetched a second time",
+        help=_("go on with the interrupted job named by --job (same seeds): pages it already indexed are not "
+             "fetched again; the summary says how many pages it fetched a second time"),
     )
     parser.add_argument(
         "--shared", action="store_true",
-        help="start or join the shared job named by --job: every worker (on any machine) started with the same "
+        help=_("start or join the shared job named by --job: every worker (on any machine) started with the same "
              "--job and --shared shares its request queue, seen-set and stats in Redis (redis_url); seeds are "
-             "needed only by the first worker",
+             "needed only by the first worker"),
     )
-    parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight (default: crawl_concurrency)")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
+    parser.add_argument("--concurrency", type=int, metavar="N", help=_("requests in flight (default: crawl_concurrency)"))
+    parser.add_argument("--json", action="store_true", help=_("print the summary as JSON"))
+    parser.add_argument("--quiet", action="store_true", help=_("only warnings and errors from Scrapy"))
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show a progress line (pages, items, errors, rate, elapsed) on stderr "
-                             "(default: when stderr is a terminal and --json is not given)")
+                        help=_("show a progress line (pages, items, errors, rate, elapsed) on stderr "
+                             "(default: when stderr is a terminal and --json is not given)"))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -113,10 +114,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     follow_offsite = bool(args.follow_offsite or settings.follow_offsite)
     shared = bool(getattr(args, "shared", False))
     if shared and not args.job:
-        raise UserError("--shared needs --job NAME: the shared job to start or join")
+        raise UserError(_("--shared needs --job NAME: the shared job to start or join"))
     if shared and args.resume:
-        raise UserError("a shared job goes on by itself: start a worker again with --job NAME --shared, "
-                        "without --resume")
+        raise UserError(_("a shared job goes on by itself: start a worker again with --job NAME --shared, "
+                          "without --resume"))
     frontier = None
     # A worker joining a running shared job needs no seeds: the job's are in Redis.
     joining = shared and not (args.seed or args.seeds_file)
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                            allow_clearnet=args.dangerously_allow_clearnet, settings=settings)
     if args.resume:
         if not args.job:
-            raise UserError("--resume needs --job NAME: the id of the interrupted job to go on with")
+            raise UserError(_("--resume needs --job NAME: the id of the interrupted job to go on with"))
         job = dataclasses.replace(job, resume=_resume_point(job, settings))
     extra: dict[str, Any] = {}
     if shared:
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             CrawlScope.for_seeds(job.seeds, follow_offsite=job.options.follow_offsite,
                                  allow_clearnet=job.options.allow_clearnet)
         except ValueError as exc:
-            raise UserError(f"shared job {job.job_id!r}: {exc}") from None
+            raise UserError(_("shared job {job}: {error}", job=repr(job.job_id), error=exc)) from None
     stats = run_crawl(settings, job, quiet=args.quiet, progress=wants_progress(args), extra_scrapy_settings=extra)
     summary = summarize(job.job_id, stats)
     if frontier is not None:
@@ -187,11 +188,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if summary["network_refused"]:
         from crawler.tor.network_guard import refusal_message
 
-        print(f"error: {refusal_message(summary['network_refused'])}", file=sys.stderr)
+        print(_("error: {message}", message=refusal_message(summary["network_refused"])), file=sys.stderr)
         return 1
     if summary["spool_error"]:
-        print(f"error: the crawl was stopped because the spool could not be written: {summary['spool_error']}",
-              file=sys.stderr)
+        print(_("error: the crawl was stopped because the spool could not be written: {error}",
+                error=summary["spool_error"]), file=sys.stderr)
     lost = summary["items_left_in_spool"] > 0 or summary["items_lost"] > 0 or bool(summary["spool_error"])
     # A resumed job may find nothing left to fetch: that is no failure.
     # So may a worker of a shared job whose other workers took every request.
@@ -199,7 +200,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if lost:
         return 1
     if summary["needs_login_sites"]:
-        print(f"error: {needs_login_message(summary)}", file=sys.stderr)
+        print(_("error: {message}", message=needs_login_message(summary)), file=sys.stderr)
         return EXIT_NEEDS_LOGIN
     return 1 if nothing_fetched else 0
 
@@ -242,13 +243,13 @@ def _join_shared_job(job: CrawlJob, settings: Settings, joining: bool) -> dict[s
     try:
         keys = job_keys(settings, job.job_id)
         if joining and job_state(client, keys).get("state") != "running":
-            raise UserError(f"no shared job {job.job_id!r} is running; give its seeds (--seed or --seeds-file) "
-                            "to start it")
+            raise UserError(_("no shared job {job} is running; give its seeds (--seed or --seeds-file) to start it",
+                              job=repr(job.job_id)))
         job, joined = start_or_join(client, keys, job)
     finally:
         client.close()
     if not job.seeds:
-        raise UserError(f"shared job {job.job_id!r} has no seeds; give them (--seed or --seeds-file)")
+        raise UserError(_("shared job {job} has no seeds; give them (--seed or --seeds-file)", job=repr(job.job_id)))
     worker_id = new_worker_id()
     return {"job": job, "joined": joined, "worker_id": worker_id,
             "scrapy_settings": shared_scrapy_settings(settings, job.job_id, worker_id)}
@@ -262,11 +263,12 @@ def needs_login_message(summary: dict[str, Any]) -> str:
     fresh = [host for host in sorted(sites) if host not in with_session]
     parts = []
     if stale:
-        parts.append(f"the session for {', '.join(stale)} was refused or has expired")
+        parts.append(_("the session for {sites} was refused or has expired", sites=", ".join(stale)))
     if fresh:
-        parts.append(f"{', '.join(fresh)} need{'s' if len(fresh) == 1 else ''} a login session")
-    return ("; ".join(parts) + ": their pages behind the login were not indexed; log in with Tor Browser, export "
-            "the cookies (cookies.txt) and crawl again with --session FILE")
+        parts.append(_("{sites} needs a login session", sites=fresh[0]) if len(fresh) == 1
+                     else _("{sites} need a login session", sites=", ".join(fresh)))
+    return "; ".join(parts) + ": " + _("their pages behind the login were not indexed; log in with Tor Browser, "
+                                       "export the cookies (cookies.txt) and crawl again with --session FILE")
 
 
 def _resume_point(job: CrawlJob, settings: Settings) -> Any:
@@ -288,7 +290,8 @@ def _resume_point(job: CrawlJob, settings: Settings) -> Any:
                             max_depth=settings.crawl_depth, refusal=scope.refusal,
                             follow_links=job.options.follow_links)
     except (ApiError, TransportError) as exc:
-        raise UserError(f"cannot read what job {job.job_id!r} indexed: {describe_error(exc, settings)}") from None
+        raise UserError(_("cannot read what job {job} indexed: {error}", job=repr(job.job_id),
+                          error=describe_error(exc, settings))) from None
     finally:
         client.close()
 
@@ -352,11 +355,10 @@ def run_crawl(
     finally:
         client.close()
     if stale:
-        raise UserError(
-            f"the {', '.join(stale)} indices of prefix {settings.index_prefix!r} have an older schema than this "
-            "version writes; migrate them first: "
-            + ", ".join(f"`onionscope index migrate {kind}`" for kind in stale)
-        )
+        raise UserError(_(
+            "the {kinds} indices of prefix {prefix} have an older schema than this version writes; migrate them "
+            "first: {commands}", kinds=", ".join(stale), prefix=repr(settings.index_prefix),
+            commands=", ".join(f"`onionscope index migrate {kind}`" for kind in stale)))
 
     endpoints.require_socks()  # raises UserError naming the setting when no SOCKS port is known
     scrapy_values = scrapy_settings(settings, endpoints.socks_strings(), pool=endpoints.pool_strings())
@@ -471,97 +473,115 @@ def _total(stats: dict[str, Any], prefix: str) -> int:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
+    """The crawl's summary for a person, in the command's language (one line per figure that matters)."""
+    def pairs(counts: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+
+    by_kind = ", ".join(f"{n} {k}" for k, n in sorted(summary["indexed_by_kind"].items())) or _("none")
     lines = [
-        f"crawl {summary['job_id']}: {summary['pages']} pages in {summary['elapsed_seconds']} s",
-        f"  indexed {summary['items_indexed']} documents "
-        f"({', '.join(f'{n} {k}' for k, n in sorted(summary['indexed_by_kind'].items())) or 'none'}); "
-        f"spooled {summary['items_spooled']} ({summary['items_replayed']} written back at the end, "
-        f"{summary['items_left_in_spool']} left); "
-        f"dropped as invalid {summary['items_dropped_invalid']}",
-        f"  media never fetched: {summary['media_blocked']} media links and responses blocked",
+        _("crawl {job}: {pages} pages in {seconds} s", job=summary["job_id"], pages=summary["pages"],
+          seconds=summary["elapsed_seconds"]),
+        "  " + _("indexed {indexed} documents ({by_kind}); spooled {spooled} ({replayed} written back at the end, "
+                 "{left} left); dropped as invalid {invalid}", indexed=summary["items_indexed"], by_kind=by_kind,
+                 spooled=summary["items_spooled"], replayed=summary["items_replayed"],
+                 left=summary["items_left_in_spool"], invalid=summary["items_dropped_invalid"]),
+        "  " + _("media never fetched: {count} media links and responses blocked", count=summary["media_blocked"]),
     ]
     if summary["profile_drift"]:
-        lines.append(f"  market profile drift: {summary['profile_drift']} fields matched nothing (see the log)")
+        lines.append("  " + _("market profile drift: {count} fields matched nothing (see the log)",
+                              count=summary["profile_drift"]))
     if summary["look_alike_pages"]:
-        lines.append(f"  {summary['look_alike_pages']} pages look like a profiled market on a host that is not its own; "
-                     "indexed under their own host (see the log; confirm a real one with --market-host MARKET=HOST)")
+        lines.append("  " + _("{count} pages look like a profiled market on a host that is not its own; indexed under "
+                              "their own host (see the log; confirm a real one with --market-host MARKET=HOST)",
+                              count=summary["look_alike_pages"]))
     if summary["resumed"]:
-        lines.append(f"  resumed: {summary['pages_already_indexed']} pages were already indexed (not fetched again); "
-                     f"{summary['pages_fetched_again']} pages fetched again (fetched before the interruption, "
-                     "not yet indexed)")
+        lines.append("  " + _("resumed: {indexed} pages were already indexed (not fetched again); {again} pages "
+                              "fetched again (fetched before the interruption, not yet indexed)",
+                              indexed=summary["pages_already_indexed"], again=summary["pages_fetched_again"]))
     if summary["socks_errors"]:
-        lines.append("  Tor errors: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["socks_errors"].items())))
+        lines.append("  " + _("Tor errors: {errors}", errors=pairs(summary["socks_errors"])))
     if summary["network_refused"]:
-        lines.append(f"  NETWORK GUARD: refused {summary['network_refused']} lookup(s)/connection(s) outside tor "
-                     "and Elasticsearch; the crawl was stopped (see the log)")
+        lines.append("  " + _("NETWORK GUARD: refused {count} lookup(s)/connection(s) outside tor and Elasticsearch; "
+                              "the crawl was stopped (see the log)", count=summary["network_refused"]))
     if summary["response_headers_too_large"]:
-        lines.append(f"  responses refused for oversized headers: {summary['response_headers_too_large']}")
+        lines.append("  " + _("responses refused for oversized headers: {count}",
+                              count=summary["response_headers_too_large"]))
     if summary["out_of_scope"]:
-        lines.append(
-            f"  out of scope, not fetched: {sum(summary['out_of_scope'].values())} URLs ("
-            + ", ".join(f"{k}={v}" for k, v in sorted(summary["out_of_scope"].items()))
-            + f"; {summary['out_of_scope_redirects']} of them redirects)"
-        )
+        lines.append("  " + _("out of scope, not fetched: {count} URLs ({reasons}; {redirects} of them redirects)",
+                              count=sum(summary["out_of_scope"].values()), reasons=pairs(summary["out_of_scope"]),
+                              redirects=summary["out_of_scope_redirects"]))
     refused = {key: value for key, value in summary.get("responses_refused", {}).items() if value}
     if refused:
-        lines.append("  responses dropped: " + ", ".join(f"{k}={v}" for k, v in sorted(refused.items())))
+        lines.append("  " + _("responses dropped: {reasons}", reasons=pairs(refused)))
     if summary.get("redirect_chains_at_limit"):
-        lines.append(f"  redirect chains cut at REDIRECT_MAX_TIMES: {summary['redirect_chains_at_limit']}")
+        lines.append("  " + _("redirect chains cut at REDIRECT_MAX_TIMES: {count}",
+                              count=summary["redirect_chains_at_limit"]))
     if summary.get("traps_refused"):
-        lines.append(
-            f"  crawler traps, not fetched: {sum(summary['traps_refused'].values())} URLs ("
-            + ", ".join(f"{k}={v}" for k, v in sorted(summary["traps_refused"].items())) + ")"
-        )
+        lines.append("  " + _("crawler traps, not fetched: {count} URLs ({reasons})",
+                              count=sum(summary["traps_refused"].values()), reasons=pairs(summary["traps_refused"])))
     if summary.get("blocklisted"):
-        lines.append("  on the blocklist, not fetched or not indexed: "
-                     + ", ".join(f"{k}={v}" for k, v in sorted(summary["blocklisted"].items())))
+        lines.append("  " + _("on the blocklist, not fetched or not indexed: {reasons}",
+                              reasons=pairs(summary["blocklisted"])))
     if summary.get("links_to_other_schemes"):
-        lines.append(f"  links to javascript:, data:, file: and other non-web URIs, not followed: "
-                     f"{summary['links_to_other_schemes']}")
+        lines.append("  " + _("links to javascript:, data:, file: and other non-web URIs, not followed: {count}",
+                              count=summary["links_to_other_schemes"]))
     if summary.get("pages_flattened"):
-        lines.append(f"  pages nested too deep for the parser, flattened and read: {summary['pages_flattened']}")
+        lines.append("  " + _("pages nested too deep for the parser, flattened and read: {count}",
+                              count=summary["pages_flattened"]))
     budget = summary["page_budget"]
     if budget["hosts_at_limit"]:
-        lines.append(f"  page budget: {budget['hosts_at_limit']} hosts reached crawl_max_pages_per_host "
-                     f"({budget['requests_refused_host_limit']} requests not made)")
+        lines.append("  " + _("page budget: {hosts} hosts reached crawl_max_pages_per_host ({refused} requests not "
+                              "made)", hosts=budget["hosts_at_limit"], refused=budget["requests_refused_host_limit"]))
     if budget["job_limit_reached"]:
-        lines.append(f"  page budget: the crawl reached crawl_max_pages "
-                     f"({budget['requests_refused_job_limit']} requests not made)")
+        lines.append("  " + _("page budget: the crawl reached crawl_max_pages ({refused} requests not made)",
+                              refused=budget["requests_refused_job_limit"]))
     fresh = summary.get("freshness") or {}
     if fresh.get("not_modified") or fresh.get("not_due"):
-        lines.append(f"  unchanged pages: {fresh['not_modified']} answered \"not modified\", {fresh['not_due']} not due "
-                     "(recrawl policy), both counted as seen")
+        lines.append("  " + _("unchanged pages: {not_modified} answered \"not modified\", {not_due} not due (recrawl "
+                              "policy), both counted as seen", not_modified=fresh["not_modified"],
+                              not_due=fresh["not_due"]))
     if fresh.get("hosts_backing_off"):
-        lines.append(f"  {fresh['hosts_backing_off']} onions backing off after failed checks were not fetched "
-                     "(see the log for their next check)")
+        lines.append("  " + _("{count} onions backing off after failed checks were not fetched (see the log for "
+                              "their next check)", count=fresh["hosts_backing_off"]))
     if any(fresh.get(key) for key in ("listings_new", "listings_changed", "listings_removed", "pages_changed")):
-        lines.append(f"  changes: {fresh['listings_new']} new listings, {fresh['listings_changed']} changed, "
-                     f"{fresh['listings_removed']} marked removed; {fresh['pages_changed']} pages changed")
+        lines.append("  " + _("changes: {new} new listings, {changed} changed, {removed} marked removed; {pages} "
+                              "pages changed", new=fresh["listings_new"], changed=fresh["listings_changed"],
+                              removed=fresh["listings_removed"], pages=fresh["pages_changed"]))
     if summary.get("discovered_onions_queued"):
-        lines.append(f"  discovery: {summary['discovered_onions_queued']} onions named by pages queued "
-                     "(see /discovered)")
+        lines.append("  " + _("discovery: {count} onions named by pages queued (see /discovered)",
+                              count=summary["discovered_onions_queued"]))
     follow = summary.get("discovery")
     if follow and follow.get("hosts"):
-        lines.append(f"  discover {follow['policy']}: {follow['hosts']} new onions, {follow['up']} up, "
-                     f"{follow['down']} down, {follow['not_checked']} not checked")
+        lines.append("  " + _("discover {policy}: {hosts} new onions, {up} up, {down} down, {not_checked} not "
+                              "checked", policy=follow["policy"], hosts=follow["hosts"], up=follow["up"],
+                              down=follow["down"], not_checked=follow["not_checked"]))
     alerts = summary.get("alerts")
     if alerts and (alerts.get("created") or alerts.get("error")):
         delivery = alerts.get("delivery") or {}
-        lines.append(f"  alerts: {alerts['created']} new for {alerts['entries']} watchlist entries"
-                     + (f"; webhook: {delivery.get('delivered', 0)} delivered, {delivery.get('retrying', 0)} to retry, "
-                        f"{delivery.get('failed', 0)} failed" if delivery else "")
-                     + (f"; ALERTS FAILED: {alerts['error']}" if alerts.get("error") else ""))
+        line = "  " + _("alerts: {created} new for {entries} watchlist entries", created=alerts["created"],
+                        entries=alerts["entries"])
+        if delivery:
+            line += "; " + _("webhook: {delivered} delivered, {retrying} to retry, {failed} failed",
+                             delivered=delivery.get("delivered", 0), retrying=delivery.get("retrying", 0),
+                             failed=delivery.get("failed", 0))
+        if alerts.get("error"):
+            line += "; " + _("ALERTS FAILED: {error}", error=alerts["error"])
+        lines.append(line)
     if summary["spool_error"]:
-        lines.append(f"  STOPPED: the spool could not be written ({summary['spool_error']})")
+        lines.append("  " + _("STOPPED: the spool could not be written ({error})", error=summary["spool_error"]))
     if summary.get("session_sites"):
-        lines.append(f"  login sessions used for: {', '.join(summary['session_sites'])}"
-                     + (f" ({summary['expired_session_cookies']} expired cookies not sent)"
-                        if summary.get("expired_session_cookies") else ""))
+        line = "  " + _("login sessions used for: {sites}", sites=", ".join(summary["session_sites"]))
+        if summary.get("expired_session_cookies"):
+            line += " " + _("({count} expired cookies not sent)", count=summary["expired_session_cookies"])
+        lines.append(line)
     for host, pages in sorted((summary.get("needs_login_sites") or {}).items()):
-        lines.append(f"  NEEDS LOGIN: {host} showed a login or CAPTCHA page for {pages} page(s); "
-                     "it needs a fresh session (export one from Tor Browser, then --session FILE)")
+        lines.append("  " + _("NEEDS LOGIN: {host} showed a login or CAPTCHA page for {pages} page(s); it needs a "
+                              "fresh session (export one from Tor Browser, then --session FILE)", host=host,
+                              pages=pages))
     if summary["items_lost"]:
-        lines.append(f"  LOST: {summary['items_lost']} documents could be neither indexed nor spooled (see the log)")
+        lines.append("  " + _("LOST: {count} documents could be neither indexed nor spooled (see the log)",
+                              count=summary["items_lost"]))
     if summary["items_left_in_spool"]:
-        lines.append("  some documents could not be indexed; run `onionscope index replay-spool` once Elasticsearch is healthy")
+        lines.append("  " + _("some documents could not be indexed; run `onionscope index replay-spool` once "
+                              "Elasticsearch is healthy"))
     return "\n".join(lines)

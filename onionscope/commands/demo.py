@@ -40,6 +40,7 @@ from config.processes import (
 )
 from config.settings import Settings
 from onionscope.commands.crawl import EXIT_NEEDS_LOGIN
+from config.i18n import _, cli_language
 
 DEMO_QUERIES = ('"3-MMC"', "fentanyl OR nitazene", "coin:xmr")
 # How long `demo down` gives the web UI to finish its requests before SIGKILL.
@@ -48,7 +49,7 @@ WEB_UI_STOP_SECONDS = 10.0
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=("up", "down"), default="up")
-    parser.add_argument("--no-serve", action="store_true", help="do not start the web UI")
+    parser.add_argument("--no-serve", action="store_true", help=_("do not start the web UI"))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,10 +68,10 @@ def _up(settings: Settings, serve: bool) -> int:
     from pipelines.es_client import make_client
     from pipelines.indices import ensure_indices
 
-    _say("1/4 Elasticsearch")
+    _say(_("1/4 Elasticsearch"))
     if elasticsearch_node.es_url_is_local_node(settings):
         elasticsearch_node.start(settings)
-    _say("2/4 private Tor network and demo sites")
+    _say(_("2/4 private Tor network and demo sites"))
     world = bring_up_demo_world(settings, progress=_say)
     client = make_client(settings)
     try:
@@ -84,29 +85,26 @@ def _up(settings: Settings, serve: bool) -> int:
     # which the crawl runs when it ends, groups them with their originals.
     copies = world.copy_seeds
     seeds = [argument for seed in [*world.seeds, *locked, *copies] for argument in ("--seed", seed)]
-    _say(f"3/4 crawling {len(world.seeds) + len(locked) + len(copies)} demo sites through Tor")
+    _say(_("3/4 crawling {count} demo sites through Tor", count=len(world.seeds) + len(locked) + len(copies)))
     # The demo markets' onion hosts are new with every network: the demo confirms them.
     confirmations = [argument for pair in world.market_hosts for argument in ("--market-host", pair)]
     crawl = _onionscope(["crawl", "--job", "demo", "--quiet", *seeds, *confirmations], settings, world.socks_endpoints)
     if crawl.returncode == EXIT_NEEDS_LOGIN and locked:
-        _say("the locked market (vault-market) needs a login session, as expected: see \"Crawling behind a login\" "
-             "in the README")
+        _say(_("the locked market (vault-market) needs a login session, as expected: see \"Crawling behind a login\" "
+               "in the README"))
     elif crawl.returncode != 0:
-        raise UserError("the demo crawl failed; its output is above")
+        raise UserError(_("the demo crawl failed; its output is above"))
 
-    _say("4/4 searching what was crawled")
+    _say(_("4/4 searching what was crawled"))
     for query in DEMO_QUERIES:
         print(f"\n$ onionscope search {query!r} --limit 3", flush=True)
         _onionscope(["search", query, "--limit", "3"], settings, world.socks_endpoints)
     if serve:
         url = _ensure_serving(settings)
         token = _demo_token(settings)
-        print(
-            f"\nThe web UI and API are at {url}/ (API docs: {url}/docs).\n"
-            f"Log in with this viewer token (also saved in {_token_file(settings)}):\n{token}\n"
-            "Stop the demo with `.venv/bin/onionscope demo down`.",
-            flush=True,
-        )
+        print("\n" + _("The web UI and API are at {url}/ (API docs: {url}/docs).", url=url) + "\n"
+              + _("Log in with this viewer token (also saved in {path}):", path=_token_file(settings)) + f"\n{token}\n"
+              + _("Stop the demo with `.venv/bin/onionscope demo down`."), flush=True)
     return 0
 
 
@@ -116,10 +114,10 @@ def _down(settings: Settings) -> int:
     pidfile = _var(settings, "serve.pid")
     web_ui = _web_ui(settings)
     if web_ui is not None and stop_processes([web_ui], grace_seconds=WEB_UI_STOP_SECONDS):
-        _say(f"stopped the web UI (pid {web_ui.pid})")
+        _say(_("stopped the web UI (pid {pid})", pid=web_ui.pid))
     elif (record := read_pidfile(pidfile)) is not None and process_arguments(record.pid) is not None:
-        _say(f"left pid {record.pid} alone: it is not the web UI that {pidfile} recorded "
-             "(that one has exited, or the file predates start-time checks)")
+        _say(_("left pid {pid} alone: it is not the web UI that {path} recorded (that one has exited, or the file "
+               "predates start-time checks)", pid=record.pid, path=pidfile))
     pidfile.unlink(missing_ok=True)
     tear_down_demo_world(settings, progress=_say)
     return 0
@@ -129,6 +127,7 @@ def _onionscope(arguments: list[str], settings: Settings, socks: list[str]) -> s
     """Run an onionscope subcommand in its own process (Scrapy's reactor runs once per process)."""
     environment = dict(os.environ)
     environment["ONIONSCOPE_TOR_SOCKS"] = socks[0]  # the demo world lives on the private network only
+    environment["ONIONSCOPE_LANGUAGE"] = cli_language()  # the crawl and the searches speak as the demo does
     return subprocess.run([sys.executable, "-m", "onionscope.cli", *arguments], env=environment, check=False)
 
 
@@ -164,7 +163,7 @@ def _ensure_serving(settings: Settings, timeout: float = 30.0) -> str:
             try:
                 write_pidfile(_var(settings, "serve.pid"), process.pid)
             except ProcessLookupError:
-                raise UserError(f"the web UI exited at once; see {_var(settings, 'serve.log')}") from None
+                raise UserError(_("the web UI exited at once; see {path}", path=_var(settings, "serve.log"))) from None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -174,7 +173,8 @@ def _ensure_serving(settings: Settings, timeout: float = 30.0) -> str:
             return url  # it answers (401 without a token): it is up
         except OSError:
             time.sleep(0.2)
-    raise UserError(f"the web UI did not answer at {url} within {timeout:.0f} s; see {_var(settings, 'serve.log')}")
+    raise UserError(_("the web UI did not answer at {url} within {seconds} s; see {path}", url=url,
+                      seconds=f"{timeout:.0f}", path=_var(settings, "serve.log")))
 
 
 def _demo_token(settings: Settings) -> str:

@@ -18,19 +18,20 @@ import sys
 from typing import Any
 
 from config.paths import evidence_dir
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
-    verify = sub.add_parser("verify", help="check WARC evidence files against their hash-chained manifests")
-    verify.add_argument("paths", nargs="*", metavar="PATH", help="WARC files or folders (default: evidence_dir)")
-    verify.add_argument("--json", action="store_true", help="print the problems as JSON")
-    export = sub.add_parser("export", help="write the evidence package of a search hit")
-    export.add_argument("hit_id", metavar="HIT_ID", help="the id of a page or listing hit")
-    export.add_argument("--out", required=True, metavar="DIR", help="folder to write the package into")
-    prune = sub.add_parser("prune", help="remove WARC files past evidence_keep_days that nothing protects")
-    prune.add_argument("--dry-run", action="store_true", help="report what would be removed; remove nothing")
-    prune.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify = sub.add_parser("verify", help=_("check WARC evidence files against their hash-chained manifests"))
+    verify.add_argument("paths", nargs="*", metavar="PATH", help=_("WARC files or folders (default: evidence_dir)"))
+    verify.add_argument("--json", action="store_true", help=_("print the problems as JSON"))
+    export = sub.add_parser("export", help=_("write the evidence package of a search hit"))
+    export.add_argument("hit_id", metavar="HIT_ID", help=_("the id of a page or listing hit"))
+    export.add_argument("--out", required=True, metavar="DIR", help=_("folder to write the package into"))
+    prune = sub.add_parser("prune", help=_("remove WARC files past evidence_keep_days that nothing protects"))
+    prune.add_argument("--dry-run", action="store_true", help=_("report what would be removed; remove nothing"))
+    prune.add_argument("--json", action="store_true", help=_("print the report as JSON"))
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -55,8 +56,8 @@ def _verify(args: argparse.Namespace, settings: Any) -> int:
         for problem in problems:
             print(problem)
         failed = len({problem.file for problem in problems})
-        print(f"{len(files)} WARC files checked, {failed} failed" if problems
-              else f"{len(files)} WARC files checked, all verify", file=sys.stderr)
+        print(_("{files} WARC files checked, {failed} failed", files=len(files), failed=failed) if problems
+              else _("{files} WARC files checked, all verify", files=len(files)), file=sys.stderr)
     return 1 if problems else 0
 
 
@@ -79,12 +80,12 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     except (TransportError, ApiError) as exc:
         raise es_user_error(exc, settings) from None
     if found is None:
-        raise EvidenceError(f"no page or listing has the id {args.hit_id!r}")
+        raise EvidenceError(_("no page or listing has the id {hit}", hit=repr(args.hit_id)))
     kind, source = found
     package = write_package(evidence_dir(settings), kind, args.hit_id, source, args.out)
-    print(f"wrote the evidence package of {kind} {args.hit_id} to {package.directory} "
-          f"({', '.join(package.files)}); check it with: cd {package.directory} && sha256sum -c SHA256SUMS",
-          file=sys.stderr)
+    print(_("wrote the evidence package of {kind} {hit} to {directory} ({files}); check it with: cd {directory} "
+            "&& sha256sum -c SHA256SUMS", kind=kind, hit=args.hit_id, directory=package.directory,
+            files=", ".join(package.files)), file=sys.stderr)
     return 0
 
 
@@ -95,11 +96,15 @@ def _prune(args: argparse.Namespace, settings: Any) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return 0
-    verb = "would remove" if args.dry_run else "removed"
     for removed in report.removed:
-        print(f"{verb} {removed['file']} ({removed['bytes']} bytes, newest record {removed['newest_record']})")
+        print((_("would remove {file} ({bytes} bytes, newest record {newest})") if args.dry_run
+               else _("removed {file} ({bytes} bytes, newest record {newest})")).format(
+            file=removed["file"], bytes=removed["bytes"], newest=removed["newest_record"]))
     for kept in report.protected:
-        print(f"kept {kept['file']}: protected ({'; '.join(kept['reasons'])})")
-    print(f"{verb} {len(report.removed)} WARC files; kept {len(report.protected)} protected and "
-          f"{report.kept_recent} within evidence_keep_days ({settings.evidence_keep_days})", file=sys.stderr)
+        print(_("kept {file}: protected ({reasons})", file=kept["file"], reasons="; ".join(kept["reasons"])))
+    print((_("would remove {removed} WARC files; kept {protected} protected and {recent} within evidence_keep_days "
+             "({days})") if args.dry_run
+           else _("removed {removed} WARC files; kept {protected} protected and {recent} within evidence_keep_days "
+                  "({days})")).format(removed=len(report.removed), protected=len(report.protected),
+                                      recent=report.kept_recent, days=settings.evidence_keep_days), file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
+from config.i18n import _
 
 
 GRAPH_FORMATS = ("gexf", "graphml")
@@ -20,17 +21,17 @@ RECORD_FORMATS = ("csv", "json", "stix", "misp")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", nargs="?", choices=("graph",),
-                        help="graph: the whole onion graph (which onion names which), with --format gexf or graphml")
+                        help=_("graph: the whole onion graph (which onion names which), with --format gexf or graphml"))
     parser.add_argument("--format", choices=RECORD_FORMATS + GRAPH_FORMATS, required=True)
     subject = parser.add_mutually_exclusive_group()
-    subject.add_argument("--query", help="export the hits of this query")
-    subject.add_argument("--wallet", help="export a wallet address and what uses it")
-    subject.add_argument("--vendor", help="export a vendor (its id) and its listings")
-    subject.add_argument("--onion", help="export an onion host and its pages")
+    subject.add_argument("--query", help=_("export the hits of this query"))
+    subject.add_argument("--wallet", help=_("export a wallet address and what uses it"))
+    subject.add_argument("--vendor", help=_("export a vendor (its id) and its listings"))
+    subject.add_argument("--onion", help=_("export an onion host and its pages"))
     parser.add_argument("--kind", choices=("pages", "listings", "vendors", "wallets"), default="listings",
-                        help="what --query searches (default: listings)")
-    parser.add_argument("--limit", type=int, default=1000, help="most records of a --query export (1-1000)")
-    parser.add_argument("-o", "--output", help="file to write (default: standard output)")
+                        help=_("what --query searches (default: listings)"))
+    parser.add_argument("--limit", type=int, default=1000, help=_("most records of a --query export (1-1000)"))
+    parser.add_argument("-o", "--output", help=_("file to write (default: standard output)"))
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -39,12 +40,12 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     chosen = [name for name in ("query", "wallet", "vendor", "onion") if getattr(args, name) is not None]
     if args.what == "graph":
         if chosen or args.format not in GRAPH_FORMATS:
-            raise UserError("`onionscope export graph` takes --format gexf or graphml and no --query, --wallet, "
-                            "--vendor or --onion")
+            raise UserError(_("`onionscope export graph` takes --format gexf or graphml and no --query, --wallet, "
+                              "--vendor or --onion"))
         return _export_graph(args, settings)
     if args.format not in RECORD_FORMATS or len(chosen) != 1:
-        raise UserError("give one of --query, --wallet, --vendor or --onion with --format csv, json, stix or misp "
-                        "(or export the onion graph: `onionscope export graph --format gexf`)")
+        raise UserError(_("give one of --query, --wallet, --vendor or --onion with --format csv, json, stix or misp "
+                          "(or export the onion graph: `onionscope export graph --format gexf`)"))
     from elastic_transport import TransportError
     from elasticsearch import ApiError
 
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     text, _media_type, _suffix = render(export_set, args.format, cli_language())
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {len(export_set.records)} records to {args.output}", file=sys.stderr)
+        print(_("wrote {count} records to {path}", count=len(export_set.records), path=args.output), file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
@@ -106,10 +107,11 @@ def _export_graph(args: argparse.Namespace, settings: Any) -> int:
     except (TransportError, ApiError) as exc:
         raise es_user_error(exc, settings) from None
     data = export_graph(graph, args.format)
-    note = f"{len(graph.nodes)} onions and {len(graph.edges)} edges" + (" (page cap hit: partial)" if graph.truncated else "")
+    note = _("{nodes} onions and {edges} edges", nodes=len(graph.nodes), edges=len(graph.edges)) + (
+        " " + _("(page cap hit: partial)") if graph.truncated else "")
     if args.output:
         Path(args.output).write_bytes(data)
-        print(f"wrote {note} to {args.output}", file=sys.stderr)
+        print(_("wrote {what} to {path}", what=note, path=args.output), file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

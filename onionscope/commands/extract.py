@@ -33,45 +33,45 @@ from urllib.parse import urlsplit
 from config import paths
 from config.errors import UserError
 from search.cli_output import escape_json_text, escape_terminal
+from config.i18n import _
 
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 OFFLINE_JOB_ID = "offline-extract"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("page", metavar="PAGE.html", help="a saved HTML page")
+    parser.add_argument("page", metavar="PAGE.html", help=_("a saved HTML page"))
     parser.add_argument(
         "--url",
-        help="the URL the page was saved from (decides the market and page type; default: the file's path)",
+        help=_("the URL the page was saved from (decides the market and page type; default: the file's path)"),
     )
-    parser.add_argument("--market", help="use this market profile (by name) instead of detecting it")
+    parser.add_argument("--market", help=_("use this market profile (by name) instead of detecting it"))
     parser.add_argument(
         "--market-host", action="append", default=[], metavar="MARKET=HOST",
-        help="confirm that onion HOST is market MARKET's, as for a crawl (repeatable; adds to market_hosts)",
+        help=_("confirm that onion HOST is market MARKET's, as for a crawl (repeatable; adds to market_hosts)"),
     )
     parser.add_argument(
         "--profiles",
         metavar="DIR",
-        help="folder of market profiles (default: <config_dir>/markets)",
+        help=_("folder of market profiles (default: <config_dir>/markets)"),
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--json", action="store_true", help=_("print one JSON object instead of text"))
 
 
 def _read_page(path_text: str) -> bytes:
     path = Path(path_text)
     if not path.exists():
-        raise UserError(f"{path}: no such file; give the path of a saved HTML page")
+        raise UserError(_("{path}: no such file; give the path of a saved HTML page", path=path))
     if not path.is_file():
-        raise UserError(f"{path}: not a file; give the path of a saved HTML page")
+        raise UserError(_("{path}: not a file; give the path of a saved HTML page", path=path))
     size = path.stat().st_size
     if size > MAX_PAGE_BYTES:
-        raise UserError(
-            f"{path}: {size / 1_048_576:.1f} MB is larger than the {MAX_PAGE_BYTES // 1_048_576} MB a page may be"
-        )
+        raise UserError(_("{path}: {size} MB is larger than the {limit} MB a page may be", path=path,
+                          size=f"{size / 1_048_576:.1f}", limit=MAX_PAGE_BYTES // 1_048_576))
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
+        raise UserError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror)) from None
 
 
 def _page_url(args: argparse.Namespace) -> str:
@@ -82,7 +82,8 @@ def _page_url(args: argparse.Namespace) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"--url {args.url!r}: expected an http:// URL such as http://<56 characters>.onion/listing/1")
+        raise UserError(_("--url {url}: expected an http:// URL such as http://<56 characters>.onion/listing/1",
+                          url=repr(args.url)))
     return args.url
 
 
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     if profile_dir.is_dir():
         profiles = MarketProfiles.load(profile_dir)
     elif args.profiles or args.market:
-        raise UserError(f"{profile_dir}: market profile folder not found; pass --profiles DIR")
+        raise UserError(_("{path}: market profile folder not found; pass --profiles DIR", path=profile_dir))
     else:
         profiles = MarketProfiles()
     if args.market_host:
@@ -112,9 +113,9 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         countries=load_country_table(paths.countries_file(settings.config_dir)),
     )
     for event in document.drift:
-        print(f"warning: {_safe(event.message())}", file=sys.stderr)
+        print(_("warning: {message}", message=_safe(event.message())), file=sys.stderr)
     for rejected in document.rejected:
-        print(f"warning: {_safe(rejected.message())}", file=sys.stderr)
+        print(_("warning: {message}", message=_safe(rejected.message())), file=sys.stderr)
     try:
         if args.json:
             sys.stdout.write(render_json(document))
@@ -175,49 +176,49 @@ def _onion_mention(mention: dict[str, Any]) -> str:
 
 def print_human(document: Any, out: TextIO) -> None:
     page = document.page
-    out.write(f"page       {_safe(page.url)}\n")
-    _line(out, "title", page.title)
-    _line(out, "market", document.market)
+    out.write(_("page").ljust(10) + " " + f"{_safe(page.url)}\n")
+    _line(out, _("title"), page.title)
+    _line(out, _("market"), document.market)
     if document.looks_like_market:
-        _line(out, "looks like", f"{document.looks_like_market} (not one of its hosts; confirm with --market-host "
-                                 f"{document.looks_like_market}={page.onion_host or 'HOST'} or --market)")
-    _line(out, "page type", document.page_type)
-    _line(out, "extractor", document.extractor)
+        _line(out, _("looks like"), _("{market} (not one of its hosts; confirm with --market-host {market}={host} or "
+                                      "--market)", market=document.looks_like_market, host=page.onion_host or "HOST"))
+    _line(out, _("page type"), document.page_type)
+    _line(out, _("extractor"), document.extractor)
     if document.language.code:
-        _line(out, "language", f"{document.language.code} ({document.language.confidence:.2f})")
-    _line(out, "onion links", len(page.onion_links) or None)
-    _line(out, "emails", page.emails)
-    _line(out, "pgp", page.pgp_fingerprints)
-    _line(out, "contacts", [f"{c['kind']}:{c['value']}" for c in page.contacts])
-    _line(out, "onion mentions", [_onion_mention(mention) for mention in page.onion_mentions])
-    _line(out, "hidden (traps)", page.hidden_identifiers)
+        _line(out, _("language"), f"{document.language.code} ({document.language.confidence:.2f})")
+    _line(out, _("onion links"), len(page.onion_links) or None)
+    _line(out, _("emails"), page.emails)
+    _line(out, _("pgp"), page.pgp_fingerprints)
+    _line(out, _("contacts"), [f"{c['kind']}:{c['value']}" for c in page.contacts])
+    _line(out, _("onion mentions"), [_onion_mention(mention) for mention in page.onion_mentions])
+    _line(out, _("hidden (traps)"), page.hidden_identifiers)
     for listing in document.listings:
-        out.write(f"listing    {_safe(listing.listing_id)}\n")
-        _line(out, "title", listing.title)
+        out.write(_("listing").ljust(10) + " " + f"{_safe(listing.listing_id)}\n")
+        _line(out, _("title"), listing.title)
         if listing.price_amount is not None:
-            _line(out, "price", f"{listing.price_amount:g} {listing.price_currency or ''}".strip())
-        _line(out, "crypto prices", listing.crypto_prices)
-        _line(out, "vendor", listing.vendor)
-        _line(out, "category", listing.category)
-        _line(out, "ships from", listing.ships_from)
-        _line(out, "ships to", listing.ships_to)
-        _line(out, "escrow", listing.escrow)
-        _line(out, "finalize early", listing.finalize_early)
-        _line(out, "stock", listing.stock)
-        _line(out, "sales", listing.sales)
-        _line(out, "rating", listing.rating)
-        _line(out, "substances", listing.substances)
-        _line(out, "classes", listing.substance_classes)
+            _line(out, _("price"), f"{listing.price_amount:g} {listing.price_currency or ''}".strip())
+        _line(out, _("crypto prices"), listing.crypto_prices)
+        _line(out, _("vendor"), listing.vendor)
+        _line(out, _("category"), listing.category)
+        _line(out, _("ships from"), listing.ships_from)
+        _line(out, _("ships to"), listing.ships_to)
+        _line(out, _("escrow"), listing.escrow)
+        _line(out, _("finalize early"), listing.finalize_early)
+        _line(out, _("stock"), listing.stock)
+        _line(out, _("sales"), listing.sales)
+        _line(out, _("rating"), listing.rating)
+        _line(out, _("substances"), listing.substances)
+        _line(out, _("classes"), listing.substance_classes)
     for vendor in document.vendors:
-        out.write(f"vendor     {_safe(vendor.name)}\n")
-        _line(out, "pgp", vendor.pgp_fingerprints)
-        _line(out, "wallets", vendor.wallets)
-        _line(out, "contacts", [f"{c['kind']}:{c['value']}" for c in vendor.contacts])
-        _line(out, "rating", vendor.rating)
-        _line(out, "sales", vendor.sales)
-        _line(out, "joined", vendor.joined)
+        out.write(_("vendor").ljust(10) + " " + f"{_safe(vendor.name)}\n")
+        _line(out, _("pgp"), vendor.pgp_fingerprints)
+        _line(out, _("wallets"), vendor.wallets)
+        _line(out, _("contacts"), [f"{c['kind']}:{c['value']}" for c in vendor.contacts])
+        _line(out, _("rating"), vendor.rating)
+        _line(out, _("sales"), vendor.sales)
+        _line(out, _("joined"), vendor.joined)
     for mention in document.wallet_mentions:
-        out.write(f"wallet     {_safe(mention.address)}  "
+        out.write(_("wallet").ljust(10) + " " + f"{_safe(mention.address)}  "
                   f"{_safe(f'{mention.coin} {mention.network} {mention.address_type}')}\n")
     if not (document.listings or document.vendors or document.wallet_mentions):
-        out.write("  (no listing, vendor or wallet on this page)\n")
+        out.write("  " + _("(no listing, vendor or wallet on this page)") + "\n")

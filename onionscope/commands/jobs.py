@@ -33,37 +33,38 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.job_runs import TRIGGERS
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
 
     def with_schedules(sub_parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub_parser.add_argument("--schedules", metavar="FILE", help="schedules file (default: schedules_file)")
+        sub_parser.add_argument("--schedules", metavar="FILE", help=_("schedules file (default: schedules_file)"))
         return sub_parser
 
-    listing = with_schedules(sub.add_parser("list", help="the scheduled jobs and their next runs"))
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    run_parser = with_schedules(sub.add_parser("run", help="run a job now, in this process"))
+    listing = with_schedules(sub.add_parser("list", help=_("the scheduled jobs and their next runs")))
+    listing.add_argument("--json", action="store_true", help=_("print JSON"))
+    run_parser = with_schedules(sub.add_parser("run", help=_("run a job now, in this process")))
     run_parser.add_argument("name", metavar="NAME")
-    run_parser.add_argument("--json", action="store_true", help="print the crawl summary as JSON")
-    run_parser.add_argument("--quiet", action="store_true", help="only warnings and errors from Scrapy")
+    run_parser.add_argument("--json", action="store_true", help=_("print the crawl summary as JSON"))
+    run_parser.add_argument("--quiet", action="store_true", help=_("only warnings and errors from Scrapy"))
     run_parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                            help="show a progress line (default: on a terminal without --json)")
+                            help=_("show a progress line (default: on a terminal without --json)"))
     # Set by the scheduler for the children it starts.
     run_parser.add_argument("--job-id", help=argparse.SUPPRESS)
     run_parser.add_argument("--trigger", choices=TRIGGERS, default="manual", help=argparse.SUPPRESS)
     run_parser.add_argument("--scheduled-for", help=argparse.SUPPRESS)
     run_parser.add_argument("--missed-runs", type=int, default=0, help=argparse.SUPPRESS)
     status = with_schedules(sub.add_parser(
-        "status", help="the scheduler, and each job's running, last and next run; with NAME, the shared job NAME"))
+        "status", help=_("the scheduler, and each job's running, last and next run; with NAME, the shared job NAME")))
     status.add_argument("name", metavar="NAME", nargs="?",
-                        help="a shared job (crawl --job NAME --shared): its queue, leases, pages done and workers")
-    status.add_argument("--json", action="store_true", help="print JSON")
-    history = with_schedules(sub.add_parser("history", help="a job's runs, newest first"))
+                        help=_("a shared job (crawl --job NAME --shared): its queue, leases, pages done and workers"))
+    status.add_argument("--json", action="store_true", help=_("print JSON"))
+    history = with_schedules(sub.add_parser("history", help=_("a job's runs, newest first")))
     history.add_argument("name", metavar="NAME")
-    history.add_argument("--json", action="store_true", help="print a JSON list")
-    history.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default 50, at most 1000)")
+    history.add_argument("--json", action="store_true", help=_("print a JSON list"))
+    history.add_argument("--limit", type=int, default=50, metavar="N", help=_("at most N runs (default 50, at most 1000)"))
 
 
 def _schedule(args: argparse.Namespace, settings: Any) -> Any:
@@ -129,9 +130,9 @@ def _list(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
         _print_json([{key: value for key, value in job.items() if key != "last_runs"} for job in overview])
         return 0
     if not overview:
-        print(f"no jobs in {schedule.path}; see README, \"Scheduled jobs\"")
+        print(_("no jobs in {path}; see README, \"Scheduled jobs\"", path=schedule.path))
     for job in overview:
-        state = f"next {job['next_run']}" if job["enabled"] else "disabled"
+        state = _("next {when}", when=job["next_run"]) if job["enabled"] else _("disabled")
         print(f"{job['name']:<24} {job['timing']:<22} {state:<26} seeds={job['seeds']} "
               f"depth={_text(job['depth'])} discover={job['discover']}")
     return 0
@@ -154,13 +155,15 @@ def _status(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
         _print_json({"scheduler": {"running": scheduler_pid is not None, "pid": scheduler_pid,
                                    "schedules": str(schedule.path)}, "jobs": overview})
         return 0
-    print(f"scheduler: running (pid {scheduler_pid})" if scheduler_pid
-          else f"scheduler: not running (start it with `onionscope scheduler --schedules {schedule.path}`)")
+    print(_("scheduler: running (pid {pid})", pid=scheduler_pid) if scheduler_pid
+          else _("scheduler: not running (start it with `onionscope scheduler --schedules {path}`)",
+                 path=schedule.path))
     for job in overview:
         last = job["last_run"]
-        last_text = f"last {_text(last['outcome'])} {_text(last['started_at'])}" if last else "no run yet"
-        running = f"running {job['running']['job_id']}" if job["running"] else "idle"
-        nxt = f"next {job['next_run']}" if job["enabled"] else "disabled"
+        last_text = (_("last {outcome} {when}", outcome=_text(last["outcome"]), when=_text(last["started_at"]))
+                     if last else _("no run yet"))
+        running = _("running {job}", job=job["running"]["job_id"]) if job["running"] else _("idle")
+        nxt = _("next {when}", when=job["next_run"]) if job["enabled"] else _("disabled")
         print(f"{job['name']:<24} {running:<40} {last_text:<36} {nxt}")
     return 0
 
@@ -194,16 +197,18 @@ def shared_job_status(settings: Any, job_id: str) -> dict[str, Any] | None:
 def _shared_status(args: argparse.Namespace, settings: Any) -> int:
     status = shared_job_status(settings, args.name)
     if status is None:
-        print(f"no shared job {_text(args.name)} in Redis (start one with `onionscope crawl --job NAME --shared "
-              "--seed URL`)", file=sys.stderr)
+        print(_("no shared job {job} in Redis (start one with `onionscope crawl --job NAME --shared --seed URL`)",
+                job=_text(args.name)), file=sys.stderr)
         return 1
     if args.json:
         _print_json(status)
         return 0
-    print(f"shared job {_text(status['job_id'])}: {_text(status['state'])}, started {_text(status['started_at'])}")
-    print(f"  queued {status['queued']}  in flight (leased) {status['leased']}  leases past deadline "
-          f"{status['expired']}  pages done {status['done']}  requeued after a lost lease {status['requeued']}")
-    print(f"  workers alive: {len(status['workers_alive'])}"
+    print(_("shared job {job}: {state}, started {when}", job=_text(status["job_id"]), state=_text(status["state"]),
+            when=_text(status["started_at"])))
+    print("  " + _("queued {queued}  in flight (leased) {leased}  leases past deadline {expired}  pages done {done}  "
+                   "requeued after a lost lease {requeued}", queued=status["queued"], leased=status["leased"],
+                   expired=status["expired"], done=status["done"], requeued=status["requeued"]))
+    print("  " + _("workers alive: {count}", count=len(status["workers_alive"]))
           + (f" ({', '.join(_text(worker) for worker in status['workers_alive'])})" if status["workers_alive"] else ""))
     for worker in status["workers"]:
         print(f"  {_text(worker['worker_id']):<40} {_text(worker['finish_reason']):<10} pages={worker['pages']} "
@@ -226,10 +231,11 @@ def _history(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
         _print_json(runs)
         return 0
     if not runs:
-        print(f"job {job.name} has not run yet")
+        print(_("job {job} has not run yet", job=job.name))
     for entry in runs:
         print(f"{entry['job_id']}  {_text(entry['outcome']):<11} {_text(entry['trigger']):<9} "
-              f"started {_text(entry['started_at'])}  finished {_text(entry['finished_at'])}  "
+              + _("started {started}  finished {finished}", started=_text(entry["started_at"]),
+                  finished=_text(entry["finished_at"])) + "  "
               f"pages={entry['pages']} items={entry['items']} errors={entry['error_count']}"
               + (f"  ({_text(entry['outcome_reason'])})" if entry.get("outcome_reason") else ""))
     return 0
@@ -249,10 +255,10 @@ def _run(args: argparse.Namespace, settings: Any, schedule: Any) -> int:
     else:
         if result.summary is not None:
             print(format_summary(result.summary))
-        print(f"job {job.name} run {result.job_id}: {result.outcome}"
+        print(_("job {job} run {run}: {outcome}", job=job.name, run=result.job_id, outcome=result.outcome)
               + (f" ({_text(result.reason)})" if result.reason else ""))
     if result.summary and result.summary.get("network_refused"):
         from crawler.tor.network_guard import refusal_message
 
-        print(f"error: {refusal_message(result.summary['network_refused'])}", file=sys.stderr)
+        print(_("error: {message}", message=refusal_message(result.summary["network_refused"])), file=sys.stderr)
     return 0 if result.outcome in ("ok", "skipped") else 1

@@ -30,6 +30,7 @@ from typing import Any
 
 from config.errors import UserError
 from search.cli_output import escape_terminal
+from config.i18n import _
 
 MAX_PAGES = 200
 MAX_PAGE_BYTES = 10 * 1024 * 1024
@@ -38,15 +39,15 @@ MAX_PAGE_BYTES = 10 * 1024 * 1024
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
     suggest = sub.add_parser(
-        "suggest", help="write a market profile inferred from saved pages, for review",
-        description="Write a market profile inferred from saved pages of one market (category or search "
-                    "results, listing pages, vendor profiles), for a person to review.",
+        "suggest", help=_("write a market profile inferred from saved pages, for review"),
+        description=_("Write a market profile inferred from saved pages of one market (category or search "
+                    "results, listing pages, vendor profiles), for a person to review."),
     )
-    suggest.add_argument("pages", nargs="+", metavar="PAGE.html", help="saved HTML pages of the market")
-    suggest.add_argument("--market", required=True, help="the market's name (lower-case letters, digits, - or _)")
-    suggest.add_argument("--host", help="the market's onion host (default: the pages' canonical URL, if any)")
-    suggest.add_argument("--out", metavar="FILE", help="where to write it (default: <config_dir>/markets/NAME.yml)")
-    suggest.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    suggest.add_argument("pages", nargs="+", metavar="PAGE.html", help=_("saved HTML pages of the market"))
+    suggest.add_argument("--market", required=True, help=_("the market's name (lower-case letters, digits, - or _)"))
+    suggest.add_argument("--host", help=_("the market's onion host (default: the pages' canonical URL, if any)"))
+    suggest.add_argument("--out", metavar="FILE", help=_("where to write it (default: <config_dir>/markets/NAME.yml)"))
+    suggest.add_argument("--force", action="store_true", help=_("replace FILE if it exists"))
 
 
 def _safe(value: Any) -> str:
@@ -57,20 +58,21 @@ def _read(paths: list[str]) -> list[Any]:
     from crawler.extractors.profile_suggestion import SavedPage
 
     if len(paths) > MAX_PAGES:
-        raise UserError(f"{len(paths)} pages: give at most {MAX_PAGES} (a few of each page type are plenty)")
+        raise UserError(_("{count} pages: give at most {limit} (a few of each page type are plenty)", count=len(paths),
+                          limit=MAX_PAGES))
     pages = []
     for text in paths:
         path = Path(text)
         if not path.is_file():
-            raise UserError(f"{_safe(path)}: no such file; give the paths of saved HTML pages")
+            raise UserError(_("{path}: no such file; give the paths of saved HTML pages", path=_safe(path)))
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
-            raise UserError(f"{_safe(path)}: {size / 1_048_576:.1f} MB is larger than the "
-                            f"{MAX_PAGE_BYTES // 1_048_576} MB a page may be")
+            raise UserError(_("{path}: {size} MB is larger than the {limit} MB a page may be", path=_safe(path),
+                              size=f"{size / 1_048_576:.1f}", limit=MAX_PAGE_BYTES // 1_048_576))
         try:
             pages.append(SavedPage(path.name, path.read_bytes()))
         except OSError as exc:
-            raise UserError(f"{_safe(path)}: cannot read it ({exc.strerror})") from None
+            raise UserError(_("{path}: cannot read it ({error})", path=_safe(path), error=exc.strerror)) from None
     return pages
 
 
@@ -78,7 +80,7 @@ def _write(path: Path, text: str, force: bool) -> None:
     """Write ``text`` to ``path``: created exclusively (never over a file that exists or appears
     meanwhile) unless ``force``, then written whole to a temporary file renamed into place."""
     if not path.parent.is_dir():
-        raise UserError(f"{_safe(path.parent)}: no such folder; create it or pass --out FILE")
+        raise UserError(_("{path}: no such folder; create it or pass --out FILE", path=_safe(path.parent)))
     try:
         if not force:
             with open(path, "x", encoding="utf-8") as out:
@@ -93,9 +95,10 @@ def _write(path: Path, text: str, force: bool) -> None:
             if os.path.exists(temporary):
                 os.unlink(temporary)
     except FileExistsError:
-        raise UserError(f"{_safe(path)} exists; pass --force to replace it, or --out FILE to write elsewhere") from None
+        raise UserError(_("{path} exists; pass --force to replace it, or --out FILE to write elsewhere",
+                          path=_safe(path))) from None
     except OSError as exc:
-        raise UserError(f"{_safe(path)}: cannot write it ({exc.strerror})") from None
+        raise UserError(_("{path}: cannot write it ({error})", path=_safe(path), error=exc.strerror)) from None
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -106,18 +109,20 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     out = Path(args.out) if args.out else Path(settings.config_dir) / "markets" / f"{args.market}.yml"
     _write(out, suggestion.text, args.force)
     lines = suggestion.text.count("\n")
-    print(f"wrote {_safe(out)} ({lines} lines), a profile for market {_safe(args.market)} "
-          f"suggested from {len(pages)} page(s)")
-    print(f"  {'page':<30}{'without a profile':<24}{'with the profile':<24}same title and price")
+    print(_("wrote {path} ({lines} lines), a profile for market {market} suggested from {count} page(s)",
+            path=_safe(out), lines=lines, market=_safe(args.market), count=len(pages)))
+    print("  " + _("page").ljust(30) + _("without a profile").ljust(24) + _("with the profile").ljust(24)
+          + _("same title and price"))
     for check in suggestion.pages:
         before = f"{check.generic_type or '-'} {check.generic_listings}"
         after = f"{check.profile_type or '-'} {check.profile_listings}"
-        same = f"{check.same_title_price} of {check.generic_listings}" if check.generic_listings else "-"
+        same = (_("{same} of {count}", same=check.same_title_price, count=check.generic_listings)
+                if check.generic_listings else "-")
         print(f"  {_safe(check.name)[:29]:<30}{before:<24}{after:<24}{same}")
     marked = suggestion.text.count("# check")
     for note in suggestion.checks:
-        print(f"  check: {_safe(note)}")
-    print(f"review the {marked} line(s) marked '# check' in {_safe(out)}, then try it on a page: "
-          f"onionscope extract PAGE.html --market {_safe(args.market)}"
+        print("  " + _("check: {note}", note=_safe(note)))
+    print(_("review the {count} line(s) marked '# check' in {path}, then try it on a page: ", count=marked,
+            path=_safe(out)) + f"onionscope extract PAGE.html --market {_safe(args.market)}"
           + ("" if out.parent == Path(settings.config_dir) / "markets" else f" --profiles {_safe(out.parent)}"))
     return 0

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--schedules", metavar="FILE", help="schedules file (default: schedules_file)")
+    parser.add_argument("--schedules", metavar="FILE", help=_("schedules file (default: schedules_file)"))
     parser.add_argument("--metrics-port", type=int, metavar="P",
-                        help="serve Prometheus metrics on 127.0.0.1:P/metrics (0 picks a free port)")
+                        help=_("serve Prometheus metrics on 127.0.0.1:P/metrics (0 picks a free port)"))
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
 
 
@@ -43,8 +44,9 @@ def _check_elasticsearch(settings: Any) -> None:
         stale = [row.kind for row in index_status(client, settings.index_prefix, templates_dir)
                  if row.kind == "crawl-runs" and row.needs_migration]
         if stale:
-            raise UserError(f"the crawl-runs index of prefix {settings.index_prefix!r} has an older schema than this "
-                            "version writes; migrate it first: `onionscope index migrate crawl-runs`")
+            raise UserError(_("the crawl-runs index of prefix {prefix} has an older schema than this version writes; "
+                              "migrate it first: `onionscope index migrate crawl-runs`",
+                              prefix=repr(settings.index_prefix)))
         # Every kind, once, here: children starting together on a new prefix would otherwise race to create them.
         ensure_indices(client, settings.index_prefix, templates_dir=templates_dir, **shard_overrides(settings))
     finally:
@@ -68,8 +70,8 @@ def run(args: argparse.Namespace, settings: Any) -> int:
             print(f"onionscope: metrics on http://127.0.0.1:{port}/metrics", flush=True)
         signal.signal(signal.SIGTERM, scheduler.request_stop)
         signal.signal(signal.SIGINT, scheduler.request_stop)
-        print(f"onionscope: scheduler running {len(scheduler.jobs)} jobs of {schedule.path} "
-              f"(state in {scheduler.directory})", flush=True)
+        print(_("onionscope: scheduler running {count} jobs of {path} (state in {directory})",
+                count=len(scheduler.jobs), path=schedule.path, directory=scheduler.directory), flush=True)
         scheduler.run()
     finally:
         scheduler.release()

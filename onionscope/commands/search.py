@@ -15,22 +15,23 @@ from typing import Any
 
 from config.errors import UserError
 from config.schema import SEARCH_KINDS
+from config.i18n import _
 
 # ``all`` first: the default of the CLI, the API and the UI (search.unified.DEFAULT_KIND).
 KINDS = ("all", *SEARCH_KINDS)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", help='query, e.g. \'fentanyl market:alpha coin:xmr "next day"\'')
+    parser.add_argument("query", help=_('query, e.g. \'fentanyl market:alpha coin:xmr "next day"\''))
     output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print the result as JSON")
-    output.add_argument("--csv", action="store_true", help="print the hits as CSV")
+    output.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    output.add_argument("--csv", action="store_true", help=_("print the hits as CSV"))
     parser.add_argument("--limit", type=int, default=None,
-                        help="hits to show (1-100, default 10; with --kind all: per kind, default 3)")
+                        help=_("hits to show (1-100, default 10; with --kind all: per kind, default 3)"))
     parser.add_argument("--kind", choices=KINDS, default="all",
-                        help="what to search (default: all, the count and top hits of every kind)")
+                        help=_("what to search (default: all, the count and top hits of every kind)"))
     parser.add_argument("--sort", choices=("relevance", "date"), default="relevance")
-    parser.add_argument("--cursor", help="continue after a previous result (printed as 'more: --cursor ...')")
+    parser.add_argument("--cursor", help=_("continue after a previous result (printed as 'more: --cursor ...')"))
 
 
 def local_actor() -> str:
@@ -47,9 +48,8 @@ def es_user_error(exc: BaseException, settings: Any) -> UserError:
     from pipelines.es_client import describe_error
 
     if isinstance(exc, NotFoundError) and "index_not_found" in str(exc):
-        return UserError(
-            f"the indices under prefix {settings.index_prefix!r} are not set up; run `onionscope index setup` or crawl first"
-        )
+        return UserError(_("the indices under prefix {prefix} are not set up; run `onionscope index setup` or crawl "
+                           "first", prefix=repr(settings.index_prefix)))
     return UserError(describe_error(exc, settings))
 
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     try:
         if args.kind == ALL:
             if args.cursor or args.sort != "relevance":
-                raise UserError("--cursor and --sort need one --kind (pages, listings, ...)")
+                raise UserError(_("--cursor and --sort need one --kind (pages, listings, ...)"))
             top = DEFAULT_TOP if args.limit is None else args.limit
             result = find(client, settings.index_prefix, args.query, kind=ALL, top=top, limits=limits)
         else:

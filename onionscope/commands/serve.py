@@ -12,14 +12,15 @@ import ipaddress
 import socket
 import sys
 from typing import Any
+from config.i18n import _
 
 
 GC_THRESHOLD = 50_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", help="address to listen on (default: serve_host, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port (default: serve_port, 8088; 0 picks a free one)")
+    parser.add_argument("--host", help=_("address to listen on (default: serve_host, 127.0.0.1)"))
+    parser.add_argument("--port", type=int, help=_("port (default: serve_port, 8088; 0 picks a free one)"))
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
 
 
@@ -47,12 +48,13 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
+        raise UserError(_("cannot listen on {host}:{port} ({error}); choose another --port", host=host, port=port,
+                          error=exc.strerror)) from None
     listener.listen(512)
     actual_port = listener.getsockname()[1]
     if not _is_loopback(host):
-        print(f"onionscope: warning: listening on {host}, reachable from other machines; "
-              "tokens travel in clear text without a TLS proxy in front", file=sys.stderr)
+        print(_("onionscope: warning: listening on {host}, reachable from other machines; tokens travel in clear text "
+                "without a TLS proxy in front", host=host), file=sys.stderr)
     app = create_app(settings)
     # A search decodes and re-encodes tens of thousands of short-lived objects,
     # freed by reference counting.  With the collector's default threshold

@@ -25,23 +25,24 @@ import sys
 from typing import Any
 
 from harness import elasticsearch_node, redis_server
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    up = actions.add_parser("up", help="start the local Elasticsearch node and Redis and wait until they answer")
-    up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness (default 180)")
+    up = actions.add_parser("up", help=_("start the local Elasticsearch node and Redis and wait until they answer"))
+    up.add_argument("--timeout", type=float, default=180.0, help=_("seconds to wait for readiness (default 180)"))
     up.add_argument(
         "--nodes", type=int, default=None, metavar="N",
-        help="nodes of the local cluster, on loopback ports es_port..es_port+N-1 "
-             "(default: as many as last time, 1 the first time)",
+        help=_("nodes of the local cluster, on loopback ports es_port..es_port+N-1 "
+             "(default: as many as last time, 1 the first time)"),
     )
     up.add_argument(
         "--force", action="store_true",
-        help="start the local node even though es_url points at another Elasticsearch",
+        help=_("start the local node even though es_url points at another Elasticsearch"),
     )
-    actions.add_parser("down", help="stop the node and Redis `up` started (never anything else)")
-    actions.add_parser("status", help="show whether the local node and Redis run, their versions and health")
+    actions.add_parser("down", help=_("stop the node and Redis `up` started (never anything else)"))
+    actions.add_parser("status", help=_("show whether the local node and Redis run, their versions and health"))
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -54,63 +55,71 @@ def _redis(action: str, settings: Any) -> bool:
     """Start, stop or show the local Redis; returns False only when ``status`` finds it not running."""
     if not redis_server.redis_url_is_local(settings):
         if action == "status":
-            print(f"redis_url is {settings.redis_url}: the shared frontier uses that Redis, not a local one")
+            print(_("redis_url is {url}: the shared frontier uses that Redis, not a local one", url=settings.redis_url))
         return True
     if action == "up":
         started = redis_server.start(settings)
-        verb = "already running" if started.already_running else f"started in {started.seconds:.1f}s"
-        print(f"Redis {verb} at {started.url} (pid {started.pid})")
+        print(_("Redis already running at {url} (pid {pid})", url=started.url, pid=started.pid)
+              if started.already_running
+              else _("Redis started in {seconds}s at {url} (pid {pid})", seconds=f"{started.seconds:.1f}",
+                     url=started.url, pid=started.pid))
         return True
     if action == "down":
-        print("Redis stopped" if redis_server.stop(settings) else "no Redis started by onionscope is running")
+        print(_("Redis stopped") if redis_server.stop(settings) else _("no Redis started by onionscope is running"))
         return True
     state = redis_server.status(settings)
     if state.running:
-        print(f"Redis running at {state.url} (pid {state.pid}), version {state.version}, "
-              f"appendonly {'yes' if state.appendonly else 'no'}")
+        print(_("Redis running at {url} (pid {pid}), version {version}, appendonly {appendonly}", url=state.url,
+                pid=state.pid, version=state.version, appendonly=_("yes") if state.appendonly else _("no")))
         return True
     if state.foreign:
-        print(f"a Redis not started by onionscope answers at {state.url}: version {state.version}")
+        print(_("a Redis not started by onionscope answers at {url}: version {version}", url=state.url,
+                version=state.version))
         return True
-    print(f"Redis is not running at {state.url}")
+    print(_("Redis is not running at {url}", url=state.url))
     return False
 
 
 def _elasticsearch(args: argparse.Namespace, settings: Any) -> int:
     if args.action == "up":
         if not elasticsearch_node.es_url_is_local_node(settings) and not args.force:
-            print(f"es_url is {settings.es_url}, not the local node; nothing to start (use --force to start it anyway)")
+            print(_("es_url is {url}, not the local node; nothing to start (use --force to start it anyway)",
+                    url=settings.es_url))
             return 0
         result = elasticsearch_node.start(settings, timeout=args.timeout, nodes=getattr(args, "nodes", None))
         if result.already_running:
-            print(f"Elasticsearch already running at {result.url} (pid {result.pid})")
+            print(_("Elasticsearch already running at {url} (pid {pid})", url=result.url, pid=result.pid))
         else:
-            print(f"Elasticsearch started at {result.url} (pid {result.pid}) in {result.seconds:.1f}s")
+            print(_("Elasticsearch started at {url} (pid {pid}) in {seconds}s", url=result.url, pid=result.pid,
+                    seconds=f"{result.seconds:.1f}"))
         for url, pid in result.nodes[1:]:
-            print(f"  and node {url} (pid {pid}) of the same cluster, health {result.health}")
+            print("  " + _("and node {url} (pid {pid}) of the same cluster, health {health}", url=url, pid=pid,
+                           health=result.health))
         if result.health == "red":
-            print(f"warning: cluster health is still red after {result.seconds:.0f}s: an index has no primary shard; "
-                  f"see {result.url}/_cluster/health?level=indices", file=sys.stderr)
+            print(_("warning: cluster health is still red after {seconds}s: an index has no primary shard; see "
+                    "{url}/_cluster/health?level=indices", seconds=f"{result.seconds:.0f}", url=result.url),
+                  file=sys.stderr)
         return 0
     if args.action == "down":
         if elasticsearch_node.stop(settings):
-            print("Elasticsearch stopped")
+            print(_("Elasticsearch stopped"))
         else:
-            print("no Elasticsearch started by onionscope is running")
+            print(_("no Elasticsearch started by onionscope is running"))
         return 0
     node, *others = elasticsearch_node.cluster_status(settings)
     if node.running:
-        print(f"Elasticsearch running at {node.url} (pid {node.pid}), version {node.version}, health {node.health}")
+        print(_("Elasticsearch running at {url} (pid {pid}), version {version}, health {health}", url=node.url,
+                pid=node.pid, version=node.version, health=node.health))
     for other in others:  # the other nodes of a local cluster, when `up --nodes N` started one
-        state = f"running (pid {other.pid})" if other.running else "not running"
-        print(f"  cluster node {other.url}: {state}")
+        state = _("running (pid {pid})", pid=other.pid) if other.running else _("not running")
+        print("  " + _("cluster node {url}: {state}", url=other.url, state=state))
     if node.running:
         return 0
     if node.foreign:
-        print(f"an Elasticsearch not started by onionscope answers at {node.url}: "
-              f"version {node.version}, health {node.health}")
+        print(_("an Elasticsearch not started by onionscope answers at {url}: version {version}, health {health}",
+                url=node.url, version=node.version, health=node.health))
         return 0
-    print(f"Elasticsearch is not running at {node.url}")
+    print(_("Elasticsearch is not running at {url}", url=node.url))
     if not elasticsearch_node.es_url_is_local_node(settings):
-        print(f"(es_url is {settings.es_url}; the local node is not used)")
+        print(_("(es_url is {url}; the local node is not used)", url=settings.es_url))
     return 1

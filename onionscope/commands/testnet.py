@@ -22,15 +22,16 @@ from typing import Any
 
 from config.paths import testnet_tor_settings_file, torrc_dir
 from harness.testnet.network import TestNetwork
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="testnet_action", metavar="ACTION", required=True)
-    up = actions.add_parser("up", help="start the network (harmless when it already runs)")
-    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness (default 120)")
-    actions.add_parser("down", help="stop the network's tor processes")
-    status = actions.add_parser("status", help="show each node's state")
-    status.add_argument("--json", action="store_true", help="print the status report as JSON")
+    up = actions.add_parser("up", help=_("start the network (harmless when it already runs)"))
+    up.add_argument("--timeout", type=float, default=120.0, help=_("seconds to wait for readiness (default 120)"))
+    actions.add_parser("down", help=_("stop the network's tor processes"))
+    status = actions.add_parser("status", help=_("show each node's state"))
+    status.add_argument("--json", action="store_true", help=_("print the status report as JSON"))
 
 
 def network_from_settings(settings: Any) -> TestNetwork:
@@ -54,13 +55,14 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                   f"ControlPort 127.0.0.1:{client['control_port']}  cookie {client['cookie_path']}")
         for service in manifest["onion_services"]:
             print(f"{service['name']}: http://{service['onion_host']}:{service['virtual_port']} -> {service['target']}")
-        print(f"onionscope commands use {manifest['clients'][0]['name']} unless ONIONSCOPE_TOR_SOCKS or "
-              f"ONIONSCOPE_TOR_CONTROL names another tor (settings in {testnet_tor_settings_file(network.directory)})")
+        print(_("onionscope commands use {client} unless ONIONSCOPE_TOR_SOCKS or ONIONSCOPE_TOR_CONTROL names another "
+                "tor (settings in {path})", client=manifest["clients"][0]["name"],
+                path=testnet_tor_settings_file(network.directory)))
         return 0
     if args.testnet_action == "down":
         stopped = network.down(progress=lambda message: print(message, flush=True))
         if not stopped:
-            print(f"no tor process of the private network in {network.directory} was running")
+            print(_("no tor process of the private network in {path} was running", path=network.directory))
         return 0
     report = network.status()
     if args.json:
@@ -73,22 +75,23 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 def format_status(report: dict[str, Any]) -> str:
     """Human-readable lines for :meth:`TestNetwork.status`."""
     if report["state"] == "down":
-        return f"private Tor network in {report['directory']}: down (start it with `onionscope testnet up`)"
-    starting = " (still starting)" if report.get("phase") == "starting" else ""
+        return _("private Tor network in {path}: down (start it with `onionscope testnet up`)",
+                 path=report["directory"])
+    starting = " " + _("(still starting)") if report.get("phase") == "starting" else ""
     lines = [
-        f"private Tor network in {report['directory']}: {report['state']}{starting}, "
-        f"consensus lists {report.get('consensus_relays', 0)} relays"
+        _("private Tor network in {path}: {state}{starting}, consensus lists {relays} relays", path=report["directory"],
+          state=report["state"], starting=starting, relays=report.get("consensus_relays", 0))
     ]
     for node in report["nodes"]:
         if not node.get("pid"):
             continue
         ports = [f"{label} {node[key]}" for label, key in
                  (("OR", "or_port"), ("control", "control_port"), ("SOCKS", "socks_port")) if node.get(key)]
-        state = "running" if node["running"] else "NOT RUNNING"
+        state = _("running") if node["running"] else _("NOT RUNNING")
         if "bootstrap" in node:
-            state += f", bootstrap {node['bootstrap']}% ({node.get('bootstrap_summary', '')})"
+            state += ", " + _("bootstrap {percent}%", percent=node["bootstrap"]) + f" ({node.get('bootstrap_summary', '')})"
         elif "bootstrap_error" in node:
-            state += f", control port: {node['bootstrap_error']}"
+            state += ", " + _("control port: {error}", error=node["bootstrap_error"])
         lines.append(f"  {node['name']:<11} {node['role']:<10} pid {node['pid']:<7} {state}; {', '.join(ports)}")
     for service in report.get("onion_services", []):
         lines.append(f"  onion {service['name']}: {service.get('onion_host')} -> {service['target']}")

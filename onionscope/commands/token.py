@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import argparse
 from typing import Any
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="token_command", metavar="ACTION", required=True)
-    create = sub.add_parser("create", help="make a new token (printed on the last line)")
+    create = sub.add_parser("create", help=_("make a new token (printed on the last line)"))
     create.add_argument("--role", choices=("viewer", "analyst", "admin"), required=True,
-                        help="viewer: search and read; analyst: also watchlists and alerts; admin: also tokens")
-    create.add_argument("--name", help="who or what the token is for (shown in the audit log)")
+                        help=_("viewer: search and read; analyst: also watchlists and alerts; admin: also tokens"))
+    create.add_argument("--name", help=_("who or what the token is for (shown in the audit log)"))
     create.add_argument("--expires-in-days", type=float, metavar="DAYS",
-                        help="the token is refused everywhere from DAYS days on (default: never expires)")
-    revoke = sub.add_parser("revoke", help="withdraw a token, given the token or its id")
+                        help=_("the token is refused everywhere from DAYS days on (default: never expires)"))
+    revoke = sub.add_parser("revoke", help=_("withdraw a token, given the token or its id"))
     revoke.add_argument("token_or_id")
-    sub.add_parser("list", help="list tokens (ids, names, roles, state)")
+    sub.add_parser("list", help=_("list tokens (ids, names, roles, state)"))
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:
@@ -41,23 +42,25 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         if args.token_command == "create":
             token, record = create_token(client, prefix, args.role, args.name, args.expires_in_days,
                                          templates_dir=index_templates_dir(settings.config_dir))
-            expiry = f", expires {record.expires_at}" if record.expires_at else ""
-            print(f"created {record.role} token {record.token_id} ({record.name}{expiry}); "
-                  "it is shown once, keep it safe:")
+            expiry = ", " + _("expires {when}", when=record.expires_at) if record.expires_at else ""
+            print(_("created {role} token {token} ({name}{expiry}); it is shown once, keep it safe:", role=record.role,
+                    token=record.token_id, name=record.name, expiry=expiry))
             print(token)
         elif args.token_command == "revoke":
             record = revoke_token(client, prefix, args.token_or_id)
-            print(f"revoked {record.role} token {record.token_id} ({record.name}) at {record.revoked_at}; "
-                  f"running API servers refuse it within {settings.api_token_cache_seconds:g} s")
+            print(_("revoked {role} token {token} ({name}) at {when}; running API servers refuse it within {seconds} s",
+                    role=record.role, token=record.token_id, name=record.name, when=record.revoked_at,
+                    seconds=f"{settings.api_token_cache_seconds:g}"))
         else:
             records = list_tokens(client, prefix)
             if not records:
-                print("no tokens; make one with `onionscope token create --role viewer`")
+                print(_("no tokens; make one with `onionscope token create --role viewer`"))
             for record in records:
-                state = (f"revoked {record.revoked_at}" if record.revoked_at
-                         else f"expired {record.expires_at}" if record.expired
-                         else f"active until {record.expires_at}" if record.expires_at else "active")
-                print(f"{record.token_id}  {record.role:<7}  {state:<28}  created {record.created_at}  {record.name}")
+                state = (_("revoked {when}", when=record.revoked_at) if record.revoked_at
+                         else _("expired {when}", when=record.expires_at) if record.expired
+                         else _("active until {when}", when=record.expires_at) if record.expires_at else _("active"))
+                print(f"{record.token_id}  {record.role:<7}  {state:<28}  "
+                      + _("created {when}", when=record.created_at) + f"  {record.name}")
     except (TransportError, ApiError) as exc:
         raise es_user_error(exc, settings) from None
     return 0

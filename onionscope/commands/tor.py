@@ -17,18 +17,19 @@ from dataclasses import asdict
 from typing import Any
 
 from crawler.tor.endpoints import TorEndpoints, resolve_tor_endpoints
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="tor_action", metavar="ACTION", required=True)
-    status = actions.add_parser("status", help="bootstrap, circuits, SOCKS port and version of tor, and the tor pool's clients")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    wait = actions.add_parser("wait", help="wait until tor has bootstrapped, showing progress")
-    wait.add_argument("--timeout", type=float, default=None, help="seconds (default: tor_bootstrap_timeout)")
-    newnym = actions.add_parser("newnym", help="ask tor for new circuits (respects its rate limit)")
-    newnym.add_argument("--max-wait", type=float, default=15.0, help="longest wait for tor's rate limit (s)")
-    actions.add_parser("circuits", help="list tor's circuits")
-    probe = actions.add_parser("probe", help="fetch a URL's status line through tor (blocking probe)")
+    status = actions.add_parser("status", help=_("bootstrap, circuits, SOCKS port and version of tor, and the tor pool's clients"))
+    status.add_argument("--json", action="store_true", help=_("machine-readable output"))
+    wait = actions.add_parser("wait", help=_("wait until tor has bootstrapped, showing progress"))
+    wait.add_argument("--timeout", type=float, default=None, help=_("seconds (default: tor_bootstrap_timeout)"))
+    newnym = actions.add_parser("newnym", help=_("ask tor for new circuits (respects its rate limit)"))
+    newnym.add_argument("--max-wait", type=float, default=15.0, help=_("longest wait for tor's rate limit (s)"))
+    actions.add_parser("circuits", help=_("list tor's circuits"))
+    probe = actions.add_parser("probe", help=_("fetch a URL's status line through tor (blocking probe)"))
     probe.add_argument("url")
     probe.add_argument("--timeout", type=float, default=30.0)
 
@@ -57,14 +58,17 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         if args.tor_action == "wait":
             control.wait_for_bootstrap(controller, max(1.0, deadline - time.monotonic()), progress=_print_progress)
             health = control.health(controller)
-            print(f"tor is ready: circuits {'established' if health.circuits_established else 'NOT established'}")
+            print(_("tor is ready: circuits established") if health.circuits_established
+                  else _("tor is ready: circuits NOT established"))
             return 0 if health.healthy else 1
         if args.tor_action == "newnym":
             result = control.newnym(controller, max_wait=args.max_wait)
             if result.sent:
-                print("NEWNYM sent" + (f" after waiting {result.waited_seconds:.1f} s for tor's rate limit" if result.waited_seconds else ""))
+                print(_("NEWNYM sent after waiting {seconds} s for tor's rate limit",
+                        seconds=f"{result.waited_seconds:.1f}") if result.waited_seconds else _("NEWNYM sent"))
                 return 0
-            print(f"NEWNYM not sent: tor's rate limit allows the next one in {result.wait_seconds_left:.1f} s")
+            print(_("NEWNYM not sent: tor's rate limit allows the next one in {seconds} s",
+                    seconds=f"{result.wait_seconds_left:.1f}"))
             return 1
         if args.tor_action == "circuits":
             circuits = control.list_circuits(controller)
@@ -72,7 +76,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
                 onion = f" {circuit.onion_host}" if circuit.onion_host else ""
                 state = f" {circuit.hs_state}" if circuit.hs_state else ""
                 print(f"{circuit.circuit_id:>5} {circuit.status:<9} {circuit.purpose:<18} {' > '.join(circuit.path)}{state}{onion}")
-            print(f"{len(circuits)} circuits")
+            print(_("{count} circuits", count=len(circuits)))
             return 0
     finally:
         controller.close()
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _print_progress(percent: int, summary: str) -> None:
-    print(f"bootstrap {percent:3d}%  {summary}", flush=True)
+    print(_("bootstrap {percent}%", percent=f"{percent:3d}") + f"  {summary}", flush=True)
 
 
 def _status(controller: Any, endpoints: TorEndpoints, *, as_json: bool) -> int:
@@ -112,13 +116,15 @@ def _status(controller: Any, endpoints: TorEndpoints, *, as_json: bool) -> int:
         )
         print()
     else:
-        print(f"tor {health.version} at ControlPort {control_address} ({endpoints.source})")
-        print(f"bootstrap: {health.bootstrap.percent}% ({health.bootstrap.summary})")
-        established = "established" if health.circuits_established else "NOT established"
-        print(f"circuits: {established}, {health.built_circuits} built")
-        configured = ", ".join(endpoints.socks_strings()) or "(none configured)"
-        print(f"SOCKS: {configured}; tor listens on {', '.join(health.socks_listeners) or '(no SocksPort)'}")
-        print("healthy" if health.healthy else "NOT healthy: " + "; ".join(health.problems))
+        print(_("tor {version} at ControlPort {control} ({source})", version=health.version, control=control_address,
+                source=endpoints.source))
+        print(_("bootstrap: {percent}% ({summary})", percent=health.bootstrap.percent, summary=health.bootstrap.summary))
+        print(_("circuits: established, {built} built", built=health.built_circuits) if health.circuits_established
+              else _("circuits: NOT established, {built} built", built=health.built_circuits))
+        configured = ", ".join(endpoints.socks_strings()) or _("(none configured)")
+        print(_("SOCKS: {configured}; tor listens on {listeners}", configured=configured,
+                listeners=", ".join(health.socks_listeners) or _("(no SocksPort)")))
+        print(_("healthy") if health.healthy else _("NOT healthy: {problems}", problems="; ".join(health.problems)))
         _print_pool(pool)
     return 0 if health.healthy and all(client.healthy for client in pool) else 1
 
@@ -143,12 +149,15 @@ def _print_pool(pool: list[Any]) -> None:
 
     if not pool:
         return
-    print(f"tor pool: {sum(client.healthy for client in pool)} of {len(pool)} clients healthy")
+    print(_("tor pool: {healthy} of {count} clients healthy", healthy=sum(client.healthy for client in pool),
+            count=len(pool)))
     for client in pool:
-        state = "healthy" if client.healthy else f"NOT healthy: {shown(client.problem or '')}"
-        bootstrap = f", bootstrap {client.bootstrap_percent}%" if client.bootstrap_percent is not None else ""
-        launched = ", launched by onionscope (restarted when it fails)" if client.launched_by_onionscope else ""
-        print(f"pool client {client.socks} (ControlPort {client.control}): {state}{bootstrap}{launched}")
+        state = _("healthy") if client.healthy else _("NOT healthy: {problems}", problems=shown(client.problem or ""))
+        bootstrap = (", " + _("bootstrap {percent}%", percent=client.bootstrap_percent)
+                     if client.bootstrap_percent is not None else "")
+        launched = ", " + _("launched by onionscope (restarted when it fails)") if client.launched_by_onionscope else ""
+        print(_("pool client {socks} (ControlPort {control}): {state}", socks=client.socks, control=client.control,
+                state=state) + bootstrap + launched)
 
 
 def _probe(args: argparse.Namespace, endpoints: TorEndpoints) -> int:
@@ -156,5 +165,6 @@ def _probe(args: argparse.Namespace, endpoints: TorEndpoints) -> int:
 
     host, port = endpoints.require_socks()[0]
     status, seconds = probe_url(args.url, host, port, args.timeout)
-    print(f"{status} in {seconds:.2f} s via tor at {host}:{port}")
+    print(_("{status} in {seconds} s via tor at {host}:{port}", status=status, seconds=f"{seconds:.2f}", host=host,
+            port=port))
     return 0

@@ -22,31 +22,32 @@ from __future__ import annotations
 import argparse
 import json
 from typing import Any
+from config.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from search.watchlists import ENTRY_KINDS
 
     sub = parser.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
-    add = sub.add_parser("add", help="watch a query, wallet, vendor, PGP fingerprint or onion")
+    add = sub.add_parser("add", help=_("watch a query, wallet, vendor, PGP fingerprint or onion"))
     add.add_argument("kind", choices=ENTRY_KINDS)
-    add.add_argument("value", help="the query (in the query language), address, vendor name, fingerprint or host")
-    add.add_argument("--list", dest="list_name", metavar="NAME", help="the list it belongs to (default: watchlist)")
-    add.add_argument("--owner", metavar="TOKEN_ID", help="the token it belongs to (`onionscope token list`); "
-                                                         "default: shared with every token")
-    add.add_argument("--shared", action="store_true", help="shared with every token even with --owner")
-    add.add_argument("--note", help="why it is watched")
-    listing = sub.add_parser("list", help="list every watchlist entry")
+    add.add_argument("value", help=_("the query (in the query language), address, vendor name, fingerprint or host"))
+    add.add_argument("--list", dest="list_name", metavar="NAME", help=_("the list it belongs to (default: watchlist)"))
+    add.add_argument("--owner", metavar="TOKEN_ID", help=_("the token it belongs to (`onionscope token list`); "
+                                                         "default: shared with every token"))
+    add.add_argument("--shared", action="store_true", help=_("shared with every token even with --owner"))
+    add.add_argument("--note", help=_("why it is watched"))
+    listing = sub.add_parser("list", help=_("list every watchlist entry"))
     listing.add_argument("--json", action="store_true")
-    remove = sub.add_parser("remove", help="remove an entry by its id")
+    remove = sub.add_parser("remove", help=_("remove an entry by its id"))
     remove.add_argument("entry_id")
-    alerts = sub.add_parser("alerts", help="show the newest alerts")
-    alerts.add_argument("--unread", action="store_true", help="only unread ones")
+    alerts = sub.add_parser("alerts", help=_("show the newest alerts"))
+    alerts.add_argument("--unread", action="store_true", help=_("only unread ones"))
     alerts.add_argument("--limit", type=int, default=50, metavar="N")
     alerts.add_argument("--json", action="store_true")
-    check = sub.add_parser("check", help="make the alerts of a finished crawl run (idempotent)")
+    check = sub.add_parser("check", help=_("make the alerts of a finished crawl run (idempotent)"))
     check.add_argument("--job", required=True, metavar="JOB_ID")
-    deliver = sub.add_parser("deliver", help="send the alerts waiting for the webhook")
+    deliver = sub.add_parser("deliver", help=_("send the alerts waiting for the webhook"))
     deliver.add_argument("--json", action="store_true")
 
 
@@ -78,14 +79,17 @@ def _add(args: argparse.Namespace, settings: Any, client: Any) -> int:
         record = next((record for record in list_tokens(client, settings.index_prefix)
                        if record.token_id == args.owner.strip().lower()), None)
         if record is None:
-            raise UserError(f"no token with id {args.owner[:20]!r}; `onionscope token list` shows the ids")
+            raise UserError(_("no token with id {token}; `onionscope token list` shows the ids",
+                              token=repr(args.owner[:20])))
         owner_id, owner_name = record.token_id, record.name
     entry = add_entry(client, settings.index_prefix, args.kind, args.value, owner_id=owner_id, owner_name=owner_name,
                       shared=args.shared, list_name=args.list_name, note=args.note,
                       limits=QueryLimits.from_settings(settings),
                       templates_dir=index_templates_dir(settings.config_dir))
-    whose = "shared" if entry.shared else f"owned by {entry.owner_name} ({entry.owner_id})"
-    print(f"watching {entry.kind} {entry.query} in list {entry.list} ({whose}); entry {entry.entry_id}")
+    whose = _("shared") if entry.shared else _("owned by {name} ({token})", name=entry.owner_name,
+                                               token=entry.owner_id)
+    print(_("watching {kind} {value} in list {list} ({whose}); entry {entry}", kind=entry.kind, value=entry.query,
+            list=entry.list, whose=whose, entry=entry.entry_id))
     return 0
 
 
@@ -98,9 +102,9 @@ def _list(args: argparse.Namespace, settings: Any, client: Any) -> int:
         print(json.dumps([entry.to_json() for entry in entries], indent=2, ensure_ascii=False))
         return 0
     if not entries:
-        print("nothing is watched; add an entry with `onionscope watch add KIND VALUE`")
+        print(_("nothing is watched; add an entry with `onionscope watch add KIND VALUE`"))
     for entry in entries:
-        whose = "shared" if entry.shared else entry.owner_id
+        whose = _("shared") if entry.shared else entry.owner_id
         print(escape_invisible(f"{entry.entry_id}  {entry.list:<12}  {entry.kind:<6}  {whose:<16}  {entry.query}"))
     return 0
 
@@ -109,7 +113,8 @@ def _remove(args: argparse.Namespace, settings: Any, client: Any) -> int:
     from search.watchlists import remove_entry
 
     entry = remove_entry(client, settings.index_prefix, args.entry_id.strip())
-    print(f"removed {entry.kind} {entry.query} ({entry.entry_id}); its alerts stay")
+    print(_("removed {kind} {value} ({entry}); its alerts stay", kind=entry.kind, value=entry.query,
+            entry=entry.entry_id))
     return 0
 
 
@@ -123,13 +128,13 @@ def _alerts(args: argparse.Namespace, settings: Any, client: Any) -> int:
         print(json.dumps(alerts, indent=2, ensure_ascii=False))
         return 0
     if not alerts:
-        print("no alerts" + (" unread" if args.unread else ""))
+        print(_("no unread alerts") if args.unread else _("no alerts"))
     for alert in alerts:
-        state = "read" if alert.get("read_at") else "NEW "
+        state = _("read") if alert.get("read_at") else _("NEW ")
         # Crawled text: invisible and control characters are shown as escapes.
         print(escape_invisible(f"{alert['created_at']}  {state}  {alert['entry_kind']}:{alert['entry_value']}  "
                                f"{(alert.get('hit') or {}).get('kind', '')}  {alert.get('title') or ''}  "
-                               f"{alert.get('url') or ''}  webhook {alert.get('webhook_state')}"))
+                               f"{alert.get('url') or ''}  " + _("webhook {state}", state=alert.get("webhook_state"))))
     return 0
 
 
@@ -152,14 +157,15 @@ def _deliver(args: argparse.Namespace, settings: Any, client: Any) -> int:
 
     webhook = webhook_settings(settings)
     if webhook is None:
-        raise UserError("no webhook: set alert_webhook_url and alert_webhook_secret (ONIONSCOPE_ALERT_WEBHOOK_URL, "
-                        "ONIONSCOPE_ALERT_WEBHOOK_SECRET)")
+        raise UserError(_("no webhook: set alert_webhook_url and alert_webhook_secret (ONIONSCOPE_ALERT_WEBHOOK_URL, "
+                          "ONIONSCOPE_ALERT_WEBHOOK_SECRET)"))
     summary = deliver_pending(client, settings.index_prefix, webhook)
     if args.json:
         print(json.dumps(summary.to_json(), sort_keys=True))
     else:
-        print(f"webhook: {summary.delivered} delivered, {summary.retrying} to retry, {summary.failed} failed "
-              f"({summary.attempts} attempts)")
+        print(_("webhook: {delivered} delivered, {retrying} to retry, {failed} failed ({attempts} attempts)",
+                delivered=summary.delivered, retrying=summary.retrying, failed=summary.failed,
+                attempts=summary.attempts))
     return 1 if summary.retrying or summary.failed else 0
 
 

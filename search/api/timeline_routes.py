@@ -3,7 +3,9 @@
 Query parameters: ``days`` (1-366, default 90), ``market`` (one market's line
 only), ``substance`` (the price chart's substance; without it only the chooser).
 A viewer token is needed; each view is audited (kind ``timeline``).  The JSON
-twin holds the numbers the charts draw (:mod:`search.timelines`).
+twin holds the numbers the charts draw (:mod:`search.timelines`).  Prices are
+drawn as one chart per currency (``data-unit`` on each ``<svg>``), never
+converted.
 
 Public API: :data:`router`.
 """
@@ -44,6 +46,8 @@ async def timelines_page(
     return respond_with_charts(request, "timelines.html", data, lambda: {
         "listings": svg_charts.time_series("listings-per-market", listings["series"], "bars",
                                            "listings on sale per market per day"),
-        "prices": svg_charts.time_series("price-per-gram", prices["series"], "lines",
-                                         "median price per gram per market"),
+        # One chart per currency: a USD and a BTC price never share an axis, and nothing is converted.
+        "prices": [(currency, svg_charts.time_series("price-per-gram", per_market, "lines",
+                                                     "median price per gram per market", unit=currency))
+                   for currency, per_market in prices["currencies"].items()],
     })

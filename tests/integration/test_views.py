@@ -9,7 +9,8 @@ cross-market vendors) or from plain Elasticsearch queries over the raw
 documents, counted here in Python -- never from the code under test.
 
 With ``SCREENSHOT_DIR`` set, each new view is also saved there as a
-PNG (docs/screenshots/ holds the committed ones).
+PNG, at most :data:`MAX_SCREENSHOT_HEIGHT` pixels tall (docs/screenshots/ holds
+the committed ones: ``SCREENSHOT_DIR=docs/screenshots pytest tests/integration/test_views.py``).
 """
 
 from __future__ import annotations
@@ -142,11 +143,16 @@ def _points(page: Any, chart: str) -> list[dict[str, str]]:
     return page.eval_on_selector_all(f'svg[data-chart="{chart}"] .point', POINTS_JS)
 
 
+MAX_SCREENSHOT_HEIGHT = 1800  # the top of a long page (alerts, an onion's pages): the README's pictures stay small
+
+
 def _screenshot(page: Any, name: str) -> None:
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True,
+                        clip={"x": 0, "y": 0, "width": size[0], "height": min(size[1], MAX_SCREENSHOT_HEIGHT)})
 
 
 def _days(first: str, last: str) -> list[str]:
@@ -182,15 +188,23 @@ def test_median_price_per_gram_per_market(views: Views, page: Any) -> None:
     prices: dict[tuple[str, str], list[float]] = defaultdict(list)
     for listing in per_gram[substance]:
         day = fetched[(listing["market"], listing["listing_id"])]
-        prices[(f"{listing['market']} ({listing['price_currency']})", day)].append(
+        prices[(listing["price_currency"], listing["market"], day)].append(
             listing["price_amount"] / listing["quantity"])
     page.goto(views.base_url + "/timelines?substance=" + quote(substance))
-    drawn = {(point["data-series"], point["data-x"]): float(point["data-value"])
-             for point in _points(page, "price-per-gram")}
+    # One chart per currency: each <svg> names its unit, and its points are that currency's only.
+    charts = page.eval_on_selector_all('svg[data-chart="price-per-gram"]', POINTS_JS)
+    units = [chart.get("data-unit") for chart in charts]
+    assert all(units) and len(units) == len(set(units)), units
+    drawn: dict[tuple[str, str, str], float] = {}
+    for unit in units:
+        for point in page.eval_on_selector_all(f'svg[data-chart="price-per-gram"][data-unit="{unit}"] .point',
+                                               POINTS_JS):
+            drawn[(unit, point["data-series"], point["data-x"])] = float(point["data-value"])
     assert set(drawn) == set(prices)
     for key, values in prices.items():
         assert drawn[key] == pytest.approx(statistics.median(values), rel=1e-5), key
-    assert len({series for series, _ in drawn}) >= 2  # several markets side by side
+    assert len({market for _, market, _ in drawn}) >= 2  # several markets
+    assert set(units) == {currency for currency, _, _ in prices}
     _screenshot(page, "timelines-price-per-gram")
 
 
@@ -344,3 +358,66 @@ def test_dossier_shows_the_cross_market_vendor_with_the_reason(views: Views, pag
     page.emulate_media(media="screen")
     elsewhere = [url for url in page.requested if not url.startswith(views.base_url + "/")]
     assert elsewhere == [], elsewhere
+
+
+def test_search_evidence_watchlists_and_a_russian_page(views: Views, page: Any) -> None:
+    """The other new views of issues 14 and 15, each checked for what it must show (and saved when asked)."""
+    listings = views.world.ground_truth["listings"]
+    substance = Counter(name for listing in listings for name in listing["substances"]).most_common(1)[0][0]
+    # Unified search: the count of every kind, and each kind's count is that kind's own search.
+    page.goto(views.base_url + "/search?q=" + quote(substance))
+    kinds = [entry["data-kind"] for entry in page.eval_on_selector_all("#counts [data-kind]", POINTS_JS)]
+    assert set(kinds) >= {"pages", "listings"}
+    shown = {kind: int(page.inner_text(f'#counts [data-kind="{kind}"] .count').rstrip("+")) for kind in kinds}
+    answer = httpx.get(views.base_url + "/search", params={"q": substance, "kind": "listings"}, timeout=30,
+                       headers={"Authorization": f"Bearer {views.token}", "Accept": "application/json"}).json()
+    assert shown["listings"] == answer["total"] > 0
+    _screenshot(page, "search-all-kinds")
+    # One kind with its facets, the site type among them, narrowed by type:.
+    page.goto(views.base_url + "/search?kind=pages&q=" + quote("type:market"))
+    assert page.locator('.facet[data-facet="site_type"]').count() == 1
+    assert "market" in page.inner_text('.facet[data-facet="site_type"]')
+    _screenshot(page, "search-pages-facets")
+    # A listing with its Evidence link (the WARC record of the response).
+    page.goto(views.base_url + "/search?kind=listings&q=" + quote(substance))
+    page.locator("a.evidence").first.wait_for()
+    _screenshot(page, "evidence-links")
+    # Watchlists and alerts: a watched wallet of the cross-market vendor, alerted from the finished crawl.
+    shared = views.world.ground_truth["cross_market_vendors"][0]
+    wallet = shared["shared_wallets"][0]
+    added = views.onionscope("watch", "add", "wallet", wallet, "--list", "case 42", "--note", "shared by two markets")
+    assert added.returncode == 0, added.stderr[-2000:]
+    added = views.onionscope("watch", "add", "query", substance + " type:market", "--list", "case 42")
+    assert added.returncode == 0, added.stderr[-2000:]
+    checked = views.onionscope("watch", "check", "--job", "views")
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    page.goto(views.base_url + "/watchlists")
+    assert wallet in page.inner_text("main")
+    _screenshot(page, "watchlists")
+    page.goto(views.base_url + "/alerts")
+    assert wallet in page.inner_text("main")
+    _screenshot(page, "alerts")
+    # One page in Russian: the unified search.
+    page.goto(views.base_url + "/search?lang=ru&q=" + quote(substance))
+    assert page.locator("html").get_attribute("lang") == "ru"
+    _screenshot(page, "search-in-russian")
+
+
+def test_the_phishing_clone_shows_its_group_and_why(views: Views, page: Any) -> None:
+    """The demo world's phishing clone and mirror, crawled after the others: the onion page shows the group."""
+    copies = views.world.copies
+    assert copies, "the demo world publishes no mirror or clone"
+    seeds = [argument for seed in views.world.copy_seeds for argument in ("--seed", seed)]
+    confirmations = [arg for pair in views.world.market_hosts for arg in ("--market-host", pair)]
+    crawl = views.onionscope("crawl", "--job", "views-copies", "--json", "--quiet", *seeds, *confirmations)
+    assert crawl.returncode == 0, crawl.stderr[-4000:]
+    clone = copies["clone"]["onion_host"]
+    page.goto(views.base_url + f"/onions/{clone}")
+    group = page.locator("#mirror-group")
+    assert group.get_attribute("data-label") == "possible-phishing-clone"
+    assert views.world.onion_hosts[copies["clone"]["of"]] in group.inner_text()
+    _screenshot(page, "onion-phishing-clone")
+    mirror = copies["mirror"]["onion_host"]
+    page.goto(views.base_url + f"/onions/{mirror}")
+    assert page.locator("#mirror-group").get_attribute("data-label") == "mirrors"
+    _screenshot(page, "onion-mirror-group")

@@ -95,3 +95,18 @@ def test_nothing_to_draw():
     for markup in (svg_charts.time_series("c", {}), svg_charts.time_series("c", {"m": {}}),
                    svg_charts.ranked_bars("c", []), svg_charts.activity_ranges("c", [])):
         assert 'class="empty"' in markup and 'data-chart="c"' in markup
+
+
+def test_a_price_chart_names_its_one_currency_and_labels_tiny_prices_in_plain_decimals():
+    series = {"tundra-shop": {"2026-12-06": 0.00024}, "old-bazaar": {"2026-12-06": 0.00015}}
+    root = _parse(svg_charts.time_series("price-per-gram", series, "lines", "median price per gram", unit="BTC"))
+    assert root.attrib["data-unit"] == "BTC"
+    labels = [text.text or "" for text in root.iter(SVG + "text")]
+    assert "BTC" in labels and "0.0001875" in labels and "0.0000625" in labels
+    assert not any("e-" in label for label in labels)
+    # The value axis leaves room for its widest label.
+    grid = next(line for line in root.iter(SVG + "line"))
+    assert float(grid.attrib["x1"]) >= 6.5 * len("0.0001875")
+    assert "data-unit" not in _parse(svg_charts.time_series("c", series, "lines")).attrib
+    hostile = svg_charts.time_series("price-per-gram", series, "lines", unit=HOSTILE)
+    assert "<script>" not in str(hostile) and len(_parse(hostile).attrib["data-unit"]) <= 16
