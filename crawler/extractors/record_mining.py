@@ -10,7 +10,7 @@ Public API:
   alone, for any set of marks (forum posts use member links and times);
   :func:`marked_counts` and :func:`alike_units` are its parts.
 * :func:`clean_vendor_name`, :func:`strip_bracket_notes`,
-  :func:`is_action_text` and :data:`VENDOR_HREF` -- the name and link rules
+  :func:`is_action_text`, :func:`is_vendor_href` and :data:`VENDOR_HREF` -- the name and link rules
   shared with detail and vendor pages.
 
 How cards are found (no profile, no per-site rule):
@@ -69,6 +69,18 @@ VENDOR_HREF = re.compile(
     r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
     r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember)"
 )
+# A listing filed under its vendor ("/store/john-doe/item/3b85ab6a", "/shop/x/product/12") is a
+# detail page, not the vendor's page, though its path starts like one.
+_LISTING_UNDER_VENDOR = re.compile(
+    r"(?i)/(?:vendor|vendors|seller|sellers|user|users|shop|store|u|v)/[^/?#]{1,200}/"
+    r"(?:item|items|product|products|listing|listings|offer|offers|p)(?:/|$|\?)"
+)
+
+
+def is_vendor_href(href: str) -> bool:
+    """True when ``href`` points at a vendor's or user's page (:data:`VENDOR_HREF`), not at a
+    listing filed under its vendor's path ("/store/name/item/id")."""
+    return bool(VENDOR_HREF.search(href)) and not _LISTING_UNDER_VENDOR.search(href)
 # "Vendor: x" needs its colon ("Seller Level 3" is a badge); "by x" / "sold by x" do not.
 _VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "продавец:", "магазин:", "verkäufer:",
                   "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
@@ -330,7 +342,7 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> tuple[str | No
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or VENDOR_HREF.search(href):
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or is_vendor_href(href):
             continue
         hrefs[href] += 1
         first_seen.setdefault(href, index)
@@ -389,13 +401,18 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             text = usable(index)
             if text:
                 return text, index
-    best: tuple[int, str, int] | None = None
+    # The longest text among the links to the detail page, but a link that holds the price (a
+    # "50.00 - 39000.00 EUR  Physical" button) only when no other link carries a text.
+    best: tuple[bool, int, str, int] | None = None
     for index in main_links:
         text = usable(index)
-        if text and (best is None or len(text) > best[0]):
-            best = (len(text), text, index)
+        if not text:
+            continue
+        rank = (not any(tree.prices.get(inner) for inner in tree.subtree(index)), len(text), text, index)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
     if best:
-        return best[1], best[2]
+        return best[2], best[3]
     for index in tree.subtree(card):  # an image's alt or title as the last resort
         if tree.tag[index] == "img" and not tree.hidden[index]:
             alt = clean_text(tree.elements[index].get("title") or tree.elements[index].get("alt"))
@@ -461,7 +478,7 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href == main_url or not VENDOR_HREF.search(href):
+        if not href or href == main_url or not is_vendor_href(href):
             continue
         first_text = clean_text(tree.elements[index].text)
         if not first_text:

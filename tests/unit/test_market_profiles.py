@@ -256,6 +256,11 @@ def test_price_normaliser_uses_the_profile_currency_for_bare_numbers() -> None:
     assert apply_normalisers("0.01 BTC", ("price",), context) == Price(0.01, "BTC")
 
 
+def test_price_normaliser_reads_a_range_broken_over_lines_as_its_low_end() -> None:
+    context = NormaliseContext("http://x.onion/", None)
+    assert apply_normalisers("50.00 - \n\t\t\t39000.00\n\t\t\tEUR", ("price",), context) == Price(50.0, "EUR")
+
+
 def test_every_normaliser_survives_odd_input() -> None:
     context = NormaliseContext("http://x.onion/", None)
     for name in NORMALISERS:

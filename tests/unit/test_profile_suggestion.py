@@ -31,7 +31,7 @@ SPLIT = json.loads((REAL / "split.json").read_text(encoding="utf-8"))
 HOST = v3_onion_from_pubkey(bytes(range(32)))
 FETCHED_AT = "2025-12-01T00:00:00Z"
 # Development markets whose pages show listings (darkfail and sinister-ly have none).
-MARKETS = ["apollon", "berlusconi", "blackry", "cypher", "dream", "empire", "pax-romana", "square-market",
+MARKETS = ["apollon", "berlusconi", "blackry", "cypher", "dream", "empire", "europa", "pax-romana", "square-market",
            "yellow-brick"]
 
 

@@ -241,7 +241,7 @@ def test_corpus_size_and_coverage() -> None:
     pages = page_files()
     markets = {p.parent.name for p in pages}
     types = {p.stem.split("-")[0] for p in pages}
-    assert 40 <= len(pages) <= 80
+    assert 40 <= len(pages) <= 100
     assert len(markets) >= 12
     assert types == PAGE_TYPES
     assert all(FILE_NAME.match(p.name) for p in pages), [p.name for p in pages if not FILE_NAME.match(p.name)]
@@ -280,10 +280,10 @@ def test_split_covers_every_market_once() -> None:
     assert sorted(development + held_out) == markets
     assert len(set(development + held_out)) == len(development) + len(held_out)
     assert len(held_out) >= 4
-    # The held-out set has had no unseen category, listing or vendor page since the rotation of
-    # 2025-12-06 (SPLIT.md says why); it must still hold forum threads and other pages.
+    # Since the third rotation (SPLIT.md) the held-out set has unseen market pages of every type
+    # again (category, listing, vendor) besides the forum threads and other pages.
     held_types = {p.stem.split("-")[0] for p in page_files() if p.parent.name in held_out}
-    assert {"thread", "other"} <= held_types <= PAGE_TYPES
+    assert held_types == PAGE_TYPES
     development_types = {p.stem.split("-")[0] for p in page_files() if p.parent.name in development}
     assert development_types == PAGE_TYPES
 

@@ -61,7 +61,7 @@ def matched(truth: list[dict[str, Any]], listings: list[Listing]) -> int:
 
 @pytest.mark.parametrize("market, page", [
     ("apollon", "category-1.html"), ("blackry", "category-1.html"), ("cypher", "category-2.html"),
-    ("dream", "category-1.html"), ("empire", "category-1.html"), ("pax-romana", "category-1.html"),
+    ("dream", "category-1.html"), ("empire", "category-1.html"), ("europa", "category-1.html"), ("pax-romana", "category-1.html"),
     ("square-market", "category-1.html"), ("yellow-brick", "category-1.html"), ("yellow-brick", "category-2.html"),
 ])
 def test_category_page_gives_one_listing_per_card(market: str, page: str) -> None:

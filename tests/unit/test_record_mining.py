@@ -61,6 +61,28 @@ def test_a_strip_of_small_cards_inside_a_main_card_keeps_the_main_price() -> Non
     assert by_title["Other 7"].price.amount == 7.0
 
 
+def test_listings_filed_under_their_vendors_path_and_a_price_button_linking_the_listing() -> None:
+    # Europa's grid: the detail page is /store/<vendor>/item/<id> (a path that starts like a vendor's
+    # page), the title link is short, and a longer button linking the same page holds the price.
+    def card_html(vendor: str, item: str, title: str, low: str, high: str) -> str:
+        link = f"/store/{vendor}/item/{item}"
+        return (f"<div class='four wide column'><div class='ui card'><div class='content card-header'>"
+                f"<a class='header' href='{link}'>{title}</a></div><div class='image'><a href='{link}'><img src='x.jpg'></a></div>"
+                f"<div class='content'><a class='header' href='/store/{vendor}'>@{vendor}</a></div>"
+                f"<div class='extra content'><a class='ui button' href='{link}'><span class='item-price'>{low} - \n {high}\n EUR</span>"
+                f"<span class='ui button'>Physical</span></a></div></div></div>")
+    html = ("<html><body><div class='ui grid'>" + card_html("john-doe", "3b85ab6a", "MDMA HQ", "20.00", "2000.00")
+            + card_html("john-doe", "963f20db", "Speed", "100.00", "1700.00")
+            + card_html("bluemagic", "77aa01", "Valium 10mg", "9.00", "90.00") + "</div></body></html>")
+    cards = cards_of(html)
+    assert [(card.title, card.price.amount, card.price.amount_max, card.price.currency, card.vendor) for card in cards] == [
+        ("MDMA HQ", 20.0, 2000.0, "EUR", "john-doe"), ("Speed", 100.0, 1700.0, "EUR", "john-doe"),
+        ("Valium 10mg", 9.0, 90.0, "EUR", "bluemagic")]
+    assert [card.url for card in cards] == [
+        "http://" + "b" * 56 + ".onion/store/john-doe/item/3b85ab6a", "http://" + "b" * 56 + ".onion/store/john-doe/item/963f20db",
+        "http://" + "b" * 56 + ".onion/store/bluemagic/item/77aa01"]
+
+
 def test_page_columns_exchange_rates_and_balances_are_not_cards() -> None:
     rates = "".join(f"<tr><td><a href='/rate/{code}'>{code}</a></td><td>{code} {value}</td></tr>"
                     for code, value in (("USD", "5261.1"), ("EUR", "4603.8"), ("GBP", "4014.5")))

@@ -138,7 +138,9 @@ def _price(value: Any, context: "NormaliseContext") -> Price | None:
         return value
     if not isinstance(value, str):
         return None
-    spans = find_price_spans(value[:MAX_PRICE_TEXT_CHARS], limit=1)
+    # An element's text keeps the page's line breaks ("50.00 -\n\t\t39000.00\n\t\tEUR"); the
+    # profile-free reading sees it collapsed, and so must this one, or a range reads as its top.
+    spans = find_price_spans(" ".join(value[:MAX_PRICE_TEXT_CHARS].split()), limit=1)
     if spans:
         return Price(spans[0].amount, spans[0].currency)
     return parse_price(value, default_currency=context.default_currency)
