@@ -51,7 +51,9 @@ _SELLER_WORDS = ("our services", "our products", "our product", "services we off
                  "buy now", "purchase", "order now", "place an order", "escrow accepted", "pricing", "packages",
                  "choose your package", "payment", "наши услуги", "купить сейчас", "оплата")
 # A price in the page's words: "0.0005 BTC", "$1200", "1200 USD", "€50".
-_PRICE = re.compile(r"(?i)(?:[$€£]\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:btc|xmr|ltc|usd|eur|gbp|usdt)\b)")
+# A number starts where no digit, comma or dot stands before it, and is short: otherwise every digit of
+# 1 MB of "1,1,1,..." would start a scan to the end of the text (quadratic).
+_PRICE = re.compile(r"(?i)(?:[$€£]\s?\d[\d,.]{0,24}|(?<![\w,.])\d[\d,.]{0,24}\s?(?:btc|xmr|ltc|usd|eur|gbp|usdt)\b)")
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
                           r"ошибка)\b")
 _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)\b")
@@ -171,9 +173,10 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
                       or (signals.listing_count == 1 and signals.extracted_page_type == "listing")):
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     selling = _words_found(grams, _SELLER_WORDS)
-    prices = len(_PRICE.findall(text))
-    if (signals.listing_count == 0 and signals.listing_vendors == 0 and not signals.vendor_profile
-            and signals.post_count == 0 and not signals.market_profile and (len(selling) >= 2 or (prices and selling))):
+    seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0
+                   and not signals.vendor_profile and signals.post_count == 0 and not signals.market_profile)
+    prices = len(_PRICE.findall(text)) if seller_page else 0  # read only when the rule can fire
+    if seller_page and (len(selling) >= 2 or prices):
         add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if prices else 0)),
             "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {prices} prices" if prices else ""))
 

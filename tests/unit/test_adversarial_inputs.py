@@ -24,6 +24,7 @@ from crawler.extractors.identifiers import find_identifiers
 from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
+from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
 from crawler.tor.control import parse_bootstrap_phase
 
 MEGABYTE = 1_000_000
@@ -50,6 +51,9 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     # \b(\d[\d,]*)\s+ restarted after every comma.
     "stock: 1,1,1": (_FREE_TEXT_FACTS["stock"].search, repeat("1,")),
     "sales: 1,1,1": (_FREE_TEXT_FACTS["sales"].search, repeat("1,")),
+    # The site type's price count started a scan to the end of the text at every digit.
+    "site type prices: 1,1,1": (SITE_TYPE_PRICE.findall, repeat("1,")),
+    "site type prices: $1$1": (SITE_TYPE_PRICE.findall, repeat("$1")),
     # A lazy BEGIN...END regex rescanned up to 256 KB from every BEGIN.
     "pgp: BEGIN markers, no END": (find_pgp_keys, repeat(BEGIN)),
     # A 600-character window was searched around every "@".
