@@ -43,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -69,6 +70,26 @@ def _merged(kind: str, existing: dict[str, Any] | None, sightings: list[Any], ne
     if kind == "wallets":
         return entities.merge_wallet(existing, sightings)
     return entities.merge_onion(existing, sightings, new_pages)
+
+
+class _Read:
+    """One ``mget`` of several indices, run in a thread: its answers (in the order of ``docs``) or its error."""
+
+    def __init__(self, client: Any, docs: list[dict[str, Any]]):
+        self.client = client
+        self.docs = docs
+        self.answers: list[dict[str, Any]] | None = [] if not docs else None
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            response = self.client.mget(docs=self.docs)
+            answers = list(getattr(response, "body", response)["docs"])
+            if len(answers) != len(self.docs):
+                raise ValueError(f"{len(answers)} answers for {len(self.docs)} reads")
+            self.answers = answers
+        except Exception as exc:  # handed to the batch, which writes step by step
+            self.error = exc
 
 
 @dataclass
@@ -120,28 +141,30 @@ class BulkIndexer:
         outcome = BatchOutcome()
         items = list(items)
         wallet_sightings, onion_sightings = entities.sightings_by_entity(items)
-        actions = [(item, upsert_action(item, alias_name(self.index_prefix, item.kind)))
-                   for item in items if item.kind in DOCUMENT_KINDS]
         change_read = self.change_tracker.plan(items) if self.change_tracker is not None else None
         change_docs = change_read.docs if change_read is not None else []
         entity_keys = [("wallets", entity_id) for entity_id in wallet_sightings]
         entity_keys += [("onions", entity_id) for entity_id in onion_sightings]
         reads = change_docs + [{"_index": alias_name(self.index_prefix, kind), "_id": entity_id}
                                for kind, entity_id in entity_keys]
-        answers: list[dict[str, Any]] | None = []
-        if reads:
-            try:
-                response = self.writer.client.mget(docs=reads)
-                answers = list(getattr(response, "body", response)["docs"])
-                if len(answers) != len(reads):
-                    raise ValueError(f"{len(answers)} answers for {len(reads)} reads")
-            except Exception as exc:  # written step by step below, each step with its own reads and retries
-                answers = None
-                if self.change_tracker is not None and change_docs:
-                    self.change_tracker.read_failed(exc, outcome)
-                else:
-                    logger.warning("reading the stored documents of a batch failed (%s: %.300s); its entities are "
-                                   "read again one kind at a time", type(exc).__name__, exc)
+        read = _Read(self.writer.client, reads)
+        # The documents are built while Elasticsearch answers the read (the client releases the GIL).
+        reader = threading.Thread(target=read.run, name="onionscope-batch-read") if reads else None
+        if reader is not None:
+            reader.start()
+        try:
+            actions = [(item, upsert_action(item, alias_name(self.index_prefix, item.kind)))
+                       for item in items if item.kind in DOCUMENT_KINDS]
+        finally:
+            if reader is not None:
+                reader.join()
+        answers = read.answers
+        if read.error is not None:  # written step by step below, each step with its own reads and retries
+            if self.change_tracker is not None and change_docs:
+                self.change_tracker.read_failed(read.error, outcome)
+            else:
+                logger.warning("reading the stored documents of a batch failed (%s: %.300s); its entities are "
+                               "read again one kind at a time", type(read.error).__name__, read.error)
         changes: BatchChanges | None = None
         if change_read is not None:
             changes = self.change_tracker.compare(  # type: ignore[union-attr]
