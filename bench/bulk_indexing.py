@@ -7,26 +7,30 @@ Over the same synthetic pages (``--pages``, text of a realistic size, wallets
 shared between pages), in one run, it prints docs/s for:
 
 * ``streaming_bulk, index`` -- raw ``elasticsearch.helpers.streaming_bulk``
-  with ``index`` actions into the same mapping: the limit, with no upsert, no
-  entity work (run twice, the second counts: the first warms the node up);
+  with ``index`` actions into the same mapping, each document built from its
+  item as the stream is consumed (:func:`pipelines.documents.document_for`,
+  as the pipeline must): the limit, with no upsert, no entity work;
+* ``streaming_bulk, prebuilt`` -- the same actions built before the clock
+  starts: Elasticsearch's and the client's cost alone, a stricter limit;
 * ``streaming_bulk, upsert`` -- raw ``streaming_bulk`` with the very update +
-  upsert actions the pipeline sends for the pages (same ``_id``, same
-  documents), into a fresh copy of the pages index: Elasticsearch's cost of
-  the pipeline's write, without onionscope's Python around it;
+  upsert actions the pipeline would send for the pages (same ``_id``, same
+  documents): Elasticsearch's cost of an upsert, without onionscope's Python;
 * ``pipeline, first crawl`` -- :class:`pipelines.item_indexer.BulkIndexer`
-  (update+upsert per page, then wallet and onion entities merged and written
+  (documents, change tracking, wallet and onion entities merged and written
   with optimistic concurrency);
 * ``pipeline, re-crawl`` -- the same pages again (every document is updated);
 * ``re-crawl, no change tracking`` -- the same with ``track_changes=False``,
   batch by batch in turn with the tracked re-crawl: the difference is the
-  cost of the read-before-write step (one ``mget`` per batch,
-  :mod:`pipelines.freshness.change_tracker`);
+  cost of the read-before-write step (:mod:`pipelines.freshness.change_tracker`);
 
 and the ratios pipeline / raw ``streaming_bulk`` (target >= 0.8 for the
-first crawl against index actions).  The raw runs and the pipeline's first
-crawl are interleaved ``--rounds`` times and the best of each counts, so all
-see the same node load.  Everything it creates lives under a
-``bench-<random>`` prefix and is deleted at the end.
+first crawl against index actions).  The four first-crawl methods take turns
+batch by batch (``--batch`` documents, one request each for the raw ones), in
+an order that rotates from batch to batch, each into fresh indices of the same
+template, so all see the same node load; this is repeated ``--rounds`` times
+and the medians are printed, with each round's ratio (the range in brackets).
+Everything it creates lives under a ``bench-<random>`` prefix and is deleted
+at the end.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import argparse
 import os
 import random
 import secrets
+import statistics
 import time
 from typing import Any, Iterable, Iterator
 
@@ -75,11 +80,78 @@ def _streaming_bulk(client: Any, actions: Iterable[dict[str, Any]], batch: int) 
     return sum(1 for ok, _ in helpers.streaming_bulk(client, actions, chunk_size=batch, max_retries=0) if ok)
 
 
+def _index_actions(pages: list[Page], index: str) -> Iterator[dict[str, Any]]:
+    """Plain ``index`` actions of the pages' documents (built as they are consumed)."""
+    for page in pages:
+        yield {"_op_type": "index", "_index": index, "_id": page.doc_id(),
+               "_source": {**document_for(page), "first_seen": page.fetched_at, "last_seen": page.fetched_at}}
+
+
+def _upsert_actions(pages: list[Page], index: str) -> Iterator[dict[str, Any]]:
+    """The very update + upsert actions the pipeline sends for the pages (built as they are consumed)."""
+    for page in pages:
+        action = upsert_action(page, index)
+        yield {"_op_type": "update", "_index": index, "_id": action["_id"],
+               "retry_on_conflict": action["retry_on_conflict"], "doc": action["doc"], "upsert": action["upsert"]}
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _spread(values: list[float], digits: int = 0) -> str:
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}"
+
+
+def first_crawl_round(client: Any, prefix: str, round_prefix: str, number: int, pages: list[Page], batch: int,
+                      kinds: tuple[str, ...]) -> tuple[dict[str, float], BulkIndexer]:
+    """One round of the first-crawl comparison; returns (seconds spent per method, the pipeline's indexer).
+
+    Each method writes into indices of its own (the same template), so each is a
+    first crawl.  They take turns batch by batch, in an order that rotates from
+    one batch to the next, so all see the same node load and none always goes first.
+    """
+    plain_index = indices.versioned_index_name(prefix, "pages", 100 + number)
+    prebuilt_index = indices.versioned_index_name(prefix, "pages", 200 + number)
+    upsert_index = indices.versioned_index_name(prefix, "pages", 300 + number)
+    for index in (plain_index, prebuilt_index, upsert_index):
+        client.indices.create(index=index)
+    indices.ensure_indices(client, round_prefix, kinds=kinds)
+    indexer = BulkIndexer(client, round_prefix, None, max_retries=0)
+    # Built before the clock starts: Elasticsearch's and the client's cost alone.
+    prebuilt = list(_index_actions(pages, prebuilt_index))
+    failed = 0
+
+    def pipeline(chunk: list[Page], start: int) -> None:
+        nonlocal failed
+        outcome = indexer.index_items(chunk)
+        failed += outcome.failed
+
+    methods = {
+        "index": lambda chunk, start: _streaming_bulk(client, _index_actions(chunk, plain_index), batch),
+        "prebuilt": lambda chunk, start: _streaming_bulk(client, iter(prebuilt[start:start + len(chunk)]), batch),
+        "upsert": lambda chunk, start: _streaming_bulk(client, _upsert_actions(chunk, upsert_index), batch),
+        "pipeline": pipeline,
+    }
+    names = list(methods)
+    spent = dict.fromkeys(names, 0.0)
+    for batch_number, start in enumerate(range(0, len(pages), batch)):
+        chunk = pages[start:start + batch]
+        turn = batch_number % len(names)
+        for name in names[turn:] + names[:turn]:
+            began = time.perf_counter()
+            methods[name](chunk, start)
+            spent[name] += time.perf_counter() - began
+    if failed:
+        raise RuntimeError(f"the pipeline failed {failed} operations; its figures would be meaningless")
+    return spent, indexer
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     settings = load_settings()
@@ -89,73 +161,57 @@ def main() -> None:
     pages = synthetic_pages(args.pages)
     kinds = ("pages", "listings", "wallets", "onions", "changes")
     prefixes = [prefix]
+    load_before = os.getloadavg()[0]
     try:
-        created = indices.ensure_indices(client, prefix, kinds=kinds)
-        rates: dict[str, list[float]] = {"index": [], "upsert": [], "first": []}
-        index_number = 0
+        rates: dict[str, list[float]] = {"index": [], "prebuilt": [], "upsert": [], "pipeline": []}
+        ratios: list[float] = []
         for round_number in range(args.rounds):
-            # Each run writes into indices of its own with the same template, so each is a first crawl.
-            index_number += 1
-            plain_index = indices.versioned_index_name(prefix, "pages", 100 + index_number)
-            client.indices.create(index=plain_index)
-            began = time.perf_counter()
-            written = _streaming_bulk(client, ({"_op_type": "index", "_index": plain_index, "_id": page.doc_id(),
-                                                "_source": {**document_for(page), "first_seen": page.fetched_at,
-                                                            "last_seen": page.fetched_at}} for page in pages),
-                                      args.batch)
-            rates["index"].append(written / (time.perf_counter() - began))
-
-            upsert_index = indices.versioned_index_name(prefix, "pages", 200 + index_number)
-            client.indices.create(index=upsert_index)
-            began = time.perf_counter()
-
-            def upserts() -> Iterator[dict[str, Any]]:
-                for page in pages:
-                    action = upsert_action(page, upsert_index)
-                    yield {"_op_type": "update", "_index": upsert_index, "_id": action["_id"],
-                           "retry_on_conflict": action["retry_on_conflict"],
-                           "doc": action["doc"], "upsert": action["upsert"]}
-
-            written = _streaming_bulk(client, upserts(), args.batch)
-            rates["upsert"].append(written / (time.perf_counter() - began))
-
             round_prefix = f"{prefix}-r{round_number}"
             prefixes.append(round_prefix)
-            indices.ensure_indices(client, round_prefix, kinds=kinds)
-            indexer = BulkIndexer(client, round_prefix, None, max_retries=0)
-            began = time.perf_counter()
-            for start in range(0, len(pages), args.batch):
-                indexer.index_items(pages[start:start + args.batch])
-            rates["first"].append(args.pages / (time.perf_counter() - began))
+            spent, indexer = first_crawl_round(client, prefix, round_prefix, round_number, pages, args.batch, kinds)
+            for name, seconds in spent.items():
+                rates[name].append(args.pages / seconds)
+            ratios.append(spent["index"] / spent["pipeline"])
             if round_number < args.rounds - 1:
                 indices.delete_prefix(client, round_prefix)
             else:
                 indexer_prefix, last_indexer = round_prefix, indexer
-        plain, upsert, first = (max(rates[name]) for name in ("index", "upsert", "first"))
+        plain, prebuilt, upsert, first = (_median(rates[name]) for name in ("index", "prebuilt", "upsert", "pipeline"))
+        prebuilt_ratios = [p / b for p, b in zip(rates["pipeline"], rates["prebuilt"])]
+        upsert_ratios = [p / u for p, u in zip(rates["pipeline"], rates["upsert"])]
 
         # Re-crawls with and without change tracking, batch by batch in turn, so both see the same node load.
         untracked = BulkIndexer(client, indexer_prefix, None, max_retries=0, track_changes=False)
-        spent = {True: 0.0, False: 0.0}
-        for start in range(0, len(pages), args.batch):
-            for tracked, runner in ((True, last_indexer), (False, untracked)):
+        spent_again = {True: 0.0, False: 0.0}
+        for batch_number, start in enumerate(range(0, len(pages), args.batch)):
+            order = ((True, last_indexer), (False, untracked))
+            for tracked, runner in (order if batch_number % 2 == 0 else order[::-1]):
                 began = time.perf_counter()
                 runner.index_items(pages[start:start + args.batch])
-                spent[tracked] += time.perf_counter() - began
-        again, untracked_rate = args.pages / spent[True], args.pages / spent[False]
+                spent_again[tracked] += time.perf_counter() - began
+        again, untracked_rate = args.pages / spent_again[True], args.pages / spent_again[False]
 
         stored_index = indices.alias_name(indexer_prefix, "pages")
         client.indices.refresh(index=stored_index)
         stored = client.count(index=stored_index)["count"]
-        print(f"pages: {args.pages}, batch: {args.batch}, rounds: {args.rounds} (best counts), "
-              f"stored after two crawls: {stored}; load average {os.getloadavg()[0]:.1f}")
-        print(f"streaming_bulk, index    {plain:8.0f} docs/s   (raw elasticsearch.helpers.streaming_bulk)")
-        print(f"streaming_bulk, upsert   {upsert:8.0f} docs/s   (the pipeline's page actions, raw)")
-        print(f"pipeline, first crawl    {first:8.0f} docs/s   ratio to streaming_bulk index {first / plain:.2f} "
-              f"(target >= 0.80), to upsert {first / upsert:.2f}")
-        print(f"pipeline, re-crawl       {again:8.0f} docs/s   ratio to streaming_bulk index {again / plain:.2f}")
+        print(f"pages: {args.pages}, batch: {args.batch}, rounds: {args.rounds} (medians; per-round range in "
+              f"brackets), stored after two crawls: {stored}; load average {load_before:.1f} at the start, "
+              f"{os.getloadavg()[0]:.1f} at the end")
+        print(f"streaming_bulk, index      {plain:8.0f} docs/s [{_spread(rates['index'])}]   "
+              "(raw elasticsearch.helpers.streaming_bulk, documents built as it goes)")
+        print(f"streaming_bulk, prebuilt   {prebuilt:8.0f} docs/s [{_spread(rates['prebuilt'])}]   "
+              "(the same actions built before the clock starts)")
+        print(f"streaming_bulk, upsert     {upsert:8.0f} docs/s [{_spread(rates['upsert'])}]   "
+              "(the pipeline's page actions, raw)")
+        print(f"pipeline, first crawl      {first:8.0f} docs/s [{_spread(rates['pipeline'])}]")
+        print(f"ratio pipeline / streaming_bulk index     {_median(ratios):.2f} [{_spread(ratios, 2)}]   "
+              "(target >= 0.80)")
+        print(f"ratio pipeline / streaming_bulk prebuilt  {_median(prebuilt_ratios):.2f} "
+              f"[{_spread(prebuilt_ratios, 2)}]")
+        print(f"ratio pipeline / streaming_bulk upsert    {_median(upsert_ratios):.2f} [{_spread(upsert_ratios, 2)}]")
+        print(f"pipeline, re-crawl         {again:8.0f} docs/s   ratio to streaming_bulk index {again / plain:.2f}")
         print(f"re-crawl, no change tracking {untracked_rate:8.0f} docs/s   "
               f"(change tracking costs {1 - again / untracked_rate:+.0%} of it)")
-        del created
     finally:
         for each in prefixes:
             indices.delete_prefix(client, each)

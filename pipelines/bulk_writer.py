@@ -231,12 +231,29 @@ class BulkWriter:
                 failed.append((operation, f"{status} {_error_text(error)}", status == 409 or _is_retryable(status, error)))
         return succeeded, failed
 
-    def send(self, operations: list[Operation], outcome: BatchOutcome) -> tuple[list[tuple[Operation, dict[str, Any]]], list[Failure]]:
-        """Send with retries and backoff; returns (succeeded with their results, final failures). Does not spool."""
+    def send_once(
+        self, operations: list[Operation], outcome: BatchOutcome,
+    ) -> tuple[list[tuple[Operation, dict[str, Any]]], list[tuple[Operation, str, bool]]]:
+        """One bulk request, no retry: (succeeded with their results, failed with (error, retryable)).
+
+        For a caller that settles each failure itself (:mod:`pipelines.item_indexer` sends documents
+        and conditional entity writes together).  A 409 counts as retryable.  Never raises: an
+        exception that is not Elasticsearch's fails every operation, as final, logged and counted.
+        """
+        return self._send_once(operations, outcome)
+
+    def send(
+        self, operations: list[Operation], outcome: BatchOutcome, *, tried: int = 0,
+    ) -> tuple[list[tuple[Operation, dict[str, Any]]], list[Failure]]:
+        """Send with retries and backoff; returns (succeeded with their results, final failures). Does not spool.
+
+        ``tried``: attempts the operations already had (the caller backed off after the last);
+        they count against ``max_retries``.
+        """
         succeeded: list[tuple[Operation, dict[str, Any]]] = []
         failures: list[Failure] = []
         pending = list(operations)
-        attempt = 0
+        attempt = tried
         while pending:
             attempt += 1
             ok, failed = self._send_once(pending, outcome)
@@ -256,7 +273,7 @@ class BulkWriter:
 
     def merge_write(
         self, kind: str, index: str, merges: dict[str, Callable[[dict[str, Any] | None], dict[str, Any] | None]],
-        outcome: BatchOutcome,
+        outcome: BatchOutcome, *, tried: int = 0,
     ) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, int]]]:
         """Read each document, merge, and write it back only if nobody changed it since the read.
 
@@ -269,10 +286,11 @@ class BulkWriter:
 
         Returns (the bulk result of each written ``_id``, ``{"result": "noop"}``
         when nothing needed writing; the final ``(error, attempts)`` of each
-        ``_id`` that failed).
+        ``_id`` that failed).  ``tried``: transient failures the writes already
+        had (the caller backed off after the last); they count against ``max_retries``.
         """
         pending = set(merges)
-        transient_attempts = 0
+        transient_attempts = tried
         conflict_rounds = 0
         last_errors: dict[str, str] = {}
         written: dict[str, dict[str, Any]] = {}

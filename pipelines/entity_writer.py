@@ -12,7 +12,9 @@ Public API:
 
 * :class:`EntityWriter` (writer) -- :meth:`~EntityWriter.write` (kind,
   sightings_by_id, new_pages_by_id, outcome); raises OSError only when the
-  spool cannot be written.
+  spool cannot be written.  :meth:`~EntityWriter.spool_failure` spools one
+  entity's sightings (for :mod:`pipelines.item_indexer`, which writes entities
+  in the bulk request of its documents).
 """
 
 from __future__ import annotations
@@ -59,8 +61,17 @@ class EntityWriter:
         written, failures = self.writer.merge_write(kind, alias_name(self.writer.index_prefix, kind), merges, outcome)
         outcome.entities[kind] += len(written)
         for entity_id, (error, attempts) in sorted(failures.items()):
-            self.writer.spool({
-                "record": "entity", "kind": kind, "index_prefix": self.writer.index_prefix, "id": entity_id,
-                "sightings": [dataclasses.asdict(s) for s in sightings_by_id[entity_id]],
-                "new_pages": new_pages_by_id.get(entity_id, 0), "error": error, "attempts": attempts,
-            }, outcome)
+            self.spool_failure(kind, entity_id, sightings_by_id[entity_id], new_pages_by_id.get(entity_id, 0),
+                               error, attempts, outcome)
+
+    def spool_failure(self, kind: str, entity_id: str, sightings: list[Any], new_pages: int, error: str,
+                      attempts: int, outcome: BatchOutcome) -> None:
+        """Spool the sightings of an entity that could not be written, as an ``entity`` record a replay merges.
+
+        Raises OSError when the spool cannot be written.
+        """
+        self.writer.spool({
+            "record": "entity", "kind": kind, "index_prefix": self.writer.index_prefix, "id": entity_id,
+            "sightings": [dataclasses.asdict(s) for s in sightings],
+            "new_pages": new_pages, "error": error, "attempts": attempts,
+        }, outcome)

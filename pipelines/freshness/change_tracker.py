@@ -26,7 +26,12 @@ known keeps its ``content_changed_at``.  Memory: the baselines of at most
 listing is read again in each batch that holds it.
 
 Public API: :class:`ChangeTracker` (client, index_prefix) --
-:meth:`~ChangeTracker.batch` (items, outcome) -> :class:`BatchChanges`.
+:meth:`~ChangeTracker.batch` (items, outcome) -> :class:`BatchChanges` (reads and compares);
+or, for a caller that sends this read in one ``mget`` with others (:mod:`pipelines.item_indexer`),
+:meth:`~ChangeTracker.plan` (items) -> :class:`ChangeRead`, then
+:meth:`~ChangeTracker.compare` (read, answers or None, outcome) -> :class:`BatchChanges`
+(:meth:`~ChangeTracker.read_failed` counts a read that failed).  ``BatchChanges.absent`` names
+what the read found not stored.
 """
 
 from __future__ import annotations
@@ -60,12 +65,24 @@ class BatchChanges:
     doc_fields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     upsert_fields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     records: list[Change] = field(default_factory=list)
+    # (kind, _id) read in this batch and not stored (the index answered "not found", no error):
+    # the indexer may write these with ``create`` instead of an update (see pipelines.item_indexer).
+    absent: set[tuple[str, str]] = field(default_factory=set)
 
     def operations(self, index_prefix: str) -> list[Operation]:
         """The change records as bulk ``index`` operations."""
         index = alias_name(index_prefix, "changes")
         return [Operation("changes", "index", record.doc_id_of_record(), record.to_doc(), index)
                 for record in self.records]
+
+
+@dataclass
+class ChangeRead:
+    """The read-before-write of one batch: its pages and listings, and the ``mget`` docs that read them."""
+
+    pages: list[Page]
+    listings: list[Listing]
+    docs: list[dict[str, Any]]
 
 
 class ChangeTracker:
@@ -81,54 +98,75 @@ class ChangeTracker:
         self._recorded: dict[tuple[str, str], str] = {}
         self._changed_listings: set[str] = set()
 
-    def _read(self, pages: list[Page], listings: list[str], outcome: BatchOutcome
-              ) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]] | None:
-        """Stored sources of the pages and listings by ``_id`` (None: not stored); None when the read failed."""
+    def plan(self, items: list[Any]) -> ChangeRead:
+        """The read a batch needs: its pages, and its listings not read before in this run (``mget`` docs).
+
+        The caller sends :attr:`ChangeRead.docs` alone (:meth:`batch`) or with other reads in one
+        ``mget``, and hands the answers to :meth:`compare`.  Raises nothing.
+        """
+        pages = [item for item in items if isinstance(item, Page)]
+        listings = [item for item in items if isinstance(item, Listing)]
+        to_read = sorted({listing.doc_id() for listing in listings} - set(self._baselines))
         pages_index, listings_index = alias_name(self.index_prefix, "pages"), alias_name(self.index_prefix, "listings")
         docs = [{"_index": pages_index, "_id": page.doc_id(), "_source": PAGE_SOURCE} for page in pages]
-        docs += [{"_index": listings_index, "_id": doc_id, "_source": LISTING_SOURCE} for doc_id in listings]
-        if not docs:
-            return {}, {}
-        try:
-            response = self.client.mget(docs=docs)
-            answers = getattr(response, "body", response)["docs"]
-        except Exception as exc:  # the batch is still written; only its change records are lost
-            outcome.stats["freshness/change_reads_failed"] += 1
-            logger.warning("reading the stored pages and listings of a batch failed (%s: %.300s); this batch "
-                           "is indexed without change records", type(exc).__name__, exc)
-            return None
+        docs += [{"_index": listings_index, "_id": doc_id, "_source": LISTING_SOURCE} for doc_id in to_read]
+        return ChangeRead(pages, listings, docs)
+
+    def read_failed(self, exc: BaseException, outcome: BatchOutcome) -> None:
+        """Count and log a failed read: the batch is still written, only without its change records."""
+        outcome.stats["freshness/change_reads_failed"] += 1
+        logger.warning("reading the stored pages and listings of a batch failed (%s: %.300s); this batch "
+                       "is indexed without change records", type(exc).__name__, exc)
+
+    def batch(self, items: list[Any], outcome: BatchOutcome) -> BatchChanges:
+        """Read (one ``mget``) and compare the batch's pages and listings with what is stored; see the module
+        docstring.  Raises nothing from Elasticsearch (a failed read is counted and logged)."""
+        read = self.plan(items)
+        answers: list[dict[str, Any]] | None = []
+        if read.docs:
+            try:
+                response = self.client.mget(docs=read.docs)
+                answers = list(getattr(response, "body", response)["docs"])
+            except Exception as exc:  # the batch is still written; only its change records are lost
+                self.read_failed(exc, outcome)
+                answers = None
+        return self.compare(read, answers, outcome)
+
+    def compare(self, read: ChangeRead, answers: list[dict[str, Any]] | None, outcome: BatchOutcome) -> BatchChanges:
+        """The changes of a batch, from the ``mget`` answers to :attr:`ChangeRead.docs` (in their order).
+
+        ``answers`` None: the read failed (the caller counted it with :meth:`read_failed`); the
+        batch's pages still get ``content_changed_at`` in their upserts.  Raises ValueError when
+        the answers do not match the docs one for one.
+        """
+        found = BatchChanges()
+        for page in read.pages:
+            found.upsert_fields[("pages", page.doc_id())] = {"content_changed_at": page.fetched_at}
+        if answers is None:
+            return found
+        if len(answers) != len(read.docs):
+            raise ValueError(f"{len(answers)} answers for {len(read.docs)} reads")
+        pages_index = alias_name(self.index_prefix, "pages")
         stored_pages: dict[str, dict[str, Any] | None] = {}
         stored_listings: dict[str, dict[str, Any] | None] = {}
-        for request, answer in zip(docs, answers):
+        for request, answer in zip(read.docs, answers):
+            kind = "pages" if request["_index"] == pages_index else "listings"
             if answer.get("error"):
                 # Above all a missing index (a first crawl): nothing is stored yet.
                 source = None
             else:
                 source = answer.get("_source") if answer.get("found") else None
-            target = stored_pages if request["_index"] == pages_index else stored_listings
+                if source is None:
+                    found.absent.add((kind, str(request["_id"])))
+            target = stored_pages if kind == "pages" else stored_listings
             target[str(request["_id"])] = source
-        return stored_pages, stored_listings
-
-    def batch(self, items: list[Any], outcome: BatchOutcome) -> BatchChanges:
-        """Compare the batch's pages and listings with what is stored; see the module docstring.  Raises nothing
-        from Elasticsearch (a failed read is counted and logged)."""
-        found = BatchChanges()
-        pages = [item for item in items if isinstance(item, Page)]
-        listings = [item for item in items if isinstance(item, Listing)]
-        for page in pages:
-            found.upsert_fields[("pages", page.doc_id())] = {"content_changed_at": page.fetched_at}
-        to_read = sorted({listing.doc_id() for listing in listings} - set(self._baselines))
-        stored = self._read(pages, to_read, outcome)
-        if stored is None:
-            return found
-        stored_pages, stored_listings = stored
-        for page in pages:
+        for page in read.pages:
             self._page(page, stored_pages.get(page.doc_id()), found, outcome)
         for doc_id, source in stored_listings.items():
             baseline = None if source is None else {key: source.get(key) for key in _BASELINE_KEYS}
             if len(self._baselines) < MAX_BASELINES:
                 self._baselines[doc_id] = baseline
-        for listing in listings:
+        for listing in read.listings:
             doc_id = listing.doc_id()
             baseline = self._baselines[doc_id] if doc_id in self._baselines else stored_listings.get(doc_id)
             if doc_id in stored_listings and stored_listings[doc_id] is not None:

@@ -197,19 +197,36 @@ def test_concurrent_writers_lose_no_wallet_sighting(es: tuple[Any, str]) -> None
     assert wallet["page_count"] == writers * rounds
 
 
-def test_a_failing_wallet_writer_is_raised_not_swallowed(es: tuple[Any, str]) -> None:
+def test_a_bug_in_the_wallet_merge_is_counted_and_its_sightings_spooled_not_swallowed(
+    es: tuple[Any, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, prefix = es
     indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
-    indexer = BulkIndexer(client, prefix, None, max_retries=0, backoff_seconds=0.01)
+    writer = spool.SpoolWriter(tmp_path / "spool")
+    indexer = BulkIndexer(client, prefix, writer, max_retries=0, backoff_seconds=0.01)
 
-    def broken_writer(kind: str, *args: Any) -> None:
-        if kind == "wallets":
-            raise RuntimeError("wallet writer broke")
+    def broken_merge(existing: Any, sightings: Any) -> Any:
+        raise RuntimeError("wallet merge broke")
 
-    indexer.entity_writer.write = broken_writer  # type: ignore[method-assign]
+    monkeypatch.setattr(entities, "merge_wallet", broken_merge)
     page = make_page(1, wallets=[{"address": BTC_ADDRESS, "coin": "btc"}])
-    with pytest.raises(RuntimeError, match="wallet writer broke"):
-        indexer.index_items([page])
+    outcome = indexer.index_items([page])
+    writer.close()
+    assert outcome.indexed["pages"] == 1 and outcome.entities["onions"] == 1
+    assert (outcome.unexpected_errors, outcome.failed, outcome.spooled) == (1, 1, 1)
+    [record] = spooled_records(tmp_path / "spool")
+    assert (record["record"], record["kind"], record["id"]) == ("entity", "wallets",
+                                                                entities.wallet_doc_id("btc", BTC_ADDRESS))
+    assert "wallet merge broke" in record["error"] and record["sightings"][0]["page_url"] == page.canonical_url
+
+    # A spool that refuses the record is raised to the caller (the Scrapy pipeline then stops the crawl).
+    class RefusingSpool:
+        def write(self, record: dict[str, Any]) -> Path:
+            raise OSError("disk full")
+
+    refusing = BulkIndexer(client, prefix, RefusingSpool(), max_retries=0)
+    with pytest.raises(OSError, match="disk full"):
+        refusing.index_items([make_page(2, wallets=[{"address": BTC_ADDRESS, "coin": "btc"}])])
 
 
 def make_client_like(client: Any) -> Any:
@@ -449,13 +466,16 @@ def test_an_exception_in_the_bulk_send_leaves_every_item_indexed_or_spooled(
     # Every page is in exactly one place: indexed or spooled (the first batch of five is the spooled one).
     assert len(spooled_pages) == 5 and len(indexed_pages) == 7
     assert spooled_pages | indexed_pages == {page.doc_id() for page in pages}
+    # The wallet write went in the same request: its five sightings are spooled with the pages.
+    [wallet_record] = [record for record in records if record["kind"] == "wallets"]
+    assert wallet_record["record"] == "entity" and len(wallet_record["sightings"]) == 5
     assert all("injected fault" in record["error"] for record in records)
     stats = crawler.stats.get_stats()
     assert stats["elasticsearch/unexpected_errors"] == 1
-    assert stats["elasticsearch/spooled"] == stats["elasticsearch/failed"] == len(records) == 5
+    assert stats["elasticsearch/spooled"] == stats["elasticsearch/failed"] == len(records) == 6
 
     report = replay_spool(client, spool_dir, prefix, max_retries=0)
-    assert (report.replayed, report.still_failing) == (5, 0)
+    assert (report.replayed, report.still_failing) == (6, 0)
     assert refreshed_count(client, pages_alias) == 12
     onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
     assert onion["page_count"] == 12  # the replayed pages count on their onion too

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import copy
+import dataclasses
+from typing import Any
+
 import pytest
 
 from crawler.items import Listing, Page, Vendor, WalletMention
+from pipelines import documents
 from pipelines.documents import document_for, normalise_fingerprint, replayed_document, upsert_action
 
 
@@ -43,6 +48,50 @@ def test_upsert_sets_first_seen_only_on_insert() -> None:
     assert action["_op_type"] == "update" and action["_id"] == vendor.doc_id() and action["_index"] == "p-vendors"
     assert "first_seen" not in action["doc"] and action["doc"]["last_seen"] == "2026-11-28T23:25:18Z"
     assert action["upsert"]["first_seen"] == action["upsert"]["last_seen"] == "2026-11-28T23:25:18Z"
+
+
+def _rich_items() -> list[Any]:
+    evidence = {"warc": "a.warc.gz", "offset": 12, "headers": {"server": ["x"]}}
+    page = Page(url="http://X.onion/", canonical_url="http://x.onion/", onion_host="X.ONION", status=200,
+                content_type="text/html", content_hash="h", fetched_at="2026-11-28T23:25:18Z", job_id="j",
+                links=["http://x.onion/a", "http://x.onion/b"], emails=["Bob@Example.org"],
+                wallets=[{"address": "0XABC", "normalized": "0xAbC", "coin": "eth", "where": ["text", "link"]}],
+                contacts=[{"kind": "jabber", "value": "a@b"}], posts=[{"author": "a", "posted_at": None}],
+                site_type_confidence=0.5, evidence=evidence)
+    listing = Listing(market="m", listing_id="1", url="http://x.onion/l", title="4-MMC 10g",
+                      fetched_at="2026-11-28T23:25:18Z", job_id="j", price_amount=50.0, price_currency="usd",
+                      crypto_prices={"BTC": 0.1}, ships_to=["DE", "NL"], evidence=dict(evidence))
+    vendor = Vendor(market="m", name="V", fetched_at="2026-11-28T23:25:18Z", job_id="j",
+                    contacts=[{"kind": "pgp", "value": "k"}], pgp_fingerprints=["ab cd"])
+    return [page, listing, vendor]
+
+
+@pytest.mark.parametrize("item", _rich_items(), ids=lambda item: item.kind)
+def test_documents_are_built_as_from_asdict_and_share_nothing_with_the_item(
+    item: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:  # the document as dataclasses.asdict's copy of the fields gives it
+        patched.setattr(documents, "_fields_of", dataclasses.asdict, raising=False)
+        expected = document_for(item)
+    assert expected["fetched_at"] == item.fetched_at and set(dataclasses.asdict(item)) <= set(expected)
+
+    # JSON-like fields are copied without copy.deepcopy (dataclasses.asdict's cost: half a page's indexing time).
+    def no_deepcopy(value: Any, memo: Any = None) -> Any:
+        raise AssertionError(f"deepcopy of {type(value).__name__}")
+
+    monkeypatch.setattr(copy, "deepcopy", no_deepcopy)
+    document = document_for(item)
+    monkeypatch.undo()
+    assert document == expected
+    for name, value in dataclasses.asdict(item).items():
+        if isinstance(value, (list, dict)) and value:
+            assert document[name] is not getattr(item, name)
+    # Changing the item afterwards leaves the document as it was.
+    if isinstance(item, Page):
+        item.wallets[0]["where"].append("hidden")
+        item.evidence["headers"]["server"].append("y")  # type: ignore[index]
+        item.links.append("http://x.onion/c")
+        assert document == expected
 
 
 def test_wallet_mentions_are_not_documents_of_their_own() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import TlsError
@@ -49,3 +50,31 @@ def test_credentials_in_the_url_are_never_shown() -> None:
     for error in (echoed, TlsError("certificate verify failed")):
         message = describe_error(error, settings)
         assert "S3cret-pw" not in message and "elastic:" not in message and "es.example:9243" in message
+
+
+def test_requests_are_encoded_with_orjson_and_what_it_refuses_as_before(monkeypatch: Any) -> None:
+    import json
+
+    import orjson
+
+    client = make_client(load_settings(environ={}).replace(es_url="http://127.0.0.1:1"))
+    serializers = client.transport.serializers
+    calls: list[Any] = []
+    real_dumps = orjson.dumps
+
+    def counting_dumps(data: Any, *args: Any, **kwargs: Any) -> bytes:
+        calls.append(data)
+        return real_dumps(data, *args, **kwargs)
+
+    monkeypatch.setattr(orjson, "dumps", counting_dumps)
+    lines = [{"create": {"_index": "p-pages", "_id": "a"}}, {"title": "é", "links": ["x"], "prices": {1: 2.5}}]
+    for mimetype in ("application/x-ndjson", "application/vnd.elasticsearch+x-ndjson"):
+        body = serializers.dumps(lines, mimetype=mimetype)
+        # The stdlib's reading of the same lines (non-string keys become strings, as json writes them).
+        assert [json.loads(line) for line in body.splitlines()] == json.loads(json.dumps(lines))
+    assert len(calls) == 4
+    assert serializers.loads(b'{"docs": [{"found": true}]}', "application/json") == {"docs": [{"found": True}]}
+    # A lone surrogate (orjson refuses it) is encoded by the standard library, as before: nothing is refused now.
+    odd = {"text": "a\ud800b"}
+    assert serializers.dumps(odd, mimetype="application/json") == json.dumps(
+        odd, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
