@@ -24,14 +24,30 @@ over the same URLs, through the same tor client, at the same concurrency:
   worker process (the design before the pool);
 * **crawl, in-process** -- the onionscope crawl with ``extraction_budget_seconds``
   0: extraction on the reactor thread instead of the worker processes
-  (:mod:`crawler.extractors.budget`), to show what the workers cost or save.
+  (:mod:`crawler.extractors.budget`), to show what the workers cost or save;
+* **shared crawl, N workers** (N = 1, 2, 4) -- the full crawl as one shared job
+  on the Redis frontier (:mod:`crawler.frontier`): N ``bench.crawl_worker
+  --shared JOB`` processes, each joining the job as ``onionscope crawl --job JOB
+  --shared`` does, each with its own var folder and ``--concurrency`` requests
+  in flight, all given the same URL list (the shared seen-set makes each URL
+  one request of the job).  Its pages/s are the job's: pages summed over the
+  workers, from the first worker's start to the last one's end; each worker's
+  pages and peak RSS are printed.  Redis is the configured one (``redis_url``)
+  or, by default, one started here (``harness.redis_server``) in the temporary
+  folder on a free loopback port, as the tests start theirs.
 
 Each is run ``--rounds`` times, interleaved, and the best round counts (the
 first round also builds each method's circuits).  It prints pages/s for each,
 the ratios onionscope/limit and onionscope/privoxy for the transport and for
 the full crawl (targets: the full crawl >= 0.7 of the limit and >= 1.5x the
 privoxy crawl), and the peak RSS of the crawl process and of each extraction
-worker (sampled every quarter second, :class:`MemorySampler`).
+worker (sampled every quarter second, :class:`MemorySampler`).  For each
+method it also prints the CPU milliseconds per page of every part of the
+world (:class:`CpuMeter`): the measured processes (the crawl process's reactor
+thread, its other threads, its extraction workers), tor, the demo server,
+Privoxy/Redis and Elasticsearch, with the page rate the machine's CPUs would
+allow at that cost: on a small machine where tor, Elasticsearch and the
+crawl share the CPUs, that is what bounds the full crawl against the fetch.
 
 ``--memory-pages N`` adds one long onionscope crawl over N URLs (demo and
 generated pages) after the rounds, and prints the peak RSS of the crawl
@@ -39,10 +55,10 @@ process and of the extraction workers up to 25, 50, 75 and 100 % of its pages
 (read from the crawl's progress file): a crawl whose memory is bounded shows
 the same peak at 50 % as at 100 %.
 
-Adding a method (say the full pipeline with N workers on a shared frontier)
-is one more entry in the table :func:`methods` builds; every method returns
-``{"pages", "seconds", ...}`` and is measured the same way.  Elasticsearch
-must be reachable (the local node is started when it is not running).
+Adding a method is one more entry in the table :func:`methods` builds; every
+method returns ``{"pages", "seconds", ...}`` and is measured the same way.
+Elasticsearch must be reachable (the local node is started when it does not
+answer).
 Nothing here is an assert: the figures are printed for a person to read.
 """
 
@@ -126,10 +142,12 @@ def _is_extraction_worker(pid: int) -> bool:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of process ``pid`` (not its children), or None when it is gone."""
+def _process_cpu_seconds(pid: int, task: int | None = None) -> float | None:
+    """User + system CPU seconds of process ``pid`` (not its children), or of its thread ``task``;
+    None when it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+        path = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
+        with open(path, encoding="ascii", errors="replace") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
@@ -209,8 +227,10 @@ def format_cpu(run: dict[str, Any]) -> str:
     ours = sum(seconds for part, seconds in cpu.items() if part != "machine")
     parts = ", ".join(f"{part} {1000 * seconds / pages:.1f}" for part, seconds in cpu.items() if part != "machine")
     extraction = run.get("extraction_cpu_seconds")
-    if extraction:
-        parts += f" (of the client, extraction workers {1000 * extraction / pages:.1f})"
+    if extraction or run.get("reactor_cpu_seconds"):
+        parts += (f" (of the client: extraction workers {1000 * (extraction or 0) / pages:.1f}, the crawl "
+                  f"process's reactor thread {1000 * run.get('reactor_cpu_seconds', 0) / pages:.1f} and its other "
+                  f"threads {1000 * run.get('other_threads_cpu_seconds', 0) / pages:.1f})")
     bound = (os.cpu_count() or 1) * pages / ours if ours else float("inf")
     return (f"CPU ms/page: {parts}; ours {1000 * ours / pages:.1f}, the whole machine "
             f"{1000 * cpu['machine'] / pages:.1f} (other work included); "
@@ -230,8 +250,10 @@ class MemorySampler(threading.Thread):
         self.progress_file = progress_file
         self.interval = interval
         self.samples: list[tuple[int, float, dict[int, float]]] = []
-        # The last CPU seconds seen of each extraction worker (their sum: the extraction's CPU).
+        # The last CPU seconds seen of each extraction worker (their sum: the extraction's CPU),
+        # and of each thread of the crawl process (the one whose id is the pid: the reactor's).
         self.worker_cpu: dict[int, float] = {}
+        self.thread_cpu: dict[int, float] = {}
         self.stopped = threading.Event()
 
     def _pages(self) -> int:
@@ -253,6 +275,14 @@ class MemorySampler(threading.Thread):
                 cpu = _process_cpu_seconds(child)
                 if cpu is not None:
                     self.worker_cpu[child] = cpu
+            try:
+                tasks = [int(task) for task in os.listdir(f"/proc/{self.pid}/task")]
+            except OSError:
+                tasks = []
+            for task in tasks:
+                cpu = _process_cpu_seconds(self.pid, task)
+                if cpu is not None:
+                    self.thread_cpu[task] = cpu
             self.samples.append((self._pages(), crawl, workers))
 
     def peaks(self, up_to_pages: float | None = None) -> dict[str, float]:
@@ -309,6 +339,10 @@ class _Launched:
         result["worker_peak_rss_mb"] = round(peaks["worker"], 1)
         result["workers_seen"] = peaks["count"]
         result["extraction_cpu_seconds"] = round(sum(self.memory.worker_cpu.values()), 1)
+        threads = self.memory.thread_cpu
+        result["reactor_cpu_seconds"] = round(threads.get(self.process.pid, 0.0), 1)
+        result["other_threads_cpu_seconds"] = round(sum(cpu for task, cpu in threads.items()
+                                                        if task != self.process.pid), 1)
         return result
 
 
@@ -367,6 +401,8 @@ def run_shared_job(workers: int, url_file: Path, concurrency: int, work: Path, e
         "workers_seen": max(result["workers_seen"] for result in results),
         "cpu_seconds": round(sum(result["cpu_seconds"] for result in results), 1),
         "extraction_cpu_seconds": round(sum(result["extraction_cpu_seconds"] for result in results), 1),
+        "reactor_cpu_seconds": round(sum(result["reactor_cpu_seconds"] for result in results), 1),
+        "other_threads_cpu_seconds": round(sum(result["other_threads_cpu_seconds"] for result in results), 1),
     }
 
 

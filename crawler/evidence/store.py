@@ -80,7 +80,10 @@ def warc_record_bytes(warc_headers: list[tuple[str, str]], block: bytes, content
 
 def _header_value(text: str | None, limit: int = 512) -> str:
     """A WARC header value: one line, printable, capped (it may come from a hostile URL)."""
-    cleaned = "".join(ch if ch.isprintable() else "%{:02X}".format(ord(ch) & 0xFF) for ch in str(text or ""))
+    text = str(text or "")[:limit * 3]  # an escape is at most 3 characters: enough for the cap
+    if text.isprintable():
+        return text[:limit]
+    cleaned = "".join(ch if ch.isprintable() else "%{:02X}".format(ord(ch) & 0xFF) for ch in text)
     return cleaned[:limit]
 
 
