@@ -129,13 +129,14 @@ class EvidenceStore:
         block = http_block(status, headers, body, protocol)
         body_start = block.index(b"\r\n\r\n") + 4
         record_id = f"<urn:uuid:{uuid.uuid4()}>"
+        payload_digest = hashlib.sha256(memoryview(block)[body_start:]).hexdigest()
         warc_headers = [
             ("WARC-Type", "response"),
             ("WARC-Record-ID", record_id),
             ("WARC-Date", _warc_date(fetched_at)),
             ("WARC-Target-URI", _header_value(url, 8192)),
             ("WARC-Block-Digest", "sha256:" + hashlib.sha256(block).hexdigest()),
-            ("WARC-Payload-Digest", "sha256:" + hashlib.sha256(block[body_start:]).hexdigest()),
+            ("WARC-Payload-Digest", "sha256:" + payload_digest),
             ("WARC-Onionscope-Job-Id", _header_value(self.job_id, 256)),
         ]
         if tor_client:
@@ -156,7 +157,7 @@ class EvidenceStore:
                 "target_uri": _header_value(url, 8192), "status": int(status),
                 "fetched_at": _warc_date(fetched_at), "job_id": self.job_id,
                 "tor_client": tor_client, "circuit_id": circuit_id,
-                "payload_digest": hashlib.sha256(block[body_start:]).hexdigest(),
+                "payload_digest": payload_digest,
             })
 
     def close(self) -> None:
