@@ -208,6 +208,14 @@ class CpuMeter:
         parts["machine"] = _machine_busy_seconds()
         return parts
 
+    def idle(self, seconds: float = 5.0) -> dict[str, float]:
+        """CPU seconds per second each part spends while nothing is measured (a private tor
+        network's relays and authorities keep working when idle)."""
+        before = self._parts()
+        time.sleep(seconds)
+        after = self._parts()
+        return {part: max(0.0, after[part] - before[part]) / seconds for part in before}
+
     def measure(self, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """``run()``'s result with ``"cpu"``: CPU seconds per part while it ran (processes that ended
         meanwhile drop out of ``tor``/``services``/``elasticsearch``: the private network's do not)."""
@@ -218,19 +226,27 @@ class CpuMeter:
         return result
 
 
-def format_cpu(run: dict[str, Any]) -> str:
-    """One line: CPU milliseconds per page of each part, and the page rate the machine's CPUs allow."""
+def format_cpu(run: dict[str, Any], idle: dict[str, float] | None = None) -> str:
+    """One line: CPU milliseconds per page of each part, and the page rate the machine's CPUs allow.
+
+    ``idle``: CPU seconds per second of each part when nothing runs (:meth:`CpuMeter.idle`);
+    the tor figure is then also given without the idle network's share.
+    """
     cpu = run.get("cpu")
     pages = max(int(run.get("pages", 0)), 1)
     if not cpu:
         return ""
     ours = sum(seconds for part, seconds in cpu.items() if part != "machine")
+    idle_tor = (idle or {}).get("tor", 0.0) * float(run.get("seconds", 0.0))
     parts = ", ".join(f"{part} {1000 * seconds / pages:.1f}" for part, seconds in cpu.items() if part != "machine")
     extraction = run.get("extraction_cpu_seconds")
     if extraction or run.get("reactor_cpu_seconds"):
         parts += (f" (of the client: extraction workers {1000 * (extraction or 0) / pages:.1f}, the crawl "
                   f"process's reactor thread {1000 * run.get('reactor_cpu_seconds', 0) / pages:.1f} and its other "
                   f"threads {1000 * run.get('other_threads_cpu_seconds', 0) / pages:.1f})")
+    if idle_tor:
+        parts += (f"; tor without its idle share ({idle['tor']:.2f} CPU when idle) "
+                  f"{1000 * max(0.0, cpu['tor'] - idle_tor) / pages:.1f}")
     bound = (os.cpu_count() or 1) * pages / ours if ours else float("inf")
     return (f"CPU ms/page: {parts}; ours {1000 * ours / pages:.1f}, the whole machine "
             f"{1000 * cpu['machine'] / pages:.1f} (other work included); "
@@ -370,13 +386,19 @@ def run_shared_job(workers: int, url_file: Path, concurrency: int, work: Path, e
 
     Each worker is its own ``bench.crawl_worker --shared JOB`` process (its own
     var folder, as on its own machine) with ``concurrency`` requests in
-    flight; all start together with the same URL list.  Returns the job's
+    flight and ``extraction_workers`` set to its share of the machine's default pool
+    (one per CPU, at least one per worker); all start together with the same URL list.  Returns the job's
     ``{"pages", "seconds", "indexed", "workers": [per worker result], ...}``:
     pages summed over the workers, seconds from the first worker's start to the
     last one's end.  ``profile``: where worker 0 writes the cProfile stats of its
     reactor thread.  Raises SystemExit when a worker fails.
     """
+    from crawler.extractors.budget import extraction_worker_count
+
     job = f"bench-shared-{workers}-{secrets.token_hex(4)}"
+    # The machine's extraction processes shared among the workers, as an operator starting
+    # N workers on one machine would set extraction_workers (at least one each).
+    extraction_workers = max(1, extraction_worker_count(0) // workers)
     launched = []
     for number in range(workers):
         folder = work / job / f"worker-{number}"
@@ -384,7 +406,8 @@ def run_shared_job(workers: int, url_file: Path, concurrency: int, work: Path, e
         command = _worker_command("onionscope", "crawl", url_file, concurrency, folder / "result.json",
                                   folder / "progress", shared=job, profile=profile if number == 0 else None)
         worker_environment = {**environment, "ONIONSCOPE_REDIS_URL": redis_url,
-                              "ONIONSCOPE_VAR_DIR": str(folder / "var")}
+                              "ONIONSCOPE_VAR_DIR": str(folder / "var"),
+                              "ONIONSCOPE_EXTRACTION_WORKERS": str(extraction_workers)}
         launched.append(_Launched(f"shared worker {number}", command, worker_environment,
                                   folder / "result.json", folder / "progress"))
     results = [worker.result() for worker in launched]
@@ -601,6 +624,9 @@ def main() -> int:
               f"{args.rounds} rounds (best counts); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in measured}
         meter = CpuMeter(work)
+        idle = meter.idle()
+        print("  CPU when idle (CPU seconds per second): "
+              + ", ".join(f"{part} {value:.2f}" for part, value in idle.items()))
         width = max(len(name) for name in measured)
         for round_number in range(1, args.rounds + 1):
             for name, measure in measured.items():
@@ -624,7 +650,7 @@ def main() -> int:
                 rss += f", {run['workers_seen']} extraction workers, each at most {run['worker_peak_rss_mb']} MB"
             print(f"  {name:{width}} {rate[name]:6.1f} pages/s ({run['pages']}/{len(urls)} pages){rss}")
             if run.get("cpu"):
-                print(f"  {'':{width}}   {format_cpu(run)}")
+                print(f"  {'':{width}}   {format_cpu(run, idle)}")
             for number, worker in enumerate(run.get("workers") or ()):
                 print(f"  {'':{width}}   worker {number}: {worker['pages']} pages, {worker['indexed']} documents, "
                       f"peak RSS {worker['peak_rss_mb']} MB, {worker['workers_seen']} extraction workers "
