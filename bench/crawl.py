@@ -24,14 +24,30 @@ over the same URLs, through the same tor client, at the same concurrency:
   worker process (the design before the pool);
 * **crawl, in-process** -- the onionscope crawl with ``extraction_budget_seconds``
   0: extraction on the reactor thread instead of the worker processes
-  (:mod:`crawler.extractors.budget`), to show what the workers cost or save.
+  (:mod:`crawler.extractors.budget`), to show what the workers cost or save;
+* **shared crawl, N workers** (N = 1, 2, 4) -- the full crawl as one shared job
+  on the Redis frontier (:mod:`crawler.frontier`): N ``bench.crawl_worker
+  --shared JOB`` processes, each joining the job as ``onionscope crawl --job JOB
+  --shared`` does, each with its own var folder and ``--concurrency`` requests
+  in flight, all given the same URL list (the shared seen-set makes each URL
+  one request of the job).  Its pages/s are the job's: pages summed over the
+  workers, from the first worker's start to the last one's end; each worker's
+  pages and peak RSS are printed.  Redis is the configured one (``redis_url``)
+  or, by default, one started here (``harness.redis_server``) in the temporary
+  folder on a free loopback port, as the tests start theirs.
 
 Each is run ``--rounds`` times, interleaved, and the best round counts (the
 first round also builds each method's circuits).  It prints pages/s for each,
 the ratios onionscope/limit and onionscope/privoxy for the transport and for
 the full crawl (targets: the full crawl >= 0.7 of the limit and >= 1.5x the
 privoxy crawl), and the peak RSS of the crawl process and of each extraction
-worker (sampled every quarter second, :class:`MemorySampler`).
+worker (sampled every quarter second, :class:`MemorySampler`).  For each
+method it also prints the CPU milliseconds per page of every part of the
+world (:class:`CpuMeter`): the measured processes (the crawl process's reactor
+thread, its other threads, its extraction workers), tor, the demo server,
+Privoxy/Redis and Elasticsearch, with the page rate the machine's CPUs would
+allow at that cost: on a small machine where tor, Elasticsearch and the
+crawl share the CPUs, that is what bounds the full crawl against the fetch.
 
 ``--memory-pages N`` adds one long onionscope crawl over N URLs (demo and
 generated pages) after the rounds, and prints the peak RSS of the crawl
@@ -39,10 +55,10 @@ process and of the extraction workers up to 25, 50, 75 and 100 % of its pages
 (read from the crawl's progress file): a crawl whose memory is bounded shows
 the same peak at 50 % as at 100 %.
 
-Adding a method (say the full pipeline with N workers on a shared frontier)
-is one more entry in the table :func:`methods` builds; every method returns
-``{"pages", "seconds", ...}`` and is measured the same way.  Elasticsearch
-must be reachable (the local node is started when it is not running).
+Adding a method is one more entry in the table :func:`methods` builds; every
+method returns ``{"pages", "seconds", ...}`` and is measured the same way.
+Elasticsearch must be reachable (the local node is started when it does not
+answer).
 Nothing here is an assert: the figures are printed for a person to read.
 """
 
@@ -51,6 +67,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -122,6 +139,120 @@ def _is_extraction_worker(pid: int) -> bool:
     return b"multiprocessing" in command and b"resource_tracker" not in command
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_seconds(pid: int, task: int | None = None) -> float | None:
+    """User + system CPU seconds of process ``pid`` (not its children), or of its thread ``task``;
+    None when it is gone."""
+    try:
+        path = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
+        with open(path, encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all CPUs of the machine spent busy since boot (every process, other users' too)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / _CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the benchmark's world while one method runs.
+
+    Parts: ``client`` (the measured processes: curl or the crawl workers with
+    their extraction workers, from ``RUSAGE_CHILDREN`` once they are reaped),
+    ``tor`` (every tor process of the private network), ``services`` (Privoxy
+    and Redis started here), ``demo server`` (this process: the demo sites are
+    threads of it), ``elasticsearch`` (every Elasticsearch process on the
+    machine: the node may serve other work too) and ``machine`` (all CPUs,
+    other users' work included).  Processes are found under the benchmark's
+    temporary folder ``work`` by their command line.
+    """
+
+    def __init__(self, work: Path):
+        self.work = str(work)
+
+    def _parts(self) -> dict[str, float]:
+        import resource
+
+        parts = {"tor": 0.0, "services": 0.0, "elasticsearch": 0.0}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    arguments = cmdline.read().split(b"\0")
+            except OSError:
+                continue
+            command = b" ".join(arguments).decode("utf-8", "replace")
+            program = os.path.basename(arguments[0].decode("utf-8", "replace")) if arguments else ""
+            if "org.elasticsearch.bootstrap" in command:
+                part = "elasticsearch"
+            elif self.work in command and program == "tor":
+                part = "tor"
+            elif self.work in command and program in ("privoxy", "redis-server"):
+                part = "services"
+            else:
+                continue
+            parts[part] += _process_cpu_seconds(int(entry)) or 0.0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        parts["client"] = children.ru_utime + children.ru_stime
+        parts["demo server"] = own.ru_utime + own.ru_stime
+        parts["machine"] = _machine_busy_seconds()
+        return parts
+
+    def idle(self, seconds: float = 5.0) -> dict[str, float]:
+        """CPU seconds per second each part spends while nothing is measured (a private tor
+        network's relays and authorities keep working when idle)."""
+        before = self._parts()
+        time.sleep(seconds)
+        after = self._parts()
+        return {part: max(0.0, after[part] - before[part]) / seconds for part in before}
+
+    def measure(self, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``run()``'s result with ``"cpu"``: CPU seconds per part while it ran (processes that ended
+        meanwhile drop out of ``tor``/``services``/``elasticsearch``: the private network's do not)."""
+        before = self._parts()
+        result = run()
+        after = self._parts()
+        result["cpu"] = {part: max(0.0, after[part] - before[part]) for part in before}
+        return result
+
+
+def format_cpu(run: dict[str, Any], idle: dict[str, float] | None = None) -> str:
+    """One line: CPU milliseconds per page of each part, and the page rate the machine's CPUs allow.
+
+    ``idle``: CPU seconds per second of each part when nothing runs (:meth:`CpuMeter.idle`);
+    the tor figure is then also given without the idle network's share.
+    """
+    cpu = run.get("cpu")
+    pages = max(int(run.get("pages", 0)), 1)
+    if not cpu:
+        return ""
+    ours = sum(seconds for part, seconds in cpu.items() if part != "machine")
+    idle_tor = (idle or {}).get("tor", 0.0) * float(run.get("seconds", 0.0))
+    parts = ", ".join(f"{part} {1000 * seconds / pages:.1f}" for part, seconds in cpu.items() if part != "machine")
+    extraction = run.get("extraction_cpu_seconds")
+    if extraction or run.get("reactor_cpu_seconds"):
+        parts += (f" (of the client: extraction workers {1000 * (extraction or 0) / pages:.1f}, the crawl "
+                  f"process's reactor thread {1000 * run.get('reactor_cpu_seconds', 0) / pages:.1f} and its other "
+                  f"threads {1000 * run.get('other_threads_cpu_seconds', 0) / pages:.1f})")
+    if idle_tor:
+        parts += (f"; tor without its idle share ({idle['tor']:.2f} CPU when idle) "
+                  f"{1000 * max(0.0, cpu['tor'] - idle_tor) / pages:.1f}")
+    bound = (os.cpu_count() or 1) * pages / ours if ours else float("inf")
+    return (f"CPU ms/page: {parts}; ours {1000 * ours / pages:.1f}, the whole machine "
+            f"{1000 * cpu['machine'] / pages:.1f} (other work included); "
+            f"{os.cpu_count()} CPUs at this cost allow {bound:.0f} pages/s")
+
+
 class MemorySampler(threading.Thread):
     """Samples, every ``interval`` seconds, the RSS of a crawl process and of its extraction workers.
 
@@ -135,6 +266,10 @@ class MemorySampler(threading.Thread):
         self.progress_file = progress_file
         self.interval = interval
         self.samples: list[tuple[int, float, dict[int, float]]] = []
+        # The last CPU seconds seen of each extraction worker (their sum: the extraction's CPU),
+        # and of each thread of the crawl process (the one whose id is the pid: the reactor's).
+        self.worker_cpu: dict[int, float] = {}
+        self.thread_cpu: dict[int, float] = {}
         self.stopped = threading.Event()
 
     def _pages(self) -> int:
@@ -152,6 +287,18 @@ class MemorySampler(threading.Thread):
                 return
             workers = {child: rss for child in _children(self.pid)
                        if _is_extraction_worker(child) and (rss := _rss_mb(child)) is not None}
+            for child in workers:
+                cpu = _process_cpu_seconds(child)
+                if cpu is not None:
+                    self.worker_cpu[child] = cpu
+            try:
+                tasks = [int(task) for task in os.listdir(f"/proc/{self.pid}/task")]
+            except OSError:
+                tasks = []
+            for task in tasks:
+                cpu = _process_cpu_seconds(self.pid, task)
+                if cpu is not None:
+                    self.thread_cpu[task] = cpu
             self.samples.append((self._pages(), crawl, workers))
 
     def peaks(self, up_to_pages: float | None = None) -> dict[str, float]:
@@ -167,6 +314,54 @@ class MemorySampler(threading.Thread):
         }
 
 
+def _worker_command(transport: str, kind: str, url_file: Path, concurrency: int, out: Path, progress: Path,
+                    proxy: str | None = None, profile: Path | None = None, shared: str | None = None) -> list[str]:
+    command = [sys.executable, "-m", "bench.crawl_worker", "--transport", transport, "--work", kind,
+               "--urls", str(url_file), "--concurrency", str(concurrency), "--out", str(out),
+               "--progress", str(progress)]
+    if proxy:
+        command += ["--proxy", proxy]
+    if profile is not None:
+        command += ["--profile", str(profile)]
+    if shared:
+        command += ["--shared", shared]
+    return command
+
+
+class _Launched:
+    """One running ``bench.crawl_worker`` process with its :class:`MemorySampler`."""
+
+    def __init__(self, name: str, command: list[str], environment: dict[str, str], out: Path, progress: Path):
+        self.name = name
+        self.out = out
+        progress.unlink(missing_ok=True)
+        self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
+        self.memory = MemorySampler(self.process.pid, progress)
+        self.memory.start()
+
+    def result(self) -> dict[str, Any]:
+        """Wait for the process; its JSON result with its peak RSS and its extraction workers' peak."""
+        _, status, usage = os.wait4(self.process.pid, 0)
+        self.memory.stopped.set()
+        self.memory.join()
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        if self.process.returncode != 0:
+            raise SystemExit(f"{self.name} crawl failed (exit {self.process.returncode})")
+        result = json.loads(self.out.read_text())
+        result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is in KiB on Linux
+        # CPU seconds of the crawl process and of the extraction workers it waited for.
+        result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)
+        peaks = self.memory.peaks()
+        result["worker_peak_rss_mb"] = round(peaks["worker"], 1)
+        result["workers_seen"] = peaks["count"]
+        result["extraction_cpu_seconds"] = round(sum(self.memory.worker_cpu.values()), 1)
+        threads = self.memory.thread_cpu
+        result["reactor_cpu_seconds"] = round(threads.get(self.process.pid, 0.0), 1)
+        result["other_threads_cpu_seconds"] = round(sum(cpu for task, cpu in threads.items()
+                                                        if task != self.process.pid), 1)
+        return result
+
+
 def _run_worker(transport: str, kind: str, url_file: Path, concurrency: int, work: Path,
                 environment: dict[str, str], proxy: str | None = None,
                 sampler: list[MemorySampler] | None = None, profile: Path | None = None) -> dict[str, Any]:
@@ -177,31 +372,61 @@ def _run_worker(transport: str, kind: str, url_file: Path, concurrency: int, wor
     """
     out = work / f"{transport}-{kind}.json"
     progress = work / f"{transport}-{kind}.progress"
-    progress.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "bench.crawl_worker", "--transport", transport, "--work", kind,
-               "--urls", str(url_file), "--concurrency", str(concurrency), "--out", str(out),
-               "--progress", str(progress)]
-    if proxy:
-        command += ["--proxy", proxy]
-    if profile is not None:
-        command += ["--profile", str(profile)]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
-    memory = MemorySampler(process.pid, progress)
-    memory.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    memory.stopped.set()
-    memory.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{transport} crawl failed (exit {process.returncode})")
-    result = json.loads(out.read_text())
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is in KiB on Linux
-    peaks = memory.peaks()
-    result["worker_peak_rss_mb"] = round(peaks["worker"], 1)
-    result["workers_seen"] = peaks["count"]
+    command = _worker_command(transport, kind, url_file, concurrency, out, progress, proxy=proxy, profile=profile)
+    launched = _Launched(transport, command, environment, out, progress)
+    result = launched.result()
     if sampler is not None:
-        sampler.append(memory)
+        sampler.append(launched.memory)
     return result
+
+
+def run_shared_job(workers: int, url_file: Path, concurrency: int, work: Path, environment: dict[str, str],
+                   redis_url: str, profile: Path | None = None) -> dict[str, Any]:
+    """The full crawl as one shared job of ``workers`` worker processes on the Redis frontier.
+
+    Each worker is its own ``bench.crawl_worker --shared JOB`` process (its own
+    var folder, as on its own machine) with ``concurrency`` requests in
+    flight and ``extraction_workers`` set to its share of the machine's default pool
+    (one per CPU, at least one per worker); all start together with the same URL list.  Returns the job's
+    ``{"pages", "seconds", "indexed", "workers": [per worker result], ...}``:
+    pages summed over the workers, seconds from the first worker's start to the
+    last one's end.  ``profile``: where worker 0 writes the cProfile stats of its
+    reactor thread.  Raises SystemExit when a worker fails.
+    """
+    from crawler.extractors.budget import extraction_worker_count
+
+    job = f"bench-shared-{workers}-{secrets.token_hex(4)}"
+    # The machine's extraction processes shared among the workers, as an operator starting
+    # N workers on one machine would set extraction_workers (at least one each).
+    extraction_workers = max(1, extraction_worker_count(0) // workers)
+    launched = []
+    for number in range(workers):
+        folder = work / job / f"worker-{number}"
+        folder.mkdir(parents=True, exist_ok=True)
+        command = _worker_command("onionscope", "crawl", url_file, concurrency, folder / "result.json",
+                                  folder / "progress", shared=job, profile=profile if number == 0 else None)
+        worker_environment = {**environment, "ONIONSCOPE_REDIS_URL": redis_url,
+                              "ONIONSCOPE_VAR_DIR": str(folder / "var"),
+                              "ONIONSCOPE_EXTRACTION_WORKERS": str(extraction_workers)}
+        launched.append(_Launched(f"shared worker {number}", command, worker_environment,
+                                  folder / "result.json", folder / "progress"))
+    results = [worker.result() for worker in launched]
+    started = min(result["started"] for result in results if result.get("started"))
+    finished = max(result["finished"] for result in results if result.get("finished"))
+    return {
+        "pages": sum(result["pages"] for result in results),
+        "requests": sum(result["requests"] for result in results),
+        "indexed": sum(result["indexed"] for result in results),
+        "seconds": finished - started,
+        "workers": results,
+        "peak_rss_mb": max(result["peak_rss_mb"] for result in results),
+        "worker_peak_rss_mb": max(result["worker_peak_rss_mb"] for result in results),
+        "workers_seen": max(result["workers_seen"] for result in results),
+        "cpu_seconds": round(sum(result["cpu_seconds"] for result in results), 1),
+        "extraction_cpu_seconds": round(sum(result["extraction_cpu_seconds"] for result in results), 1),
+        "reactor_cpu_seconds": round(sum(result["reactor_cpu_seconds"] for result in results), 1),
+        "other_threads_cpu_seconds": round(sum(result["other_threads_cpu_seconds"] for result in results), 1),
+    }
 
 
 def generated_urls(world: Any, count: int) -> list[str]:
@@ -267,18 +492,30 @@ def _start_privoxy(socks: str, work: Path) -> tuple[subprocess.Popen[bytes], str
     raise SystemExit("privoxy did not listen within 15 s")
 
 
+# Worker counts of the shared-frontier methods ("shared crawl, N workers").
+SHARED_WORKERS = (1, 2, 4)
+
+
+def shared_method_name(workers: int) -> str:
+    """The printed name of the full crawl as one shared job of ``workers`` workers."""
+    return f"shared crawl, {workers} worker" + ("s" if workers > 1 else "")
+
+
 def methods(urls: list[str], url_file: Path, socks: str, proxy_url: str, concurrency: int, work: Path,
-            environment: dict[str, str]) -> dict[str, Callable[[], dict[str, Any]]]:
+            environment: dict[str, str], redis_url: Callable[[], str] | None = None,
+            ) -> dict[str, Callable[[], dict[str, Any]]]:
     """The measured methods, by the name printed: each runs once and returns ``{"pages", "seconds", ...}``.
 
-    The full pipeline with N crawl workers on a shared frontier goes here as
-    one more entry per N, once ``onionscope crawl --shared`` exists.
+    ``redis_url``: called for the shared frontier's Redis when a shared method
+    runs first (so a Redis is started only when one is measured); None leaves
+    the shared methods out.  The full pipeline with N crawl workers on the
+    shared frontier is one entry per N of :data:`SHARED_WORKERS`.
     """
     def crawl(transport: str, kind: str, proxy: str | None = None, **overrides: str) -> Callable[[], dict[str, Any]]:
         return lambda: _run_worker(transport, kind, url_file, concurrency, work, {**environment, **overrides},
                                    proxy=proxy)
 
-    return {
+    table = {
         "limit (curl)": lambda: _run_curl(urls, socks, concurrency, work),
         "onionscope fetch": crawl("onionscope", "fetch"),
         "privoxy fetch": crawl("privoxy", "fetch", proxy=proxy_url),
@@ -289,6 +526,11 @@ def methods(urls: list[str], url_file: Path, socks: str, proxy_url: str, concurr
         "crawl, in-process": crawl("onionscope", "crawl", ONIONSCOPE_EXTRACTION_BUDGET_SECONDS="0"),
         "privoxy crawl": crawl("privoxy", "crawl", proxy=proxy_url),
     }
+    if redis_url is not None:
+        for workers in SHARED_WORKERS:
+            table[shared_method_name(workers)] = (
+                lambda workers=workers: run_shared_job(workers, url_file, concurrency, work, environment, redis_url()))
+    return table
 
 
 def _print_memory_run(memory: MemorySampler, run: dict[str, Any], total: int) -> None:
@@ -328,12 +570,15 @@ def main() -> int:
     from pipelines.indices import delete_prefix, ensure_indices
 
     settings = load_settings()
-    if elasticsearch_node.es_url_is_local_node(settings):
+    # The local node is started when it does not answer yet; one that runs (started by
+    # `onionscope services up` or by hand, as the tests' fixture allows) is used as it is.
+    if elasticsearch_node.es_url_is_local_node(settings) and elasticsearch_node.status(settings).health is None:
         elasticsearch_node.start(settings)
     work = Path(tempfile.mkdtemp(prefix="onionscope-bench-crawl-"))
     network = TestNetwork(work / "testnet", free_base_port(30000), relays=2, clients=1)
     server = DemoServer(work / "demo", peer_log=None)
     privoxy = None
+    redis_layout = None
     # Its own prefix: other runs may share the Elasticsearch node.
     prefix = f"bench-crawl-{os.getpid()}"
     client = make_client(settings)
@@ -352,7 +597,24 @@ def main() -> int:
         )
         privoxy, proxy_url = _start_privoxy(socks, work)
 
-        measured = methods(urls, url_file, socks, proxy_url, args.concurrency, work, environment)
+        shared_redis: list[str] = []
+
+        def redis_url() -> str:
+            # The configured Redis (redis_url) when there is one; else one of our own in the
+            # temporary folder on a free loopback port, as the tests start theirs.
+            nonlocal redis_layout
+            if not shared_redis:
+                if settings.redis_url:
+                    shared_redis.append(settings.redis_url)
+                else:
+                    from harness import redis_server
+
+                    redis_layout = redis_server.RedisLayout(work / "redis", _free_port())
+                    shared_redis.append(redis_server.start(redis_layout).url)
+            return shared_redis[0]
+
+        measured = methods(urls, url_file, socks, proxy_url, args.concurrency, work, environment,
+                           redis_url=redis_url)
         if args.only:
             unknown = sorted(set(args.only) - set(measured))
             if unknown:
@@ -361,6 +623,10 @@ def main() -> int:
         print(f"\n{len(urls)} URLs on {len(world.onion_hosts)} onion services, concurrency {args.concurrency}, "
               f"{args.rounds} rounds (best counts); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in measured}
+        meter = CpuMeter(work)
+        idle = meter.idle()
+        print("  CPU when idle (CPU seconds per second): "
+              + ", ".join(f"{part} {value:.2f}" for part, value in idle.items()))
         width = max(len(name) for name in measured)
         for round_number in range(1, args.rounds + 1):
             for name, measure in measured.items():
@@ -368,7 +634,7 @@ def main() -> int:
                 # (they are created once, at the first start).
                 delete_prefix(client, prefix)
                 ensure_indices(client, prefix)
-                run = measure()
+                run = meter.measure(measure)
                 results[name].append(run)
                 print(f"  round {round_number}: {name:{width}} {run['pages']:5d}/{len(urls)} pages in "
                       f"{run['seconds']:7.2f} s = {run['pages'] / run['seconds']:6.1f} pages/s "
@@ -383,6 +649,12 @@ def main() -> int:
             if run.get("workers_seen"):
                 rss += f", {run['workers_seen']} extraction workers, each at most {run['worker_peak_rss_mb']} MB"
             print(f"  {name:{width}} {rate[name]:6.1f} pages/s ({run['pages']}/{len(urls)} pages){rss}")
+            if run.get("cpu"):
+                print(f"  {'':{width}}   {format_cpu(run, idle)}")
+            for number, worker in enumerate(run.get("workers") or ()):
+                print(f"  {'':{width}}   worker {number}: {worker['pages']} pages, {worker['indexed']} documents, "
+                      f"peak RSS {worker['peak_rss_mb']} MB, {worker['workers_seen']} extraction workers "
+                      f"each at most {worker['worker_peak_rss_mb']} MB")
 
         def ratio(numerator: str, denominator: str, target: str = "") -> None:
             if numerator in rate and denominator in rate:
@@ -397,6 +669,14 @@ def main() -> int:
         ratio("onionscope crawl", "privoxy crawl", ">= 1.50")
         ratio("onionscope crawl", "crawl, 1 extraction worker")
         ratio("onionscope crawl", "crawl, in-process")
+        shared = [shared_method_name(workers) for workers in SHARED_WORKERS]
+        if any(name in rate for name in shared):
+            print("full crawl as one shared job on the Redis frontier (whole job's pages/s):")
+            for name in shared:
+                ratio(name, "limit (curl)", ">= 0.70")
+            for name in shared[1:]:
+                ratio(name, shared[0])
+            ratio(shared[0], "onionscope crawl")
 
         if args.memory_pages:
             memory_file = work / "memory-urls.txt"
@@ -417,8 +697,21 @@ def main() -> int:
             print(f"\nprofiled onionscope crawl (reactor thread, cProfile): {run['pages']} pages in "
                   f"{run['seconds']:.1f} s; stats in {args.profile}")
             pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(30)
+            if any(name.startswith("shared crawl") for name in measured):
+                delete_prefix(client, prefix)
+                ensure_indices(client, prefix)
+                shared_profile = args.profile.resolve().with_suffix(".shared" + args.profile.suffix)
+                run = run_shared_job(1, url_file, args.concurrency, work, environment, redis_url(),
+                                     profile=shared_profile)
+                print(f"\nprofiled shared crawl, 1 worker (reactor thread, cProfile): {run['pages']} pages in "
+                      f"{run['seconds']:.1f} s; stats in {shared_profile}")
+                pstats.Stats(str(shared_profile)).sort_stats("tottime").print_stats(30)
         return 0
     finally:
+        if redis_layout is not None:
+            from harness import redis_server
+
+            redis_server.stop(redis_layout, grace_seconds=10)
         if privoxy is not None:
             privoxy.terminate()
             privoxy.wait(timeout=10)

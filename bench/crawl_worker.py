@@ -1,7 +1,7 @@
 """One timed crawl for bench.crawl, in its own process (Scrapy's reactor runs once per process).
 
 ``python -m bench.crawl_worker --transport onionscope|privoxy --work fetch|crawl
---urls FILE --concurrency N --out FILE [--proxy URL] [--progress FILE]``
+--urls FILE --concurrency N --out FILE [--proxy URL] [--progress FILE] [--shared JOB]``
 
 ``--work crawl`` runs the real crawl: the onion spider, every extractor and the
 Elasticsearch pipeline, over the URLs (no link following).  ``--work fetch``
@@ -14,7 +14,15 @@ path differs between the transports:
   sending every request to an HTTP proxy (Privoxy) that forwards to the same
   tor with ``forward-socks5t``.
 
-Writes ``{"pages", "requests", "indexed", "seconds", "errors"}`` as JSON to
+``--shared JOB`` makes the process one worker of the shared job ``JOB`` on the
+Redis frontier (``ONIONSCOPE_REDIS_URL``), started or joined exactly as
+``onionscope crawl --job JOB --shared`` does it
+(:func:`onionscope.commands.crawl._join_shared_job`): every worker of the job
+is given the same URL list; the first one writes the job, the others join it,
+and the shared seen-set makes each URL one request of the whole job.
+
+Writes ``{"pages", "requests", "indexed", "seconds", "started", "finished",
+"errors"}`` as JSON to
 ``--out``; with ``--progress``, the pages done so far are written to that file
 every half second (:class:`ProgressFile`: ``bench.crawl`` reads it to say how
 far the crawl was when it sampled the memory).  The environment supplies the
@@ -98,6 +106,8 @@ def main() -> int:
     parser.add_argument("--progress", type=Path, help="write the pages done to this file every half second")
     parser.add_argument("--profile", type=Path,
                         help="profile the reactor thread (cProfile) and write the pstats to this file")
+    parser.add_argument("--shared", metavar="JOB",
+                        help="be one worker of the shared job JOB on the Redis frontier (crawl --job JOB --shared)")
     args = parser.parse_args()
 
     from config.settings import load_settings
@@ -127,7 +137,16 @@ def main() -> int:
             },
         )
     urls = [line.strip() for line in args.urls.read_text().splitlines() if line.strip()]
-    job = create_crawl_job(urls, f"bench-{args.transport}", follow_links=False, settings=settings)
+    job = create_crawl_job(urls, args.shared or f"bench-{args.transport}", follow_links=False, settings=settings)
+    if args.shared:
+        import dataclasses
+
+        from onionscope.commands.crawl import _join_shared_job
+
+        # What `onionscope crawl --job JOB --shared` does before its crawl: start or join the job.
+        frontier = _join_shared_job(dataclasses.replace(job, shared=True), settings, joining=False)
+        job = frontier["job"]
+        extra.update(frontier["scrapy_settings"])
     if args.progress:
         from scrapy.settings import default_settings
 
@@ -156,6 +175,10 @@ def main() -> int:
         "requests": int(stats.get("downloader/request_count", 0)),
         "indexed": sum(int(v) for k, v in stats.items() if k.startswith("elasticsearch/indexed/")),
         "seconds": seconds,
+        # Wall-clock start and end of the crawl (epoch seconds): a shared job's span is from its
+        # first worker's start to its last worker's end.
+        "started": start.timestamp() if start else None,
+        "finished": finish.timestamp() if finish else None,
         "errors": errors,
     }
     args.out.write_text(json.dumps(result))

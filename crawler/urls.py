@@ -17,6 +17,8 @@ Pure functions; they raise nothing for odd input (they return the input or None)
 
 from __future__ import annotations
 
+import functools
+
 import ipaddress
 import posixpath
 import re
@@ -41,9 +43,15 @@ MEDIA_EXTENSIONS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_url(url: str) -> str:
     """The canonical form of ``url``: lower-case scheme and host, no default port,
-    no fragment, sorted query arguments, percent-encoding normalised."""
+    no fragment, sorted query arguments, percent-encoding normalised.
+
+    Raises ValueError for a URL urllib cannot split (a bad port).  Cached
+    (4096 URLs): a crawled page's URL is canonicalised by the journal, the
+    freshness records, the deduplication and the extraction, each on its own.
+    """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()

@@ -80,7 +80,10 @@ def warc_record_bytes(warc_headers: list[tuple[str, str]], block: bytes, content
 
 def _header_value(text: str | None, limit: int = 512) -> str:
     """A WARC header value: one line, printable, capped (it may come from a hostile URL)."""
-    cleaned = "".join(ch if ch.isprintable() else "%{:02X}".format(ord(ch) & 0xFF) for ch in str(text or ""))
+    text = str(text or "")[:limit * 3]  # an escape is at most 3 characters: enough for the cap
+    if text.isprintable():
+        return text[:limit]
+    cleaned = "".join(ch if ch.isprintable() else "%{:02X}".format(ord(ch) & 0xFF) for ch in text)
     return cleaned[:limit]
 
 
@@ -126,13 +129,14 @@ class EvidenceStore:
         block = http_block(status, headers, body, protocol)
         body_start = block.index(b"\r\n\r\n") + 4
         record_id = f"<urn:uuid:{uuid.uuid4()}>"
+        payload_digest = hashlib.sha256(memoryview(block)[body_start:]).hexdigest()
         warc_headers = [
             ("WARC-Type", "response"),
             ("WARC-Record-ID", record_id),
             ("WARC-Date", _warc_date(fetched_at)),
             ("WARC-Target-URI", _header_value(url, 8192)),
             ("WARC-Block-Digest", "sha256:" + hashlib.sha256(block).hexdigest()),
-            ("WARC-Payload-Digest", "sha256:" + hashlib.sha256(block[body_start:]).hexdigest()),
+            ("WARC-Payload-Digest", "sha256:" + payload_digest),
             ("WARC-Onionscope-Job-Id", _header_value(self.job_id, 256)),
         ]
         if tor_client:
@@ -153,7 +157,7 @@ class EvidenceStore:
                 "target_uri": _header_value(url, 8192), "status": int(status),
                 "fetched_at": _warc_date(fetched_at), "job_id": self.job_id,
                 "tor_client": tor_client, "circuit_id": circuit_id,
-                "payload_digest": hashlib.sha256(block[body_start:]).hexdigest(),
+                "payload_digest": payload_digest,
             })
 
     def close(self) -> None:

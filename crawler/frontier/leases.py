@@ -25,7 +25,9 @@ Public API:
 
 * :class:`JobKeys` ``(index_prefix, job_id)`` -- the names above;
 * :class:`LeaseStore` ``(client, keys)``: :meth:`~LeaseStore.push` (data, score) -> token,
+  :meth:`~LeaseStore.push_unseen` (seen_key, fingerprint, data, score) -> token or None (seen before),
   :meth:`~LeaseStore.take` (worker, lease_seconds) -> ``(token, data)`` or None,
+  :meth:`~LeaseStore.take_many` (worker, lease_seconds, count) -> ``[(token, data), ...]``,
   :meth:`~LeaseStore.release` (worker, tokens) -> how many counted as done,
   :meth:`~LeaseStore.renew` (worker, tokens, lease_seconds) -> the tokens no longer held,
   :meth:`~LeaseStore.give_back` (worker, tokens) -> how many went back to the queue,
@@ -80,19 +82,34 @@ ARGV[1] = now
 return #expired
 """
 
-# KEYS: queue leases holder score requeued payload; ARGV: worker lease_ms -> {token, data} or nil
+# KEYS: seen queue payload score seq; ARGV: fingerprint score data -> token, or false when seen before
+# The seen-set (scrapy-redis's dupefilter key) and the queue in one round trip.
+_PUSH_UNSEEN = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return false end
+local n = redis.call('INCR', KEYS[5])
+local token = string.format('%016d', n)
+redis.call('HSET', KEYS[3], token, ARGV[3])
+redis.call('HSET', KEYS[4], token, ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], token)
+return token
+"""
+
+# KEYS: queue leases holder score requeued payload; ARGV: worker lease_ms count -> {token, data, ...}
 _TAKE = _NOW_MS + """
-local worker, lease_ms = ARGV[1], tonumber(ARGV[2])
+local worker, lease_ms, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 ARGV[1] = now
 ARGV[2] = 100
 """ + _REQUEUE_BODY + """
-local first = redis.call('ZRANGE', KEYS[1], 0, 0)
-if #first == 0 then return nil end
-local token = first[1]
-redis.call('ZREM', KEYS[1], token)
-redis.call('ZADD', KEYS[2], now + lease_ms, token)
-redis.call('HSET', KEYS[3], token, worker)
-return {token, redis.call('HGET', KEYS[6], token)}
+local first = redis.call('ZRANGE', KEYS[1], 0, count - 1)
+local taken = {}
+for _, token in ipairs(first) do
+  redis.call('ZREM', KEYS[1], token)
+  redis.call('ZADD', KEYS[2], now + lease_ms, token)
+  redis.call('HSET', KEYS[3], token, worker)
+  table.insert(taken, token)
+  table.insert(taken, redis.call('HGET', KEYS[6], token))
+end
+return taken
 """
 
 # KEYS: queue leases holder score payload done; ARGV: worker token... -> done count
@@ -196,6 +213,7 @@ class LeaseStore:
         self.client = client
         self.keys = keys
         self._push = client.register_script(_PUSH)
+        self._push_unseen = client.register_script(_PUSH_UNSEEN)
         self._take = client.register_script(_TAKE)
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
@@ -207,18 +225,35 @@ class LeaseStore:
         keys = self.keys
         return _text(self._push(keys=[keys.queue, keys.payload, keys.score, keys.seq], args=[score, data]))
 
+    def push_unseen(self, seen_key: str, fingerprint: str, data: bytes, score: float) -> str | None:
+        """Add ``fingerprint`` to the seen-set ``seen_key`` and, when it was not there, queue the request.
+
+        One round trip for what the dupefilter's ``SADD`` and :meth:`push` do in two.
+        Returns the request's token, or None when the fingerprint was seen before.
+        """
+        keys = self.keys
+        token = self._push_unseen(keys=[seen_key, keys.queue, keys.payload, keys.score, keys.seq],
+                                  args=[fingerprint, score, data])
+        return _text(token) if token else None
+
     def take(self, worker: str, lease_seconds: float) -> tuple[str, bytes] | None:
         """Lease the first queued request to ``worker``; returns ``(token, data)``, or None when the queue is empty.
 
         Leases past their deadline go back to the queue first (up to 100 per call).
         """
+        taken = self.take_many(worker, lease_seconds, 1)
+        return taken[0] if taken else None
+
+    def take_many(self, worker: str, lease_seconds: float, count: int) -> list[tuple[str, bytes]]:
+        """Lease up to ``count`` queued requests to ``worker`` in one round trip, first in queue order first.
+
+        Returns ``[(token, data), ...]`` (empty when the queue is empty).  Leases past
+        their deadline go back to the queue first (up to 100 per call).
+        """
         keys = self.keys
         answer = self._take(keys=[keys.queue, keys.leases, keys.holder, keys.score, keys.requeued, keys.payload],
-                            args=[worker, int(lease_seconds * 1000)])
-        if not answer:
-            return None
-        token, data = answer
-        return _text(token), data
+                            args=[worker, int(lease_seconds * 1000), max(1, int(count))]) or []
+        return [(_text(answer[i]), answer[i + 1]) for i in range(0, len(answer), 2)]
 
     def release(self, worker: str, tokens: Iterable[str]) -> int:
         """The requests of ``tokens`` are done (their pages indexed); returns how many counted as done."""

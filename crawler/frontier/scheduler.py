@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,9 @@ LEASE_META = "frontier_lease"
 FLUSH_AFTER_SECONDS = 2.0
 # How often the scheduler looks for requests the engine has finished with.
 RECONCILE_SECONDS = 0.25
+# Requests leased per round trip to Redis.  The engine asks for one request at a time; the
+# rest wait in the worker, leased (renewed, given back at close, requeued when the worker dies).
+TAKE_BATCH = 8
 
 
 def requests_in_progress(engine: Any) -> set[Request]:
@@ -105,14 +109,24 @@ class LeasedQueue(RedisQueueBase):
         request.meta.pop(LEASE_META, None)  # a child's lease is its own, given when it is taken
         self.store.push(self._encode_request(request), -request.priority)
 
+    def push_unseen(self, request: Request, seen_key: str, fingerprint: str) -> bool:
+        """Queue ``request`` unless ``fingerprint`` is in the seen-set ``seen_key`` (one round trip);
+        returns whether it was queued."""
+        request.meta.pop(LEASE_META, None)
+        return self.store.push_unseen(seen_key, fingerprint, self._encode_request(request), -request.priority) is not None
+
     def pop(self, timeout: int = 0) -> Request | None:
-        taken = self.store.take(self.worker_id, self.lease_seconds)
-        if taken is None:
-            return None
-        token, data = taken
-        request = self._decode_request(data)
-        request.meta[LEASE_META] = token
-        return request
+        taken = self.pop_many(1)
+        return taken[0] if taken else None
+
+    def pop_many(self, count: int) -> list[Request]:
+        """Lease up to ``count`` requests in one round trip; each carries its lease token in ``meta``."""
+        requests = []
+        for token, data in self.store.take_many(self.worker_id, self.lease_seconds, count):
+            request = self._decode_request(data)
+            request.meta[LEASE_META] = token
+            requests.append(request)
+        return requests
 
     def clear(self) -> None:
         self.store.clear()
@@ -124,6 +138,8 @@ class _Held:
     taken_at: float
     barrier: int | None = None
     done_at: float | None = None
+    # False while the request waits in the worker (leased in a batch, not yet given to the engine).
+    handed: bool = True
 
 
 class SharedScheduler(RedisScheduler):
@@ -140,6 +156,8 @@ class SharedScheduler(RedisScheduler):
         self.store = LeaseStore(server, keys)
         self.registry = WorkerRegistry(server, keys, worker_id, heartbeat_seconds)
         self.held: dict[str, _Held] = {}
+        # Tokens of leased requests not yet given to the engine, in queue order (see TAKE_BATCH).
+        self._ready: deque[str] = deque()
         self._loops: list[Any] = []
         self.job_complete = False
 
@@ -182,23 +200,34 @@ class SharedScheduler(RedisScheduler):
             self._loops.append(loop)
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        if request.dont_filter:
+            self.queue.push(request)
+        elif not self.queue.push_unseen(request, self.df.key, self.df.request_fingerprint(request)):
+            # The seen-set check and the push are one round trip (scrapy-redis makes two).
             self.df.log(request, self.spider)
             return False
-        self.queue.push(request)
         if self.stats is not None:
             self.stats.inc_value("scheduler/enqueued/redis")
         return True
 
     def next_request(self) -> Request | None:
-        request = self.queue.pop()
-        if request is None:
-            return None
-        self.held[request.meta[LEASE_META]] = _Held(request, time.monotonic())
+        if not self._ready:
+            # Up to TAKE_BATCH leases in one round trip; the engine gets them one by one.
+            taken = self.queue.pop_many(TAKE_BATCH)
+            now = time.monotonic()
+            for request in taken:
+                token = request.meta[LEASE_META]
+                self.held[token] = _Held(request, now, handed=False)
+                self._ready.append(token)
+            self._count("frontier/leased", len(taken))
+            if not self._ready:
+                return None
+        held = self.held[self._ready.popleft()]
+        held.handed = True
+        held.taken_at = time.monotonic()
         if self.stats is not None:
             self.stats.inc_value("scheduler/dequeued/redis")
-            self.stats.inc_value("frontier/leased")
-        return request
+        return held.request
 
     def has_pending_requests(self) -> bool:
         return bool(self.held) or self.store.pending()
@@ -215,6 +244,7 @@ class SharedScheduler(RedisScheduler):
             self._count("frontier/given_back", back)
             logger.warning("%d leased requests went back to the shared queue (their pages were not indexed)", back)
             self.held.clear()
+        self._ready.clear()
         self.job_complete = not self.store.pending()
         if self.job_complete and reason == "finished":
             mark_finished(self.server, self.keys)
@@ -240,6 +270,8 @@ class SharedScheduler(RedisScheduler):
         done: list[str] = []
         waiting = False
         for token, held in self.held.items():
+            if not held.handed:
+                continue  # never given to the engine, never fetched: close gives it back
             if held.barrier is None:
                 if held.request in in_progress:
                     continue

@@ -129,3 +129,25 @@ def test_give_back_returns_only_the_workers_own_leases(store: LeaseStore) -> Non
     assert store.give_back("w1", [mine, theirs]) == 1
     counts = store.counts()
     assert (counts.queued, counts.leased) == (1, 1)
+
+
+def test_take_many_leases_a_batch_in_queue_order_in_one_call(store: LeaseStore) -> None:
+    tokens = [store.push(f"r{number}".encode(), 0) for number in range(5)]
+    taken = store.take_many("w1", 60, 3)
+    assert [token for token, _ in taken] == tokens[:3]
+    assert [data for _, data in taken] == [b"r0", b"r1", b"r2"]
+    counts = store.counts()
+    assert (counts.queued, counts.leased) == (2, 3)
+    assert [data for _, data in store.take_many("w2", 60, 8)] == [b"r3", b"r4"]
+    assert store.take_many("w2", 60, 8) == []
+    assert store.take("w2", 60) is None
+
+
+def test_push_unseen_queues_a_fingerprint_once_and_shares_the_seen_set(store: LeaseStore) -> None:
+    seen = store.keys.seen
+    first = store.push_unseen(seen, "fp-1", b"request", 0)
+    assert first is not None
+    assert store.push_unseen(seen, "fp-1", b"request again", 0) is None
+    assert store.client.sismember(seen, "fp-1")
+    assert store.counts().queued == 1
+    assert store.take("w1", 60) == (first, b"request")

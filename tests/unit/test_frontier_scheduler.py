@@ -20,7 +20,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 
 from crawler.frontier import serializer
 from crawler.frontier.leases import JobKeys
-from crawler.frontier.scheduler import FLUSH_AFTER_SECONDS, LEASE_META, SharedScheduler
+from crawler.frontier.scheduler import FLUSH_AFTER_SECONDS, LEASE_META, TAKE_BATCH, SharedScheduler
 from scrapy_redis.dupefilter import RFPDupeFilter
 
 
@@ -152,3 +152,45 @@ def test_closing_gives_back_what_was_not_written(scheduler: Any) -> None:
     assert (counts.queued, counts.leased, counts.done) == (2, 0, 0)
     assert made.stats.get_value("frontier/given_back") == 2
     assert not made.job_complete
+
+
+def test_requests_cost_one_round_trip_to_queue_and_a_batch_costs_one_to_lease(scheduler: Any,
+                                                                                monkeypatch: Any) -> None:
+    """The reactor waits on every synchronous Redis call: queueing a request (seen-set check and
+    push) is one call, and TAKE_BATCH requests are leased in one (bench.crawl's shared crawl)."""
+    made, engine, _ = scheduler
+    calls: list[str] = []
+    original = made.server.execute_command
+
+    def counted(*arguments: Any, **options: Any) -> Any:
+        calls.append(str(arguments[0]))
+        return original(*arguments, **options)
+
+    monkeypatch.setattr(made.server, "execute_command", counted)
+    count = 2 * TAKE_BATCH
+    for number in range(count):
+        assert made.enqueue_request(Request(f"http://a.onion/{number}", callback=made.spider.parse))
+    assert not made.enqueue_request(Request("http://a.onion/0", callback=made.spider.parse))
+    assert len(calls) == count + 1
+    calls.clear()
+    taken = [_take(made, engine) for _ in range(count)]
+    assert [request.url for request in taken] == [f"http://a.onion/{number}" for number in range(count)]
+    assert len(calls) == 2
+
+
+def test_leased_requests_not_yet_given_to_the_engine_are_never_released_and_go_back_at_close(
+        scheduler: Any) -> None:
+    made, engine, pipeline = scheduler
+    for path in ("a", "b", "c"):
+        made.enqueue_request(Request(f"http://a.onion/{path}", callback=made.spider.parse))
+    first = _take(made, engine)  # the batch leased all three; the engine has one
+    assert made.store.counts().leased == 3
+    engine._slot.inprogress.discard(first)
+    assert made.reconcile() == 1  # only the one fetched and written (nothing buffered)
+    counts = made.store.counts()
+    assert (counts.leased, counts.done) == (2, 1)
+    assert made.has_pending_requests()
+    made.close("shutdown")
+    counts = made.store.counts()
+    assert (counts.queued, counts.leased, counts.done) == (2, 0, 1)
+    assert made.stats.get_value("frontier/given_back") == 2
