@@ -82,17 +82,11 @@ ARGV[1] = now
 return #expired
 """
 
-# KEYS: seen queue payload score seq; ARGV: fingerprint score data -> token, or false when seen before
-# The seen-set (scrapy-redis's dupefilter key) and the queue in one round trip.
+# KEYS: queue payload score seq seen; ARGV: score data fingerprint -> token, or false when seen before.
+# The seen-set (scrapy-redis's dupefilter key) and _PUSH in one round trip.
 _PUSH_UNSEEN = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return false end
-local n = redis.call('INCR', KEYS[5])
-local token = string.format('%016d', n)
-redis.call('HSET', KEYS[3], token, ARGV[3])
-redis.call('HSET', KEYS[4], token, ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[2], token)
-return token
-"""
+if redis.call('SADD', KEYS[5], ARGV[3]) == 0 then return false end
+""" + _PUSH
 
 # KEYS: queue leases holder score requeued payload; ARGV: worker lease_ms count -> {token, data, ...}
 _TAKE = _NOW_MS + """
@@ -232,8 +226,8 @@ class LeaseStore:
         Returns the request's token, or None when the fingerprint was seen before.
         """
         keys = self.keys
-        token = self._push_unseen(keys=[seen_key, keys.queue, keys.payload, keys.score, keys.seq],
-                                  args=[fingerprint, score, data])
+        token = self._push_unseen(keys=[keys.queue, keys.payload, keys.score, keys.seq, seen_key],
+                                  args=[score, data, fingerprint])
         return _text(token) if token else None
 
     def take(self, worker: str, lease_seconds: float) -> tuple[str, bytes] | None:
