@@ -24,6 +24,7 @@ import logging
 import secrets
 import signal
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from config.errors import UserError
@@ -95,19 +96,23 @@ def run_job(
     def stop_before_crawl(signum: int, frame: Any) -> None:
         raise _StoppedBeforeCrawl()
 
-    # Before the slow imports below; Scrapy replaces this handler with its graceful shutdown once the crawl starts.
+    started = datetime.now(timezone.utc)
+    job_id = job_id or f"{job.name}-{started.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    # Before the slow imports below (inside the try: a SIGTERM may come while they run); Scrapy replaces
+    # this handler with its graceful shutdown once the crawl starts.
     previous = signal.signal(signal.SIGTERM, stop_before_crawl)
-    from pipelines.job_runs import run_record, utc_iso
-
-    started_at = utc_iso()
-    job_id = job_id or f"{job.name}-{started_at.replace('-', '').replace(':', '')}-{secrets.token_hex(3)}"
     try:
-        return _run_job(settings, job, job_id=job_id, started_at=started_at, trigger=trigger,
+        from pipelines.job_runs import utc_iso
+
+        return _run_job(settings, job, job_id=job_id, started_at=utc_iso(started), trigger=trigger,
                         scheduled_for=scheduled_for, missed_runs=missed_runs, quiet=quiet, progress=progress,
                         config_path=config_path)
     except _StoppedBeforeCrawl:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the record below is this run's last word
+        from pipelines.job_runs import run_record, utc_iso
+
         reason = "stopped (SIGTERM) before its crawl started"
-        _record(settings, run_record(job_id, job.name, outcome="failed", reason=reason, started_at=started_at,
+        _record(settings, run_record(job_id, job.name, outcome="failed", reason=reason, started_at=utc_iso(started),
                                      finished_at=utc_iso(), trigger=trigger, scheduled_for=scheduled_for,
                                      seeds=list(job.seeds), missed_runs=missed_runs))
         return JobRunResult(job_id, "failed", reason, None)

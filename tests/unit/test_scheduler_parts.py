@@ -69,3 +69,49 @@ def test_log_lines_are_one_json_object_each_with_the_extra_fields() -> None:
     assert line["message"] == "run x\u202e\nskipped" and "\\u202e" in lines[0]
     assert (line["level"], line["event"], line["job"]) == ("warning", "run_skipped", "nightly")
     assert line["ts"].endswith("Z")
+
+
+SIGTERM_DURING_IMPORTS = r"""
+import importlib.abc, json, os, signal, sys
+
+from config.settings import load_settings
+from crawler.schedules import ScheduledJob
+from onionscope.scheduling import runner
+
+recorded = []
+runner._record = lambda settings, document: recorded.append(document)  # no Elasticsearch here
+sys.modules.pop("pipelines.job_runs", None)
+
+
+class SigtermOnFirstImport(importlib.abc.MetaPathFinder):
+    # The scheduler's SIGTERM, arriving while the run's slow imports are still going on.
+    fired = False
+
+    def find_spec(self, name, path, target=None):
+        if name == "pipelines.job_runs" and not self.fired:
+            SigtermOnFirstImport.fired = True
+            os.kill(os.getpid(), signal.SIGTERM)
+        return None
+
+
+sys.meta_path.insert(0, SigtermOnFirstImport())
+job = ScheduledJob(name="even", seeds=("http://example.onion/",), seeds_file=None, cron=None, every_seconds=60)
+result = runner.run_job(load_settings(environ=dict(os.environ)), job)
+print(json.dumps({"fired": SigtermOnFirstImport.fired, "outcome": result.outcome, "reason": result.reason,
+                  "recorded": [(d["job_id"], d["outcome"], d["started_at"]) for d in recorded]}))
+"""
+
+
+def test_a_sigterm_during_the_runs_imports_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
+    """The scheduler stopping a run before its crawl started, even mid-import, leaves a record (not exit 1)."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ONIONSCOPE_")}
+    environment["ONIONSCOPE_VAR_DIR"] = str(tmp_path / "var")
+    process = subprocess.run([sys.executable, "-c", SIGTERM_DURING_IMPORTS], capture_output=True, text=True,
+                             timeout=120, env=environment, cwd=Path(__file__).resolve().parents[2])
+    assert process.returncode == 0, process.stderr[-3000:]
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    assert result["fired"] is True
+    assert (result["outcome"], result["reason"]) == ("failed", "stopped (SIGTERM) before its crawl started")
+    [(job_id, outcome, started_at)] = result["recorded"]
+    assert outcome == "failed" and job_id.startswith("even-") and started_at.endswith("Z")
+    assert job_id.split("-")[1] == started_at.replace("-", "").replace(":", "")  # the id names its start
