@@ -98,17 +98,11 @@ def crawl_run(demo_world: DemoWorld, es_node: Any, tmp_path_factory: pytest.Temp
 
 def _indices_of_pages_schema_3(client: Any, prefix: str, work_dir: Path) -> None:
     """The indices as a version before onion mentions left them (pages template at schema 3)."""
-    import shutil
-
     from pipelines import indices
+    from tests.integration.older_templates import older_templates
 
-    templates = work_dir / "templates-pages-3"
-    shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, templates)
-    template = json.loads((templates / "pages.json").read_text(encoding="utf-8"))
-    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 3
-    for name in ("onion_mentions", "discovery_onions", "hidden_identifiers"):
-        del template["mappings"]["properties"][name]
-    (templates / "pages.json").write_text(json.dumps(template), encoding="utf-8")
+    templates = older_templates(work_dir / "templates-pages-3",
+                                {"pages": (3, ("onion_mentions", "discovery_onions", "hidden_identifiers"))})
     indices.ensure_indices(client, prefix, templates_dir=templates)
 
 

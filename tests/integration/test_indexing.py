@@ -28,6 +28,7 @@ from pipelines.elasticsearch_bulk import ElasticsearchBulkPipeline
 from pipelines.item_indexer import BulkIndexer
 from pipelines.spool_replay import replay_spool
 from pipelines.es_client import ensure_reachable, make_client
+from tests.integration.older_templates import older_templates
 
 pytestmark = pytest.mark.integration
 
@@ -631,14 +632,7 @@ ONION_FIELDS = ("onion_mentions", "discovery_onions", "hidden_identifiers")
 
 def pages_schema_3_templates(tmp_path: Path) -> Path:
     """The templates as they were before onion mentions: pages at schema 3, without the onion fields."""
-    folder = tmp_path / "templates-pages-3"
-    shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, folder)
-    template = json.loads((folder / "pages.json").read_text(encoding="utf-8"))
-    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 3
-    for name in ONION_FIELDS:
-        del template["mappings"]["properties"][name]
-    (folder / "pages.json").write_text(json.dumps(template), encoding="utf-8")
-    return folder
+    return older_templates(tmp_path / "templates-pages-3", {"pages": (3, ONION_FIELDS)})
 
 
 def test_pages_from_before_onion_mentions_migrate_and_then_take_them(es: tuple[Any, str], tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import pytest
 from crawler.items import Listing
 from pipelines import indices
 from pipelines.documents import upsert_action
+from tests.integration.older_templates import older_templates
 
 pytestmark = pytest.mark.integration
 NEW_FIELDS = ("quantity_grams", "price_per_gram")
@@ -19,14 +18,7 @@ NEW_FIELDS = ("quantity_grams", "price_per_gram")
 
 def listings_schema_4_templates(tmp_path: Path) -> Path:
     """The templates as they were before the price per gram: listings at schema 4, without its fields."""
-    folder = tmp_path / "templates-listings-4"
-    shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, folder)
-    template = json.loads((folder / "listings.json").read_text(encoding="utf-8"))
-    template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 4
-    for name in NEW_FIELDS:
-        del template["mappings"]["properties"][name]
-    (folder / "listings.json").write_text(json.dumps(template), encoding="utf-8")
-    return folder
+    return older_templates(tmp_path / "templates-listings-4", {"listings": (4, NEW_FIELDS)})
 
 
 def test_listings_from_before_the_price_per_gram_get_it_when_migrated(es: tuple[Any, str], tmp_path: Path) -> None:

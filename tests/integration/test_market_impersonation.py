@@ -17,9 +17,7 @@ extractor under test.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +38,7 @@ from tests import PROJECT_ROOT
 from pipelines import indices
 from pipelines.item_indexer import BulkIndexer
 from search.pivots import listing_detail, vendor_detail
+from tests.integration.older_templates import older_templates
 
 pytestmark = pytest.mark.integration
 
@@ -167,15 +166,9 @@ def test_a_copy_on_another_onion_leaves_the_real_listing_and_vendor_unchanged(
 
 def schema_1_templates(tmp_path: Path) -> Path:
     """The templates as they were before the host rule: no market_host_known, no looks_like_market."""
-    folder = tmp_path / "templates-v1"
-    shutil.copytree(indices.DEFAULT_TEMPLATES_DIR, folder)
-    for kind in ("pages", "listings", "vendors"):
-        template = json.loads((folder / f"{kind}.json").read_text(encoding="utf-8"))
-        template["schema_version"] = template["mappings"]["_meta"]["schema_version"] = 1
-        for name in ("market_host_known", "looks_like_market"):
-            template["mappings"]["properties"].pop(name, None)
-        (folder / f"{kind}.json").write_text(json.dumps(template), encoding="utf-8")
-    return folder
+    both = ("market_host_known", "looks_like_market")
+    return older_templates(tmp_path / "templates-v1",
+                           {"pages": (1, ("looks_like_market",)), "listings": (1, both), "vendors": (1, both)})
 
 
 def sha256_id(*parts: str) -> str:
