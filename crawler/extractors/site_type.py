@@ -17,6 +17,7 @@ Public API:
 * :class:`SiteTypeGuess` -- ``site_type`` (a value of :data:`config.site_types.SITE_TYPES`),
   ``confidence`` (0..1), ``evidence`` (short sentences);
 * :func:`classify_page` (signals) -> :class:`SiteTypeGuess`;
+* :func:`weigh_page` (signals) -> the weight and evidence of every type a rule gave weight to;
 * :func:`signals_of_page` (...) -> :class:`PageSignals`.
 
 Pure functions; never raises on hostile input.
@@ -110,6 +111,15 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
     """The site type of one page (see the module docstring); never raises."""
     if signals.login_wall:
         return SiteTypeGuess("login-wall", 0.95, (f"login-wall detector: {signals.login_wall}",))
+    weight, evidence = weigh_page(signals)
+    if not weight:
+        return SiteTypeGuess(OTHER, 0.3, ("no rule fired",))
+    best = max(weight, key=lambda name: (weight[name], name == OTHER))
+    return SiteTypeGuess(best, round(min(MAX_CONFIDENCE, weight[best]), 2), tuple(evidence[best]))
+
+
+def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """The weight each rule that fired gave each site type, and why (what :func:`classify_page` decides on)."""
     weight: dict[str, float] = defaultdict(float)
     evidence: dict[str, list[str]] = defaultdict(list)
 
@@ -179,11 +189,7 @@ def classify_page(signals: PageSignals) -> SiteTypeGuess:
     if seller_page and (len(selling) >= 2 or prices):
         add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if prices else 0)),
             "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {prices} prices" if prices else ""))
-
-    if not weight:
-        return SiteTypeGuess(OTHER, 0.3, ("no rule fired",))
-    best = max(weight, key=lambda name: (weight[name], name == OTHER))
-    return SiteTypeGuess(best, round(min(MAX_CONFIDENCE, weight[best]), 2), tuple(evidence[best]))
+    return dict(weight), dict(evidence)
 
 
 def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iterable[str],
