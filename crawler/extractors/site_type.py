@@ -36,9 +36,10 @@ from config.site_types import OTHER
 MAX_CONFIDENCE = 0.99
 # Paths and queries of the forum software onion forums run (vBulletin, MyBB, phpBB, XenForo,
 # Invision, SMF, Discourse): a board index links to many of them.
+# XenForo 1 and other software routed through the query put the route after "?": index.php?threads/x.12/.
 _FORUM_LINK = re.compile(
     r"(?i)(?:showthread\.php|forumdisplay\.php|viewtopic\.php|viewforum\.php|member\.php|memberlist\.php|"
-    r"/threads?/|/forums?/|/topic/|/board/|/members?/|/profile/|[?&](?:topic|board|showtopic|showforum|t|f)=\d)")
+    r"[/?&](?:threads?|forums?|topic|board|members?|profile)/|[?&](?:topic|board|showtopic|showforum|t|f)=\d)")
 _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "shipping", "buy now", "finalize",
                  "listings", "feedback", "orders", "products", "in stock", "sold by", "price", "cart",
                  "продавец", "доставка", "купить", "цена")

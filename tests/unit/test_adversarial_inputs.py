@@ -24,6 +24,7 @@ from crawler.extractors.identifiers import find_identifiers
 from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
+from crawler.extractors.site_type import _FORUM_LINK as SITE_TYPE_FORUM_LINK
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
 from crawler.tor.control import parse_bootstrap_phase
 
@@ -54,6 +55,9 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     # The site type's price count started a scan to the end of the text at every digit.
     "site type prices: 1,1,1": (SITE_TYPE_PRICE.findall, repeat("1,")),
     "site type prices: $1$1": (SITE_TYPE_PRICE.findall, repeat("$1")),
+    # Forum routes in a link's path or query ("?threads/", "&f=1"): starts that fail after a few characters.
+    "site type forum links: ?thread?thread": (SITE_TYPE_FORUM_LINK.search, repeat("?thread")),
+    "site type forum links: &f=&f=": (SITE_TYPE_FORUM_LINK.search, repeat("&f=")),
     # A lazy BEGIN...END regex rescanned up to 256 KB from every BEGIN.
     "pgp: BEGIN markers, no END": (find_pgp_keys, repeat(BEGIN)),
     # A 600-character window was searched around every "@".

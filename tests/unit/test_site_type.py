@@ -128,3 +128,14 @@ def test_demo_world_pages_get_the_site_type_of_their_site(demo):
             types.append(extract_document(html, url, "2026-01-01T00:00:00Z", "t", profiles).page.site_type)
         share = types.count(expected) / len(types)
         assert share >= 0.9, (site, share, sorted(set(types)))
+
+
+def test_forum_links_routed_through_the_query_count_as_forum_links():
+    # XenForo 1 (and other software without URL rewriting) puts the route after "?": index.php?threads/x.12/.
+    links = tuple(f"http://x.onion/index.php?threads/topic-{i}.{i}/" for i in range(10)) + tuple(
+        f"http://x.onion/index.php?members/user.{i}/" for i in range(10))
+    guess = classify_page(PageSignals(links=links, text="carding services"))
+    assert guess.site_type == "forum" and any("20 links to threads" in why for why in guess.evidence), guess
+    # A query that merely mentions the word is not a route.
+    other = classify_page(PageSignals(links=tuple(f"http://x.onion/search?q=threads{i}" for i in range(20))))
+    assert other.site_type == "other", other
