@@ -3,7 +3,9 @@
 The rules read what the extraction already found -- the login-wall detector,
 forum posts (:mod:`crawler.extractors.forum_thread`), listings and vendors, the
 market profile that matched -- and a few counts of the page itself: links that
-go to forum threads and boards, distinct onions linked, words of trade, of
+go to forum threads and boards, the labels a forum prints in every post
+("Joined:", "Messages:", "Reply", "Quote"; a thread is a forum even where the
+post extractor read no posts), distinct onions linked, words of trade, of
 forums and of directories, and a seller's words about its own goods with the
 prices it prints (a one-seller shop's front page often has no listing cards).  Each rule that fires adds weight to one type and
 says why; the type with the most weight wins, and its weight (capped below 1)
@@ -26,7 +28,7 @@ Pure functions; never raises on hostile input.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 from urllib.parse import urlsplit
@@ -45,6 +47,13 @@ _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "s
                  "продавец", "доставка", "купить", "цена")
 _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members", "forum", "board", "topic",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
+# Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
+# "Joined:", "Messages:", "Reputation:", "Reply", "Quote", "Report", "... said:" / "wrote:" (and in Russian).
+_POST_LABELS = ("joined", "registered", "messages", "posts", "reputation", "likes", "reply", "quote", "report",
+                "said", "wrote", "регистрация", "сообщения", "сообщений", "репутация", "ответить", "цитировать",
+                "цитата", "написал", "пишет")
+# A label counts when it is printed this often: three posts at least.
+MIN_POST_BLOCKS = 3
 _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "last online", "status", "official",
                     "official links", "link list", "wiki", "onion links", "uptime", "pgp signed", "phished",
                     "phishing", "зеркал", "зеркала", "каталог")
@@ -95,9 +104,8 @@ class SiteTypeGuess:
 _TOKEN = re.compile(r"\w+")
 
 
-def _grams(text: str) -> frozenset[str]:
-    """Every word, word pair and word triple of ``text`` (lower case): phrases are looked up, not searched for."""
-    words = _TOKEN.findall(text)
+def _grams(words: list[str]) -> frozenset[str]:
+    """Every word, word pair and word triple of ``words`` (lower case): phrases are looked up, not searched for."""
     grams = set(words)
     grams.update(" ".join(words[i:i + 2]) for i in range(len(words) - 1))
     grams.update(" ".join(words[i:i + 3]) for i in range(len(words) - 2))
@@ -129,7 +137,8 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         evidence[site_type].append(why)
 
     text = signals.text[:50_000].lower()
-    grams = _grams(text)
+    tokens = _TOKEN.findall(text)
+    grams = _grams(tokens)
     title = signals.title[:300]
     if signals.status >= 400:
         add(OTHER, 0.7, f"HTTP status {signals.status}")
@@ -156,6 +165,13 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
                                                                          + urlsplit(link).query))
     if forum_links >= 5:
         add("forum", 0.6 if forum_links >= 15 else 0.4, f"{forum_links} links to threads, boards or members")
+    # A thread's posts repeat their labels, whether or not the post extractor read the posts themselves.
+    counts = Counter(token for token in tokens if token in _POST_LABELS)
+    repeated = [label for label in _POST_LABELS if counts[label] >= MIN_POST_BLOCKS]
+    if len(repeated) >= 2:
+        # Four labels weigh as much as posts the extractor read.
+        add("forum", min(0.9, 0.1 + 0.2 * len(repeated)),
+            "labels repeated in post blocks: " + ", ".join(f"{label} x{counts[label]}" for label in repeated[:6]))
     chat = _words_found(grams, _FORUM_WORDS)
     if len(chat) >= 3:
         add("forum", min(0.5, 0.1 * len(chat)), "forum words: " + ", ".join(chat[:6]))

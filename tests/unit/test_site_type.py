@@ -139,3 +139,44 @@ def test_forum_links_routed_through_the_query_count_as_forum_links():
     # A query that merely mentions the word is not a route.
     other = classify_page(PageSignals(links=tuple(f"http://x.onion/search?q=threads{i}" for i in range(20))))
     assert other.site_type == "other", other
+
+
+def _site_type_of_html(html: str, path: str = "page") -> tuple[str, list[str]]:
+    from crawler.extractors.document import extract_document
+
+    document = extract_document(html.encode("utf-8"), f"http://{'x' * 56}.onion/{path}", "2026-01-01T00:00:00Z", "t")
+    return document.page.site_type, document.page.site_type_evidence
+
+
+_THREAD_POST = """
+<li class="message"><div class="messageUserInfo"><a href="index.php?members/{name}.7/">{name}</a> <em>Vendor</em>
+  <dl><dt>Joined:</dt><dd>Jul 15, 2015</dd><dt>Messages:</dt><dd>1,864</dd></dl></div>
+  <div class="messageContent"><blockquote>{body}</blockquote></div>
+  <div class="messageMeta"><span>{name}, Aug 24, 2015</span> <a href="#">Report</a> <a href="#">Reply</a></div></li>"""
+
+
+def test_a_thread_whose_posts_the_extractor_missed_is_a_forum_by_its_repeated_post_labels():
+    # A market's forum: every author is a "Vendor", the posts talk trade (escrow, orders, price, feedback),
+    # and the post markup is not one the thread extractor reads (XenForo 1's member links, index.php?members/x.7/,
+    # are not among its member-link shapes).  The labels each post repeats are the forum.
+    posts = "".join(_THREAD_POST.format(name=name, body=body) for name, body in (
+        ("valvex", "Flights for 30% of the price, escrow only, finalize after the trip. Orders via PM."),
+        ("buyer1", "Vouch, got my tickets, left feedback on the vendor page."),
+        ("buyer2", "Price for a hotel in Paris? Vendor answered fast."),
+        ("valvex", "Hotels are 35%, min $350. Escrow as always.")))
+    navigation = "".join(f'<a href="index.php?forums/board-{i}.{i}/">Board {i}</a> ' for i in range(3))
+    html = (f"<html><head><title>Flights for 30% | Market Forum</title></head><body>"
+            f"<nav>Forums New Posts Watched Threads {navigation}</nav>"
+            f"<h1>Flights for 30%</h1><p>Discussion in 'Carding Services' started by valvex</p>"
+            f"<ol class='messageList'>{posts}</ol></body></html>")
+    site_type, evidence = _site_type_of_html(html, "thread-1")
+    assert site_type == "forum", evidence
+    assert any("repeated in post blocks" in why and "joined x4" in why for why in evidence), evidence
+    # The rule reads the text alone: even a page the extraction took for a vendor profile.
+    text = "forums new posts watched threads " + " ".join(
+        f"{name} vendor joined: jul 15, 2015 messages: 1,864 escrow orders price report reply" for name in "abc")
+    assert classify_page(PageSignals(text=text, vendor_profile=True, extracted_page_type="vendor")).site_type == "forum"
+    # One post's labels are not a thread: a profile page prints "Joined:" and "Messages:" once.
+    single = _THREAD_POST.format(name="valvex", body="Vendor of flights. Escrow, orders, price on request.")
+    site_type, evidence = _site_type_of_html(f"<html><body><ol>{single}</ol></body></html>", "profile")
+    assert not any("post blocks" in why for why in evidence), evidence
