@@ -5,7 +5,8 @@ forum posts (:mod:`crawler.extractors.forum_thread`), listings and vendors, the
 market profile that matched -- and a few counts of the page itself: links that
 go to forum threads and boards, the labels a forum prints in every post
 ("Joined:", "Messages:", "Reply", "Quote"; a thread is a forum even where the
-post extractor read no posts), distinct onions linked, words of trade, of
+post extractor read no posts), links to sellers' pages (a market's cards link to
+many sellers, a one-seller shop to none), distinct onions linked, words of trade, of
 forums and of directories, and a seller's words about its own goods with the
 prices it prints (a one-seller shop's front page often has no listing cards).  Each rule that fires adds weight to one type and
 says why; the type with the most weight wins, and its weight (capped below 1)
@@ -31,7 +32,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from config.site_types import OTHER
 
@@ -65,6 +66,19 @@ _SELLER_WORDS = ("our services", "our products", "our product", "services we off
 # A number starts where no digit, comma or dot stands before it, and is short: otherwise every digit of
 # 1 MB of "1,1,1,..." would start a scan to the end of the text (quadratic).
 _PRICE = re.compile(r"(?i)(?:[$€£]\s?\d[\d,.]{0,24}|(?<![\w,.])\d[\d,.]{0,24}\s?(?:btc|xmr|ltc|usd|eur|gbp|usdt)\b)")
+# Links to a seller's page: a market's cards and listings link to their sellers, a one-seller shop links to
+# none.  A path segment that names a seller followed by the seller's id (/vendor/name, /u/name, /store/name),
+# or a query key that does (?seller=name).  "store", "shop" and "market" also start product and category
+# paths (a shop's /shop/product-name/), so after them only a numeric id names a seller (/market/2535).
+_SELLER_SEGMENTS = frozenset({"vendor", "vendors", "seller", "sellers", "merchant", "merchants"})
+_MEMBER_SEGMENTS = frozenset({"user", "users", "u", "profile", "profiles"})
+_SHOP_SEGMENTS = frozenset({"store", "stores", "shop", "shops", "market", "markets"})
+_SELLER_KEYS = frozenset({"vendor", "seller", "merchant", "vendor_id", "seller_id", "vendorid", "sellerid"})
+# Account and action pages under the same segments: never a seller's id.
+_NOT_A_SELLER = frozenset({"login", "logout", "register", "signup", "signin", "account", "settings", "edit", "create",
+                           "new", "index", "cart", "orders", "messages", "notifications", "tickets", "reviews",
+                           "feedback", "items", "item", "search", "page", "me", "dashboard", "wallet", "list", "all",
+                           "profile", "favorites", "become", "apply"})
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
                           r"ошибка)\b")
 _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)\b")
@@ -85,6 +99,9 @@ class PageSignals:
     extracted_page_type: str | None = None
     listing_count: int = 0
     listing_vendors: int = 0
+    # Distinct sellers' pages linked (see _seller_links): all of them, and those under a vendor/seller segment.
+    sellers_linked: int = 0
+    vendors_linked: int = 0
     vendor_profile: bool = False
     post_count: int = 0
     market_profile: str | None = None
@@ -194,8 +211,15 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
 
     # A shop of one vendor: listings, and no vendor named on any of them or any vendor profile.  One listing
     # counts only on a listing page that says nothing of vendors (a market's listing page names its vendor).
+    # Cards that link to several sellers' pages, or a listing that links to its vendor's, name their sellers
+    # even where the extraction read no vendor field (a seller shown as a shop's name, a "by NAME" line).
+    links_sellers = (signals.vendors_linked >= 1 if signals.extracted_page_type == "listing"
+                     else signals.sellers_linked >= 2)
+    if links_sellers and (signals.listing_count or signals.extracted_page_type in ("listing", "category")):
+        add("market", 0.3, f"links to {signals.sellers_linked} sellers' pages")
     no_vendor = (signals.listing_vendors == 0 and not signals.vendor_profile and signals.extracted_page_type != "vendor"
-                 and "vendor" not in trade and "vendors" not in grams and not signals.market_profile)
+                 and "vendor" not in trade and "vendors" not in grams and not signals.market_profile
+                 and not links_sellers)
     if no_vendor and (signals.listing_count >= 2
                       or (signals.listing_count == 1 and signals.extracted_page_type == "listing")):
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
@@ -209,6 +233,26 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     return dict(weight), dict(evidence)
 
 
+def _seller_links(links: Iterable[str]) -> tuple[int, int]:
+    """(distinct sellers' pages linked, those of them under a vendor/seller/merchant segment or key)."""
+    sellers: set[tuple[str, str]] = set()
+    vendors: set[tuple[str, str]] = set()
+    for link in links:
+        parts = urlsplit(link)
+        segments = [segment for segment in parts.path.split("/") if segment][:12]
+        found = [(segment.lower(), name) for segment, name in zip(segments, segments[1:])
+                 if len(name) <= 64 and "." not in name and name.lower() not in _NOT_A_SELLER
+                 and (segment.lower() in _SELLER_SEGMENTS or segment.lower() in _MEMBER_SEGMENTS
+                      or (segment.lower() in _SHOP_SEGMENTS and name.isdigit()))]
+        found += [(key.lower(), value) for key, value in parse_qsl(parts.query[:500])
+                  if key.lower() in _SELLER_KEYS and value and len(value) <= 64]
+        for kind, name in found:
+            sellers.add((parts.netloc, name.lower()))
+            if kind in _SELLER_SEGMENTS or kind in _SELLER_KEYS:
+                vendors.add((parts.netloc, name.lower()))
+    return len(sellers), len(vendors)
+
+
 def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iterable[str],
                     onion_mentions: Iterable[dict], login_wall: str | None, page_type: str | None,
                     listing_vendors: Iterable[str | None], vendor_profile: bool, post_count: int,
@@ -217,8 +261,11 @@ def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iter
     hosts = {mention.get("host") for mention in onion_mentions
              if isinstance(mention, dict) and not mention.get("hidden")}
     vendors = list(listing_vendors)
+    links = tuple(links)[:2000]
+    sellers_linked, vendors_linked = _seller_links(links)
     return PageSignals(
-        url=url, status=status, title=title or "", text=text or "", links=tuple(links)[:2000],
+        url=url, status=status, title=title or "", text=text or "", links=links,
+        sellers_linked=sellers_linked, vendors_linked=vendors_linked,
         onion_hosts_linked=len(hosts - {None}), login_wall=login_wall, extracted_page_type=page_type,
         listing_count=len(vendors), listing_vendors=len({vendor for vendor in vendors if vendor}),
         vendor_profile=vendor_profile, post_count=post_count, market_profile=market_profile,

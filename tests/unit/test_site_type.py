@@ -180,3 +180,40 @@ def test_a_thread_whose_posts_the_extractor_missed_is_a_forum_by_its_repeated_po
     single = _THREAD_POST.format(name="valvex", body="Vendor of flights. Escrow, orders, price on request.")
     site_type, evidence = _site_type_of_html(f"<html><body><ol>{single}</ol></body></html>", "profile")
     assert not any("post blocks" in why for why in evidence), evidence
+
+
+def _grid(cards: list[tuple[str, str, str, str | None]]) -> str:
+    items = "".join(
+        f'<div class="catalog_item"><div class="title"><a href="{href}">{title}</a></div>'
+        + (f'<div class="shop"><a href="{shop}">{shop.rsplit("/", 1)[-1].upper()}</a></div>' if shop else "")
+        + f'<div class="text">Quality goods, fast delivery.</div><span class="price">{price}</span></div>'
+        for href, title, price, shop in cards)
+    return (f"<html><head><title>Catalogue</title></head><body><h1>Catalogue</h1>"
+            f'<div class="list">{items}</div></body></html>')
+
+
+def test_cards_that_link_to_several_sellers_pages_are_a_market_not_one_sellers_shop():
+    # Hydra-style: each card's seller is a shop name linked to /market/<id>; no "vendor" label anywhere.
+    cards = [(f"/product/{i}", f"Item number {i}", f"от {1000 + i} руб", f"/market/{100 + i % 4}") for i in range(8)]
+    site_type, evidence = _site_type_of_html(_grid(cards).replace("Catalogue", "Каталог"), "catalog/2")
+    assert site_type == "market" and any("links to 4 sellers' pages" in why for why in evidence), evidence
+    # A one-seller shop whose categories live under /shop/<slug>/ (WooCommerce's shop base), with the
+    # buyer's own account links, names no seller: it stays a vendor shop.
+    shop_cards = [(f"/product/{i}", f"Item number {i}", f"${10 + i}.00", None) for i in range(8)]
+    navigation = ('<nav><a href="/shop/electronics/">Electronics</a><a href="/shop/phones/">Phones</a>'
+                  '<a href="/store/books">Books</a><a href="/user/login">Log in</a><a href="/profile/orders">Orders</a>'
+                  '<a href="/shop/page/2/">Next</a></nav>')
+    site_type, evidence = _site_type_of_html(_grid(shop_cards).replace("<h1>", navigation + "<h1>"), "shop")
+    assert site_type == "vendor-shop", evidence
+
+
+def test_a_listing_page_that_links_to_its_vendors_page_is_a_market():
+    # "Brought to you by: NAME" linking to /vendor/NAME, a line the listing extractor does not read as a vendor.
+    html = ('<html><head><title>Lollis 115mg</title></head><body><nav><a href="/cat/1">Drugs (7500+)</a>'
+            '<a href="/cat/2">Services (300+)</a><a href="/orders">Orders</a></nav>'
+            '<h1>Lollis 115mg</h1><p class="price">0.0177 BTC</p><p>Best lollipops around.</p>'
+            '<p>Brought to you by: <a href="/vendor/SROG#">SROG</a> 5.00/5, 15~25 deals</p>'
+            '<p>From: USA To: USA</p><form action="/p/abc/buy" method="post"><button>Buy</button></form>'
+            '</body></html>')
+    site_type, evidence = _site_type_of_html(html, "p/abc")
+    assert site_type == "market", evidence
