@@ -287,7 +287,7 @@ def extract_document(
     if status >= 400:
         # An error page at a listing URL is not a listing that lost its fields: no items, no drift.
         page.market = forced_profile.name if forced_profile is not None else None
-        _classify_site(document, raw, status, None)
+        _classify_site(document, raw, status, None, selector.root)
         return document
     profile = forced_profile or (profiles.for_host(host) if profiles is not None else None)
     market_name = profile.name if profile is not None else host or "unknown"
@@ -339,18 +339,20 @@ def extract_document(
     page.market, page.page_type = document.market, document.page_type
     page.looks_like_market = document.looks_like_market
     builder.add_wallet_mentions(document)
-    _classify_site(document, raw, status, rules.name if rules is not None else None)
+    _classify_site(document, raw, status, rules.name if rules is not None else None, selector.root)
     return document
 
 
-def _classify_site(document: ExtractedDocument, raw: bytes, status: int, market_profile: str | None) -> None:
+def _classify_site(document: ExtractedDocument, raw: bytes, status: int, market_profile: str | None,
+                   root: Any = None) -> None:
     """Sets the page's site type, confidence and evidence (:mod:`crawler.extractors.site_type`)."""
     page = document.page
     guess = classify_page(signals_of_page(
         url=page.url, status=status, title=page.title, text=page.text, links=page.links,
         onion_mentions=page.onion_mentions, login_wall=detect_login_wall(raw, status),
         page_type=document.page_type, listing_vendors=[listing.vendor for listing in document.listings],
-        vendor_profile=bool(document.vendors), post_count=len(document.posts), market_profile=market_profile))
+        vendor_profile=bool(document.vendors), post_count=len(document.posts), market_profile=market_profile,
+        root=root))
     page.site_type, page.site_type_confidence = guess.site_type, guess.confidence
     page.site_type_evidence = list(guess.evidence)
 

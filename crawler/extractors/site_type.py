@@ -6,7 +6,8 @@ market profile that matched -- and a few counts of the page itself: links that
 go to forum threads and boards, the labels a forum prints in every post
 ("Joined:", "Messages:", "Reply", "Quote"; a thread is a forum even where the
 post extractor read no posts), links to sellers' pages (a market's cards link to
-many sellers, a one-seller shop to none), distinct onions linked, words of trade, of
+many sellers, a one-seller shop to none), a form that is the whole page and
+says it checks for robots (an image CAPTCHA with unnamed fields), distinct onions linked, words of trade, of
 forums and of directories, and a seller's words about its own goods with the
 prices it prints (a one-seller shop's front page often has no listing cards).  Each rule that fires adds weight to one type and
 says why; the type with the most weight wins, and its weight (capped below 1)
@@ -31,7 +32,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 from config.site_types import OTHER
@@ -79,6 +80,17 @@ _NOT_A_SELLER = frozenset({"login", "logout", "register", "signup", "signin", "a
                            "new", "index", "cart", "orders", "messages", "notifications", "tickets", "reviews",
                            "feedback", "items", "item", "search", "page", "me", "dashboard", "wallet", "list", "all",
                            "profile", "favorites", "become", "apply"})
+# What a challenge page says of itself (anti-DDoS and CAPTCHA walls whose fields carry no telling name).
+_WALL_WORDS = ("captcha", "ddos", "security check", "verify", "verification", "human", "robot", "not a robot",
+               "enter the characters", "enter the code", "enter the letters", "characters you see", "you see",
+               "queue", "protection", "challenge", "капча", "капчу", "проверка", "введите символы", "введите код",
+               "защита", "очередь", "робот")
+# A wall is little besides its form: at most this many links and words on the whole page.
+MAX_WALL_LINKS = 10
+MAX_WALL_WORDS = 400
+# Field names of a search box: a GET form of these only is a search, not a challenge.
+_SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", "term", "text", "find", "sort",
+                            "category", "cat", "page"})
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
                           r"ошибка)\b")
 _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)\b")
@@ -102,6 +114,8 @@ class PageSignals:
     # Distinct sellers' pages linked (see _seller_links): all of them, and those under a vendor/seller segment.
     sellers_linked: int = 0
     vendors_linked: int = 0
+    # A form with fields to fill in and no password field (see _has_challenge_form).
+    challenge_form: bool = False
     vendor_profile: bool = False
     post_count: int = 0
     market_profile: str | None = None
@@ -161,6 +175,14 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         add(OTHER, 0.7, f"HTTP status {signals.status}")
     if _ERROR_TITLE.search(title) and signals.listing_count == 0 and signals.post_count == 0:
         add(OTHER, 0.6, "the title says error")
+
+    # A page that is one form to fill in, a few words and hardly a link, and says it checks for robots or DDoS:
+    # an image or puzzle CAPTCHA whose fields the login-wall detector does not know by name.
+    if signals.challenge_form and len(signals.links) <= MAX_WALL_LINKS and len(tokens) <= MAX_WALL_WORDS:
+        said = _words_found(grams | _grams(_TOKEN.findall(title.lower())), _WALL_WORDS)
+        if said:
+            add("login-wall", 0.9, f"a form, {len(tokens)} words and {len(signals.links)} links: a challenge page ("
+                + ", ".join(said[:6]) + ")")
 
     # Markets: what the extraction found, then the words of trade.
     if signals.market_profile:
@@ -253,11 +275,35 @@ def _seller_links(links: Iterable[str]) -> tuple[int, int]:
     return len(sellers), len(vendors)
 
 
+def _has_challenge_form(root: Any) -> bool:
+    """True when the page (an lxml tree) has a form with a field to fill in (text, number, select, textarea)
+    and no password field, that is not a GET search box.  Reads at most 50 forms."""
+    if root is None or not hasattr(root, "iter"):
+        return False
+    for number, form in enumerate(root.iter("form")):
+        if number >= 50:
+            break
+        fillable, search_only, password = 0, True, False
+        for node in form.iter("input", "select", "textarea"):
+            kind = str(node.get("type") or "text").lower() if node.tag == "input" else node.tag
+            if kind == "password":
+                password = True
+                break
+            if kind in ("text", "number", "tel", "select", "textarea"):
+                fillable += 1
+                search_only = search_only and str(node.get("name") or "").lower() in _SEARCH_FIELDS
+        method = str(form.get("method") or "get").lower()
+        if fillable and not password and not (search_only and method == "get"):
+            return True
+    return False
+
+
 def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iterable[str],
                     onion_mentions: Iterable[dict], login_wall: str | None, page_type: str | None,
                     listing_vendors: Iterable[str | None], vendor_profile: bool, post_count: int,
-                    market_profile: str | None) -> PageSignals:
-    """:class:`PageSignals` from what the extraction of one page gives (:mod:`crawler.extractors.document`)."""
+                    market_profile: str | None, root: Any = None) -> PageSignals:
+    """:class:`PageSignals` from what the extraction of one page gives (:mod:`crawler.extractors.document`);
+    ``root``, the page's lxml tree where the extraction parsed one, is read for its forms."""
     hosts = {mention.get("host") for mention in onion_mentions
              if isinstance(mention, dict) and not mention.get("hidden")}
     vendors = list(listing_vendors)
@@ -265,7 +311,7 @@ def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iter
     sellers_linked, vendors_linked = _seller_links(links)
     return PageSignals(
         url=url, status=status, title=title or "", text=text or "", links=links,
-        sellers_linked=sellers_linked, vendors_linked=vendors_linked,
+        sellers_linked=sellers_linked, vendors_linked=vendors_linked, challenge_form=_has_challenge_form(root),
         onion_hosts_linked=len(hosts - {None}), login_wall=login_wall, extracted_page_type=page_type,
         listing_count=len(vendors), listing_vendors=len({vendor for vendor in vendors if vendor}),
         vendor_profile=vendor_profile, post_count=post_count, market_profile=market_profile,

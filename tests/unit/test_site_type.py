@@ -217,3 +217,34 @@ def test_a_listing_page_that_links_to_its_vendors_page_is_a_market():
             '</body></html>')
     site_type, evidence = _site_type_of_html(html, "p/abc")
     assert site_type == "market", evidence
+
+
+def test_an_image_or_puzzle_captcha_page_with_unnamed_fields_is_a_login_wall():
+    # Anti-DDoS walls: one form, a picture, fields named c1..c6 or "code" (no "captcha" name, no password).
+    letters = "".join(f'<input type="text" name="c{i}" maxlength="1">' for i in range(1, 7))
+    ddos = ('<html><head><title>DDOS Protection</title></head><body><h2>Market since 2022</h2>'
+            '<p>Select each text box and enter the letter or number you see within the circle below.</p>'
+            f'<form method="post" class="f"><div style="background:url(data:image/png;base64,AAAA)"></div>{letters}'
+            '<button type="submit">Submit</button></form></body></html>')
+    site_type, evidence = _site_type_of_html(ddos, "")
+    assert site_type == "login-wall" and any("challenge page" in why for why in evidence), evidence
+    russian = ('<html><head><title>Магазин</title></head><body><h1>Проверка</h1>'
+               '<form method="post"><img src="/c.png"><p>Введите символы с картинки</p><input name="code">'
+               '<input type="submit" value="Войти"></form></body></html>')
+    site_type, evidence = _site_type_of_html(russian, "")
+    assert site_type == "login-wall", evidence
+
+
+def test_a_small_form_that_does_not_speak_of_a_challenge_or_a_search_box_is_no_wall():
+    contact = ('<html><head><title>Contact</title></head><body><h1>Write to us</h1><form method="post">'
+               '<input name="name"><textarea name="message"></textarea><button>Send</button></form></body></html>')
+    assert _site_type_of_html(contact, "contact")[0] != "login-wall"
+    search = ('<html><head><title>Verify a PGP signature</title></head><body><h1>Search</h1>'
+              '<form action="/search"><input name="q"><button>Go</button></form></body></html>')
+    assert _site_type_of_html(search, "search")[0] != "login-wall"
+    # A wall's words on a page with many links and much text are a page about walls.
+    links = "".join(f'<a href="/post/{i}">Post {i}</a> ' for i in range(30))
+    article = (f'<html><head><title>How DDoS protection works</title></head><body>{links}<p>'
+               + "captcha queue verification " * 50 + '</p><form method="post"><input name="comment"></form>'
+               '</body></html>')
+    assert _site_type_of_html(article, "blog/ddos")[0] != "login-wall"
