@@ -212,7 +212,10 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         add("forum", min(0.9, 0.1 + 0.2 * len(repeated)),
             "labels repeated in post blocks: " + ", ".join(f"{label} x{counts[label]}" for label in repeated[:6]))
     chat = _words_found(grams, _FORUM_WORDS)
-    if len(chat) >= 3:
+    # Any page about forums says "forum", "members", "board": without a forum's structure (posts, post
+    # labels, a link to a thread, board or member) three such words are talk about forums, not a forum.
+    forum_structure = "forum" in weight or forum_links > 0
+    if len(chat) >= (3 if forum_structure else 4):
         add("forum", min(0.5, 0.1 * len(chat)), "forum words: " + ", ".join(chat[:6]))
 
     # Link lists, pastes, wikis and directories.
@@ -227,7 +230,10 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         add("directory", 0.7, "a wiki")
     listed = _words_found(grams, _DIRECTORY_WORDS)
     # Markets warn of phishing and list their mirrors too: a directory is a page that does not trade.
-    if len(listed) >= 2 and signals.listing_count == 0 and signals.post_count == 0 and len(trade) < 3:
+    # Two such words ("verified", "official") are any article's or seller's; a directory says more of them
+    # or links to the onions it lists.
+    if ((len(listed) >= 3 or (len(listed) >= 2 and signals.onion_hosts_linked > 0))
+            and signals.listing_count == 0 and signals.post_count == 0 and len(trade) < 3):
         add("directory", min(0.6, 0.15 * len(listed)) + (0.1 if 0 < signals.onion_hosts_linked < 8 else 0),
             "words of a directory: " + ", ".join(listed[:6]))
 

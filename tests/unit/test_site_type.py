@@ -248,3 +248,26 @@ def test_a_small_form_that_does_not_speak_of_a_challenge_or_a_search_box_is_no_w
                + "captcha queue verification " * 50 + '</p><form method="post"><input name="comment"></form>'
                '</body></html>')
     assert _site_type_of_html(article, "blog/ddos")[0] != "login-wall"
+
+
+def test_three_forum_words_without_a_forums_structure_are_talk_about_forums():
+    about = ('<html><head><title>About us</title></head><body><h1>About</h1><p>We started in 2008. Our members '
+             'met on a forum; the board of the company answers questions.</p><a href="/privacy">Privacy</a></body></html>')
+    site_type, evidence = _site_type_of_html(about, "about")
+    assert site_type == "other", evidence
+    # The same words beside a link to the forum's members are a forum's page (a member's profile).
+    site_type, evidence = _site_type_of_html(about.replace("/privacy", "/members/"), "about")
+    assert site_type == "forum", evidence
+
+
+def test_two_directory_words_make_a_directory_only_beside_onion_links():
+    article = ('<html><head><title>How to hire a hacker</title></head><body><h1>Hire a hacker</h1><p>Only a '
+               'verified seller is safe; beware of phishing clones.</p><p>' + "Read on. " * 40 + '</p></body></html>')
+    site_type, evidence = _site_type_of_html(article, "blog/hire")
+    assert site_type == "other", evidence
+    from harness.demo.generator import placeholder_onion_hosts
+
+    onion = placeholder_onion_hosts(1)["old-bazaar"]  # a valid v3 address (checksum and version)
+    listing = article.replace("</body>", f'<a href="http://{onion}/">Verified link</a></body>')
+    site_type, evidence = _site_type_of_html(listing, "blog/hire")
+    assert site_type == "directory", evidence
