@@ -47,6 +47,9 @@ _FORUM_LINK = re.compile(
 _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "shipping", "buy now", "finalize",
                  "listings", "feedback", "orders", "products", "in stock", "sold by", "price", "cart",
                  "продавец", "доставка", "купить", "цена")
+# Words a market uses of the many sellers it hosts.
+_SELLERS_WORDS = ("vendor", "vendors", "seller", "sellers", "sold by", "merchants", "shops", "продавец", "продавцы",
+                  "продавца", "магазины", "магазинов")
 _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members", "forum", "board", "topic",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
@@ -194,8 +197,12 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if signals.listing_count:
         add("market", 0.5 if signals.listing_count < 3 else 0.7, f"{signals.listing_count} listings")
     trade = _words_found(grams, _MARKET_WORDS)
+    # Words of trade are any seller's; a market also names its vendors (or shows them: cards, profiles,
+    # sellers' links).  Words alone, with no vendor or seller named anywhere, are one seller's shop talking.
+    names_sellers = "market" in weight or signals.sellers_linked > 0 or bool(_words_found(grams, _SELLERS_WORDS))
     if len(trade) >= 3:
-        add("market", min(0.6, 0.1 * len(trade)), "words of trade: " + ", ".join(trade[:6]))
+        add("market" if names_sellers else "vendor-shop", min(0.6, 0.1 * len(trade)),
+            "words of trade: " + ", ".join(trade[:6]) + ("" if names_sellers else "; no vendor or seller named"))
 
     # Forums: posts, links to threads and boards, forum words.
     if signals.post_count:

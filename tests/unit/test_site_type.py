@@ -271,3 +271,17 @@ def test_two_directory_words_make_a_directory_only_beside_onion_links():
     listing = article.replace("</body>", f'<a href="http://{onion}/">Verified link</a></body>')
     site_type, evidence = _site_type_of_html(listing, "blog/hire")
     assert site_type == "directory", evidence
+
+
+def test_words_of_trade_that_name_no_vendor_or_seller_are_one_sellers_shop():
+    # A one-seller shop's front page: trade talk, no cards the extraction reads, no vendor named anywhere.
+    shop = ('<html><head><title>Green Apple Store</title></head><body><h1>Green Apple Store</h1>'
+            '<p>Factory-unlocked phones and laptops. Add to cart, pay, and we ship within 24 hours.</p>'
+            '<p>Shipping worldwide, tracking number with every order. All products in stock.</p>'
+            '<p>Questions about your orders? Write to us.</p></body></html>')
+    site_type, evidence = _site_type_of_html(shop, "")
+    assert site_type == "vendor-shop" and any("no vendor or seller named" in why for why in evidence), evidence
+    # The same talk on a page that speaks of its vendors is a market's.
+    market = shop.replace("Write to us.", "Become a vendor: sellers pay a bond.")
+    site_type, evidence = _site_type_of_html(market, "")
+    assert site_type == "market", evidence
