@@ -8,7 +8,7 @@ go to forum threads and boards, the labels a forum prints in every post
 post extractor read no posts), links to sellers' pages (a market's cards link to
 many sellers, a one-seller shop to none), a form that is the whole page and
 says it checks for robots (an image CAPTCHA with unnamed fields), distinct onions linked, words of trade, of
-forums and of directories, and a seller's words about its own goods with the
+forums, of paste software and of directories, and a seller's words about its own goods with the
 prices it prints (a one-seller shop's front page often has no listing cards).  Each rule that fires adds weight to one type and
 says why; the type with the most weight wins, and its weight (capped below 1)
 is the confidence.  Rules, not a trained model: nothing is downloaded and the
@@ -97,6 +97,11 @@ _SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", 
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
                           r"ошибка)\b")
 _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)\b")
+# What paste software prints around a paste (Pastebin clones, PrivateBin, ZeroBin, Ghostbin): a paste site
+# whose title does not say so still names pastes and its own controls.
+_PASTE_NAMES = ("paste", "pastes", "pastebin", "privatebin", "zerobin", "ghostbin")
+_PASTE_WORDS = _PASTE_NAMES + ("new paste", "show paste", "raw paste", "raw text", "burn after reading", "expires",
+                               "expiration", "syntax highlighting", "paste archive", "public pastes", "views")
 _WIKI = re.compile(r"(?i)(?:\bwiki\b|/wiki/|mediawiki)")
 
 
@@ -233,6 +238,9 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
             add("link-list", 0.2, "little text besides the links")
     if _PASTE_TITLE.search(title):
         add("link-list", 0.6, "the title names a paste site")
+    pasted = _words_found(grams, _PASTE_WORDS)
+    if len(pasted) >= 3 and _words_found(grams, _PASTE_NAMES) and signals.listing_count == 0:
+        add("link-list", 0.5, "words of a paste site: " + ", ".join(pasted[:6]))
     if _WIKI.search(title) or _WIKI.search(urlsplit(signals.url).path):
         add("directory", 0.7, "a wiki")
     listed = _words_found(grams, _DIRECTORY_WORDS)

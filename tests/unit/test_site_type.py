@@ -285,3 +285,16 @@ def test_words_of_trade_that_name_no_vendor_or_seller_are_one_sellers_shop():
     market = shop.replace("Write to us.", "Become a vendor: sellers pay a bond.")
     site_type, evidence = _site_type_of_html(market, "")
     assert site_type == "market", evidence
+
+
+def test_a_paste_page_whose_title_does_not_say_paste_is_known_by_its_controls():
+    privatebin = ('<html><head><title>Secure notes</title></head><body><nav><button>New</button>'
+                  '<button>Raw text</button><button>Clone</button></nav><p>Expires: 1 week</p>'
+                  '<label><input type="checkbox"> Burn after reading</label><pre>hello</pre>'
+                  '<footer>A minimalist, open source online pastebin.</footer></body></html>')
+    site_type, evidence = _site_type_of_html(privatebin, "?a1b2c3")
+    assert site_type == "link-list" and any("paste site" in why for why in evidence), evidence
+    # A page that says "paste" once, among other words, is not a paste site.
+    note = ('<html><head><title>Guide</title></head><body><p>Copy and paste the address; the offer expires '
+            'soon.</p></body></html>')
+    assert _site_type_of_html(note, "guide")[0] != "link-list"
