@@ -86,11 +86,14 @@ _NOT_A_SELLER = frozenset({"login", "logout", "register", "signup", "signin", "a
 # What a challenge page says of itself (anti-DDoS and CAPTCHA walls whose fields carry no telling name).
 _WALL_WORDS = ("captcha", "ddos", "security check", "verify", "verification", "human", "robot", "not a robot",
                "enter the characters", "enter the code", "enter the letters", "characters you see", "you see",
-               "queue", "protection", "challenge", "капча", "капчу", "проверка", "введите символы", "введите код",
-               "защита", "очередь", "робот")
+               "queue", "protection", "challenge", "checking your browser", "please wait", "капча", "капчу",
+               "проверка", "введите символы", "введите код", "защита", "очередь", "робот")
 # A wall is little besides its form: at most this many links and words on the whole page.
 MAX_WALL_LINKS = 10
 MAX_WALL_WORDS = 400
+# A wall without a form (a queue, a "checking your browser" page) is smaller still.
+MAX_QUEUE_LINKS = 3
+MAX_QUEUE_WORDS = 150
 # Field names of a search box: a GET form of these only is a search, not a challenge.
 _SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", "term", "text", "find", "sort",
                             "category", "cat", "page"})
@@ -191,6 +194,12 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         if said:
             add("login-wall", 0.9, f"a form, {len(tokens)} words and {len(signals.links)} links: a challenge page ("
                 + ", ".join(said[:6]) + ")")
+    elif len(signals.links) <= MAX_QUEUE_LINKS and len(tokens) <= MAX_QUEUE_WORDS:
+        # An anti-DDoS queue or "checking your browser" interstitial has no form at all: a few words of a check.
+        said = _words_found(grams | _grams(_TOKEN.findall(title.lower())), _WALL_WORDS)
+        if len(said) >= 2:
+            add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links, of a check: "
+                + ", ".join(said[:6]))
 
     # Markets: what the extraction found, then the words of trade.
     if signals.market_profile:

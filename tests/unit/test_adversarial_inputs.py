@@ -26,6 +26,7 @@ from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
 from crawler.extractors.site_type import _FORUM_LINK as SITE_TYPE_FORUM_LINK
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
+from crawler.extractors.site_type import classify_page, signals_of_page
 from crawler.tor.control import parse_bootstrap_phase
 
 MEGABYTE = 1_000_000
@@ -102,6 +103,14 @@ GUARD_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "emails: long labels": (find_emails, repeat("@" + "a" * 63 + ".")),
     "contacts: plain e-mails": (find_contacts, repeat("bob@example.org ")),
     "contacts: .me/ links": (find_contacts, repeat("x.me/abcdef ")),
+    # The site type's token counts (post labels, wall words) and sellers' links read from 2000 long links.
+    "site type: post labels and sellers' links": (
+        lambda text: classify_page(signals_of_page(
+            url="http://x.onion/", status=200, title=text[:300], text=text,
+            links=[f"http://x.onion/vendor/{i}/u/" + text[:400] + "?seller=" + text[:400] for i in range(2000)],
+            onion_mentions=(), login_wall=None, page_type="category", listing_vendors=(None,) * 3,
+            vendor_profile=False, post_count=0, market_profile=None)),
+        repeat("joined: reply quote captcha ddos /u/ ")),
 }
 
 

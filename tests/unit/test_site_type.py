@@ -298,3 +298,17 @@ def test_a_paste_page_whose_title_does_not_say_paste_is_known_by_its_controls():
     note = ('<html><head><title>Guide</title></head><body><p>Copy and paste the address; the offer expires '
             'soon.</p></body></html>')
     assert _site_type_of_html(note, "guide")[0] != "link-list"
+
+
+def test_an_anti_ddos_queue_page_without_a_form_is_a_login_wall():
+    queue = ('<html><head><title>Market</title><meta http-equiv="refresh" content="5"></head><body>'
+             '<h1>DDoS protection</h1><p>You are in the queue. Please wait, this page refreshes by itself.</p>'
+             '</body></html>')
+    site_type, evidence = _site_type_of_html(queue, "")
+    assert site_type == "login-wall" and any("of a check" in why for why in evidence), evidence
+    # One such word on a short page is not a check: a short note that mentions protection.
+    note = '<html><head><title>Notes</title></head><body><p>Our hosting has DDoS filtering.</p></body></html>'
+    assert _site_type_of_html(note, "notes")[0] != "login-wall"
+    # An error page about DDoS protection stays an error page.
+    site_type = _site_type_of_html(queue.replace("<title>Market", "<title>503 Service Unavailable"), "")[0]
+    assert site_type == "other"
