@@ -312,3 +312,17 @@ def test_an_anti_ddos_queue_page_without_a_form_is_a_login_wall():
     # An error page about DDoS protection stays an error page.
     site_type = _site_type_of_html(queue.replace("<title>Market", "<title>503 Service Unavailable"), "")[0]
     assert site_type == "other"
+
+
+def test_the_benchmarks_naive_bayes_never_trains_on_the_site_it_classifies():
+    from bench.site_types import naive_bayes_leave_one_site_out
+
+    def row(site: str, label: str, words: str) -> dict:
+        return {"market": site, "label": label, "words": frozenset(words.split())}
+
+    rows = [row("f1", "forum", "thread reply quote joined"), row("f2", "forum", "thread reply posts joined"),
+            row("m1", "market", "vendor escrow cart price"), row("m2", "market", "vendor escrow shipping price"),
+            # A type only one site has cannot be learned from the other sites.
+            row("w1", "directory", "mirror mirror verified onion")]
+    guesses = naive_bayes_leave_one_site_out(rows)
+    assert guesses[:4] == ["forum", "forum", "market", "market"] and guesses[4] != "directory"
