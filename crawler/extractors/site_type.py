@@ -53,12 +53,16 @@ _SELLERS_WORDS = ("vendor", "vendors", "seller", "sellers", "sold by", "merchant
 _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members", "forum", "board", "topic",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
-# "Joined:", "Messages:", "Reputation:", "Reply", "Quote", "Report", "... said:" / "wrote:" (and in Russian).
-_POST_LABELS = ("joined", "registered", "messages", "posts", "reputation", "likes", "reply", "quote", "report",
-                "said", "wrote", "регистрация", "сообщения", "сообщений", "репутация", "ответить", "цитировать",
-                "цитата", "написал", "пишет")
-# A label counts when it is printed this often: three posts at least.
+# "Joined:", "Posts:", "Reputation:", "Reply", "Quote", "Report" (and in Russian).  Words that prose uses
+# as often ("said", "messages") count only as labels, with their colon: "... said:", "Messages:".
+_POST_LABELS = ("joined", "registered", "posts", "reputation", "reply", "quote", "report", "регистрация",
+                "сообщений", "репутация", "ответить", "цитировать", "цитата")
+_POST_COLON_LABELS = ("messages:", "said:", "wrote:", "сообщения:", "написал:", "пишет:")
+# A label counts when it is printed this often (three posts at least), and a thread prints three labels.
 MIN_POST_BLOCKS = 3
+MIN_POST_LABELS = 3
+# A word and the colon after it ("Joined:", "said :"): one match per word, so linear.
+_LABEL_TOKEN = re.compile(r"\w+(?:[ \t]?:)?")
 _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "last online", "status", "official",
                     "official links", "link list", "wiki", "onion links", "uptime", "pgp signed", "phished",
                     "phishing", "зеркал", "зеркала", "каталог")
@@ -226,11 +230,17 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if forum_links >= 5:
         add("forum", 0.6 if forum_links >= 15 else 0.4, f"{forum_links} links to threads, boards or members")
     # A thread's posts repeat their labels, whether or not the post extractor read the posts themselves.
-    counts = Counter(token for token in tokens if token in _POST_LABELS)
-    repeated = [label for label in _POST_LABELS if counts[label] >= MIN_POST_BLOCKS]
-    if len(repeated) >= 2:
-        # Four labels weigh as much as posts the extractor read.
-        add("forum", min(0.9, 0.1 + 0.2 * len(repeated)),
+    counts: Counter[str] = Counter()
+    for match in _LABEL_TOKEN.finditer(text):
+        token = match.group().replace(" ", "").replace("\t", "")
+        if token in _POST_COLON_LABELS:
+            counts[token] += 1
+        elif token.rstrip(":") in _POST_LABELS:
+            counts[token.rstrip(":")] += 1
+    repeated = [label for label in _POST_LABELS + _POST_COLON_LABELS if counts[label] >= MIN_POST_BLOCKS]
+    if len(repeated) >= MIN_POST_LABELS:
+        # Five labels weigh as much as posts the extractor read.
+        add("forum", min(0.9, 0.2 * len(repeated)),
             "labels repeated in post blocks: " + ", ".join(f"{label} x{counts[label]}" for label in repeated[:6]))
     chat = _words_found(grams, _FORUM_WORDS)
     # Any page about forums says "forum", "members", "board": without a forum's structure (posts, post

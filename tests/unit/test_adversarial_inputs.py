@@ -25,6 +25,7 @@ from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
 from crawler.extractors.site_type import _FORUM_LINK as SITE_TYPE_FORUM_LINK
+from crawler.extractors.site_type import _LABEL_TOKEN as SITE_TYPE_LABEL_TOKEN
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
 from crawler.extractors.site_type import classify_page, signals_of_page
 from crawler.tor.control import parse_bootstrap_phase
@@ -59,6 +60,9 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     # Forum routes in a link's path or query ("?threads/", "&f=1"): starts that fail after a few characters.
     "site type forum links: ?thread?thread": (SITE_TYPE_FORUM_LINK.search, repeat("?thread")),
     "site type forum links: &f=&f=": (SITE_TYPE_FORUM_LINK.search, repeat("&f=")),
+    # Post labels with their colon: a word run with no colon, and colons after every character.
+    "site type post labels: one word run": (SITE_TYPE_LABEL_TOKEN.findall, repeat("a")),
+    "site type post labels: a :a :": (SITE_TYPE_LABEL_TOKEN.findall, repeat("a :")),
     # A lazy BEGIN...END regex rescanned up to 256 KB from every BEGIN.
     "pgp: BEGIN markers, no END": (find_pgp_keys, repeat(BEGIN)),
     # A 600-character window was searched around every "@".

@@ -326,3 +326,12 @@ def test_the_benchmarks_naive_bayes_never_trains_on_the_site_it_classifies():
             row("w1", "directory", "mirror mirror verified onion")]
     guesses = naive_bayes_leave_one_site_out(rows)
     assert guesses[:4] == ["forum", "forum", "market", "market"] and guesses[4] != "directory"
+
+
+def test_prose_that_repeats_said_report_and_reply_is_no_thread():
+    # A news article: "said" in every paragraph, a "report" it cites, comments each with a Reply link.
+    paragraphs = "".join(f"<p>The police said the report was wrong, an analyst said in reply {i}.</p>" for i in range(5))
+    comments = "".join(f'<div class="c">reader{i}: good piece <a href="#c{i}">Reply</a></div>' for i in range(4))
+    html = f"<html><head><title>Market seized</title></head><body><h1>Market seized</h1>{paragraphs}{comments}</body></html>"
+    site_type, evidence = _site_type_of_html(html, "news/seized")
+    assert not any("post blocks" in why for why in evidence) and site_type != "forum", evidence
