@@ -87,18 +87,20 @@ _NOT_A_SELLER = frozenset({"login", "logout", "register", "signup", "signin", "a
                            "new", "index", "cart", "orders", "messages", "notifications", "tickets", "reviews",
                            "feedback", "items", "item", "search", "page", "me", "dashboard", "wallet", "list", "all",
                            "profile", "favorites", "become", "apply"})
-# What a challenge page says of itself (anti-DDoS and CAPTCHA walls whose fields carry no telling name).
-_WALL_WORDS = ("captcha", "ddos", "security check", "verify", "verification", "human", "robot", "not a robot",
-               "enter the characters", "enter the code", "enter the letters", "characters you see", "you see",
-               "queue", "protection", "challenge", "checking your browser", "please wait", "капча", "капчу",
-               "проверка", "введите символы", "введите код", "защита", "очередь", "робот")
+# What a challenge page says of itself (anti-DDoS and CAPTCHA walls whose fields carry no telling name):
+# words only a check uses, and words a check uses among others (a mixer's form also says "verify").
+_WALL_WORDS = ("captcha", "ddos", "security check", "robot", "not a robot", "enter the characters",
+               "enter the code", "enter the letters", "characters you see", "queue", "checking your browser",
+               "капча", "капчу", "введите символы", "введите код", "очередь", "робот")
+_WALL_HINTS = ("verify", "verification", "human", "you see", "protection", "challenge", "please wait",
+               "проверка", "защита")
 # A wall is little besides its form: at most this many links and words on the whole page.
 MAX_WALL_LINKS = 10
 MAX_WALL_WORDS = 400
 # A wall without a form (a queue, a "checking your browser" page) is smaller still.
 MAX_QUEUE_LINKS = 3
 MAX_QUEUE_WORDS = 150
-# Field names of a search box: a GET form of these only is a search, not a challenge.
+# Field names of a search box or a sort control: a form of these only is not a challenge.
 _SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", "term", "text", "find", "sort",
                             "category", "cat", "page"})
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
@@ -129,8 +131,9 @@ class PageSignals:
     # Distinct sellers' pages linked (see _seller_links): all of them, and those under a vendor/seller segment.
     sellers_linked: int = 0
     vendors_linked: int = 0
-    # A form with fields to fill in and no password field (see _has_challenge_form).
+    # A form with fields to fill in and no password field; a search box (see _forms_of).
     challenge_form: bool = False
+    search_form: bool = False
     vendor_profile: bool = False
     post_count: int = 0
     market_profile: str | None = None
@@ -193,17 +196,17 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
 
     # A page that is one form to fill in, a few words and hardly a link, and says it checks for robots or DDoS:
     # an image or puzzle CAPTCHA whose fields the login-wall detector does not know by name.
-    if signals.challenge_form and len(signals.links) <= MAX_WALL_LINKS and len(tokens) <= MAX_WALL_WORDS:
-        said = _words_found(grams | _grams(_TOKEN.findall(title.lower())), _WALL_WORDS)
-        if said:
-            add("login-wall", 0.9, f"a form, {len(tokens)} words and {len(signals.links)} links: a challenge page ("
-                + ", ".join(said[:6]) + ")")
-    elif len(signals.links) <= MAX_QUEUE_LINKS and len(tokens) <= MAX_QUEUE_WORDS:
-        # An anti-DDoS queue or "checking your browser" interstitial has no form at all: a few words of a check.
-        said = _words_found(grams | _grams(_TOKEN.findall(title.lower())), _WALL_WORDS)
-        if len(said) >= 2:
-            add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links, of a check: "
-                + ", ".join(said[:6]))
+    small = len(tokens) <= MAX_WALL_WORDS and len(signals.links) <= MAX_WALL_LINKS
+    if small:
+        page_grams = grams | _grams(_TOKEN.findall(title.lower()))
+        strong, hints = _words_found(page_grams, _WALL_WORDS), _words_found(page_grams, _WALL_HINTS)
+        said = ", ".join((strong + hints)[:6])
+        if signals.challenge_form and (strong or len(hints) >= 2):
+            add("login-wall", 0.9, f"a form, {len(tokens)} words and {len(signals.links)} links: a challenge page ({said})")
+        elif (not signals.challenge_form and not signals.search_form and strong and len(strong) + len(hints) >= 2
+              and len(signals.links) <= MAX_QUEUE_LINKS and len(tokens) <= MAX_QUEUE_WORDS):
+            # An anti-DDoS queue or "checking your browser" interstitial has no form at all: a few words of a check.
+            add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links, of a check: {said}")
 
     # Markets: what the extraction found, then the words of trade.
     if signals.market_profile:
@@ -315,11 +318,13 @@ def _seller_links(links: Iterable[str]) -> tuple[int, int]:
     return len(sellers), len(vendors)
 
 
-def _has_challenge_form(root: Any) -> bool:
-    """True when the page (an lxml tree) has a form with a field to fill in (text, number, select, textarea)
-    and no password field, that is not a GET search box.  Reads at most 50 forms."""
+def _forms_of(root: Any) -> tuple[bool, bool]:
+    """(a challenge form, a search box) in the page (an lxml tree).  A challenge form has a field to fill in
+    (text, number, select, textarea), no password field, and is not a search box (a form whose fields are
+    all named like a query or a sort control).  Reads at most 50 forms."""
+    challenge = search = False
     if root is None or not hasattr(root, "iter"):
-        return False
+        return challenge, search
     for number, form in enumerate(root.iter("form")):
         if number >= 50:
             break
@@ -329,13 +334,14 @@ def _has_challenge_form(root: Any) -> bool:
             if kind == "password":
                 password = True
                 break
-            if kind in ("text", "number", "tel", "select", "textarea"):
+            if kind in ("text", "number", "tel", "search", "select", "textarea"):
                 fillable += 1
-                search_only = search_only and str(node.get("name") or "").lower() in _SEARCH_FIELDS
-        method = str(form.get("method") or "get").lower()
-        if fillable and not password and not (search_only and method == "get"):
-            return True
-    return False
+                search_only = search_only and (kind == "search"
+                                               or str(node.get("name") or "").lower() in _SEARCH_FIELDS)
+        if fillable and not password:
+            search = search or search_only
+            challenge = challenge or not search_only
+    return challenge, search
 
 
 def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iterable[str],
@@ -349,9 +355,11 @@ def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iter
     vendors = list(listing_vendors)
     links = tuple(links)[:2000]
     sellers_linked, vendors_linked = _seller_links(links)
+    challenge_form, search_form = _forms_of(root)
     return PageSignals(
         url=url, status=status, title=title or "", text=text or "", links=links,
-        sellers_linked=sellers_linked, vendors_linked=vendors_linked, challenge_form=_has_challenge_form(root),
+        sellers_linked=sellers_linked, vendors_linked=vendors_linked, challenge_form=challenge_form,
+        search_form=search_form,
         onion_hosts_linked=len(hosts - {None}), login_wall=login_wall, extracted_page_type=page_type,
         listing_count=len(vendors), listing_vendors=len({vendor for vendor in vendors if vendor}),
         vendor_profile=vendor_profile, post_count=post_count, market_profile=market_profile,

@@ -335,3 +335,16 @@ def test_prose_that_repeats_said_report_and_reply_is_no_thread():
     html = f"<html><head><title>Market seized</title></head><body><h1>Market seized</h1>{paragraphs}{comments}</body></html>"
     site_type, evidence = _site_type_of_html(html, "news/seized")
     assert not any("post blocks" in why for why in evidence) and site_type != "forum", evidence
+
+
+def test_a_small_service_form_that_only_asks_to_verify_is_no_wall():
+    # A mixer's or an exchanger's one-form page: an address to fill in, "verify" and "protection" among its words.
+    mixer = ('<html><head><title>Coin Mixer</title></head><body><h1>Mix your coins</h1><p>Paste your address; '
+             'we verify it and send a letter of guarantee. Fee 1%.</p><form method="post"><input name="address">'
+             '<input name="delay"><button>Mix</button></form><a href="/faq">FAQ</a></body></html>')
+    site_type, evidence = _site_type_of_html(mixer, "")
+    assert site_type != "login-wall", evidence
+    # A search box posted rather than got is still a search box.
+    search = mixer.replace('<input name="address"><input name="delay">', '<input name="q">').replace(
+        "Mix your coins", "DDoS-proof search")
+    assert _site_type_of_html(search, "")[0] != "login-wall"
