@@ -2,18 +2,29 @@
 
 The rules read what the extraction already found -- the login-wall detector,
 forum posts (:mod:`crawler.extractors.forum_thread`), listings and vendors, the
-market profile that matched -- and a few counts of the page itself: links that
-go to forum threads and boards, the labels a forum prints in every post
-("Joined:", "Messages:", "Reply", "Quote"; a thread is a forum even where the
-post extractor read no posts), links to sellers' pages (a market's cards link to
-many sellers, a one-seller shop to none), a form that is the whole page and
-says it checks for robots (an image CAPTCHA with unnamed fields), distinct onions linked, words of trade, of
-forums, of paste software and of directories, and a seller's words about its own goods with the
-prices it prints (a one-seller shop's front page often has no listing cards).  Each rule that fires adds weight to one type and
-says why; the type with the most weight wins, and its weight (capped below 1)
-is the confidence.  Rules, not a trained model: nothing is downloaded and the
-evidence is readable.  ``bench/site_types.py`` measures them on the real saved
-pages (held-out markets apart).
+market profile that matched -- and a few counts of the page itself:
+
+* links that go to forum threads, boards and members, and the labels a forum
+  prints in every post ("Joined:", "Posts:", "Reply", "Quote"): a thread is a
+  forum even where the post extractor read no posts;
+* links to sellers' pages: a market's cards link to many sellers, a one-seller
+  shop's to none;
+* a form that is the whole page and says it checks for robots or DDoS (an image
+  or puzzle CAPTCHA whose fields have no telling name), or a few words of such a
+  check and no form (an anti-DDoS queue);
+* distinct onions linked; words of trade (with or without a vendor or seller
+  named), of forums, of paste software and of directories; and a seller's words
+  about its own goods with the prices it prints (a one-seller shop's front page
+  often has no listing cards).
+
+Words alone count for little: a page about forums or an article that says
+"verified" and "phishing" is neither a forum nor a directory without the
+structure of one.  Each rule that fires adds weight to one type and says why;
+the type with the most weight wins, and its weight (capped below 1) is the
+confidence.  Rules, not a trained model: nothing is downloaded and the evidence
+is readable.  ``bench/site_types.py`` measures them on the real saved pages, and
+beside them a naive Bayes over page words trained leave-one-site-out (it did
+worse than the rules, so it is not used).
 
 Public API:
 
@@ -33,7 +44,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from config.site_types import OTHER
 
@@ -228,8 +239,8 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     # Forums: posts, links to threads and boards, forum words.
     if signals.post_count:
         add("forum", 0.9 if signals.post_count >= 2 else 0.6, f"{signals.post_count} forum posts")
-    forum_links = sum(1 for link in signals.links if _FORUM_LINK.search(urlsplit(link).path + "?"
-                                                                         + urlsplit(link).query))
+    forum_links = sum(1 for parts in map(_split, signals.links)
+                      if parts is not None and _FORUM_LINK.search(parts.path + "?" + parts.query))
     if forum_links >= 5:
         add("forum", 0.6 if forum_links >= 15 else 0.4, f"{forum_links} links to threads, boards or members")
     # A thread's posts repeat their labels, whether or not the post extractor read the posts themselves.
@@ -298,12 +309,21 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     return dict(weight), dict(evidence)
 
 
+def _split(link: str) -> SplitResult | None:
+    """``urlsplit(link)``, or None for a link it refuses (a malformed host such as ``http://[x``)."""
+    try:
+        return urlsplit(link)
+    except ValueError:
+        return None
+
+
 def _seller_links(links: Iterable[str]) -> tuple[int, int]:
     """(distinct sellers' pages linked, those of them under a vendor/seller/merchant segment or key)."""
     sellers: set[tuple[str, str]] = set()
     vendors: set[tuple[str, str]] = set()
-    for link in links:
-        parts = urlsplit(link)
+    for parts in map(_split, links):
+        if parts is None:
+            continue
         segments = [segment for segment in parts.path.split("/") if segment][:12]
         found = [(segment.lower(), name) for segment, name in zip(segments, segments[1:])
                  if len(name) <= 64 and "." not in name and name.lower() not in _NOT_A_SELLER

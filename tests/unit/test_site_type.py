@@ -348,3 +348,15 @@ def test_a_small_service_form_that_only_asks_to_verify_is_no_wall():
     search = mixer.replace('<input name="address"><input name="delay">', '<input name="q">').replace(
         "Mix your coins", "DDoS-proof search")
     assert _site_type_of_html(search, "")[0] != "login-wall"
+
+
+def test_malformed_links_are_skipped_not_raised_on():
+    links = ("http://[x/threads/1/", "http://[x/vendor/a") * 5 + tuple(f"http://x.onion/vendor/v{i}" for i in range(3))
+    from crawler.extractors.site_type import signals_of_page
+
+    signals = signals_of_page(url="http://x.onion/c", status=200, title="", text="", links=links, onion_mentions=(),
+                              login_wall=None, page_type="category", listing_vendors=(None,) * 3,
+                              vendor_profile=False, post_count=0, market_profile=None)
+    assert signals.sellers_linked == 3
+    guess = classify_page(signals)
+    assert guess.site_type == "market", guess
