@@ -66,8 +66,9 @@ _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members",
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
 # "Joined:", "Posts:", "Reputation:", "Reply", "Quote", "Report" (and in Russian).  Words that prose uses
 # as often ("said", "messages") count only as labels, with their colon: "... said:", "Messages:".
-_POST_LABELS = ("joined", "registered", "posts", "reputation", "reply", "quote", "report", "регистрация",
-                "сообщений", "репутация", "ответить", "цитировать", "цитата")
+_POST_LABELS = ("joined", "registered", "posts", "reputation", "reply", "quote", "report", "permalink",
+                "регистрация", "сообщений", "репутация", "ответить", "цитировать", "цитата", "жалоба",
+                "пожаловаться")
 _POST_COLON_LABELS = ("messages:", "said:", "wrote:", "сообщения:", "написал:", "пишет:")
 # A label counts when it is printed this often (three posts at least), and a thread prints three labels.
 MIN_POST_BLOCKS = 3

@@ -360,3 +360,11 @@ def test_malformed_links_are_skipped_not_raised_on():
     assert signals.sellers_linked == 3
     guess = classify_page(signals)
     assert guess.site_type == "market", guess
+
+
+def test_a_russian_thread_is_a_forum_by_its_post_labels():
+    # Three labels, two of them the controls under each post: "Жалоба" (report) and "Permalink".
+    post = "{name} Регистрация: 12.03.2021 текст сообщения Жалоба Permalink "
+    text = "".join(post.format(name=name) for name in ("ivan", "petr", "oleg"))
+    guess = classify_page(PageSignals(text=text))
+    assert guess.site_type == "forum" and any("post blocks" in why for why in guess.evidence), guess
