@@ -65,13 +65,23 @@ _NAME_PATTERNS = (
     re.compile(r"(?i)^(?:about|store of|shop of|profile of|vendor|seller|user profile)\s*[:\-]?\s+(.{1,60})$"),
     re.compile(r"(?i)^(.{1,60}?)(?:'s|’s) (?:profile|store|shop|listings)$"),
     re.compile(r"(?i)^(?:магазин|продавец|профиль|verkäufer|shop)\s*[:\-]?\s+(.{1,60})$"),
+    # The profile's message form names its owner.
+    re.compile(r"(?i)^(?:send (?:a |an )?(?:private |direct )?(?:message|pm) to|message to|"
+               r"написать|сообщение для|nachricht an) (.{1,60})$"),
 )
+# Separators of a <title>'s parts ("vendorname - Market").
+_TITLE_PARTS = re.compile(r" (?:[-|–—·:]|::) ")  # the title text is collapsed: single spaces
 _GENERIC_HEADINGS = frozenset({
     "user profile", "profile", "vendor profile", "seller profile", "profile actions", "about", "about me",
     "feedback", "listings", "store", "shop", "contact vendor", "send message", "pgp", "public pgp key",
     "terms and conditions", "seller feedback ratings", "buyer statistics", "browse categories", "categories",
     "login", "register", "home", "menu", "search", "профиль", "отзывы", "товары",
 })
+# A count with its word, in brackets beside a name: "[0 deals]", "(1,204 sales)", "57 сделок".
+# Anchored and bounded: one try per chunk.
+SALES_COUNT = re.compile(
+    r"(?i)^[\[(]?\s?(\d[\d,. ]{0,12}?)\s?(?:deals|sales|transactions|trades|orders|completed orders|"
+    r"сделок|сделки|сделка|продаж|продажи|verkäufe)\s?[\])]?$")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _PGP_ARMOR = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 
@@ -126,12 +136,23 @@ def label_of(text: str, labels: dict[str, str]) -> tuple[str, str] | None:
     return None
 
 
+def in_running_text(tree: PageTree, chunks: list[tuple[int, str]], position: int) -> bool:
+    """True when chunk ``position`` is a bare word inside a sentence: its element's parent printed
+    text just before it ("'x' is a <strong>Vendor</strong> account."), so it labels nothing."""
+    owner, text = chunks[position]
+    if position == 0 or ":" in text or "：" in text:
+        return False
+    before_owner, before = chunks[position - 1]
+    return before_owner == tree.parent[owner] and not before.rstrip().endswith((":", "：", "|", "-"))
+
+
 def labelled_chunks(tree: PageTree, chunks: list[tuple[int, str]], labels: dict[str, str]) -> dict[str, list[str]]:
     """Field -> the values found after its labels, in page order."""
     found: dict[str, list[str]] = {}
     for position, (owner, text) in enumerate(chunks):
-        # A menu link is no label; neither is a table's column header.
-        hit = label_of(text, labels) if tree.link[owner] < 0 and not tree.is_column_header(owner) else None
+        # A menu link is no label; neither is a table's column header, nor a word in a sentence.
+        hit = (label_of(text, labels) if tree.link[owner] < 0 and not tree.is_column_header(owner)
+               and not in_running_text(tree, chunks, position) else None)
         if hit is not None:
             name, value = hit
             if not value and position + 1 < len(chunks):
@@ -172,6 +193,12 @@ def _name_candidates(tree: PageTree, chunks: list[tuple[int, str]], labelled: di
 
     for value in labelled.get("name", [])[:3]:
         vote(value, 3)
+    # A part of the <title> printed on the page by itself, outside links (a name in bold), once.
+    parts = {part.strip() for part in _TITLE_PARTS.split(page_title)[:4] if part.strip()} if page_title else set()
+    for owner, text in chunks:
+        if parts and len(text) <= MAX_NAME_CHARS and tree.link[owner] < 0 and text.casefold() in parts:
+            parts.discard(text.casefold())
+            vote(text, 1)
     for owner, text in chunks:
         patterned = False
         for pattern in _NAME_PATTERNS:
@@ -226,12 +253,16 @@ def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, s
     if joined is not None:
         values["joined"] = joined
     sales = _first_value(labelled.get("sales", []), "int", context)
+    if sales is None:
+        counted = next((match for _, text in chunks if len(text) <= 40 and (match := SALES_COUNT.match(text))), None)
+        if counted is not None:
+            sales = _first_value([counted.group(1)], "int", context)
     if sales is not None:
         values["sales"] = sales
     rating = _rating(labelled.get("rating", []))
     if rating is None:
         for owner, text in chunks:
-            if "rating" in (tree.elements[owner].get("class") or "").casefold():
+            if "rating" in (tree.elements[owner].get("class") or "").casefold() and not SALES_COUNT.match(text):
                 rating = _rating([text])
                 if rating is not None:
                     break

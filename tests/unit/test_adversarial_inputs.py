@@ -25,6 +25,7 @@ from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
+from crawler.extractors.vendor_profile import _TITLE_PARTS, SALES_COUNT
 from crawler.tor.control import parse_bootstrap_phase
 
 MEGABYTE = 1_000_000
@@ -81,6 +82,10 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "onions: obfuscated v2": (find_onions, repeat("aaaaaaaaaaaaaaa2 dot onion ")),
     "onions: v3-long labels before spaced dots": (find_onions, repeat("a" * 56 + " . ") + "onion"),
     "onions: bracketed dots, no onion": (find_onions, repeat("a [.] ") + "onion"),
+    # Issue 10's profile-free readers: a deal count beside a name, a <title>'s parts.
+    "vendor sales count: digits and spaces": (SALES_COUNT.match, "[" + repeat("1 ")),
+    "vendor sales count: search": (SALES_COUNT.search, repeat("1 deals ")),
+    "title parts: separators": (_TITLE_PARTS.split, repeat("a - | :: ")),
 }
 
 
