@@ -191,7 +191,11 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
     # above; on a page of cards it can only turn the page into a vendor's or a product's.
     if not cards or _may_need_older_reader(selector, chunks):
         add_older_reading(detail, selector, url, countries=countries)
-        if detail.strong and detail_title not in card_titles:
+        # Structured data (JSON-LD, microdata) naming the product the page's own heading names
+        # makes it that product's page, even where a widget of cards repeats it ("Top rated").
+        structured = any(source in detail.evidence for source in ("older-reader:json-ld", "older-reader:microdata"))
+        named = structured and bool(detail_title) and str(detail.values.get("title", "")).casefold() == detail_title
+        if detail.strong and (detail_title not in card_titles or named):
             return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     if detail.vendor_values:
         # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").

@@ -42,3 +42,35 @@ def test_vendor_name_from_page_title_and_message_heading_not_from_running_text()
     assert page.vendor.get("sales") == 12
     assert "rating" not in page.vendor  # "[12 deals]" is a count, not a rating
     assert [card["vendor"] for card in page.cards] == ["mrgreen"] * 3
+
+
+def _woo_card(slug: str, name: str, price: str) -> str:
+    return (f"<li class='product'><a href='http://{HOST}/product/{slug}/' class='woocommerce-LoopProduct-link'>"
+            f"<h2 class='woocommerce-loop-product__title'>{name}</h2>"
+            f"<span class='price'><span class='woocommerce-Price-amount amount'><bdi><span>&#36;</span>{price}</bdi></span></span></a>"
+            f"<a href='?add-to-cart=1' class='button'>Add to cart</a></li>")
+
+
+def test_woocommerce_product_page_with_related_products_and_a_widget_repeating_it() -> None:
+    """A product page (JSON-LD Product, h1 product_title, p.price) is one listing, even though a
+    "Top rated products" widget repeats it beside three related products."""
+    ld = ('<script type="application/ld+json">{"@context":"https://schema.org/","@graph":[{"@type":"Product",'
+          '"name":"Garden Gnome Plans","offers":[{"@type":"Offer","price":"7.00","priceCurrency":"USD"}]}]}</script>')
+    related = "".join(_woo_card(f"r{n}", f"Related thing {n}", f"{n}.00") for n in (1, 2, 3))
+    widget = ("<div class='widget'><h2>Top rated products</h2><ul>"
+              f"<li><a href='http://{HOST}/product/garden-gnome-plans/'>Garden Gnome Plans</a>"
+              "<span class='woocommerce-Price-amount amount'><bdi><span>&#36;</span>7.00</bdi></span></li>"
+              f"<li><a href='http://{HOST}/product/r1/'>Related thing 1</a>"
+              "<span class='woocommerce-Price-amount amount'><bdi><span>&#36;</span>1.00</bdi></span></li></ul></div>")
+    html = ("<html><head><title>Garden Gnome Plans &#8211; Thrifty Shop</title>" + ld + "</head>"
+            "<body class='single-product woocommerce'><div class='product'><div class='summary'>"
+            "<h1 class='product_title entry-title'>Garden Gnome Plans</h1>"
+            "<p class='price'><span class='woocommerce-Price-amount amount'><bdi><span>&#36;</span>7.00</bdi></span></p>"
+            "<form class='cart'><input type='hidden' name='quantity' value='1'/>"
+            "<button type='submit' name='add-to-cart'>Add to cart</button></form></div>"
+            f"<section class='related products'><h2>Related products</h2><ul class='products'>{related}</ul></section>"
+            f"</div>{widget}</body></html>")
+    page = read(html, "/product/garden-gnome-plans/")
+    assert page.page_type == "listing"
+    assert (page.listing["title"], page.listing["price"]) == ("Garden Gnome Plans", Price(7.0, "USD"))
+    assert sorted(card["title"] for card in page.cards) == ["Related thing 1", "Related thing 2", "Related thing 3"]
