@@ -120,6 +120,26 @@ def _currency_of(token: _Token | None) -> tuple[str, float] | None:
     return None
 
 
+# Currencies written with a "$" sign; beside the sign, their code or prefix says which dollar it is.
+_DOLLAR_CODES = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN"})
+# Prefixes written against the sign ("C$12", "AU$ 5"); "US" also spaced ("US $5" stays USD anyway).
+_DOLLAR_PREFIXES = {"us": "USD", "c": "CAD", "ca": "CAD", "can": "CAD", "a": "AUD", "au": "AUD", "nz": "NZD",
+                    "hk": "HKD", "s": "SGD", "sg": "SGD", "mx": "MXN"}
+
+
+def _dollar_of(token: _Token | None, touching: bool) -> str | None:
+    """The dollar a word before a "$" names: a code ("CAD $12") or, touching the sign, a prefix ("C$12")."""
+    if token is None or token.kind != "word" or len(token.text) > 3:
+        return None
+    word = token.text.casefold()
+    code = word.upper()
+    if code in _DOLLAR_CODES:
+        return code
+    if touching or word == "us":
+        return _DOLLAR_PREFIXES.get(word)
+    return None
+
+
 def _at(tokens: list[_Token], index: int) -> _Token | None:
     return tokens[index] if 0 <= index < len(tokens) else None
 
@@ -204,13 +224,20 @@ def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
             continue
         before_index = _skip_space(tokens, index - 1, -1)
         before = _currency_of(_at(tokens, before_index)) if before_index > used_until else None
-        # "US$ 12": the "US" in front of the sign belongs to it.
-        if before is not None and before_index - 1 > used_until:
-            prefix = _at(tokens, before_index - 1)
-            if prefix is not None and prefix.kind == "word" and prefix.text.upper() == "US" and tokens[before_index].text == "$":
-                before_index -= 1
+        # "US$ 12", "C$ 12", "CAD $12": a country prefix or a fiat code in front of the sign names the dollar.
+        if before is not None and tokens[before_index].text == "$":
+            prefix_index = before_index - 1
+            if _at(tokens, prefix_index) is not None and tokens[prefix_index].kind == "space" and len(tokens[prefix_index].text) == 1:
+                prefix_index -= 1  # "CAD $12", never "US $12" (a code must touch or be one space away)
+            prefix = _at(tokens, prefix_index) if prefix_index > used_until else None
+            named = _dollar_of(prefix, touching=prefix_index == before_index - 1)
+            if named is not None:
+                before, before_index = (named, 1.0), prefix_index
         after_index = _skip_space(tokens, index + 1, 1)
         after = _currency_of(_at(tokens, after_index))
+        if (before is not None and after is not None and tokens[before_index].text == "$"
+                and after[0] != before[0] and after[0] in _DOLLAR_CODES):
+            before = after  # "$89.25 CAD": the code says which dollar the sign is
         last_index = index
         amount_max: float | None = None
         if after is None and before is None:

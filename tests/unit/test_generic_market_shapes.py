@@ -74,3 +74,18 @@ def test_woocommerce_product_page_with_related_products_and_a_widget_repeating_i
     assert page.page_type == "listing"
     assert (page.listing["title"], page.listing["price"]) == ("Garden Gnome Plans", Price(7.0, "USD"))
     assert sorted(card["title"] for card in page.cards) == ["Related thing 1", "Related thing 2", "Related thing 3"]
+
+
+def test_a_code_or_prefix_beside_a_dollar_sign_names_the_dollar() -> None:
+    from crawler.extractors.price_spans import find_price_spans
+
+    def read_price(text: str) -> list[tuple[float, str]]:
+        return [(span.amount, span.currency) for span in find_price_spans(text)]
+
+    assert read_price("CAD $367.5") == [(367.5, "CAD")]
+    assert read_price("Purchase price: CAD $89.25 (0.00094 BTC)") == [(89.25, "CAD"), (0.00094, "BTC")]
+    assert read_price("$12.50 AUD") == [(12.5, "AUD")]
+    assert read_price("C$ 10 or AU$5") == [(10.0, "CAD"), (5.0, "AUD")]
+    # The sign alone, or with USD, stays the US dollar; a word that is no dollar prefix changes nothing.
+    assert read_price("$20.00 USD") == [(20.0, "USD")]
+    assert read_price("US $5, bus$7, A $9") == [(5.0, "USD"), (7.0, "USD"), (9.0, "USD")]
