@@ -121,7 +121,7 @@ def _currency_of(token: _Token | None) -> tuple[str, float] | None:
 
 
 # Currencies written with a "$" sign; beside the sign, their code or prefix says which dollar it is.
-_DOLLAR_CODES = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN"})
+DOLLAR_CODES = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN"})
 # Prefixes written against the sign ("C$12", "AU$ 5"); "US" also spaced ("US $5" stays USD anyway).
 _DOLLAR_PREFIXES = {"us": "USD", "c": "CAD", "ca": "CAD", "can": "CAD", "a": "AUD", "au": "AUD", "nz": "NZD",
                     "hk": "HKD", "s": "SGD", "sg": "SGD", "mx": "MXN"}
@@ -133,7 +133,7 @@ def _dollar_of(token: _Token | None, touching: bool) -> str | None:
         return None
     word = token.text.casefold()
     code = word.upper()
-    if code in _DOLLAR_CODES:
+    if code in DOLLAR_CODES:
         return code
     if touching or word == "us":
         return _DOLLAR_PREFIXES.get(word)
@@ -236,7 +236,7 @@ def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
         after_index = _skip_space(tokens, index + 1, 1)
         after = _currency_of(_at(tokens, after_index))
         if (before is not None and after is not None and tokens[before_index].text == "$"
-                and after[0] != before[0] and after[0] in _DOLLAR_CODES):
+                and after[0] != before[0] and after[0] in DOLLAR_CODES):
             before = after  # "$89.25 CAD": the code says which dollar the sign is
         last_index = index
         amount_max: float | None = None

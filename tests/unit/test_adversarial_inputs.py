@@ -25,6 +25,7 @@ from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.prices import find_prices
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
+from crawler.extractors.page_tree import _DOLLAR_CODE_HINT
 from crawler.extractors.vendor_profile import _TITLE_PARTS, SALES_COUNT
 from crawler.tor.control import parse_bootstrap_phase
 
@@ -86,6 +87,8 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "vendor sales count: digits and spaces": (SALES_COUNT.match, "[" + repeat("1 ")),
     "vendor sales count: search": (SALES_COUNT.search, repeat("1 deals ")),
     "title parts: separators": (_TITLE_PARTS.split, repeat("a - | :: ")),
+    "dollar code hint: signs before digit runs": (_DOLLAR_CODE_HINT.search, repeat("$ 1.1,1 ")),
+    "dollar code hint: codes without signs": (_DOLLAR_CODE_HINT.search, repeat("CAD AUD ")),
 }
 
 

@@ -89,3 +89,15 @@ def test_a_code_or_prefix_beside_a_dollar_sign_names_the_dollar() -> None:
     # The sign alone, or with USD, stays the US dollar; a word that is no dollar prefix changes nothing.
     assert read_price("$20.00 USD") == [(20.0, "USD")]
     assert read_price("US $5, bus$7, A $9") == [(5.0, "USD"), (7.0, "USD"), (9.0, "USD")]
+
+
+def test_a_dollar_code_printed_around_the_price_element_names_its_currency() -> None:
+    """"CAD <a>$89.25</a>": the code sits in the parent's text, the sign and amount in a child."""
+    cards = "".join(
+        f"<div class='item'><a href='/product.php?id={n}'><h4>Listing number {n}</h4></a>"
+        f"<p>Vendor: <a href='/vendor.php?id=v{n}'>seller{n}</a></p><p class='bold'>CAD <a>${n}9.25</a></p>"
+        f"<p>(0.0009{n} BTC)</p></div>" for n in range(1, 5))
+    page = read(f"<html><head><title>Search</title></head><body>{cards}</body></html>", "/search.php")
+    assert page.page_type == "category"
+    assert [(card["title"], card["price"]) for card in page.cards] == [
+        (f"Listing number {n}", Price(float(f"{n}9.25"), "CAD")) for n in range(1, 5)]
