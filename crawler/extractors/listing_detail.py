@@ -64,7 +64,8 @@ DETAIL_LABELS: dict[str, str] = {
         "price", "sale price", "purchase price", "buy price", "our price", "unit price", "item price", "cost",
         "цена", "стоимость", "цена за", "preis", "kaufpreis", "prix")},
     **{label: "vendor" for label in (
-        "vendor", "seller", "sold by", "merchant", "posted by", "shop", "store", "продавец", "магазин",
+        "vendor", "seller", "sold by", "merchant", "posted by", "shop", "store", "brought to you by", "offered by",
+        "listed by", "provided by", "продавец", "магазин",
         "verkäufer", "anbieter", "händler")},
     **{label: "ships_from" for label in (
         "ships from", "ship from", "shipping from", "shipped from", "sent from", "origin", "origin country",
@@ -259,6 +260,9 @@ def _vendor(tree: PageTree, ranges: _CardMask, title_index: int, labelled: dict[
         if len(href) > 1_000 or not is_vendor_href(href):
             continue
         name = clean_vendor_name(clean_text(tree.elements[index].text) or tree.element_text(index, limit=80))
+        if not name and tree.end[index] == index + 1:
+            # "<a href='/vendor/x'/>x</a>": libxml2 closes the link at "/>", its name is the tail.
+            name = clean_vendor_name(clean_text(tree.elements[index].tail)[:80])
         if name:
             return name, urljoin(url, href)
     return None, None

@@ -67,7 +67,8 @@ _ACTION_WORDS = frozenset({
 })
 VENDOR_HREF = re.compile(
     r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
-    r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember)"
+    r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember"
+    r"|/@[\w.-]{1,40}(?:/|$|\?))"  # a handle path ("/@name/...")
 )
 # A listing filed under its vendor ("/store/john-doe/item/3b85ab6a", "/shop/x/product/12") is a
 # detail page, not the vendor's page, though its path starts like one.

@@ -101,3 +101,20 @@ def test_a_dollar_code_printed_around_the_price_element_names_its_currency() -> 
     assert page.page_type == "category"
     assert [(card["title"], card["price"]) for card in page.cards] == [
         (f"Listing number {n}", Price(float(f"{n}9.25"), "CAD")) for n in range(1, 5)]
+
+
+def test_detail_vendor_from_a_handle_link_and_from_a_self_closed_vendor_link() -> None:
+    """The vendor of a listing page: a "/@name/..." handle link around the seller's heading, and
+    "Brought to you by: <a href='/vendor/x'/>x</a>" (libxml2 closes the link at "/>")."""
+    handle = ("<html><head><title>Market</title></head><body><h1>Blue Widget Pack</h1>"
+              "<div>Price: 30.00 USD</div><button>Buy now</button>"
+              f"<div class='seller'><a href='http://{HOST}/@QuietFox/9f8e7d6c5b4a'><h2>QuietFox</h2></a></div></body></html>")
+    page = read(handle, "/listing/77")
+    assert page.page_type == "listing"
+    assert (page.listing["title"], page.listing["vendor"]) == ("Blue Widget Pack", "QuietFox")
+    selfclosed = ("<html><head><title>Market</title></head><body><h1>Green Widget 5g</h1><div>0.0123 BTC</div>"
+                  "Fine widgets.<br/>Brought to you by:<br/><a class='user' href='/vendor/GreenGuy#'/>GreenGuy</a>"
+                  "<span> 4.9/5, 15~25 deals</span><div>0.0123 BTC</div><a href='/buy/1'>Buy</a></body></html>")
+    page = read(selfclosed, "/p/abc")
+    assert page.page_type == "listing"
+    assert (page.listing["title"], page.listing["vendor"]) == ("Green Widget 5g", "GreenGuy")
