@@ -116,6 +116,11 @@ def card_values(card: Card, page_url: str, vendor_name: str | None = None,
     return values
 
 
+def _several_vendors(cards: list[Card]) -> bool:
+    """True when the cards name two or more different vendors: a result page, not a vendor's own page."""
+    return len({card.vendor.casefold() for card in cards if card.vendor}) >= 2
+
+
 _VENDOR_FACT = re.compile(r"(?i)\b(?:joined|member since|since|registered)\b")
 
 
@@ -181,6 +186,8 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
             return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     if vendor is None:
         vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
+        if vendor is not None and "joined" not in vendor.evidence and _several_vendors(cards):
+            vendor = None  # a key quoted in a card's description; the cards are several vendors'
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,
@@ -197,8 +204,9 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
         named = structured and bool(detail_title) and str(detail.values.get("title", "")).casefold() == detail_title
         if detail.strong and (detail_title not in card_titles or named):
             return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
-    if detail.vendor_values:
-        # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").
+    if detail.vendor_values and not _several_vendors(cards):
+        # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17"); cards
+        # of several vendors make the page a result page, never one vendor's.
         name = str(detail.vendor_values.get("name") or "") or None
         return GenericPage("vendor", vendor=detail.vendor_values,
                            cards=_one_per_listing([card_values(card, url, name, countries=countries) for card in cards]),

@@ -51,7 +51,7 @@ from crawler.extractors.generic_listing import extract_generic
 from crawler.extractors.page_tree import PageTree, clean_text
 from crawler.extractors.prices import Price
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
-from crawler.extractors.record_mining import Card, clean_vendor_name, is_action_text, is_vendor_href
+from crawler.extractors.record_mining import Card, clean_vendor_name, is_action_text, is_vendor_href, vendor_link_name
 from crawler.extractors.vendor_profile import label_of
 
 MAX_TITLE_CHARS = 400
@@ -259,10 +259,7 @@ def _vendor(tree: PageTree, ranges: _CardMask, title_index: int, labelled: dict[
         href = tree.elements[index].get("href") or ""
         if len(href) > 1_000 or not is_vendor_href(href):
             continue
-        name = clean_vendor_name(clean_text(tree.elements[index].text) or tree.element_text(index, limit=80))
-        if not name and tree.end[index] == index + 1:
-            # "<a href='/vendor/x'/>x</a>": libxml2 closes the link at "/>", its name is the tail.
-            name = clean_vendor_name(clean_text(tree.elements[index].tail)[:80])
+        name = vendor_link_name(tree, index)
         if name:
             return name, urljoin(url, href)
     return None, None

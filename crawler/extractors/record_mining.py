@@ -9,7 +9,7 @@ Public API:
 * :func:`find_repeated_units` ``(tree, marks) -> list[int]``: the mining step
   alone, for any set of marks (forum posts use member links and times);
   :func:`marked_counts` and :func:`alike_units` are its parts.
-* :func:`clean_vendor_name`, :func:`strip_bracket_notes`,
+* :func:`clean_vendor_name`, :func:`vendor_link_name`, :func:`strip_bracket_notes`,
   :func:`is_action_text`, :func:`is_vendor_href` and :data:`VENDOR_HREF` -- the name and link rules
   shared with detail and vendor pages.
 
@@ -481,13 +481,22 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
         href = (tree.elements[index].get("href") or "").strip()
         if not href or href == main_url or not is_vendor_href(href):
             continue
-        first_text = clean_text(tree.elements[index].text)
-        if not first_text:
-            first_text = tree.element_text(index, limit=80)
-        name = clean_vendor_name(first_text)
+        name = vendor_link_name(tree, index)
         if name:
             return name, urljoin(page_url, href), index
     return None, None, -1
+
+
+def vendor_link_name(tree: PageTree, index: int) -> str | None:
+    """The vendor name a vendor link prints (see :func:`clean_vendor_name`); for an empty link that
+    libxml2 closed at "/>" (``<a href='/vendor/x'/>x</a>``, which a browser reads as one link),
+    the text right after it."""
+    first_text = clean_text(tree.elements[index].text)
+    if not first_text:
+        first_text = tree.element_text(index, limit=80)
+    if not first_text and tree.end[index] == index + 1:
+        first_text = clean_text((tree.elements[index].tail or "")[:200])
+    return clean_vendor_name(first_text) if first_text else None
 
 
 def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None, str | None]:

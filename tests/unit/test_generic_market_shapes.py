@@ -118,3 +118,19 @@ def test_detail_vendor_from_a_handle_link_and_from_a_self_closed_vendor_link() -
     page = read(selfclosed, "/p/abc")
     assert page.page_type == "listing"
     assert (page.listing["title"], page.listing["vendor"]) == ("Green Widget 5g", "GreenGuy")
+
+
+def test_table_rows_of_several_vendors_are_a_category_even_with_a_key_quoted_in_a_description() -> None:
+    """Rows whose vendor links libxml2 closed at "/>" name their vendor by the text after the link;
+    a PGP key quoted in one row's description does not make a page of several vendors a profile."""
+    vendors = ["alpha", "bravo", "alpha", "charlie"]
+    rows = "".join(
+        f"<tr class='products-list-item'><td><a href='/p/id{n}'>Product {n} 5g</a><br/>"
+        f"<span class='description-preview'>Good stuff {KEY if n == 2 else ''}</span></td>"
+        f"<td>0.0{n}000000 BTC</td><td><a class='user-link' href='/vendor/{name}#'/>{name}</a><br/>"
+        f"<span class='user-ratings'>4.90/5, 15~25 deals</span></td></tr>"
+        for n, name in enumerate(vendors, start=1))
+    html = f"<html><head><title>Category</title></head><body><table>{rows}</table></body></html>"
+    page = read(html, "/cat/edibles")
+    assert page.page_type == "category"
+    assert [card["vendor"] for card in page.cards] == vendors
