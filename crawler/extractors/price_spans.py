@@ -181,16 +181,26 @@ def _merge_space_groups(tokens: list[_Token]) -> list[_Token]:
 
 def _unit_after(text: str, tokens: list[_Token], index: int) -> tuple[str | None, int]:
     """A unit written straight after the currency ("USD/1LB", "USD/56tab"): (unit, last token index)."""
-    slash = _at(tokens, index + 1)
+    # "USD/1LB", and with one space each side, "USD / item", "руб / 20г".
+    slash_index = index + 1
+    spaced = _at(tokens, slash_index) is not None and tokens[slash_index].text == " "
+    if spaced:
+        slash_index += 1
+    slash = _at(tokens, slash_index)
     if slash is None or slash.text != "/":
         return None, index
-    cursor, end = index + 2, None
-    while cursor < len(tokens) and tokens[cursor].kind in ("num", "word") and cursor - index <= 4:
+    start = slash_index + 1
+    if spaced:
+        if _at(tokens, start) is None or tokens[start].text != " ":
+            return None, index
+        start += 1
+    cursor, end = start, None
+    while cursor < len(tokens) and tokens[cursor].kind in ("num", "word") and cursor - start <= 2:
         end = cursor
         cursor += 1
     if end is None:
         return None, index
-    unit = text[tokens[index + 2].start:tokens[end].end]
+    unit = text[tokens[start].start:tokens[end].end]
     # "$60/0.005802 BTC" is a second price, not a unit.
     following = _at(tokens, _skip_space(tokens, end + 1, 1))
     if len(unit) > _MAX_UNIT_CHARS or _currency_of(following) is not None or _currency_of(tokens[end]) is not None:

@@ -68,7 +68,8 @@ _ACTION_WORDS = frozenset({
 VENDOR_HREF = re.compile(
     r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
     r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember"
-    r"|/@[\w.-]{1,40}(?:/|$|\?))"  # a handle path ("/@name/...")
+    r"|/@[\w.-]{1,40}(?:/|$|\?)"  # a handle path ("/@name/...")
+    r"|/market/\d{1,12}(?:/|$|\?|#))"  # one shop of a multi-shop site ("/market/2535": its "магазин")
 )
 # A listing filed under its vendor ("/store/john-doe/item/3b85ab6a", "/shop/x/product/12") is a
 # detail page, not the vendor's page, though its path starts like one.
@@ -87,12 +88,14 @@ _VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "про�
                   "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
 _TITLE_LABELS = ("title:", "product:", "item:", "listing:", "product name:", "item name:", "название:",
                  "наименование:", "товар:", "titel:", "produkt:", "artikel:", "title :", "product :")
+LINKED_NAME_WORDS = 8  # words of a name printed as a link to the vendor's page
 _AT_NAME = re.compile(r"^@([\w.-]{2,40})$")
-_SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "sent from", "origin country", "origin",
-                      "country of origin", "location", "from country", "отправка из", "откуда", "versand aus",
+# A bare "From:"/"To:" needs its colon (a price range "from 5 to 9" is no place).
+_SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "shipped from", "sent from", "origin country", "origin",
+                      "country of origin", "location", "from country", "from:", "отправка из", "откуда", "versand aus",
                       "versand von", "herkunft")
-_SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "destination", "destinations", "delivers to",
-                    "доставка в", "куда", "versand nach", "lieferung nach")
+_SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "shipped to", "destination", "destinations", "delivers to",
+                    "to:", "доставка в", "куда", "versand nach", "lieferung nach")
 _ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
 _RATING_TEXT = re.compile(r"(?<![\d.])([0-5](?:\.\d{1,2})?)\s*(?:/\s*5|★|stars?)?(?![\d.])")
 
@@ -300,14 +303,14 @@ def strip_bracket_notes(text: str, limit: int = 3) -> str:
     return text.strip()
 
 
-def clean_vendor_name(text: str) -> str | None:
+def clean_vendor_name(text: str, max_words: int = 4) -> str | None:
     """A vendor name from a link or label text: counts and ratings in brackets and a leading @ dropped;
-    None for text that is no name (too long, more than four words, a button word)."""
+    None for text that is no name (too long, more than ``max_words`` words, a button word)."""
     if len(text) > 400:
         return None
     name = strip_bracket_notes(clean_text(text).lstrip("@").strip())
     name = name.strip(" ,;:|-–")
-    if not name or len(name) > 60 or len(name.split()) > 4 or is_action_text(name):
+    if not name or len(name) > 60 or len(name.split()) > max_words or is_action_text(name):
         return None
     return name
 
@@ -496,7 +499,8 @@ def vendor_link_name(tree: PageTree, index: int) -> str | None:
         first_text = tree.element_text(index, limit=80)
     if not first_text and tree.end[index] == index + 1:
         first_text = clean_text((tree.elements[index].tail or "")[:200])
-    return clean_vendor_name(first_text) if first_text else None
+    # The link says whose page it is, so a shop's longer name ("Pinky and the Brain drug store") counts.
+    return clean_vendor_name(first_text, max_words=LINKED_NAME_WORDS) if first_text else None
 
 
 def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None, str | None]:

@@ -23,6 +23,7 @@ from crawler.extractors.html_page import parse_html_page
 from crawler.extractors.identifiers import find_identifiers
 from crawler.extractors.onions import find_onions
 from crawler.extractors.pgp import find_pgp_keys
+from crawler.extractors.price_spans import find_price_spans
 from crawler.extractors.prices import find_prices
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
 from crawler.extractors.page_tree import _DOLLAR_CODE_HINT
@@ -89,6 +90,8 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "title parts: separators": (_TITLE_PARTS.split, repeat("a - | :: ")),
     "dollar code hint: signs before digit runs": (_DOLLAR_CODE_HINT.search, repeat("$ 1.1,1 ")),
     "dollar code hint: codes without signs": (_DOLLAR_CODE_HINT.search, repeat("CAD AUD ")),
+    "price spans: spaced units after every price": (find_price_spans, repeat("1 USD / 2g ")),
+    "price spans: dollar codes and prefixes": (find_price_spans, repeat("CAD $1 C$2 $3 AUD ")),
 }
 
 

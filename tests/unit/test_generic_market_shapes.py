@@ -134,3 +134,43 @@ def test_table_rows_of_several_vendors_are_a_category_even_with_a_key_quoted_in_
     page = read(html, "/cat/edibles")
     assert page.page_type == "category"
     assert [card["vendor"] for card in page.cards] == vendors
+
+
+def test_spaced_per_unit_prices() -> None:
+    from crawler.extractors.price_spans import find_price_spans
+
+    def read_price(text: str) -> list[tuple[float, str, str | None]]:
+        return [(span.amount, span.currency, span.unit) for span in find_price_spans(text)]
+
+    assert read_price("10.00 USD / item") == [(10.0, "USD", "item")]
+    assert read_price("от 3 690 руб / 2г") == [(3690.0, "RUB", "2г")]
+    assert read_price("1795.00 USD/1LB") == [(1795.0, "USD", "1LB")]
+    # A second price after the slash is no unit, nor is a slash with a space on one side only.
+    assert read_price("$60 / 0.005 BTC") == [(60.0, "USD", None), (0.005, "BTC", None)]
+    assert read_price("5 USD /item") == [(5.0, "USD", None)]
+
+
+def test_cards_with_shop_links_per_unit_prices_and_shipping_labels() -> None:
+    """A multi-shop site's cards link the shop ("/market/<id>", a name of several words) and print
+    "от 3 690 руб / 2г"; other cards print "Shipped From X" / "Shipped To Y" or "From: X" / "To: Y"."""
+    shops = ["Северная Ветка", "Pinky and the Brain drug store", "DENDI"]
+    russian = "".join(
+        f"<div class='item'><div class='title'><a href='/product/{n}?region_id=8'>Товар номер {n}</a></div>"
+        f"<div class='market'><a href='/market/{100 + n}'>{shop}</a></div><div class='text'>Описание {n}</div>"
+        f"<div class='foot'><span class='price'>от <strong>{n} 690 руб / {n}г</strong></span></div></div>"
+        for n, shop in enumerate(shops, start=1))
+    page = read(f"<html><head><title>Каталог</title></head><body>{russian}</body></html>", "/catalog/1")
+    assert page.page_type == "category"
+    assert [(card["vendor"], card["price"], card["price_unit"]) for card in page.cards] == [
+        (shop, Price(float(f"{n}690"), "RUB"), f"{n}г") for n, shop in enumerate(shops, start=1)]
+    english = "".join(
+        f"<div class='product'><h2><a href='/listing.php?pid={n}'>Listing {n} 7g</a></h2>"
+        f"<b>Sold By <a href='/profile.php?id=v{n}'>v{n}</a></b><br/>"
+        f"<b>Shipped From</b> Germany<br/><b>Shipped To</b> Worldwide<h2>USD {n}.99</h2></div>" for n in (1, 2, 3))
+    page = read(f"<html><head><title>Listings</title></head><body>{english}</body></html>", "/listings.php")
+    assert [(card["ships_from"], card["ships_to"]) for card in page.cards] == [(["DE"], ["WW"])] * 3
+    rows = "".join(
+        f"<tr><td><a href='/p/x{n}'>Row item {n}</a></td><td>0.0{n} BTC</td>"
+        f"<td>From: USA<br/>To: Canada</td><td><a href='/vendor/w{n}'>w{n}</a></td></tr>" for n in (1, 2, 3))
+    page = read(f"<html><head><title>Cat</title></head><body><table>{rows}</table></body></html>", "/cat/1")
+    assert [(card["ships_from"], card["ships_to"]) for card in page.cards] == [(["US"], ["CA"])] * 3
