@@ -46,7 +46,7 @@ MAX_AUTHOR_CHARS = 80
 # /members/ and /profile/, SMF action=profile, plain /user/ and /u/).
 _MEMBER_HREF = re.compile(
     r"(?i)(?:^|/)(?:user-|member\.php|memberlist\.php|profile\.php|showuser=|u=\d)"
-    r"|/(?:user|users|member|members|profile|profiles|u)/"
+    r"|[/?](?:user|users|member|members|profile|profiles|u)/"  # XenForo 1 without rewrites: "index.php?members/x.1/"
     r"|[?&](?:action=profile|mode=viewprofile|showuser=|uid=|u=)"
 )
 _POST_CLASS = re.compile(r"(?i)(?:^|[\s_-])(?:post|posts|message|messages|comment|reply|topic|ipscomment|cpost|postbody|post_body|postbit|bbwrapper|messagecontent)(?:$|[\s_-])")
@@ -291,16 +291,46 @@ def _outermost(tree: PageTree, units: list[int]) -> list[int]:
     return kept
 
 
+_EDIT_CLASS = re.compile(r"(?i)edit")
+
+
+def _marked_as_time(tree: PageTree, index: int) -> bool:
+    """The element is time markup: a ``<time>``, or a date/time class or title ("DateTime")."""
+    element = tree.elements[index]
+    return tree.tag[index] == "time" or bool(_DATE_CLASS.search(element.get("class") or "")) or bool(
+        element.get("data-time"))
+
+
+def _edit_time(tree: PageTree, index: int) -> bool:
+    """A "Last edited" time: the element or one of its three nearest ancestors has an edit class."""
+    return any(_EDIT_CLASS.search(tree.elements[block].get("class") or "")
+               for block in (index, *tree.ancestors(index, limit=3)))
+
+
 def _post_time_element(tree: PageTree, unit: int, times: set[int]) -> int:
-    """The post's time: a ``<time datetime>`` first (it states the zone), else the first date in the post."""
-    first = -1
+    """The post's time: a ``<time datetime>`` first (it states the zone), else the first element
+    marked as a time (class "DateTime"...) that is no "Last edited" time, else the first date in
+    the post (a date in plain text may be the author's join date, so it comes last)."""
+    marked = first = -1
     for index in tree.subtree(unit):
         if index in times:
             if tree.tag[index] == "time" and tree.elements[index].get("datetime"):
                 return index
+            if marked < 0 and _marked_as_time(tree, index) and not _edit_time(tree, index):
+                marked = index
             if first < 0:
                 first = index
-    return first
+    return marked if marked >= 0 else first
+
+
+def _epoch_utc(value: str | None) -> str | None:
+    """ISO UTC of a Unix time attribute (XenForo's ``data-time``), None unless it is 9-11 digits."""
+    if not value or not value.isdigit() or not 9 <= len(value) <= 11:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), tz=timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def read_thread(tree: PageTree, page_url: str) -> ForumThread:
@@ -331,8 +361,12 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
         time_element = tree.elements[time_index]
         visible = tree.element_text(time_index, limit=120)
         posted_at, posted_local = parse_post_time(time_element.get("datetime"), visible)
-        if posted_at is None and posted_local is None and time_element.get("title"):
-            posted_local = parse_post_time(None, time_element.get("title"))[1]
+        if posted_at is None:
+            posted_at = _epoch_utc(time_element.get("data-time"))
+        title = time_element.get("title")
+        if posted_at is None and title and (posted_local is None or "T" not in posted_local):
+            # The title may print the whole time where the text prints the day ("Aug 24, 2015 at 2:34 PM").
+            posted_local = parse_post_time(None, title[:200])[1] or posted_local
         posts.append(ForumPost(
             author=author,
             posted_at=posted_at,

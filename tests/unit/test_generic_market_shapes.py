@@ -174,3 +174,64 @@ def test_cards_with_shop_links_per_unit_prices_and_shipping_labels() -> None:
         f"<td>From: USA<br/>To: Canada</td><td><a href='/vendor/w{n}'>w{n}</a></td></tr>" for n in (1, 2, 3))
     page = read(f"<html><head><title>Cat</title></head><body><table>{rows}</table></body></html>", "/cat/1")
     assert [(card["ships_from"], card["ships_to"]) for card in page.cards] == [(["US"], ["CA"])] * 3
+
+
+def _xenforo1_post(number: int, author: str, joined: str, shown: str, title: str, text: str, edited: str = "") -> str:
+    edit = (f"<div class='editDate'>Last edited: <span class='DateTime' title='{edited}'>{edited[:12]}</span></div>"
+            if edited else "")
+    return (f"<li id='post-{number}' class='sectionMain message' data-author='{author}'>"
+            f"<div class='messageUserInfo'><div class='messageUserBlock'>"
+            f"<a href='index.php?members/{author.lower()}.{number}/' class='avatar'><img src='a.jpg'></a>"
+            f"<h3 class='userText'><a href='index.php?members/{author.lower()}.{number}/' class='username'>{author}</a>"
+            f"<em class='userTitle'>Member</em></h3><div class='extraUserInfo'>"
+            f"<dl class='pairsJustified'><dt>Joined:</dt><dd>{joined}</dd></dl>"
+            f"<dl class='pairsJustified'><dt>Messages:</dt><dd>12</dd></dl></div></div></div>"
+            f"<div class='messageInfo primaryContent'><div class='messageContent'><article>"
+            f"<blockquote class='messageText ugc baseHtml'>{text}</blockquote></article></div>{edit}"
+            f"<div class='messageDetails'><a href='index.php?threads/x.5/' title='Permalink' class='datePermalink'>"
+            f"<span class='DateTime' title='{title}'>{shown}</span></a></div>"
+            f"<div class='messageMeta'><div class='publicControls'>"
+            f"<a href='index.php?threads/x.5/reply&amp;quote={number}' class='ReplyQuote item control reply'>Reply</a>"
+            f"</div></div></div></li>")
+
+
+def test_xenforo1_thread_posts_with_author_text_and_permalink_time() -> None:
+    """XenForo 1 without URL rewriting: member links "index.php?members/name.id/", the author's join
+    date in a <dl> beside the post, a "Last edited" time, and the post's time in span.DateTime."""
+    posts = (_xenforo1_post(11, "valvex", "Jul 15, 2015", "Aug 24, 2015", "Aug 24, 2015 at 2:34 PM",
+                            "Hi all, I am introducing my travel service. Price is $250 per flight.",
+                            edited="Jul 20, 2016 at 11:12 AM")
+             + _xenforo1_post(12, "haisiok", "Apr 9, 2015", "Aug 24, 2015", "Aug 24, 2015 at 2:36 PM",
+                              "Great service, I added you to jabber!")
+             + _xenforo1_post(13, "bomba", "May 19, 2015", "Aug 25, 2015", "Aug 25, 2015 at 7:11 AM", "ok"))
+    html = ("<html><head><title>Travel service | Some Market Forum</title></head><body>"
+            "<h1>Travel service</h1><form action='inline-mod/post/switch'><ol class='messageList' id='messageList'>"
+            f"{posts}</ol></form></body></html>")
+    page = read(html, "/index.php?threads/x.5/")
+    assert page.page_type == "thread"
+    assert page.cards == [] and page.listing is None
+    assert [(post.author, post.posted_local, post.text) for post in page.posts] == [
+        ("valvex", "2015-08-24T14:34", "Hi all, I am introducing my travel service. Price is $250 per flight."),
+        ("haisiok", "2015-08-24T14:36", "Great service, I added you to jabber!"),
+        ("bomba", "2015-08-25T07:11", "ok"),
+    ]
+
+
+def test_saved_xenforo1_threads_give_their_posts() -> None:
+    """The two saved AlphaBay Market Forum threads (site-type pages, no extraction truth): 30 posts
+    each (30 "sectionMain message" items in the markup), authors as in their data-author
+    attributes, every post with text; never listings."""
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "real" / "site_type_pages" / "alphabay-forum"
+    for name, first_author, first_time in (("page-1.html", "valvex", "2015-08-24T14:34"),
+                                           ("page-2.html", "br3aker", "2015-03-27T13:16")):
+        html = (folder / name).read_text(encoding="utf-8", errors="replace")
+        authors = re.findall(r'class="sectionMain message[^"]*" data-author="([^"]*)"', html)
+        assert len(authors) == 30
+        page = read(html, "/index.php?threads/t.1/")
+        assert page.page_type == "thread" and page.cards == []
+        assert [post.author for post in page.posts] == authors
+        assert (page.posts[0].author, page.posts[0].posted_local) == (first_author, first_time)
+        assert all(post.text for post in page.posts)
