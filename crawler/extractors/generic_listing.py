@@ -236,6 +236,9 @@ def _from_json_ld(selector: Selector) -> dict[str, Any]:
             for seller_key in ("seller", "offeredBy"):
                 if "vendor" not in values and _name_of(offer.get(seller_key)):
                     values["vendor"] = _name_of(offer.get(seller_key))
+                    seller = offer.get(seller_key)
+                    if isinstance(seller, dict) and isinstance(seller.get("url"), str) and len(seller["url"]) <= 1_000:
+                        values["vendor_url"] = seller["url"]
             if "ships_to" not in values and _regions(offer.get("eligibleRegion") or offer.get("areaServed")):
                 values["ships_to"] = _regions(offer.get("eligibleRegion") or offer.get("areaServed"))
             if "ships_from" not in values and _regions(offer.get("availableAtOrFrom")):
@@ -518,6 +521,8 @@ def extract_generic(selector: Selector, url: str, countries: Mapping[str, str] |
         title = _page_title(selector)
         if title:
             normalised["title"] = title
+    if "vendor_url" in normalised:  # structured data's seller URL, maybe relative
+        normalised["vendor_url"] = urljoin(url, str(normalised["vendor_url"]))
     if "vendor" in normalised:
         # Compared in Python: an XPath variable rejects the control characters hostile pages carry.
         for anchor in selector.xpath("//a[@href]")[:2_000]:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
@@ -324,6 +324,18 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
     return reading
 
 
+def _is_site_home(link: str, page_url: str, name: str, page_title: str) -> bool:
+    """True when ``link`` is a site's home page ("/" or nothing) and that site is the page's own:
+    the same host, or a seller ``name`` that ends the page's <title> ("Item – Shop Name")."""
+    if not link:
+        return False
+    target, page = urlsplit(urljoin(page_url, link)), urlsplit(page_url)
+    if target.path not in ("", "/") or target.query:
+        return False
+    folded = name.casefold().strip()
+    return target.netloc.casefold() == page.netloc.casefold() or bool(folded and page_title.endswith(folded))
+
+
 def add_older_reading(reading: DetailReading, selector: Selector, url: str,
                       countries: Mapping[str, str] | None = None) -> DetailReading:
     """``reading`` completed by :func:`~crawler.extractors.generic_listing.extract_generic`
@@ -334,6 +346,12 @@ def add_older_reading(reading: DetailReading, selector: Selector, url: str,
     where it can change the outcome.
     """
     legacy = extract_generic(selector, url, countries=countries)
+    if legacy.page_type == "listing" and _is_site_home(str(legacy.values.get("vendor_url") or ""), url,
+                                                       str(legacy.values.get("vendor") or ""), page_title_text(selector)):
+        # A seller whose page is the site's home page is the site itself (a one-seller shop's
+        # JSON-LD "seller": its Organization): no vendor of a market.
+        legacy.values.pop("vendor", None)
+        legacy.values.pop("vendor_url", None)
     if legacy.page_type == "listing":
         structured = any(source in legacy.evidence for source in ("json-ld", "microdata"))
         if structured or not reading.values.get("price"):

@@ -235,3 +235,21 @@ def test_saved_xenforo1_threads_give_their_posts() -> None:
         assert [post.author for post in page.posts] == authors
         assert (page.posts[0].author, page.posts[0].posted_local) == (first_author, first_time)
         assert all(post.text for post in page.posts)
+
+
+def test_a_json_ld_seller_that_is_the_shop_itself_is_no_vendor() -> None:
+    """A one-seller shop's JSON-LD names itself as the seller (an Organization whose URL is the
+    site's home page); a market's seller has a page of its own and stays the vendor."""
+    def page_with(seller: str) -> str:
+        ld = ('<script type="application/ld+json">{"@type":"Product","name":"Garden Gnome Plans",'
+              f'"offers":{{"@type":"Offer","price":"7.00","priceCurrency":"USD","seller":{seller}}}}}</script>')
+        return (f"<html><head><title>Garden Gnome Plans &#8211; Thrifty Shop</title>{ld}</head><body>"
+                "<h1 class='product_title'>Garden Gnome Plans</h1><p class='price'>$7.00</p>"
+                "<form class='cart'><button type='submit'>Add to cart</button></form></body></html>")
+
+    shop = page_with('{"@type":"Organization","name":"Thrifty Shop","url":"http://' + "e" * 56 + '.onion"}')
+    page = read(shop, "/product/garden-gnome-plans/")
+    assert page.page_type == "listing" and page.listing["price"] == Price(7.0, "USD")
+    assert "vendor" not in page.listing
+    market = page_with('{"@type":"Person","name":"gnomeguy","url":"/vendor/gnomeguy"}')
+    assert read(market, "/product/garden-gnome-plans/").listing["vendor"] == "gnomeguy"
