@@ -169,6 +169,16 @@ def _title(tree: PageTree, selector: Selector, ranges: _CardMask, price_labels: 
     return None, -1
 
 
+# "From: USA" / "To: USA": a bare preposition labels a place only with its colon.
+_BARE_PLACE_LABELS = {"from": "ships_from", "to": "ships_to"}
+
+
+def _bare_place_label(text: str) -> tuple[str, str] | None:
+    head, colon, tail = text[:120].partition(":")
+    name = _BARE_PLACE_LABELS.get(head.strip().casefold()) if colon else None
+    return (name, tail.strip()) if name else None
+
+
 def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask) -> dict[str, list[tuple[int, str]]]:
     """Field -> [(owner element, value)] for labels outside cards, in page order."""
     found: dict[str, list[tuple[int, str]]] = {}
@@ -176,7 +186,7 @@ def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask) 
         # A label is plain text; a menu link "Shop" is not the label of what follows it.
         if owner in ranges or tree.link[owner] >= 0 or tree.is_column_header(owner):
             continue
-        hit = label_of(text, DETAIL_LABELS)
+        hit = label_of(text, DETAIL_LABELS) or _bare_place_label(text)
         if hit is not None:
             name, value = hit
             value_owner = owner

@@ -92,7 +92,7 @@ LINKED_NAME_WORDS = 8  # words of a name printed as a link to the vendor's page
 _AT_NAME = re.compile(r"^@([\w.-]{2,40})$")
 # A bare "From:"/"To:" needs its colon (a price range "from 5 to 9" is no place).
 _SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "shipped from", "sent from", "origin country", "origin",
-                      "country of origin", "location", "from country", "from:", "отправка из", "откуда", "versand aus",
+                      "country of origin", "location", "from country", "from:", "source", "отправка из", "откуда", "versand aus",
                       "versand von", "herkunft")
 _SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "shipped to", "destination", "destinations", "delivers to",
                     "to:", "доставка в", "куда", "versand nach", "lieferung nach")

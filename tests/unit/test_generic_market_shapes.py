@@ -253,3 +253,21 @@ def test_a_json_ld_seller_that_is_the_shop_itself_is_no_vendor() -> None:
     assert "vendor" not in page.listing
     market = page_with('{"@type":"Person","name":"gnomeguy","url":"/vendor/gnomeguy"}')
     assert read(market, "/product/garden-gnome-plans/").listing["vendor"] == "gnomeguy"
+
+
+def test_source_box_on_cards_and_bare_from_to_labels_on_a_detail_page() -> None:
+    boxes = "".join(
+        f"<div class='card'><a href='/product/{n}abc'><h3>Blotter pack {n}</h3></a>"
+        f"<a href='/@seller{n}/x1'>seller{n}</a><div><span>Source</span><div title='Netherlands'>Netherlands</div></div>"
+        f"<div><span>Ship to</span><div>Worldwide</div></div><div><span>{n}9.00</span> <span>EUR / tab</span></div></div>"
+        for n in (1, 2, 3))
+    page = read(f"<html><head><title>LSD</title></head><body>{boxes}</body></html>", "/category/lsd")
+    assert [(card["ships_from"], card["ships_to"], card["vendor"]) for card in page.cards] == [
+        (["NL"], ["WW"], f"seller{n}") for n in (1, 2, 3)]
+    detail = ("<html><head><title>Market</title></head><body><h1>Lemon Cake 5g</h1><div>0.0176 BTC</div>"
+              "Tasty.<br/>Brought to you by:<br/><a href='/vendor/baker'>baker</a>"
+              "<div class='ships'><i class='fa fa-truck'></i> From: <img src='/f/USA.png'/> USA<br/>"
+              "<i class='fa fa-home'></i> To: Canada</div><a href='/buy/1'>Buy</a></body></html>")
+    page = read(detail, "/p/lemon")
+    assert page.page_type == "listing"
+    assert (page.listing["ships_from"], page.listing["ships_to"]) == (["US"], ["CA"])
