@@ -41,7 +41,7 @@ from parsel import Selector
 from crawler.extractors.countries import parse_countries
 from crawler.extractors.forum_thread import ForumPost, read_thread
 from crawler.extractors.generic_listing import listing_id_from_url
-from crawler.extractors.listing_detail import add_older_reading, page_title_text, read_listing_detail
+from crawler.extractors.listing_detail import CardMask, add_older_reading, page_title_text, read_listing_detail
 from crawler.extractors.page_tree import build_page_tree
 from crawler.extractors.prices import Price
 from crawler.extractors.record_mining import Card, mine_cards
@@ -186,8 +186,12 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
             return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     if vendor is None:
         vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
-        if vendor is not None and "joined" not in vendor.evidence and _several_vendors(cards):
-            vendor = None  # a key quoted in a card's description; the cards are several vendors'
+        if vendor is not None and _several_vendors(cards):
+            # Cards of several vendors: the profile must stand outside them (a vendor's join date
+            # or key printed in each card, or quoted in a description, is not the page's profile).
+            outside = CardMask(tree, cards)
+            vendor = read_vendor_profile(tree, url, [chunk for chunk in chunks if chunk[0] not in outside],
+                                         page_title, countries=countries)
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,

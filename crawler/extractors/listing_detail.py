@@ -11,6 +11,7 @@ Public API:
 * :func:`add_older_reading` -- the same reading completed by the older
   generic reader (JSON-LD, microdata, its labels, free-text vendor facts).
 * :data:`DETAIL_LABELS` -- label -> field, English, Russian and German.
+* :class:`CardMask` -- which elements lie inside the page's listing cards.
 
 Where the values come from, outside every listing card the page shows (a
 "more from this vendor" strip is not the listing):
@@ -101,7 +102,7 @@ class DetailReading:
     vendor_values: dict[str, Any] | None = None  # the older reader took the page for a vendor profile
 
 
-class _CardMask:
+class CardMask:
     """Which elements lie inside a listing card: one flag per element, so a test costs O(1)."""
 
     def __init__(self, tree: PageTree, cards: list[Card]):
@@ -124,7 +125,7 @@ def page_title_text(selector: Selector) -> str:
     return clean_text(" ".join(texts))[:1_000].casefold()
 
 
-def _title(tree: PageTree, selector: Selector, ranges: _CardMask, price_labels: list[int]) -> tuple[str | None, int]:
+def _title(tree: PageTree, selector: Selector, ranges: CardMask, price_labels: list[int]) -> tuple[str | None, int]:
     """The item's title: the longest text the <title> repeats, else the heading nearest above the
     first price label, else the first heading (section headings such as "Item info" never)."""
     page_title = page_title_text(selector)
@@ -179,7 +180,7 @@ def _bare_place_label(text: str) -> tuple[str, str] | None:
     return (name, tail.strip()) if name else None
 
 
-def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask) -> dict[str, list[tuple[int, str]]]:
+def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: CardMask) -> dict[str, list[tuple[int, str]]]:
     """Field -> [(owner element, value)] for labels outside cards, in page order."""
     found: dict[str, list[tuple[int, str]]] = {}
     for position, (owner, text) in enumerate(chunks):
@@ -213,7 +214,7 @@ def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask) 
     return found
 
 
-def _price(tree: PageTree, ranges: _CardMask, title_index: int,
+def _price(tree: PageTree, ranges: CardMask, title_index: int,
            labelled: dict[str, list[tuple[int, str]]]) -> tuple[PriceSpan | None, PriceSpan | None, str]:
     """(main price, crypto price beside it, evidence)."""
     holders = [index for index in sorted(tree.prices) if not tree.hidden[index] and index not in ranges]
@@ -254,7 +255,7 @@ def _price(tree: PageTree, ranges: _CardMask, title_index: int,
     return main, crypto, evidence
 
 
-def _vendor(tree: PageTree, ranges: _CardMask, title_index: int, labelled: dict[str, list[tuple[int, str]]],
+def _vendor(tree: PageTree, ranges: CardMask, title_index: int, labelled: dict[str, list[tuple[int, str]]],
             url: str) -> tuple[str | None, str | None]:
     for owner, value in labelled.get("vendor", []):
         if owner < title_index:
@@ -275,7 +276,7 @@ def _vendor(tree: PageTree, ranges: _CardMask, title_index: int, labelled: dict[
     return None, None
 
 
-def _buy_action(tree: PageTree, ranges: _CardMask) -> bool:
+def _buy_action(tree: PageTree, ranges: CardMask) -> bool:
     for index in range(len(tree)):
         tag = tree.tag[index]
         if tag not in ("button", "input", "a", "form") or tree.hidden[index] or index in ranges:
@@ -298,7 +299,7 @@ def _buy_action(tree: PageTree, ranges: _CardMask) -> bool:
 def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: list[Card],
                         chunks: list[tuple[int, str]], countries: Mapping[str, str] | None = None) -> DetailReading:
     """The listing the page is about (see the module docstring); ``values`` is {} when there is none."""
-    ranges = _CardMask(tree, cards)
+    ranges = CardMask(tree, cards)
     reading = DetailReading()
     labelled = _labelled(tree, chunks, ranges)
     title, title_index = _title(tree, selector, ranges, [owner for owner, _ in labelled.get("price", [])])

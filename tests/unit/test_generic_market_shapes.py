@@ -271,3 +271,17 @@ def test_source_box_on_cards_and_bare_from_to_labels_on_a_detail_page() -> None:
     page = read(detail, "/p/lemon")
     assert page.page_type == "listing"
     assert (page.listing["ships_from"], page.listing["ships_to"]) == (["US"], ["CA"])
+
+
+def test_cards_that_each_print_their_vendors_join_date_make_a_category_page() -> None:
+    """Each card prints its vendor's "Joined:" date and sales: those are the cards' vendors', so a
+    page of several vendors' cards is a result page, not a profile named after its heading."""
+    cards = "".join(
+        f"<div class='listing'><a href='/listing/{n}'><h4>Purple Haze {n}g</h4></a>"
+        f"<div>Vendor: <a href='/vendor/{name}'>{name}</a></div><div>Joined: 2019-05-1{n}</div>"
+        f"<div>Sales: {n}00</div><div>Rating: 99.{n}%</div><div class='price'>{n}0.00 USD</div></div>"
+        for n, name in enumerate(("CaliTerps", "BookFace", "GreenLeaf"), start=1))
+    html = f"<html><head><title>Weed Products</title></head><body><h1>Weed Products</h1>{cards}</body></html>"
+    page = read(html, "/category/weed")
+    assert page.page_type == "category"
+    assert [card["vendor"] for card in page.cards] == ["CaliTerps", "BookFace", "GreenLeaf"]
