@@ -56,6 +56,11 @@ _FORUM_ACTION = re.compile(
 _FORUM_HREF = re.compile(r"(?i)newreply|replyto|do=reply|action=post|posting\.php|showthread|viewtopic|/thread|/topic|/forum")
 _GENERATORS = re.compile(r"(?i)mybb|vbulletin|phpbb|invision|xenforo|simple machines|smf|discourse|flarum|nodebb|ipb")
 _DATE_CLASS = re.compile(r"(?i)date|time|posted|когда|datum")
+# A forum index's node or a board's thread row prints its counts ("Темы 3,090 Сообщения 14,650",
+# "Threads: 12 Messages: 40", "Replies: 3 Views: 120"); a post does not.  Bounded: one try per word.
+_NODE_COUNTS = re.compile(
+    r"(?i)(?:threads|topics|темы|тем|themen|replies|ответы|ответов|antworten) ?:? ?\d[\d,. ]{0,12}"
+    r"(?:messages|posts|сообщения|сообщений|beiträge|views|просмотры|просмотров|aufrufe)\b")
 
 _MONTHS = {name: number for number, names in enumerate((
     ("jan", "january", "янв", "января", "januar"), ("feb", "february", "фев", "февраля", "februar"),
@@ -90,9 +95,12 @@ class ForumThread:
 
     priced_posts: int = 0  # posts that hold a price tag: a grid of cards with seller links and dates
 
+    counted_posts: int = 0  # "posts" that print thread/message counts: a forum index's nodes
+
     @property
     def is_thread(self) -> bool:
-        return bool(self.posts) and self.forum_markup and self.priced_posts * 2 <= len(self.posts)
+        return (bool(self.posts) and self.forum_markup and self.priced_posts * 2 <= len(self.posts)
+                and self.counted_posts * 2 <= len(self.posts))
 
 
 def _hour(hour: int, meridiem: str | None) -> int:
@@ -349,7 +357,7 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
         if not units:
             return ForumThread()
     posts = []
-    priced = 0
+    priced = counted = 0
     for unit in _outermost(tree, units):
         if any(index in tree.prices for index in tree.subtree(unit)):
             priced += 1
@@ -367,12 +375,16 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
         if posted_at is None and title and (posted_local is None or "T" not in posted_local):
             # The title may print the whole time where the text prints the day ("Aug 24, 2015 at 2:34 PM").
             posted_local = parse_post_time(None, title[:200])[1] or posted_local
+        text = _post_text(tree, unit, author_index, time_index)
+        if _NODE_COUNTS.search(text[:300]):
+            counted += 1
         posts.append(ForumPost(
             author=author,
             posted_at=posted_at,
             posted_local=posted_local,
             posted_text=visible or None,
-            text=_post_text(tree, unit, author_index, time_index),
+            text=text,
         ))
     # Post-classed blocks: three make a forum, or as many as there are posts on a short page.
-    return ForumThread(posts=posts, forum_markup=_forum_markup(tree, max(1, min(3, len(posts)))), priced_posts=priced)
+    return ForumThread(posts=posts, forum_markup=_forum_markup(tree, max(1, min(3, len(posts)))), priced_posts=priced,
+                       counted_posts=counted)

@@ -26,6 +26,7 @@ from crawler.extractors.pgp import find_pgp_keys
 from crawler.extractors.price_spans import find_price_spans
 from crawler.extractors.prices import find_prices
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
+from crawler.extractors.forum_thread import _NODE_COUNTS
 from crawler.extractors.page_tree import _DOLLAR_CODE_HINT
 from crawler.extractors.vendor_profile import _TITLE_PARTS, SALES_COUNT
 from crawler.tor.control import parse_bootstrap_phase
@@ -91,6 +92,7 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "dollar code hint: signs before digit runs": (_DOLLAR_CODE_HINT.search, repeat("$ 1.1,1 ")),
     "dollar code hint: codes without signs": (_DOLLAR_CODE_HINT.search, repeat("CAD AUD ")),
     "price spans: spaced units after every price": (find_price_spans, repeat("1 USD / 2g ")),
+    "forum node counts: labels and digit runs": (_NODE_COUNTS.search, repeat("threads: 1,1 1.1 ")),
     "price spans: dollar codes and prefixes": (find_price_spans, repeat("CAD $1 C$2 $3 AUD ")),
 }
 

@@ -285,3 +285,20 @@ def test_cards_that_each_print_their_vendors_join_date_make_a_category_page() ->
     page = read(html, "/category/weed")
     assert page.page_type == "category"
     assert [card["vendor"] for card in page.cards] == ["CaliTerps", "BookFace", "GreenLeaf"]
+
+
+def test_a_forum_index_whose_nodes_show_their_last_post_is_no_thread() -> None:
+    """Each node of a forum index prints its counts and its last post's author and time; the
+    nodes are not posts, and the page is no thread."""
+    nodes = "".join(
+        f"<div class='node node--forum'><div class='node-main'><h3 class='node-title'>"
+        f"<a href='/forums/{n}/'>Раздел {n}</a></h3><div class='node-meta'><dl><dt>Темы</dt><dd>{n},090</dd></dl>"
+        f"<dl><dt>Сообщения</dt><dd>{n}4,650</dd></dl></div></div><div class='node-extra'>"
+        f"<a href='/threads/{n}/post-9'>Последняя тема {n}</a> <time class='u-dt' datetime='2020-04-10T23:4{n}:30+0300'>"
+        f"Вчера в 23:4{n}</time> <a href='/members/user{n}.{n}/' class='username'>user{n}</a></div></div>"
+        for n in range(1, 6))
+    notices = "".join(f"<li class='notice'><div class='bbWrapper'>Правило {n}</div></li>" for n in range(3))
+    html = ("<html><head><title>Форум</title></head><body>"
+            f"<ul class='notices'>{notices}</ul><div class='block-body'>{nodes}</div></body></html>")
+    page = read(html, "/")
+    assert page.page_type != "thread" and page.posts == []
