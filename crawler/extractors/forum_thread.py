@@ -245,13 +245,20 @@ def _forum_markup(tree: PageTree, min_post_classes: int = 3) -> bool:
 _BODY_CLASS = re.compile(
     r"(?i)(?:^|[\s_-])(?:body|postbody|message|messagecontent|content|text|entry|richtext|bbwrapper|msg|postmsg)(?:$|[\s_-])")
 _NOT_BODY_CLASS = re.compile(r"(?i)author|user|sig|signature|meta|head|stat|avatar|footer|controls|buttons")
+_SIGNATURE = re.compile(r"(?i)(?:^|[\s_-])(?:sig|signature|membersignature|postsignature)(?:$|[\s_-])")
 _INLINE_TAGS = frozenset({"a", "b", "i", "em", "strong", "span", "br", "u", "font", "small", "img", "code", "s", "sup", "sub"})
 
 
 def _post_text(tree: PageTree, post: int, author_index: int, time_index: int) -> str:
     """The message: the block in the post that holds the most text and not the author or the time."""
     sizes: dict[int, int] = {}
+    # The author's signature below the message (class "signature", Invision's data-role
+    # "memberSignature") can hold more text than a short reply: it is never the message.
+    signatures = [index for index in tree.subtree(post) if _SIGNATURE.search(
+        (tree.elements[index].get("class") or "") + " " + (tree.elements[index].get("data-role") or ""))]
     for owner, text in tree.text_chunks(post, limit=MAX_POST_CHARS):
+        if signatures and any(tree.contains(root, owner) for root in signatures):
+            continue
         block, levels = owner, 0
         # Credit the text to its block and a few ancestors below the post.
         while block != post and levels < 8:

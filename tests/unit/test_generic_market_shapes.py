@@ -302,3 +302,24 @@ def test_a_forum_index_whose_nodes_show_their_last_post_is_no_thread() -> None:
             f"<ul class='notices'>{notices}</ul><div class='block-body'>{nodes}</div></body></html>")
     page = read(html, "/")
     assert page.page_type != "thread" and page.posts == []
+
+
+def test_a_long_signature_under_a_short_post_is_not_its_text() -> None:
+    def post(number: int, author: str, moment: str, text: str) -> str:
+        return (f"<article class='cPost ipsComment'><aside class='ipsComment_author'><h3><a href='/profile/{number}-{author}/'>"
+                f"{author}</a></h3></aside><div class='ipsComment_content'><div class='ipsComment_meta'>"
+                f"<a href='/topic/1-x/?do=findComment&amp;comment={number}'><time datetime='{moment}'>{moment[:10]}</time></a></div>"
+                f"<div class='cPost_contentWrap'><div data-role='commentContent' class='ipsType_richText'><p>{text}</p></div>"
+                f"<div data-role='memberSignature'><hr/><div class='ipsType_richText'><p>{author}'s service: lookups of any "
+                f"person, phones, addresses, documents, fast and private. Contact me on jabber for prices and terms.</p>"
+                f"</div></div></div><ul class='ipsComment_controls'><li><a href='/topic/1-x/?do=reply'>Quote</a></li></ul>"
+                f"</div></article>")
+
+    html = ("<html><head><title>Thread</title></head><body><h1>Thread</h1>"
+            + post(1, "MacDonald", "2020-01-09T15:36:33Z", "Price from $270.")
+            + post(2, "buyer", "2020-01-09T16:00:00Z", "How long does it take?")
+            + post(3, "MacDonald", "2020-01-09T17:00:00Z", "One day.") + "</body></html>")
+    page = read(html, "/topic/1-x/")
+    assert page.page_type == "thread"
+    assert [(item.author, item.text) for item in page.posts] == [
+        ("MacDonald", "Price from $270."), ("buyer", "How long does it take?"), ("MacDonald", "One day.")]
