@@ -49,7 +49,7 @@ VENDOR_LABELS: dict[str, str] = {
         "sales", "total sales", "sold", "successful transactions", "transactions", "completed orders",
         "deals", "продажи", "продаж", "сделок", "сделки", "verkäufe", "verkauft")},
     **{label: "rating" for label in (
-        "rating", "vendor rating", "positive feedback", "feedback", "feedback score", "score",
+        "rating", "vendor rating", "positive feedback", "positive", "positive rating", "feedback", "feedback score", "score",
         "average rating", "market positive feedback", "рейтинг", "оценка", "отзывы", "bewertung", "positive bewertungen")},
     # "Shop"/"Store"/"Name" alone label menus and forms as often as a vendor's name.
     **{label: "name" for label in (

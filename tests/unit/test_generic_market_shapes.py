@@ -323,3 +323,14 @@ def test_a_long_signature_under_a_short_post_is_not_its_text() -> None:
     assert page.page_type == "thread"
     assert [(item.author, item.text) for item in page.posts] == [
         ("MacDonald", "Price from $270."), ("buyer", "How long does it take?"), ("MacDonald", "One day.")]
+
+
+def test_vendor_rating_labelled_positive() -> None:
+    html = ("<html><head><title>User terrysukstock</title></head><body><h1>terrysukstock</h1>"
+            "<div><label>Positive:</label><span>96.87%</span></div>"
+            "<div><label>Member since:</label><span>2019-04-15 13:19:58</span></div>"
+            "<a href='/products/terrysukstock'>View Vendor Listings</a>"
+            "<table><tr><th>Rating</th><th>Item</th></tr><tr><td>5</td><td>Zomorph 10mg 60 tab</td></tr></table></body></html>")
+    page = read(html, "/user/terrysukstock")
+    assert page.page_type == "vendor"
+    assert (page.vendor["name"], page.vendor["rating"], page.vendor["joined"]) == ("terrysukstock", 96.87, "2019-04-15")
