@@ -88,7 +88,7 @@ _VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "про�
                   "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
 _TITLE_LABELS = ("title:", "product:", "item:", "listing:", "product name:", "item name:", "название:",
                  "наименование:", "товар:", "titel:", "produkt:", "artikel:", "title :", "product :")
-LINKED_NAME_WORDS = 8  # words of a name printed as a link to the vendor's page
+LINKED_NAME_WORDS = 10  # words of a name printed as a link to the vendor's page
 _AT_NAME = re.compile(r"^@([\w.-]{2,40})$")
 # A bare "From:"/"To:" needs its colon (a price range "from 5 to 9" is no place).
 _SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "shipped from", "sent from", "origin country", "origin",
@@ -459,7 +459,8 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
             continue
         rest = found[1]
         candidates = [rest] if rest else []
-        if position + 1 < len(chunks):
+        if not rest and position + 1 < len(chunks):
+            # The value is the next text only when the label stands alone ("от 990 руб" is a price's prefix).
             candidates.append(chunks[position + 1][1])
         for candidate in candidates:
             name = clean_vendor_name(candidate.split(",")[0])
@@ -576,4 +577,17 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             vendor_element=vendor_element,
             url_element=url_element,
         ))
+    _inherit_vendors(tree, cards)
     return cards
+
+
+def _inherit_vendors(tree: PageTree, cards: list[Card]) -> None:
+    """A card inside another card (a "more from this shop" strip) that names no vendor is the
+    enclosing card's vendor's.  Cards come in document order, so the enclosing one is open."""
+    open_cards: list[Card] = []
+    for card in sorted(cards, key=lambda item: item.element):
+        while open_cards and not tree.contains(open_cards[-1].element, card.element):
+            open_cards.pop()
+        if card.vendor is None and open_cards and open_cards[-1].vendor:
+            card.vendor, card.vendor_url = open_cards[-1].vendor, open_cards[-1].vendor_url
+        open_cards.append(card)

@@ -334,3 +334,21 @@ def test_vendor_rating_labelled_positive() -> None:
     page = read(html, "/user/terrysukstock")
     assert page.page_type == "vendor"
     assert (page.vendor["name"], page.vendor["rating"], page.vendor["joined"]) == ("terrysukstock", 96.87, "2019-04-15")
+
+
+def test_a_more_from_this_shop_strip_inside_a_card_is_that_shops() -> None:
+    """Cards inside a card's "Еще от этого магазина" strip print no shop: the enclosing card's is theirs."""
+    def strip(n: int) -> str:
+        items = "".join(f"<li class='more'><a href='/product/{n}{k}'>Extra {n}{k}</a> <span class='price'>от {n}{k}00 руб</span></li>"
+                        for k in (1, 2))
+        return f"<div class='also'>Еще от этого магазина:<ul>{items}</ul></div>"
+
+    cards = "".join(
+        f"<div class='catalog_item'><div class='title'><a href='/product/{n}'>Main item {n}</a></div>"
+        f"<div class='market'><a href='/market/{n}7'>Shop number {n} | courier jobs open</a></div>"
+        f"<div class='foot'><span class='price'>от {n} 990 руб / 1г</span></div>{strip(n)}</div>" for n in (1, 2, 3))
+    page = read(f"<html><head><title>Каталог</title></head><body>{cards}</body></html>", "/catalog/2")
+    vendors = {card["title"]: card.get("vendor") for card in page.cards}
+    for n in (1, 2, 3):
+        shop = f"Shop number {n} | courier jobs open"
+        assert (vendors[f"Main item {n}"], vendors[f"Extra {n}1"], vendors[f"Extra {n}2"]) == (shop, shop, shop)
