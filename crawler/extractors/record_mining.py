@@ -425,6 +425,22 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
     return None, -1
 
 
+MAX_CARD_PRICE_HOLDERS = 40
+_PRICE_BOX_CLASS = re.compile(r"(?i)price|цена|preis")
+
+
+def _in_price_box(tree: PageTree, card: int, index: int) -> bool:
+    """The holder or one of its three nearest ancestors inside the card has a price class."""
+    block = index
+    for _ in range(4):
+        if block < card:
+            return False
+        if _PRICE_BOX_CLASS.search(tree.elements[block].get("class") or ""):
+            return True
+        block = tree.parent[block]
+    return False
+
+
 def _prices(tree: PageTree, card: int, skip: frozenset[int],
             title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
     """(main price, its text, crypto price beside it, the main price's holder element)."""
@@ -432,12 +448,23 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
     holder = -1
     main_text: str | None = None
     crypto: PriceSpan | None = None
+    holders = []
     for index in tree.subtree(card):
         spans = tree.prices.get(index)
         if not spans or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         if title_element >= 0 and (tree.contains(title_element, index) or tree.contains(index, title_element)):
             continue
+        holders.append(index)
+        if len(holders) >= MAX_CARD_PRICE_HOLDERS:
+            break
+    # "Bulk prices start at 5.00 USD" in a description above the price box: where the card marks
+    # its price box (class "price"), a fiat price in it beats the ones before it.
+    classed = next((position for position, index in enumerate(holders) if _in_price_box(tree, card, index)), 0)
+    if classed and not tree.prices[holders[classed]][0].is_crypto:
+        holders = holders[classed:]
+    for index in holders:
+        spans = tree.prices[index]
         text = tree.small_text[index] or ""
         for span in spans:
             if main is None:

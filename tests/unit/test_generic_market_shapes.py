@@ -352,3 +352,15 @@ def test_a_more_from_this_shop_strip_inside_a_card_is_that_shops() -> None:
     for n in (1, 2, 3):
         shop = f"Shop number {n} | courier jobs open"
         assert (vendors[f"Main item {n}"], vendors[f"Extra {n}1"], vendors[f"Extra {n}2"]) == (shop, shop, shop)
+
+
+def test_the_cards_price_box_beats_a_price_quoted_in_its_description() -> None:
+    rows = "".join(
+        f"<tr><td><a href='/product/{n}'>Nug Prerolls {n}</a><br/>"
+        f"<span class='smtext'>Bulk prices start at {n}.00 USD/preroll!</span></td>"
+        f"<td class='price gridalt'><span class='listprice'>Buy 1 For</span>"
+        f"<span class='listprice'>1{n}.00 USD/preroll</span><span class='listprice_alt'>0.0010{n} BTC/preroll</span></td>"
+        f"<td><a href='/user/seller{n}'>seller{n}</a></td></tr>" for n in (1, 2, 3))
+    page = read(f"<html><head><title>Weed</title></head><body><table>{rows}</table></body></html>", "/category/5")
+    assert [(card["price"], card["price_unit"], card["crypto_prices"]) for card in page.cards] == [
+        (Price(float(f"1{n}"), "USD"), "preroll", [Price(float(f"0.0010{n}"), "BTC")]) for n in (1, 2, 3)]
