@@ -569,15 +569,64 @@ def _rating(tree: PageTree, card: int, skip: frozenset[int]) -> float | None:
     return None
 
 
+# Column headers of a table of listings (English, Russian, German) -> the field their cells hold.
+_COLUMN_FIELDS: dict[str, str] = {
+    **{name: "title" for name in ("title", "name", "product", "item", "listing", "product name", "item name",
+                                  "название", "товар", "наименование", "titel", "artikel", "produkt")},
+    **{name: "vendor" for name in ("vendor", "seller", "продавец", "магазин", "verkäufer", "händler")},
+    **{name: "ships_from" for name in ("ship from", "ships from", "shipped from", "origin", "from", "отправка из",
+                                       "откуда", "versand aus", "herkunft")},
+    **{name: "ships_to" for name in ("ship to", "ships to", "shipped to", "destination", "to", "доставка в", "куда",
+                                     "versand nach")},
+}
+
+
+def _table_columns(tree: PageTree, row: int, cache: dict[int, dict[str, int]]) -> dict[str, int]:
+    """Field -> column position, from the header row (two or more ``th``) of the table ``row`` is in."""
+    table = next((index for index in tree.ancestors(row, limit=3) if tree.tag[index] == "table"), -1)
+    if table < 0:
+        return {}
+    if table not in cache:
+        columns: dict[str, int] = {}
+        for index in range(table + 1, min(tree.end[table], table + 2_000)):
+            if tree.tag[index] != "tr":
+                continue
+            cells = [child for child in tree.children(index) if tree.tag[child] in ("td", "th")]
+            if sum(1 for cell in cells if tree.tag[cell] == "th") >= 2:
+                for position, cell in enumerate(cells):
+                    name = _COLUMN_FIELDS.get((tree.small_text[cell] or "").strip(" :").casefold())
+                    if name and name not in columns:
+                        columns[name] = position
+            break  # the first row is the header or there is none
+        cache[table] = columns
+    return cache[table]
+
+
+def _cell(tree: PageTree, row: int, position: int) -> int:
+    cells = [child for child in tree.children(row) if tree.tag[child] in ("td", "th")]
+    return cells[position] if position < len(cells) else -1
+
+
 def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     """The listing cards of a result page (see the module docstring); [] when there are none."""
     records = find_records(tree)
     ordered = sorted(set(records))
     cards: list[Card] = []
+    column_cache: dict[int, dict[str, int]] = {}
     for card in records:
         card_text = _card_chunks(tree, card, ordered)
         main_url, url_element = _main_url(tree, card, card_text.skip)
         title, title_element = _labelled_title(card_text.chunks)
+        columns = _table_columns(tree, card, column_cache) if tree.tag[card] == "tr" else {}
+        if not title and "title" in columns:
+            # A table row under a "Title" column: that cell's text and link, not the first link (a category).
+            cell = _cell(tree, card, columns["title"])
+            text = tree.element_text(cell, limit=MAX_TITLE_CHARS + 1) if cell >= 0 else ""
+            if text and len(text) <= MAX_TITLE_CHARS:
+                title, title_element = text, cell
+                link = next((index for index in tree.subtree(cell) if tree.tag[index] == "a" and tree.link[index] == index), -1)
+                if link >= 0 and tree.elements[link].get("href"):
+                    main_url, url_element = tree.elements[link].get("href"), link
         if not title:
             title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
@@ -587,6 +636,15 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             continue
         vendor, vendor_url, vendor_element = _vendor(tree, card, card_text.chunks, card_text.skip, main_url, page_url)
         ships_from, ships_to = _ships(card_text.chunks, title)
+        for name in ("ships_from", "ships_to", "vendor"):
+            cell = _cell(tree, card, columns[name]) if name in columns else -1
+            value = tree.element_text(cell, limit=200) if cell >= 0 else ""
+            if value and name == "ships_from" and ships_from is None:
+                ships_from = value
+            elif value and name == "ships_to" and ships_to is None:
+                ships_to = value
+            elif value and name == "vendor" and vendor is None:
+                vendor = clean_vendor_name(value, max_words=LINKED_NAME_WORDS)
         cards.append(Card(
             title=title,
             url=urljoin(page_url, main_url) if main_url else None,

@@ -364,3 +364,20 @@ def test_the_cards_price_box_beats_a_price_quoted_in_its_description() -> None:
     page = read(f"<html><head><title>Weed</title></head><body><table>{rows}</table></body></html>", "/category/5")
     assert [(card["price"], card["price_unit"], card["crypto_prices"]) for card in page.cards] == [
         (Price(float(f"1{n}"), "USD"), "preroll", [Price(float(f"0.0010{n}"), "BTC")]) for n in (1, 2, 3)]
+
+
+def test_table_rows_read_by_their_column_headers() -> None:
+    """A table whose header row names its columns: the title is the "title" cell (not the first
+    link, a category), shipping and vendor come from their columns."""
+    rows = "".join(
+        f"<tr><td><a href='/category/26'>Cocaine</a></td><td><a href='/market/item/item_{n}'>{n}G of Pure Item</a></td>"
+        f"<td>฿0.0{n}81</td><td>Worldwide</td><td>Germany</td><td>seller{n}</td><td><a href='/add_basket/{n}'>add to cart</a></td></tr>"
+        for n in (1, 2, 3))
+    html = ("<html><head><title>Items</title></head><body><table class='msgtable'><tbody><tr><th>category</th><th>title</th>"
+            "<th>price</th><th>ship to</th><th>ship from</th><th>vendor</th><th>&nbsp;</th></tr>"
+            f"{rows}</tbody></table></body></html>")
+    page = read(html, "/search")
+    assert page.page_type == "category"
+    assert [(card["title"], card["url"].rsplit("/", 1)[1], card["price"], card["ships_from"], card["ships_to"], card["vendor"])
+            for card in page.cards] == [
+        (f"{n}G of Pure Item", f"item_{n}", Price(float(f"0.0{n}81"), "BTC"), ["DE"], ["WW"], f"seller{n}") for n in (1, 2, 3)]
