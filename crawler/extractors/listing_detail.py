@@ -52,7 +52,7 @@ from crawler.extractors.generic_listing import extract_generic
 from crawler.extractors.page_tree import PageTree, clean_text
 from crawler.extractors.prices import Price
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
-from crawler.extractors.record_mining import Card, clean_vendor_name, is_action_text, is_vendor_href, vendor_link_name
+from crawler.extractors.record_mining import ARROWS, Card, clean_vendor_name, is_action_text, is_vendor_href, vendor_link_name
 from crawler.extractors.vendor_profile import label_of
 
 MAX_TITLE_CHARS = 400
@@ -276,6 +276,15 @@ def _vendor(tree: PageTree, ranges: CardMask, title_index: int, labelled: dict[s
     return None, None
 
 
+def _split_arrow(value: str) -> tuple[str, str, str]:
+    """(origin, arrow, destination) of a route "A → B"; ('', '', '') without an arrow."""
+    for arrow in ARROWS:
+        origin, found, destination = value.partition(arrow)
+        if found and origin.strip() and destination.strip():
+            return origin.strip(), found, destination.strip()
+    return "", "", ""
+
+
 def _buy_action(tree: PageTree, ranges: CardMask) -> bool:
     for index in range(len(tree)):
         tag = tree.tag[index]
@@ -322,6 +331,14 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
             for owner, value in labelled.get(name, []):
                 if owner < title_index:
                     continue  # a search form's filter labels above the item
+                origin, arrow, destination = _split_arrow(value)
+                if arrow:
+                    # "Ships from: United States → Worldwide": the route, origin then destination.
+                    value = origin if name == "ships_from" else destination
+                    other = "ships_to" if name == "ships_from" else "ships_from"
+                    other_places = parse_countries(destination if other == "ships_to" else origin, table=countries)
+                    if other_places and other not in labelled:
+                        values[other] = other_places
                 places = parse_countries(value, table=countries)
                 if places:
                     values[name] = places

@@ -9,7 +9,7 @@ Public API:
 * :func:`find_repeated_units` ``(tree, marks) -> list[int]``: the mining step
   alone, for any set of marks (forum posts use member links and times);
   :func:`marked_counts` and :func:`alike_units` are its parts.
-* :func:`clean_vendor_name`, :func:`vendor_link_name`, :func:`strip_bracket_notes`,
+* :func:`clean_vendor_name`, :func:`vendor_link_name`, :func:`strip_bracket_notes`, :data:`ARROWS`,
   :func:`is_action_text`, :func:`is_vendor_href` and :data:`VENDOR_HREF` -- the name and link rules
   shared with detail and vendor pages.
 
@@ -96,7 +96,7 @@ _SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "shipped from"
                       "versand von", "herkunft")
 _SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "shipped to", "destination", "destinations", "delivers to",
                     "to:", "доставка в", "куда", "versand nach", "lieferung nach")
-_ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
+ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
 _RATING_TEXT = re.compile(r"(?<![\d.])([0-5](?:\.\d{1,2})?)\s*(?:/\s*5|★|stars?)?(?![\d.])")
 
 
@@ -547,7 +547,7 @@ def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None
             ships_to = found_to[1] or following or None
             continue
         if len(text) <= 80 and ships_from is None:
-            for arrow in _ARROWS:
+            for arrow in ARROWS:
                 left, sep, right = text.partition(arrow)
                 if sep and left.strip() and right.strip() and len(left.strip()) <= 40:
                     ships_from, ships_to = left.strip(), right.strip()

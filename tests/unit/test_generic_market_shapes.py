@@ -381,3 +381,14 @@ def test_table_rows_read_by_their_column_headers() -> None:
     assert [(card["title"], card["url"].rsplit("/", 1)[1], card["price"], card["ships_from"], card["ships_to"], card["vendor"])
             for card in page.cards] == [
         (f"{n}G of Pure Item", f"item_{n}", Price(float(f"0.0{n}81"), "BTC"), ["DE"], ["WW"], f"seller{n}") for n in (1, 2, 3)]
+
+
+def test_a_route_under_a_ships_from_label_gives_origin_and_destination() -> None:
+    html = ("<html><head><title>Purple Tangie 112g</title></head><body><h2>Purple Tangie 112g</h2>"
+            "<div><label>Price:</label><span>485.00 USD/112g</span><span>(0.05199685 BTC/112g)</span></div>"
+            "<div><label>Ships from:</label><div class='lbllist'>United States &rarr; Worldwide</div></div>"
+            "<form><label>BUY NOW</label><input type='text' name='quantity'/></form></body></html>")
+    page = read(html, "/product/19928603")
+    assert page.page_type == "listing"
+    assert (page.listing["price"], page.listing["price_unit"]) == (Price(485.0, "USD"), "112g")
+    assert (page.listing["ships_from"], page.listing["ships_to"]) == (["US"], ["WW"])
