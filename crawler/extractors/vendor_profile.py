@@ -50,7 +50,7 @@ VENDOR_LABELS: dict[str, str] = {
         "deals", "продажи", "продаж", "сделок", "сделки", "verkäufe", "verkauft")},
     **{label: "rating" for label in (
         "rating", "vendor rating", "positive feedback", "positive", "positive rating", "feedback", "feedback score", "score",
-        "average rating", "market positive feedback", "рейтинг", "оценка", "отзывы", "bewertung", "positive bewertungen")},
+        "average rating", "avg rating", "avg. rating", "market positive feedback", "рейтинг", "оценка", "отзывы", "bewertung", "positive bewertungen")},
     # "Shop"/"Store"/"Name" alone label menus and forms as often as a vendor's name.
     **{label: "name" for label in (
         "username", "user name", "user profile", "vendor", "vendor name", "seller", "seller name",

@@ -325,7 +325,7 @@ def test_a_long_signature_under_a_short_post_is_not_its_text() -> None:
         ("MacDonald", "Price from $270."), ("buyer", "How long does it take?"), ("MacDonald", "One day.")]
 
 
-def test_vendor_rating_labelled_positive() -> None:
+def test_vendor_rating_labelled_positive_or_avg_rating() -> None:
     html = ("<html><head><title>User terrysukstock</title></head><body><h1>terrysukstock</h1>"
             "<div><label>Positive:</label><span>96.87%</span></div>"
             "<div><label>Member since:</label><span>2019-04-15 13:19:58</span></div>"
@@ -334,6 +334,11 @@ def test_vendor_rating_labelled_positive() -> None:
     page = read(html, "/user/terrysukstock")
     assert page.page_type == "vendor"
     assert (page.vendor["name"], page.vendor["rating"], page.vendor["joined"]) == ("terrysukstock", 96.87, "2019-04-15")
+    table = ("<html><head><title>fredthebaker</title></head><body><h1>fredthebaker</h1><table>"
+             "<tr><td>sales</td><td>523</td></tr><tr><td>avg rating</td><td>4.77 / 5.0</td></tr>"
+             "<tr><td>vendor for</td><td>5 years</td></tr></table><pre>" + KEY + "</pre></body></html>")
+    page = read(table, "/vendor/fredthebaker")
+    assert (page.page_type, page.vendor["sales"], page.vendor["rating"]) == ("vendor", 523, 4.77)
 
 
 def test_a_more_from_this_shop_strip_inside_a_card_is_that_shops() -> None:
