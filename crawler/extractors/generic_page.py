@@ -128,7 +128,8 @@ def _may_need_older_reader(selector: Selector, chunks: list[tuple[int, str]]) ->
     """Structured product data, or a join date in the text (a vendor's page of cards)."""
     root = selector.root
     try:
-        if root.xpath("boolean(//script[@type='application/ld+json'] | //*[@itemtype])"):
+        if root.xpath("boolean(//script[@type='application/ld+json'] | //*[@itemtype]"
+                      " | //meta[@property='product:price:amount' or @property='og:price:amount'])"):
             return True
     except Exception:  # a broken tree: read it the old way too
         return True
@@ -204,7 +205,8 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
         add_older_reading(detail, selector, url, countries=countries)
         # Structured data (JSON-LD, microdata) naming the product the page's own heading names
         # makes it that product's page, even where a widget of cards repeats it ("Top rated").
-        structured = any(source in detail.evidence for source in ("older-reader:json-ld", "older-reader:microdata"))
+        structured = any(source in detail.evidence
+                         for source in ("older-reader:json-ld", "older-reader:microdata", "older-reader:open-graph"))
         named = structured and bool(detail_title) and str(detail.values.get("title", "")).casefold() == detail_title
         if detail.strong and (detail_title not in card_titles or named):
             return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)

@@ -381,7 +381,7 @@ def add_older_reading(reading: DetailReading, selector: Selector, url: str,
         legacy.values.pop("vendor", None)
         legacy.values.pop("vendor_url", None)
     if legacy.page_type == "listing":
-        structured = any(source in legacy.evidence for source in ("json-ld", "microdata"))
+        structured = any(source in legacy.evidence for source in ("json-ld", "microdata", "open-graph"))
         if structured or not reading.values.get("price"):
             # Structured data names the product for sure; without a price of our own the
             # older reader's labelled values are the better reading.

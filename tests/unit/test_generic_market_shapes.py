@@ -397,3 +397,19 @@ def test_a_route_under_a_ships_from_label_gives_origin_and_destination() -> None
     assert page.page_type == "listing"
     assert (page.listing["price"], page.listing["price_unit"]) == (Price(485.0, "USD"), "112g")
     assert (page.listing["ships_from"], page.listing["ships_to"]) == (["US"], ["WW"])
+
+
+def test_open_graph_product_meta_names_a_detail_page_beside_a_grid() -> None:
+    """Open Graph product meta (og:type product, product:price:amount/currency, og:title) says the
+    page is one product's, with its price, though the page prints the amount without a currency
+    and a grid of three related products follows."""
+    related = "".join(_woo_card(f"r{n}", f"Related thing {n}", f"{n}.00") for n in (1, 2, 3))
+    html = ("<html><head><title>Gnome Plans | Shop</title>"
+            "<meta property='og:type' content='product'/><meta property='og:title' content='Gnome Plans'/>"
+            "<meta property='product:price:amount' content='7.50'/><meta property='product:price:currency' content='EUR'/>"
+            "</head><body><h1>Gnome Plans</h1><p class='amount'>7.50</p><button>Add to cart</button>"
+            f"<h2>Related products</h2><ul class='products'>{related}</ul></body></html>")
+    page = read(html, "/product/gnome-plans/")
+    assert page.page_type == "listing"
+    assert (page.listing["title"], page.listing["price"]) == ("Gnome Plans", Price(7.5, "EUR"))
+    assert len(page.cards) == 3
