@@ -16,7 +16,10 @@ Posts are found like listing cards (:func:`crawler.extractors.record_mining.find
 repeated same-shaped blocks that each hold a link to a member profile and a
 time, grown to the widest block that holds no other post; a quoted post
 inside a post is part of it.  A post's time is its ``<time datetime>`` where
-it has one.  A page is a thread when it has such posts, forum markup around them (post /
+it has one, else an element marked as a time (class "DateTime", a Unix ``data-time``
+read as UTC), never a "Last edited" time, and only then a plain date (which may be
+the author's join date); the author's signature is never the post's text.  Blocks
+that print thread and message counts are a forum index's nodes, not posts.  A page is a thread when it has such posts, forum markup around them (post /
 message / comment classes with reply, quote or thread links in English,
 Russian or German, or a forum generator tag), and at most half of the posts
 hold a price tag (a market's card grid has seller links and dates too).  Thread pages never

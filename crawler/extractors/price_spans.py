@@ -7,7 +7,9 @@ Public API:
   "USD 75.00", "$20.00 USD" (one price), "250.00 $", "฿0.000523", "12 mBTC"
   (0.012 BTC), "1795.00 USD/1LB" (unit "1LB"), "46.00 - 275.00 EUR" (46 EUR,
   up to 275), "1.234,56 €" and "1,234.56 $" (both thousands conventions),
-  "5 000 руб.".
+  "5 000 руб.", "10.00 USD / item" (unit "item"), "CAD $367.5" and "$89.25 CAD"
+  (a code or prefix beside "$" names the dollar: CAD; the sign alone is USD).
+* :data:`DOLLAR_CODES` -- the currencies written with a "$" sign.
 * :class:`PriceSpan` -- amount, currency, the unit after a per-unit price,
   the high end of a range, and ``start``/``end`` offsets into the text.
 
