@@ -137,13 +137,17 @@ def label_of(text: str, labels: dict[str, str]) -> tuple[str, str] | None:
 
 
 def in_running_text(tree: PageTree, chunks: list[tuple[int, str]], position: int) -> bool:
-    """True when chunk ``position`` is a bare word inside a sentence: its element's parent printed
-    text just before it ("'x' is a <strong>Vendor</strong> account."), so it labels nothing."""
+    """True when chunk ``position`` is a bare word inside a sentence: its element's parent prints
+    text just before it and goes on in lower case just after it ("'x' is a <strong>Vendor</strong>
+    account."), so it labels nothing.  "<b>Vendor</b> <a>x</a>" stays a label."""
     owner, text = chunks[position]
-    if position == 0 or ":" in text or "：" in text:
+    if position == 0 or position + 1 >= len(chunks) or ":" in text or "：" in text:
         return False
+    parent = tree.parent[owner]
     before_owner, before = chunks[position - 1]
-    return before_owner == tree.parent[owner] and not before.rstrip().endswith((":", "：", "|", "-"))
+    after_owner, after = chunks[position + 1]
+    return (before_owner == parent and after_owner == parent and after[:1].islower()
+            and not before.rstrip().endswith((":", "：", "|", "-")))
 
 
 def labelled_chunks(tree: PageTree, chunks: list[tuple[int, str]], labels: dict[str, str]) -> dict[str, list[str]]:

@@ -413,3 +413,10 @@ def test_open_graph_product_meta_names_a_detail_page_beside_a_grid() -> None:
     assert page.page_type == "listing"
     assert (page.listing["title"], page.listing["price"]) == ("Gnome Plans", Price(7.5, "EUR"))
     assert len(page.cards) == 3
+
+
+def test_a_bold_label_after_other_text_still_labels_its_value() -> None:
+    html = ("<html><head><title>Profile</title></head><body><div>Store profile <b>Vendor</b> <a href='/u/keenbean'>keenbean</a>"
+            "</div><p>Member since: 2021-02-03</p><p>Sales: 41</p></body></html>")
+    page = read(html, "/u/keenbean")
+    assert (page.page_type, page.vendor["name"]) == ("vendor", "keenbean")
