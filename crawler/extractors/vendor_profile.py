@@ -197,12 +197,6 @@ def _name_candidates(tree: PageTree, chunks: list[tuple[int, str]], labelled: di
 
     for value in labelled.get("name", [])[:3]:
         vote(value, 3)
-    # A part of the <title> printed on the page by itself, outside links (a name in bold), once.
-    parts = {part.strip() for part in _TITLE_PARTS.split(page_title)[:4] if part.strip()} if page_title else set()
-    for owner, text in chunks:
-        if parts and len(text) <= MAX_NAME_CHARS and tree.link[owner] < 0 and text.casefold() in parts:
-            parts.discard(text.casefold())
-            vote(text, 1)
     for owner, text in chunks:
         patterned = False
         for pattern in _NAME_PATTERNS:
@@ -214,6 +208,14 @@ def _name_candidates(tree: PageTree, chunks: list[tuple[int, str]], labelled: di
         tag = tree.tag[owner]
         if not patterned and (tag in ("h1", "h2", "h3") or "user" in (tree.elements[owner].get("class") or "").casefold()):
             vote(text, 2 if tag == "h1" else 1)
+    # A part of the <title> printed on the page by itself, outside links (a name in bold), once:
+    # the <title>'s own weight only, and counted last, so that on a tie a heading's name wins
+    # over a site name that the <title> and a plain-text banner both print.
+    parts = {part.strip() for part in _TITLE_PARTS.split(page_title)[:4] if part.strip()} if page_title else set()
+    for owner, text in chunks:
+        if parts and len(text) <= MAX_NAME_CHARS and tree.link[owner] < 0 and text.casefold() in parts:
+            parts.discard(text.casefold())
+            vote(text, 0)
     return Counter({spelling[key]: count for key, count in votes.items()})
 
 

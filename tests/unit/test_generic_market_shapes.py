@@ -420,3 +420,10 @@ def test_a_bold_label_after_other_text_still_labels_its_value() -> None:
             "</div><p>Member since: 2021-02-03</p><p>Sales: 41</p></body></html>")
     page = read(html, "/u/keenbean")
     assert (page.page_type, page.vendor["name"]) == ("vendor", "keenbean")
+
+
+def test_a_site_name_in_the_title_and_banner_does_not_outvote_the_profile_heading() -> None:
+    html = ("<html><head><title>DarkBazaar</title></head><body><div class='banner'>DarkBazaar</div>"
+            "<h1>keenbean</h1><p>Member since: 2021-02-03</p><p>Sales: 41</p></body></html>")
+    page = read(html, "/u/keenbean")
+    assert (page.page_type, page.vendor["name"]) == ("vendor", "keenbean")
