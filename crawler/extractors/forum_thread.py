@@ -16,7 +16,10 @@ Posts are found like listing cards (:func:`crawler.extractors.record_mining.find
 repeated same-shaped blocks that each hold a link to a member profile and a
 time, grown to the widest block that holds no other post; a quoted post
 inside a post is part of it.  A post's time is its ``<time datetime>`` where
-it has one.  A page is a thread when it has such posts, forum markup around them (post /
+it has one, else an element marked as a time (class "DateTime", a Unix ``data-time``
+read as UTC), never a "Last edited" time, and only then a plain date (which may be
+the author's join date); the author's signature is never the post's text.  Blocks
+that print thread and message counts are a forum index's nodes, not posts.  A page is a thread when it has such posts, forum markup around them (post /
 message / comment classes with reply, quote or thread links in English,
 Russian or German, or a forum generator tag), and at most half of the posts
 hold a price tag (a market's card grid has seller links and dates too).  Thread pages never
@@ -46,7 +49,7 @@ MAX_AUTHOR_CHARS = 80
 # /members/ and /profile/, SMF action=profile, plain /user/ and /u/).
 _MEMBER_HREF = re.compile(
     r"(?i)(?:^|/)(?:user-|member\.php|memberlist\.php|profile\.php|showuser=|u=\d)"
-    r"|/(?:user|users|member|members|profile|profiles|u)/"
+    r"|[/?](?:user|users|member|members|profile|profiles|u)/"  # XenForo 1 without rewrites: "index.php?members/x.1/"
     r"|[?&](?:action=profile|mode=viewprofile|showuser=|uid=|u=)"
 )
 _POST_CLASS = re.compile(r"(?i)(?:^|[\s_-])(?:post|posts|message|messages|comment|reply|topic|ipscomment|cpost|postbody|post_body|postbit|bbwrapper|messagecontent)(?:$|[\s_-])")
@@ -56,6 +59,11 @@ _FORUM_ACTION = re.compile(
 _FORUM_HREF = re.compile(r"(?i)newreply|replyto|do=reply|action=post|posting\.php|showthread|viewtopic|/thread|/topic|/forum")
 _GENERATORS = re.compile(r"(?i)mybb|vbulletin|phpbb|invision|xenforo|simple machines|smf|discourse|flarum|nodebb|ipb")
 _DATE_CLASS = re.compile(r"(?i)date|time|posted|когда|datum")
+# A forum index's node or a board's thread row prints its counts ("Темы 3,090 Сообщения 14,650",
+# "Threads: 12 Messages: 40", "Replies: 3 Views: 120"); a post does not.  Bounded: one try per word.
+_NODE_COUNTS = re.compile(
+    r"(?i)(?:threads|topics|темы|тем|themen|replies|ответы|ответов|antworten) ?:? ?\d[\d,. ]{0,12}"
+    r"(?:messages|posts|сообщения|сообщений|beiträge|views|просмотры|просмотров|aufrufe)\b")
 
 _MONTHS = {name: number for number, names in enumerate((
     ("jan", "january", "янв", "января", "januar"), ("feb", "february", "фев", "февраля", "februar"),
@@ -90,9 +98,12 @@ class ForumThread:
 
     priced_posts: int = 0  # posts that hold a price tag: a grid of cards with seller links and dates
 
+    counted_posts: int = 0  # "posts" that print thread/message counts: a forum index's nodes
+
     @property
     def is_thread(self) -> bool:
-        return bool(self.posts) and self.forum_markup and self.priced_posts * 2 <= len(self.posts)
+        return (bool(self.posts) and self.forum_markup and self.priced_posts * 2 <= len(self.posts)
+                and self.counted_posts * 2 <= len(self.posts))
 
 
 def _hour(hour: int, meridiem: str | None) -> int:
@@ -237,13 +248,20 @@ def _forum_markup(tree: PageTree, min_post_classes: int = 3) -> bool:
 _BODY_CLASS = re.compile(
     r"(?i)(?:^|[\s_-])(?:body|postbody|message|messagecontent|content|text|entry|richtext|bbwrapper|msg|postmsg)(?:$|[\s_-])")
 _NOT_BODY_CLASS = re.compile(r"(?i)author|user|sig|signature|meta|head|stat|avatar|footer|controls|buttons")
+_SIGNATURE = re.compile(r"(?i)(?:^|[\s_-])(?:sig|signature|membersignature|postsignature)(?:$|[\s_-])")
 _INLINE_TAGS = frozenset({"a", "b", "i", "em", "strong", "span", "br", "u", "font", "small", "img", "code", "s", "sup", "sub"})
 
 
 def _post_text(tree: PageTree, post: int, author_index: int, time_index: int) -> str:
     """The message: the block in the post that holds the most text and not the author or the time."""
     sizes: dict[int, int] = {}
+    # The author's signature below the message (class "signature", Invision's data-role
+    # "memberSignature") can hold more text than a short reply: it is never the message.
+    signatures = [index for index in tree.subtree(post) if _SIGNATURE.search(
+        (tree.elements[index].get("class") or "") + " " + (tree.elements[index].get("data-role") or ""))]
     for owner, text in tree.text_chunks(post, limit=MAX_POST_CHARS):
+        if signatures and any(tree.contains(root, owner) for root in signatures):
+            continue
         block, levels = owner, 0
         # Credit the text to its block and a few ancestors below the post.
         while block != post and levels < 8:
@@ -291,16 +309,46 @@ def _outermost(tree: PageTree, units: list[int]) -> list[int]:
     return kept
 
 
+_EDIT_CLASS = re.compile(r"(?i)edit")
+
+
+def _marked_as_time(tree: PageTree, index: int) -> bool:
+    """The element is time markup: a ``<time>``, or a date/time class or title ("DateTime")."""
+    element = tree.elements[index]
+    return tree.tag[index] == "time" or bool(_DATE_CLASS.search(element.get("class") or "")) or bool(
+        element.get("data-time"))
+
+
+def _edit_time(tree: PageTree, index: int) -> bool:
+    """A "Last edited" time: the element or one of its three nearest ancestors has an edit class."""
+    return any(_EDIT_CLASS.search(tree.elements[block].get("class") or "")
+               for block in (index, *tree.ancestors(index, limit=3)))
+
+
 def _post_time_element(tree: PageTree, unit: int, times: set[int]) -> int:
-    """The post's time: a ``<time datetime>`` first (it states the zone), else the first date in the post."""
-    first = -1
+    """The post's time: a ``<time datetime>`` first (it states the zone), else the first element
+    marked as a time (class "DateTime"...) that is no "Last edited" time, else the first date in
+    the post (a date in plain text may be the author's join date, so it comes last)."""
+    marked = first = -1
     for index in tree.subtree(unit):
         if index in times:
             if tree.tag[index] == "time" and tree.elements[index].get("datetime"):
                 return index
+            if marked < 0 and _marked_as_time(tree, index) and not _edit_time(tree, index):
+                marked = index
             if first < 0:
                 first = index
-    return first
+    return marked if marked >= 0 else first
+
+
+def _epoch_utc(value: str | None) -> str | None:
+    """ISO UTC of a Unix time attribute (XenForo's ``data-time``), None unless it is 9-11 digits."""
+    if not value or not value.isdigit() or not 9 <= len(value) <= 11:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), tz=timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def read_thread(tree: PageTree, page_url: str) -> ForumThread:
@@ -319,7 +367,7 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
         if not units:
             return ForumThread()
     posts = []
-    priced = 0
+    priced = counted = 0
     for unit in _outermost(tree, units):
         if any(index in tree.prices for index in tree.subtree(unit)):
             priced += 1
@@ -331,14 +379,22 @@ def read_thread(tree: PageTree, page_url: str) -> ForumThread:
         time_element = tree.elements[time_index]
         visible = tree.element_text(time_index, limit=120)
         posted_at, posted_local = parse_post_time(time_element.get("datetime"), visible)
-        if posted_at is None and posted_local is None and time_element.get("title"):
-            posted_local = parse_post_time(None, time_element.get("title"))[1]
+        if posted_at is None:
+            posted_at = _epoch_utc(time_element.get("data-time"))
+        title = time_element.get("title")
+        if posted_at is None and title and (posted_local is None or "T" not in posted_local):
+            # The title may print the whole time where the text prints the day ("Aug 24, 2015 at 2:34 PM").
+            posted_local = parse_post_time(None, title[:200])[1] or posted_local
+        text = _post_text(tree, unit, author_index, time_index)
+        if _NODE_COUNTS.search(text[:300]):
+            counted += 1
         posts.append(ForumPost(
             author=author,
             posted_at=posted_at,
             posted_local=posted_local,
             posted_text=visible or None,
-            text=_post_text(tree, unit, author_index, time_index),
+            text=text,
         ))
     # Post-classed blocks: three make a forum, or as many as there are posts on a short page.
-    return ForumThread(posts=posts, forum_markup=_forum_markup(tree, max(1, min(3, len(posts)))), priced_posts=priced)
+    return ForumThread(posts=posts, forum_markup=_forum_markup(tree, max(1, min(3, len(posts)))), priced_posts=priced,
+                       counted_posts=counted)

@@ -11,7 +11,8 @@ Evidence, strongest first (a later source only fills fields still empty):
 
 1. schema.org JSON-LD (``Product`` with ``offers``), the way shops publish
    structured data;
-2. schema.org microdata (``itemtype=".../Product"`` with ``itemprop``);
+2. schema.org microdata (``itemtype=".../Product"`` with ``itemprop``), then Open Graph
+   product meta (``og:type`` product, ``product:price:amount``/``currency``, ``og:title``);
 3. labelled values: ``<dt>Vendor</dt><dd>x</dd>``, ``<th>Price</th><td>x</td>``,
    ``<b>Sold by:</b> x``, ``Ships from: x`` lines -- English and Russian labels;
 4. the page's ``<h1>`` (or ``<title>``) as the title, and the first price in an
@@ -236,6 +237,9 @@ def _from_json_ld(selector: Selector) -> dict[str, Any]:
             for seller_key in ("seller", "offeredBy"):
                 if "vendor" not in values and _name_of(offer.get(seller_key)):
                     values["vendor"] = _name_of(offer.get(seller_key))
+                    seller = offer.get(seller_key)
+                    if isinstance(seller, dict) and isinstance(seller.get("url"), str) and len(seller["url"]) <= 1_000:
+                        values["vendor_url"] = seller["url"]
             if "ships_to" not in values and _regions(offer.get("eligibleRegion") or offer.get("areaServed")):
                 values["ships_to"] = _regions(offer.get("eligibleRegion") or offer.get("areaServed"))
             if "ships_from" not in values and _regions(offer.get("availableAtOrFrom")):
@@ -252,6 +256,28 @@ def _from_json_ld(selector: Selector) -> dict[str, Any]:
                     break
         return values
     return {}
+
+
+# --- Open Graph ------------------------------------------------------------------------
+
+
+def _from_open_graph(selector: Selector) -> dict[str, Any]:
+    """Open Graph product meta: ``og:type`` "product" with ``product:price:amount`` and
+    ``product:price:currency`` (or the ``og:price:*`` spelling) and ``og:title``."""
+    meta: dict[str, str] = {}
+    for node in selector.xpath("//meta[@property and @content]")[:200]:
+        name = (node.attrib.get("property") or "").strip().casefold()
+        if name in ("og:type", "og:title", "product:price:amount", "product:price:currency",
+                    "og:price:amount", "og:price:currency") and name not in meta:
+            meta[name] = _clean(node.attrib.get("content"))[:300]
+    amount = parse_amount(meta.get("product:price:amount") or meta.get("og:price:amount") or "")
+    currency = normalise_currency(meta.get("product:price:currency") or meta.get("og:price:currency") or "")
+    if "product" not in meta.get("og:type", "product").casefold() or amount is None or not currency:
+        return {}
+    values: dict[str, Any] = {"price": Price(float(amount), currency)}
+    if meta.get("og:title"):
+        values["title"] = meta["og:title"]
+    return values
 
 
 # --- microdata ------------------------------------------------------------------------
@@ -472,7 +498,7 @@ def extract_generic(selector: Selector, url: str, countries: Mapping[str, str] |
     context = NormaliseContext(page_url=url, default_currency=None, countries=countries)
     evidence: list[str] = []
     values: dict[str, Any] = {}
-    for name, source in (("json-ld", _from_json_ld), ("microdata", _from_microdata)):
+    for name, source in (("json-ld", _from_json_ld), ("microdata", _from_microdata), ("open-graph", _from_open_graph)):
         found = source(selector)
         if found:
             evidence.append(name)
@@ -518,6 +544,8 @@ def extract_generic(selector: Selector, url: str, countries: Mapping[str, str] |
         title = _page_title(selector)
         if title:
             normalised["title"] = title
+    if "vendor_url" in normalised:  # structured data's seller URL, maybe relative
+        normalised["vendor_url"] = urljoin(url, str(normalised["vendor_url"]))
     if "vendor" in normalised:
         # Compared in Python: an XPath variable rejects the control characters hostile pages carry.
         for anchor in selector.xpath("//a[@href]")[:2_000]:
@@ -525,7 +553,7 @@ def extract_generic(selector: Selector, url: str, countries: Mapping[str, str] |
                 normalised["vendor_url"] = urljoin(url, anchor.attrib["href"])
                 break
 
-    structured = any(source in evidence for source in ("json-ld", "microdata"))
+    structured = any(source in evidence for source in ("json-ld", "microdata", "open-graph"))
     has_trade_facts = "price" in normalised and ("vendor" in normalised or "labels" in evidence)
     if normalised.get("title") and (structured or has_trade_facts) and ("vendor" in normalised or "price" in normalised):
         text = _page_text(selector)

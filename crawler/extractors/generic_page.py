@@ -41,7 +41,7 @@ from parsel import Selector
 from crawler.extractors.countries import parse_countries
 from crawler.extractors.forum_thread import ForumPost, read_thread
 from crawler.extractors.generic_listing import listing_id_from_url
-from crawler.extractors.listing_detail import add_older_reading, page_title_text, read_listing_detail
+from crawler.extractors.listing_detail import CardMask, add_older_reading, page_title_text, read_listing_detail
 from crawler.extractors.page_tree import build_page_tree
 from crawler.extractors.prices import Price
 from crawler.extractors.record_mining import Card, mine_cards
@@ -116,6 +116,11 @@ def card_values(card: Card, page_url: str, vendor_name: str | None = None,
     return values
 
 
+def _several_vendors(cards: list[Card]) -> bool:
+    """True when the cards name two or more different vendors: a result page, not a vendor's own page."""
+    return len({card.vendor.casefold() for card in cards if card.vendor}) >= 2
+
+
 _VENDOR_FACT = re.compile(r"(?i)\b(?:joined|member since|since|registered)\b")
 
 
@@ -123,7 +128,8 @@ def _may_need_older_reader(selector: Selector, chunks: list[tuple[int, str]]) ->
     """Structured product data, or a join date in the text (a vendor's page of cards)."""
     root = selector.root
     try:
-        if root.xpath("boolean(//script[@type='application/ld+json'] | //*[@itemtype])"):
+        if root.xpath("boolean(//script[@type='application/ld+json'] | //*[@itemtype]"
+                      " | //meta[@property='product:price:amount' or @property='og:price:amount'])"):
             return True
     except Exception:  # a broken tree: read it the old way too
         return True
@@ -181,6 +187,12 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
             return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
     if vendor is None:
         vendor = read_vendor_profile(tree, url, chunks, page_title, countries=countries)
+        if vendor is not None and _several_vendors(cards):
+            # Cards of several vendors: the profile must stand outside them (a vendor's join date
+            # or key printed in each card, or quoted in a description, is not the page's profile).
+            outside = CardMask(tree, cards)
+            vendor = read_vendor_profile(tree, url, [chunk for chunk in chunks if chunk[0] not in outside],
+                                         page_title, countries=countries)
     if vendor is not None:
         return GenericPage(
             "vendor", vendor=vendor.values,
@@ -191,10 +203,16 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
     # above; on a page of cards it can only turn the page into a vendor's or a product's.
     if not cards or _may_need_older_reader(selector, chunks):
         add_older_reading(detail, selector, url, countries=countries)
-        if detail.strong and detail_title not in card_titles:
+        # Structured data (JSON-LD, microdata) naming the product the page's own heading names
+        # makes it that product's page, even where a widget of cards repeats it ("Top rated").
+        structured = any(source in detail.evidence
+                         for source in ("older-reader:json-ld", "older-reader:microdata", "older-reader:open-graph"))
+        named = structured and bool(detail_title) and str(detail.values.get("title", "")).casefold() == detail_title
+        if detail.strong and (detail_title not in card_titles or named):
             return _listing_page(detail.values, detail.evidence, cards, url, countries=countries)
-    if detail.vendor_values:
-        # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17").
+    if detail.vendor_values and not _several_vendors(cards):
+        # The older reader's free-text facts ("★ 4.78 · 1902 sales · joined 2022-01-17"); cards
+        # of several vendors make the page a result page, never one vendor's.
         name = str(detail.vendor_values.get("name") or "") or None
         return GenericPage("vendor", vendor=detail.vendor_values,
                            cards=_one_per_listing([card_values(card, url, name, countries=countries) for card in cards]),

@@ -11,6 +11,7 @@ Public API:
 * :func:`add_older_reading` -- the same reading completed by the older
   generic reader (JSON-LD, microdata, its labels, free-text vendor facts).
 * :data:`DETAIL_LABELS` -- label -> field, English, Russian and German.
+* :class:`CardMask` -- which elements lie inside the page's listing cards.
 
 Where the values come from, outside every listing card the page shows (a
 "more from this vendor" strip is not the listing):
@@ -42,7 +43,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
@@ -51,7 +52,7 @@ from crawler.extractors.generic_listing import extract_generic
 from crawler.extractors.page_tree import PageTree, clean_text
 from crawler.extractors.prices import Price
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
-from crawler.extractors.record_mining import Card, clean_vendor_name, is_action_text, is_vendor_href
+from crawler.extractors.record_mining import ARROWS, Card, clean_vendor_name, is_action_text, is_vendor_href, vendor_link_name
 from crawler.extractors.vendor_profile import label_of
 
 MAX_TITLE_CHARS = 400
@@ -64,7 +65,8 @@ DETAIL_LABELS: dict[str, str] = {
         "price", "sale price", "purchase price", "buy price", "our price", "unit price", "item price", "cost",
         "цена", "стоимость", "цена за", "preis", "kaufpreis", "prix")},
     **{label: "vendor" for label in (
-        "vendor", "seller", "sold by", "merchant", "posted by", "shop", "store", "продавец", "магазин",
+        "vendor", "seller", "sold by", "merchant", "posted by", "shop", "store", "brought to you by", "offered by",
+        "listed by", "provided by", "продавец", "магазин",
         "verkäufer", "anbieter", "händler")},
     **{label: "ships_from" for label in (
         "ships from", "ship from", "shipping from", "shipped from", "sent from", "origin", "origin country",
@@ -100,7 +102,7 @@ class DetailReading:
     vendor_values: dict[str, Any] | None = None  # the older reader took the page for a vendor profile
 
 
-class _CardMask:
+class CardMask:
     """Which elements lie inside a listing card: one flag per element, so a test costs O(1)."""
 
     def __init__(self, tree: PageTree, cards: list[Card]):
@@ -123,7 +125,7 @@ def page_title_text(selector: Selector) -> str:
     return clean_text(" ".join(texts))[:1_000].casefold()
 
 
-def _title(tree: PageTree, selector: Selector, ranges: _CardMask, price_labels: list[int]) -> tuple[str | None, int]:
+def _title(tree: PageTree, selector: Selector, ranges: CardMask, price_labels: list[int]) -> tuple[str | None, int]:
     """The item's title: the longest text the <title> repeats, else the heading nearest above the
     first price label, else the first heading (section headings such as "Item info" never)."""
     page_title = page_title_text(selector)
@@ -168,14 +170,24 @@ def _title(tree: PageTree, selector: Selector, ranges: _CardMask, price_labels: 
     return None, -1
 
 
-def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask) -> dict[str, list[tuple[int, str]]]:
+# "From: USA" / "To: USA": a bare preposition labels a place only with its colon.
+_BARE_PLACE_LABELS = {"from": "ships_from", "to": "ships_to"}
+
+
+def _bare_place_label(text: str) -> tuple[str, str] | None:
+    head, colon, tail = text[:120].partition(":")
+    name = _BARE_PLACE_LABELS.get(head.strip().casefold()) if colon else None
+    return (name, tail.strip()) if name else None
+
+
+def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: CardMask) -> dict[str, list[tuple[int, str]]]:
     """Field -> [(owner element, value)] for labels outside cards, in page order."""
     found: dict[str, list[tuple[int, str]]] = {}
     for position, (owner, text) in enumerate(chunks):
         # A label is plain text; a menu link "Shop" is not the label of what follows it.
         if owner in ranges or tree.link[owner] >= 0 or tree.is_column_header(owner):
             continue
-        hit = label_of(text, DETAIL_LABELS)
+        hit = label_of(text, DETAIL_LABELS) or _bare_place_label(text)
         if hit is not None:
             name, value = hit
             value_owner = owner
@@ -202,7 +214,7 @@ def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: _CardMask) 
     return found
 
 
-def _price(tree: PageTree, ranges: _CardMask, title_index: int,
+def _price(tree: PageTree, ranges: CardMask, title_index: int,
            labelled: dict[str, list[tuple[int, str]]]) -> tuple[PriceSpan | None, PriceSpan | None, str]:
     """(main price, crypto price beside it, evidence)."""
     holders = [index for index in sorted(tree.prices) if not tree.hidden[index] and index not in ranges]
@@ -243,7 +255,7 @@ def _price(tree: PageTree, ranges: _CardMask, title_index: int,
     return main, crypto, evidence
 
 
-def _vendor(tree: PageTree, ranges: _CardMask, title_index: int, labelled: dict[str, list[tuple[int, str]]],
+def _vendor(tree: PageTree, ranges: CardMask, title_index: int, labelled: dict[str, list[tuple[int, str]]],
             url: str) -> tuple[str | None, str | None]:
     for owner, value in labelled.get("vendor", []):
         if owner < title_index:
@@ -258,13 +270,22 @@ def _vendor(tree: PageTree, ranges: _CardMask, title_index: int, labelled: dict[
         href = tree.elements[index].get("href") or ""
         if len(href) > 1_000 or not is_vendor_href(href):
             continue
-        name = clean_vendor_name(clean_text(tree.elements[index].text) or tree.element_text(index, limit=80))
+        name = vendor_link_name(tree, index)
         if name:
             return name, urljoin(url, href)
     return None, None
 
 
-def _buy_action(tree: PageTree, ranges: _CardMask) -> bool:
+def _split_arrow(value: str) -> tuple[str, str, str]:
+    """(origin, arrow, destination) of a route "A → B"; ('', '', '') without an arrow."""
+    for arrow in ARROWS:
+        origin, found, destination = value.partition(arrow)
+        if found and origin.strip() and destination.strip():
+            return origin.strip(), found, destination.strip()
+    return "", "", ""
+
+
+def _buy_action(tree: PageTree, ranges: CardMask) -> bool:
     for index in range(len(tree)):
         tag = tree.tag[index]
         if tag not in ("button", "input", "a", "form") or tree.hidden[index] or index in ranges:
@@ -287,7 +308,7 @@ def _buy_action(tree: PageTree, ranges: _CardMask) -> bool:
 def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: list[Card],
                         chunks: list[tuple[int, str]], countries: Mapping[str, str] | None = None) -> DetailReading:
     """The listing the page is about (see the module docstring); ``values`` is {} when there is none."""
-    ranges = _CardMask(tree, cards)
+    ranges = CardMask(tree, cards)
     reading = DetailReading()
     labelled = _labelled(tree, chunks, ranges)
     title, title_index = _title(tree, selector, ranges, [owner for owner, _ in labelled.get("price", [])])
@@ -310,6 +331,14 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
             for owner, value in labelled.get(name, []):
                 if owner < title_index:
                     continue  # a search form's filter labels above the item
+                origin, arrow, destination = _split_arrow(value)
+                if arrow:
+                    # "Ships from: United States → Worldwide": the route, origin then destination.
+                    value = origin if name == "ships_from" else destination
+                    other = "ships_to" if name == "ships_from" else "ships_from"
+                    other_places = parse_countries(destination if other == "ships_to" else origin, table=countries)
+                    if other_places and other not in labelled:
+                        values[other] = other_places
                 places = parse_countries(value, table=countries)
                 if places:
                     values[name] = places
@@ -323,6 +352,18 @@ def read_listing_detail(selector: Selector, tree: PageTree, url: str, cards: lis
     return reading
 
 
+def _is_site_home(link: str, page_url: str, name: str, page_title: str) -> bool:
+    """True when ``link`` is a site's home page ("/" or nothing) and that site is the page's own:
+    the same host, or a seller ``name`` that ends the page's <title> ("Item – Shop Name")."""
+    if not link:
+        return False
+    target, page = urlsplit(urljoin(page_url, link)), urlsplit(page_url)
+    if target.path not in ("", "/") or target.query:
+        return False
+    folded = name.casefold().strip()
+    return target.netloc.casefold() == page.netloc.casefold() or bool(folded and page_title.endswith(folded))
+
+
 def add_older_reading(reading: DetailReading, selector: Selector, url: str,
                       countries: Mapping[str, str] | None = None) -> DetailReading:
     """``reading`` completed by :func:`~crawler.extractors.generic_listing.extract_generic`
@@ -333,8 +374,14 @@ def add_older_reading(reading: DetailReading, selector: Selector, url: str,
     where it can change the outcome.
     """
     legacy = extract_generic(selector, url, countries=countries)
+    if legacy.page_type == "listing" and _is_site_home(str(legacy.values.get("vendor_url") or ""), url,
+                                                       str(legacy.values.get("vendor") or ""), page_title_text(selector)):
+        # A seller whose page is the site's home page is the site itself (a one-seller shop's
+        # JSON-LD "seller": its Organization): no vendor of a market.
+        legacy.values.pop("vendor", None)
+        legacy.values.pop("vendor_url", None)
     if legacy.page_type == "listing":
-        structured = any(source in legacy.evidence for source in ("json-ld", "microdata"))
+        structured = any(source in legacy.evidence for source in ("json-ld", "microdata", "open-graph"))
         if structured or not reading.values.get("price"):
             # Structured data names the product for sure; without a price of our own the
             # older reader's labelled values are the better reading.

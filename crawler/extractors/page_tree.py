@@ -31,11 +31,11 @@ malformed or hostile markup.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from config.coins import TICKER_OF_NAME
-from crawler.extractors.price_spans import PriceSpan, find_price_spans
+from crawler.extractors.price_spans import DOLLAR_CODES, PriceSpan, find_price_spans
 from crawler.extractors.visibility import SHOWN, HidingRules, element_shown, element_visibility, page_hiding_rules
 
 MAX_NODES = 40_000
@@ -45,6 +45,7 @@ MAX_SMALL_DESCENDANTS = 40
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "select", "option", "svg",
                            "textarea", "iframe", "object", "math"})
 _DIGIT = re.compile(r"\d")
+_DOLLAR_CODE_HINT = re.compile(r"(?:CAD|AUD|NZD|HKD|SGD|MXN) ?\$|\$ ?[\d.,]{1,20} ?(?:CAD|AUD|NZD|HKD|SGD|MXN)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ICON_CURRENCY = re.compile(
     r"(?i)(?:^|\s)(?:fa|fas|fab|cc|cf|icon|coin)[- ](btc|bitcoin|xmr|monero|ltc|litecoin|eth|usd|dollar|eur|euro|gbp|rub|ruble)(?:\s|$)")
@@ -230,6 +231,19 @@ def _inner_price_count(tree: PageTree, index: int) -> int:
     return sum(len(tree.prices.get(inner, ())) for inner in range(index + 1, tree.end[index]))
 
 
+def _name_inner_dollars(tree: PageTree, index: int, spans: list[PriceSpan]) -> None:
+    """"CAD <a>$89.25</a>": the code in the element's own text says which dollar the sign of the
+    price holder below it is; the holder's price takes that currency (same amount only)."""
+    named = {span.amount: span.currency for span in spans if span.currency != "USD" and span.currency in DOLLAR_CODES}
+    if not named:
+        return
+    for inner in range(index + 1, tree.end[index]):
+        inner_spans = tree.prices.get(inner)
+        if inner_spans:
+            tree.prices[inner] = [replace(span, currency=named[span.amount])
+                                  if span.currency == "USD" and span.amount in named else span for span in inner_spans]
+
+
 def _fill_small_texts(tree: PageTree) -> None:
     """Short texts bottom-up, and the price holders: the smallest elements whose text prints a price."""
     count = len(tree.elements)
@@ -285,10 +299,14 @@ def _fill_small_texts(tree: PageTree) -> None:
             if spans and not _prominent(text, spans):
                 spans = []
             if spans and holds_price[index] and len(spans) <= _inner_price_count(tree, index):
+                _name_inner_dollars(tree, index, spans)
                 spans = []  # nothing beyond what its descendants print
             if spans:
                 tree.prices[index] = spans
                 holds_price[index] = True
+        elif text is not None and holds_price[index] and "$" in text and _DOLLAR_CODE_HINT.search(text):
+            # "CAD <a>$89.25</a>": only a code around the holder, no price of its own.
+            _name_inner_dollars(tree, index, find_price_spans(text, limit=6))
         if parent >= 0:
             tail = tree.elements[index].tail or ""
             if digit or _DIGIT.search(tail) is not None:

@@ -7,7 +7,9 @@ Public API:
   "USD 75.00", "$20.00 USD" (one price), "250.00 $", "฿0.000523", "12 mBTC"
   (0.012 BTC), "1795.00 USD/1LB" (unit "1LB"), "46.00 - 275.00 EUR" (46 EUR,
   up to 275), "1.234,56 €" and "1,234.56 $" (both thousands conventions),
-  "5 000 руб.".
+  "5 000 руб.", "10.00 USD / item" (unit "item"), "CAD $367.5" and "$89.25 CAD"
+  (a code or prefix beside "$" names the dollar: CAD; the sign alone is USD).
+* :data:`DOLLAR_CODES` -- the currencies written with a "$" sign.
 * :class:`PriceSpan` -- amount, currency, the unit after a per-unit price,
   the high end of a range, and ``start``/``end`` offsets into the text.
 
@@ -120,6 +122,26 @@ def _currency_of(token: _Token | None) -> tuple[str, float] | None:
     return None
 
 
+# Currencies written with a "$" sign; beside the sign, their code or prefix says which dollar it is.
+DOLLAR_CODES = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN"})
+# Prefixes written against the sign ("C$12", "AU$ 5"); "US" also spaced ("US $5" stays USD anyway).
+_DOLLAR_PREFIXES = {"us": "USD", "c": "CAD", "ca": "CAD", "can": "CAD", "a": "AUD", "au": "AUD", "nz": "NZD",
+                    "hk": "HKD", "s": "SGD", "sg": "SGD", "mx": "MXN"}
+
+
+def _dollar_of(token: _Token | None, touching: bool) -> str | None:
+    """The dollar a word before a "$" names: a code ("CAD $12") or, touching the sign, a prefix ("C$12")."""
+    if token is None or token.kind != "word" or len(token.text) > 3:
+        return None
+    word = token.text.casefold()
+    code = word.upper()
+    if code in DOLLAR_CODES:
+        return code
+    if touching or word == "us":
+        return _DOLLAR_PREFIXES.get(word)
+    return None
+
+
 def _at(tokens: list[_Token], index: int) -> _Token | None:
     return tokens[index] if 0 <= index < len(tokens) else None
 
@@ -161,16 +183,26 @@ def _merge_space_groups(tokens: list[_Token]) -> list[_Token]:
 
 def _unit_after(text: str, tokens: list[_Token], index: int) -> tuple[str | None, int]:
     """A unit written straight after the currency ("USD/1LB", "USD/56tab"): (unit, last token index)."""
-    slash = _at(tokens, index + 1)
+    # "USD/1LB", and with one space each side, "USD / item", "руб / 20г".
+    slash_index = index + 1
+    spaced = _at(tokens, slash_index) is not None and tokens[slash_index].text == " "
+    if spaced:
+        slash_index += 1
+    slash = _at(tokens, slash_index)
     if slash is None or slash.text != "/":
         return None, index
-    cursor, end = index + 2, None
-    while cursor < len(tokens) and tokens[cursor].kind in ("num", "word") and cursor - index <= 4:
+    start = slash_index + 1
+    if spaced:
+        if _at(tokens, start) is None or tokens[start].text != " ":
+            return None, index
+        start += 1
+    cursor, end = start, None
+    while cursor < len(tokens) and tokens[cursor].kind in ("num", "word") and cursor - start <= 2:
         end = cursor
         cursor += 1
     if end is None:
         return None, index
-    unit = text[tokens[index + 2].start:tokens[end].end]
+    unit = text[tokens[start].start:tokens[end].end]
     # "$60/0.005802 BTC" is a second price, not a unit.
     following = _at(tokens, _skip_space(tokens, end + 1, 1))
     if len(unit) > _MAX_UNIT_CHARS or _currency_of(following) is not None or _currency_of(tokens[end]) is not None:
@@ -204,13 +236,20 @@ def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
             continue
         before_index = _skip_space(tokens, index - 1, -1)
         before = _currency_of(_at(tokens, before_index)) if before_index > used_until else None
-        # "US$ 12": the "US" in front of the sign belongs to it.
-        if before is not None and before_index - 1 > used_until:
-            prefix = _at(tokens, before_index - 1)
-            if prefix is not None and prefix.kind == "word" and prefix.text.upper() == "US" and tokens[before_index].text == "$":
-                before_index -= 1
+        # "US$ 12", "C$ 12", "CAD $12": a country prefix or a fiat code in front of the sign names the dollar.
+        if before is not None and tokens[before_index].text == "$":
+            prefix_index = before_index - 1
+            if _at(tokens, prefix_index) is not None and tokens[prefix_index].kind == "space" and len(tokens[prefix_index].text) == 1:
+                prefix_index -= 1  # "CAD $12", never "US $12" (a code must touch or be one space away)
+            prefix = _at(tokens, prefix_index) if prefix_index > used_until else None
+            named = _dollar_of(prefix, touching=prefix_index == before_index - 1)
+            if named is not None:
+                before, before_index = (named, 1.0), prefix_index
         after_index = _skip_space(tokens, index + 1, 1)
         after = _currency_of(_at(tokens, after_index))
+        if (before is not None and after is not None and tokens[before_index].text == "$"
+                and after[0] != before[0] and after[0] in DOLLAR_CODES):
+            before = after  # "$89.25 CAD": the code says which dollar the sign is
         last_index = index
         amount_max: float | None = None
         if after is None and before is None:

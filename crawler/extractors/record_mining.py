@@ -9,7 +9,7 @@ Public API:
 * :func:`find_repeated_units` ``(tree, marks) -> list[int]``: the mining step
   alone, for any set of marks (forum posts use member links and times);
   :func:`marked_counts` and :func:`alike_units` are its parts.
-* :func:`clean_vendor_name`, :func:`strip_bracket_notes`,
+* :func:`clean_vendor_name`, :func:`vendor_link_name`, :func:`strip_bracket_notes`, :data:`ARROWS`,
   :func:`is_action_text`, :func:`is_vendor_href` and :data:`VENDOR_HREF` -- the name and link rules
   shared with detail and vendor pages.
 
@@ -67,7 +67,9 @@ _ACTION_WORDS = frozenset({
 })
 VENDOR_HREF = re.compile(
     r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
-    r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember)"
+    r"|[?&](?:vendor|seller|user|u_id|uid|member|profile|shop|store|username)=|user\.php|vendor\.php|profile\.php|contactmember"
+    r"|/@[\w.-]{1,40}(?:/|$|\?)"  # a handle path ("/@name/...")
+    r"|/market/\d{1,12}(?:/|$|\?|#))"  # one shop of a multi-shop site ("/market/2535": its "магазин")
 )
 # A listing filed under its vendor ("/store/john-doe/item/3b85ab6a", "/shop/x/product/12") is a
 # detail page, not the vendor's page, though its path starts like one.
@@ -86,13 +88,15 @@ _VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "про�
                   "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
 _TITLE_LABELS = ("title:", "product:", "item:", "listing:", "product name:", "item name:", "название:",
                  "наименование:", "товар:", "titel:", "produkt:", "artikel:", "title :", "product :")
+LINKED_NAME_WORDS = 10  # words of a name printed as a link to the vendor's page
 _AT_NAME = re.compile(r"^@([\w.-]{2,40})$")
-_SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "sent from", "origin country", "origin",
-                      "country of origin", "location", "from country", "отправка из", "откуда", "versand aus",
+# A bare "From:"/"To:" needs its colon (a price range "from 5 to 9" is no place).
+_SHIPS_FROM_LABELS = ("ships from", "ship from", "shipping from", "shipped from", "sent from", "origin country", "origin",
+                      "country of origin", "location", "from country", "from:", "source", "отправка из", "откуда", "versand aus",
                       "versand von", "herkunft")
-_SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "destination", "destinations", "delivers to",
-                    "доставка в", "куда", "versand nach", "lieferung nach")
-_ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
+_SHIPS_TO_LABELS = ("ships to", "ship to", "shipping to", "shipped to", "destination", "destinations", "delivers to",
+                    "to:", "доставка в", "куда", "versand nach", "lieferung nach")
+ARROWS = ("→", "⟶", "->", "=>", "➜", "➡", "⇒", "⟹")
 _RATING_TEXT = re.compile(r"(?<![\d.])([0-5](?:\.\d{1,2})?)\s*(?:/\s*5|★|stars?)?(?![\d.])")
 
 
@@ -299,14 +303,14 @@ def strip_bracket_notes(text: str, limit: int = 3) -> str:
     return text.strip()
 
 
-def clean_vendor_name(text: str) -> str | None:
+def clean_vendor_name(text: str, max_words: int = 4) -> str | None:
     """A vendor name from a link or label text: counts and ratings in brackets and a leading @ dropped;
-    None for text that is no name (too long, more than four words, a button word)."""
+    None for text that is no name (too long, more than ``max_words`` words, a button word)."""
     if len(text) > 400:
         return None
     name = strip_bracket_notes(clean_text(text).lstrip("@").strip())
     name = name.strip(" ,;:|-–")
-    if not name or len(name) > 60 or len(name.split()) > 4 or is_action_text(name):
+    if not name or len(name) > 60 or len(name.split()) > max_words or is_action_text(name):
         return None
     return name
 
@@ -421,6 +425,22 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
     return None, -1
 
 
+MAX_CARD_PRICE_HOLDERS = 40
+_PRICE_BOX_CLASS = re.compile(r"(?i)price|цена|preis")
+
+
+def _in_price_box(tree: PageTree, card: int, index: int) -> bool:
+    """The holder or one of its three nearest ancestors inside the card has a price class."""
+    block = index
+    for _ in range(4):
+        if block < card:
+            return False
+        if _PRICE_BOX_CLASS.search(tree.elements[block].get("class") or ""):
+            return True
+        block = tree.parent[block]
+    return False
+
+
 def _prices(tree: PageTree, card: int, skip: frozenset[int],
             title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
     """(main price, its text, crypto price beside it, the main price's holder element)."""
@@ -428,12 +448,23 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
     holder = -1
     main_text: str | None = None
     crypto: PriceSpan | None = None
+    holders = []
     for index in tree.subtree(card):
         spans = tree.prices.get(index)
         if not spans or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         if title_element >= 0 and (tree.contains(title_element, index) or tree.contains(index, title_element)):
             continue
+        holders.append(index)
+        if len(holders) >= MAX_CARD_PRICE_HOLDERS:
+            break
+    # "Bulk prices start at 5.00 USD" in a description above the price box: where the card marks
+    # its price box (class "price"), a fiat price in it beats the ones before it.
+    classed = next((position for position, index in enumerate(holders) if _in_price_box(tree, card, index)), 0)
+    if classed and not tree.prices[holders[classed]][0].is_crypto:
+        holders = holders[classed:]
+    for index in holders:
+        spans = tree.prices[index]
         text = tree.small_text[index] or ""
         for span in spans:
             if main is None:
@@ -455,7 +486,8 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
             continue
         rest = found[1]
         candidates = [rest] if rest else []
-        if position + 1 < len(chunks):
+        if not rest and position + 1 < len(chunks):
+            # The value is the next text only when the label stands alone ("от 990 руб" is a price's prefix).
             candidates.append(chunks[position + 1][1])
         for candidate in candidates:
             name = clean_vendor_name(candidate.split(",")[0])
@@ -480,13 +512,23 @@ def _vendor(tree: PageTree, card: int, chunks: list[tuple[int, str]], skip: froz
         href = (tree.elements[index].get("href") or "").strip()
         if not href or href == main_url or not is_vendor_href(href):
             continue
-        first_text = clean_text(tree.elements[index].text)
-        if not first_text:
-            first_text = tree.element_text(index, limit=80)
-        name = clean_vendor_name(first_text)
+        name = vendor_link_name(tree, index)
         if name:
             return name, urljoin(page_url, href), index
     return None, None, -1
+
+
+def vendor_link_name(tree: PageTree, index: int) -> str | None:
+    """The vendor name a vendor link prints (see :func:`clean_vendor_name`); for an empty link that
+    libxml2 closed at "/>" (``<a href='/vendor/x'/>x</a>``, which a browser reads as one link),
+    the text right after it."""
+    first_text = clean_text(tree.elements[index].text)
+    if not first_text:
+        first_text = tree.element_text(index, limit=80)
+    if not first_text and tree.end[index] == index + 1:
+        first_text = clean_text((tree.elements[index].tail or "")[:200])
+    # The link says whose page it is, so a shop's longer name ("Pinky and the Brain drug store") counts.
+    return clean_vendor_name(first_text, max_words=LINKED_NAME_WORDS) if first_text else None
 
 
 def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None, str | None]:
@@ -505,7 +547,7 @@ def _ships(chunks: list[tuple[int, str]], title: str | None) -> tuple[str | None
             ships_to = found_to[1] or following or None
             continue
         if len(text) <= 80 and ships_from is None:
-            for arrow in _ARROWS:
+            for arrow in ARROWS:
                 left, sep, right = text.partition(arrow)
                 if sep and left.strip() and right.strip() and len(left.strip()) <= 40:
                     ships_from, ships_to = left.strip(), right.strip()
@@ -527,15 +569,64 @@ def _rating(tree: PageTree, card: int, skip: frozenset[int]) -> float | None:
     return None
 
 
+# Column headers of a table of listings (English, Russian, German) -> the field their cells hold.
+_COLUMN_FIELDS: dict[str, str] = {
+    **{name: "title" for name in ("title", "name", "product", "item", "listing", "product name", "item name",
+                                  "название", "товар", "наименование", "titel", "artikel", "produkt")},
+    **{name: "vendor" for name in ("vendor", "seller", "продавец", "магазин", "verkäufer", "händler")},
+    **{name: "ships_from" for name in ("ship from", "ships from", "shipped from", "origin", "from", "отправка из",
+                                       "откуда", "versand aus", "herkunft")},
+    **{name: "ships_to" for name in ("ship to", "ships to", "shipped to", "destination", "to", "доставка в", "куда",
+                                     "versand nach")},
+}
+
+
+def _table_columns(tree: PageTree, row: int, cache: dict[int, dict[str, int]]) -> dict[str, int]:
+    """Field -> column position, from the header row (two or more ``th``) of the table ``row`` is in."""
+    table = next((index for index in tree.ancestors(row, limit=3) if tree.tag[index] == "table"), -1)
+    if table < 0:
+        return {}
+    if table not in cache:
+        columns: dict[str, int] = {}
+        for index in range(table + 1, min(tree.end[table], table + 2_000)):
+            if tree.tag[index] != "tr":
+                continue
+            cells = [child for child in tree.children(index) if tree.tag[child] in ("td", "th")]
+            if sum(1 for cell in cells if tree.tag[cell] == "th") >= 2:
+                for position, cell in enumerate(cells):
+                    name = _COLUMN_FIELDS.get((tree.small_text[cell] or "").strip(" :").casefold())
+                    if name and name not in columns:
+                        columns[name] = position
+            break  # the first row is the header or there is none
+        cache[table] = columns
+    return cache[table]
+
+
+def _cell(tree: PageTree, row: int, position: int) -> int:
+    cells = [child for child in tree.children(row) if tree.tag[child] in ("td", "th")]
+    return cells[position] if position < len(cells) else -1
+
+
 def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     """The listing cards of a result page (see the module docstring); [] when there are none."""
     records = find_records(tree)
     ordered = sorted(set(records))
     cards: list[Card] = []
+    column_cache: dict[int, dict[str, int]] = {}
     for card in records:
         card_text = _card_chunks(tree, card, ordered)
         main_url, url_element = _main_url(tree, card, card_text.skip)
         title, title_element = _labelled_title(card_text.chunks)
+        columns = _table_columns(tree, card, column_cache) if tree.tag[card] == "tr" else {}
+        if not title and "title" in columns:
+            # A table row under a "Title" column: that cell's text and link, not the first link (a category).
+            cell = _cell(tree, card, columns["title"])
+            text = tree.element_text(cell, limit=MAX_TITLE_CHARS + 1) if cell >= 0 else ""
+            if text and len(text) <= MAX_TITLE_CHARS:
+                title, title_element = text, cell
+                link = next((index for index in tree.subtree(cell) if tree.tag[index] == "a" and tree.link[index] == index), -1)
+                if link >= 0 and tree.elements[link].get("href"):
+                    main_url, url_element = tree.elements[link].get("href"), link
         if not title:
             title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
@@ -545,6 +636,15 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             continue
         vendor, vendor_url, vendor_element = _vendor(tree, card, card_text.chunks, card_text.skip, main_url, page_url)
         ships_from, ships_to = _ships(card_text.chunks, title)
+        for name in ("ships_from", "ships_to", "vendor"):
+            cell = _cell(tree, card, columns[name]) if name in columns else -1
+            value = tree.element_text(cell, limit=200) if cell >= 0 else ""
+            if value and name == "ships_from" and ships_from is None:
+                ships_from = value
+            elif value and name == "ships_to" and ships_to is None:
+                ships_to = value
+            elif value and name == "vendor" and vendor is None:
+                vendor = clean_vendor_name(value, max_words=LINKED_NAME_WORDS)
         cards.append(Card(
             title=title,
             url=urljoin(page_url, main_url) if main_url else None,
@@ -562,4 +662,17 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             vendor_element=vendor_element,
             url_element=url_element,
         ))
+    _inherit_vendors(tree, cards)
     return cards
+
+
+def _inherit_vendors(tree: PageTree, cards: list[Card]) -> None:
+    """A card inside another card (a "more from this shop" strip) that names no vendor is the
+    enclosing card's vendor's.  Cards come in document order, so the enclosing one is open."""
+    open_cards: list[Card] = []
+    for card in sorted(cards, key=lambda item: item.element):
+        while open_cards and not tree.contains(open_cards[-1].element, card.element):
+            open_cards.pop()
+        if card.vendor is None and open_cards and open_cards[-1].vendor:
+            card.vendor, card.vendor_url = open_cards[-1].vendor, open_cards[-1].vendor_url
+        open_cards.append(card)

@@ -49,8 +49,8 @@ VENDOR_LABELS: dict[str, str] = {
         "sales", "total sales", "sold", "successful transactions", "transactions", "completed orders",
         "deals", "продажи", "продаж", "сделок", "сделки", "verkäufe", "verkauft")},
     **{label: "rating" for label in (
-        "rating", "vendor rating", "positive feedback", "feedback", "feedback score", "score",
-        "average rating", "market positive feedback", "рейтинг", "оценка", "отзывы", "bewertung", "positive bewertungen")},
+        "rating", "vendor rating", "positive feedback", "positive", "positive rating", "feedback", "feedback score", "score",
+        "average rating", "avg rating", "avg. rating", "market positive feedback", "рейтинг", "оценка", "отзывы", "bewertung", "positive bewertungen")},
     # "Shop"/"Store"/"Name" alone label menus and forms as often as a vendor's name.
     **{label: "name" for label in (
         "username", "user name", "user profile", "vendor", "vendor name", "seller", "seller name",
@@ -65,13 +65,23 @@ _NAME_PATTERNS = (
     re.compile(r"(?i)^(?:about|store of|shop of|profile of|vendor|seller|user profile)\s*[:\-]?\s+(.{1,60})$"),
     re.compile(r"(?i)^(.{1,60}?)(?:'s|’s) (?:profile|store|shop|listings)$"),
     re.compile(r"(?i)^(?:магазин|продавец|профиль|verkäufer|shop)\s*[:\-]?\s+(.{1,60})$"),
+    # The profile's message form names its owner.
+    re.compile(r"(?i)^(?:send (?:a |an )?(?:private |direct )?(?:message|pm) to|message to|"
+               r"написать|сообщение для|nachricht an) (.{1,60})$"),
 )
+# Separators of a <title>'s parts ("vendorname - Market").
+_TITLE_PARTS = re.compile(r" (?:[-|–—·:]|::) ")  # the title text is collapsed: single spaces
 _GENERIC_HEADINGS = frozenset({
     "user profile", "profile", "vendor profile", "seller profile", "profile actions", "about", "about me",
     "feedback", "listings", "store", "shop", "contact vendor", "send message", "pgp", "public pgp key",
     "terms and conditions", "seller feedback ratings", "buyer statistics", "browse categories", "categories",
     "login", "register", "home", "menu", "search", "профиль", "отзывы", "товары",
 })
+# A count with its word, in brackets beside a name: "[0 deals]", "(1,204 sales)", "57 сделок".
+# Anchored and bounded: one try per chunk.
+SALES_COUNT = re.compile(
+    r"(?i)^[\[(]?\s?(\d[\d,. ]{0,12}?)\s?(?:deals|sales|transactions|trades|orders|completed orders|"
+    r"сделок|сделки|сделка|продаж|продажи|verkäufe)\s?[\])]?$")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _PGP_ARMOR = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 
@@ -126,12 +136,27 @@ def label_of(text: str, labels: dict[str, str]) -> tuple[str, str] | None:
     return None
 
 
+def in_running_text(tree: PageTree, chunks: list[tuple[int, str]], position: int) -> bool:
+    """True when chunk ``position`` is a bare word inside a sentence: its element's parent prints
+    text just before it and goes on in lower case just after it ("'x' is a <strong>Vendor</strong>
+    account."), so it labels nothing.  "<b>Vendor</b> <a>x</a>" stays a label."""
+    owner, text = chunks[position]
+    if position == 0 or position + 1 >= len(chunks) or ":" in text or "：" in text:
+        return False
+    parent = tree.parent[owner]
+    before_owner, before = chunks[position - 1]
+    after_owner, after = chunks[position + 1]
+    return (before_owner == parent and after_owner == parent and after[:1].islower()
+            and not before.rstrip().endswith((":", "：", "|", "-")))
+
+
 def labelled_chunks(tree: PageTree, chunks: list[tuple[int, str]], labels: dict[str, str]) -> dict[str, list[str]]:
     """Field -> the values found after its labels, in page order."""
     found: dict[str, list[str]] = {}
     for position, (owner, text) in enumerate(chunks):
-        # A menu link is no label; neither is a table's column header.
-        hit = label_of(text, labels) if tree.link[owner] < 0 and not tree.is_column_header(owner) else None
+        # A menu link is no label; neither is a table's column header, nor a word in a sentence.
+        hit = (label_of(text, labels) if tree.link[owner] < 0 and not tree.is_column_header(owner)
+               and not in_running_text(tree, chunks, position) else None)
         if hit is not None:
             name, value = hit
             if not value and position + 1 < len(chunks):
@@ -183,6 +208,14 @@ def _name_candidates(tree: PageTree, chunks: list[tuple[int, str]], labelled: di
         tag = tree.tag[owner]
         if not patterned and (tag in ("h1", "h2", "h3") or "user" in (tree.elements[owner].get("class") or "").casefold()):
             vote(text, 2 if tag == "h1" else 1)
+    # A part of the <title> printed on the page by itself, outside links (a name in bold), once:
+    # the <title>'s own weight only, and counted last, so that on a tie a heading's name wins
+    # over a site name that the <title> and a plain-text banner both print.
+    parts = {part.strip() for part in _TITLE_PARTS.split(page_title)[:4] if part.strip()} if page_title else set()
+    for owner, text in chunks:
+        if parts and len(text) <= MAX_NAME_CHARS and tree.link[owner] < 0 and text.casefold() in parts:
+            parts.discard(text.casefold())
+            vote(text, 0)
     return Counter({spelling[key]: count for key, count in votes.items()})
 
 
@@ -226,12 +259,16 @@ def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, s
     if joined is not None:
         values["joined"] = joined
     sales = _first_value(labelled.get("sales", []), "int", context)
+    if sales is None:
+        counted = next((match for _, text in chunks if len(text) <= 40 and (match := SALES_COUNT.match(text))), None)
+        if counted is not None:
+            sales = _first_value([counted.group(1)], "int", context)
     if sales is not None:
         values["sales"] = sales
     rating = _rating(labelled.get("rating", []))
     if rating is None:
         for owner, text in chunks:
-            if "rating" in (tree.elements[owner].get("class") or "").casefold():
+            if "rating" in (tree.elements[owner].get("class") or "").casefold() and not SALES_COUNT.match(text):
                 rating = _rating([text])
                 if rating is not None:
                     break

@@ -18,16 +18,20 @@ from parsel import Selector
 
 from crawler.extractors.contacts import find_contacts, find_emails
 from crawler.extractors.document import extract_document
+from crawler.extractors.forum_thread import _NODE_COUNTS
 from crawler.extractors.generic_listing import _FREE_TEXT_FACTS, extract_generic
 from crawler.extractors.html_page import parse_html_page
 from crawler.extractors.identifiers import find_identifiers
 from crawler.extractors.onions import find_onions
+from crawler.extractors.page_tree import _DOLLAR_CODE_HINT
 from crawler.extractors.pgp import find_pgp_keys
+from crawler.extractors.price_spans import find_price_spans
 from crawler.extractors.prices import find_prices
 from crawler.extractors.site_type import _FORUM_LINK as SITE_TYPE_FORUM_LINK
 from crawler.extractors.site_type import _LABEL_TOKEN as SITE_TYPE_LABEL_TOKEN
 from crawler.extractors.site_type import _PRICE as SITE_TYPE_PRICE
 from crawler.extractors.site_type import classify_page, signals_of_page
+from crawler.extractors.vendor_profile import _TITLE_PARTS, SALES_COUNT
 from crawler.tor.control import parse_bootstrap_phase
 
 MEGABYTE = 1_000_000
@@ -90,6 +94,15 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "onions: obfuscated v2": (find_onions, repeat("aaaaaaaaaaaaaaa2 dot onion ")),
     "onions: v3-long labels before spaced dots": (find_onions, repeat("a" * 56 + " . ") + "onion"),
     "onions: bracketed dots, no onion": (find_onions, repeat("a [.] ") + "onion"),
+    # Issue 10's profile-free readers: a deal count beside a name, a <title>'s parts.
+    "vendor sales count: digits and spaces": (SALES_COUNT.match, "[" + repeat("1 ")),
+    "vendor sales count: search": (SALES_COUNT.search, repeat("1 deals ")),
+    "title parts: separators": (_TITLE_PARTS.split, repeat("a - | :: ")),
+    "dollar code hint: signs before digit runs": (_DOLLAR_CODE_HINT.search, repeat("$ 1.1,1 ")),
+    "dollar code hint: codes without signs": (_DOLLAR_CODE_HINT.search, repeat("CAD AUD ")),
+    "price spans: spaced units after every price": (find_price_spans, repeat("1 USD / 2g ")),
+    "forum node counts: labels and digit runs": (_NODE_COUNTS.search, repeat("threads: 1,1 1.1 ")),
+    "price spans: dollar codes and prefixes": (find_price_spans, repeat("CAD $1 C$2 $3 AUD ")),
 }
 
 
