@@ -330,24 +330,30 @@ def test_site_type_page_matches_its_source_row(page: Path) -> None:
 
 
 def test_site_type_pages_sources_and_split() -> None:
-    """Every site_type_pages/ file has a "site" row, its sites are the split's site_type_held_out,
-    and none of them is a market of pages/ (so nothing tuned on pages/ has seen them)."""
+    """Every site_type_pages/ file has a "site" row, its site is in exactly one site-type split
+    (site_type_held_out, _3, _4 or site_type_development), and no held-out site is a market of pages/
+    (so nothing tuned on pages/ has seen them)."""
     pages = site_type_page_files()
     rows = parse_sources(SOURCES.read_text(encoding="utf-8"), key_column="site")
     assert sorted(rows) == sorted(page_id(p) for p in pages)
     split = json.loads(SPLIT.read_text(encoding="utf-8"))
     sites = split["site_type_held_out"]
     third = split["site_type_held_out_3"]
+    fourth = split["site_type_held_out_4"]
+    held = sites + third + fourth
     # Site-type development sites: spent extraction sites of pages/ (held-out ones until the fourth rotation
     # moved them to development) and site_type_pages/ sites.
     development = set(split["site_type_development"])
     assert development <= set(split["development"] + split["held_out"]) | {p.parent.name for p in pages}
-    assert len(set(sites + third)) == len(sites) + len(third) and not set(sites + third) & development
-    assert (sorted(set(sites) | set(third) | (development & {p.parent.name for p in pages}))
+    # Every site_type_pages/ site is in exactly one site-type split.
+    assert len(set(held)) == len(held) and not set(held) & development
+    assert (sorted(set(held) | (development & {p.parent.name for p in pages}))
             == sorted({p.parent.name for p in pages}))
-    assert not set(third) & set(split["development"] + split["held_out"])
-    assert not set(sites) & set(split["development"] + split["held_out"])
-    assert not set(sites) & {p.parent.name for p in page_files()}
+    for held_out_set in (sites, third, fourth):
+        assert not set(held_out_set) & set(split["development"] + split["held_out"])
+        assert not set(held_out_set) & {p.parent.name for p in page_files()}
+    # The fourth set (SPLIT.md): sites never in the corpus before, labelled by reading.
+    assert len(fourth) >= 15 and len([p for p in pages if p.parent.name in fourth]) >= 30
     held_out_pages = [p for p in pages if p.parent.name in sites]
     assert len(held_out_pages) >= 12 and len(sites) >= 8
     assert sum(p.stat().st_size for p in pages) < 4 * 1024 * 1024
