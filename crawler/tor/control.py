@@ -48,6 +48,7 @@ import stem.control
 from stem import Signal
 
 from config.errors import UserError
+from config.i18n import _
 from config.processes import recorded_pid, recorded_process, stop_processes, write_pidfile
 
 HostPort = tuple[str, int]
@@ -215,10 +216,11 @@ def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 6
     torrc_path = Path(torrc_path).resolve()
     options = check_private_network_torrc(torrc_path.read_text(encoding="utf-8"))
     if options.get("runasdaemon", ["0"])[-1] == "1":
-        raise TorControlError(f"{torrc_path} sets `RunAsDaemon 1`; onionscope launches tor in the foreground to watch it")
+        raise TorControlError(_("{path} sets `RunAsDaemon 1`; onionscope launches tor in the foreground to watch it",
+                                path=torrc_path))
     control = _first_port(options.get("controlport", []))
     if control is None:
-        raise TorControlError(f"{torrc_path} has no numeric `ControlPort`; onionscope needs one to watch tor")
+        raise TorControlError(_("{path} has no numeric `ControlPort`; onionscope needs one to watch tor", path=torrc_path))
     socks = _first_port(options.get("socksport", []))
     empty_defaults = torrc_path.with_name(torrc_path.name + ".defaults")
     empty_defaults.write_text("", encoding="utf-8")
@@ -240,14 +242,15 @@ def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 6
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise TorControlError(
-                f"tor exited with status {process.returncode} while starting from {torrc_path}:\n"
-                + _tail(log_path)
+                _("tor exited with status {status} while starting from {path}:", status=process.returncode,
+                  path=torrc_path) + "\n" + _tail(log_path)
             )
         if _port_open(control):
             return launched
         time.sleep(0.1)
     launched.stop()
-    raise TorControlError(f"tor's ControlPort {control[0]}:{control[1]} did not open within {timeout:g} s:\n" + _tail(log_path))
+    raise TorControlError(_("tor's ControlPort {host}:{port} did not open within {seconds} s:", host=control[0],
+                            port=control[1], seconds=f"{timeout:g}") + "\n" + _tail(log_path))
 
 
 def launched_pidfile(torrc_path: Path) -> Path:
@@ -334,9 +337,9 @@ def attach(control: HostPort, *, cookie_path: Path | None = None, password: str 
     try:
         controller = stem.control.Controller.from_port(address=host, port=port)
     except stem.SocketError as exc:
-        raise TorControlError(
-            f"tor ControlPort {host}:{port} could not be reached ({exc}); start tor or set ONIONSCOPE_TOR_CONTROL"
-        ) from None
+        reason = _("connection refused") if "refused" in str(exc).lower() else exc
+        raise TorControlError(_("tor ControlPort {host}:{port} could not be reached ({reason}); start tor or set "
+                                "ONIONSCOPE_TOR_CONTROL", host=host, port=port, reason=reason)) from None
     try:
         if password is not None:
             controller.authenticate(password=password)
@@ -350,13 +353,14 @@ def attach(control: HostPort, *, cookie_path: Path | None = None, password: str 
     except (stem.connection.AuthenticationFailure, stem.ControllerError, stem.SocketError, OSError) as exc:
         controller.close()
         hint = (
-            "check ONIONSCOPE_TOR_PASSWORD"
+            _("check ONIONSCOPE_TOR_PASSWORD")
             if password is not None
-            else f"check that {cookie_path} is tor's control cookie and readable"
+            else _("check that {path} is tor's control cookie and readable", path=cookie_path)
             if cookie_path is not None
-            else "set ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD"
+            else _("set ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD")
         )
-        raise TorControlError(f"tor ControlPort {host}:{port} refused authentication ({exc}); {hint}") from None
+        raise TorControlError(_("tor ControlPort {host}:{port} refused authentication ({problem}); {hint}", host=host,
+                                port=port, problem=exc, hint=hint)) from None
     return controller
 
 
@@ -414,10 +418,11 @@ def wait_for_bootstrap(
         if status.done:
             return status
         if time.monotonic() >= deadline:
-            detail = f"; tor warns: {status.warning}" if status.warning else ""
-            raise TorControlError(
-                f"tor did not bootstrap within {timeout:g} s: stuck at {status.percent}% ({status.summary}){detail}"
-            )
+            message = _("tor did not bootstrap within {seconds} s: stuck at {percent}% ({summary})",
+                        seconds=f"{timeout:g}", percent=status.percent, summary=status.summary)
+            if status.warning:
+                message += _("; tor warns: {warning}", warning=status.warning)
+            raise TorControlError(message)
         time.sleep(0.2)
 
 
@@ -452,7 +457,8 @@ def _getinfo(controller: stem.control.Controller, key: str) -> str:
     try:
         return controller.get_info(key)
     except (stem.ControllerError, stem.SocketError) as exc:
-        raise TorControlError(f"tor did not answer GETINFO {key} ({exc}); is the ControlPort still up?") from None
+        raise TorControlError(_("tor did not answer GETINFO {key} ({problem}); is the ControlPort still up?", key=key,
+                                problem=exc)) from None
 
 
 def list_circuits(controller: stem.control.Controller) -> list[CircuitSummary]:
@@ -460,7 +466,7 @@ def list_circuits(controller: stem.control.Controller) -> list[CircuitSummary]:
     try:
         circuits = controller.get_circuits()
     except (stem.ControllerError, stem.SocketError) as exc:
-        raise TorControlError(f"tor did not list its circuits ({exc})") from None
+        raise TorControlError(_("tor did not list its circuits ({problem})", problem=exc)) from None
     return [
         CircuitSummary(
             circuit_id=circuit.id,
@@ -489,9 +495,9 @@ def health(controller: stem.control.Controller) -> TorHealth:
     built = sum(1 for circuit in list_circuits(controller) if circuit.status == "BUILT")
     problems = []
     if not bootstrap.done:
-        problems.append(f"bootstrap at {bootstrap.percent}% ({bootstrap.summary})")
+        problems.append(_("bootstrap at {percent}% ({summary})", percent=bootstrap.percent, summary=bootstrap.summary))
     if not established:
-        problems.append("no circuit established")
+        problems.append(_("no circuit established"))
     return TorHealth(version, bootstrap, established, listeners, built, tuple(problems))
 
 
@@ -522,5 +528,5 @@ def newnym(controller: stem.control.Controller, *, max_wait: float = 15.0) -> Ne
     try:
         controller.signal(Signal.NEWNYM)
     except (stem.ControllerError, stem.SocketError) as exc:
-        raise TorControlError(f"tor refused NEWNYM ({exc})") from None
+        raise TorControlError(_("tor refused NEWNYM ({problem})", problem=exc)) from None
     return NewnymResult(sent=True, waited_seconds=waited, wait_seconds_left=0.0)
