@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise settings_error
         return int(_load(COMMANDS[args.command][0]).run(args, settings) or 0)
     except UserError as exc:
-        print(_("onionscope: error: {message}", message=exc), file=sys.stderr)
+        print(_("onionscope: error: {message}", message=exc.localized(_)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

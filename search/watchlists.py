@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import N_
 from config.schema import alias_name, normalise_fingerprint, onion_host_from_input, watch_entry_doc_id
 from search.query import QueryError, QueryLimits, build_query, parse, quote_value
 from search.query.tree import MatchAll
@@ -134,7 +135,7 @@ def check_entry(kind: str, value: str, limits: QueryLimits | None = None) -> str
     text = entry_query(kind, value)
     node = parse(text, limits)
     if isinstance(node, MatchAll):
-        raise QueryError("a watchlist query needs at least one term (an empty query would match every page)")
+        raise QueryError(N_("a watchlist query needs at least one term (an empty query would match every page)"))
     for searched in SEARCHED_KINDS:
         build_query(node, searched, limits)
     return text
