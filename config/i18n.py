@@ -380,7 +380,7 @@ def python_messages(path: Path) -> list[tuple[int, str]]:
 
 
 #: The folders of Python code and templates whose messages the catalogues carry.
-PYTHON_PACKAGES = ("config", "crawler", "pipelines", "search", "onionscope")
+PYTHON_PACKAGES = ("config", "crawler", "pipelines", "search", "harness", "onionscope")
 TEMPLATE_FOLDERS = ("search/templates",)
 
 
