@@ -303,3 +303,43 @@ def test_query_scope_and_evidence_errors_in_russian(capsys: pytest.CaptureFixtur
     evidence = isolated / "var" / "evidence"
     err = _russian_error(capsys, ["evidence", "verify"], str(evidence))
     assert "нет такого файла или папки" in err
+
+
+def test_session_file_and_local_service_errors_in_russian(capsys: pytest.CaptureFixture[str], isolated: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    host = "a" * 56 + ".onion"
+    sessions = isolated / "sessions.yml"
+    sessions.write_text(f"sites:\n  {host}:\n    cookies:\n      sid: {{valeu: secret-value}}\n", encoding="utf-8")
+    err = _russian_error(capsys, ["crawl", "--seed", _ONION, "--session", str(sessions)], f"{sessions}:4",
+                         "'valeu'", "'sid'", "'value'")
+    assert "неизвестный ключ" in err and "secret-value" not in err
+    assert "unknown key 'valeu' for cookie 'sid' (did you mean 'value'?)" in _english_error(
+        capsys, ["crawl", "--seed", _ONION, "--session", str(sessions)])
+    # A Redis that onionscope did not start answers on the Redis port: `services up` refuses to take it over.
+    from harness.redis_server import RedisLayout
+
+    foreign = RedisLayout.from_settings(load_settings_for_test(monkeypatch, ONIONSCOPE_REDIS_PORT="6390"))
+    if not _answers(foreign.url):
+        pytest.skip("the shared Redis on 127.0.0.1:6390 is not running")
+    err = _russian_error(capsys, ["services", "up"], foreign.url, "ONIONSCOPE_REDIS_URL", "redis_port")
+    assert "уже отвечает Redis, запущенный не onionscope" in err
+
+
+def load_settings_for_test(monkeypatch: pytest.MonkeyPatch, **environment: str):  # type: ignore[no-untyped-def]
+    from config.settings import load_settings
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return load_settings()
+
+
+def _answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
