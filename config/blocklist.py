@@ -48,6 +48,7 @@ import yaml
 
 from config.paths import blocklist_file as default_blocklist_file
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.located_yaml import yaml_error_line, yaml_problem
 from config.settings import ConfigError
 
@@ -177,7 +178,7 @@ def load_blocklist(path: str | os.PathLike[str], required: bool = False) -> Bloc
         return Blocklist(source=f"{path} (absent)")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(_("{path}: cannot read the blocklist ({reason})", path=path,
-                            reason=getattr(exc, "strerror", None) or exc)) from None
+                            reason=os_reason(exc) if isinstance(exc, OSError) else exc)) from None
     return parse_blocklist(text, path)
 
 

@@ -50,6 +50,7 @@ import yaml
 from config import paths
 from config.errors import UserError
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.located_yaml import yaml_error_line, yaml_problem
 from config.processes import process_start_ticks
 
@@ -754,7 +755,7 @@ def _read_yaml_mapping(path: Path) -> dict[Any, Any]:
         # PyYAML reads nested collections recursively; a settings file is flat.
         raise ConfigError(_("{path}: not valid YAML: nested too deeply", path=path)) from None
     except OSError as exc:
-        raise ConfigError(_("{path}: cannot read it ({reason})", path=path, reason=exc.strerror or exc)) from None
+        raise ConfigError(_("{path}: cannot read it ({reason})", path=path, reason=os_reason(exc))) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

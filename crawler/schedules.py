@@ -53,6 +53,7 @@ import yaml
 from croniter import croniter
 
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.located_yaml import check_keys, check_nesting, construct, display, yaml_error_line, yaml_problem
 from config.settings import DEFAULTS, ConfigError
 from crawler.urls import HOST_ONION, host_kind
@@ -217,7 +218,7 @@ def _read(path: Path) -> tuple[Any, _Lines]:
         raise ScheduleError(_("{path}: schedules file not found", path=display(path))) from None
     except OSError as exc:
         raise ScheduleError(_("{path}: cannot read the schedules file ({reason})", path=display(path),
-                                  reason=exc.strerror)) from None
+                                  reason=os_reason(exc))) from None
     except UnicodeDecodeError:
         raise ScheduleError(_("{path}: the schedules file is not UTF-8 text", path=display(path))) from None
     check_nesting(path, text, ScheduleError)

@@ -54,6 +54,7 @@ import yaml
 
 from config.errors import UserError
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.located_yaml import yaml_problem
 
 _V3_ONION_HOST = re.compile(r"[a-z2-7]{56}\.onion")
@@ -154,7 +155,7 @@ def load_sessions(path: str | Path) -> SessionConfig:
         data = path.read_bytes()
     except OSError as exc:
         raise SessionFileError(_("session file {path}: cannot read it ({reason})", path=path,
-                                 reason=exc.strerror or exc)) from None
+                                 reason=os_reason(exc))) from None
     if len(data) > MAX_FILE_BYTES:
         raise SessionFileError(_("session file {path}: larger than {limit} bytes; is it a session export?", path=path,
                                  limit=MAX_FILE_BYTES))

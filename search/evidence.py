@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 from config.errors import UserError
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.schema import alias_name
 from crawler.evidence.chain import (
     EvidenceRef,
@@ -203,7 +204,7 @@ def write_package(evidence_dir: str | os.PathLike[str], kind: str, hit_id: str, 
         data = read_record_bytes(warc, ref.offset, ref.length)
     except OSError as exc:
         raise EvidenceError(_("the evidence file {file} cannot be read ({reason}); was it pruned or moved?",
-                              file=ref.file, reason=exc.strerror or exc)) from None
+                              file=ref.file, reason=os_reason(exc))) from None
     if record_digest(data) != ref.digest:
         raise EvidenceError(_("{file}: the record at offset {offset} does not hash to {digest}: it was changed or is "
                               "missing; run `onionscope evidence verify` and do not use it", file=ref.file,

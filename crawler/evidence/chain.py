@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from config.i18n import _
+from config.os_reasons import os_reason
 
 GENESIS = "0" * 64
 MANIFEST_SUFFIX = ".manifest.jsonl"
@@ -110,7 +111,7 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[di
         lines = path.read_bytes().splitlines()
     except OSError as exc:
         raise ManifestError(_("{path}: cannot read the manifest ({reason})", path=path,
-                              reason=exc.strerror or exc)) from None
+                              reason=os_reason(exc))) from None
     objects = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

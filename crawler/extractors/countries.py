@@ -45,6 +45,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from config import paths
 from config.errors import UserError
 from config.i18n import _
+from config.os_reasons import os_reason
 
 WORLDWIDE = "WW"
 EUROPEAN_UNION = "EU"
@@ -79,7 +80,7 @@ def _load_country_table(path: Path) -> dict[str, str]:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise UserError(_("{path}: cannot read the country table ({problem}); restore it from git", path=path,
-                          problem=getattr(exc, "strerror", None) or exc)) from None
+                          problem=os_reason(exc) if isinstance(exc, OSError) else exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("countries"), dict):
         raise UserError(_("{path}: expected 'countries:' mapping alpha-2 codes to spellings", path=path))
     table: dict[str, str] = {}

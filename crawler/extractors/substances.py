@@ -36,6 +36,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from config import paths
 from config.errors import UserError
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.located_yaml import yaml_error_line, yaml_problem
 
 # The lexicon shipped with the config package.
@@ -117,7 +118,7 @@ class SubstanceLexicon:
             data: Any = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         except OSError as exc:
             raise UserError(_("{path}: cannot read the substance lexicon ({reason})", path=path,
-                              reason=exc.strerror)) from None
+                              reason=os_reason(exc))) from None
         except yaml.YAMLError as exc:
             line = yaml_error_line(exc) if getattr(exc, "problem_mark", None) is not None else None
             if line:

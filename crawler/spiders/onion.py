@@ -99,6 +99,7 @@ from crawler.middlewares.login_wall import record_needs_login
 from crawler.urls import canonical_url, is_media_url
 from config import paths
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.settings import DEFAULTS
 
 
@@ -160,7 +161,7 @@ def parse_seeds(seeds: str | Iterable[str] | None = None, seeds_file: str | Path
         except FileNotFoundError:
             raise ValueError(_("seeds file {path}: no such file", path=path)) from None
         except OSError as exc:
-            raise ValueError(_("seeds file {path}: {reason}", path=path, reason=exc.strerror or exc)) from None
+            raise ValueError(_("seeds file {path}: {reason}", path=path, reason=os_reason(exc))) from None
         for number, line in enumerate(lines, 1):
             line = line.split("#", 1)[0].strip()
             if line:

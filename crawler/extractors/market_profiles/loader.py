@@ -25,6 +25,7 @@ from cssselect.xpath import ExpressionError
 from lxml import etree
 
 from config.i18n import _
+from config.os_reasons import os_reason
 from config.located_yaml import check_keys, check_nesting, construct, display, yaml_error_line, yaml_problem
 from crawler.extractors.market_profiles.model import (
     CARD_FIELDS,
@@ -72,7 +73,7 @@ def _read_yaml(path: Path) -> tuple[Any, _Located]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(_("{path}: cannot read market profile ({reason})", path=display(path),
-                                 reason=exc.strerror)) from None
+                                 reason=os_reason(exc))) from None
     except UnicodeDecodeError:
         raise ProfileError(_("{path}: market profile is not UTF-8 text", path=display(path))) from None
     check_nesting(path, text, ProfileError)
