@@ -206,6 +206,11 @@ def test_settings_file_errors_in_russian_name_the_file_and_the_key(capsys: pytes
     err = _russian_error(capsys, ["--config", str(broken), "index", "status"], f"{broken}:3")
     assert "некорректный YAML" in err and "ожидалось" in err
     _russian_error(capsys, ["--config", str(isolated / "missing.yml"), "index", "status"], str(isolated / "missing.yml"))
+    # The operating system's reason too (its strerror is English whatever the locale).
+    folder = isolated / "folder.yml"
+    folder.mkdir()
+    err = _russian_error(capsys, ["--config", str(folder), "index", "status"], str(folder))
+    assert "не удаётся прочитать (это папка)" in err
     # English is as it was.
     assert "unknown setting 'crawl_depht' (did you mean 'crawl_depth'?)" in _english_error(
         capsys, ["--config", str(typo), "index", "status"])
