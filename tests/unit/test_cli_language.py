@@ -348,3 +348,23 @@ def _answers(url: str) -> bool:
         return False
     finally:
         client.close()
+
+
+def test_evidence_verify_findings_in_russian(capsys: pytest.CaptureFixture[str], isolated: Path) -> None:
+    from crawler.evidence.chain import MANIFEST_FORMAT, MANIFEST_SUFFIX, WARC_SUFFIX
+
+    folder = isolated / "evidence"
+    folder.mkdir()
+    unmanifested = folder / ("a" + WARC_SUFFIX)
+    unmanifested.write_bytes(b"")
+    foreign = folder / ("b" + WARC_SUFFIX)
+    foreign.write_bytes(b"")
+    Path(str(foreign) + MANIFEST_SUFFIX).write_text('{"format": "something-else"}\n', encoding="utf-8")
+    status, out, err = _run(capsys, "--lang", "ru", "evidence", "verify", str(folder))
+    assert status == 1, err
+    assert "не удаётся прочитать манифест (нет такого файла или папки)" in out
+    assert f"первая строка — не заголовок {MANIFEST_FORMAT}" in out
+    assert "проверено файлов WARC: 2, с ошибками: 2" in err
+    text = out.replace(str(unmanifested) + MANIFEST_SUFFIX, " ").replace(str(foreign) + MANIFEST_SUFFIX, " ")
+    assert not english_left(text.replace(str(folder), " ")), out
+    assert i18n.cli_untranslated() == set()
