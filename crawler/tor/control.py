@@ -48,7 +48,7 @@ import stem.control
 from stem import Signal
 
 from config.errors import UserError
-from config.i18n import _
+from config.i18n import N_, _
 from config.processes import recorded_pid, recorded_process, stop_processes, write_pidfile
 
 HostPort = tuple[str, int]
@@ -95,10 +95,10 @@ _NETWORK_OPTIONS = (
 )
 # Names that bring in public directories or hide lines from this check.
 _REFUSED_OPTIONS = {
-    "fallbackdir": "it names a `FallbackDir` (a directory mirror outside this network)",
-    "dirserver": "it uses `DirServer` (tor's old name for DirAuthority); write `DirAuthority`",
-    "alternatedirauthority": "it names an `AlternateDirAuthority`",
-    "alternatebridgeauthority": "it names an `AlternateBridgeAuthority`",
+    "fallbackdir": N_("it names a `FallbackDir` (a directory mirror outside this network)"),
+    "dirserver": N_("it uses `DirServer` (tor's old name for DirAuthority); write `DirAuthority`"),
+    "alternatedirauthority": N_("it names an `AlternateDirAuthority`"),
+    "alternatebridgeauthority": N_("it names an `AlternateBridgeAuthority`"),
 }
 
 
@@ -107,27 +107,29 @@ def _line_problems(text: str) -> list[str]:
     problems = []
     for number, raw_line in enumerate(text.split("\n"), start=1):
         if _CONTROL_CHARACTERS.search(raw_line.rstrip("\r")):
-            problems.append(f"line {number} holds control characters")
+            problems.append(_("line {number} holds control characters", number=number))
             continue
         line = raw_line.split("#", 1)[0].strip(" \t\r")
         if raw_line.rstrip(" \t\r").endswith("\\"):
             # tor joins the next line to this one, so the check would see a line tor never reads.
-            problems.append(f"line {number} continues on the next line (ends with a backslash)")
+            problems.append(_("line {number} continues on the next line (ends with a backslash)", number=number))
         if not line:
             continue
         name = _OPTION_SEPARATOR.split(line, maxsplit=1)[0]
         if name.startswith("%"):
-            problems.append(f"line {number} is a directive ({name}); an included file would escape this check")
+            problems.append(_("line {number} is a directive ({name}); an included file would escape this check",
+                              number=number, name=name))
         elif name[:1] in ("+", "/"):
-            problems.append(
-                f"line {number} prefixes {name[1:]!r} with {name[0]!r} (appends to or clears tor's defaults); "
-                "write the option without a prefix"
-            )
+            problems.append(_(
+                "line {number} prefixes {option} with {prefix} (appends to or clears tor's defaults); "
+                "write the option without a prefix", number=number, option=repr(name[1:]), prefix=repr(name[0])
+            ))
         else:
             lowered = name.lower()
             abbreviated = [option for option in _NETWORK_OPTIONS if option != lowered and option.startswith(lowered)]
             if abbreviated and lowered not in _NETWORK_OPTIONS:
-                problems.append(f"line {number}: {name!r} abbreviates a network option; write it in full")
+                problems.append(_("line {number}: {name} abbreviates a network option; write it in full", number=number,
+                                  name=repr(name)))
     return problems
 
 
@@ -145,27 +147,26 @@ def check_private_network_torrc(text: str) -> dict[str, list[str]]:
     options = parse_torrc(text)
     problems = _line_problems(text)
     if options.get("testingtornetwork", [""])[-1] != "1":
-        problems.append("it lacks `TestingTorNetwork 1`")
+        problems.append(_("it lacks `TestingTorNetwork 1`"))
     if options.get("usedefaultfallbackdirs", [""])[-1] != "0":
-        problems.append("it lacks `UseDefaultFallbackDirs 0`")
+        problems.append(_("it lacks `UseDefaultFallbackDirs 0`"))
     for name, problem in _REFUSED_OPTIONS.items():
         if name in options:
-            problems.append(problem)
+            problems.append(_(problem))
     authorities = options.get("dirauthority", [])
     if not authorities:
-        problems.append("it has no `DirAuthority` lines of its own (tor would use the public authorities)")
+        problems.append(_("it has no `DirAuthority` lines of its own (tor would use the public authorities)"))
     for line in authorities:
         match = _DIR_AUTHORITY_ADDRESS.search(line)
         if match is None or not match.group(1).startswith("127."):
-            problems.append(f"DirAuthority {line!r} is not on 127.0.0.0/8")
+            problems.append(_("DirAuthority {line} is not on 127.0.0.0/8", line=repr(line)))
     if "bridge" in options or options.get("usebridges", ["0"])[-1] != "0":
-        problems.append("it uses bridges")
+        problems.append(_("it uses bridges"))
     if problems:
-        raise TorControlError(
-            "refusing to launch tor: this torrc could contact the public Tor network ("
-            + "; ".join(problems)
-            + "). Only private test networks are launched from onionscope; attach to your own tor instead."
-        )
+        raise TorControlError(_(
+            "refusing to launch tor: this torrc could contact the public Tor network ({problems}). Only private "
+            "test networks are launched from onionscope; attach to your own tor instead.", problems="; ".join(problems)
+        ))
     return options
 
 

@@ -368,3 +368,17 @@ def test_evidence_verify_findings_in_russian(capsys: pytest.CaptureFixture[str],
     text = out.replace(str(unmanifested) + MANIFEST_SUFFIX, " ").replace(str(foreign) + MANIFEST_SUFFIX, " ")
     assert not english_left(text.replace(str(folder), " ")), out
     assert i18n.cli_untranslated() == set()
+
+
+def test_the_torrc_safety_refusal_in_russian() -> None:
+    # No command takes a torrc of the user's own; the check runs before any tor is launched (crawler/tor/control.py).
+    from crawler.tor.control import TorControlError, check_private_network_torrc
+
+    i18n.set_cli_language("ru")
+    with pytest.raises(TorControlError) as refused:
+        check_private_network_torrc("FallbackDir 192.0.2.1:80\nUseDefaultFallback 1\n")
+    message = str(refused.value)
+    assert message.startswith("tor не будет запущен") and "'UseDefaultFallback'" in message
+    assert "`FallbackDir`" in message and "`TestingTorNetwork 1`" in message
+    assert not english_left(message), english_left(message)
+    assert i18n.cli_untranslated() == set()
