@@ -47,6 +47,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from config.paths import blocklist_file as default_blocklist_file
+from config.i18n import _
+from config.os_reasons import os_reason
+from config.located_yaml import yaml_error_line, yaml_problem
 from config.settings import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -102,7 +105,7 @@ class Blocklist:
 
 def _did_you_mean(key: str) -> str:
     matches = difflib.get_close_matches(key, KEYS, n=1)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
+    return _(" (did you mean {hint}?)", hint=repr(matches[0])) if matches else ""
 
 
 def _where(path: Path, node: Any) -> str:
@@ -111,20 +114,22 @@ def _where(path: Path, node: Any) -> str:
 
 def _entry(path: Path, key: str, node: Any) -> str:
     if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
-        raise ConfigError(f"{_where(path, node)}: {key}: expected a string entry")
+        raise ConfigError(_("{where}: {key}: expected a string entry", where=_where(path, node), key=key))
     value = str(node.value).strip()
     if key == "onion_hosts":
         value = value.lower().rstrip(".")
         if not _ONION_HOST.fullmatch(value):
-            raise ConfigError(f"{_where(path, node)}: {key}: {value!r} is not a v3 onion host "
-                              "(56 base32 characters, then .onion)")
+            raise ConfigError(_("{where}: {key}: {value} is not a v3 onion host (56 base32 characters, then .onion)",
+                                where=_where(path, node), key=key, value=repr(value)))
     elif key == "content_hashes":
         value = value.lower()
         if not _SHA256.fullmatch(value):
-            raise ConfigError(f"{_where(path, node)}: {key}: {value!r} is not a sha256 hex digest (64 hex digits)")
+            raise ConfigError(_("{where}: {key}: {value} is not a sha256 hex digest (64 hex digits)",
+                                where=_where(path, node), key=key, value=repr(value)))
     elif not _URL_PATTERN.fullmatch(value):
-        raise ConfigError(f"{_where(path, node)}: {key}: {value!r} is not a URL pattern (a whole http:// or "
-                          "https:// URL, or one starting with *, with * and ? as wildcards; no spaces, [ ] or \\)")
+        raise ConfigError(_("{where}: {key}: {value} is not a URL pattern (a whole http:// or https:// URL, or one "
+                            "starting with *, with * and ? as wildcards; no spaces, [ ] or \\)",
+                            where=_where(path, node), key=key, value=repr(value)))
     return value
 
 
@@ -133,21 +138,25 @@ def parse_blocklist(text: str, path: Path) -> Blocklist:
     try:
         document = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        line = yaml_error_line(exc)
+        problem = yaml_problem(exc)
+        raise ConfigError(_("{path}: not valid YAML: {problem}", path=path,
+                            problem=_("{problem} (line {line})", problem=problem, line=line) if line else problem)
+                          ) from None
     if document is None:
         return Blocklist(source=str(path))
     if not isinstance(document, yaml.MappingNode):
-        raise ConfigError(f"{_where(path, document)}: expected a mapping of {', '.join(KEYS)}")
+        raise ConfigError(_("{where}: expected a mapping of {keys}", where=_where(path, document), keys=", ".join(KEYS)))
     found: dict[str, list[str]] = {key: [] for key in KEYS}
     for key_node, value_node in document.value:
         key = str(key_node.value)
         if key not in KEYS:
-            raise ConfigError(f"{_where(path, key_node)}: unknown key {key!r}{_did_you_mean(key)}; "
-                              f"expected {', '.join(KEYS)}")
+            raise ConfigError(_("{where}: unknown key {key}{hint}; expected {keys}", where=_where(path, key_node),
+                                key=repr(key), hint=_did_you_mean(key), keys=", ".join(KEYS)))
         if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "null", "~"):
             continue  # an empty list written as "key:"
         if not isinstance(value_node, yaml.SequenceNode):
-            raise ConfigError(f"{_where(path, value_node)}: {key}: expected a list")
+            raise ConfigError(_("{where}: {key}: expected a list", where=_where(path, value_node), key=key))
         found[key].extend(_entry(path, key, item) for item in value_node.value)
     return Blocklist(
         onion_hosts=frozenset(found["onion_hosts"]),
@@ -165,10 +174,11 @@ def load_blocklist(path: str | os.PathLike[str], required: bool = False) -> Bloc
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if required:
-            raise ConfigError(f"{path}: blocklist file not found (setting blocklist_file)") from None
+            raise ConfigError(_("{path}: blocklist file not found (setting blocklist_file)", path=path)) from None
         return Blocklist(source=f"{path} (absent)")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the blocklist ({exc})") from None
+        raise ConfigError(_("{path}: cannot read the blocklist ({reason})", path=path,
+                            reason=os_reason(exc) if isinstance(exc, OSError) else exc)) from None
     return parse_blocklist(text, path)
 
 

@@ -40,7 +40,10 @@ Public API:
   that is ``auto``) the browser's header or the process's locale variables.
 * :func:`set_cli_language` / :func:`_` -- the command's language, set once by
   ``onionscope.cli.main``, and its translation function; :func:`cli_untranslated`
-  -> the messages it was asked for that had no translation.
+  -> the messages it was asked for that had no translation.  The layers below the
+  command build their error messages with :func:`_` where they raise them, so
+  what the command prints speaks its language (:mod:`config.os_reasons`: an
+  OSError's reason in it).
 * :func:`template_messages(source)`, :func:`python_messages(path)`,
   :class:`TextNodeScanner` -- message extraction (the scanner also serves translation).
 
@@ -380,7 +383,7 @@ def python_messages(path: Path) -> list[tuple[int, str]]:
 
 
 #: The folders of Python code and templates whose messages the catalogues carry.
-PYTHON_PACKAGES = ("config", "crawler", "pipelines", "search", "onionscope")
+PYTHON_PACKAGES = ("config", "crawler", "pipelines", "search", "harness", "onionscope")
 TEMPLATE_FOLDERS = ("search/templates",)
 
 

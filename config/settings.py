@@ -49,6 +49,9 @@ import yaml
 
 from config import paths
 from config.errors import UserError
+from config.i18n import _
+from config.os_reasons import os_reason
+from config.located_yaml import yaml_error_line, yaml_problem
 from config.processes import process_start_ticks
 
 # Pinned once, used by the local node (harness.elasticsearch_node) and docker-compose.yml.
@@ -70,7 +73,7 @@ class Setting:
 
 def _str(key: str, value: Any) -> str:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ValueError(f"expected a string, got {type(value).__name__}")
+        raise ValueError(_("expected a string, got {kind}", kind=type(value).__name__))
     return str(value)
 
 
@@ -83,13 +86,14 @@ def _opt_str(key: str, value: Any) -> str | None:
 def _int(minimum: int, maximum: int) -> Callable[[str, Any], int]:
     def parse(key: str, value: Any) -> int:
         if isinstance(value, bool):
-            raise ValueError("expected a whole number, got a boolean")
+            raise ValueError(_("expected a whole number, got a boolean"))
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise ValueError(f"expected a whole number, got {value!r}") from None
+            raise ValueError(_("expected a whole number, got {value}", value=repr(value))) from None
         if not minimum <= number <= maximum:
-            raise ValueError(f"{number} is outside {minimum}..{maximum}")
+            raise ValueError(_("{number} is outside {minimum}..{maximum}", number=number, minimum=minimum,
+                               maximum=maximum))
         return number
 
     return parse
@@ -100,7 +104,7 @@ def _discover_policy(key: str, value: Any) -> str:
     text = "off" if value is False else str(value).strip().lower()
     policies = ("off", "record", "probe", "crawl")
     if text not in policies:
-        raise ValueError(f"expected one of {', '.join(policies)}, got {value!r}")
+        raise ValueError(_("expected one of {choices}, got {value}", choices=", ".join(policies), value=repr(value)))
     return text
 
 
@@ -108,7 +112,7 @@ def _language(key: str, value: Any) -> str:
     text = str(value).strip().lower()
     languages = ("auto", "en", "ru")
     if text not in languages:
-        raise ValueError(f"expected one of {', '.join(languages)}, got {value!r}")
+        raise ValueError(_("expected one of {choices}, got {value}", choices=", ".join(languages), value=repr(value)))
     return text
 
 
@@ -130,19 +134,20 @@ def _replicas(key: str, value: Any) -> int | str:
         low, high = text.split("-")
         if high == "all" or int(low) <= int(high):
             return text
-    raise ValueError(f"expected a replica count such as 1, or a range such as 0-1 or 0-all, got {value!r}")
+    raise ValueError(_("expected a replica count such as 1, or a range such as 0-1 or 0-all, got {value}", value=repr(value)))
 
 
 def _float(minimum: float, maximum: float) -> Callable[[str, Any], float]:
     def parse(key: str, value: Any) -> float:
         if isinstance(value, bool):
-            raise ValueError("expected a number, got a boolean")
+            raise ValueError(_("expected a number, got a boolean"))
         try:
             number = float(str(value).strip())
         except ValueError:
-            raise ValueError(f"expected a number, got {value!r}") from None
+            raise ValueError(_("expected a number, got {value}", value=repr(value))) from None
         if not minimum <= number <= maximum:
-            raise ValueError(f"{number} is outside {minimum}..{maximum}")
+            raise ValueError(_("{number} is outside {minimum}..{maximum}", number=number, minimum=minimum,
+                               maximum=maximum))
         return number
 
     return parse
@@ -156,7 +161,7 @@ def _bool(key: str, value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"expected true or false, got {value!r}")
+    raise ValueError(_("expected true or false, got {value}", value=repr(value)))
 
 
 def _host_port(key: str, value: Any) -> str | None:
@@ -165,14 +170,14 @@ def _host_port(key: str, value: Any) -> str | None:
     text = _str(key, value)
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected host:port, got {text!r}")
+        raise ValueError(_("expected host:port, got {value}", value=repr(text)))
     return text
 
 
 def _url(key: str, value: Any) -> str:
     text = _str(key, value).rstrip("/")
     if not text.startswith(("http://", "https://")):
-        raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
+        raise ValueError(_("expected an http:// or https:// URL, got {value}", value=repr(text)))
     return text
 
 
@@ -181,7 +186,7 @@ def _redis_url(key: str, value: Any) -> str | None:
         return None
     text = _str(key, value).strip()
     if not text.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {text!r}")
+        raise ValueError(_("expected a redis://, rediss:// or unix:// URL, got {value}", value=repr(text)))
     return text
 
 
@@ -189,7 +194,7 @@ def _choice(*choices: str) -> Callable[[str, Any], str]:
     def parse(key: str, value: Any) -> str:
         text = str(value).strip().lower()
         if text not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+            raise ValueError(_("expected one of {choices}, got {value}", choices=", ".join(choices), value=repr(value)))
         return text
 
     return parse
@@ -216,7 +221,7 @@ def _opt_path(key: str, value: Any) -> Path | None:
 def _index_prefix(key: str, value: Any) -> str:
     text = _str(key, value)
     if not text or text != text.lower() or not all(c.isalnum() or c in "-_" for c in text):
-        raise ValueError(f"expected lower-case letters, digits, '-' or '_', got {text!r}")
+        raise ValueError(_("expected lower-case letters, digits, '-' or '_', got {value}", value=repr(text)))
     return text
 
 
@@ -226,7 +231,7 @@ def _str_list(key: str, value: Any) -> tuple[str, ...]:
     elif isinstance(value, (list, tuple)):
         items = [_str(key, part).strip() for part in value]
     else:
-        raise ValueError(f"expected a list, got {type(value).__name__}")
+        raise ValueError(_("expected a list, got {kind}", kind=type(value).__name__))
     return tuple(item.lower() for item in items if item)
 
 
@@ -240,7 +245,8 @@ def _proxy_addresses(key: str, value: Any) -> tuple[str, ...]:
             network = ipaddress.ip_network(item, strict=False)
         except ValueError:
             raise ValueError(
-                f"expected IP addresses or networks of the TLS proxies in front of the server, got {item!r}"
+                _("expected IP addresses or networks of the TLS proxies in front of the server, got {value}",
+                  value=repr(item))
             ) from None
         # A bare address stays bare: that is how the proxy's peer address is compared.
         addresses.append(str(network.network_address) if "/" not in item else str(network))
@@ -265,29 +271,33 @@ def _market_hosts(key: str, value: Any) -> tuple[tuple[str, str], ...]:
         entries = []
         for market, hosts in value.items():
             if not isinstance(hosts, (str, list, tuple)):
-                raise ValueError(f"expected an onion host or a list of them for {market!r}, got {hosts!r}")
+                raise ValueError(_("expected an onion host or a list of them for {market}, got {value}", market=repr(market),
+                                   value=repr(hosts)))
             entries.extend((market, host) for host in ([hosts] if isinstance(hosts, str) else hosts))
     elif isinstance(value, (list, tuple)):
         entries = list(value)
     else:
-        raise ValueError(f"expected MARKET=HOST pairs, got {type(value).__name__}")
+        raise ValueError(_("expected MARKET=HOST pairs, got {kind}", kind=type(value).__name__))
     pairs: dict[str, str] = {}
     for entry in entries:
         if isinstance(entry, str):
             market, sep, host = entry.partition("=")
             if not sep:
-                raise ValueError(f"expected MARKET=HOST, got {entry!r}")
+                raise ValueError(_("expected MARKET=HOST, got {value}", value=repr(entry)))
         elif isinstance(entry, (list, tuple)) and len(entry) == 2:
             market, host = (str(part) for part in entry)
         else:
-            raise ValueError(f"expected MARKET=HOST, got {entry!r}")
+            raise ValueError(_("expected MARKET=HOST, got {value}", value=repr(entry)))
         market, host = market.strip(), host.strip().lower()
         if not _MARKET_NAME.fullmatch(market):
-            raise ValueError(f"{market!r} is not a market profile name (lower-case letters, digits, '-', '_')")
+            raise ValueError(_("{market} is not a market profile name (lower-case letters, digits, '-', '_')",
+                               market=repr(market)))
         if not _V3_ONION_HOST.fullmatch(host):
-            raise ValueError(f"{host!r} (for {market}) is not a v3 onion host (56 base32 characters, then .onion)")
+            raise ValueError(_("{host} (for {market}) is not a v3 onion host (56 base32 characters, then .onion)",
+                               host=repr(host), market=market))
         if pairs.get(host, market) != market:
-            raise ValueError(f"{host} is confirmed for two markets, {pairs[host]} and {market}")
+            raise ValueError(_("{host} is confirmed for two markets, {first} and {second}", host=host, first=pairs[host],
+                               second=market))
         pairs[host] = market
     return tuple(sorted((market, host) for host, market in pairs.items()))
 
@@ -655,11 +665,14 @@ def _parse(key: str, value: Any, where: str) -> Any:
     setting = DEFAULTS.get(key)
     if setting is None:
         hint = _closest(key)
-        raise ConfigError(f"{where}: unknown setting {key!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+        if hint:
+            raise ConfigError(_("{where}: unknown setting {key} (did you mean {hint}?)", where=where, key=repr(key),
+                                hint=repr(hint)))
+        raise ConfigError(_("{where}: unknown setting {key}", where=where, key=repr(key)))
     try:
         return setting.parse(key, value)
     except ValueError as exc:
-        raise ConfigError(f"{where}: setting {key!r}: {exc}") from None
+        raise ConfigError(_("{where}: setting {key}: {problem}", where=where, key=repr(key), problem=exc)) from None
 
 
 def _closest(key: str) -> str | None:
@@ -697,7 +710,7 @@ def load_settings(
             values[str(key)] = _parse(str(key), value, str(path))
             sources[str(key)] = str(path)
     elif explicit:
-        raise ConfigError(f"{path}: configuration file not found")
+        raise ConfigError(_("{path}: configuration file not found", path=path))
 
     known = {env_name(key): key for key in DEFAULTS}
     for name, value in environ.items():
@@ -707,11 +720,11 @@ def load_settings(
         key = known.get(name)
         if key is None:
             hint = _closest(name[len("ONIONSCOPE_"):].lower())
-            raise ConfigError(
-                f"environment variable {name}: unknown setting"
-                + (f" (did you mean {env_name(hint)}?)" if hint else "")
-            )
-        values[key] = _parse(key, value, f"environment variable {name}")
+            if hint:
+                raise ConfigError(_("environment variable {name}: unknown setting (did you mean {hint}?)", name=name,
+                                    hint=env_name(hint)))
+            raise ConfigError(_("environment variable {name}: unknown setting", name=name))
+        values[key] = _parse(key, value, _("environment variable {name}", name=name))
         sources[key] = f"environment variable {name}"
 
     notes: list[str] = []
@@ -733,18 +746,20 @@ def _read_yaml_mapping(path: Path) -> dict[Any, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        line = yaml_error_line(exc)
+        raise ConfigError(_("{path}: not valid YAML: {problem}", path=f"{path}:{line}" if line else path,
+                            problem=yaml_problem(exc))) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(_("{path}: not UTF-8 text (byte {offset})", path=path, offset=exc.start)) from None
     except RecursionError:
         # PyYAML reads nested collections recursively; a settings file is flat.
-        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+        raise ConfigError(_("{path}: not valid YAML: nested too deeply", path=path)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        raise ConfigError(_("{path}: cannot read it ({reason})", path=path, reason=os_reason(exc))) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
+        raise ConfigError(_("{path}: expected a mapping of setting: value at the top level", path=path))
     return data
 
 
@@ -760,20 +775,22 @@ def _testnet_tor_layer(path: Path) -> tuple[dict[str, Any], str | None]:
     client, layer = data.get("client"), data.get("settings")
     if not isinstance(client, dict) or not isinstance(layer, dict) or set(data) - {"client", "settings"}:
         raise ConfigError(
-            f"{path}: expected 'client' and 'settings' (written by `onionscope testnet up`); "
-            "delete the file and run `onionscope testnet up` again"
+            _("{path}: expected 'client' and 'settings' (written by `onionscope testnet up`); "
+              "delete the file and run `onionscope testnet up` again", path=path)
         )
     unknown = sorted(set(map(str, layer)) - set(TESTNET_TOR_KEYS))
     if unknown:
-        raise ConfigError(f"{path}: settings: {unknown[0]!r} is not one of {', '.join(TESTNET_TOR_KEYS)}")
+        raise ConfigError(_("{path}: settings: {key} is not one of {choices}", path=path, key=repr(unknown[0]),
+                            choices=", ".join(TESTNET_TOR_KEYS)))
     parsed = {key: _parse(key, layer.get(key), str(path)) if layer.get(key) is not None else None
               for key in TESTNET_TOR_KEYS}
     pid, start_ticks = client.get("pid"), client.get("start_ticks")
     if not isinstance(pid, int) or process_start_ticks(pid) != start_ticks:
         network = path.parent
         return {}, (
-            f"the private testnet in {network} is not running (its client {client.get('name', '?')} "
-            f"with PID {pid} is gone; {path.name} is left from before); run `onionscope testnet up`"
+            _("the private testnet in {network} is not running (its client {client} with PID {pid} is gone; "
+              "{file} is left from before); run `onionscope testnet up`", network=network,
+              client=client.get("name", "?"), pid=pid, file=path.name)
         )
     return parsed, None
 

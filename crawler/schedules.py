@@ -52,7 +52,9 @@ import yaml
 
 from croniter import croniter
 
-from config.located_yaml import check_keys, check_nesting, construct, display
+from config.i18n import _
+from config.os_reasons import os_reason
+from config.located_yaml import check_keys, check_nesting, construct, display, yaml_error_line, yaml_problem
 from config.settings import DEFAULTS, ConfigError
 from crawler.urls import HOST_ONION, host_kind
 
@@ -80,13 +82,13 @@ def parse_duration(text: Any) -> float:
     :raises ValueError: for anything else, or a duration that is not positive.
     """
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise ValueError(f"expected a duration such as 20s, 5m or 1h, got {text!r}")
+        raise ValueError(_("expected a duration such as 20s, 5m or 1h, got {value}", value=repr(text)))
     match = _DURATION.fullmatch(str(text))
     if match is None:
-        raise ValueError(f"expected a duration such as 20s, 5m or 1h, got {text!r}")
+        raise ValueError(_("expected a duration such as 20s, 5m or 1h, got {value}", value=repr(text)))
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
-        raise ValueError(f"expected a positive duration, got {text!r}")
+        raise ValueError(_("expected a positive duration, got {value}", value=repr(text)))
     return seconds
 
 
@@ -169,11 +171,14 @@ class Schedule:
             return self.jobs[name]
         except KeyError:
             hint = difflib.get_close_matches(name, list(self.jobs), n=1)
-            known = ", ".join(self.jobs) or "none"
-            raise ScheduleError(
-                f"{display(self.path)}: no job {name!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else f"; the jobs are: {known}")
-            ) from None
+            if hint:
+                raise ScheduleError(_("{path}: no job {name} (did you mean {hint}?)", path=display(self.path),
+                                      name=repr(name), hint=repr(hint[0]))) from None
+            if not self.jobs:
+                raise ScheduleError(_("{path}: no job {name}; the file has no jobs", path=display(self.path),
+                                      name=repr(name))) from None
+            raise ScheduleError(_("{path}: no job {name}; the jobs are: {known}", path=display(self.path),
+                                  name=repr(name), known=", ".join(self.jobs))) from None
 
 
 def _format_seconds(seconds: float) -> str:
@@ -210,20 +215,21 @@ def _read(path: Path) -> tuple[Any, _Lines]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScheduleError(f"{display(path)}: schedules file not found") from None
+        raise ScheduleError(_("{path}: schedules file not found", path=display(path))) from None
     except OSError as exc:
-        raise ScheduleError(f"{display(path)}: cannot read the schedules file ({exc.strerror})") from None
+        raise ScheduleError(_("{path}: cannot read the schedules file ({reason})", path=display(path),
+                                  reason=os_reason(exc))) from None
     except UnicodeDecodeError:
-        raise ScheduleError(f"{display(path)}: the schedules file is not UTF-8 text") from None
+        raise ScheduleError(_("{path}: the schedules file is not UTF-8 text", path=display(path))) from None
     check_nesting(path, text, ScheduleError)
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         data = construct(loader, node, (), lines) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ScheduleError(f"{display(path)}{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        line = yaml_error_line(exc)
+        raise ScheduleError(_("{path}: not valid YAML: {problem}", path=display(path) + (f":{line}" if line else ""),
+                              problem=yaml_problem(exc))) from None
     finally:
         loader.dispose()
     return data, lines
@@ -231,9 +237,10 @@ def _read(path: Path) -> tuple[Any, _Lines]:
 
 def _whole(lines: _Lines, key_path: tuple[str, ...], value: Any, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise lines.error(key_path, f"expected a whole number, got {value!r}")
+        raise lines.error(key_path, _("expected a whole number, got {value}", value=repr(value)))
     if not minimum <= value <= maximum:
-        raise lines.error(key_path, f"{value} is outside {minimum}..{maximum}")
+        raise lines.error(key_path, _("{number} is outside {minimum}..{maximum}", number=value, minimum=minimum,
+                                       maximum=maximum))
     return value
 
 
@@ -246,69 +253,74 @@ def _duration(lines: _Lines, key_path: tuple[str, ...], value: Any) -> float:
 
 def _file(lines: _Lines, key_path: tuple[str, ...], value: Any, must_exist: bool) -> Path:
     if not isinstance(value, str) or not value.strip():
-        raise lines.error(key_path, "expected a file path")
+        raise lines.error(key_path, _("expected a file path"))
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = lines.path.resolve().parent / path  # relative to the schedules file
     if must_exist and not path.is_file():
-        raise lines.error(key_path, f"file not found: {path}")
+        raise lines.error(key_path, _("file not found: {path}", path=path))
     return path
 
 
 def _cron(lines: _Lines, key_path: tuple[str, ...], value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise lines.error(key_path, "expected a cron expression such as \"0 2 * * *\" (quote it)")
+        raise lines.error(key_path, _("expected a cron expression such as \"0 2 * * *\" (quote it)"))
     expression = " ".join(value.split())
     fields = len(expression.split())
     if fields not in (5, 6):
-        raise lines.error(key_path, f"expected 5 cron fields (minute hour day month weekday), or 6 with seconds "
-                                    f"first, got {fields}: {value!r}")
+        raise lines.error(key_path, _("expected 5 cron fields (minute hour day month weekday), or 6 with seconds "
+                                      "first, got {count}: {value}", count=fields, value=repr(value)))
     try:
         croniter(expression, datetime.now(timezone.utc), second_at_beginning=fields == 6).get_next(datetime)
     except (ValueError, KeyError) as exc:  # croniter's errors are ValueErrors
-        raise lines.error(key_path, f"invalid cron expression {value!r}: {exc}") from None
+        raise lines.error(key_path, _("invalid cron expression {value}: {problem}", value=repr(value),
+                                      problem=exc)) from None
     return expression
 
 
 def _seed(lines: _Lines, key_path: tuple[str, ...], value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise lines.error(key_path, "expected a seed URL")
+        raise lines.error(key_path, _("expected a seed URL"))
     url = value.strip()
     if not url.startswith(("http://", "https://")):
-        raise lines.error(key_path, f"{url!r} is not an absolute http:// or https:// URL")
+        raise lines.error(key_path, _("{url} is not an absolute http:// or https:// URL", url=repr(url)))
     if host_kind(url) != HOST_ONION:
-        raise lines.error(key_path, f"{url!r} is not an onion URL; a schedule crawls onion services only")
+        raise lines.error(key_path, _("{url} is not an onion URL; a schedule crawls onion services only",
+                                      url=repr(url)))
     return url
 
 
 def _job(lines: _Lines, name: str, spec: Any) -> ScheduledJob:
     path = ("jobs", name)
     if not JOB_NAME.fullmatch(name):
-        raise lines.error(path, "a job name is lower-case letters, digits, '-' and '_' (at most 64, "
-                                "starting with a letter or digit)")
-    spec = check_keys(lines, path, spec if spec is not None else {}, JOB_KEYS, "the job's settings")
+        raise lines.error(path, _("a job name is lower-case letters, digits, '-' and '_' (at most 64, "
+                                  "starting with a letter or digit)"))
+    spec = check_keys(lines, path, spec if spec is not None else {}, JOB_KEYS, _("the job's settings"))
     seeds_value = spec.get("seeds", [])
     if isinstance(seeds_value, str):
         seeds_value = [seeds_value]
     if not isinstance(seeds_value, list):
-        raise lines.error(path + ("seeds",), "expected a list of seed URLs")
+        raise lines.error(path + ("seeds",), _("expected a list of seed URLs"))
     seeds = tuple(_seed(lines, path + ("seeds", str(index)), seed) for index, seed in enumerate(seeds_value))
     seeds_file = _file(lines, path + ("seeds_file",), spec["seeds_file"], True) if "seeds_file" in spec else None
     if not seeds and seeds_file is None:
-        raise lines.error(path, "give seeds, a seeds_file, or both")
+        raise lines.error(path, _("give seeds, a seeds_file, or both"))
     if ("cron" in spec) == ("every" in spec):
-        raise lines.error(path, "give exactly one of 'cron' (e.g. \"0 2 * * *\") or 'every' (e.g. 20s)")
+        raise lines.error(path, _("give exactly one of 'cron' (e.g. \"0 2 * * *\") or 'every' (e.g. 20s)"))
     cron = _cron(lines, path + ("cron",), spec["cron"]) if "cron" in spec else None
     every = _duration(lines, path + ("every",), spec["every"]) if "every" in spec else None
     if every is not None and every < 1:
-        raise lines.error(path + ("every",), "the shortest interval is 1s")
+        raise lines.error(path + ("every",), _("the shortest interval is 1s"))
     discover = spec.get("discover", "record")
     if discover is False:  # YAML reads a bare `off` as false
         discover = "off"
     if discover not in DISCOVER_POLICIES:
         hint = difflib.get_close_matches(str(discover), DISCOVER_POLICIES, n=1)
-        raise lines.error(path + ("discover",), f"unknown policy {discover!r}" + (
-            f" (did you mean {hint[0]!r}?)" if hint else f"; expected one of {', '.join(DISCOVER_POLICIES)}"))
+        if hint:
+            raise lines.error(path + ("discover",), _("unknown policy {policy} (did you mean {hint}?)",
+                                                      policy=repr(discover), hint=repr(hint[0])))
+        raise lines.error(path + ("discover",), _("unknown policy {policy}; expected one of {choices}",
+                                                  policy=repr(discover), choices=", ".join(DISCOVER_POLICIES)))
     market_hosts: tuple[tuple[str, str], ...] = ()
     if "market_hosts" in spec:
         try:
@@ -318,7 +330,7 @@ def _job(lines: _Lines, name: str, spec: Any) -> ScheduledJob:
     flags = {}
     for flag in ("follow_offsite", "enabled"):
         if flag in spec and not isinstance(spec[flag], bool):
-            raise lines.error(path + (flag,), f"expected true or false, got {spec[flag]!r}")
+            raise lines.error(path + (flag,), _("expected true or false, got {value}", value=repr(spec[flag])))
         flags[flag] = spec.get(flag, flag == "enabled")
     return ScheduledJob(
         name=name,
@@ -357,9 +369,9 @@ def load_schedule(path: str | Path) -> Schedule:
     """
     path = Path(path)
     data, lines = _read(path)
-    data = check_keys(lines, (), {} if data is None else data, TOP_LEVEL_KEYS, "the top level")
+    data = check_keys(lines, (), {} if data is None else data, TOP_LEVEL_KEYS, _("the top level"))
     jobs_spec = data.get("jobs") or {}
     if not isinstance(jobs_spec, dict):
-        raise lines.error(("jobs",), "expected a mapping of job name: job settings")
+        raise lines.error(("jobs",), _("expected a mapping of job name: job settings"))
     jobs = {str(name): _job(lines, str(name), spec) for name, spec in jobs_spec.items()}
     return Schedule(path=path, jobs=jobs)

@@ -53,6 +53,9 @@ from typing import Mapping
 import yaml
 
 from config.errors import UserError
+from config.i18n import _
+from config.os_reasons import os_reason
+from config.located_yaml import yaml_problem
 
 _V3_ONION_HOST = re.compile(r"[a-z2-7]{56}\.onion")
 # RFC 9110 token characters: a header or cookie name.
@@ -151,13 +154,15 @@ def load_sessions(path: str | Path) -> SessionConfig:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SessionFileError(f"session file {path}: cannot read it ({exc.strerror or exc})") from None
+        raise SessionFileError(_("session file {path}: cannot read it ({reason})", path=path,
+                                 reason=os_reason(exc))) from None
     if len(data) > MAX_FILE_BYTES:
-        raise SessionFileError(f"session file {path}: larger than {MAX_FILE_BYTES} bytes; is it a session export?")
+        raise SessionFileError(_("session file {path}: larger than {limit} bytes; is it a session export?", path=path,
+                                 limit=MAX_FILE_BYTES))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SessionFileError(f"session file {path}: not UTF-8 text") from None
+        raise SessionFileError(_("session file {path}: not UTF-8 text", path=path)) from None
     first = next((line for line in text.splitlines() if line.strip()), "")
     if first.lstrip().startswith("#") or "\t" in first:
         sites = _parse_cookies_txt(text, str(path))
@@ -181,22 +186,22 @@ def _parse_cookies_txt(text: str, source: str) -> dict[str, SiteSession]:
             continue
         fields = line.split("\t")
         if len(fields) != 7:
-            raise SessionFileError(
-                f"{where}: expected 7 tab-separated fields (domain, include subdomains, path, secure, expiry, "
-                f"name, value) of the Netscape cookies.txt format, found {len(fields)}"
-            )
+            raise SessionFileError(_(
+                "{where}: expected 7 tab-separated fields (domain, include subdomains, path, secure, expiry, "
+                "name, value) of the Netscape cookies.txt format, found {count}", where=where, count=len(fields)
+            ))
         domain, _subdomains, cookie_path, _secure, expiry, name, value = fields
         host = _onion_host(domain.strip().lstrip(".").lower(), where, "domain")
         if not _TOKEN.fullmatch(name):
-            raise SessionFileError(f"{where}: the cookie name is not a valid cookie name")
+            raise SessionFileError(_("{where}: the cookie name is not a valid cookie name", where=where))
         cookie = SessionCookie(
-            name=name, value=_secret(value, where, f"cookie {name!r}"), where=where,
+            name=name, value=_secret(value, where, _("cookie {name}", name=repr(name))), where=where,
             path=_cookie_path(cookie_path.strip() or "/", where), expires=_expiry(expiry.strip(), where),
             http_only=http_only,
         )
         cookies.setdefault(host, []).append(cookie)
     if not cookies:
-        raise SessionFileError(f"{source}: no cookie lines in this cookies.txt file")
+        raise SessionFileError(_("{source}: no cookie lines in this cookies.txt file", source=source))
     return {host: SiteSession(host=host, cookies=tuple(found)) for host, found in cookies.items()}
 
 
@@ -210,50 +215,55 @@ def _parse_yaml(text: str, source: str) -> dict[str, SiteSession]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         # The problem text names the construct, not the value.
-        raise SessionFileError(f"{source}{line}: not valid YAML or JSON ({getattr(exc, 'problem', None) or 'syntax'})") from None
+        raise SessionFileError(_("{source}: not valid YAML or JSON ({problem})", source=source + line,
+                                 problem=yaml_problem(exc) if getattr(exc, "problem", None) else _("syntax")
+                                 )) from None
     if root is None:
-        raise SessionFileError(f"{source}: empty session file")
-    top = _mapping(root, source, "the top level")
+        raise SessionFileError(_("{source}: empty session file", source=source))
+    top = _mapping(root, source, _("the top level"))
     sites_node = None
     for key_node, value_node in top:
         key = _key(key_node, source)
         if key != "sites":
-            raise SessionFileError(f"{_at(source, key_node)}: unknown key {key!r}{_hint(key, ('sites',))}")
+            raise SessionFileError(_("{where}: unknown key {key}{hint}", where=_at(source, key_node), key=repr(key),
+                                     hint=_hint(key, ("sites",))))
         sites_node = value_node
     if sites_node is None:
-        raise SessionFileError(f"{source}: expected a 'sites:' mapping of onion host to cookies and headers")
+        raise SessionFileError(_("{source}: expected a 'sites:' mapping of onion host to cookies and headers",
+                                 source=source))
     sites: dict[str, SiteSession] = {}
     for host_node, site_node in _mapping(sites_node, source, "'sites'"):
         where = _at(source, host_node)
-        host = _onion_host(_key(host_node, source).strip().lower(), where, "site")
+        host = _onion_host(_key(host_node, source).strip().lower(), where, _("site"))
         if host in sites:
-            raise SessionFileError(f"{where}: site {host} is given twice")
+            raise SessionFileError(_("{where}: site {host} is given twice", where=where, host=host))
         cookies: list[SessionCookie] = []
         headers: list[tuple[str, Secret]] = []
-        for key_node, value_node in _mapping(site_node, source, f"site {host}"):
+        for key_node, value_node in _mapping(site_node, source, _("site {host}", host=host)):
             key = _key(key_node, source)
             if key == "cookies":
                 cookies.extend(_yaml_cookies(value_node, source, host))
             elif key == "headers":
                 headers.extend(_yaml_headers(value_node, source, host))
             else:
-                raise SessionFileError(f"{_at(source, key_node)}: unknown key {key!r} for site {host}"
-                                       f"{_hint(key, _SITE_KEYS)}")
+                raise SessionFileError(_("{where}: unknown key {key} for site {host}{hint}",
+                                         where=_at(source, key_node), key=repr(key), host=host,
+                                         hint=_hint(key, _SITE_KEYS)))
         if not cookies and not headers:
-            raise SessionFileError(f"{where}: site {host} has neither cookies nor headers")
+            raise SessionFileError(_("{where}: site {host} has neither cookies nor headers", where=where, host=host))
         sites[host] = SiteSession(host=host, cookies=tuple(cookies), headers=tuple(headers))
     if not sites:
-        raise SessionFileError(f"{_at(source, sites_node)}: 'sites' lists no site")
+        raise SessionFileError(_("{where}: 'sites' lists no site", where=_at(source, sites_node)))
     return sites
 
 
 def _yaml_cookies(node: yaml.Node, source: str, host: str) -> list[SessionCookie]:
     cookies = []
-    for name_node, value_node in _mapping(node, source, f"the cookies of {host}"):
+    for name_node, value_node in _mapping(node, source, _("the cookies of {host}", host=host)):
         where = _at(source, name_node)
         name = _key(name_node, source)
         if not _TOKEN.fullmatch(name):
-            raise SessionFileError(f"{where}: {name!r} is not a valid cookie name")
+            raise SessionFileError(_("{where}: {name} is not a valid cookie name", where=where, name=repr(name)))
         path, expires = "/", None
         if isinstance(value_node, yaml.MappingNode):
             value = None
@@ -261,52 +271,55 @@ def _yaml_cookies(node: yaml.Node, source: str, host: str) -> list[SessionCookie
                 key = _key(key_node, source)
                 item_where = _at(source, key_node)
                 if key == "value":
-                    value = _scalar(item_node, item_where, f"cookie {name!r}")
+                    value = _scalar(item_node, item_where, _("cookie {name}", name=repr(name)))
                 elif key == "path":
                     path = _cookie_path(_scalar(item_node, item_where, "path"), item_where)
                 elif key == "expires":
                     expires = _expiry(_scalar(item_node, item_where, "expires"), item_where)
                 else:
-                    raise SessionFileError(f"{item_where}: unknown key {key!r} for cookie {name!r}"
-                                           f"{_hint(key, _COOKIE_KEYS)}")
+                    raise SessionFileError(_("{where}: unknown key {key} for cookie {name}{hint}", where=item_where,
+                                             key=repr(key), name=repr(name), hint=_hint(key, _COOKIE_KEYS)))
             if value is None:
-                raise SessionFileError(f"{where}: cookie {name!r} has no 'value'")
+                raise SessionFileError(_("{where}: cookie {name} has no 'value'", where=where, name=repr(name)))
         else:
-            value = _scalar(value_node, where, f"cookie {name!r}")
-        cookies.append(SessionCookie(name=name, value=_secret(value, where, f"cookie {name!r}"), where=where,
+            value = _scalar(value_node, where, _("cookie {name}", name=repr(name)))
+        cookies.append(SessionCookie(name=name, value=_secret(value, where, _("cookie {name}", name=repr(name))), where=where,
                                      path=path, expires=expires))
     return cookies
 
 
 def _yaml_headers(node: yaml.Node, source: str, host: str) -> list[tuple[str, Secret]]:
     headers = []
-    for name_node, value_node in _mapping(node, source, f"the headers of {host}"):
+    for name_node, value_node in _mapping(node, source, _("the headers of {host}", host=host)):
         where = _at(source, name_node)
         name = _key(name_node, source)
         if not _TOKEN.fullmatch(name):
-            raise SessionFileError(f"{where}: {name!r} is not a valid header name")
+            raise SessionFileError(_("{where}: {name} is not a valid header name", where=where, name=repr(name)))
         if name.lower() in _FORBIDDEN_HEADERS:
-            advice = " (put cookies under 'cookies:')" if name.lower() == "cookie" else ""
-            raise SessionFileError(f"{where}: a session may not set the {name} header{advice}")
-        headers.append((name, _secret(_scalar(value_node, where, f"header {name}"), where, f"header {name}")))
+            if name.lower() == "cookie":
+                raise SessionFileError(_("{where}: a session may not set the {name} header (put cookies under "
+                                         "'cookies:')", where=where, name=name))
+            raise SessionFileError(_("{where}: a session may not set the {name} header", where=where, name=name))
+        what = _("header {name}", name=name)
+        headers.append((name, _secret(_scalar(value_node, where, what), where, what)))
     return headers
 
 
 def _mapping(node: yaml.Node, source: str, what: str) -> list[tuple[yaml.Node, yaml.Node]]:
     if not isinstance(node, yaml.MappingNode):
-        raise SessionFileError(f"{_at(source, node)}: expected a mapping for {what}")
+        raise SessionFileError(_("{where}: expected a mapping for {what}", where=_at(source, node), what=what))
     return list(node.value)
 
 
 def _key(node: yaml.Node, source: str) -> str:
     if not isinstance(node, yaml.ScalarNode):
-        raise SessionFileError(f"{_at(source, node)}: expected a plain key")
+        raise SessionFileError(_("{where}: expected a plain key", where=_at(source, node)))
     return str(node.value)
 
 
 def _scalar(node: yaml.Node, where: str, what: str) -> str:
     if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-        raise SessionFileError(f"{where}: {what}: expected a single value")
+        raise SessionFileError(_("{where}: {what}: expected a single value", where=where, what=what))
     return str(node.value)
 
 
@@ -316,7 +329,9 @@ def _at(source: str, node: yaml.Node) -> str:
 
 def _hint(key: str, known: tuple[str, ...]) -> str:
     matches = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean {matches[0]!r}?)" if matches else f" (expected one of {', '.join(known)})"
+    if matches:
+        return _(" (did you mean {hint}?)", hint=repr(matches[0]))
+    return _(" (expected one of {choices})", choices=", ".join(known))
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -324,24 +339,25 @@ def _hint(key: str, known: tuple[str, ...]) -> str:
 
 def _onion_host(host: str, where: str, what: str) -> str:
     if not _V3_ONION_HOST.fullmatch(host):
-        raise SessionFileError(
-            f"{where}: {what} {host[:80]!r} is not a v3 onion host (56 base32 characters, then .onion); "
-            "sessions are for onion sites only"
-        )
+        raise SessionFileError(_(
+            "{where}: {what} {host} is not a v3 onion host (56 base32 characters, then .onion); "
+            "sessions are for onion sites only", where=where, what=what, host=repr(host[:80])
+        ))
     return host
 
 
 def _secret(value: str, where: str, what: str) -> Secret:
     if "\r" in value or "\n" in value or "\0" in value:
-        raise SessionFileError(f"{where}: {what}: the value holds a line break or NUL")
+        raise SessionFileError(_("{where}: {what}: the value holds a line break or NUL", where=where, what=what))
     if len(value) > MAX_VALUE_CHARS:
-        raise SessionFileError(f"{where}: {what}: the value is longer than {MAX_VALUE_CHARS} characters")
+        raise SessionFileError(_("{where}: {what}: the value is longer than {limit} characters", where=where, what=what,
+                                 limit=MAX_VALUE_CHARS))
     return Secret(value)
 
 
 def _cookie_path(path: str, where: str) -> str:
     if not path.startswith("/") or any(c in path for c in ";\r\n\0"):
-        raise SessionFileError(f"{where}: cookie path {path[:80]!r} must start with '/'")
+        raise SessionFileError(_("{where}: cookie path {path} must start with '/'", where=where, path=repr(path[:80])))
     return path
 
 
@@ -352,9 +368,10 @@ def _expiry(text: str, where: str) -> int | None:
     try:
         expires = int(float(text))
     except ValueError:
-        raise SessionFileError(f"{where}: expiry {text[:40]!r} is not a Unix time (seconds)") from None
+        raise SessionFileError(_("{where}: expiry {value} is not a Unix time (seconds)", where=where,
+                                 value=repr(text[:40]))) from None
     if expires < 0:
-        raise SessionFileError(f"{where}: expiry {expires} is negative")
+        raise SessionFileError(_("{where}: expiry {value} is negative", where=where, value=expires))
     return expires
 
 

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import gettext
 from config.processes import (
     OwnedProcess, exclusive_lock, find_processes, owned_process, recorded_process, stop_processes, write_pidfile,
 )
@@ -212,15 +213,14 @@ def start(target: Any, timeout: float = 30.0) -> RedisStart:
             _wait_ready(layout, process, began + timeout)
             return RedisStart(process.pid, time.monotonic() - began, True, layout.url)
         if _ping(layout.url):
-            raise RedisError(
-                f"a Redis not started by onionscope already answers at {layout.url}; stop it, or use it by "
-                f"setting ONIONSCOPE_REDIS_URL={layout.url}, or choose another redis_port"
-            )
+            raise RedisError(gettext(
+                "a Redis not started by onionscope already answers at {url}; stop it, or use it by "
+                "setting ONIONSCOPE_REDIS_URL={url}, or choose another redis_port", url=layout.url))
         executable = shutil.which(REDIS_SERVER) or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists()
                                                     else None)
         if executable is None:
-            raise RedisError("redis-server is not installed; run bin/install-system-packages as root "
-                             "(Debian package redis-server)")
+            raise RedisError(gettext("redis-server is not installed; run bin/install-system-packages as root "
+                                     "(Debian package redis-server)"))
         for directory in (layout.data_dir, layout.log_file.parent, layout.pidfile.parent):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         layout.config_file.write_text(render_redis_conf(layout), encoding="utf-8")
@@ -250,10 +250,11 @@ def _exec_done(launched: subprocess.Popen[bytes], layout: RedisLayout, deadline:
         if process is not None:
             return process
         if launched.poll() is not None:
-            raise RedisError(f"redis-server exited right after starting (status {launched.returncode})\n"
-                             f"{_log_tail(layout)}")
+            raise RedisError(gettext("redis-server exited right after starting (status {status})",
+                                     status=launched.returncode) + "\n" + _log_tail(layout))
         if time.monotonic() >= deadline:
-            raise RedisError(f"redis-server (pid {launched.pid}) did not start in time\n{_log_tail(layout)}")
+            raise RedisError(gettext("redis-server (pid {pid}) did not start in time", pid=launched.pid) + "\n"
+                             + _log_tail(layout))
         time.sleep(0.005)
 
 
@@ -261,10 +262,10 @@ def _wait_ready(layout: RedisLayout, process: OwnedProcess, deadline: float) -> 
     delay = 0.02
     while not _ping(layout.url):
         if not process.is_running():
-            raise RedisError(f"Redis (pid {process.pid}) died while starting\n{_log_tail(layout)}")
+            raise RedisError(gettext("Redis (pid {pid}) died while starting", pid=process.pid) + "\n" + _log_tail(layout))
         if time.monotonic() >= deadline:
-            raise RedisError(f"Redis (pid {process.pid}) did not answer PING at {layout.url} in time\n"
-                             f"{_log_tail(layout)}")
+            raise RedisError(gettext("Redis (pid {pid}) did not answer PING at {url} in time", pid=process.pid,
+                                     url=layout.url) + "\n" + _log_tail(layout))
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Any, Sequence
 
@@ -84,7 +85,8 @@ def _early_language(argv: Sequence[str]) -> tuple[Any, UserError | None]:
     ``--lang`` wins; else the ``language`` setting of ``--config`` (or the
     default file and ``ONIONSCOPE_*``); else the process's locale.  A settings
     file that does not load is reported later, after the arguments are parsed
-    (so ``--help`` still works with a broken file).
+    (so ``--help`` still works with a broken file), in the language of
+    ``--lang``, ``ONIONSCOPE_LANGUAGE`` or the locale.
     """
     from config.settings import load_settings
 
@@ -92,16 +94,18 @@ def _early_language(argv: Sequence[str]) -> tuple[Any, UserError | None]:
     early.add_argument("--lang")
     early.add_argument("--config")
     known, _rest = early.parse_known_args(list(argv))
+    explicit = known.lang if known.lang in LANGUAGES else None  # an unknown --lang: argparse refuses it
+    # First without the settings file, so that its own errors (a typo, a bad value) speak the language
+    # of --lang, ONIONSCOPE_LANGUAGE or the locale; then with the file's language setting once it loads.
+    variable = os.environ.get("ONIONSCOPE_LANGUAGE", "").strip().lower()
+    set_cli_language(choose_language(explicit, variable if variable in LANGUAGES else "auto"))
     settings, error = None, None
     try:
         settings = load_settings(known.config)
     except UserError as exc:
         error = exc
-    try:
-        set_cli_language(choose_language(known.lang if known.lang in LANGUAGES else None,
-                                         settings.language if settings is not None else "auto"))
-    except UserError:
-        pass  # an unknown --lang: argparse refuses it with its choices
+    if settings is not None:
+        set_cli_language(choose_language(explicit, settings.language))
     return settings, error
 
 
@@ -144,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise settings_error
         return int(_load(COMMANDS[args.command][0]).run(args, settings) or 0)
     except UserError as exc:
-        print(_("onionscope: error: {message}", message=exc), file=sys.stderr)
+        print(_("onionscope: error: {message}", message=exc.localized(_)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -31,6 +31,7 @@ from elastic_transport import ConnectionTimeout, TlsError, TransportError
 from elasticsearch import ApiError, AuthenticationException, AuthorizationException, Elasticsearch
 
 from config.errors import UserError
+from config.i18n import _
 
 USER_AGENT = "onionscope"
 
@@ -113,8 +114,8 @@ def make_async_client(settings: Any) -> Any:
 def _start_hint(settings: Any) -> str:
     port = int(getattr(settings, "es_port", 9200))
     if str(settings.es_url).rstrip("/") in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
-        return "start it with `make services`"
-    return "check ONIONSCOPE_ES_URL (es_url) and that the cluster is up"
+        return _("start it with `make services`")
+    return _("check ONIONSCOPE_ES_URL (es_url) and that the cluster is up")
 
 
 def redacted_url(url: str) -> str:
@@ -148,26 +149,31 @@ def describe_error(exc: BaseException, settings: Any) -> str:
 
 def _describe(exc: BaseException, settings: Any, url: str) -> str:
     if isinstance(exc, TlsError):
-        return (f"Elasticsearch at {url}: TLS certificate verification failed ({_first_line(exc)}); "
-                "set es_ca_certs (ONIONSCOPE_ES_CA_CERTS) to the CA bundle that signed it")
+        return _("Elasticsearch at {url}: TLS certificate verification failed ({problem}); "
+                 "set es_ca_certs (ONIONSCOPE_ES_CA_CERTS) to the CA bundle that signed it", url=url,
+                 problem=_first_line(exc))
     if isinstance(exc, ConnectionTimeout):
-        return f"Elasticsearch at {url} is not reachable (timed out after {settings.es_timeout:.0f}s); {_start_hint(settings)}"
+        return _("Elasticsearch at {url} is not reachable (timed out after {seconds}s); {hint}", url=url,
+                 seconds=f"{settings.es_timeout:.0f}", hint=_start_hint(settings))
     if isinstance(exc, TransportConnectionError):
         detail = str(getattr(exc, "message", "") or exc)
         if "refused" in detail.lower():
-            reason = "connection refused"
+            reason = _("connection refused")
         elif "connect call failed" in detail.lower():  # the async client's (aiohttp) wording
-            reason = "could not connect"
+            reason = _("could not connect")
         else:
             reason = _first_line(exc)
-        return f"Elasticsearch at {url} is not reachable ({reason}); {_start_hint(settings)}"
+        return _("Elasticsearch at {url} is not reachable ({reason}); {hint}", url=url, reason=reason,
+                 hint=_start_hint(settings))
     if isinstance(exc, AuthenticationException):
-        return (f"Elasticsearch at {url} refused the credentials; "
-                "set es_username and es_password (ONIONSCOPE_ES_USERNAME / ONIONSCOPE_ES_PASSWORD)")
+        return _("Elasticsearch at {url} refused the credentials; "
+                 "set es_username and es_password (ONIONSCOPE_ES_USERNAME / ONIONSCOPE_ES_PASSWORD)", url=url)
     if isinstance(exc, AuthorizationException):
-        return f"Elasticsearch at {url}: the user {settings.es_username!r} lacks a privilege ({_first_line(exc)})"
+        return _("Elasticsearch at {url}: the user {user} lacks a privilege ({problem})", url=url,
+                 user=repr(settings.es_username), problem=_first_line(exc))
     if isinstance(exc, ApiError):
-        return f"Elasticsearch at {url} answered {exc.status_code}: {_first_line(exc)}"
+        return _("Elasticsearch at {url} answered {status}: {problem}", url=url, status=exc.status_code,
+                 problem=_first_line(exc))
     return f"Elasticsearch at {url}: {_first_line(exc)}"
 
 

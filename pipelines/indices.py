@@ -50,6 +50,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from config import paths
 from config.errors import UserError
+from config.i18n import _
 from config.settings import DEFAULTS
 from config.schema import KINDS, alias_name, check_kind, prefix_pattern, versioned_index_name
 
@@ -103,15 +104,17 @@ def load_template(kind: str, templates_dir: Path | None = None) -> IndexTemplate
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"{path}: index template missing; restore it from the repository") from None
+        raise UserError(_("{path}: index template missing; restore it from the repository", path=path)) from None
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+        raise UserError(_("{path}: not valid JSON (line {line}): {problem}", path=path, line=exc.lineno,
+                          problem=exc.msg)) from None
     try:
         version = int(data["schema_version"])
         settings = dict(data["settings"])
         mappings = dict(data["mappings"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(f"{path}: expected schema_version, settings and mappings ({exc})") from None
+        raise UserError(_("{path}: expected schema_version, settings and mappings ({problem})", path=path,
+                          problem=exc)) from None
     return IndexTemplate(kind, version, settings, mappings)
 
 
@@ -199,10 +202,9 @@ def current_index(client: Elasticsearch, prefix: str, kind: str) -> str | None:
         return None
     indices = sorted(response.body)
     if len(indices) != 1:
-        raise UserError(
-            f"alias {alias_name(prefix, kind)} points at {len(indices)} indices ({', '.join(indices)}); "
-            "it must point at exactly one -- remove the extra ones with the _aliases API"
-        )
+        raise UserError(_("alias {alias} points at {count} indices ({indices}); it must point at exactly one -- "
+                          "remove the extra ones with the _aliases API", alias=alias_name(prefix, kind),
+                          count=len(indices), indices=", ".join(indices)))
     return indices[0]
 
 
@@ -290,7 +292,8 @@ def _adopt_squatter(client: Elasticsearch, prefix: str, kind: str) -> str:
     copied = _copy_documents(client, alias, target, COPY_BATCH_SIZE)
     client.indices.refresh(index=target)
     if _count(client, target) < copied:
-        raise UserError(f"adopting index {alias}: copy into {target} incomplete; nothing was changed")
+        raise UserError(_("adopting index {alias}: copy into {target} incomplete; nothing was changed", alias=alias,
+                          target=target))
     client.indices.update_aliases(actions=[
         {"remove_index": {"index": alias}},
         {"add": {"index": target, "alias": alias}},
@@ -348,7 +351,8 @@ def _copy_documents(client: Elasticsearch, source: str, target: str, batch_size:
         succeeded, errors = helpers.bulk(client, actions, raise_on_error=False, stats_only=False)
         if errors:
             first = json.dumps(errors[0])[:500]
-            raise UserError(f"copying {source} into {target}: {len(errors)} documents were rejected; first: {first}")
+            raise UserError(_("copying {source} into {target}: {count} documents were rejected; first: {first}",
+                              source=source, target=target, count=len(errors), first=first))
         copied += succeeded
     return copied
 
@@ -376,7 +380,7 @@ def migrate(
     versions = _existing_versions(client, prefix, kind)
     target = versioned_index_name(prefix, kind, (versions[-1] if versions else 0) + 1)
     if not _create_index(client, target):
-        raise UserError(f"index {target} already exists; delete it or migrate again")
+        raise UserError(_("index {target} already exists; delete it or migrate again", target=target))
     client.indices.add_block(index=source, block="write")
     try:
         client.indices.refresh(index=source)
@@ -385,10 +389,10 @@ def migrate(
         client.indices.refresh(index=target)
         target_docs = _count(client, target)
         if target_docs != source_docs:
-            raise UserError(
-                f"migration of {alias}: {source} holds {source_docs} documents but {target} only {target_docs}; "
-                f"the alias still points at {source}; delete {target} and retry"
-            )
+            raise UserError(_("migration of {alias}: {source} holds {source_docs} documents but {target} only "
+                              "{target_docs}; the alias still points at {source}; delete {target} and retry",
+                              alias=alias, source=source, source_docs=source_docs, target=target,
+                              target_docs=target_docs))
         client.indices.update_aliases(actions=[
             {"remove": {"index": source, "alias": alias}},
             {"add": {"index": target, "alias": alias}},

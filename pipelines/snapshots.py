@@ -37,6 +37,7 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from config.errors import UserError
+from config.i18n import _
 from config.schema import KINDS, alias_name, prefix_pattern
 from pipelines.indices import prefix_indices
 
@@ -90,11 +91,12 @@ def ensure_repository(client: Elasticsearch, repository: str) -> bool:
         # A relative location resolves under the first path.repo folder of every node.
         client.snapshot.create_repository(name=repository, repository={"type": "fs", "settings": {"location": repository}})
     except ApiError as exc:
-        raise UserError(
-            f"Elasticsearch refused the snapshot repository {repository!r} ({_reason(exc)}); every node needs "
+        raise UserError(_(
+            "Elasticsearch refused the snapshot repository {repository} ({problem}); every node needs "
             "path.repo in elasticsearch.yml (the local nodes get <var_dir>/elasticsearch/snapshots at their next "
-            "`onionscope services up`), or register a repository of that name yourself (_snapshot API)"
-        ) from None
+            "`onionscope services up`), or register a repository of that name yourself (_snapshot API)",
+            repository=repr(repository), problem=_reason(exc)
+        )) from None
     return True
 
 
@@ -109,24 +111,27 @@ def create_snapshot(client: Elasticsearch, prefix: str, repository: str, name: s
     began = time.monotonic()
     name = name or f"{prefix}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
     if not _SNAPSHOT_NAME.match(name):
-        raise UserError(f"snapshot name {name!r}: use lowercase letters, digits, '.', '_' and '-'")
+        raise UserError(_("snapshot name {name}: use lowercase letters, digits, '.', '_' and '-'", name=repr(name)))
     indices = prefix_indices(client.indices.get(index=prefix_pattern(prefix), expand_wildcards="all",
                                                 allow_no_indices=True).body, prefix)
     if not indices:
-        raise UserError(f"no index of prefix {prefix!r} to snapshot (run `onionscope index setup` first)")
+        raise UserError(_("no index of prefix {prefix} to snapshot (run `onionscope index setup` first)",
+                          prefix=repr(prefix)))
     ensure_repository(client, repository)
     try:
         response = client.snapshot.create(repository=repository, snapshot=name, indices=",".join(indices),
                                           include_global_state=False, wait_for_completion=True).body
     except ApiError as exc:
-        raise UserError(f"snapshot {name!r} in {repository!r} failed: {_reason(exc)}") from None
+        raise UserError(_("snapshot {name} in {repository} failed: {problem}", name=repr(name),
+                          repository=repr(repository), problem=_reason(exc))) from None
     snapshot = response["snapshot"]
     shards = snapshot.get("shards", {})
     report = SnapshotReport(repository, name, tuple(sorted(snapshot.get("indices", []))), int(shards.get("total", 0)),
                             int(shards.get("successful", 0)), str(snapshot.get("state")), time.monotonic() - began)
     if report.state != "SUCCESS" or report.shards_successful != report.shards_total:
-        raise UserError(f"snapshot {name!r} is {report.state}: {report.shards_successful} of {report.shards_total} "
-                        f"shards; see GET _snapshot/{repository}/{name}")
+        raise UserError(_("snapshot {name} is {state}: {successful} of {total} shards; see GET _snapshot/{repository}/"
+                          "{bare_name}", name=repr(name), state=report.state, successful=report.shards_successful,
+                          total=report.shards_total, repository=repository, bare_name=name))
     return report
 
 
@@ -135,7 +140,8 @@ def list_snapshots(client: Elasticsearch, repository: str) -> list[SnapshotInfo]
     try:
         response = client.snapshot.get(repository=repository, snapshot="_all").body
     except NotFoundError:
-        raise UserError(f"no snapshot repository {repository!r} (make a snapshot first)") from None
+        raise UserError(_("no snapshot repository {repository} (make a snapshot first)",
+                          repository=repr(repository))) from None
     return [SnapshotInfo(str(entry["snapshot"]), str(entry.get("state")), str(entry.get("start_time", "")),
                          tuple(sorted(entry.get("indices", []))))
             for entry in sorted(response.get("snapshots", []), key=lambda entry: entry.get("start_time_in_millis", 0))]
@@ -157,31 +163,35 @@ def restore_snapshot(
     try:
         snapshot = client.snapshot.get(repository=repository, snapshot=name).body["snapshots"][0]
     except NotFoundError:
-        raise UserError(f"no snapshot {name!r} in repository {repository!r} "
-                        "(`onionscope index snapshots` lists them)") from None
+        raise UserError(_("no snapshot {name} in repository {repository} (`onionscope index snapshots` lists them)",
+                          name=repr(name), repository=repr(repository))) from None
     wanted = prefix_indices(snapshot.get("indices", []), prefix, kinds or KINDS)
     if not wanted:
-        raise UserError(f"snapshot {name!r} holds no index of prefix {prefix!r}"
-                        + (f" and kinds {', '.join(kinds)}" if kinds else ""))
+        if kinds:
+            raise UserError(_("snapshot {name} holds no index of prefix {prefix} and kinds {kinds}", name=repr(name),
+                              prefix=repr(prefix), kinds=", ".join(kinds)))
+        raise UserError(_("snapshot {name} holds no index of prefix {prefix}", name=repr(name), prefix=repr(prefix)))
     existing = prefix_indices(client.indices.get(index=",".join(wanted), ignore_unavailable=True,
                                                  expand_wildcards="all").body, prefix)
     if existing:
-        raise UserError(f"{', '.join(existing)} exists; a restore never overwrites an index: delete it first "
-                        f"(by name), or restore into a fresh cluster")
+        raise UserError(_("{indices} exists; a restore never overwrites an index: delete it first (by name), or "
+                          "restore into a fresh cluster", indices=", ".join(existing)))
     kept = _aliases_held_elsewhere(client, prefix, wanted)
     try:
         response = client.snapshot.restore(repository=repository, snapshot=name, indices=",".join(wanted),
                                            include_global_state=False, include_aliases=not kept,
                                            wait_for_completion=True).body
     except ApiError as exc:
-        raise UserError(f"restore of {name!r} from {repository!r} failed: {_reason(exc)}") from None
+        raise UserError(_("restore of {name} from {repository} failed: {problem}", name=repr(name),
+                          repository=repr(repository), problem=_reason(exc))) from None
     restored = response.get("snapshot", {})
     shards = restored.get("shards", {})
     report = RestoreReport(repository, name, tuple(sorted(restored.get("indices", []))), int(shards.get("total", 0)),
                            int(shards.get("successful", 0)), tuple(kept), time.monotonic() - began)
     if report.shards_successful != report.shards_total or set(report.indices) != set(wanted):
-        raise UserError(f"restore of {name!r}: {report.shards_successful} of {report.shards_total} shards, indices "
-                        f"{', '.join(report.indices)}; see GET _cat/recovery")
+        raise UserError(_("restore of {name}: {successful} of {total} shards, indices {indices}; see GET _cat/recovery",
+                          name=repr(name), successful=report.shards_successful, total=report.shards_total,
+                          indices=", ".join(report.indices)))
     return report
 
 

@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from config.errors import UserError
+from config.i18n import gettext
 from config.schema import alert_doc_id, alias_name, page_doc_id
 from search.es_steps import Steps
 from search.query import QueryError, QueryLimits, build_query, parse
@@ -263,7 +264,8 @@ def _create(client: Any, prefix: str, documents: list[dict[str, Any]], summary: 
         else:
             failures.append(result.get("error"))
     if failures:
-        raise UserError(f"{len(failures)} alert(s) could not be written: {str(failures[0])[:300]}")
+        raise UserError(gettext("{count} alert(s) could not be written: {first}", count=len(failures),
+                                first=str(failures[0])[:300]))
 
 
 def alert_run(client: Any, prefix: str, job_id: str, *, limits: QueryLimits | None = None,
@@ -353,13 +355,13 @@ def mark_read(client: Any, prefix: str, alert_id: str, reader_id: str, viewer_id
     from elasticsearch import NotFoundError
 
     if not alert_id or len(alert_id) > 64:
-        raise AlertNotFound("no such alert")
+        raise AlertNotFound(gettext("no such alert"))
     try:
         source = client.get(index=alerts_index(prefix), id=alert_id)["_source"]
     except NotFoundError:
-        raise AlertNotFound(f"no alert {alert_id!r}") from None
+        raise AlertNotFound(gettext("no alert {alert_id}", alert_id=repr(alert_id))) from None
     if not everything and not (source.get("shared") or (viewer_id and source.get("owner_id") == viewer_id)):
-        raise AlertNotFound(f"no alert {alert_id!r}")
+        raise AlertNotFound(gettext("no alert {alert_id}", alert_id=repr(alert_id)))
     if not source.get("read_at"):
         changes = {"read_at": _now(), "read_by": reader_id}
         client.update(index=alerts_index(prefix), id=alert_id, doc=changes, refresh="wait_for")

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import gettext
 from config.schema import alias_name, token_doc_id
 from search.es_steps import Get, Steps, run
 from search.signing import SESSION_PURPOSE, BadSignedValue, sign_value, unsign_value
@@ -140,12 +141,13 @@ def create_token(
         between a minute and :data:`MAX_EXPIRY_DAYS` days away.
     """
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+        raise UserError(gettext("unknown role {role}; choose one of: {choices}", role=repr(role),
+                                choices=", ".join(ROLES)))
     expires_at = None
     if expires_in_days is not None:
         if not 1 / 1440 <= expires_in_days <= MAX_EXPIRY_DAYS:
-            raise UserError(f"a token expires between a minute and {MAX_EXPIRY_DAYS} days from now, "
-                            f"not {expires_in_days:g} days")
+            raise UserError(gettext("a token expires between a minute and {maximum} days from now, not {days} days",
+                                    maximum=MAX_EXPIRY_DAYS, days=f"{expires_in_days:g}"))
         expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     _ensure_indices(client, prefix, templates_dir)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -278,7 +280,8 @@ def _find(client: Any, prefix: str, token_or_id: str) -> tuple[str, dict[str, An
         return None
     hits = response["hits"]["hits"]
     if len(hits) > 1:
-        raise UserError(f"token id {text!r} is ambiguous; give more of it (ids have {TOKEN_ID_CHARS} characters)")
+        raise UserError(gettext("token id {text} is ambiguous; give more of it (ids have {count} characters)",
+                                text=repr(text), count=TOKEN_ID_CHARS))
     return (hits[0]["_id"], hits[0]["_source"]) if hits else None
 
 
@@ -290,7 +293,8 @@ def revoke_token(client: Any, prefix: str, token_or_id: str) -> TokenRecord:
     """
     found = _find(client, prefix, token_or_id)
     if found is None:
-        raise UserError(f"no token matches {token_or_id[:24]!r}; `onionscope token list` shows the ids")
+        raise UserError(gettext("no token matches {text}; `onionscope token list` shows the ids",
+                                text=repr(token_or_id[:24])))
     doc_id, source = found
     revoked_at = source.get("revoked_at") or _now()
     client.update(
@@ -298,7 +302,8 @@ def revoke_token(client: Any, prefix: str, token_or_id: str) -> TokenRecord:
     )
     record = _record({**source, "revoked_at": revoked_at})
     if record is None:
-        raise UserError(f"token {token_or_id[:24]!r} has a damaged record; delete it from {tokens_index(prefix)}")
+        raise UserError(gettext("token {text} has a damaged record; delete it from {index}", text=repr(token_or_id[:24]),
+                                index=tokens_index(prefix)))
     return record
 
 
@@ -364,12 +369,14 @@ def load_session_secret(settings: Any) -> bytes:
 def _checked_secret(path: Path, data: bytes) -> bytes:
     secret = data.strip()
     if len(secret) < MIN_SESSION_SECRET_BYTES:
-        raise UserError(
-            f"the session secret in {path} is {'empty' if not secret else f'only {len(secret)} bytes'}; "
-            f"it needs at least {MIN_SESSION_SECRET_BYTES} (setting session_secret_file, "
-            f"ONIONSCOPE_SESSION_SECRET_FILE).  Delete the file to have a new one made on the next start, "
-            f"or write a long random value into it (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)."
-        )
+        state = (gettext("empty") if not secret
+                 else gettext("only {count} bytes", count=len(secret)))
+        raise UserError(gettext(
+            "the session secret in {path} is {state}; it needs at least {minimum} (setting session_secret_file, "
+            "ONIONSCOPE_SESSION_SECRET_FILE).  Delete the file to have a new one made on the next start, "
+            "or write a long random value into it (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`).",
+            path=path, state=state, minimum=MIN_SESSION_SECRET_BYTES,
+        ))
     return secret
 
 

@@ -37,6 +37,8 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from config.errors import UserError
+from config.i18n import _
+from config.os_reasons import os_reason
 from config.schema import alias_name
 from crawler.evidence.chain import (
     EvidenceRef,
@@ -106,7 +108,7 @@ class EvidencePackage:
 def _record_file(evidence_dir: Path, ref: EvidenceRef) -> Path:
     path = (evidence_dir / ref.file).resolve()
     if evidence_dir.resolve() not in path.parents:
-        raise EvidenceError(f"the evidence pointer names {ref.file!r}, outside evidence_dir")
+        raise EvidenceError(_("the evidence pointer names {file}, outside evidence_dir", file=repr(ref.file)))
     return path
 
 
@@ -195,17 +197,18 @@ def write_package(evidence_dir: str | os.PathLike[str], kind: str, hit_id: str, 
     try:
         ref = EvidenceRef.from_doc(source.get("evidence"))
     except ValueError as exc:
-        raise EvidenceError(f"{kind} {hit_id} has no evidence record ({exc}); it was indexed before evidence "
-                            "capture, or with evidence_capture off") from None
+        raise EvidenceError(_("{kind} {hit_id} has no evidence record ({problem}); it was indexed before evidence "
+                              "capture, or with evidence_capture off", kind=kind, hit_id=hit_id, problem=exc)) from None
     warc = _record_file(evidence_dir, ref)
     try:
         data = read_record_bytes(warc, ref.offset, ref.length)
     except OSError as exc:
-        raise EvidenceError(f"the evidence file {ref.file} cannot be read ({exc.strerror or exc}); was it pruned "
-                            "or moved?") from None
+        raise EvidenceError(_("the evidence file {file} cannot be read ({reason}); was it pruned or moved?",
+                              file=ref.file, reason=os_reason(exc))) from None
     if record_digest(data) != ref.digest:
-        raise EvidenceError(f"{ref.file}: the record at offset {ref.offset} does not hash to {ref.digest}: it was "
-                            "changed or is missing; run `onionscope evidence verify` and do not use it")
+        raise EvidenceError(_("{file}: the record at offset {offset} does not hash to {digest}: it was changed or is "
+                              "missing; run `onionscope evidence verify` and do not use it", file=ref.file,
+                              offset=ref.offset, digest=ref.digest))
     try:
         _header, entries, _seal = read_manifest(manifest_path(warc))
     except ManifestError as exc:
@@ -218,8 +221,8 @@ def write_package(evidence_dir: str | os.PathLike[str], kind: str, hit_id: str, 
             break
         previous_chain = str(candidate.get("chain"))
     if entry is None or entry.get("digest") != ref.digest:
-        raise EvidenceError(f"{ref.file}: the manifest has no entry for the record at offset {ref.offset} with "
-                            f"digest {ref.digest}")
+        raise EvidenceError(_("{file}: the manifest has no entry for the record at offset {offset} with digest "
+                              "{digest}", file=ref.file, offset=ref.offset, digest=ref.digest))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, bytes] = {

@@ -33,6 +33,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.i18n import N_
 from config.schema import FACETS, SEARCH_KINDS, alias_name
 from config.settings import DEFAULTS
 from search.es_steps import Search, Steps, run
@@ -122,7 +123,8 @@ def build_search_body(
     :class:`~search.query.QueryLimitError` for a query over ``limits``.
     """
     if sort not in SORTS:
-        raise QueryError(f"unknown sort '{sort}' (choose {' or '.join(SORTS)})")
+        raise QueryError(N_("unknown sort '{sort}' (choose {first} or {second})"), None, None, sort=sort, first=SORTS[0],
+                         second=SORTS[1])
     body: dict[str, Any] = {
         "query": build_query(node, kind, limits),
         "size": max(0, min(limit, MAX_LIMIT)),
@@ -201,15 +203,15 @@ def _decode_cursor(secret: bytes, cursor: str, query_text: str, kind: str, sort:
     try:
         data = unsign_value(secret, CURSOR_PURPOSE, cursor)
     except BadSignedValue:
-        raise QueryError("the cursor is not valid; start the search again") from None
+        raise QueryError(N_("the cursor is not valid; start the search again")) from None
     if not isinstance(data, dict):
-        raise QueryError("the cursor is not valid; start the search again")
+        raise QueryError(N_("the cursor is not valid; start the search again"))
     if data.get("q") != _query_fingerprint(query_text, kind, sort):
-        raise QueryError("the cursor belongs to another query; start the search again")
+        raise QueryError(N_("the cursor belongs to another query; start the search again"))
     values = data.get("a")
     offset = data.get("n", 0)
     if not isinstance(values, list) or not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise QueryError("the cursor is not valid; start the search again")
+        raise QueryError(N_("the cursor is not valid; start the search again"))
     return values, offset
 
 
@@ -289,14 +291,15 @@ def search_steps(
     index) propagate unchanged.
     """
     if kind not in SEARCH_KINDS:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(SEARCH_KINDS)})")
+        raise QueryError(N_("unknown kind '{kind}' (choose {choices})"), None, None, kind=kind,
+                         choices=", ".join(SEARCH_KINDS))
     if not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+        raise QueryError(N_("limit must be between 1 and {maximum}"), None, None, maximum=MAX_LIMIT)
     node = parse(query_text, limits)
     search_after, offset = _decode_cursor(cursor_secret, cursor, query_text, kind, sort) if cursor else (None, 0)
     if offset + limit > result_window:
-        raise QueryLimitError(f"this page would end past hit {result_window}: a search pages through at most its "
-                              f"first {result_window} hits; narrow the query", "search_max_window")
+        raise QueryLimitError(N_("this page would end past hit {window}: a search pages through at most its "
+                                 "first {window} hits; narrow the query"), "search_max_window", window=result_window)
     body = build_search_body(
         node,
         kind,

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from config.i18n import N_
 from config.schema import SEARCH_KINDS, alias_name
 from search.es_steps import Msearch, Steps, run
 from search.query import QueryError, QueryLimits, parse
@@ -82,7 +83,7 @@ def unified_steps(index_prefix: str, query_text: str, *, top: int = DEFAULT_TOP,
     as :func:`search.results.search_steps` does.
     """
     if not 1 <= top <= MAX_LIMIT:
-        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+        raise QueryError(N_("limit must be between 1 and {maximum}"), None, None, maximum=MAX_LIMIT)
     node = parse(query_text, limits)
     bodies = [(kind, build_search_body(node, kind, limit=top, with_facets=False, limits=limits))
               for kind in UNIFIED_KINDS]
@@ -111,12 +112,12 @@ def find_steps(index_prefix: str, query_text: str, *, kind: str = DEFAULT_KIND, 
     """
     if kind == ALL:
         if options.get("cursor"):
-            raise QueryError("a search over every kind has no next page; choose one kind to page through it")
+            raise QueryError(N_("a search over every kind has no next page; choose one kind to page through it"))
         if options.get("sort", "relevance") != "relevance":
-            raise QueryError("a search over every kind sorts by relevance; choose one kind to sort by date")
+            raise QueryError(N_("a search over every kind sorts by relevance; choose one kind to sort by date"))
         return (yield from unified_steps(index_prefix, query_text, top=top, limits=limits))
     if kind not in SEARCH_KINDS:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(SCOPES)})")
+        raise QueryError(N_("unknown kind '{kind}' (choose {choices})"), None, None, kind=kind, choices=", ".join(SCOPES))
     return (yield from search_steps(index_prefix, query_text, kind=kind, limit=limit, limits=limits, **options))
 
 

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import N_, _
 from config.schema import alias_name, normalise_fingerprint, onion_host_from_input, watch_entry_doc_id
 from search.query import QueryError, QueryLimits, build_query, parse, quote_value
 from search.query.tree import MatchAll
@@ -108,9 +109,10 @@ def entry_query(kind: str, value: str) -> str:
         (after normalising) or longer than :data:`MAX_VALUE_CHARS`.
     """
     if kind not in ENTRY_KINDS:
-        raise UserError(f"unknown watchlist entry kind {kind!r}; choose one of: {', '.join(ENTRY_KINDS)}")
+        raise UserError(_("unknown watchlist entry kind {kind}; choose one of: {choices}", kind=repr(kind),
+                          choices=", ".join(ENTRY_KINDS)))
     if len(value) > MAX_VALUE_CHARS:
-        raise UserError(f"a watchlist value has at most {MAX_VALUE_CHARS} characters")
+        raise UserError(_("a watchlist value has at most {count} characters", count=MAX_VALUE_CHARS))
     text = value.strip()
     if kind == "query":
         return text
@@ -119,7 +121,7 @@ def entry_query(kind: str, value: str) -> str:
     elif kind == "onion":
         text = onion_host_from_input(text)
     if not text:
-        raise UserError(f"a {kind} entry needs a value")
+        raise UserError(_("a {kind} entry needs a value", kind=kind))
     return f"{_FIELD_OF_KIND[kind]}:{quote_value(text)}"
 
 
@@ -134,7 +136,7 @@ def check_entry(kind: str, value: str, limits: QueryLimits | None = None) -> str
     text = entry_query(kind, value)
     node = parse(text, limits)
     if isinstance(node, MatchAll):
-        raise QueryError("a watchlist query needs at least one term (an empty query would match every page)")
+        raise QueryError(N_("a watchlist query needs at least one term (an empty query would match every page)"))
     for searched in SEARCHED_KINDS:
         build_query(node, searched, limits)
     return text
@@ -243,8 +245,9 @@ def remove_entry(client: Any, prefix: str, entry_id: str, remover_id: str | None
     entry = get_entry(client, prefix, entry_id)
     everything = remover_role in (None, "admin")
     if entry is None or not (everything or entry.visible_to(remover_id)):
-        raise EntryNotFound(f"no watchlist entry {entry_id[:64]!r}; `onionscope watch list` shows the ids")
+        raise EntryNotFound(_("no watchlist entry {entry_id}; `onionscope watch list` shows the ids",
+                              entry_id=repr(entry_id[:64])))
     if remover_role is not None and remover_role not in ("analyst", "admin"):
-        raise EntryForbidden("removing a watchlist entry needs an analyst or admin token")
+        raise EntryForbidden(_("removing a watchlist entry needs an analyst or admin token"))
     client.delete(index=watchlists_index(prefix), id=entry.entry_id, refresh="wait_for")
     return entry

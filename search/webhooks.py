@@ -50,6 +50,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from config.errors import UserError
+from config.i18n import _
 from search.alerts import alerts_index
 from search.signing import webhook_signature
 
@@ -102,12 +103,12 @@ def webhook_settings(settings: Any) -> WebhookSettings | None:
         return None
     secret = settings["alert_webhook_secret"]
     if not secret:
-        raise UserError("alert_webhook_url is set but alert_webhook_secret is not; alerts are only sent signed "
-                        "(set ONIONSCOPE_ALERT_WEBHOOK_SECRET or alert_webhook_secret in the settings file)")
+        raise UserError(_("alert_webhook_url is set but alert_webhook_secret is not; alerts are only sent signed "
+                          "(set ONIONSCOPE_ALERT_WEBHOOK_SECRET or alert_webhook_secret in the settings file)"))
     body_format = settings["alert_webhook_format"]
     if body_format == "misp" and not settings["alert_misp_key"]:
-        raise UserError("alert_webhook_format is misp but alert_misp_key is not set (MISP's API key, sent as the "
-                        "Authorization header)")
+        raise UserError(_("alert_webhook_format is misp but alert_misp_key is not set (MISP's API key, sent as the "
+                          "Authorization header)"))
     return WebhookSettings(url=url, secret=str(secret).encode("utf-8"), attempts=settings["alert_webhook_attempts"],
                            backoff_seconds=settings["alert_webhook_backoff_seconds"],
                            max_attempts=settings["alert_webhook_max_attempts"],

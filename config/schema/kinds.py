@@ -43,6 +43,7 @@ import hashlib
 import secrets
 
 from config.errors import UserError
+from config.i18n import _
 from config.schema.normalise import normalise_coin, normalise_onion_host
 
 KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "crawl-runs", "audit", "tokens",
@@ -52,7 +53,7 @@ KINDS: tuple[str, ...] = ("pages", "listings", "vendors", "wallets", "onions", "
 def check_kind(kind: str) -> None:
     """Returns None for a known kind; raises UserError naming the kinds otherwise."""
     if kind not in KINDS:
-        raise UserError(f"unknown index kind {kind!r}; choose one of: {', '.join(KINDS)}")
+        raise UserError(_("unknown index kind {kind}; choose one of: {choices}", kind=repr(kind), choices=", ".join(KINDS)))
 
 
 def alias_name(prefix: str, kind: str) -> str:

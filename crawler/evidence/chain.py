@@ -34,6 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from config.i18n import _
+from config.os_reasons import os_reason
+
 GENESIS = "0" * 64
 MANIFEST_SUFFIX = ".manifest.jsonl"
 MANIFEST_FORMAT = "onionscope-evidence-manifest/1"
@@ -64,18 +67,18 @@ class EvidenceRef:
     def from_doc(cls, value: Any) -> "EvidenceRef":
         """The ref of a stored ``evidence`` object; raises ValueError when it is not one."""
         if not isinstance(value, dict):
-            raise ValueError("no evidence pointer")
+            raise ValueError(_("no evidence pointer"))
         try:
             ref = cls(str(value["file"]), int(value["offset"]), int(value["length"]), str(value["digest"]),
                       str(value.get("record_id") or ""))
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"malformed evidence pointer {value!r:.200}") from None
+            raise ValueError(_("malformed evidence pointer {value}", value=f"{value!r:.200}")) from None
         # The file name comes from a document: never let it leave evidence_dir.
         parts = Path(ref.file).parts
         if not ref.file or Path(ref.file).is_absolute() or ".." in parts or ref.offset < 0 or ref.length <= 0:
-            raise ValueError(f"malformed evidence pointer {value!r:.200}")
+            raise ValueError(_("malformed evidence pointer {value}", value=f"{value!r:.200}"))
         if len(ref.digest) != 64 or not set(ref.digest) <= _HEX:
-            raise ValueError(f"malformed evidence digest {ref.digest!r:.80}")
+            raise ValueError(_("malformed evidence digest {value}", value=f"{ref.digest!r:.80}"))
         return ref
 
 
@@ -107,7 +110,8 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[di
     try:
         lines = path.read_bytes().splitlines()
     except OSError as exc:
-        raise ManifestError(f"{path}: cannot read the manifest ({exc.strerror or exc})") from None
+        raise ManifestError(_("{path}: cannot read the manifest ({reason})", path=path,
+                              reason=os_reason(exc))) from None
     objects = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -115,12 +119,12 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[di
         try:
             value = json.loads(line)
         except ValueError:
-            raise ManifestError(f"{path}: line {number} is not JSON") from None
+            raise ManifestError(_("{path}: line {line} is not JSON", path=path, line=number)) from None
         if not isinstance(value, dict):
-            raise ManifestError(f"{path}: line {number} is not a JSON object")
+            raise ManifestError(_("{path}: line {line} is not a JSON object", path=path, line=number))
         objects.append(value)
     if not objects or objects[0].get("format") != MANIFEST_FORMAT:
-        raise ManifestError(f"{path}: the first line is not a {MANIFEST_FORMAT} header")
+        raise ManifestError(_("{path}: the first line is not a {format} header", path=path, format=MANIFEST_FORMAT))
     header, rest = objects[0], objects[1:]
     seal = None
     if rest and rest[-1].get("sealed") is True:
@@ -262,5 +266,5 @@ def warc_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         elif path.exists():
             found.append(path)
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise FileNotFoundError(_("{path}: no such file or folder", path=path))
     return found

@@ -44,6 +44,8 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 from config import paths
 from config.errors import UserError
+from config.i18n import _
+from config.os_reasons import os_reason
 
 WORLDWIDE = "WW"
 EUROPEAN_UNION = "EU"
@@ -77,15 +79,17 @@ def _load_country_table(path: Path) -> dict[str, str]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: cannot read the country table ({exc}); restore it from git") from None
+        raise UserError(_("{path}: cannot read the country table ({problem}); restore it from git", path=path,
+                          problem=os_reason(exc) if isinstance(exc, OSError) else exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("countries"), dict):
-        raise UserError(f"{path}: expected 'countries:' mapping alpha-2 codes to spellings")
+        raise UserError(_("{path}: expected 'countries:' mapping alpha-2 codes to spellings", path=path))
     table: dict[str, str] = {}
     for section in ("countries", "special"):
         for code, spellings in (data.get(section) or {}).items():
             code = str(code).upper()
             if not re.fullmatch(r"[A-Z]{2}", code) or not isinstance(spellings, list):
-                raise UserError(f"{path}: {section}.{code}: expected a two-letter code and a list of spellings")
+                raise UserError(_("{path}: {section}.{code}: expected a two-letter code and a list of spellings", path=path,
+                                  section=section, code=code))
             table.setdefault(_key(code), code)
             for spelling in spellings:
                 table.setdefault(_key(str(spelling)), code)

@@ -93,6 +93,7 @@ from crawler.extractors.wallets import WalletHit, find_wallets
 from crawler.items import Listing, Page, Vendor, WalletMention
 from crawler.urls import canonical_url, onion_host
 from config.errors import UserError
+from config.i18n import _
 
 
 LOG = logging.getLogger(__name__)
@@ -261,7 +262,7 @@ def extract_document(
     forced_profile: MarketProfile | None = None
     if market is not None:
         if profiles is None:
-            raise UserError(f"market {market!r} was asked for but no market profiles are loaded")
+            raise UserError(_("market {market} was asked for but no market profiles are loaded", market=repr(market)))
         forced_profile = profiles.get(market)
 
     text_html, raw = _decode(html, content_type)

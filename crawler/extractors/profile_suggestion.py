@@ -54,6 +54,7 @@ from urllib.parse import parse_qsl, urlsplit
 from parsel import Selector
 
 from config.errors import UserError
+from config.i18n import gettext
 from crawler.extractors.document import decode_html, extract_document
 from crawler.extractors.generic_listing import listing_id_from_url
 from crawler.extractors.generic_page import read_generic_page
@@ -453,8 +454,8 @@ def _host(host: str | None) -> str | None:
     if host.startswith(("http://", "https://")):
         host = onion_host(host) or host
     if not host.endswith(".onion") or not (is_valid_v3_onion(host) or _V2_ONION.match(host)):
-        raise UserError(f"--host {host!r}: expected an onion host (56 base32 characters with a valid checksum, "
-                        "then .onion)")
+        raise UserError(gettext("--host {host}: expected an onion host (56 base32 characters with a valid checksum, "
+                                "then .onion)", host=repr(host)))
     return host
 
 
@@ -462,10 +463,11 @@ def suggest_profile(pages: Sequence[SavedPage], market: str, host: str | None = 
     """A profile for ``market`` from ``pages`` (see the module docstring); the text validates with
     :func:`~crawler.extractors.market_profiles.loader.load_profile`."""
     if not MARKET_NAME.fullmatch(market or ""):
-        raise UserError(f"market name {market!r}: use lower-case letters, digits, '-' or '_' (e.g. 'empire')")
+        raise UserError(gettext("market name {market}: use lower-case letters, digits, '-' or '_' (e.g. 'empire')",
+                                market=repr(market)))
     host = _host(host)
     if not pages:
-        raise UserError("give at least one saved page")
+        raise UserError(gettext("give at least one saved page"))
     readings: list[_Page] = []
     declared: Counter[str] = Counter()
     for page in pages:
@@ -481,8 +483,8 @@ def suggest_profile(pages: Sequence[SavedPage], market: str, host: str | None = 
     for reading in readings:
         by_type.setdefault(reading.page_type, []).append(reading)
     if not any(by_type.get(kind) for kind in _RULE_ORDER):
-        raise UserError("none of the pages shows a listing card, a listing or a vendor profile that the extraction "
-                        "recognises (forum threads, login and link-list pages give no profile)")
+        raise UserError(gettext("none of the pages shows a listing card, a listing or a vendor profile that the "
+                                "extraction recognises (forum threads, login and link-list pages give no profile)"))
 
     rules: dict[str, list[str]] = {}
     card_urls = [card.url for page in readings for card in page.cards if card.url]
@@ -546,8 +548,8 @@ def suggest_profile(pages: Sequence[SavedPage], market: str, host: str | None = 
         if line is not None:
             rules[kind].insert(1 if kind in url_patterns else 0, line)
     if not rules:
-        raise UserError("no selector reproduced what the extraction found on these pages; write the profile by hand "
-                        "(see the README's extraction section)")
+        raise UserError(gettext("no selector reproduced what the extraction found on these pages; write the profile "
+                                "by hand (see the README's extraction section)"))
 
     counts = Counter(reading.page_type or "other" for reading in readings)
     lines = [
@@ -564,8 +566,8 @@ def suggest_profile(pages: Sequence[SavedPage], market: str, host: str | None = 
         # Login and anti-DDoS pages often share nothing with the market's own pages.
         site = _site_marker([reading for reading in readings if reading.page_type] or readings)
         if site is None:
-            raise UserError("the pages name no onion host and share no title text to recognise the market by; "
-                            "give the market's host with --host")
+            raise UserError(gettext("the pages name no onion host and share no title text to recognise the market "
+                                    "by; give the market's host with --host"))
         lines += ["  # check: no host given; pages are bound to the market with --market or --market-host",
                   "  site_markers:", site]
         checks.append("no host: the profile recognises the market by a site marker only; add its onion host")

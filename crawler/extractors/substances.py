@@ -35,6 +35,9 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 from config import paths
 from config.errors import UserError
+from config.i18n import _
+from config.os_reasons import os_reason
+from config.located_yaml import yaml_error_line, yaml_problem
 
 # The lexicon shipped with the config package.
 DEFAULT_LEXICON = paths.substances_file()
@@ -114,26 +117,30 @@ class SubstanceLexicon:
         try:
             data: Any = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         except OSError as exc:
-            raise UserError(f"{path}: cannot read the substance lexicon ({exc.strerror})") from None
+            raise UserError(_("{path}: cannot read the substance lexicon ({reason})", path=path,
+                              reason=os_reason(exc))) from None
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise UserError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+            line = yaml_error_line(exc) if getattr(exc, "problem_mark", None) is not None else None
+            if line:
+                raise UserError(_("{path}: not valid YAML at line {line}: {problem}", path=path, line=line,
+                                  problem=yaml_problem(exc))) from None
+            raise UserError(_("{path}: not valid YAML: {problem}", path=path, problem=yaml_problem(exc))) from None
         return cls.from_mapping(data, str(path))
 
     @classmethod
     def from_mapping(cls, data: Any, source: str = "<lexicon>") -> "SubstanceLexicon":
         if not isinstance(data, dict):
-            raise UserError(f"{source}: expected a mapping with 'classes' and 'substances'")
+            raise UserError(_("{source}: expected a mapping with 'classes' and 'substances'", source=source))
         raw_classes, raw_substances = data.get("classes"), data.get("substances")
         if not isinstance(raw_classes, dict) or not raw_classes:
-            raise UserError(f"{source}: classes: expected a mapping of class id -> {{label, group}}")
+            raise UserError(_("{source}: classes: expected a mapping of class id -> {label, group}", source=source))
         if not isinstance(raw_substances, dict) or not raw_substances:
-            raise UserError(f"{source}: substances: expected a mapping of substance id -> {{class, names}}")
+            raise UserError(_("{source}: substances: expected a mapping of substance id -> {class, names}", source=source))
         classes: dict[str, SubstanceClass] = {}
         for class_id, spec in raw_classes.items():
             if not isinstance(spec, dict) or not isinstance(spec.get("label"), str):
-                raise UserError(f"{source}: classes.{class_id}: expected {{label: ..., group: ...}}")
+                raise UserError(_("{source}: classes.{class_id}: expected {label: ..., group: ...}", source=source,
+                                  class_id=class_id))
             classes[str(class_id)] = SubstanceClass(str(class_id), spec["label"], str(spec.get("group", "")))
         names: dict[str, str] = {}
         substance_class: dict[str, str] = {}
@@ -141,30 +148,35 @@ class SubstanceLexicon:
         for substance, spec in raw_substances.items():
             substance = str(substance)
             if not isinstance(spec, dict):
-                raise UserError(f"{source}: substances.{substance}: expected {{class: ..., names: [...]}}")
+                raise UserError(_("{source}: substances.{substance}: expected {class: ..., names: [...]}", source=source,
+                                  substance=substance))
             class_id = spec.get("class")
             if class_id not in classes:
-                raise UserError(f"{source}: substances.{substance}.class: unknown class {class_id!r}")
+                raise UserError(_("{source}: substances.{substance}.class: unknown class {class_id}", source=source,
+                                  substance=substance, class_id=repr(class_id)))
             spec_names = spec.get("names")
             if not isinstance(spec_names, list) or not spec_names:
-                raise UserError(f"{source}: substances.{substance}.names: expected a non-empty list")
+                raise UserError(_("{source}: substances.{substance}.names: expected a non-empty list", source=source,
+                                  substance=substance))
             substance_class[substance] = class_id
             if spec.get("umbrella", False) not in (True, False):
-                raise UserError(f"{source}: substances.{substance}.umbrella: expected true or false")
+                raise UserError(_("{source}: substances.{substance}.umbrella: expected true or false", source=source,
+                                  substance=substance))
             if spec.get("umbrella"):
                 umbrella.add(substance)
             unknown = set(spec) - {"class", "names", "umbrella"}
             if unknown:
-                raise UserError(f"{source}: substances.{substance}: unknown key {sorted(unknown)[0]!r}")
+                raise UserError(_("{source}: substances.{substance}: unknown key {key}", source=source, substance=substance,
+                                  key=repr(sorted(unknown)[0])))
             for name in spec_names:
                 name = str(name).strip()
                 if len(name.rstrip("~")) < 2:
-                    raise UserError(f"{source}: substances.{substance}.names: {name!r} is too short to match safely")
+                    raise UserError(_("{source}: substances.{substance}.names: {name} is too short to match safely",
+                                      source=source, substance=substance, name=repr(name)))
                 key = name.casefold()
                 if key in names and names[key] != substance:
-                    raise UserError(
-                        f"{source}: substances.{substance}.names: {name!r} is already a name of {names[key]!r}"
-                    )
+                    raise UserError(_("{source}: substances.{substance}.names: {name} is already a name of {other}",
+                                      source=source, substance=substance, name=repr(name), other=repr(names[key])))
                 names[key] = substance
         return cls(classes, names, substance_class, frozenset(umbrella))
 

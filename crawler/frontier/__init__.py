@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import _
 from crawler.frontier.leases import JobKeys
 
 SCHEDULER_PATH = "crawler.frontier.scheduler.SharedScheduler"
@@ -53,10 +54,13 @@ def connect(settings: Any) -> Any:
         client.ping()
     except (redis.RedisError, OSError) as error:
         client.close()
-        hint = ("start it with `onionscope services up`" if not settings.redis_url
-                else "check ONIONSCOPE_REDIS_URL")
-        raise FrontierUnavailable(f"Redis at {_redacted(url)} is not reachable ({type(error).__name__}: "
-                                  f"{str(error)[:200]}); {hint}") from None
+        hint = (_("start it with `onionscope services up`") if not settings.redis_url
+                else _("check ONIONSCOPE_REDIS_URL"))
+        # redis-py's own words stay as they are, except the usual case, said in the command's language.
+        problem = (_("connection refused") if "refused" in str(error).lower()
+                   else f"{type(error).__name__}: {str(error)[:200]}")
+        raise FrontierUnavailable(_("Redis at {url} is not reachable ({problem}); {hint}", url=_redacted(url),
+                                    problem=problem, hint=hint)) from None
     return client
 
 

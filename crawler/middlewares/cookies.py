@@ -48,6 +48,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
 
 from config.errors import UserError
+from config.i18n import _
 from crawler.middlewares.login_wall import SESSION_SITES_STAT_PREFIX
 from crawler.sessions import SessionConfig, SiteSession
 
@@ -81,7 +82,7 @@ class OfflineCookiesMiddleware(CookiesMiddleware):
 
     def __init__(self, debug: bool = False, sessions: SessionConfig | None = None) -> None:
         if debug and sessions is not None and sessions.sites:
-            raise UserError("COOKIES_DEBUG would log the session's cookie values; it cannot be on with a session file")
+            raise UserError(_("COOKIES_DEBUG would log the session's cookie values; it cannot be on with a session file"))
         super().__init__(debug)
         self.sessions = sessions
         # (cookie jar key, host) pairs whose jar already holds the host's session cookies.

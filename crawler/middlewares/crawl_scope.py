@@ -43,6 +43,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 
+from config.i18n import N_, _
 from crawler.urls import HOST_CLEARNET, HOST_INVALID, HOST_IP_LITERAL, HOST_LOCAL_NAME, HOST_ONION, host_kind, site_host
 
 logger = logging.getLogger(__name__)
@@ -53,14 +54,14 @@ REFUSED_REDIRECTS_STAT = "scope/refused_redirects"
 # page budget and the trap rules, which listen to the same signal later, neither count nor hold it.
 REFUSED_META = "onionscope_refused"
 
-# Why a URL is out of scope, in words for logs and errors.
+# Why a URL is out of scope, in words for logs (English) and errors (the command's language).
 REASONS = {
-    "scheme": "not an http or https URL",
-    HOST_INVALID: "not a usable host name",
-    HOST_IP_LITERAL: "an IP-literal host; onionscope never fetches IP addresses",
-    HOST_LOCAL_NAME: "a local host name; onionscope never fetches those",
-    HOST_CLEARNET: "a clearnet host; clearnet sites are fetched only with --dangerously-allow-clearnet",
-    "offsite": "another site than the seeds'; pass --follow-offsite to crawl other onion services",
+    "scheme": N_("not an http or https URL"),
+    HOST_INVALID: N_("not a usable host name"),
+    HOST_IP_LITERAL: N_("an IP-literal host; onionscope never fetches IP addresses"),
+    HOST_LOCAL_NAME: N_("a local host name; onionscope never fetches those"),
+    HOST_CLEARNET: N_("a clearnet host; clearnet sites are fetched only with --dangerously-allow-clearnet"),
+    "offsite": N_("another site than the seeds'; pass --follow-offsite to crawl other onion services"),
 }
 
 
@@ -92,7 +93,7 @@ class CrawlScope:
         for seed in seeds:
             reason = scope.refusal(seed)
             if reason is not None:
-                raise OutOfScopeSeed(f"seed {seed!r} is {REASONS[reason]}")
+                raise OutOfScopeSeed(_("seed {seed} is {reason}", seed=repr(seed), reason=_(REASONS[reason])))
         return scope
 
     @classmethod

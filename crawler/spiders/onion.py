@@ -98,6 +98,8 @@ from crawler.items import Listing, Page
 from crawler.middlewares.login_wall import record_needs_login
 from crawler.urls import canonical_url, is_media_url
 from config import paths
+from config.i18n import _
+from config.os_reasons import os_reason
 from config.settings import DEFAULTS
 
 
@@ -149,15 +151,17 @@ def parse_seeds(seeds: str | Iterable[str] | None = None, seeds_file: str | Path
     """
     found: list[tuple[str, str]] = []
     if isinstance(seeds, str):
-        found.extend((part, "seed") for part in seeds.replace(",", " ").split())
+        found.extend((part, _("seed")) for part in seeds.replace(",", " ").split())
     elif seeds:
-        found.extend((str(part).strip(), "seed") for part in seeds if str(part).strip())
+        found.extend((str(part).strip(), _("seed")) for part in seeds if str(part).strip())
     if seeds_file:
         path = Path(seeds_file)
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise ValueError(_("seeds file {path}: no such file", path=path)) from None
         except OSError as exc:
-            raise ValueError(f"seeds file {path}: {exc.strerror or exc}") from None
+            raise ValueError(_("seeds file {path}: {reason}", path=path, reason=os_reason(exc))) from None
         for number, line in enumerate(lines, 1):
             line = line.split("#", 1)[0].strip()
             if line:
@@ -166,11 +170,11 @@ def parse_seeds(seeds: str | Iterable[str] | None = None, seeds_file: str | Path
     for url, where in found:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{where}: {url!r} is not an absolute http:// or https:// URL")
+            raise ValueError(_("{where}: {url} is not an absolute http:// or https:// URL", where=where, url=repr(url)))
         if url not in seeds_out:
             seeds_out.append(url)
     if not seeds_out:
-        raise ValueError("no seed URLs given")
+        raise ValueError(_("no seed URLs given"))
     return seeds_out
 
 

@@ -48,6 +48,7 @@ import stem.control
 from stem import Signal
 
 from config.errors import UserError
+from config.i18n import N_, _
 from config.processes import recorded_pid, recorded_process, stop_processes, write_pidfile
 
 HostPort = tuple[str, int]
@@ -94,10 +95,10 @@ _NETWORK_OPTIONS = (
 )
 # Names that bring in public directories or hide lines from this check.
 _REFUSED_OPTIONS = {
-    "fallbackdir": "it names a `FallbackDir` (a directory mirror outside this network)",
-    "dirserver": "it uses `DirServer` (tor's old name for DirAuthority); write `DirAuthority`",
-    "alternatedirauthority": "it names an `AlternateDirAuthority`",
-    "alternatebridgeauthority": "it names an `AlternateBridgeAuthority`",
+    "fallbackdir": N_("it names a `FallbackDir` (a directory mirror outside this network)"),
+    "dirserver": N_("it uses `DirServer` (tor's old name for DirAuthority); write `DirAuthority`"),
+    "alternatedirauthority": N_("it names an `AlternateDirAuthority`"),
+    "alternatebridgeauthority": N_("it names an `AlternateBridgeAuthority`"),
 }
 
 
@@ -106,27 +107,29 @@ def _line_problems(text: str) -> list[str]:
     problems = []
     for number, raw_line in enumerate(text.split("\n"), start=1):
         if _CONTROL_CHARACTERS.search(raw_line.rstrip("\r")):
-            problems.append(f"line {number} holds control characters")
+            problems.append(_("line {number} holds control characters", number=number))
             continue
         line = raw_line.split("#", 1)[0].strip(" \t\r")
         if raw_line.rstrip(" \t\r").endswith("\\"):
             # tor joins the next line to this one, so the check would see a line tor never reads.
-            problems.append(f"line {number} continues on the next line (ends with a backslash)")
+            problems.append(_("line {number} continues on the next line (ends with a backslash)", number=number))
         if not line:
             continue
         name = _OPTION_SEPARATOR.split(line, maxsplit=1)[0]
         if name.startswith("%"):
-            problems.append(f"line {number} is a directive ({name}); an included file would escape this check")
+            problems.append(_("line {number} is a directive ({name}); an included file would escape this check",
+                              number=number, name=name))
         elif name[:1] in ("+", "/"):
-            problems.append(
-                f"line {number} prefixes {name[1:]!r} with {name[0]!r} (appends to or clears tor's defaults); "
-                "write the option without a prefix"
-            )
+            problems.append(_(
+                "line {number} prefixes {option} with {prefix} (appends to or clears tor's defaults); "
+                "write the option without a prefix", number=number, option=repr(name[1:]), prefix=repr(name[0])
+            ))
         else:
             lowered = name.lower()
             abbreviated = [option for option in _NETWORK_OPTIONS if option != lowered and option.startswith(lowered)]
             if abbreviated and lowered not in _NETWORK_OPTIONS:
-                problems.append(f"line {number}: {name!r} abbreviates a network option; write it in full")
+                problems.append(_("line {number}: {name} abbreviates a network option; write it in full", number=number,
+                                  name=repr(name)))
     return problems
 
 
@@ -144,27 +147,26 @@ def check_private_network_torrc(text: str) -> dict[str, list[str]]:
     options = parse_torrc(text)
     problems = _line_problems(text)
     if options.get("testingtornetwork", [""])[-1] != "1":
-        problems.append("it lacks `TestingTorNetwork 1`")
+        problems.append(_("it lacks `TestingTorNetwork 1`"))
     if options.get("usedefaultfallbackdirs", [""])[-1] != "0":
-        problems.append("it lacks `UseDefaultFallbackDirs 0`")
+        problems.append(_("it lacks `UseDefaultFallbackDirs 0`"))
     for name, problem in _REFUSED_OPTIONS.items():
         if name in options:
-            problems.append(problem)
+            problems.append(_(problem))
     authorities = options.get("dirauthority", [])
     if not authorities:
-        problems.append("it has no `DirAuthority` lines of its own (tor would use the public authorities)")
+        problems.append(_("it has no `DirAuthority` lines of its own (tor would use the public authorities)"))
     for line in authorities:
         match = _DIR_AUTHORITY_ADDRESS.search(line)
         if match is None or not match.group(1).startswith("127."):
-            problems.append(f"DirAuthority {line!r} is not on 127.0.0.0/8")
+            problems.append(_("DirAuthority {line} is not on 127.0.0.0/8", line=repr(line)))
     if "bridge" in options or options.get("usebridges", ["0"])[-1] != "0":
-        problems.append("it uses bridges")
+        problems.append(_("it uses bridges"))
     if problems:
-        raise TorControlError(
-            "refusing to launch tor: this torrc could contact the public Tor network ("
-            + "; ".join(problems)
-            + "). Only private test networks are launched from onionscope; attach to your own tor instead."
-        )
+        raise TorControlError(_(
+            "refusing to launch tor: this torrc could contact the public Tor network ({problems}). Only private "
+            "test networks are launched from onionscope; attach to your own tor instead.", problems="; ".join(problems)
+        ))
     return options
 
 
@@ -215,10 +217,11 @@ def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 6
     torrc_path = Path(torrc_path).resolve()
     options = check_private_network_torrc(torrc_path.read_text(encoding="utf-8"))
     if options.get("runasdaemon", ["0"])[-1] == "1":
-        raise TorControlError(f"{torrc_path} sets `RunAsDaemon 1`; onionscope launches tor in the foreground to watch it")
+        raise TorControlError(_("{path} sets `RunAsDaemon 1`; onionscope launches tor in the foreground to watch it",
+                                path=torrc_path))
     control = _first_port(options.get("controlport", []))
     if control is None:
-        raise TorControlError(f"{torrc_path} has no numeric `ControlPort`; onionscope needs one to watch tor")
+        raise TorControlError(_("{path} has no numeric `ControlPort`; onionscope needs one to watch tor", path=torrc_path))
     socks = _first_port(options.get("socksport", []))
     empty_defaults = torrc_path.with_name(torrc_path.name + ".defaults")
     empty_defaults.write_text("", encoding="utf-8")
@@ -240,14 +243,15 @@ def launch_tor(torrc_path: Path, *, tor_command: str = "tor", timeout: float = 6
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise TorControlError(
-                f"tor exited with status {process.returncode} while starting from {torrc_path}:\n"
-                + _tail(log_path)
+                _("tor exited with status {status} while starting from {path}:", status=process.returncode,
+                  path=torrc_path) + "\n" + _tail(log_path)
             )
         if _port_open(control):
             return launched
         time.sleep(0.1)
     launched.stop()
-    raise TorControlError(f"tor's ControlPort {control[0]}:{control[1]} did not open within {timeout:g} s:\n" + _tail(log_path))
+    raise TorControlError(_("tor's ControlPort {host}:{port} did not open within {seconds} s:", host=control[0],
+                            port=control[1], seconds=f"{timeout:g}") + "\n" + _tail(log_path))
 
 
 def launched_pidfile(torrc_path: Path) -> Path:
@@ -334,9 +338,9 @@ def attach(control: HostPort, *, cookie_path: Path | None = None, password: str 
     try:
         controller = stem.control.Controller.from_port(address=host, port=port)
     except stem.SocketError as exc:
-        raise TorControlError(
-            f"tor ControlPort {host}:{port} could not be reached ({exc}); start tor or set ONIONSCOPE_TOR_CONTROL"
-        ) from None
+        reason = _("connection refused") if "refused" in str(exc).lower() else exc
+        raise TorControlError(_("tor ControlPort {host}:{port} could not be reached ({reason}); start tor or set "
+                                "ONIONSCOPE_TOR_CONTROL", host=host, port=port, reason=reason)) from None
     try:
         if password is not None:
             controller.authenticate(password=password)
@@ -350,13 +354,14 @@ def attach(control: HostPort, *, cookie_path: Path | None = None, password: str 
     except (stem.connection.AuthenticationFailure, stem.ControllerError, stem.SocketError, OSError) as exc:
         controller.close()
         hint = (
-            "check ONIONSCOPE_TOR_PASSWORD"
+            _("check ONIONSCOPE_TOR_PASSWORD")
             if password is not None
-            else f"check that {cookie_path} is tor's control cookie and readable"
+            else _("check that {path} is tor's control cookie and readable", path=cookie_path)
             if cookie_path is not None
-            else "set ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD"
+            else _("set ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD")
         )
-        raise TorControlError(f"tor ControlPort {host}:{port} refused authentication ({exc}); {hint}") from None
+        raise TorControlError(_("tor ControlPort {host}:{port} refused authentication ({problem}); {hint}", host=host,
+                                port=port, problem=exc, hint=hint)) from None
     return controller
 
 
@@ -414,10 +419,11 @@ def wait_for_bootstrap(
         if status.done:
             return status
         if time.monotonic() >= deadline:
-            detail = f"; tor warns: {status.warning}" if status.warning else ""
-            raise TorControlError(
-                f"tor did not bootstrap within {timeout:g} s: stuck at {status.percent}% ({status.summary}){detail}"
-            )
+            message = _("tor did not bootstrap within {seconds} s: stuck at {percent}% ({summary})",
+                        seconds=f"{timeout:g}", percent=status.percent, summary=status.summary)
+            if status.warning:
+                message += _("; tor warns: {warning}", warning=status.warning)
+            raise TorControlError(message)
         time.sleep(0.2)
 
 
@@ -452,7 +458,8 @@ def _getinfo(controller: stem.control.Controller, key: str) -> str:
     try:
         return controller.get_info(key)
     except (stem.ControllerError, stem.SocketError) as exc:
-        raise TorControlError(f"tor did not answer GETINFO {key} ({exc}); is the ControlPort still up?") from None
+        raise TorControlError(_("tor did not answer GETINFO {key} ({problem}); is the ControlPort still up?", key=key,
+                                problem=exc)) from None
 
 
 def list_circuits(controller: stem.control.Controller) -> list[CircuitSummary]:
@@ -460,7 +467,7 @@ def list_circuits(controller: stem.control.Controller) -> list[CircuitSummary]:
     try:
         circuits = controller.get_circuits()
     except (stem.ControllerError, stem.SocketError) as exc:
-        raise TorControlError(f"tor did not list its circuits ({exc})") from None
+        raise TorControlError(_("tor did not list its circuits ({problem})", problem=exc)) from None
     return [
         CircuitSummary(
             circuit_id=circuit.id,
@@ -489,9 +496,9 @@ def health(controller: stem.control.Controller) -> TorHealth:
     built = sum(1 for circuit in list_circuits(controller) if circuit.status == "BUILT")
     problems = []
     if not bootstrap.done:
-        problems.append(f"bootstrap at {bootstrap.percent}% ({bootstrap.summary})")
+        problems.append(_("bootstrap at {percent}% ({summary})", percent=bootstrap.percent, summary=bootstrap.summary))
     if not established:
-        problems.append("no circuit established")
+        problems.append(_("no circuit established"))
     return TorHealth(version, bootstrap, established, listeners, built, tuple(problems))
 
 
@@ -522,5 +529,5 @@ def newnym(controller: stem.control.Controller, *, max_wait: float = 15.0) -> Ne
     try:
         controller.signal(Signal.NEWNYM)
     except (stem.ControllerError, stem.SocketError) as exc:
-        raise TorControlError(f"tor refused NEWNYM ({exc})") from None
+        raise TorControlError(_("tor refused NEWNYM ({problem})", problem=exc)) from None
     return NewnymResult(sent=True, waited_seconds=waited, wait_seconds_left=0.0)

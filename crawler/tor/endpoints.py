@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from config.errors import UserError
+from config.i18n import _
 from config.paths import testnet_tor_settings_file
 
 HostPort = tuple[str, int]
@@ -65,18 +66,15 @@ class TorEndpoints:
     def require_socks(self) -> tuple[HostPort, ...]:
         """The SOCKS endpoints; raises UserError when only a ControlPort is configured."""
         if not self.socks:
-            raise UserError(
-                f"no tor SOCKS port is configured ({self.source}); set ONIONSCOPE_TOR_SOCKS=host:port"
-            )
+            raise UserError(_("no tor SOCKS port is configured ({source}); set ONIONSCOPE_TOR_SOCKS=host:port",
+                              source=self.source))
         return self.socks
 
     def require_control(self) -> HostPort:
         """The ControlPort; raises UserError when none is configured."""
         if self.control is None:
-            raise UserError(
-                f"no tor ControlPort is configured ({self.source}); set ONIONSCOPE_TOR_CONTROL=host:port "
-                "and ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD"
-            )
+            raise UserError(_("no tor ControlPort is configured ({source}); set ONIONSCOPE_TOR_CONTROL=host:port "
+                              "and ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD", source=self.source))
         return self.control
 
 
@@ -89,9 +87,8 @@ def split_pool_member(text: str) -> tuple[HostPort, HostPort]:
     """``"127.0.0.1:9050=127.0.0.1:9051"`` -> (SOCKS, ControlPort).  Raises UserError."""
     socks, sep, control = str(text).partition("=")
     if not sep or not socks.strip() or not control.strip():
-        raise UserError(
-            f"setting tor_pool: {text!r} is not SOCKS=CONTROL (for example 127.0.0.1:9050=127.0.0.1:9051)"
-        )
+        raise UserError(_("setting tor_pool: {value} is not SOCKS=CONTROL (for example 127.0.0.1:9050=127.0.0.1:9051)",
+                          value=repr(text)))
     return split_host_port(socks), split_host_port(control)
 
 
@@ -100,7 +97,7 @@ def split_host_port(text: str) -> HostPort:
     host, sep, port = str(text).strip().rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserError(f"{text!r} is not host:port (for example 127.0.0.1:9050)")
+        raise UserError(_("{value} is not host:port (for example 127.0.0.1:9050)", value=repr(text)))
     return host, int(port)
 
 
@@ -122,20 +119,17 @@ def _numeric(endpoint: HostPort, resolve_host: HostResolver | None, setting: str
     if host.lower() == "localhost":
         return "127.0.0.1", port
     if host.lower().rstrip(".").endswith((".onion", ".exit")):
-        raise UserError(
-            f"setting {setting}: {host}:{port} is a Tor address; give the address of your tor itself "
-            "(an IP address or a name your resolver knows, such as a docker-compose service)"
-        )
+        raise UserError(_("setting {setting}: {host}:{port} is a Tor address; give the address of your tor itself "
+                          "(an IP address or a name your resolver knows, such as a docker-compose service)",
+                          setting=setting, host=host, port=port))
     if resolve_host is None:
         return endpoint
     try:
         address = resolve_host(host, port)
         ipaddress.ip_address(address)
     except (OSError, UnicodeError, ValueError) as exc:
-        raise UserError(
-            f"setting {setting}: cannot resolve {host!r} ({exc}); give tor's IP address instead "
-            "(for example 127.0.0.1:9050)"
-        ) from None
+        raise UserError(_("setting {setting}: cannot resolve {host} ({problem}); give tor's IP address instead "
+                          "(for example 127.0.0.1:9050)", setting=setting, host=repr(host), problem=exc)) from None
     return address, port
 
 
@@ -175,20 +169,20 @@ def _source(settings: Mapping[str, Any]) -> str:
     if testnet_dir and callable(source):
         handed_over = str(testnet_tor_settings_file(testnet_dir))
         if handed_over in (source("tor_socks"), source("tor_control")):
-            return f"testnet settings {handed_over}"
-    return "ONIONSCOPE_TOR_* settings"
+            return _("testnet settings {file}", file=handed_over)
+    return _("ONIONSCOPE_TOR_* settings")
 
 
 def _nothing_configured(settings: Mapping[str, Any]) -> str:
     testnet_dir = _setting(settings, "testnet_dir")
     notes = "; ".join(getattr(settings, "notes", ()) or ())
-    where = f" in {testnet_dir}" if testnet_dir else ""
-    found = f" ({notes})" if notes else (
-        f" ({testnet_tor_settings_file(testnet_dir).name} appears there once `onionscope testnet up` has "
-        "finished; a network that is still starting has not written it yet)" if testnet_dir else ""
-    )
-    return (
-        f"no tor is configured and no private testnet is ready{where}{found}; run "
-        "`onionscope testnet up`, or attach to your own tor with ONIONSCOPE_TOR_SOCKS=host:port (and "
-        "ONIONSCOPE_TOR_CONTROL, ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD)"
-    )
+    advice = _("run `onionscope testnet up`, or attach to your own tor with ONIONSCOPE_TOR_SOCKS=host:port (and "
+               "ONIONSCOPE_TOR_CONTROL, ONIONSCOPE_TOR_COOKIE or ONIONSCOPE_TOR_PASSWORD)")
+    if not testnet_dir:
+        return _("no tor is configured and no private testnet is ready; {advice}", advice=advice)
+    if notes:
+        return _("no tor is configured and no private testnet is ready in {folder} ({notes}); {advice}",
+                 folder=testnet_dir, notes=notes, advice=advice)
+    return _("no tor is configured and no private testnet is ready in {folder} ({file} appears there once "
+             "`onionscope testnet up` has finished; a network that is still starting has not written it yet); "
+             "{advice}", folder=testnet_dir, file=testnet_tor_settings_file(testnet_dir).name, advice=advice)

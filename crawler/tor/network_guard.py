@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from config.errors import UserError
+from config.i18n import gettext
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -138,7 +139,8 @@ class NetworkPolicy:
             try:
                 found = resolve(text, port, 0, socket.SOCK_STREAM)
             except OSError as exc:
-                raise UserError(f"{text}:{port} does not resolve ({exc}); the crawl cannot reach it") from None
+                raise UserError(gettext("{host}:{port} does not resolve ({problem}); the crawl cannot reach it",
+                                        host=text, port=port, problem=exc)) from None
             for family, _type, _proto, _canonical, sockaddr in found:
                 if family in _INET_FAMILIES:
                     address = _ip_literal(str(sockaddr[0]))

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import socks
 
 from config.errors import UserError
+from config.i18n import _
 
 _MAX_STATUS_LINE = 1024
 
@@ -33,7 +34,7 @@ def probe_url(url: str, socks_host: str, socks_port: int, timeout: float = 30.0)
     """GET ``url`` through tor and return ``(http_status, seconds)``.  Raises ProbeError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProbeError(f"{url!r} is not an http:// or https:// URL")
+        raise ProbeError(_("{url} is not an http:// or https:// URL", url=repr(url)))
     port = parts.port or (443 if parts.scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     started = time.monotonic()
@@ -44,14 +45,14 @@ def probe_url(url: str, socks_host: str, socks_port: int, timeout: float = 30.0)
         try:
             connection.connect((parts.hostname, port))
         except socks.ProxyConnectionError as exc:
-            raise ProbeError(
-                f"tor SOCKS port {socks_host}:{socks_port} could not be reached ({exc.socket_err or exc}); "
-                "start tor or set ONIONSCOPE_TOR_SOCKS"
-            ) from None
-        except socks.GeneralProxyError as exc:
-            raise ProbeError(f"tor could not reach {parts.hostname}:{port}: {exc}") from None
-        except (socks.ProxyError, OSError) as exc:
-            raise ProbeError(f"tor could not reach {parts.hostname}:{port}: {exc}") from None
+            reason = exc.socket_err or exc
+            if "refused" in str(reason).lower():
+                reason = _("connection refused")
+            raise ProbeError(_("tor SOCKS port {host}:{port} could not be reached ({reason}); start tor or set "
+                               "ONIONSCOPE_TOR_SOCKS", host=socks_host, port=socks_port, reason=reason)) from None
+        except (socks.ProxyError, OSError) as exc:  # GeneralProxyError among them: the SOCKS reply's own words
+            raise ProbeError(_("tor could not reach {host}:{port}: {problem}", host=parts.hostname, port=port,
+                               problem=exc)) from None
         stream: socket.socket = connection
         if parts.scheme == "https":
             context = ssl.create_default_context()
@@ -65,13 +66,13 @@ def probe_url(url: str, socks_host: str, socks_port: int, timeout: float = 30.0)
         stream.sendall(request.encode("ascii", "strict"))
         status_line = _read_status_line(stream)
     except (OSError, ssl.SSLError) as exc:
-        raise ProbeError(f"{url} failed through tor: {exc}") from None
+        raise ProbeError(_("{url} failed through tor: {problem}", url=url, problem=exc)) from None
     finally:
         connection.close()
     seconds = time.monotonic() - started
     fields = status_line.split(b" ", 2)
     if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
-        raise ProbeError(f"{url} did not answer HTTP (status line {status_line[:80]!r})")
+        raise ProbeError(_("{url} did not answer HTTP (status line {line})", url=url, line=repr(status_line[:80])))
     return int(fields[1]), seconds
 
 

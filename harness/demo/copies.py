@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import gettext
 from harness.demo.hosts import is_v3_onion_host
 from harness.demo.site_names import CLONE_SITE, COPY_SITE_NAMES, MIRROR_SITE, NEBULA, OLD_BAZAAR
 from harness.demo.wallet_encoders import make_address
@@ -63,7 +64,7 @@ def _copy_site(source: Path, target: Path, replacements: list[tuple[bytes, bytes
 def generate_copies(seed: int, truth: dict[str, Any], out_dir: Path, hosts: dict[str, str]) -> dict[str, Any]:
     """Write the mirror and the clone of the copied market under ``out_dir/sites``; return their ground truth."""
     if set(hosts) != set(COPY_SITES) or not all(is_v3_onion_host(host) for host in hosts.values()):
-        raise UserError(f"the demo copies need a v3 onion host for exactly: {', '.join(COPY_SITES)}")
+        raise UserError(gettext("the demo copies need a v3 onion host for exactly: {sites}", sites=", ".join(COPY_SITES)))
     mirrored_host = truth["sites"][MIRRORED_SITE]["onion_host"]
     cloned_host = truth["sites"][CLONED_SITE]["onion_host"]
     pages = set(truth["sites"][CLONED_SITE]["pages"])

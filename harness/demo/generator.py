@@ -94,6 +94,7 @@ from harness.demo.site_names import FORUM_NAME, MARKET_NAMES, SITE_NAMES
 from harness.demo.world import HTML_TRAP_TITLES, MARKET_SPECS, Wallet, World, build_world, load_demo_data
 from config.paths import demo_data_dir
 from config.errors import UserError
+from config.i18n import gettext
 
 __all__ = [
     "SITE_NAMES", "generate_world", "placeholder_onion_hosts", "seed_urls", "site_directory",
@@ -145,20 +146,21 @@ def site_directory(out_dir: Path, site: str) -> Path:
 
 def _checked_hosts(onion_hosts: dict[str, str]) -> dict[str, str]:
     if set(onion_hosts) != set(SITE_NAMES):
-        raise UserError(
-            f"the demo generator needs an onion host for exactly these sites: {', '.join(SITE_NAMES)} "
-            f"(got {', '.join(sorted(onion_hosts)) or 'none'}); check the testnet manifest's onion_services"
-        )
+        raise UserError(gettext(
+            "the demo generator needs an onion host for exactly these sites: {sites} (got {got}); check the testnet "
+            "manifest's onion_services", sites=", ".join(SITE_NAMES),
+            got=", ".join(sorted(onion_hosts)) or gettext("none")))
     hosts: dict[str, str] = {}
     for site, host in onion_hosts.items():
         normalised = host.strip().lower()
         if not normalised.endswith(".onion"):
             normalised += ".onion"
         if not is_v3_onion_host(normalised):
-            raise UserError(f"onion host for demo site {site!r} is not a valid v3 address: {host!r}")
+            raise UserError(gettext("onion host for demo site {site} is not a valid v3 address: {host}", site=repr(site),
+                                    host=repr(host)))
         hosts[site] = normalised
     if len(set(hosts.values())) != len(hosts):
-        raise UserError("each demo site needs its own onion host; two sites were given the same one")
+        raise UserError(gettext("each demo site needs its own onion host; two sites were given the same one"))
     return hosts
 
 

@@ -83,6 +83,7 @@ from config.processes import (
 from harness.testnet.network import loopback_port_free
 from harness.testnet.peer_owner import tcp_peer_owner
 from config.errors import UserError
+from config.i18n import gettext
 
 PIDFILE_NAME = "server.pid"
 START_LOCK_NAME = ".server.lock"
@@ -338,11 +339,12 @@ class DemoServer:
         bind_address: str = "127.0.0.1", record_peer_owner: bool = False, locked_session_ttl: float = 3600.0,
     ) -> None:
         if not bind_address.startswith("127."):
-            raise UserError(f"the demo server binds to loopback only; {bind_address!r} is not a 127.x address")
+            raise UserError(gettext("the demo server binds to loopback only; {address} is not a 127.x address",
+                                    address=repr(bind_address)))
         unknown = set(ports or {}) - set(SERVED_SITE_NAMES)
         if unknown:
-            raise UserError(f"unknown demo site(s) {', '.join(sorted(unknown))}; "
-                            f"the sites are {', '.join(SERVED_SITE_NAMES)}")
+            raise UserError(gettext("unknown demo site(s) {unknown}; the sites are {sites}",
+                                    unknown=", ".join(sorted(unknown)), sites=", ".join(SERVED_SITE_NAMES)))
         self.out_dir = Path(out_dir)
         self.peer_log_path = peer_log
         self.requested_ports = dict(ports or {})
@@ -372,10 +374,9 @@ class DemoServer:
                     self._servers[site] = _SiteServer((self.bind_address, port), handler)
                 except OSError as error:
                     if error.errno == errno.EADDRINUSE:
-                        raise UserError(
-                            f"port {port} for demo site {site} is in use; stop what holds it "
-                            "or let the OS choose (port 0)"
-                        ) from error
+                        raise UserError(gettext(
+                            "port {port} for demo site {site} is in use; stop what holds it or let the OS choose "
+                            "(port 0)", port=port, site=site)) from error
                     raise
         except BaseException:
             self.stop()
@@ -513,9 +514,8 @@ def _ensure_running(
     if process.poll() is None:
         process.terminate()
         process.wait(timeout=5)
-    raise UserError(
-        f"the demo server did not start within {timeout:.0f} s; see {demo_dir / SERVER_LOG_NAME}"
-    )
+    raise UserError(gettext("the demo server did not start within {seconds} s; see {log}", seconds=f"{timeout:.0f}",
+                            log=demo_dir / SERVER_LOG_NAME))
 
 
 def _environment_importing_this_code() -> dict[str, str]:
@@ -551,7 +551,8 @@ def _parse_ports(values: list[str]) -> dict[str, int]:
     for value in values:
         site, separator, port = value.partition("=")
         if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise UserError(f"--port wants SITE=PORT (for example old-bazaar=8081), got {value!r}")
+            raise UserError(gettext("--port wants SITE=PORT (for example old-bazaar=8081), got {value}",
+                                    value=repr(value)))
         ports[site] = int(port)
     return ports
 

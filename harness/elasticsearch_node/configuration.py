@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 
+from config.i18n import gettext
 from harness.elasticsearch_node.layout import CLUSTER_NAME, NodeError, NodeLayout
 
 _HEAP_PATTERN = re.compile(r"^[1-9][0-9]*[kmgKMG]$")
@@ -63,7 +64,7 @@ def render_elasticsearch_yml(layout: NodeLayout, bootstrap: bool = False) -> str
 def render_heap_options(heap: str) -> str:
     """jvm.options.d content fixing the heap; raises NodeError for a malformed size."""
     if not _HEAP_PATTERN.match(heap):
-        raise NodeError(f"setting es_heap: expected a size such as 512m or 2g, got {heap!r}")
+        raise NodeError(gettext("setting es_heap: expected a size such as 512m or 2g, got {value}", value=repr(heap)))
     return f"-Xms{heap}\n-Xmx{heap}\n"
 
 

@@ -25,6 +25,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from config.i18n import gettext
 from config.settings import ELASTICSEARCH_VERSION
 from harness.elasticsearch_node.layout import NodeError, NodeLayout
 
@@ -57,7 +58,8 @@ def ensure_distribution(layout: NodeLayout) -> Path:
         _unzip_with_modes(zip_path, staging)
         unpacked = staging / f"elasticsearch-{layout.version}"
         if not unpacked.is_dir():
-            raise NodeError(f"{zip_path} does not contain elasticsearch-{layout.version}/; delete it and retry")
+            raise NodeError(gettext("{path} does not contain elasticsearch-{version}/; delete it and retry", path=zip_path,
+                                    version=layout.version))
         if layout.distribution.exists():  # a half-finished earlier unpack
             shutil.rmtree(layout.distribution)
         unpacked.rename(layout.distribution)
@@ -69,17 +71,17 @@ def ensure_distribution(layout: NodeLayout) -> Path:
 def _maven_fetch(version: str, zip_path: Path) -> None:
     coordinates = MAVEN_COORDINATES.format(version=version)
     if shutil.which("mvn") is None:
-        raise NodeError(
-            f"the Elasticsearch {version} distribution is not in the Maven cache ({zip_path}) and `mvn` "
-            f"is not installed; install Maven or download {coordinates} to that path"
-        )
+        raise NodeError(gettext(
+            "the Elasticsearch {version} distribution is not in the Maven cache ({path}) and `mvn` "
+            "is not installed; install Maven or download {coordinates} to that path", version=version, path=zip_path,
+            coordinates=coordinates))
     result = subprocess.run(
         ["mvn", "-q", "dependency:get", f"-Dartifact={coordinates}", "-Dtransitive=false"],
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0 or not zip_path.exists():
         tail = (result.stdout + result.stderr).strip()[-1500:]
-        raise NodeError(f"could not fetch {coordinates} with Maven:\n{tail}")
+        raise NodeError(gettext("could not fetch {coordinates} with Maven:", coordinates=coordinates) + "\n" + tail)
 
 
 def _unzip_with_modes(zip_path: Path, target: Path) -> None:
@@ -89,7 +91,8 @@ def _unzip_with_modes(zip_path: Path, target: Path) -> None:
         for info in archive.infolist():
             destination = (target / info.filename).resolve()
             if not str(destination).startswith(str(target.resolve()) + os.sep):
-                raise NodeError(f"{zip_path}: entry {info.filename!r} escapes the target folder")
+                raise NodeError(gettext("{path}: entry {entry} escapes the target folder", path=zip_path,
+                                        entry=repr(info.filename)))
             archive.extract(info, target)
             if info.is_dir():
                 os.chmod(destination, 0o755)

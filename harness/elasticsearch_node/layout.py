@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import gettext
 from config.settings import ELASTICSEARCH_VERSION
 
 CLUSTER_NAME = "onionscope-local"
@@ -75,12 +76,14 @@ class NodeLayout:
         size is not between 1 and :data:`MAX_LOCAL_NODES`.
         """
         if not 1 <= cluster_size <= MAX_LOCAL_NODES or not 0 <= node_index < cluster_size:
-            raise NodeError(f"a local cluster has 1 to {MAX_LOCAL_NODES} nodes, not {cluster_size}")
+            raise NodeError(gettext("a local cluster has 1 to {maximum} nodes, not {count}", maximum=MAX_LOCAL_NODES,
+                                    count=cluster_size))
         base_port = int(settings.es_port)
         # The transport port is never used by clients; keep it next to the HTTP port.
         base_transport = base_port + 100 if base_port + 100 + cluster_size - 1 <= 65535 else base_port - 100
         if base_port + cluster_size - 1 > 65535:
-            raise NodeError(f"es_port {base_port} leaves no room for {cluster_size} nodes (ports up to 65535)")
+            raise NodeError(gettext("es_port {port} leaves no room for {count} nodes (ports up to 65535)", port=base_port,
+                                    count=cluster_size))
         return cls(
             home=Path(settings.var_dir) / "elasticsearch",
             version=version,
@@ -178,7 +181,8 @@ def cluster_layouts(settings: Any, nodes: int, version: str = ELASTICSEARCH_VERS
     Raises NodeError for a size outside 1 to :data:`MAX_LOCAL_NODES` or ports beyond 65535.
     """
     if not 1 <= nodes <= MAX_LOCAL_NODES:
-        raise NodeError(f"a local cluster has 1 to {MAX_LOCAL_NODES} nodes, not {nodes}")
+        raise NodeError(gettext("a local cluster has 1 to {maximum} nodes, not {count}", maximum=MAX_LOCAL_NODES,
+                                count=nodes))
     return [NodeLayout.from_settings(settings, version, node_index=index, cluster_size=nodes) for index in range(nodes)]
 
 

@@ -26,6 +26,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+from config.i18n import gettext
 from harness.elasticsearch_node.layout import PRIVATE_MODE_MASK, NodeError
 
 def running_as_root() -> bool:
@@ -48,7 +49,8 @@ def ensure_system_user(name: str) -> None:
         with contextlib.suppress(KeyError):
             pwd.getpwnam(name)
             return
-        raise NodeError(f"could not create the system user {name!r} for Elasticsearch: {result.stderr.strip()}")
+        raise NodeError(gettext("could not create the system user {name} for Elasticsearch: {problem}", name=repr(name),
+                                problem=result.stderr.strip()))
 
 
 def grant_traversal(path: Path, within: Path) -> list[Path]:
@@ -99,12 +101,12 @@ def check_reachable(var_dir: Path, account: pwd.struct_passwd) -> None:
         var_dir.parent,
     )
     mode = stat.S_IMODE(blocking.stat().st_mode)
-    raise NodeError(
-        f"the Elasticsearch user {account.pw_name!r} cannot reach {var_dir}: it may not pass through "
-        f"{blocking} (mode {mode:04o}). onionscope does not change folders outside its var dir. Either "
-        f"let it through (`chmod o+x {blocking}`, or `setfacl -m u:{account.pw_name}:x {blocking}`), or "
-        f"set var_dir (ONIONSCOPE_VAR_DIR) to a folder it can reach, such as /var/lib/onionscope"
-    )
+    raise NodeError(gettext(
+        "the Elasticsearch user {user} cannot reach {var_dir}: it may not pass through {blocking} (mode {mode}). "
+        "onionscope does not change folders outside its var dir. Either let it through (`chmod o+x {blocking}`, "
+        "or `setfacl -m u:{name}:x {blocking}`), or set var_dir (ONIONSCOPE_VAR_DIR) to a folder it can reach, "
+        "such as /var/lib/onionscope", user=repr(account.pw_name), var_dir=var_dir, blocking=blocking,
+        mode=f"{mode:04o}", name=account.pw_name))
 
 
 def make_private(path: Path, owner: pwd.struct_passwd | None) -> None:

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.i18n import gettext
 from config.processes import (
     ArgumentCheck, OwnedProcess, exclusive_lock, find_processes, owned_process, read_pidfile, stop_processes,
 )
@@ -170,10 +171,8 @@ def _prepare(layout: NodeLayout, bootstrap: bool = False) -> list[Path]:
     """
     java = layout.java_home / "bin" / "java"
     if not os.access(java, os.X_OK):
-        raise NodeError(
-            f"no Java at {java}; the Elasticsearch integ-test-zip bundles no JDK. Install a JDK 21+ "
-            "and set es_java_home (ONIONSCOPE_ES_JAVA_HOME) to it"
-        )
+        raise NodeError(gettext("no Java at {java}; the Elasticsearch integ-test-zip bundles no JDK. Install a JDK 21+ "
+                                "and set es_java_home (ONIONSCOPE_ES_JAVA_HOME) to it", java=java))
     account: pwd.struct_passwd | None = None
     if running_as_root():
         ensure_system_user(layout.user)
@@ -231,20 +230,19 @@ def start(settings: Any, timeout: float = 180.0, nodes: int | None = None) -> St
         layouts = cluster_layouts(settings, size)
         first = layouts[0]
         if size < recorded and (first.data_dir / "_state").exists():
-            raise NodeError(
-                f"{home} holds the data of a {recorded}-node cluster; start it with `onionscope services up "
-                f"--nodes {recorded}` (a smaller cluster would have no quorum), or move {home} away to start afresh"
-            )
+            raise NodeError(gettext(
+                "{home} holds the data of a {recorded}-node cluster; start it with `onionscope services up "
+                "--nodes {recorded}` (a smaller cluster would have no quorum), or move {home} away to start afresh",
+                home=home, recorded=recorded))
         running = {layout.node_index: node for layout in layouts if (node := running_node(layout)) is not None}
         if len(running) == size:
             health = _wait_for_health(first, list(running.values()), began + timeout, size)
             return _result(layouts, running, began, True, health)
         for layout in layouts:
             if layout.node_index not in running and _health_answer(layout.url) is not None:
-                raise NodeError(
-                    f"something not started by onionscope already answers at {layout.url}; stop it, or use it "
-                    f"by setting ONIONSCOPE_ES_URL={layout.url}, or choose another es_port"
-                )
+                raise NodeError(gettext(
+                    "something not started by onionscope already answers at {url}; stop it, or use it "
+                    "by setting ONIONSCOPE_ES_URL={url}, or choose another es_port", url=layout.url))
         # Initial master nodes only for a cluster none of whose nodes has formed one yet.
         bootstrap = size > 1 and not any((layout.data_dir / "_state").exists() for layout in layouts)
         missing = [layout for layout in layouts if layout.node_index not in running]
@@ -290,7 +288,7 @@ def _launch(layout: NodeLayout, deadline: float) -> OwnedProcess:
             if _health(layout.url) is not None and running_pid(layout) is not None:
                 break
             if time.monotonic() >= deadline:
-                raise NodeError(f"Elasticsearch did not start before the deadline\n{_log_tail(layout)}")
+                raise NodeError(gettext("Elasticsearch did not start before the deadline") + "\n" + _log_tail(layout))
             time.sleep(0.5)
         if launcher.poll() is None:
             # The node answers; the launcher exits once it has detached from it.
@@ -301,12 +299,11 @@ def _launch(layout: NodeLayout, deadline: float) -> OwnedProcess:
             launcher.kill()
             launcher.wait()
     if launcher.returncode not in (None, 0):
-        raise NodeError(
-            f"Elasticsearch failed to start (launcher exit status {launcher.returncode})\n{_log_tail(layout)}"
-        )
+        raise NodeError(gettext("Elasticsearch failed to start (launcher exit status {status})",
+                                status=launcher.returncode) + "\n" + _log_tail(layout))
     node = running_node(layout)
     if node is None:
-        raise NodeError(f"Elasticsearch exited right after starting\n{_log_tail(layout)}")
+        raise NodeError(gettext("Elasticsearch exited right after starting") + "\n" + _log_tail(layout))
     return node
 
 
@@ -341,13 +338,13 @@ def _wait_for_health(layout: NodeLayout, nodes: list[OwnedProcess], deadline: fl
             if time.monotonic() >= recovery_deadline:
                 return str(health)
         elif dead := [node for node in nodes if not node.is_running()]:
-            raise NodeError(f"Elasticsearch (pid {dead[0].pid}) died while starting\n{_log_tail(layout)}")
+            raise NodeError(gettext("Elasticsearch (pid {pid}) died while starting", pid=dead[0].pid) + "\n"
+                            + _log_tail(layout))
         elif time.monotonic() >= deadline:
-            seen = f"{answer.get('number_of_nodes')} of {expected_nodes} nodes" if answer else "no answer"
-            raise NodeError(
-                f"Elasticsearch at {layout.url} did not answer cluster health with all its nodes in time ({seen})\n"
-                f"{_log_tail(layout)}"
-            )
+            seen = (gettext("{count} of {expected} nodes", count=answer.get("number_of_nodes"), expected=expected_nodes)
+                    if answer else gettext("no answer"))
+            raise NodeError(gettext("Elasticsearch at {url} did not answer cluster health with all its nodes in time "
+                                    "({seen})", url=layout.url, seen=seen) + "\n" + _log_tail(layout))
         time.sleep(delay)
         delay = min(delay * 2, 1.0)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import gettext
 
 MANIFEST_NAME = "manifest.json"
 
@@ -64,11 +65,11 @@ def load_manifest(directory: Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ManifestError(
-            f"{path} is not valid JSON ({exc}); stop any tor it started by PID and delete the file"
-        ) from None
+        raise ManifestError(gettext("{path} is not valid JSON ({problem}); stop any tor it started by PID and delete the file",
+                                    path=path, problem=exc)) from None
     if not isinstance(manifest, dict):
-        raise ManifestError(f"{path} does not hold a JSON object; delete it and run `onionscope testnet up`")
+        raise ManifestError(gettext("{path} does not hold a JSON object; delete it and run `onionscope testnet up`",
+                                    path=path))
     return manifest
 
 

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from config.errors import UserError
+from config.i18n import gettext
 from config.processes import exclusive_lock
 from config.settings import remove_testnet_tor_settings, write_testnet_tor_settings
 from harness.testnet.authorities import ensure_authority_keys
@@ -233,10 +234,10 @@ class TestNetwork:
                  for port in (node.or_port, node.dir_port, node.control_port, node.socks_port)
                  if port and not loopback_port_free(port)]
         if taken:
-            raise UserError(
-                f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use, so the private Tor network "
-                f"cannot start on base port {self.base_port}; stop what uses them or choose another base port "
-                f"(setting testnet_base_port)"
+            raise UserError(gettext(
+                "port(s) {ports} on 127.0.0.1 are in use, so the private Tor network cannot start on base port "
+                "{base_port}; stop what uses them or choose another base port (setting testnet_base_port)",
+                ports=", ".join(map(str, taken)), base_port=self.base_port)
             )
         (self.directory / "nodes").mkdir(exist_ok=True)
         (self.directory / "torrc").mkdir(exist_ok=True)
@@ -544,7 +545,8 @@ def free_base_port(start: int, relays: int = 3, clients: int = 1, step: int = 50
             continue
         if reserve_port_block(base_port):
             return base_port
-    raise UserError(f"no free block of {size} ports on 127.0.0.1 from {start}; stop other networks or pick a base port")
+    raise UserError(gettext("no free block of {size} ports on 127.0.0.1 from {start}; stop other networks or pick a "
+                            "base port", size=size, start=start))
 
 
 # base port -> the open lock file that reserves its block for the life of this process.

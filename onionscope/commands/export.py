@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 from config.i18n import _
+from config.os_reasons import os_reason
 
 
 GRAPH_FORMATS = ("gexf", "graphml")
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
         raise es_user_error(exc, settings) from None
     text, _media_type, _suffix = render(export_set, args.format, cli_language())
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        _write(args.output, text.encode("utf-8"))
         print(_("wrote {count} records to {path}", count=len(export_set.records), path=args.output), file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -110,9 +111,19 @@ def _export_graph(args: argparse.Namespace, settings: Any) -> int:
     note = _("{nodes} onions and {edges} edges", nodes=len(graph.nodes), edges=len(graph.edges)) + (
         " " + _("(page cap hit: partial)") if graph.truncated else "")
     if args.output:
-        Path(args.output).write_bytes(data)
+        _write(args.output, data)
         print(_("wrote {what} to {path}", what=note, path=args.output), file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return 0
+
+
+def _write(path: str, data: bytes) -> None:
+    """Write an export to ``path``; raises UserError (in the command's language) when it cannot be written."""
+    from config.errors import UserError
+
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise UserError(_("{path}: cannot write it ({error})", path=path, error=os_reason(exc))) from None

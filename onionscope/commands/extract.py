@@ -34,6 +34,7 @@ from config import paths
 from config.errors import UserError
 from search.cli_output import escape_json_text, escape_terminal
 from config.i18n import _
+from config.os_reasons import os_reason
 
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 OFFLINE_JOB_ID = "offline-extract"
@@ -71,7 +72,7 @@ def _read_page(path_text: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise UserError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror)) from None
+        raise UserError(_("{path}: cannot read it ({error})", path=path, error=os_reason(exc))) from None
 
 
 def _page_url(args: argparse.Namespace) -> str:

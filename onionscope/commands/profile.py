@@ -31,6 +31,7 @@ from typing import Any
 from config.errors import UserError
 from search.cli_output import escape_terminal
 from config.i18n import _
+from config.os_reasons import os_reason
 
 MAX_PAGES = 200
 MAX_PAGE_BYTES = 10 * 1024 * 1024
@@ -72,7 +73,7 @@ def _read(paths: list[str]) -> list[Any]:
         try:
             pages.append(SavedPage(path.name, path.read_bytes()))
         except OSError as exc:
-            raise UserError(_("{path}: cannot read it ({error})", path=_safe(path), error=exc.strerror)) from None
+            raise UserError(_("{path}: cannot read it ({error})", path=_safe(path), error=os_reason(exc))) from None
     return pages
 
 
@@ -98,7 +99,7 @@ def _write(path: Path, text: str, force: bool) -> None:
         raise UserError(_("{path} exists; pass --force to replace it, or --out FILE to write elsewhere",
                           path=_safe(path))) from None
     except OSError as exc:
-        raise UserError(_("{path}: cannot write it ({error})", path=_safe(path), error=exc.strerror)) from None
+        raise UserError(_("{path}: cannot write it ({error})", path=_safe(path), error=os_reason(exc))) from None
 
 
 def run(args: argparse.Namespace, settings: Any) -> int:

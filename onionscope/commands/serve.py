@@ -13,6 +13,7 @@ import socket
 import sys
 from typing import Any
 from config.i18n import _
+from config.os_reasons import os_reason
 
 
 GC_THRESHOLD = 50_000
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace, settings: Any) -> int:
     except OSError as exc:
         listener.close()
         raise UserError(_("cannot listen on {host}:{port} ({error}); choose another --port", host=host, port=port,
-                          error=exc.strerror)) from None
+                          error=os_reason(exc))) from None
     listener.listen(512)
     actual_port = listener.getsockname()[1]
     if not _is_loopback(host):

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from config.errors import UserError
+from config.i18n import gettext
 from config.processes import (
     LockHeld, OwnedProcess, exclusive_lock, process_start_ticks, runs_python_module, send_signal,
 )
@@ -152,10 +153,11 @@ class Scheduler:
         try:
             self._lock.enter_context(exclusive_lock(self.lock_path, wait=False, record_holder=True))
         except LockHeld as held:
-            raise SchedulerBusy(
-                f"a scheduler already runs on {self.schedule.path}"
-                + (f" (pid {held.holder})" if held.holder else "") + f"; its lock is {self.lock_path}"
-            ) from None
+            if held.holder:
+                raise SchedulerBusy(gettext("a scheduler already runs on {path} (pid {pid}); its lock is {lock}",
+                                            path=self.schedule.path, pid=held.holder, lock=self.lock_path)) from None
+            raise SchedulerBusy(gettext("a scheduler already runs on {path}; its lock is {lock}",
+                                        path=self.schedule.path, lock=self.lock_path)) from None
 
     def release(self) -> None:
         """Give the scheduler lock up (safe to call twice)."""

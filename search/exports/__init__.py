@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from config.errors import UserError
+from config.i18n import _
 from config.schema import alias_name, coin_ticker
 from config.settings import DEFAULTS
 
@@ -174,7 +175,7 @@ def collect_wallet(client: Any, prefix: str, address: str) -> ExportSet:
 
     detail = wallet_detail(client, prefix, address)
     if detail is None:
-        raise UserError(f"wallet {address[:120]!r} was not seen in the index")
+        raise UserError(_("wallet {address} was not seen in the index", address=repr(address[:120])))
     records = [{"kind": "wallets", "id": address, "address": address, "coin": detail["coin"],
                 **({"first_seen": detail["entity"].get("first_seen"), "last_seen": detail["entity"].get("last_seen")}
                    if detail["entity"] else {})}]
@@ -191,7 +192,8 @@ def collect_vendor(client: Any, prefix: str, vendor_doc_id: str) -> ExportSet:
 
     detail = vendor_detail(client, prefix, vendor_doc_id)
     if detail is None:
-        raise UserError(f"no vendor with id {vendor_doc_id[:80]!r}; vendor ids are shown on vendor pages and in --json output")
+        raise UserError(_("no vendor with id {vendor_id}; vendor ids are shown on vendor pages and in --json output",
+                          vendor_id=repr(vendor_doc_id[:80])))
     vendor = detail["vendor"]
     records = [{"kind": "vendors", **vendor}]
     records += [{"kind": "listings", **listing} for listing in detail["listings"]]
@@ -205,7 +207,7 @@ def collect_onion(client: Any, prefix: str, host: str) -> ExportSet:
 
     detail = onion_detail(client, prefix, host)
     if detail is None:
-        raise UserError(f"onion host {host[:80]!r} was not crawled")
+        raise UserError(_("onion host {host} was not crawled", host=repr(host[:80])))
     records = [{"kind": "onions", "id": detail["host"], "host": detail["host"], **detail["liveness"]}]
     records += [{"kind": "pages", "onion_host": detail["host"], **page} for page in detail["pages"]]
     return export_set_from_records(f"onionscope onion {detail['host']}", records)
@@ -240,4 +242,5 @@ def render(export_set: ExportSet, format: str, language: str = "en") -> tuple[st
 
         text = json.dumps(to_misp_event(export_set, language), indent=2, ensure_ascii=False)
         return escape_json_text(text), "application/json", "misp.json"
-    raise UserError(f"unknown export format {format!r}; choose one of: {', '.join(FORMATS)}")
+    raise UserError(_("unknown export format {format}; choose one of: {choices}", format=repr(format),
+                      choices=", ".join(FORMATS)))

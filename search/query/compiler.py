@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from config.i18n import N_
 from config.schema import DATE_FIELDS, QUERY_FIELDS, SEARCH_KINDS, SearchKind
 from search.query.limits import QueryLimitError, QueryLimits, count_terms
 from search.query.tree import And, DateRange, FieldMatch, MatchAll, Node, Not, Or, Phrase, QueryError, Word
@@ -39,11 +40,12 @@ class _Budget:
         self.clauses += clauses
         self.wildcards += wildcards
         if self.wildcards > self.limits.max_wildcards:
-            raise QueryLimitError(f"query makes more than {self.limits.max_wildcards} wildcard (suffix) matches",
-                                  "query_max_wildcards", column)
+            raise QueryLimitError(N_("query makes more than {count} wildcard (suffix) matches"),
+                                  "query_max_wildcards", column, count=self.limits.max_wildcards)
         if self.clauses > self.limits.max_clauses:
-            raise QueryLimitError(f"query expands to more than {self.limits.max_clauses} Elasticsearch clauses "
-                                  "(a word counts once per field it searches)", "query_max_clauses", column)
+            raise QueryLimitError(N_("query expands to more than {count} Elasticsearch clauses "
+                                     "(a word counts once per field it searches)"), "query_max_clauses", column,
+                                  count=self.limits.max_clauses)
 
 
 def _field_clause(node: FieldMatch, budget: _Budget) -> dict[str, Any]:
@@ -147,7 +149,8 @@ def build_query(node: Node, kind: str, limits: QueryLimits | None = None) -> dic
     """
     spec = SEARCH_KINDS.get(kind)
     if spec is None:
-        raise QueryError(f"unknown kind '{kind}' (choose {', '.join(SEARCH_KINDS)})")
+        raise QueryError(N_("unknown kind '{kind}' (choose {choices})"), None, None, kind=kind,
+                         choices=", ".join(SEARCH_KINDS))
     query = _build(node, spec, _Budget(limits or QueryLimits()))
     if _is_filter(node) and not isinstance(node, MatchAll):
         return {"bool": {"filter": [query]}}

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from config.i18n import N_, Translator
 from config.settings import DEFAULTS
 from search.query.tree import QueryError
 
@@ -42,9 +43,13 @@ def count_terms(text: str) -> int:
 class QueryLimitError(QueryError):
     """A query over one of the :class:`QueryLimits`; ``setting`` is the setting that sets it."""
 
-    def __init__(self, message: str, setting: str, column: int | None = None):
-        super().__init__(f"{message} (limit: setting {setting})", column)
+    def __init__(self, message: str, setting: str, column: int | None = None, /, **params: object):
         self.setting = setting
+        super().__init__(message, column, None, **params)
+
+    def _reason(self, translate: Translator) -> str:
+        return translate(N_("{reason} (limit: setting {setting})"), reason=translate(self.message_id, **self.params),
+                         setting=self.setting)
 
 
 def _default(key: str) -> int:

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from config.i18n import N_
 from config.schema import DATE_QUERY_FIELDS, QUERY_FIELDS
 from search.query.limits import QueryLimitError, QueryLimits, count_terms
 from search.query.tree import And, DateRange, FieldMatch, MatchAll, Node, Not, Or, Phrase, QueryError, Word
@@ -78,7 +79,7 @@ def _tokenize(text: str) -> list[_Token]:
         if char == '"':
             end = text.find('"', position + 1)
             if end < 0:
-                raise QueryError("unterminated quote", column)
+                raise QueryError(N_("unterminated quote"), column)
             tokens.append(_Token("phrase", text[position + 1 : end], column))
             position = end + 1
             continue
@@ -100,7 +101,7 @@ def _tokenize(text: str) -> list[_Token]:
             if rest == "" and position < length and text[position] == '"':
                 end = text.find('"', position + 1)
                 if end < 0:
-                    raise QueryError("unterminated quote", position + 1)
+                    raise QueryError(N_("unterminated quote"), position + 1)
                 rest = text[position + 1 : end]
                 position = end + 1
                 tokens.append(_Token("field", name, column, rest, quoted=True))
@@ -143,7 +144,7 @@ class _Parser:
         token = self.peek()
         if token is not None:
             # Only a stray ")" can be left over: everything else starts a term.
-            raise QueryError("unbalanced ')'", token.column)
+            raise QueryError(N_("unbalanced ')'"), token.column)
         return node
 
     def parse_or(self, depth: int) -> Node:
@@ -168,36 +169,36 @@ class _Parser:
         if token is not None and token.type == "not":
             self.take()
             if depth >= MAX_DEPTH:
-                raise QueryError(f"query nests deeper than {MAX_DEPTH} levels", token.column)
+                raise QueryError(N_("query nests deeper than {depth} levels"), token.column, depth=MAX_DEPTH)
             return Not(self.parse_unary(depth + 1))
         return self.parse_primary(depth)
 
     def parse_primary(self, depth: int) -> Node:
         token = self.peek()
         if token is None:
-            raise QueryError("expected a word, phrase or field:value after the operator", self.end_column())
+            raise QueryError(N_("expected a word, phrase or field:value after the operator"), self.end_column())
         self.take()
         if token.type == "(":
             if depth >= MAX_DEPTH:
-                raise QueryError(f"query nests deeper than {MAX_DEPTH} levels", token.column)
+                raise QueryError(N_("query nests deeper than {depth} levels"), token.column, depth=MAX_DEPTH)
             inner = self.peek()
             if inner is not None and inner.type == ")":
-                raise QueryError("empty parentheses", token.column)
+                raise QueryError(N_("empty parentheses"), token.column)
             node = self.parse_or(depth + 1)
             closing = self.peek()
             if closing is None or closing.type != ")":
-                raise QueryError("unclosed '('", token.column)
+                raise QueryError(N_("unclosed '('"), token.column)
             self.take()
             return node
         if token.type == ")":
-            raise QueryError("unbalanced ')'", token.column)
+            raise QueryError(N_("unbalanced ')'"), token.column)
         if token.type == "op":
-            raise QueryError(f"'{token.text}' needs a term on each side", token.column)
+            raise QueryError(N_("'{operator}' needs a term on each side"), token.column, operator=token.text)
         # A word or phrase may analyse into many terms ("a-b-c", a long phrase); a field value is one.
         self.count_terms(count_terms(token.text) if token.type in ("word", "phrase") else 1, token.column)
         if token.type == "phrase":
             if not token.text.strip():
-                raise QueryError("empty phrase", token.column)
+                raise QueryError(N_("empty phrase"), token.column)
             return Phrase(token.text, token.column)
         if token.type == "field":
             return _field_node(token)
@@ -206,8 +207,8 @@ class _Parser:
     def count_terms(self, terms: int, column: int) -> None:
         self.terms += terms
         if self.terms > self.limits.max_terms:
-            raise QueryLimitError(f"query has more than {self.limits.max_terms} terms (each word of a phrase counts)",
-                                  "query_max_terms", column)
+            raise QueryLimitError(N_("query has more than {count} terms (each word of a phrase counts)"),
+                                  "query_max_terms", column, count=self.limits.max_terms)
 
 
 def _field_node(token: _Token) -> Node:
@@ -217,11 +218,12 @@ def _field_node(token: _Token) -> Node:
     spec = QUERY_FIELDS.get(name)
     if spec is None:
         close = difflib.get_close_matches(name, KNOWN_FIELD_NAMES, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "known fields: " + ", ".join(KNOWN_FIELD_NAMES)
-        raise QueryError(f"unknown field '{token.text}'", token.column, hint)
+        hint = N_("did you mean '{close}'?") if close else N_("known fields: {known}")
+        raise QueryError(N_("unknown field '{field}'"), token.column, hint, field=token.text,
+                         close=close[0] if close else "", known=", ".join(KNOWN_FIELD_NAMES))
     value = spec.normalise(token.value)
     if not value:
-        raise QueryError(f"'{token.text}:' needs a value", token.column)
+        raise QueryError(N_("'{field}:' needs a value"), token.column, field=token.text)
     return FieldMatch(name, value, token.column)
 
 
@@ -239,7 +241,7 @@ def _date_bounds(text: str, column: int) -> tuple[str, str]:
         if pattern.fullmatch(text):
             break
     else:
-        raise QueryError(f"'{text}' is not a date (write 2026-01-31, 2026-01 or 2026)", column)
+        raise QueryError(N_("'{value}' is not a date (write 2026-01-31, 2026-01 or 2026)"), column, value=text)
     try:
         if unit == "datetime":
             instant = datetime.fromisoformat(text.removesuffix("Z"))
@@ -257,13 +259,13 @@ def _date_bounds(text: str, column: int) -> tuple[str, str]:
         year = int(text)
         return f"{date(year, 1, 1).isoformat()}T00:00:00Z", f"{date(year + 1, 1, 1).isoformat()}T00:00:00Z"
     except ValueError:
-        raise QueryError(f"'{text}' is not a valid date", column) from None
+        raise QueryError(N_("'{value}' is not a valid date"), column, value=text) from None
 
 
 def _date_node(name: str, value: str, column: int, value_column: int) -> DateRange:
     value = value.strip()
     if not value:
-        raise QueryError(f"'{name}:' needs a date", column)
+        raise QueryError(N_("'{field}:' needs a date"), column, field=name)
     if name == "after":
         return DateRange(_date_bounds(value, value_column)[0], None, column)
     if name == "before":
@@ -271,12 +273,12 @@ def _date_node(name: str, value: str, column: int, value_column: int) -> DateRan
     if ".." in value:
         first, _, last = value.partition("..")
         if not first and not last:
-            raise QueryError("a date range needs at least one end", value_column)
+            raise QueryError(N_("a date range needs at least one end"), value_column)
         start = _date_bounds(first, value_column)[0] if first else None
         # The end day is included: date:2026-01-01..2026-01-31 covers all of January.
         end = _date_bounds(last, value_column + len(first) + 2)[1] if last else None
         if start and end and start >= end:
-            raise QueryError("the date range ends before it starts", value_column)
+            raise QueryError(N_("the date range ends before it starts"), value_column)
         return DateRange(start, end, column)
     start, end = _date_bounds(value, value_column)
     return DateRange(start, end, column)
@@ -293,11 +295,11 @@ def parse(text: str, limits: QueryLimits | None = None) -> Node:
     anything else for any string.
     """
     if not isinstance(text, str):
-        raise QueryError("the query must be text", 1)
+        raise QueryError(N_("the query must be text"), 1)
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"query is longer than {MAX_QUERY_CHARS} characters", MAX_QUERY_CHARS + 1)
+        raise QueryError(N_("query is longer than {count} characters"), MAX_QUERY_CHARS + 1, count=MAX_QUERY_CHARS)
     if "\x00" in text:
-        raise QueryError("the query contains a NUL character", text.index("\x00") + 1)
+        raise QueryError(N_("the query contains a NUL character"), text.index("\x00") + 1)
     return _Parser(text, _tokenize(text), limits or QueryLimits()).parse()
 
 

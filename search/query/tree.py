@@ -18,21 +18,41 @@ from dataclasses import dataclass
 from typing import Union
 
 from config.errors import UserError
+from config.i18n import N_, Translator, translator
 
 
 class QueryError(UserError):
     """A query (or search parameter) that is not accepted; ``column`` (1-based) points into the query text.
 
     ``column`` is None for problems outside the query text (an unknown kind,
-    sort or export format, a bad limit or cursor).
+    sort or export format, a bad limit or cursor).  ``message`` and ``hint``
+    are message ids of the catalogue (:mod:`config.i18n`) whose ``{name}``
+    placeholders take ``params`` (the user's own text, shown as given):
+    ``str()`` and :attr:`reason` are English, for the API and the logs, and
+    :meth:`localized` says it in another language (the command's).
     """
 
-    def __init__(self, message: str, column: int | None = None, hint: str | None = None):
-        where = f" at column {column}" if column is not None else ""
-        super().__init__(f"{message}{where}" + (f"; {hint}" if hint else ""))
-        self.reason = message
+    def __init__(self, message: str, column: int | None = None, hint: str | None = None, /, **params: object):
+        self.message_id = message
+        self.hint_id = hint
+        self.params = params
         self.column = column
-        self.hint = hint
+        english = translator("en")
+        self.reason = self._reason(english)
+        self.hint = english(hint, **params) if hint else None
+        super().__init__(self.localized(english))
+
+    def _reason(self, translate: Translator) -> str:
+        return translate(self.message_id, **self.params)
+
+    def localized(self, translate: Translator) -> str:
+        """The whole message in ``translate``'s language: the reason, the column, the hint."""
+        text = self._reason(translate)
+        if self.column is not None:
+            text = translate(N_("{reason} at column {column}"), reason=text, column=self.column)
+        if self.hint_id:
+            text += "; " + translate(self.hint_id, **self.params)
+        return text
 
 
 @dataclass(frozen=True)

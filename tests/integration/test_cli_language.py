@@ -129,3 +129,20 @@ def test_search_output_in_russian_keeps_the_crawled_text(onionscope: Command, es
              "получено 2026-01-10", shown_as_given=crawled)
     english = onionscope("--lang", "en", "search", "fentanyl")
     assert title in english.stdout and "results match" in english.stdout
+
+
+def test_index_token_watch_and_snapshot_errors_from_below_in_russian(onionscope: Command) -> None:
+    prefix = onionscope.environment["ONIONSCOPE_INDEX_PREFIX"]
+    repository = f"missing-{secrets.token_hex(4)}"
+    # Raised in pipelines/snapshots.py, search/auth.py and search/watchlists.py; printed by the command.
+    _russian(onionscope("--lang", "ru", "index", "snapshot"), "нет индексов с префиксом", "для снимка", status=1,
+             shown_as_given=(repr(prefix), "`onionscope index setup`"))
+    _russian(onionscope("--lang", "ru", "index", "setup"))
+    _russian(onionscope("--lang", "ru", "index", "snapshots", ONIONSCOPE_SNAPSHOT_REPOSITORY=repository),
+             "нет хранилища снимков", status=1, shown_as_given=(repr(repository),))
+    _russian(onionscope("--lang", "ru", "token", "revoke", "zzzzzzzz"), "ни один токен не подходит к", status=1,
+             shown_as_given=("'zzzzzzzz'", "`onionscope token list`"))
+    _russian(onionscope("--lang", "ru", "watch", "remove", "no-such-entry"), "нет записи отслеживания", status=1,
+             shown_as_given=("'no-such-entry'", "`onionscope watch list`"))
+    english = onionscope("--lang", "en", "watch", "remove", "no-such-entry")
+    assert english.returncode == 1 and "no watchlist entry 'no-such-entry'" in english.stderr

@@ -16,6 +16,7 @@ from typing import Iterable
 from parsel import Selector
 
 from config.errors import UserError
+from config.i18n import _
 from crawler.extractors.market_profiles.loader import load_profile
 from crawler.extractors.market_profiles.model import MarketProfile, ProfileError
 from crawler.extractors.onions import is_valid_v3_onion
@@ -28,9 +29,8 @@ class MarketProfiles:
         self._profiles: dict[str, MarketProfile] = {}
         for profile in profiles:
             if profile.name in self._profiles:
-                raise ProfileError(
-                    f"{profile.source}: name: {profile.name!r} is already used by {self._profiles[profile.name].source}"
-                )
+                raise ProfileError(_("{source}: name: {name} is already used by {other}", source=profile.source,
+                                     name=repr(profile.name), other=self._profiles[profile.name].source))
             self._profiles[profile.name] = profile
         # Confirmed by the operator (bind_hosts) only; a site marker never adds to it.
         self._bound_hosts: dict[str, str] = {}
@@ -40,7 +40,7 @@ class MarketProfiles:
         """Load every ``*.yml`` / ``*.yaml`` in ``directory`` (sorted); a missing folder is an error."""
         folder = Path(directory)
         if not folder.is_dir():
-            raise ProfileError(f"{folder}: market profile folder not found; create it or set config_dir")
+            raise ProfileError(_("{folder}: market profile folder not found; create it or set config_dir", folder=folder))
         return cls.from_files(sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]))
 
     @classmethod
@@ -63,12 +63,13 @@ class MarketProfiles:
             return self._profiles[name]
         except KeyError:
             hint = difflib.get_close_matches(name, self._profiles, n=1)
-            known = ", ".join(self.names) or "none"
-            raise UserError(
-                f"no market profile named {name!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                + f"; known profiles: {known}"
-            ) from None
+            if not self._profiles:
+                raise UserError(_("no market profile named {name}; there are no profiles", name=repr(name))) from None
+            if hint:
+                raise UserError(_("no market profile named {name} (did you mean {hint}?); known profiles: {known}",
+                                  name=repr(name), hint=repr(hint[0]), known=", ".join(self.names))) from None
+            raise UserError(_("no market profile named {name}; known profiles: {known}", name=repr(name),
+                              known=", ".join(self.names))) from None
 
     def bind_hosts(self, market_hosts: Iterable[tuple[str, str]]) -> None:
         """Confirm ``(market, onion host)`` pairs: an operator's decision (the ``market_hosts`` setting).
@@ -81,13 +82,12 @@ class MarketProfiles:
             self.get(market)
             host = host.strip().lower()
             if not host.endswith(".onion") or not is_valid_v3_onion(host):
-                raise UserError(
-                    f"market host {market}={host}: not a v3 onion address (56 base32 characters with "
-                    "a valid checksum, then .onion)"
-                )
+                raise UserError(_("market host {market}={host}: not a v3 onion address (56 base32 characters with "
+                                  "a valid checksum, then .onion)", market=market, host=host))
             owner = self.for_host(host)
             if owner is not None and owner.name != market:
-                raise UserError(f"market host {market}={host}: that host already belongs to market {owner.name!r}")
+                raise UserError(_("market host {market}={host}: that host already belongs to market {owner}",
+                                  market=market, host=host, owner=repr(owner.name)))
             self._bound_hosts[host] = market
 
     def for_host(self, onion_host: str | None) -> MarketProfile | None:

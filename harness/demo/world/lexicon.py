@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from config.errors import UserError
+from config.i18n import gettext
 from config.paths import demo_data_dir
 
 # The config package's demo data; a world built for another config_dir passes its own folder.
@@ -72,9 +73,9 @@ def load_demo_data(data_dir: Path | None = None) -> DemoData:
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
-            raise UserError(f"cannot read demo data file {path}: {error}") from error
+            raise UserError(gettext("cannot read demo data file {path}: {problem}", path=path, problem=error)) from error
         if not isinstance(loaded, dict):
-            raise UserError(f"demo data file {path} must hold a mapping at the top level")
+            raise UserError(gettext("demo data file {path} must hold a mapping at the top level", path=path))
         return loaded
 
     try:
@@ -100,5 +101,6 @@ def load_demo_data(data_dir: Path | None = None) -> DemoData:
         }
         names = {key: tuple(values) for key, values in read("names.yml").items()}
     except (KeyError, TypeError, IndexError, ValueError) as error:
-        raise UserError(f"demo data in {data_dir} is malformed ({error!r}); restore config/demo/") from error
+        raise UserError(gettext("demo data in {folder} is malformed ({problem}); restore config/demo/", folder=data_dir,
+                                problem=repr(error))) from error
     return DemoData(substances=substances, countries=countries, names=names)
