@@ -93,12 +93,28 @@ class SiteTypeGuess:
 _TOKEN = re.compile(r"\w+")
 
 
+# Every phrase classify_page looks up in a page's grams, and the first word of each of two and of three words.
+_LOOKED_UP = frozenset((*_MARKET_WORDS, *_FORUM_WORDS, *_DIRECTORY_WORDS, *_SELLER_WORDS, "vendors"))
+_STARTS_PAIR = frozenset(phrase.split(" ")[0] for phrase in _LOOKED_UP if phrase.count(" ") == 1)
+_STARTS_TRIPLE = frozenset(phrase.split(" ")[0] for phrase in _LOOKED_UP if phrase.count(" ") == 2)
+
+
 def _grams(text: str) -> frozenset[str]:
-    """Every word, word pair and word triple of ``text`` (lower case): phrases are looked up, not searched for."""
+    """The words, word pairs and word triples of ``text`` (lower case) that classify_page looks up.
+
+    Phrases are looked up, not searched for.  Only the looked-up ones are kept (the
+    answers are those of the set of every word, pair and triple, which cost a join
+    per pair and per triple of a long text).
+    """
     words = _TOKEN.findall(text)
-    grams = set(words)
-    grams.update(" ".join(words[i:i + 2]) for i in range(len(words) - 1))
-    grams.update(" ".join(words[i:i + 3]) for i in range(len(words) - 2))
+    grams = {word for word in words if word in _LOOKED_UP}
+    for i in range(len(words) - 1):
+        first = words[i]
+        if first in _STARTS_PAIR and (pair := f"{first} {words[i + 1]}") in _LOOKED_UP:
+            grams.add(pair)
+        if first in _STARTS_TRIPLE and i + 2 < len(words) and (
+                triple := f"{first} {words[i + 1]} {words[i + 2]}") in _LOOKED_UP:
+            grams.add(triple)
     return frozenset(grams)
 
 

@@ -128,3 +128,26 @@ def test_demo_world_pages_get_the_site_type_of_their_site(demo):
             types.append(extract_document(html, url, "2026-01-01T00:00:00Z", "t", profiles).page.site_type)
         share = types.count(expected) / len(types)
         assert share >= 0.9, (site, share, sorted(set(types)))
+
+
+def test_the_grams_kept_are_exactly_the_looked_up_phrases_of_every_word_pair_and_triple() -> None:
+    from hypothesis import given, settings, strategies as st
+
+    from crawler.extractors import site_type
+
+    def every_gram(text: str) -> frozenset[str]:
+        words = site_type._TOKEN.findall(text)
+        grams = set(words)
+        grams.update(" ".join(words[i:i + 2]) for i in range(len(words) - 1))
+        grams.update(" ".join(words[i:i + 3]) for i in range(len(words) - 2))
+        return frozenset(grams)
+
+    vocabulary = sorted({word for phrase in site_type._LOOKED_UP for word in phrase.split(" ")} | {"x", "the", "9"})
+
+    @settings(max_examples=300)
+    @given(st.lists(st.sampled_from(vocabulary), max_size=40), st.sampled_from([" ", "  ", ", ", "\n"]))
+    def check(words: list[str], separator: str) -> None:
+        text = separator.join(words)
+        assert site_type._grams(text) == every_gram(text) & site_type._LOOKED_UP
+
+    check()
