@@ -18,13 +18,16 @@ shared between pages), in one run, it prints docs/s for:
 * ``pipeline, first crawl`` -- :class:`pipelines.item_indexer.BulkIndexer`
   (documents, change tracking, wallet and onion entities merged and written
   with optimistic concurrency);
+* ``pipeline, no entity cache`` -- the same with ``entity_cache_bytes=0``:
+  every batch reads the wallet and onion documents it touches again
+  (:mod:`pipelines.entity_cache`), as the pipeline did before the cache;
 * ``pipeline, re-crawl`` -- the same pages again (every document is updated);
 * ``re-crawl, no change tracking`` -- the same with ``track_changes=False``,
   batch by batch in turn with the tracked re-crawl: the difference is the
   cost of the read-before-write step (:mod:`pipelines.freshness.change_tracker`);
 
 and the ratios pipeline / raw ``streaming_bulk`` (target >= 0.8 for the
-first crawl against index actions).  The four first-crawl methods take turns
+first crawl against index actions).  The five first-crawl methods take turns
 batch by batch (``--batch`` documents, one request each for the raw ones), in
 an order that rotates from batch to batch, each into fresh indices of the same
 template, so all see the same node load; this is repeated ``--rounds`` times
@@ -104,7 +107,7 @@ def _spread(values: list[float], digits: int = 0) -> str:
 
 
 def first_crawl_round(client: Any, prefix: str, round_prefix: str, number: int, pages: list[Page], batch: int,
-                      kinds: tuple[str, ...]) -> tuple[dict[str, float], BulkIndexer]:
+                      kinds: tuple[str, ...], uncached_prefix: str) -> tuple[dict[str, float], BulkIndexer]:
     """One round of the first-crawl comparison; returns (seconds spent per method, the pipeline's indexer).
 
     Each method writes into indices of its own (the same template), so each is a
@@ -118,13 +121,15 @@ def first_crawl_round(client: Any, prefix: str, round_prefix: str, number: int, 
         client.indices.create(index=index)
     indices.ensure_indices(client, round_prefix, kinds=kinds)
     indexer = BulkIndexer(client, round_prefix, None, max_retries=0)
+    indices.ensure_indices(client, uncached_prefix, kinds=kinds)
+    uncached = BulkIndexer(client, uncached_prefix, None, max_retries=0, entity_cache_bytes=0)
     # Built before the clock starts: Elasticsearch's and the client's cost alone.
     prebuilt = list(_index_actions(pages, prebuilt_index))
     failed = 0
 
-    def pipeline(chunk: list[Page], start: int) -> None:
+    def pipeline(chunk: list[Page], start: int, runner: BulkIndexer = indexer) -> None:
         nonlocal failed
-        outcome = indexer.index_items(chunk)
+        outcome = runner.index_items(chunk)
         failed += outcome.failed
 
     methods = {
@@ -132,6 +137,7 @@ def first_crawl_round(client: Any, prefix: str, round_prefix: str, number: int, 
         "prebuilt": lambda chunk, start: _streaming_bulk(client, iter(prebuilt[start:start + len(chunk)]), batch),
         "upsert": lambda chunk, start: _streaming_bulk(client, _upsert_actions(chunk, upsert_index), batch),
         "pipeline": pipeline,
+        "uncached": lambda chunk, start: pipeline(chunk, start, uncached),
     }
     names = list(methods)
     spent = dict.fromkeys(names, 0.0)
@@ -163,21 +169,24 @@ def main() -> None:
     prefixes = [prefix]
     load_before = os.getloadavg()[0]
     try:
-        rates: dict[str, list[float]] = {"index": [], "prebuilt": [], "upsert": [], "pipeline": []}
+        rates: dict[str, list[float]] = {"index": [], "prebuilt": [], "upsert": [], "pipeline": [], "uncached": []}
         ratios: list[float] = []
         for round_number in range(args.rounds):
-            round_prefix = f"{prefix}-r{round_number}"
-            prefixes.append(round_prefix)
-            spent, indexer = first_crawl_round(client, prefix, round_prefix, round_number, pages, args.batch, kinds)
+            round_prefix, uncached_prefix = f"{prefix}-r{round_number}", f"{prefix}-u{round_number}"
+            prefixes += [round_prefix, uncached_prefix]
+            spent, indexer = first_crawl_round(client, prefix, round_prefix, round_number, pages, args.batch, kinds,
+                                               uncached_prefix)
             for name, seconds in spent.items():
                 rates[name].append(args.pages / seconds)
             ratios.append(spent["index"] / spent["pipeline"])
+            indices.delete_prefix(client, uncached_prefix)
             if round_number < args.rounds - 1:
                 indices.delete_prefix(client, round_prefix)
             else:
                 indexer_prefix, last_indexer = round_prefix, indexer
         plain, prebuilt, upsert, first = (_median(rates[name]) for name in ("index", "prebuilt", "upsert", "pipeline"))
         prebuilt_ratios = [p / b for p, b in zip(rates["pipeline"], rates["prebuilt"])]
+        uncached_ratios = [u / i for u, i in zip(rates["uncached"], rates["index"])]
         upsert_ratios = [p / u for p, u in zip(rates["pipeline"], rates["upsert"])]
 
         # Re-crawls with and without change tracking, batch by batch in turn, so both see the same node load.
@@ -204,8 +213,12 @@ def main() -> None:
         print(f"streaming_bulk, upsert     {upsert:8.0f} docs/s [{_spread(rates['upsert'])}]   "
               "(the pipeline's page actions, raw)")
         print(f"pipeline, first crawl      {first:8.0f} docs/s [{_spread(rates['pipeline'])}]")
+        print(f"pipeline, no entity cache  {_median(rates['uncached']):8.0f} docs/s [{_spread(rates['uncached'])}]   "
+              "(every batch reads its wallets and onions again)")
         print(f"ratio pipeline / streaming_bulk index     {_median(ratios):.2f} [{_spread(ratios, 2)}]   "
               "(target >= 0.80)")
+        print(f"ratio no entity cache / streaming_bulk index  {_median(uncached_ratios):.2f} "
+              f"[{_spread(uncached_ratios, 2)}]")
         print(f"ratio pipeline / streaming_bulk prebuilt  {_median(prebuilt_ratios):.2f} "
               f"[{_spread(prebuilt_ratios, 2)}]")
         print(f"ratio pipeline / streaming_bulk upsert    {_median(upsert_ratios):.2f} [{_spread(upsert_ratios, 2)}]")

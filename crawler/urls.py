@@ -118,7 +118,12 @@ def host_kind(url: str) -> str:
         return HOST_INVALID
     if not host:
         return HOST_INVALID
-    host = host.lower()
+    return _kind_of_host(host.lower())
+
+
+# Per host, not per URL: a crawl asks about every link of every page, of a few hosts (pure, so cached).
+@functools.lru_cache(maxsize=4096)
+def _kind_of_host(host: str) -> str:
     if ":" in host:  # only a bracketed IPv6 literal has a colon in its host
         return HOST_IP_LITERAL
     if not host.isascii():

@@ -38,7 +38,9 @@ Public API:
 Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/entities/<kind>``, ``elasticsearch/retries``,
 ``elasticsearch/failed``, ``elasticsearch/spooled``, ``elasticsearch/entity_conflicts``,
-``elasticsearch/unexpected_errors``, ``elasticsearch/bulk_requests`` (bulk requests sent),
+``elasticsearch/unexpected_errors``, ``elasticsearch/entity_cache_stale`` (entity writes planned on
+the indexer's cache that the stored document had moved on from: read and merged again),
+``elasticsearch/bulk_requests`` (bulk requests sent),
 ``elasticsearch/bulk_seconds`` (their latency added up) and ``elasticsearch/bulk_seconds_max``
 (the slowest), ``elasticsearch/bulk_request_errors`` (requests that failed as a whole, then retried),
 ``elasticsearch/lost`` (items neither indexed

@@ -17,7 +17,10 @@ A batch costs three requests when nothing fails:
 
 1. one ``mget`` reads the stored pages and listings for change tracking
    (:class:`pipelines.freshness.change_tracker.ChangeTracker`) and the wallet
-   and onion documents the batch touches;
+   and onion documents the batch touches, except those the indexer wrote or
+   read in an earlier batch and still holds (:mod:`pipelines.entity_cache`:
+   their writes are conditional on the version it holds, in the index it was
+   read from, so a stale one is refused and read again, never overwritten);
 2. one bulk request writes the documents, their change records and the merged
    wallet documents;
 3. one bulk request writes the merged onion documents, which count the pages
@@ -30,7 +33,8 @@ then each kind of entity with its own read (:class:`pipelines.entity_writer.Enti
 
 Public API:
 
-* :class:`BulkIndexer` (client, index_prefix, spool, ..., track_changes=True) --
+* :class:`BulkIndexer` (client, index_prefix, spool, ..., track_changes=True, entity_cache_bytes=16 MiB;
+  0: no entity cache) --
   :meth:`~BulkIndexer.index_items` (items) -> :class:`~pipelines.bulk_writer.BatchOutcome`;
   with ``discovery`` set (a :class:`pipelines.discovery.DiscoveryRecorder`) the onions its
   pages name are queued after them;
@@ -55,6 +59,7 @@ from pipelines import entities, spool
 from pipelines.bulk_writer import BatchOutcome, BulkWriter, Failure, Operation, SpoolTarget
 from pipelines.discovery import DiscoveryRecorder
 from pipelines.documents import DOCUMENT_KINDS, upsert_action
+from pipelines.entity_cache import DEFAULT_MAX_BYTES, EntityCache
 from pipelines.entity_writer import EntityWriter
 from pipelines.freshness.change_tracker import BatchChanges, ChangeTracker
 from pipelines.indices import alias_name
@@ -99,6 +104,10 @@ class _EntityWrite:
     kind: str
     entity_id: str
     operation: Operation | None
+    # Planned on the indexer's cache (pipelines.entity_cache), not on this batch's read.
+    from_cache: bool = False
+    # What the merge started from (an mget-like answer), kept in the cache when nothing changed.
+    answer: dict[str, Any] | None = None
 
 
 class BulkIndexer:
@@ -119,6 +128,7 @@ class BulkIndexer:
         backoff_seconds: float = DEFAULTS["bulk_backoff_seconds"].default,
         sleep: Callable[[float], None] = time.sleep,
         track_changes: bool = True,
+        entity_cache_bytes: int = DEFAULT_MAX_BYTES,
     ):
         self.writer = BulkWriter(client, index_prefix, spool_writer, max_retries=max_retries,
                                  backoff_seconds=backoff_seconds, sleep=sleep)
@@ -128,6 +138,8 @@ class BulkIndexer:
         self.change_tracker: ChangeTracker | None = ChangeTracker(client, index_prefix) if track_changes else None
         # Queues the onions the pages name (pipelines.discovery); None: discover is off.
         self.discovery: DiscoveryRecorder | None = None
+        # The wallet and onion documents this indexer last wrote or read: not read again next batch.
+        self.entity_cache = EntityCache(entity_cache_bytes)
 
     # ------------------------------------------------------------------ the batch
 
@@ -145,6 +157,8 @@ class BulkIndexer:
         change_docs = change_read.docs if change_read is not None else []
         entity_keys = [("wallets", entity_id) for entity_id in wallet_sightings]
         entity_keys += [("onions", entity_id) for entity_id in onion_sightings]
+        cached = {key: answer for key in entity_keys if (answer := self.entity_cache.answer(*key)) is not None}
+        entity_keys = [key for key in entity_keys if key not in cached]
         reads = change_docs + [{"_index": alias_name(self.index_prefix, kind), "_id": entity_id}
                                for kind, entity_id in entity_keys]
         read = _Read(self.writer.client, reads)
@@ -170,9 +184,12 @@ class BulkIndexer:
             changes = self.change_tracker.compare(  # type: ignore[union-attr]
                 change_read, None if answers is None else answers[:len(change_docs)], outcome)
         if answers is None:
+            # Written by the entity writer, which reads each document itself: the cache would be stale.
+            self.entity_cache.clear()
             self._index_step_by_step(actions, changes, wallet_sightings, onion_sightings, outcome)
         else:
             stored = dict(zip(entity_keys, answers[len(change_docs):]))
+            stored.update(cached)
             self._index_together(actions, changes, wallet_sightings, onion_sightings, stored, outcome)
         if self.discovery is not None:
             self.discovery.write(self.writer, items, outcome)
@@ -239,6 +256,7 @@ class BulkIndexer:
             self.writer.spool_document(failure, outcome)
 
         written = {(op.kind, str(op.doc_id)) for op, _ in succeeded if op.kind in ENTITY_KINDS}
+        self._remember(wallets, [(op, result) for op, result in succeeded if op.kind in ENTITY_KINDS])
         self._settle_entities("wallets", wallets, written, entity_failed, wallets_to_read, wallet_sightings, {},
                               backed_off, outcome)
 
@@ -246,6 +264,7 @@ class BulkIndexer:
         onions, onions_to_read = self._plan_entities("onions", onion_sightings, onion_pages, stored, outcome)
         operations = [write.operation for write in onions if write.operation is not None]
         succeeded, failed = self.writer.send_once(operations, outcome) if operations else ([], [])
+        self._remember(onions, succeeded)
         onion_transient = sum(1 for _, error, retryable in failed if retryable and not error.startswith("409"))
         backed_off = self._back_off_once(onion_transient, outcome)
         self._settle_entities("onions", onions, {(op.kind, str(op.doc_id)) for op, _ in succeeded}, failed,
@@ -337,15 +356,37 @@ class BulkIndexer:
                     kind, entity_id, sightings, new_pages.get(entity_id, 0),
                     f"unexpected error in merging {kind} {entity_id}: {type(exc).__name__}: {exc}"[:1000], 1, outcome)
                 continue
+            from_cache = bool(answer.get("cached"))
             if existing is not None and document == existing:
                 operation = None  # nothing new: no write
             elif existing is None:
                 operation = Operation(kind, "create", entity_id, document, index)
             else:
-                operation = Operation(kind, "index", entity_id, document, index, meta={
-                    "if_seq_no": answer["_seq_no"], "if_primary_term": answer["_primary_term"]})
-            writes.append(_EntityWrite(kind, entity_id, operation))
+                # A cached version holds only in the index it was read from (see pipelines.entity_cache).
+                operation = Operation(kind, "index", entity_id, document, answer["_index"] if from_cache else index,
+                                      meta={"if_seq_no": answer["_seq_no"], "if_primary_term": answer["_primary_term"]})
+            writes.append(_EntityWrite(kind, entity_id, operation, from_cache, answer))
         return writes, to_read
+
+    def _remember(self, writes: list[_EntityWrite], succeeded: list[tuple[Operation, dict[str, Any]]]) -> None:
+        """Keep in the cache what each entity is now: the document written, or the one read when unchanged."""
+        results = {(operation.kind, str(operation.doc_id)): (operation, result) for operation, result in succeeded}
+        for write in writes:
+            key = (write.kind, write.entity_id)
+            if write.operation is None:
+                answer = write.answer or {}
+                if answer.get("found") and not answer.get("cached") and "_seq_no" in answer:
+                    self.entity_cache.store(write.kind, write.entity_id, answer["_index"], answer["_source"],
+                                            answer["_seq_no"], answer["_primary_term"])
+            elif key in results:
+                operation, result = results[key]
+                if "_seq_no" in result and "_primary_term" in result and "_index" in result:
+                    self.entity_cache.store(write.kind, write.entity_id, result["_index"], operation.body,
+                                            result["_seq_no"], result["_primary_term"])
+                else:
+                    self.entity_cache.drop(*key)
+            else:
+                self.entity_cache.drop(*key)  # failed: settled by a fresh read
 
     def _settle_entities(self, kind: str, writes: list[_EntityWrite], written: set[tuple[str, str]],
                          failed: list[tuple[Operation, str, bool]], to_read: set[str],
@@ -359,12 +400,18 @@ class BulkIndexer:
         """
         done = sum(1 for write in writes if write.operation is None or (kind, write.entity_id) in written)
         again = set(to_read)
+        from_cache = {write.entity_id for write in writes if write.from_cache}
         transient = False
         for operation, error, retryable in failed:
             if operation.kind != kind:
                 continue
             entity_id = str(operation.doc_id)
-            if error.startswith("409"):
+            if entity_id in from_cache:
+                # The cached version is not the stored one any more (another writer, or the alias moved
+                # and the old index refuses writes): read it through the alias and merge again.
+                outcome.stats["elasticsearch/entity_cache_stale"] += 1
+                again.add(entity_id)
+            elif error.startswith("409"):
                 outcome.entity_conflicts += 1
                 again.add(entity_id)
             elif retryable and backed_off:

@@ -18,6 +18,7 @@ Public API:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -120,9 +121,9 @@ def _cap_list(values: list[Any], limit: int, entry_max_chars: int | None = None)
     return kept[:limit]
 
 
-def cap_item(item: Any, limits: Limits = Limits()) -> tuple[Any, list[str]]:
-    """A copy of ``item`` with every size within ``limits``, and the names of the fields that were cut."""
-    changes: dict[str, Any] = {}
+@functools.lru_cache(maxsize=64)
+def _caps(item_type: type, limits: Limits) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int, int | None], ...]]:
+    """(text fields with their cap, list fields with their entry cap and entry size cap) an item type has."""
     text_caps = {
         "title": limits.title_max_chars,
         "text": limits.text_max_chars,
@@ -133,7 +134,7 @@ def cap_item(item: Any, limits: Limits = Limits()) -> tuple[Any, list[str]]:
         "joined": limits.short_field_max_chars,
         "price_currency": 16,
     }
-    list_caps = {
+    list_caps: dict[str, tuple[int, int | None]] = {
         "links": (limits.list_max_entries, limits.url_max_chars),
         "onion_links": (limits.list_max_entries, limits.url_max_chars),
         "ships_from": (limits.identifier_list_max_entries, limits.short_field_max_chars),
@@ -148,19 +149,25 @@ def cap_item(item: Any, limits: Limits = Limits()) -> tuple[Any, list[str]]:
         "discovery_onions": (limits.identifier_list_max_entries, 128),
         "hidden_identifiers": (limits.identifier_list_max_entries, limits.name_max_chars),
     }
-    field_names = {f.name for f in dataclasses.fields(item)}
-    for name, limit in text_caps.items():
-        if name in field_names:
-            value = getattr(item, name)
-            capped = _cap_text(value, limit)
-            if capped is not value:
-                changes[name] = capped
-    for name, (limit, entry_max) in list_caps.items():
-        if name in field_names:
-            value = getattr(item, name)
-            capped = _cap_list(value, limit, entry_max)
-            if len(capped) != len(value):
-                changes[name] = capped
+    field_names = {f.name for f in dataclasses.fields(item_type)}
+    return (tuple((name, limit) for name, limit in text_caps.items() if name in field_names),
+            tuple((name, limit, entry_max) for name, (limit, entry_max) in list_caps.items() if name in field_names))
+
+
+def cap_item(item: Any, limits: Limits = Limits()) -> tuple[Any, list[str]]:
+    """A copy of ``item`` with every size within ``limits``, and the names of the fields that were cut."""
+    changes: dict[str, Any] = {}
+    text_caps, list_caps = _caps(type(item), limits)
+    for name, limit in text_caps:
+        value = getattr(item, name)
+        capped = _cap_text(value, limit)
+        if capped is not value:
+            changes[name] = capped
+    for name, limit, entry_max in list_caps:
+        value = getattr(item, name)
+        capped = _cap_list(value, limit, entry_max)
+        if len(capped) != len(value):
+            changes[name] = capped
     if isinstance(item, Listing) and len(item.crypto_prices) > 32:
         changes["crypto_prices"] = dict(list(item.crypto_prices.items())[:32])
     if not changes:

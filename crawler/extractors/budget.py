@@ -15,6 +15,11 @@ Public API:
 
 * :func:`extraction_worker_count` ``(setting)`` -> the number of worker processes
   for the ``extraction_workers`` setting (0: one per CPU this process may use, at most 4);
+* :func:`load_bound_profiles` ``(markets_dir, market_hosts)`` and
+  :func:`load_reference_tables` ``(config_dir)`` -- what a worker loads at its start,
+  handed to it with :func:`functools.partial`.  They live here, not in the spider's
+  module, so that a worker unpickling them imports no Scrapy, Twisted or Tor transport
+  (about half a second of CPU per worker start and restart);
 * :class:`BudgetedExtractor` ``(budget_seconds, load_profiles, load_tables, workers=1)`` --
   :meth:`~BudgetedExtractor.extract` and :meth:`~BudgetedExtractor.plain`
   return a :class:`concurrent.futures.Future` of an
@@ -59,6 +64,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Callable
 
 from pebble import ProcessPool
@@ -95,6 +101,36 @@ def extraction_worker_count(setting: int) -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
+def load_reference_tables(config_dir: str | Path | None) -> dict[str, Any]:
+    """The substance lexicon and the country table of ``config_dir`` (None: the config package's).
+
+    Returns ``{"lexicon": ..., "countries": ...}``, the keyword arguments
+    :func:`extract_document` takes for them.  Module-level, so the budget worker
+    can be handed it and load the same tables as the spider.  Raises UserError
+    for a missing or malformed file.
+    """
+    from config import paths
+    from crawler.extractors.countries import load_country_table
+    from crawler.extractors.substances import default_lexicon
+
+    return {
+        "lexicon": default_lexicon(config_dir),
+        "countries": load_country_table(paths.countries_file(config_dir)),
+    }
+
+
+def load_bound_profiles(markets_dir: str, market_hosts: tuple[tuple[str, str], ...]) -> MarketProfiles:
+    """The market profiles in ``markets_dir`` with the operator's confirmed hosts bound.
+
+    Module-level, so the budget worker process can be handed it (with
+    :func:`functools.partial`) and load the very profiles the spider uses.
+    Raises what :meth:`MarketProfiles.bind_hosts` raises for a wrong confirmation.
+    """
+    profiles = MarketProfiles.load(markets_dir)
+    profiles.bind_hosts(market_hosts)
+    return profiles
 
 
 def _start_worker(load_profiles: Callable[[], MarketProfiles] | None,

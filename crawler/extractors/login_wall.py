@@ -54,8 +54,10 @@ _TITLE_WORDS = re.compile(
 )
 # vBulletin names its image CAPTCHA "humanverify" (fields humanverify[input], humanverify[hash]).
 _CAPTCHA = re.compile(r"captcha|g-recaptcha|h-captcha|cf-turnstile|humanverify", re.IGNORECASE)
-# Cheap test on the raw bytes before anything is parsed: most pages have none of these.
-_PREFILTER = re.compile(rb"password|captcha|turnstile|humanverify", re.IGNORECASE)
+# Cheap test on the raw bytes before anything is parsed: most pages have none of these.  Searched
+# in the ASCII-lowered bytes (what a case-insensitive bytes regex matches): several times faster
+# than the regex, and it runs twice per page (on the reactor thread, then in extraction).
+_PREFILTER_WORDS = (b"password", b"captcha", b"turnstile", b"humanverify")
 
 # A login page is mostly its form: outside it, at most this much text and this many links.
 # The real login pages of the corpus stay under 700 characters and 25 links outside their
@@ -138,6 +140,11 @@ def _visible_text_length(element: etree._Element, skip: set[etree._Element]) -> 
     return characters, links
 
 
+def _may_be_a_wall(body: bytes) -> bool:
+    lowered = bytes(body).lower()
+    return any(word in lowered for word in _PREFILTER_WORDS)
+
+
 def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = False) -> str | None:
     """Why ``body`` (an HTML page answered with ``status``) is a login wall, or None when it is content.
 
@@ -148,7 +155,7 @@ def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = F
     """
     if status == 401 and www_authenticate:
         return "http-auth"
-    if not body or not _PREFILTER.search(body[:_MAX_BODY]):
+    if not body or not _may_be_a_wall(body[:_MAX_BODY]):
         return None
     root = _parse(body[:_MAX_BODY])
     if root is None:

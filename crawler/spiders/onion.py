@@ -81,11 +81,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
-from crawler.extractors.budget import BudgetedExtractor, extraction_worker_count
-from crawler.extractors.countries import load_country_table
+# The loaders live beside the worker pool, so a worker unpickling them imports no Scrapy; named here too.
+from crawler.extractors.budget import (
+    BudgetedExtractor, extraction_worker_count, load_bound_profiles, load_reference_tables,
+)
 from crawler.extractors.document import ExtractedDocument, extract_document, plain_document
 from crawler.extractors.market_profiles import MarketProfiles
-from crawler.extractors.substances import default_lexicon
 from crawler.freshness.context import FreshnessContext
 from crawler.freshness.liveness import BackoffPolicy
 from crawler.freshness.recrawl import RecrawlPolicy, safe_etag, safe_last_modified
@@ -108,32 +109,6 @@ def _onionscope_addon_enabled(scrapy_values: Any) -> bool:
     addons = scrapy_values.getdict("ADDONS") if hasattr(scrapy_values, "getdict") else {}
     return any(str(name).endswith("OnionscopeAddon") or getattr(name, "__name__", "") == "OnionscopeAddon"
                for name, priority in addons.items() if priority is not None)
-
-
-def load_reference_tables(config_dir: str | Path | None) -> dict[str, Any]:
-    """The substance lexicon and the country table of ``config_dir`` (None: the config package's).
-
-    Returns ``{"lexicon": ..., "countries": ...}``, the keyword arguments
-    :func:`extract_document` takes for them.  Module-level, so the budget worker
-    can be handed it and load the same tables as the spider.  Raises UserError
-    for a missing or malformed file.
-    """
-    return {
-        "lexicon": default_lexicon(config_dir),
-        "countries": load_country_table(paths.countries_file(config_dir)),
-    }
-
-
-def load_bound_profiles(markets_dir: str, market_hosts: tuple[tuple[str, str], ...]) -> MarketProfiles:
-    """The market profiles in ``markets_dir`` with the operator's confirmed hosts bound.
-
-    Module-level, so the budget worker process can be handed it (with
-    :func:`functools.partial`) and load the very profiles the spider uses.
-    Raises what :meth:`MarketProfiles.bind_hosts` raises for a wrong confirmation.
-    """
-    profiles = MarketProfiles.load(markets_dir)
-    profiles.bind_hosts(market_hosts)
-    return profiles
 
 
 # The spider arguments a crawl job is made of (see crawl_job_from_arguments).

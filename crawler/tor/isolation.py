@@ -38,6 +38,8 @@ from typing import Iterable, Sequence
 from crawler.tor.socks5 import SocksAddress, SocksCredentials
 
 ISOLATION_USERNAME = "onionscope"
+# Hosts whose credentials and pinning are remembered before the memory starts over.
+MAX_REMEMBERED_HOSTS = 65_536
 
 
 def rendezvous_weight(client: SocksAddress | str, host: str) -> int:
@@ -66,11 +68,22 @@ class HostIsolation:
         # Replaced as a whole (never mutated), so a reader in another thread sees one set or the other.
         self._healthy: frozenset[SocksAddress] = frozenset(self.socks_addresses)
         self._hosts: set[str] = set()
+        # Per host, computed once (an HMAC per request cost more than the rest of this class); bounded.
+        self._credentials: dict[str, SocksCredentials] = {}
+        # Per host: the healthy set it was pinned over and its client; stale once set_healthy replaces the set.
+        self._pinned: dict[str, tuple[frozenset[SocksAddress], SocksAddress]] = {}
 
     def credentials_for(self, host: str) -> SocksCredentials:
         """The SOCKS username/password for ``host`` (case-insensitive, stable within this process)."""
-        digest = hmac.new(self._secret, host.lower().encode("utf-8"), hashlib.sha256).hexdigest()
-        return SocksCredentials(ISOLATION_USERNAME, digest[:40])
+        key = host.lower()
+        credentials = self._credentials.get(key)
+        if credentials is None:
+            digest = hmac.new(self._secret, key.encode("utf-8"), hashlib.sha256).hexdigest()
+            credentials = SocksCredentials(ISOLATION_USERNAME, digest[:40])
+            if len(self._credentials) >= MAX_REMEMBERED_HOSTS:
+                self._credentials.clear()
+            self._credentials[key] = credentials
+        return credentials
 
     @property
     def healthy(self) -> frozenset[SocksAddress]:
@@ -85,7 +98,15 @@ class HostIsolation:
         """The tor client ``host`` is pinned to now (:func:`rendezvous_client` over the healthy clients)."""
         key = host.lower()
         self._hosts.add(key)
-        return rendezvous_client(key, self._healthy or self.socks_addresses)
+        healthy = self._healthy  # read once: another thread may replace it
+        pinned = self._pinned.get(key)
+        if pinned is not None and pinned[0] is healthy:
+            return pinned[1]
+        client = rendezvous_client(key, healthy or self.socks_addresses)
+        if len(self._pinned) >= MAX_REMEMBERED_HOSTS:
+            self._pinned.clear()
+        self._pinned[key] = (healthy, client)
+        return client
 
     def hosts_per_client(self) -> dict[str, int]:
         """How many of the hosts seen so far each client carries now, for stats and ``onionscope tor status``."""

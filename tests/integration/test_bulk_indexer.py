@@ -168,3 +168,85 @@ def test_two_processes_writing_the_same_pages_wallet_and_onion_lose_no_update(
     assert wallet["page_count"] == distinct_pages and wallet["mention_count"] == 2 * ROUNDS
     onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
     assert onion["page_count"] == distinct_pages  # each page created once, counted once
+
+
+def _entity_reads(requests: list[tuple[str, list[str]]], prefix: str) -> list[str]:
+    """The wallet and onion indices the recorded mget requests read."""
+    entity_indices = {indices.alias_name(prefix, kind) for kind in ("wallets", "onions")}
+    return [index for kind, read in requests if kind == "mget" for index in read if index in entity_indices]
+
+
+def test_a_later_batch_reads_no_entity_the_indexer_holds_and_loses_nothing(es: tuple[Any, str]) -> None:
+    """The entity cache: the wallet and onion written by batch 1 are not read again by batch 2."""
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    counting = CountingClient(client)
+    indexer = BulkIndexer(counting, prefix, None, max_retries=0)
+
+    assert indexer.index_items([make_page(1), make_mention(1)]).failed == 0
+    assert len(_entity_reads(counting.requests, prefix)) == 2  # nothing held yet: both read
+    counting.requests.clear()
+    outcome = indexer.index_items([make_page(2), make_mention(2)])
+    assert outcome.failed == 0 and outcome.entities == {"wallets": 1, "onions": 1}
+    assert _entity_reads(counting.requests, prefix) == []
+    assert outcome.stats["elasticsearch/entity_cache_stale"] == 0
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID)["_source"]
+    assert wallet["page_count"] == 2 and wallet["mention_count"] == 2
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 2
+
+    # Without the cache (entity_cache_bytes=0) every batch reads them, as before.
+    plain = CountingClient(client)
+    uncached = BulkIndexer(plain, prefix, None, max_retries=0, entity_cache_bytes=0)
+    uncached.index_items([make_page(3), make_mention(3)])
+    plain.requests.clear()
+    uncached.index_items([make_page(4), make_mention(4)])
+    assert len(_entity_reads(plain.requests, prefix)) == 2
+
+
+def test_an_entity_another_writer_changed_since_the_cache_held_it_is_read_and_merged_again(
+    es: tuple[Any, str],
+) -> None:
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0)
+    other = BulkIndexer(client, prefix, None, max_retries=0)
+    indexer.index_items([make_page(1), make_mention(1)])
+    earlier = "2026-11-27T09:00:00Z"
+    other.index_items([make_page(99, earlier), make_mention(99, earlier)])  # after this indexer cached both
+
+    outcome = indexer.index_items([make_page(2), make_mention(2)])
+
+    assert outcome.failed == 0 and outcome.spooled == 0
+    assert outcome.stats["elasticsearch/entity_cache_stale"] == 2  # the wallet and the onion: refused, read again
+    assert outcome.entities == {"wallets": 1, "onions": 1}
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID)["_source"]
+    assert sorted(wallet["pages"]) == sorted(make_page(n).canonical_url for n in (1, 2, 99))
+    assert wallet["mention_count"] == 3 and wallet["first_seen"] == earlier
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 3
+
+
+@pytest.mark.parametrize("delete_old", [False, True], ids=["old-index-kept-read-only", "old-index-deleted"])
+def test_an_entity_cached_before_a_migration_is_written_to_the_new_index_only(
+    es: tuple[Any, str], delete_old: bool,
+) -> None:
+    """A migration between two batches moves the alias: the cached version's index refuses the write (write
+    block) or is gone, so the document is read through the alias and merged into the new index."""
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0)
+    indexer.index_items([make_page(1), make_mention(1)])
+    indexer.index_items([make_page(2), make_mention(2)])  # the cached versions are now past 0 in the old index
+    old = {kind: indices.current_index(client, prefix, kind) for kind in ("wallets", "onions")}
+    for kind in ("wallets", "onions"):
+        indices.migrate(client, prefix, kind, delete_old=delete_old)
+
+    outcome = indexer.index_items([make_page(3), make_mention(3)])
+
+    assert outcome.failed == 0 and outcome.spooled == 0
+    assert outcome.stats["elasticsearch/entity_cache_stale"] == 2
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID)
+    assert wallet["_index"] != old["wallets"]
+    assert wallet["_source"]["page_count"] == 3 and wallet["_source"]["mention_count"] == 3
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 3
+    if not delete_old:  # the rollback point kept what it held at the migration, nothing more
+        assert client.get(index=old["wallets"], id=WALLET_ID)["_source"]["page_count"] == 2

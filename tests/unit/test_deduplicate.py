@@ -39,3 +39,26 @@ def test_one_wallet_on_two_pages_is_two_mentions() -> None:
     assert not seen.is_repeat(mention("http://x.onion/2"))
     assert seen.is_repeat(mention("http://x.onion/1"))
     assert len(seen) == 2
+
+
+def test_a_listing_repeat_ignores_fetch_time_and_job_but_no_field_of_its_content() -> None:
+    from crawler.items import Listing
+
+    def listing(**changes: object) -> Listing:
+        values: dict[str, object] = dict(
+            market="m", listing_id="42", url="http://x.onion/l/42", title="Item", fetched_at="2026-11-28T23:25:18Z",
+            job_id="j", onion_host="x.onion", price_amount=12.5, price_currency="USD", crypto_prices={"btc": 0.001},
+            ships_to=["eu"], evidence={"file": "a.warc.gz", "offset": 10})
+        values.update(changes)
+        return Listing(**values)  # type: ignore[arg-type]
+
+    seen = SeenDocuments()
+    assert not seen.is_repeat(listing())
+    assert seen.is_repeat(listing(fetched_at="2026-11-29T00:00:00Z", job_id="j2"))
+    for change in ({"price_amount": 12.0}, {"crypto_prices": {"btc": 0.002}}, {"ships_to": ["eu", "us"]},
+                   {"evidence": {"file": "a.warc.gz", "offset": 11}}, {"price_amount": None}, {"title": "Item 2"}):
+        assert not seen.is_repeat(listing(**change)), change
+        assert seen.is_repeat(listing(**change)), change
+    # Keys in another order are the same content.
+    assert not seen.is_repeat(listing(crypto_prices={"btc": 0.1, "xmr": 2.0}))
+    assert seen.is_repeat(listing(crypto_prices={"xmr": 2.0, "btc": 0.1}))

@@ -68,3 +68,29 @@ def test_a_pool_whose_idle_worker_was_killed_extracts_again() -> None:
         assert len(outcomes) <= 2
     finally:
         extractor.close()
+
+
+def test_a_worker_start_imports_no_scrapy_twisted_or_tor_transport() -> None:
+    """What the spider hands a worker (its loaders, pickled) unpickles without the spider's module."""
+    import functools
+    import pickle
+    import subprocess
+    import sys
+
+    from config.paths import markets_dir
+    from crawler.spiders.onion import load_bound_profiles, load_reference_tables
+
+    handed = pickle.dumps((functools.partial(load_bound_profiles, str(markets_dir()), ()),
+                           functools.partial(load_reference_tables, None)))
+    script = (
+        "import pickle, sys\n"
+        "load_profiles, load_tables = pickle.loads(sys.stdin.buffer.read())\n"
+        "from crawler.extractors import budget\n"
+        "budget._start_worker(load_profiles, load_tables)\n"
+        "assert budget._profiles is not None and set(budget._tables) == {'lexicon', 'countries'}\n"
+        "print(sorted(name for name in ('scrapy', 'twisted', 'crawler.spiders.onion', 'crawler.tor.download_handler')"
+        " if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], input=handed, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+    assert result.stdout.decode().strip() == "[]"

@@ -119,3 +119,23 @@ def test_content_urls(url: str) -> None:
 @pytest.mark.parametrize("url", ["http://x.onion/logout", "http://x.onion/account/sign-out", "http://x.onion/?action=logout"])
 def test_logout_urls(url: str) -> None:
     assert is_logout_url(url) and not is_login_url(url)
+
+
+def test_the_prefilter_answers_as_the_case_insensitive_regex_it_replaced() -> None:
+    import re
+
+    from hypothesis import given, settings, strategies as st
+
+    from crawler.extractors.login_wall import _may_be_a_wall
+
+    regex = re.compile(rb"password|captcha|turnstile|humanverify", re.IGNORECASE)
+    words = st.sampled_from([b"PassWord", b"CAPTCHA", b"turnstile", b"HumanVerify", b"passwor", b"capt cha",
+                             "пароль".encode(), b"\xc4\xb0", b"<input type=text>", b"Turn\x00stile"])
+
+    @settings(max_examples=300)
+    @given(st.lists(st.one_of(words, st.binary(max_size=12)), max_size=8))
+    def check(parts: list[bytes]) -> None:
+        body = b"".join(parts)
+        assert _may_be_a_wall(body) == bool(regex.search(body))
+
+    check()
