@@ -338,18 +338,43 @@ def _inside_skip(tree: PageTree, index: int, skip: frozenset[int]) -> bool:
     return any(tree.contains(root, index) for root in skip)
 
 
-def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> tuple[str | None, int]:
-    """(the card's detail-page href, its first link element): the href linked most often."""
+def _labelled_vendor_hrefs(tree: PageTree, chunks: list[tuple[int, str]]) -> set[str]:
+    """Hrefs of the links that a "Store:"/"Vendor:"/"Sold by" label in the card introduces."""
+    found: set[str] = set()
+    for position, (owner, text) in enumerate(chunks):
+        label = _label_value(text, _VENDOR_LABELS)
+        if label is None:
+            continue
+        source = owner if label[1] or position + 1 >= len(chunks) else chunks[position + 1][0]
+        link = tree.link[source]
+        if link >= 0:
+            found.add((tree.elements[link].get("href") or "").strip())
+    return found
+
+
+def _main_url(tree: PageTree, card: int, skip: frozenset[int],
+              chunks: Iterable[tuple[int, str]] = ()) -> tuple[str | None, int]:
+    """(the card's detail-page href, its first link element): the href linked most often.
+
+    Links that look like a vendor's page ("/shop/x", "/store/x") are left out, except where a
+    vendor label in the card introduces another link: then that one is the vendor's, and the
+    shop engine's "/shop/<product>/" links (image and title) are the card's own.
+    """
     hrefs: Counter[str] = Counter()
+    vendorish: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     for index in tree.subtree(card):
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or is_vendor_href(href):
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        hrefs[href] += 1
+        (vendorish if is_vendor_href(href) else hrefs)[href] += 1
         first_seen.setdefault(href, index)
+    if not hrefs and len(vendorish) >= 2:
+        labelled = _labelled_vendor_hrefs(tree, list(chunks))
+        if labelled & set(vendorish):
+            hrefs = Counter({href: number for href, number in vendorish.items() if href not in labelled})
     if not hrefs:
         return None, -1
     best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))
@@ -400,7 +425,12 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             return None
         return text
 
-    for group in (headings, titled):
+    # A wrapper whose class says title ("title-wrapper") around the category line and the title
+    # element is not the title: the innermost title-classed elements come first.
+    wrappers = [index for position, index in enumerate(titled)
+                if position + 1 < len(titled) and tree.contains(index, titled[position + 1])]
+    innermost = [index for index in titled if index not in wrappers]
+    for group in (headings, innermost, wrappers):
         for index in group:
             text = usable(index)
             if text:
@@ -615,7 +645,7 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     column_cache: dict[int, dict[str, int]] = {}
     for card in records:
         card_text = _card_chunks(tree, card, ordered)
-        main_url, url_element = _main_url(tree, card, card_text.skip)
+        main_url, url_element = _main_url(tree, card, card_text.skip, card_text.chunks)
         title, title_element = _labelled_title(card_text.chunks)
         columns = _table_columns(tree, card, column_cache) if tree.tag[card] == "tr" else {}
         if not title and "title" in columns:
