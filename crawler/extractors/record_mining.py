@@ -471,6 +471,33 @@ def _in_price_box(tree: PageTree, card: int, index: int) -> bool:
     return False
 
 
+# Struck-through text: an old price beside the current one on a sale card.
+_STRUCK_TAGS = frozenset({"del", "s", "strike"})
+# Text for screen readers only ("Original price was: $250.00."), printed nowhere on the screen.
+_SCREEN_READER_CLASSES = frozenset({"screen-reader-text", "sr-only", "visually-hidden", "visuallyhidden",
+                                    "screen-reader-only", "a11y-hidden"})
+MAX_OLD_PRICE_LEVELS = 6
+
+
+def _old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
+    """The holder is struck through (``<del>``, ``<s>``, ``<strike>``, an inline ``line-through``)
+    or sits in a screen-reader-only element, within a few levels inside the card."""
+    block = index
+    for _ in range(MAX_OLD_PRICE_LEVELS):
+        if block < card:
+            return False
+        element = tree.elements[block]
+        if tree.tag[block] in _STRUCK_TAGS or "line-through" in (element.get("style") or "")[:500]:
+            return True
+        classes = element.get("class") or ""
+        if classes and len(classes) < 500 and not _SCREEN_READER_CLASSES.isdisjoint(classes.casefold().split()):
+            return True
+        if block == card:
+            return False
+        block = tree.parent[block]
+    return False
+
+
 def _prices(tree: PageTree, card: int, skip: frozenset[int],
             title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
     """(main price, its text, crypto price beside it, the main price's holder element)."""
@@ -488,6 +515,10 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
         holders.append(index)
         if len(holders) >= MAX_CARD_PRICE_HOLDERS:
             break
+    # A sale card prints the old price struck through beside the current one: the current one counts.
+    current = [index for index in holders if not _old_or_unseen_price(tree, card, index)]
+    if current and len(current) < len(holders):
+        holders = current
     # "Bulk prices start at 5.00 USD" in a description above the price box: where the card marks
     # its price box (class "price"), a fiat price in it beats the ones before it.
     classed = next((position for position, index in enumerate(holders) if _in_price_box(tree, card, index)), 0)
