@@ -64,6 +64,9 @@ _ACTION_WORDS = frozenset({
     "buy", "buy now", "order", "order now", "purchase", "view", "view listing", "view item", "view product",
     "details", "more", "more info", "read more", "add to cart", "add to basket", "show", "open", "go",
     "купить", "заказать", "подробнее", "kaufen", "details anzeigen", "ansehen", "see more", "info",
+    # Shop engines' grid buttons (WooCommerce and its themes).
+    "select options", "choose options", "quick view", "add to wishlist", "add to compare", "view details",
+    "выбрать", "в корзину", "in den warenkorb",
 })
 VENDOR_HREF = re.compile(
     r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"

@@ -91,3 +91,15 @@ def test_a_grid_of_shop_products_is_a_category_page_with_one_listing_per_card() 
         ("Big Bud Automatic Seeds", Price(230.0, "USD"), "Trader"),
         ("Lemon Kush Seeds", Price(235.0, "USD"), "Surf"),
         ("Top 44 Seeds", Price(220.0, "USD"), "Surf")]
+
+
+def test_select_options_and_quick_view_buttons_are_never_a_title() -> None:
+    """A variable product's "Select options" button links the product page like its title does;
+    the button's longer text is not the title."""
+    item = ("<li class='product'><a href='/p/{n}'><img src='/i/{n}.jpg' alt=''></a><a href='/p/{n}'>Kush {n}</a>"
+            "<span class='amount'>${n}0.00</span><a href='/p/{n}' class='button'>Select options</a>"
+            "<a href='/p/{n}' class='button'>Quick View</a></li>")
+    html = "<html><body><ul class='products'>" + "".join(item.format(n=n) for n in (1, 2, 3)) + "</ul></body></html>"
+    assert [(card.title, card.price.amount) for card in cards_of(html)] == [
+        ("Kush 1", 10.0), ("Kush 2", 20.0), ("Kush 3", 30.0)]
+
