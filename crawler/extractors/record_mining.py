@@ -479,12 +479,16 @@ _STRUCK_TAGS = frozenset({"del", "s", "strike"})
 # Text for screen readers only ("Original price was: $250.00."), printed nowhere on the screen.
 _SCREEN_READER_CLASSES = frozenset({"screen-reader-text", "sr-only", "visually-hidden", "visuallyhidden",
                                     "screen-reader-only", "a11y-hidden"})
+# Classes that name the old price of a sale ("old-price" beside "special-price", "price-old" beside "price-new").
+_OLD_PRICE_CLASSES = frozenset({"old-price", "price-old", "oldprice", "was-price", "price-was", "price--old",
+                                "compare-at-price", "price-compare", "price--compare", "price-before-discount"})
 MAX_OLD_PRICE_LEVELS = 6
 
 
 def _old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
-    """The holder is struck through (``<del>``, ``<s>``, ``<strike>``, an inline ``line-through``)
-    or sits in a screen-reader-only element, within a few levels inside the card."""
+    """The holder is struck through (``<del>``, ``<s>``, ``<strike>``, an inline ``line-through``),
+    sits in an element whose class names an old price, or in a screen-reader-only element, within a
+    few levels inside the card."""
     block = index
     for _ in range(MAX_OLD_PRICE_LEVELS):
         if block < card:
@@ -493,8 +497,10 @@ def _old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
         if tree.tag[block] in _STRUCK_TAGS or "line-through" in (element.get("style") or "")[:500]:
             return True
         classes = element.get("class") or ""
-        if classes and len(classes) < 500 and not _SCREEN_READER_CLASSES.isdisjoint(classes.casefold().split()):
-            return True
+        if classes and len(classes) < 500:
+            tokens = classes.casefold().split()
+            if not (_SCREEN_READER_CLASSES.isdisjoint(tokens) and _OLD_PRICE_CLASSES.isdisjoint(tokens)):
+                return True
         if block == card:
             return False
         block = tree.parent[block]

@@ -103,3 +103,18 @@ def test_select_options_and_quick_view_buttons_are_never_a_title() -> None:
     assert [(card.title, card.price.amount) for card in cards_of(html)] == [
         ("Kush 1", 10.0), ("Kush 2", 20.0), ("Kush 3", 30.0)]
 
+
+
+def test_an_old_price_named_by_its_class_gives_way_to_the_new_one() -> None:
+    """Other shop engines mark the old price by class, not by <del>: "price-old" / "price-new"
+    (with an "Ex Tax" line after), "old-price" / "special-price"."""
+    first = ("<div class='product-thumb'><h4><a href='/index.php?product_id={n}'>Phone {n}</a></h4>"
+             "<p class='price'><span class='price-new'>${n}8.00</span> <span class='price-old'>${n}9.00</span>"
+             "<span class='price-tax'>Ex Tax: ${n}0.00</span></p></div>")
+    second = ("<li class='item'><h2 class='product-name'><a href='/catalog/item-{n}.html'>Lamp {n}</a></h2>"
+              "<div class='price-box'><p class='old-price'><span class='price'>€{n}5,00</span></p>"
+              "<p class='special-price'><span class='price'>€{n}2,50</span></p></div></li>")
+    for template, expected in ((first, [(18.0, "USD"), (28.0, "USD"), (38.0, "USD")]),
+                               (second, [(12.5, "EUR"), (22.5, "EUR"), (32.5, "EUR")])):
+        html = "<html><body><div class='row'>" + "".join(template.format(n=n) for n in (1, 2, 3)) + "</div></body></html>"
+        assert [(card.price.amount, card.price.currency) for card in cards_of(html)] == expected
