@@ -11,7 +11,8 @@ Public API:
   :func:`marked_counts` and :func:`alike_units` are its parts.
 * :func:`clean_vendor_name`, :func:`vendor_link_name`, :func:`strip_bracket_notes`, :data:`ARROWS`,
   :func:`is_action_text`, :func:`is_vendor_href` and :data:`VENDOR_HREF` -- the name and link rules
-  shared with detail and vendor pages.
+  shared with detail and vendor pages; :func:`is_old_or_unseen_price` -- a sale's struck-through
+  (or screen-reader-only) old price, which is never the price.
 
 How cards are found (no profile, no per-site rule):
 
@@ -485,10 +486,10 @@ _OLD_PRICE_CLASSES = frozenset({"old-price", "price-old", "oldprice", "was-price
 MAX_OLD_PRICE_LEVELS = 6
 
 
-def _old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
+def is_old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
     """The holder is struck through (``<del>``, ``<s>``, ``<strike>``, an inline ``line-through``),
     sits in an element whose class names an old price, or in a screen-reader-only element, within a
-    few levels inside the card."""
+    few levels inside ``card`` (0: anywhere on the page)."""
     block = index
     for _ in range(MAX_OLD_PRICE_LEVELS):
         if block < card:
@@ -525,7 +526,7 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
         if len(holders) >= MAX_CARD_PRICE_HOLDERS:
             break
     # A sale card prints the old price struck through beside the current one: the current one counts.
-    current = [index for index in holders if not _old_or_unseen_price(tree, card, index)]
+    current = [index for index in holders if not is_old_or_unseen_price(tree, card, index)]
     if current and len(current) < len(holders):
         holders = current
     # "Bulk prices start at 5.00 USD" in a description above the price box: where the card marks

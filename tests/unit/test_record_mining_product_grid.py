@@ -118,3 +118,16 @@ def test_an_old_price_named_by_its_class_gives_way_to_the_new_one() -> None:
                                (second, [(12.5, "EUR"), (22.5, "EUR"), (32.5, "EUR")])):
         html = "<html><body><div class='row'>" + "".join(template.format(n=n) for n in (1, 2, 3)) + "</div></body></html>"
         assert [(card.price.amount, card.price.currency) for card in cards_of(html)] == expected
+
+
+def test_a_product_page_on_sale_gives_its_current_price() -> None:
+    """A detail page's price box with a struck-through old price and the current one: the current one."""
+    html = ("<html><head><title>Kush Seeds - Shop</title></head><body><div class='product'>"
+            "<h1 class='product_title'>Kush Seeds</h1>"
+            f"<p class='price'>{SALE}</p>"
+            "<div class='sold-by'>Store: <a href='/store/trader'>Trader</a></div>"
+            "<form class='cart'><button>Add to cart</button></form></div></body></html>")
+    page = read_generic_page(Selector(text=html), f"http://{HOST}/shop/kush-seeds/")
+    assert page.page_type == "listing"
+    assert (page.listing["title"], page.listing["price"], page.listing["vendor"]) == (
+        "Kush Seeds", Price(230.0, "USD"), "Trader")
