@@ -342,6 +342,25 @@ def _inside_skip(tree: PageTree, index: int, skip: frozenset[int]) -> bool:
     return any(tree.contains(root, index) for root in skip)
 
 
+# A button's href that puts the item in the cart or a wish list ("?add-to-cart=12"): an action, no page.
+_CART_ACTIONS = ("add-to-cart", "add_to_cart", "addtocart", "add-to-wishlist", "add_to_wishlist")
+
+
+def _is_cart_action(href: str) -> bool:
+    folded = href[:300].casefold()
+    return any(action in folded for action in _CART_ACTIONS)
+
+
+def _title_link(tree: PageTree, title_element: int) -> int:
+    """The link around the title element, or the first link inside it; -1 when none."""
+    if title_element < 0:
+        return -1
+    if tree.link[title_element] >= 0:
+        return tree.link[title_element]
+    return next((index for index in range(title_element + 1, min(tree.end[title_element], title_element + 50))
+                 if tree.tag[index] == "a" and tree.link[index] == index), -1)
+
+
 def _labelled_vendor_hrefs(tree: PageTree, chunks: list[tuple[int, str]]) -> set[str]:
     """Hrefs of the links that a "Store:"/"Vendor:"/"Sold by" label in the card introduces."""
     found: set[str] = set()
@@ -371,7 +390,7 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int],
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")):
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or _is_cart_action(href):
             continue
         (vendorish if is_vendor_href(href) else hrefs)[href] += 1
         first_seen.setdefault(href, index)
@@ -702,6 +721,14 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
             continue
+        if main_url is None:
+            # Every link looks like a vendor's ("/shop/<slug>/" of a shop engine) and no label names
+            # a vendor: the link around the title is the card's own, not a vendor's page.
+            link = _title_link(tree, title_element)
+            href = (tree.elements[link].get("href") or "").strip() if link >= 0 else ""
+            if (href and not href.startswith(("#", "javascript:", "mailto:")) and not _is_cart_action(href)
+                    and href not in _labelled_vendor_hrefs(tree, card_text.chunks)):
+                main_url, url_element = href, link
         price, price_text, crypto, price_element = _prices(tree, card, card_text.skip, title_element)
         if price is None:
             continue

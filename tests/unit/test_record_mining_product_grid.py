@@ -131,3 +131,18 @@ def test_a_product_page_on_sale_gives_its_current_price() -> None:
     assert page.page_type == "listing"
     assert (page.listing["title"], page.listing["price"], page.listing["vendor"]) == (
         "Kush Seeds", Price(230.0, "USD"), "Trader")
+
+
+def test_a_one_shop_grid_whose_product_links_sit_under_shop_gives_one_card_each() -> None:
+    """A shop without vendors links its products under "/shop/<slug>/" and names no store: the link
+    around (or inside) the card's title is the product's, not a vendor's page; each card keeps it."""
+    item = ("<li class='product'><a href='/shop/thing-{n}/'><img src='/t{n}.jpg' alt=''>"
+            "<h2 class='product-title'>Thing {n}</h2></a><span class='price'>${n}.50</span>"
+            "<a href='?add-to-cart={n}' class='button'>Add to cart</a></li>")
+    html = "<html><body><ul class='products'>" + "".join(item.format(n=n) for n in (1, 2, 3)) + "</ul></body></html>"
+    cards = cards_of(html)
+    assert [(card.title, card.url, card.vendor) for card in cards] == [
+        (f"Thing {n}", f"http://{HOST}/shop/thing-{n}/", None) for n in (1, 2, 3)]
+    page = read_generic_page(Selector(text=html), URL)
+    assert [(card["title"], card["price"]) for card in page.cards] == [
+        ("Thing 1", Price(1.5, "USD")), ("Thing 2", Price(2.5, "USD")), ("Thing 3", Price(3.5, "USD"))]
