@@ -23,7 +23,8 @@ Where the values come from, outside every listing card the page shows (a
 * price: the first printed price after the title whose label says price
   ("Price", "Sale Price :", "Purchase price:", "Цена", "Preis"), else the first
   printed price after the title -- exchange-rate tickers above the title are
-  never the price; the crypto price is the next coin price printed with it;
+  never the price, nor a sale's struck-through old price right before the
+  current one; the crypto price is the next coin price printed with it;
 * labelled values: a label and its value in one text ("Ships from: x"), in
   two neighbouring texts (``<dt>``/``<dd>``, ``<th>``/``<td>``, ``<b>x:</b>
   y``, ``<label>`` and ``<span>``), or an element's ``title`` attribute naming

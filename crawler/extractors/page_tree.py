@@ -5,7 +5,9 @@ Public API:
 * :func:`build_page_tree` ``(root, max_nodes=MAX_NODES) -> PageTree``: one walk
   over the lxml tree that records, per visible element in document order, its
   parent, depth, tag-path shape, whether it sits inside a link, its text when
-  the text is short, and the prices printed in it.
+  the text is short, and the prices printed in it (a price holder is the smallest
+  element that prints a price; a range whose two ends are two holders,
+  "<b>$5</b> – <b>$9</b>", is held whole by the element around them).
 * :class:`PageTree` -- those arrays plus helpers (:meth:`PageTree.text_chunks`,
   :meth:`PageTree.subtree`, :meth:`PageTree.element_text`).
 * :func:`is_shown` ``(element, rules) -> bool`` says whether one element is

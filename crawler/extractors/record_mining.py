@@ -28,11 +28,18 @@ How cards are found (no profile, no per-site rule):
 3. A record grows to its parent while the parent holds no other record and is
    itself one of a repeated group: the title above the price box, the vendor
    line below it join their card.
-4. Inside a card: the title is a heading, an element whose class says title,
+4. Inside a card: the title is a heading, an element whose class says title
+   (the innermost one: a "title-wrapper" around a category line is not it),
    or the longest link text to the card's main URL (action words such as "Buy
-   now" never); the price is the first printed price outside the title; the
-   crypto price is the next price in a coin; the vendor is a link to a
-   user/vendor/profile URL or the text after a "Vendor:"-style label.
+   now" or "Select options" never); the main URL is the href linked most often,
+   not a vendor's page nor a cart action -- but "/shop/<slug>/" links of a shop
+   engine are the card's own where a "Store:"-style label names another link
+   as the vendor's, or where the title sits in one; the price is the first
+   printed price outside the title that is not a sale's old price (struck
+   through, classed "old-price", or screen-reader-only text), and a range of
+   two amount elements is one price; the crypto price is the next price in a
+   coin; the vendor is a link to a user/vendor/profile URL or the text after a
+   "Vendor:"/"Store:"-style label.
 
 Cards without a title are dropped.  Cost: linear in the elements of the page
 tree (capped there), with per-card work capped by ``MAX_CARD_CHUNKS`` and at
