@@ -23,7 +23,8 @@ Where the values come from, outside every listing card the page shows (a
 * price: the first printed price after the title whose label says price
   ("Price", "Sale Price :", "Purchase price:", "Цена", "Preis"), else the first
   printed price after the title -- exchange-rate tickers above the title are
-  never the price; the crypto price is the next coin price printed with it;
+  never the price, nor a sale's struck-through old price right before the
+  current one; the crypto price is the next coin price printed with it;
 * labelled values: a label and its value in one text ("Ships from: x"), in
   two neighbouring texts (``<dt>``/``<dd>``, ``<th>``/``<td>``, ``<b>x:</b>
   y``, ``<label>`` and ``<span>``), or an element's ``title`` attribute naming
@@ -52,11 +53,13 @@ from crawler.extractors.generic_listing import extract_generic
 from crawler.extractors.page_tree import PageTree, clean_text
 from crawler.extractors.prices import Price
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
-from crawler.extractors.record_mining import ARROWS, Card, clean_vendor_name, is_action_text, is_vendor_href, vendor_link_name
+from crawler.extractors.record_mining import (ARROWS, Card, clean_vendor_name, is_action_text, is_old_or_unseen_price,
+                                              is_vendor_href, vendor_link_name)
 from crawler.extractors.vendor_profile import label_of
 
 MAX_TITLE_CHARS = 400
 MAX_PRICE_DISTANCE = 150  # elements between a title and an unlabelled price
+MAX_OLD_PRICES = 4  # struck-through or screen-reader-only prices skipped before the current one
 MAX_PRICE_HOLDERS = 300
 MAX_PRICE_LABELS = 20
 
@@ -241,6 +244,14 @@ def _price(tree: PageTree, ranges: CardMask, title_index: int,
         if not after or after[0] - start > MAX_PRICE_DISTANCE:
             return None, None, ""
         chosen_position = 0
+    # On sale: the old price struck through (or read out to screen readers only) right before the
+    # current one is not the price; the next holder close by that is neither is.
+    for position in range(chosen_position, min(chosen_position + MAX_OLD_PRICES, len(after) - 1)):
+        if not is_old_or_unseen_price(tree, 0, after[position]) or after[position + 1] - after[chosen_position] > 20:
+            break
+        if not is_old_or_unseen_price(tree, 0, after[position + 1]):
+            chosen_position = position + 1
+            break
     main_holder = after[chosen_position]
     spans = tree.prices[main_holder]
     main = spans[0]

@@ -5,7 +5,9 @@ Public API:
 * :func:`build_page_tree` ``(root, max_nodes=MAX_NODES) -> PageTree``: one walk
   over the lxml tree that records, per visible element in document order, its
   parent, depth, tag-path shape, whether it sits inside a link, its text when
-  the text is short, and the prices printed in it.
+  the text is short, and the prices printed in it (a price holder is the smallest
+  element that prints a price; a range whose two ends are two holders,
+  "<b>$5</b> – <b>$9</b>", is held whole by the element around them).
 * :class:`PageTree` -- those arrays plus helpers (:meth:`PageTree.text_chunks`,
   :meth:`PageTree.subtree`, :meth:`PageTree.element_text`).
 * :func:`is_shown` ``(element, rules) -> bool`` says whether one element is
@@ -244,6 +246,14 @@ def _name_inner_dollars(tree: PageTree, index: int, spans: list[PriceSpan]) -> N
                                   if span.currency == "USD" and span.amount in named else span for span in inner_spans]
 
 
+_RANGE_DASHES = frozenset("-–—~")
+
+
+def _dash_between_children(tree: PageTree, index: int) -> bool:
+    """A dash in the text between the element's children: maybe a range of two prices below it."""
+    return any(not _RANGE_DASHES.isdisjoint((tree.elements[child].tail or "")[:20]) for child in tree.children(index))
+
+
 def _fill_small_texts(tree: PageTree) -> None:
     """Short texts bottom-up, and the price holders: the smallest elements whose text prints a price."""
     count = len(tree.elements)
@@ -292,13 +302,16 @@ def _fill_small_texts(tree: PageTree) -> None:
         tree.small_text[index] = text
         # The smallest elements that print a price hold it; an element around a price holder
         # holds prices too when its own text prints one more ("95,50 € <span>(0.0104 BTC)</span>").
-        if text is not None and digit and (not holds_price[index] or own_digit):
+        if text is not None and digit and (not holds_price[index] or own_digit or _dash_between_children(tree, index)):
             # A zero amount is a balance or an empty cart, never what a listing costs; a price
             # inside a longer sentence ("SALE $9.99gram TOP SHELF...") is a title's, not a price tag.
             spans = [span for span in find_price_spans(text, limit=6) if span.amount > 0]
             if spans and not _prominent(text, spans):
                 spans = []
-            if spans and holds_price[index] and len(spans) <= _inner_price_count(tree, index):
+            # A range whose two ends are two holders below ("<b>$235.00</b> – <b>$2,000.00</b>") is
+            # one price that only this element prints whole, so it holds it (before its ends).
+            if spans and holds_price[index] and len(spans) <= _inner_price_count(tree, index) and not (
+                    len(spans) == 1 and spans[0].amount_max is not None):
                 _name_inner_dollars(tree, index, spans)
                 spans = []  # nothing beyond what its descendants print
             if spans:

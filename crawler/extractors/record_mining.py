@@ -11,7 +11,8 @@ Public API:
   :func:`marked_counts` and :func:`alike_units` are its parts.
 * :func:`clean_vendor_name`, :func:`vendor_link_name`, :func:`strip_bracket_notes`, :data:`ARROWS`,
   :func:`is_action_text`, :func:`is_vendor_href` and :data:`VENDOR_HREF` -- the name and link rules
-  shared with detail and vendor pages.
+  shared with detail and vendor pages; :func:`is_old_or_unseen_price` -- a sale's struck-through
+  (or screen-reader-only) old price, which is never the price.
 
 How cards are found (no profile, no per-site rule):
 
@@ -27,11 +28,18 @@ How cards are found (no profile, no per-site rule):
 3. A record grows to its parent while the parent holds no other record and is
    itself one of a repeated group: the title above the price box, the vendor
    line below it join their card.
-4. Inside a card: the title is a heading, an element whose class says title,
+4. Inside a card: the title is a heading, an element whose class says title
+   (the innermost one: a "title-wrapper" around a category line is not it),
    or the longest link text to the card's main URL (action words such as "Buy
-   now" never); the price is the first printed price outside the title; the
-   crypto price is the next price in a coin; the vendor is a link to a
-   user/vendor/profile URL or the text after a "Vendor:"-style label.
+   now" or "Select options" never); the main URL is the href linked most often,
+   not a vendor's page nor a cart action -- but "/shop/<slug>/" links of a shop
+   engine are the card's own where a "Store:"-style label names another link
+   as the vendor's, or where the title sits in one; the price is the first
+   printed price outside the title that is not a sale's old price (struck
+   through, classed "old-price", or screen-reader-only text), and a range of
+   two amount elements is one price; the crypto price is the next price in a
+   coin; the vendor is a link to a user/vendor/profile URL or the text after a
+   "Vendor:"/"Store:"-style label.
 
 Cards without a title are dropped.  Cost: linear in the elements of the page
 tree (capped there), with per-card work capped by ``MAX_CARD_CHUNKS`` and at
@@ -64,6 +72,9 @@ _ACTION_WORDS = frozenset({
     "buy", "buy now", "order", "order now", "purchase", "view", "view listing", "view item", "view product",
     "details", "more", "more info", "read more", "add to cart", "add to basket", "show", "open", "go",
     "купить", "заказать", "подробнее", "kaufen", "details anzeigen", "ansehen", "see more", "info",
+    # Shop engines' grid buttons (WooCommerce and its themes).
+    "select options", "choose options", "quick view", "add to wishlist", "add to compare", "view details",
+    "выбрать", "в корзину", "in den warenkorb",
 })
 VENDOR_HREF = re.compile(
     r"(?i)(?:/(?:vendor|vendors|seller|sellers|user|users|profile|profiles|member|members|shop|store|u|v)(?:/|$|\?)"
@@ -338,18 +349,62 @@ def _inside_skip(tree: PageTree, index: int, skip: frozenset[int]) -> bool:
     return any(tree.contains(root, index) for root in skip)
 
 
-def _main_url(tree: PageTree, card: int, skip: frozenset[int]) -> tuple[str | None, int]:
-    """(the card's detail-page href, its first link element): the href linked most often."""
+# A button's href that puts the item in the cart or a wish list ("?add-to-cart=12"): an action, no page.
+_CART_ACTIONS = ("add-to-cart", "add_to_cart", "addtocart", "add-to-wishlist", "add_to_wishlist")
+
+
+def _is_cart_action(href: str) -> bool:
+    folded = href[:300].casefold()
+    return any(action in folded for action in _CART_ACTIONS)
+
+
+def _title_link(tree: PageTree, title_element: int) -> int:
+    """The link around the title element, or the first link inside it; -1 when none."""
+    if title_element < 0:
+        return -1
+    if tree.link[title_element] >= 0:
+        return tree.link[title_element]
+    return next((index for index in range(title_element + 1, min(tree.end[title_element], title_element + 50))
+                 if tree.tag[index] == "a" and tree.link[index] == index), -1)
+
+
+def _labelled_vendor_hrefs(tree: PageTree, chunks: list[tuple[int, str]]) -> set[str]:
+    """Hrefs of the links that a "Store:"/"Vendor:"/"Sold by" label in the card introduces."""
+    found: set[str] = set()
+    for position, (owner, text) in enumerate(chunks):
+        label = _label_value(text, _VENDOR_LABELS)
+        if label is None:
+            continue
+        source = owner if label[1] or position + 1 >= len(chunks) else chunks[position + 1][0]
+        link = tree.link[source]
+        if link >= 0:
+            found.add((tree.elements[link].get("href") or "").strip())
+    return found
+
+
+def _main_url(tree: PageTree, card: int, skip: frozenset[int],
+              chunks: Iterable[tuple[int, str]] = ()) -> tuple[str | None, int]:
+    """(the card's detail-page href, its first link element): the href linked most often.
+
+    Links that look like a vendor's page ("/shop/x", "/store/x") are left out, except where a
+    vendor label in the card introduces another link: then that one is the vendor's, and the
+    shop engine's "/shop/<product>/" links (image and title) are the card's own.
+    """
     hrefs: Counter[str] = Counter()
+    vendorish: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     for index in tree.subtree(card):
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or is_vendor_href(href):
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or _is_cart_action(href):
             continue
-        hrefs[href] += 1
+        (vendorish if is_vendor_href(href) else hrefs)[href] += 1
         first_seen.setdefault(href, index)
+    if not hrefs and len(vendorish) >= 2:
+        labelled = _labelled_vendor_hrefs(tree, list(chunks))
+        if labelled & set(vendorish):
+            hrefs = Counter({href: number for href, number in vendorish.items() if href not in labelled})
     if not hrefs:
         return None, -1
     best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))
@@ -400,7 +455,12 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             return None
         return text
 
-    for group in (headings, titled):
+    # A wrapper whose class says title ("title-wrapper") around the category line and the title
+    # element is not the title: the innermost title-classed elements come first.
+    wrappers = [index for position, index in enumerate(titled)
+                if position + 1 < len(titled) and tree.contains(index, titled[position + 1])]
+    innermost = [index for index in titled if index not in wrappers]
+    for group in (headings, innermost, wrappers):
         for index in group:
             text = usable(index)
             if text:
@@ -441,6 +501,39 @@ def _in_price_box(tree: PageTree, card: int, index: int) -> bool:
     return False
 
 
+# Struck-through text: an old price beside the current one on a sale card.
+_STRUCK_TAGS = frozenset({"del", "s", "strike"})
+# Text for screen readers only ("Original price was: $250.00."), printed nowhere on the screen.
+_SCREEN_READER_CLASSES = frozenset({"screen-reader-text", "sr-only", "visually-hidden", "visuallyhidden",
+                                    "screen-reader-only", "a11y-hidden"})
+# Classes that name the old price of a sale ("old-price" beside "special-price", "price-old" beside "price-new").
+_OLD_PRICE_CLASSES = frozenset({"old-price", "price-old", "oldprice", "was-price", "price-was", "price--old",
+                                "compare-at-price", "price-compare", "price--compare", "price-before-discount"})
+MAX_OLD_PRICE_LEVELS = 6
+
+
+def is_old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
+    """The holder is struck through (``<del>``, ``<s>``, ``<strike>``, an inline ``line-through``),
+    sits in an element whose class names an old price, or in a screen-reader-only element, within a
+    few levels inside ``card`` (0: anywhere on the page)."""
+    block = index
+    for _ in range(MAX_OLD_PRICE_LEVELS):
+        if block < card:
+            return False
+        element = tree.elements[block]
+        if tree.tag[block] in _STRUCK_TAGS or "line-through" in (element.get("style") or "")[:500]:
+            return True
+        classes = element.get("class") or ""
+        if classes and len(classes) < 500:
+            tokens = classes.casefold().split()
+            if not (_SCREEN_READER_CLASSES.isdisjoint(tokens) and _OLD_PRICE_CLASSES.isdisjoint(tokens)):
+                return True
+        if block == card:
+            return False
+        block = tree.parent[block]
+    return False
+
+
 def _prices(tree: PageTree, card: int, skip: frozenset[int],
             title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
     """(main price, its text, crypto price beside it, the main price's holder element)."""
@@ -458,6 +551,10 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
         holders.append(index)
         if len(holders) >= MAX_CARD_PRICE_HOLDERS:
             break
+    # A sale card prints the old price struck through beside the current one: the current one counts.
+    current = [index for index in holders if not is_old_or_unseen_price(tree, card, index)]
+    if current and len(current) < len(holders):
+        holders = current
     # "Bulk prices start at 5.00 USD" in a description above the price box: where the card marks
     # its price box (class "price"), a fiat price in it beats the ones before it.
     classed = next((position for position, index in enumerate(holders) if _in_price_box(tree, card, index)), 0)
@@ -615,7 +712,7 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     column_cache: dict[int, dict[str, int]] = {}
     for card in records:
         card_text = _card_chunks(tree, card, ordered)
-        main_url, url_element = _main_url(tree, card, card_text.skip)
+        main_url, url_element = _main_url(tree, card, card_text.skip, card_text.chunks)
         title, title_element = _labelled_title(card_text.chunks)
         columns = _table_columns(tree, card, column_cache) if tree.tag[card] == "tr" else {}
         if not title and "title" in columns:
@@ -631,6 +728,14 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
             continue
+        if main_url is None:
+            # Every link looks like a vendor's ("/shop/<slug>/" of a shop engine) and no label names
+            # a vendor: the link around the title is the card's own, not a vendor's page.
+            link = _title_link(tree, title_element)
+            href = (tree.elements[link].get("href") or "").strip() if link >= 0 else ""
+            if (href and not href.startswith(("#", "javascript:", "mailto:")) and not _is_cart_action(href)
+                    and href not in _labelled_vendor_hrefs(tree, card_text.chunks)):
+                main_url, url_element = href, link
         price, price_text, crypto, price_element = _prices(tree, card, card_text.skip, title_element)
         if price is None:
             continue

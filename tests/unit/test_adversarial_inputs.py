@@ -171,6 +171,12 @@ PAGE_CASES: dict[str, str] = {
         repeat('<p class="a b" id="c">x</p>', MEGABYTE // 2),
         "<style>" + repeat(".a.b#c:hover, .a .b, p.a{display:none} ", MEGABYTE // 2) + "</style>"),
     "a megabyte of hidden elements": _page(repeat('<i style="display:none">1BoatSLRHtKNngkdXEeobR76b53LETtpyT</i>')),
+    # Sale cards whose old-price markers are huge: class lists and inline styles of a third of a
+    # megabyte around struck-through and screen-reader-only prices, long tails between amounts.
+    "sale cards with huge class and style attributes": _page("<ul>" + "".join(
+        f'<li><a href="/shop/a{n}/">Item {n}</a><span class="price"><del class="{repeat("x old-price ", MEGABYTE // 6)}">'
+        f'<b>$1</b></del><ins style="{repeat("text-decoration: none; ", MEGABYTE // 6)}"><b>$2</b></ins>'
+        f'{repeat(" –", 5_000)}<b>$3</b></span> Store: <a href="/store/b">b</a></li>' for n in range(3)) + "</ul>"),
     # Thousands of distinct rules naming the same class, and elements that are all different.
     "distinct hiding rules for every element": _page(
         "".join(f'<p class="a b{n % 3000} x" id="i{n}">t</p>' for n in range(23_000)),
