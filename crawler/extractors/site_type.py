@@ -112,6 +112,14 @@ MAX_WALL_WORDS = 400
 # A wall without a form (a queue, a "checking your browser" page) is smaller still.
 MAX_QUEUE_LINKS = 3
 MAX_QUEUE_WORDS = 150
+# A wall with almost nothing on it: an interstitial that waits, reloads or loads the site by script ("please
+# wait", "one moment", "loading", "you will be redirected", "enable JavaScript"; also Polish, German, Russian,
+# Turkish).  At most this many words, MAX_QUEUE_LINKS links, no error title.
+_WAIT_WORDS = ("please wait", "one moment", "just a moment", "loading", "redirecting", "be redirected",
+               "enable javascript", "javascript", "checking your browser", "being verified", "are you human",
+               "you are human", "please stand by", "bitte warten", "einen moment", "czekać", "подождите",
+               "загрузка", "перенаправление", "bekleyin", "yükleniyor")
+MAX_INTERSTITIAL_WORDS = 40
 # Field names of a search box or a sort control: a form of these only is not a challenge.
 _SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", "term", "text", "find", "sort",
                             "category", "cat", "page"})
@@ -146,6 +154,8 @@ class PageSignals:
     # A form with fields to fill in and no password field; a search box (see _forms_of).
     challenge_form: bool = False
     search_form: bool = False
+    # The page reloads or leaves by itself (a meta refresh, a script that sets location or reloads).
+    reloads: bool = False
     vendor_profile: bool = False
     post_count: int = 0
     market_profile: str | None = None
@@ -203,7 +213,8 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     title = signals.title[:300]
     if signals.status >= 400:
         add(OTHER, 0.7, f"HTTP status {signals.status}")
-    if _ERROR_TITLE.search(title) and signals.listing_count == 0 and signals.post_count == 0:
+    error_title = bool(_ERROR_TITLE.search(title))
+    if error_title and signals.listing_count == 0 and signals.post_count == 0:
         add(OTHER, 0.6, "the title says error")
 
     # A page that is one form to fill in, a few words and hardly a link, and says it checks for robots or DDoS:
@@ -219,6 +230,14 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
               and len(signals.links) <= MAX_QUEUE_LINKS and len(tokens) <= MAX_QUEUE_WORDS):
             # An anti-DDoS queue or "checking your browser" interstitial has no form at all: a few words of a check.
             add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links, of a check: {said}")
+
+    # An interstitial: almost nothing on the page but a wait, a reload or a script that loads the site.
+    if (len(tokens) <= MAX_INTERSTITIAL_WORDS and len(signals.links) <= MAX_QUEUE_LINKS and signals.status < 400
+            and not error_title and not signals.listing_count and not signals.post_count):
+        waits = _words_found(grams | _grams(_TOKEN.findall(title.lower())), _WAIT_WORDS)
+        if waits or signals.reloads:
+            said = ", ".join(waits[:4]) or "the page reloads itself"
+            add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links: an interstitial ({said})")
 
     # Markets: what the extraction found, then the words of trade.
     if signals.market_profile:
@@ -365,6 +384,23 @@ def _forms_of(root: Any) -> tuple[bool, bool]:
     return challenge, search
 
 
+def _reloads(root: Any) -> bool:
+    """True when the page (an lxml tree) reloads or leaves by itself: a meta refresh, or one of its first
+    20 scripts sets ``location`` or calls ``reload``."""
+    if root is None or not hasattr(root, "iter"):
+        return False
+    for meta in root.iter("meta"):
+        if str(meta.get("http-equiv") or "").strip().lower() == "refresh":
+            return True
+    for number, script in enumerate(root.iter("script")):
+        if number >= 20:
+            break
+        code = (script.text or "")[:5000].lower()
+        if "location" in code or "reload" in code:
+            return True
+    return False
+
+
 def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iterable[str],
                     onion_mentions: Iterable[dict], login_wall: str | None, page_type: str | None,
                     listing_vendors: Iterable[str | None], vendor_profile: bool, post_count: int,
@@ -380,7 +416,7 @@ def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iter
     return PageSignals(
         url=url, status=status, title=title or "", text=text or "", links=links,
         sellers_linked=sellers_linked, vendors_linked=vendors_linked, challenge_form=challenge_form,
-        search_form=search_form,
+        search_form=search_form, reloads=_reloads(root),
         onion_hosts_linked=len(hosts - {None}), login_wall=login_wall, extracted_page_type=page_type,
         listing_count=len(vendors), listing_vendors=len({vendor for vendor in vendors if vendor}),
         vendor_profile=vendor_profile, post_count=post_count, market_profile=market_profile,

@@ -369,3 +369,23 @@ def test_a_russian_thread_is_a_forum_by_its_post_labels():
     text = "".join(post.format(name=name) for name in ("ivan", "petr", "oleg"))
     guess = classify_page(PageSignals(text=text))
     assert guess.site_type == "forum" and any("post blocks" in why for why in guess.evidence), guess
+
+
+def test_an_almost_empty_page_that_waits_reloads_or_loads_by_script_is_a_wall():
+    # Anti-DDoS and JavaScript interstitials: a line of "please wait" and a refresh, a loader and a script.
+    wait = ('<html><head><title>Board - an onion forum</title><meta http-equiv="refresh" content="6"></head>'
+            '<body><p>Bitte warten... / Please wait...</p><a href="."><button>&rarr;</button></a></body></html>')
+    site_type, evidence = _site_type_of_html(wait, "")
+    assert site_type == "login-wall" and any("interstitial" in why for why in evidence), evidence
+    loader = ('<html><head><title>Site</title><script>window.location.reload();</script></head>'
+              '<body><div class="spinner"></div><p>One moment, your request is checked.</p></body></html>')
+    assert _site_type_of_html(loader, "")[0] == "login-wall"
+    loading = ('<html><head><title>Site</title><script src="app.js"></script></head>'
+               '<body><h1>Site</h1><h3>Loading the site..</h3></body></html>')
+    assert _site_type_of_html(loading, "")[0] == "login-wall"
+    # A tiny page that neither waits nor reloads is no wall; a tiny error page stays an error page.
+    hello = '<html><head><title>Home</title></head><body><p>Hello, this is my homepage.</p></body></html>'
+    assert _site_type_of_html(hello, "")[0] == "other"
+    error = ('<html><head><title>502 Bad Gateway</title><meta http-equiv="refresh" content="6"></head>'
+             '<body><h1>502 Bad Gateway</h1><p>Please wait and retry.</p></body></html>')
+    assert _site_type_of_html(error, "")[0] == "other"
