@@ -61,6 +61,9 @@ _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "s
 # Words a market uses of the many sellers it hosts.
 _SELLERS_WORDS = ("vendor", "vendors", "seller", "sellers", "sold by", "merchants", "shops", "продавец", "продавцы",
                   "продавца", "магазины", "магазинов")
+# Words that only a market of several sellers uses: its vendors in the plural, the call to become one.
+_SEVERAL_SELLERS = ("vendors", "sellers", "merchants", "become a vendor", "become vendor", "become a seller",
+                    "top vendors", "our vendors", "vendor rating", "продавцы", "продавцов", "магазины", "магазинов")
 _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members", "forum", "board", "topic",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
@@ -313,11 +316,12 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
                      else signals.sellers_linked >= 2)
     if links_sellers and (signals.listing_count or signals.extracted_page_type in ("listing", "category")):
         add("market", 0.3, f"links to {signals.sellers_linked} sellers' pages")
+    # A market is the evidence of several sellers; one seller's words ("we are a vendor", "vendor of cards"),
+    # a listing or a category of its own goods are not.
+    several = _words_found(grams, _SEVERAL_SELLERS)
     no_vendor = (signals.listing_vendors == 0 and not signals.vendor_profile and signals.extracted_page_type != "vendor"
-                 and "vendor" not in trade and "vendors" not in grams and not signals.market_profile
-                 and not links_sellers)
-    if no_vendor and (signals.listing_count >= 2
-                      or (signals.listing_count == 1 and signals.extracted_page_type == "listing")):
+                 and not several and not signals.market_profile and not links_sellers)
+    if no_vendor and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     selling = _words_found(grams, _SELLER_WORDS)
     seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0

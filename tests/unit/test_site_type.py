@@ -389,3 +389,20 @@ def test_an_almost_empty_page_that_waits_reloads_or_loads_by_script_is_a_wall():
     error = ('<html><head><title>502 Bad Gateway</title><meta http-equiv="refresh" content="6"></head>'
              '<body><h1>502 Bad Gateway</h1><p>Please wait and retry.</p></body></html>')
     assert _site_type_of_html(error, "")[0] == "other"
+
+
+def test_one_sellers_own_card_and_words_of_trade_without_several_sellers_are_a_vendor_shop():
+    # A single-page shop that the card extractor reads as a category of one card: "we are a vendor", escrow,
+    # shipping, buy now; no vendor named on the card, no seller linked, nothing of several sellers.
+    shop = classify_page(PageSignals(extracted_page_type="category", listing_count=1, listing_vendors=0,
+                                     text="we are a vendor of cards. escrow. free shipping. visa $75 buy now. "
+                                          "our products are tested"))
+    assert shop.site_type == "vendor-shop" and any("no vendor" in why for why in shop.evidence), shop
+    # The same page on a market that speaks of its vendors (plural, "become a vendor") is a market.
+    market = classify_page(PageSignals(extracted_page_type="category", listing_count=1, listing_vendors=0,
+                                       text="become a vendor. top vendors. escrow. shipping. visa $75 buy now"))
+    assert market.site_type == "market", market
+    # And one card that names its vendor is a market's.
+    named = classify_page(PageSignals(extracted_page_type="category", listing_count=1, listing_vendors=1,
+                                      text="escrow shipping buy now products"))
+    assert named.site_type == "market", named
