@@ -105,8 +105,20 @@ def _parse(body: bytes) -> etree._Element | None:
         return None
 
 
-def _has_captcha(element: etree._Element) -> bool:
+def _asks_for_email(form: etree._Element) -> bool:
+    """True when ``form`` has a field for an e-mail address (``type="email"`` or a name that says e-mail)."""
+    for node in form.iter("input"):
+        kind = str(node.get("type") or "text").lower()
+        name = str(node.get("name") or "").lower()
+        if kind == "email" or (kind == "text" and ("email" in name or "e-mail" in name)):
+            return True
+    return False
+
+
+def _has_captcha(element: etree._Element, skip: set[etree._Element] | None = None) -> bool:
     for node in element.iter("img", "input", "div", "iframe", "label"):
+        if skip and any(form in skip for form in node.iterancestors("form")):
+            continue
         attributes = " ".join(str(node.get(name) or "") for name in ("src", "alt", "class", "id", "name", "placeholder", "title"))
         if _CAPTCHA.search(attributes):
             return True
@@ -155,10 +167,13 @@ def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = F
         return None
     forms = [form for form in root.iter("form")]
     password_forms = [form for form in forms if form.xpath(".//input[translate(@type,'PASSWORD','password')='password']")]
-    captcha_forms = [form for form in forms if _has_captcha(form)]
+    # A CAPTCHA in a form that asks for an e-mail address and no password guards a newsletter sign-up or a
+    # contact form on a page of content, not the site.
+    signups = [form for form in forms if form not in password_forms and _asks_for_email(form)]
+    captcha_forms = [form for form in forms if form not in signups and _has_captcha(form)]
     if not password_forms and not captcha_forms:
         # A CAPTCHA widget outside any form (script-driven challenge pages).
-        if not _has_captcha(root):
+        if not _has_captcha(root, skip=set(signups)):
             return None
         captcha_forms = [root]
     title = " ".join(root.xpath("//title//text()"))[:300]

@@ -119,3 +119,14 @@ def test_content_urls(url: str) -> None:
 @pytest.mark.parametrize("url", ["http://x.onion/logout", "http://x.onion/account/sign-out", "http://x.onion/?action=logout"])
 def test_logout_urls(url: str) -> None:
     assert is_logout_url(url) and not is_login_url(url)
+
+
+def test_a_captcha_in_a_newsletter_or_contact_form_that_asks_for_an_email_is_no_wall() -> None:
+    # A short content page with a newsletter sign-up guarded by an image CAPTCHA.
+    page = (b"<html><title>Project</title><body><h1>News</h1><p>Get our newsletter.</p><form method=post>"
+            b"<input type=email name=email_address><img src='/captcha/image/1/' class=captcha>"
+            b"<input type=hidden name=captcha_0><input type=text name=captcha_1></form></body></html>")
+    assert detect_login_wall(page) is None
+    # The same CAPTCHA alone (no e-mail field) is the wall; with a password field it is a login.
+    assert detect_login_wall(page.replace(b"<input type=email name=email_address>", b"")) == "captcha"
+    assert detect_login_wall(page.replace(b"type=email", b"type=password")) == "password-form"
