@@ -134,6 +134,10 @@ _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)
 _PASTE_NAMES = ("paste", "pastes", "pastebin", "privatebin", "zerobin", "ghostbin")
 _PASTE_WORDS = _PASTE_NAMES + ("new paste", "show paste", "raw paste", "raw text", "burn after reading", "expires",
                                "expiration", "syntax highlighting", "paste archive", "public pastes", "views")
+# A link list links many onions, or a few with little text around each.
+MANY_ONIONS = 20
+MAX_WORDS_PER_LISTED_ONION = 60
+MAX_SHORT_DIRECTORY_WORDS = 400
 _WIKI = re.compile(r"(?i)(?:\bwiki\b|/wiki/|mediawiki)")
 
 
@@ -288,7 +292,11 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
 
     # Link lists, pastes, wikis and directories.
     words = max(1, len(text.split()))
-    if signals.onion_hosts_linked >= 8 and signals.listing_count == 0:
+    # A list of links is mostly its links: a blog or an organisation's page that links a few onions among much
+    # prose is not one.
+    dense = (signals.onion_hosts_linked >= MANY_ONIONS
+             or words / max(1, signals.onion_hosts_linked) < MAX_WORDS_PER_LISTED_ONION)
+    if signals.onion_hosts_linked >= 8 and signals.listing_count == 0 and dense:
         add("link-list", 0.5 + min(0.4, signals.onion_hosts_linked / 100), f"links to {signals.onion_hosts_linked} onions")
         if words / signals.onion_hosts_linked < 25:
             add("link-list", 0.2, "little text besides the links")
@@ -302,8 +310,10 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     listed = _words_found(grams, _DIRECTORY_WORDS)
     # Markets warn of phishing and list their mirrors too: a directory is a page that does not trade.
     # Two such words ("verified", "official") are any article's or seller's; a directory says more of them
-    # or links to the onions it lists.
-    if ((len(listed) >= 3 or (len(listed) >= 2 and signals.onion_hosts_linked > 0))
+    # or links to the onions it lists on a short page (a long page that says two such words among much else is
+    # an article or an organisation's page).
+    if ((len(listed) >= 3 or (len(listed) >= 2 and signals.onion_hosts_linked > 0
+                              and len(tokens) <= MAX_SHORT_DIRECTORY_WORDS))
             and signals.listing_count == 0 and signals.post_count == 0 and len(trade) < 3):
         add("directory", min(0.6, 0.15 * len(listed)) + (0.1 if 0 < signals.onion_hosts_linked < 8 else 0),
             "words of a directory: " + ", ".join(listed[:6]))

@@ -406,3 +406,18 @@ def test_one_sellers_own_card_and_words_of_trade_without_several_sellers_are_a_v
     named = classify_page(PageSignals(extracted_page_type="category", listing_count=1, listing_vendors=1,
                                       text="escrow shipping buy now products"))
     assert named.site_type == "market", named
+
+
+def test_a_blog_or_organisations_page_with_a_few_onion_links_is_neither_a_link_list_nor_a_directory():
+    from crawler.extractors.onions import v3_onion_from_pubkey
+
+    onions = [v3_onion_from_pubkey(bytes([n]) * 32) for n in range(1, 10)]
+    prose = "<p>" + "We write about privacy, software and society, and about the conference we run. " * 14 + "</p>"
+    links = "".join(f'<a href="http://{onion}/">Site {n}</a> ' for n, onion in enumerate(onions[:9]))
+    blog = (f"<html><head><title>Dig Here</title></head><body><h1>Articles</h1>{prose}{prose}{prose}"
+            f"<p>Our official onion links: {links}</p></body></html>")
+    site_type, evidence = _site_type_of_html(blog, "")
+    assert site_type == "other", evidence
+    # The same links with little text around them are a link list.
+    site_type, evidence = _site_type_of_html(blog.replace(prose, ""), "")
+    assert site_type == "link-list", evidence
