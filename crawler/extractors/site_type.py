@@ -84,7 +84,22 @@ _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "
 # A seller speaking of its own goods: a one-seller shop's front page often has no listing cards at all.
 _SELLER_WORDS = ("our services", "our products", "our product", "services we offer", "we provide", "we sell",
                  "buy now", "purchase", "order now", "place an order", "escrow accepted", "pricing", "packages",
-                 "choose your package", "payment", "наши услуги", "купить сейчас", "оплата")
+                 "choose your package", "payment", "наши услуги", "купить сейчас", "оплата",
+                 # offers and hiring in the first person, ordering (English, Russian, German, Turkish)
+                 "we offer", "i offer", "hire", "hire us", "hire me", "for sale", "our shop", "our store",
+                 "how to order", "place your order", "custom orders", "наш магазин", "нашем магазине",
+                 "интернет магазин", "как заказать", "заказать", "приобрести", "корзина", "wir bieten",
+                 "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş")
+# A title that names a shop or a service for hire counts as one more of them ("Hacking Services - Hire a
+# Hacker", "Seller Black — магазин банковских карт").
+_SELLER_TITLE_WORDS = ("shop", "store", "services", "service", "hire", "buy", "магазин", "услуги", "купить",
+                       "dienste", "mağaza")
+# Words of a blog, a news or an organisation's page: a page that says three of them is an article or a
+# front page of writing, even where it speaks of selling or links a few onions.
+_ARTICLE_WORDS = ("blog", "blog post", "article", "articles", "table of contents", "leave a reply",
+                  "leave a comment", "posted on", "powered by wordpress", "read more", "newsletter", "press",
+                  "archives", "subscribe to our newsletter")
+MIN_ARTICLE_WORDS = 3
 # A price in the page's words: "0.0005 BTC", "$1200", "1200 USD", "€50".
 # A number starts where no digit, comma or dot stands before it, and is short: otherwise every digit of
 # 1 MB of "1,1,1,..." would start a scan to the end of the text (quadratic).
@@ -334,12 +349,19 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if no_vendor and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     selling = _words_found(grams, _SELLER_WORDS)
+    title_sells = _words_found(_grams(_TOKEN.findall(title.lower())), _SELLER_TITLE_WORDS)
+    if selling and title_sells:
+        selling.append("the title: " + title_sells[0])
     seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0
                    and not signals.vendor_profile and signals.post_count == 0 and not signals.market_profile)
     prices = len(_PRICE.findall(text)) if seller_page else 0  # read only when the rule can fire
     if seller_page and (len(selling) >= 2 or prices):
         add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if prices else 0)),
             "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {prices} prices" if prices else ""))
+    written = _words_found(grams, _ARTICLE_WORDS)
+    if len(written) >= MIN_ARTICLE_WORDS and not signals.listing_count and not signals.post_count:
+        add(OTHER, min(0.6, 0.15 * len(written)), "words of a blog, news or organisation's page: "
+            + ", ".join(written[:6]))
     return dict(weight), dict(evidence)
 
 

@@ -421,3 +421,30 @@ def test_a_blog_or_organisations_page_with_a_few_onion_links_is_neither_a_link_l
     # The same links with little text around them are a link list.
     site_type, evidence = _site_type_of_html(blog.replace(prose, ""), "")
     assert site_type == "link-list", evidence
+
+
+def test_a_seller_offering_its_services_or_goods_in_the_first_person_is_a_vendor_shop():
+    crew = ('<html><head><title>Spartans</title></head><body><h1>About us</h1><p>We offer a wide range of '
+            'services and will take any job.</p><h2>Hire us</h2><ul><li>Email hacking</li><li>Phone hacking</li>'
+            '</ul><p>Write to spartans@example.com</p></body></html>')
+    site_type, evidence = _site_type_of_html(crew, "")
+    assert site_type == "vendor-shop" and any("seller" in why for why in evidence), evidence
+    # One such word is enough when the title names a service for hire.
+    expert = ('<html><head><title>Ace Hacking Services - Hire a Hacker</title></head><body><p>I am a security '
+              'consultant.</p><p>Social engineering, web hacking.</p><p>CONTACT / HIRE: ace@example.com</p>'
+              '</body></html>')
+    assert _site_type_of_html(expert, "")[0] == "vendor-shop"
+    assert _site_type_of_html(expert.replace("Ace Hacking Services - Hire a Hacker", "Ace"), "")[0] == "other"
+    russian = ('<html><head><title>Карты</title></head><body><p>Корзина пуста.</p><p>В нашем магазине вы '
+               'сможете приобрести карты и сим-карты.</p><a href="/kak-zakazat/">Как заказать</a></body></html>')
+    assert _site_type_of_html(russian, "")[0] == "vendor-shop"
+
+
+def test_a_blog_article_about_hiring_sellers_is_other():
+    article = ('<html><head><title>How to get hack services</title></head><body><a href="/blog">Blog</a>'
+               '<h1>How to get hack services</h1><p>In this blog post we explore companies that offer hack '
+               'services.</p><h2>Table of contents</h2><p>Hire a hacker? Some say we offer the best, some sell '
+               'tools for sale.</p><p>' + "More words of the article. " * 30 + '</p>'
+               '<footer>Powered by WordPress</footer></body></html>')
+    site_type, evidence = _site_type_of_html(article, "blog/hack-services")
+    assert site_type == "other" and any("blog" in why for why in evidence), evidence
