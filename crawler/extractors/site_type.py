@@ -349,7 +349,10 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if no_vendor and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     selling = _words_found(grams, _SELLER_WORDS)
-    title_sells = _words_found(_grams(_TOKEN.findall(title.lower())), _SELLER_TITLE_WORDS)
+    # The title counts with a word of its own: a title that repeats the text's one word ("How to hire a hacker")
+    # adds nothing.
+    title_sells = [word for word in _words_found(_grams(_TOKEN.findall(title.lower())), _SELLER_TITLE_WORDS)
+                   if word not in selling]
     if selling and title_sells:
         selling.append("the title: " + title_sells[0])
     seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0
