@@ -153,6 +153,9 @@ _PASTE_WORDS = _PASTE_NAMES + ("new paste", "show paste", "raw paste", "raw text
 MANY_ONIONS = 20
 MAX_WORDS_PER_LISTED_ONION = 60
 MAX_SHORT_DIRECTORY_WORDS = 400
+# A search engine's front page is its search box: at most this many words and links besides it.
+MAX_SEARCH_PAGE_WORDS = 100
+MAX_SEARCH_PAGE_LINKS = 30
 _WIKI = re.compile(r"(?i)(?:\bwiki\b|/wiki/|mediawiki)")
 
 
@@ -320,6 +323,10 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     pasted = _words_found(grams, _PASTE_WORDS)
     if len(pasted) >= 3 and _words_found(grams, _PASTE_NAMES) and signals.listing_count == 0:
         add("link-list", 0.5, "words of a paste site: " + ", ".join(pasted[:6]))
+    # A search engine's front page: a search box and little else (a few words, a few links).
+    if (signals.search_form and len(tokens) <= MAX_SEARCH_PAGE_WORDS and len(signals.links) <= MAX_SEARCH_PAGE_LINKS
+            and not signals.listing_count and not signals.post_count and not signals.challenge_form):
+        add("directory", 0.4, f"a search box, {len(tokens)} words and {len(signals.links)} links: a search page")
     if _WIKI.search(title) or _WIKI.search(urlsplit(signals.url).path):
         add("directory", 0.7, "a wiki")
     listed = _words_found(grams, _DIRECTORY_WORDS)

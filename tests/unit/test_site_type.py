@@ -448,3 +448,15 @@ def test_a_blog_article_about_hiring_sellers_is_other():
                '<footer>Powered by WordPress</footer></body></html>')
     site_type, evidence = _site_type_of_html(article, "blog/hack-services")
     assert site_type == "other" and any("blog" in why for why in evidence), evidence
+
+
+def test_a_search_engines_front_page_is_a_directory():
+    front = ('<html><head><title>Deepfind</title></head><body><h1>Deepfind</h1><p>Find hidden services.</p>'
+             '<form action="/search"><input type="text" name="q"><button>Go</button></form>'
+             '<a href="/about">About</a> <a href="/add">Add site</a> <a href="/privacy">Privacy</a></body></html>')
+    site_type, evidence = _site_type_of_html(front, "")
+    assert site_type == "directory" and any("search page" in why for why in evidence), evidence
+    # The same search box in the header of a page of prose (an about page) is not one.
+    about = front.replace("<p>Find hidden services.</p>",
+                          "<p>" + "We started this engine to index the network and to help people. " * 12 + "</p>")
+    assert _site_type_of_html(about, "about")[0] == "other"
