@@ -52,9 +52,12 @@ MAX_CONFIDENCE = 0.99
 # Paths and queries of the forum software onion forums run (vBulletin, MyBB, phpBB, XenForo,
 # Invision, SMF, Discourse): a board index links to many of them.
 # XenForo 1 and other software routed through the query put the route after "?": index.php?threads/x.12/.
+# A forum's root with a query (/forum?section=general) is a board; Postmill and other Reddit-like boards put
+# a submission at /f/<forum>/<id>/<slug> (/r/<name>/comments/<id>).  (The path is read with a "?" after it.)
 _FORUM_LINK = re.compile(
     r"(?i)(?:showthread\.php|forumdisplay\.php|viewtopic\.php|viewforum\.php|member\.php|memberlist\.php|"
-    r"[/?&](?:threads?|forums?|topic|board|members?|profile)/|[?&](?:topic|board|showtopic|showforum|t|f)=\d)")
+    r"[/?&](?:threads?|forums?|topic|board|members?|profile)[/?]|[?&](?:topic|board|showtopic|showforum|t|f)=\d|"
+    r"/[fr]/[^/?]{1,64}/(?:\d+|comments)[/?])")
 _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "shipping", "buy now", "finalize",
                  "listings", "feedback", "orders", "products", "in stock", "sold by", "price", "cart",
                  "продавец", "доставка", "купить", "цена")
@@ -239,8 +242,6 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if signals.status >= 400:
         add(OTHER, 0.7, f"HTTP status {signals.status}")
     error_title = bool(_ERROR_TITLE.search(title))
-    if error_title and signals.listing_count == 0 and signals.post_count == 0:
-        add(OTHER, 0.6, "the title says error")
 
     # A page that is one form to fill in, a few words and hardly a link, and says it checks for robots or DDoS:
     # an image or puzzle CAPTCHA whose fields the login-wall detector does not know by name.
@@ -288,6 +289,10 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
                       if parts is not None and _FORUM_LINK.search(parts.path + "?" + parts.query))
     if forum_links >= 5:
         add("forum", 0.6 if forum_links >= 15 else 0.4, f"{forum_links} links to threads, boards or members")
+    # An error page has none of a forum's or a market's structure: a title that says error ("Project 404 -
+    # Forum") does not win over boards linked, posts or listings.
+    if error_title and signals.listing_count == 0 and signals.post_count == 0 and forum_links < 5:
+        add(OTHER, 0.6, "the title says error")
     # A thread's posts repeat their labels, whether or not the post extractor read the posts themselves.
     counts: Counter[str] = Counter()
     for match in _LABEL_TOKEN.finditer(text):

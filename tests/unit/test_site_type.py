@@ -460,3 +460,21 @@ def test_a_search_engines_front_page_is_a_directory():
     about = front.replace("<p>Find hidden services.</p>",
                           "<p>" + "We started this engine to index the network and to help people. " * 12 + "</p>")
     assert _site_type_of_html(about, "about")[0] == "other"
+
+
+def test_a_reddit_like_board_and_a_board_whose_title_says_404_are_forums():
+    submissions = "".join(f'<article><h2><a href="/f/Security/{5700 + n}/news-item-{n}">News item {n}</a></h2>'
+                          f'<a href="/f/Security/{5700 + n}/news-item-{n}#comments">{n} comments</a></article>'
+                          for n in range(6))
+    postmill = f'<html><head><title>Security</title></head><body>{submissions}</body></html>'
+    site_type, evidence = _site_type_of_html(postmill, "f/Security")
+    assert site_type == "forum" and any("links to threads" in why for why in evidence), evidence
+    boards = "".join(f'<div><a href="/forum?section=community&amp;slug={slug}">{slug}</a> 3 posts</div>'
+                     for slug in ("general", "news", "offtopic", "tools", "tutorials"))
+    themed = (f'<html><head><title>Project 404 - Forum</title></head><body><h1>404 forum not found</h1>'
+              f'<a href="/forum?section=communities">Communities</a>{boards}<p>Forum topic list</p></body></html>')
+    site_type, evidence = _site_type_of_html(themed, "forum")
+    assert site_type == "forum", evidence
+    # A bare error page is still an error page.
+    bare = '<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><p>nginx</p></body></html>'
+    assert _site_type_of_html(bare, "x")[0] == "other"
