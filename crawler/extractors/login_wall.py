@@ -62,6 +62,8 @@ _PREFILTER = re.compile(rb"password|captcha|turnstile|humanverify", re.IGNORECAS
 # form; the lightest content page with a password field or a CAPTCHA has several thousand.
 MAX_TEXT_OUTSIDE_FORM = 1200
 MAX_LINKS_OUTSIDE_FORM = 40
+# A login page inside a site's full navigation: its main region, outside the forms, says at most this much.
+MAIN_TEXT_OUTSIDE_FORM = 600
 _MAX_BODY = 2 * 1024 * 1024
 
 
@@ -150,6 +152,25 @@ def _visible_text_length(element: etree._Element, skip: set[etree._Element]) -> 
     return characters, links
 
 
+def _main_is_the_form(root: etree._Element, password_forms: list[etree._Element]) -> bool:
+    """True when the page's main region (``<main>`` or ``role="main"``) holds a password form and little
+    else: a login or register page inside a site's full navigation (a shop's "My account" page)."""
+    if not password_forms:
+        return False
+    for number, main in enumerate(root.iter("main", "div", "section")):
+        if number >= 2000:
+            break
+        if main.tag != "main" and str(main.get("role") or "").lower() != "main":
+            continue
+        inside = [form for form in password_forms[:50] if any(parent is main for parent in form.iterancestors())]
+        if not inside:
+            continue
+        forms_in_main = [form for form in main.iter("form")]
+        text, links = _visible_text_length(main, set(forms_in_main))
+        return text <= MAIN_TEXT_OUTSIDE_FORM and links <= MAX_LINKS_OUTSIDE_FORM
+    return False
+
+
 def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = False) -> str | None:
     """Why ``body`` (an HTML page answered with ``status``) is a login wall, or None when it is content.
 
@@ -181,6 +202,7 @@ def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = F
     body_element = root.find("body") if root.find("body") is not None else root
     text_outside, links_outside = _visible_text_length(body_element, set(wall_forms) if wall_forms != [root] else set())
     small = text_outside <= MAX_TEXT_OUTSIDE_FORM and links_outside <= MAX_LINKS_OUTSIDE_FORM
-    if not (small or (_TITLE_WORDS.search(title) and text_outside <= 3 * MAX_TEXT_OUTSIDE_FORM)):
+    if not (small or (_TITLE_WORDS.search(title) and text_outside <= 3 * MAX_TEXT_OUTSIDE_FORM)
+            or _main_is_the_form(root, password_forms)):
         return None
     return "password-form" if password_forms else "captcha"
