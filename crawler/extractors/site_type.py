@@ -67,6 +67,9 @@ _SELLERS_WORDS = ("vendor", "vendors", "seller", "sellers", "sold by", "merchant
 # Words that only a market of several sellers uses: its vendors in the plural, the call to become one.
 _SEVERAL_SELLERS = ("vendors", "sellers", "merchants", "become a vendor", "become vendor", "become a seller",
                     "top vendors", "our vendors", "vendor rating", "продавцы", "продавцов", "магазины", "магазинов")
+# A market labels the seller of each listing ("Vendor: name", "Seller : name", "Store: name", "Sold by name");
+# a one-seller shop does not name itself so.
+_SELLER_LABELS = ("vendor:", "seller:", "store:", "продавец:", "магазин:")
 _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members", "forum", "board", "topic",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
@@ -297,7 +300,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     counts: Counter[str] = Counter()
     for match in _LABEL_TOKEN.finditer(text):
         token = match.group().replace(" ", "").replace("\t", "")
-        if token in _POST_COLON_LABELS:
+        if token in _POST_COLON_LABELS or token in _SELLER_LABELS:
             counts[token] += 1
         elif token.rstrip(":") in _POST_LABELS:
             counts[token.rstrip(":")] += 1
@@ -355,7 +358,9 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         add("market", 0.3, f"links to {signals.sellers_linked} sellers' pages")
     # A market is the evidence of several sellers; one seller's words ("we are a vendor", "vendor of cards"),
     # a listing or a category of its own goods are not.
-    several = _words_found(grams, _SEVERAL_SELLERS)
+    several = _words_found(grams, _SEVERAL_SELLERS) + [label for label in _SELLER_LABELS if counts[label]]
+    if "sold by" in grams:
+        several.append("sold by")
     no_vendor = (signals.listing_vendors == 0 and not signals.vendor_profile and signals.extracted_page_type != "vendor"
                  and not several and not signals.market_profile and not links_sellers)
     if no_vendor and signals.listing_count >= 1:

@@ -478,3 +478,16 @@ def test_a_reddit_like_board_and_a_board_whose_title_says_404_are_forums():
     # A bare error page is still an error page.
     bare = '<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><p>nginx</p></body></html>'
     assert _site_type_of_html(bare, "x")[0] == "other"
+
+
+def test_a_listing_that_labels_its_seller_is_a_markets_even_where_the_extractor_read_no_vendor():
+    # "Vendor: name" / "Sold by name" on the page: a market names the seller of each listing, a one-seller
+    # shop does not name itself so ("we are a vendor of cards" is no label).
+    for label in ("Vendor: walter (147)", "Seller : walter", "Sold by walter"):
+        market = classify_page(PageSignals(extracted_page_type="listing", listing_count=1, listing_vendors=0,
+                                           text=f"3mmc 5 g. price: 34.20 usd. {label}. ships from nl. escrow. "
+                                                "add to cart"))
+        assert market.site_type == "market", (label, market)
+    shop = classify_page(PageSignals(extracted_page_type="listing", listing_count=1, listing_vendors=0,
+                                     text="we are a vendor of cards. price: 34.20 usd. escrow. add to cart"))
+    assert shop.site_type == "vendor-shop", shop
