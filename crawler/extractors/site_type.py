@@ -11,7 +11,13 @@ market profile that matched -- and a few counts of the page itself:
   shop's to none;
 * a form that is the whole page and says it checks for robots or DDoS (an image
   or puzzle CAPTCHA whose fields have no telling name), or a few words of such a
-  check and no form (an anti-DDoS queue);
+  check and no form (an anti-DDoS queue), or an almost empty page that waits,
+  reloads itself or loads the site by script (an interstitial);
+* evidence of several sellers (vendors named on cards, sellers' links, seller
+  labels such as "Vendor:", "vendors" in the plural): without it a page of
+  listings and trade words is one seller's shop, not a market;
+* a search box with little else (a search engine's front page), words of a blog
+  or news page (an article that talks of selling is still an article);
 * distinct onions linked; words of trade (with or without a vendor or seller
   named), of forums, of paste software and of directories; and a seller's words
   about its own goods with the prices it prints (a one-seller shop's front page
