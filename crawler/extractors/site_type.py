@@ -78,6 +78,10 @@ _SEVERAL_SELLERS = ("vendors", "sellers", "merchants", "become a vendor", "becom
 _SELLER_LABELS = ("vendor:", "seller:", "store:", "продавец:", "магазин:")
 _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members", "forum", "board", "topic",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
+# What a board index counts beside each board or thread ("12 posts", "Topics: 75"), in the languages above.
+_FORUM_UNITS = frozenset({"posts", "topics", "threads", "replies", "messages", "сообщений", "тем", "ответов",
+                          "konu", "mesaj", "beiträge", "themen"})
+MIN_FORUM_COUNTS = 3
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
 # "Joined:", "Posts:", "Reputation:", "Reply", "Quote", "Report" (and in Russian).  Words that prose uses
 # as often ("said", "messages") count only as labels, with their colon: "... said:", "Messages:".
@@ -298,9 +302,15 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
                       if parts is not None and _FORUM_LINK.search(parts.path + "?" + parts.query))
     if forum_links >= 5:
         add("forum", 0.6 if forum_links >= 15 else 0.4, f"{forum_links} links to threads, boards or members")
+    # A board index prints the size of every board or thread: "12 posts", "Topics: 75", "3 replies".
+    sizes = sum(1 for first, second in zip(tokens, tokens[1:])
+                if (first.isdigit() and second in _FORUM_UNITS) or (second.isdigit() and first in _FORUM_UNITS))
+    if sizes >= MIN_FORUM_COUNTS:
+        add("forum", 0.6 if sizes >= 10 else 0.4, f"{sizes} counts of posts, topics or replies")
     # An error page has none of a forum's or a market's structure: a title that says error ("Project 404 -
     # Forum") does not win over boards linked, posts or listings.
-    if error_title and signals.listing_count == 0 and signals.post_count == 0 and forum_links < 5:
+    if (error_title and signals.listing_count == 0 and signals.post_count == 0 and forum_links < 5
+            and sizes < MIN_FORUM_COUNTS):
         add(OTHER, 0.6, "the title says error")
     # A thread's posts repeat their labels, whether or not the post extractor read the posts themselves.
     counts: Counter[str] = Counter()

@@ -491,3 +491,15 @@ def test_a_listing_that_labels_its_seller_is_a_markets_even_where_the_extractor_
     shop = classify_page(PageSignals(extracted_page_type="listing", listing_count=1, listing_vendors=0,
                                      text="we are a vendor of cards. price: 34.20 usd. escrow. add to cart"))
     assert shop.site_type == "vendor-shop", shop
+
+
+def test_a_board_index_is_a_forum_by_the_counts_it_prints_beside_each_board():
+    boards = "".join(f"<div><a href='/go?id={n}'>Board {n}</a> <span>{n + 3} topics</span> <span>Posts: {n * 7}</span>"
+                     f"</div>" for n in range(4))
+    index = f"<html><head><title>Shadow</title></head><body><h1>Shadow</h1>{boards}</body></html>"
+    site_type, evidence = _site_type_of_html(index, "")
+    assert site_type == "forum" and any("counts of posts" in why for why in evidence), evidence
+    # A shop that prints two counts is no forum.
+    shop = ("<html><head><title>Shop</title></head><body><p>Card A, 2 replies to questions.</p>"
+            "<p>Messages 3</p><p>We sell cards.</p></body></html>")
+    assert _site_type_of_html(shop, "")[0] != "forum"
