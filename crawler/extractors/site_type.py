@@ -108,7 +108,7 @@ _SELLER_WORDS = ("our services", "our products", "our product", "services we off
                  "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş")
 # A title that names a shop or a service for hire counts as one more of them ("Hacking Services - Hire a
 # Hacker", "Seller Black — магазин банковских карт").
-_SELLER_TITLE_WORDS = ("shop", "store", "services", "service", "hire", "buy", "магазин", "услуги", "купить",
+_SELLER_TITLE_WORDS = ("shop", "store", "services", "hire", "buy", "магазин", "услуги", "купить",
                        "dienste", "mağaza")
 # Words of a blog, a news or an organisation's page: a page that says three of them is an article or a
 # front page of writing, even where it speaks of selling or links a few onions.
@@ -137,7 +137,10 @@ _NOT_A_SELLER = frozenset({"login", "logout", "register", "signup", "signin", "a
 # words only a check uses, and words a check uses among others (a mixer's form also says "verify").
 _WALL_WORDS = ("captcha", "ddos", "security check", "robot", "not a robot", "enter the characters",
                "enter the code", "enter the letters", "characters you see", "queue", "checking your browser",
-               "капча", "капчу", "введите символы", "введите код", "очередь", "робот")
+               "капча", "капчу", "введите символы", "введите код", "очередь", "робот",
+               # German and Turkish checks
+               "kein roboter", "sicherheitsüberprüfung", "sicherheitsprüfung", "robot değilim", "güvenlik kontrolü",
+               "güvenlik doğrulaması")
 _WALL_HINTS = ("verify", "verification", "human", "you see", "protection", "challenge", "please wait",
                "проверка", "защита")
 # A wall is little besides its form: at most this many links and words on the whole page.

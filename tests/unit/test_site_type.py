@@ -503,3 +503,18 @@ def test_a_board_index_is_a_forum_by_the_counts_it_prints_beside_each_board():
     shop = ("<html><head><title>Shop</title></head><body><p>Card A, 2 replies to questions.</p>"
             "<p>Messages 3</p><p>We sell cards.</p></body></html>")
     assert _site_type_of_html(shop, "")[0] != "forum"
+
+
+def test_german_and_turkish_challenge_forms_are_walls():
+    german = ('<html><head><title>Forum</title></head><body><h1>Sicherheitsüberprüfung</h1>'
+              '<form method="post"><img src="/c.png"><p>Ich bin kein Roboter: Zeichen eingeben</p>'
+              '<input name="code"><input type="submit" value="Weiter"></form></body></html>')
+    assert _site_type_of_html(german, "")[0] == "login-wall"
+    turkish = ('<html><head><title>Forum</title></head><body><h1>Güvenlik kontrolü</h1>'
+               '<form method="post"><img src="/c.png"><p>Robot değilim</p>'
+               '<input name="kod"><input type="submit" value="Devam"></form></body></html>')
+    assert _site_type_of_html(turkish, "")[0] == "login-wall"
+    # A title that says "service" and one word of payment is not yet a shop.
+    note = ('<html><head><title>Hidden Service</title></head><body><p>This onion service is run by volunteers. '
+            'Payment of the hosting is by donations.</p></body></html>')
+    assert _site_type_of_html(note, "")[0] == "other"
