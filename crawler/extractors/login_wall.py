@@ -64,6 +64,8 @@ _PREFILTER_WORDS = (b"password", b"captcha", b"turnstile", b"humanverify")
 # form; the lightest content page with a password field or a CAPTCHA has several thousand.
 MAX_TEXT_OUTSIDE_FORM = 1200
 MAX_LINKS_OUTSIDE_FORM = 40
+# A login page inside a site's full navigation: its main region, outside the forms, says at most this much.
+MAIN_TEXT_OUTSIDE_FORM = 600
 _MAX_BODY = 2 * 1024 * 1024
 
 
@@ -107,8 +109,20 @@ def _parse(body: bytes) -> etree._Element | None:
         return None
 
 
-def _has_captcha(element: etree._Element) -> bool:
+def _asks_for_email(form: etree._Element) -> bool:
+    """True when ``form`` has a field for an e-mail address (``type="email"`` or a name that says e-mail)."""
+    for node in form.iter("input"):
+        kind = str(node.get("type") or "text").lower()
+        name = str(node.get("name") or "").lower()
+        if kind == "email" or (kind == "text" and ("email" in name or "e-mail" in name)):
+            return True
+    return False
+
+
+def _has_captcha(element: etree._Element, skip: set[etree._Element] | None = None) -> bool:
     for node in element.iter("img", "input", "div", "iframe", "label"):
+        if skip and any(form in skip for form in node.iterancestors("form")):
+            continue
         attributes = " ".join(str(node.get(name) or "") for name in ("src", "alt", "class", "id", "name", "placeholder", "title"))
         if _CAPTCHA.search(attributes):
             return True
@@ -145,6 +159,25 @@ def _may_be_a_wall(body: bytes) -> bool:
     return any(word in lowered for word in _PREFILTER_WORDS)
 
 
+def _main_is_the_form(root: etree._Element, password_forms: list[etree._Element]) -> bool:
+    """True when the page's main region (``<main>`` or ``role="main"``) holds a password form and little
+    else: a login or register page inside a site's full navigation (a shop's "My account" page)."""
+    if not password_forms:
+        return False
+    for number, main in enumerate(root.iter("main", "div", "section")):
+        if number >= 2000:
+            break
+        if main.tag != "main" and str(main.get("role") or "").lower() != "main":
+            continue
+        inside = [form for form in password_forms[:50] if any(parent is main for parent in form.iterancestors())]
+        if not inside:
+            continue
+        forms_in_main = [form for form in main.iter("form")]
+        text, links = _visible_text_length(main, set(forms_in_main))
+        return text <= MAIN_TEXT_OUTSIDE_FORM and links <= MAX_LINKS_OUTSIDE_FORM
+    return False
+
+
 def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = False) -> str | None:
     """Why ``body`` (an HTML page answered with ``status``) is a login wall, or None when it is content.
 
@@ -162,10 +195,13 @@ def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = F
         return None
     forms = [form for form in root.iter("form")]
     password_forms = [form for form in forms if form.xpath(".//input[translate(@type,'PASSWORD','password')='password']")]
-    captcha_forms = [form for form in forms if _has_captcha(form)]
+    # A CAPTCHA in a form that asks for an e-mail address and no password guards a newsletter sign-up or a
+    # contact form on a page of content, not the site.
+    signups = [form for form in forms if form not in password_forms and _asks_for_email(form)]
+    captcha_forms = [form for form in forms if form not in signups and _has_captcha(form)]
     if not password_forms and not captcha_forms:
         # A CAPTCHA widget outside any form (script-driven challenge pages).
-        if not _has_captcha(root):
+        if not _has_captcha(root, skip=set(signups)):
             return None
         captcha_forms = [root]
     title = " ".join(root.xpath("//title//text()"))[:300]
@@ -173,6 +209,7 @@ def detect_login_wall(body: bytes, status: int = 200, www_authenticate: bool = F
     body_element = root.find("body") if root.find("body") is not None else root
     text_outside, links_outside = _visible_text_length(body_element, set(wall_forms) if wall_forms != [root] else set())
     small = text_outside <= MAX_TEXT_OUTSIDE_FORM and links_outside <= MAX_LINKS_OUTSIDE_FORM
-    if not (small or (_TITLE_WORDS.search(title) and text_outside <= 3 * MAX_TEXT_OUTSIDE_FORM)):
+    if not (small or (_TITLE_WORDS.search(title) and text_outside <= 3 * MAX_TEXT_OUTSIDE_FORM)
+            or _main_is_the_form(root, password_forms)):
         return None
     return "password-form" if password_forms else "captcha"

@@ -11,7 +11,13 @@ market profile that matched -- and a few counts of the page itself:
   shop's to none;
 * a form that is the whole page and says it checks for robots or DDoS (an image
   or puzzle CAPTCHA whose fields have no telling name), or a few words of such a
-  check and no form (an anti-DDoS queue);
+  check and no form (an anti-DDoS queue), or an almost empty page that waits,
+  reloads itself or loads the site by script (an interstitial);
+* evidence of several sellers (vendors named on cards, sellers' links, seller
+  labels such as "Vendor:", "vendors" in the plural): without it a page of
+  listings and trade words is one seller's shop, not a market;
+* a search box with little else (a search engine's front page), words of a blog
+  or news page (an article that talks of selling is still an article);
 * distinct onions linked; words of trade (with or without a vendor or seller
   named), of forums, of paste software and of directories; and a seller's words
   about its own goods with the prices it prints (a one-seller shop's front page
@@ -52,17 +58,30 @@ MAX_CONFIDENCE = 0.99
 # Paths and queries of the forum software onion forums run (vBulletin, MyBB, phpBB, XenForo,
 # Invision, SMF, Discourse): a board index links to many of them.
 # XenForo 1 and other software routed through the query put the route after "?": index.php?threads/x.12/.
+# A forum's root with a query (/forum?section=general) is a board; Postmill and other Reddit-like boards put
+# a submission at /f/<forum>/<id>/<slug> (/r/<name>/comments/<id>).  (The path is read with a "?" after it.)
 _FORUM_LINK = re.compile(
     r"(?i)(?:showthread\.php|forumdisplay\.php|viewtopic\.php|viewforum\.php|member\.php|memberlist\.php|"
-    r"[/?&](?:threads?|forums?|topic|board|members?|profile)/|[?&](?:topic|board|showtopic|showforum|t|f)=\d)")
+    r"[/?&](?:threads?|forums?|topic|board|members?|profile)[/?]|[?&](?:topic|board|showtopic|showforum|t|f)=\d|"
+    r"/[fr]/[^/?]{1,64}/(?:\d+|comments)[/?])")
 _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "shipping", "buy now", "finalize",
                  "listings", "feedback", "orders", "products", "in stock", "sold by", "price", "cart",
                  "продавец", "доставка", "купить", "цена")
 # Words a market uses of the many sellers it hosts.
 _SELLERS_WORDS = ("vendor", "vendors", "seller", "sellers", "sold by", "merchants", "shops", "продавец", "продавцы",
                   "продавца", "магазины", "магазинов")
+# Words that only a market of several sellers uses: its vendors in the plural, the call to become one.
+_SEVERAL_SELLERS = ("vendors", "sellers", "merchants", "become a vendor", "become vendor", "become a seller",
+                    "top vendors", "our vendors", "vendor rating", "продавцы", "продавцов", "магазины", "магазинов")
+# A market labels the seller of each listing ("Vendor: name", "Seller : name", "Store: name", "Sold by name");
+# a one-seller shop does not name itself so.
+_SELLER_LABELS = ("vendor:", "seller:", "store:", "продавец:", "магазин:")
 _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members", "forum", "board", "topic",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
+# What a board index counts beside each board or thread ("12 posts", "Topics: 75"), in the languages above.
+_FORUM_UNITS = frozenset({"posts", "topics", "threads", "replies", "messages", "сообщений", "тем", "ответов",
+                          "konu", "mesaj", "beiträge", "themen"})
+MIN_FORUM_COUNTS = 3
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
 # "Joined:", "Posts:", "Reputation:", "Reply", "Quote", "Report" (and in Russian).  Words that prose uses
 # as often ("said", "messages") count only as labels, with their colon: "... said:", "Messages:".
@@ -81,7 +100,22 @@ _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "
 # A seller speaking of its own goods: a one-seller shop's front page often has no listing cards at all.
 _SELLER_WORDS = ("our services", "our products", "our product", "services we offer", "we provide", "we sell",
                  "buy now", "purchase", "order now", "place an order", "escrow accepted", "pricing", "packages",
-                 "choose your package", "payment", "наши услуги", "купить сейчас", "оплата")
+                 "choose your package", "payment", "наши услуги", "купить сейчас", "оплата",
+                 # offers and hiring in the first person, ordering (English, Russian, German, Turkish)
+                 "we offer", "i offer", "hire", "hire us", "hire me", "for sale", "our shop", "our store",
+                 "how to order", "place your order", "custom orders", "наш магазин", "нашем магазине",
+                 "интернет магазин", "как заказать", "заказать", "приобрести", "корзина", "wir bieten",
+                 "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş")
+# A title that names a shop or a service for hire counts as one more of them ("Hacking Services - Hire a
+# Hacker", "Seller Black — магазин банковских карт").
+_SELLER_TITLE_WORDS = ("shop", "store", "services", "hire", "buy", "магазин", "услуги", "купить",
+                       "dienste", "mağaza")
+# Words of a blog, a news or an organisation's page: a page that says three of them is an article or a
+# front page of writing, even where it speaks of selling or links a few onions.
+_ARTICLE_WORDS = ("blog", "blog post", "article", "articles", "table of contents", "leave a reply",
+                  "leave a comment", "posted on", "powered by wordpress", "read more", "newsletter", "press",
+                  "archives", "subscribe to our newsletter")
+MIN_ARTICLE_WORDS = 3
 # A price in the page's words: "0.0005 BTC", "$1200", "1200 USD", "€50".
 # A number starts where no digit, comma or dot stands before it, and is short: otherwise every digit of
 # 1 MB of "1,1,1,..." would start a scan to the end of the text (quadratic).
@@ -103,7 +137,10 @@ _NOT_A_SELLER = frozenset({"login", "logout", "register", "signup", "signin", "a
 # words only a check uses, and words a check uses among others (a mixer's form also says "verify").
 _WALL_WORDS = ("captcha", "ddos", "security check", "robot", "not a robot", "enter the characters",
                "enter the code", "enter the letters", "characters you see", "queue", "checking your browser",
-               "капча", "капчу", "введите символы", "введите код", "очередь", "робот")
+               "капча", "капчу", "введите символы", "введите код", "очередь", "робот",
+               # German and Turkish checks
+               "kein roboter", "sicherheitsüberprüfung", "sicherheitsprüfung", "robot değilim", "güvenlik kontrolü",
+               "güvenlik doğrulaması")
 _WALL_HINTS = ("verify", "verification", "human", "you see", "protection", "challenge", "please wait",
                "проверка", "защита")
 # A wall is little besides its form: at most this many links and words on the whole page.
@@ -112,6 +149,14 @@ MAX_WALL_WORDS = 400
 # A wall without a form (a queue, a "checking your browser" page) is smaller still.
 MAX_QUEUE_LINKS = 3
 MAX_QUEUE_WORDS = 150
+# A wall with almost nothing on it: an interstitial that waits, reloads or loads the site by script ("please
+# wait", "one moment", "loading", "you will be redirected", "enable JavaScript"; also Polish, German, Russian,
+# Turkish).  At most this many words, MAX_QUEUE_LINKS links, no error title.
+_WAIT_WORDS = ("please wait", "one moment", "just a moment", "loading", "redirecting", "be redirected",
+               "enable javascript", "javascript", "checking your browser", "being verified", "are you human",
+               "you are human", "please stand by", "bitte warten", "einen moment", "czekać", "подождите",
+               "загрузка", "перенаправление", "bekleyin", "yükleniyor")
+MAX_INTERSTITIAL_WORDS = 40
 # Field names of a search box or a sort control: a form of these only is not a challenge.
 _SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", "term", "text", "find", "sort",
                             "category", "cat", "page"})
@@ -123,6 +168,13 @@ _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)
 _PASTE_NAMES = ("paste", "pastes", "pastebin", "privatebin", "zerobin", "ghostbin")
 _PASTE_WORDS = _PASTE_NAMES + ("new paste", "show paste", "raw paste", "raw text", "burn after reading", "expires",
                                "expiration", "syntax highlighting", "paste archive", "public pastes", "views")
+# A link list links many onions, or a few with little text around each.
+MANY_ONIONS = 20
+MAX_WORDS_PER_LISTED_ONION = 60
+MAX_SHORT_DIRECTORY_WORDS = 400
+# A search engine's front page is its search box: at most this many words and links besides it.
+MAX_SEARCH_PAGE_WORDS = 100
+MAX_SEARCH_PAGE_LINKS = 30
 _WIKI = re.compile(r"(?i)(?:\bwiki\b|/wiki/|mediawiki)")
 
 
@@ -146,6 +198,8 @@ class PageSignals:
     # A form with fields to fill in and no password field; a search box (see _forms_of).
     challenge_form: bool = False
     search_form: bool = False
+    # The page reloads or leaves by itself (a meta refresh, a script that sets location or reloads).
+    reloads: bool = False
     vendor_profile: bool = False
     post_count: int = 0
     market_profile: str | None = None
@@ -203,8 +257,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     title = signals.title[:300]
     if signals.status >= 400:
         add(OTHER, 0.7, f"HTTP status {signals.status}")
-    if _ERROR_TITLE.search(title) and signals.listing_count == 0 and signals.post_count == 0:
-        add(OTHER, 0.6, "the title says error")
+    error_title = bool(_ERROR_TITLE.search(title))
 
     # A page that is one form to fill in, a few words and hardly a link, and says it checks for robots or DDoS:
     # an image or puzzle CAPTCHA whose fields the login-wall detector does not know by name.
@@ -219,6 +272,14 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
               and len(signals.links) <= MAX_QUEUE_LINKS and len(tokens) <= MAX_QUEUE_WORDS):
             # An anti-DDoS queue or "checking your browser" interstitial has no form at all: a few words of a check.
             add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links, of a check: {said}")
+
+    # An interstitial: almost nothing on the page but a wait, a reload or a script that loads the site.
+    if (len(tokens) <= MAX_INTERSTITIAL_WORDS and len(signals.links) <= MAX_QUEUE_LINKS and signals.status < 400
+            and not error_title and not signals.listing_count and not signals.post_count):
+        waits = _words_found(grams | _grams(_TOKEN.findall(title.lower())), _WAIT_WORDS)
+        if waits or signals.reloads:
+            said = ", ".join(waits[:4]) or "the page reloads itself"
+            add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links: an interstitial ({said})")
 
     # Markets: what the extraction found, then the words of trade.
     if signals.market_profile:
@@ -244,11 +305,21 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
                       if parts is not None and _FORUM_LINK.search(parts.path + "?" + parts.query))
     if forum_links >= 5:
         add("forum", 0.6 if forum_links >= 15 else 0.4, f"{forum_links} links to threads, boards or members")
+    # A board index prints the size of every board or thread: "12 posts", "Topics: 75", "3 replies".
+    sizes = sum(1 for first, second in zip(tokens, tokens[1:])
+                if (first.isdigit() and second in _FORUM_UNITS) or (second.isdigit() and first in _FORUM_UNITS))
+    if sizes >= MIN_FORUM_COUNTS:
+        add("forum", 0.6 if sizes >= 10 else 0.4, f"{sizes} counts of posts, topics or replies")
+    # An error page has none of a forum's or a market's structure: a title that says error ("Project 404 -
+    # Forum") does not win over boards linked, posts or listings.
+    if (error_title and signals.listing_count == 0 and signals.post_count == 0 and forum_links < 5
+            and sizes < MIN_FORUM_COUNTS):
+        add(OTHER, 0.6, "the title says error")
     # A thread's posts repeat their labels, whether or not the post extractor read the posts themselves.
     counts: Counter[str] = Counter()
     for match in _LABEL_TOKEN.finditer(text):
         token = match.group().replace(" ", "").replace("\t", "")
-        if token in _POST_COLON_LABELS:
+        if token in _POST_COLON_LABELS or token in _SELLER_LABELS:
             counts[token] += 1
         elif token.rstrip(":") in _POST_LABELS:
             counts[token.rstrip(":")] += 1
@@ -266,7 +337,11 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
 
     # Link lists, pastes, wikis and directories.
     words = max(1, len(text.split()))
-    if signals.onion_hosts_linked >= 8 and signals.listing_count == 0:
+    # A list of links is mostly its links: a blog or an organisation's page that links a few onions among much
+    # prose is not one.
+    dense = (signals.onion_hosts_linked >= MANY_ONIONS
+             or words / max(1, signals.onion_hosts_linked) < MAX_WORDS_PER_LISTED_ONION)
+    if signals.onion_hosts_linked >= 8 and signals.listing_count == 0 and dense:
         add("link-list", 0.5 + min(0.4, signals.onion_hosts_linked / 100), f"links to {signals.onion_hosts_linked} onions")
         if words / signals.onion_hosts_linked < 25:
             add("link-list", 0.2, "little text besides the links")
@@ -275,13 +350,19 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     pasted = _words_found(grams, _PASTE_WORDS)
     if len(pasted) >= 3 and _words_found(grams, _PASTE_NAMES) and signals.listing_count == 0:
         add("link-list", 0.5, "words of a paste site: " + ", ".join(pasted[:6]))
+    # A search engine's front page: a search box and little else (a few words, a few links).
+    if (signals.search_form and len(tokens) <= MAX_SEARCH_PAGE_WORDS and len(signals.links) <= MAX_SEARCH_PAGE_LINKS
+            and not signals.listing_count and not signals.post_count and not signals.challenge_form):
+        add("directory", 0.4, f"a search box, {len(tokens)} words and {len(signals.links)} links: a search page")
     if _WIKI.search(title) or _WIKI.search(urlsplit(signals.url).path):
         add("directory", 0.7, "a wiki")
     listed = _words_found(grams, _DIRECTORY_WORDS)
     # Markets warn of phishing and list their mirrors too: a directory is a page that does not trade.
     # Two such words ("verified", "official") are any article's or seller's; a directory says more of them
-    # or links to the onions it lists.
-    if ((len(listed) >= 3 or (len(listed) >= 2 and signals.onion_hosts_linked > 0))
+    # or links to the onions it lists on a short page (a long page that says two such words among much else is
+    # an article or an organisation's page).
+    if ((len(listed) >= 3 or (len(listed) >= 2 and signals.onion_hosts_linked > 0
+                              and len(tokens) <= MAX_SHORT_DIRECTORY_WORDS))
             and signals.listing_count == 0 and signals.post_count == 0 and len(trade) < 3):
         add("directory", min(0.6, 0.15 * len(listed)) + (0.1 if 0 < signals.onion_hosts_linked < 8 else 0),
             "words of a directory: " + ", ".join(listed[:6]))
@@ -294,19 +375,32 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
                      else signals.sellers_linked >= 2)
     if links_sellers and (signals.listing_count or signals.extracted_page_type in ("listing", "category")):
         add("market", 0.3, f"links to {signals.sellers_linked} sellers' pages")
+    # A market is the evidence of several sellers; one seller's words ("we are a vendor", "vendor of cards"),
+    # a listing or a category of its own goods are not.
+    several = _words_found(grams, _SEVERAL_SELLERS) + [label for label in _SELLER_LABELS if counts[label]]
+    if "sold by" in grams:
+        several.append("sold by")
     no_vendor = (signals.listing_vendors == 0 and not signals.vendor_profile and signals.extracted_page_type != "vendor"
-                 and "vendor" not in trade and "vendors" not in grams and not signals.market_profile
-                 and not links_sellers)
-    if no_vendor and (signals.listing_count >= 2
-                      or (signals.listing_count == 1 and signals.extracted_page_type == "listing")):
+                 and not several and not signals.market_profile and not links_sellers)
+    if no_vendor and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     selling = _words_found(grams, _SELLER_WORDS)
+    # The title counts with a word of its own: a title that repeats the text's one word ("How to hire a hacker")
+    # adds nothing.
+    title_sells = [word for word in _words_found(_grams(_TOKEN.findall(title.lower())), _SELLER_TITLE_WORDS)
+                   if word not in selling]
+    if selling and title_sells:
+        selling.append("the title: " + title_sells[0])
     seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0
                    and not signals.vendor_profile and signals.post_count == 0 and not signals.market_profile)
     prices = len(_PRICE.findall(text)) if seller_page else 0  # read only when the rule can fire
     if seller_page and (len(selling) >= 2 or prices):
         add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if prices else 0)),
             "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {prices} prices" if prices else ""))
+    written = _words_found(grams, _ARTICLE_WORDS)
+    if len(written) >= MIN_ARTICLE_WORDS and not signals.listing_count and not signals.post_count:
+        add(OTHER, min(0.6, 0.15 * len(written)), "words of a blog, news or organisation's page: "
+            + ", ".join(written[:6]))
     return dict(weight), dict(evidence)
 
 
@@ -365,6 +459,23 @@ def _forms_of(root: Any) -> tuple[bool, bool]:
     return challenge, search
 
 
+def _reloads(root: Any) -> bool:
+    """True when the page (an lxml tree) reloads or leaves by itself: a meta refresh, or one of its first
+    20 scripts sets ``location`` or calls ``reload``."""
+    if root is None or not hasattr(root, "iter"):
+        return False
+    for meta in root.iter("meta"):
+        if str(meta.get("http-equiv") or "").strip().lower() == "refresh":
+            return True
+    for number, script in enumerate(root.iter("script")):
+        if number >= 20:
+            break
+        code = (script.text or "")[:5000].lower()
+        if "location" in code or "reload" in code:
+            return True
+    return False
+
+
 def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iterable[str],
                     onion_mentions: Iterable[dict], login_wall: str | None, page_type: str | None,
                     listing_vendors: Iterable[str | None], vendor_profile: bool, post_count: int,
@@ -380,7 +491,7 @@ def signals_of_page(*, url: str, status: int, title: str, text: str, links: Iter
     return PageSignals(
         url=url, status=status, title=title or "", text=text or "", links=links,
         sellers_linked=sellers_linked, vendors_linked=vendors_linked, challenge_form=challenge_form,
-        search_form=search_form,
+        search_form=search_form, reloads=_reloads(root),
         onion_hosts_linked=len(hosts - {None}), login_wall=login_wall, extracted_page_type=page_type,
         listing_count=len(vendors), listing_vendors=len({vendor for vendor in vendors if vendor}),
         vendor_profile=vendor_profile, post_count=post_count, market_profile=market_profile,

@@ -64,6 +64,11 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     # Forum routes in a link's path or query ("?threads/", "&f=1"): starts that fail after a few characters.
     "site type forum links: ?thread?thread": (SITE_TYPE_FORUM_LINK.search, repeat("?thread")),
     "site type forum links: &f=&f=": (SITE_TYPE_FORUM_LINK.search, repeat("&f=")),
+    # Reddit-like submissions (/f/<forum>/<id>/) and a forum root with a query: starts that scan a bounded name.
+    "site type forum links: /f/a/f/a": (SITE_TYPE_FORUM_LINK.search, repeat("/f/a")),
+    "site type forum links: /r/ and a long name": (SITE_TYPE_FORUM_LINK.search, "/r/" + repeat("a", MEGABYTE - 3)),
+    "site type forum links: /f//f//": (SITE_TYPE_FORUM_LINK.search, repeat("/f//")),
+    "site type forum links: /forum/forum": (SITE_TYPE_FORUM_LINK.search, repeat("/forumx")),
     # Post labels with their colon: a word run with no colon, and colons after every character.
     "site type post labels: one word run": (SITE_TYPE_LABEL_TOKEN.findall, repeat("a")),
     "site type post labels: a :a :": (SITE_TYPE_LABEL_TOKEN.findall, repeat("a :")),

@@ -139,3 +139,28 @@ def test_the_prefilter_answers_as_the_case_insensitive_regex_it_replaced() -> No
         assert _may_be_a_wall(body) == bool(regex.search(body))
 
     check()
+
+
+def test_a_captcha_in_a_newsletter_or_contact_form_that_asks_for_an_email_is_no_wall() -> None:
+    # A short content page with a newsletter sign-up guarded by an image CAPTCHA.
+    page = (b"<html><title>Project</title><body><h1>News</h1><p>Get our newsletter.</p><form method=post>"
+            b"<input type=email name=email_address><img src='/captcha/image/1/' class=captcha>"
+            b"<input type=hidden name=captcha_0><input type=text name=captcha_1></form></body></html>")
+    assert detect_login_wall(page) is None
+    # The same CAPTCHA alone (no e-mail field) is the wall; with a password field it is a login.
+    assert detect_login_wall(page.replace(b"<input type=email name=email_address>", b"")) == "captcha"
+    assert detect_login_wall(page.replace(b"type=email", b"type=password")) == "password-form"
+
+
+def test_a_login_page_inside_a_sites_full_navigation_is_a_wall_by_its_main_region() -> None:
+    menu = "".join(f"<li><a href='/product-category/c{n}/'>Category number {n} of the shop</a></li>" for n in range(80))
+    login = ("<form class=login><input name=username><input type=password name=password></form>"
+             "<form class=register><input type=email name=email><input type=password name=password></form>")
+    page = (f"<html><title>Shop - My Account</title><body><header><ul>{menu}</ul></header>"
+            f"<main id=main><h1>My account</h1><h2>Login</h2>{login}</main><footer><ul>{menu}</ul></footer>"
+            f"</body></html>").encode()
+    assert detect_login_wall(page) == "password-form"
+    # A main region of content beside a login form is content.
+    items = "".join(f"<p>Item number {n} with a long description of what is sold here.</p>" for n in range(40))
+    content = page.replace(b"<h1>My account</h1>", items.encode())
+    assert detect_login_wall(content) is None

@@ -369,3 +369,152 @@ def test_a_russian_thread_is_a_forum_by_its_post_labels():
     text = "".join(post.format(name=name) for name in ("ivan", "petr", "oleg"))
     guess = classify_page(PageSignals(text=text))
     assert guess.site_type == "forum" and any("post blocks" in why for why in guess.evidence), guess
+
+
+def test_an_almost_empty_page_that_waits_reloads_or_loads_by_script_is_a_wall():
+    # Anti-DDoS and JavaScript interstitials: a line of "please wait" and a refresh, a loader and a script.
+    wait = ('<html><head><title>Board - an onion forum</title><meta http-equiv="refresh" content="6"></head>'
+            '<body><p>Bitte warten... / Please wait...</p><a href="."><button>&rarr;</button></a></body></html>')
+    site_type, evidence = _site_type_of_html(wait, "")
+    assert site_type == "login-wall" and any("interstitial" in why for why in evidence), evidence
+    loader = ('<html><head><title>Site</title><script>window.location.reload();</script></head>'
+              '<body><div class="spinner"></div><p>One moment, your request is checked.</p></body></html>')
+    assert _site_type_of_html(loader, "")[0] == "login-wall"
+    loading = ('<html><head><title>Site</title><script src="app.js"></script></head>'
+               '<body><h1>Site</h1><h3>Loading the site..</h3></body></html>')
+    assert _site_type_of_html(loading, "")[0] == "login-wall"
+    # A tiny page that neither waits nor reloads is no wall; a tiny error page stays an error page.
+    hello = '<html><head><title>Home</title></head><body><p>Hello, this is my homepage.</p></body></html>'
+    assert _site_type_of_html(hello, "")[0] == "other"
+    error = ('<html><head><title>502 Bad Gateway</title><meta http-equiv="refresh" content="6"></head>'
+             '<body><h1>502 Bad Gateway</h1><p>Please wait and retry.</p></body></html>')
+    assert _site_type_of_html(error, "")[0] == "other"
+
+
+def test_one_sellers_own_card_and_words_of_trade_without_several_sellers_are_a_vendor_shop():
+    # A single-page shop that the card extractor reads as a category of one card: "we are a vendor", escrow,
+    # shipping, buy now; no vendor named on the card, no seller linked, nothing of several sellers.
+    shop = classify_page(PageSignals(extracted_page_type="category", listing_count=1, listing_vendors=0,
+                                     text="we are a vendor of cards. escrow. free shipping. visa $75 buy now. "
+                                          "our products are tested"))
+    assert shop.site_type == "vendor-shop" and any("no vendor" in why for why in shop.evidence), shop
+    # The same page on a market that speaks of its vendors (plural, "become a vendor") is a market.
+    market = classify_page(PageSignals(extracted_page_type="category", listing_count=1, listing_vendors=0,
+                                       text="become a vendor. top vendors. escrow. shipping. visa $75 buy now"))
+    assert market.site_type == "market", market
+    # And one card that names its vendor is a market's.
+    named = classify_page(PageSignals(extracted_page_type="category", listing_count=1, listing_vendors=1,
+                                      text="escrow shipping buy now products"))
+    assert named.site_type == "market", named
+
+
+def test_a_blog_or_organisations_page_with_a_few_onion_links_is_neither_a_link_list_nor_a_directory():
+    from crawler.extractors.onions import v3_onion_from_pubkey
+
+    onions = [v3_onion_from_pubkey(bytes([n]) * 32) for n in range(1, 10)]
+    prose = "<p>" + "We write about privacy, software and society, and about the conference we run. " * 14 + "</p>"
+    links = "".join(f'<a href="http://{onion}/">Site {n}</a> ' for n, onion in enumerate(onions[:9]))
+    blog = (f"<html><head><title>Dig Here</title></head><body><h1>Articles</h1>{prose}{prose}{prose}"
+            f"<p>Our official onion links: {links}</p></body></html>")
+    site_type, evidence = _site_type_of_html(blog, "")
+    assert site_type == "other", evidence
+    # The same links with little text around them are a link list.
+    site_type, evidence = _site_type_of_html(blog.replace(prose, ""), "")
+    assert site_type == "link-list", evidence
+
+
+def test_a_seller_offering_its_services_or_goods_in_the_first_person_is_a_vendor_shop():
+    crew = ('<html><head><title>Spartans</title></head><body><h1>About us</h1><p>We offer a wide range of '
+            'services and will take any job.</p><h2>Hire us</h2><ul><li>Email hacking</li><li>Phone hacking</li>'
+            '</ul><p>Write to spartans@example.com</p></body></html>')
+    site_type, evidence = _site_type_of_html(crew, "")
+    assert site_type == "vendor-shop" and any("seller" in why for why in evidence), evidence
+    # One such word is enough when the title names a service for hire.
+    expert = ('<html><head><title>Ace Hacking Services - Hire a Hacker</title></head><body><p>I am a security '
+              'consultant.</p><p>Social engineering, web hacking.</p><p>CONTACT / HIRE: ace@example.com</p>'
+              '</body></html>')
+    assert _site_type_of_html(expert, "")[0] == "vendor-shop"
+    assert _site_type_of_html(expert.replace("Ace Hacking Services - Hire a Hacker", "Ace"), "")[0] == "other"
+    russian = ('<html><head><title>Карты</title></head><body><p>Корзина пуста.</p><p>В нашем магазине вы '
+               'сможете приобрести карты и сим-карты.</p><a href="/kak-zakazat/">Как заказать</a></body></html>')
+    assert _site_type_of_html(russian, "")[0] == "vendor-shop"
+
+
+def test_a_blog_article_about_hiring_sellers_is_other():
+    article = ('<html><head><title>How to get hack services</title></head><body><a href="/blog">Blog</a>'
+               '<h1>How to get hack services</h1><p>In this blog post we explore companies that offer hack '
+               'services.</p><h2>Table of contents</h2><p>Hire a hacker? Some say we offer the best, some sell '
+               'tools for sale.</p><p>' + "More words of the article. " * 30 + '</p>'
+               '<footer>Powered by WordPress</footer></body></html>')
+    site_type, evidence = _site_type_of_html(article, "blog/hack-services")
+    assert site_type == "other" and any("blog" in why for why in evidence), evidence
+
+
+def test_a_search_engines_front_page_is_a_directory():
+    front = ('<html><head><title>Deepfind</title></head><body><h1>Deepfind</h1><p>Find hidden services.</p>'
+             '<form action="/search"><input type="text" name="q"><button>Go</button></form>'
+             '<a href="/about">About</a> <a href="/add">Add site</a> <a href="/privacy">Privacy</a></body></html>')
+    site_type, evidence = _site_type_of_html(front, "")
+    assert site_type == "directory" and any("search page" in why for why in evidence), evidence
+    # The same search box in the header of a page of prose (an about page) is not one.
+    about = front.replace("<p>Find hidden services.</p>",
+                          "<p>" + "We started this engine to index the network and to help people. " * 12 + "</p>")
+    assert _site_type_of_html(about, "about")[0] == "other"
+
+
+def test_a_reddit_like_board_and_a_board_whose_title_says_404_are_forums():
+    submissions = "".join(f'<article><h2><a href="/f/Security/{5700 + n}/news-item-{n}">News item {n}</a></h2>'
+                          f'<a href="/f/Security/{5700 + n}/news-item-{n}#comments">{n} comments</a></article>'
+                          for n in range(6))
+    postmill = f'<html><head><title>Security</title></head><body>{submissions}</body></html>'
+    site_type, evidence = _site_type_of_html(postmill, "f/Security")
+    assert site_type == "forum" and any("links to threads" in why for why in evidence), evidence
+    boards = "".join(f'<div><a href="/forum?section=community&amp;slug={slug}">{slug}</a> 3 posts</div>'
+                     for slug in ("general", "news", "offtopic", "tools", "tutorials"))
+    themed = (f'<html><head><title>Project 404 - Forum</title></head><body><h1>404 forum not found</h1>'
+              f'<a href="/forum?section=communities">Communities</a>{boards}<p>Forum topic list</p></body></html>')
+    site_type, evidence = _site_type_of_html(themed, "forum")
+    assert site_type == "forum", evidence
+    # A bare error page is still an error page.
+    bare = '<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><p>nginx</p></body></html>'
+    assert _site_type_of_html(bare, "x")[0] == "other"
+
+
+def test_a_listing_that_labels_its_seller_is_a_markets_even_where_the_extractor_read_no_vendor():
+    # "Vendor: name" / "Sold by name" on the page: a market names the seller of each listing, a one-seller
+    # shop does not name itself so ("we are a vendor of cards" is no label).
+    for label in ("Vendor: walter (147)", "Seller : walter", "Sold by walter"):
+        market = classify_page(PageSignals(extracted_page_type="listing", listing_count=1, listing_vendors=0,
+                                           text=f"3mmc 5 g. price: 34.20 usd. {label}. ships from nl. escrow. "
+                                                "add to cart"))
+        assert market.site_type == "market", (label, market)
+    shop = classify_page(PageSignals(extracted_page_type="listing", listing_count=1, listing_vendors=0,
+                                     text="we are a vendor of cards. price: 34.20 usd. escrow. add to cart"))
+    assert shop.site_type == "vendor-shop", shop
+
+
+def test_a_board_index_is_a_forum_by_the_counts_it_prints_beside_each_board():
+    boards = "".join(f"<div><a href='/go?id={n}'>Board {n}</a> <span>{n + 3} topics</span> <span>Posts: {n * 7}</span>"
+                     f"</div>" for n in range(4))
+    index = f"<html><head><title>Shadow</title></head><body><h1>Shadow</h1>{boards}</body></html>"
+    site_type, evidence = _site_type_of_html(index, "")
+    assert site_type == "forum" and any("counts of posts" in why for why in evidence), evidence
+    # A shop that prints two counts is no forum.
+    shop = ("<html><head><title>Shop</title></head><body><p>Card A, 2 replies to questions.</p>"
+            "<p>Messages 3</p><p>We sell cards.</p></body></html>")
+    assert _site_type_of_html(shop, "")[0] != "forum"
+
+
+def test_german_and_turkish_challenge_forms_are_walls():
+    german = ('<html><head><title>Forum</title></head><body><h1>Sicherheitsüberprüfung</h1>'
+              '<form method="post"><img src="/c.png"><p>Ich bin kein Roboter: Zeichen eingeben</p>'
+              '<input name="code"><input type="submit" value="Weiter"></form></body></html>')
+    assert _site_type_of_html(german, "")[0] == "login-wall"
+    turkish = ('<html><head><title>Forum</title></head><body><h1>Güvenlik kontrolü</h1>'
+               '<form method="post"><img src="/c.png"><p>Robot değilim</p>'
+               '<input name="kod"><input type="submit" value="Devam"></form></body></html>')
+    assert _site_type_of_html(turkish, "")[0] == "login-wall"
+    # A title that says "service" and one word of payment is not yet a shop.
+    note = ('<html><head><title>Hidden Service</title></head><body><p>This onion service is run by volunteers. '
+            'Payment of the hosting is by donations.</p></body></html>')
+    assert _site_type_of_html(note, "")[0] == "other"
