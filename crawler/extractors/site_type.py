@@ -59,11 +59,12 @@ MAX_CONFIDENCE = 0.99
 # Invision, SMF, Discourse): a board index links to many of them.
 # XenForo 1 and other software routed through the query put the route after "?": index.php?threads/x.12/.
 # A forum's root with a query (/forum?section=general) is a board; Postmill and other Reddit-like boards put
-# a submission at /f/<forum>/<id>/<slug> (/r/<name>/comments/<id>).  (The path is read with a "?" after it.)
+# a submission at /f/<forum>/<id>/<slug> (/r/<name>/comments/<id>); Discourse a topic at /t/<slug>/<id> and a
+# category at /c/<slug>/<id>.  (The path is read with a "?" after it.)
 _FORUM_LINK = re.compile(
     r"(?i)(?:showthread\.php|forumdisplay\.php|viewtopic\.php|viewforum\.php|member\.php|memberlist\.php|"
     r"[/?&](?:threads?|forums?|topic|board|members?|profile)[/?]|[?&](?:topic|board|showtopic|showforum|t|f)=\d|"
-    r"/[fr]/[^/?]{1,64}/(?:\d+|comments)[/?])")
+    r"/[fr]/[^/?]{1,64}/(?:\d+|comments)[/?]|/[tc]/[^/?]{1,200}/\d+[/?])")
 _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "shipping", "buy now", "finalize",
                  "listings", "feedback", "orders", "products", "in stock", "sold by", "price", "cart",
                  "продавец", "доставка", "купить", "цена")
@@ -82,6 +83,7 @@ _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members",
 _FORUM_UNITS = frozenset({"posts", "topics", "threads", "replies", "messages", "сообщений", "тем", "ответов",
                           "konu", "mesaj", "beiträge", "themen"})
 MIN_FORUM_COUNTS = 3
+MIN_FORUM_COUNTS_UNLINKED = 6  # three boards of two counts each
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
 # "Joined:", "Posts:", "Reputation:", "Reply", "Quote", "Report" (and in Russian).  Words that prose uses
 # as often ("said", "messages") count only as labels, with their colon: "... said:", "Messages:".
@@ -160,6 +162,8 @@ MAX_INTERSTITIAL_WORDS = 40
 # Field names of a search box or a sort control: a form of these only is not a challenge.
 _SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", "term", "text", "find", "sort",
                             "category", "cat", "page"})
+# What a search form's button says.
+_SEARCH_BUTTONS = frozenset({"search", "search search", "find", "go", "поиск", "найти", "suchen", "ara"})
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
                           r"ошибка)\b")
 _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)\b")
@@ -308,7 +312,9 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     # A board index prints the size of every board or thread: "12 posts", "Topics: 75", "3 replies".
     sizes = sum(1 for first, second in zip(tokens, tokens[1:])
                 if (first.isdigit() and second in _FORUM_UNITS) or (second.isdigit() and first in _FORUM_UNITS))
-    if sizes >= MIN_FORUM_COUNTS:
+    # A few counts are any statistics page's ("Total posts 27243"): without two links to threads, boards or members
+    # (one may be a social profile) a board index prints two for each of three boards at least.
+    if sizes >= (MIN_FORUM_COUNTS if forum_links >= 2 else MIN_FORUM_COUNTS_UNLINKED):
         add("forum", 0.6 if sizes >= 10 else 0.4, f"{sizes} counts of posts, topics or replies")
     # An error page has none of a forum's or a market's structure: a title that says error ("Project 404 -
     # Forum") does not win over boards linked, posts or listings.
@@ -453,10 +459,31 @@ def _forms_of(root: Any) -> tuple[bool, bool]:
                 fillable += 1
                 search_only = search_only and (kind == "search"
                                                or str(node.get("name") or "").lower() in _SEARCH_FIELDS)
+        # A form that calls itself a search (its name, id, class, role or action, or a submit button that says
+        # Search) is a search box whatever its fields are named (a theme's unnamed text field).
+        search_only = search_only or _names_a_search(form)
         if fillable and not password:
             search = search or search_only
             challenge = challenge or not search_only
     return challenge, search
+
+
+def _names_a_search(form: Any) -> bool:
+    """True when ``form`` (an lxml element) names itself a search: role="search", or "search" in its name, id,
+    class or action, or a submit button whose value or name is Search (also Russian, German, Turkish)."""
+    own = " ".join(str(form.get(name) or "")[:200] for name in ("role", "name", "id", "class", "action")).lower()
+    if "search" in own or "поиск" in own:
+        return True
+    for number, node in enumerate(form.iter("input", "button")):
+        if number >= 50:
+            break
+        kind = str(node.get("type") or ("submit" if node.tag == "button" else "text")).lower()
+        if kind == "submit":
+            said = " ".join((str(node.get("value") or ""), str(node.get("name") or ""),
+                             node.text_content() if node.tag == "button" else ""))[:200].strip().lower()
+            if said in _SEARCH_BUTTONS:
+                return True
+    return False
 
 
 def _reloads(root: Any) -> bool:

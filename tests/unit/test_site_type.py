@@ -518,3 +518,46 @@ def test_german_and_turkish_challenge_forms_are_walls():
     note = ('<html><head><title>Hidden Service</title></head><body><p>This onion service is run by volunteers. '
             'Payment of the hosting is by donations.</p></body></html>')
     assert _site_type_of_html(note, "")[0] == "other"
+
+
+def test_a_discourse_topic_list_is_a_forum_by_its_topic_and_category_links():
+    # Discourse links each topic at /t/<slug>/<id> and each category at /c/<slug>/<id>.
+    rows = "".join(f'<tr><td><a href="/t/topic-number-{n}/{700 + n}">Topic {n}</a> '
+                   f'<a href="/c/general/{n % 3 + 4}">General</a></td></tr>' for n in range(4))
+    latest = f'<html><head><title>Hack club</title></head><body><table>{rows}</table></body></html>'
+    site_type, evidence = _site_type_of_html(latest, "latest")
+    assert site_type == "forum" and any("links to threads" in why for why in evidence), evidence
+    # A blog's /t/ or /c/ paths without a numeric id are no topics.
+    blog = "".join(f'<a href="/t/tag-{n}">tag {n}</a> <a href="/c/cat-{n}">cat {n}</a>' for n in range(5))
+    assert _site_type_of_html(f"<html><head><title>Blog</title></head><body>{blog}</body></html>")[0] != "forum"
+
+
+def test_a_statistics_page_with_a_few_counts_of_posts_and_one_profile_link_is_no_forum():
+    # A monitoring project's home prints "Total posts 27243" and links one social profile (/profile/name).
+    stats = ('<html><head><title>Ransom monitor</title></head><body><h1>Welcome</h1>'
+             '<p>Posts (24h) 13</p><p>Posts (this month) 1004</p><p>Total posts 27243</p><p>Groups 524</p>'
+             '<p>Replies 12</p><a href="https://social.example/profile/monitor">Follow us</a></body></html>')
+    assert _site_type_of_html(stats, "")[0] == "other"
+    # The same counts beside links to two boards are a board index.
+    boards = stats.replace('<p>Groups 524</p>', '<a href="/forums/general/">General</a> <a href="/forums/news/">News</a>')
+    assert _site_type_of_html(boards, "")[0] == "forum"
+
+
+def test_a_form_that_calls_itself_a_search_is_no_challenge():
+    # A site template's search box with an unnamed text field and a "Search" button, on a seller's page that
+    # names DDoS among its services: neither a challenge nor a wall.
+    page = ('<html><head><title>Home</title></head><body><form class="art-search" action="javascript:void(0)">'
+            '<input type="text" value=""><input type="submit" value="Search" name="search"></form>'
+            '<p>My team offers phone hacking, website hacking, DDOS and email hacking. Contact us by email.</p>'
+            '<a href="/">Home</a> <a href="/contact">Contact</a></body></html>')
+    site_type, evidence = _site_type_of_html(page, "home")
+    assert site_type != "login-wall", evidence
+    for form in ('<form role="search"><input type="text" name="x1"></form>',
+                 '<form action="/suche" id="site-search"><input type="text" name="x1"></form>',
+                 '<form><input type="text" name="x1"><button type="submit">Search</button></form>'):
+        html = f'<html><head><title>DDoS check</title></head><body>{form}<p>ddos robot check</p></body></html>'
+        assert _site_type_of_html(html, "")[0] != "login-wall", form
+    # An unnamed field in a form that says nothing of a search, with the words of a check, is a challenge.
+    challenge = ('<html><head><title>DDoS check</title></head><body><form method="post"><input type="text">'
+                 '<input type="submit" value="Continue"></form><p>ddos robot check</p></body></html>')
+    assert _site_type_of_html(challenge, "")[0] == "login-wall"
