@@ -118,6 +118,11 @@ _ARTICLE_WORDS = ("blog", "blog post", "article", "articles", "table of contents
                   "leave a comment", "posted on", "powered by wordpress", "read more", "newsletter", "press",
                   "archives", "subscribe to our newsletter")
 MIN_ARTICLE_WORDS = 3
+# Labels a ransomware or data-leak site prints once per victim it lists; a page that prints one of them this
+# often lists victims ("leaked" alone is not one: a forum of leaks titles its threads so).
+_LEAK_LABELS = ("leak size", "revenue", "publication date", "before publication", "download files", "data size",
+                "files size", "размер утечки", "дата публикации")
+MIN_LEAK_ENTRIES = 3
 # A price in the page's words: "0.0005 BTC", "$1200", "1200 USD", "€50".
 # A number starts where no digit, comma or dot stands before it, and is short: otherwise every digit of
 # 1 MB of "1,1,1,..." would start a scan to the end of the text (quadratic).
@@ -407,6 +412,15 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if len(written) >= MIN_ARTICLE_WORDS and not signals.listing_count and not signals.post_count:
         add(OTHER, min(0.6, 0.15 * len(written)), "words of a blog, news or organisation's page: "
             + ", ".join(written[:6]))
+    # A ransomware or data-leak site labels each victim it lists ("Revenue: $170 million", "Leak size: 176.4GB",
+    # "publication date", "Show/Download files"): its entries are victims, not one seller's or a market's goods.
+    if not signals.post_count:
+        joined = " " + " ".join(tokens) + " "
+        leaks = [(phrase, joined.count(f" {phrase} ")) for phrase in _LEAK_LABELS]
+        leaks = [(phrase, count) for phrase, count in leaks if count >= MIN_LEAK_ENTRIES]
+        if leaks:
+            add(OTHER, max(weight.values(), default=0.55) + 0.05, "entries labelled as a leak site's victims: "
+                + ", ".join(f"{phrase} x{count}" for phrase, count in leaks[:4]))
     return dict(weight), dict(evidence)
 
 

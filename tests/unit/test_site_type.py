@@ -561,3 +561,26 @@ def test_a_form_that_calls_itself_a_search_is_no_challenge():
     challenge = ('<html><head><title>DDoS check</title></head><body><form method="post"><input type="text">'
                  '<input type="submit" value="Continue"></form><p>ddos robot check</p></body></html>')
     assert _site_type_of_html(challenge, "")[0] == "login-wall"
+
+
+def test_a_leak_sites_victim_entries_are_no_sellers_listings():
+    # A ransomware leak site labels each victim: "Revenue: $170 million ... Show/Download files".
+    entries = " ".join(f"Name: firm{n}.com Revenue: ${n + 20} million Type: Manufacturing Country: Canada "
+                       f"Size: {n + 100} GBytes Show/Download files" for n in range(3))
+    leak = classify_page(PageSignals(title="All data | Underground store", text=f"Data Announcements {entries}",
+                                     extracted_page_type="category", listing_count=3, listing_vendors=0))
+    assert leak.site_type == "other" and any("leak site" in why for why in leak.evidence), leak
+    # The same cards without the victims' labels are one seller's listings.
+    shop = classify_page(PageSignals(title="All data | Underground store", text="Data Announcements " + entries
+                                     .replace("Revenue", "Price").replace("Show/Download files", "Buy now"),
+                                     extracted_page_type="category", listing_count=3, listing_vendors=0))
+    assert shop.site_type == "vendor-shop", shop
+    # On a page of its own: a publication countdown per victim.
+    rows = "".join(f"<div><h3>Firm {n}</h3><p>views: 389 added: 2025-12-29 publication date: 2026-01-0{n + 1}</p></div>"
+                   for n in range(3))
+    html = f"<html><head><title>NEWS</title></head><body><h1>NEWS</h1>{rows}</body></html>"
+    site_type, evidence = _site_type_of_html(html, "")
+    assert site_type == "other" and any("publication date x3" in why for why in evidence), evidence
+    # A forum of leaks ("... leaked") is still judged by its structure.
+    posts = "".join(f'<a href="/threads/db-{n}.{n}/">Database {n} leaked</a> 3 replies ' for n in range(6))
+    assert _site_type_of_html(f"<html><head><title>Leaks</title></head><body>{posts}</body></html>")[0] == "forum"
