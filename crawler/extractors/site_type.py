@@ -108,6 +108,8 @@ _SELLER_WORDS = ("our services", "our products", "our product", "services we off
                  "how to order", "place your order", "custom orders", "наш магазин", "нашем магазине",
                  "интернет магазин", "как заказать", "заказать", "приобрести", "корзина", "wir bieten",
                  "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş")
+# Words of a price: beside a seller's own words they count as a printed price.
+_PRICE_WORDS = ("prices", "price", "pricing", "price list", "цены", "цена", "preise", "fiyat")
 # A title that names a shop or a service for hire counts as one more of them ("Hacking Services - Hire a
 # Hacker", "Seller Black — магазин банковских карт").
 _SELLER_TITLE_WORDS = ("shop", "store", "services", "hire", "buy", "магазин", "услуги", "купить",
@@ -405,9 +407,11 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0
                    and not signals.vendor_profile and signals.post_count == 0 and not signals.market_profile)
     prices = len(_PRICE.findall(text)) if seller_page else 0  # read only when the rule can fire
-    if seller_page and (len(selling) >= 2 or prices):
-        add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if prices else 0)),
-            "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {prices} prices" if prices else ""))
+    # A seller that quotes no figure still speaks of its prices ("our prices vary with the request").
+    priced = f"{prices} prices" if prices else next((f"the word {word}" for word in _PRICE_WORDS if word in grams), "")
+    if seller_page and (len(selling) >= 2 or priced):
+        add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if priced else 0)),
+            "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {priced}" if priced else ""))
     written = _words_found(grams, _ARTICLE_WORDS)
     if len(written) >= MIN_ARTICLE_WORDS and not signals.listing_count and not signals.post_count:
         add(OTHER, min(0.6, 0.15 * len(written)), "words of a blog, news or organisation's page: "

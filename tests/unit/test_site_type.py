@@ -584,3 +584,14 @@ def test_a_leak_sites_victim_entries_are_no_sellers_listings():
     # A forum of leaks ("... leaked") is still judged by its structure.
     posts = "".join(f'<a href="/threads/db-{n}.{n}/">Database {n} leaked</a> 3 replies ' for n in range(6))
     assert _site_type_of_html(f"<html><head><title>Leaks</title></head><body>{posts}</body></html>")[0] == "forum"
+
+
+def test_a_seller_that_speaks_of_its_prices_without_quoting_one_is_a_vendor_shop():
+    offer = ('<html><head><title>Home</title></head><body><h1>Pseudo Team</h1><p>We provide phone hacking, email '
+             'hacking and website hacking. Contact us by email. Our prices vary with the nature of your request.'
+             '</p></body></html>')
+    site_type, evidence = _site_type_of_html(offer, "home")
+    assert site_type == "vendor-shop" and any("the word prices" in why for why in evidence), evidence
+    # The seller's phrase alone, or prices alone (an article on the price of bitcoins), is not yet a shop.
+    assert _site_type_of_html(offer.replace(" Our prices vary", " It varies"), "home")[0] == "other"
+    assert _site_type_of_html(offer.replace("We provide", "People discuss"), "home")[0] == "other"
