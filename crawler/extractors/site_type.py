@@ -186,6 +186,11 @@ MAX_SHORT_DIRECTORY_WORDS = 400
 # A search engine's front page is its search box: at most this many words and links besides it.
 MAX_SEARCH_PAGE_WORDS = 100
 MAX_SEARCH_PAGE_LINKS = 30
+# A title that names a market ("MarketUSA", "Venus Marketplace", "Гидра маркет"), and the category links of its
+# front page (/category/5, ?r=products&category=6, ?cat=3).
+_MARKET_TITLE = re.compile(r"(?i)market|маркет")
+_CATEGORY_KEYS = frozenset({"category", "categories", "cat", "category_id", "cid"})
+MIN_CATEGORY_LINKS = 5
 _WIKI = re.compile(r"(?i)(?:\bwiki\b|/wiki/|mediawiki)")
 
 
@@ -301,6 +306,12 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         add("market", 0.6, "a vendor profile")
     if signals.listing_count:
         add("market", 0.5 if signals.listing_count < 3 else 0.7, f"{signals.listing_count} listings")
+    # A market's front page: its title names a market and it links many categories, with no product shown yet.
+    if (_MARKET_TITLE.search(title) and not signals.listing_count and not signals.post_count
+            and signals.extracted_page_type not in ("listing", "category", "vendor")):
+        categories = _category_links(signals.links)
+        if categories >= MIN_CATEGORY_LINKS:
+            add("market", 0.3, f"the title names a market; links to {categories} categories")
     trade = _words_found(grams, _MARKET_WORDS)
     # Words of trade are any seller's; a market also names its vendors (or shows them: cards, profiles,
     # sellers' links).  Words alone, with no vendor or seller named anywhere, are one seller's shop talking.
@@ -434,6 +445,20 @@ def _split(link: str) -> SplitResult | None:
         return urlsplit(link)
     except ValueError:
         return None
+
+
+def _category_links(links: Iterable[str]) -> int:
+    """Distinct category pages linked: a path segment ``category``/``categories`` followed by a name, or a query
+    key that names a category."""
+    found: set[str] = set()
+    for parts in map(_split, links):
+        if parts is None:
+            continue
+        segments = [segment.lower() for segment in parts.path.split("/") if segment][:12]
+        if any(segment in ("category", "categories") for segment in segments[:-1]) or any(
+                key.lower() in _CATEGORY_KEYS and value for key, value in parse_qsl(parts.query[:500])):
+            found.add(parts.netloc + parts.path + "?" + parts.query[:500])
+    return len(found)
 
 
 def _seller_links(links: Iterable[str]) -> tuple[int, int]:

@@ -595,3 +595,17 @@ def test_a_seller_that_speaks_of_its_prices_without_quoting_one_is_a_vendor_shop
     # The seller's phrase alone, or prices alone (an article on the price of bitcoins), is not yet a shop.
     assert _site_type_of_html(offer.replace(" Our prices vary", " It varies"), "home")[0] == "other"
     assert _site_type_of_html(offer.replace("We provide", "People discuss"), "home")[0] == "other"
+
+
+def test_a_markets_front_page_is_its_name_and_its_category_list():
+    cats = "".join(f'<a href="/?r=products&amp;category={n}">Category {n}</a> ' for n in range(6, 12))
+    front = (f'<html><head><title>NorthMarket | Products</title></head><body><h2>Categories</h2>{cats}'
+             '<a href="/?r=login">Login</a> <a href="/?r=register">Register</a></body></html>')
+    site_type, evidence = _site_type_of_html(front, "")
+    assert site_type == "market" and any("title names a market" in why for why in evidence), evidence
+    paths = front.replace("/?r=products&amp;category=", "/category/")
+    assert _site_type_of_html(paths, "")[0] == "market"
+    # A shop's title, or a market's name with a short menu, is not yet a market's front page.
+    assert _site_type_of_html(front.replace("NorthMarket", "North Shop"), "")[0] != "market"
+    short = front.replace(cats, cats[:cats.index("Category 9")] + "</a>")
+    assert _site_type_of_html(short, "")[0] != "market"
