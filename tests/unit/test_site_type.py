@@ -609,3 +609,13 @@ def test_a_markets_front_page_is_its_name_and_its_category_list():
     assert _site_type_of_html(front.replace("NorthMarket", "North Shop"), "")[0] != "market"
     short = front.replace(cats, cats[:cats.index("Category 9")] + "</a>")
     assert _site_type_of_html(short, "")[0] != "market"
+
+
+def test_a_page_of_ninety_words_beside_a_search_box_is_no_search_page():
+    # A project's home with a search box in its header says more than a search engine's front page.
+    words = " ".join(f"word{n}" for n in range(90))
+    home = ('<html><head><title>Monitor</title></head><body><form action="/search"><input name="q"></form>'
+            f'<h1>Welcome</h1><p>{words}</p><a href="/about">About</a></body></html>')
+    assert _site_type_of_html(home, "")[0] == "other"
+    front = home.replace(words, " ".join(words.split()[:60]))
+    assert _site_type_of_html(front, "")[0] == "directory"
