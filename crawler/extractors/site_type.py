@@ -4,7 +4,8 @@ The rules read what the extraction already found -- the login-wall detector,
 forum posts (:mod:`crawler.extractors.forum_thread`), listings and vendors, the
 market profile that matched -- and a few counts of the page itself:
 
-* links that go to forum threads, boards and members, and the labels a forum
+* links that go to forum threads, boards and members (Discourse's /t/ and /c/ too),
+  the counts a board index prints beside its boards, and the labels a forum
   prints in every post ("Joined:", "Posts:", "Reply", "Quote"): a thread is a
   forum even where the post extractor read no posts;
 * links to sellers' pages: a market's cards link to many sellers, a one-seller
@@ -18,6 +19,10 @@ market profile that matched -- and a few counts of the page itself:
   listings and trade words is one seller's shop, not a market;
 * a search box with little else (a search engine's front page), words of a blog
   or news page (an article that talks of selling is still an article);
+* labels a leak site prints once per victim ("Revenue:", "Leak size:", "publication
+  date"): such entries are victims, not goods, whatever listings were read;
+* a title that names a market beside a list of category links (a market's front
+  page before any product); a seller's own words beside the word "prices";
 * distinct onions linked; words of trade (with or without a vendor or seller
   named), of forums, of paste software and of directories; and a seller's words
   about its own goods with the prices it prints (a one-seller shop's front page
