@@ -112,7 +112,10 @@ _SELLER_WORDS = ("our services", "our products", "our product", "services we off
                  "we offer", "i offer", "hire", "hire us", "hire me", "for sale", "our shop", "our store",
                  "how to order", "place your order", "custom orders", "наш магазин", "нашем магазине",
                  "интернет магазин", "как заказать", "заказать", "приобрести", "корзина", "wir bieten",
-                 "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş")
+                 "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş",
+                 # the steps of ordering a service ("Select service - Give us information - Pay - Get the result")
+                 "select service", "select a service", "choose a service", "choose your service", "get the result",
+                 "get your result")
 # Words of a price: beside a seller's own words they count as a printed price.
 _PRICE_WORDS = ("prices", "price", "pricing", "price list", "цены", "цена", "preise", "fiyat")
 # A title that names a shop or a service for hire counts as one more of them ("Hacking Services - Hire a

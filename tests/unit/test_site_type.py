@@ -619,3 +619,13 @@ def test_a_page_of_ninety_words_beside_a_search_box_is_no_search_page():
     assert _site_type_of_html(home, "")[0] == "other"
     front = home.replace(words, " ".join(words.split()[:60]))
     assert _site_type_of_html(front, "")[0] == "directory"
+
+
+def test_the_steps_of_ordering_a_service_make_a_vendor_shop():
+    steps = ('<html><head><title>Hacking social networks</title></head><body><h1>Hacking any account in 4 easy '
+             'steps</h1><ol><li>Select service</li><li>Give us information</li><li>Pay</li><li>Get the result</li>'
+             '</ol><a href="step1.html">Start</a></body></html>')
+    site_type, evidence = _site_type_of_html(steps, "")
+    assert site_type == "vendor-shop" and any("select service" in why for why in evidence), evidence
+    # One step named is not yet an order page.
+    assert _site_type_of_html(steps.replace("<li>Get the result</li>", ""), "")[0] == "other"
