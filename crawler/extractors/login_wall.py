@@ -130,7 +130,8 @@ def _has_captcha(element: etree._Element, skip: set[etree._Element] | None = Non
 
 
 def _visible_text_length(element: etree._Element, skip: set[etree._Element]) -> tuple[int, int]:
-    """(characters of visible text, links) in ``element`` outside the ``skip`` subtrees."""
+    """(characters of visible text, links) in ``element`` outside the ``skip`` subtrees; the text of a
+    ``<noscript>`` counts (a page read without scripts shows it)."""
     characters = links = 0
     stack = [element]
     while stack:
@@ -140,7 +141,9 @@ def _visible_text_length(element: etree._Element, skip: set[etree._Element]) -> 
                 characters += len(node.tail.strip())
             continue
         tag = node.tag.lower()
-        if tag in ("script", "style", "noscript", "template", "head"):
+        # A <noscript> is what a reader without scripts (a crawl, Tor Browser at its safest) sees: Discourse
+        # prints its whole topic list there.
+        if tag in ("script", "style", "template", "head"):
             if node.tail:
                 characters += len(node.tail.strip())
             continue

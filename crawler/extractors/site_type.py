@@ -4,7 +4,8 @@ The rules read what the extraction already found -- the login-wall detector,
 forum posts (:mod:`crawler.extractors.forum_thread`), listings and vendors, the
 market profile that matched -- and a few counts of the page itself:
 
-* links that go to forum threads, boards and members, and the labels a forum
+* links that go to forum threads, boards and members (Discourse's /t/ and /c/ too),
+  the counts a board index prints beside its boards, and the labels a forum
   prints in every post ("Joined:", "Posts:", "Reply", "Quote"): a thread is a
   forum even where the post extractor read no posts;
 * links to sellers' pages: a market's cards link to many sellers, a one-seller
@@ -18,6 +19,10 @@ market profile that matched -- and a few counts of the page itself:
   listings and trade words is one seller's shop, not a market;
 * a search box with little else (a search engine's front page), words of a blog
   or news page (an article that talks of selling is still an article);
+* labels a leak site prints once per victim ("Revenue:", "Leak size:", "publication
+  date"): such entries are victims, not goods, whatever listings were read;
+* a title that names a market beside a list of category links (a market's front
+  page before any product); a seller's own words beside the word "prices";
 * distinct onions linked; words of trade (with or without a vendor or seller
   named), of forums, of paste software and of directories; and a seller's words
   about its own goods with the prices it prints (a one-seller shop's front page
@@ -59,11 +64,12 @@ MAX_CONFIDENCE = 0.99
 # Invision, SMF, Discourse): a board index links to many of them.
 # XenForo 1 and other software routed through the query put the route after "?": index.php?threads/x.12/.
 # A forum's root with a query (/forum?section=general) is a board; Postmill and other Reddit-like boards put
-# a submission at /f/<forum>/<id>/<slug> (/r/<name>/comments/<id>).  (The path is read with a "?" after it.)
+# a submission at /f/<forum>/<id>/<slug> (/r/<name>/comments/<id>); Discourse a topic at /t/<slug>/<id> and a
+# category at /c/<slug>/<id>.  (The path is read with a "?" after it.)
 _FORUM_LINK = re.compile(
     r"(?i)(?:showthread\.php|forumdisplay\.php|viewtopic\.php|viewforum\.php|member\.php|memberlist\.php|"
     r"[/?&](?:threads?|forums?|topic|board|members?|profile)[/?]|[?&](?:topic|board|showtopic|showforum|t|f)=\d|"
-    r"/[fr]/[^/?]{1,64}/(?:\d+|comments)[/?])")
+    r"/[fr]/[^/?]{1,64}/(?:\d+|comments)[/?]|/[tc]/[^/?]{1,200}/\d+[/?])")
 _MARKET_WORDS = ("escrow", "vendor", "add to cart", "ships from", "ships to", "shipping", "buy now", "finalize",
                  "listings", "feedback", "orders", "products", "in stock", "sold by", "price", "cart",
                  "продавец", "доставка", "купить", "цена")
@@ -82,6 +88,7 @@ _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members",
 _FORUM_UNITS = frozenset({"posts", "topics", "threads", "replies", "messages", "сообщений", "тем", "ответов",
                           "konu", "mesaj", "beiträge", "themen"})
 MIN_FORUM_COUNTS = 3
+MIN_FORUM_COUNTS_UNLINKED = 6  # three boards of two counts each
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
 # "Joined:", "Posts:", "Reputation:", "Reply", "Quote", "Report" (and in Russian).  Words that prose uses
 # as often ("said", "messages") count only as labels, with their colon: "... said:", "Messages:".
@@ -105,7 +112,12 @@ _SELLER_WORDS = ("our services", "our products", "our product", "services we off
                  "we offer", "i offer", "hire", "hire us", "hire me", "for sale", "our shop", "our store",
                  "how to order", "place your order", "custom orders", "наш магазин", "нашем магазине",
                  "интернет магазин", "как заказать", "заказать", "приобрести", "корзина", "wir bieten",
-                 "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş")
+                 "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş",
+                 # the steps of ordering a service ("Select service - Give us information - Pay - Get the result")
+                 "select service", "select a service", "choose a service", "choose your service", "get the result",
+                 "get your result")
+# Words of a price: beside a seller's own words they count as a printed price.
+_PRICE_WORDS = ("prices", "price", "pricing", "price list", "цены", "цена", "preise", "fiyat")
 # A title that names a shop or a service for hire counts as one more of them ("Hacking Services - Hire a
 # Hacker", "Seller Black — магазин банковских карт").
 _SELLER_TITLE_WORDS = ("shop", "store", "services", "hire", "buy", "магазин", "услуги", "купить",
@@ -116,6 +128,11 @@ _ARTICLE_WORDS = ("blog", "blog post", "article", "articles", "table of contents
                   "leave a comment", "posted on", "powered by wordpress", "read more", "newsletter", "press",
                   "archives", "subscribe to our newsletter")
 MIN_ARTICLE_WORDS = 3
+# Labels a ransomware or data-leak site prints once per victim it lists; a page that prints one of them this
+# often lists victims ("leaked" alone is not one: a forum of leaks titles its threads so).
+_LEAK_LABELS = ("leak size", "revenue", "publication date", "before publication", "download files", "data size",
+                "files size", "размер утечки", "дата публикации")
+MIN_LEAK_ENTRIES = 3
 # A price in the page's words: "0.0005 BTC", "$1200", "1200 USD", "€50".
 # A number starts where no digit, comma or dot stands before it, and is short: otherwise every digit of
 # 1 MB of "1,1,1,..." would start a scan to the end of the text (quadratic).
@@ -160,6 +177,8 @@ MAX_INTERSTITIAL_WORDS = 40
 # Field names of a search box or a sort control: a form of these only is not a challenge.
 _SEARCH_FIELDS = frozenset({"q", "query", "search", "s", "keyword", "keywords", "term", "text", "find", "sort",
                             "category", "cat", "page"})
+# What a search form's button says.
+_SEARCH_BUTTONS = frozenset({"search", "search search", "find", "go", "поиск", "найти", "suchen", "ara"})
 _ERROR_TITLE = re.compile(r"(?i)\b(?:error|not found|forbidden|unavailable|database error|404|403|500|502|503|"
                           r"ошибка)\b")
 _PASTE_TITLE = re.compile(r"(?i)\b(?:paste|pastebin|ghostbin|privatebin|zerobin)\b")
@@ -172,9 +191,16 @@ _PASTE_WORDS = _PASTE_NAMES + ("new paste", "show paste", "raw paste", "raw text
 MANY_ONIONS = 20
 MAX_WORDS_PER_LISTED_ONION = 60
 MAX_SHORT_DIRECTORY_WORDS = 400
-# A search engine's front page is its search box: at most this many words and links besides it.
-MAX_SEARCH_PAGE_WORDS = 100
+# A search engine's front page is its search box: at most this many words and links besides it.  The search
+# front pages of the corpus say 57-65 words; pages with a search box that are no search page (a project's home,
+# a seller's page, an about page) 106 and more: the bound sits in the middle of that gap.
+MAX_SEARCH_PAGE_WORDS = 85
 MAX_SEARCH_PAGE_LINKS = 30
+# A title that names a market ("MarketUSA", "Venus Marketplace", "Гидра маркет"), and the category links of its
+# front page (/category/5, ?r=products&category=6, ?cat=3).
+_MARKET_TITLE = re.compile(r"(?i)market|маркет")
+_CATEGORY_KEYS = frozenset({"category", "categories", "cat", "category_id", "cid"})
+MIN_CATEGORY_LINKS = 5
 _WIKI = re.compile(r"(?i)(?:\bwiki\b|/wiki/|mediawiki)")
 
 
@@ -290,6 +316,12 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         add("market", 0.6, "a vendor profile")
     if signals.listing_count:
         add("market", 0.5 if signals.listing_count < 3 else 0.7, f"{signals.listing_count} listings")
+    # A market's front page: its title names a market and it links many categories, with no product shown yet.
+    if (_MARKET_TITLE.search(title) and not signals.listing_count and not signals.post_count
+            and signals.extracted_page_type not in ("listing", "category", "vendor")):
+        categories = _category_links(signals.links)
+        if categories >= MIN_CATEGORY_LINKS:
+            add("market", 0.3, f"the title names a market; links to {categories} categories")
     trade = _words_found(grams, _MARKET_WORDS)
     # Words of trade are any seller's; a market also names its vendors (or shows them: cards, profiles,
     # sellers' links).  Words alone, with no vendor or seller named anywhere, are one seller's shop talking.
@@ -308,7 +340,9 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     # A board index prints the size of every board or thread: "12 posts", "Topics: 75", "3 replies".
     sizes = sum(1 for first, second in zip(tokens, tokens[1:])
                 if (first.isdigit() and second in _FORUM_UNITS) or (second.isdigit() and first in _FORUM_UNITS))
-    if sizes >= MIN_FORUM_COUNTS:
+    # A few counts are any statistics page's ("Total posts 27243"): without two links to threads, boards or members
+    # (one may be a social profile) a board index prints two for each of three boards at least.
+    if sizes >= (MIN_FORUM_COUNTS if forum_links >= 2 else MIN_FORUM_COUNTS_UNLINKED):
         add("forum", 0.6 if sizes >= 10 else 0.4, f"{sizes} counts of posts, topics or replies")
     # An error page has none of a forum's or a market's structure: a title that says error ("Project 404 -
     # Forum") does not win over boards linked, posts or listings.
@@ -394,13 +428,24 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0
                    and not signals.vendor_profile and signals.post_count == 0 and not signals.market_profile)
     prices = len(_PRICE.findall(text)) if seller_page else 0  # read only when the rule can fire
-    if seller_page and (len(selling) >= 2 or prices):
-        add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if prices else 0)),
-            "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {prices} prices" if prices else ""))
+    # A seller that quotes no figure still speaks of its prices ("our prices vary with the request").
+    priced = f"{prices} prices" if prices else next((f"the word {word}" for word in _PRICE_WORDS if word in grams), "")
+    if seller_page and (len(selling) >= 2 or priced):
+        add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if priced else 0)),
+            "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {priced}" if priced else ""))
     written = _words_found(grams, _ARTICLE_WORDS)
     if len(written) >= MIN_ARTICLE_WORDS and not signals.listing_count and not signals.post_count:
         add(OTHER, min(0.6, 0.15 * len(written)), "words of a blog, news or organisation's page: "
             + ", ".join(written[:6]))
+    # A ransomware or data-leak site labels each victim it lists ("Revenue: $170 million", "Leak size: 176.4GB",
+    # "publication date", "Show/Download files"): its entries are victims, not one seller's or a market's goods.
+    if not signals.post_count:
+        joined = " " + " ".join(tokens) + " "
+        leaks = [(phrase, joined.count(f" {phrase} ")) for phrase in _LEAK_LABELS]
+        leaks = [(phrase, count) for phrase, count in leaks if count >= MIN_LEAK_ENTRIES]
+        if leaks:
+            add(OTHER, max(weight.values(), default=0.55) + 0.05, "entries labelled as a leak site's victims: "
+                + ", ".join(f"{phrase} x{count}" for phrase, count in leaks[:4]))
     return dict(weight), dict(evidence)
 
 
@@ -410,6 +455,20 @@ def _split(link: str) -> SplitResult | None:
         return urlsplit(link)
     except ValueError:
         return None
+
+
+def _category_links(links: Iterable[str]) -> int:
+    """Distinct category pages linked: a path segment ``category``/``categories`` followed by a name, or a query
+    key that names a category."""
+    found: set[str] = set()
+    for parts in map(_split, links):
+        if parts is None:
+            continue
+        segments = [segment.lower() for segment in parts.path.split("/") if segment][:12]
+        if any(segment in ("category", "categories") for segment in segments[:-1]) or any(
+                key.lower() in _CATEGORY_KEYS and value for key, value in parse_qsl(parts.query[:500])):
+            found.add(parts.netloc + parts.path + "?" + parts.query[:500])
+    return len(found)
 
 
 def _seller_links(links: Iterable[str]) -> tuple[int, int]:
@@ -453,10 +512,31 @@ def _forms_of(root: Any) -> tuple[bool, bool]:
                 fillable += 1
                 search_only = search_only and (kind == "search"
                                                or str(node.get("name") or "").lower() in _SEARCH_FIELDS)
+        # A form that calls itself a search (its name, id, class, role or action, or a submit button that says
+        # Search) is a search box whatever its fields are named (a theme's unnamed text field).
+        search_only = search_only or _names_a_search(form)
         if fillable and not password:
             search = search or search_only
             challenge = challenge or not search_only
     return challenge, search
+
+
+def _names_a_search(form: Any) -> bool:
+    """True when ``form`` (an lxml element) names itself a search: role="search", or "search" in its name, id,
+    class or action, or a submit button whose value or name is Search (also Russian, German, Turkish)."""
+    own = " ".join(str(form.get(name) or "")[:200] for name in ("role", "name", "id", "class", "action")).lower()
+    if "search" in own or "поиск" in own:
+        return True
+    for number, node in enumerate(form.iter("input", "button")):
+        if number >= 50:
+            break
+        kind = str(node.get("type") or ("submit" if node.tag == "button" else "text")).lower()
+        if kind == "submit":
+            said = " ".join((str(node.get("value") or ""), str(node.get("name") or ""),
+                             node.text_content() if node.tag == "button" else ""))[:200].strip().lower()
+            if said in _SEARCH_BUTTONS:
+                return True
+    return False
 
 
 def _reloads(root: Any) -> bool:

@@ -69,6 +69,10 @@ TEXT_CASES: dict[str, tuple[Callable[[str], Any], str]] = {
     "site type forum links: /r/ and a long name": (SITE_TYPE_FORUM_LINK.search, "/r/" + repeat("a", MEGABYTE - 3)),
     "site type forum links: /f//f//": (SITE_TYPE_FORUM_LINK.search, repeat("/f//")),
     "site type forum links: /forum/forum": (SITE_TYPE_FORUM_LINK.search, repeat("/forumx")),
+    # Discourse topics and categories (/t/<slug>/<id>): every start scans a slug of at most 200 characters.
+    "site type forum links: /t/a/t/a (Discourse)": (SITE_TYPE_FORUM_LINK.search, repeat("/t/a")),
+    "site type forum links: /c/ and slugs of the longest length": (SITE_TYPE_FORUM_LINK.search,
+                                                                   repeat("/c/" + "a" * 199 + "/x")),
     # Post labels with their colon: a word run with no colon, and colons after every character.
     "site type post labels: one word run": (SITE_TYPE_LABEL_TOKEN.findall, repeat("a")),
     "site type post labels: a :a :": (SITE_TYPE_LABEL_TOKEN.findall, repeat("a :")),

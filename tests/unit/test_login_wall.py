@@ -164,3 +164,18 @@ def test_a_login_page_inside_a_sites_full_navigation_is_a_wall_by_its_main_regio
     items = "".join(f"<p>Item number {n} with a long description of what is sold here.</p>" for n in range(40))
     content = page.replace(b"<h1>My account</h1>", items.encode())
     assert detect_login_wall(content) is None
+
+
+def test_a_topic_list_printed_for_readers_without_scripts_outweighs_a_login_form() -> None:
+    # Discourse prints its topic list inside <noscript> (what a crawl and Tor Browser at its safest show) and
+    # keeps a sign-in form beside it: the page is the topic list, not a wall.
+    topics = b"".join(b"<tr><td><a href='/t/topic-%d/%d'>Topic number %d about something</a></td>"
+                      b"<td>3 replies, 120 views, last activity yesterday</td></tr>" % (n, n, n) for n in range(30))
+    page = (b"<html><title>Board</title><body><noscript><div role=main><table>" + topics + b"</table></div>"
+            b"</noscript><form id=hidden-login-form method=post action=/login style='display: none;'>"
+            b"<input name=username type=text><input name=password type=password></form></body></html>")
+    assert detect_login_wall(page) is None
+    # Without the topic list the same form is the page: a wall.
+    assert detect_login_wall(page.replace(topics, b"")) == "password-form"
+    # A wall's <noscript> that asks to enable JavaScript stays a wall.
+    assert detect_login_wall(page.replace(topics, b"<tr><td>Please enable JavaScript.</td></tr>")) == "password-form"

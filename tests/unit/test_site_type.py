@@ -518,3 +518,114 @@ def test_german_and_turkish_challenge_forms_are_walls():
     note = ('<html><head><title>Hidden Service</title></head><body><p>This onion service is run by volunteers. '
             'Payment of the hosting is by donations.</p></body></html>')
     assert _site_type_of_html(note, "")[0] == "other"
+
+
+def test_a_discourse_topic_list_is_a_forum_by_its_topic_and_category_links():
+    # Discourse links each topic at /t/<slug>/<id> and each category at /c/<slug>/<id>.
+    rows = "".join(f'<tr><td><a href="/t/topic-number-{n}/{700 + n}">Topic {n}</a> '
+                   f'<a href="/c/general/{n % 3 + 4}">General</a></td></tr>' for n in range(4))
+    latest = f'<html><head><title>Hack club</title></head><body><table>{rows}</table></body></html>'
+    site_type, evidence = _site_type_of_html(latest, "latest")
+    assert site_type == "forum" and any("links to threads" in why for why in evidence), evidence
+    # A blog's /t/ or /c/ paths without a numeric id are no topics.
+    blog = "".join(f'<a href="/t/tag-{n}">tag {n}</a> <a href="/c/cat-{n}">cat {n}</a>' for n in range(5))
+    assert _site_type_of_html(f"<html><head><title>Blog</title></head><body>{blog}</body></html>")[0] != "forum"
+
+
+def test_a_statistics_page_with_a_few_counts_of_posts_and_one_profile_link_is_no_forum():
+    # A monitoring project's home prints "Total posts 27243" and links one social profile (/profile/name).
+    stats = ('<html><head><title>Ransom monitor</title></head><body><h1>Welcome</h1>'
+             '<p>Posts (24h) 13</p><p>Posts (this month) 1004</p><p>Total posts 27243</p><p>Groups 524</p>'
+             '<p>Replies 12</p><a href="https://social.example/profile/monitor">Follow us</a></body></html>')
+    assert _site_type_of_html(stats, "")[0] == "other"
+    # The same counts beside links to two boards are a board index.
+    boards = stats.replace('<p>Groups 524</p>', '<a href="/forums/general/">General</a> <a href="/forums/news/">News</a>')
+    assert _site_type_of_html(boards, "")[0] == "forum"
+
+
+def test_a_form_that_calls_itself_a_search_is_no_challenge():
+    # A site template's search box with an unnamed text field and a "Search" button, on a seller's page that
+    # names DDoS among its services: neither a challenge nor a wall.
+    page = ('<html><head><title>Home</title></head><body><form class="art-search" action="javascript:void(0)">'
+            '<input type="text" value=""><input type="submit" value="Search" name="search"></form>'
+            '<p>My team offers phone hacking, website hacking, DDOS and email hacking. Contact us by email.</p>'
+            '<a href="/">Home</a> <a href="/contact">Contact</a></body></html>')
+    site_type, evidence = _site_type_of_html(page, "home")
+    assert site_type != "login-wall", evidence
+    for form in ('<form role="search"><input type="text" name="x1"></form>',
+                 '<form action="/suche" id="site-search"><input type="text" name="x1"></form>',
+                 '<form><input type="text" name="x1"><button type="submit">Search</button></form>'):
+        html = f'<html><head><title>DDoS check</title></head><body>{form}<p>ddos robot check</p></body></html>'
+        assert _site_type_of_html(html, "")[0] != "login-wall", form
+    # An unnamed field in a form that says nothing of a search, with the words of a check, is a challenge.
+    challenge = ('<html><head><title>DDoS check</title></head><body><form method="post"><input type="text">'
+                 '<input type="submit" value="Continue"></form><p>ddos robot check</p></body></html>')
+    assert _site_type_of_html(challenge, "")[0] == "login-wall"
+
+
+def test_a_leak_sites_victim_entries_are_no_sellers_listings():
+    # A ransomware leak site labels each victim: "Revenue: $170 million ... Show/Download files".
+    entries = " ".join(f"Name: firm{n}.com Revenue: ${n + 20} million Type: Manufacturing Country: Canada "
+                       f"Size: {n + 100} GBytes Show/Download files" for n in range(3))
+    leak = classify_page(PageSignals(title="All data | Underground store", text=f"Data Announcements {entries}",
+                                     extracted_page_type="category", listing_count=3, listing_vendors=0))
+    assert leak.site_type == "other" and any("leak site" in why for why in leak.evidence), leak
+    # The same cards without the victims' labels are one seller's listings.
+    shop = classify_page(PageSignals(title="All data | Underground store", text="Data Announcements " + entries
+                                     .replace("Revenue", "Price").replace("Show/Download files", "Buy now"),
+                                     extracted_page_type="category", listing_count=3, listing_vendors=0))
+    assert shop.site_type == "vendor-shop", shop
+    # On a page of its own: a publication countdown per victim.
+    rows = "".join(f"<div><h3>Firm {n}</h3><p>views: 389 added: 2025-12-29 publication date: 2026-01-0{n + 1}</p></div>"
+                   for n in range(3))
+    html = f"<html><head><title>NEWS</title></head><body><h1>NEWS</h1>{rows}</body></html>"
+    site_type, evidence = _site_type_of_html(html, "")
+    assert site_type == "other" and any("publication date x3" in why for why in evidence), evidence
+    # A forum of leaks ("... leaked") is still judged by its structure.
+    posts = "".join(f'<a href="/threads/db-{n}.{n}/">Database {n} leaked</a> 3 replies ' for n in range(6))
+    assert _site_type_of_html(f"<html><head><title>Leaks</title></head><body>{posts}</body></html>")[0] == "forum"
+
+
+def test_a_seller_that_speaks_of_its_prices_without_quoting_one_is_a_vendor_shop():
+    offer = ('<html><head><title>Home</title></head><body><h1>Pseudo Team</h1><p>We provide phone hacking, email '
+             'hacking and website hacking. Contact us by email. Our prices vary with the nature of your request.'
+             '</p></body></html>')
+    site_type, evidence = _site_type_of_html(offer, "home")
+    assert site_type == "vendor-shop" and any("the word prices" in why for why in evidence), evidence
+    # The seller's phrase alone, or prices alone (an article on the price of bitcoins), is not yet a shop.
+    assert _site_type_of_html(offer.replace(" Our prices vary", " It varies"), "home")[0] == "other"
+    assert _site_type_of_html(offer.replace("We provide", "People discuss"), "home")[0] == "other"
+
+
+def test_a_markets_front_page_is_its_name_and_its_category_list():
+    cats = "".join(f'<a href="/?r=products&amp;category={n}">Category {n}</a> ' for n in range(6, 12))
+    front = (f'<html><head><title>NorthMarket | Products</title></head><body><h2>Categories</h2>{cats}'
+             '<a href="/?r=login">Login</a> <a href="/?r=register">Register</a></body></html>')
+    site_type, evidence = _site_type_of_html(front, "")
+    assert site_type == "market" and any("title names a market" in why for why in evidence), evidence
+    paths = front.replace("/?r=products&amp;category=", "/category/")
+    assert _site_type_of_html(paths, "")[0] == "market"
+    # A shop's title, or a market's name with a short menu, is not yet a market's front page.
+    assert _site_type_of_html(front.replace("NorthMarket", "North Shop"), "")[0] != "market"
+    short = front.replace(cats, cats[:cats.index("Category 9")] + "</a>")
+    assert _site_type_of_html(short, "")[0] != "market"
+
+
+def test_a_page_of_ninety_words_beside_a_search_box_is_no_search_page():
+    # A project's home with a search box in its header says more than a search engine's front page.
+    words = " ".join(f"word{n}" for n in range(90))
+    home = ('<html><head><title>Monitor</title></head><body><form action="/search"><input name="q"></form>'
+            f'<h1>Welcome</h1><p>{words}</p><a href="/about">About</a></body></html>')
+    assert _site_type_of_html(home, "")[0] == "other"
+    front = home.replace(words, " ".join(words.split()[:60]))
+    assert _site_type_of_html(front, "")[0] == "directory"
+
+
+def test_the_steps_of_ordering_a_service_make_a_vendor_shop():
+    steps = ('<html><head><title>Hacking social networks</title></head><body><h1>Hacking any account in 4 easy '
+             'steps</h1><ol><li>Select service</li><li>Give us information</li><li>Pay</li><li>Get the result</li>'
+             '</ol><a href="step1.html">Start</a></body></html>')
+    site_type, evidence = _site_type_of_html(steps, "")
+    assert site_type == "vendor-shop" and any("select service" in why for why in evidence), evidence
+    # One step named is not yet an order page.
+    assert _site_type_of_html(steps.replace("<li>Get the result</li>", ""), "")[0] == "other"
