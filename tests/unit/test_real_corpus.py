@@ -331,7 +331,7 @@ def test_site_type_page_matches_its_source_row(page: Path) -> None:
 
 def test_site_type_pages_sources_and_split() -> None:
     """Every site_type_pages/ file has a "site" row, its site is in exactly one site-type split
-    (site_type_held_out, _3, _4, _5 or site_type_development), and no held-out site is a market of pages/
+    (site_type_held_out, _3, _4, _5, _6 or site_type_development), and no held-out site is a market of pages/
     (so nothing tuned on pages/ has seen them)."""
     pages = site_type_page_files()
     rows = parse_sources(SOURCES.read_text(encoding="utf-8"), key_column="site")
@@ -341,7 +341,8 @@ def test_site_type_pages_sources_and_split() -> None:
     third = split["site_type_held_out_3"]
     fourth = split["site_type_held_out_4"]
     fifth = split["site_type_held_out_5"]
-    held = sites + third + fourth + fifth
+    sixth = split["site_type_held_out_6"]
+    held = sites + third + fourth + fifth + sixth
     # Site-type development sites: spent extraction sites of pages/ (held-out ones until the fourth rotation
     # moved them to development) and site_type_pages/ sites.
     development = set(split["site_type_development"])
@@ -350,7 +351,7 @@ def test_site_type_pages_sources_and_split() -> None:
     assert len(set(held)) == len(held) and not set(held) & development
     assert (sorted(set(held) | (development & {p.parent.name for p in pages}))
             == sorted({p.parent.name for p in pages}))
-    for held_out_set in (sites, third, fourth, fifth):
+    for held_out_set in (sites, third, fourth, fifth, sixth):
         assert not set(held_out_set) & set(split["development"] + split["held_out"])
         assert not set(held_out_set) & {p.parent.name for p in page_files()}
     # The fourth set (SPLIT.md): sites never in the corpus before, labelled by reading.
@@ -362,6 +363,13 @@ def test_site_type_pages_sources_and_split() -> None:
     labels = json.loads((REAL / "site_types.json").read_text(encoding="utf-8"))["site_type_pages"]
     fifth_types = {labels[page_id(p).removesuffix(".html")]["site_type"] for p in fifth_pages}
     assert len(fifth_types) >= 5 and "market" in fifth_types
+    # The sixth set (SPLIT.md, 2026-12-07): the few sites never in the corpus before that the sources still had
+    # (3 sites, one page each, two types), every page labelled.
+    sixth_pages = [p for p in pages if p.parent.name in sixth]
+    assert len(sixth) >= 3 and len(sixth_pages) >= 3
+    assert {p.parent.name for p in sixth_pages} == set(sixth)
+    sixth_types = {labels[page_id(p).removesuffix(".html")]["site_type"] for p in sixth_pages}
+    assert len(sixth_types) >= 2
     held_out_pages = [p for p in pages if p.parent.name in sites]
     assert len(held_out_pages) >= 12 and len(sites) >= 8
     # Raised from 4 MiB to 5 MiB with the fifth set (its Discourse forum page alone is 256 KB).
