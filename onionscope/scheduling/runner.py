@@ -93,7 +93,10 @@ def run_job(
         is wrong, or Elasticsearch or tor cannot be reached (the run is recorded as
         failed first, when Elasticsearch can take the record).
     """
+    stopped: list[int] = []
+
     def stop_before_crawl(signum: int, frame: Any) -> None:
+        stopped.append(signum)
         raise _StoppedBeforeCrawl()
 
     started = datetime.now(timezone.utc)
@@ -107,7 +110,12 @@ def run_job(
         return _run_job(settings, job, job_id=job_id, started_at=utc_iso(started), trigger=trigger,
                         scheduled_for=scheduled_for, missed_runs=missed_runs, quiet=quiet, progress=progress,
                         config_path=config_path)
-    except _StoppedBeforeCrawl:
+    except BaseException as exc:
+        # A library may wrap the handler's exception: a SIGTERM that lands inside an Elasticsearch request
+        # comes out as elastic_transport's ConnectionError ("raise err from e").  The handler's mark says
+        # the run was stopped, whatever was raised.
+        if not (isinstance(exc, _StoppedBeforeCrawl) or stopped):
+            raise
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the record below is this run's last word
         from pipelines.job_runs import run_record, utc_iso
 

@@ -102,6 +102,49 @@ print(json.dumps({"fired": SigtermOnFirstImport.fired, "outcome": result.outcome
 """
 
 
+SIGTERM_INSIDE_A_WRAPPING_LIBRARY = r"""
+import json, os, signal
+
+from config.settings import load_settings
+from crawler.schedules import ScheduledJob
+from onionscope.scheduling import runner
+
+recorded = []
+runner._record = lambda settings, document: recorded.append(document)  # no Elasticsearch here
+
+
+def index_status_request(*args, **kwargs):
+    # The scheduler's SIGTERM lands inside a request of a library that wraps every exception it sees,
+    # as elastic_transport does ("raise err from e"): the handler's exception comes out as another one.
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+    except Exception as exc:
+        raise ConnectionError("Connection error") from exc
+    raise AssertionError("the SIGTERM handler did not run")
+
+
+runner._run_job = index_status_request
+job = ScheduledJob(name="even", seeds=("http://example.onion/",), seeds_file=None, cron=None, every_seconds=60)
+result = runner.run_job(load_settings(environ=dict(os.environ)), job)
+print(json.dumps({"outcome": result.outcome, "reason": result.reason,
+                  "recorded": [(d["job_id"], d["outcome"]) for d in recorded]}))
+"""
+
+
+def test_a_sigterm_that_a_library_wraps_in_its_own_error_is_still_recorded_as_a_failed_run(tmp_path: Path) -> None:
+    """Seen in a whole-suite run: the SIGTERM landed in the pre-crawl index check, elastic_transport turned it
+    into a ConnectionError, and the run exited 1 with no record."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ONIONSCOPE_")}
+    environment["ONIONSCOPE_VAR_DIR"] = str(tmp_path / "var")
+    process = subprocess.run([sys.executable, "-c", SIGTERM_INSIDE_A_WRAPPING_LIBRARY], capture_output=True,
+                             text=True, timeout=120, env=environment, cwd=Path(__file__).resolve().parents[2])
+    assert process.returncode == 0, process.stderr[-3000:]
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    assert (result["outcome"], result["reason"]) == ("failed", "stopped (SIGTERM) before its crawl started")
+    [(job_id, outcome)] = result["recorded"]
+    assert outcome == "failed" and job_id.startswith("even-")
+
+
 def test_a_sigterm_during_the_runs_imports_is_recorded_as_a_failed_run(tmp_path: Path) -> None:
     """The scheduler stopping a run before its crawl started, even mid-import, leaves a record (not exit 1)."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("ONIONSCOPE_")}
