@@ -281,6 +281,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     tokens = _TOKEN.findall(text)
     grams = _grams(tokens)
     title = signals.title[:300]
+    title_grams = _grams(_TOKEN.findall(title.lower()))
     if signals.status >= 400:
         add(OTHER, 0.7, f"HTTP status {signals.status}")
     error_title = bool(_ERROR_TITLE.search(title))
@@ -289,7 +290,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     # an image or puzzle CAPTCHA whose fields the login-wall detector does not know by name.
     small = len(tokens) <= MAX_WALL_WORDS and len(signals.links) <= MAX_WALL_LINKS
     if small:
-        page_grams = grams | _grams(_TOKEN.findall(title.lower()))
+        page_grams = grams | title_grams  # a short page: the union is small
         strong, hints = _words_found(page_grams, _WALL_WORDS), _words_found(page_grams, _WALL_HINTS)
         said = ", ".join((strong + hints)[:6])
         if signals.challenge_form and (strong or len(hints) >= 2):
@@ -302,7 +303,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     # An interstitial: almost nothing on the page but a wait, a reload or a script that loads the site.
     if (len(tokens) <= MAX_INTERSTITIAL_WORDS and len(signals.links) <= MAX_QUEUE_LINKS and signals.status < 400
             and not error_title and not signals.listing_count and not signals.post_count):
-        waits = _words_found(grams | _grams(_TOKEN.findall(title.lower())), _WAIT_WORDS)
+        waits = _words_found(grams | title_grams, _WAIT_WORDS)
         if waits or signals.reloads:
             said = ", ".join(waits[:4]) or "the page reloads itself"
             add("login-wall", 0.6, f"{len(tokens)} words and {len(signals.links)} links: an interstitial ({said})")
@@ -421,7 +422,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     selling = _words_found(grams, _SELLER_WORDS)
     # The title counts with a word of its own: a title that repeats the text's one word ("How to hire a hacker")
     # adds nothing.
-    title_sells = [word for word in _words_found(_grams(_TOKEN.findall(title.lower())), _SELLER_TITLE_WORDS)
+    title_sells = [word for word in _words_found(title_grams, _SELLER_TITLE_WORDS)
                    if word not in selling]
     if selling and title_sells:
         selling.append("the title: " + title_sells[0])
