@@ -15,18 +15,22 @@ market profile that matched -- and a few counts of the page itself:
   check and no form (an anti-DDoS queue), or an almost empty page that waits,
   reloads itself or loads the site by script (an interstitial);
 * evidence of several sellers (vendors named on cards, sellers' links, seller
-  labels such as "Vendor:", "vendors" in the plural): without it a page of
-  listings and trade words is one seller's shop, not a market;
+  labels such as "Vendor:", sellers named more than once): without it a page
+  of listings and trade words is one seller's shop, not a market; and a page
+  that offers its goods in the first person ("we sell", "I provide", "our
+  products") is one seller talking, whatever it says of other vendors;
+* the signs of a page that sells (words of trade used, a first-person offer, a
+  printed price): two of them, at a density prose does not reach, make a shop
+  where no listing was read -- the default for a page of trade that nothing
+  else claims;
 * a search box with little else (a search engine's front page), words of a blog
   or news page (an article that talks of selling is still an article);
 * labels a leak site prints once per victim ("Revenue:", "Leak size:", "publication
   date"): such entries are victims, not goods, whatever listings were read;
 * a title that names a market beside a list of category links (a market's front
-  page before any product); a seller's own words beside the word "prices";
-* distinct onions linked; words of trade (with or without a vendor or seller
-  named), of forums, of paste software and of directories; and a seller's words
-  about its own goods with the prices it prints (a one-seller shop's front page
-  often has no listing cards).
+  page before any product);
+* distinct onions linked; words of trade (with or without evidence of several
+  sellers), of forums, of paste software and of directories.
 
 Words alone count for little: a page about forums or an article that says
 "verified" and "phishing" is neither a forum nor a directory without the
@@ -79,6 +83,9 @@ _SELLERS_WORDS = ("vendor", "vendors", "seller", "sellers", "sold by", "merchant
 # Words that only a market of several sellers uses: its vendors in the plural, the call to become one.
 _SEVERAL_SELLERS = ("vendors", "sellers", "merchants", "become a vendor", "become vendor", "become a seller",
                     "top vendors", "our vendors", "vendor rating", "продавцы", "продавцов", "магазины", "магазинов")
+# The words above, one token each, and how often a page that speaks of sellers names them.
+_SELLER_TOKENS = frozenset(word for word in _SELLERS_WORDS + _SEVERAL_SELLERS if " " not in word)
+MIN_SELLER_MENTIONS = 2
 # A market labels the seller of each listing ("Vendor: name", "Seller : name", "Store: name", "Sold by name");
 # a one-seller shop does not name itself so.
 _SELLER_LABELS = ("vendor:", "seller:", "store:", "продавец:", "магазин:")
@@ -104,24 +111,31 @@ _LABEL_TOKEN = re.compile(r"\w+(?:[ \t]?:)?")
 _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "last online", "status", "official",
                     "official links", "link list", "wiki", "onion links", "uptime", "pgp signed", "phished",
                     "phishing", "зеркал", "зеркала", "каталог")
-# A seller speaking of its own goods: a one-seller shop's front page often has no listing cards at all.
-_SELLER_WORDS = ("our services", "our products", "our product", "services we offer", "we provide", "we sell",
-                 "buy now", "purchase", "order now", "place an order", "escrow accepted", "pricing", "packages",
-                 "choose your package", "payment", "наши услуги", "купить сейчас", "оплата",
-                 # offers and hiring in the first person, ordering (English, Russian, German, Turkish)
-                 "we offer", "i offer", "hire", "hire us", "hire me", "for sale", "our shop", "our store",
-                 "how to order", "place your order", "custom orders", "наш магазин", "нашем магазине",
-                 "интернет магазин", "как заказать", "заказать", "приобрести", "корзина", "wir bieten",
-                 "jetzt kaufen", "bestellen", "hizmetlerimiz", "satın al", "sipariş",
-                 # the steps of ordering a service ("Select service - Give us information - Pay - Get the result")
-                 "select service", "select a service", "choose a service", "choose your service", "get the result",
-                 "get your result")
-# Words of a price: beside a seller's own words they count as a printed price.
-_PRICE_WORDS = ("prices", "price", "pricing", "price list", "цены", "цена", "preise", "fiyat")
-# A title that names a shop or a service for hire counts as one more of them ("Hacking Services - Hire a
-# Hacker", "Seller Black — магазин банковских карт").
-_SELLER_TITLE_WORDS = ("shop", "store", "services", "hire", "buy", "магазин", "услуги", "купить",
-                       "dienste", "mağaza")
+# Words of trade a seller uses of its own goods, one word each, counted per use: buying, ordering, paying, a cart
+# and its checkout, prices, delivery, escrow, a sale, hiring (English, Russian, German, Turkish).  Two uses, or one
+# beside a seller's first-person offer or a printed price, are a page that sells ("in order to" is no order).
+_COMMERCE_WORDS = frozenset({
+    "buy", "buying", "order", "orders", "ordering", "cart", "checkout", "purchase", "purchases", "purchasing",
+    "escrow", "pay", "payment", "payments", "price", "prices", "pricing", "shipping", "delivery", "refund",
+    "discount", "sale", "hire", "купить", "заказать", "заказ", "корзина", "цена", "цены", "оплата", "доставка",
+    "приобрести", "kaufen", "bestellen", "preis", "preise", "versand", "satın", "sipariş", "fiyat", "ödeme"})
+MIN_COMMERCE_SIGNS = 2
+# ... and a page of prose needs one sign per this many words: a notice or an article that says "order" once
+# and "I provide" once in 600 words does not sell.
+MAX_WORDS_PER_COMMERCE_SIGN = 250
+# A seller speaking of its offer in the first person, in the present ("we sell", "I can provide", "we ship",
+# "our products", "my services", "наши услуги", "wir bieten"): a market speaks so of its vendors' goods only
+# where a vendor's text is shown, and an old notice ("I provided", "I offered") is no offer.
+_SELLER_VOICE = re.compile(
+    r"\b(?:we|i)(?:\s+(?:will|can|also|only|do|always|personally))?\s+(?:sell|offer|provide|ship|deliver|guarantee|"
+    r"supply|hack)(?:s|ing)?\b|\b(?:our|my)\s+(?:products?|services?|shop|store|goods|prices?|clients|customers|"
+    r"offers?|stock|work)\b|\b(?:наш\w*\s+(?:магазин\w*|услуг\w*|товар\w*|цен\w*)|мы\s+(?:продаем|продаём|предлагаем))|"
+    r"\bwir\s+(?:bieten|verkaufen|liefern)\b|\bhizmetlerimiz\b")
+# Words of a title that names a shop or services for hire (besides the words of trade above).
+_SELLER_TITLE_WORDS = frozenset({"shop", "store", "services", "магазин", "услуги", "dienste", "mağaza"})
+# A page that says so twice speaks as one seller (once may be a market's menu: "My Store").
+MIN_SELLER_VOICE = 2
+
 # Words of a blog, a news or an organisation's page: a page that says three of them is an article or a
 # front page of writing, even where it speaks of selling or links a few onions.
 _ARTICLE_WORDS = ("blog", "blog post", "article", "articles", "table of contents", "leave a reply",
@@ -318,18 +332,14 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if signals.listing_count:
         add("market", 0.5 if signals.listing_count < 3 else 0.7, f"{signals.listing_count} listings")
     # A market's front page: its title names a market and it links many categories, with no product shown yet.
+    market_front = False
     if (_MARKET_TITLE.search(title) and not signals.listing_count and not signals.post_count
             and signals.extracted_page_type not in ("listing", "category", "vendor")):
         categories = _category_links(signals.links)
         if categories >= MIN_CATEGORY_LINKS:
+            market_front = True
             add("market", 0.3, f"the title names a market; links to {categories} categories")
     trade = _words_found(grams, _MARKET_WORDS)
-    # Words of trade are any seller's; a market also names its vendors (or shows them: cards, profiles,
-    # sellers' links).  Words alone, with no vendor or seller named anywhere, are one seller's shop talking.
-    names_sellers = "market" in weight or signals.sellers_linked > 0 or bool(_words_found(grams, _SELLERS_WORDS))
-    if len(trade) >= 3:
-        add("market" if names_sellers else "vendor-shop", min(0.6, 0.1 * len(trade)),
-            "words of trade: " + ", ".join(trade[:6]) + ("" if names_sellers else "; no vendor or seller named"))
 
     # Forums: posts, links to threads and boards, forum words.
     if signals.post_count:
@@ -410,30 +420,45 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
                      else signals.sellers_linked >= 2)
     if links_sellers and (signals.listing_count or signals.extracted_page_type in ("listing", "category")):
         add("market", 0.3, f"links to {signals.sellers_linked} sellers' pages")
-    # A market is the evidence of several sellers; one seller's words ("we are a vendor", "vendor of cards"),
-    # a listing or a category of its own goods are not.
-    several = _words_found(grams, _SEVERAL_SELLERS) + [label for label in _SELLER_LABELS if counts[label]]
-    if "sold by" in grams:
-        several.append("sold by")
-    no_vendor = (signals.listing_vendors == 0 and not signals.vendor_profile and signals.extracted_page_type != "vendor"
-                 and not several and not signals.market_profile and not links_sellers)
-    if no_vendor and signals.listing_count >= 1:
+    # A market is the evidence of several sellers: vendors named on its listings or linked, a vendor's profile,
+    # a market profile, a label per listing ("Vendor:", "Sold by"), a title that names a market over a category
+    # tree.  Words that speak of vendors in the plural count too, unless the page speaks as one seller in the
+    # first person ("we sell ...; you won't find it cheaper from other vendors"): then they are that seller's talk.
+    voice = _SELLER_VOICE.findall(text)
+    labelled = [label for label in _SELLER_LABELS if counts[label]] + (["sold by"] if "sold by" in grams else [])
+    talk = Counter() if len(voice) >= MIN_SELLER_VOICE else Counter(
+        token for token in tokens if token in _SELLER_TOKENS)
+    talk.update({phrase: 1 for phrase in _words_found(grams, _SEVERAL_SELLERS) if " " in phrase}
+                if len(voice) < MIN_SELLER_VOICE else {})
+    several = labelled + ([f"{word} x{count}" for word, count in talk.most_common(4)]
+                          if sum(talk.values()) >= MIN_SELLER_MENTIONS else [])
+    structure = (signals.listing_vendors > 0 or signals.vendor_profile or signals.extracted_page_type == "vendor"
+                 or bool(signals.market_profile) or links_sellers or market_front)
+    several_sellers = structure or bool(several)
+    # Words of trade are any seller's; with no evidence of several sellers they are one seller's shop talking.
+    if len(trade) >= 3:
+        add("market" if several_sellers else "vendor-shop", min(0.6, 0.1 * len(trade)),
+            "words of trade: " + ", ".join(trade[:6]) + ("" if several_sellers else "; no evidence of several sellers"))
+    if not several_sellers and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
-    selling = _words_found(grams, _SELLER_WORDS)
-    # The title counts with a word of its own: a title that repeats the text's one word ("How to hire a hacker")
-    # adds nothing.
-    title_sells = [word for word in _words_found(title_grams, _SELLER_TITLE_WORDS)
-                   if word not in selling]
-    if selling and title_sells:
-        selling.append("the title: " + title_sells[0])
-    seller_page = (selling and signals.listing_count == 0 and signals.listing_vendors == 0
-                   and not signals.vendor_profile and signals.post_count == 0 and not signals.market_profile)
-    prices = len(_PRICE.findall(text)) if seller_page else 0  # read only when the rule can fire
-    # A seller that quotes no figure still speaks of its prices ("our prices vary with the request").
-    priced = f"{prices} prices" if prices else next((f"the word {word}" for word in _PRICE_WORDS if word in grams), "")
-    if seller_page and (len(selling) >= 2 or priced):
-        add("vendor-shop", min(0.5, 0.15 * len(selling) + (0.1 if priced else 0)),
-            "a seller speaks of its own goods: " + ", ".join(selling[:6]) + (f"; {priced}" if priced else ""))
+    # A seller's own page often has no listing cards at all: it offers its goods or services in the first person,
+    # prints prices, and says buy, order, pay, cart.  Any two such signs make a shop, weighed low (an article about
+    # selling, a leak site or a forum says more of its own kind).
+    seller_page = (signals.listing_count == 0 and not signals.vendor_profile and signals.post_count == 0
+                   and not signals.market_profile and not structure)
+    if seller_page:
+        uses = Counter(token for previous, token in zip(["", *tokens], tokens)
+                       if token in _COMMERCE_WORDS and not (token == "order" and previous == "in"))
+        # A title that names a shop or its services ("Hacking Services - Hire a Hacker") says one word more, where
+        # it does not repeat the text's (a title repeats the page's heading).
+        uses.update({token: 1 for token in title_grams
+                     if (token in _COMMERCE_WORDS or token in _SELLER_TITLE_WORDS) and token not in uses})
+        prices = len(_PRICE.findall(text))
+        signs = sum(uses.values()) + len(voice) + (1 if prices else 0)
+        if signs >= max(MIN_COMMERCE_SIGNS, len(tokens) / MAX_WORDS_PER_COMMERCE_SIGN) and (uses or voice):
+            said = [f"{word} x{count}" for word, count in uses.most_common(4)] + sorted(set(voice))[:3]
+            add("vendor-shop", min(0.5, 0.1 * min(3, len(uses)) + (0.1 if voice else 0) + (0.1 if prices else 0)),
+                "a seller's own page: " + ", ".join(said) + (f"; {prices} prices" if prices else ""))
     written = _words_found(grams, _ARTICLE_WORDS)
     if len(written) >= MIN_ARTICLE_WORDS and not signals.listing_count and not signals.post_count:
         add(OTHER, min(0.6, 0.15 * len(written)), "words of a blog, news or organisation's page: "
