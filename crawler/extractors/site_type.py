@@ -32,6 +32,10 @@ market profile that matched -- and a few counts of the page itself:
 * distinct onions linked; words of trade (with or without evidence of several
   sellers), of forums, of paste software and of directories.
 
+The login-wall detector's verdict weighs more than words or any one piece of
+structure, not more than a page's whole structure: a topic list with a sign-in
+box beside it is a forum.
+
 Words alone count for little: a page about forums or an article that says
 "verified" and "phishing" is neither a forum nor a directory without the
 structure of one.  Each rule that fires adds weight to one type and says why;
@@ -64,6 +68,9 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 from config.site_types import OTHER
 
 MAX_CONFIDENCE = 0.99
+# What the login-wall detector's verdict weighs: more than any words or one piece of structure, less than a
+# page's whole structure (posts and thread links, a category page of listings with their vendors).
+WALL_DETECTOR_WEIGHT = 1.0
 # Paths and queries of the forum software onion forums run (vBulletin, MyBB, phpBB, XenForo,
 # Invision, SMF, Discourse): a board index links to many of them.
 # XenForo 1 and other software routed through the query put the route after "?": index.php?threads/x.12/.
@@ -273,9 +280,15 @@ def _words_found(grams: frozenset[str], words: Iterable[str]) -> list[str]:
 
 def classify_page(signals: PageSignals) -> SiteTypeGuess:
     """The site type of one page (see the module docstring); never raises."""
-    if signals.login_wall:
-        return SiteTypeGuess("login-wall", 0.95, (f"login-wall detector: {signals.login_wall}",))
     weight, evidence = weigh_page(signals)
+    if signals.login_wall:
+        # The detector finds a login or CAPTCHA form with little else beside it.  Where the rest of the page still
+        # weighs more -- posts read, a topic list with its counts, listings -- the form sits beside that content
+        # (a forum's sign-in box over its topic list), and the content is what the page is.
+        rival = max(weight, key=lambda name: weight[name], default=None)
+        if rival is None or rival == "login-wall" or weight[rival] <= WALL_DETECTOR_WEIGHT:
+            return SiteTypeGuess("login-wall", 0.95, (f"login-wall detector: {signals.login_wall}",))
+        evidence[rival].append(f"outweighs the login-wall detector ({signals.login_wall}): a form beside content")
     if not weight:
         return SiteTypeGuess(OTHER, 0.3, ("no rule fired",))
     best = max(weight, key=lambda name: (weight[name], name == OTHER))

@@ -13,9 +13,20 @@ from crawler.extractors.site_type import PageSignals, classify_page
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
 
-def test_a_login_wall_wins_over_everything():
+def test_a_login_wall_wins_over_words_and_single_pieces_of_structure():
     guess = classify_page(PageSignals(login_wall="captcha", listing_count=5, post_count=3))
     assert guess.site_type == "login-wall" and guess.confidence >= 0.9 and "captcha" in guess.evidence[0]
+    words = classify_page(PageSignals(login_wall="password-form", text="escrow vendor shipping orders listings forum "
+                                      "posts members thread replies mirrors verified official"))
+    assert words.site_type == "login-wall", words
+
+
+def test_a_page_whose_content_outweighs_the_login_form_beside_it_is_that_content():
+    # A forum's topic list (posts read, twenty thread links, counts of replies) with its sign-in form in the page.
+    topics = tuple(f"http://x.onion/t/topic-{n}/{n}" for n in range(20))
+    text = " ".join(f"topic {n} {n + 3} replies" for n in range(12))
+    forum = classify_page(PageSignals(login_wall="password-form", post_count=4, links=topics, text=text))
+    assert forum.site_type == "forum" and any("login-wall detector" in why for why in forum.evidence), forum
 
 
 def test_each_rule_gives_its_type_with_evidence():
