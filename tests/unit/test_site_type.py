@@ -340,6 +340,32 @@ def test_the_benchmarks_naive_bayes_never_trains_on_the_site_it_classifies():
     assert guesses[:4] == ["forum", "forum", "market", "market"] and guesses[4] != "directory"
 
 
+def test_the_benchmarks_threshold_refit_never_reads_the_labels_of_the_set_it_scores(monkeypatch):
+    import bench.site_types as bench
+
+    # One threshold: how many words a search engine's front page may say.  Development's pages put the bound
+    # between 60 and 120 words; the held-out set's page of 90 words is labelled so that it wants a bound below 90.
+    monkeypatch.setattr(bench, "FITTED_THRESHOLDS", {"MAX_SEARCH_PAGE_WORDS": (40, 70, 100, 150)})
+
+    def row(split: str, words: int, label: str) -> dict:
+        return {"split": split, "label": label, "market": f"{split}-{words}",
+                "signals": PageSignals(search_form=True, text="word " * words)}
+
+    rows = [row("development", 30, "directory"), row("development", 60, "directory"),
+            row("development", 120, "other"), row("held-out", 90, "other")]
+    refit = bench.refit_leave_one_set_out(rows)
+    # Fitted on development alone the bound is 70 or 100 (the middle of the best, 70): the held-out page is then
+    # scored with a bound its own label had no say in.
+    assert refit["held-out"]["changed"] == {"MAX_SEARCH_PAGE_WORDS": (85, 70)}
+    assert refit["held-out"]["correct"] == 1
+    # Its label flipped, the bound chosen for it stays the same: the refit never read it.
+    rows[3]["label"] = "directory"
+    flipped = bench.refit_leave_one_set_out(rows)
+    assert flipped["held-out"]["changed"] == refit["held-out"]["changed"] and flipped["held-out"]["correct"] == 0
+    # Every set is scored, each as a whole.
+    assert refit["development"]["pages"] == 3 and set(refit) == {"development", "held-out"}
+
+
 def test_prose_that_repeats_said_report_and_reply_is_no_thread():
     # A news article: "said" in every paragraph, a "report" it cites, comments each with a Reply link.
     paragraphs = "".join(f"<p>The police said the report was wrong, an analyst said in reply {i}.</p>" for i in range(5))
