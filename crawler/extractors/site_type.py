@@ -92,7 +92,7 @@ _SEVERAL_SELLERS = ("vendors", "sellers", "merchants", "become a vendor", "becom
                     "top vendors", "our vendors", "vendor rating", "продавцы", "продавцов", "магазины", "магазинов")
 # The words above, one token each, and how often a page that speaks of sellers names them.
 _SELLER_TOKENS = frozenset(word for word in _SELLERS_WORDS + _SEVERAL_SELLERS if " " not in word)
-MIN_SELLER_MENTIONS = 2
+MIN_SELLER_MENTIONS = 3
 # A market labels the seller of each listing ("Vendor: name", "Seller : name", "Store: name", "Sold by name");
 # a one-seller shop does not name itself so.
 _SELLER_LABELS = ("vendor:", "seller:", "store:", "продавец:", "магазин:")
@@ -119,13 +119,18 @@ _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "
                     "official links", "link list", "wiki", "onion links", "uptime", "pgp signed", "phished",
                     "phishing", "зеркал", "зеркала", "каталог")
 # Words of trade a seller uses of its own goods, one word each, counted per use: buying, ordering, paying, a cart
-# and its checkout, prices, delivery, escrow, a sale, hiring (English, Russian, German, Turkish).  Two uses, or one
+# and its checkout, prices, delivery, escrow, a sale, hiring (English, Russian, German, Turkish, Spanish,
+# Portuguese, French, Italian).  Two uses, or one
 # beside a seller's first-person offer or a printed price, are a page that sells ("in order to" is no order).
 _COMMERCE_WORDS = frozenset({
     "buy", "buying", "order", "orders", "ordering", "cart", "checkout", "purchase", "purchases", "purchasing",
     "escrow", "pay", "payment", "payments", "price", "prices", "pricing", "shipping", "delivery", "refund",
     "discount", "sale", "hire", "купить", "заказать", "заказ", "корзина", "цена", "цены", "оплата", "доставка",
-    "приобрести", "kaufen", "bestellen", "preis", "preise", "versand", "satın", "sipariş", "fiyat", "ödeme"})
+    "приобрести", "kaufen", "bestellen", "preis", "preise", "versand", "satın", "sipariş", "fiyat", "ödeme",
+    # Spanish, Portuguese, French, Italian
+    "comprar", "compra", "precio", "precios", "carrito", "pago", "envío", "preço", "preços", "carrinho", "pagamento",
+    "acheter", "achat", "prix", "panier", "commande", "commander", "paiement", "livraison", "acquista", "acquistare",
+    "prezzo", "prezzi", "carrello", "ordine", "spedizione"})
 MIN_COMMERCE_SIGNS = 2
 # ... and a page of prose needs one sign per this many words: a notice or an article that says "order" once
 # and "I provide" once in 600 words does not sell.
@@ -137,7 +142,10 @@ _SELLER_VOICE = re.compile(
     r"\b(?:we|i)(?:\s+(?:will|can|also|only|do|always|personally))?\s+(?:sell|offer|provide|ship|deliver|guarantee|"
     r"supply|hack)(?:s|ing)?\b|\b(?:our|my)\s+(?:products?|services?|shop|store|goods|prices?|clients|customers|"
     r"offers?|stock|work)\b|\b(?:наш\w*\s+(?:магазин\w*|услуг\w*|товар\w*|цен\w*)|мы\s+(?:продаем|продаём|предлагаем))|"
-    r"\bwir\s+(?:bieten|verkaufen|liefern)\b|\bhizmetlerimiz\b")
+    r"\bwir\s+(?:bieten|verkaufen|liefern)\b|\bhizmetlerimiz\b|"
+    r"\b(?:vendemos|ofrecemos|oferecemos|vendiamo|offriamo|nous\s+(?:vendons|proposons|offrons))\b|"
+    r"\b(?:nuestr[oa]s|noss[oa]s|nos|nostri|nostre)\s+(?:productos|servicios|produtos|serviços|produits|services|"
+    r"prodotti|servizi)\b")
 # Words of a title that names a shop or services for hire (besides the words of trade above).
 _SELLER_TITLE_WORDS = frozenset({"shop", "store", "services", "магазин", "услуги", "dienste", "mağaza"})
 # A page that says so twice speaks as one seller (once may be a market's menu: "My Store").
@@ -180,7 +188,10 @@ _WALL_WORDS = ("captcha", "ddos", "security check", "robot", "not a robot", "ent
                "kein roboter", "sicherheitsüberprüfung", "sicherheitsprüfung", "robot değilim", "güvenlik kontrolü",
                "güvenlik doğrulaması")
 _WALL_HINTS = ("verify", "verification", "human", "you see", "protection", "challenge", "please wait",
-               "проверка", "защита")
+               "проверка", "защита",
+               # Spanish, Portuguese, French, Italian: the check and the code it asks for
+               "verificación", "verificação", "vérification", "verifica", "humano", "humain", "umano", "código",
+               "codice")
 # A wall is little besides its form: at most this many links and words on the whole page.
 MAX_WALL_LINKS = 10
 MAX_WALL_WORDS = 400
@@ -458,7 +469,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     # prints prices, and says buy, order, pay, cart.  Any two such signs make a shop, weighed low (an article about
     # selling, a leak site or a forum says more of its own kind).
     seller_page = (signals.listing_count == 0 and not signals.vendor_profile and signals.post_count == 0
-                   and not signals.market_profile and not structure)
+                   and not signals.market_profile and not several_sellers)
     if seller_page:
         uses = Counter(token for previous, token in zip(["", *tokens], tokens)
                        if token in _COMMERCE_WORDS and not (token == "order" and previous == "in"))

@@ -691,3 +691,25 @@ def test_a_page_that_uses_words_of_trade_twice_is_a_shop_and_prose_that_says_one
     notice = ('<html><head><title>The Pony</title></head><body><p>I used to host onion sites. ' + "It was fun. " * 280
               + 'In order to stay safe I provide this notice only. ' + "Goodbye. " * 20 + '</p></body></html>')
     assert _site_type_of_html(notice, "")[0] == "other", _site_type_of_html(notice, "")
+
+
+def test_a_shop_and_a_challenge_in_spanish_or_french_are_known_by_the_same_signs():
+    tienda = ('<html><head><title>Tarjetas</title></head><body><h1>Tarjetas clonadas</h1><p>Vendemos tarjetas con '
+              'saldo. Precio: 0.01 BTC. Comprar ahora. Envío a todo el mundo. Pago con bitcoin.</p></body></html>')
+    assert _site_type_of_html(tienda, "")[0] == "vendor-shop", _site_type_of_html(tienda, "")
+    boutique = ('<html><head><title>Cartes</title></head><body><p>Nous vendons des cartes. Ajoutez au panier, '
+                'paiement en XMR, livraison en 24 h.</p></body></html>')
+    assert _site_type_of_html(boutique, "")[0] == "vendor-shop", _site_type_of_html(boutique, "")
+    muro = ('<html><head><title>Verificación</title></head><body><p>Introduce el código de la imagen para '
+            'continuar.</p><img src="/c.png"><form method="post"><input name="c"><input type="submit" value="Enviar">'
+            '</form></body></html>')
+    assert _site_type_of_html(muro, "")[0] == "login-wall", _site_type_of_html(muro, "")
+
+
+def test_an_article_that_speaks_of_vendors_and_their_orders_is_no_sellers_own_page():
+    # Vendors in the third person, many times: a page about a market (or a market's own), never one seller's.
+    article = ('<html><head><title>Market X exit scams</title></head><body><h1>Market X exit scams</h1><p>'
+               + "Vendors say the market stopped paying out orders last week. Buyers lost escrow funds. " * 5
+               + '</p></body></html>')
+    site_type, evidence = _site_type_of_html(article, "")
+    assert site_type != "vendor-shop", evidence
