@@ -100,7 +100,9 @@ _FORUM_WORDS = ("thread", "threads", "posts", "replies", "last post", "members",
                 "reply", "joined", "reputation", "форум", "темы", "сообщений", "ответов", "пользователи")
 # What a board index counts beside each board or thread ("12 posts", "Topics: 75"), in the languages above.
 _FORUM_UNITS = frozenset({"posts", "topics", "threads", "replies", "messages", "сообщений", "тем", "ответов",
-                          "konu", "mesaj", "beiträge", "themen"})
+                          "konu", "mesaj", "beiträge", "themen", "temas", "mensajes", "respuestas", "sujets",
+                          "réponses", "tópicos", "mensagens", "respostas", "discussioni", "messaggi", "risposte",
+                          "wątki", "posty", "odpowiedzi"})
 MIN_FORUM_COUNTS = 3
 MIN_FORUM_COUNTS_UNLINKED = 6  # three boards of two counts each
 # Labels a forum prints once per post, beside the author or under the message, in every post of a thread:
@@ -132,6 +134,8 @@ _COMMERCE_WORDS = frozenset({
     "acheter", "achat", "prix", "panier", "commande", "commander", "paiement", "livraison", "acquista", "acquistare",
     "prezzo", "prezzi", "carrello", "ordine", "spedizione"})
 MIN_COMMERCE_SIGNS = 2
+# Words that ask for a donation (a project's or a person's page asks for money and sells nothing).
+_DONATION_STEMS = ("donat", "spende", "пожертвова", "donar", "doaç")
 # ... and a page of prose needs one sign per this many words: a notice or an article that says "order" once
 # and "I provide" once in 600 words does not sell.
 MAX_WORDS_PER_COMMERCE_SIGN = 250
@@ -478,7 +482,9 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         uses.update({token: 1 for token in title_grams
                      if (token in _COMMERCE_WORDS or token in _SELLER_TITLE_WORDS) and token not in uses})
         prices = len(_PRICE.findall(text))
-        signs = sum(uses.values()) + len(voice) + (1 if prices else 0)
+        # A page that asks for donations speaks of paying without selling: each ask takes one sign away.
+        asks = sum(1 for token in tokens if token.startswith(_DONATION_STEMS))
+        signs = sum(uses.values()) + len(voice) + (1 if prices else 0) - asks
         if signs >= max(MIN_COMMERCE_SIGNS, len(tokens) / MAX_WORDS_PER_COMMERCE_SIGN) and (uses or voice):
             said = [f"{word} x{count}" for word, count in uses.most_common(4)] + sorted(set(voice))[:3]
             add("vendor-shop", min(0.5, 0.1 * min(3, len(uses)) + (0.1 if voice else 0) + (0.1 if prices else 0)),

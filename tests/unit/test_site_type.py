@@ -713,3 +713,19 @@ def test_an_article_that_speaks_of_vendors_and_their_orders_is_no_sellers_own_pa
                + '</p></body></html>')
     site_type, evidence = _site_type_of_html(article, "")
     assert site_type != "vendor-shop", evidence
+
+
+def test_a_page_that_asks_for_donations_is_not_selling():
+    home = ('<html><head><title>My page</title></head><body><h1>Hi, I write code</h1><p>Some notes on Tor relays and '
+            'my projects.</p><p>Donate: if you like my work, send a payment of 0.001 BTC to bc1qxyz. Donations keep '
+            'the relay up.</p></body></html>')
+    assert _site_type_of_html(home, "")[0] == "other", _site_type_of_html(home, "")
+    # The same payment and price offered for the seller's work is a sale.
+    sale = home.replace("Donate: if you like my work, send", "Order my work: send").replace("Donations keep", "It keeps")
+    assert _site_type_of_html(sale, "")[0] == "vendor-shop", _site_type_of_html(sale, "")
+
+
+def test_a_board_index_in_spanish_or_polish_is_a_forum_by_its_counts():
+    boards = "".join(f'<li><a href="/foro/viewforum.php?f={n}">Tablero {n}</a> {n * 7} temas {n * 40} mensajes</li>'
+                     for n in range(1, 5))
+    assert _site_type_of_html(f"<html><head><title>Foro</title></head><body><ul>{boards}</ul></body></html>")[0] == "forum"
