@@ -470,8 +470,8 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if not several_sellers and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     # A seller's own page often has no listing cards at all: it offers its goods or services in the first person,
-    # prints prices, and says buy, order, pay, cart.  Any two such signs make a shop, weighed low (an article about
-    # selling, a leak site or a forum says more of its own kind).
+    # prints prices, and says buy, order, pay, cart.  Any two such signs make a shop, weighed 0.2-0.5: an article
+    # about selling, a leak site or a forum says more of its own kind.
     seller_page = (signals.listing_count == 0 and not signals.vendor_profile and signals.post_count == 0
                    and not signals.market_profile and not several_sellers)
     if seller_page:
@@ -487,7 +487,7 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         signs = sum(uses.values()) + len(voice) + (1 if prices else 0) - asks
         if signs >= max(MIN_COMMERCE_SIGNS, len(tokens) / MAX_WORDS_PER_COMMERCE_SIGN) and (uses or voice):
             said = [f"{word} x{count}" for word, count in uses.most_common(4)] + sorted(set(voice))[:3]
-            add("vendor-shop", min(0.5, 0.1 * min(3, len(uses)) + (0.1 if voice else 0) + (0.1 if prices else 0)),
+            add("vendor-shop", min(0.5, 0.1 + 0.1 * min(3, len(uses)) + (0.1 if voice else 0) + (0.1 if prices else 0)),
                 "a seller's own page: " + ", ".join(said) + (f"; {prices} prices" if prices else ""))
     written = _words_found(grams, _ARTICLE_WORDS)
     if len(written) >= MIN_ARTICLE_WORDS and not signals.listing_count and not signals.post_count:
