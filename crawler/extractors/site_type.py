@@ -463,17 +463,20 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     structure = (signals.listing_vendors > 0 or signals.vendor_profile or signals.extracted_page_type == "vendor"
                  or bool(signals.market_profile) or links_sellers or market_front)
     several_sellers = structure or bool(several)
-    # Words of trade are any seller's; with no evidence of several sellers they are one seller's shop talking.
-    if len(trade) >= 3:
+    # Words of trade are any seller's; with no evidence of several sellers they are one seller's shop talking
+    # (on a forum's page -- posts, five links to threads, boards or members -- its members' talk).
+    forum_page = signals.post_count > 0 or forum_links >= 5
+    if len(trade) >= 3 and (several_sellers or not forum_page):
         add("market" if several_sellers else "vendor-shop", min(0.6, 0.1 * len(trade)),
             "words of trade: " + ", ".join(trade[:6]) + ("" if several_sellers else "; no evidence of several sellers"))
     if not several_sellers and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     # A seller's own page often has no listing cards at all: it offers its goods or services in the first person,
-    # prints prices, and says buy, order, pay, cart.  Any two such signs make a shop, weighed 0.2-0.5: an article
+    # prints prices, and says buy, order, pay, cart (a page that links five threads, boards or members is a forum's,
+    # where members offer and buy, whether or not its posts were read).  Any two such signs make a shop, weighed 0.2-0.5: an article
     # about selling, a leak site or a forum says more of its own kind.
     seller_page = (signals.listing_count == 0 and not signals.vendor_profile and signals.post_count == 0
-                   and not signals.market_profile and not several_sellers)
+                   and not signals.market_profile and not several_sellers and not forum_page)
     if seller_page:
         uses = Counter(token for previous, token in zip(["", *tokens], tokens)
                        if token in _COMMERCE_WORDS and not (token == "order" and previous == "in"))

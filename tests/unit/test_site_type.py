@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.site_types import SITE_TYPES, site_type_from_input
-from crawler.extractors.site_type import PageSignals, classify_page
+from crawler.extractors.site_type import PageSignals, classify_page, weigh_page
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
@@ -729,3 +729,17 @@ def test_a_board_index_in_spanish_or_polish_is_a_forum_by_its_counts():
     boards = "".join(f'<li><a href="/foro/viewforum.php?f={n}">Tablero {n}</a> {n * 7} temas {n * 40} mensajes</li>'
                      for n in range(1, 5))
     assert _site_type_of_html(f"<html><head><title>Foro</title></head><body><ul>{boards}</ul></body></html>")[0] == "forum"
+
+
+def test_a_trade_thread_whose_posts_were_not_read_is_a_forum_not_a_sellers_page():
+    # A forum's trade thread: six posts (which the post extractor does not know) that sell, each with its author's
+    # member link and its permalink; no post labels.
+    posts = "".join(f'<div class="msg"><a href="/memberlist.php?mode=viewprofile&u={n}">user{n}</a><p>We sell '
+                    f'accounts, price 0.01 BTC, payment by escrow. Buy now.</p><a href="/viewtopic.php?t=9&p={n}">'
+                    '#</a></div>' for n in range(6))
+    page = f"<html><head><title>Accounts for sale</title></head><body>{posts}</body></html>"
+    site_type, evidence = _site_type_of_html(page, "viewtopic.php")
+    assert site_type == "forum", evidence
+    weight, _ = weigh_page(PageSignals(text="we sell accounts, price 0.01 btc, payment by escrow. buy now. " * 6,
+                                       links=tuple(f"http://x.onion/viewtopic.php?t=9&p={n}" for n in range(6))))
+    assert "vendor-shop" not in weight, weight
