@@ -15,7 +15,7 @@ market profile that matched -- and a few counts of the page itself:
   check and no form (an anti-DDoS queue), or an almost empty page that waits,
   reloads itself or loads the site by script (an interstitial);
 * evidence of several sellers (vendors named on cards, sellers' links, seller
-  labels such as "Vendor:", sellers named more than once): without it a page
+  labels such as "Vendor:", sellers named three times): without it a page
   of listings and trade words is one seller's shop, not a market; and a page
   that offers its goods in the first person ("we sell", "I provide", "our
   products") is one seller talking, whatever it says of other vendors;
@@ -122,8 +122,8 @@ _DIRECTORY_WORDS = ("mirror", "mirrors", "directory", "verified", "is online", "
                     "phishing", "зеркал", "зеркала", "каталог")
 # Words of trade a seller uses of its own goods, one word each, counted per use: buying, ordering, paying, a cart
 # and its checkout, prices, delivery, escrow, a sale, hiring (English, Russian, German, Turkish, Spanish,
-# Portuguese, French, Italian).  Two uses, or one
-# beside a seller's first-person offer or a printed price, are a page that sells ("in order to" is no order).
+# Portuguese, French, Italian).  Two uses, or one beside a seller's first-person offer or a printed price, are a
+# page that sells ("in order to" is no order).
 _COMMERCE_WORDS = frozenset({
     "buy", "buying", "order", "orders", "ordering", "cart", "checkout", "purchase", "purchases", "purchasing",
     "escrow", "pay", "payment", "payments", "price", "prices", "pricing", "shipping", "delivery", "refund",
@@ -450,14 +450,14 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
         add("market", 0.3, f"links to {signals.sellers_linked} sellers' pages")
     # A market is the evidence of several sellers: vendors named on its listings or linked, a vendor's profile,
     # a market profile, a label per listing ("Vendor:", "Sold by"), a title that names a market over a category
-    # tree.  Words that speak of vendors in the plural count too, unless the page speaks as one seller in the
-    # first person ("we sell ...; you won't find it cheaper from other vendors"): then they are that seller's talk.
+    # tree.  Words that name vendors or sellers count too, three of them, unless the page speaks as one seller in
+    # the first person ("we sell ...; you won't find it cheaper from other vendors"): then they are its own talk.
     voice = _SELLER_VOICE.findall(text)
     labelled = [label for label in _SELLER_LABELS if counts[label]] + (["sold by"] if "sold by" in grams else [])
-    talk = Counter() if len(voice) >= MIN_SELLER_VOICE else Counter(
-        token for token in tokens if token in _SELLER_TOKENS)
-    talk.update({phrase: 1 for phrase in _words_found(grams, _SEVERAL_SELLERS) if " " in phrase}
-                if len(voice) < MIN_SELLER_VOICE else {})
+    talk: Counter[str] = Counter()
+    if len(voice) < MIN_SELLER_VOICE:
+        talk.update(token for token in tokens if token in _SELLER_TOKENS)
+        talk.update(phrase for phrase in _words_found(grams, _SEVERAL_SELLERS) if " " in phrase)
     several = labelled + ([f"{word} x{count}" for word, count in talk.most_common(4)]
                           if sum(talk.values()) >= MIN_SELLER_MENTIONS else [])
     structure = (signals.listing_vendors > 0 or signals.vendor_profile or signals.extracted_page_type == "vendor"
@@ -472,9 +472,9 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if not several_sellers and signals.listing_count >= 1:
         add("vendor-shop", weight["market"] + 0.05, "listings that name no vendor: one seller's shop")
     # A seller's own page often has no listing cards at all: it offers its goods or services in the first person,
-    # prints prices, and says buy, order, pay, cart (a page that links five threads, boards or members is a forum's,
-    # where members offer and buy, whether or not its posts were read).  Any two such signs make a shop, weighed 0.2-0.5: an article
-    # about selling, a leak site or a forum says more of its own kind.
+    # prints prices, and says buy, order, pay, cart.  Any two such signs make a shop, weighed 0.2-0.5: an article
+    # about selling or a leak site says more of its own kind.  (A page that links five threads, boards or members
+    # is a forum's, where members offer and buy, whether or not its posts were read.)
     seller_page = (signals.listing_count == 0 and not signals.vendor_profile and signals.post_count == 0
                    and not signals.market_profile and not several_sellers and not forum_page)
     if seller_page:
