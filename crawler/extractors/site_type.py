@@ -430,11 +430,12 @@ def weigh_page(signals: PageSignals) -> tuple[dict[str, float], dict[str, list[s
     if _WIKI.search(title) or _WIKI.search(urlsplit(signals.url).path):
         add("directory", 0.7, "a wiki")
     listed = _words_found(grams, _DIRECTORY_WORDS)
-    # Markets warn of phishing and list their mirrors too: a directory is a page that does not trade.
+    # Markets warn of phishing and list their mirrors too: a directory is a page that does not trade.  And it lists
+    # other sites: a page that links no onion and says "official", "status", "verified" is talk (a seller's page).
     # Two such words ("verified", "official") are any article's or seller's; a directory says more of them
     # or links to the onions it lists on a short page (a long page that says two such words among much else is
     # an article or an organisation's page).
-    if ((len(listed) >= 3 or (len(listed) >= 2 and signals.onion_hosts_linked > 0
+    if signals.onion_hosts_linked > 0 and ((len(listed) >= 3 or (len(listed) >= 2
                               and len(tokens) <= MAX_SHORT_DIRECTORY_WORDS))
             and signals.listing_count == 0 and signals.post_count == 0 and len(trade) < 3):
         add("directory", min(0.6, 0.15 * len(listed)) + (0.1 if 0 < signals.onion_hosts_linked < 8 else 0),

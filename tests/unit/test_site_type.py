@@ -743,3 +743,16 @@ def test_a_trade_thread_whose_posts_were_not_read_is_a_forum_not_a_sellers_page(
     weight, _ = weigh_page(PageSignals(text="we sell accounts, price 0.01 btc, payment by escrow. buy now. " * 6,
                                        links=tuple(f"http://x.onion/viewtopic.php?t=9&p={n}" for n in range(6))))
     assert "vendor-shop" not in weight, weight
+
+
+def test_words_of_a_directory_on_a_page_that_links_no_onion_are_talk():
+    # A seller's page says "official", "order status", "verified": a directory lists other sites, this one none.
+    shop = ('<html><head><title>Hack Team</title></head><body><h1>Hack Team - official site</h1><p>Check your order '
+            'status by email. Verified hackers since 2014. We offer email hacking. Payment in BTC only, price '
+            '0.01 BTC.</p></body></html>')
+    site_type, evidence = _site_type_of_html(shop, "")
+    assert site_type == "vendor-shop", evidence
+    # The same words beside the onions a page lists are a directory's.
+    words = "hack team official site. mirrors: check their status. verified since 2014."
+    assert "directory" not in weigh_page(PageSignals(text=words))[0]
+    assert "directory" in weigh_page(PageSignals(text=words, onion_hosts_linked=2))[0]
