@@ -299,11 +299,12 @@ class BulkIndexer:
                 index=aliases, name="index.uuid", flat_settings=True, ignore_unavailable=True, allow_no_indices=True)
             uuids = {index: str(answer["settings"]["index.uuid"])
                      for index, answer in getattr(response, "body", response).items()}
-        except Exception as exc:  # the batch's own read and writes report Elasticsearch's state
+        except Exception as exc:
             dropped = len(self.entity_cache)
             self.entity_cache.clear()
-            logger.warning("asking which indices hold the wallets and onions failed (%s: %.300s); the %d entity "
-                           "documents the indexer held are read again", type(exc).__name__, exc, dropped)
+            if dropped:  # an outage is reported by the batch's read and writes; this says what it cost the cache
+                logger.warning("asking which indices hold the wallets and onions failed (%s: %.300s); the %d "
+                               "entity documents the indexer held are read again", type(exc).__name__, exc, dropped)
         else:
             dropped = self.entity_cache.confirm(uuids)
         if dropped:
