@@ -325,3 +325,34 @@ def test_entities_evicted_from_a_small_cache_are_read_again_and_lose_nothing(es:
                             id=entities.wallet_doc_id("btc", address))["_source"]
         assert wallet["page_count"] == 4, address
     assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 4
+
+
+def test_when_the_entity_indices_cannot_be_asked_nothing_held_is_used_and_nothing_lost(es: tuple[Any, str]) -> None:
+    """The uuid check fails (a node that refuses index metadata, say): the held versions are not trusted,
+    the batch reads its entities as without the cache, and writes them all."""
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    counting = CountingClient(client)
+    indexer = BulkIndexer(counting, prefix, None, max_retries=0)
+    indexer.index_items([make_page(1), make_mention(1)])
+    assert len(indexer.entity_cache) == 2
+
+    class Refusing:
+        def get_settings(self, **kwargs: Any) -> Any:
+            raise ConnectionError("index metadata refused")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(client.indices, name)
+
+    counting.indices = Refusing()  # type: ignore[attr-defined]
+    counting.requests.clear()
+    outcome = indexer.index_items([make_page(2), make_mention(2)])
+
+    assert outcome.failed == 0 and outcome.entities == {"wallets": 1, "onions": 1}
+    assert outcome.stats["elasticsearch/entity_cache_stale"] == 2
+    assert "elasticsearch/entity_cache_hits" not in outcome.stats
+    assert len(_entity_reads(counting.requests, prefix)) == 2  # read again, as without the cache
+    assert len(indexer.entity_cache) == 0  # nothing is kept until a check answers
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID)["_source"]
+    assert wallet["page_count"] == 2 and wallet["mention_count"] == 2
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 2
