@@ -39,7 +39,9 @@ Stats: ``elasticsearch/indexed/<kind>``, ``elasticsearch/created/<kind>``,
 ``elasticsearch/entities/<kind>``, ``elasticsearch/retries``,
 ``elasticsearch/failed``, ``elasticsearch/spooled``, ``elasticsearch/entity_conflicts``,
 ``elasticsearch/unexpected_errors``, ``elasticsearch/entity_cache_stale`` (entity writes planned on
-the indexer's cache that the stored document had moved on from: read and merged again),
+the indexer's cache that the stored document had moved on from, and held entities dropped because
+their index left its alias or was created again: read and merged again),
+``elasticsearch/entity_cache_hits`` (entity documents a batch took from the cache instead of reading),
 ``elasticsearch/bulk_requests`` (bulk requests sent),
 ``elasticsearch/bulk_seconds`` (their latency added up) and ``elasticsearch/bulk_seconds_max``
 (the slowest), ``elasticsearch/bulk_request_errors`` (requests that failed as a whole, then retried),

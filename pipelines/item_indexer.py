@@ -13,14 +13,17 @@ the node has no painless for scripted upserts); a version conflict re-reads
 and merges again (:meth:`pipelines.bulk_writer.BulkWriter.merge_write`), so
 concurrent writers never lose each other's sightings.
 
-A batch costs three requests when nothing fails:
+A batch costs three requests when nothing fails, and one small one more
+(the entity indices' uuids, see 1.) when it names any wallet or onion:
 
 1. one ``mget`` reads the stored pages and listings for change tracking
    (:class:`pipelines.freshness.change_tracker.ChangeTracker`) and the wallet
    and onion documents the batch touches, except those the indexer wrote or
    read in an earlier batch and still holds (:mod:`pipelines.entity_cache`:
    their writes are conditional on the version it holds, in the index it was
-   read from, so a stale one is refused and read again, never overwritten);
+   read from, so a stale one is refused and read again, never overwritten; a
+   batch that uses the cache first asks the uuids of the entity indices, so
+   nothing held in an index since deleted, moved from or created again is used);
 2. one bulk request writes the documents, their change records and the merged
    wallet documents;
 3. one bulk request writes the merged onion documents, which count the pages
@@ -157,13 +160,29 @@ class BulkIndexer:
         change_docs = change_read.docs if change_read is not None else []
         entity_keys = [("wallets", entity_id) for entity_id in wallet_sightings]
         entity_keys += [("onions", entity_id) for entity_id in onion_sightings]
+        # Which incarnation of the entity indices the cache may hold versions of (pipelines.entity_cache):
+        # asked before the cache answers when it holds any of the batch's entities, else with the read.
+        confirm_with_read = False
+        if entity_keys and self.entity_cache.max_bytes > 0:
+            if any(key in self.entity_cache for key in entity_keys):
+                self._confirm_cache(outcome)
+            else:
+                confirm_with_read = True
         cached = {key: answer for key in entity_keys if (answer := self.entity_cache.answer(*key)) is not None}
+        if cached:
+            outcome.stats["elasticsearch/entity_cache_hits"] += len(cached)
         entity_keys = [key for key in entity_keys if key not in cached]
         reads = change_docs + [{"_index": alias_name(self.index_prefix, kind), "_id": entity_id}
                                for kind, entity_id in entity_keys]
         read = _Read(self.writer.client, reads)
+
+        def run_read() -> None:
+            if confirm_with_read:
+                self._confirm_cache(outcome)
+            read.run()
+
         # The documents are built while Elasticsearch answers the read (the client releases the GIL).
-        reader = threading.Thread(target=read.run, name="onionscope-batch-read") if reads else None
+        reader = threading.Thread(target=run_read, name="onionscope-batch-read") if reads else None
         if reader is not None:
             reader.start()
         try:
@@ -269,6 +288,27 @@ class BulkIndexer:
         backed_off = self._back_off_once(onion_transient, outcome)
         self._settle_entities("onions", onions, {(op.kind, str(op.doc_id)) for op, _ in succeeded}, failed,
                               onions_to_read, onion_sightings, onion_pages, backed_off, outcome)
+
+    def _confirm_cache(self, outcome: BatchOutcome) -> None:
+        """Drop the held entity versions of an index no longer behind its alias, or deleted and created again
+        under its name (see :mod:`pipelines.entity_cache`); they count as ``elasticsearch/entity_cache_stale``.
+        When the indices cannot be asked, nothing held is trusted (the cache is cleared).  Never raises."""
+        aliases = ",".join(alias_name(self.index_prefix, kind) for kind in ENTITY_KINDS)
+        try:
+            response = self.writer.client.indices.get_settings(
+                index=aliases, name="index.uuid", flat_settings=True, ignore_unavailable=True, allow_no_indices=True)
+            uuids = {index: str(answer["settings"]["index.uuid"])
+                     for index, answer in getattr(response, "body", response).items()}
+        except Exception as exc:
+            dropped = len(self.entity_cache)
+            self.entity_cache.clear()
+            if dropped:  # an outage is reported by the batch's read and writes; this says what it cost the cache
+                logger.warning("asking which indices hold the wallets and onions failed (%s: %.300s); the %d "
+                               "entity documents the indexer held are read again", type(exc).__name__, exc, dropped)
+        else:
+            dropped = self.entity_cache.confirm(uuids)
+        if dropped:
+            outcome.stats["elasticsearch/entity_cache_stale"] += dropped
 
     # ------------------------------------------------------------------ documents
 

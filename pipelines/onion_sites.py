@@ -251,13 +251,19 @@ def index_sites(client: Any, prefix: str, threshold: float = DEFAULT_THRESHOLD, 
                 ) -> SitesReport:
     """Writes every onion's site type and mirror group under ``prefix``; returns what it found.
 
-    Onion documents that do not exist yet are created with the host alone.  An
-    onion that left its group has its group fields cleared.  Raises the
+    The pages, listings and vendors indices are refreshed first, so everything
+    written before the call is read.  Onion documents that do not exist yet are
+    created with the host alone.  An onion that left its group has its group
+    fields cleared.  Raises the
     Elasticsearch client's errors; a bulk item that fails raises RuntimeError.
     """
     from elasticsearch.helpers import bulk
 
     now = now or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Run right after a crawl: its last batch may not be searchable yet (a refresh comes about once a
+    # second, later on a busy node), and a page the scan misses leaves its onion untyped and ungrouped.
+    client.indices.refresh(index=",".join(alias_name(prefix, kind) for kind in ("pages", "listings", "vendors")),
+                           ignore_unavailable=True, allow_no_indices=True)
     facts = gather(client, prefix)
     report = SitesReport(onions=len(facts))
     updates: dict[str, dict[str, Any]] = {}

@@ -250,3 +250,109 @@ def test_an_entity_cached_before_a_migration_is_written_to_the_new_index_only(
     assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 3
     if not delete_old:  # the rollback point kept what it held at the migration, nothing more
         assert client.get(index=old["wallets"], id=WALLET_ID)["_source"]["page_count"] == 2
+    else:  # no write went to the deleted index: it would have been created again, empty, from the template
+        assert not any(client.indices.exists(index=old[kind]) for kind in ("wallets", "onions"))
+
+
+def test_an_entity_cached_before_its_index_was_deleted_and_created_again_keeps_the_other_writers_sighting(
+    es: tuple[Any, str],
+) -> None:
+    """The index is deleted and created under the same name (by hand, or another process's set-up); another
+    writer puts the same wallet and onion in it first.  A fresh index restarts its sequence numbers, so
+    that writer's documents carry the very version the cache holds (seq_no 0, primary term 1): a write
+    conditional on it would go through and overwrite them with the old index's documents."""
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0)
+    indexer.index_items([make_page(1), make_mention(1)])
+    indices.delete_prefix(client, prefix)
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    earlier = "2026-11-27T09:00:00Z"
+    BulkIndexer(client, prefix, None, max_retries=0).index_items([make_page(99, earlier), make_mention(99, earlier)])
+    other = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)
+    assert (other["_seq_no"], other["_primary_term"]) == (0, 1)  # what the cache holds for the old index
+
+    outcome = indexer.index_items([make_page(2), make_mention(2)])
+
+    assert outcome.failed == 0 and outcome.spooled == 0
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID)["_source"]
+    # The other writer's sighting stays; page 1 went with the deleted index and comes not back.
+    assert sorted(wallet["pages"]) == sorted(make_page(n).canonical_url for n in (2, 99))
+    assert wallet["mention_count"] == 2 and wallet["first_seen"] == earlier
+    onion = client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]
+    assert onion["page_count"] == 2 and onion["first_seen"] == earlier
+    assert outcome.stats["elasticsearch/entity_cache_stale"] == 2  # dropped before planning: read again
+
+
+def test_an_entity_deleted_since_the_cache_held_it_is_created_again_from_the_batch(es: tuple[Any, str]) -> None:
+    """A held document deleted by hand: the conditional write finds no document (409), and the entity is
+    read again (not found) and created from the batch's sightings, not dropped."""
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0)
+    indexer.index_items([make_page(1), make_mention(1)])
+    client.delete(index=indices.alias_name(prefix, "onions"), id=HOST, refresh=True)
+    client.delete(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID, refresh=True)
+
+    outcome = indexer.index_items([make_page(2), make_mention(2)])
+
+    assert outcome.failed == 0 and outcome.spooled == 0 and outcome.entities == {"wallets": 1, "onions": 1}
+    assert outcome.stats["elasticsearch/entity_cache_stale"] == 2
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID)["_source"]
+    assert wallet["pages"] == [make_page(2).canonical_url] and wallet["mention_count"] == 1
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 1
+
+
+def test_entities_evicted_from_a_small_cache_are_read_again_and_lose_nothing(es: tuple[Any, str]) -> None:
+    """A cache too small for a batch's entities: those that left it are read again, and every wallet
+    counts every page that named it."""
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    indexer = BulkIndexer(client, prefix, None, max_retries=0, entity_cache_bytes=4096)
+    addresses = [f"1BoatSLRHtKNngkdXEeobR76b53LETt{suffix:03d}" for suffix in range(20)]
+
+    def batch(number: int) -> list[Any]:
+        page = make_page(number)
+        page.wallets = [{"address": address, "coin": "btc"} for address in addresses]
+        return [page]
+
+    for number in range(1, 5):
+        outcome = indexer.index_items(batch(number))
+        assert outcome.failed == 0 and outcome.entities == {"wallets": len(addresses), "onions": 1}
+    assert 0 < len(indexer.entity_cache) < len(addresses) + 1  # some were evicted, some held
+    for address in addresses:
+        wallet = client.get(index=indices.alias_name(prefix, "wallets"),
+                            id=entities.wallet_doc_id("btc", address))["_source"]
+        assert wallet["page_count"] == 4, address
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 4
+
+
+def test_when_the_entity_indices_cannot_be_asked_nothing_held_is_used_and_nothing_lost(es: tuple[Any, str]) -> None:
+    """The uuid check fails (a node that refuses index metadata, say): the held versions are not trusted,
+    the batch reads its entities as without the cache, and writes them all."""
+    client, prefix = es
+    indices.ensure_indices(client, prefix, kinds=CRAWL_KINDS)
+    counting = CountingClient(client)
+    indexer = BulkIndexer(counting, prefix, None, max_retries=0)
+    indexer.index_items([make_page(1), make_mention(1)])
+    assert len(indexer.entity_cache) == 2
+
+    class Refusing:
+        def get_settings(self, **kwargs: Any) -> Any:
+            raise ConnectionError("index metadata refused")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(client.indices, name)
+
+    counting.indices = Refusing()  # type: ignore[attr-defined]
+    counting.requests.clear()
+    outcome = indexer.index_items([make_page(2), make_mention(2)])
+
+    assert outcome.failed == 0 and outcome.entities == {"wallets": 1, "onions": 1}
+    assert outcome.stats["elasticsearch/entity_cache_stale"] == 2
+    assert "elasticsearch/entity_cache_hits" not in outcome.stats
+    assert len(_entity_reads(counting.requests, prefix)) == 2  # read again, as without the cache
+    assert len(indexer.entity_cache) == 0  # nothing is kept until a check answers
+    wallet = client.get(index=indices.alias_name(prefix, "wallets"), id=WALLET_ID)["_source"]
+    assert wallet["page_count"] == 2 and wallet["mention_count"] == 2
+    assert client.get(index=indices.alias_name(prefix, "onions"), id=HOST)["_source"]["page_count"] == 2

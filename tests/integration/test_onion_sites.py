@@ -145,3 +145,27 @@ def test_the_onion_page_shows_its_group_and_why(world):
         html = http.get(f"/onions/{clone_host}", headers={**headers, "accept": "text/html"}).text
         assert 'data-label="possible-phishing-clone"' in html and "possible phishing clone" in html
         assert f'href="/onions/{world["hosts"][OLD_BAZAAR]}"' in html and "different wallets" in html
+
+
+def test_index_sites_right_after_the_crawls_last_batch_reads_every_page_of_it(es):
+    """`onionscope crawl` runs the step as soon as the crawl's last batch is written, before the node's
+    next scheduled refresh (about a second, later when it is busy; switched off here, so the test does not
+    depend on the node's timing): the step must still read those pages, or their onions stay untyped."""
+    import dataclasses
+
+    from pipelines.indices import current_index, ensure_indices
+    from pipelines.item_indexer import BulkIndexer
+    from pipelines.onion_sites import index_sites
+    from tests.integration.test_bulk_indexer import HOST, make_page
+
+    client, prefix = es
+    ensure_indices(client, prefix)
+    client.indices.put_settings(index=current_index(client, prefix, "pages"), settings={"refresh_interval": "-1"})
+    pages = [dataclasses.replace(make_page(n), site_type="forum", site_type_confidence=0.9) for n in (1, 2, 3)]
+    assert BulkIndexer(client, prefix, None, max_retries=0).index_items(pages).failed == 0
+
+    report = index_sites(client, prefix)
+
+    assert report.onions == 1 and report.site_types == {"forum": 1}
+    onion = client.get(index=f"{prefix}-onions", id=HOST)["_source"]
+    assert onion["site_type"] == "forum" and onion["site_type_pages"] == 3
