@@ -47,6 +47,7 @@ for example a port in use), :class:`ValueError` for invalid onion service specs.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -85,6 +86,8 @@ Progress = Callable[[str], Any]
 FIRST_VOTE_AFTER_SECONDS = 3.0
 POLL_SECONDS = 0.25
 FETCH_ATTEMPT_TIMEOUT_SECONDS = 20.0
+# Readiness probes in flight at once (each is one SOCKS connection through a client).
+MAX_PARALLEL_PROBES = 16
 
 
 class NetworkNotReady(UserError):
@@ -450,31 +453,49 @@ class TestNetwork:
         # Every service through the first client, and one service through every other client.
         probes = [(manifest["clients"][0], service) for service in to_probe]
         probes += [(client, to_probe[0]) for client in manifest["clients"][1:]]
-        for client, service in probes:
-            attempts = 0
-            while True:
-                attempts += 1
-                remaining = deadline - time.monotonic()
-                try:
-                    status = http_status_via_socks(
-                        client["socks_port"], service["onion_host"], service["virtual_port"],
-                        timeout=max(1.0, min(FETCH_ATTEMPT_TIMEOUT_SECONDS, remaining)),
-                        isolation=f"testnet-readiness-{attempts}",
-                    )
-                    say(f"{service['name']} ({service['onion_host']}) answers HTTP {status} via {client['name']}")
-                    break
-                except Exception as exc:  # descriptor not yet published, circuit timeout, ...
-                    error = f"{type(exc).__name__}: {exc}"
-                if attempts == 1 or attempts % 10 == 0:
-                    say(f"{service['name']} not reachable yet via {client['name']} ({error}); retrying")
-                self._check_alive(manifest)
-                if time.monotonic() > deadline:
-                    raise NetworkNotReady(
-                        f"onion service {service['name']} ({service['onion_host']} -> {service['target']}) "
-                        f"did not answer through {client['name']} before the deadline ({error}). "
-                        f"Is its target server running? Logs: {self._onion_host_entry(manifest)['log']}"
-                    )
-                time.sleep(POLL_SECONDS * 4)
+        # Side by side: each probe waits for its own descriptor and circuits, so one after
+        # another they added up (16 probes of the demo world: ~4 s on an idle machine).
+        given_up = threading.Event()
+
+        def probe(client: dict[str, Any], service: dict[str, Any]) -> None:
+            try:
+                self._probe_until_it_answers(manifest, client, service, say, deadline, given_up)
+            except BaseException:
+                given_up.set()
+                raise
+
+        with ThreadPoolExecutor(max_workers=min(len(probes), MAX_PARALLEL_PROBES)) as pool:
+            futures = [pool.submit(probe, client, service) for client, service in probes]
+        for future in futures:
+            future.result()  # the first failure, in probe order
+
+    def _probe_until_it_answers(self, manifest: dict[str, Any], client: dict[str, Any], service: dict[str, Any],
+                                say: Progress, deadline: float, given_up: threading.Event) -> None:
+        """Fetch ``GET /`` from ``service`` through ``client`` until it answers; stops early once ``given_up`` is set."""
+        attempts = 0
+        while not given_up.is_set():
+            attempts += 1
+            remaining = deadline - time.monotonic()
+            try:
+                status = http_status_via_socks(
+                    client["socks_port"], service["onion_host"], service["virtual_port"],
+                    timeout=max(1.0, min(FETCH_ATTEMPT_TIMEOUT_SECONDS, remaining)),
+                    isolation=f"testnet-readiness-{service['name']}-{attempts}",
+                )
+                say(f"{service['name']} ({service['onion_host']}) answers HTTP {status} via {client['name']}")
+                return
+            except Exception as exc:  # descriptor not yet published, circuit timeout, ...
+                error = f"{type(exc).__name__}: {exc}"
+            if attempts == 1 or attempts % 10 == 0:
+                say(f"{service['name']} not reachable yet via {client['name']} ({error}); retrying")
+            self._check_alive(manifest)
+            if time.monotonic() > deadline:
+                raise NetworkNotReady(
+                    f"onion service {service['name']} ({service['onion_host']} -> {service['target']}) "
+                    f"did not answer through {client['name']} before the deadline ({error}). "
+                    f"Is its target server running? Logs: {self._onion_host_entry(manifest)['log']}"
+                )
+            given_up.wait(POLL_SECONDS * 4)
 
     # ------------------------------------------------------------ bookkeeping
 

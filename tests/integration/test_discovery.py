@@ -89,6 +89,9 @@ def world(testnet: dict, testnet_network: Any, es_node: Any, tmp_path_factory: p
         ONIONSCOPE_INDEX_PREFIX=prefix, ONIONSCOPE_VAR_DIR=str(work / "var"),
         ONIONSCOPE_TESTNET_DIR=str(work / "no-testnet"), ONIONSCOPE_BLOCKLIST_FILE=str(blocklist),
         ONIONSCOPE_EXTRACTION_BUDGET_SECONDS="0", ONIONSCOPE_RETRY_TIMES="1",
+        # The ghost's retry still waits (the back-off middleware stays on), half a second instead of
+        # the default five: nothing here is about how long a retry waits.
+        ONIONSCOPE_RETRY_BACKOFF_SECONDS="0.5",
     )
 
     def crawl(job: str, policy: str) -> dict[str, Any]:

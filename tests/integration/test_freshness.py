@@ -66,6 +66,9 @@ class Story:
             ONIONSCOPE_VAR_DIR=str(self.work / "var"), ONIONSCOPE_TESTNET_DIR=str(self.work / "no-testnet"),
             # In the crawl process (no worker start-up), one retry, back-off long enough to see it skip.
             ONIONSCOPE_EXTRACTION_BUDGET_SECONDS="0", ONIONSCOPE_RETRY_TIMES="1",
+            # The retry of the down site still waits (the back-off middleware stays on), half a second
+            # instead of the default five: nothing here is about how long a retry waits.
+            ONIONSCOPE_RETRY_BACKOFF_SECONDS="0.5",
             ONIONSCOPE_LIVENESS_BACKOFF_SECONDS="3600",
         )
         env.update(environment or {})

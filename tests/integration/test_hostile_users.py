@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -66,7 +67,8 @@ def env(search_es, tmp_path_factory):
         "host": ALPHA_HOST,
         "job_id": "nightly-1",
     }
-    yield {"client": client, "prefix": prefix, "settings": settings, "tokens": tokens, "values": values}
+    yield {"client": client, "prefix": prefix, "settings": settings, "tokens": tokens, "values": values,
+           "fresh": _Fresh(client, prefix)}
 
 
 def _protected() -> list[tuple[tuple[str, str], RouteAccess]]:
@@ -78,15 +80,43 @@ def _call(http: TestClient, env: dict[str, Any], key: tuple[str, str], access: R
     method = "GET" if key[0] == "MOUNT" else key[0]
     values = dict(env["values"])
     if "{token_id}" in access.sample:
-        # Something to revoke, made fresh for each call.
-        values["token_id"] = create_token(env["client"], env["prefix"], "viewer", "to revoke")[1].token_id
+        # Something to revoke, a fresh one for each call.
+        values["token_id"] = env["fresh"].take("token_id")
     if "{entry_id}" in access.sample:
-        # A shared entry to remove, made fresh for each call.
-        values["entry_id"] = add_entry(env["client"], env["prefix"], "onion", "routetable.onion").entry_id
+        # A shared entry to remove, a fresh one for each call.
+        values["entry_id"] = env["fresh"].take("entry_id")
     if "{alert_id}" in access.sample:
-        values["alert_id"] = _shared_alert(env["client"], env["prefix"])
+        values["alert_id"] = env["fresh"].take("alert_id")
     return http.request(method, sample_url(access, values), json=access.json, headers=headers,
                         follow_redirects=False)
+
+
+class _Fresh:
+    """Unused tokens, watchlist entries and alerts for the routes that revoke, remove or mark one.
+
+    Each call takes one nobody has used. They are made :data:`FRESH_BATCH` at a time, side by
+    side: each write waits for the index's next refresh (``refresh="wait_for"``, as the product
+    writes them), so made one by one before each call they took most of this module's time.
+    """
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._makers: dict[str, Callable[[], str]] = {
+            "token_id": lambda: create_token(client, prefix, "viewer", "to revoke")[1].token_id,
+            "entry_id": lambda: add_entry(client, prefix, "onion", "routetable.onion").entry_id,
+            "alert_id": lambda: _shared_alert(client, prefix),
+        }
+        self._unused: dict[str, list[str]] = {kind: [] for kind in self._makers}
+
+    def take(self, kind: str) -> str:
+        """An id of ``kind`` (``token_id``, ``entry_id``, ``alert_id``) that no call has used yet."""
+        if not self._unused[kind]:
+            make = self._makers[kind]
+            with ThreadPoolExecutor(max_workers=FRESH_BATCH) as pool:
+                self._unused[kind] = list(pool.map(lambda _: make(), range(FRESH_BATCH)))
+        return self._unused[kind].pop()
+
+
+FRESH_BATCH = 8
 
 
 def _shared_alert(client: Any, prefix: str) -> str:

@@ -73,3 +73,78 @@ def test_a_port_block_reserved_by_another_process_is_skipped(tmp_path) -> None:
         holder.stdin.close()
         holder.wait(timeout=10)
         network._RESERVED_BLOCKS.pop(41500, None)
+
+
+def _probe_world(tmp_path, names):
+    """A network folder whose onion services have hostname files, and a manifest naming them (no tor)."""
+    from harness.testnet.layout import ROLE_ONION_HOST
+    from harness.testnet.torrc import onion_service_dir
+
+    network = TestNetwork(tmp_path / "net", base_port=20000, relays=2, clients=1)
+    host_node = next(node for node in network.nodes if node.role == ROLE_ONION_HOST)
+    services = []
+    for name in names:
+        folder = onion_service_dir(network.directory, host_node, name)
+        folder.mkdir(parents=True)
+        (folder / "hostname").write_text(f"{name * 56}.onion\n"[-63:])
+        services.append({"name": name, "onion_host": None, "virtual_port": 80, "target": "127.0.0.1:1"})
+    manifest = {
+        "nodes": [{"name": "onionhost0", "role": ROLE_ONION_HOST, "pid": None, "log": "onionhost0.log"}],
+        "clients": [{"name": "client0", "socks_port": 1}],
+        "onion_services": services,
+    }
+    return network, manifest
+
+
+def test_the_onion_services_are_probed_side_by_side(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from harness.testnet import network as network_module
+
+    names = ["a", "b", "c", "d", "e", "f"]
+    network, manifest = _probe_world(tmp_path, names)
+    # Every probe answers only once all of them are in flight at the same time.
+    all_in_flight = threading.Barrier(len(names), timeout=5)
+    probed = []
+
+    def probe(socks_port, host, port, timeout, isolation):
+        all_in_flight.wait()
+        probed.append(host)
+        return 200
+
+    monkeypatch.setattr(network_module, "http_status_via_socks", probe)
+    monkeypatch.setattr(network_module, "POLL_SECONDS", 0.01)
+    network._wait_onion_services_answer(manifest, set(names), lambda message: None, time.monotonic() + 15)
+    assert sorted(probed) == sorted(service["onion_host"] for service in manifest["onion_services"])
+
+
+def test_a_service_that_never_answers_is_named_and_the_other_probes_stop(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from harness.testnet import network as network_module
+
+    network, manifest = _probe_world(tmp_path, ["good", "dead", "slow"])
+    attempts = {"slow": 0}
+    lock = threading.Lock()
+
+    def probe(socks_port, host, port, timeout, isolation):
+        if host.startswith("dead"):
+            raise ConnectionRefusedError("tor's SOCKS reply: host unreachable")
+        if host.startswith("slow"):
+            with lock:
+                attempts["slow"] += 1
+            raise TimeoutError("descriptor not found yet")
+        return 200
+
+    monkeypatch.setattr(network_module, "http_status_via_socks", probe)
+    monkeypatch.setattr(network_module, "POLL_SECONDS", 0.01)
+    with pytest.raises(network_module.NetworkNotReady, match="onion service (dead|slow)") as raised:
+        network._wait_onion_services_answer(manifest, {"good", "dead", "slow"}, lambda message: None,
+                                            time.monotonic() + 0.5)
+    assert "did not answer through client0" in str(raised.value)
+    # Once one probe gave up, the others stopped too: none is still at work after the call.
+    after = attempts["slow"]
+    time.sleep(0.2)
+    assert attempts["slow"] == after
