@@ -60,6 +60,7 @@ _CURRENCY_HINT = re.compile(
     re.I,
 )
 _MAX_UNIT_CHARS = 24
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,10 @@ def _unit_after(text: str, tokens: list[_Token], index: int) -> tuple[str | None
 
 def may_hold_price(text: str) -> bool:
     """A cheap test: False when ``text`` has no digit or no currency sign or code at all."""
-    if not any(character.isdigit() for character in text):
+    if text.isascii():  # an ASCII character is a digit only when it is 0-9
+        if _ASCII_DIGIT.search(text) is None:
+            return False
+    elif not any(character.isdigit() for character in text):
         return False
     return _CURRENCY_HINT.search(text) is not None
 

@@ -184,20 +184,32 @@ def _outline(tree: PageTree, index: int) -> Counter[str]:
 
 
 def _similar(left: Counter[str], right: Counter[str]) -> bool:
+    if left == right:  # the common case on a grid of one template
+        return True
     shared = sum((left & right).values())
     total = sum((left | right).values())
     return total == 0 or shared >= MIN_SIMILARITY * total
 
 
-def alike_units(tree: PageTree, units: list[int]) -> list[int]:
+def alike_units(tree: PageTree, units: list[int], outlines_of: dict[int, Counter[str]] | None = None) -> list[int]:
     """Units that look like a neighbour of their own shape: two page columns that both hold a
-    price and a link share a tag path but not a template, so they are no cards."""
+    price and a link share a tag path but not a template, so they are no cards.
+
+    ``outlines_of`` keeps each unit's outline between calls on the same tree.
+    """
     by_shape: dict[int, list[int]] = {}
     for index in units:
         by_shape.setdefault(tree.shape[index], []).append(index)
+    if outlines_of is None:
+        outlines_of = {}
     kept: set[int] = set()
     for members in by_shape.values():
-        outlines = [_outline(tree, index) for index in members]
+        outlines = []
+        for index in members:
+            outline = outlines_of.get(index)
+            if outline is None:
+                outline = outlines_of[index] = _outline(tree, index)
+            outlines.append(outline)
         for position, index in enumerate(members):
             neighbours = outlines[max(0, position - 2):position] + outlines[position + 1:position + 3]
             if any(_similar(outlines[position], other) for other in neighbours):
@@ -221,12 +233,13 @@ def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_
             members[tree.shape[index]] += 1
     unit_shapes = {shape for shape, number in members.items() if number >= 2}
     units: list[int] = []
+    outlines: dict[int, Counter[str]] = {}
     # A shape whose members are units only once (a sidebar beside the result list) is not
     # repeated; dropping it can change what its ancestors hold, so settle in a few rounds.
     for _ in range(3):
         if not unit_shapes:
             return []
-        units = alike_units(tree, _units_for(tree, marks, unit_shapes))
+        units = alike_units(tree, _units_for(tree, marks, unit_shapes), outlines)
         per_shape = Counter(tree.shape[index] for index in units)
         repeated = {shape for shape in unit_shapes if per_shape[shape] >= 2}
         if repeated == unit_shapes:
