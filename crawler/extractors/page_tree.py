@@ -231,10 +231,44 @@ def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
     return tree
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _sentence(text: str, spans: list[PriceSpan]) -> bool:
+    """A short sentence that quotes an amount ("Vendors lost $100,000 in coins."): it ends in a
+    full stop, "!" or "?" after a word, and three or more words stand outside its prices."""
+    stripped = text.rstrip()
+    if len(stripped) < 2 or stripped[-1] not in ".!?" or not stripped[-2].isalpha():
+        return False
+    outside, last = [], 0
+    for span in spans:
+        outside.append(text[last:span.start])
+        last = span.end
+    outside.append(text[last:])
+    return len(_WORD.findall(" ".join(outside))) >= 3
+
+
 def _prominent(text: str, spans: list[PriceSpan]) -> bool:
-    """True when the prices are most of the text: a price tag, maybe with a short label."""
+    """True when the prices are most of the text: a price tag, maybe with a short label (not a
+    short sentence that quotes an amount)."""
     priced = sum(span.end - span.start for span in spans)
-    return len(text) <= 32 or priced >= 0.4 * len(text)
+    return (len(text) <= 32 or priced >= 0.4 * len(text)) and not _sentence(text, spans)
+
+
+def _own_prices(text: str, spans: list[PriceSpan], own_text: str) -> list[PriceSpan]:
+    """The prices of ``text`` that the element prints in its own text (not its children's), where
+    they stand out there: "<li><a>Blue Dream Premium 3.5g</a> - $25.00</li>" prints a price tag
+    beside a long title link, "<div><s>€50</s> €40</div>" a sale price beside the old one."""
+    own_spans = [span for span in find_price_spans(own_text, limit=6) if span.amount > 0]
+    if not own_spans or not _prominent(own_text, own_spans):
+        return []
+    wanted = [(span.amount, span.currency) for span in own_spans]
+    kept = []
+    for span in spans:
+        if (span.amount, span.currency) in wanted:
+            wanted.remove((span.amount, span.currency))
+            kept.append(span)
+    return kept
 
 
 def _inner_price_count(tree: PageTree, index: int) -> int:
@@ -268,6 +302,15 @@ def _dash_between_children(tree: PageTree, index: int, tails: list[str | None]) 
         if tail and not _RANGE_DASHES.isdisjoint(tail[:20]):
             return True
     return False
+
+
+def _own_text(tree: PageTree, index: int, own: str, tails: list[str | None]) -> str:
+    """The element's own text and its children's tails, without the children's texts."""
+    pieces = [own]
+    for child in tree.children(index):
+        tail = tails[child]
+        pieces.append(" " + (tree.elements[child].tail or "" if tail is None else tail))
+    return clean_text("".join(pieces))
 
 
 def _fill_small_texts(tree: PageTree) -> None:
@@ -335,11 +378,13 @@ def _fill_small_texts(tree: PageTree) -> None:
             if found is None:
                 found = spans_of_text[text] = find_price_spans(text, limit=6)
             spans = [span for span in found if span.amount > 0]
+            own_only = False
             if spans and not _prominent(text, spans):
-                spans = []
+                spans = _own_prices(text, spans, _own_text(tree, index, own, tails)) if own_digit else []
+                own_only = True
             # A range whose two ends are two holders below ("<b>$235.00</b> – <b>$2,000.00</b>") is
             # one price that only this element prints whole, so it holds it (before its ends).
-            if spans and holds_price[index] and len(spans) <= _inner_price_count(tree, index) and not (
+            if spans and holds_price[index] and not own_only and len(spans) <= _inner_price_count(tree, index) and not (
                     len(spans) == 1 and spans[0].amount_max is not None):
                 _name_inner_dollars(tree, index, spans)
                 spans = []  # nothing beyond what its descendants print

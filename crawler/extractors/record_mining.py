@@ -53,7 +53,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from crawler.extractors.page_tree import PageTree, clean_text
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
@@ -547,6 +547,37 @@ def is_old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
     return False
 
 
+# Amounts that a label says are no price: a leak site's "Revenue: $5M" and "Ransom: $1,000,000",
+# an account's "Balance: 0.5 BTC".
+_NOT_AN_OFFER = re.compile(
+    r"(?i)^\W{0,3}(?:annual |yearly )?(?:revenue|ransom|balance|deposit|turnover|income|market cap|damages"
+    r"|выручка|доход|выкуп|баланс|депозит|оборот|umsatz|lösegeld|guthaben|einnahmen)\b")
+
+
+def _not_an_offer(tree: PageTree, card: int, index: int) -> bool:
+    """The price holder, or the element around it inside the card, starts with a label of an amount
+    that is no price (:data:`_NOT_AN_OFFER`)."""
+    for block in (index, tree.parent[index]):
+        if block < card:
+            break
+        text = tree.small_text[block]
+        if text and _NOT_AN_OFFER.search(text):
+            return True
+    return False
+
+
+def _without(spans: list[PriceSpan], amounts: list[tuple[float, str]]) -> list[PriceSpan]:
+    """``spans`` less one span for each (amount, currency) in ``amounts``."""
+    left = list(amounts)
+    kept = []
+    for span in spans:
+        if (span.amount, span.currency) in left:
+            left.remove((span.amount, span.currency))
+        else:
+            kept.append(span)
+    return kept
+
+
 def _prices(tree: PageTree, card: int, skip: frozenset[int],
             title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
     """(main price, its text, crypto price beside it, the main price's holder element)."""
@@ -559,14 +590,22 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
         spans = tree.prices.get(index)
         if not spans or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
-        if title_element >= 0 and (tree.contains(title_element, index) or tree.contains(index, title_element)):
+        if title_element >= 0 and tree.contains(title_element, index):
+            continue
+        if _not_an_offer(tree, card, index):
             continue
         holders.append(index)
         if len(holders) >= MAX_CARD_PRICE_HOLDERS:
             break
     # A sale card prints the old price struck through beside the current one: the current one counts.
     current = [index for index in holders if not is_old_or_unseen_price(tree, card, index)]
+    old_prices: dict[int, list[tuple[float, str]]] = {}
     if current and len(current) < len(holders):
+        # A holder around the struck-through old price prints it too ("<s>€50</s> €40"): not its price.
+        for old in (index for index in holders if index not in current):
+            for index in current:
+                if tree.contains(index, old):
+                    old_prices.setdefault(index, []).extend((span.amount, span.currency) for span in tree.prices[old])
         holders = current
     # "Bulk prices start at 5.00 USD" in a description above the price box: where the card marks
     # its price box (class "price"), a fiat price in it beats the ones before it.
@@ -575,6 +614,13 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
         holders = holders[classed:]
     for index in holders:
         spans = tree.prices[index]
+        if index in old_prices:
+            spans = _without(spans, old_prices[index])
+        if title_element >= 0 and tree.contains(index, title_element):
+            # The price beside the title link ("<li><a>Title</a> - $5</li>"), not one in the title.
+            spans = _without(spans, [(span.amount, span.currency)
+                                     for span in tree.prices.get(title_element, ()) or find_price_spans(
+                                         tree.element_text(title_element, limit=MAX_TITLE_CHARS), limit=6)])
         text = tree.small_text[index] or ""
         for span in spans:
             if main is None:
@@ -717,6 +763,15 @@ def _cell(tree: PageTree, row: int, position: int) -> int:
     return cells[position] if position < len(cells) else -1
 
 
+def _is_other_site_root(url: str, page_url: str) -> bool:
+    """True for the front page of another site ("http://x.onion/"): what a link list links, never a listing."""
+    try:
+        parts, page = urlsplit(url), urlsplit(page_url)
+        return parts.path in ("", "/") and not parts.query and parts.hostname != page.hostname
+    except ValueError:
+        return False
+
+
 def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     """The listing cards of a result page (see the module docstring); [] when there are none."""
     records = find_records(tree)
@@ -780,6 +835,12 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             vendor_element=vendor_element,
             url_element=url_element,
         ))
+    # A link list's rows name other sites (their front pages), not listings; one such card among
+    # listings is a site linking its own mirror.
+    roots = [card for card in cards if card.url and _is_other_site_root(card.url, page_url)]
+    if len(roots) >= 3 and 2 * len(roots) >= len(cards):
+        dropped = {id(card) for card in roots}
+        cards = [card for card in cards if id(card) not in dropped]
     _inherit_vendors(tree, cards)
     return cards
 
