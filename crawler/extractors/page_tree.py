@@ -304,6 +304,23 @@ def _dash_between_children(tree: PageTree, index: int, tails: list[str | None]) 
     return False
 
 
+_DATA_AMOUNT = ("data-price", "data-amount", "data-price-amount", "data-product-price")
+_DATA_CURRENCY = ("data-currency", "data-price-currency", "data-currency-code")
+_DATA_NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,12})?")
+
+
+def _data_price(element: Any) -> str:
+    """" 0.0042 BTC " for an empty element whose data attributes hold a plain amount and a currency
+    code (a script prints them in the browser), else ""."""
+    amount = next((element.get(name) for name in _DATA_AMOUNT if element.get(name)), None)
+    currency = next((element.get(name) for name in _DATA_CURRENCY if element.get(name)), None)
+    if not amount or not currency or len(currency) > 5 or not currency.isalpha():
+        return ""
+    if not _DATA_NUMBER.fullmatch(amount.strip()):
+        return ""
+    return f" {amount.strip()} {currency.strip().upper()} "
+
+
 def _own_text(tree: PageTree, index: int, own: str, tails: list[str | None]) -> str:
     """The element's own text and its children's tails, without the children's texts."""
     pieces = [own]
@@ -339,6 +356,8 @@ def _fill_small_texts(tree: PageTree) -> None:
                 icon = _ICON_CURRENCY.search(classes)
                 if icon:
                     own = " " + _ICON_CODES.get(icon.group(1).lower(), icon.group(1).upper()) + " "
+            if not own and element.attrib:
+                own = _data_price(element)
         own_digit = bool(own) and _DIGIT.search(own) is not None  # in its own text or its children's tails
         digit = has_digit[index] or own_digit
         text: str | None = None

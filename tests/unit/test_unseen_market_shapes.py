@@ -240,3 +240,47 @@ def test_news_list_gives_no_listing() -> None:
         f"<span class='date'>2024-02-0{n + 1}</span><p>Vendors lost $1{n}0,000 in coins.</p></div>"
         for n in range(6))
     assert _listings(page(f"<section>{items}</section>", "News"), "/news") == []
+
+
+def test_forum_topic_list_with_prices_in_topic_titles_gives_no_listing() -> None:
+    """A phpBB-like forum index: topic titles quote prices ("[WTS] Fullz $15 each"), each row names
+    its author, reply count and last post; a forum sells nothing by itself."""
+    rows = "".join(
+        f"<li class='row'><dl class='row-item topic_read'><dt><div class='list-inner'>"
+        f"<a href='./viewtopic.php?t={100 + n}' class='topictitle'>[WTS] Fullz ${15 + n} each, fresh</a><br>"
+        f"by <a href='./memberlist.php?mode=viewprofile&amp;u={n}' class='username'>user{n}</a> » "
+        f"Mon Jan 0{n + 1}, 2024 1:00 pm</div></dt><dd class='posts'>{n + 3} <dfn>Replies</dfn></dd>"
+        f"<dd class='views'>{n * 40} <dfn>Views</dfn></dd><dd class='lastpost'><span>by "
+        f"<a href='./memberlist.php?mode=viewprofile&amp;u={n + 9}'>buyer{n}</a> "
+        f"<a href='./viewtopic.php?p={900 + n}#p{900 + n}'>Go to last post</a><br>Tue Jan 0{n + 2}, 2024 2:00 pm"
+        f"</span></dd></dl></li>" for n in range(8))
+    html = page(f"<div class='forumbg'><ul class='topiclist topics'>{rows}</ul></div>", "Marketplace - Forum")
+    assert _listings(html, "/viewforum.php?f=4") == []
+
+
+def test_login_page_with_amounts_gives_no_listing() -> None:
+    html = page(
+        "<form method='post' action='/login'><label>Username <input name='u'></label>"
+        "<label>Password <input type='password' name='p'></label><img src='/captcha.png' alt='captcha'>"
+        "<button type='submit'>Login</button></form><p>Minimum deposit: 0.001 BTC. Vendor bond $100.</p>"
+        "<ul><li><a href='/register'>Register</a> — free</li><li><a href='/faq'>FAQ</a></li></ul>", "Login")
+    assert _listings(html, "/login") == []
+
+
+def test_price_printed_from_data_attributes() -> None:
+    """A grid whose price element is empty text with the amount and currency in data attributes
+    (a script prints it in the browser; the attributes are what the page holds)."""
+    cards = "".join(
+        f"<div class='product-card'><a href='/product/{n}' class='title'>{name}</a>"
+        f"<span class='price' data-price='{0.001 * (n + 2):.4f}' data-currency='BTC'></span>"
+        f"<a href='/vendor/v{n}' class='vendor'>v{n}</a></div>" for n, name in enumerate(NAMES))
+    result = read(page(f"<div class='products'>{cards}</div>"), "/c/1")
+    assert titles_prices(result) == [(name, Price(round(0.001 * (n + 2), 4), "BTC")) for n, name in enumerate(NAMES)]
+    assert [card.get("vendor") for card in result.cards] == [f"v{n}" for n in range(4)]
+
+
+def test_top_vendors_table_gives_no_listing() -> None:
+    rows = "".join(
+        f"<tr><td>{n + 1}</td><td><a href='/user/seller{n}'>seller{n}</a></td><td>Sales: {1000 - n * 50}</td>"
+        f"<td>Volume: ${120 - n},000</td><td>4.{9 - n}★</td></tr>" for n in range(8))
+    assert _listings(page(f"<table class='top-vendors'>{rows}</table>", "Top vendors"), "/vendors") == []
