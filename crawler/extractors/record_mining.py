@@ -490,6 +490,12 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             best = rank
     if best:
         return best[2], best[3]
+    # No heading, no titled element and no link text: a bold name above a "View" button.
+    for index in tree.subtree(card):
+        if tree.tag[index] in ("strong", "b") and not tree.hidden[index] and not _inside_skip(tree, index, skip):
+            text = usable(index)
+            if text and not _label_value(text, _VENDOR_LABELS) and not text.endswith(":"):
+                return text, index
     for index in tree.subtree(card):  # an image's alt or title as the last resort
         if tree.tag[index] == "img" and not tree.hidden[index]:
             alt = clean_text(tree.elements[index].get("title") or tree.elements[index].get("alt"))

@@ -284,3 +284,33 @@ def test_top_vendors_table_gives_no_listing() -> None:
         f"<tr><td>{n + 1}</td><td><a href='/user/seller{n}'>seller{n}</a></td><td>Sales: {1000 - n * 50}</td>"
         f"<td>Volume: ${120 - n},000</td><td>4.{9 - n}★</td></tr>" for n in range(8))
     assert _listings(page(f"<table class='top-vendors'>{rows}</table>", "Top vendors"), "/vendors") == []
+
+
+def test_cards_with_a_bold_title_and_a_view_button() -> None:
+    cards = "".join(
+        f"<div class='it'><strong>{name}</strong><p>{n + 5}.00 USD</p><a href='/listing/{n}'>View</a></div>"
+        for n, name in enumerate(NAMES))
+    result = read(page(f"<div class='items'>{cards}</div>"), "/browse")
+    assert titles_prices(result) == [(name, Price(5.0 + n, "USD")) for n, name in enumerate(NAMES)]
+    assert result.cards[3]["url"] == f"http://{HOST}/listing/3"
+
+
+def test_detail_page_with_icons_whose_title_labels_the_text_after_them() -> None:
+    html = page("<h2>Lemon Haze 7g</h2><div class='price'>$60.00</div>"
+                "<div><i class='fa fa-user' title='Vendor'></i> <a href='/user/bob'>bob</a></div>"
+                "<div><i class='fa fa-truck' title='Ships from'></i> Netherlands</div>"
+                "<div><i class='fa fa-globe' title='Ships to'></i> Europe</div>", "Lemon Haze 7g")
+    result = read(html, "/item/55")
+    assert result.page_type == "listing"
+    assert result.listing["title"] == "Lemon Haze 7g"
+    assert result.listing["price"] == Price(60.0, "USD")
+    assert result.listing["vendor"] == "bob"
+    assert result.listing["ships_from"] == ["NL"]
+    assert result.listing["ships_to"] == ["EU"]
+
+
+def test_guide_list_with_bold_names_and_prices_in_sentences_gives_no_listing() -> None:
+    items = "".join(
+        f"<div class='entry'><b>Tip {n}</b><p>Never pay more than ${n + 5} for a test.</p>"
+        f"<a href='/guides/{n}'>Read more</a></div>" for n in range(6))
+    assert _listings(page(f"<section>{items}</section>", "Guides"), "/guides") == []
