@@ -96,7 +96,8 @@ def is_vendor_href(href: str) -> bool:
     return bool(VENDOR_HREF.search(href)) and not _LISTING_UNDER_VENDOR.search(href)
 # "Vendor: x" needs its colon ("Seller Level 3" is a badge); "by x" / "sold by x" do not.
 _VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "продавец:", "магазин:", "verkäufer:",
-                  "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
+                  "anbieter:", "händler:", "vendor :", "seller :", "sold by", "verkauft von", "angeboten von", "posted by",
+                  "by", "от", "von")
 _TITLE_LABELS = ("title:", "product:", "item:", "listing:", "product name:", "item name:", "название:",
                  "наименование:", "товар:", "titel:", "produkt:", "artikel:", "title :", "product :")
 LINKED_NAME_WORDS = 10  # words of a name printed as a link to the vendor's page

@@ -314,3 +314,26 @@ def test_guide_list_with_bold_names_and_prices_in_sentences_gives_no_listing() -
         f"<div class='entry'><b>Tip {n}</b><p>Never pay more than ${n + 5} for a test.</p>"
         f"<a href='/guides/{n}'>Read more</a></div>" for n in range(6))
     assert _listings(page(f"<section>{items}</section>", "Guides"), "/guides") == []
+
+
+def test_russian_shop_page_with_its_key_in_a_textarea_and_since_without_a_colon() -> None:
+    """"На сайте с 01.05.2020" (on the site since) needs no colon; the key sits in a read-only box."""
+    goods = "".join(f"<div class='t'><a href='/tovar/{n}'>Товар {n} 1г</a><span>{1500 + n} ₽</span></div>"
+                    for n in range(4))
+    html = page("<div class='shop'><h1 class='shop-name'>ХимПром</h1><p>Сделок: 540</p>"
+                f"<p>На сайте с 01.05.2020</p><textarea readonly>{KEY}</textarea></div><h3>Товары магазина</h3>{goods}",
+                "ХимПром")
+    result = read(html, "/shop/himprom")
+    assert result.page_type == "vendor"
+    assert result.vendor["name"] == "ХимПром"
+    assert result.vendor.get("sales") == 540
+    assert result.vendor.get("joined") == "2020-05-01"
+    assert [card.get("vendor") for card in result.cards] == ["ХимПром"] * 4
+
+
+def test_german_cards_verkauft_von() -> None:
+    cards = "".join(f"<div class='it'><a href='/artikel/{n}'>{name}</a><span>Verkauft von: h{n}</span>"
+                    f"<span>{n + 5},00 EUR</span></div>" for n, name in enumerate(NAMES))
+    result = read(page(f"<div class='liste'>{cards}</div>", "Angebote"), "/kategorie/2")
+    assert titles_prices(result) == [(name, Price(5.0 + n, "EUR")) for n, name in enumerate(NAMES)]
+    assert [card.get("vendor") for card in result.cards] == [f"h{n}" for n in range(4)]
