@@ -56,6 +56,7 @@ from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
 from crawler.extractors.page_tree import PageTree, clean_text
+from crawler.urls import onion_service_host
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
 from crawler.extractors.prices import normalise_currency
 
@@ -298,9 +299,16 @@ def _grow(tree: PageTree, records: list[int]) -> list[int]:
 # --- inside one card -------------------------------------------------------------------
 
 
+# A button's verb and one or two words: "View transaction", "Show all offers", "Read the post".
+_ACTION_PHRASE = re.compile(r"(?i)^(?:view|show|see|read|click|подробнее|смотреть|показать|anzeigen|ansehen)"
+                            r"(?: [^\W\d_]+){1,2}$")
+
+
 def is_action_text(text: str) -> bool:
-    """True for button words ("Buy now", "View listing", "Купить") that are never a title or a name."""
-    return text.casefold().strip(" .!»›>→") in _ACTION_WORDS
+    """True for button words ("Buy now", "View listing", "View transaction", "Купить") that are
+    never a title or a name."""
+    folded = text.casefold().strip(" .!»›>→")
+    return folded in _ACTION_WORDS or _ACTION_PHRASE.match(folded) is not None
 
 
 def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
@@ -770,6 +778,20 @@ def _cell(tree: PageTree, row: int, position: int) -> int:
     return cells[position] if position < len(cells) else -1
 
 
+def _other_host(url: str, page_url: str) -> str | None:
+    """The host of ``url`` when it is not the page's (onion services compared by service), else None."""
+    try:
+        host, page_host = urlsplit(url).hostname, urlsplit(page_url).hostname
+    except ValueError:
+        return None
+    if not host or not page_host or host == page_host:
+        return None
+    service, page_service = onion_service_host(host), onion_service_host(page_host)
+    if service is not None and service == page_service:
+        return None
+    return service or host
+
+
 def _is_other_site_root(url: str, page_url: str) -> bool:
     """True for the front page of another site ("http://x.onion/"): what a link list links, never a listing."""
     try:
@@ -847,6 +869,12 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     roots = [card for card in cards if card.url and _is_other_site_root(card.url, page_url)]
     if len(roots) >= 3 and 2 * len(roots) >= len(cards):
         dropped = {id(card) for card in roots}
+        cards = [card for card in cards if id(card) not in dropped]
+    # Rows that each link a different other site (a search engine's results, a directory) are
+    # that site's pages, not this site's listings; a market's absolute links name one host, its own.
+    elsewhere = [card for card in cards if card.url and _other_host(card.url, page_url)]
+    if len({_other_host(card.url or "", page_url) for card in elsewhere}) >= 3 and 2 * len(elsewhere) >= len(cards):
+        dropped = {id(card) for card in elsewhere}
         cards = [card for card in cards if id(card) not in dropped]
     _inherit_vendors(tree, cards)
     return cards

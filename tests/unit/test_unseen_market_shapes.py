@@ -337,3 +337,26 @@ def test_german_cards_verkauft_von() -> None:
     result = read(page(f"<div class='liste'>{cards}</div>", "Angebote"), "/kategorie/2")
     assert titles_prices(result) == [(name, Price(5.0 + n, "EUR")) for n, name in enumerate(NAMES)]
     assert [card.get("vendor") for card in result.cards] == [f"h{n}" for n in range(4)]
+
+
+def test_search_engine_results_linking_other_sites_give_no_listing() -> None:
+    """Each result links a page of a different onion site and quotes its price: the results are those
+    sites' pages, not listings of the search engine."""
+    results = "".join(f"<li class='result'><a href='http://{chr(102 + n % 20) * 56}.onion/p/{n}'>Shop {n}</a>"
+                      f"<span>from ${80 + n}</span></li>" for n in range(10))
+    assert _listings(page(f"<ol>{results}</ol>", "Search"), "/search?q=x") == []
+
+
+def test_transaction_history_gives_no_listing() -> None:
+    rows = "".join(f"<tr><td>2024-01-0{n + 1}</td><td>Deposit</td><td>0.0{n + 1} BTC</td>"
+                   f"<td><a href='/tx/{n}abcdef'>View transaction</a></td></tr>" for n in range(6))
+    assert _listings(page(f"<table>{rows}</table>", "Wallet"), "/wallet") == []
+
+
+def test_cards_linking_the_markets_own_mirror_host_are_kept() -> None:
+    """A market whose links name its own (other) address keeps its cards: one host, not a directory."""
+    mirror = "m" * 56 + ".onion"
+    cards = "".join(f"<div class='it'><a href='http://{mirror}/listing/{n}'>{name}</a><b>${n + 5}.00</b></div>"
+                    for n, name in enumerate(NAMES))
+    result = read(page(f"<div class='items'>{cards}</div>"), "/browse")
+    assert titles_prices(result) == [(name, Price(5.0 + n, "USD")) for n, name in enumerate(NAMES)]
