@@ -61,6 +61,7 @@ _CURRENCY_HINT = re.compile(
 )
 _MAX_UNIT_CHARS = 24
 _ASCII_DIGIT = re.compile(r"[0-9]")
+_NUMBER_SIGNS = frozenset({"#", "№"})
 
 
 @dataclass(frozen=True)
@@ -235,8 +236,9 @@ def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
             index += 1
             continue
         amount = parse_amount(token.text)
-        if amount is None:
-            index += 1
+        previous = _at(tokens, index - 1)
+        if amount is None or (previous is not None and previous.text in _NUMBER_SIGNS):
+            index += 1  # "#2 $7", "№ 5": a number sign makes a count or an id, never an amount
             continue
         before_index = _skip_space(tokens, index - 1, -1)
         before = _currency_of(_at(tokens, before_index)) if before_index > used_until else None

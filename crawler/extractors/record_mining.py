@@ -404,6 +404,16 @@ def _labelled_vendor_hrefs(tree: PageTree, chunks: list[tuple[int, str]]) -> set
     return found
 
 
+def _under_another(href: str, others: Iterable[str]) -> bool:
+    """True when ``href`` is a path below another of ``others`` ("/vendor/bob/item-1" below "/vendor/bob")."""
+    path = href.split("?", 1)[0].split("#", 1)[0]
+    for other in others:
+        base = other.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        if base and other != href and path.startswith(base + "/") and path[len(base) + 1:].strip("/"):
+            return True
+    return False
+
+
 def _main_url(tree: PageTree, card: int, skip: frozenset[int],
               chunks: Iterable[tuple[int, str]] = ()) -> tuple[str | None, int]:
     """(the card's detail-page href, its first link element): the href linked most often.
@@ -427,6 +437,9 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int],
         labelled = _labelled_vendor_hrefs(tree, list(chunks))
         if labelled & set(vendorish):
             hrefs = Counter({href: number for href, number in vendorish.items() if href not in labelled})
+        else:
+            # "/vendor/bob/blue-dream" beside "/vendor/bob": the page filed under the vendor's is the card's.
+            hrefs = Counter({href: number for href, number in vendorish.items() if _under_another(href, vendorish)})
     if not hrefs:
         return None, -1
     best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))

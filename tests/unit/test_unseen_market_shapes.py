@@ -360,3 +360,23 @@ def test_cards_linking_the_markets_own_mirror_host_are_kept() -> None:
                     for n, name in enumerate(NAMES))
     result = read(page(f"<div class='items'>{cards}</div>"), "/browse")
     assert titles_prices(result) == [(name, Price(5.0 + n, "USD")) for n, name in enumerate(NAMES)]
+
+
+def test_listing_filed_under_its_vendors_path_beside_the_vendor_link() -> None:
+    """"/vendor/s0/blue-dream" (the listing) beside "/vendor/s0" (its vendor): both look like vendor
+    links; the one below the other is the card's own page."""
+    cards = "".join(f"<div class='it'><a href='/vendor/s{n}/item-{n}'>{name}</a> <a href='/vendor/s{n}'>s{n}</a>"
+                    f"<b>${n + 5}.00</b></div>" for n, name in enumerate(NAMES))
+    result = read(page(f"<div class='items'>{cards}</div>"), "/browse")
+    assert titles_prices(result) == [(name, Price(5.0 + n, "USD")) for n, name in enumerate(NAMES)]
+    assert [card["url"] for card in result.cards] == [f"http://{HOST}/vendor/s{n}/item-{n}" for n in range(4)]
+    assert [card.get("vendor") for card in result.cards] == [f"s{n}" for n in range(4)]
+
+
+def test_grid_table_of_cells_with_numbered_titles() -> None:
+    """Two cards per row, "Title #3" then "$8" after a line break: "#3" is a number, not the price."""
+    rows = "".join("<tr>" + "".join(f"<td><a href='/l/{r * 2 + c}'>{NAMES[(r * 2 + c) % 4]} #{r * 2 + c}</a><br>"
+                                     f"${r * 2 + c + 5}</td>" for c in range(2)) + "</tr>" for r in range(3))
+    result = read(page(f"<table>{rows}</table>"), "/all")
+    assert [card["price"] for card in result.cards] == [Price(5.0 + n, "USD") for n in range(6)]
+    assert [card["title"] for card in result.cards] == [f"{NAMES[n % 4]} #{n}" for n in range(6)]
