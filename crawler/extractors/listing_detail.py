@@ -28,7 +28,8 @@ Where the values come from, outside every listing card the page shows (a
 * labelled values: a label and its value in one text ("Ships from: x"), in
   two neighbouring texts (``<dt>``/``<dd>``, ``<th>``/``<td>``, ``<b>x:</b>
   y``, ``<label>`` and ``<span>``), or an element's ``title`` attribute naming
-  its own text (icons and counters);
+  its own text (icons and counters) or, on an icon with no text, the text
+  right after it (``<i title="Ships from"></i> Netherlands``);
 * vendor: the "Vendor"/"Sold by"/"Продавец" value, else the first link to a
   vendor or user page after the title;
 * JSON-LD and microdata (``Product``) through

@@ -7,7 +7,11 @@ Public API:
   parent, depth, tag-path shape, whether it sits inside a link, its text when
   the text is short, and the prices printed in it (a price holder is the smallest
   element that prints a price; a range whose two ends are two holders,
-  "<b>$5</b> – <b>$9</b>", is held whole by the element around them).
+  "<b>$5</b> – <b>$9</b>", is held whole by the element around them; a price
+  tag in an element's own text beside a long child, "<li><a>Long title</a> -
+  $5</li>", is held by that element; a short sentence that quotes an amount,
+  "Vendors lost $100,000 in coins.", holds none; an empty element whose data
+  attributes hold an amount and a currency prints that price).
 * :class:`PageTree` -- those arrays plus helpers (:meth:`PageTree.text_chunks`,
   :meth:`PageTree.subtree`, :meth:`PageTree.element_text`).
 * :func:`is_shown` ``(element, rules) -> bool`` says whether one element is

@@ -34,12 +34,20 @@ How cards are found (no profile, no per-site rule):
    now" or "Select options" never); the main URL is the href linked most often,
    not a vendor's page nor a cart action -- but "/shop/<slug>/" links of a shop
    engine are the card's own where a "Store:"-style label names another link
-   as the vendor's, or where the title sits in one; the price is the first
+   as the vendor's, or where the title sits in one, and a page filed under a
+   vendor's path ("/vendor/x/item-1" beside "/vendor/x") is the card's own;
+   without a heading, titled element or linked title, a bold name is the
+   title ("View"-style button phrases never are); the price is the first
    printed price outside the title that is not a sale's old price (struck
    through, classed "old-price", or screen-reader-only text), and a range of
    two amount elements is one price; the crypto price is the next price in a
    coin; the vendor is a link to a user/vendor/profile URL or the text after a
    "Vendor:"/"Store:"-style label.
+
+   A price printed beside the title link in the card's own text ("<li><a>Title</a> - $5</li>")
+   counts; an amount a label says is no price ("Revenue:", "Ransom:", "Balance:") never does.
+5. Rows that link other sites -- three or more other sites' pages, or their front pages -- are
+   a search engine's results or a link list, not listings: they are dropped.
 
 Cards without a title are dropped.  Cost: linear in the elements of the page
 tree (capped there), with per-card work capped by ``MAX_CARD_CHUNKS`` and at

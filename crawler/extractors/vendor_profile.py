@@ -13,8 +13,10 @@ Public API:
 How: the page's visible text chunks are read as label/value pairs ("Label:
 value" in one chunk, a label chunk followed by its value chunk, and an
 element's ``title`` attribute as the label of its own text -- markets print
-icons and counters that way).  A page is a vendor profile when it has a
-join-date label or an armored PGP public key, and at least one vendor word
+icons and counters that way; a label ending in "since" needs no colon: "Member
+since 2021-03-04", "На сайте с 01.05.2020").  A page is a vendor profile when it has a
+join-date label or an armored PGP public key (in its text or a read-only
+``<textarea>``), and at least one vendor word
 (sales, feedback, vendor/trust level, store, listings) -- a forum member page
 has a join date and maybe a key but no sales or feedback, so it is not one.  The name is the candidate most pages
 agree on: a "Username"/"User profile"/"Vendor" value, short headings,
