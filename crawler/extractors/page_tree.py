@@ -240,7 +240,8 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 def _sentence(text: str, spans: list[PriceSpan]) -> bool:
     """A short sentence that quotes an amount ("Vendors lost $100,000 in coins."): it ends in a
-    full stop, "!" or "?" after a word, and three or more words stand outside its prices."""
+    full stop, "!" or "?" after a word, and four or more words stand outside its prices ("Only $5
+    per gram." is still a price tag)."""
     stripped = text.rstrip()
     if len(stripped) < 2 or stripped[-1] not in ".!?" or not stripped[-2].isalpha():
         return False
@@ -249,7 +250,7 @@ def _sentence(text: str, spans: list[PriceSpan]) -> bool:
         outside.append(text[last:span.start])
         last = span.end
     outside.append(text[last:])
-    return len(_WORD.findall(" ".join(outside))) >= 3
+    return len(_WORD.findall(" ".join(outside))) >= 4
 
 
 def _prominent(text: str, spans: list[PriceSpan]) -> bool:

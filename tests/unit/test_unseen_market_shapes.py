@@ -380,3 +380,10 @@ def test_grid_table_of_cells_with_numbered_titles() -> None:
     result = read(page(f"<table>{rows}</table>"), "/all")
     assert [card["price"] for card in result.cards] == [Price(5.0 + n, "USD") for n in range(6)]
     assert [card["title"] for card in result.cards] == [f"{NAMES[n % 4]} #{n}" for n in range(6)]
+
+
+def test_a_short_price_tag_ending_in_a_full_stop_is_still_a_price() -> None:
+    cards = "".join(f"<div class='it'><a href='/listing/{n}'>{name}</a><p>Only ${n + 5} per gram.</p></div>"
+                    for n, name in enumerate(NAMES))
+    result = read(page(f"<div class='items'>{cards}</div>"), "/browse")
+    assert titles_prices(result) == [(name, Price(5.0 + n, "USD")) for n, name in enumerate(NAMES)]
