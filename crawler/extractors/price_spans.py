@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from crawler.extractors.prices import CRYPTO_CURRENCIES, currency_words, currency_signs, normalise_currency, parse_amount
 
@@ -80,8 +81,9 @@ class PriceSpan:
         return self.currency in CRYPTO_CURRENCIES
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """One token of a text (a tuple: a page's texts make tens of thousands of them)."""
+
     kind: str
     text: str
     start: int

@@ -467,6 +467,20 @@ def _labelled_title(chunks: list[tuple[int, str]]) -> tuple[str | None, int]:
     return None, -1
 
 
+_RATE_WORDS = re.compile(r"(?i)\s*(?:exchange rate|rate|price|курс|kurs|wechselkurs)\s*$")
+
+
+def _is_rate_name(text: str) -> bool:
+    """A currency's name with "rate"/"price" after it, or a currency pair ("BTC/USD", "XMR - EUR")."""
+    if len(text) > 40:
+        return False
+    name = _RATE_WORDS.sub("", text).strip()
+    if name != text.strip() and normalise_currency(name):
+        return True
+    left, sep, right = name.partition("/") if "/" in name else name.partition(" - ")
+    return bool(sep) and bool(normalise_currency(left.strip())) and bool(normalise_currency(right.strip()))
+
+
 def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None) -> tuple[str | None, int]:
     """(title, the element it came from)."""
     headings: list[int] = []
@@ -491,6 +505,9 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             return None
         # An exchange-rate row ("mBCH 15347.0") links a currency code, not a listing.
         if len(text) < 3 or normalise_currency(text) or text.casefold() in ("mbtc", "mbch", "ubtc", "sat", "sats"):
+            return None
+        # "Bitcoin rate", "BTC/USD", "Monero price": a row of an exchange-rate table, no listing.
+        if _is_rate_name(text):
             return None
         # A heading that is only the price ("£13.00 GBP") is the price box, not the title.
         spans = find_price_spans(text, limit=2)

@@ -387,3 +387,11 @@ def test_a_short_price_tag_ending_in_a_full_stop_is_still_a_price() -> None:
                     for n, name in enumerate(NAMES))
     result = read(page(f"<div class='items'>{cards}</div>"), "/browse")
     assert titles_prices(result) == [(name, Price(5.0 + n, "USD")) for n, name in enumerate(NAMES)]
+
+
+def test_exchange_rate_table_gives_no_listing() -> None:
+    rows = "".join(f"<tr><td><a href='/rates/{coin}'>{coin} rate</a></td><td>${price}</td></tr>"
+                   for coin, price in [("Bitcoin", "43,000"), ("Monero", "160"), ("Litecoin", "70"), ("Ethereum", "2,300")])
+    pairs = "".join(f"<li><a href='/chart/{pair}'>{pair}</a> {price} USD</li>"
+                    for pair, price in [("BTC/USD", "43000"), ("XMR/USD", "160"), ("LTC/USD", "70")])
+    assert _listings(page(f"<table>{rows}</table><ul>{pairs}</ul>", "Exchange rates"), "/rates") == []
