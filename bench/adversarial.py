@@ -1,6 +1,6 @@
 """Benchmark: how long each extractor takes on 1 MB of text built against it.
 
-Run as ``.venv/bin/python -m bench.adversarial [--size BYTES] [--rounds N]``.
+Run as ``.venv/bin/python -m bench.adversarial [--size BYTES] [--rounds N] [--only TEXT]``.
 
 Each input is one a hostile page can carry: the shapes that made the old
 patterns quadratic (a run of digits for the price pattern, "1,1,1,..." for the
@@ -8,8 +8,9 @@ stock and sales counts, PGP BEGIN lines with no END, an "@" every character or
 two for the e-mail and contact finders, 500 long ``mailto:`` links) and a few
 that exercise the other finders (onion suffixes, wallet-shaped runs), the
 obfuscated forms (a spaced "@", word dots, messenger labels, obfuscated
-onions) and the page's own hiding rules (a megabyte of rules, of hidden
-elements, of distinct rules naming every element).  For each
+onions), the page's own hiding rules (a megabyte of rules, of hidden
+elements, of distinct rules naming every element) and pages of many small
+listing cards (a shop grid, sale cards, a price beside each link).  For each
 it prints the input size, the CPU seconds of one call (best of ``--rounds``)
 and the seconds per MB.  The price finder reads only the first 100k
 characters of any text, and the crawl gives every finder at most 200k
@@ -62,6 +63,7 @@ def cases(size: int) -> list[tuple[str, Callable[[Any], Any], Any]]:
         "<style>" + "".join(f".a#i{n}, .a.b{n}, p.a.c{n}{{display:none}} .a.d{n}:hover{{display:block}}"
                             for n in range(3000)) + "</style>")
     return [
+        *card_cases(size),
         ("find_prices: digits", find_prices, repeat("1", size)),
         ("find_prices: 111,111,...", find_prices, repeat("111,", size)),
         ("find_prices: 1,1,1,...", find_prices, repeat("1,", size)),
@@ -102,6 +104,37 @@ def cases(size: int) -> list[tuple[str, Callable[[Any], Any], Any]]:
     ]
 
 
+def _cards(size: int, card: Callable[[int], str]) -> str:
+    """A page of ``size`` characters of small cards, ``card(n)`` each."""
+    cards: list[str] = []
+    total = 0
+    while total < size:
+        cards.append(card(len(cards)))
+        total += len(cards[-1])
+    return page('<ul class="products">' + "".join(cards) + "</ul>")
+
+
+def card_cases(size: int) -> list[tuple[str, Callable[[Any], Any], Any]]:
+    """Pages of many small listing cards (thousands more than the 500 a page gives): the page tree,
+    record mining and the readers around them cost a constant per element."""
+    return [
+        ("extract_document: sale cards", _shop_document, _cards(size, lambda n: (
+            f'<li class="product"><a href="/product/item-{n}/"><h2>Item {n}</h2></a><span class="price">'
+            f'<del>${10 + n % 9}.00</del> <ins>${n % 97}.50</ins></span></li>'))),
+        ("extract_document: div cards", _shop_document, _cards(size, lambda n: (
+            f'<div class="card"><a href="/item/{n}">Item {n}</a><span class="price">${n % 97}.50</span></div>'))),
+        ("extract_document: price beside link", _shop_document, _cards(size, lambda n: (
+            f'<li><a href="/i/{n}">I{n}</a> $1</li>'))),
+        ("extract_document: /shop/ cards", _shop_document, _cards(size, lambda n: (
+            f'<li class="product"><a href="/shop/a{n}/">Item {n}</a><span class="price"><del>$1{n % 9}</del> '
+            f'<ins>$2</ins></span></li>'))),
+    ]
+
+
+def _shop_document(html: str) -> object:
+    return extract_document(html, "http://a.onion/shop/", "2025-12-01T00:00:00Z", "bench")
+
+
 def _document(html: str) -> object:
     return extract_document(html, "http://a.onion/item/1", "2025-12-01T00:00:00Z", "bench")
 
@@ -110,12 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="characters per input (default 1 MB)")
     parser.add_argument("--rounds", type=int, default=3, help="calls per input; the best is kept")
+    parser.add_argument("--only", default="", help="run only the inputs whose name contains this text")
     args = parser.parse_args(argv)
 
     _document("<p>warm the language model up before timing anything</p>")
     print(f"one call per input, CPU seconds, best of {args.rounds}")
     print(f"  {'input':<38}{'chars':>10}{'seconds':>10}{'s per MB':>10}")
     for name, function, data in cases(args.size):
+        if args.only not in name:
+            continue
         best = float("inf")
         for _ in range(args.rounds):
             started = time.process_time()

@@ -46,7 +46,8 @@ _MAX_JSON_CHARS = 200_000
 # Deepest nesting of lists and objects turned into text from JSON-LD (schema.org data is a
 # few levels deep).
 _MAX_JSON_DEPTH = 32
-_MAX_LABEL_ELEMENTS = 3_000
+# Elements the label reader walks: as many as the page tree reads (crawler.extractors.page_tree.MAX_NODES).
+_MAX_LABEL_WALK = 20_000
 
 # Field -> labels that introduce it (compared case-folded, without a trailing colon).
 LISTING_LABELS: dict[str, tuple[str, ...]] = {
@@ -391,7 +392,7 @@ def _labelled_values(selector: Selector, labels: dict[str, tuple[str, ...]]) -> 
     if not hasattr(root, "iter"):
         return found
     for count, element in enumerate(root.iter()):
-        if count > _MAX_LABEL_ELEMENTS * 20:
+        if count > _MAX_LABEL_WALK:
             break
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag not in _LABEL_TAGS:

@@ -77,7 +77,10 @@ _ROOT_FRAME = _Frame(no_text=False, in_body=False, shown=SHOWN)
 def _frame(element: Any, tag: str, parent: _Frame, rules: HidingRules) -> _Frame:
     no_text = parent.no_text or tag in _NO_TEXT_TAGS
     in_body = parent.in_body or tag == "body"
-    return _Frame(no_text, in_body, element_visibility(element, tag, parent.shown, rules))
+    shown = element_visibility(element, tag, parent.shown, rules)
+    if shown is parent.shown and no_text == parent.no_text and in_body == parent.in_body:
+        return parent  # the common case: an element passes on what its parent does
+    return _Frame(no_text, in_body, shown)
 
 
 class _Texts:
@@ -156,6 +159,7 @@ def parse_html_page(
         else:
             (body_text if frame.in_body else other_text).add(text)
 
+    absolute_of = _Resolver(url)
     frames = [_ROOT_FRAME]
     elements = 0
     walker = etree.iterwalk(selector.root, events=("start", "end", "comment", "pi"))
@@ -187,7 +191,7 @@ def parse_html_page(
             kept = raw[: min(MAX_HREF_CHARS, max_href_chars - href_chars)]
             (hidden_hrefs if frame.hidden else hrefs).append(kept)
             href_chars += len(kept)
-        absolute = _absolute(url, raw)
+        absolute = absolute_of(raw)
         if absolute is None and _OTHER_SCHEME.match(raw):
             other_scheme_links += 1
         if absolute and absolute not in seen and len(links) < max_links:
@@ -198,7 +202,20 @@ def parse_html_page(
     has_body_text = body_text.any_node or hidden_body_text.any_node
     text = (body_text if has_body_text else other_text).joined()
     hidden_text = (hidden_body_text if has_body_text else hidden_other_text).joined()
-    onion_links = [link for link in links if onion_host(link)]
+    # A link's host is its text up to the first "/", "?" or "#" after the scheme: asked once per origin.
+    host_of_origin: dict[str, str | None] = {}
+    onion_links = []
+    for link in links:
+        origin = _ORIGIN.match(link)
+        if origin is None:
+            host = onion_host(link)
+        else:
+            key = origin.group()
+            if key not in host_of_origin:
+                host_of_origin[key] = onion_host(key)
+            host = host_of_origin[key]
+        if host:
+            onion_links.append(link)
     return HtmlPage(
         title=title, text=text, links=links, onion_links=onion_links, hrefs=hrefs,
         hidden_text=hidden_text, hidden_hrefs=hidden_hrefs, other_scheme_links=other_scheme_links,
@@ -216,6 +233,8 @@ def _clean_capped(text: str, max_chars: int) -> str:
     extraction budget) to keep its first 200,000 characters; this works through it in
     slices and stops once the cap is reached.
     """
+    if len(text) <= max_chars:  # the common case: one short text node, read whole
+        return _WHITESPACE.sub(" ", text).strip()
     step = max(max_chars, 65_536)
     pieces: list[str] = []
     kept = 0
@@ -230,6 +249,33 @@ def _clean_capped(text: str, max_chars: int) -> str:
         if kept > max_chars:
             return "".join(pieces)[:max_chars]
     return "".join(pieces).rstrip()[:max_chars]
+
+
+# A root-relative href of plain characters ("/item/12?page=2"): no "//", no dot segment, no ";"
+# parameters, no empty query, no fragment, nothing urlsplit strips or drops.  urljoin gives the
+# base's scheme and host followed by the href itself, so it is joined without a parse.
+_PLAIN_ROOT_RELATIVE = re.compile(r"/[A-Za-z0-9\-._~%!$&'()*+,=:@/]*(?:\?[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]+)?")
+
+
+_ORIGIN = re.compile(r"https?://[^/?#]*", re.IGNORECASE)
+
+
+class _Resolver:
+    """``_absolute(base, href)`` for every href of one page, with the common root-relative href
+    joined to the base's origin directly (the same result; ``urljoin`` costs about 20 µs a link)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.origin: str | None = None
+        if _absolute(base, "/") is not None:
+            parts = urlsplit(base)
+            self.origin = f"{parts.scheme}://{parts.netloc}"
+
+    def __call__(self, href: str) -> str | None:
+        if (self.origin is not None and href[:1] == "/" and "//" not in href and "/." not in href
+                and len(href) <= 2048 and _PLAIN_ROOT_RELATIVE.fullmatch(href)):
+            return self.origin + href
+        return _absolute(self.base, href)
 
 
 def _absolute(base: str, href: str) -> str | None:

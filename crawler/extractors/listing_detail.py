@@ -28,7 +28,8 @@ Where the values come from, outside every listing card the page shows (a
 * labelled values: a label and its value in one text ("Ships from: x"), in
   two neighbouring texts (``<dt>``/``<dd>``, ``<th>``/``<td>``, ``<b>x:</b>
   y``, ``<label>`` and ``<span>``), or an element's ``title`` attribute naming
-  its own text (icons and counters);
+  its own text (icons and counters) or, on an icon with no text, the text
+  right after it (``<i title="Ships from"></i> Netherlands``);
 * vendor: the "Vendor"/"Sold by"/"Продавец" value, else the first link to a
   vendor or user page after the title;
 * JSON-LD and microdata (``Product``) through
@@ -58,6 +59,7 @@ from crawler.extractors.record_mining import (ARROWS, Card, clean_vendor_name, i
 from crawler.extractors.vendor_profile import label_of
 
 MAX_TITLE_CHARS = 400
+MAX_ICON_ELEMENTS = 20_000  # elements looked at for icons whose title labels the text after them
 MAX_PRICE_DISTANCE = 150  # elements between a title and an unlabelled price
 MAX_OLD_PRICES = 4  # struck-through or screen-reader-only prices skipped before the current one
 MAX_PRICE_HOLDERS = 300
@@ -214,6 +216,24 @@ def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: CardMask) -
             hit = label_of(title, DETAIL_LABELS)
             if hit is not None:
                 found.setdefault(hit[0], []).append((owner, text[:300]))
+    # An icon with no text whose title names the text after it ("<i class='fa fa-truck'
+    # title='Ships from'></i> Netherlands"): the label is the icon's, the value its tail.
+    added = False
+    for index in range(1, min(len(tree), MAX_ICON_ELEMENTS)):
+        if tree.small_text[index] != "" or tree.end[index] != index + 1 or index in ranges:
+            continue
+        element = tree.elements[index]
+        label = element.get("title") or element.get("aria-label")
+        if not label or len(label) > 80:
+            continue
+        hit = label_of(label.strip().rstrip(":") + ":", DETAIL_LABELS)
+        value = clean_text((element.tail or "")[:300])
+        if hit is not None and not hit[1] and value and label_of(value, DETAIL_LABELS) is None:
+            found.setdefault(hit[0], []).append((tree.parent[index], value))
+            added = True
+    if added:
+        for values in found.values():
+            values.sort(key=lambda entry: entry[0])
     return found
 
 

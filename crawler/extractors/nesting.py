@@ -59,12 +59,30 @@ def _depths(html: str):  # type: ignore[no-untyped-def]
             depth += 1
 
 
+def _passes(html: str, trigger_depth: int) -> bool:
+    """True when the nesting of ``html`` (as :func:`_depths` counts it) passes ``trigger_depth``.
+
+    The same count as :func:`_depths` without its match objects: most pages are only checked.
+    """
+    depth = 0
+    for closing, name, self_closing in _TAG.findall(html):
+        if self_closing or name.lower() in _NOT_NESTING:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > trigger_depth:
+                return True
+    return False
+
+
 def flatten_deep_nesting(html: str, keep_depth: int = KEEP_DEPTH, trigger_depth: int = TRIGGER_DEPTH) -> tuple[str, bool]:
     """``(html with tags past keep_depth replaced by spaces, True)`` when the nesting passes
     ``trigger_depth``; else ``(html, False)`` unchanged.  Never raises."""
     if html.count("<") <= trigger_depth:
         return html, False
-    if not any(opens and depth >= trigger_depth for _, depth, opens in _depths(html)):
+    if not _passes(html, trigger_depth):
         return html, False
     pieces: list[str] = []
     last = 0

@@ -7,7 +7,11 @@ Public API:
   parent, depth, tag-path shape, whether it sits inside a link, its text when
   the text is short, and the prices printed in it (a price holder is the smallest
   element that prints a price; a range whose two ends are two holders,
-  "<b>$5</b> – <b>$9</b>", is held whole by the element around them).
+  "<b>$5</b> – <b>$9</b>", is held whole by the element around them; a price
+  tag in an element's own text beside a long child, "<li><a>Long title</a> -
+  $5</li>", is held by that element; a short sentence that quotes an amount,
+  "Vendors lost $100,000 in coins.", holds none; an empty element whose data
+  attributes hold an amount and a currency prints that price).
 * :class:`PageTree` -- those arrays plus helpers (:meth:`PageTree.text_chunks`,
   :meth:`PageTree.subtree`, :meth:`PageTree.element_text`).
 * :func:`is_shown` ``(element, rules) -> bool`` says whether one element is
@@ -36,11 +40,15 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
+from lxml import etree
+
 from config.coins import TICKER_OF_NAME
 from crawler.extractors.price_spans import DOLLAR_CODES, PriceSpan, find_price_spans
 from crawler.extractors.visibility import SHOWN, HidingRules, element_shown, element_visibility, page_hiding_rules
 
-MAX_NODES = 40_000
+# Elements read per page: four times the largest real page in tests/data/real (4,500), forty per
+# card at record mining's 500 cards.  A megabyte of small cards is 40,000 or more elements.
+MAX_NODES = 20_000
 MAX_SMALL_TEXT = 240
 MAX_SMALL_DESCENDANTS = 40
 
@@ -186,46 +194,86 @@ def build_page_tree(root: Any, max_nodes: int = MAX_NODES) -> PageTree:
         return tree
     rules = page_hiding_rules(root, at_rest=True)
 
-    # Iterative pre-order walk (deep hostile nesting must not hit the recursion limit).
-    stack: list[tuple[Any, int, int, int, int, bool, Any]] = [(root, -1, 0, 0, -1, False, SHOWN)]
-    while stack:
-        element, parent_index, depth, parent_shape, parent_link, parent_skipped, parent_shown = stack.pop()
-        if not isinstance(element.tag, str):  # comments and processing instructions
+    # lxml's own iterative walk (deep hostile nesting must not hit the recursion limit): an element's
+    # index, path shape, link and visibility are pushed when it opens and popped when it closes.
+    elements, parents, depths, tags, shapes = tree.elements, tree.parent, tree.depth, tree.tag, tree.shape
+    ends, hiddens, links, small_texts = tree.end, tree.hidden, tree.link, tree.small_text
+    open_elements: list[tuple[int, int, int, bool, Any]] = []
+    outside: tuple[int, int, int, bool, Any] = (-1, 0, -1, False, SHOWN)
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag
+        if not isinstance(tag, str):  # comments and processing instructions
             continue
-        if len(tree.elements) >= max_nodes:
+        if event == "end":
+            ends[open_elements.pop()[0]] = len(elements)
+            continue
+        if len(elements) >= max_nodes:
             tree.truncated = True
             break
-        tag = element.tag.lower()
-        index = len(tree.elements)
+        parent_index, parent_shape, parent_link, parent_skipped, parent_shown = (
+            open_elements[-1] if open_elements else outside)
+        tag = tag.lower()
+        index = len(elements)
         skipped = parent_skipped or tag in _SKIPPED_TAGS
         shown = element_visibility(element, tag, parent_shown, rules)
-        hidden = skipped or shown.hidden
-        tree.elements.append(element)
-        tree.parent.append(parent_index)
-        tree.depth.append(depth)
-        tree.tag.append(tag)
         shape = hash((parent_shape, tag))
-        tree.shape.append(shape)
-        tree.end.append(index + 1)
-        tree.hidden.append(hidden)
         link = index if tag == "a" and element.get("href") else parent_link
-        tree.link.append(link)
-        tree.small_text.append(None)
-        for child in reversed(element):
-            stack.append((child, index, depth + 1, shape, link, skipped, shown))
-    # A walk cut short leaves parents whose later children are missing; ends stay consistent.
-    for index in range(len(tree.elements) - 1, 0, -1):
-        parent = tree.parent[index]
-        if tree.end[index] > tree.end[parent]:
-            tree.end[parent] = tree.end[index]
+        elements.append(element)
+        parents.append(parent_index)
+        depths.append(len(open_elements))
+        tags.append(tag)
+        shapes.append(shape)
+        ends.append(index + 1)
+        hiddens.append(skipped or shown.hidden)
+        links.append(link)
+        small_texts.append(None)
+        open_elements.append((index, shape, link, skipped, shown))
+    # A walk cut short leaves elements open: they end where the walk stopped.
+    for entry in open_elements:
+        ends[entry[0]] = len(elements)
     _fill_small_texts(tree)
     return tree
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _sentence(text: str, spans: list[PriceSpan]) -> bool:
+    """A short sentence that quotes an amount ("Vendors lost $100,000 in coins."): it ends in a
+    full stop, "!" or "?" after a word, and four or more words stand outside its prices ("Only $5
+    per gram." is still a price tag)."""
+    stripped = text.rstrip()
+    if len(stripped) < 2 or stripped[-1] not in ".!?" or not stripped[-2].isalpha():
+        return False
+    outside, last = [], 0
+    for span in spans:
+        outside.append(text[last:span.start])
+        last = span.end
+    outside.append(text[last:])
+    return len(_WORD.findall(" ".join(outside))) >= 4
+
+
 def _prominent(text: str, spans: list[PriceSpan]) -> bool:
-    """True when the prices are most of the text: a price tag, maybe with a short label."""
+    """True when the prices are most of the text: a price tag, maybe with a short label (not a
+    short sentence that quotes an amount)."""
     priced = sum(span.end - span.start for span in spans)
-    return len(text) <= 32 or priced >= 0.4 * len(text)
+    return (len(text) <= 32 or priced >= 0.4 * len(text)) and not _sentence(text, spans)
+
+
+def _own_prices(text: str, spans: list[PriceSpan], own_text: str) -> list[PriceSpan]:
+    """The prices of ``text`` that the element prints in its own text (not its children's), where
+    they stand out there: "<li><a>Blue Dream Premium 3.5g</a> - $25.00</li>" prints a price tag
+    beside a long title link, "<div><s>€50</s> €40</div>" a sale price beside the old one."""
+    own_spans = [span for span in find_price_spans(own_text, limit=6) if span.amount > 0]
+    if not own_spans or not _prominent(own_text, own_spans):
+        return []
+    wanted = [(span.amount, span.currency) for span in own_spans]
+    kept = []
+    for span in spans:
+        if (span.amount, span.currency) in wanted:
+            wanted.remove((span.amount, span.currency))
+            kept.append(span)
+    return kept
 
 
 def _inner_price_count(tree: PageTree, index: int) -> int:
@@ -249,24 +297,62 @@ def _name_inner_dollars(tree: PageTree, index: int, spans: list[PriceSpan]) -> N
 _RANGE_DASHES = frozenset("-–—~")
 
 
-def _dash_between_children(tree: PageTree, index: int) -> bool:
-    """A dash in the text between the element's children: maybe a range of two prices below it."""
-    return any(not _RANGE_DASHES.isdisjoint((tree.elements[child].tail or "")[:20]) for child in tree.children(index))
+def _dash_between_children(tree: PageTree, index: int, tails: list[str | None]) -> bool:
+    """A dash in the text between the element's children: maybe a range of two prices below it
+    (``tails``: the children's tails where already read)."""
+    for child in tree.children(index):
+        tail = tails[child]
+        if tail is None:
+            tail = tree.elements[child].tail
+        if tail and not _RANGE_DASHES.isdisjoint(tail[:20]):
+            return True
+    return False
+
+
+_DATA_AMOUNT = ("data-price", "data-amount", "data-price-amount", "data-product-price")
+_DATA_CURRENCY = ("data-currency", "data-price-currency", "data-currency-code")
+_DATA_NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,12})?")
+
+
+def _data_price(element: Any) -> str:
+    """" 0.0042 BTC " for an empty element whose data attributes hold a plain amount and a currency
+    code (a script prints them in the browser), else ""."""
+    amount = next((element.get(name) for name in _DATA_AMOUNT if element.get(name)), None)
+    currency = next((element.get(name) for name in _DATA_CURRENCY if element.get(name)), None)
+    if not amount or not currency or len(currency) > 5 or not currency.isalpha():
+        return ""
+    if not _DATA_NUMBER.fullmatch(amount.strip()):
+        return ""
+    return f" {amount.strip()} {currency.strip().upper()} "
+
+
+def _own_text(tree: PageTree, index: int, own: str, tails: list[str | None]) -> str:
+    """The element's own text and its children's tails, without the children's texts."""
+    pieces = [own]
+    for child in tree.children(index):
+        tail = tails[child]
+        pieces.append(" " + (tree.elements[child].tail or "" if tail is None else tail))
+    return clean_text("".join(pieces))
 
 
 def _fill_small_texts(tree: PageTree) -> None:
     """Short texts bottom-up, and the price holders: the smallest elements whose text prints a price."""
     count = len(tree.elements)
+    elements, parents, hiddens, ends, small_texts = tree.elements, tree.parent, tree.hidden, tree.end, tree.small_text
     descendants = [0] * count
     has_digit = [False] * count
     holds_price = [False] * count  # the element or a descendant is a price holder
+    # Each tail is read from lxml once: by its element (for the parent's digit) and by its parent's text.
+    tails: list[str | None] = [None] * count
+    # A grid prints the same price text on many cards ("$9.50"): each text is read once.
+    spans_of_text: dict[str, list[PriceSpan]] = {}
     for index in range(count - 1, -1, -1):
-        parent = tree.parent[index]
+        parent = parents[index]
         if parent >= 0:
             descendants[parent] += descendants[index] + 1
-        if tree.hidden[index]:
+        if hiddens[index]:
             continue
-        element = tree.elements[index]
+        element = elements[index]
         own = element.text or ""
         if not own and not descendants[index]:
             # An icon-font currency sign (<i class="fa fa-btc">) prints the currency of the amount beside it.
@@ -275,24 +361,31 @@ def _fill_small_texts(tree: PageTree) -> None:
                 icon = _ICON_CURRENCY.search(classes)
                 if icon:
                     own = " " + _ICON_CODES.get(icon.group(1).lower(), icon.group(1).upper()) + " "
-        own_digit = _DIGIT.search(own) is not None  # in the element's own text or its children's tails
+            if not own and element.attrib:
+                own = _data_price(element)
+        own_digit = bool(own) and _DIGIT.search(own) is not None  # in its own text or its children's tails
         digit = has_digit[index] or own_digit
         text: str | None = None
         if descendants[index] <= MAX_SMALL_DESCENDANTS:
             pieces = [own]
-            for child in tree.children(index):
-                if not tree.hidden[child]:
-                    child_text = tree.small_text[child]
+            child, stop = index + 1, ends[index]
+            while child < stop:
+                if not hiddens[child]:
+                    child_text = small_texts[child]
                     if child_text is None:
                         pieces = []
                         break
                     pieces.append(" " + child_text + " ")
-                tail = tree.elements[child].tail or ""
+                tail = tails[child]
+                if tail is None:
+                    tail = elements[child].tail or ""
                 pieces.append(tail)
-                own_digit = own_digit or _DIGIT.search(tail) is not None
+                if not own_digit and tail:
+                    own_digit = _DIGIT.search(tail) is not None
                 if len(pieces) > 4 * MAX_SMALL_DESCENDANTS:
                     pieces = []
                     break
+                child = ends[child]
             if pieces:
                 joined = "".join(pieces)
                 if len(joined) <= MAX_SMALL_TEXT * 4:
@@ -302,15 +395,20 @@ def _fill_small_texts(tree: PageTree) -> None:
         tree.small_text[index] = text
         # The smallest elements that print a price hold it; an element around a price holder
         # holds prices too when its own text prints one more ("95,50 € <span>(0.0104 BTC)</span>").
-        if text is not None and digit and (not holds_price[index] or own_digit or _dash_between_children(tree, index)):
+        if text is not None and digit and (not holds_price[index] or own_digit or _dash_between_children(tree, index, tails)):
             # A zero amount is a balance or an empty cart, never what a listing costs; a price
             # inside a longer sentence ("SALE $9.99gram TOP SHELF...") is a title's, not a price tag.
-            spans = [span for span in find_price_spans(text, limit=6) if span.amount > 0]
+            found = spans_of_text.get(text)
+            if found is None:
+                found = spans_of_text[text] = find_price_spans(text, limit=6)
+            spans = [span for span in found if span.amount > 0]
+            own_only = False
             if spans and not _prominent(text, spans):
-                spans = []
+                spans = _own_prices(text, spans, _own_text(tree, index, own, tails)) if own_digit else []
+                own_only = True
             # A range whose two ends are two holders below ("<b>$235.00</b> – <b>$2,000.00</b>") is
             # one price that only this element prints whole, so it holds it (before its ends).
-            if spans and holds_price[index] and len(spans) <= _inner_price_count(tree, index) and not (
+            if spans and holds_price[index] and not own_only and len(spans) <= _inner_price_count(tree, index) and not (
                     len(spans) == 1 and spans[0].amount_max is not None):
                 _name_inner_dollars(tree, index, spans)
                 spans = []  # nothing beyond what its descendants print
@@ -321,8 +419,8 @@ def _fill_small_texts(tree: PageTree) -> None:
             # "CAD <a>$89.25</a>": only a code around the holder, no price of its own.
             _name_inner_dollars(tree, index, find_price_spans(text, limit=6))
         if parent >= 0:
-            tail = tree.elements[index].tail or ""
-            if digit or _DIGIT.search(tail) is not None:
+            tail = tails[index] = element.tail or ""
+            if digit or (tail and _DIGIT.search(tail) is not None):
                 has_digit[parent] = True
             if holds_price[index]:
                 holds_price[parent] = True

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from crawler.extractors.prices import CRYPTO_CURRENCIES, currency_words, currency_signs, normalise_currency, parse_amount
 
@@ -60,6 +61,8 @@ _CURRENCY_HINT = re.compile(
     re.I,
 )
 _MAX_UNIT_CHARS = 24
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_NUMBER_SIGNS = frozenset({"#", "№"})
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,9 @@ class PriceSpan:
         return self.currency in CRYPTO_CURRENCIES
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """One token of a text (a tuple: a page's texts make tens of thousands of them)."""
+
     kind: str
     text: str
     start: int
@@ -212,7 +216,10 @@ def _unit_after(text: str, tokens: list[_Token], index: int) -> tuple[str | None
 
 def may_hold_price(text: str) -> bool:
     """A cheap test: False when ``text`` has no digit or no currency sign or code at all."""
-    if not any(character.isdigit() for character in text):
+    if text.isascii():  # an ASCII character is a digit only when it is 0-9
+        if _ASCII_DIGIT.search(text) is None:
+            return False
+    elif not any(character.isdigit() for character in text):
         return False
     return _CURRENCY_HINT.search(text) is not None
 
@@ -231,8 +238,9 @@ def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
             index += 1
             continue
         amount = parse_amount(token.text)
-        if amount is None:
-            index += 1
+        previous = _at(tokens, index - 1)
+        if amount is None or (previous is not None and previous.text in _NUMBER_SIGNS):
+            index += 1  # "#2 $7", "№ 5": a number sign makes a count or an id, never an amount
             continue
         before_index = _skip_space(tokens, index - 1, -1)
         before = _currency_of(_at(tokens, before_index)) if before_index > used_until else None

@@ -34,12 +34,20 @@ How cards are found (no profile, no per-site rule):
    now" or "Select options" never); the main URL is the href linked most often,
    not a vendor's page nor a cart action -- but "/shop/<slug>/" links of a shop
    engine are the card's own where a "Store:"-style label names another link
-   as the vendor's, or where the title sits in one; the price is the first
+   as the vendor's, or where the title sits in one, and a page filed under a
+   vendor's path ("/vendor/x/item-1" beside "/vendor/x") is the card's own;
+   without a heading, titled element or linked title, a bold name is the
+   title ("View"-style button phrases never are); the price is the first
    printed price outside the title that is not a sale's old price (struck
    through, classed "old-price", or screen-reader-only text), and a range of
    two amount elements is one price; the crypto price is the next price in a
    coin; the vendor is a link to a user/vendor/profile URL or the text after a
    "Vendor:"/"Store:"-style label.
+
+   A price printed beside the title link in the card's own text ("<li><a>Title</a> - $5</li>")
+   counts; an amount a label says is no price ("Revenue:", "Ransom:", "Balance:") never does.
+5. Rows that link other sites -- three or more other sites' pages, or their front pages -- are
+   a search engine's results or a link list, not listings: they are dropped.
 
 Cards without a title are dropped.  Cost: linear in the elements of the page
 tree (capped there), with per-card work capped by ``MAX_CARD_CHUNKS`` and at
@@ -53,9 +61,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from crawler.extractors.page_tree import PageTree, clean_text
+from crawler.urls import onion_service_host
 from crawler.extractors.price_spans import PriceSpan, find_price_spans
 from crawler.extractors.prices import normalise_currency
 
@@ -96,7 +105,8 @@ def is_vendor_href(href: str) -> bool:
     return bool(VENDOR_HREF.search(href)) and not _LISTING_UNDER_VENDOR.search(href)
 # "Vendor: x" needs its colon ("Seller Level 3" is a badge); "by x" / "sold by x" do not.
 _VENDOR_LABELS = ("vendor:", "seller:", "merchant:", "shop:", "store:", "продавец:", "магазин:", "verkäufer:",
-                  "anbieter:", "händler:", "vendor :", "seller :", "sold by", "posted by", "by", "от", "von")
+                  "anbieter:", "händler:", "vendor :", "seller :", "sold by", "verkauft von", "angeboten von", "posted by",
+                  "by", "от", "von")
 _TITLE_LABELS = ("title:", "product:", "item:", "listing:", "product name:", "item name:", "название:",
                  "наименование:", "товар:", "titel:", "produkt:", "artikel:", "title :", "product :")
 LINKED_NAME_WORDS = 10  # words of a name printed as a link to the vendor's page
@@ -184,20 +194,32 @@ def _outline(tree: PageTree, index: int) -> Counter[str]:
 
 
 def _similar(left: Counter[str], right: Counter[str]) -> bool:
+    if left == right:  # the common case on a grid of one template
+        return True
     shared = sum((left & right).values())
     total = sum((left | right).values())
     return total == 0 or shared >= MIN_SIMILARITY * total
 
 
-def alike_units(tree: PageTree, units: list[int]) -> list[int]:
+def alike_units(tree: PageTree, units: list[int], outlines_of: dict[int, Counter[str]] | None = None) -> list[int]:
     """Units that look like a neighbour of their own shape: two page columns that both hold a
-    price and a link share a tag path but not a template, so they are no cards."""
+    price and a link share a tag path but not a template, so they are no cards.
+
+    ``outlines_of`` keeps each unit's outline between calls on the same tree.
+    """
     by_shape: dict[int, list[int]] = {}
     for index in units:
         by_shape.setdefault(tree.shape[index], []).append(index)
+    if outlines_of is None:
+        outlines_of = {}
     kept: set[int] = set()
     for members in by_shape.values():
-        outlines = [_outline(tree, index) for index in members]
+        outlines = []
+        for index in members:
+            outline = outlines_of.get(index)
+            if outline is None:
+                outline = outlines_of[index] = _outline(tree, index)
+            outlines.append(outline)
         for position, index in enumerate(members):
             neighbours = outlines[max(0, position - 2):position] + outlines[position + 1:position + 3]
             if any(_similar(outlines[position], other) for other in neighbours):
@@ -221,12 +243,13 @@ def find_repeated_units(tree: PageTree, marks: list[set[int]], limit: int = MAX_
             members[tree.shape[index]] += 1
     unit_shapes = {shape for shape, number in members.items() if number >= 2}
     units: list[int] = []
+    outlines: dict[int, Counter[str]] = {}
     # A shape whose members are units only once (a sidebar beside the result list) is not
     # repeated; dropping it can change what its ancestors hold, so settle in a few rounds.
     for _ in range(3):
         if not unit_shapes:
             return []
-        units = alike_units(tree, _units_for(tree, marks, unit_shapes))
+        units = alike_units(tree, _units_for(tree, marks, unit_shapes), outlines)
         per_shape = Counter(tree.shape[index] for index in units)
         repeated = {shape for shape in unit_shapes if per_shape[shape] >= 2}
         if repeated == unit_shapes:
@@ -284,9 +307,16 @@ def _grow(tree: PageTree, records: list[int]) -> list[int]:
 # --- inside one card -------------------------------------------------------------------
 
 
+# A button's verb and one or two words: "View transaction", "Show all offers", "Read the post".
+_ACTION_PHRASE = re.compile(r"(?i)^(?:view|show|see|read|click|подробнее|смотреть|показать|anzeigen|ansehen)"
+                            r"(?: [^\W\d_]+){1,2}$")
+
+
 def is_action_text(text: str) -> bool:
-    """True for button words ("Buy now", "View listing", "Купить") that are never a title or a name."""
-    return text.casefold().strip(" .!»›>→") in _ACTION_WORDS
+    """True for button words ("Buy now", "View listing", "View transaction", "Купить") that are
+    never a title or a name."""
+    folded = text.casefold().strip(" .!»›>→")
+    return folded in _ACTION_WORDS or _ACTION_PHRASE.match(folded) is not None
 
 
 def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
@@ -382,6 +412,16 @@ def _labelled_vendor_hrefs(tree: PageTree, chunks: list[tuple[int, str]]) -> set
     return found
 
 
+def _under_another(href: str, others: Iterable[str]) -> bool:
+    """True when ``href`` is a path below another of ``others`` ("/vendor/bob/item-1" below "/vendor/bob")."""
+    path = href.split("?", 1)[0].split("#", 1)[0]
+    for other in others:
+        base = other.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        if base and other != href and path.startswith(base + "/") and path[len(base) + 1:].strip("/"):
+            return True
+    return False
+
+
 def _main_url(tree: PageTree, card: int, skip: frozenset[int],
               chunks: Iterable[tuple[int, str]] = ()) -> tuple[str | None, int]:
     """(the card's detail-page href, its first link element): the href linked most often.
@@ -405,6 +445,9 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int],
         labelled = _labelled_vendor_hrefs(tree, list(chunks))
         if labelled & set(vendorish):
             hrefs = Counter({href: number for href, number in vendorish.items() if href not in labelled})
+        else:
+            # "/vendor/bob/blue-dream" beside "/vendor/bob": the page filed under the vendor's is the card's.
+            hrefs = Counter({href: number for href, number in vendorish.items() if _under_another(href, vendorish)})
     if not hrefs:
         return None, -1
     best = max(hrefs.items(), key=lambda item: (item[1], -first_seen[item[0]]))
@@ -422,6 +465,20 @@ def _labelled_title(chunks: list[tuple[int, str]]) -> tuple[str | None, int]:
         if position + 1 < len(chunks) and _label_value(chunks[position + 1][1], _TITLE_LABELS) is None:
             return chunks[position + 1][1][:MAX_TITLE_CHARS], chunks[position + 1][0]
     return None, -1
+
+
+_RATE_WORDS = re.compile(r"(?i)\s*(?:exchange rate|rate|price|курс|kurs|wechselkurs)\s*$")
+
+
+def _is_rate_name(text: str) -> bool:
+    """A currency's name with "rate"/"price" after it, or a currency pair ("BTC/USD", "XMR - EUR")."""
+    if len(text) > 40:
+        return False
+    name = _RATE_WORDS.sub("", text).strip()
+    if name != text.strip() and normalise_currency(name):
+        return True
+    left, sep, right = name.partition("/") if "/" in name else name.partition(" - ")
+    return bool(sep) and bool(normalise_currency(left.strip())) and bool(normalise_currency(right.strip()))
 
 
 def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None) -> tuple[str | None, int]:
@@ -448,6 +505,9 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             return None
         # An exchange-rate row ("mBCH 15347.0") links a currency code, not a listing.
         if len(text) < 3 or normalise_currency(text) or text.casefold() in ("mbtc", "mbch", "ubtc", "sat", "sats"):
+            return None
+        # "Bitcoin rate", "BTC/USD", "Monero price": a row of an exchange-rate table, no listing.
+        if _is_rate_name(text):
             return None
         # A heading that is only the price ("£13.00 GBP") is the price box, not the title.
         spans = find_price_spans(text, limit=2)
@@ -477,6 +537,12 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             best = rank
     if best:
         return best[2], best[3]
+    # No heading, no titled element and no link text: a bold name above a "View" button.
+    for index in tree.subtree(card):
+        if tree.tag[index] in ("strong", "b") and not tree.hidden[index] and not _inside_skip(tree, index, skip):
+            text = usable(index)
+            if text and not _label_value(text, _VENDOR_LABELS) and not text.endswith(":"):
+                return text, index
     for index in tree.subtree(card):  # an image's alt or title as the last resort
         if tree.tag[index] == "img" and not tree.hidden[index]:
             alt = clean_text(tree.elements[index].get("title") or tree.elements[index].get("alt"))
@@ -534,6 +600,37 @@ def is_old_or_unseen_price(tree: PageTree, card: int, index: int) -> bool:
     return False
 
 
+# Amounts that a label says are no price: a leak site's "Revenue: $5M" and "Ransom: $1,000,000",
+# an account's "Balance: 0.5 BTC".
+_NOT_AN_OFFER = re.compile(
+    r"(?i)^\W{0,3}(?:annual |yearly )?(?:revenue|ransom|balance|deposit|turnover|income|market cap|damages"
+    r"|выручка|доход|выкуп|баланс|депозит|оборот|umsatz|lösegeld|guthaben|einnahmen)\b")
+
+
+def _not_an_offer(tree: PageTree, card: int, index: int) -> bool:
+    """The price holder, or the element around it inside the card, starts with a label of an amount
+    that is no price (:data:`_NOT_AN_OFFER`)."""
+    for block in (index, tree.parent[index]):
+        if block < card:
+            break
+        text = tree.small_text[block]
+        if text and _NOT_AN_OFFER.search(text):
+            return True
+    return False
+
+
+def _without(spans: list[PriceSpan], amounts: list[tuple[float, str]]) -> list[PriceSpan]:
+    """``spans`` less one span for each (amount, currency) in ``amounts``."""
+    left = list(amounts)
+    kept = []
+    for span in spans:
+        if (span.amount, span.currency) in left:
+            left.remove((span.amount, span.currency))
+        else:
+            kept.append(span)
+    return kept
+
+
 def _prices(tree: PageTree, card: int, skip: frozenset[int],
             title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
     """(main price, its text, crypto price beside it, the main price's holder element)."""
@@ -546,14 +643,22 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
         spans = tree.prices.get(index)
         if not spans or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
-        if title_element >= 0 and (tree.contains(title_element, index) or tree.contains(index, title_element)):
+        if title_element >= 0 and tree.contains(title_element, index):
+            continue
+        if _not_an_offer(tree, card, index):
             continue
         holders.append(index)
         if len(holders) >= MAX_CARD_PRICE_HOLDERS:
             break
     # A sale card prints the old price struck through beside the current one: the current one counts.
     current = [index for index in holders if not is_old_or_unseen_price(tree, card, index)]
+    old_prices: dict[int, list[tuple[float, str]]] = {}
     if current and len(current) < len(holders):
+        # A holder around the struck-through old price prints it too ("<s>€50</s> €40"): not its price.
+        for old in (index for index in holders if index not in current):
+            for index in current:
+                if tree.contains(index, old):
+                    old_prices.setdefault(index, []).extend((span.amount, span.currency) for span in tree.prices[old])
         holders = current
     # "Bulk prices start at 5.00 USD" in a description above the price box: where the card marks
     # its price box (class "price"), a fiat price in it beats the ones before it.
@@ -562,6 +667,13 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
         holders = holders[classed:]
     for index in holders:
         spans = tree.prices[index]
+        if index in old_prices:
+            spans = _without(spans, old_prices[index])
+        if title_element >= 0 and tree.contains(index, title_element):
+            # The price beside the title link ("<li><a>Title</a> - $5</li>"), not one in the title.
+            spans = _without(spans, [(span.amount, span.currency)
+                                     for span in tree.prices.get(title_element, ()) or find_price_spans(
+                                         tree.element_text(title_element, limit=MAX_TITLE_CHARS), limit=6)])
         text = tree.small_text[index] or ""
         for span in spans:
             if main is None:
@@ -704,6 +816,29 @@ def _cell(tree: PageTree, row: int, position: int) -> int:
     return cells[position] if position < len(cells) else -1
 
 
+def _other_host(url: str, page_url: str) -> str | None:
+    """The host of ``url`` when it is not the page's (onion services compared by service), else None."""
+    try:
+        host, page_host = urlsplit(url).hostname, urlsplit(page_url).hostname
+    except ValueError:
+        return None
+    if not host or not page_host or host == page_host:
+        return None
+    service, page_service = onion_service_host(host), onion_service_host(page_host)
+    if service is not None and service == page_service:
+        return None
+    return service or host
+
+
+def _is_other_site_root(url: str, page_url: str) -> bool:
+    """True for the front page of another site ("http://x.onion/"): what a link list links, never a listing."""
+    try:
+        parts, page = urlsplit(url), urlsplit(page_url)
+        return parts.path in ("", "/") and not parts.query and parts.hostname != page.hostname
+    except ValueError:
+        return False
+
+
 def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     """The listing cards of a result page (see the module docstring); [] when there are none."""
     records = find_records(tree)
@@ -767,6 +902,18 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             vendor_element=vendor_element,
             url_element=url_element,
         ))
+    # A link list's rows name other sites (their front pages), not listings; one such card among
+    # listings is a site linking its own mirror.
+    roots = [card for card in cards if card.url and _is_other_site_root(card.url, page_url)]
+    if len(roots) >= 3 and 2 * len(roots) >= len(cards):
+        dropped = {id(card) for card in roots}
+        cards = [card for card in cards if id(card) not in dropped]
+    # Rows that each link a different other site (a search engine's results, a directory) are
+    # that site's pages, not this site's listings; a market's absolute links name one host, its own.
+    elsewhere = [card for card in cards if card.url and _other_host(card.url, page_url)]
+    if len({_other_host(card.url or "", page_url) for card in elsewhere}) >= 3 and 2 * len(elsewhere) >= len(cards):
+        dropped = {id(card) for card in elsewhere}
+        cards = [card for card in cards if id(card) not in dropped]
     _inherit_vendors(tree, cards)
     return cards
 

@@ -13,8 +13,10 @@ Public API:
 How: the page's visible text chunks are read as label/value pairs ("Label:
 value" in one chunk, a label chunk followed by its value chunk, and an
 element's ``title`` attribute as the label of its own text -- markets print
-icons and counters that way).  A page is a vendor profile when it has a
-join-date label or an armored PGP public key, and at least one vendor word
+icons and counters that way; a label ending in "since" needs no colon: "Member
+since 2021-03-04", "На сайте с 01.05.2020").  A page is a vendor profile when it has a
+join-date label or an armored PGP public key (in its text or a read-only
+``<textarea>``), and at least one vendor word
 (sales, feedback, vendor/trust level, store, listings) -- a forum member page
 has a join date and maybe a key but no sales or feedback, so it is not one.  The name is the candidate most pages
 agree on: a "Username"/"User profile"/"Vendor" value, short headings,
@@ -42,12 +44,12 @@ MAX_NAME_CHARS = 60
 # Label (case-folded, without the colon) -> field.  English, Russian, German.
 VENDOR_LABELS: dict[str, str] = {
     **{label: "joined" for label in (
-        "member since", "joined", "join date", "joined on", "registered", "registration date", "registered on",
+        "member since", "vendor since", "seller since", "registered since", "joined", "join date", "joined on", "registered", "registration date", "registered on",
         "since", "дата регистрации", "на сайте с", "с нами с", "зарегистрирован", "регистрация",
         "mitglied seit", "registriert", "registriert seit", "beigetreten")},
     **{label: "sales" for label in (
         "sales", "total sales", "sold", "successful transactions", "transactions", "completed orders",
-        "deals", "продажи", "продаж", "сделок", "сделки", "verkäufe", "verkauft")},
+        "deals", "orders completed", "продажи", "продаж", "сделок", "сделки", "verkäufe", "verkauft")},
     **{label: "rating" for label in (
         "rating", "vendor rating", "positive feedback", "positive", "positive rating", "feedback", "feedback score", "score",
         "average rating", "avg rating", "avg. rating", "market positive feedback", "рейтинг", "оценка", "отзывы", "bewertung", "positive bewertungen")},
@@ -56,6 +58,9 @@ VENDOR_LABELS: dict[str, str] = {
         "username", "user name", "user profile", "vendor", "vendor name", "seller", "seller name",
         "пользователь", "продавец", "имя пользователя", "verkäufer", "benutzername", "händler")},
 }
+# Labels whose value may follow without a colon: they end in "since" ("Member since 2021").
+_SINCE_LABELS = ("member since", "на сайте с", "с нами с", "mitglied seit", "registriert seit", "registered since",
+                 "vendor since", "seller since")
 # Labels that only a vendor (not a forum member) page carries.
 _VENDOR_WORDS = re.compile(
     r"(?i)\b(?:sales|sold|transactions|feedback|vendor|seller|store|shop|listings|trust level|disputes|orders|"
@@ -133,6 +138,11 @@ def label_of(text: str, labels: dict[str, str]) -> tuple[str, str] | None:
     name = _known_label(text, labels)
     if name is not None:
         return name, ""
+    # "Member since 2021-03-04", "На сайте с 01.05.2020": a label ending in "since" needs no colon.
+    folded = text.casefold()
+    for label in _SINCE_LABELS:
+        if folded.startswith(label + " ") and text[len(label) + 1:].lstrip()[:1].isdigit() and label in labels:
+            return labels[label], text[len(label) + 1:].strip()
     return None
 
 
@@ -237,6 +247,19 @@ def _rating(values: list[str]) -> float | None:
     return None
 
 
+def _key_in_textarea(tree: PageTree, limit: int = 50) -> bool:
+    """An armored public key in a read-only text box (which the page tree does not read as text)."""
+    boxes = 0
+    for index, tag in enumerate(tree.tag):
+        if tag == "textarea":
+            if _PGP_ARMOR in (tree.elements[index].text or "")[:100_000]:
+                return True
+            boxes += 1
+            if boxes >= limit:
+                break
+    return False
+
+
 def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, str]] | None = None,
                         page_title: str = "", countries: Mapping[str, str] | None = None) -> VendorProfile | None:
     """The vendor profile on the page, or None when the page is not one (see the module docstring)."""
@@ -244,7 +267,7 @@ def read_vendor_profile(tree: PageTree, page_url: str, chunks: list[tuple[int, s
         chunks = list(tree.text_chunks(0, limit=200_000))[:MAX_CHUNKS]
     labelled = labelled_chunks(tree, chunks, VENDOR_LABELS)
     # A join date or a public key says "someone's page"; the vendor words below say whose.
-    if "joined" not in labelled and not any(_PGP_ARMOR in text for _, text in chunks):
+    if "joined" not in labelled and not any(_PGP_ARMOR in text for _, text in chunks) and not _key_in_textarea(tree):
         return None
     label_texts = " ".join(text for _, text in chunks if len(text) <= 60)
     if not (_VENDOR_WORDS.search(label_texts) or "sales" in labelled):

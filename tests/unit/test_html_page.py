@@ -180,3 +180,17 @@ def test_past_the_check_budget_an_element_named_by_a_hiding_rule_is_hidden(monke
     monkeypatch.setattr(visibility, "MAX_CHECKS", 0)
     # Hiding too much costs an attribution; showing too much would attribute a decoy.
     assert hidden_and_shown('<p class="tab">x</p><p class="other">y</p>', css) == ("y", "x")
+
+
+@pytest.mark.parametrize("base", ["http://a.onion/shop", "http://a.onion", "HTTP://A.onion:80/x/y?z#f",
+                                  "https://u:p@h.onion/a;b?c", "ftp://x/y", "http:///x", "http://a.onion/x/../y/"])
+def test_root_relative_links_joined_without_urljoin_match_it(base: str) -> None:
+    """The shortcut for "/path?query" hrefs gives what urljoin gives, dot segments, doubled slashes,
+    ";" parameters, empty queries and fragments included (those take urljoin's way)."""
+    from crawler.extractors.html_page import _absolute, _Resolver
+
+    resolve = _Resolver(base)
+    for href in ["/", "/item/12", "/item/12?page=2&x=y", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/a;p",
+                 "/a;p?q", "/a?", "/a?#", "/a#x", "/a?b;c", "/a?b#c", "//h/x", "/A:b", "/%2e%2e/x", "/a?x=/..",
+                 "/a/b/", "/ab\t", "/~u", "/a?b?c", "/.x", "/a.b/c.d", "/ä", "item/3", "?q=1", " /a"]:
+        assert resolve(href) == _absolute(base, href), href
