@@ -344,8 +344,8 @@ def test_site_type_pages_sources_and_split() -> None:
     fourth = split["site_type_held_out_4"]
     fifth = split["site_type_held_out_5"]
     sixth = split["site_type_held_out_6"]
-    # The eighth set (collect9b, 2026-12-07) is listed but empty: the sources searched held no clean page of an
-    # unseen site beyond the four extraction held-out sites of pages/ (SPLIT.md); later pages need a label and a row.
+    # The eighth set: created empty by collect9b (2026-12-07); collect9c added the few clean onion pages the DARPA Memex
+    # repositories held (anonymised CAPTCHA/login walls of Formasaurus and a block explorer's page, SPLIT.md "Ninth set").
     eighth = split["site_type_held_out_8"]
     held = sites + third + fourth + fifth + sixth + eighth
     # Site-type development sites: spent extraction sites of pages/ (held-out ones until the fourth rotation
@@ -375,6 +375,11 @@ def test_site_type_pages_sources_and_split() -> None:
     assert {p.parent.name for p in sixth_pages} == set(sixth)
     sixth_types = {labels[page_id(p).removesuffix(".html")]["site_type"] for p in sixth_pages}
     assert len(sixth_types) >= 2
+    # The eighth set (SPLIT.md "Ninth set"): every site has its pages, every page is labelled.
+    eighth_pages = [p for p in pages if p.parent.name in eighth]
+    assert len(eighth) >= 4 and len(eighth_pages) >= 5
+    assert {p.parent.name for p in eighth_pages} == set(eighth)
+    assert all(page_id(p).removesuffix(".html") in labels for p in eighth_pages)
     held_out_pages = [p for p in pages if p.parent.name in sites]
     assert len(held_out_pages) >= 12 and len(sites) >= 8
     # Raised from 4 MiB to 5 MiB with the fifth set (its Discourse forum page alone is 256 KB).
