@@ -331,7 +331,7 @@ def test_site_type_page_matches_its_source_row(page: Path) -> None:
 
 def test_site_type_pages_sources_and_split() -> None:
     """Every site_type_pages/ file has a "site" row, its site is in exactly one site-type split
-    (site_type_held_out, _3, _4, _5, _6 or site_type_development), and no held-out site is a market of pages/
+    (site_type_held_out, _3, _4, _5, _6, _7 or site_type_development), and no held-out site is a market of pages/
     (so nothing tuned on pages/ has seen them)."""
     pages = site_type_page_files()
     rows = parse_sources(SOURCES.read_text(encoding="utf-8"), key_column="site")
@@ -342,7 +342,8 @@ def test_site_type_pages_sources_and_split() -> None:
     fourth = split["site_type_held_out_4"]
     fifth = split["site_type_held_out_5"]
     sixth = split["site_type_held_out_6"]
-    held = sites + third + fourth + fifth + sixth
+    seventh = split["site_type_held_out_7"]
+    held = sites + third + fourth + fifth + sixth + seventh
     # Site-type development sites: spent extraction sites of pages/ (held-out ones until the fourth rotation
     # moved them to development) and site_type_pages/ sites.
     development = set(split["site_type_development"])
@@ -351,7 +352,7 @@ def test_site_type_pages_sources_and_split() -> None:
     assert len(set(held)) == len(held) and not set(held) & development
     assert (sorted(set(held) | (development & {p.parent.name for p in pages}))
             == sorted({p.parent.name for p in pages}))
-    for held_out_set in (sites, third, fourth, fifth, sixth):
+    for held_out_set in (sites, third, fourth, fifth, sixth, seventh):
         assert not set(held_out_set) & set(split["development"] + split["held_out"])
         assert not set(held_out_set) & {p.parent.name for p in page_files()}
     # The fourth set (SPLIT.md): sites never in the corpus before, labelled by reading.
@@ -370,6 +371,11 @@ def test_site_type_pages_sources_and_split() -> None:
     assert {p.parent.name for p in sixth_pages} == set(sixth)
     sixth_types = {labels[page_id(p).removesuffix(".html")]["site_type"] for p in sixth_pages}
     assert len(sixth_types) >= 2
+    # The seventh set (SPLIT.md, 2026-12-07): the one clean site never in the corpus before that the searched
+    # sources still held (Incognito Market's CAPTCHA wall), its page labelled; no site of an earlier set.
+    seventh_pages = [p for p in pages if p.parent.name in seventh]
+    assert len(seventh) >= 1 and {p.parent.name for p in seventh_pages} == set(seventh)
+    assert all(page_id(p).removesuffix(".html") in labels for p in seventh_pages)
     held_out_pages = [p for p in pages if p.parent.name in sites]
     assert len(held_out_pages) >= 12 and len(sites) >= 8
     # Raised from 4 MiB to 5 MiB with the fifth set (its Discourse forum page alone is 256 KB).
