@@ -333,7 +333,7 @@ def test_site_type_page_matches_its_source_row(page: Path) -> None:
 
 def test_site_type_pages_sources_and_split() -> None:
     """Every site_type_pages/ file has a "site" row, its site is in exactly one site-type split
-    (site_type_held_out, _3, _4, _5, _6, _8 or site_type_development), and no held-out site is a market of pages/
+    (site_type_held_out, _3, _4, _5, _6, _7, _8 or site_type_development), and no held-out site is a market of pages/
     (so nothing tuned on pages/ has seen them)."""
     pages = site_type_page_files()
     rows = parse_sources(SOURCES.read_text(encoding="utf-8"), key_column="site")
@@ -347,7 +347,8 @@ def test_site_type_pages_sources_and_split() -> None:
     # The eighth set: created empty by collect9b (2026-12-07); collect9c added the few clean onion pages the DARPA Memex
     # repositories held (anonymised CAPTCHA/login walls of Formasaurus and a block explorer's page, SPLIT.md "Ninth set").
     eighth = split["site_type_held_out_8"]
-    held = sites + third + fourth + fifth + sixth + eighth
+    seventh = split["site_type_held_out_7"]
+    held = sites + third + fourth + fifth + sixth + seventh + eighth
     # Site-type development sites: spent extraction sites of pages/ (held-out ones until the fourth rotation
     # moved them to development) and site_type_pages/ sites.
     development = set(split["site_type_development"])
@@ -356,7 +357,7 @@ def test_site_type_pages_sources_and_split() -> None:
     assert len(set(held)) == len(held) and not set(held) & development
     assert (sorted(set(held) | (development & {p.parent.name for p in pages}))
             == sorted({p.parent.name for p in pages}))
-    for held_out_set in (sites, third, fourth, fifth, sixth, eighth):
+    for held_out_set in (sites, third, fourth, fifth, sixth, seventh, eighth):
         assert not set(held_out_set) & set(split["development"] + split["held_out"])
         assert not set(held_out_set) & {p.parent.name for p in page_files()}
     # The fourth set (SPLIT.md): sites never in the corpus before, labelled by reading.
@@ -375,6 +376,11 @@ def test_site_type_pages_sources_and_split() -> None:
     assert {p.parent.name for p in sixth_pages} == set(sixth)
     sixth_types = {labels[page_id(p).removesuffix(".html")]["site_type"] for p in sixth_pages}
     assert len(sixth_types) >= 2
+    # The seventh set (SPLIT.md, 2026-12-07): the one clean site never in the corpus before that the searched
+    # sources still held (Incognito Market's CAPTCHA wall), its page labelled; no site of an earlier set.
+    seventh_pages = [p for p in pages if p.parent.name in seventh]
+    assert len(seventh) >= 1 and {p.parent.name for p in seventh_pages} == set(seventh)
+    assert all(page_id(p).removesuffix(".html") in labels for p in seventh_pages)
     # The eighth set (SPLIT.md "Ninth set"): every site has its pages, every page is labelled.
     eighth_pages = [p for p in pages if p.parent.name in eighth]
     assert len(eighth) >= 4 and len(eighth_pages) >= 5
