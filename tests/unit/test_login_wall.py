@@ -31,6 +31,8 @@ WALLS = {
     "fuckav/other-1.html": "password-form",
     # Spent since the fourth rotation (SPLIT.md): WeTheNorth's login page.
     "we-the-north/other-1.html": "password-form",
+    # Spent since the fifth rotation (SPLIT.md): DARKNET MARKET's login page.
+    "darknet-market-2222222/other-1.html": "password-form",
 }
 # Image CAPTCHA / anti-DDoS pages with no password form and no known CAPTCHA field name: walls to an
 # investigator, but the site-type rules (crawler/extractors/site_type.py) tell them, not this detector;
