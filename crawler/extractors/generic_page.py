@@ -90,10 +90,15 @@ def card_values(card: Card, page_url: str, vendor_name: str | None = None,
     ``countries`` is the country table for ships from/to (default: the config package's).
     """
     url = card.url or page_url
+    listing_id = listing_id_for_url(url)
+    if not card.url:
+        # A card with no page of its own (an order form's row, whose only link is its photo) is
+        # told apart from the page's other such cards by what it prints.
+        listing_id += "-" + stable_id(f"{card.title}\n{card.price_text or ''}")[:12]
     values: dict[str, Any] = {
         "title": card.title,
         "url": url,
-        "listing_id": listing_id_for_url(url),
+        "listing_id": listing_id,
         "market_host": onion_host(url) or onion_host(page_url),
     }
     if card.price is not None:
