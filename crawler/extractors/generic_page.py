@@ -164,6 +164,18 @@ def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card]
     return GenericPage("listing", listing=values, cards=others, evidence=evidence)
 
 
+def _one_main_product(tree: Any, cards: list[Card], detail: Any, detail_title: str) -> bool:
+    """True when the page's one ``<h1>`` (outside every card) is the detail reading's title and an
+    order form (quantity field, "Add to cart") stands outside the cards: a shop's product page,
+    whatever strips of other products (cart block, "same category", "viewed products") surround it."""
+    if "order-form" not in detail.evidence or not detail_title:
+        return False
+    inside = CardMask(tree, cards)
+    headings = [index for index in range(len(tree))
+                if tree.tag[index] == "h1" and not tree.hidden[index] and index not in inside]
+    return len(headings) == 1 and (tree.small_text[headings[0]] or "").casefold() == detail_title
+
+
 def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str] | None = None) -> GenericPage:
     """The page's type and items (see the module docstring).
 
@@ -182,7 +194,8 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
     # (a results header "962 results" over a rates ticker is not a listing).
     page_title = page_title_text(selector)
     vendor = None
-    if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
+    if detail.strong and detail_title not in card_titles and (
+            len(cards) < 3 or "price-label" in detail.evidence or _one_main_product(tree, cards, detail, detail_title)):
         # An unlabelled price after a heading is weak: on a vendor's profile (a join date and the
         # vendor's armored key) it is the header's balance under the site's name, not an offer.
         if "price-label" not in detail.evidence and _has_armored_key(selector, chunks):

@@ -873,6 +873,26 @@ def _is_other_site_root(url: str, page_url: str) -> bool:
         return False
 
 
+_CUT_SHORT = re.compile(r"(?:\.{3}|…)$")
+_ABOUT_PREFIX = re.compile(r"(?i)^(?:about|more about|view|подробнее о)\s+")
+
+
+def _whole_title(tree: PageTree, title: str, title_element: int) -> str:
+    """A title cut short with dots ("Glock G30...") read whole from the ``title`` attribute of the
+    element or its link ("Glock G30 Gen 4"), where that attribute starts with the shown text."""
+    if not _CUT_SHORT.search(title) or title_element < 0:
+        return title
+    stem = _CUT_SHORT.sub("", title).rstrip().casefold()
+    link = _title_link(tree, title_element)
+    for index in (title_element, link):
+        if index < 0:
+            continue
+        whole = _ABOUT_PREFIX.sub("", clean_text((tree.elements[index].get("title") or "")[:MAX_TITLE_CHARS + 20]))
+        if stem and len(whole) > len(stem) and len(whole) <= MAX_TITLE_CHARS and whole.casefold().startswith(stem):
+            return whole
+    return title
+
+
 def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     """The listing cards of a result page (see the module docstring); [] when there are none."""
     records = find_records(tree)
@@ -897,6 +917,7 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
             continue
+        title = _whole_title(tree, title, title_element)
         if main_url is None:
             # Every link looks like a vendor's ("/shop/<slug>/" of a shop engine) and no label names
             # a vendor: the link around the title is the card's own, not a vendor's page.

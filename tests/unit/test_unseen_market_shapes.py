@@ -480,3 +480,12 @@ def test_a_weight_in_pounds_is_no_price() -> None:
     assert find_price_spans("Caliber: 9mm Weight: 1.7 pounds") == []
     assert find_price_spans("Weighs 7 pounds") == []
     assert [(span.amount, span.currency) for span in find_price_spans("Price: 17 pounds")] == [(17.0, "GBP")]
+
+
+def test_a_title_cut_short_with_dots_is_read_whole_from_its_links_title_attribute() -> None:
+    names = [("Ammo Can - 1000 Rounds .45 ACP", "445.95"), ("Glock G30 Gen 4", "990.50"), ("Beretta Px4 Storm", "945.00")]
+    cells = "".join(
+        f"<li><a href='/index.php?id_product={number}' title='{name}'>{name[:9].rstrip()}...</a>"
+        f" <span class='price'>${price}</span></li>" for number, (name, price) in enumerate(names, 1))
+    result = read(page(f"<ul>{cells}</ul>", title="Handguns"))
+    assert [card["title"] for card in result.cards] == [name for name, _ in names]
