@@ -331,12 +331,14 @@ def is_action_text(text: str) -> bool:
 # A link to a media file or an archive (a photo, a video, a download): never a card's detail page.
 _MEDIA_HREF = re.compile(
     r"(?i)\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic|mp4|webm|mkv|avi|mov|mp3|ogg|wav|flac"
-    r"|zip|rar|7z|gz|tgz|bz2|xz|tar)(?:[?#]|$)")
+    r"|zip|rar|7z|gz|tgz|bz2|xz|tar)$")
 
 
 def is_media_href(href: str) -> bool:
-    """True when ``href`` points at a media file or an archive (``.jpg``, ``.mp4``, ``.zip``...)."""
-    return _MEDIA_HREF.search(href[:1_000]) is not None
+    """True when ``href``'s path ends in a media file's or an archive's name (``.jpg``, ``.mp4``,
+    ``.zip``...); a page that takes one as a parameter ("view.php?img=a.jpg") is a page."""
+    path = href[:1_000].split("#", 1)[0].split("?", 1)[0]
+    return _MEDIA_HREF.search(path) is not None
 
 
 def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:

@@ -436,6 +436,13 @@ def test_a_photo_link_text_is_never_a_title() -> None:
     assert not is_action_text("Photo Paper A4 pack")
 
 
+def test_media_href_is_judged_by_its_path() -> None:
+    from crawler.extractors.record_mining import is_media_href
+
+    assert is_media_href("p07.jpg") and is_media_href("/img/a.PNG?size=2") and is_media_href("/f/s.zip#x")
+    assert not is_media_href("/view.php?img=a.jpg") and not is_media_href("/item/jpg-converter")
+
+
 def test_media_file_link_is_never_a_cards_url() -> None:
     cells = "".join(
         f"<li class='item'><b>{name}</b> <a href='/img/{number}.webp'>Photo {number}</a> <span class='price'>{amount} USD</span>"
