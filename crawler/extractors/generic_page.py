@@ -22,7 +22,10 @@ walk over the page:
 2. a vendor profile (:mod:`crawler.extractors.vendor_profile`), with the
    vendor's listing cards when the page shows them;
 3. a listing detail page (:mod:`crawler.extractors.listing_detail`), whose
-   title and price sit outside any repeated card;
+   title and price sit outside any repeated card (beside three or more cards only with a
+   labelled price, or as a shop's product page: the page's one ``<h1>`` is the title and an
+   order form stands outside the cards, whatever cart or "same category" strips surround it);
+   a card with no page of its own (no URL) gets an id from the page's and what it prints;
 4. a result page: repeated listing cards (:mod:`crawler.extractors.record_mining`);
 5. otherwise nothing: no listing is invented.
 

@@ -44,6 +44,12 @@ How cards are found (no profile, no per-site rule):
    coin; the vendor is a link to a user/vendor/profile URL or the text after a
    "Vendor:"/"Store:"-style label.
 
+   A link to a media file or an archive (``.jpg``, ``.mp4``, ``.zip``: :func:`is_media_href`)
+   is never the card's URL nor its title, and a photo link's text ("(more photo)", "Enlarge")
+   is never a title: an order form's card whose only link is its photo has no URL, and its
+   element classed "name" is the title.  A title cut short with dots ("Glock G30...") is read
+   whole from its link's ``title`` attribute when that starts with the shown text.
+
    A price printed beside the title link in the card's own text ("<li><a>Title</a> - $5</li>")
    counts; an amount a label says is no price ("Revenue:", "Ransom:", "Balance:") never does.
 5. Rows that link other sites -- three or more other sites' pages, or their front pages -- are
