@@ -22,7 +22,10 @@ walk over the page:
 2. a vendor profile (:mod:`crawler.extractors.vendor_profile`), with the
    vendor's listing cards when the page shows them;
 3. a listing detail page (:mod:`crawler.extractors.listing_detail`), whose
-   title and price sit outside any repeated card;
+   title and price sit outside any repeated card (beside three or more cards only with a
+   labelled price, or as a shop's product page: the page's one ``<h1>`` is the title and an
+   order form stands outside the cards, whatever cart or "same category" strips surround it);
+   a card with no page of its own (no URL) gets an id from the page's and what it prints;
 4. a result page: repeated listing cards (:mod:`crawler.extractors.record_mining`);
 5. otherwise nothing: no listing is invented.
 
@@ -90,10 +93,15 @@ def card_values(card: Card, page_url: str, vendor_name: str | None = None,
     ``countries`` is the country table for ships from/to (default: the config package's).
     """
     url = card.url or page_url
+    listing_id = listing_id_for_url(url)
+    if not card.url:
+        # A card with no page of its own (an order form's row, whose only link is its photo) is
+        # told apart from the page's other such cards by what it prints.
+        listing_id += "-" + stable_id(f"{card.title}\n{card.price_text or ''}")[:12]
     values: dict[str, Any] = {
         "title": card.title,
         "url": url,
-        "listing_id": listing_id_for_url(url),
+        "listing_id": listing_id,
         "market_host": onion_host(url) or onion_host(page_url),
     }
     if card.price is not None:
@@ -159,6 +167,18 @@ def _listing_page(values: dict[str, Any], evidence: list[str], cards: list[Card]
     return GenericPage("listing", listing=values, cards=others, evidence=evidence)
 
 
+def _one_main_product(tree: Any, cards: list[Card], detail: Any, detail_title: str) -> bool:
+    """True when the page's one ``<h1>`` (outside every card) is the detail reading's title and an
+    order form (quantity field, "Add to cart") stands outside the cards: a shop's product page,
+    whatever strips of other products (cart block, "same category", "viewed products") surround it."""
+    if "order-form" not in detail.evidence or not detail_title:
+        return False
+    inside = CardMask(tree, cards)
+    headings = [index for index in range(len(tree))
+                if tree.tag[index] == "h1" and not tree.hidden[index] and index not in inside]
+    return len(headings) == 1 and (tree.small_text[headings[0]] or "").casefold() == detail_title
+
+
 def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str] | None = None) -> GenericPage:
     """The page's type and items (see the module docstring).
 
@@ -177,7 +197,8 @@ def read_generic_page(selector: Selector, url: str, countries: Mapping[str, str]
     # (a results header "962 results" over a rates ticker is not a listing).
     page_title = page_title_text(selector)
     vendor = None
-    if detail.strong and detail_title not in card_titles and (len(cards) < 3 or "price-label" in detail.evidence):
+    if detail.strong and detail_title not in card_titles and (
+            len(cards) < 3 or "price-label" in detail.evidence or _one_main_product(tree, cards, detail, detail_title)):
         # An unlabelled price after a heading is weak: on a vendor's profile (a join date and the
         # vendor's armored key) it is the header's balance under the site's name, not an offer.
         if "price-label" not in detail.evidence and _has_armored_key(selector, chunks):

@@ -224,6 +224,15 @@ def may_hold_price(text: str) -> bool:
     return _CURRENCY_HINT.search(text) is not None
 
 
+# A weight label shortly before "<number> pounds": the word is the unit of mass.
+_WEIGHT_LABEL = re.compile(r"(?i)\b(?:weight|weighs|weighing|net wt|вес|масса|gewicht|poids|peso)\b[^\d]{0,16}$")
+
+
+def _is_weight(text: str, start: int, word: str) -> bool:
+    """True for "Weight: 1.7 pounds": the amount follows a weight label and "pound(s)" is written out."""
+    return word.casefold() in ("pound", "pounds") and _WEIGHT_LABEL.search(text[max(0, start - 40):start]) is not None
+
+
 def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
     """Every price printed in ``text`` (at most ``limit``), in order; [] when there is none."""
     if not text or not may_hold_price(text[:MAX_TEXT_CHARS]):
@@ -277,6 +286,9 @@ def find_price_spans(text: str | None, limit: int = 20) -> list[PriceSpan]:
                 continue
         currency, scale = before or after  # type: ignore[misc]
         start = tokens[before_index].start if before is not None else token.start
+        if before is None and _is_weight(text, token.start, tokens[after_index].text):
+            index += 1  # "Weight: 1.7 pounds" is a weight, not a price in pounds sterling
+            continue
         if after is not None and (before is None or after[0] == before[0]):
             last_index = after_index  # "$20.00 USD" is one price
         unit, last_index = _unit_after(text, tokens, last_index)

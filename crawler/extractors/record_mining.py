@@ -44,6 +44,12 @@ How cards are found (no profile, no per-site rule):
    coin; the vendor is a link to a user/vendor/profile URL or the text after a
    "Vendor:"/"Store:"-style label.
 
+   A link to a media file or an archive (``.jpg``, ``.mp4``, ``.zip``: :func:`is_media_href`)
+   is never the card's URL nor its title, and a photo link's text ("(more photo)", "Enlarge")
+   is never a title: an order form's card whose only link is its photo has no URL, and its
+   element classed "name" is the title.  A title cut short with dots ("Glock G30...") is read
+   whole from its link's ``title`` attribute when that starts with the shown text.
+
    A price printed beside the title link in the card's own text ("<li><a>Title</a> - $5</li>")
    counts; an amount a label says is no price ("Revenue:", "Ransom:", "Balance:") never does.
 5. Rows that link other sites -- three or more other sites' pages, or their front pages -- are
@@ -312,11 +318,33 @@ _ACTION_PHRASE = re.compile(r"(?i)^(?:view|show|see|read|click|подробне�
                             r"(?: [^\W\d_]+){1,2}$")
 
 
+# A photo link's text: "(more photo)", "Enlarge", "click to enlarge", "View larger image", "[zoom]".
+_PHOTO_LINK_TEXT = re.compile(
+    r"(?i)^(?:(?:click )?(?:here )?(?:to )?(?:enlarge|zoom(?: in)?)(?: (?:photo|image|picture)s?)?"
+    r"|(?:more|all|other|view|see|show)(?: more| larger| full(?:-size)?| bigger)? (?:photos?|images?|pictures?|pics?)"
+    r"|view larger|full ?size|larger (?:photo|image|picture)|увеличить|больше фото|ещё фото|еще фото)$")
+
+
 def is_action_text(text: str) -> bool:
-    """True for button words ("Buy now", "View listing", "View transaction", "Купить") that are
-    never a title or a name."""
+    """True for button words ("Buy now", "View listing", "View transaction", "Купить") and photo
+    links' texts ("(more photo)", "Enlarge") that are never a title or a name."""
     folded = text.casefold().strip(" .!»›>→")
-    return folded in _ACTION_WORDS or _ACTION_PHRASE.match(folded) is not None
+    if folded in _ACTION_WORDS or _ACTION_PHRASE.match(folded) is not None:
+        return True
+    return _PHOTO_LINK_TEXT.match(folded.strip(" ()[]")) is not None
+
+
+# A link to a media file or an archive (a photo, a video, a download): never a card's detail page.
+_MEDIA_HREF = re.compile(
+    r"(?i)\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic|mp4|webm|mkv|avi|mov|mp3|ogg|wav|flac"
+    r"|zip|rar|7z|gz|tgz|bz2|xz|tar)$")
+
+
+def is_media_href(href: str) -> bool:
+    """True when ``href``'s path ends in a media file's or an archive's name (``.jpg``, ``.mp4``,
+    ``.zip``...); a page that takes one as a parameter ("view.php?img=a.jpg") is a page."""
+    path = href[:1_000].split("#", 1)[0].split("?", 1)[0]
+    return _MEDIA_HREF.search(path) is not None
 
 
 def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
@@ -437,7 +465,7 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int],
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or _is_cart_action(href):
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or _is_cart_action(href) or is_media_href(href):
             continue
         (vendorish if is_vendor_href(href) else hrefs)[href] += 1
         first_seen.setdefault(href, index)
@@ -481,11 +509,18 @@ def _is_rate_name(text: str) -> bool:
     return bool(sep) and bool(normalise_currency(left.strip())) and bool(normalise_currency(right.strip()))
 
 
+# Classes of the element that holds a product's name ("<div class='name'>"); a vendor's or
+# user's name ("vendor-name", "username") is none of them.
+_NAME_CLASSES = frozenset({"name", "product-name", "product_name", "productname", "item-name", "item_name",
+                           "itemname", "listing-name", "listing_name", "offer-name", "goods-name"})
+
+
 def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None) -> tuple[str | None, int]:
     """(title, the element it came from)."""
     headings: list[int] = []
     titled: list[int] = []
     main_links: list[int] = []
+    named: list[int] = []
     for index in tree.subtree(card):
         if tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
@@ -495,6 +530,8 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
         classes = (tree.elements[index].get("class") or "").casefold()
         if "title" in classes and "subtitle" not in classes:
             titled.append(index)
+        if classes and _NAME_CLASSES.intersection(classes.split()):
+            named.append(index)
         if tag == "a" and tree.link[index] == index and main_url is not None and (
                 (tree.elements[index].get("href") or "").strip() == main_url):
             main_links.append(index)
@@ -537,6 +574,11 @@ def _title(tree: PageTree, card: int, skip: frozenset[int], main_url: str | None
             best = rank
     if best:
         return best[2], best[3]
+    # No usable link (a card whose only link is its photo): an element whose class says name.
+    for index in named:
+        text = usable(index)
+        if text:
+            return text, index
     # No heading, no titled element and no link text: a bold name above a "View" button.
     for index in tree.subtree(card):
         if tree.tag[index] in ("strong", "b") and not tree.hidden[index] and not _inside_skip(tree, index, skip):
@@ -839,6 +881,26 @@ def _is_other_site_root(url: str, page_url: str) -> bool:
         return False
 
 
+_CUT_SHORT = re.compile(r"(?:\.{3}|…)$")
+_ABOUT_PREFIX = re.compile(r"(?i)^(?:about|more about|view|подробнее о)\s+")
+
+
+def _whole_title(tree: PageTree, title: str, title_element: int) -> str:
+    """A title cut short with dots ("Glock G30...") read whole from the ``title`` attribute of the
+    element or its link ("Glock G30 Gen 4"), where that attribute starts with the shown text."""
+    if not _CUT_SHORT.search(title) or title_element < 0:
+        return title
+    stem = _CUT_SHORT.sub("", title).rstrip().casefold()
+    link = _title_link(tree, title_element)
+    for index in (title_element, link):
+        if index < 0:
+            continue
+        whole = _ABOUT_PREFIX.sub("", clean_text((tree.elements[index].get("title") or "")[:MAX_TITLE_CHARS + 20]))
+        if stem and len(whole) > len(stem) and len(whole) <= MAX_TITLE_CHARS and whole.casefold().startswith(stem):
+            return whole
+    return title
+
+
 def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
     """The listing cards of a result page (see the module docstring); [] when there are none."""
     records = find_records(tree)
@@ -863,13 +925,14 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             title, title_element = _title(tree, card, card_text.skip, main_url)
         if not title:
             continue
+        title = _whole_title(tree, title, title_element)
         if main_url is None:
             # Every link looks like a vendor's ("/shop/<slug>/" of a shop engine) and no label names
             # a vendor: the link around the title is the card's own, not a vendor's page.
             link = _title_link(tree, title_element)
             href = (tree.elements[link].get("href") or "").strip() if link >= 0 else ""
             if (href and not href.startswith(("#", "javascript:", "mailto:")) and not _is_cart_action(href)
-                    and href not in _labelled_vendor_hrefs(tree, card_text.chunks)):
+                    and not is_media_href(href) and href not in _labelled_vendor_hrefs(tree, card_text.chunks)):
                 main_url, url_element = href, link
         price, price_text, crypto, price_element = _prices(tree, card, card_text.skip, title_element)
         if price is None:

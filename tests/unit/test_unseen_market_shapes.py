@@ -395,3 +395,104 @@ def test_exchange_rate_table_gives_no_listing() -> None:
     pairs = "".join(f"<li><a href='/chart/{pair}'>{pair}</a> {price} USD</li>"
                     for pair, price in [("BTC/USD", "43000"), ("XMR/USD", "160"), ("LTC/USD", "70")])
     assert _listings(page(f"<table>{rows}</table><ul>{pairs}</ul>", "Exchange rates"), "/rates") == []
+
+
+# --- a one-seller shop's order form (issue 10, fifth held-out set) ------------------------------
+
+ORDER_FORM_ITEMS = [("CZ Pistol 9mm", "$475 (1.9187 BTC)", 475.0, 1.9187, "p07.jpg"),
+                    ("Colt Pocket .380", "$570 (2.3025 BTC)", 570.0, 2.3025, "colt.png"),
+                    ("Mossberg Shotgun", "$320 (1.2926 BTC)", 320.0, 1.2926, "moss.JPG")]
+
+
+def order_form_page() -> str:
+    cells = "".join(
+        f"<td><div class='tn'><img src='tn/{image}'><br/><a class='enlarge' href='{image}'>(more photo)</a></div>"
+        f"<div class='name'>{name}</div><div class='spec'><strong>Caliber</strong>: 9mm<br/>"
+        f"<strong>Weight</strong>: 1.7 pounds</div><div class='order'>{price}<br/>"
+        f"amount <input min='0' type='number' name='{number}' value='0'></div></td>"
+        for number, (name, price, _, _, image) in enumerate(ORDER_FORM_ITEMS, 1))
+    return page(f"<form action='payment.php' method='post'><table><tr>{cells}</tr></table>"
+                "<input type='submit' value='ORDER'></form>", title="Guns shop")
+
+
+def test_order_form_cards_whose_only_link_is_a_photo_take_their_title_from_the_name() -> None:
+    result = read(order_form_page(), "/index.php")
+    assert result.page_type == "category"
+    assert [(card["title"], card["price"]) for card in result.cards] == [
+        (name, Price(amount, "USD")) for name, _, amount, _, _ in ORDER_FORM_ITEMS]
+    assert [card["crypto_prices"] for card in result.cards] == [
+        [Price(crypto, "BTC")] for _, _, _, crypto, _ in ORDER_FORM_ITEMS]
+    # A photo is no detail page: the cards link nowhere of their own, yet stay three listings.
+    for card in result.cards:
+        assert not card["url"].lower().endswith((".jpg", ".png"))
+    assert len({card["listing_id"] for card in result.cards}) == 3
+
+
+def test_a_photo_link_text_is_never_a_title() -> None:
+    from crawler.extractors.record_mining import is_action_text
+
+    for text in ("(more photo)", "More photos", "Enlarge", "click to enlarge", "[zoom]", "View larger image"):
+        assert is_action_text(text), text
+    assert not is_action_text("Photo Paper A4 pack")
+
+
+def test_media_href_is_judged_by_its_path() -> None:
+    from crawler.extractors.record_mining import is_media_href
+
+    assert is_media_href("p07.jpg") and is_media_href("/img/a.PNG?size=2") and is_media_href("/f/s.zip#x")
+    assert not is_media_href("/view.php?img=a.jpg") and not is_media_href("/item/jpg-converter")
+
+
+def test_media_file_link_is_never_a_cards_url() -> None:
+    cells = "".join(
+        f"<li class='item'><b>{name}</b> <a href='/img/{number}.webp'>Photo {number}</a> <span class='price'>{amount} USD</span>"
+        f" <a href='/files/sample{number}.zip'>Download sample</a></li>"
+        for number, (name, _, amount, _, _) in enumerate(ORDER_FORM_ITEMS, 1))
+    result = read(page(f"<ul>{cells}</ul>"))
+    # Neither the photo's nor the download's link names or locates the card: the bold name does.
+    assert [card["title"] for card in result.cards] == [name for name, *_ in ORDER_FORM_ITEMS]
+    assert all(not card["url"].endswith((".webp", ".zip")) for card in result.cards)
+
+
+# --- a shop engine's product page beside cart, "same category" and "viewed" strips --------------
+
+
+def test_product_page_with_h1_price_and_cart_form_beside_product_strips_is_a_listing() -> None:
+    strip = "".join(
+        f"<li class='ajax_block_product'><a href='/index.php?id_product={number}&controller=product'"
+        f" title='{name}'>{name[:10]}...</a><span class='price'>${price}</span></li>"
+        for number, (name, price) in enumerate([("Ammo Can - 1000 Rounds .45", "445.95"),
+                                                ("Glock G30 Gen4 .45ACP", "990.50"),
+                                                ("Beretta Px4 Storm .45", "945.00"),
+                                                ("Glock G21 Gen4 .45ACP", "990.50")], 10))
+    body = (f"<div id='cart_block'><ul>{strip}</ul></div>"
+            "<div id='primary_block'><h1>Ruger BSR45</h1><p>Reference: 12</p>"
+            "<form id='buy_block' action='/cart' method='post'><p class='our_price_display'>"
+            "<span id='our_price_display'>$787.00</span></p>"
+            "<p id='quantity_wanted_p'><label>Quantity:</label><input name='qty' id='quantity_wanted' value='1'></p>"
+            "<p id='add_to_cart'><input type='submit' name='Submit' value='Add to cart'></p></form>"
+            "<ul><li>Caliber: .45 ACP</li><li>Capacity: 8 rounds</li></ul></div>"
+            f"<div class='blockproductscategory'><h2>3 other products in the same category:</h2><ul>{strip}</ul></div>")
+    html = ("<html><head><title>Ruger BSR45 - Executive Outcomes</title></head><body>"
+            f"<nav><a href='/'>Home</a></nav>{body}</body></html>")
+    result = read(html, "/index.php?id_product=1&controller=product")
+    assert result.page_type == "listing"
+    assert result.listing["title"] == "Ruger BSR45"
+    assert result.listing["price"] == Price(787.0, "USD")
+
+
+def test_a_weight_in_pounds_is_no_price() -> None:
+    from crawler.extractors.price_spans import find_price_spans
+
+    assert find_price_spans("Caliber: 9mm Weight: 1.7 pounds") == []
+    assert find_price_spans("Weighs 7 pounds") == []
+    assert [(span.amount, span.currency) for span in find_price_spans("Price: 17 pounds")] == [(17.0, "GBP")]
+
+
+def test_a_title_cut_short_with_dots_is_read_whole_from_its_links_title_attribute() -> None:
+    names = [("Ammo Can - 1000 Rounds .45 ACP", "445.95"), ("Glock G30 Gen 4", "990.50"), ("Beretta Px4 Storm", "945.00")]
+    cells = "".join(
+        f"<li><a href='/index.php?id_product={number}' title='{name}'>{name[:9].rstrip()}...</a>"
+        f" <span class='price'>${price}</span></li>" for number, (name, price) in enumerate(names, 1))
+    result = read(page(f"<ul>{cells}</ul>", title="Handguns"))
+    assert [card["title"] for card in result.cards] == [name for name, _ in names]
