@@ -333,8 +333,8 @@ def test_site_type_page_matches_its_source_row(page: Path) -> None:
 
 def test_site_type_pages_sources_and_split() -> None:
     """Every site_type_pages/ file has a "site" row, its site is in exactly one site-type split
-    (site_type_held_out, _3, _4, _5, _6, _7, _8 or site_type_development), and no held-out site is a market of pages/
-    (so nothing tuned on pages/ has seen them)."""
+    (site_type_held_out, _3, _4, _5, _6, _7, _8, _9 or site_type_development), and no held-out site is a market of
+    pages/ (so nothing tuned on pages/ has seen them)."""
     pages = site_type_page_files()
     rows = parse_sources(SOURCES.read_text(encoding="utf-8"), key_column="site")
     assert sorted(rows) == sorted(page_id(p) for p in pages)
@@ -348,7 +348,9 @@ def test_site_type_pages_sources_and_split() -> None:
     # repositories held (anonymised CAPTCHA/login walls of Formasaurus and a block explorer's page, SPLIT.md "Ninth set").
     eighth = split["site_type_held_out_8"]
     seventh = split["site_type_held_out_7"]
-    held = sites + third + fourth + fifth + sixth + seventh + eighth
+    # The ninth set (SPLIT.md "Tenth set", collect10): two onions of the Cicada 3301 puzzle, as one site.
+    ninth = split["site_type_held_out_9"]
+    held = sites + third + fourth + fifth + sixth + seventh + eighth + ninth
     # Site-type development sites: spent extraction sites of pages/ (held-out ones until the fourth rotation
     # moved them to development) and site_type_pages/ sites.
     development = set(split["site_type_development"])
@@ -357,7 +359,7 @@ def test_site_type_pages_sources_and_split() -> None:
     assert len(set(held)) == len(held) and not set(held) & development
     assert (sorted(set(held) | (development & {p.parent.name for p in pages}))
             == sorted({p.parent.name for p in pages}))
-    for held_out_set in (sites, third, fourth, fifth, sixth, seventh, eighth):
+    for held_out_set in (sites, third, fourth, fifth, sixth, seventh, eighth, ninth):
         assert not set(held_out_set) & set(split["development"] + split["held_out"])
         assert not set(held_out_set) & {p.parent.name for p in page_files()}
     # The fourth set (SPLIT.md): sites never in the corpus before, labelled by reading.
@@ -386,6 +388,11 @@ def test_site_type_pages_sources_and_split() -> None:
     assert len(eighth) >= 4 and len(eighth_pages) >= 5
     assert {p.parent.name for p in eighth_pages} == set(eighth)
     assert all(page_id(p).removesuffix(".html") in labels for p in eighth_pages)
+    # The ninth set (SPLIT.md "Tenth set"): every site has its pages, every page is labelled.
+    ninth_pages = [p for p in pages if p.parent.name in ninth]
+    assert len(ninth) >= 1 and len(ninth_pages) >= 2
+    assert {p.parent.name for p in ninth_pages} == set(ninth)
+    assert all(page_id(p).removesuffix(".html") in labels for p in ninth_pages)
     held_out_pages = [p for p in pages if p.parent.name in sites]
     assert len(held_out_pages) >= 12 and len(sites) >= 8
     # Raised from 4 MiB to 5 MiB with the fifth set (its Discourse forum page alone is 256 KB).
