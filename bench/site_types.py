@@ -46,7 +46,7 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "real"
 TARGET = 0.9
@@ -64,10 +64,14 @@ SPLITS = ("development", "held-out", SITE_TYPE_HELD_OUT, SITE_TYPE_HELD_OUT_3, S
           SITE_TYPE_HELD_OUT_9)
 
 
-def classify_corpus(corpus: Path = CORPUS) -> list[dict[str, Any]]:
-    """One row per labelled page: market, page, split, label, the guess, its confidence and evidence."""
+def classify_corpus(corpus: Path = CORPUS, splits: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """One row per labelled page: market, page, split, label, the guess, its confidence and evidence.
+
+    ``splits`` (names from :data:`SPLITS`), when given, keeps only the pages of those splits and extracts
+    no other page; every page's split is still looked up, so a page in no split still raises
+    :class:`ValueError`.  The benchmark itself always classifies every page."""
     with _keeping_signals() as kept:
-        rows = _classify_corpus(corpus)
+        rows = _classify_corpus(corpus, splits)
     for row, signals in zip(rows, kept):
         row["signals"] = signals
     return rows
@@ -93,7 +97,7 @@ def _keeping_signals() -> Iterator[list[Any]]:
         document.classify_page = classify
 
 
-def _classify_corpus(corpus: Path) -> list[dict[str, Any]]:
+def _classify_corpus(corpus: Path, splits: Collection[str] | None) -> list[dict[str, Any]]:
     from crawler.extractors.document import extract_document
 
     split = json.loads((corpus / "split.json").read_text(encoding="utf-8"))
@@ -106,6 +110,8 @@ def _classify_corpus(corpus: Path) -> list[dict[str, Any]]:
     rows = []
     for key, label in sorted(labels.items()):
         market, page = key.split("/")
+        if splits is not None and side[market] not in splits:
+            continue
         raw = (corpus / "pages" / market / f"{page}.html").read_bytes()
         # A neutral onion URL: the page's real address is not part of what is classified.
         document = extract_document(raw, f"http://{'x' * 56}.onion/{page}", "2026-01-01T00:00:00Z", "bench")
@@ -137,6 +143,8 @@ def _classify_corpus(corpus: Path) -> list[dict[str, Any]]:
             page_split = SITE_TYPE_HELD_OUT_9
         else:
             raise ValueError(f"{key}: site {site!r} is in no site-type split of split.json")
+        if splits is not None and page_split not in splits:
+            continue
         raw = (corpus / "site_type_pages" / site / f"{page}.html").read_bytes()
         document = extract_document(raw, f"http://{'x' * 56}.onion/{page}", "2026-01-01T00:00:00Z", "bench")
         rows.append({"market": site, "page": page, "split": page_split, "label": label["site_type"],

@@ -42,6 +42,7 @@ import hashlib
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -60,6 +61,8 @@ DEFAULT_TEMPLATES_DIR = paths.index_templates_dir()
 TEMPLATE_PRIORITY = 500
 COPY_BATCH_SIZE = 500
 POINT_IN_TIME_KEEP_ALIVE = "5m"
+# Kinds ensure_indices sets up side by side (below the client's ten connections per node).
+ENSURE_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -255,12 +258,15 @@ def ensure_indices(
     with new ``replicas``, the index behind its alias gets them too (replicas
     are a dynamic setting; shards are not, they change through a migration).
     An index squatting on an alias name (auto-created by a write before setup)
-    is adopted: copied into ``-v1`` and replaced by the alias.  Returns
-    ``{kind: concrete index}``.
+    is adopted: copied into ``-v1`` and replaced by the alias.  The kinds are
+    set up side by side (up to :data:`ENSURE_THREADS` at once); each is
+    finished before the first error, in the order of ``kinds``, is raised.
+    Returns ``{kind: concrete index}`` in the order of ``kinds``; raises what
+    the client raises, and UserError for an alias on several indices.
     """
-    result: dict[str, str] = {}
     installed = _installed_templates(client, prefix)
-    for kind in kinds:
+
+    def ensure(kind: str) -> str:
         digest, version = installed.get(alias_name(prefix, kind), (None, None))
         _template, changed = put_template(client, prefix, kind, templates_dir=templates_dir, shards=shards,
                                           replicas=replicas, installed_digest=digest, installed_version=version)
@@ -269,18 +275,26 @@ def ensure_indices(
         if index is not None:
             if changed and replicas is not None:
                 client.indices.put_settings(index=index, settings=replica_settings(replicas))
-            result[kind] = index
-            continue
+            return index
         if _concrete_index_exists(client, alias):
-            result[kind] = _adopt_squatter(client, prefix, kind)
-            continue
+            return _adopt_squatter(client, prefix, kind)
         versions = _existing_versions(client, prefix, kind)
         # A crash between create and alias leaves an unaliased index: reuse it.
         target = versioned_index_name(prefix, kind, versions[-1] if versions else 1)
         _create_index(client, target)
         client.indices.update_aliases(actions=[{"add": {"index": target, "alias": alias}}])
-        result[kind] = current_index(client, prefix, kind) or target
-    return result
+        return current_index(client, prefix, kind) or target
+
+    if len(kinds) <= 1:
+        return {kind: ensure(kind) for kind in kinds}
+    # The kinds touch disjoint templates, aliases and indices, and each step already tolerates another
+    # process doing the same at once, so they go side by side: creating an index waits for its shard to
+    # start, and one kind after the other made a fresh prefix's setup cost seconds per kind.  Every kind
+    # is finished before the first error (in the order of ``kinds``) is raised.
+    with ThreadPoolExecutor(max_workers=min(len(kinds), ENSURE_THREADS),
+                            thread_name_prefix="ensure-indices") as pool:
+        futures = [pool.submit(ensure, kind) for kind in kinds]
+    return {kind: future.result() for kind, future in zip(kinds, futures)}
 
 
 def _adopt_squatter(client: Elasticsearch, prefix: str, kind: str) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,75 @@ def test_prefix_indices_keep_to_the_prefix_and_its_kinds() -> None:
     assert prefix_indices(names, "p", squatters=True) == ["p-pages", "p-pages-v1", "p-tokens-v3"]
     assert prefix_indices(names, "p", ("pages",)) == ["p-pages-v1"]
     assert prefix_indices(names, "p-x") == ["p-x-pages-v1"]
+
+
+class _FakeIndices:
+    """The index API calls ensure_indices makes, on an empty cluster; ``create`` waits at ``barrier``."""
+
+    def __init__(self, barrier: "threading.Barrier | None" = None, failing: str | None = None) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.aliases: dict[str, str] = {}
+        self.barrier = barrier
+        self.failing = failing
+
+    def get_index_template(self, name: str) -> object:
+        return types.SimpleNamespace(body={"index_templates": []})
+
+    def put_index_template(self, name: str, **body: object) -> None:
+        pass
+
+    def get_alias(self, name: str) -> object:
+        with self.lock:
+            if name not in self.aliases:
+                raise _not_found()
+            return types.SimpleNamespace(body={self.aliases[name]: {}})
+
+    def get(self, index: str, **options: object) -> object:
+        if "*" in index:
+            return types.SimpleNamespace(body={})
+        raise _not_found()
+
+    def create(self, index: str) -> None:
+        if self.failing and index.startswith(self.failing + "-"):
+            raise RuntimeError(f"cannot create {index}")
+        if self.barrier is not None:
+            self.barrier.wait()  # raises BrokenBarrierError unless another kind's create runs meanwhile
+
+    def update_aliases(self, actions: list[dict[str, dict[str, str]]]) -> None:
+        with self.lock:
+            for action in actions:
+                self.aliases[action["add"]["alias"]] = action["add"]["index"]
+
+
+def _not_found() -> Exception:
+    from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+    from elasticsearch import NotFoundError
+
+    meta = ApiResponseMeta(status=404, http_version="1.1", headers=HttpHeaders(), duration=0.0,
+                           node=NodeConfig("http", "127.0.0.1", 9200))
+    return NotFoundError("not found", meta, {})
+
+
+def test_ensure_indices_sets_the_kinds_up_side_by_side() -> None:
+    import threading
+
+    from pipelines.indices import ensure_indices
+
+    # Creating an index waits for its shard: two kinds' creations must be under way at the same time.
+    indices = _FakeIndices(barrier=threading.Barrier(2, timeout=10))
+    kinds = ("pages", "listings", "vendors", "wallets")
+    result = ensure_indices(types.SimpleNamespace(indices=indices), "p", kinds=kinds)
+    assert list(result) == list(kinds)
+    assert result == {kind: versioned_index_name("p", kind, 1) for kind in kinds}
+    assert indices.aliases == {alias_name("p", kind): versioned_index_name("p", kind, 1) for kind in kinds}
+
+
+def test_ensure_indices_finishes_every_other_kind_before_raising_the_error_of_one() -> None:
+    from pipelines.indices import ensure_indices
+
+    indices = _FakeIndices(failing=alias_name("p", "listings"))
+    with pytest.raises(RuntimeError, match="cannot create p-listings-v1"):
+        ensure_indices(types.SimpleNamespace(indices=indices), "p", kinds=("pages", "listings", "vendors", "wallets"))
+    assert set(indices.aliases) == {alias_name("p", kind) for kind in ("pages", "vendors", "wallets")}

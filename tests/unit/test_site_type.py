@@ -100,7 +100,8 @@ def test_development_pages_get_their_hand_written_site_type():
     """Development markets only: held-out figures are the benchmark's (bench/site_types.py), never asserted."""
     from bench.site_types import classify_corpus
 
-    rows = [row for row in classify_corpus() if row["split"] == "development"]
+    rows = classify_corpus(splits={"development"})
+    assert {row["split"] for row in rows} == {"development"}
     # Since the fifth rotation (SPLIT.md): the 89 development pages of pages/ (the fourth extraction held-out
     # set, agora-forum, asap and darknet-market-2222222, is development now) and 6 site-type development
     # pages of site_type_pages/.
