@@ -37,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 from parsel import Selector
 
 from crawler.extractors.market_profiles import NormaliseContext, apply_normalisers
+from crawler.extractors.page_tree import MAX_NODES
 from crawler.extractors.pgp import armored_blocks
 from crawler.extractors.prices import Price, find_prices, normalise_currency, parse_amount
 from crawler.urls import canonical_url
@@ -46,8 +47,8 @@ _MAX_JSON_CHARS = 200_000
 # Deepest nesting of lists and objects turned into text from JSON-LD (schema.org data is a
 # few levels deep).
 _MAX_JSON_DEPTH = 32
-# Elements the label reader walks: as many as the page tree reads (crawler.extractors.page_tree.MAX_NODES).
-_MAX_LABEL_WALK = 20_000
+# Elements the label reader walks: as many as the page tree reads.
+_MAX_LABEL_WALK = MAX_NODES
 
 # Field -> labels that introduce it (compared case-folded, without a trailing colon).
 LISTING_LABELS: dict[str, tuple[str, ...]] = {

@@ -59,7 +59,6 @@ from crawler.extractors.record_mining import (ARROWS, Card, clean_vendor_name, i
 from crawler.extractors.vendor_profile import label_of
 
 MAX_TITLE_CHARS = 400
-MAX_ICON_ELEMENTS = 20_000  # elements looked at for icons whose title labels the text after them
 MAX_PRICE_DISTANCE = 150  # elements between a title and an unlabelled price
 MAX_OLD_PRICES = 4  # struck-through or screen-reader-only prices skipped before the current one
 MAX_PRICE_HOLDERS = 300
@@ -219,7 +218,7 @@ def _labelled(tree: PageTree, chunks: list[tuple[int, str]], ranges: CardMask) -
     # An icon with no text whose title names the text after it ("<i class='fa fa-truck'
     # title='Ships from'></i> Netherlands"): the label is the icon's, the value its tail.
     added = False
-    for index in range(1, min(len(tree), MAX_ICON_ELEMENTS)):
+    for index in range(1, len(tree)):  # the tree is already capped (page_tree.MAX_NODES)
         if tree.small_text[index] != "" or tree.end[index] != index + 1 or index in ranges:
             continue
         element = tree.elements[index]

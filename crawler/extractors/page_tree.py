@@ -43,7 +43,7 @@ from typing import Any, Iterator
 from lxml import etree
 
 from config.coins import TICKER_OF_NAME
-from crawler.extractors.price_spans import DOLLAR_CODES, PriceSpan, find_price_spans
+from crawler.extractors.price_spans import DOLLAR_CODES, PriceSpan, find_price_spans, split_by_amounts
 from crawler.extractors.visibility import SHOWN, HidingRules, element_shown, element_visibility, page_hiding_rules
 
 # Elements read per page: four times the largest real page in tests/data/real (4,500), forty per
@@ -267,13 +267,7 @@ def _own_prices(text: str, spans: list[PriceSpan], own_text: str) -> list[PriceS
     own_spans = [span for span in find_price_spans(own_text, limit=6) if span.amount > 0]
     if not own_spans or not _prominent(own_text, own_spans):
         return []
-    wanted = [(span.amount, span.currency) for span in own_spans]
-    kept = []
-    for span in spans:
-        if (span.amount, span.currency) in wanted:
-            wanted.remove((span.amount, span.currency))
-            kept.append(span)
-    return kept
+    return split_by_amounts(spans, [(span.amount, span.currency) for span in own_spans])[0]
 
 
 def _inner_price_count(tree: PageTree, index: int) -> int:

@@ -214,6 +214,22 @@ def _unit_after(text: str, tokens: list[_Token], index: int) -> tuple[str | None
     return unit, end
 
 
+def split_by_amounts(spans: list[PriceSpan], amounts: list[tuple[float, str | None]]) -> tuple[list[PriceSpan], list[PriceSpan]]:
+    """(the spans that match an (amount, currency) of ``amounts``, each pair matched once; the other
+    spans), both in the order of ``spans``."""
+    left = list(amounts)
+    matched: list[PriceSpan] = []
+    rest: list[PriceSpan] = []
+    for span in spans:
+        key = (span.amount, span.currency)
+        if key in left:
+            left.remove(key)
+            matched.append(span)
+        else:
+            rest.append(span)
+    return matched, rest
+
+
 def may_hold_price(text: str) -> bool:
     """A cheap test: False when ``text`` has no digit or no currency sign or code at all."""
     if text.isascii():  # an ASCII character is a digit only when it is 0-9

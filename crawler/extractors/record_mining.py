@@ -44,7 +44,8 @@ How cards are found (no profile, no per-site rule):
    coin; the vendor is a link to a user/vendor/profile URL or the text after a
    "Vendor:"/"Store:"-style label.
 
-   A link to a media file or an archive (``.jpg``, ``.mp4``, ``.zip``: :func:`is_media_href`)
+   A link to a media file or an archive (``.jpg``, ``.mp4``, ``.zip``: the crawl's own
+   :func:`crawler.urls.is_media_url`, whose files are never fetched)
    is never the card's URL nor its title, and a photo link's text ("(more photo)", "Enlarge")
    is never a title: an order form's card whose only link is its photo has no URL, and its
    element classed "name" is the title.  A title cut short with dots ("Glock G30...") is read
@@ -70,8 +71,8 @@ from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
 from crawler.extractors.page_tree import PageTree, clean_text
-from crawler.urls import onion_service_host
-from crawler.extractors.price_spans import PriceSpan, find_price_spans
+from crawler.urls import is_media_url, onion_service_host
+from crawler.extractors.price_spans import PriceSpan, find_price_spans, split_by_amounts
 from crawler.extractors.prices import normalise_currency
 
 MAX_CARDS = 500
@@ -334,19 +335,6 @@ def is_action_text(text: str) -> bool:
     return _PHOTO_LINK_TEXT.match(folded.strip(" ()[]")) is not None
 
 
-# A link to a media file or an archive (a photo, a video, a download): never a card's detail page.
-_MEDIA_HREF = re.compile(
-    r"(?i)\.(?:jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic|mp4|webm|mkv|avi|mov|mp3|ogg|wav|flac"
-    r"|zip|rar|7z|gz|tgz|bz2|xz|tar)$")
-
-
-def is_media_href(href: str) -> bool:
-    """True when ``href``'s path ends in a media file's or an archive's name (``.jpg``, ``.mp4``,
-    ``.zip``...); a page that takes one as a parameter ("view.php?img=a.jpg") is a page."""
-    path = href[:1_000].split("#", 1)[0].split("?", 1)[0]
-    return _MEDIA_HREF.search(path) is not None
-
-
 def _label_value(text: str, labels: Iterable[str]) -> tuple[str, str] | None:
     """(label, rest) when ``text`` starts with one of ``labels`` followed by ':' or a space."""
     folded = text.casefold()
@@ -465,7 +453,7 @@ def _main_url(tree: PageTree, card: int, skip: frozenset[int],
         if tree.tag[index] != "a" or tree.link[index] != index or tree.hidden[index] or _inside_skip(tree, index, skip):
             continue
         href = (tree.elements[index].get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or _is_cart_action(href) or is_media_href(href):
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or _is_cart_action(href) or is_media_url(href):
             continue
         (vendorish if is_vendor_href(href) else hrefs)[href] += 1
         first_seen.setdefault(href, index)
@@ -661,18 +649,6 @@ def _not_an_offer(tree: PageTree, card: int, index: int) -> bool:
     return False
 
 
-def _without(spans: list[PriceSpan], amounts: list[tuple[float, str]]) -> list[PriceSpan]:
-    """``spans`` less one span for each (amount, currency) in ``amounts``."""
-    left = list(amounts)
-    kept = []
-    for span in spans:
-        if (span.amount, span.currency) in left:
-            left.remove((span.amount, span.currency))
-        else:
-            kept.append(span)
-    return kept
-
-
 def _prices(tree: PageTree, card: int, skip: frozenset[int],
             title_element: int) -> tuple[PriceSpan | None, str | None, PriceSpan | None, int]:
     """(main price, its text, crypto price beside it, the main price's holder element)."""
@@ -710,12 +686,12 @@ def _prices(tree: PageTree, card: int, skip: frozenset[int],
     for index in holders:
         spans = tree.prices[index]
         if index in old_prices:
-            spans = _without(spans, old_prices[index])
+            spans = split_by_amounts(spans, old_prices[index])[1]
         if title_element >= 0 and tree.contains(index, title_element):
             # The price beside the title link ("<li><a>Title</a> - $5</li>"), not one in the title.
-            spans = _without(spans, [(span.amount, span.currency)
-                                     for span in tree.prices.get(title_element, ()) or find_price_spans(
-                                         tree.element_text(title_element, limit=MAX_TITLE_CHARS), limit=6)])
+            in_title = tree.prices.get(title_element, ()) or find_price_spans(
+                tree.element_text(title_element, limit=MAX_TITLE_CHARS), limit=6)
+            spans = split_by_amounts(spans, [(span.amount, span.currency) for span in in_title])[1]
         text = tree.small_text[index] or ""
         for span in spans:
             if main is None:
@@ -932,7 +908,7 @@ def mine_cards(tree: PageTree, page_url: str) -> list[Card]:
             link = _title_link(tree, title_element)
             href = (tree.elements[link].get("href") or "").strip() if link >= 0 else ""
             if (href and not href.startswith(("#", "javascript:", "mailto:")) and not _is_cart_action(href)
-                    and not is_media_href(href) and href not in _labelled_vendor_hrefs(tree, card_text.chunks)):
+                    and not is_media_url(href) and href not in _labelled_vendor_hrefs(tree, card_text.chunks)):
                 main_url, url_element = href, link
         price, price_text, crypto, price_element = _prices(tree, card, card_text.skip, title_element)
         if price is None:

@@ -437,10 +437,10 @@ def test_a_photo_link_text_is_never_a_title() -> None:
 
 
 def test_media_href_is_judged_by_its_path() -> None:
-    from crawler.extractors.record_mining import is_media_href
+    from crawler.urls import is_media_url
 
-    assert is_media_href("p07.jpg") and is_media_href("/img/a.PNG?size=2") and is_media_href("/f/s.zip#x")
-    assert not is_media_href("/view.php?img=a.jpg") and not is_media_href("/item/jpg-converter")
+    assert is_media_url("p07.jpg") and is_media_url("/img/a.PNG?size=2") and is_media_url("/f/s.zip#x")
+    assert not is_media_url("/view.php?img=a.jpg") and not is_media_url("/item/jpg-converter")
 
 
 def test_media_file_link_is_never_a_cards_url() -> None:
